@@ -1,0 +1,1 @@
+"""Plan persistence: sqlmodel tables in one SQLite file per plan, and conversion to ``planner.plan``."""

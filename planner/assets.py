@@ -1,0 +1,23 @@
+"""Where the bundled assets (catalog, weather files, demo inputs) live."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Repository-level ``assets/`` folder; ``DCPLAN_ASSETS`` overrides it (packaged installs).
+ASSETS_DIR = Path(os.environ.get("DCPLAN_ASSETS", Path(__file__).resolve().parents[1] / "assets"))
+WEATHER_DIR = ASSETS_DIR / "weather"
+
+PHOENIX_EPW = "USA_AZ_Phoenix-Sky.Harbor.Intl.AP.722780_TMY3.epw"
+MINNEAPOLIS_EPW = "USA_MN_Minneapolis-St.Paul.Intl.AP.726580_TMY3.epw"
+
+
+def resolve_asset(path: str | os.PathLike) -> Path:
+    """Absolute path for ``path``: as given if it exists, else looked up in the assets folder."""
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return p
+    for base in (ASSETS_DIR, WEATHER_DIR):
+        if (base / p).exists():
+            return base / p
+    return p

@@ -1,0 +1,383 @@
+"""Validation rules for a plan: what a facility engineer must fix before the hall works.
+
+``check_plan`` returns every problem, each with a severity (``error`` or ``warning``), a
+stable code, a message with units, and the rack it concerns (so a GUI can select it).
+The same rules feed ``dcplan check`` and the GUI's live problem list, so they must stay
+fast for 5,000-rack plans: overlap tests use a tile hash, everything else is linear.
+
+Capacity rules use max power (every server at ``max_power_w``): the worst case a planner
+signs off, as in NetBox's allocated-power view and every power-budget spreadsheet.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from planner.plan import (
+    CONTAINMENTS,
+    COOLING_TYPES,
+    LOOP_MEDIA,
+    ORIENTATIONS,
+    UNIT_KINDS,
+    Plan,
+    Rack,
+)
+
+ERROR, WARNING = "error", "warning"
+TERMINAL_KINDS = ("crah", "cdu")          # units that take heat from racks
+PLANT_KINDS = ("chiller", "dry_cooler", "cooling_tower")  # units that reject heat outdoors
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``rack`` names the rack to select, ``subject`` any other object."""
+
+    severity: str
+    code: str
+    message: str
+    rack: str | None = None
+    subject: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Plan totals for a status bar [counts, kW]."""
+
+    racks: int
+    servers: int
+    gpus: int
+    it_kw_max: float
+    cooling_capacity_kw: float
+    headroom_kw: float
+
+
+def server_heat_split_kw(plan: Plan) -> dict[str, tuple[float, float]]:
+    """Per rack: (air heat, liquid heat) at max power [kW]."""
+    types = plan.server_type_map()
+    out: dict[str, list[float]] = {r.name: [0.0, 0.0] for r in plan.racks}
+    for s in plan.servers:
+        t = types.get(s.server_type)
+        if t is None or s.rack not in out:
+            continue
+        p = t.max_power_w / 1000.0
+        out[s.rack][0] += p * (1.0 - t.liquid_fraction)
+        out[s.rack][1] += p * t.liquid_fraction
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def loop_loads_kw(plan: Plan) -> dict[str, float]:
+    """Heat arriving at each loop at max IT power [kW], plant loops including their children."""
+    loads = {lp.name: 0.0 for lp in plan.cooling_loops}
+    split = server_heat_split_kw(plan)
+    for r in plan.racks:
+        air, liq = split.get(r.name, (0.0, 0.0))
+        if r.air_loop in loads:
+            loads[r.air_loop] += air
+        elif r.liquid_loop in loads:  # no air loop: liquid side takes all (checked elsewhere)
+            liq += air
+        if r.liquid_loop in loads:
+            loads[r.liquid_loop] += liq
+    # fan/pump power of terminal units ends up as heat in their loop
+    for u in plan.cooling_units:
+        if u.kind in TERMINAL_KINDS and u.loop in loads:
+            loads[u.loop] += u.rated_power_kw
+    # propagate child loop heat to the plant loop it rejects to (tree, guarded against cycles)
+    parent = {lp.name: lp.rejects_to for lp in plan.cooling_loops}
+    own = dict(loads)
+    for name, q in own.items():
+        seen = {name}
+        p = parent.get(name)
+        while p is not None and p in loads and p not in seen:
+            loads[p] += q
+            seen.add(p)
+            p = parent.get(p)
+    return loads
+
+
+def loop_capacities_kw(plan: Plan) -> dict[str, float]:
+    """Sum of rated capacities of the units in each loop [kW] (at their rating point)."""
+    cap = {lp.name: 0.0 for lp in plan.cooling_loops}
+    for u in plan.cooling_units:
+        if u.loop in cap:
+            cap[u.loop] += u.rated_capacity_kw
+    return cap
+
+
+def feed_loads_kw(plan: Plan) -> dict[str, float]:
+    """Load each feed must carry alone when its partner side fails [kW] (racks at max power)."""
+    rack_kw = plan.rack_max_power_kw()
+    loads = {f.name: 0.0 for f in plan.power_feeds}
+    for r in plan.racks:
+        for f in {r.feed_a, r.feed_b} - {None}:
+            if f in loads:
+                loads[f] += rack_kw.get(r.name, 0.0)
+    return loads
+
+
+def plan_totals(plan: Plan) -> Totals:
+    types = plan.server_type_map()
+    gpus = sum(types[s.server_type].gpu_count for s in plan.servers if s.server_type in types)
+    it = sum(plan.rack_max_power_kw().values())
+    terminal = sum(u.rated_capacity_kw for u in plan.cooling_units if u.kind in TERMINAL_KINDS)
+    plant = sum(u.rated_capacity_kw for u in plan.cooling_units if u.kind in PLANT_KINDS)
+    capacity = min(terminal, plant) if plant > 0 else terminal
+    return Totals(len(plan.racks), len(plan.servers), gpus, it, capacity, capacity - it)
+
+
+# ------------------------------------------------------------------------------- rules
+
+
+def _overlaps(plan: Plan) -> list[Problem]:
+    """Racks in the same hall whose footprints share area (touching edges are fine)."""
+    problems = []
+    cell = 1.2  # m; larger than a rack's short side keeps each rack in few cells
+    grid: dict[tuple[str, int, int], list[int]] = defaultdict(list)
+    boxes = [r.footprint() for r in plan.racks]
+    for i, (r, (x0, y0, x1, y1)) in enumerate(zip(plan.racks, boxes)):
+        for gx in range(math.floor(x0 / cell), math.floor((x1 - _EPS) / cell) + 1):
+            for gy in range(math.floor(y0 / cell), math.floor((y1 - _EPS) / cell) + 1):
+                grid[(r.hall, gx, gy)].append(i)
+    seen: set[tuple[int, int]] = set()
+    for members in grid.values():
+        for a_i, a in enumerate(members):
+            for b in members[a_i + 1:]:
+                pair = (min(a, b), max(a, b))
+                if pair in seen:
+                    continue
+                seen.add(pair)
+                ax0, ay0, ax1, ay1 = boxes[pair[0]]
+                bx0, by0, bx1, by1 = boxes[pair[1]]
+                ox = min(ax1, bx1) - max(ax0, bx0)
+                oy = min(ay1, by1) - max(ay0, by0)
+                if ox > _EPS and oy > _EPS:
+                    ra, rb = plan.racks[pair[0]], plan.racks[pair[1]]
+                    problems.append(Problem(ERROR, "rack-overlap",
+                                            f"Racks {ra.name} and {rb.name} overlap on the floor "
+                                            f"({ox:.2f} m x {oy:.2f} m)", ra.name, rb.name))
+    return problems
+
+
+def _rack_fields(plan: Plan) -> list[Problem]:
+    out = []
+    halls = {h.name: h for h in plan.halls}
+    names: set[str] = set()
+    for r in plan.racks:
+        if r.name in names:
+            out.append(Problem(ERROR, "rack-duplicate", f"Two racks are named {r.name}", r.name))
+        names.add(r.name)
+        if r.orientation not in ORIENTATIONS:
+            out.append(Problem(ERROR, "rack-orientation", f"Rack {r.name}: orientation '{r.orientation}' "
+                               f"is not one of {', '.join(ORIENTATIONS)}", r.name))
+        if r.cooling_type not in COOLING_TYPES:
+            out.append(Problem(ERROR, "rack-cooling-type", f"Rack {r.name}: cooling type '{r.cooling_type}' "
+                               f"is not one of {', '.join(COOLING_TYPES)}", r.name))
+        hall = halls.get(r.hall)
+        if hall is None:
+            out.append(Problem(ERROR, "rack-hall", f"Rack {r.name} is in hall '{r.hall}', which does not exist",
+                               r.name))
+        else:
+            x0, y0, x1, y1 = r.footprint()
+            if x0 < -_EPS or y0 < -_EPS or x1 > hall.width_m + _EPS or y1 > hall.depth_m + _EPS:
+                out.append(Problem(ERROR, "rack-outside-hall",
+                                   f"Rack {r.name} stands outside hall {hall.name} "
+                                   f"({hall.width_m:g} m x {hall.depth_m:g} m)", r.name))
+    for h in plan.halls:
+        if h.containment not in CONTAINMENTS:
+            out.append(Problem(ERROR, "hall-containment", f"Hall {h.name}: containment '{h.containment}' "
+                               f"is not one of {', '.join(CONTAINMENTS)}", subject=h.name))
+    return out
+
+
+def _servers(plan: Plan) -> list[Problem]:
+    out = []
+    types = plan.server_type_map()
+    racks = plan.rack_map()
+    for rack_name, servers in plan.servers_by_rack().items():
+        rack = racks.get(rack_name)
+        if rack is None:
+            for s in servers:
+                out.append(Problem(ERROR, "server-rack", f"Server {s.name} is in rack '{rack_name}', "
+                                   "which does not exist", subject=s.name))
+            continue
+        spans = []
+        weight = 0.0
+        for s in servers:
+            t = types.get(s.server_type)
+            if t is None:
+                out.append(Problem(ERROR, "server-type", f"Server {s.name} in rack {rack_name}: server type "
+                                   f"'{s.server_type}' is not in the plan's catalog", rack_name, s.name))
+                continue
+            weight += t.weight_kg
+            lo, hi = s.u_position, s.u_position + t.u_height - 1
+            if lo < 1:
+                out.append(Problem(ERROR, "server-below-u1", f"Server {s.name} in rack {rack_name} starts at "
+                                   f"U{lo}; the lowest unit is U1", rack_name, s.name))
+            if hi > rack.u_height:
+                out.append(Problem(ERROR, "server-above-top", f"Server {s.name} ({t.u_height}U at U{lo}) reaches "
+                                   f"U{hi}, above the top of rack {rack_name} ({rack.u_height}U)", rack_name, s.name))
+            spans.append((lo, hi, s.name))
+            if t.liquid_fraction > 0 and rack.liquid_loop is None:
+                out.append(Problem(ERROR, "server-needs-liquid", f"Server {s.name} ({t.model}) needs liquid "
+                                   f"cooling but rack {rack_name} has no liquid loop", rack_name, s.name))
+        spans.sort()
+        for (alo, ahi, an), (blo, bhi, bn) in zip(spans, spans[1:]):
+            if blo <= ahi:
+                out.append(Problem(ERROR, "server-u-overlap", f"Servers {an} and {bn} overlap in rack {rack_name} "
+                                   f"at U{blo}-U{min(ahi, bhi)}", rack_name, bn))
+        # overlaps with non-adjacent spans (a tall server covering several others)
+        for i in range(len(spans)):
+            for j in range(i + 2, len(spans)):
+                if spans[j][0] > spans[i][1]:
+                    break
+                out.append(Problem(ERROR, "server-u-overlap", f"Servers {spans[i][2]} and {spans[j][2]} overlap "
+                                   f"in rack {rack_name} at U{spans[j][0]}", rack_name, spans[j][2]))
+        if rack.max_weight_kg > 0 and weight > rack.max_weight_kg + _EPS:
+            out.append(Problem(ERROR, "rack-overweight", f"Rack {rack_name}: equipment weighs {weight:.0f} kg, "
+                               f"more than its {rack.max_weight_kg:.0f} kg rating", rack_name))
+    return out
+
+
+def _power(plan: Plan) -> list[Problem]:
+    out = []
+    rack_kw = plan.rack_max_power_kw()
+    feeds = {f.name: f for f in plan.power_feeds}
+    for r in plan.racks:
+        kw = rack_kw.get(r.name, 0.0)
+        if kw > r.power_budget_kw + _EPS:
+            out.append(Problem(ERROR, "rack-over-budget", f"Rack {r.name}: {kw:.1f} kW at max load exceeds its "
+                               f"{r.power_budget_kw:.1f} kW budget", r.name))
+        elif r.power_budget_kw > 0 and kw > 0.9 * r.power_budget_kw:
+            out.append(Problem(WARNING, "rack-near-budget", f"Rack {r.name}: {kw:.1f} kW is over 90 % of its "
+                               f"{r.power_budget_kw:.1f} kW budget", r.name))
+        sides = [f for f in (r.feed_a, r.feed_b) if f]
+        for f in sides:
+            if f not in feeds:
+                out.append(Problem(ERROR, "feed-unknown", f"Rack {r.name} is on power feed '{f}', which does not "
+                                   "exist", r.name))
+        if not sides:
+            if kw > 0:
+                out.append(Problem(ERROR, "rack-no-feed", f"Rack {r.name} draws {kw:.1f} kW but has no power feed",
+                                   r.name))
+        elif len(sides) == 1 and kw > 0:
+            out.append(Problem(WARNING, "rack-single-feed", f"Rack {r.name} has only one power feed: no A/B "
+                               "redundancy", r.name))
+        elif r.feed_a == r.feed_b:
+            out.append(Problem(ERROR, "rack-same-feed", f"Rack {r.name}: feeds A and B are the same feed "
+                               f"'{r.feed_a}'", r.name))
+        for f in sides:
+            feed = feeds.get(f)
+            if feed is not None and kw > feed.capacity_kw + _EPS:
+                out.append(Problem(ERROR, "feed-cannot-carry-rack",
+                                   f"Rack {r.name}: feed {f} alone carries {feed.capacity_kw:.1f} kW, less than "
+                                   f"the rack's {kw:.1f} kW if the other side fails", r.name, f))
+    loads = feed_loads_kw(plan)
+    racks_on: dict[str, list[str]] = defaultdict(list)
+    for r in plan.racks:
+        for f in {r.feed_a, r.feed_b} - {None}:
+            racks_on[f].append(r.name)
+    for f in plan.power_feeds:
+        if len(racks_on.get(f.name, ())) > 1 and loads[f.name] > f.capacity_kw + _EPS:
+            out.append(Problem(ERROR, "feed-overloaded",
+                               f"Feed {f.name} must carry {loads[f.name]:.1f} kW for {len(racks_on[f.name])} racks "
+                               f"when the other side fails, more than its {f.capacity_kw:.1f} kW",
+                               racks_on[f.name][0], f.name))
+        if f.phase not in (1, 3):
+            out.append(Problem(ERROR, "feed-phase", f"Feed {f.name}: phase must be 1 or 3, not {f.phase}",
+                               subject=f.name))
+        if not 0 < f.max_utilization <= 1:
+            out.append(Problem(ERROR, "feed-utilization", f"Feed {f.name}: max utilisation {f.max_utilization:g} "
+                               "must be in (0, 1]", subject=f.name))
+    return out
+
+
+def _cooling(plan: Plan) -> list[Problem]:
+    out = []
+    loops = {lp.name: lp for lp in plan.cooling_loops}
+    split = server_heat_split_kw(plan)
+    for lp in plan.cooling_loops:
+        if lp.medium not in LOOP_MEDIA:
+            out.append(Problem(ERROR, "loop-medium", f"Loop {lp.name}: medium '{lp.medium}' is not one of "
+                               f"{', '.join(LOOP_MEDIA)}", subject=lp.name))
+        if lp.rejects_to is not None and lp.rejects_to not in loops:
+            out.append(Problem(ERROR, "loop-unknown", f"Loop {lp.name} rejects heat to loop '{lp.rejects_to}', "
+                               "which does not exist", subject=lp.name))
+    for u in plan.cooling_units:
+        if u.kind not in UNIT_KINDS:
+            out.append(Problem(ERROR, "unit-kind", f"Cooling unit {u.name}: kind '{u.kind}' is not one of "
+                               f"{', '.join(UNIT_KINDS)}", subject=u.name))
+        if u.loop not in loops:
+            out.append(Problem(ERROR, "unit-loop", f"Cooling unit {u.name} is in loop '{u.loop}', which does "
+                               "not exist", subject=u.name))
+    for r in plan.racks:
+        air, liq = split.get(r.name, (0.0, 0.0))
+        for attr, medium in (("air_loop", "air"), ("liquid_loop", "liquid")):
+            name = getattr(r, attr)
+            if name is None:
+                continue
+            lp = loops.get(name)
+            if lp is None:
+                out.append(Problem(ERROR, "rack-loop-unknown", f"Rack {r.name} is on {medium} loop '{name}', which "
+                                   "does not exist", r.name))
+            elif lp.medium != medium:
+                out.append(Problem(ERROR, "rack-loop-medium", f"Rack {r.name}: its {medium} loop {name} is a "
+                                   f"{lp.medium} loop", r.name))
+        if air + liq > 0 and r.air_loop is None and r.liquid_loop is None:
+            out.append(Problem(ERROR, "rack-no-cooling", f"Rack {r.name} produces {air + liq:.1f} kW of heat but "
+                               "is on no cooling loop", r.name))
+        elif air > _EPS and r.air_loop is None:
+            out.append(Problem(ERROR, "rack-no-air", f"Rack {r.name} rejects {air:.1f} kW to air but has no air "
+                               "loop", r.name))
+        if r.cooling_type in ("liquid", "hybrid") and r.liquid_loop is None:
+            out.append(Problem(ERROR, "rack-no-liquid", f"Rack {r.name} is {r.cooling_type}-cooled but has no "
+                               "liquid loop", r.name))
+    loads = loop_loads_kw(plan)
+    caps = loop_capacities_kw(plan)
+    racks_on: dict[str, str] = {}
+    for r in plan.racks:
+        for name in (r.air_loop, r.liquid_loop):
+            if name:
+                racks_on.setdefault(name, r.name)
+    for name, q in loads.items():
+        c = caps.get(name, 0.0)
+        if q > c + _EPS:
+            what = "no cooling units" if c == 0 else f"{c:.0f} kW of rated capacity"
+            out.append(Problem(ERROR, "loop-over-capacity", f"Loop {name} must remove {q:.0f} kW at max load but "
+                               f"has {what}", racks_on.get(name), name))
+        elif c > 0 and q > 0.9 * c:
+            out.append(Problem(WARNING, "loop-near-capacity", f"Loop {name}: {q:.0f} kW at max load is over 90 % "
+                               f"of its {c:.0f} kW rated capacity", racks_on.get(name), name))
+    return out
+
+
+def check_plan(plan: Plan) -> list[Problem]:
+    """Every problem of the plan, errors first, then in rule order."""
+    problems = _rack_fields(plan) + _overlaps(plan) + _servers(plan) + _power(plan) + _cooling(plan)
+    problems.sort(key=lambda p: p.severity != ERROR)
+    return problems
+
+
+def rack_problem_severity(problems: list[Problem]) -> dict[str, str]:
+    """Worst severity per rack, for colouring racks in the GUI."""
+    worst: dict[str, str] = {}
+    for p in problems:
+        if p.rack and worst.get(p.rack) != ERROR:
+            worst[p.rack] = p.severity
+    return worst
+
+
+def rack_overlaps(candidate: Rack, others: list[Rack], ignore: set[str] = frozenset()) -> list[str]:
+    """Names of racks in ``others`` (same hall) whose footprint overlaps ``candidate``'s."""
+    x0, y0, x1, y1 = candidate.footprint()
+    hits = []
+    for r in others:
+        if r.name == candidate.name or r.name in ignore or r.hall != candidate.hall:
+            continue
+        bx0, by0, bx1, by1 = r.footprint()
+        if min(x1, bx1) - max(x0, bx0) > _EPS and min(y1, by1) - max(y0, by0) > _EPS:
+            hits.append(r.name)
+    return hits

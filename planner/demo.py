@@ -1,0 +1,282 @@
+"""The bundled demo: an AI data hall in Phoenix, AZ, and the same design scaled to N racks.
+
+One *pod* is the unit of the design (and the whole default demo):
+
+* four rows of six air-cooled racks, each with 4 x NVIDIA DGX H100 (40.8 kW per rack),
+  arranged front-to-front across cold aisles and back-to-back across hot aisles;
+* one row of four liquid-cooled NVIDIA GB200 NVL72 racks (132 kW, ~85 % of heat to liquid);
+* eight perimeter chilled-water CRAHs (air loop) and one CDU (technology cooling loop).
+
+Heat leaves the building through two plant loops shared by all pods: air-cooled chillers
+for the CRAH chilled water and dry coolers for the CDU facility water. Plant is sized the way
+a real project sized it for a *typical* Phoenix summer, not for the ASHRAE 0.4 % design day
+(43.4 °C): see ``PLANT_SIZING`` and the comments there.
+
+Floor coordinates follow ``planner.plan``: x to the right (east), y down (south), metres,
+rack positions at footprint centres aligned to 0.6 m tiles.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+from datetime import datetime
+
+from planner.assets import MINNEAPOLIS_EPW, PHOENIX_EPW
+from planner.catalog import load_catalog
+from planner.plan import (
+    CoolingLoop,
+    CoolingUnit,
+    Hall,
+    Job,
+    Plan,
+    PowerFeed,
+    Rack,
+    Scenario,
+    Server,
+    Site,
+    Tariff,
+)
+
+__all__ = ["build_demo_plan", "PLANT_SIZING", "POD_RACKS", "DEMO_WEEK_START", "DEMO_HOT_DAY"]
+
+AIR_ROWS = ("A", "B", "C", "D")
+LIQUID_ROW = "E"
+RACKS_PER_AIR_ROW = 6
+RACKS_PER_LIQUID_ROW = 4
+POD_RACKS = len(AIR_ROWS) * RACKS_PER_AIR_ROW + RACKS_PER_LIQUID_ROW  # 28
+
+AIR_SERVER = "nvidia-dgx-h100"
+LIQUID_SERVER = "nvidia-gb200-nvl72"
+DGX_U_POSITIONS = (5, 14, 23, 32)  # 4 x 8U with a 1U gap between systems for cabling/airflow
+
+# Pod geometry [m]. Tile = 0.6 m; all offsets are whole tiles.
+TILE = 0.6
+POD_WIDTH = 8.4           # 14 tiles: west CRAH zone, 6 racks, east CRAH zone
+POD_DEPTH = 15.6          # 26 tiles
+RACK_X0 = 2.4             # west edge of the first rack in a row
+# (row label, centre y, front faces) - cold aisles are 1.8 m (3 tiles), hot aisles 1.2 m (2 tiles)
+ROW_LAYOUT = (("A", 1.8, "S"), ("B", 4.8, "N"), ("C", 7.2, "S"), ("D", 10.2, "N"), ("E", 12.6, "S"))
+
+# Hottest July week (highest mean dry bulb, starting 2 July) and hottest July day (16 July,
+# 44.4 °C max, 30.0 °C min) of the bundled Phoenix TMY3 file; tests check these against
+# planner.weather. TMY3 mixes years, so the calendar year is nominal.
+DEMO_WEEK_START = datetime(2025, 7, 2)
+DEMO_HOT_DAY = datetime(2025, 7, 16)
+
+#: Plant sizing of one pod. Rated capacities are at the catalog rating point (35 °C outdoor).
+PLANT_SIZING = {
+    # Air side heat of one pod at max load: 24 x 40.8 kW DGX racks + 15 % of 4 x 132 kW GB200
+    # racks + CRAH fan heat = 979 + 79 + 48 = ~1,106 kW. The air-cooled chillers are sized
+    # to carry it up to ~38 °C outdoor, a typical Phoenix summer afternoon (TMY3 July mean
+    # daily max is ~41 °C, the ASHRAE 0.4 % design is 43.4 °C): with the EnergyPlus
+    # Chiller:Electric capacity curve (1.00 at 35 °C, ~0.93 at 38 °C, 0.81 at 45 °C),
+    # 3 x 400 kW rated = 1,200 kW at 35 °C, ~1,115 kW at 38 °C and ~980 kW at 45 °C.
+    "chillers_per_pod": 3,
+    "chiller_rated_kw": 400.0,
+    "chilled_water_setpoint_c": 15.0,
+    # Liquid side: 85 % of 4 x 132 kW = 449 kW. Dry coolers for W32-class facility water,
+    # rated 2 x 300 kW at 35 °C with a 6 K approach; capacity falls linearly with
+    # (water - dry bulb) so hot afternoons push the facility-water supply above setpoint.
+    "dry_coolers_per_pod": 2,
+    "dry_cooler_rated_kw": 300.0,
+    "facility_water_setpoint_c": 32.0,
+    # Eight 150 kW CRAHs = 1,200 kW of coil for ~1,106 kW of air-side heat.
+    "crahs_per_pod": 8,
+    "crah_rated_kw": 150.0,
+    "crah_supply_setpoint_c": 22.0,
+    "cdus_per_pod": 1,
+    "cdu_rated_kw": 800.0,
+}
+
+AIR_RACK_BUDGET_KW = 48.0
+LIQUID_RACK_BUDGET_KW = 150.0
+
+
+def _pod_grid(n_pods: int) -> int:
+    """Pods per grid row: roughly square hall."""
+    return max(1, math.ceil(math.sqrt(n_pods * POD_DEPTH / POD_WIDTH)))
+
+
+def _pod_rack_slots() -> list[tuple[str, int, float, float, str, bool]]:
+    """(row, index, x, y, orientation, liquid) for every rack slot of one pod, in fill order."""
+    slots = []
+    for row, y, facing in ROW_LAYOUT:
+        liquid = row == LIQUID_ROW
+        n = RACKS_PER_LIQUID_ROW if liquid else RACKS_PER_AIR_ROW
+        for i in range(n):
+            slots.append((row, i + 1, RACK_X0 + TILE / 2 + i * TILE, y, facing, liquid))
+    return slots
+
+
+def _unit(template: CoolingUnit, **changes) -> CoolingUnit:
+    return replace(template, **changes)
+
+
+def build_demo_plan(n_racks: int | None = None) -> Plan:
+    """Build the Phoenix AI hall demo.
+
+    n_racks : int | None  Total racks; ``None`` gives the default single pod (28 racks).
+        Larger numbers add whole pods (the last one partly filled) with plant in proportion.
+    """
+    if n_racks is None:
+        n_racks = POD_RACKS
+    if n_racks < 1:
+        raise ValueError("n_racks must be at least 1")
+    cat = load_catalog()
+    air_t = cat.server_type(AIR_SERVER)
+    liq_t = cat.server_type(LIQUID_SERVER)
+    crah_t = cat.cooling_unit("Chilled-water CRAH 150 kW")
+    cdu_t = cat.cooling_unit("In-row CDU 800 kW")
+    chiller_t = cat.cooling_unit("Air-cooled screw chiller 1000 kW")
+    dry_t = cat.cooling_unit("Adiabatic-ready dry cooler 600 kW")
+
+    n_pods = math.ceil(n_racks / POD_RACKS)
+    per_line = _pod_grid(n_pods)
+    n_lines = math.ceil(n_pods / per_line)
+    hall = Hall(
+        name="Hall 1",
+        width_m=round(POD_WIDTH * min(per_line, n_pods), 6),
+        depth_m=round(POD_DEPTH * n_lines, 6),
+        tile_m=TILE,
+        containment="none",
+    )
+    plan = Plan(
+        site=Site(name="Phoenix AI Campus", latitude=33.45, longitude=-111.98,
+                  timezone="America/Phoenix", elevation_m=337.0),
+        halls=[hall],
+        server_types=[air_t, liq_t],
+        cooling_loops=[
+            CoolingLoop("CHW", "facility", None),
+            CoolingLoop("FWS", "facility", None),
+        ],
+    )
+    s = PLANT_SIZING
+    slots = _pod_rack_slots()
+    placed = 0
+    multi = n_pods > 1
+    for p in range(n_pods):
+        ox = (p % per_line) * POD_WIDTH
+        oy = (p // per_line) * POD_DEPTH
+        tag = f"P{p + 1:03d}-" if multi else ""
+        air_loop, liq_loop = f"{tag}AIR", f"{tag}TCS"
+        plan.cooling_loops += [CoolingLoop(air_loop, "air", "CHW"), CoolingLoop(liq_loop, "liquid", "FWS")]
+        for k in range(s["crahs_per_pod"]):
+            west = k < s["crahs_per_pod"] // 2
+            j = k % (s["crahs_per_pod"] // 2)
+            plan.cooling_units.append(_unit(
+                crah_t, name=f"{tag}CRAH-{k + 1:02d}", loop=air_loop, hall=hall.name,
+                rated_capacity_kw=s["crah_rated_kw"], supply_setpoint_c=s["crah_supply_setpoint_c"],
+                x_m=ox + (0.9 if west else POD_WIDTH - 0.9), y_m=oy + 2.4 + 3.0 * j,
+                model=crah_t.name))
+        for k in range(s["cdus_per_pod"]):
+            plan.cooling_units.append(_unit(
+                cdu_t, name=f"{tag}CDU-{k + 1:02d}", loop=liq_loop, hall=hall.name,
+                rated_capacity_kw=s["cdu_rated_kw"], x_m=ox + RACK_X0 + RACKS_PER_LIQUID_ROW * TILE + 0.9,
+                y_m=oy + ROW_LAYOUT[-1][1], model=cdu_t.name))
+        for row, i, x, y, facing, liquid in slots:
+            if placed >= n_racks:
+                break
+            placed += 1
+            name = f"{tag}{row}{i:02d}"
+            feed_kw_a = PowerFeed(name=f"{name}-A", panel=f"{tag}PDU-{row}-A", amperage=250 if liquid else 80,
+                                  redundancy_group=name, side="A")
+            feed_kw_b = replace(feed_kw_a, name=f"{name}-B", panel=f"{tag}PDU-{row}-B", side="B")
+            plan.power_feeds += [feed_kw_a, feed_kw_b]
+            plan.racks.append(Rack(
+                name=name, hall=hall.name, row=f"{tag}{row}", x_m=round(ox + x, 6), y_m=round(oy + y, 6),
+                orientation=facing, u_height=48 if liquid else 42,
+                power_budget_kw=LIQUID_RACK_BUDGET_KW if liquid else AIR_RACK_BUDGET_KW,
+                max_weight_kg=1800.0 if liquid else 1360.0,
+                cooling_type="hybrid" if liquid else "air",
+                air_loop=air_loop, liquid_loop=liq_loop if liquid else None,
+                feed_a=feed_kw_a.name, feed_b=feed_kw_b.name))
+            if liquid:
+                plan.servers.append(Server(f"{name}-NVL72", name, liq_t.key, 1))
+            else:
+                for n, u in enumerate(DGX_U_POSITIONS):
+                    plan.servers.append(Server(f"{name}-DGX{n + 1}", name, air_t.key, u))
+    scale = n_pods
+    for k in range(s["chillers_per_pod"] * scale):
+        plan.cooling_units.append(_unit(
+            chiller_t, name=f"CH-{k + 1:02d}", loop="CHW", rated_capacity_kw=s["chiller_rated_kw"],
+            supply_setpoint_c=s["chilled_water_setpoint_c"], model=chiller_t.name,
+            flow_m3s=chiller_t.flow_m3s * s["chiller_rated_kw"] / chiller_t.rated_capacity_kw,
+            rated_power_kw=chiller_t.rated_power_kw * s["chiller_rated_kw"] / chiller_t.rated_capacity_kw))
+    for k in range(s["dry_coolers_per_pod"] * scale):
+        plan.cooling_units.append(_unit(
+            dry_t, name=f"DC-{k + 1:02d}", loop="FWS", rated_capacity_kw=s["dry_cooler_rated_kw"],
+            supply_setpoint_c=s["facility_water_setpoint_c"], model=dry_t.name,
+            flow_m3s=dry_t.flow_m3s * s["dry_cooler_rated_kw"] / dry_t.rated_capacity_kw,
+            rated_power_kw=dry_t.rated_power_kw * s["dry_cooler_rated_kw"] / dry_t.rated_capacity_kw))
+    n_gpus = sum(air_t.gpu_count if r.cooling_type == "air" else liq_t.gpu_count for r in plan.racks)
+    plan.jobs = demo_week_jobs(n_gpus)
+    plan.scenarios = demo_scenarios()
+    return plan
+
+
+def demo_scenarios() -> list[Scenario]:
+    """The demo's scenarios: a week of jobs, and the full-load hottest-day stress case."""
+    # Illustrative summer time-of-use tariff modelled on Arizona utilities' large-customer
+    # TOU plans (on-peak 16:00-19:00): an estimate, not a published rate.
+    prices = [0.065] * 24
+    for h in range(16, 19):
+        prices[h] = 0.21
+    for h in (14, 15, 19, 20):
+        prices[h] = 0.11
+    tariff = Tariff(hourly_price_usd_per_kwh=prices, demand_charge_usd_per_kw=18.0)
+    return [
+        Scenario(name="Hottest July week (jobs)", start=DEMO_WEEK_START, horizon_s=7 * 86400.0,
+                 step_s=10.0, weather_file=PHOENIX_EPW, tariff=tariff, load="jobs", control="reactive"),
+        Scenario(name="Hottest July day, full load", start=DEMO_HOT_DAY, horizon_s=86400.0,
+                 step_s=10.0, weather_file=PHOENIX_EPW, tariff=tariff, load="full", control="reactive"),
+        Scenario(name="Same day in Minneapolis, full load", start=DEMO_HOT_DAY, horizon_s=86400.0,
+                 step_s=10.0, weather_file=MINNEAPOLIS_EPW, tariff=tariff, load="full", control="reactive"),
+    ]
+
+
+def demo_week_jobs(n_gpus: int, seed: int = 2025) -> list[Job]:
+    """A deterministic week of AI jobs filling roughly 85 % of ``n_gpus`` on average.
+
+    Mix (shape, not trace-derived): large pre-training runs (128-512 GPUs, 12-48 h),
+    fine-tuning (16-64 GPUs, 1-8 h), always-on inference services (about 15 % of GPUs at
+    45 % utilisation) and short evaluation jobs. Release/deadline windows give the
+    scheduler room to move flexible work.
+    """
+    rng = random.Random(seed)
+    week = 7 * 86400.0
+    jobs: list[Job] = []
+    infer_gpus = max(8, int(0.15 * n_gpus) // 8 * 8)
+    jobs.append(Job("inference-serving", infer_gpus, utilization=0.45, duration_s=week, release_s=0.0,
+                    deadline_s=week, preemptible=False, priority=10, kind="inference", start_s=0.0))
+    budget = 0.85 * n_gpus * week - infer_gpus * week
+    used = 0.0
+    k = 0
+    while used < budget:
+        k += 1
+        r = rng.random()
+        if r < 0.25:
+            gpus = rng.choice((128, 256, 384, 512))
+            dur = rng.uniform(12, 48) * 3600
+            kind, util, prio, pre = "training", rng.uniform(0.85, 0.97), 5, False
+            name = f"pretrain-{k:03d}"
+        elif r < 0.7:
+            gpus = rng.choice((16, 32, 64))
+            dur = rng.uniform(1, 8) * 3600
+            kind, util, prio, pre = "training", rng.uniform(0.75, 0.95), 3, True
+            name = f"finetune-{k:03d}"
+        else:
+            gpus = rng.choice((8, 16))
+            dur = rng.uniform(0.5, 3) * 3600
+            kind, util, prio, pre = "batch", rng.uniform(0.5, 0.9), 1, True
+            name = f"eval-{k:03d}"
+        gpus = min(gpus, max(8, (n_gpus - infer_gpus) // 8 * 8))
+        release = rng.uniform(0, week - dur) if dur < week else 0.0
+        slack = rng.uniform(1.5, 3.0)
+        deadline = min(week, release + dur * slack)
+        if deadline - release < dur:
+            deadline = release + dur
+        jobs.append(Job(name, gpus, utilization=round(util, 3), duration_s=round(dur), release_s=round(release),
+                        deadline_s=round(deadline), preemptible=pre, priority=prio, kind=kind))
+        used += gpus * dur
+    return jobs

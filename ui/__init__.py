@@ -1,0 +1,1 @@
+"""Everything with a user interface: the Qt GUI and the headless ``dcplan`` CLI."""

@@ -1,0 +1,531 @@
+"""Undoable edits: every change to the plan is one of these ``QUndoCommand`` s.
+
+Each command computes, in its constructor, the exact list of element swaps
+(``(kind, old, new)``) and the selection before/after; ``redo``/``undo`` hand
+that diff (or its inverse) to :meth:`PlanDocument.apply`. A constructor that
+finds the edit impossible (overlap, no free U, name taken) raises
+:class:`EditRefused` with the message to show, and nothing is pushed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from PySide6.QtGui import QUndoCommand
+
+from planner.plan import ORIENTATIONS, CoolingUnit, Plan, Rack, Server, ServerType
+from ui.document import PlanDocument, unit_footprint
+
+RACK_FIELDS = ("row", "x_m", "y_m", "orientation", "width_m", "depth_m", "u_height", "power_budget_kw",
+               "max_weight_kg", "cooling_type", "air_loop", "liquid_loop", "feed_a", "feed_b", "status", "hall")
+GEOMETRY_FIELDS = {"x_m", "y_m", "orientation", "width_m", "depth_m"}
+UNIT_FIELDS = ("kind", "loop", "rated_capacity_kw", "supply_setpoint_c", "flow_m3s", "rated_power_kw",
+               "x_m", "y_m", "model", "hall")
+
+
+class EditRefused(Exception):
+    """The edit would break a rule (overlap, no space); the message says which."""
+
+
+# --------------------------------------------------------------------- helpers
+def snap(value: float, tile: float) -> float:
+    return round(value / tile) * tile
+
+
+def snapped_rack(r: Rack, tile: float) -> Rack:
+    """``r`` moved so its footprint's top-left corner sits on the tile grid."""
+    x0, y0, x1, y1 = r.footprint()
+    dx = snap(x0, tile) - x0
+    dy = snap(y0, tile) - y0
+    return replace(r, x_m=round(r.x_m + dx, 6), y_m=round(r.y_m + dy, 6))
+
+
+def server_heights(plan: Plan) -> dict[str, int]:
+    return {t.key: t.u_height for t in plan.server_types}
+
+
+def _describe_overlaps(pairs: list[tuple[str, str]]) -> str:
+    shown = ", ".join(f"{a} ↔ {b}" for a, b in pairs[:4])
+    more = f" and {len(pairs) - 4} more" if len(pairs) > 4 else ""
+    return f"Racks may not overlap: {shown}{more}."
+
+
+def check_placement(doc: PlanDocument, racks: list[Rack], ignore: set[str], units=(), ignore_units=frozenset()) -> None:
+    """Raise :class:`EditRefused` if ``racks`` (proposed) overlap anything or leave the hall."""
+    pairs = doc.overlapping(racks, ignore=ignore, units=list(units), ignore_units=set(ignore_units))
+    if pairs:
+        raise EditRefused(_describe_overlaps(pairs))
+    outside = doc.outside_hall(racks)
+    if outside:
+        raise EditRefused(f"Outside the hall floor: {', '.join(outside[:4])}.")
+
+
+def find_free_spot(doc: PlanDocument, w: float, d: float, near: tuple[float, float],
+                   ignore: set[str] = frozenset()) -> tuple[float, float] | None:
+    """Top-left corner on the tile grid nearest ``near`` where a ``w`` x ``d`` box fits [m]."""
+    h = doc.hall()
+    t = h.tile_m
+    nx, ny = int(math.floor((h.width_m - w) / t + 1e-9)), int(math.floor((h.depth_m - d) / t + 1e-9))
+    if nx < 0 or ny < 0:
+        return None
+    import numpy as np
+
+    fps = [r.footprint() for r in doc.plan.racks if r.name not in ignore]
+    fps += [fp for fp in (unit_footprint(u) for u in doc.plan.cooling_units) if fp is not None]
+    xs = np.arange(nx + 1) * t
+    ys = np.arange(ny + 1) * t
+    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = gx.ravel(), gy.ravel()
+    free = np.ones(gx.shape, dtype=bool)
+    eps = 1e-6
+    for x0, y0, x1, y1 in fps:
+        free &= ~((gx < x1 - eps) & (x0 < gx + w - eps) & (gy < y1 - eps) & (y0 < gy + d - eps))
+    if not free.any():
+        return None
+    dist = (gx + w / 2 - near[0]) ** 2 + (gy + d / 2 - near[1]) ** 2
+    dist[~free] = np.inf
+    i = int(np.argmin(dist))
+    return float(round(gx[i], 6)), float(round(gy[i], 6))
+
+
+def next_row_letter(doc: PlanDocument) -> str:
+    used = {r.row for r in doc.plan.racks}
+    n = 0
+    while True:
+        s, k = "", n
+        while True:
+            s = chr(ord("A") + k % 26) + s
+            k = k // 26 - 1
+            if k < 0:
+                break
+        if s not in used:
+            return s
+        n += 1
+
+
+def default_rack(doc: PlanDocument, name: str, row: str = "") -> Rack:
+    """A new rack with the dataclass defaults, wired to the first air loop and A/B feeds."""
+    loops = doc.plan.cooling_loops
+    air = next((l.name for l in loops if l.medium == "air"), None)
+    feeds = doc.plan.power_feeds
+    fa = next((f.name for f in feeds if f.side == "A"), None)
+    fb = next((f.name for f in feeds if f.side == "B"), None)
+    return Rack(name=name, hall=doc.hall().name, row=row, air_loop=air, feed_a=fa, feed_b=fb)
+
+
+# -------------------------------------------------------------------- commands
+class PlanCommand(QUndoCommand):
+    """Apply ``diff`` on redo and its inverse on undo, restoring the selection around it."""
+
+    def __init__(self, doc: PlanDocument, text: str, diff, select_after=None) -> None:
+        super().__init__(text)
+        self.doc = doc
+        self.diff = list(diff)
+        self.select_before = (doc.selected_racks, doc.selected_units)
+        self.select_after = select_after if select_after is not None else self.select_before
+
+    def redo(self) -> None:
+        self.doc.apply(self.diff)
+        self.doc.set_selection(*self.select_after)
+
+    def undo(self) -> None:
+        self.doc.apply([(k, new, old) for k, old, new in reversed(self.diff)])
+        self.doc.set_selection(*self.select_before)
+
+
+class AddRacksCommand(PlanCommand):
+    def __init__(self, doc: PlanDocument, racks: list[Rack], text: str | None = None, servers=()) -> None:
+        taken = set(doc.rack_map())
+        names = [r.name for r in racks]
+        clash = [n for n in names if n in taken]
+        if clash or len(set(names)) != len(names):
+            raise EditRefused(f"Rack name already used: {', '.join(clash) or 'duplicate in selection'}.")
+        check_placement(doc, racks, ignore=set())
+        text = text or (f"Add rack {racks[0].name}" if len(racks) == 1 else f"Add {len(racks)} racks")
+        diff = [("rack", None, r) for r in racks] + [("server", None, s) for s in servers]
+        super().__init__(doc, text, diff, select_after=(tuple(names), ()))
+
+
+def add_rack_at(doc: PlanDocument, near: tuple[float, float]) -> AddRacksCommand:
+    """A default rack at the free tile-grid spot nearest ``near``."""
+    row = doc.rack(doc.selected_racks[0]).row if doc.selected_racks else next_row_letter(doc)
+    taken = set(doc.rack_map())
+    name = doc.unique_name(f"{row}01", taken)
+    proto = default_rack(doc, name, row)
+    if doc.selected_racks:  # copy the look of the selected rack: same kind of rack is most likely
+        sel = doc.rack(doc.selected_racks[0])
+        proto = replace(sel, name=name, status="planned" if sel.status == "planned" else sel.status)
+    x0, y0, x1, y1 = proto.footprint()
+    spot = find_free_spot(doc, x1 - x0, y1 - y0, near)
+    if spot is None:
+        raise EditRefused("No free space on the hall floor for another rack.")
+    rack = replace(proto, x_m=round(spot[0] + (x1 - x0) / 2, 6), y_m=round(spot[1] + (y1 - y0) / 2, 6))
+    return AddRacksCommand(doc, [rack])
+
+
+def add_row_at(doc: PlanDocument, near: tuple[float, float], count: int, orientation: str = "N",
+               row: str | None = None, prefix: str | None = None, origin: tuple[float, float] | None = None) -> AddRacksCommand:
+    """A row of ``count`` default racks side by side, fronts facing ``orientation``.
+
+    ``origin`` (top-left corner [m]) places it exactly; otherwise the nearest free spot to ``near``.
+    """
+    if count < 1:
+        raise EditRefused("A row needs at least one rack.")
+    if orientation not in ORIENTATIONS:
+        raise EditRefused(f"Orientation must be one of {', '.join(ORIENTATIONS)}.")
+    row = row or next_row_letter(doc)
+    prefix = row if prefix is None else prefix
+    proto = replace(default_rack(doc, "", row), orientation=orientation)
+    x0, y0, x1, y1 = proto.footprint()
+    rw, rd = x1 - x0, y1 - y0
+    along_x = orientation in ("N", "S")
+    w, d = (rw * count, rd) if along_x else (rw, rd * count)
+    if origin is None:
+        spot = find_free_spot(doc, w, d, near)
+        if spot is None:
+            raise EditRefused(f"No free space on the hall floor for a row of {count} racks.")
+    else:
+        spot = origin
+    taken = set(doc.rack_map())
+    racks = []
+    for i in range(count):
+        name = doc.unique_name(f"{prefix}{i + 1:02d}", taken)
+        taken.add(name)
+        cx = spot[0] + rw / 2 + (i * rw if along_x else 0.0)
+        cy = spot[1] + rd / 2 + (0.0 if along_x else i * rd)
+        racks.append(replace(proto, name=name, x_m=round(cx, 6), y_m=round(cy, 6)))
+    return AddRacksCommand(doc, racks, text=f"Add row {row} ({count} racks)")
+
+
+class DeleteCommand(PlanCommand):
+    """Delete racks (with their servers) and floor cooling units."""
+
+    def __init__(self, doc: PlanDocument, racks=(), units=()) -> None:
+        racks, units = set(racks), set(units)
+        diff = [("server", s, None) for s in doc.plan.servers if s.rack in racks]
+        diff += [("rack", r, None) for r in doc.plan.racks if r.name in racks]
+        diff += [("unit", u, None) for u in doc.plan.cooling_units if u.name in units]
+        n = len(racks) + len(units)
+        if n == 0:
+            raise EditRefused("Nothing selected to delete.")
+        text = f"Delete {next(iter(racks | units))}" if n == 1 else f"Delete {n} items"
+        super().__init__(doc, text, diff, select_after=((), ()))
+
+
+class MoveCommand(PlanCommand):
+    """Move racks and floor units to new centres [m] — one step for a whole drag."""
+
+    def __init__(self, doc: PlanDocument, rack_pos: dict[str, tuple[float, float]],
+                 unit_pos: dict[str, tuple[float, float]] | None = None, text: str | None = None) -> None:
+        unit_pos = unit_pos or {}
+        rmap = doc.rack_map()
+        moved = [replace(rmap[n], x_m=round(x, 6), y_m=round(y, 6)) for n, (x, y) in rack_pos.items()]
+        umoved = [replace(doc.unit(n), x_m=round(x, 6), y_m=round(y, 6)) for n, (x, y) in unit_pos.items()]
+        check_placement(doc, moved, ignore=set(rack_pos), units=umoved, ignore_units=set(unit_pos))
+        diff = [("rack", rmap[r.name], r) for r in moved] + [("unit", doc.unit(u.name), u) for u in umoved]
+        n = len(moved) + len(umoved)
+        text = text or (f"Move {next(iter(rack_pos or unit_pos))}" if n == 1 else f"Move {n} items")
+        super().__init__(doc, text, diff)
+
+
+_CW = {"N": "E", "E": "S", "S": "W", "W": "N"}
+_CCW = {v: k for k, v in _CW.items()}
+_FLIP = {"N": "S", "S": "N", "E": "W", "W": "E"}
+
+
+class RotateCommand(PlanCommand):
+    """Rotate racks by 90° (cw/ccw) or 180°.
+
+    One rack turns in place; several turn together about the centre of their
+    bounding box (a row stays a row). Results snap to the tile grid. A 180°
+    turn of several racks flips each in place (a row turns to face the other aisle).
+    """
+
+    def __init__(self, doc: PlanDocument, names, turn: str = "cw") -> None:
+        rmap = doc.rack_map()
+        racks = [rmap[n] for n in names]
+        if not racks:
+            raise EditRefused("Select racks to rotate.")
+        table = {"cw": _CW, "ccw": _CCW, "flip": _FLIP}[turn]
+        tile = doc.hall().tile_m
+        if len(racks) == 1 or turn == "flip":
+            out = [snapped_rack(replace(r, orientation=table[r.orientation]), tile) for r in racks]
+        else:
+            fps = [r.footprint() for r in racks]
+            cx = (min(f[0] for f in fps) + max(f[2] for f in fps)) / 2
+            cy = (min(f[1] for f in fps) + max(f[3] for f in fps)) / 2
+            out = []
+            for r in racks:
+                dx, dy = r.x_m - cx, r.y_m - cy
+                nx, ny = (cx - dy, cy + dx) if turn == "cw" else (cx + dy, cy - dx)
+                out.append(replace(r, orientation=table[r.orientation], x_m=nx, y_m=ny))
+            # snap the group as a whole so relative spacing is kept
+            x0 = min(r.footprint()[0] for r in out)
+            y0 = min(r.footprint()[1] for r in out)
+            dx, dy = snap(x0, tile) - x0, snap(y0, tile) - y0
+            out = [replace(r, x_m=round(r.x_m + dx, 6), y_m=round(r.y_m + dy, 6)) for r in out]
+        check_placement(doc, out, ignore=set(names))
+        label = {"cw": "Rotate", "ccw": "Rotate", "flip": "Flip"}[turn]
+        text = f"{label} {racks[0].name}" if len(racks) == 1 else f"{label} {len(racks)} racks"
+        super().__init__(doc, text, [("rack", rmap[r.name], r) for r in out])
+
+
+class DuplicateCommand(PlanCommand):
+    """Copy racks with their servers next to the originals (right, below, left, above, then nearest free)."""
+
+    def __init__(self, doc: PlanDocument, names) -> None:
+        rmap = doc.rack_map()
+        racks = [rmap[n] for n in names]
+        if not racks:
+            raise EditRefused("Select racks to duplicate.")
+        fps = [r.footprint() for r in racks]
+        bx0, by0 = min(f[0] for f in fps), min(f[1] for f in fps)
+        bx1, by1 = max(f[2] for f in fps), max(f[3] for f in fps)
+        w, h = bx1 - bx0, by1 - by0
+        taken = set(rmap)
+        new_names = {}
+        for r in racks:
+            new_names[r.name] = doc.unique_name(r.name, taken)
+            taken.add(new_names[r.name])
+        offsets = [(w, 0.0), (0.0, h), (-w, 0.0), (0.0, -h)]
+        spot = find_free_spot(doc, w, h, ((bx0 + bx1) / 2 + w, (by0 + by1) / 2))
+        if spot is not None:
+            offsets.append((spot[0] - bx0, spot[1] - by0))
+        last_error = "No free space for the copies."
+        copies = None
+        for dx, dy in offsets:
+            cand = [replace(r, name=new_names[r.name], x_m=round(r.x_m + dx, 6), y_m=round(r.y_m + dy, 6)) for r in racks]
+            try:
+                check_placement(doc, cand, ignore=set())
+            except EditRefused as e:
+                last_error = str(e)
+                continue
+            copies = cand
+            break
+        if copies is None:
+            raise EditRefused(f"Cannot place the copies: {last_error}")
+        staken = {s.name for s in doc.plan.servers}
+        servers = []
+        for s in doc.plan.servers:
+            if s.rack in new_names:
+                sname = doc.unique_name(s.name.replace(s.rack, new_names[s.rack], 1), staken)
+                staken.add(sname)
+                servers.append(replace(s, name=sname, rack=new_names[s.rack]))
+        diff = [("rack", None, r) for r in copies] + [("server", None, s) for s in servers]
+        text = f"Duplicate {racks[0].name}" if len(racks) == 1 else f"Duplicate {len(racks)} racks"
+        super().__init__(doc, text, diff, select_after=(tuple(r.name for r in copies), ()))
+
+
+class AlignCommand(PlanCommand):
+    """Line racks up on the first selected one: ``axis="row"`` same y (a horizontal row), ``"column"`` same x."""
+
+    def __init__(self, doc: PlanDocument, names, axis: str = "row") -> None:
+        rmap = doc.rack_map()
+        racks = [rmap[n] for n in names]
+        if len(racks) < 2:
+            raise EditRefused("Select at least two racks to align.")
+        anchor = racks[0]
+        if axis == "row":
+            out = [replace(r, y_m=anchor.y_m) for r in racks]
+        else:
+            out = [replace(r, x_m=anchor.x_m) for r in racks]
+        check_placement(doc, out, ignore=set(names))
+        text = f"Align {len(racks)} racks {'in a row' if axis == 'row' else 'in a column'}"
+        super().__init__(doc, text, [("rack", rmap[r.name], r) for r in out if r != rmap[r.name]])
+
+
+class EditRacksCommand(PlanCommand):
+    """Set the same field values on one or many racks (the inspector's multi-edit)."""
+
+    def __init__(self, doc: PlanDocument, names, values: dict) -> None:
+        bad = set(values) - set(RACK_FIELDS)
+        if bad:
+            raise EditRefused(f"Not an editable rack field: {', '.join(sorted(bad))}.")
+        rmap = doc.rack_map()
+        racks = [rmap[n] for n in names]
+        out = [replace(r, **values) for r in racks]
+        if GEOMETRY_FIELDS & set(values):
+            check_placement(doc, out, ignore=set(names))
+        if "u_height" in values or "power_budget_kw" in values:
+            for r in out:
+                if r.u_height < 1 or r.power_budget_kw < 0:
+                    raise EditRefused("Rack height must be ≥ 1 U and the power budget ≥ 0 kW.")
+        fields = ", ".join(f.replace("_", " ") for f in values)
+        text = f"Set {fields} of {racks[0].name}" if len(racks) == 1 else f"Set {fields} of {len(racks)} racks"
+        super().__init__(doc, text, [("rack", a, b) for a, b in zip(racks, out) if a != b])
+
+
+class RenameRackCommand(PlanCommand):
+    def __init__(self, doc: PlanDocument, old: str, new: str) -> None:
+        new = new.strip()
+        if not new:
+            raise EditRefused("A rack name cannot be empty.")
+        if new != old and new in doc.rack_map():
+            raise EditRefused(f"There is already a rack named {new}.")
+        rack = doc.rack(old)
+        diff = [("rack", rack, replace(rack, name=new))]
+        diff += [("server", s, replace(s, rack=new)) for s in doc.plan.servers if s.rack == old]
+        sel = tuple(new if n == old else n for n in doc.selected_racks) or (new,)
+        super().__init__(doc, f"Rename {old} to {new}", diff, select_after=(sel, doc.selected_units))
+
+
+def occupied_u(doc: PlanDocument, rack: str, exclude: str | None = None) -> list[tuple[int, int, str]]:
+    """``(lowest U, top U, server name)`` of the servers in ``rack``."""
+    heights = server_heights(doc.plan)
+    return [(s.u_position, s.u_position + heights.get(s.server_type, 1) - 1, s.name)
+            for s in doc.plan.servers if s.rack == rack and s.name != exclude]
+
+
+def fits(doc: PlanDocument, rack: str, u: int, height: int, exclude: str | None = None) -> str | None:
+    """None if a ``height``-U server fits at ``u`` in ``rack``, else why not."""
+    r = doc.rack(rack)
+    if u < 1 or u + height - 1 > r.u_height:
+        return f"{height} U at U{u} does not fit in {rack} ({r.u_height} U)."
+    for lo, hi, name in occupied_u(doc, rack, exclude):
+        if u <= hi and lo <= u + height - 1:
+            return f"U{u}–U{u + height - 1} of {rack} is taken by {name} (U{lo}–U{hi})."
+    return None
+
+
+def first_free_u(doc: PlanDocument, rack: str, height: int) -> int | None:
+    r = doc.rack(rack)
+    for u in range(1, r.u_height - height + 2):
+        if fits(doc, rack, u, height) is None:
+            return u
+    return None
+
+
+class AddServerCommand(PlanCommand):
+    """Place a server of ``stype`` in ``rack`` at ``u`` (None: the lowest free U that fits).
+
+    A type that is not yet in the plan (dragged from the catalog) is added with it.
+    """
+
+    def __init__(self, doc: PlanDocument, rack: str, stype: ServerType, u: int | None = None) -> None:
+        if doc.rack(rack) is None:
+            raise EditRefused(f"No rack named {rack}.")
+        if u is None:
+            u = first_free_u(doc, rack, stype.u_height)
+            if u is None:
+                raise EditRefused(f"No {stype.u_height} U free in {rack} for a {stype.model}.")
+        else:
+            why = fits(doc, rack, u, stype.u_height)
+            if why:
+                raise EditRefused(why)
+        taken = {s.name for s in doc.plan.servers}
+        name = doc.unique_name(f"{rack}-U{u:02d}", taken)
+        diff = []
+        if stype.key not in doc.plan.server_type_map():
+            diff.append(("server_type", None, stype))
+        diff.append(("server", None, Server(name=name, rack=rack, server_type=stype.key, u_position=u)))
+        self.server_name = name
+        super().__init__(doc, f"Add {stype.model} to {rack} U{u}", diff, select_after=((rack,), ()))
+
+    def redo(self) -> None:
+        super().redo()
+        self.doc.set_selected_server(self.server_name)
+
+
+class MoveServerCommand(PlanCommand):
+    def __init__(self, doc: PlanDocument, name: str, u: int, rack: str | None = None) -> None:
+        s = next((s for s in doc.plan.servers if s.name == name), None)
+        if s is None:
+            raise EditRefused(f"No server named {name}.")
+        rack = rack or s.rack
+        height = server_heights(doc.plan).get(s.server_type, 1)
+        why = fits(doc, rack, u, height, exclude=name)
+        if why:
+            raise EditRefused(why)
+        self.server_name = name
+        super().__init__(doc, f"Move {name} to {rack} U{u}", [("server", s, replace(s, rack=rack, u_position=u))])
+
+    def redo(self) -> None:
+        super().redo()
+        self.doc.set_selected_server(self.server_name)
+
+
+class RemoveServersCommand(PlanCommand):
+    def __init__(self, doc: PlanDocument, names) -> None:
+        names = set(names)
+        diff = [("server", s, None) for s in doc.plan.servers if s.name in names]
+        if not diff:
+            raise EditRefused("No server selected.")
+        text = f"Remove {diff[0][1].name}" if len(diff) == 1 else f"Remove {len(diff)} servers"
+        super().__init__(doc, text, diff)
+
+
+class AddCoolingUnitCommand(PlanCommand):
+    """Place a catalog cooling unit: CRAHs and CDUs on the floor at ``pos`` (snapped), others off-floor."""
+
+    def __init__(self, doc: PlanDocument, template: CoolingUnit, pos: tuple[float, float] | None = None,
+                 loop: str | None = None) -> None:
+        taken = {u.name for u in doc.plan.cooling_units}
+        base = template.name or template.kind.upper()
+        name = doc.unique_name(base if base[-1:].isdigit() else f"{base}-1", taken)
+        if loop is None:
+            medium = {"crah": "air", "cdu": "liquid"}.get(template.kind, "facility")
+            loop = next((l.name for l in doc.plan.cooling_loops if l.medium == medium), template.loop)
+        unit = replace(template, name=name, loop=loop, hall=doc.hall().name)
+        if template.kind in ("crah", "cdu") and pos is not None:
+            tile = doc.hall().tile_m
+            fp = unit_footprint(replace(unit, x_m=pos[0], y_m=pos[1]))
+            dx = snap(fp[0], tile) - fp[0]
+            dy = snap(fp[1], tile) - fp[1]
+            unit = replace(unit, x_m=round(pos[0] + dx, 6), y_m=round(pos[1] + dy, 6))
+            check_placement(doc, [], ignore=set(), units=[unit])
+        else:
+            unit = replace(unit, x_m=None, y_m=None)
+        diff = [("unit", None, unit)]
+        if loop and loop not in {l.name for l in doc.plan.cooling_loops}:
+            from planner.plan import CoolingLoop
+
+            medium = {"crah": "air", "cdu": "liquid"}.get(template.kind, "facility")
+            diff.insert(0, ("loop", None, CoolingLoop(loop, medium)))
+        super().__init__(doc, f"Add {template.kind.upper()} {name}", diff, select_after=((), (name,)))
+
+
+class EditUnitsCommand(PlanCommand):
+    def __init__(self, doc: PlanDocument, names, values: dict) -> None:
+        bad = set(values) - set(UNIT_FIELDS) - {"name"}
+        if bad:
+            raise EditRefused(f"Not an editable cooling-unit field: {', '.join(sorted(bad))}.")
+        units = [doc.unit(n) for n in names]
+        if "name" in values:
+            if len(units) != 1:
+                raise EditRefused("Rename one cooling unit at a time.")
+            if values["name"] != units[0].name and doc.unit(values["name"]) is not None:
+                raise EditRefused(f"There is already a cooling unit named {values['name']}.")
+        out = [replace(u, **values) for u in units]
+        if {"x_m", "y_m"} & set(values):
+            check_placement(doc, [], ignore=set(), units=out, ignore_units=set(names))
+        sel = tuple(u.name for u in out)
+        fields = ", ".join(f.replace("_", " ") for f in values)
+        super().__init__(doc, f"Set {fields} of {', '.join(names) if len(units) < 3 else f'{len(units)} units'}",
+                         [("unit", a, b) for a, b in zip(units, out) if a != b], select_after=((), sel))
+
+
+class ReplacePlanCommand(QUndoCommand):
+    """Swap in a whole new plan (CSV import): undo brings the old one back."""
+
+    def __init__(self, doc: PlanDocument, plan: Plan, text: str) -> None:
+        super().__init__(text)
+        self.doc, self.new, self.old = doc, plan, doc.plan
+
+    def redo(self) -> None:
+        self.doc.swap_plan(self.new)
+
+    def undo(self) -> None:
+        self.doc.swap_plan(self.old)
+
+
+def try_push(doc: PlanDocument, parent, factory, *args, **kwargs) -> bool:
+    """Build a command and push it; a refusal is shown (through ``ui.messages``), not raised."""
+    from ui import messages
+
+    try:
+        cmd = factory(doc, *args, **kwargs)
+    except EditRefused as e:
+        messages.warn(parent, "Edit refused", str(e))
+        return False
+    doc.push(cmd)
+    return True

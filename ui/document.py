@@ -1,0 +1,382 @@
+"""The open plan as the GUI sees it: a ``Plan`` dataclass, its undo stack, the selection.
+
+Rules that keep undo and threading simple:
+
+* Plan elements (``Rack``, ``Server``, ``CoolingUnit``, ...) are treated as
+  immutable here. An edit never changes an object in place: a command swaps
+  the old instance for a new one (``dataclasses.replace``) through
+  :meth:`PlanDocument.apply`. Undo swaps them back. So a command holds exact
+  before/after objects, and :meth:`snapshot` (a copy of the lists only) is a
+  consistent, thread-safe picture of the plan for autosave and validation.
+* Every change is announced once per command with a :class:`Change` through
+  ``sigPlanChanged`` (no per-item signal storm when 5,000 racks move).
+* During a drag the view moves its items itself and announces progress with
+  ``sigRacksChanging``; only the drop pushes a command (one undo step).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from planner.plan import CoolingUnit, Hall, Plan, Rack
+
+#: kind -> (Plan attribute, key attribute)
+KINDS = {
+    "rack": ("racks", "name"),
+    "server": ("servers", "name"),
+    "unit": ("cooling_units", "name"),
+    "server_type": ("server_types", "key"),
+    "loop": ("cooling_loops", "name"),
+    "feed": ("power_feeds", "name"),
+    "hall": ("halls", "name"),
+}
+
+#: Floor footprint (width along the front, depth) [m] drawn for units that sit in the hall.
+#: Estimates from common products: a perimeter CRAH is ~2.5 m x 0.9 m (e.g. Vertiv
+#: Liebert DSE / PDX class), an in-row CDU ~0.6 m x 1.2 m (a rack-sized cabinet).
+UNIT_FOOTPRINT_M = {"crah": (2.4, 0.9), "cdu": (0.6, 1.2)}
+FLOOR_UNIT_KINDS = ("crah", "cdu")
+
+#: Two footprints closer than this overlap [m]; racks placed side by side touch exactly.
+OVERLAP_EPS_M = 1e-6
+
+
+def unit_footprint(u: CoolingUnit) -> tuple[float, float, float, float] | None:
+    """Axis-aligned footprint of a floor unit ``(x0, y0, x1, y1)`` [m], None if not on the floor."""
+    if u.kind not in UNIT_FOOTPRINT_M or u.x_m is None or u.y_m is None:
+        return None
+    w, d = UNIT_FOOTPRINT_M[u.kind]
+    return (u.x_m - w / 2, u.y_m - d / 2, u.x_m + w / 2, u.y_m + d / 2)
+
+
+@dataclass
+class Change:
+    """What one :meth:`PlanDocument.apply` changed, by name."""
+
+    racks_added: set[str] = field(default_factory=set)
+    racks_removed: set[str] = field(default_factory=set)
+    racks_modified: set[str] = field(default_factory=set)
+    server_racks: set[str] = field(default_factory=set)  # racks whose servers changed
+    units_added: set[str] = field(default_factory=set)
+    units_removed: set[str] = field(default_factory=set)
+    units_modified: set[str] = field(default_factory=set)
+    other: set[str] = field(default_factory=set)  # kinds: loop / feed / server_type / hall
+
+    @property
+    def racks_any(self) -> set[str]:
+        return self.racks_added | self.racks_removed | self.racks_modified
+
+
+@dataclass
+class Totals:
+    racks: int
+    servers: int
+    gpus: int
+    it_kw: float  # IT power with every server at max [kW]
+    cooling_kw: float  # rated capacity of the in-room units (CRAH + CDU) [kW]
+
+    @property
+    def headroom_kw(self) -> float:
+        return self.cooling_kw - self.it_kw
+
+
+class PlanDocument(QObject):
+    """One open plan: the data, where it lives on disk, undo stack, selection and problems."""
+
+    sigPlanReplaced = Signal()  # a whole new plan (open, new, import): rebuild everything
+    sigPlanChanged = Signal(object)  # Change, after each command
+    sigRacksChanging = Signal(object)  # {rack name: (x_m, y_m)} while a drag is in progress
+    sigSelectionChanged = Signal()
+    sigServerSelectionChanged = Signal()
+    sigProblemsChanged = Signal()
+    sigDirtyChanged = Signal(bool)
+    sigPathChanged = Signal(object)  # Path | None
+
+    VALIDATE_DELAY_MS = 150
+
+    def __init__(self, plan: Plan | None = None, path: Path | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.sigDirtyChanged.emit(not clean))
+        self.plan: Plan = plan if plan is not None else new_plan()
+        self.path: Path | None = Path(path) if path else None
+        self.selected_racks: tuple[str, ...] = ()
+        self.selected_units: tuple[str, ...] = ()
+        self.selected_server: str | None = None
+        self.problems: list = []
+        self.rack_severity: dict[str, str] = {}
+        self.last_check_s: float = 0.0
+        self._rack_map: dict[str, Rack] | None = None
+        self._validate_timer = QTimer(self)
+        self._validate_timer.setSingleShot(True)
+        self._validate_timer.setInterval(self.VALIDATE_DELAY_MS)
+        self._validate_timer.timeout.connect(self.validate_now)
+        self._validate_timer.start()
+
+    # ----------------------------------------------------------------- state
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def display_name(self) -> str:
+        return self.path.name if self.path else "Untitled"
+
+    def set_plan(self, plan: Plan, path: Path | None, dirty: bool = False) -> None:
+        """Replace the whole plan (open/new/recover); clears undo history."""
+        self.plan = plan
+        self._rack_map = None
+        self.undo_stack.clear()
+        if dirty:
+            # An empty, obsolete clean index makes the stack report "modified".
+            self.undo_stack.resetClean()
+        self.set_path(path)
+        self.selected_racks, self.selected_units, self.selected_server = (), (), None
+        self.problems, self.rack_severity = [], {}
+        self.sigPlanReplaced.emit()
+        self.sigSelectionChanged.emit()
+        self.sigDirtyChanged.emit(self.dirty)
+        self.validate_now()
+
+    def swap_plan(self, plan: Plan) -> None:
+        """Replace the plan as part of an undoable command (CSV import)."""
+        self.plan = plan
+        self._rack_map = None
+        names = set(self.rack_map())
+        self.selected_racks = tuple(n for n in self.selected_racks if n in names)
+        self.selected_units = ()
+        self.selected_server = None
+        self.sigPlanReplaced.emit()
+        self.sigSelectionChanged.emit()
+        self.schedule_validation()
+
+    def set_path(self, path: Path | None) -> None:
+        self.path = Path(path) if path else None
+        self.sigPathChanged.emit(self.path)
+
+    def mark_saved(self, path: Path) -> None:
+        self.set_path(path)
+        self.undo_stack.setClean()
+
+    def snapshot(self) -> Plan:
+        """A consistent copy for another thread: new lists, shared (never mutated) elements."""
+        p = self.plan
+        return replace(
+            p, halls=list(p.halls), server_types=list(p.server_types), racks=list(p.racks),
+            servers=list(p.servers), cooling_loops=list(p.cooling_loops),
+            cooling_units=list(p.cooling_units), power_feeds=list(p.power_feeds),
+            jobs=list(p.jobs), scenarios=list(p.scenarios))
+
+    # --------------------------------------------------------------- lookups
+    def rack_map(self) -> dict[str, Rack]:
+        if self._rack_map is None:
+            self._rack_map = {r.name: r for r in self.plan.racks}
+        return self._rack_map
+
+    def rack(self, name: str) -> Rack | None:
+        return self.rack_map().get(name)
+
+    def unit(self, name: str) -> CoolingUnit | None:
+        return next((u for u in self.plan.cooling_units if u.name == name), None)
+
+    def hall(self) -> Hall:
+        return self.plan.halls[0] if self.plan.halls else Hall()
+
+    def servers_in(self, rack: str) -> list:
+        return [s for s in self.plan.servers if s.rack == rack]
+
+    def unique_name(self, base: str, taken: set[str]) -> str:
+        """``base`` or ``base`` with the next free number (``R07`` -> ``R08``, ``X`` -> ``X-2``)."""
+        if base not in taken:
+            return base
+        stem = base.rstrip("0123456789")
+        digits = base[len(stem):]
+        n = int(digits) if digits else 1
+        width = len(digits)
+        sep = "" if digits else "-"
+        while True:
+            n += 1
+            cand = f"{stem}{sep}{n:0{width}d}"
+            if cand not in taken:
+                return cand
+
+    def totals(self) -> Totals:
+        types = self.plan.server_type_map()
+        gpus, it_w = 0, 0.0
+        names = self.rack_map()
+        n_servers = 0
+        for s in self.plan.servers:
+            if s.rack not in names:
+                continue
+            n_servers += 1
+            t = types.get(s.server_type)
+            if t is not None:
+                gpus += t.gpu_count
+                it_w += t.max_power_w
+        cooling = sum(u.rated_capacity_kw for u in self.plan.cooling_units if u.kind in FLOOR_UNIT_KINDS)
+        return Totals(len(self.plan.racks), n_servers, gpus, it_w / 1000.0, cooling)
+
+    # ---------------------------------------------------------------- checks
+    def overlapping(self, candidates: list[Rack], ignore: set[str] = frozenset(),
+                    units: list[CoolingUnit] = (), ignore_units: set[str] = frozenset()) -> list[tuple[str, str]]:
+        """Pairs (candidate, other) whose footprints overlap.
+
+        ``candidates`` are racks at their proposed positions; racks named in
+        ``ignore`` (usually the ones being moved) are left out of "others".
+        Floor cooling units are obstacles too; ``units`` are proposed unit
+        positions checked the same way.
+        """
+        others = [r.footprint() for r in self.plan.racks if r.name not in ignore]
+        other_names = [r.name for r in self.plan.racks if r.name not in ignore]
+        for u in self.plan.cooling_units:
+            fp = unit_footprint(u)
+            if fp is not None and u.name not in ignore_units:
+                others.append(fp)
+                other_names.append(u.name)
+        cands = [(r.name, r.footprint()) for r in candidates]
+        cands += [(u.name, unit_footprint(u)) for u in units if unit_footprint(u) is not None]
+        if not cands:
+            return []
+        c = np.array([fp for _, fp in cands], dtype=float).reshape(-1, 4)
+        out: list[tuple[str, str]] = []
+        if others:
+            o = np.array(others, dtype=float)
+            hit = ((c[:, None, 0] < o[None, :, 2] - OVERLAP_EPS_M) & (o[None, :, 0] < c[:, None, 2] - OVERLAP_EPS_M)
+                   & (c[:, None, 1] < o[None, :, 3] - OVERLAP_EPS_M) & (o[None, :, 1] < c[:, None, 3] - OVERLAP_EPS_M))
+            for i, j in zip(*np.nonzero(hit)):
+                out.append((cands[i][0], other_names[j]))
+        # candidates among themselves
+        hit = ((c[:, None, 0] < c[None, :, 2] - OVERLAP_EPS_M) & (c[None, :, 0] < c[:, None, 2] - OVERLAP_EPS_M)
+               & (c[:, None, 1] < c[None, :, 3] - OVERLAP_EPS_M) & (c[None, :, 1] < c[:, None, 3] - OVERLAP_EPS_M))
+        for i, j in zip(*np.nonzero(np.triu(hit, 1))):
+            out.append((cands[i][0], cands[j][0]))
+        return out
+
+    def outside_hall(self, candidates: list[Rack]) -> list[str]:
+        """Names of racks whose footprint leaves the hall floor."""
+        h = self.hall()
+        bad = []
+        for r in candidates:
+            x0, y0, x1, y1 = r.footprint()
+            if x0 < -OVERLAP_EPS_M or y0 < -OVERLAP_EPS_M or x1 > h.width_m + OVERLAP_EPS_M or y1 > h.depth_m + OVERLAP_EPS_M:
+                bad.append(r.name)
+        return bad
+
+    def schedule_validation(self) -> None:
+        self._validate_timer.start()
+
+    def validate_now(self) -> None:
+        """Run the plan checks (``planner.checks.check_plan``) and publish problems."""
+        self._validate_timer.stop()
+        try:
+            from planner.checks import check_plan
+        except ImportError:  # the rules module is not installed: nothing to report
+            problems = []
+        else:
+            t0 = time.perf_counter()
+            problems = list(check_plan(self.plan))
+            self.last_check_s = time.perf_counter() - t0
+        sev: dict[str, str] = {}
+        for p in problems:
+            rack = getattr(p, "rack", None)
+            if rack:
+                if getattr(p, "severity", "") == "error" or sev.get(rack) == "error":
+                    sev[rack] = "error"
+                else:
+                    sev[rack] = "warning"
+        self.problems = problems
+        self.rack_severity = sev
+        self.sigProblemsChanged.emit()
+
+    # ------------------------------------------------------------- selection
+    def set_selection(self, racks=(), units=()) -> None:
+        racks, units = tuple(racks), tuple(units)
+        if racks == self.selected_racks and units == self.selected_units:
+            return
+        self.selected_racks, self.selected_units = racks, units
+        if self.selected_server is not None:
+            self.selected_server = None
+            self.sigServerSelectionChanged.emit()
+        self.sigSelectionChanged.emit()
+
+    def set_selected_server(self, name: str | None) -> None:
+        if name != self.selected_server:
+            self.selected_server = name
+            self.sigServerSelectionChanged.emit()
+
+    # ----------------------------------------------------------------- edits
+    def push(self, command) -> None:
+        self.undo_stack.push(command)
+
+    def apply(self, diff: list[tuple[str, object, object]]) -> Change:
+        """Swap plan elements: each entry ``(kind, old, new)``; old None adds, new None removes.
+
+        Called only by commands (redo with the diff, undo with its inverse).
+        Keeps list order for replaced elements; additions go to the end.
+        """
+        change = Change()
+        by_kind: dict[str, list[tuple[object, object]]] = {}
+        for kind, old, new in diff:
+            by_kind.setdefault(kind, []).append((old, new))
+        for kind, pairs in by_kind.items():
+            attr, _ = KINDS[kind]
+            replaced = {id(o): n for o, n in pairs if o is not None and n is not None}
+            removed = {id(o) for o, n in pairs if o is not None and n is None}
+            added = [n for o, n in pairs if o is None and n is not None]
+            items = getattr(self.plan, attr)
+            new_items = [replaced.get(id(x), x) for x in items if id(x) not in removed]
+            new_items.extend(added)
+            setattr(self.plan, attr, new_items)
+            self._note(kind, pairs, change)
+        if by_kind.get("rack"):
+            self._rack_map = None
+        self.sigPlanChanged.emit(change)
+        self.schedule_validation()
+        return change
+
+    @staticmethod
+    def _note(kind: str, pairs, change: Change) -> None:
+        for old, new in pairs:
+            if kind == "rack":
+                if old is None:
+                    change.racks_added.add(new.name)
+                elif new is None:
+                    change.racks_removed.add(old.name)
+                elif old.name != new.name:
+                    change.racks_removed.add(old.name)
+                    change.racks_added.add(new.name)
+                else:
+                    change.racks_modified.add(new.name)
+            elif kind == "server":
+                for s in (old, new):
+                    if s is not None:
+                        change.server_racks.add(s.rack)
+            elif kind == "unit":
+                if old is None:
+                    change.units_added.add(new.name)
+                elif new is None:
+                    change.units_removed.add(old.name)
+                elif old.name != new.name:
+                    change.units_removed.add(old.name)
+                    change.units_added.add(new.name)
+                else:
+                    change.units_modified.add(new.name)
+            else:
+                change.other.add(kind)
+
+
+def new_plan() -> Plan:
+    """An empty plan with one 30 m x 20 m hall, one air loop and an A/B feed pair.
+
+    Defaults are the ``planner.plan`` dataclass defaults; the feeds are 415 V,
+    63 A three-phase PDU circuits (the PowerFeed defaults).
+    """
+    from planner.plan import CoolingLoop, PowerFeed
+
+    return Plan(halls=[Hall()], cooling_loops=[CoolingLoop("Air loop 1", "air")],
+                power_feeds=[PowerFeed("Feed A1", side="A", redundancy_group="1"),
+                             PowerFeed("Feed B1", side="B", redundancy_group="1")])

@@ -1,0 +1,323 @@
+"""What is drawn on the floor plan: racks, floor cooling units, aisles and row labels.
+
+Scene units are metres (x right, y down, as in ``planner.plan``). Items paint
+with level of detail: zoomed out a rack is one filled rectangle with its front
+edge; zoomed in it gets its name, load and a problem badge. Text is drawn in
+device pixels (the painter is scaled back) so it stays crisp at any zoom.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QStyle
+
+from planner.plan import CoolingUnit, Rack
+from ui.document import UNIT_FOOTPRINT_M
+
+# Palette: muted, distinguishable categories (Tableau 10, which is designed for
+# categorical data and reads well on white).
+CATEGORY_COLORS = ["#4e79a7", "#59a14f", "#9c755f", "#b07aa1", "#76b7b2",
+                   "#edc948", "#f28e2b", "#ff9da7", "#bab0ac", "#e15759"]
+NO_LOOP_COLOR = QColor("#c8ccd2")
+FRONT_COLOR = QColor("#1f2933")
+SELECT_COLOR = QColor("#0a84ff")
+ERROR_COLOR = QColor("#d62828")
+WARNING_COLOR = QColor("#f29e0c")
+COLD_AISLE = QColor(66, 133, 244, 46)
+HOT_AISLE = QColor(234, 67, 53, 46)
+HALL_FILL = QColor("#fcfcfd")
+TILE_PEN = QColor("#e3e6ea")
+TILE_PEN_MAJOR = QColor("#cfd4da")
+OUTSIDE_FILL = QColor("#e9ecef")
+
+RACK_Z, UNIT_Z, AISLE_Z, LABEL_Z = 10.0, 9.0, 1.0, 20.0
+
+
+def category_color(name: str | None) -> QColor:
+    """Stable colour per name (same loop -> same colour in every session)."""
+    if not name:
+        return QColor(NO_LOOP_COLOR)
+    h = int(hashlib.md5(name.encode()).hexdigest()[:8], 16)
+    return QColor(CATEGORY_COLORS[h % len(CATEGORY_COLORS)])
+
+
+def ramp_color(frac: float) -> QColor:
+    """Sequential ramp for load: pale green (0) -> amber -> deep orange (1); red above 1."""
+    if frac > 1.0 + 1e-9:
+        return QColor("#d62828")
+    stops = [(0.0, (0xe5, 0xf5, 0xe0)), (0.5, (0xa1, 0xd9, 0x9b)), (0.75, (0xfd, 0xd4, 0x9e)), (1.0, (0xf0, 0x7a, 0x3a))]
+    frac = max(0.0, frac)
+    for (f0, c0), (f1, c1) in zip(stops, stops[1:]):
+        if frac <= f1:
+            t = (frac - f0) / (f1 - f0)
+            return QColor(*(int(a + (b - a) * t) for a, b in zip(c0, c1)))
+    return QColor(*stops[-1][1])
+
+
+def _lod(painter: QPainter, option) -> float:
+    """Device pixels per metre at the current zoom."""
+    return option.levelOfDetailFromTransform(painter.worldTransform())
+
+
+def _draw_text(painter: QPainter, lod: float, rect_m: QRectF, text: str, px: float, color: QColor,
+               bold: bool = False, align=Qt.AlignmentFlag.AlignCenter) -> None:
+    painter.save()
+    painter.scale(1.0 / lod, 1.0 / lod)
+    f = QFont(painter.font())
+    f.setPixelSize(max(1, int(px)))
+    f.setBold(bold)
+    painter.setFont(f)
+    painter.setPen(color)
+    r = QRectF(rect_m.x() * lod, rect_m.y() * lod, rect_m.width() * lod, rect_m.height() * lod)
+    painter.drawText(r, int(align), text)
+    painter.restore()
+
+
+class RackItem(QGraphicsItem):
+    """One rack: footprint to scale, front edge marked, coloured by the view's colour mode."""
+
+    FRONT_STRIP_M = 0.08
+
+    def __init__(self, rack: Rack) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setZValue(RACK_Z)
+        self.fill = QColor(NO_LOOP_COLOR)
+        self.severity: str | None = None
+        self.load_text = ""
+        self.blocked = False  # drawn red while a drag would overlap
+        self.set_rack(rack)
+
+    @property
+    def name(self) -> str:
+        return self.rack.name
+
+    def set_rack(self, rack: Rack) -> None:
+        self.prepareGeometryChange()
+        self.rack = rack
+        x0, y0, x1, y1 = rack.footprint()
+        self._rect = QRectF(x0 - rack.x_m, y0 - rack.y_m, x1 - x0, y1 - y0)
+        self._bounds = self._rect.adjusted(-0.06, -0.06, 0.06, 0.06)
+        self.setPos(rack.x_m, rack.y_m)
+        self.setToolTip(f"{rack.name} — row {rack.row or '–'}, front {rack.orientation}")
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        p = QPainterPath()
+        p.addRect(self._rect)
+        return p
+
+    def front_strip(self) -> QRectF:
+        r, s = self._rect, self.FRONT_STRIP_M
+        o = self.rack.orientation
+        if o == "N":
+            return QRectF(r.left(), r.top(), r.width(), s)
+        if o == "S":
+            return QRectF(r.left(), r.bottom() - s, r.width(), s)
+        if o == "E":
+            return QRectF(r.right() - s, r.top(), s, r.height())
+        return QRectF(r.left(), r.top(), s, r.height())
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        lod = _lod(painter, option)
+        r = self._rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > 40)
+        painter.fillRect(r, self.fill)
+        painter.fillRect(self.front_strip(), FRONT_COLOR)
+        if lod > 6:
+            pen = QPen(QColor("#3b4754") if lod > 20 else self.fill.darker(140), 0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(r)
+        if self.severity or self.blocked:
+            color = ERROR_COLOR if (self.blocked or self.severity == "error") else WARNING_COLOR
+            pen = QPen(color, 2.5 if lod > 6 else 1.5)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(r.adjusted(0.02, 0.02, -0.02, -0.02))
+        if selected:
+            pen = QPen(SELECT_COLOR, 3.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(QColor(10, 132, 255, 40))
+            painter.drawRect(r.adjusted(-0.03, -0.03, 0.03, 0.03))
+        if lod >= 28:
+            self._paint_detail(painter, lod)
+
+    def _paint_detail(self, painter: QPainter, lod: float) -> None:
+        r = self._rect
+        # front arrow: a small triangle pointing out of the front
+        o = self.rack.orientation
+        c = r.center()
+        a = min(r.width(), r.height()) * 0.18
+        fx, fy = {"N": (0, -1), "S": (0, 1), "E": (1, 0), "W": (-1, 0)}[o]
+        tip = QPointF(c.x() + fx * (abs(fx) * r.width() / 2 + abs(fy) * r.height() / 2 - self.FRONT_STRIP_M - a * 0.2),
+                      c.y() + fy * (abs(fx) * r.width() / 2 + abs(fy) * r.height() / 2 - self.FRONT_STRIP_M - a * 0.2))
+        base = QPointF(tip.x() - fx * a, tip.y() - fy * a)
+        tri = QPolygonF([tip, QPointF(base.x() + fy * a * 0.7, base.y() + fx * a * 0.7),
+                         QPointF(base.x() - fy * a * 0.7, base.y() - fx * a * 0.7)])
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(31, 41, 51, 110))
+        painter.drawPolygon(tri)
+        text_color = QColor("#111") if self.fill.lightness() > 140 else QColor("white")
+        px = min(13.0, max(8.0, lod * 0.2))
+        vertical_room = r.height() * lod
+        if self.load_text and vertical_room > 3.2 * px and lod >= 45:
+            top = QRectF(r.x(), r.y(), r.width(), r.height() / 2)
+            bot = QRectF(r.x(), r.center().y(), r.width(), r.height() / 2)
+            _draw_text(painter, lod, top, self.rack.name, px, text_color, bold=True,
+                       align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
+            _draw_text(painter, lod, bot, self.load_text, px * 0.9, text_color,
+                       align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        else:
+            _draw_text(painter, lod, r, self.rack.name, px, text_color, bold=True)
+        if self.severity and lod >= 40:
+            badge = QRectF(r.right() - 0.2, r.top() + 0.02, 0.18, 0.18)
+            if o == "E":
+                badge.moveLeft(r.left() + 0.02)
+            elif o == "N":
+                badge.moveTop(r.bottom() - 0.2)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(ERROR_COLOR if self.severity == "error" else WARNING_COLOR)
+            painter.drawEllipse(badge)
+            _draw_text(painter, lod, badge, "!", badge.height() * lod * 0.8, QColor("white"), bold=True)
+
+
+class UnitItem(QGraphicsItem):
+    """A CRAH or CDU standing on the floor."""
+
+    def __init__(self, unit: CoolingUnit) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setZValue(UNIT_Z)
+        self.fill = QColor("#76b7b2")
+        self.set_unit(unit)
+
+    @property
+    def name(self) -> str:
+        return self.unit.name
+
+    def set_unit(self, unit: CoolingUnit) -> None:
+        self.prepareGeometryChange()
+        self.unit = unit
+        w, d = UNIT_FOOTPRINT_M.get(unit.kind, (1.0, 1.0))
+        self._rect = QRectF(-w / 2, -d / 2, w, d)
+        self.setPos(unit.x_m or 0.0, unit.y_m or 0.0)
+        self.setToolTip(f"{unit.kind.upper()} {unit.name} — {unit.rated_capacity_kw:.0f} kW, loop {unit.loop}")
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-0.06, -0.06, 0.06, 0.06)
+
+    def shape(self) -> QPainterPath:
+        p = QPainterPath()
+        p.addRect(self._rect)
+        return p
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        lod = _lod(painter, option)
+        r = self._rect
+        painter.fillRect(r, self.fill.lighter(135))
+        if lod > 8:
+            brush = QBrush(self.fill.darker(115), Qt.BrushStyle.BDiagPattern)
+            painter.fillRect(r, brush)
+        pen = QPen(self.fill.darker(170), 1.5)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(r)
+        if option.state & QStyle.StateFlag.State_Selected:
+            pen = QPen(SELECT_COLOR, 3.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawRect(r.adjusted(-0.03, -0.03, 0.03, 0.03))
+        if lod >= 22:
+            px = min(12.0, max(8.0, lod * 0.18))
+            label = f"{self.unit.kind.upper()}\n{self.unit.name}" if r.height() * lod > 3 * px else self.unit.name
+            _draw_text(painter, lod, r, label, px, QColor("#0b2e2c"), bold=True)
+
+
+class FloorOverlayItem(QGraphicsItem):
+    """Hot/cold aisle shading and row labels, computed from all racks at once (one item)."""
+
+    AISLE_DEPTH_M = 1.2  # two tiles: the usual minimum cold-aisle width (ASHRAE TC9.9 layouts)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(AISLE_Z)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._cold = QPainterPath()
+        self._hot = QPainterPath()
+        self._labels: list[tuple[QPointF, str, bool]] = []
+        self._bounds = QRectF()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def rebuild(self, racks: list[Rack]) -> None:
+        """Per row: the strip in front of it is cold, behind it hot; label at the row's start."""
+        self.prepareGeometryChange()
+        d = self.AISLE_DEPTH_M
+        cold, hot = QPainterPath(), QPainterPath()
+        cold.setFillRule(Qt.FillRule.WindingFill)
+        hot.setFillRule(Qt.FillRule.WindingFill)
+        rows: dict[tuple[str, str], list[Rack]] = {}
+        for r in racks:
+            rows.setdefault((r.row or r.name, r.orientation), []).append(r)
+        labels = []
+        bounds = QRectF()
+        for (row, o), members in rows.items():
+            fps = [m.footprint() for m in members]
+            x0, y0 = min(f[0] for f in fps), min(f[1] for f in fps)
+            x1, y1 = max(f[2] for f in fps), max(f[3] for f in fps)
+            front = {"N": QRectF(x0, y0 - d, x1 - x0, d), "S": QRectF(x0, y1, x1 - x0, d),
+                     "E": QRectF(x1, y0, d, y1 - y0), "W": QRectF(x0 - d, y0, d, y1 - y0)}[o]
+            back = {"N": QRectF(x0, y1, x1 - x0, d), "S": QRectF(x0, y0 - d, x1 - x0, d),
+                    "E": QRectF(x0 - d, y0, d, y1 - y0), "W": QRectF(x1, y0, d, y1 - y0)}[o]
+            cold.addRect(front)
+            hot.addRect(back)
+            bounds = bounds.united(front).united(back)
+            if members[0].row:
+                horizontal = o in ("N", "S")
+                # label just before the row's first rack (left of a horizontal row, above a vertical one)
+                pos = QPointF(x0 - 0.15, (y0 + y1) / 2) if horizontal else QPointF((x0 + x1) / 2, y0 - 0.15)
+                labels.append((pos, f"Row {members[0].row}", horizontal))
+                bounds = bounds.united(QRectF(pos.x() - 3, pos.y() - 1, 6, 2))
+        self._cold, self._hot, self._labels = cold.simplified(), hot.simplified(), labels
+        self._bounds = bounds
+        self.update()
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        lod = _lod(painter, option)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(COLD_AISLE)
+        painter.drawPath(self._cold)
+        painter.setBrush(HOT_AISLE)
+        painter.drawPath(self._hot)
+        if lod < 6:
+            return
+        px = min(13.0, max(9.0, lod * 0.22))
+        painter.save()
+        painter.scale(1.0 / lod, 1.0 / lod)
+        f = QFont(painter.font())
+        f.setPixelSize(int(px))
+        f.setBold(True)
+        painter.setFont(f)
+        painter.setPen(QColor("#46505c"))
+        for pos, text, horizontal in self._labels:
+            p = QPointF(pos.x() * lod, pos.y() * lod)
+            if horizontal:
+                rect = QRectF(p.x() - 200, p.y() - px, 200, 2 * px)
+                painter.drawText(rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+            else:
+                rect = QRectF(p.x() - 100, p.y() - 2 * px, 200, 2 * px)
+                painter.drawText(rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom), text)
+        painter.restore()

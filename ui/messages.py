@@ -1,0 +1,95 @@
+"""The one place the GUI shows modal message boxes and small input dialogs.
+
+Everything that would block (QMessageBox, QFileDialog, input dialogs) goes
+through these functions so tests can monkeypatch them, e.g.::
+
+    monkeypatch.setattr(messages, "ask_save_changes", lambda *a: "discard")
+
+Each function's return value is the only thing callers look at.
+"""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+
+PLAN_FILTER = "dcplan plans (*.dcplan);;All files (*)"
+
+#: The last refusal/warning shown (tests and the status bar read it).
+last_message: str = ""
+
+
+def warn(parent: QWidget | None, title: str, text: str) -> None:
+    """An operation was refused or failed: say why."""
+    global last_message
+    last_message = text
+    QMessageBox.warning(parent, title, text)
+
+
+def info(parent: QWidget | None, title: str, text: str) -> None:
+    global last_message
+    last_message = text
+    QMessageBox.information(parent, title, text)
+
+
+def ask_save_changes(parent: QWidget | None, name: str) -> str:
+    """``"save"``, ``"discard"`` or ``"cancel"`` for unsaved changes in ``name``."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unsaved changes")
+    box.setText(f"Save changes to {name} before closing?")
+    box.setInformativeText("Your changes will be lost if you don't save them.")
+    box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                           | QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    answer = box.exec()
+    if answer == QMessageBox.StandardButton.Save:
+        return "save"
+    if answer == QMessageBox.StandardButton.Discard:
+        return "discard"
+    return "cancel"
+
+
+def ask_recover(parent: QWidget | None, name: str, when: str) -> bool:
+    """Offer to recover an autosave left behind by a crash."""
+    answer = QMessageBox.question(
+        parent, "Recover unsaved work?",
+        f"dcplan did not close cleanly. An autosave of {name} from {when} exists.\n\n"
+        "Recover it? (No deletes the autosave.)")
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_open_path(parent: QWidget | None, directory: str = "") -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open plan", directory, PLAN_FILTER)
+    return path or None
+
+
+def ask_save_path(parent: QWidget | None, directory: str = "") -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, "Save plan as", directory, PLAN_FILTER)
+    if path and not path.endswith(".dcplan"):
+        path += ".dcplan"
+    return path or None
+
+
+def ask_directory(parent: QWidget | None, title: str, directory: str = "") -> str | None:
+    path = QFileDialog.getExistingDirectory(parent, title, directory)
+    return path or None
+
+
+def ask_csv_files(parent: QWidget | None, directory: str = "") -> list[str]:
+    paths, _ = QFileDialog.getOpenFileNames(parent, "Import rack plan from CSV", directory,
+                                            "CSV files (*.csv);;All files (*)")
+    return list(paths)
+
+
+def ask_row(parent: QWidget | None, defaults: dict) -> dict | None:
+    """Parameters of a new row of racks, or None if cancelled (see AddRowDialog)."""
+    from ui.dialogs import AddRowDialog
+
+    dlg = AddRowDialog(parent, defaults)
+    if dlg.exec():
+        return dlg.values()
+    return None
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
+    value, ok = QInputDialog.getText(parent, title, label, text=text)
+    return value if ok else None
