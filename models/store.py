@@ -110,7 +110,7 @@ def _check_file(path: Path) -> None:
                 raise PlanFileError(f"{path}: the plan file is damaged ({status})")
         finally:
             con.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # sqlite's damage report can hold raw bytes
         raise PlanFileError(f"{path}: the plan file is damaged or not a database ({exc})") from None
 
 
@@ -125,13 +125,10 @@ def load_plan(path: str | os.PathLike) -> Plan:
     try:
         with Session(engine) as s:
             return _read_plan(s)
-    except sqlite3.DatabaseError as exc:  # pragma: no cover - damage quick_check missed
-        raise PlanFileError(f"{path}: the plan file is damaged ({exc})") from None
-    except Exception as exc:
-        if exc.__class__.__module__.startswith("sqlalchemy"):
-            raise PlanFileError(f"{path}: the plan file is damaged or incomplete ({exc.__class__.__name__}: "
-                                f"{str(exc).splitlines()[0]})") from None
-        raise
+    except Exception as exc:  # damage quick_check cannot see: bad text encoding, missing rows, bad values
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise PlanFileError(f"{path}: the plan file is damaged or incomplete "
+                            f"({exc.__class__.__name__}: {first})") from None
     finally:
         engine.dispose()
 

@@ -71,7 +71,7 @@ def find_free_spot(doc: PlanDocument, w: float, d: float, near: tuple[float, flo
     import numpy as np
 
     fps = [r.footprint() for r in doc.plan.racks if r.name not in ignore]
-    fps += [fp for fp in (unit_footprint(u) for u in doc.plan.cooling_units) if fp is not None]
+    fps += [fp for fp in (unit_footprint(u, h) for u in doc.plan.cooling_units) if fp is not None]
     xs = np.arange(nx + 1) * t
     ys = np.arange(ny + 1) * t
     gx, gy = np.meshgrid(xs, ys)
@@ -468,7 +468,7 @@ class AddCoolingUnitCommand(PlanCommand):
         unit = replace(template, name=name, loop=loop, hall=doc.hall().name)
         if template.kind in ("crah", "cdu") and pos is not None:
             tile = doc.hall().tile_m
-            fp = unit_footprint(replace(unit, x_m=pos[0], y_m=pos[1]))
+            fp = unit_footprint(replace(unit, x_m=pos[0], y_m=pos[1]), doc.hall())
             dx = snap(fp[0], tile) - fp[0]
             dy = snap(fp[1], tile) - fp[1]
             unit = replace(unit, x_m=round(pos[0] + dx, 6), y_m=round(pos[1] + dy, 6))

@@ -23,6 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
+from planner.checks import check_plan, plan_totals, rack_problem_severity
 from planner.plan import CoolingUnit, Hall, Plan, Rack
 
 #: kind -> (Plan attribute, key attribute)
@@ -36,21 +37,38 @@ KINDS = {
     "hall": ("halls", "name"),
 }
 
-#: Floor footprint (width along the front, depth) [m] drawn for units that sit in the hall.
-#: Estimates from common products: a perimeter CRAH is ~2.5 m x 0.9 m (e.g. Vertiv
-#: Liebert DSE / PDX class), an in-row CDU ~0.6 m x 1.2 m (a rack-sized cabinet).
-UNIT_FOOTPRINT_M = {"crah": (2.4, 0.9), "cdu": (0.6, 1.2)}
+#: Floor footprint (long side, short side) [m] of units that stand in the hall.
+#: Estimates from common products: a perimeter chilled-water CRAH is ~2.4 m x 0.9 m
+#: (Vertiv Liebert CW / Stulz CyberAir class), an in-row CDU is a rack-sized 0.6 m x 1.2 m cabinet.
+UNIT_FOOTPRINT_M = {"crah": (2.4, 0.9), "cdu": (1.2, 0.6)}
 FLOOR_UNIT_KINDS = ("crah", "cdu")
 
 #: Two footprints closer than this overlap [m]; racks placed side by side touch exactly.
 OVERLAP_EPS_M = 1e-6
 
 
-def unit_footprint(u: CoolingUnit) -> tuple[float, float, float, float] | None:
+def unit_size(u: CoolingUnit, hall: Hall | None = None) -> tuple[float, float]:
+    """Size of a floor unit along x and y [m].
+
+    Units carry no orientation, so: a CDU stands in a row like a rack (deep along y);
+    a CRAH stands with its long side along the nearest wall (perimeter units).
+    """
+    long, short = UNIT_FOOTPRINT_M.get(u.kind, (1.0, 1.0))
+    if u.kind == "cdu":
+        return short, long
+    if hall is not None and u.x_m is not None and u.y_m is not None:
+        to_side = min(u.x_m, hall.width_m - u.x_m)
+        to_end = min(u.y_m, hall.depth_m - u.y_m)
+        if to_side < to_end:
+            return short, long
+    return long, short
+
+
+def unit_footprint(u: CoolingUnit, hall: Hall | None = None) -> tuple[float, float, float, float] | None:
     """Axis-aligned footprint of a floor unit ``(x0, y0, x1, y1)`` [m], None if not on the floor."""
     if u.kind not in UNIT_FOOTPRINT_M or u.x_m is None or u.y_m is None:
         return None
-    w, d = UNIT_FOOTPRINT_M[u.kind]
+    w, d = unit_size(u, hall)
     return (u.x_m - w / 2, u.y_m - d / 2, u.x_m + w / 2, u.y_m + d / 2)
 
 
@@ -70,19 +88,6 @@ class Change:
     @property
     def racks_any(self) -> set[str]:
         return self.racks_added | self.racks_removed | self.racks_modified
-
-
-@dataclass
-class Totals:
-    racks: int
-    servers: int
-    gpus: int
-    it_kw: float  # IT power with every server at max [kW]
-    cooling_kw: float  # rated capacity of the in-room units (CRAH + CDU) [kW]
-
-    @property
-    def headroom_kw(self) -> float:
-        return self.cooling_kw - self.it_kw
 
 
 class PlanDocument(QObject):
@@ -204,21 +209,9 @@ class PlanDocument(QObject):
             if cand not in taken:
                 return cand
 
-    def totals(self) -> Totals:
-        types = self.plan.server_type_map()
-        gpus, it_w = 0, 0.0
-        names = self.rack_map()
-        n_servers = 0
-        for s in self.plan.servers:
-            if s.rack not in names:
-                continue
-            n_servers += 1
-            t = types.get(s.server_type)
-            if t is not None:
-                gpus += t.gpu_count
-                it_w += t.max_power_w
-        cooling = sum(u.rated_capacity_kw for u in self.plan.cooling_units if u.kind in FLOOR_UNIT_KINDS)
-        return Totals(len(self.plan.racks), n_servers, gpus, it_w / 1000.0, cooling)
+    def totals(self):
+        """Status-bar totals (``planner.checks.plan_totals``: racks, servers, GPUs, kW)."""
+        return plan_totals(self.plan)
 
     # ---------------------------------------------------------------- checks
     def overlapping(self, candidates: list[Rack], ignore: set[str] = frozenset(),
@@ -230,15 +223,16 @@ class PlanDocument(QObject):
         Floor cooling units are obstacles too; ``units`` are proposed unit
         positions checked the same way.
         """
+        hall = self.hall()
         others = [r.footprint() for r in self.plan.racks if r.name not in ignore]
         other_names = [r.name for r in self.plan.racks if r.name not in ignore]
         for u in self.plan.cooling_units:
-            fp = unit_footprint(u)
+            fp = unit_footprint(u, hall)
             if fp is not None and u.name not in ignore_units:
                 others.append(fp)
                 other_names.append(u.name)
         cands = [(r.name, r.footprint()) for r in candidates]
-        cands += [(u.name, unit_footprint(u)) for u in units if unit_footprint(u) is not None]
+        cands += [(u.name, unit_footprint(u, hall)) for u in units if unit_footprint(u, hall) is not None]
         if not cands:
             return []
         c = np.array([fp for _, fp in cands], dtype=float).reshape(-1, 4)
@@ -272,22 +266,10 @@ class PlanDocument(QObject):
     def validate_now(self) -> None:
         """Run the plan checks (``planner.checks.check_plan``) and publish problems."""
         self._validate_timer.stop()
-        try:
-            from planner.checks import check_plan
-        except ImportError:  # the rules module is not installed: nothing to report
-            problems = []
-        else:
-            t0 = time.perf_counter()
-            problems = list(check_plan(self.plan))
-            self.last_check_s = time.perf_counter() - t0
-        sev: dict[str, str] = {}
-        for p in problems:
-            rack = getattr(p, "rack", None)
-            if rack:
-                if getattr(p, "severity", "") == "error" or sev.get(rack) == "error":
-                    sev[rack] = "error"
-                else:
-                    sev[rack] = "warning"
+        t0 = time.perf_counter()
+        problems = check_plan(self.plan)
+        self.last_check_s = time.perf_counter() - t0
+        sev = rack_problem_severity(problems)
         self.problems = problems
         self.rack_severity = sev
         self.sigProblemsChanged.emit()

@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, Q
 from PySide6.QtWidgets import QGraphicsItem, QStyle
 
 from planner.plan import CoolingUnit, Rack
-from ui.document import UNIT_FOOTPRINT_M
+from ui.document import unit_size
 
 # Palette: muted, distinguishable categories (Tableau 10, which is designed for
 # categorical data and reads well on white).
@@ -194,11 +194,12 @@ class RackItem(QGraphicsItem):
 class UnitItem(QGraphicsItem):
     """A CRAH or CDU standing on the floor."""
 
-    def __init__(self, unit: CoolingUnit) -> None:
+    def __init__(self, unit: CoolingUnit, hall=None) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setZValue(UNIT_Z)
         self.fill = QColor("#76b7b2")
+        self.hall = hall
         self.set_unit(unit)
 
     @property
@@ -208,7 +209,7 @@ class UnitItem(QGraphicsItem):
     def set_unit(self, unit: CoolingUnit) -> None:
         self.prepareGeometryChange()
         self.unit = unit
-        w, d = UNIT_FOOTPRINT_M.get(unit.kind, (1.0, 1.0))
+        w, d = unit_size(unit, self.hall)
         self._rect = QRectF(-w / 2, -d / 2, w, d)
         self.setPos(unit.x_m or 0.0, unit.y_m or 0.0)
         self.setToolTip(f"{unit.kind.upper()} {unit.name} — {unit.rated_capacity_kw:.0f} kW, loop {unit.loop}")

@@ -1,0 +1,873 @@
+"""Rack-plan CSV exchange: NetBox bulk-import files plus dcplan's own rack plan.
+
+Three files, UTF-8, ``,``-separated, ``\\n`` line endings:
+
+* ``racks.csv`` -- NetBox ``RackImportForm`` columns, one row per rack.
+* ``devices.csv`` -- NetBox ``DeviceImportForm`` columns, one row per server.
+* ``rack_plan.csv`` -- dcplan's columns (:data:`RACK_PLAN_COLUMNS`): floor position,
+  orientation, size, budgets, cooling loops and power feeds, so a plan survives a round trip.
+
+NetBox column source
+--------------------
+``Meta.fields`` of ``RackImportForm`` and ``DeviceImportForm`` in
+``netbox/dcim/forms/bulk_import.py`` of netbox-community/netbox, in their order. The
+stored index held no copy of that file at a v4.6 commit, so the v4.6 lists were
+established from two copies that bracket it plus the v4.6 release notes:
+
+* a v4.5 copy (has ``owner`` and ``outer_height``, no ``RackGroup``);
+* the v4.7 copy (has ``RackGroup`` and the v4.7 cooling fields);
+* ``docs/release-notes/version-4.6.md`` at commit 3da4af35abf8 (v4.6.0-beta2): the only
+  Rack/Device import change in v4.6 is the new optional ``Rack.group`` (RackGroup, "by row
+  or aisle"). The v4.7 notes (#22447) add ``cooling_capability``/``cooling_capacity`` to
+  racks and ``cooling_method`` to devices.
+
+So v4.6 = v4.7 minus the three v4.7 cooling fields = v4.5 plus ``group`` after
+``location`` (the position it has in v4.7). Choice values come from ``dcim/choices.py``
+(RackStatusChoices, DeviceStatusChoices, DeviceFaceChoices, RackAirflowChoices,
+DeviceAirflowChoices, RackDimensionUnitChoices, WeightUnitChoices) and
+``RACK_U_HEIGHT_MAX = 100`` from ``dcim/constants.py``.
+
+Mapping
+-------
+racks.csv: site = ``plan.site.name``; location = hall; group = row (NetBox 4.6 rack group);
+name; status; width = 19 (EIA-310 rail-to-rail width [in]); u_height [U];
+desc_units = false (dcplan numbers U from the bottom); outer_width/outer_depth [mm, whole]
+with outer_unit = mm; airflow = front-to-rear (the front faces the cold aisle);
+max_weight [kg, whole; NetBox stores an integer] with weight_unit = kg. Values dcplan does
+not know (tenant, role, rack_type, serial, the rack's own weight, ...) are left empty.
+
+devices.csv: name; role = "GPU server"; manufacturer; device_type = ``ServerType.model``
+(NetBox identifies a device type by model within its manufacturer); site; location =
+the rack's hall; rack; position = lowest U; face; status = "active" in an active rack,
+else "planned" (dcplan servers have no status of their own); airflow = front-to-rear, or
+passive for a fully liquid-cooled type.
+
+Formula injection
+-----------------
+A *text* cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading single
+quote (OWASP "CSV Injection"); so does a text cell that already starts with a quote, so
+the escaping is lossless. Numeric columns (:data:`NUMERIC_COLUMNS`) are written by dcplan
+from floats and never escaped, so ``-1.5`` stays a number. Import strips one such quote
+from any cell that starts with a quote followed by one of those characters.
+
+Import
+------
+:func:`import_csv` never mutates its input; it returns a new plan. All problems in all
+files are collected first, then :class:`CsvImportError` lists every one. Row numbers are
+rows as a spreadsheet shows them (header = 1; a quoted multi-line cell stays one row).
+Cells are stripped of surrounding whitespace (as NetBox does). Header names are matched
+case-insensitively; unknown columns are ignored; column order is free.
+
+* Racks are created or updated by name: racks.csv first, then rack_plan.csv (whose exact
+  values win). An optional column that is absent, or an empty optional numeric cell,
+  keeps the current value (the dataclass default for a new rack).
+* Servers are created or updated by name. devices.csv is authoritative for every rack it
+  names: a plan server in such a rack that the file does not list is removed. Servers in
+  other racks are kept. Servers are full depth, so front and rear servers may not share a U.
+* ``device_type`` is matched against ``ServerType.key``, else ``ServerType.model``
+  (within ``manufacturer`` when given), in ``plan.server_types`` then ``catalog_types``;
+  a catalog type used is added to the plan.
+* Halls, loops and feeds named but missing from the plan are created with defaults
+  (air_loop -> medium "air", liquid_loop -> "liquid", feed_a/feed_b -> side A/B) and
+  listed in ``notes``.
+* New racks that have no rack_plan.csv row are placed by :func:`_place_rack`.
+"""
+from __future__ import annotations
+
+import codecs
+import copy
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from planner.plan import (
+    COOLING_TYPES,
+    ORIENTATIONS,
+    CoolingLoop,
+    Hall,
+    Plan,
+    PowerFeed,
+    Rack,
+    Server,
+    ServerType,
+)
+
+RACKS_CSV, DEVICES_CSV, RACK_PLAN_CSV = "racks.csv", "devices.csv", "rack_plan.csv"
+
+#: NetBox 4.6 ``RackImportForm.Meta.fields`` (see module docstring for the source).
+NETBOX_RACK_COLUMNS: tuple[str, ...] = (
+    "site", "location", "group", "name", "facility_id", "tenant", "status", "role", "rack_type",
+    "form_factor", "serial", "asset_tag", "width", "u_height", "desc_units", "outer_width",
+    "outer_height", "outer_depth", "outer_unit", "mounting_depth", "airflow", "weight",
+    "max_weight", "weight_unit", "description", "owner", "comments", "tags",
+)
+
+#: NetBox 4.6 ``DeviceImportForm.Meta.fields`` (see module docstring for the source).
+NETBOX_DEVICE_COLUMNS: tuple[str, ...] = (
+    "name", "role", "tenant", "manufacturer", "device_type", "platform", "serial", "asset_tag",
+    "status", "site", "location", "rack", "position", "face", "latitude", "longitude", "parent",
+    "device_bay", "airflow", "virtual_chassis", "vc_position", "vc_priority", "cluster",
+    "description", "config_template", "owner", "comments", "tags",
+)
+
+#: dcplan's own rack columns. ``servers`` (count) and ``max_it_kw`` (sum of server max
+#: power [kW]) are derived, written for people, and ignored on import.
+RACK_PLAN_COLUMNS: tuple[str, ...] = (
+    "rack", "hall", "row", "x_m", "y_m", "orientation", "width_m", "depth_m", "u_height",
+    "power_budget_kw", "max_weight_kg", "cooling_type", "air_loop", "liquid_loop", "feed_a",
+    "feed_b", "status", "servers", "max_it_kw",
+)
+
+#: Columns holding numbers written by dcplan: never formula-escaped on export.
+NUMERIC_COLUMNS: dict[str, frozenset[str]] = {
+    RACKS_CSV: frozenset({"width", "u_height", "outer_width", "outer_height", "outer_depth",
+                          "mounting_depth", "weight", "max_weight"}),
+    DEVICES_CSV: frozenset({"position", "latitude", "longitude", "vc_position", "vc_priority"}),
+    RACK_PLAN_CSV: frozenset({"x_m", "y_m", "width_m", "depth_m", "u_height", "power_budget_kw",
+                              "max_weight_kg", "servers", "max_it_kw"}),
+}
+
+# NetBox choice values (dcim/choices.py) and limits (dcim/constants.py).
+RACK_STATUSES = ("reserved", "available", "planned", "active", "deprecated")
+DEVICE_STATUSES = ("offline", "active", "planned", "staged", "failed", "inventory", "decommissioning")
+DEVICE_FACES = ("front", "rear")
+DIMENSION_UNITS = ("mm", "in")  # RackDimensionUnitChoices; 1 in = 0.0254 m exactly
+WEIGHT_UNITS = ("kg", "g", "lb", "oz")  # WeightUnitChoices
+_LB_KG, _OZ_KG = 0.45359237, 0.028349523125  # international avoirdupois pound and ounce [kg], exact
+RACK_U_HEIGHT_MAX = 100
+
+NETBOX_RACK_WIDTH_IN = 19  # EIA-310 rail-to-rail width of a standard rack [in]
+DEVICE_ROLE = "GPU server"
+
+# Placement of new racks without a rack_plan.csv row (estimates: two 0.6 m floor tiles).
+PLACEMENT_MARGIN_M = 1.2  # clearance from the hall walls [m]
+PLACEMENT_AISLE_M = 1.2  # aisle between rack rows [m]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = "'"
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_NON_FINITE = {"nan", "inf", "infinity"}
+
+
+# --------------------------------------------------------------------------- public types
+
+@dataclass
+class CsvProblem:
+    """One problem in an imported file.
+
+    file : str  File name as given (no directory)
+    row : int  Spreadsheet row (header = 1); 0 for the whole file
+    column : str  Column name ("" when the problem is not about one column)
+    """
+
+    file: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.row}" if self.row else self.file
+        if self.column:
+            where += f": {self.column}"
+        return f"{where}: {self.message}"
+
+
+class CsvImportError(ValueError):
+    """Import refused; ``problems`` lists every problem found in every file."""
+
+    def __init__(self, problems: list[CsvProblem]):
+        self.problems = list(problems)
+        lines = "\n".join(str(p) for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the CSV import:\n{lines}")
+
+
+@dataclass
+class ImportOutcome:
+    """Result of :func:`import_csv`.
+
+    plan : Plan  The new plan (the input plan is untouched)
+    updated_racks, updated_servers : int  Existing objects whose values changed
+    removed_servers : int  Plan servers dropped from racks that devices.csv names
+    notes : list[str]  What was created or assumed (loops, feeds, halls, types, placements)
+    """
+
+    plan: Plan
+    created_racks: int = 0
+    updated_racks: int = 0
+    created_servers: int = 0
+    removed_servers: int = 0
+    notes: list[str] = field(default_factory=list)
+    updated_servers: int = 0
+
+
+# --------------------------------------------------------------------------- export
+
+def export_csv(plan: Plan, out_dir: str | PathLike) -> list[Path]:
+    """Write racks.csv, devices.csv (NetBox headers) and rack_plan.csv into ``out_dir``.
+
+    The folder is created if needed. Output is deterministic (racks by name, servers by
+    rack, U, name). Returns the three paths in that order.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    racks = sorted(plan.racks, key=lambda r: r.name)
+    rack_map = {r.name: r for r in plan.racks}
+    types = plan.server_type_map()
+
+    rack_rows = []
+    for r in racks:
+        rack_rows.append({
+            "site": plan.site.name, "location": r.hall, "group": r.row, "name": r.name,
+            "status": r.status, "width": NETBOX_RACK_WIDTH_IN, "u_height": r.u_height,
+            "desc_units": "false",
+            "outer_width": _whole_mm(r.width_m), "outer_depth": _whole_mm(r.depth_m),
+            "outer_unit": "mm", "airflow": "front-to-rear",
+            "max_weight": _whole(r.max_weight_kg), "weight_unit": "kg",
+        })
+
+    device_rows = []
+    for s in sorted(plan.servers, key=lambda s: (s.rack, s.u_position, s.name)):
+        t = types.get(s.server_type)
+        rack = rack_map.get(s.rack)
+        device_rows.append({
+            "name": s.name, "role": DEVICE_ROLE,
+            "manufacturer": t.manufacturer if t else "",
+            "device_type": t.model if t else s.server_type,
+            "status": "active" if rack is not None and rack.status == "active" else "planned",
+            "site": plan.site.name, "location": rack.hall if rack else "", "rack": s.rack,
+            "position": s.u_position, "face": s.face,
+            "airflow": "" if t is None else ("passive" if t.cooling_type == "liquid" else "front-to-rear"),
+        })
+
+    by_rack = plan.servers_by_rack()
+    plan_rows = []
+    for r in racks:
+        plan_rows.append({
+            "rack": r.name, "hall": r.hall, "row": r.row, "x_m": r.x_m, "y_m": r.y_m,
+            "orientation": r.orientation, "width_m": r.width_m, "depth_m": r.depth_m,
+            "u_height": r.u_height, "power_budget_kw": r.power_budget_kw,
+            "max_weight_kg": r.max_weight_kg, "cooling_type": r.cooling_type,
+            "air_loop": r.air_loop, "liquid_loop": r.liquid_loop, "feed_a": r.feed_a,
+            "feed_b": r.feed_b, "status": r.status, "servers": len(by_rack.get(r.name, [])),
+            # fsum: the same value whatever order the servers are listed in
+            "max_it_kw": math.fsum(types[s.server_type].max_power_w for s in by_rack.get(r.name, [])
+                                   if s.server_type in types) / 1000.0,
+        })
+
+    paths = []
+    for name, columns, rows in ((RACKS_CSV, NETBOX_RACK_COLUMNS, rack_rows),
+                                (DEVICES_CSV, NETBOX_DEVICE_COLUMNS, device_rows),
+                                (RACK_PLAN_CSV, RACK_PLAN_COLUMNS, plan_rows)):
+        numeric = NUMERIC_COLUMNS[name]
+        lines = [_csv_line(columns)]
+        for row in rows:
+            lines.append(_csv_line(_cell(row.get(c), c in numeric) for c in columns))
+        path = out / name
+        path.write_bytes("".join(lines).encode("utf-8"))
+        paths.append(path)
+    return paths
+
+
+def _cell(value, numeric: bool) -> str:
+    """Text of one cell: numbers compact and lossless, text formula-escaped."""
+    if value is None:
+        return ""
+    if numeric and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _format_number(value)
+    return neutralise(str(value))
+
+
+def _whole(x: float) -> int | None:
+    """Nearest whole number (NetBox stores these as integers); ``None`` if not finite."""
+    return round(x) if math.isfinite(x) else None
+
+
+def _whole_mm(x_m: float) -> int | None:
+    """Length [m] as whole millimetres; ``None`` (empty cell) below 1 mm or not finite."""
+    mm = _whole(x_m * 1000.0)
+    return mm if mm is not None and mm >= 1 else None
+
+
+def _format_number(x: float) -> str:
+    """Shortest text that reads back to the same float: 1360.0 -> '1360', 0.6 -> '0.6'."""
+    x = float(x)
+    if math.isfinite(x) and x.is_integer() and abs(x) < 2.0 ** 53:
+        return str(int(x))
+    return repr(x)
+
+
+def _csv_line(cells: Iterable[str]) -> str:
+    """One RFC 4180 record. Quotes a cell holding ``,``, ``"``, LF or CR (the stdlib
+    writer with a ``\\n`` terminator would leave a bare CR unquoted)."""
+    out = []
+    for c in cells:
+        if any(ch in c for ch in ',"\n\r'):
+            c = '"' + c.replace('"', '""') + '"'
+        out.append(c)
+    return ",".join(out) + "\n"
+
+
+def neutralise(text: str) -> str:
+    """Prefix a single quote to text a spreadsheet would run as a formula (and to text
+    already starting with a quote, so :func:`unneutralise` restores it exactly)."""
+    if text[:1] in _FORMULA_START or text[:1] == _QUOTE:
+        return _QUOTE + text
+    return text
+
+
+def unneutralise(cell: str) -> str:
+    """Undo :func:`neutralise`: drop a quote that precedes a formula character or a quote."""
+    if len(cell) >= 2 and cell[0] == _QUOTE and (cell[1] in _FORMULA_START or cell[1] == _QUOTE):
+        return cell[1:]
+    return cell
+
+
+# --------------------------------------------------------------------------- reading
+
+@dataclass
+class _Table:
+    file: str
+    columns: dict[str, int]  # normalised header -> cell index
+    rows: list[tuple[int, list[str]]]  # (spreadsheet row, cells)
+
+
+def _read_table(path: str | PathLike, required: Sequence[str], problems: list[CsvProblem]) -> _Table | None:
+    """Read one CSV file; file-level problems are appended and give ``None``."""
+    p = Path(path)
+    name = p.name
+
+    def fail(row: int, message: str, column: str = "") -> None:
+        problems.append(CsvProblem(name, row, column, message))
+
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        fail(0, "file not found")
+        return None
+    except IsADirectoryError:
+        fail(0, "is a folder, not a CSV file")
+        return None
+    except OSError as exc:
+        fail(0, f"cannot read file: {exc.strerror or exc}")
+        return None
+    if data.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8" writes a BOM
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        fail(line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as 'CSV UTF-8'")
+        return None
+
+    records: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(text, newline="")):
+            records.append(record)
+    except csv.Error as exc:
+        fail(len(records) + 1, f"malformed CSV: {exc}")
+        return None
+
+    if not records or not any(c.strip() for c in records[0]):
+        fail(1 if records else 0, "no header row" if records else "file is empty")
+        return None
+    header = records[0]
+    if len(header) == 1:
+        for sep, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+            if sep in header[0]:
+                fail(1, f"uses {label} as separator; dcplan expects ','")
+                return None
+
+    columns: dict[str, int] = {}
+    for i, h in enumerate(header):
+        key = h.strip().lower()
+        if not key:
+            continue
+        if key in columns:
+            fail(1, "duplicate column", key)
+            continue
+        columns[key] = i
+    for c in required:
+        if c not in columns:
+            fail(1, "missing required column", c)
+
+    rows = []
+    for number, record in enumerate(records[1:], start=2):
+        if not any(c.strip() for c in record):
+            continue  # blank line: a blank spreadsheet row
+        if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
+            fail(number, f"row has {len(record)} cells but the header has {len(header)}")
+        rows.append((number, record))
+    return _Table(name, columns, rows)
+
+
+class _Cells:
+    """Typed access to one row's cells; every bad cell becomes a problem."""
+
+    def __init__(self, table: _Table, row: int, cells: list[str], problems: list[CsvProblem]):
+        self.table, self.row, self.cells, self.problems = table, row, cells, problems
+        self.ok = True
+
+    def problem(self, column: str, message: str) -> None:
+        self.problems.append(CsvProblem(self.table.file, self.row, column, message))
+        self.ok = False
+
+    def present(self, column: str) -> bool:
+        return column in self.table.columns
+
+    def text(self, column: str, required: bool = False) -> str | None:
+        """Stripped, unescaped cell; ``None`` if the column is absent (or required and empty)."""
+        i = self.table.columns.get(column)
+        if i is None:
+            return None
+        value = unneutralise(self.cells[i].strip()) if i < len(self.cells) else ""
+        if required and not value:
+            self.problem(column, "required value is empty")
+            return None
+        return value
+
+    def number(self, column: str, *, required: bool = False, minimum: float | None = None,
+               exclusive: bool = False, maximum: float | None = None, integer: bool = False):
+        """Finite number in range, ``int`` if ``integer``; ``None`` if not given or bad."""
+        v = self.text(column, required)
+        if not v:
+            return None
+        if v.lower().lstrip("+-") in _NON_FINITE:
+            self.problem(column, f"not a finite number: {v!r}")
+            return None
+        if not _NUMBER_RE.match(v):
+            self.problem(column, f"not a number: {v!r}")
+            return None
+        x = float(v)
+        if not math.isfinite(x):
+            self.problem(column, f"not a finite number: {v!r}")
+            return None
+        if integer and not x.is_integer():
+            self.problem(column, f"must be a whole number, got {v}")
+            return None
+        if minimum is not None and (x < minimum or (exclusive and x == minimum)):
+            self.problem(column, f"must be {'>' if exclusive else '>='} {minimum}, got {v}")
+            return None
+        if maximum is not None and x > maximum:
+            self.problem(column, f"must be <= {maximum}, got {v}")
+            return None
+        return int(x) if integer else x
+
+    def boolean(self, column: str) -> bool | None:
+        """NetBox CSV boolean (true/false, yes/no, 1/0); ``None`` if not given or bad."""
+        v = self.text(column)
+        if not v:
+            return None
+        if v.lower() in ("true", "yes", "1"):
+            return True
+        if v.lower() in ("false", "no", "0"):
+            return False
+        self.problem(column, f"not a boolean: {v!r}; expected true or false")
+        return None
+
+    def choice(self, column: str, choices: Sequence[str], required: bool = False) -> str | None:
+        """One of ``choices`` (matched case-insensitively, returned as spelt there)."""
+        v = self.text(column, required)
+        if not v:
+            return None
+        for c in choices:
+            if v.lower() == c.lower():
+                return c
+        self.problem(column, f"invalid choice {v!r}; expected one of {', '.join(choices)}")
+        return None
+
+
+# --------------------------------------------------------------------------- import
+
+@dataclass
+class _RackIn:
+    """Rack fields read from one row."""
+
+    file: str
+    row: int
+    values: dict
+    top_down: bool = False  # NetBox desc_units: units numbered from the top
+
+
+@dataclass
+class _ServerIn:
+    server: Server
+    row: int
+    u_height: int
+
+
+def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
+               devices_path: str | PathLike | None = None,
+               rack_plan_path: str | PathLike | None = None,
+               catalog_types: Sequence[ServerType] = ()) -> ImportOutcome:
+    """Import NetBox racks/devices files and/or dcplan's rack_plan.csv into a copy of ``plan``.
+
+    Raises :class:`CsvImportError` listing every problem in every file; nothing is
+    imported then. See the module docstring for the rules.
+    """
+    if racks_path is None and devices_path is None and rack_plan_path is None:
+        raise ValueError("import_csv needs racks_path, devices_path or rack_plan_path")
+    new = copy.deepcopy(plan)
+    problems: list[CsvProblem] = []
+    notes: list[str] = []
+    outcome = ImportOutcome(plan=new, notes=notes)
+
+    racks_t = _read_table(racks_path, ("site", "name", "status"), problems) if racks_path is not None else None
+    plan_t = (_read_table(rack_plan_path, ("rack", "hall", "x_m", "y_m", "orientation"), problems)
+              if rack_plan_path is not None else None)
+    devices_t = (_read_table(devices_path, ("name", "device_type", "site", "rack", "position", "status"),
+                             problems) if devices_path is not None else None)
+    file_rank = {t.file: i for i, t in enumerate(t for t in (racks_t, plan_t, devices_t) if t)}
+
+    sites: dict[str, str] = {}
+    netbox_racks = _netbox_rack_rows(racks_t, problems, sites) if racks_t else {}
+    plan_racks = _rack_plan_rows(plan_t, problems) if plan_t else {}
+    to_place = _merge_racks(new, netbox_racks, plan_racks, outcome)
+    _check_loops_and_feeds(new, plan_racks, problems, notes)
+    if devices_t:
+        _import_devices(new, devices_t, catalog_types, netbox_racks, plan_racks, problems, outcome, sites)
+
+    if problems:
+        problems.sort(key=lambda p: (file_rank.get(p.file, -1), p.row))
+        raise CsvImportError(problems)
+
+    for file, site in sites.items():
+        if site != new.site.name:
+            notes.append(f"{file} names site {site!r}; the plan's site {new.site.name!r} is kept")
+    for rack in list(to_place):
+        _place_rack(new, rack, to_place, notes)
+    return outcome
+
+
+def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, str]) -> dict[str, _RackIn]:
+    """racks.csv rows -> rack field values, by rack name."""
+    out: dict[str, _RackIn] = {}
+    for number, cells in t.rows:
+        c = _Cells(t, number, cells, problems)
+        name = c.text("name", required=True)
+        site = c.text("site", required=True)
+        values: dict = {}
+        status = c.choice("status", RACK_STATUSES, required=True)
+        if status:
+            values["status"] = status
+        hall = c.text("location")
+        if hall:
+            values["hall"] = hall
+        row = c.text("group")
+        if row is not None:
+            values["row"] = row
+        u = c.number("u_height", integer=True, minimum=1, maximum=RACK_U_HEIGHT_MAX)
+        if u is not None:
+            values["u_height"] = u
+        unit = c.choice("outer_unit", DIMENSION_UNITS)
+        width = c.number("outer_width", minimum=0, exclusive=True)
+        depth = c.number("outer_depth", minimum=0, exclusive=True)
+        if (width is not None or depth is not None) and not c.text("outer_unit"):
+            c.problem("outer_unit", "required when outer_width or outer_depth is set")
+        for key, size in (("width_m", width), ("depth_m", depth)):
+            if unit is not None and size is not None:
+                values[key] = size / 1000.0 if unit == "mm" else size * 0.0254
+        weight_unit = c.choice("weight_unit", WEIGHT_UNITS)
+        max_weight = c.number("max_weight", minimum=0)
+        if max_weight is not None and not c.text("weight_unit"):
+            c.problem("weight_unit", "required when max_weight is set")
+        if max_weight is not None and weight_unit is not None:
+            values["max_weight_kg"] = {"kg": max_weight, "g": max_weight / 1000.0,
+                                       "lb": max_weight * _LB_KG, "oz": max_weight * _OZ_KG}[weight_unit]
+        top_down = c.boolean("desc_units")
+        if site:
+            sites.setdefault(t.file, site)
+        if name:
+            if name in out:
+                c.problem("name", f"duplicate rack name {name!r} (first on row {out[name].row})")
+            else:
+                out[name] = _RackIn(t.file, number, values, bool(top_down))
+    return out
+
+
+def _rack_plan_rows(t: _Table, problems: list[CsvProblem]) -> dict[str, _RackIn]:
+    """rack_plan.csv rows -> rack field values, by rack name."""
+    out: dict[str, _RackIn] = {}
+    for number, cells in t.rows:
+        c = _Cells(t, number, cells, problems)
+        name = c.text("rack", required=True)
+        values: dict = {
+            "hall": c.text("hall", required=True),
+            "row": c.text("row"),
+            "x_m": c.number("x_m", required=True),
+            "y_m": c.number("y_m", required=True),
+            "orientation": c.choice("orientation", ORIENTATIONS, required=True),
+            "width_m": c.number("width_m", minimum=0, exclusive=True),
+            "depth_m": c.number("depth_m", minimum=0, exclusive=True),
+            "u_height": c.number("u_height", integer=True, minimum=1, maximum=RACK_U_HEIGHT_MAX),
+            "power_budget_kw": c.number("power_budget_kw", minimum=0),
+            "max_weight_kg": c.number("max_weight_kg", minimum=0),
+            "cooling_type": c.choice("cooling_type", COOLING_TYPES),
+            "status": c.choice("status", RACK_STATUSES),
+        }
+        values = {k: v for k, v in values.items() if v is not None}
+        for ref in ("air_loop", "liquid_loop", "feed_a", "feed_b"):
+            v = c.text(ref)
+            if v is not None:  # column present: an empty cell means "none"
+                values[ref] = v or None
+        if name:
+            if name in out:
+                c.problem("rack", f"duplicate rack name {name!r} (first on row {out[name].row})")
+            else:
+                out[name] = _RackIn(t.file, number, values)
+    return out
+
+
+def _merge_racks(new: Plan, netbox: dict[str, _RackIn], own: dict[str, _RackIn],
+                 outcome: ImportOutcome) -> list[Rack]:
+    """Create/update racks in ``new``; returns the new racks that still need a position."""
+    racks = {r.name: r for r in new.racks}
+    default_hall = new.halls[0].name if new.halls else Rack("").hall
+    to_place = []
+    for name in list(dict.fromkeys([*netbox, *own])):
+        rack = racks.get(name)
+        is_new = rack is None
+        if is_new:
+            rack = Rack(name=name, hall=default_hall)
+        before = copy.copy(rack)
+        for source in (netbox.get(name), own.get(name)):
+            if source is not None:
+                for k, v in source.values.items():
+                    setattr(rack, k, v)
+        if is_new:
+            new.racks.append(rack)
+            racks[name] = rack
+            outcome.created_racks += 1
+            if name not in own:
+                to_place.append(rack)
+            if not any("u_height" in s.values for s in (netbox.get(name), own.get(name)) if s):
+                outcome.notes.append(f"new rack {name!r} has no u_height; using {rack.u_height} U")
+        elif rack != before:
+            outcome.updated_racks += 1
+    halls = {h.name for h in new.halls}
+    for name in dict.fromkeys([*netbox, *own]):
+        hall = racks[name].hall
+        if hall not in halls:
+            new.halls.append(Hall(name=hall))
+            halls.add(hall)
+            h = new.halls[-1]
+            outcome.notes.append(f"created hall {hall!r} ({h.width_m:g} x {h.depth_m:g} m default size)")
+    return to_place
+
+
+def _check_loops_and_feeds(new: Plan, own: dict[str, _RackIn], problems: list[CsvProblem],
+                           notes: list[str]) -> None:
+    """Create loops/feeds named in rack_plan.csv but missing; check loop media."""
+    loops = {lp.name: lp for lp in new.cooling_loops}
+    feeds = {f.name for f in new.power_feeds}
+    for rack_in in own.values():
+        for column, medium in (("air_loop", "air"), ("liquid_loop", "liquid")):
+            name = rack_in.values.get(column)
+            if not name:
+                continue
+            loop = loops.get(name)
+            if loop is None:
+                loop = loops[name] = CoolingLoop(name=name, medium=medium)
+                new.cooling_loops.append(loop)
+                notes.append(f"created {medium} cooling loop {name!r} (named in {rack_in.file})")
+            elif loop.medium != medium:
+                problems.append(CsvProblem(rack_in.file, rack_in.row, column,
+                                           f"{name!r} is a {loop.medium} loop, not {medium}"))
+        for column, side in (("feed_a", "A"), ("feed_b", "B")):
+            name = rack_in.values.get(column)
+            if name and name not in feeds:
+                feeds.add(name)
+                new.power_feeds.append(PowerFeed(name=name, side=side))
+                notes.append(f"created power feed {name!r} on side {side} with default rating "
+                             f"(named in {rack_in.file})")
+
+
+def _resolve_type(device_type: str, manufacturer: str, pools: Sequence[Sequence[ServerType]]):
+    """(type, pool index, problem text) for a NetBox device_type cell."""
+    for i, pool in enumerate(pools):
+        hits = [t for t in pool if t.key == device_type]
+        if not hits:
+            hits = [t for t in pool if t.model == device_type
+                    and (not manufacturer or t.manufacturer.casefold() == manufacturer.casefold())]
+        keys = sorted({t.key for t in hits})
+        if len(keys) == 1:
+            return hits[0], i, None
+        if len(keys) > 1:
+            return None, i, (f"ambiguous device type {device_type!r}: matches {', '.join(keys)}; "
+                             "give the manufacturer or the type key")
+    extra = f" from manufacturer {manufacturer!r}" if manufacturer else ""
+    return None, -1, f"unknown device type {device_type!r}{extra}"
+
+
+def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox: dict[str, _RackIn],
+                    own: dict[str, _RackIn], problems: list[CsvProblem], outcome: ImportOutcome,
+                    sites: dict[str, str]) -> None:
+    """devices.csv -> servers of ``new``, with rack, type, height and overlap checks."""
+    racks = {r.name: r for r in new.racks}
+    incoming: dict[str, _ServerIn] = {}
+    named_racks: set[str] = set()
+    top_down_racks: set[str] = set()
+    for number, cells in t.rows:
+        c = _Cells(t, number, cells, problems)
+        name = c.text("name", required=True)
+        rack_name = c.text("rack", required=True)
+        device_type = c.text("device_type", required=True)
+        site = c.text("site", required=True)
+        c.choice("status", DEVICE_STATUSES, required=True)  # checked; dcplan servers have no status
+        manufacturer = c.text("manufacturer") or ""
+        position = c.number("position", required=True, integer=True, minimum=1)
+        face = c.choice("face", DEVICE_FACES)
+        if site:
+            sites.setdefault(t.file, site)
+        if name and name in incoming:
+            c.problem("name", f"duplicate device name {name!r} (first on row {incoming[name].row})")
+            continue
+        if rack_name:
+            named_racks.add(rack_name)
+            if rack_name not in racks:
+                c.problem("rack", f"unknown rack {rack_name!r}")
+        stype = None
+        if device_type:
+            stype, pool, message = _resolve_type(device_type, manufacturer, (new.server_types, catalog))
+            if message:
+                c.problem("device_type", message)
+            elif pool == 1 and any(x.key == stype.key for x in new.server_types):
+                c.problem("device_type", f"catalog type {stype.key!r} clashes with a different plan "
+                                         "server type of the same key")
+            elif pool == 1:
+                stype = copy.deepcopy(stype)
+                new.server_types.append(stype)
+                outcome.notes.append(f"added server type {stype.key!r} ({stype.manufacturer} "
+                                     f"{stype.model}) from the catalog")
+        if not (c.ok and name and rack_name and stype and position):
+            continue
+        rack = racks[rack_name]
+        top = position + stype.u_height - 1
+        if top > rack.u_height:
+            c.problem("position", f"server occupies U {position}-{top}, above the top of rack "
+                                  f"{rack_name!r} ({rack.u_height} U)")
+            continue
+        if rack_name in netbox and netbox[rack_name].top_down:
+            # NetBox position = lowest-numbered unit; numbered from the top here.
+            position = rack.u_height - top + 1
+            top_down_racks.add(rack_name)
+        old = next((s for s in new.servers if s.name == name), None)
+        server = Server(name=name, rack=rack_name, server_type=stype.key, u_position=position,
+                        face=face or (old.face if old else "front"))
+        incoming[name] = _ServerIn(server, number, stype.u_height)
+
+    for rack_name in sorted(top_down_racks):
+        outcome.notes.append(f"rack {rack_name!r} numbers units from the top (desc_units); "
+                             "positions converted to dcplan's bottom-up U")
+    # Servers kept from the plan: those not listed and not in a rack the file names.
+    kept = [s for s in new.servers if s.name not in incoming and s.rack not in named_racks]
+    removed = [s for s in new.servers if s.name not in incoming and s.rack in named_racks]
+    types = new.server_type_map()
+    _check_kept_heights(kept, racks, types, netbox, own, problems)
+    _check_overlaps(incoming, kept, types, t.file, problems)
+
+    old_by_name = {s.name: s for s in new.servers}
+    outcome.removed_servers = len(removed)
+    outcome.created_servers = sum(1 for n in incoming if n not in old_by_name)
+    outcome.updated_servers = sum(1 for n, s in incoming.items()
+                                  if n in old_by_name and old_by_name[n] != s.server)
+    removed_names = {s.name for s in removed}
+    new.servers = ([incoming[s.name].server if s.name in incoming else s
+                    for s in new.servers if s.name not in removed_names]
+                   + [s.server for n, s in incoming.items() if n not in old_by_name])
+
+
+def _check_kept_heights(kept: list[Server], racks: dict[str, Rack], types: dict[str, ServerType],
+                        netbox: dict[str, _RackIn], own: dict[str, _RackIn],
+                        problems: list[CsvProblem]) -> None:
+    """A kept server must still fit under a rack height changed by this import."""
+    for s in kept:
+        source = next((src for src in (own.get(s.rack), netbox.get(s.rack))
+                       if src is not None and "u_height" in src.values), None)
+        t = types.get(s.server_type)
+        if source is None or t is None:
+            continue
+        top = s.u_position + t.u_height - 1
+        height = racks[s.rack].u_height
+        if top > height:
+            problems.append(CsvProblem(source.file, source.row, "u_height",
+                                       f"rack height {height} U leaves server {s.name!r} "
+                                       f"(U {s.u_position}-{top}) above the top"))
+
+
+def _check_overlaps(incoming: dict[str, _ServerIn], kept: list[Server], types: dict[str, ServerType],
+                    file: str, problems: list[CsvProblem]) -> None:
+    """No two servers of one rack may share a U (servers are full depth: faces don't help)."""
+    kept_spans: dict[str, list[tuple[int, int, str]]] = {}
+    for s in kept:
+        t = types.get(s.server_type)
+        if t is not None:
+            kept_spans.setdefault(s.rack, []).append((s.u_position, s.u_position + t.u_height - 1, s.name))
+    by_rack: dict[str, list[_ServerIn]] = {}
+    for a in incoming.values():
+        by_rack.setdefault(a.server.rack, []).append(a)
+    for a in sorted(incoming.values(), key=lambda a: a.row):
+        lo, hi = a.server.u_position, a.server.u_position + a.u_height - 1
+        for klo, khi, kname in kept_spans.get(a.server.rack, []):
+            if lo <= khi and klo <= hi:
+                problems.append(CsvProblem(file, a.row, "position",
+                                           f"U {lo}-{hi} overlaps {kname!r} (U {klo}-{khi}) "
+                                           "already in the plan"))
+        for b in by_rack[a.server.rack]:
+            if b.row >= a.row:
+                continue
+            blo, bhi = b.server.u_position, b.server.u_position + b.u_height - 1
+            if lo <= bhi and blo <= hi:
+                problems.append(CsvProblem(file, a.row, "position",
+                                           f"U {lo}-{hi} overlaps {b.server.name!r} (U {blo}-{bhi}) "
+                                           f"on row {b.row}"))
+
+
+def _place_rack(plan: Plan, rack: Rack, pending: list[Rack], notes: list[str]) -> None:
+    """Put a new rack on the first free spot of its hall.
+
+    Rule: rows of racks side by side along x, starting ``PLACEMENT_MARGIN_M`` from the
+    west and north walls; rows ``depth + PLACEMENT_AISLE_M`` apart; scan row by row, west
+    to east, and take the first spot whose footprint touches no other positioned rack of
+    the hall. Even rows face S, odd rows face N, so rows 0/1 share a cold aisle (then a
+    hot aisle, and so on). When the hall is full, rows continue south beyond its wall
+    (noted) -- the planner then shows the rack outside the hall for the user to move.
+    """
+    hall = next(h for h in plan.halls if h.name == rack.hall)
+    w, d = rack.width_m, rack.depth_m
+    others = [r.footprint() for r in plan.racks
+              if r.hall == rack.hall and r is not rack and r not in pending]
+    per_row = max(1, int((hall.width_m - 2 * PLACEMENT_MARGIN_M) / w + 1e-9))
+    pitch = d + PLACEMENT_AISLE_M
+    lowest = max((fp[3] for fp in others if math.isfinite(fp[3])), default=0.0)
+    last_row = int(max(0.0, lowest - PLACEMENT_MARGIN_M) / pitch) + 1
+    spot = None
+    for j in range(last_row + 1):
+        y = PLACEMENT_MARGIN_M + d / 2 + j * pitch
+        for i in range(per_row):
+            x = PLACEMENT_MARGIN_M + w / 2 + i * w
+            fp = (x - w / 2, y - d / 2, x + w / 2, y + d / 2)
+            if not any(_overlap(fp, o) for o in others):
+                spot = (x, y, j)
+                break
+        if spot:
+            break
+    if spot is None:  # unreachable: row last_row lies below every rack; kept as a guard
+        spot = (PLACEMENT_MARGIN_M + w / 2, lowest + PLACEMENT_AISLE_M + d / 2, 0)
+    rack.x_m, rack.y_m = spot[0], spot[1]
+    rack.orientation = "S" if spot[2] % 2 == 0 else "N"
+    pending.remove(rack)
+    where = f"x={_format_number(rack.x_m)} m, y={_format_number(rack.y_m)} m"
+    outside = " (outside the hall: no free spot inside)" if rack.y_m + d / 2 > hall.depth_m else ""
+    notes.append(f"placed new rack {rack.name!r} at {where} in {rack.hall!r}, facing "
+                 f"{rack.orientation}{outside}; it has no rack_plan.csv row")
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Footprints share area (touching edges is fine; 1 mm tolerance)."""
+    eps = 1e-3
+    return a[0] < b[2] - eps and b[0] < a[2] - eps and a[1] < b[3] - eps and b[1] < a[3] - eps

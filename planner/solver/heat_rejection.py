@@ -1,0 +1,129 @@
+"""Heat rejection to outdoors and between loops, as functions of temperatures.
+
+Pure, vectorised functions named after their models. Capacities are ratios to the rated value so a
+plan's ``CoolingUnit.rated_capacity_kw`` stays the one sizing number.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import defaults as d
+
+
+def chiller_delta_t(t_outdoor_c, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
+    """EnergyPlus Chiller:Electric condenser delta-T variable [K].
+
+    ``dT = (T_cond_in - T_cond_design) / 2.778`` at the rated evaporator leaving temperature; for
+    an air-cooled chiller the condenser entering temperature is the outdoor dry bulb.
+
+    t_outdoor_c : array  Outdoor dry bulb [°C]
+    rated_outdoor_c : float  Condenser entering temperature of the rating [°C]
+    """
+    return (np.asarray(t_outdoor_c, dtype=float) - rated_outdoor_c) / d.CHILLER_TEMP_RISE_COEF
+
+
+def _quadratic(c, x):
+    return c[0] + c[1] * x + c[2] * x * x
+
+
+def chiller_capacity_ratio(t_outdoor_c, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
+    """Available capacity / rated capacity of an air-cooled electric chiller [-].
+
+    EnergyPlus Chiller:Electric capacity curve ``0.944836 - 0.0570088 dT + 0.00185486 dT²``
+    normalised to 1 at the rating, so ``rated_capacity_kw`` is the capacity at ``rated_outdoor_c``:
+    1.24 at 25 °C, 1.00 at 35 °C, 0.81 at 45 °C (physics.md). Evaluated at the rated chilled-water
+    temperature: a plant whose supply has drifted above setpoint is running at the high-ambient
+    head-pressure / current limit, where warmer water does not buy capacity (modelling choice).
+
+    t_outdoor_c : array  Outdoor dry bulb [°C]
+    rated_outdoor_c : float  Outdoor temperature of the rating [°C]
+    """
+    c = d.CHILLER_CAPACITY_COEFFS
+    ratio = _quadratic(c, chiller_delta_t(t_outdoor_c, rated_outdoor_c)) / c[0]
+    return np.maximum(ratio, 0.0)
+
+
+def chiller_power_ratio(t_outdoor_c, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
+    """Full-load electric power / rated full-load power of the chiller [-].
+
+    EnergyPlus Chiller:Electric power-ratio curve ``2.333 - 1.975 r + 0.6121 r²`` of the raw
+    capacity ratio r, normalised to 1 at the rating (same source as the capacity curve).
+    Note the *available* capacity changes too; see :func:`chiller_electric_power`.
+    """
+    cap = d.CHILLER_CAPACITY_COEFFS
+    r = _quadratic(cap, chiller_delta_t(t_outdoor_c, rated_outdoor_c))
+    return _quadratic(d.CHILLER_POWER_COEFFS, r) / _quadratic(d.CHILLER_POWER_COEFFS, cap[0])
+
+
+def chiller_part_load_factor(plr):
+    """Fraction of full-load power drawn at part-load ratio ``plr`` [-] (EnergyPlus Chiller:Electric).
+
+    ``0.03303 + 0.6852 PLR + 0.2818 PLR²``; below the minimum PLR (0.05) the compressor cycles, so
+    power scales linearly with PLR from the value at the minimum.
+    """
+    plr = np.clip(np.asarray(plr, dtype=float), 0.0, 1.0)
+    pmin = d.CHILLER_MIN_PLR
+    at_min = _quadratic(d.CHILLER_PLR_COEFFS, pmin)
+    return np.where(plr >= pmin, _quadratic(d.CHILLER_PLR_COEFFS, plr), at_min * plr / pmin)
+
+
+def chiller_electric_power(load_w, rated_capacity_w, t_outdoor_c, cop=d.CHILLER_RATED_COP,
+                           rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
+    """Compressor power of an air-cooled chiller removing ``load_w`` [W].
+
+    ``P = Q_avail / COP · EIR-ratio(T_out) · PLF(Q / Q_avail)`` as in EnergyPlus Chiller:Electric
+    (and dc-rl's ``calculate_chiller_power``), with Q_avail = rated · capacity ratio.
+
+    load_w : array  Cooling delivered [W]
+    rated_capacity_w : array  Capacity at the rating [W]
+    t_outdoor_c : array  Outdoor dry bulb [°C]
+    cop : array  Coefficient of performance at the rating [-]
+    """
+    avail = np.asarray(rated_capacity_w, float) * chiller_capacity_ratio(t_outdoor_c, rated_outdoor_c)
+    safe = np.where(avail > 0, avail, 1.0)
+    plr = np.where(avail > 0, np.asarray(load_w, float) / safe, 0.0)
+    return avail / cop * chiller_power_ratio(t_outdoor_c, rated_outdoor_c) * chiller_part_load_factor(plr)
+
+
+def dry_cooler_capacity_ratio(t_water_c, t_dry_bulb_c, approach_k):
+    """Capacity of a dry cooler relative to its rating [-].
+
+    A fixed-UA, fixed-flow coil: heat rejected ∝ (T_water − T_db), rated at ``approach_k`` (supply
+    water minus dry bulb at rated load). It falls to zero as the dry bulb nears the water
+    temperature (physics.md). The return-temperature form ``UA (T_return − T_db)`` is the same
+    law at fixed flow, with UA rescaled, so the supply form loses nothing.
+
+    t_water_c : array  Supply water temperature [°C]
+    t_dry_bulb_c : array  Outdoor dry bulb [°C]
+    approach_k : array  Rated approach [K], > 0
+    """
+    return np.maximum(np.asarray(t_water_c, float) - t_dry_bulb_c, 0.0) / approach_k
+
+
+def cooling_tower_capacity_ratio(t_water_c, t_wet_bulb_c, approach_k):
+    """Capacity of an (open or closed) cooling tower relative to its rating [-].
+
+    Same fixed-UA law as the dry cooler, on wet bulb: towers approach the wet bulb, typically
+    3–6 K (physics.md). Evaporation makes the driving difference the wet bulb, not the dry bulb.
+    """
+    return np.maximum(np.asarray(t_water_c, float) - t_wet_bulb_c, 0.0) / approach_k
+
+
+def coil_capacity_ratio(t_supply_c, t_parent_supply_c, approach_k):
+    """Capacity of a CRAH coil or CDU heat exchanger relative to its rating [-].
+
+    Fixed-UA exchanger between a loop and the loop it rejects to: ∝ (T_supply − T_parent_supply),
+    rated at ``approach_k``. When the parent (e.g. chilled water) warms, this loop's supply must
+    warm by the same amount to move the same heat.
+    """
+    return np.maximum(np.asarray(t_supply_c, float) - t_parent_supply_c, 0.0) / approach_k
+
+
+def mover_power(rated_power_w, speed_fraction):
+    """Fan or pump electric power [W] by the affinity laws: ``P = P_rated · n³``.
+
+    rated_power_w : array  Power at design flow [W]
+    speed_fraction : array  Speed (≈ flow) / design [-]
+    """
+    n = np.asarray(speed_fraction, float)
+    return np.asarray(rated_power_w, float) * n * n * n

@@ -1,0 +1,108 @@
+"""Hot-air recirculation: the abstract heat-flow model ``T_in = T_sup + D·P``.
+
+Tang, Gupta, Varsamopoulos, "Energy-efficient thermal-aware task scheduling for homogeneous
+high-performance computing data centers", IEEE TPDS 19(11), 2008. Their cross-interference
+coefficients come from CFD; a planner has only geometry, so here they are built from it:
+
+* a rack draws a fraction ``f_self`` of its intake from the hot aisle behind it (over the top and
+  around the sides), shared with the rack facing it across that hot aisle, if any;
+* a fraction ``f_nb`` from each immediate neighbour in its row (side leakage);
+* an open row end draws an extra ``f_end`` (air wraps around the end of the row).
+
+Containment (``"hot"`` / ``"cold"``) cuts all three (defaults in :mod:`.defaults`, *estimates*).
+With F the intake-fraction matrix and ΔT_j = P_j / (ṁ_j c_p) a rack's exhaust rise,
+``T_in − T_sup = F (T_in − T_sup + ΔT)`` so ``D = (I − F)⁻¹ F diag(1/(ṁ c_p))``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import linalg as sparse_linalg
+
+from . import defaults as d
+from .errors import SolverInputError
+
+
+def _row_key(rack, tol=0.3):
+    """Racks in one row share orientation and the floor coordinate across their front."""
+    across = rack.y_m if rack.orientation in ("N", "S") else rack.x_m
+    return (rack.hall, rack.orientation, round(across / tol))
+
+
+def intake_fractions(racks, containment="none"):
+    """Intake-fraction matrix F [racks × racks]: share of rack i's intake that is rack j's exhaust [-].
+
+    racks : list[Rack]  Plan racks (positions [m], orientation)
+    containment : str  ``none``, ``hot`` or ``cold`` aisle containment
+    """
+    if containment not in d.RECIRC_SELF:
+        raise SolverInputError(f"containment must be one of {sorted(d.RECIRC_SELF)}, got {containment!r}")
+    f_self, f_nb, f_end = (d.RECIRC_SELF[containment], d.RECIRC_NEIGHBOUR[containment],
+                           d.RECIRC_ROW_END[containment])
+    n = len(racks)
+    F = np.zeros((n, n))
+    rows: dict = {}
+    for i, r in enumerate(racks):
+        rows.setdefault(_row_key(r), []).append(i)
+    for members in rows.values():
+        along = [racks[i].x_m if racks[i].orientation in ("N", "S") else racks[i].y_m for i in members]
+        order = [members[k] for k in np.argsort(along)]
+        for pos, i in enumerate(order):
+            width = racks[i].width_m
+            nbs = []
+            for q in (pos - 1, pos + 1):
+                if 0 <= q < len(order):
+                    j = order[q]
+                    gap = abs((racks[j].x_m - racks[i].x_m) if racks[i].orientation in ("N", "S")
+                              else (racks[j].y_m - racks[i].y_m))
+                    if gap < 1.5 * width:
+                        nbs.append(j)
+            for j in nbs:
+                F[i, j] += f_nb
+            F[i, i] += f_end * (2 - len(nbs)) / 2.0
+    # hot-aisle partner: a rack whose back faces this rack's back within 4 m
+    for i, r in enumerate(racks):
+        fx, fy = r.front_vector()
+        partner, best = None, 4.0
+        for j, s in enumerate(racks):
+            if j == i or s.hall != r.hall:
+                continue
+            gx, gy = s.front_vector()
+            if gx != -fx or gy != -fy:
+                continue
+            # s must be behind r (opposite the front) and roughly in line
+            dx, dy = s.x_m - r.x_m, s.y_m - r.y_m
+            back = -(dx * fx + dy * fy)
+            lateral = abs(dx * fy - dy * fx)
+            if 0 < back < best and lateral < 0.5 * r.width_m:
+                partner, best = j, back
+        if partner is None:
+            F[i, i] += f_self
+        else:
+            F[i, i] += f_self / 2.0
+            F[i, partner] += f_self / 2.0
+    return F
+
+
+def recirculation_matrix(racks, airflow_heat_rate_w_per_k, containment="none", drop_below=1e-9):
+    """Heat-flow matrix D [K/W]: inlet rise of rack i per watt of air-side heat in rack j.
+
+    racks : list[Rack]
+    airflow_heat_rate_w_per_k : array  ṁ c_p of each rack's airflow [W/K], > 0
+    containment : str  ``none`` / ``hot`` / ``cold``
+    drop_below : float  Entries smaller than this [K/W] are dropped (keeps D sparse at scale)
+    """
+    mcp = np.asarray(airflow_heat_rate_w_per_k, float)
+    if len(racks) == 0:
+        return sparse.csr_matrix((0, 0))
+    if np.any(~np.isfinite(mcp)) or np.any(mcp <= 0):
+        raise SolverInputError("every air-cooled rack needs a positive airflow (server airflow_m3s)")
+    F = sparse.csr_matrix(intake_fractions(racks, containment))
+    ident = sparse.identity(len(racks), format="csc")
+    M = sparse_linalg.spsolve((ident - F).tocsc(), F.tocsc())
+    M = sparse.csr_matrix(M) if sparse.issparse(M) else sparse.csr_matrix(np.atleast_2d(M))
+    D = M @ sparse.diags(1.0 / mcp)
+    D = sparse.csr_matrix(D)
+    D.data[np.abs(D.data) < drop_below] = 0.0
+    D.eliminate_zeros()
+    return D

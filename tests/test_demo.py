@@ -1,0 +1,56 @@
+"""The bundled demo hall: size, hot/cold aisles, plant in proportion when scaled."""
+import pytest
+
+from planner.checks import ERROR, check_plan, loop_capacities_kw, loop_loads_kw
+from planner.demo import POD_RACKS, build_demo_plan
+
+
+def test_default_demo_shape():
+    p = build_demo_plan()
+    assert len(p.racks) >= 20
+    assert p.site.timezone == "America/Phoenix"
+    assert {r.cooling_type for r in p.racks} == {"air", "hybrid"}
+    assert {u.kind for u in p.cooling_units} == {"crah", "cdu", "chiller", "dry_cooler"}
+    assert any(s.load == "full" for s in p.scenarios) and any(s.load == "jobs" for s in p.scenarios)
+    assert sum(j.gpus * j.duration_s for j in p.jobs) > 0
+
+
+def test_rows_form_hot_and_cold_aisles():
+    """Neighbouring rows face each other (cold aisle) or turn their backs (hot aisle), alternately."""
+    p = build_demo_plan()
+    rows = {}
+    for r in p.racks:
+        rows.setdefault(r.row, (r.y_m, r.orientation))
+    ordered = sorted(rows.values())
+    aisles = []
+    for (ya, oa), (yb, ob) in zip(ordered, ordered[1:]):
+        assert (oa, ob) in (("S", "N"), ("N", "S")), "rows must face along the aisle axis"
+        aisles.append("cold" if (oa, ob) == ("S", "N") else "hot")
+    assert aisles == ["cold", "hot", "cold", "hot"]
+
+
+@pytest.mark.parametrize("n", [1, 27, 28, 29, 100, 5000])
+def test_scaled_demo_has_exactly_n_racks_and_no_errors(n):
+    p = build_demo_plan(n)
+    assert len(p.racks) == n
+    assert len({r.name for r in p.racks}) == n
+    if n <= 100:
+        assert [x for x in check_plan(p) if x.severity == ERROR] == []
+
+
+def test_plant_scales_with_pods():
+    one, four = build_demo_plan(), build_demo_plan(4 * POD_RACKS)
+    cap1, cap4 = loop_capacities_kw(one), loop_capacities_kw(four)
+    load1, load4 = loop_loads_kw(one), loop_loads_kw(four)
+    assert cap4["CHW"] == pytest.approx(4 * cap1["CHW"])
+    assert load4["CHW"] == pytest.approx(4 * load1["CHW"])
+    assert cap4["FWS"] == pytest.approx(4 * cap1["FWS"])
+
+
+def test_demo_is_deterministic():
+    assert build_demo_plan() == build_demo_plan()
+
+
+def test_rejects_zero_racks():
+    with pytest.raises(ValueError):
+        build_demo_plan(0)

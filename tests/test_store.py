@@ -1,0 +1,155 @@
+"""Plan files: round trip, foreign keys, schema version, damaged files, atomic save."""
+import hashlib
+import os
+import sqlite3
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from models.store import PlanFileError, load_plan, make_engine, save_plan
+from models.tables import SCHEMA_VERSION, ServerRow
+from planner.demo import build_demo_plan
+from planner.plan import Plan, Rack
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns
+
+
+@pytest.fixture
+def demo_file(tmp_path):
+    path = tmp_path / "demo.dcplan"
+    save_plan(build_demo_plan(), path)
+    return path
+
+
+def test_round_trip_is_lossless(demo_file):
+    assert load_plan(demo_file) == build_demo_plan()
+
+
+def test_large_plan_round_trip(tmp_path):
+    plan = build_demo_plan(600)
+    save_plan(plan, tmp_path / "big.dcplan")
+    assert load_plan(tmp_path / "big.dcplan") == plan
+
+
+def test_empty_plan_round_trip(tmp_path):
+    save_plan(Plan(), tmp_path / "e.dcplan")
+    assert load_plan(tmp_path / "e.dcplan") == Plan()
+
+
+def test_foreign_keys_enforced_on_every_connection(demo_file):
+    engine = make_engine(demo_file)
+    try:
+        for _ in range(2):  # NullPool: each connect is new and must get the pragma
+            with engine.connect() as con:
+                assert con.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(IntegrityError):
+            with engine.begin() as con:
+                con.execute(insert(ServerRow.__table__), [dict(name="ghost", rack_id=9999, server_type_id=1,
+                                                                 u_position=1, face="front")])
+    finally:
+        engine.dispose()
+
+
+def test_deleting_a_rack_cascades_to_its_servers(demo_file):
+    engine = make_engine(demo_file)
+    try:
+        with engine.begin() as con:
+            n0 = con.exec_driver_sql("SELECT COUNT(*) FROM server").scalar()
+            con.exec_driver_sql("DELETE FROM rack WHERE name='A01'")
+            assert con.exec_driver_sql("SELECT COUNT(*) FROM server").scalar() == n0 - 4
+    finally:
+        engine.dispose()
+
+
+def test_newer_schema_refused_and_file_untouched(demo_file):
+    con = sqlite3.connect(demo_file)
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    con.commit()
+    con.close()
+    before = _digest(demo_file)
+    with pytest.raises(PlanFileError, match="newer dcplan"):
+        load_plan(demo_file)
+    assert _digest(demo_file) == before
+
+
+def test_non_sqlite_file(tmp_path):
+    f = tmp_path / "notes.dcplan"
+    f.write_text("rack,row\nA01,A\n")
+    before = _digest(f)
+    with pytest.raises(PlanFileError, match="not an SQLite database"):
+        load_plan(f)
+    assert _digest(f) == before
+
+
+def test_foreign_sqlite_file(tmp_path):
+    f = tmp_path / "other.db"
+    con = sqlite3.connect(f)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(PlanFileError, match="not a dcplan plan"):
+        load_plan(f)
+
+
+def test_corrupt_file_is_reported_and_untouched(demo_file):
+    data = bytearray(demo_file.read_bytes())
+    for i in range(4096, len(data), 97):  # scribble over every page after the header page
+        data[i] = (data[i] * 31 + 7) % 256
+    demo_file.write_bytes(bytes(data))
+    before = _digest(demo_file)
+    with pytest.raises(PlanFileError, match="damaged"):
+        load_plan(demo_file)
+    assert _digest(demo_file) == before
+
+
+def test_truncated_file(demo_file):
+    demo_file.write_bytes(demo_file.read_bytes()[:5000])
+    with pytest.raises(PlanFileError):
+        load_plan(demo_file)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(PlanFileError, match="no such file"):
+        load_plan(tmp_path / "nope.dcplan")
+    with pytest.raises(PlanFileError, match="folder"):
+        load_plan(tmp_path)
+
+
+def test_save_with_dangling_reference_leaves_old_file(demo_file):
+    before = _digest(demo_file)
+    plan = build_demo_plan()
+    plan.racks[0].air_loop = "NO-SUCH-LOOP"
+    with pytest.raises(PlanFileError, match="rack 'A01' refers to air loop 'NO-SUCH-LOOP'"):
+        save_plan(plan, demo_file)
+    assert _digest(demo_file) == before
+
+
+def test_save_with_duplicate_rack_names(tmp_path):
+    plan = build_demo_plan()
+    plan.racks.append(Rack(name="A01"))
+    with pytest.raises(PlanFileError, match="two racks are named 'A01'"):
+        save_plan(plan, tmp_path / "x.dcplan")
+    assert not (tmp_path / "x.dcplan").exists()
+
+
+def test_crash_during_save_keeps_old_file_and_no_temp(demo_file, monkeypatch):
+    before = _digest(demo_file)
+
+    def boom(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    plan = build_demo_plan()
+    plan.racks[0].row = "changed"
+    with pytest.raises(PlanFileError, match="previous file is unchanged"):
+        save_plan(plan, demo_file)
+    assert _digest(demo_file) == before
+    assert sorted(p.name for p in demo_file.parent.iterdir()) == ["demo.dcplan"]
+
+
+def test_save_into_missing_folder(tmp_path):
+    with pytest.raises(PlanFileError, match="does not exist"):
+        save_plan(Plan(), tmp_path / "no" / "x.dcplan")

@@ -1,0 +1,223 @@
+"""``dcplan``: the headless command line. Imports no Qt (tests and CI run it without a screen).
+
+Every command prints human-readable text, or one JSON object with ``--json``. Errors are
+one clear message on stderr and a non-zero exit code, never a traceback:
+exit 1 = the plan has problems / the import was refused, exit 2 = bad usage or unreadable input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as ``dcplan: error: ...``, exit code 2."""
+
+
+def _print_json(obj) -> None:
+    json.dump(obj, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def _load(path: str):
+    from models.store import PlanFileError, load_plan
+
+    try:
+        return load_plan(path)
+    except PlanFileError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _save(plan, path: str) -> None:
+    from models.store import PlanFileError, save_plan
+
+    try:
+        save_plan(plan, path)
+    except PlanFileError as exc:
+        raise CliError(str(exc)) from None
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def cmd_demo(args) -> int:
+    from planner.demo import build_demo_plan
+
+    if args.racks is not None and args.racks < 1:
+        raise CliError("--racks must be at least 1")
+    out = Path(args.path)
+    if out.exists() and not args.force:
+        raise CliError(f"{out}: already exists (use --force to overwrite)")
+    plan = build_demo_plan(args.racks)
+    _save(plan, str(out))
+    info = {"path": str(out), "racks": len(plan.racks), "servers": len(plan.servers),
+            "cooling_units": len(plan.cooling_units), "jobs": len(plan.jobs)}
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"Wrote demo plan {out}: {info['racks']} racks, {info['servers']} servers, "
+              f"{info['cooling_units']} cooling units, {info['jobs']} jobs")
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from planner.checks import ERROR, check_plan, plan_totals
+
+    plan = _load(args.plan)
+    problems = check_plan(plan)
+    n_err = sum(p.severity == ERROR for p in problems)
+    totals = plan_totals(plan)
+    if args.json:
+        _print_json({"errors": n_err, "warnings": len(problems) - n_err,
+                     "problems": [asdict(p) for p in problems], "totals": asdict(totals)})
+    else:
+        for p in problems:
+            print(f"{p.severity.upper():7s} {p.code:24s} {p.message}")
+        print(f"{n_err} error(s), {len(problems) - n_err} warning(s); {totals.racks} racks, "
+              f"{totals.servers} servers, {totals.gpus} GPUs, {totals.it_kw_max:.1f} kW IT at max, "
+              f"{totals.cooling_capacity_kw:.0f} kW cooling, headroom {totals.headroom_kw:.1f} kW")
+    return EXIT_PROBLEMS if n_err else EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from planner.csv_exchange import export_csv
+
+    plan = _load(args.plan)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        files = export_csv(plan, out)
+    except OSError as exc:
+        raise CliError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    if args.json:
+        _print_json({"files": [str(f) for f in files], "racks": len(plan.racks), "devices": len(plan.servers)})
+    else:
+        for f in files:
+            print(f"wrote {f}")
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from planner.catalog import load_catalog
+    from planner.csv_exchange import CsvImportError, import_csv
+    from planner.plan import Plan
+
+    if not (args.racks or args.devices or args.rack_plan):
+        raise CliError("give at least one of --racks, --devices, --rack-plan")
+    path = Path(args.plan)
+    plan = _load(str(path)) if path.exists() else Plan()
+    try:
+        outcome = import_csv(plan, racks_path=args.racks, devices_path=args.devices,
+                             rack_plan_path=args.rack_plan, catalog_types=load_catalog().server_types)
+    except CsvImportError as exc:
+        if args.json:
+            _print_json({"imported": False, "problems": [str(p) for p in exc.problems]})
+        else:
+            for p in exc.problems:
+                print(p, file=sys.stderr)
+            print(f"dcplan: import refused: {len(exc.problems)} problem(s); {path} was not changed",
+                  file=sys.stderr)
+        return EXIT_PROBLEMS
+    _save(outcome.plan, str(path))
+    info = {"imported": True, "plan": str(path), "created_racks": outcome.created_racks,
+            "updated_racks": outcome.updated_racks, "created_servers": outcome.created_servers,
+            "removed_servers": outcome.removed_servers, "notes": list(outcome.notes)}
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"Imported into {path}: {outcome.created_racks} racks created, {outcome.updated_racks} updated, "
+              f"{outcome.created_servers} servers created, {outcome.removed_servers} removed")
+        for n in outcome.notes:
+            print(f"note: {n}")
+    return EXIT_OK
+
+
+def cmd_info(args) -> int:
+    from planner.checks import plan_totals
+
+    plan = _load(args.plan)
+    t = plan_totals(plan)
+    info = {"site": plan.site.name, "timezone": plan.site.timezone, "halls": [h.name for h in plan.halls],
+            "racks": t.racks, "servers": t.servers, "gpus": t.gpus, "it_kw_max": round(t.it_kw_max, 3),
+            "cooling_capacity_kw": round(t.cooling_capacity_kw, 3), "headroom_kw": round(t.headroom_kw, 3),
+            "loops": [lp.name for lp in plan.cooling_loops], "cooling_units": len(plan.cooling_units),
+            "power_feeds": len(plan.power_feeds), "jobs": len(plan.jobs),
+            "scenarios": [s.name for s in plan.scenarios]}
+    if args.json:
+        _print_json(info)
+    else:
+        for k, v in info.items():
+            print(f"{k:20s} {v}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dcplan", description="dcplan: AI datacenter floor and thermal planner "
+                                "(headless commands; the GUI is dcplan-gui)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    d = sub.add_parser("demo", help="write the bundled Phoenix demo plan")
+    d.add_argument("path", help="plan file to write (.dcplan)")
+    d.add_argument("--racks", type=int, default=None, help="scale the design to N racks")
+    d.add_argument("--force", action="store_true", help="overwrite an existing file")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("check", help="list every problem of a plan (exit 1 on errors)")
+    c.add_argument("plan")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_check)
+
+    i = sub.add_parser("info", help="plan summary")
+    i.add_argument("plan")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+
+    e = sub.add_parser("export", help="write racks.csv, devices.csv (NetBox columns) and rack_plan.csv")
+    e.add_argument("plan")
+    e.add_argument("--out", required=True, help="output folder")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_export)
+
+    m = sub.add_parser("import", help="create or update racks and servers from CSV (all or nothing)")
+    m.add_argument("plan", help="plan file; created when it does not exist")
+    m.add_argument("--racks", help="racks.csv (NetBox or dcplan export)")
+    m.add_argument("--devices", help="devices.csv (NetBox or dcplan export)")
+    m.add_argument("--rack-plan", dest="rack_plan", help="rack_plan.csv (dcplan positions, loops, feeds)")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_import)
+
+    try:  # solver commands live with the solver's CLI module
+        from ui import cli_sim
+    except ImportError as exc:  # pragma: no cover - only while the solver is not installed
+        if "cli_sim" not in str(exc):
+            raise
+    else:
+        cli_sim.add_subcommands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"dcplan: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("dcplan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,693 @@
+"""The floor plan: a QGraphicsScene kept in step with the document, and its view.
+
+Mouse: wheel zooms about the cursor; middle- or right-drag (or Space + drag)
+pans; left-drag on a rack moves the selection with snap to tiles (one undo
+step, refused with a message if it would overlap); left-drag on empty floor
+draws a rubber band; double-click renames a rack in place. Drops: a catalog
+server type onto a rack, a catalog CRAH/CDU onto the floor.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (QApplication, QGraphicsScene, QGraphicsView, QLabel, QLineEdit, QMenu,
+                               QVBoxLayout, QWidget)
+
+from ui import commands as cmds
+from ui.document import PlanDocument
+from ui.floor_items import (HALL_FILL, OUTSIDE_FILL, TILE_PEN, TILE_PEN_MAJOR, FloorOverlayItem, RackItem,
+                            UnitItem, category_color, ramp_color)
+
+MIME_SERVER_TYPE = "application/x-dcplan-server-type"
+MIME_COOLING_UNIT = "application/x-dcplan-cooling-unit"
+
+COLOR_MODES = {
+    "loop": "Cooling loop",
+    "density": "Power density (kW per rack)",
+    "budget": "Power vs budget",
+    "temperature": "Temperature (needs a simulation run)",
+}
+#: Full scale of the density colour ramp [kW/rack]: ~130 kW is a fully loaded NVL72-class rack.
+DENSITY_FULL_SCALE_KW = 130.0
+
+
+class FloorScene(QGraphicsScene):
+    """Racks, units and aisles of the document's plan (one hall)."""
+
+    MARGIN_M = 3.0
+
+    def __init__(self, doc: PlanDocument, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.rack_items: dict[str, RackItem] = {}
+        self.unit_items: dict[str, UnitItem] = {}
+        self.overlay = FloorOverlayItem()
+        self.color_mode = "loop"
+        self._rack_kw: dict[str, float] = {}
+        self._syncing = False
+        self._overlay_timer = QTimer(self)
+        self._overlay_timer.setSingleShot(True)
+        self._overlay_timer.setInterval(0)
+        self._overlay_timer.timeout.connect(lambda: self.overlay.rebuild(self.doc.plan.racks))
+        doc.sigPlanReplaced.connect(self.rebuild)
+        doc.sigPlanChanged.connect(self.on_plan_changed)
+        doc.sigSelectionChanged.connect(self.on_doc_selection)
+        doc.sigProblemsChanged.connect(self.on_problems)
+        self.selectionChanged.connect(self.on_scene_selection)
+        self.rebuild()
+
+    # ------------------------------------------------------------- building
+    def rebuild(self) -> None:
+        """All items from scratch (open / new / import). Built in bulk, indexed once."""
+        self._syncing = True
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.clear()
+        self.rack_items.clear()
+        self.unit_items.clear()
+        self.overlay = FloorOverlayItem()
+        self.addItem(self.overlay)
+        self._rack_kw = self.doc.plan.rack_max_power_kw()
+        for r in self.doc.plan.racks:
+            item = RackItem(r)
+            self._style_rack(item)
+            self.rack_items[r.name] = item
+            self.addItem(item)
+        for u in self.doc.plan.cooling_units:
+            self._add_unit(u)
+        self.overlay.rebuild(self.doc.plan.racks)
+        self._update_rect()
+        # BSP index after the bulk add: one build instead of one insert per item.
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self._syncing = False
+        self.on_problems()
+
+    def _add_unit(self, u) -> None:
+        if u.kind in ("crah", "cdu") and u.x_m is not None and u.y_m is not None:
+            item = UnitItem(u, self.doc.hall())
+            item.fill = category_color(u.loop) if self.color_mode == "loop" else QColor("#76b7b2")
+            self.unit_items[u.name] = item
+            self.addItem(item)
+
+    def hall_rect(self) -> QRectF:
+        h = self.doc.hall()
+        return QRectF(0, 0, h.width_m, h.depth_m)
+
+    def _update_rect(self) -> None:
+        r = self.hall_rect()
+        items = self.itemsBoundingRect() if self.rack_items else r
+        m = self.MARGIN_M
+        self.setSceneRect(r.united(items).adjusted(-m, -m, m, m))
+
+    # ------------------------------------------------------------- styling
+    def _style_rack(self, item: RackItem) -> None:
+        r = item.rack
+        kw = self._rack_kw.get(r.name, 0.0)
+        if self.color_mode == "density":
+            item.fill = ramp_color(kw / DENSITY_FULL_SCALE_KW)
+        elif self.color_mode == "budget":
+            item.fill = ramp_color(kw / r.power_budget_kw if r.power_budget_kw > 0 else (2.0 if kw else 0.0))
+        elif self.color_mode == "temperature":
+            item.fill = QColor("#d9dde2")  # no simulation results in the editor yet
+        else:
+            loop = r.liquid_loop if r.cooling_type in ("liquid", "hybrid") and r.liquid_loop else r.air_loop
+            item.fill = category_color(loop)
+        item.load_text = f"{kw:.0f}/{r.power_budget_kw:.0f} kW" if kw or r.power_budget_kw else ""
+        item.update()
+
+    def set_color_mode(self, mode: str) -> None:
+        self.color_mode = mode
+        for item in self.rack_items.values():
+            self._style_rack(item)
+        for item in self.unit_items.values():
+            item.fill = category_color(item.unit.loop) if mode == "loop" else QColor("#76b7b2")
+            item.update()
+
+    def loop_colors(self) -> list[tuple[str, QColor]]:
+        return [(l.name, category_color(l.name)) for l in self.doc.plan.cooling_loops if l.medium != "facility"]
+
+    # ------------------------------------------------------------- updates
+    def on_plan_changed(self, change) -> None:
+        self._syncing = True
+        if change.server_racks:
+            # power only changes for racks whose servers changed
+            types = self.doc.plan.server_type_map()
+            for n in change.server_racks:
+                self._rack_kw[n] = 0.0
+            for s in self.doc.plan.servers:
+                if s.rack in change.server_racks:
+                    t = types.get(s.server_type)
+                    if t is not None:
+                        self._rack_kw[s.rack] += t.max_power_w / 1000.0
+        if "server_type" in change.other:
+            self._rack_kw = self.doc.plan.rack_max_power_kw()
+        for n in change.racks_removed:
+            item = self.rack_items.pop(n, None)
+            if item is not None:
+                self.removeItem(item)
+        rmap = self.doc.rack_map()
+        for n in change.racks_added:
+            if n not in self._rack_kw:
+                self._rack_kw[n] = sum(t.max_power_w / 1000.0 for t in
+                                       (self.doc.plan.server_type_map().get(s.server_type)
+                                        for s in self.doc.plan.servers if s.rack == n) if t)
+            item = RackItem(rmap[n])
+            self.rack_items[n] = item
+            self.addItem(item)
+            self._style_rack(item)
+            item.severity = self.doc.rack_severity.get(n)
+        for n in change.racks_modified:
+            item = self.rack_items[n]
+            item.set_rack(rmap[n])
+            self._style_rack(item)
+        for n in change.server_racks - change.racks_any:
+            if n in self.rack_items:
+                self._style_rack(self.rack_items[n])
+        for n in change.units_removed:
+            item = self.unit_items.pop(n, None)
+            if item is not None:
+                self.removeItem(item)
+        for n in change.units_added:
+            self._add_unit(self.doc.unit(n))
+        for n in change.units_modified:
+            u = self.doc.unit(n)
+            item = self.unit_items.get(n)
+            if item is None:
+                self._add_unit(u)
+            elif u.x_m is None:
+                self.removeItem(self.unit_items.pop(n))
+            else:
+                item.set_unit(u)
+                item.fill = category_color(u.loop) if self.color_mode == "loop" else QColor("#76b7b2")
+        if change.racks_any:
+            self._overlay_timer.start()
+            self._update_rect()
+        self._syncing = False
+        self.on_doc_selection()
+
+    def on_problems(self) -> None:
+        sev = self.doc.rack_severity
+        for name, item in self.rack_items.items():
+            s = sev.get(name)
+            if s != item.severity:
+                item.severity = s
+                item.update()
+
+    # ----------------------------------------------------------- selection
+    def on_doc_selection(self) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        want = {("r", n) for n in self.doc.selected_racks} | {("u", n) for n in self.doc.selected_units}
+        for it in self.selectedItems():
+            key = ("r", it.name) if isinstance(it, RackItem) else ("u", it.name)
+            if key not in want:
+                it.setSelected(False)
+        for kind, n in want:
+            it = self.rack_items.get(n) if kind == "r" else self.unit_items.get(n)
+            if it is not None and not it.isSelected():
+                it.setSelected(True)
+        self._syncing = False
+
+    def on_scene_selection(self) -> None:
+        if self._syncing:
+            return
+        items = self.selectedItems()
+        # keep the document's order for racks that stay selected (the first one anchors align)
+        current = set(self.doc.selected_racks)
+        racks = [n for n in self.doc.selected_racks if n in self.rack_items and self.rack_items[n].isSelected()]
+        racks += sorted(it.name for it in items if isinstance(it, RackItem) and it.name not in current)
+        units = [it.name for it in items if isinstance(it, UnitItem)]
+        self._syncing = True
+        self.doc.set_selection(racks, units)
+        self._syncing = False
+
+    # ----------------------------------------------------------- background
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, OUTSIDE_FILL)
+        hall = self.hall_rect()
+        painter.fillRect(hall, HALL_FILL)
+        lod = painter.worldTransform().m11()
+        tile = self.doc.hall().tile_m
+        area = rect.intersected(hall)
+        if tile > 0 and not area.isEmpty():
+            major = 5  # a major line every 5 tiles (3 m for 0.6 m tiles)
+            step_px = tile * lod
+            i0, i1 = int(math.floor(area.left() / tile)), int(math.ceil(area.right() / tile))
+            j0, j1 = int(math.floor(area.top() / tile)), int(math.ceil(area.bottom() / tile))
+            for pen_color, only_major in ((TILE_PEN, False), (TILE_PEN_MAJOR, True)):
+                if not only_major and step_px < 6:
+                    continue
+                if only_major and step_px * major < 6:
+                    continue
+                pen = QPen(pen_color, 0)
+                pen.setCosmetic(True)
+                painter.setPen(pen)
+                for i in range(i0, i1 + 1):
+                    if (i % major == 0) == only_major:
+                        x = i * tile
+                        painter.drawLine(QPointF(x, max(area.top(), hall.top())), QPointF(x, min(area.bottom(), hall.bottom())))
+                for j in range(j0, j1 + 1):
+                    if (j % major == 0) == only_major:
+                        y = j * tile
+                        painter.drawLine(QPointF(max(area.left(), hall.left()), y), QPointF(min(area.right(), hall.right()), y))
+        pen = QPen(QColor("#5b6672"), 2)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(hall)
+        self._draw_rulers(painter, hall, lod, tile)
+
+    def _draw_rulers(self, painter: QPainter, hall: QRectF, lod: float, tile: float) -> None:
+        """Metre marks along the top and left walls, spaced to stay readable."""
+        if lod <= 0:
+            return
+        step = tile * 5
+        while step * lod < 60:
+            step *= 2
+        painter.save()
+        painter.scale(1 / lod, 1 / lod)
+        f = QFont(painter.font())
+        f.setPixelSize(10)
+        painter.setFont(f)
+        painter.setPen(QColor("#5b6672"))
+        from ui.units import units
+
+        u = units()
+        n = int(hall.width() / step) + 1
+        for i in range(n):
+            x = i * step
+            painter.drawText(QRectF(x * lod - 40, hall.top() * lod - 18, 80, 14), int(Qt.AlignmentFlag.AlignCenter),
+                             u.fmt("length", x, digits=1 if step % 1 else 0))
+        n = int(hall.height() / step) + 1
+        for j in range(1, n):
+            y = j * step
+            painter.drawText(QRectF(hall.left() * lod - 64, y * lod - 7, 58, 14),
+                             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                             u.fmt("length", y, digits=1 if step % 1 else 0))
+        h = self.doc.hall()
+        f.setBold(True)
+        f.setPixelSize(12)
+        painter.setFont(f)
+        painter.drawText(QRectF(hall.left() * lod, hall.bottom() * lod + 6, 600, 18), int(Qt.AlignmentFlag.AlignLeft),
+                         f"{h.name} — {u.fmt('length', h.width_m)} × {u.fmt('length', h.depth_m)}, "
+                         f"{u.fmt('length', h.tile_m)} tiles")
+        painter.restore()
+
+
+class Legend(QWidget):
+    """Small key in the view's corner explaining the current colour mode."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setObjectName("floorLegend")
+        self.setStyleSheet("#floorLegend { background: rgba(255,255,255,225); border: 1px solid #c9ced6;"
+                           " border-radius: 4px; } QLabel { font-size: 11px; color: #222; }")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(8, 6, 8, 6)
+        self._layout.setSpacing(2)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+
+    def set_entries(self, title: str, entries: list[tuple[QColor, str]]) -> None:
+        while self._layout.count():
+            w = self._layout.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        head = QLabel(f"<b>{title}</b>")
+        self._layout.addWidget(head)
+        for color, text in entries:
+            lbl = QLabel(f"<span style='color:{color.name()}; font-size:14px'>■</span>&nbsp;{text}")
+            self._layout.addWidget(lbl)
+        self.adjustSize()
+
+
+class FloorView(QGraphicsView):
+    """Zoom, pan, select, drag racks, drop catalog items, rename in place."""
+
+    sigServerTypeDropped = Signal(str, str)  # server type key, rack name
+    sigUnitDropped = Signal(str, float, float)  # catalog unit name, x [m], y [m]
+    sigZoomChanged = Signal(float)
+
+    MIN_PX_PER_M, MAX_PX_PER_M = 0.5, 600.0
+
+    def __init__(self, doc: PlanDocument, scene: FloorScene, parent=None) -> None:
+        super().__init__(scene, parent)
+        self.doc = doc
+        self.fscene = scene
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.context_actions: list = []
+        self._pan_from = None
+        self._pan_moved = False
+        self._space = False
+        self._drag = None  # state of a rack drag
+        self._editor: QLineEdit | None = None
+        self.legend = Legend(self)
+        self.legend.move(10, 10)
+        doc.sigPlanReplaced.connect(lambda: QTimer.singleShot(0, self.fit_hall))
+
+    # ------------------------------------------------------------ zoom/pan
+    def px_per_m(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        cur = self.px_per_m()
+        factor = max(self.MIN_PX_PER_M / cur, min(self.MAX_PX_PER_M / cur, factor))
+        self.scale(factor, factor)
+        self.resetCachedContent()
+        self.sigZoomChanged.emit(self.px_per_m())
+
+    def fit_hall(self) -> None:
+        r = self.fscene.hall_rect()
+        if self.fscene.rack_items:
+            r = r.united(self.fscene.itemsBoundingRect())
+        self.fitInView(r.adjusted(-1.2, -1.2, 1.2, 1.2), Qt.AspectRatioMode.KeepAspectRatio)
+        self.resetCachedContent()
+        self.sigZoomChanged.emit(self.px_per_m())
+
+    def center_on_rack(self, name: str) -> None:
+        item = self.fscene.rack_items.get(name)
+        if item is None:
+            return
+        if self.px_per_m() < 25:
+            self.zoom_by(40 / self.px_per_m())
+        self.centerOn(item)
+
+    def wheelEvent(self, event) -> None:
+        delta = event.angleDelta().y()
+        if delta == 0:
+            return
+        self.zoom_by(math.pow(1.0015, delta))
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self._place_editor()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.legend.move(10, self.viewport().height() - self.legend.height() - 10)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if event.key() == Qt.Key.Key_Escape and self._drag is not None:
+            self._cancel_drag()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            return
+        super().keyReleaseEvent(event)
+
+    # ---------------------------------------------------------------- mouse
+    def _item_at(self, pos):
+        for it in self.items(pos):
+            if isinstance(it, (RackItem, UnitItem)):
+                return it
+        return None
+
+    def mousePressEvent(self, event) -> None:
+        btn = event.button()
+        if btn in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton) or (btn == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = event.position()
+            self._pan_moved = False
+            self._pan_button = btn
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if btn == Qt.MouseButton.LeftButton:
+            item = self._item_at(event.position().toPoint())
+            if item is not None:
+                self._finish_rename()
+                mods = event.modifiers()
+                if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+                    item.setSelected(not item.isSelected())
+                    event.accept()
+                    return
+                if not item.isSelected():
+                    self.fscene.clearSelection()
+                    item.setSelected(True)
+                self._start_drag(item, self.mapToScene(event.position().toPoint()))
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._pan_from is not None:
+            d = event.position() - self._pan_from
+            if abs(d.x()) + abs(d.y()) > 2:
+                self._pan_moved = True
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(int(self.horizontalScrollBar().value() - d.x()))
+            self.verticalScrollBar().setValue(int(self.verticalScrollBar().value() - d.y()))
+            event.accept()
+            return
+        if self._drag is not None:
+            self._drag_to(self.mapToScene(event.position().toPoint()), event.position())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pan_from is not None and event.button() == getattr(self, "_pan_button", None):
+            self._pan_from = None
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor) if self._space else self.viewport().unsetCursor()
+            if event.button() == Qt.MouseButton.RightButton and not self._pan_moved:
+                self._context_menu(event.position().toPoint(), event.globalPosition().toPoint())
+            event.accept()
+            return
+        if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._end_drag()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        item = self._item_at(event.position().toPoint())
+        if isinstance(item, RackItem):
+            self._drag = None
+            self.start_rename(item.name)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        event.accept()  # handled on right-button release (right-drag pans)
+
+    def _context_menu(self, pos, global_pos) -> None:
+        item = self._item_at(pos)
+        if item is not None and not item.isSelected():
+            self.fscene.clearSelection()
+            item.setSelected(True)
+        if not self.context_actions:
+            return
+        menu = QMenu(self)
+        for a in self.context_actions:
+            if a is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(a)
+        menu.popup(global_pos)
+
+    # ----------------------------------------------------------- rack drag
+    def _start_drag(self, anchor, scene_pos: QPointF) -> None:
+        racks = {n: (self.doc.rack(n).x_m, self.doc.rack(n).y_m) for n in self.doc.selected_racks}
+        units = {n: (self.doc.unit(n).x_m, self.doc.unit(n).y_m) for n in self.doc.selected_units
+                 if n in self.fscene.unit_items}
+        if isinstance(anchor, RackItem):
+            fp = anchor.rack.footprint()
+        else:
+            from ui.document import unit_footprint
+
+            fp = unit_footprint(anchor.unit, self.doc.hall())
+        self._drag = {"start": scene_pos, "racks": racks, "units": units, "corner": (fp[0], fp[1]),
+                      "delta": (0.0, 0.0), "started": False}
+
+    def _drag_to(self, scene_pos: QPointF, view_pos) -> None:
+        d = self._drag
+        raw = scene_pos - d["start"]
+        if not d["started"]:
+            if (raw.x() ** 2 + raw.y() ** 2) * self.px_per_m() ** 2 < QApplication.startDragDistance() ** 2:
+                return
+            d["started"] = True
+        tile = self.doc.hall().tile_m
+        cx, cy = d["corner"]
+        dx = cmds.snap(cx + raw.x(), tile) - cx
+        dy = cmds.snap(cy + raw.y(), tile) - cy
+        if (dx, dy) == d["delta"]:
+            return
+        d["delta"] = (dx, dy)
+        moved = {}
+        for n, (x, y) in d["racks"].items():
+            self.fscene.rack_items[n].setPos(x + dx, y + dy)
+            moved[n] = (x + dx, y + dy)
+        for n, (x, y) in d["units"].items():
+            self.fscene.unit_items[n].setPos(x + dx, y + dy)
+        # live overlap feedback (bounded: a 5,000-rack drag stays smooth)
+        if 0 < len(d["racks"]) <= 300:
+            from dataclasses import replace
+
+            cand = [replace(self.doc.rack(n), x_m=x, y_m=y) for n, (x, y) in moved.items()]
+            bad = {a for a, _ in self.doc.overlapping(cand, ignore=set(moved))} | set(self.doc.outside_hall(cand))
+            for n in moved:
+                item = self.fscene.rack_items[n]
+                if item.blocked != (n in bad):
+                    item.blocked = n in bad
+                    item.update()
+        self.doc.sigRacksChanging.emit(moved)
+
+    def _reset_drag_items(self) -> None:
+        d = self._drag
+        for n, (x, y) in d["racks"].items():
+            item = self.fscene.rack_items.get(n)
+            if item is not None:
+                item.setPos(x, y)
+                item.blocked = False
+                item.update()
+        for n, (x, y) in d["units"].items():
+            item = self.fscene.unit_items.get(n)
+            if item is not None:
+                item.setPos(x, y)
+
+    def _cancel_drag(self) -> None:
+        if self._drag is not None:
+            self._reset_drag_items()
+            self._drag = None
+
+    def _end_drag(self) -> None:
+        d, self._drag = self._drag, None
+        dx, dy = d["delta"]
+        if not d["started"] or (dx == 0 and dy == 0):
+            self._drag = d
+            self._reset_drag_items()
+            self._drag = None
+            return
+        self._drag = d
+        self._reset_drag_items()  # items follow the document; the command moves them for real
+        self._drag = None
+        rack_pos = {n: (x + dx, y + dy) for n, (x, y) in d["racks"].items()}
+        unit_pos = {n: (x + dx, y + dy) for n, (x, y) in d["units"].items()}
+        cmds.try_push(self.doc, self, cmds.MoveCommand, rack_pos, unit_pos)
+
+    def drag_selection_by(self, dx: float, dy: float) -> bool:
+        """Move the selection by (dx, dy) [m] as a mouse drag would (snap, one undo step)."""
+        rack_pos = {n: (self.doc.rack(n).x_m + dx, self.doc.rack(n).y_m + dy) for n in self.doc.selected_racks}
+        unit_pos = {n: (self.doc.unit(n).x_m + dx, self.doc.unit(n).y_m + dy) for n in self.doc.selected_units}
+        return cmds.try_push(self.doc, self, cmds.MoveCommand, rack_pos, unit_pos)
+
+    # ------------------------------------------------------ rename in place
+    def start_rename(self, name: str) -> None:
+        self._finish_rename()
+        item = self.fscene.rack_items.get(name)
+        if item is None:
+            return
+        self.centerOn(item)
+        ed = QLineEdit(name, self.viewport())
+        ed.setObjectName("rackRenameEditor")
+        ed.setProperty("rack", name)
+        ed.selectAll()
+        ed.setFrame(True)
+        ed.setStyleSheet("QLineEdit { border: 2px solid #0a84ff; padding: 1px 3px; background: white; }")
+        self._editor = ed
+        self._place_editor()
+        ed.show()
+        ed.setFocus()
+        ed.returnPressed.connect(self._commit_rename)
+        ed.editingFinished.connect(self._commit_rename)
+        ed.installEventFilter(self)
+
+    def _place_editor(self) -> None:
+        ed = self._editor
+        if ed is None:
+            return
+        item = self.fscene.rack_items.get(ed.property("rack"))
+        if item is None:
+            return
+        r = self.mapFromScene(item.sceneBoundingRect()).boundingRect()
+        w = max(90, r.width())
+        ed.setGeometry(int(r.center().x() - w / 2), int(r.center().y() - 13), int(w), 26)
+
+    def eventFilter(self, obj, event) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if obj is self._editor and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+            self._close_editor()
+            return True
+        return super().eventFilter(obj, event)
+
+    def _close_editor(self) -> None:
+        ed, self._editor = self._editor, None
+        if ed is not None:
+            ed.removeEventFilter(self)
+            ed.hide()
+            ed.deleteLater()
+            self.setFocus()
+
+    def _commit_rename(self) -> None:
+        ed = self._editor
+        if ed is None:
+            return
+        old, new = ed.property("rack"), ed.text().strip()
+        self._close_editor()
+        if new and new != old:
+            cmds.try_push(self.doc, self, cmds.RenameRackCommand, old, new)
+
+    def _finish_rename(self) -> None:
+        if self._editor is not None:
+            self._commit_rename()
+
+    # ----------------------------------------------------------------- drops
+    def dragEnterEvent(self, event) -> None:
+        md = event.mimeData()
+        if md.hasFormat(MIME_SERVER_TYPE) or md.hasFormat(MIME_COOLING_UNIT):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        md = event.mimeData()
+        pos = event.position().toPoint()
+        if md.hasFormat(MIME_SERVER_TYPE):
+            item = self._item_at(pos)
+            if isinstance(item, RackItem):
+                if not item.isSelected():
+                    self.fscene.clearSelection()
+                    item.setSelected(True)
+                event.acceptProposedAction()
+            else:
+                event.ignore()
+        elif md.hasFormat(MIME_COOLING_UNIT):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        md = event.mimeData()
+        pos = event.position().toPoint()
+        if md.hasFormat(MIME_SERVER_TYPE):
+            item = self._item_at(pos)
+            if isinstance(item, RackItem):
+                key = bytes(md.data(MIME_SERVER_TYPE)).decode()
+                event.acceptProposedAction()
+                self.sigServerTypeDropped.emit(key, item.name)
+                return
+        elif md.hasFormat(MIME_COOLING_UNIT):
+            p = self.mapToScene(pos)
+            event.acceptProposedAction()
+            self.sigUnitDropped.emit(bytes(md.data(MIME_COOLING_UNIT)).decode(), p.x(), p.y())
+            return
+        event.ignore()
