@@ -19,6 +19,7 @@ from planner.plan import (
     COOLING_TYPES,
     LOOP_MEDIA,
     ORIENTATIONS,
+    RACK_HEIGHTS_U,
     UNIT_KINDS,
     Plan,
     Rack,
@@ -176,6 +177,12 @@ def _rack_fields(plan: Plan) -> list[Problem]:
         if r.cooling_type not in COOLING_TYPES:
             out.append(Problem(ERROR, "rack-cooling-type", f"Rack {r.name}: cooling type '{r.cooling_type}' "
                                f"is not one of {', '.join(COOLING_TYPES)}", r.name))
+        if r.u_height < 1:
+            out.append(Problem(ERROR, "rack-height", f"Rack {r.name}: height {r.u_height}U must be at least 1U",
+                               r.name))
+        elif r.u_height not in RACK_HEIGHTS_U:
+            out.append(Problem(WARNING, "rack-height", f"Rack {r.name}: {r.u_height}U is not a standard AI rack "
+                               f"height ({'/'.join(map(str, RACK_HEIGHTS_U))}U)", r.name))
         hall = halls.get(r.hall)
         if hall is None:
             out.append(Problem(ERROR, "rack-hall", f"Rack {r.name} is in hall '{r.hall}', which does not exist",

@@ -61,9 +61,14 @@ case-insensitively; unknown columns are ignored; column order is free.
 * Racks are created or updated by name: racks.csv first, then rack_plan.csv (whose exact
   values win). An optional column that is absent, or an empty optional numeric cell,
   keeps the current value (the dataclass default for a new rack).
-* Servers are created or updated by name. devices.csv is authoritative for every rack it
-  names: a plan server in such a rack that the file does not list is removed. Servers in
-  other racks are kept. Servers are full depth, so front and rear servers may not share a U.
+* Servers are created or updated by name; plan servers the file does not list are kept
+  (so a devices.csv of three new servers adds three servers). Exception: a rack listed
+  in racks.csv or rack_plan.csv *imported together with* devices.csv is complete -- its
+  plan servers that devices.csv does not list are removed (a NetBox export of racks and
+  their devices, or dcplan's own export edited in a spreadsheet). Servers are full depth,
+  so front and rear servers may not share a U.
+* NetBox ``desc_units`` = true (units numbered from the top) in racks.csv converts that
+  rack's device positions to dcplan's bottom-up U; export always writes false.
 * ``device_type`` is matched against ``ServerType.key``, else ``ServerType.model``
   (within ``manufacturer`` when given), in ``plan.server_types`` then ``catalog_types``;
   a catalog type used is added to the plan.
@@ -192,7 +197,7 @@ class ImportOutcome:
 
     plan : Plan  The new plan (the input plan is untouched)
     updated_racks, updated_servers : int  Existing objects whose values changed
-    removed_servers : int  Plan servers dropped from racks that devices.csv names
+    removed_servers : int  Plan servers dropped from complete racks (see module docstring)
     notes : list[str]  What was created or assumed (loops, feeds, halls, types, placements)
     """
 
@@ -529,7 +534,9 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     to_place = _merge_racks(new, netbox_racks, plan_racks, outcome)
     _check_loops_and_feeds(new, plan_racks, problems, notes)
     if devices_t:
-        _import_devices(new, devices_t, catalog_types, netbox_racks, plan_racks, problems, outcome, sites)
+        complete = set(netbox_racks) | set(plan_racks)
+        _import_devices(new, devices_t, catalog_types, netbox_racks, plan_racks, complete, problems,
+                        outcome, sites)
 
     if problems:
         problems.sort(key=lambda p: (file_rank.get(p.file, -1), p.row))
@@ -704,12 +711,14 @@ def _resolve_type(device_type: str, manufacturer: str, pools: Sequence[Sequence[
 
 
 def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox: dict[str, _RackIn],
-                    own: dict[str, _RackIn], problems: list[CsvProblem], outcome: ImportOutcome,
-                    sites: dict[str, str]) -> None:
-    """devices.csv -> servers of ``new``, with rack, type, height and overlap checks."""
+                    own: dict[str, _RackIn], complete: set[str], problems: list[CsvProblem],
+                    outcome: ImportOutcome, sites: dict[str, str]) -> None:
+    """devices.csv -> servers of ``new``, with rack, type, height and overlap checks.
+
+    complete : set[str]  Racks whose plan servers not listed in the file are removed
+    """
     racks = {r.name: r for r in new.racks}
     incoming: dict[str, _ServerIn] = {}
-    named_racks: set[str] = set()
     top_down_racks: set[str] = set()
     for number, cells in t.rows:
         c = _Cells(t, number, cells, problems)
@@ -727,7 +736,6 @@ def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox:
             c.problem("name", f"duplicate device name {name!r} (first on row {incoming[name].row})")
             continue
         if rack_name:
-            named_racks.add(rack_name)
             if rack_name not in racks:
                 c.problem("rack", f"unknown rack {rack_name!r}")
         stype = None
@@ -763,9 +771,9 @@ def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox:
     for rack_name in sorted(top_down_racks):
         outcome.notes.append(f"rack {rack_name!r} numbers units from the top (desc_units); "
                              "positions converted to dcplan's bottom-up U")
-    # Servers kept from the plan: those not listed and not in a rack the file names.
-    kept = [s for s in new.servers if s.name not in incoming and s.rack not in named_racks]
-    removed = [s for s in new.servers if s.name not in incoming and s.rack in named_racks]
+    # Plan servers not listed are kept, except in complete racks.
+    kept = [s for s in new.servers if s.name not in incoming and s.rack not in complete]
+    removed = [s for s in new.servers if s.name not in incoming and s.rack in complete]
     types = new.server_type_map()
     _check_kept_heights(kept, racks, types, netbox, own, problems)
     _check_overlaps(incoming, kept, types, t.file, problems)

@@ -97,6 +97,13 @@ def test_overlap_detection_matches_brute_force(spots):
     assert found == brute
 
 
+def test_rack_height():
+    p = base_plan(u_height=45)
+    assert codes(p) == ["rack-height"] and check_plan(p)[0].severity == WARNING
+    p.racks[0].u_height = 0
+    assert "rack-height" in codes(p, ERROR)
+
+
 def test_rack_outside_hall():
     p = base_plan()
     p.racks[0].x_m = 9.9

@@ -54,3 +54,15 @@ def test_demo_is_deterministic():
 def test_rejects_zero_racks():
     with pytest.raises(ValueError):
         build_demo_plan(0)
+
+
+def test_demo_dates_are_the_hottest_july_week_and_day_of_the_weather_file():
+    from planner.assets import PHOENIX_EPW
+    from planner.demo import DEMO_HOT_DAY, DEMO_WEEK_START
+    from planner.weather import hottest_day, hottest_week, load_weather
+
+    epw = load_weather(PHOENIX_EPW)
+    assert hottest_week(epw, month=7) == (DEMO_WEEK_START.month, DEMO_WEEK_START.day)
+    assert hottest_day(epw, month=7) == (DEMO_HOT_DAY.month, DEMO_HOT_DAY.day)
+    week = build_demo_plan().scenarios[0]
+    assert week.start == DEMO_WEEK_START and week.horizon_s == 7 * 86400

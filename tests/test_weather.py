@@ -517,3 +517,14 @@ def test_design_day_every_bundled_file(path):
     assert dd.wet_bulb_c.max() == pytest.approx(d["cooling_mcwb_004"])
     assert np.all(np.isfinite(dd.rel_humidity_pct)) and np.all(dd.rel_humidity_pct <= 100.0 + 1e-9)
     assert math.isclose(dd.start_local.month, d["cooling_hottest_month"])
+
+
+def test_leap_year_file_drops_feb29(tmp_path, phoenix_lines, phoenix):
+    # An actual-year file for a leap year carries Feb 29; the typical year keeps 365 days.
+    lines = list(phoenix_lines)
+    i = line_of(3, 1, 1) - 1
+    feb29 = [set_field(lines[line_of(2, 28, h) - 1], 2, "29") for h in range(1, 25)]
+    lines[i:i] = feb29
+    epw = W.read_epw(write_copy(tmp_path, lines, "leap.epw"))
+    np.testing.assert_array_equal(epw.dry_bulb_c, phoenix.dry_bulb_c)
+    assert epw.line[row_index(3, 1, 1)] == line_of(3, 1, 1) + 24  # messages still point at the real line

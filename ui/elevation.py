@@ -38,6 +38,8 @@ class ElevationWidget(QWidget):
         self.setMouseTracking(True)
         self._drag = None  # (server name, grab offset in U, start y)
         self._ghost = None  # (lowest U, height, ok) while dragging/dropping
+        #: key -> ServerType for catalog drops; the main window points it at the catalog
+        self.type_lookup = lambda key: self.doc.plan.server_type_map().get(key)
         self.remove_action = QAction("Remove server", self)
         self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -234,7 +236,7 @@ class ElevationWidget(QWidget):
 
     # ---------------------------------------------------------------- drops
     def _drop_u(self, event, key: str) -> tuple[int, int]:
-        t = self.type_lookup(key) if hasattr(self, "type_lookup") else None
+        t = self.type_lookup(key)
         h = t.u_height if t else 1
         u = self.u_at(event.position().y()) - (h - 1) // 2
         return max(1, u), h
