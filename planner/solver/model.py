@@ -1,0 +1,370 @@
+"""Compile a :class:`~planner.plan.Plan` and a scenario into flat arrays for the integrators.
+
+Everything the hot loop needs is computed once here: per-server thermal constants, the loop tree
+with its capacities and lags, the recirculation matrix and the load placement. Validation lives
+here too, so bad input fails before any stepping with a message naming the object and field.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from ..plan import Plan, Scenario
+from . import defaults as d
+from .errors import SolverInputError
+from .loads import Placement, place_jobs
+from .recirculation import recirculation_matrix
+
+RHO_CP = {"air": d.AIR_DENSITY * d.AIR_CP, "liquid": d.WATER_DENSITY * d.WATER_CP,
+          "facility": d.WATER_DENSITY * d.WATER_CP}  # volumetric heat capacity [J/(m³·K)]
+CONTROL_MODES = ("reactive", "predictive")
+
+
+@dataclass
+class SolverOptions:
+    """Model choices that are not part of a plan.
+
+    containment : str  Aisle containment for recirculation: ``none`` / ``hot`` / ``cold``
+    power_conversion_efficiency : float  Fraction of facility electrical input reaching IT [-];
+        1.0 because vendor max power (e.g. DGX H100 10.2 kW) is already measured at the wall.
+        UPS/rectifier losses (RAPS uses 0.98 node converter × 0.96 rectifier) count as facility power.
+    throttle_gain_per_k, throttle_min_clock, throttle_hysteresis_k : float  see :mod:`.defaults`
+    initial_state : str  ``steady`` (loops at setpoint, servers at their steady temperature for the
+        first step's load) — the only choice for now
+    """
+
+    containment: str = "none"
+    power_conversion_efficiency: float = 1.0
+    throttle_gain_per_k: float = d.THROTTLE_GAIN_PER_K
+    throttle_min_clock: float = d.THROTTLE_MIN_CLOCK
+    throttle_hysteresis_k: float = d.THROTTLE_HYSTERESIS_K
+    initial_state: str = "steady"
+
+
+@dataclass
+class Model:
+    """A compiled plan. Units: W, K, s, J/K; temperatures °C. Arrays are per server unless named.
+
+    p_idle, p_dyn : Idle power and (max − idle) power [W]
+    r_th, c_th, tau : Thermal resistance [K/W], capacitance [J/K], time constant [s]
+    t_slow : GPU slowdown temperature [°C]
+    gpus : GPUs per server [-]
+    liquid_frac : Share of heat to the liquid loop [-]
+    rack : Rack index; air_loop / liq_loop : loop index or -1
+    height_factor : Recirculation multiplier by position in the rack [-]
+    loop_* : per-loop arrays (see :func:`compile_model`)
+    """
+
+    n: int
+    p_idle: np.ndarray
+    p_dyn: np.ndarray
+    r_th: np.ndarray
+    c_th: np.ndarray
+    tau: np.ndarray
+    t_slow: np.ndarray
+    gpus: np.ndarray
+    liquid_frac: np.ndarray
+    rack: np.ndarray
+    air_loop: np.ndarray
+    liq_loop: np.ndarray
+    height_factor: np.ndarray
+    server_names: list
+    rack_names: list
+    rack_air_share: sparse.csr_matrix  # [racks × servers] air share of each server's heat
+    rack_top_factor: np.ndarray  # [racks] largest height factor in the rack
+    rack_air_loop: np.ndarray  # [racks] air loop index or -1
+    recirc: sparse.csr_matrix  # D [racks × racks] [K/W]
+    loop_names: list
+    loop_medium: list
+    loop_parent: np.ndarray  # index or -1
+    loop_order: list  # children before parents
+    loop_setpoint: np.ndarray  # [°C]
+    loop_c: np.ndarray  # [J/K]
+    loop_tau: np.ndarray  # actuator lag [s]
+    loop_dead: np.ndarray  # dead time incl. transit [s]
+    loop_gain: np.ndarray  # controller gain [W/K]
+    loop_coil_ua: np.ndarray  # UA to the parent loop [W/K] (CRAH/CDU)
+    loop_fixed_w: np.ndarray  # fixed capacity [W] (coil units without a parent)
+    loop_chiller_w: np.ndarray  # rated chiller capacity [W]
+    loop_chiller_rated_c: np.ndarray  # rating outdoor temperature [°C]
+    loop_chiller_cop: np.ndarray  # [-]
+    loop_drycooler_ua: np.ndarray  # [W/K] on dry bulb
+    loop_tower_ua: np.ndarray  # [W/K] on wet bulb
+    loop_rated_w: np.ndarray  # total rated capacity [W] (for mover speed)
+    loop_mover_w: np.ndarray  # fan + pump power at design flow [W]
+    loop_server_share: sparse.csr_matrix  # [loops × servers] share of each server's heat
+    loop_downstream: np.ndarray  # [loops × loops] 1 where column loop feeds (transitively) row loop
+    placement: Placement
+    options: SolverOptions
+    scenario: Scenario
+    plan: Plan
+    t_cool_design: np.ndarray = field(default=None)
+
+    @property
+    def m(self) -> int:
+        return len(self.loop_names)
+
+
+def _finite(obj, name, value, *, positive=False, nonneg=False):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise SolverInputError(f"{obj}: {name} must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise SolverInputError(f"{obj}: {name} must be > 0, got {value}")
+    if nonneg and value < 0:
+        raise SolverInputError(f"{obj}: {name} must be ≥ 0, got {value}")
+    return float(value)
+
+
+def _check_type(t):
+    obj = f"server type {t.key!r}"
+    for name in ("idle_power_w", "max_power_w"):
+        _finite(obj, name, getattr(t, name), nonneg=True)
+    if t.max_power_w <= 0:
+        raise SolverInputError(f"{obj}: max_power_w must be > 0, got {t.max_power_w}")
+    if t.idle_power_w > t.max_power_w:
+        raise SolverInputError(f"{obj}: idle_power_w {t.idle_power_w} exceeds max_power_w {t.max_power_w}")
+    _finite(obj, "liquid_fraction", t.liquid_fraction)
+    if not 0.0 <= t.liquid_fraction <= 1.0:
+        raise SolverInputError(f"{obj}: liquid_fraction must be in [0, 1], got {t.liquid_fraction}")
+    _finite(obj, "thermal_time_constant_s", t.thermal_time_constant_s, positive=True)
+    _finite(obj, "gpu_design_temp_c", t.gpu_design_temp_c)
+    _finite(obj, "gpu_slowdown_c", t.gpu_slowdown_c)
+    _finite(obj, "airflow_m3s", t.airflow_m3s, nonneg=True)
+    if t.gpu_count < 0:
+        raise SolverInputError(f"{obj}: gpu_count must be ≥ 0, got {t.gpu_count}")
+
+
+def _check_unit(u):
+    obj = f"cooling unit {u.name!r}"
+    _finite(obj, "rated_capacity_kw", u.rated_capacity_kw, positive=True)
+    for name in ("supply_setpoint_c", "rated_outdoor_c"):
+        _finite(obj, name, getattr(u, name))
+    for name in ("flow_m3s", "loop_volume_m3", "time_constant_s", "dead_time_s", "rated_power_kw",
+                 "design_cop", "approach_k"):
+        _finite(obj, name, getattr(u, name), nonneg=True)
+
+
+def _loops(plan: Plan):
+    names = [lp.name for lp in plan.cooling_loops]
+    if len(set(names)) != len(names):
+        raise SolverInputError("cooling loop names must be unique")
+    idx = {n: k for k, n in enumerate(names)}
+    parent = np.full(len(names), -1)
+    for k, lp in enumerate(plan.cooling_loops):
+        if lp.medium not in RHO_CP:
+            raise SolverInputError(f"cooling loop {lp.name!r}: medium must be air/liquid/facility, got {lp.medium!r}")
+        if lp.rejects_to is not None:
+            if lp.rejects_to not in idx:
+                raise SolverInputError(f"cooling loop {lp.name!r}: rejects_to {lp.rejects_to!r} is not a loop")
+            parent[k] = idx[lp.rejects_to]
+    # depth ordering, cycle check
+    depth = np.zeros(len(names), dtype=int)
+    for k in range(len(names)):
+        seen, j = set(), k
+        while parent[j] >= 0:
+            if j in seen:
+                raise SolverInputError(f"cooling loop {names[k]!r}: rejects_to forms a cycle")
+            seen.add(j)
+            j = parent[j]
+            depth[k] += 1
+    order = sorted(range(len(names)), key=lambda k: -depth[k])
+    return names, idx, parent, order
+
+
+def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
+                  options: SolverOptions | None = None) -> Model:
+    """Turn ``plan`` + ``scenario`` into a :class:`Model`; raise :class:`SolverInputError` on bad input."""
+    opt = options or SolverOptions()
+    types = {}
+    for t in plan.server_types:
+        _check_type(t)
+        types[t.key] = t
+    racks = list(plan.racks)
+    rack_idx = {r.name: k for k, r in enumerate(racks)}
+    loop_names, loop_idx, parent, order = _loops(plan)
+    m = len(loop_names)
+    medium = [lp.medium for lp in plan.cooling_loops]
+
+    # --- loops ------------------------------------------------------------------------
+    units_by_loop: list[list] = [[] for _ in range(m)]
+    for u in plan.cooling_units:
+        _check_unit(u)
+        if u.loop not in loop_idx:
+            raise SolverInputError(f"cooling unit {u.name!r}: loop {u.loop!r} is not a cooling loop")
+        units_by_loop[loop_idx[u.loop]].append(u)
+    setpoint = np.zeros(m)
+    for k in range(m):
+        us = units_by_loop[k]
+        if not us:
+            raise SolverInputError(f"cooling loop {loop_names[k]!r} has no cooling units")
+        w = np.array([u.rated_capacity_kw for u in us])
+        setpoint[k] = float(np.dot(w, [u.supply_setpoint_c for u in us]) / w.sum())
+    z = np.zeros(m)
+    coil_ua, fixed_w, ch_w, ch_rated, ch_cop, dc_ua, ct_ua = (z.copy() for _ in range(7))
+    rated_w, mover_w, lag, dead, vol, flow = (z.copy() for _ in range(6))
+    for k in range(m):
+        us = units_by_loop[k]
+        ch_sum = 0.0
+        for u in us:
+            q = u.rated_capacity_kw * 1e3
+            rated_w[k] += q
+            mover_w[k] += u.rated_power_kw * 1e3
+            vol[k] += u.loop_volume_m3
+            flow[k] += u.flow_m3s
+            lag[k] += q * u.time_constant_s
+            dead[k] = max(dead[k], u.dead_time_s)
+            obj = f"cooling unit {u.name!r}"
+            if u.kind in ("crah", "cdu"):
+                if parent[k] >= 0:
+                    approach = u.approach_k or (u.supply_setpoint_c - setpoint[parent[k]])
+                    if approach <= 0:
+                        raise SolverInputError(
+                            f"{obj}: supply setpoint {u.supply_setpoint_c} °C must be above the "
+                            f"{loop_names[parent[k]]!r} setpoint {setpoint[parent[k]]:.1f} °C (or give approach_k)")
+                    coil_ua[k] += q / approach
+                else:
+                    fixed_w[k] += q
+            elif u.kind == "chiller":
+                ch_w[k] += q
+                ch_sum += q
+                ch_rated[k] += q * u.rated_outdoor_c
+                ch_cop[k] += q * (u.design_cop or d.CHILLER_RATED_COP)
+            elif u.kind in ("dry_cooler", "cooling_tower"):
+                if u.approach_k <= 0:
+                    raise SolverInputError(f"{obj}: approach_k must be > 0 for a {u.kind}")
+                if u.kind == "dry_cooler":
+                    dc_ua[k] += q / u.approach_k
+                else:
+                    ct_ua[k] += q / u.approach_k
+            else:
+                raise SolverInputError(f"{obj}: unknown kind {u.kind!r}")
+        lag[k] /= rated_w[k]
+        if ch_sum > 0:
+            ch_rated[k] /= ch_sum
+            ch_cop[k] /= ch_sum
+    rho_cp = np.array([RHO_CP[x] for x in medium])
+    transit = np.where((vol > 0) & (flow > 0) & (np.array(medium) != "air"), vol / np.where(flow > 0, flow, 1), 0.0)
+    dead = dead + transit
+    # thermal mass: given volumes, else estimates (see defaults)
+    racks_of_loop = [[r for r in racks if r.air_loop == loop_names[k]] for k in range(m)]
+    for k in range(m):
+        if vol[k] > 0:
+            continue
+        if medium[k] == "air":
+            halls = {h.name: h for h in plan.halls}
+            area = 0.0
+            for hname in {r.hall for r in racks_of_loop[k]}:
+                h = halls.get(hname)
+                if h is not None:
+                    n_loops = len({r.air_loop for r in racks if r.hall == hname and r.air_loop})
+                    area += h.width_m * h.depth_m / max(n_loops, 1)
+            vol[k] = area * d.HALL_AIR_HEIGHT_M
+        else:
+            vol[k] = (flow[k] if flow[k] > 0 else rated_w[k] / (rho_cp[k] * 10.0)) * d.DEFAULT_TRANSIT_S
+        if vol[k] <= 0:
+            raise SolverInputError(f"cooling loop {loop_names[k]!r}: give loop_volume_m3 on its units")
+    loop_c = vol * rho_cp
+    theta = np.maximum(lag + dead, 1.0)
+    gain = loop_c / ((1.0 + d.CONTROLLER_TAU_C_OVER_THETA) * theta)
+
+    # --- servers ----------------------------------------------------------------------
+    n = len(plan.servers)
+    if n == 0:
+        raise SolverInputError("the plan has no servers")
+    p_idle, p_max, tau, t_slow, t_design, gpus, lf, airflow = (np.zeros(n) for _ in range(8))
+    rack = np.zeros(n, dtype=int)
+    air_loop = np.full(n, -1)
+    liq_loop = np.full(n, -1)
+    height = np.ones(n)
+    lo, hi = d.RECIRC_HEIGHT_FACTOR
+    for i, s in enumerate(plan.servers):
+        t = types.get(s.server_type)
+        if t is None:
+            raise SolverInputError(f"server {s.name!r}: unknown server type {s.server_type!r}")
+        if s.rack not in rack_idx:
+            raise SolverInputError(f"server {s.name!r}: unknown rack {s.rack!r}")
+        r = racks[rack_idx[s.rack]]
+        rack[i] = rack_idx[s.rack]
+        p_idle[i], p_max[i] = t.idle_power_w, t.max_power_w
+        tau[i], t_slow[i], t_design[i] = t.thermal_time_constant_s, t.gpu_slowdown_c, t.gpu_design_temp_c
+        gpus[i] = t.gpu_count
+        lf[i] = t.liquid_fraction
+        airflow[i] = t.airflow_m3s if t.airflow_m3s > 0 else d.AIRFLOW_PER_W * t.max_power_w
+        if lf[i] < 1.0:
+            if r.air_loop not in loop_idx:
+                raise SolverInputError(f"rack {r.name!r}: air-cooled servers need an air_loop (got {r.air_loop!r})")
+            air_loop[i] = loop_idx[r.air_loop]
+        if lf[i] > 0.0:
+            if r.liquid_loop not in loop_idx:
+                raise SolverInputError(f"rack {r.name!r}: liquid-cooled servers need a liquid_loop (got {r.liquid_loop!r})")
+            liq_loop[i] = loop_idx[r.liquid_loop]
+        mid = (s.u_position - 1 + t.u_height / 2.0) / max(r.u_height, 1)
+        height[i] = lo + (hi - lo) * min(max(mid, 0.0), 1.0)
+    t_cool = np.where(air_loop >= 0, setpoint[np.maximum(air_loop, 0)], 0.0) * (1 - lf) \
+        + np.where(liq_loop >= 0, setpoint[np.maximum(liq_loop, 0)], 0.0) * lf
+    rise = t_design - t_cool
+    bad = np.nonzero(rise <= 0)[0]
+    if bad.size:
+        i = bad[0]
+        raise SolverInputError(
+            f"server {plan.servers[i].name!r}: gpu_design_temp_c {t_design[i]} °C must exceed its design "
+            f"coolant temperature {t_cool[i]:.1f} °C (loop supply setpoint)")
+    r_th = rise / p_max
+    c_th = tau / r_th
+
+    # --- racks / recirculation --------------------------------------------------------
+    nr = len(racks)
+    air_share = sparse.csr_matrix(((1 - lf), (rack, np.arange(n))), shape=(nr, n))
+    rack_mcp = np.asarray(sparse.csr_matrix((airflow * (1 - lf > 0), (rack, np.arange(n))),
+                                            shape=(nr, n)).sum(axis=1)).ravel() * d.AIR_DENSITY * d.AIR_CP
+    has_air = rack_mcp > 0
+    D = sparse.csr_matrix((nr, nr))
+    if has_air.any():
+        air_racks = np.nonzero(has_air)[0]
+        Dsub = recirculation_matrix([racks[k] for k in air_racks], rack_mcp[air_racks], opt.containment)
+        D = sparse.csr_matrix((Dsub.tocoo().data, (air_racks[Dsub.tocoo().row], air_racks[Dsub.tocoo().col])),
+                              shape=(nr, nr))
+    top = np.zeros(nr)
+    np.maximum.at(top, rack, np.where(lf < 1, height, 0.0))
+    rack_air_loop = np.array([loop_idx.get(r.air_loop, -1) if r.air_loop else -1 for r in racks], dtype=int)
+
+    # --- loop ← server heat shares, downstream closure --------------------------------
+    rows = np.concatenate([air_loop[air_loop >= 0], liq_loop[liq_loop >= 0]])
+    cols = np.concatenate([np.nonzero(air_loop >= 0)[0], np.nonzero(liq_loop >= 0)[0]])
+    vals = np.concatenate([(1 - lf)[air_loop >= 0], lf[liq_loop >= 0]])
+    share = sparse.csr_matrix((vals, (rows, cols)), shape=(m, n))
+    down = np.eye(m)
+    for k in range(m):
+        j = parent[k]
+        while j >= 0:
+            down[j, k] = 1.0
+            j = parent[j]
+
+    # --- load placement ---------------------------------------------------------------
+    if scenario.load == "full":
+        from ..plan import Job
+        pseudo = Job(name="full load", gpus=1, utilization=1.0, duration_s=max(horizon_s, 1.0) * 2,
+                     kind="batch", start_s=0.0)
+        placement = Placement(start_s=np.array([0.0]), end_s=np.array([np.inf]),
+                              matrix=sparse.csr_matrix(np.ones((n, 1))), jobs=[pseudo], unplaced=[])
+    elif scenario.load == "jobs":
+        placement = place_jobs(list(plan.jobs), np.maximum(gpus, 1), horizon_s)
+    else:
+        raise SolverInputError(f"scenario {scenario.name!r}: load must be 'jobs' or 'full', got {scenario.load!r}")
+
+    return Model(
+        n=n, p_idle=p_idle, p_dyn=p_max - p_idle, r_th=r_th, c_th=c_th, tau=tau, t_slow=t_slow, gpus=gpus,
+        liquid_frac=lf, rack=rack, air_loop=air_loop, liq_loop=liq_loop, height_factor=height,
+        server_names=[s.name for s in plan.servers], rack_names=[r.name for r in racks],
+        rack_air_share=air_share, rack_top_factor=top, rack_air_loop=rack_air_loop, recirc=D,
+        loop_names=loop_names, loop_medium=medium, loop_parent=parent, loop_order=order,
+        loop_setpoint=setpoint, loop_c=loop_c, loop_tau=np.maximum(lag, 1e-3), loop_dead=dead,
+        loop_gain=gain, loop_coil_ua=coil_ua, loop_fixed_w=fixed_w, loop_chiller_w=ch_w,
+        loop_chiller_rated_c=np.where(ch_w > 0, ch_rated, d.CHILLER_RATED_CONDENSER_C),
+        loop_chiller_cop=np.where(ch_w > 0, ch_cop, d.CHILLER_RATED_COP), loop_drycooler_ua=dc_ua,
+        loop_tower_ua=ct_ua, loop_rated_w=rated_w, loop_mover_w=mover_w, loop_server_share=share,
+        loop_downstream=down, placement=placement, options=opt, scenario=scenario, plan=plan,
+        t_cool_design=t_cool)
