@@ -14,12 +14,12 @@ NetBox column source
 stored index held no copy of that file at a v4.6 commit, so the v4.6 lists were
 established from two copies that bracket it plus the v4.6 release notes:
 
-* a v4.5 copy (has ``owner`` and ``outer_height``, no ``RackGroup``);
-* the v4.7 copy (has ``RackGroup`` and the v4.7 cooling fields);
+* a v4.5-era copy (has ``owner`` and ``outer_height``, no ``RackGroup``);
+* a v4.7 copy (has ``RackGroup`` plus the v4.7 cooling models and fields);
 * ``docs/release-notes/version-4.6.md`` at commit 3da4af35abf8 (v4.6.0-beta2): the only
   Rack/Device import change in v4.6 is the new optional ``Rack.group`` (RackGroup, "by row
   or aisle"). The v4.7 notes (#22447) add ``cooling_capability``/``cooling_capacity`` to
-  racks and ``cooling_method`` to devices.
+  racks and ``cooling_method`` to devices (version-4.7.md at commit 002e8de1be7d, v4.7.1).
 
 So v4.6 = v4.7 minus the three v4.7 cooling fields = v4.5 plus ``group`` after
 ``location`` (the position it has in v4.7). Choice values come from ``dcim/choices.py``
@@ -56,7 +56,12 @@ Import
 files are collected first, then :class:`CsvImportError` lists every one. Row numbers are
 rows as a spreadsheet shows them (header = 1; a quoted multi-line cell stays one row).
 Cells are stripped of surrounding whitespace (as NetBox does). Header names are matched
-case-insensitively; unknown columns are ignored; column order is free.
+case-insensitively; unknown columns are ignored; column order is free; the columns of
+:data:`REQUIRED_COLUMNS` must be present and their cells non-empty. Choice values are
+matched case-insensitively. Numbers must be finite decimals (``1.5``, ``-2``, ``1e3``).
+Import reads from racks.csv only what dcplan models (location, group, status, u_height,
+outer size, max_weight, desc_units) and from devices.csv name, manufacturer, device_type,
+rack, position, face (status is checked, not stored).
 
 * Racks are created or updated by name: racks.csv first, then rack_plan.csv (whose exact
   values win). An optional column that is absent, or an empty optional numeric cell,
@@ -75,7 +80,7 @@ case-insensitively; unknown columns are ignored; column order is free.
 * Halls, loops and feeds named but missing from the plan are created with defaults
   (air_loop -> medium "air", liquid_loop -> "liquid", feed_a/feed_b -> side A/B) and
   listed in ``notes``.
-* New racks that have no rack_plan.csv row are placed by :func:`_place_rack`.
+* New racks that have no rack_plan.csv row are placed by :func:`_place_new_racks`.
 """
 from __future__ import annotations
 
@@ -100,6 +105,7 @@ from planner.plan import (
     Rack,
     Server,
     ServerType,
+    Site,
 )
 
 RACKS_CSV, DEVICES_CSV, RACK_PLAN_CSV = "racks.csv", "devices.csv", "rack_plan.csv"
@@ -128,6 +134,14 @@ RACK_PLAN_COLUMNS: tuple[str, ...] = (
     "feed_b", "status", "servers", "max_it_kw",
 )
 
+#: Columns an imported file must have: NetBox's required import fields (plus what dcplan
+#: needs to place a server: name, rack, position) and, for rack_plan.csv, the placement.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    RACKS_CSV: ("site", "name", "status"),
+    DEVICES_CSV: ("name", "device_type", "site", "rack", "position", "status"),
+    RACK_PLAN_CSV: ("rack", "hall", "x_m", "y_m", "orientation"),
+}
+
 #: Columns holding numbers written by dcplan: never formula-escaped on export.
 NUMERIC_COLUMNS: dict[str, frozenset[str]] = {
     RACKS_CSV: frozenset({"width", "u_height", "outer_width", "outer_height", "outer_depth",
@@ -152,6 +166,7 @@ DEVICE_ROLE = "GPU server"
 # Placement of new racks without a rack_plan.csv row (estimates: two 0.6 m floor tiles).
 PLACEMENT_MARGIN_M = 1.2  # clearance from the hall walls [m]
 PLACEMENT_AISLE_M = 1.2  # aisle between rack rows [m]
+_MAX_PLACEMENT_ROWS = 10_000  # scan bound; only reached with absurd geometry
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTE = "'"
@@ -521,32 +536,36 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     notes: list[str] = []
     outcome = ImportOutcome(plan=new, notes=notes)
 
-    racks_t = _read_table(racks_path, ("site", "name", "status"), problems) if racks_path is not None else None
-    plan_t = (_read_table(rack_plan_path, ("rack", "hall", "x_m", "y_m", "orientation"), problems)
-              if rack_plan_path is not None else None)
-    devices_t = (_read_table(devices_path, ("name", "device_type", "site", "rack", "position", "status"),
-                             problems) if devices_path is not None else None)
-    file_rank = {t.file: i for i, t in enumerate(t for t in (racks_t, plan_t, devices_t) if t)}
+    racks_t, plan_t, devices_t = (
+        _read_table(path, REQUIRED_COLUMNS[kind], problems) if path is not None else None
+        for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV)))
+    # problems are reported file by file, in the order the files are processed
+    file_rank = {Path(f).name: i for i, f in enumerate((racks_path, rack_plan_path, devices_path)) if f is not None}
 
     sites: dict[str, str] = {}
     netbox_racks = _netbox_rack_rows(racks_t, problems, sites) if racks_t else {}
     plan_racks = _rack_plan_rows(plan_t, problems) if plan_t else {}
     to_place = _merge_racks(new, netbox_racks, plan_racks, outcome)
     _check_loops_and_feeds(new, plan_racks, problems, notes)
+    imported: set[str] = set()
     if devices_t:
         complete = set(netbox_racks) | set(plan_racks)
-        _import_devices(new, devices_t, catalog_types, netbox_racks, plan_racks, complete, problems,
-                        outcome, sites)
+        imported = _import_devices(new, devices_t, catalog_types, netbox_racks, plan_racks, complete,
+                                   problems, outcome, sites)
+    _check_kept_heights([s for s in new.servers if s.name not in imported], {r.name: r for r in new.racks},
+                        new.server_type_map(), netbox_racks, plan_racks, problems)
 
     if problems:
         problems.sort(key=lambda p: (file_rank.get(p.file, -1), p.row))
         raise CsvImportError(problems)
 
+    if sites and not plan.racks and plan.site == Site():
+        # a new plan takes its site name from the files, so an export of it matches theirs
+        new.site.name = next(iter(sites.values()))
     for file, site in sites.items():
         if site != new.site.name:
             notes.append(f"{file} names site {site!r}; the plan's site {new.site.name!r} is kept")
-    for rack in list(to_place):
-        _place_rack(new, rack, to_place, notes)
+    _place_new_racks(new, to_place, notes)
     return outcome
 
 
@@ -712,12 +731,14 @@ def _resolve_type(device_type: str, manufacturer: str, pools: Sequence[Sequence[
 
 def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox: dict[str, _RackIn],
                     own: dict[str, _RackIn], complete: set[str], problems: list[CsvProblem],
-                    outcome: ImportOutcome, sites: dict[str, str]) -> None:
+                    outcome: ImportOutcome, sites: dict[str, str]) -> set[str]:
     """devices.csv -> servers of ``new``, with rack, type, height and overlap checks.
 
     complete : set[str]  Racks whose plan servers not listed in the file are removed
+    Returns the names of the servers the file set.
     """
     racks = {r.name: r for r in new.racks}
+    old_servers = {s.name: s for s in new.servers}
     incoming: dict[str, _ServerIn] = {}
     top_down_racks: set[str] = set()
     for number, cells in t.rows:
@@ -763,7 +784,7 @@ def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox:
             # NetBox position = lowest-numbered unit; numbered from the top here.
             position = rack.u_height - top + 1
             top_down_racks.add(rack_name)
-        old = next((s for s in new.servers if s.name == name), None)
+        old = old_servers.get(name)
         server = Server(name=name, rack=rack_name, server_type=stype.key, u_position=position,
                         face=face or (old.face if old else "front"))
         incoming[name] = _ServerIn(server, number, stype.u_height)
@@ -775,7 +796,6 @@ def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox:
     kept = [s for s in new.servers if s.name not in incoming and s.rack not in complete]
     removed = [s for s in new.servers if s.name not in incoming and s.rack in complete]
     types = new.server_type_map()
-    _check_kept_heights(kept, racks, types, netbox, own, problems)
     _check_overlaps(incoming, kept, types, t.file, problems)
 
     old_by_name = {s.name: s for s in new.servers}
@@ -787,6 +807,7 @@ def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox:
     new.servers = ([incoming[s.name].server if s.name in incoming else s
                     for s in new.servers if s.name not in removed_names]
                    + [s.server for n, s in incoming.items() if n not in old_by_name])
+    return set(incoming)
 
 
 def _check_kept_heights(kept: list[Server], racks: dict[str, Rack], types: dict[str, ServerType],
@@ -794,6 +815,8 @@ def _check_kept_heights(kept: list[Server], racks: dict[str, Rack], types: dict[
                         problems: list[CsvProblem]) -> None:
     """A kept server must still fit under a rack height changed by this import."""
     for s in kept:
+        if s.rack not in racks:
+            continue
         source = next((src for src in (own.get(s.rack), netbox.get(s.rack))
                        if src is not None and "u_height" in src.values), None)
         t = types.get(s.server_type)
@@ -835,47 +858,69 @@ def _check_overlaps(incoming: dict[str, _ServerIn], kept: list[Server], types: d
                                            f"on row {b.row}"))
 
 
-def _place_rack(plan: Plan, rack: Rack, pending: list[Rack], notes: list[str]) -> None:
-    """Put a new rack on the first free spot of its hall.
+def _place_new_racks(plan: Plan, new_racks: list[Rack], notes: list[str]) -> None:
+    """Put each new rack (in order) on the first free spot of its hall.
 
-    Rule: rows of racks side by side along x, starting ``PLACEMENT_MARGIN_M`` from the
-    west and north walls; rows ``depth + PLACEMENT_AISLE_M`` apart; scan row by row, west
-    to east, and take the first spot whose footprint touches no other positioned rack of
-    the hall. Even rows face S, odd rows face N, so rows 0/1 share a cold aisle (then a
-    hot aisle, and so on). When the hall is full, rows continue south beyond its wall
-    (noted) -- the planner then shows the rack outside the hall for the user to move.
+    Rule: rows of racks run west to east; row j has its centre at
+    ``y = PLACEMENT_MARGIN_M + depth/2 + j * (depth + PLACEMENT_AISLE_M)``. Rows are tried
+    north to south; in a row the rack goes to the westmost gap, starting at the west margin
+    (``x0 = PLACEMENT_MARGIN_M``), that is at least its width and overlaps no positioned
+    rack of the hall, and that ends within ``hall.width_m - PLACEMENT_MARGIN_M`` (the margin
+    spot is allowed even in a hall narrower than the rack). Even rows face S and odd rows N,
+    so rows 0 and 1 share a cold aisle, then a hot aisle, and so on. A full hall continues
+    south beyond its wall (noted), where the user can see the rack and move it.
+    Coordinates are rounded to whole millimetres.
     """
-    hall = next(h for h in plan.halls if h.name == rack.hall)
-    w, d = rack.width_m, rack.depth_m
-    others = [r.footprint() for r in plan.racks
-              if r.hall == rack.hall and r is not rack and r not in pending]
-    per_row = max(1, int((hall.width_m - 2 * PLACEMENT_MARGIN_M) / w + 1e-9))
-    pitch = d + PLACEMENT_AISLE_M
-    lowest = max((fp[3] for fp in others if math.isfinite(fp[3])), default=0.0)
-    last_row = int(max(0.0, lowest - PLACEMENT_MARGIN_M) / pitch) + 1
+    pending = {id(r) for r in new_racks}
+    footprints: dict[str, list[tuple[float, float, float, float]]] = {}
+    for r in plan.racks:
+        fp = r.footprint()
+        if id(r) not in pending and all(math.isfinite(v) for v in fp):
+            footprints.setdefault(r.hall, []).append(fp)
+    halls = {h.name: h for h in plan.halls}
+    memo: dict = {}
+    for rack in new_racks:
+        hall = halls[rack.hall]
+        others = footprints.setdefault(rack.hall, [])
+        x, y, j = _free_spot(hall, rack.width_m, rack.depth_m, others, memo)
+        rack.x_m, rack.y_m = round(x, 3), round(y, 3)  # whole millimetres
+        rack.orientation = "S" if j % 2 == 0 else "N"
+        others.append(rack.footprint())
+        w, d = rack.width_m, rack.depth_m
+        outside = rack.y_m + d / 2 > hall.depth_m + 1e-3 or rack.x_m + w / 2 > hall.width_m + 1e-3
+        notes.append(f"placed new rack {rack.name!r} at x={_format_number(rack.x_m)} m, "
+                     f"y={_format_number(rack.y_m)} m in {rack.hall!r}, facing {rack.orientation}"
+                     f"{' (outside the hall: no free spot inside)' if outside else ''}; "
+                     "it has no rack_plan.csv row")
+
+
+def _free_spot(hall: Hall, w: float, d: float, others: list[tuple[float, float, float, float]],
+               memo: dict) -> tuple[float, float, int]:
+    """Centre ``(x, y)`` [m] and row index of the first free spot (see :func:`_place_new_racks`).
+
+    ``memo`` remembers, per (hall, depth), the row where the last rack went and its width:
+    rows before it had no gap that wide, and adding racks never opens one.
+    """
+    eps = 1e-3  # touching racks (within 1 mm) do not overlap
+    lowest = max((fp[3] for fp in others), default=-math.inf)
+    east_limit = hall.width_m - PLACEMENT_MARGIN_M + eps
+    first_row, known_width = memo.get((hall.name, d), (0, math.inf))
     spot = None
-    for j in range(last_row + 1):
-        y = PLACEMENT_MARGIN_M + d / 2 + j * pitch
-        for i in range(per_row):
-            x = PLACEMENT_MARGIN_M + w / 2 + i * w
-            fp = (x - w / 2, y - d / 2, x + w / 2, y + d / 2)
-            if not any(_overlap(fp, o) for o in others):
-                spot = (x, y, j)
-                break
-        if spot:
+    for j in range(first_row if w >= known_width else 0, _MAX_PLACEMENT_ROWS):
+        y = PLACEMENT_MARGIN_M + d / 2 + j * (d + PLACEMENT_AISLE_M)
+        top, bottom = y - d / 2, y + d / 2
+        x0 = PLACEMENT_MARGIN_M  # west edge of the candidate spot
+        for a, b in sorted((fp[0], fp[2]) for fp in others if fp[1] < bottom - eps and top < fp[3] - eps):
+            if b <= x0 + eps:
+                continue  # wholly west of the candidate
+            if a >= x0 + w - eps:
+                break  # the gap before this rack is wide enough
+            x0 = b
+        if x0 == PLACEMENT_MARGIN_M or x0 + w <= east_limit:
+            spot = (x0 + w / 2, y, j)
             break
-    if spot is None:  # unreachable: row last_row lies below every rack; kept as a guard
+    if spot is None:  # rows up to the scan bound all blocked (absurd geometry): go below everything
         spot = (PLACEMENT_MARGIN_M + w / 2, lowest + PLACEMENT_AISLE_M + d / 2, 0)
-    rack.x_m, rack.y_m = spot[0], spot[1]
-    rack.orientation = "S" if spot[2] % 2 == 0 else "N"
-    pending.remove(rack)
-    where = f"x={_format_number(rack.x_m)} m, y={_format_number(rack.y_m)} m"
-    outside = " (outside the hall: no free spot inside)" if rack.y_m + d / 2 > hall.depth_m else ""
-    notes.append(f"placed new rack {rack.name!r} at {where} in {rack.hall!r}, facing "
-                 f"{rack.orientation}{outside}; it has no rack_plan.csv row")
-
-
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    """Footprints share area (touching edges is fine; 1 mm tolerance)."""
-    eps = 1e-3
-    return a[0] < b[2] - eps and b[0] < a[2] - eps and a[1] < b[3] - eps and b[1] < a[3] - eps
+    else:
+        memo[(hall.name, d)] = (spot[2], w)
+    return spot

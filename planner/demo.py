@@ -87,6 +87,12 @@ PLANT_SIZING = {
     "crah_supply_setpoint_c": 22.0,
     "cdus_per_pod": 1,
     "cdu_rated_kw": 800.0,
+    # A liquid-to-liquid CDU cannot supply the racks at the facility-water temperature: its plate
+    # exchanger needs an approach (secondary supply − facility supply), typically 2–5 K at rated
+    # flow in vendor CDU datasheets (estimate). 3 K on W32 water gives a 35 °C technology loop; the
+    # solver rates the CDU's UA as rated_capacity / approach (solver physics, planner/solver).
+    "cdu_supply_setpoint_c": 35.0,
+    "cdu_approach_k": 3.0,
 }
 
 AIR_RACK_BUDGET_KW = 48.0
@@ -172,7 +178,8 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
         for k in range(s["cdus_per_pod"]):
             plan.cooling_units.append(_unit(
                 cdu_t, name=f"{tag}CDU-{k + 1:02d}", loop=liq_loop, hall=hall.name,
-                rated_capacity_kw=s["cdu_rated_kw"], x_m=ox + RACK_X0 + RACKS_PER_LIQUID_ROW * TILE + 0.9,
+                rated_capacity_kw=s["cdu_rated_kw"], supply_setpoint_c=s["cdu_supply_setpoint_c"],
+                approach_k=s["cdu_approach_k"], x_m=ox + RACK_X0 + RACKS_PER_LIQUID_ROW * TILE + 0.9,
                 y_m=oy + ROW_LAYOUT[-1][1], model=cdu_t.name))
         for row, i, x, y, facing, liquid in slots:
             if placed >= n_racks:

@@ -68,3 +68,36 @@ def test_usage_error_exit_code(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
     assert exc.value.code == 2
+
+
+def test_round_trip_demo_export_import_export_identical(tmp_path, capsys):
+    """Acceptance: demo -> export -> import into an empty plan -> export gives identical CSV files."""
+    demo, fresh = tmp_path / "demo.dcplan", tmp_path / "fresh.dcplan"
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(capsys, "demo", str(demo))[0] == 0
+    assert run(capsys, "export", str(demo), "--out", str(a))[0] == 0
+    code, out, err = run(capsys, "import", str(fresh), "--racks", str(a / "racks.csv"),
+                         "--devices", str(a / "devices.csv"), "--rack-plan", str(a / "rack_plan.csv"), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["created_racks"] == 28 and info["created_servers"] == 100
+    assert run(capsys, "export", str(fresh), "--out", str(b))[0] == 0
+    names = sorted(p.name for p in a.iterdir())
+    assert names == ["devices.csv", "rack_plan.csv", "racks.csv"]
+    for n in names:
+        assert (a / n).read_bytes() == (b / n).read_bytes(), n
+    assert run(capsys, "check", str(fresh))[0] in (0, 1)  # opens and validates
+
+
+def test_failed_import_changes_nothing(tmp_path, capsys):
+    demo = tmp_path / "demo.dcplan"
+    run(capsys, "demo", str(demo))
+    before = demo.read_bytes()
+    bad = tmp_path / "devices.csv"
+    bad.write_text("name,role,manufacturer,device_type,site,location,rack,position,face,status\n"
+                   "X1,GPU server,NVIDIA,DGX H100,Phoenix AI Campus,Hall 1,A01,1,front,active\n"
+                   "X2,GPU server,NVIDIA,No Such Box,Phoenix AI Campus,Hall 1,A01,20,front,active\n")
+    code, _, err = run(capsys, "import", str(demo), "--devices", str(bad))
+    assert code == 1
+    assert "devices.csv:2:" in err and "devices.csv:3: device_type:" in err and "was not changed" in err
+    assert demo.read_bytes() == before

@@ -126,12 +126,13 @@ def cmd_import(args) -> int:
     _save(outcome.plan, str(path))
     info = {"imported": True, "plan": str(path), "created_racks": outcome.created_racks,
             "updated_racks": outcome.updated_racks, "created_servers": outcome.created_servers,
-            "removed_servers": outcome.removed_servers, "notes": list(outcome.notes)}
+            "updated_servers": outcome.updated_servers, "removed_servers": outcome.removed_servers, "notes": list(outcome.notes)}
     if args.json:
         _print_json(info)
     else:
         print(f"Imported into {path}: {outcome.created_racks} racks created, {outcome.updated_racks} updated, "
-              f"{outcome.created_servers} servers created, {outcome.removed_servers} removed")
+              f"{outcome.created_servers} servers created, {outcome.updated_servers} updated, "
+              f"{outcome.removed_servers} removed")
         for n in outcome.notes:
             print(f"note: {n}")
     return EXIT_OK

@@ -107,7 +107,7 @@ class PlanDocument(QObject):
     def __init__(self, plan: Plan | None = None, path: Path | None = None, parent=None) -> None:
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.sigDirtyChanged.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.plan: Plan = plan if plan is not None else new_plan()
         self.path: Path | None = Path(path) if path else None
         self.selected_racks: tuple[str, ...] = ()
@@ -124,6 +124,9 @@ class PlanDocument(QObject):
         self._validate_timer.start()
 
     # ----------------------------------------------------------------- state
+    def _clean_changed(self, clean: bool) -> None:
+        self.sigDirtyChanged.emit(not clean)
+
     @property
     def dirty(self) -> bool:
         return not self.undo_stack.isClean()

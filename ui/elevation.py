@@ -26,7 +26,7 @@ class ElevationWidget(QWidget):
 
     GUTTER = 34  # px for U numbers
     TOP = 26  # px for the title
-    U_PX_MIN, U_PX_MAX = 9, 20
+    U_PX_MIN, U_PX_MAX = 6, 20
 
     def __init__(self, doc: PlanDocument, parent=None) -> None:
         super().__init__(parent)
@@ -41,10 +41,8 @@ class ElevationWidget(QWidget):
         #: key -> ServerType for catalog drops; the main window points it at the catalog
         self.type_lookup = lambda key: self.doc.plan.server_type_map().get(key)
         self.remove_action = QAction("Remove server", self)
-        self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
-        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))  # shown in the menu
         self.remove_action.triggered.connect(self.remove_selected)
-        self.addAction(self.remove_action)
         doc.sigSelectionChanged.connect(self._follow_selection)
         doc.sigServerSelectionChanged.connect(self.update)
         doc.sigPlanChanged.connect(self._on_change)
@@ -81,7 +79,7 @@ class ElevationWidget(QWidget):
     def u_px(self) -> float:
         rack = self.doc.rack(self.rack_name) if self.rack_name else None
         n = rack.u_height if rack else 42
-        return max(self.U_PX_MIN, min(self.U_PX_MAX, (self.height() - self.TOP - 12) / n))
+        return max(self.U_PX_MIN, min(self.U_PX_MAX, (self.height() - self.TOP - 18) / n))
 
     def frame_rect(self) -> QRectF:
         rack = self.doc.rack(self.rack_name)
@@ -224,6 +222,22 @@ class ElevationWidget(QWidget):
         menu = QMenu(self)
         menu.addAction(self.remove_action)
         menu.exec(event.globalPos())
+
+    def event(self, e) -> bool:
+        # Delete here removes the selected server, not the rack (the window's Delete action)
+        from PySide6.QtCore import QEvent
+
+        if (e.type() == QEvent.Type.ShortcutOverride and e.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+                and self.doc.selected_server):
+            e.accept()
+            return True
+        return super().event(e)
+
+    def keyPressEvent(self, e) -> None:
+        if e.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.doc.selected_server:
+            self.remove_selected()
+            return
+        super().keyPressEvent(e)
 
     def remove_selected(self) -> None:
         name = self.doc.selected_server

@@ -56,6 +56,21 @@ def ramp_color(frac: float) -> QColor:
     return QColor(*stops[-1][1])
 
 
+def density_color(frac: float) -> QColor:
+    """Sequential ColorBrewer YlGnBu ramp (pale = light load, dark blue = dense), clipped at 1.
+
+    Deliberately not red: red on the floor means a problem.
+    """
+    stops = [(0.0, (0xff, 0xff, 0xd9)), (0.25, (0xc7, 0xe9, 0xb4)), (0.5, (0x41, 0xb6, 0xc4)),
+             (0.75, (0x22, 0x5e, 0xa8)), (1.0, (0x08, 0x1d, 0x58))]
+    frac = min(1.0, max(0.0, frac))
+    for (f0, c0), (f1, c1) in zip(stops, stops[1:]):
+        if frac <= f1:
+            t = (frac - f0) / (f1 - f0)
+            return QColor(*(int(a + (b - a) * t) for a, b in zip(c0, c1)))
+    return QColor(*stops[-1][1])
+
+
 def _lod(painter: QPainter, option) -> float:
     """Device pixels per metre at the current zoom."""
     return option.levelOfDetailFromTransform(painter.worldTransform())
@@ -242,8 +257,22 @@ class UnitItem(QGraphicsItem):
             painter.drawRect(r.adjusted(-0.03, -0.03, 0.03, 0.03))
         if lod >= 22:
             px = min(12.0, max(8.0, lod * 0.18))
-            label = f"{self.unit.kind.upper()}\n{self.unit.name}" if r.height() * lod > 3 * px else self.unit.name
-            _draw_text(painter, lod, r, label, px, QColor("#0b2e2c"), bold=True)
+            painter.save()
+            if r.height() > r.width() * 1.3:  # tall unit: write along its long side
+                painter.rotate(-90)
+                r = QRectF(-r.bottom(), r.left(), r.height(), r.width())
+            plate = QFont(painter.font())
+            plate.setPixelSize(int(px))
+            plate.setBold(True)
+            from PySide6.QtGui import QFontMetricsF
+
+            tw = QFontMetricsF(plate).horizontalAdvance(self.unit.name) / lod + 0.1
+            th = px * 1.4 / lod
+            c = r.center()
+            back = QRectF(c.x() - tw / 2, c.y() - th / 2, tw, th)
+            painter.fillRect(back, QColor(255, 255, 255, 215))
+            _draw_text(painter, lod, back, self.unit.name, px, QColor("#0b2e2c"), bold=True)
+            painter.restore()
 
 
 class FloorOverlayItem(QGraphicsItem):
@@ -322,3 +351,86 @@ class FloorOverlayItem(QGraphicsItem):
                 rect = QRectF(p.x() - 100, p.y() - 2 * px, 200, 2 * px)
                 painter.drawText(rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom), text)
         painter.restore()
+
+
+class RackLayerItem(QGraphicsItem):
+    """All racks and floor units in one paint call, used when zoomed out.
+
+    Below the detail threshold the individual items are flagged
+    ``ItemHasNoContents`` (still selectable and hit-testable, but Qt skips their
+    paint), and this item draws everything with a handful of ``drawRects`` calls
+    grouped by colour — one C++ loop instead of 5,000 Python paint calls.
+    """
+
+    def __init__(self, scene) -> None:
+        super().__init__()
+        self.fscene = scene
+        self.setZValue(RACK_Z - 0.5)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.excluded: set[str] = set()  # items being dragged draw themselves
+        self._bounds = QRectF()
+        self._groups: list[tuple[QColor, list[QRectF]]] = []
+        self._unit_groups: list[tuple[QColor, list[QRectF]]] = []
+        self._fronts: list[QRectF] = []
+        self._errors: list[QRectF] = []
+        self._warnings: list[QRectF] = []
+        self._selected: list[QRectF] = []
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def rebuild(self) -> None:
+        self.prepareGeometryChange()
+        groups: dict[int, tuple[QColor, list[QRectF]]] = {}
+        fronts, errors, warnings, selected = [], [], [], []
+        bounds = QRectF()
+        for name, item in self.fscene.rack_items.items():
+            if name in self.excluded:
+                continue
+            r = item.rack
+            x0, y0, x1, y1 = r.footprint()
+            rect = QRectF(x0, y0, x1 - x0, y1 - y0)
+            key = item.fill.rgba()
+            groups.setdefault(key, (item.fill, []))[1].append(rect)
+            fronts.append(item.front_strip().translated(r.x_m, r.y_m))
+            if item.severity == "error":
+                errors.append(rect)
+            elif item.severity == "warning":
+                warnings.append(rect)
+            if item.isSelected():
+                selected.append(rect)
+        ugroups: dict[int, tuple[QColor, list[QRectF]]] = {}
+        for name, item in self.fscene.unit_items.items():
+            if name in self.excluded:
+                continue
+            rect = item.sceneBoundingRect().adjusted(0.06, 0.06, -0.06, -0.06)
+            ugroups.setdefault(item.fill.rgba(), (item.fill, []))[1].append(rect)
+            if item.isSelected():
+                selected.append(rect)
+        for _c, rects in list(groups.values()) + list(ugroups.values()):
+            for rect in rects:
+                bounds = bounds.united(rect)
+        self._groups, self._unit_groups = list(groups.values()), list(ugroups.values())
+        self._fronts, self._errors, self._warnings, self._selected = fronts, errors, warnings, selected
+        self._bounds = bounds.adjusted(-1, -1, 1, 1)
+        self.update()
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        for color, rects in self._unit_groups:
+            painter.setBrush(color.lighter(120))
+            painter.drawRects(rects)
+        for color, rects in self._groups:
+            painter.setBrush(color)
+            painter.drawRects(rects)
+        painter.setBrush(FRONT_COLOR)
+        if self._fronts:
+            painter.drawRects(self._fronts)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for rects, color, width in ((self._warnings, WARNING_COLOR, 1.5), (self._errors, ERROR_COLOR, 2.0),
+                                    (self._selected, SELECT_COLOR, 2.0)):
+            if rects:
+                pen = QPen(color, width)
+                pen.setCosmetic(True)
+                painter.setPen(pen)
+                painter.drawRects(rects)

@@ -12,13 +12,12 @@ import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import (QApplication, QGraphicsScene, QGraphicsView, QLabel, QLineEdit, QMenu,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsScene, QGraphicsView, QLabel, QLineEdit, QMenu
 
 from ui import commands as cmds
 from ui.document import PlanDocument
-from ui.floor_items import (HALL_FILL, OUTSIDE_FILL, TILE_PEN, TILE_PEN_MAJOR, FloorOverlayItem, RackItem,
-                            UnitItem, category_color, ramp_color)
+from ui.floor_items import (HALL_FILL, OUTSIDE_FILL, TILE_PEN, TILE_PEN_MAJOR, FloorOverlayItem, RackItem, RackLayerItem,
+                            UnitItem, CATEGORY_COLORS, category_color, density_color, ramp_color)
 
 MIME_SERVER_TYPE = "application/x-dcplan-server-type"
 MIME_COOLING_UNIT = "application/x-dcplan-cooling-unit"
@@ -29,8 +28,10 @@ COLOR_MODES = {
     "budget": "Power vs budget",
     "temperature": "Temperature (needs a simulation run)",
 }
-#: Full scale of the density colour ramp [kW/rack]: ~130 kW is a fully loaded NVL72-class rack.
-DENSITY_FULL_SCALE_KW = 130.0
+#: Below this zoom [px/m] racks are drawn by one RackLayerItem instead of one paint per item.
+DETAIL_PX_PER_M = 20.0
+#: Full scale of the density colour ramp [kW/rack]: a GB300 NVL72-class rack is ~140 kW.
+DENSITY_FULL_SCALE_KW = 150.0
 
 
 class FloorScene(QGraphicsScene):
@@ -44,8 +45,15 @@ class FloorScene(QGraphicsScene):
         self.rack_items: dict[str, RackItem] = {}
         self.unit_items: dict[str, UnitItem] = {}
         self.overlay = FloorOverlayItem()
+        self.layer: RackLayerItem | None = None
+        self.detail = True  # individual items paint themselves (zoomed in)
+        self._layer_timer = QTimer(self)
+        self._layer_timer.setSingleShot(True)
+        self._layer_timer.setInterval(0)
+        self._layer_timer.timeout.connect(self._rebuild_layer)
         self.color_mode = "loop"
         self._rack_kw: dict[str, float] = {}
+        self._loop_index: dict[str, int] | None = None
         self._syncing = False
         self._overlay_timer = QTimer(self)
         self._overlay_timer.setSingleShot(True)
@@ -68,7 +76,11 @@ class FloorScene(QGraphicsScene):
         self.unit_items.clear()
         self.overlay = FloorOverlayItem()
         self.addItem(self.overlay)
+        self.layer = RackLayerItem(self)
+        self.layer.setVisible(not self.detail)
+        self.addItem(self.layer)
         self._rack_kw = self.doc.plan.rack_max_power_kw()
+        self._loop_index = None
         for r in self.doc.plan.racks:
             item = RackItem(r)
             self._style_rack(item)
@@ -77,22 +89,85 @@ class FloorScene(QGraphicsScene):
         for u in self.doc.plan.cooling_units:
             self._add_unit(u)
         self.overlay.rebuild(self.doc.plan.racks)
+        if not self.detail:
+            for item in list(self.rack_items.values()) + list(self.unit_items.values()):
+                item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self._update_rect()
         # BSP index after the bulk add: one build instead of one insert per item.
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self._syncing = False
         self.on_problems()
+        self._rebuild_layer()
+
+    # ------------------------------------------------------ level of detail
+    def set_detail(self, on: bool) -> None:
+        """Zoomed in: every item paints itself. Zoomed out: the layer paints them all at once."""
+        if on == self.detail:
+            return
+        self.detail = on
+        for name, item in self.rack_items.items():
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not on and name not in self.layer.excluded)
+        for name, item in self.unit_items.items():
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not on and name not in self.layer.excluded)
+        self.layer.setVisible(not on)
+        if not on:
+            self._rebuild_layer()
+
+    def mark_layer(self) -> None:
+        if not self.detail:
+            self._layer_timer.start()
+
+    def _rebuild_layer(self) -> None:
+        if self.layer is not None and not self.detail:
+            self.layer.rebuild()
+
+    def exclude_from_layer(self, names) -> None:
+        """Items that are being dragged paint themselves so they move on screen at any zoom."""
+        names = set(names)
+        self.layer.excluded = names
+        if not self.detail:
+            for n in names:
+                item = self.rack_items.get(n) or self.unit_items.get(n)
+                if item is not None:
+                    item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, False)
+            self.layer.rebuild()
+
+    def include_all(self) -> None:
+        names, self.layer.excluded = self.layer.excluded, set()
+        if not self.detail:
+            for n in names:
+                item = self.rack_items.get(n) or self.unit_items.get(n)
+                if item is not None:
+                    item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+            self.layer.rebuild()
 
     def _add_unit(self, u) -> None:
         if u.kind in ("crah", "cdu") and u.x_m is not None and u.y_m is not None:
             item = UnitItem(u, self.doc.hall())
-            item.fill = category_color(u.loop) if self.color_mode == "loop" else QColor("#76b7b2")
+            if not self.detail:
+                item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+            item.fill = self.loop_color(u.loop) if self.color_mode == "loop" else QColor("#76b7b2")
             self.unit_items[u.name] = item
             self.addItem(item)
 
     def hall_rect(self) -> QRectF:
         h = self.doc.hall()
         return QRectF(0, 0, h.width_m, h.depth_m)
+
+    def _grow_rect(self, change) -> None:
+        """Extend the scene rect to changed items (cheap; a full recompute is O(items))."""
+        r = self.sceneRect()
+        m = self.MARGIN_M
+        for n in change.racks_added | change.racks_modified:
+            item = self.rack_items.get(n)
+            if item is not None and not r.contains(item.sceneBoundingRect().adjusted(-m, -m, m, m)):
+                r = r.united(item.sceneBoundingRect().adjusted(-m, -m, m, m))
+        for n in change.units_added | change.units_modified:
+            item = self.unit_items.get(n)
+            if item is not None and not r.contains(item.sceneBoundingRect().adjusted(-m, -m, m, m)):
+                r = r.united(item.sceneBoundingRect().adjusted(-m, -m, m, m))
+        if r != self.sceneRect():
+            self.setSceneRect(r)
 
     def _update_rect(self) -> None:
         r = self.hall_rect()
@@ -105,14 +180,14 @@ class FloorScene(QGraphicsScene):
         r = item.rack
         kw = self._rack_kw.get(r.name, 0.0)
         if self.color_mode == "density":
-            item.fill = ramp_color(kw / DENSITY_FULL_SCALE_KW)
+            item.fill = density_color(kw / DENSITY_FULL_SCALE_KW)
         elif self.color_mode == "budget":
             item.fill = ramp_color(kw / r.power_budget_kw if r.power_budget_kw > 0 else (2.0 if kw else 0.0))
         elif self.color_mode == "temperature":
             item.fill = QColor("#d9dde2")  # no simulation results in the editor yet
         else:
             loop = r.liquid_loop if r.cooling_type in ("liquid", "hybrid") and r.liquid_loop else r.air_loop
-            item.fill = category_color(loop)
+            item.fill = self.loop_color(loop)
         item.load_text = f"{kw:.0f}/{r.power_budget_kw:.0f} kW" if kw or r.power_budget_kw else ""
         item.update()
 
@@ -121,11 +196,20 @@ class FloorScene(QGraphicsScene):
         for item in self.rack_items.values():
             self._style_rack(item)
         for item in self.unit_items.values():
-            item.fill = category_color(item.unit.loop) if mode == "loop" else QColor("#76b7b2")
+            item.fill = self.loop_color(item.unit.loop) if mode == "loop" else QColor("#76b7b2")
             item.update()
+        self.mark_layer()
 
     def loop_colors(self) -> list[tuple[str, QColor]]:
-        return [(l.name, category_color(l.name)) for l in self.doc.plan.cooling_loops if l.medium != "facility"]
+        return [(l.name, self.loop_color(l.name)) for l in self.doc.plan.cooling_loops if l.medium != "facility"]
+
+    def loop_color(self, name: str | None) -> QColor:
+        """Colour of a loop: by its position among the plan's air/liquid loops (stable while editing)."""
+        if self._loop_index is None:
+            names = [l.name for l in self.doc.plan.cooling_loops if l.medium != "facility"]
+            self._loop_index = {n: i for i, n in enumerate(names)}
+        i = self._loop_index.get(name)
+        return category_color(name) if i is None else QColor(CATEGORY_COLORS[i % len(CATEGORY_COLORS)])
 
     # ------------------------------------------------------------- updates
     def on_plan_changed(self, change) -> None:
@@ -140,6 +224,10 @@ class FloorScene(QGraphicsScene):
                     t = types.get(s.server_type)
                     if t is not None:
                         self._rack_kw[s.rack] += t.max_power_w / 1000.0
+        if "loop" in change.other:
+            self._loop_index = None
+            for item in self.rack_items.values():
+                self._style_rack(item)
         if "server_type" in change.other:
             self._rack_kw = self.doc.plan.rack_max_power_kw()
         for n in change.racks_removed:
@@ -153,6 +241,8 @@ class FloorScene(QGraphicsScene):
                                        (self.doc.plan.server_type_map().get(s.server_type)
                                         for s in self.doc.plan.servers if s.rack == n) if t)
             item = RackItem(rmap[n])
+            if not self.detail:
+                item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
             self.rack_items[n] = item
             self.addItem(item)
             self._style_rack(item)
@@ -179,12 +269,13 @@ class FloorScene(QGraphicsScene):
                 self.removeItem(self.unit_items.pop(n))
             else:
                 item.set_unit(u)
-                item.fill = category_color(u.loop) if self.color_mode == "loop" else QColor("#76b7b2")
-        if change.racks_any:
+                item.fill = self.loop_color(u.loop) if self.color_mode == "loop" else QColor("#76b7b2")
+        if change.racks_any or change.units_added or change.units_modified:
             self._overlay_timer.start()
-            self._update_rect()
+            self._grow_rect(change)
         self._syncing = False
         self.on_doc_selection()
+        self.mark_layer()
 
     def on_problems(self) -> None:
         sev = self.doc.rack_severity
@@ -193,6 +284,7 @@ class FloorScene(QGraphicsScene):
             if s != item.severity:
                 item.severity = s
                 item.update()
+        self.mark_layer()
 
     # ----------------------------------------------------------- selection
     def on_doc_selection(self) -> None:
@@ -209,6 +301,7 @@ class FloorScene(QGraphicsScene):
             if it is not None and not it.isSelected():
                 it.setSelected(True)
         self._syncing = False
+        self.mark_layer()
 
     def on_scene_selection(self) -> None:
         if self._syncing:
@@ -222,6 +315,7 @@ class FloorScene(QGraphicsScene):
         self._syncing = True
         self.doc.set_selection(racks, units)
         self._syncing = False
+        self.mark_layer()
 
     # ----------------------------------------------------------- background
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
@@ -245,11 +339,11 @@ class FloorScene(QGraphicsScene):
                 pen.setCosmetic(True)
                 painter.setPen(pen)
                 for i in range(i0, i1 + 1):
-                    if (i % major == 0) == only_major:
+                    if (i % major == 0) == only_major and hall.left() <= i * tile <= hall.right() + 1e-9:
                         x = i * tile
                         painter.drawLine(QPointF(x, max(area.top(), hall.top())), QPointF(x, min(area.bottom(), hall.bottom())))
                 for j in range(j0, j1 + 1):
-                    if (j % major == 0) == only_major:
+                    if (j % major == 0) == only_major and hall.top() <= j * tile <= hall.bottom() + 1e-9:
                         y = j * tile
                         painter.drawLine(QPointF(max(area.left(), hall.left()), y), QPointF(min(area.right(), hall.right()), y))
         pen = QPen(QColor("#5b6672"), 2)
@@ -260,32 +354,36 @@ class FloorScene(QGraphicsScene):
         self._draw_rulers(painter, hall, lod, tile)
 
     def _draw_rulers(self, painter: QPainter, hall: QRectF, lod: float, tile: float) -> None:
-        """Metre marks along the top and left walls, spaced to stay readable."""
+        """Distance marks along the top and left walls, at round numbers of the display unit."""
         if lod <= 0:
             return
-        step = tile * 5
-        while step * lod < 60:
-            step *= 2
+        from ui.units import units
+
+        u = units()
+        per_unit_m = u.from_display("length", 1.0)  # metres per displayed unit (1 or 0.3048)
+        step = 1.0
+        for nice in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
+            step = float(nice)
+            if step * per_unit_m * lod >= 60:
+                break
+        step_m = step * per_unit_m
         painter.save()
         painter.scale(1 / lod, 1 / lod)
         f = QFont(painter.font())
         f.setPixelSize(10)
         painter.setFont(f)
         painter.setPen(QColor("#5b6672"))
-        from ui.units import units
-
-        u = units()
-        n = int(hall.width() / step) + 1
+        n = int(hall.width() / step_m + 1e-9) + 1
         for i in range(n):
-            x = i * step
+            x = i * step_m
             painter.drawText(QRectF(x * lod - 40, hall.top() * lod - 18, 80, 14), int(Qt.AlignmentFlag.AlignCenter),
-                             u.fmt("length", x, digits=1 if step % 1 else 0))
-        n = int(hall.height() / step) + 1
+                             u.fmt("length", x, digits=0))
+        n = int(hall.height() / step_m + 1e-9) + 1
         for j in range(1, n):
-            y = j * step
+            y = j * step_m
             painter.drawText(QRectF(hall.left() * lod - 64, y * lod - 7, 58, 14),
                              int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                             u.fmt("length", y, digits=1 if step % 1 else 0))
+                             u.fmt("length", y, digits=0))
         h = self.doc.hall()
         f.setBold(True)
         f.setPixelSize(12)
@@ -296,30 +394,21 @@ class FloorScene(QGraphicsScene):
         painter.restore()
 
 
-class Legend(QWidget):
+class Legend(QLabel):
     """Small key in the view's corner explaining the current colour mode."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setObjectName("floorLegend")
-        self.setStyleSheet("#floorLegend { background: rgba(255,255,255,225); border: 1px solid #c9ced6;"
-                           " border-radius: 4px; } QLabel { font-size: 11px; color: #222; }")
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(8, 6, 8, 6)
-        self._layout.setSpacing(2)
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setStyleSheet("#floorLegend { background: rgba(255,255,255,230); border: 1px solid #c9ced6;"
+                           " border-radius: 4px; padding: 4px 8px; color: #222; font-size: 11px; }")
 
     def set_entries(self, title: str, entries: list[tuple[QColor, str]]) -> None:
-        while self._layout.count():
-            w = self._layout.takeAt(0).widget()
-            if w is not None:
-                w.deleteLater()
-        head = QLabel(f"<b>{title}</b>")
-        self._layout.addWidget(head)
-        for color, text in entries:
-            lbl = QLabel(f"<span style='color:{color.name()}; font-size:14px'>■</span>&nbsp;{text}")
-            self._layout.addWidget(lbl)
+        rows = "".join(f"<tr><td style='color:{c.name()}; font-size:14px'>&#9632;</td><td>&nbsp;{t}</td></tr>"
+                       for c, t in entries)
+        self.setText(f"<b>{title}</b><table cellspacing='0' cellpadding='0'>{rows}</table>")
         self.adjustSize()
 
 
@@ -363,14 +452,17 @@ class FloorView(QGraphicsView):
         cur = self.px_per_m()
         factor = max(self.MIN_PX_PER_M / cur, min(self.MAX_PX_PER_M / cur, factor))
         self.scale(factor, factor)
-        self.resetCachedContent()
-        self.sigZoomChanged.emit(self.px_per_m())
+        self._zoomed()
 
     def fit_hall(self) -> None:
         r = self.fscene.hall_rect()
         if self.fscene.rack_items:
             r = r.united(self.fscene.itemsBoundingRect())
         self.fitInView(r.adjusted(-1.2, -1.2, 1.2, 1.2), Qt.AspectRatioMode.KeepAspectRatio)
+        self._zoomed()
+
+    def _zoomed(self) -> None:
+        self.fscene.set_detail(self.px_per_m() >= DETAIL_PX_PER_M)
         self.resetCachedContent()
         self.sigZoomChanged.emit(self.px_per_m())
 
@@ -516,6 +608,8 @@ class FloorView(QGraphicsView):
             fp = unit_footprint(anchor.unit, self.doc.hall())
         self._drag = {"start": scene_pos, "racks": racks, "units": units, "corner": (fp[0], fp[1]),
                       "delta": (0.0, 0.0), "started": False}
+        if not self.fscene.detail:
+            self.fscene.exclude_from_layer(set(racks) | set(units))
 
     def _drag_to(self, scene_pos: QPointF, view_pos) -> None:
         d = self._drag
@@ -567,9 +661,12 @@ class FloorView(QGraphicsView):
         if self._drag is not None:
             self._reset_drag_items()
             self._drag = None
+            self.fscene.include_all()
 
     def _end_drag(self) -> None:
         d, self._drag = self._drag, None
+        if self.fscene.layer.excluded:
+            self.fscene.include_all()
         dx, dy = d["delta"]
         if not d["started"] or (dx == 0 and dy == 0):
             self._drag = d

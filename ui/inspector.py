@@ -12,12 +12,12 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QLabel
 from planner.plan import COOLING_TYPES, ORIENTATIONS, RACK_HEIGHTS_U
 from ui import commands as cmds
 from ui.document import PlanDocument
-from ui.elevation import ElevationWidget
 from ui.units import units
 from ui.widgets import PowerBar, QuantitySpinBox
 
 MIXED = "—"
 NONE = "(none)"
+_NONE_KEY = "\x00none"  # item data standing for None (a QVariant cannot hold None reliably)
 STATUSES = ("active", "planned", "reserved", "decommissioning")
 ORIENTATION_LABELS = {"N": "N (up)", "E": "E (right)", "S": "S (down)", "W": "W (left)"}
 
@@ -40,15 +40,29 @@ class Combo(QComboBox):
         self.activated.connect(self._picked)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(10)
+        self._sig = None
 
-    def fill(self, items: list[tuple[str, object]], current) -> None:
+    def fill(self, items: list[tuple[str, object]], current, sig=None) -> None:
+        """Show ``items`` with ``current`` chosen. ``sig`` identifies the item list: when it is
+        unchanged only the choice is updated (10,000 feeds make refilling cost ~30 ms)."""
+        if sig is not None and sig == self._sig and current is not MIXED and self.itemData(0) != MIXED:
+            idx = self.findData(_NONE_KEY if current is None else current)
+            if idx >= 0:
+                self.blockSignals(True)
+                self.setCurrentIndex(idx)
+                self.blockSignals(False)
+                return
+        self._sig = sig
+        if callable(items):
+            items = items()
         self.blockSignals(True)
         self.clear()
         if current is MIXED:
             self.addItem(MIXED, MIXED)
         for text, data in items:
-            self.addItem(text, data)
-        idx = self.findData(current) if current is not MIXED else 0
+            self.addItem(text, _NONE_KEY if data is None else data)
+        key = _NONE_KEY if current is None else current
+        idx = self.findData(key) if current is not MIXED else 0
         if idx < 0 and current is not None:  # a value the lists don't know: show it anyway
             self.addItem(f"{current} (missing)", current)
             idx = self.count() - 1
@@ -57,8 +71,8 @@ class Combo(QComboBox):
 
     def _picked(self, index: int) -> None:
         data = self.itemData(index)
-        if data is not MIXED and data != MIXED:
-            self._on_pick(data)
+        if data != MIXED:
+            self._on_pick(None if data == _NONE_KEY else data)
 
 
 class Inspector(QWidget):
@@ -153,6 +167,7 @@ class Inspector(QWidget):
         self.power_bar.setObjectName("rack_power_bar")
         self.heat_label = QLabel()
         self.heat_label.setObjectName("rack_heat")
+        self.heat_label.setWordWrap(True)
         self.air_loop = Combo(lambda d: self._set("rack", "air_loop", d))
         self.air_loop.setObjectName("rack_air_loop")
         self.liquid_loop = Combo(lambda d: self._set("rack", "liquid_loop", d))
@@ -174,16 +189,11 @@ class Inspector(QWidget):
         pform.addRow("", self.feed_label)
         v.addWidget(power)
 
-        elev = QGroupBox("Elevation")
-        ev = QVBoxLayout(elev)
-        ev.setContentsMargins(4, 4, 4, 4)
-        self.elevation = ElevationWidget(self.doc)
-        self.elevation.setObjectName("elevation")
-        ev.addWidget(self.elevation)
-        v.addWidget(elev, 1)
+        v.addStretch(1)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(page)
         self.rack_page = scroll
@@ -286,9 +296,13 @@ class Inspector(QWidget):
         liq = [(l.name, l.name) for l in plan.cooling_loops if l.medium == "liquid"]
         self.air_loop.fill([(NONE, None)] + air, _shared(r.air_loop for r in racks))
         self.liquid_loop.fill([(NONE, None)] + liq, _shared(r.liquid_loop for r in racks))
-        feeds = [(f"{f.name}  ({f.capacity_kw:.0f} kW)", f.name) for f in plan.power_feeds]
-        self.feed_a.fill([(NONE, None)] + feeds, _shared(r.feed_a for r in racks))
-        self.feed_b.fill([(NONE, None)] + feeds, _shared(r.feed_b for r in racks))
+        fsig = (id(plan.power_feeds), len(plan.power_feeds))
+
+        def feeds():  # built only when the list changed (fill() calls it then)
+            return [(NONE, None)] + [(f"{f.name}  ({f.capacity_kw:.0f} kW)", f.name) for f in plan.power_feeds]
+
+        self.feed_a.fill(feeds, _shared(r.feed_a for r in racks), sig=fsig)
+        self.feed_b.fill(feeds, _shared(r.feed_b for r in racks), sig=fsig)
         # loads
         names = {r.name for r in racks}
         types = plan.server_type_map()

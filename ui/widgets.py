@@ -99,7 +99,7 @@ class PowerBar(QWidget):
     def text(self) -> str:
         u = units()
         pct = f" ({self.fraction() * 100:.0f} %)" if self.budget_kw > 0 else ""
-        return f"{u.fmt('power', self.allocated_kw)} of {u.fmt('power', self.budget_kw)}{pct}"
+        return f"{self.allocated_kw:,.1f} / {u.fmt('power', self.budget_kw)}{pct}"
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)

@@ -27,7 +27,8 @@ CONTROL_MODES = ("reactive", "predictive")
 class SolverOptions:
     """Model choices that are not part of a plan.
 
-    containment : str  Aisle containment for recirculation: ``none`` / ``hot`` / ``cold``
+    containment : str | None  Aisle containment for recirculation, ``none`` / ``hot`` / ``cold``;
+        ``None`` takes each hall's ``containment``
     power_conversion_efficiency : float  Fraction of facility electrical input reaching IT [-];
         1.0 because vendor max power (e.g. DGX H100 10.2 kW) is already measured at the wall.
         UPS/rectifier losses (RAPS uses 0.98 node converter × 0.96 rectifier) count as facility power.
@@ -36,7 +37,7 @@ class SolverOptions:
         first step's load) — the only choice for now
     """
 
-    containment: str = "none"
+    containment: str | None = None
     power_conversion_efficiency: float = 1.0
     throttle_gain_per_k: float = d.THROTTLE_GAIN_PER_K
     throttle_min_clock: float = d.THROTTLE_MIN_CLOCK
@@ -322,11 +323,14 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
                                             shape=(nr, n)).sum(axis=1)).ravel() * d.AIR_DENSITY * d.AIR_CP
     has_air = rack_mcp > 0
     D = sparse.csr_matrix((nr, nr))
-    if has_air.any():
-        air_racks = np.nonzero(has_air)[0]
-        Dsub = recirculation_matrix([racks[k] for k in air_racks], rack_mcp[air_racks], opt.containment)
-        D = sparse.csr_matrix((Dsub.tocoo().data, (air_racks[Dsub.tocoo().row], air_racks[Dsub.tocoo().col])),
-                              shape=(nr, nr))
+    hall_containment = {h.name: h.containment for h in plan.halls}
+    for hall in sorted({r.hall for r in racks}):
+        air_racks = np.array([k for k in range(nr) if has_air[k] and racks[k].hall == hall], dtype=int)
+        if air_racks.size == 0:
+            continue
+        containment = opt.containment or hall_containment.get(hall, "none")
+        Dsub = recirculation_matrix([racks[k] for k in air_racks], rack_mcp[air_racks], containment).tocoo()
+        D = D + sparse.csr_matrix((Dsub.data, (air_racks[Dsub.row], air_racks[Dsub.col])), shape=(nr, nr))
     top = np.zeros(nr)
     np.maximum.at(top, rack, np.where(lf < 1, height, 0.0))
     rack_air_loop = np.array([loop_idx.get(r.air_loop, -1) if r.air_loop else -1 for r in racks], dtype=int)

@@ -1,0 +1,139 @@
+"""Outdoor conditions on the integrator's time grid, from whatever the caller has.
+
+``weather`` may be
+
+* ``None`` — load the scenario's ``weather_file`` with :func:`planner.weather.load_weather`;
+* a path or bundled name (``str`` / ``Path``) — same, that file;
+* an ``EpwData`` (from ``load_weather``) — sliced with :func:`planner.weather.weather_series`
+  in the site's time zone;
+* a ``WeatherSeries``-like object with ``times_s``, ``dry_bulb_c`` and ``wet_bulb_c``;
+* a number (constant dry bulb [°C]) or a ``(dry_bulb_c, wet_bulb_c)`` pair;
+* a callable ``f(t_s) -> dry_bulb_c`` or ``-> (dry_bulb_c, wet_bulb_c)`` of seconds from the start
+  (handy for analytic ambients in tests).
+
+Returned arrays are sampled at the step boundaries ``0, dt, …, N·dt``; the integrators treat the
+ambient as piecewise linear between them (hourly EPW data is interpolated linearly anyway).
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from .errors import SolverInputError
+
+#: Wet-bulb depression used when only a dry bulb is given [K]. *estimate* (moderately dry air).
+DEFAULT_WET_BULB_DEPRESSION_K = 8.0
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """The :class:`ZoneInfo` for ``name`` or a :class:`SolverInputError` saying it is unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise SolverInputError(f"site timezone {name!r} is not a known IANA time zone "
+                               f"(e.g. 'America/Phoenix')") from exc
+
+
+def _weather_module():
+    try:
+        from .. import weather  # noqa: PLC0415  (optional until the weather module lands)
+    except ImportError as exc:  # pragma: no cover
+        raise SolverInputError("EPW weather needs planner.weather, which is not available") from exc
+    return weather
+
+
+def _series_from_epw(epw, start: datetime, horizon_s: float, step_s: float, tz: str):
+    weather = _weather_module()
+    try:
+        ws = weather.weather_series(epw, start, horizon_s + step_s, step_s, timezone=tz)
+    except weather.WeatherError as exc:
+        raise SolverInputError(f"weather: {exc}") from exc
+    return ws
+
+
+def ambient_grid(weather, *, start: datetime, horizon_s: float, step_s: float, n_steps: int,
+                 timezone: str, weather_file: str = ""):
+    """Dry and wet bulb at the step boundaries ``k·step_s``, k = 0..n_steps [°C].
+
+    Returns ``(times_s, dry_bulb_c, wet_bulb_c)``; raises :class:`SolverInputError` for NaN or
+    missing data.
+    """
+    t = np.arange(n_steps + 1) * step_s
+    if weather is None:
+        if not weather_file:
+            raise SolverInputError("no weather: give a weather file (--weather EPW) or set the scenario's weather_file")
+        weather = weather_file
+    if isinstance(weather, (str, os.PathLike)):
+        wm = _weather_module()
+        try:
+            weather = wm.load_weather(weather)
+        except wm.WeatherError as exc:
+            raise SolverInputError(f"weather: {exc}") from exc
+        except OSError as exc:
+            raise SolverInputError(f"weather file {str(weather)!r}: {exc.strerror or exc}") from exc
+    if isinstance(weather, (int, float)) and not isinstance(weather, bool):
+        db = np.full_like(t, float(weather))
+        wb = db - DEFAULT_WET_BULB_DEPRESSION_K
+    elif isinstance(weather, tuple) and len(weather) == 2:
+        db = np.full_like(t, float(weather[0]))
+        wb = np.full_like(t, float(weather[1]))
+    elif callable(weather) and not hasattr(weather, "times_s"):
+        out = weather(t)
+        if isinstance(out, tuple):
+            db, wb = (np.broadcast_to(np.asarray(x, float), t.shape).copy() for x in out)
+        else:
+            db = np.broadcast_to(np.asarray(out, float), t.shape).copy()
+            wb = db - DEFAULT_WET_BULB_DEPRESSION_K
+    else:
+        if not hasattr(weather, "times_s"):  # an EpwData: slice it
+            weather = _series_from_epw(weather, start, horizon_s, step_s, timezone)
+        ts = np.asarray(weather.times_s, float)
+        if ts.size < 2 or ts[0] > 1e-9 or ts[-1] < t[-1] - 1e-6:
+            have = f"{ts[0]:.0f}–{ts[-1]:.0f} s" if ts.size else "none"
+            raise SolverInputError(f"weather covers {have} but the run needs 0–{t[-1]:.0f} s")
+        db = np.interp(t, ts, np.asarray(weather.dry_bulb_c, float))
+        wbs = getattr(weather, "wet_bulb_c", None)
+        wb = np.interp(t, ts, np.asarray(wbs, float)) if wbs is not None else db - DEFAULT_WET_BULB_DEPRESSION_K
+    for name, arr in (("dry bulb", db), ("wet bulb", wb)):
+        bad = np.nonzero(~np.isfinite(arr))[0]
+        if bad.size:
+            raise SolverInputError(f"weather: {name} is missing (NaN) at t = {t[bad[0]]:.0f} s "
+                                   f"({len(bad)} samples); the weather data has a gap")
+        if np.any(arr < -90) or np.any(arr > 70):
+            raise SolverInputError(f"weather: {name} outside −90…70 °C; wrong units or a corrupt file")
+    return t, db, wb
+
+
+def local_times(start: datetime, times_s) -> list[str]:
+    """ISO 8601 local (site) times for offsets ``times_s`` [s] from a naive local ``start``."""
+    from datetime import timedelta
+    return [(start + timedelta(seconds=float(x))).isoformat(timespec="seconds") for x in times_s]
+
+
+def local_hour(start: datetime, times_s) -> np.ndarray:
+    """Local clock hour 0..23 at offsets ``times_s`` [s] from a naive local ``start``."""
+    s0 = start.hour * 3600 + start.minute * 60 + start.second + start.microsecond * 1e-6
+    return (np.floor((s0 + np.asarray(times_s, float)) / 3600.0) % 24).astype(int)
+
+
+def month_index(start: datetime, times_s) -> np.ndarray:
+    """Calendar month counter (0 for the start month) at offsets ``times_s`` [s]."""
+    t = np.asarray(times_s, float)
+    if t.size == 0:
+        return np.zeros(0, dtype=int)
+    # month boundaries inside the span
+    out = np.zeros(t.shape, dtype=int)
+    y, mth = start.year, start.month
+    k = 0
+    while True:
+        y2, m2 = (y + 1, 1) if mth == 12 else (y, mth + 1)
+        edge = (datetime(y2, m2, 1) - start).total_seconds()
+        if edge > t.max():
+            break
+        k += 1
+        out[t >= edge] = k
+        y, mth = y2, m2
+    return out

@@ -1,0 +1,69 @@
+"""Energy, PUE and electricity cost.
+
+``cost = Σ P_facility · Δt · price(local hour) + demand charge · peak 15-minute average kW`` per
+calendar month (physics.md, "Energy and cost"). Demand intervals are clock-aligned quarter hours,
+as utility meters integrate them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..plan import Tariff
+from .errors import SolverInputError
+
+
+def check_tariff(tariff: Tariff) -> np.ndarray:
+    """24 hourly prices [$/kWh] as an array, or :class:`SolverInputError`."""
+    p = np.asarray(tariff.hourly_price_usd_per_kwh, dtype=float)
+    if p.shape != (24,):
+        raise SolverInputError(f"tariff: hourly_price_usd_per_kwh needs 24 prices, got {p.size}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise SolverInputError("tariff: hourly prices must be finite and ≥ 0 $/kWh")
+    dc = tariff.demand_charge_usd_per_kw
+    if not np.isfinite(dc) or dc < 0:
+        raise SolverInputError(f"tariff: demand_charge_usd_per_kw must be finite and ≥ 0, got {dc}")
+    return p
+
+
+def energy_cost_usd(energy_by_hour_j, price_usd_per_kwh) -> float:
+    """Cost of energy binned by local clock hour [$].
+
+    energy_by_hour_j : array[24]  Energy used in each local hour of day [J]
+    price_usd_per_kwh : array[24]  Price by local hour [$/kWh]
+    """
+    return float(np.dot(np.asarray(energy_by_hour_j) / 3.6e6, price_usd_per_kwh))
+
+
+def peak_15min_kw(minute_times_s, minute_kw, start_offset_s: float) -> np.ndarray:
+    """Clock-aligned 15-minute averages [kW] of minute data.
+
+    minute_times_s : array  Start of each minute from the run start [s]
+    minute_kw : array  Mean power in each minute [kW]
+    start_offset_s : float  Seconds past the local hour at the run start (for clock alignment)
+    """
+    t = np.asarray(minute_times_s, float)
+    if t.size == 0:
+        return np.zeros(0)
+    q = np.floor((t + start_offset_s) / 900.0).astype(int)
+    q -= q[0]
+    sums = np.bincount(q, weights=np.asarray(minute_kw, float))
+    counts = np.bincount(q)
+    return sums[counts > 0] / counts[counts > 0]
+
+
+def demand_charge_usd(minute_times_s, minute_kw, month_idx, start_offset_s, charge_usd_per_kw) -> float:
+    """Σ over calendar months of (peak 15-min average kW × charge) [$]."""
+    if charge_usd_per_kw == 0 or len(minute_kw) == 0:
+        return 0.0
+    total = 0.0
+    month_idx = np.asarray(month_idx)
+    for mo in np.unique(month_idx):
+        sel = month_idx == mo
+        peaks = peak_15min_kw(np.asarray(minute_times_s)[sel], np.asarray(minute_kw)[sel], start_offset_s)
+        total += float(peaks.max()) * charge_usd_per_kw
+    return total
+
+
+def pue(facility_energy, it_energy) -> float:
+    """Power usage effectiveness = facility energy / IT energy [-] (The Green Grid)."""
+    return float(facility_energy / it_energy) if it_energy > 0 else float("nan")

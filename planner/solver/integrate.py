@@ -1,0 +1,572 @@
+"""Fast fixed-step integrator: numpy over servers, exact per-step updates, streaming aggregates.
+
+Per step ``[t_k, t_k + dt)`` (inputs held over the step, zero-order hold):
+
+1. coolant temperature of every server from its loops' supply temperatures and the recirculation
+   ``D·P`` of the previous step's rack powers;
+2. every server advances exactly (:func:`.thermal.server_step`); servers that stay below slowdown
+   take a 4-operation exponential shortcut, only the hot ones take the piecewise path;
+3. the heat each server gave its coolant, ``E − C ΔT``, is summed into its loops (exact energy
+   bookkeeping: nothing is created or lost between servers and loops);
+4. loops advance children-first (:func:`.control.loop_temperature_step`), their actuators through
+   the FOPDT update, and what a loop delivers enters its parent loop;
+5. summary, per-minute, per-rack (and optional per-server) aggregates are updated in place, so
+   memory does not grow with the horizon except for the per-minute series.
+
+Coupling between servers and loops is explicit over one step (loop temperatures are held while
+servers step); :func:`max_stable_step` gives the limit this imposes and :func:`simulate` refuses
+larger steps.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from scipy import sparse
+
+from . import defaults as d
+from .ambient import local_hour, month_index
+from .control import DeadTimeBuffer
+from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
+from .heat_rejection import chiller_capacity_ratio
+from .loads import job_utilization_step_means
+from .model import Model
+from .results import SimulationResult
+from .thermal import server_equilibrium, server_power, server_step
+
+CHUNK_STEPS = 512  # steps of utilisation precomputed at once (memory: servers × chunk floats)
+
+
+def loop_conductance(model: Model) -> np.ndarray:
+    """Σ 1/R [W/K] of the server nodes each loop touches (for the explicit-coupling limit)."""
+    share = model.loop_server_share
+    return np.asarray(share @ (1.0 / model.r_th)).ravel()
+
+
+def max_stable_step(model: Model) -> float:
+    """Largest step [s] for which the explicit server↔loop coupling stays stable and accurate.
+
+    A loop of heat capacity C coupled to servers of total conductance G relaxes with
+    ``τ_c = C / G``; holding the loop temperature over a step is stable for dt < 2 τ_c and we keep
+    dt ≤ τ_c. A coil couples a loop to its parent the same way (``C_parent / UA``), and the sampled
+    controller needs dt ≤ 2 (τ_actuator + L). Checked empirically in tests/test_solver_numerics.py:
+    past the limit the loop temperatures oscillate.
+    """
+    g = loop_conductance(model)
+    with np.errstate(divide="ignore"):
+        tau_c = np.where(g > 0, model.loop_c / g, np.inf)
+    # a coil couples a loop to its parent explicitly too: the parent relaxes with C_parent / UA
+    par = model.loop_parent
+    c_par = np.where(par >= 0, model.loop_c[np.maximum(par, 0)], np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau_cap = np.where(model.loop_coil_ua > 0, c_par / model.loop_coil_ua, np.inf)
+    # the controller acts on the supply temperature sampled once a step: with K_c = C / (2θ),
+    # K_c·dt/C ≤ 1 keeps the sampled proportional loop well damped (dt ≤ 2θ)
+    limit = min(float(np.min(tau_c)), float(np.min(tau_cap)),
+                2.0 * float(np.min(model.loop_tau + model.loop_dead)))
+    return limit
+
+
+class _Chunk:
+    """Utilisation (and forecasts) for a block of steps."""
+
+    def __init__(self, model: Model, k0: int, k1: int, dt: float, lookahead, predictive: bool,
+                 forecast_w, forecast_base):
+        t0 = np.arange(k0, k1) * dt
+        uj = job_utilization_step_means(model.placement, t0, dt)
+        self.u = np.ascontiguousarray(np.clip((model.placement.matrix @ uj).T, 0.0, 1.0))
+        self.n = k1 - k0
+        p_a = model.p_idle + model.p_dyn * self.u  # power at full clock [W]
+        self.rp = p_a * model.r_th  # R·P [K]
+        self.e = p_a * dt  # energy at full clock [J]
+        self.forecast = None
+        if predictive:
+            fc = np.empty((k1 - k0, model.m))
+            for l in range(model.m):
+                ujl = job_utilization_step_means(model.placement, t0 + lookahead[l], dt)
+                fc[:, l] = forecast_base[l] + forecast_w[l] @ ujl
+            self.forecast = fc
+
+
+def _initial_state(model: Model, u0, db0, wb0):
+    """Steady start: loops at setpoint, servers at equilibrium for the first step's load."""
+    opt = model.options
+    tl = model.loop_setpoint.copy()
+    p = server_power(model.p_idle, model.p_dyn, u0, 1.0)
+    rack_p = model.rack_air_share @ p
+    for _ in range(4):
+        delta = model.recirc @ rack_p
+        tc = _coolant(model, tl, delta)
+        t = server_equilibrium(tc, u0, model.p_idle, model.p_dyn, model.r_th, model.t_slow,
+                               opt.throttle_gain_per_k, opt.throttle_min_clock)
+        s = np.clip(1.0 - opt.throttle_gain_per_k * (t - model.t_slow), opt.throttle_min_clock, 1.0)
+        p = server_power(model.p_idle, model.p_dyn, u0, s)
+        rack_p = model.rack_air_share @ p
+    return t, tl, p, rack_p
+
+
+def _coolant(model: Model, tl, delta_rack):
+    lf = model.liquid_frac
+    air = tl[model.air_loop] + model.height_factor * delta_rack[model.rack]
+    return (1.0 - lf) * air + lf * tl[model.liq_loop]
+
+
+class _Coupling:
+    """Server ↔ loop and rack couplings, dense for small plans and indexed for large ones.
+
+    ``coolant(tl, p)`` gives every server's coolant temperature [°C] from loop supply temperatures
+    ``tl`` [°C] and server powers ``p`` [W] (recirculation); ``to_loops(q)`` sums per-server heat
+    into loops; ``inlet(tl, p)`` the air inlet of every server [°C] (for air-cooled ones).
+    """
+
+    def __init__(self, model: Model, dense_limit: int = 1500):
+        n, m = model.n, model.m
+        lf = model.liquid_frac
+        self.lf = lf
+        self.air = np.maximum(model.air_loop, 0)
+        self.liq = np.maximum(model.liq_loop, 0)
+        self.rack = model.rack
+        self.nr = len(model.rack_names)
+        self.hf = model.height_factor
+        self.air_w = 1.0 - lf
+        self.any_liquid = bool(np.any(lf > 0))
+        self.D = model.recirc.tocsr()
+        self.has_recirc = self.D.nnz > 0
+        self.dense = n <= dense_limit
+        self.m = m
+        if self.dense:
+            W = np.zeros((m, n))
+            idx = np.arange(n)
+            np.add.at(W, (model.air_loop[model.air_loop >= 0], idx[model.air_loop >= 0]), self.air_w[model.air_loop >= 0])
+            np.add.at(W, (model.liq_loop[model.liq_loop >= 0], idx[model.liq_loop >= 0]), lf[model.liq_loop >= 0])
+            self.W = W
+            self.WT = np.ascontiguousarray(W.T)
+            if self.has_recirc:
+                Dd = self.D.toarray()
+                share = model.rack_air_share.toarray()  # [racks × n] with (1 − lf)
+                self.Rs_inlet = (self.hf[:, None] * Dd[self.rack, :]) @ share  # inlet rise per W [K/W]
+                self.Rs = self.air_w[:, None] * self.Rs_inlet
+            else:
+                self.Rs = self.Rs_inlet = None
+
+    def coolant(self, tl, p):
+        if self.dense:
+            tc = tl @ self.W
+            if self.Rs is not None:
+                tc = tc + self.Rs @ p
+            return tc
+        tc = tl[self.air]
+        if self.has_recirc:
+            delta = self.D @ np.bincount(self.rack, weights=self.air_w * p, minlength=self.nr)
+            tc = tc + self.hf * delta[self.rack]
+        if self.any_liquid:
+            tc = self.air_w * tc + self.lf * tl[self.liq]
+        return tc
+
+    def inlet(self, tl, p):
+        t = tl[self.air]
+        if self.has_recirc:
+            if self.dense:
+                t = t + self.Rs_inlet @ p
+            else:
+                delta = self.D @ np.bincount(self.rack, weights=self.air_w * p, minlength=self.nr)
+                t = t + self.hf * delta[self.rack]
+        return t
+
+    def to_loops(self, q):
+        if self.dense:
+            return q @ self.WT
+        out = np.bincount(self.air, weights=self.air_w * q, minlength=self.m)
+        if self.any_liquid:
+            out += np.bincount(self.liq, weights=self.lf * q, minlength=self.m)
+        return out
+
+
+def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
+             prices, demand_charge, progress=None, cancel=None) -> SimulationResult:
+    """Integrate ``n_steps`` of ``dt`` [s]; see the module docstring. Returns a :class:`SimulationResult`."""
+    wall0 = time.perf_counter()
+    opt = model.options
+    gain, smin, hyst = opt.throttle_gain_per_k, opt.throttle_min_clock, opt.throttle_hysteresis_k
+    eff = opt.power_conversion_efficiency
+    n, m = model.n, model.m
+    predictive = control == "predictive"
+    record_servers = "server" in record
+    cpl = _Coupling(model)
+    coolant, to_loops = cpl.coolant, cpl.to_loops
+
+    # ---- per-server constants
+    p_idle, p_dyn, r_th, c_th, t_slow = model.p_idle, model.p_dyn, model.r_th, model.c_th, model.t_slow
+    a_exp = np.exp(-dt / model.tau)
+    gpus = model.gpus
+    total_gpus = float(gpus.sum()) or 1.0
+    is_air = model.air_loop >= 0
+    any_air = bool(np.any(is_air))
+    rack_of = model.rack
+
+    # ---- per-loop constants as Python floats (the loop part is scalar code)
+    order = list(model.loop_order)
+    parent = [int(x) for x in model.loop_parent]
+    lc = model.loop_c.tolist()
+    tset = model.loop_setpoint.tolist()
+    kc = model.loop_gain.tolist()
+    coil = model.loop_coil_ua.tolist()
+    fixed = model.loop_fixed_w.tolist()
+    ch_w = model.loop_chiller_w.tolist()
+    dc_ua = model.loop_drycooler_ua.tolist()
+    ct_ua = model.loop_tower_ua.tolist()
+    rated = model.loop_rated_w.tolist()
+    a_act = [math.exp(-dt / t) for t in model.loop_tau]
+    movers_in, movers_out = _mover_split(model)
+    ch_cop = model.loop_chiller_cop.tolist()
+    ch_rated_c = model.loop_chiller_rated_c.tolist()
+    chiller_loops = [l for l in range(m) if ch_w[l] > 0]
+    it_facing = [l for l in range(m) if model.loop_medium[l] in ("air", "liquid")] or list(range(m))
+    min_speed = d.MOVER_MIN_SPEED
+    # chiller capacity ratio at every step (vectorised once)
+    amb_mid_db = 0.5 * (amb_db[:-1] + amb_db[1:])
+    amb_mid_wb = 0.5 * (amb_wb[:-1] + amb_wb[1:])
+    ch_cap = {l: (ch_w[l] * chiller_capacity_ratio(amb_mid_db, ch_rated_c[l])).tolist() for l in chiller_loops}
+    db_list = amb_mid_db.tolist()
+    wb_list = amb_mid_wb.tolist()
+
+    # forecasts for predictive control: IT power downstream of each loop at full clock
+    share = model.loop_server_share.tocsr()
+    down_share = sparse.csr_matrix(model.loop_downstream) @ share  # [m × n]
+    forecast_base = np.asarray(down_share @ p_idle).ravel()
+    forecast_w = np.asarray((down_share @ sparse.diags(p_dyn) @ model.placement.matrix).todense())
+    lookahead = (model.loop_dead + model.loop_tau).tolist()
+
+    # ---- initial state
+    chunk = _Chunk(model, 0, min(CHUNK_STEPS, n_steps), dt, lookahead, predictive, forecast_w, forecast_base)
+    t_srv, tl_arr, p_prev, _ = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
+    tl = tl_arr.tolist()
+    q_srv0 = to_loops(p_prev)
+    y, mover_heat, bufs = [0.0] * m, [0.0] * m, [None] * m
+    child = [0.0] * m
+    for l in order:
+        q = q_srv0[l] + child[l]
+        speed = min(max(q / rated[l], min_speed), 1.0)
+        mover_heat[l] = movers_in[l] * speed ** 3
+        q += mover_heat[l]
+        y[l] = q
+        if parent[l] >= 0:
+            child[parent[l]] += q
+        bufs[l] = DeadTimeBuffer(float(model.loop_dead[l]), dt, q)
+    push = [b.push for b in bufs]
+    energy0 = float(np.dot(c_th, t_srv)) + sum(c * t for c, t in zip(lc, tl))
+
+    # ---- accumulators
+    e_it = e_cool = e_mover_heat = e_rejected = 0.0
+    e_by_hour = [0.0] * 24
+    e_it_by_hour = [0.0] * 24
+    hours = local_hour(start, np.arange(n_steps) * dt).tolist()
+    peak_it = peak_fac = 0.0
+    max_thr_frac = 0.0
+    events = 0.0
+    thr_gpu_s = 0.0
+    lost_gpu_s = 0.0
+    in_event = np.zeros(n, dtype=bool)
+    n_in_event = 0
+    srv_max_t = t_srv.copy()
+    srv_max_in = np.where(is_air, cpl.inlet(np.asarray(tl), p_prev), -np.inf) if any_air else np.full(n, -np.inf)
+    srv_thr_s = np.zeros(n)
+    delivered = [0.0] * m
+
+    # minute aggregation
+    minute_len = max(60.0, dt)
+    mins: dict[str, list] = {k: [] for k in ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw",
+                                             "supply_temp_c", "max_gpu_temp_c", "throttled_fraction")}
+    loop_min: list = []
+    srv_hist_t: list = []
+    srv_hist_p: list = []
+    a_db = a_it = a_cool = a_fac = a_sup = a_thr = a_cnt = 0.0
+    a_loop = [0.0] * m
+    acc_max_t = -np.inf
+    next_minute_end = minute_len
+    cur_min_start = 0.0
+    next_progress = 0
+    cancelled = False
+    steps_done = 0
+    chunk_k0 = 0
+    p_mean = p_prev
+    t_slow_min = float(t_slow.min())
+    loop_range = range(m)
+    inv_dt = 1.0 / dt
+
+    for k in range(n_steps):
+        kk = k - chunk_k0
+        if kk >= chunk.n:
+            if cancel is not None and cancel():
+                cancelled = True
+                break
+            chunk_k0 = k
+            kk = 0
+            chunk = _Chunk(model, k, min(k + CHUNK_STEPS, n_steps), dt, lookahead, predictive,
+                           forecast_w, forecast_base)
+        db = db_list[k]
+        wb = wb_list[k]
+
+        # 1-2. servers: exponential shortcut, exact piecewise path for the hot ones
+        tl_np = np.array(tl)
+        tc = coolant(tl_np, p_mean)
+        teq = tc + chunk.rp[kk]
+        t_new = teq - (teq - t_srv) * a_exp
+        energy = chunk.e[kk]
+        step_thr_gpu_s = 0.0
+        tmax = float(t_new.max())
+        if tmax > t_slow_min or n_in_event:
+            hot = np.flatnonzero((t_new > t_slow) | (t_srv > t_slow))
+            if hot.size == n:  # everything is hot: skip the gathers and scatters
+                u = chunk.u[kk]
+                t_new, energy, thr_h, lost_h = server_step(t_srv, tc, u, p_idle, p_dyn, r_th, c_th, t_slow,
+                                                           gain, smin, dt)
+                step_thr_gpu_s = float(np.dot(gpus, thr_h))
+                thr_gpu_s += step_thr_gpu_s
+                lost_gpu_s += float(np.dot(gpus * u, lost_h))
+                srv_thr_s += thr_h
+                starts = np.flatnonzero((t_new > t_slow) & ~in_event)
+                if starts.size:
+                    events += float(gpus[starts].sum())
+                    in_event[starts] = True
+                    n_in_event += starts.size
+                tmax = float(t_new.max())
+            elif hot.size:
+                energy = energy.copy()
+                u = chunk.u[kk]
+                uh = u[hot]
+                th, eh, thr_h, lost_h = server_step(t_srv[hot], tc[hot], uh, p_idle[hot], p_dyn[hot],
+                                                    r_th[hot], c_th[hot], t_slow[hot], gain, smin, dt)
+                t_new[hot] = th
+                energy[hot] = eh
+                g_h = gpus[hot]
+                step_thr_gpu_s = float(np.dot(g_h, thr_h))
+                thr_gpu_s += step_thr_gpu_s
+                lost_gpu_s += float(np.dot(g_h * uh, lost_h))
+                srv_thr_s[hot] += thr_h
+                starts = hot[(th > t_slow[hot]) & ~in_event[hot]]
+                if starts.size:
+                    events += float(gpus[starts].sum())
+                    in_event[starts] = True
+                    n_in_event += starts.size
+                tmax = float(t_new.max())
+            if n_in_event:
+                ends = in_event & (t_new < t_slow - hyst)
+                ne = int(np.count_nonzero(ends))
+                if ne:
+                    in_event[ends] = False
+                    n_in_event -= ne
+        q_loop = to_loops(energy - c_th * (t_new - t_srv)) * inv_dt  # heat to coolant [W]
+        e_step = float(energy.sum())
+        p_mean = energy * inv_dt
+        t_srv = t_new
+
+        # 3. loops, children first
+        child = [0.0] * m
+        e_rej_step = 0.0
+        mover_elec = 0.0
+        fc = chunk.forecast[kk] if predictive else None
+        for l in order:
+            mh = mover_heat[l]
+            q_in = q_loop[l] + mh + child[l]
+            a_cap = fixed[l] - dc_ua[l] * db - ct_ua[l] * wb
+            if ch_w[l] > 0.0:
+                a_cap += ch_cap[l][k]
+            b_cap = coil[l] + dc_ua[l] + ct_ua[l]
+            p = parent[l]
+            if p >= 0:
+                a_cap -= coil[l] * tl[p]
+            t0 = tl[l]
+            cap_now = a_cap + b_cap * t0
+            cmd = (q_in if fc is None else fc[l] + mh) + kc[l] * (t0 - tset[l])
+            if cmd < 0.0:
+                cmd = 0.0
+            elif cmd > cap_now:
+                cmd = cap_now if cap_now > 0.0 else 0.0
+            delayed = push[l](cmd)
+            c = lc[l]
+            t1 = _loop_step(t0, q_in, y[l], a_cap, b_cap, c, dt)
+            deliv = q_in - c * (t1 - t0) / dt
+            delivered[l] = deliv
+            tl[l] = t1
+            y[l] += (1.0 - a_act[l]) * (delayed - y[l])
+            speed = deliv / rated[l]
+            speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
+            s3 = speed * speed * speed
+            mover_heat[l] = movers_in[l] * s3
+            mover_elec += (movers_in[l] + movers_out[l]) * s3
+            e_mover_heat += mh
+            if p >= 0:
+                child[p] += deliv
+            else:
+                e_rej_step += deliv
+        chiller_elec = 0.0
+        for l in chiller_loops:
+            free = dc_ua[l] * (tl[l] - db) + ct_ua[l] * (tl[l] - wb)
+            load = delivered[l] - (free if free > 0.0 else 0.0)
+            if load > 0.0:
+                chiller_elec += _chiller_power(load, ch_w[l], db, ch_cop[l], ch_rated_c[l])
+
+        # 4. aggregates
+        it_w = e_step / dt
+        cool_w = mover_elec + chiller_elec
+        fac_w = it_w / eff + cool_w
+        e_it += e_step
+        e_cool += cool_w
+        e_rejected += e_rej_step
+        h = hours[k]
+        e_by_hour[h] += fac_w
+        e_it_by_hour[h] += it_w
+        if it_w > peak_it:
+            peak_it = it_w
+        if fac_w > peak_fac:
+            peak_fac = fac_w
+        thr_frac = step_thr_gpu_s / (total_gpus * dt)
+        if thr_frac > max_thr_frac:
+            max_thr_frac = thr_frac
+        np.maximum(srv_max_t, t_srv, out=srv_max_t)
+        if tmax > acc_max_t:
+            acc_max_t = tmax
+        a_db += db
+        a_it += it_w
+        a_cool += cool_w
+        a_fac += fac_w
+        a_sup += max([tl[l] for l in it_facing])
+        a_thr += thr_frac
+        a_cnt += 1.0
+        for l in loop_range:
+            a_loop[l] += tl[l]
+        steps_done = k + 1
+        t_end = steps_done * dt
+        if t_end >= next_minute_end - 1e-9 or steps_done == n_steps:
+            c = a_cnt
+            mins["time_s"].append(cur_min_start)
+            mins["ambient_c"].append(a_db / c)
+            mins["it_kw"].append(a_it / c / 1e3)
+            mins["cooling_kw"].append(a_cool / c / 1e3)
+            mins["facility_kw"].append(a_fac / c / 1e3)
+            mins["supply_temp_c"].append(a_sup / c)
+            mins["max_gpu_temp_c"].append(acc_max_t)
+            mins["throttled_fraction"].append(a_thr / c)
+            loop_min.append([x / c for x in a_loop])
+            if any_air:
+                np.maximum(srv_max_in, cpl.inlet(np.asarray(tl), p_mean), out=srv_max_in, where=is_air)
+            if record_servers:
+                srv_hist_t.append(t_srv.copy())
+                srv_hist_p.append(p_mean / 1e3)
+            a_db = a_it = a_cool = a_fac = a_sup = a_thr = a_cnt = 0.0
+            a_loop = [0.0] * m
+            acc_max_t = -np.inf
+            cur_min_start = next_minute_end
+            while next_minute_end <= t_end + 1e-9:
+                next_minute_end += minute_len
+        if progress is not None and k >= next_progress:
+            progress(k / n_steps)
+            next_progress = k + max(n_steps // 100, 1)
+
+    e_mover_heat *= dt
+    e_rejected *= dt
+    e_cool *= dt
+    e_by_hour = np.asarray(e_by_hour) * dt
+    e_it_by_hour = np.asarray(e_it_by_hour) * dt
+    energy1 = float(np.dot(c_th, t_srv)) + sum(c * t for c, t in zip(lc, tl))
+    res = SimulationResult(start=start)
+    res.servers, res.gpus = n, int(gpus.sum())
+    res.steps, res.step_s, res.horizon_s = steps_done, dt, steps_done * dt
+    res.control, res.integrator, res.cancelled = control, "fast", cancelled
+    res.it_energy_kwh = e_it / 3.6e6
+    res.cooling_energy_kwh = e_cool / 3.6e6
+    res.facility_energy_kwh = (e_it / eff + e_cool) / 3.6e6
+    res.pue = pue(res.facility_energy_kwh, res.it_energy_kwh)
+    res.peak_it_kw, res.peak_facility_kw = peak_it / 1e3, peak_fac / 1e3
+    res.throttle_events = int(round(events))
+    res.throttled_gpu_hours = thr_gpu_s / 3600.0
+    res.lost_gpu_hours = lost_gpu_s / 3600.0
+    res.max_throttled_fraction = max_thr_frac
+    res.heat_rejected_kwh = e_rejected / 3.6e6
+    res.stored_energy_change_kwh = (energy1 - energy0) / 3.6e6
+    res.mover_heat_kwh = e_mover_heat / 3.6e6
+    for key in ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
+                "throttled_fraction"):
+        setattr(res, key, np.asarray(mins[key], float))
+    res.max_gpu_temp_c_series = np.asarray(mins["max_gpu_temp_c"], float)
+    res.max_gpu_temp_c = float(max(srv_max_t.max(), res.max_gpu_temp_c_series.max(initial=-np.inf)))
+    res.loop_supply_c = np.asarray(loop_min, float).reshape(len(loop_min), m)
+    res.loop_names = list(model.loop_names)
+    res.rack_names = list(model.rack_names)
+    nr = len(model.rack_names)
+    rin = np.full(nr, -np.inf)
+    np.maximum.at(rin, rack_of, srv_max_in)
+    res.rack_max_inlet_c = np.where(np.isfinite(rin), rin, np.nan)
+    res.max_inlet_temp_c = float(np.nanmax(res.rack_max_inlet_c)) if np.any(np.isfinite(rin)) else float("nan")
+    rmax = np.full(nr, -np.inf)
+    np.maximum.at(rmax, rack_of, srv_max_t)
+    res.rack_max_gpu_c = rmax
+    res.rack_throttled_gpu_hours = np.bincount(rack_of, weights=srv_thr_s * gpus, minlength=nr) / 3600.0
+    res.server_names = list(model.server_names)
+    res.final_server_temp_c = t_srv.copy()
+    res.final_loop_temp_c = np.array(tl)
+    if record_servers:
+        res.server_temp_c = np.asarray(srv_hist_t)
+        res.server_power_kw = np.asarray(srv_hist_p)
+    # cost
+    res.energy_cost_usd = energy_cost_usd(e_by_hour, prices)
+    res.it_cost_usd = energy_cost_usd(e_it_by_hour, prices)
+    offset = start.minute * 60 + start.second
+    peaks = peak_15min_kw(res.time_s, res.facility_kw, offset)
+    res.peak_15min_facility_kw = float(peaks.max()) if peaks.size else 0.0
+    res.demand_charge_usd = demand_charge_usd(res.time_s, res.facility_kw, month_index(start, res.time_s),
+                                              offset, demand_charge)
+    res.cost_usd = res.energy_cost_usd + res.demand_charge_usd
+    if progress is not None:
+        progress(1.0)
+    res.wall_time_s = time.perf_counter() - wall0
+    return res
+
+
+def _mover_split(model: Model):
+    """Fan/pump power at design flow per loop [W]: heat into the loop (CRAH/CDU) vs outdoors."""
+    idx = {n: k for k, n in enumerate(model.loop_names)}
+    m_in = [0.0] * model.m
+    m_out = [0.0] * model.m
+    for u in model.plan.cooling_units:
+        l = idx[u.loop]
+        if u.kind in ("crah", "cdu"):
+            m_in[l] += u.rated_power_kw * 1e3
+        else:
+            m_out[l] += u.rated_power_kw * 1e3
+    return m_in, m_out
+
+
+_C0, _C1, _C2 = d.CHILLER_CAPACITY_COEFFS
+_P0, _P1, _P2 = d.CHILLER_POWER_COEFFS
+_L0, _L1, _L2 = d.CHILLER_PLR_COEFFS
+_P_RATED = _P0 + _P1 * _C0 + _P2 * _C0 * _C0
+
+
+def _chiller_ratio(t_out: float, rated_c: float) -> float:
+    """Scalar :func:`.heat_rejection.chiller_capacity_ratio` (hot-loop speed)."""
+    x = (t_out - rated_c) / d.CHILLER_TEMP_RISE_COEF
+    r = (_C0 + _C1 * x + _C2 * x * x) / _C0
+    return r if r > 0.0 else 0.0
+
+
+def _chiller_power(load: float, rated_w: float, t_out: float, cop: float, rated_c: float) -> float:
+    """Scalar :func:`.heat_rejection.chiller_electric_power` [W]."""
+    x = (t_out - rated_c) / d.CHILLER_TEMP_RISE_COEF
+    raw = _C0 + _C1 * x + _C2 * x * x
+    avail = rated_w * raw / _C0
+    if avail <= 0.0:
+        return 0.0
+    power_ratio = (_P0 + _P1 * raw + _P2 * raw * raw) / _P_RATED
+    plr = min(load / avail, 1.0)
+    if plr >= d.CHILLER_MIN_PLR:
+        plf = _L0 + _L1 * plr + _L2 * plr * plr
+    else:
+        pm = d.CHILLER_MIN_PLR
+        plf = (_L0 + _L1 * pm + _L2 * pm * pm) * plr / pm
+    return avail / cop * power_ratio * plf
+
+
+from .control import loop_temperature_step as _loop_step  # noqa: E402  (scalar hot-loop helper)

@@ -1,0 +1,218 @@
+"""Reference path: the same model as one ODE system integrated by ``scipy.integrate.solve_ivp``.
+
+For verification, not speed. Differences from the fast path are only numerical:
+
+* everything is evaluated at the instant (recirculation uses the current power, controllers the
+  current heat), where the fast path holds inputs over a step;
+* the actuator dead time is handled by the method of steps: integrate in chunks no longer than the
+  shortest dead time and read delayed commands from a finely sampled history of the chunks before.
+
+Loads use the same step-averaged utilisation as the fast path (the input signal is part of the
+model, not of the integrator); ambient is linear between step boundaries as in the fast path.
+``ivp_options`` (``method``, ``rtol``, ``atol``, ``max_step``, ...) go to ``solve_ivp`` unchanged;
+the default is LSODA with rtol 1e-6 and atol 1e-6.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy import sparse
+from scipy.integrate import solve_ivp
+
+from . import defaults as d
+from .errors import SolverInputError
+from .energy import pue
+from .heat_rejection import chiller_capacity_ratio
+from .integrate import _Chunk, _initial_state, _mover_split, _coolant
+from .loads import job_utilization_step_means
+from .model import Model
+from .results import SimulationResult
+
+
+def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, prices, demand_charge,
+                  progress=None, cancel=None, **ivp_options) -> SimulationResult:
+    """Integrate with ``solve_ivp``; returns a :class:`SimulationResult` with the summary temperatures,
+    energies and throttling, and minute samples (minute-end values, not means)."""
+    wall0 = time.perf_counter()
+    opt = model.options
+    gain, smin = opt.throttle_gain_per_k, opt.throttle_min_clock
+    n, m = model.n, model.m
+    horizon = n_steps * dt
+    predictive = control == "predictive"
+    share = model.loop_server_share.tocsr()
+    down_share = sparse.csr_matrix(model.loop_downstream) @ share
+    forecast_base = np.asarray(down_share @ model.p_idle).ravel()
+    forecast_w = np.asarray((down_share @ sparse.diags(model.p_dyn) @ model.placement.matrix).todense())
+    look = model.loop_dead + model.loop_tau
+    chunk = _Chunk(model, 0, n_steps, dt, look, False, None, None)
+    U = chunk.u  # [steps × servers]
+    grid_t = np.arange(n_steps + 1) * dt
+    movers_in, movers_out = (np.array(x) for x in _mover_split(model))
+    order = list(model.loop_order)
+    parent = model.loop_parent
+    gpus = model.gpus
+
+    def u_at(t):
+        return U[min(int(t // dt), n_steps - 1)]
+
+    def forecast_at(t):
+        k = np.minimum(((t + look) // dt).astype(int), 10**9)
+        out = np.empty(m)
+        for l in range(m):
+            uj = job_utilization_step_means(model.placement, np.array([k[l] * dt]), dt)[:, 0]
+            out[l] = forecast_base[l] + forecast_w[l] @ uj
+        return out
+
+    def evaluate(t, x):
+        """Derivatives, commands and the instantaneous flows at (t, x)."""
+        T, TL, Y = x[:n], x[n:n + m], x[n + m:n + 2 * m]
+        u = u_at(t)
+        db = np.interp(t, grid_t, amb_db)
+        wb = np.interp(t, grid_t, amb_wb)
+        s = np.clip(1.0 - gain * (T - model.t_slow), smin, 1.0)
+        P = model.p_idle + model.p_dyn * u * s
+        delta = model.recirc @ (model.rack_air_share @ P)
+        tc = _coolant(model, TL, delta)
+        q = (T - tc) / model.r_th
+        dT = (P - q) / model.c_th
+        q_srv = share @ q
+        deliv = np.zeros(m)
+        cmd = np.zeros(m)
+        child = np.zeros(m)
+        mover_heat = np.zeros(m)
+        dTL = np.zeros(m)
+        fc = forecast_at(t) if predictive else None
+        for l in order:
+            a = (model.loop_fixed_w[l] - model.loop_drycooler_ua[l] * db - model.loop_tower_ua[l] * wb
+                 + model.loop_chiller_w[l] * chiller_capacity_ratio(db, model.loop_chiller_rated_c[l]))
+            b = model.loop_coil_ua[l] + model.loop_drycooler_ua[l] + model.loop_tower_ua[l]
+            if parent[l] >= 0:
+                a -= model.loop_coil_ua[l] * TL[parent[l]]
+            cap = max(a + b * TL[l], 0.0)
+            deliv[l] = min(Y[l], cap)
+            speed = min(max(deliv[l] / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
+            mover_heat[l] = movers_in[l] * speed ** 3
+            q_in = q_srv[l] + mover_heat[l] + child[l]
+            ff = q_in if fc is None else fc[l] + mover_heat[l]
+            cmd[l] = min(max(ff + model.loop_gain[l] * (TL[l] - model.loop_setpoint[l]), 0.0), cap)
+            dTL[l] = (q_in - deliv[l]) / model.loop_c[l]
+            if parent[l] >= 0:
+                child[parent[l]] += deliv[l]
+        rejected = float(deliv[parent < 0].sum())
+        return dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u
+
+    # initial state identical to the fast path
+    T0, TL0, _, _ = _initial_state(model, U[0], amb_db[0], amb_wb[0])
+    x_probe = np.concatenate([T0, TL0, np.zeros(m)])
+    # steady actuator outputs: what each loop takes in at the start
+    Y0 = np.zeros(m)
+    _, _, _, P0, _, _, _, _, _ = evaluate(0.0, np.concatenate([T0, TL0, np.full(m, np.inf)]))
+    _, _, _, _, deliv0, _, _, _, _ = evaluate(0.0, np.concatenate([T0, TL0, np.full(m, 1e18)]))
+    # a loop at setpoint in steady state delivers its inflow: recompute inflows with Y = ∞ clipped by cap
+    q_srv0 = share @ ((T0 - _coolant(model, TL0, model.recirc @ (model.rack_air_share @ P0))) / model.r_th)
+    child = np.zeros(m)
+    for l in order:
+        speed = min(max((q_srv0[l] + child[l]) / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
+        Y0[l] = q_srv0[l] + child[l] + movers_in[l] * speed ** 3
+        if parent[l] >= 0:
+            child[parent[l]] += Y0[l]
+    del x_probe, deliv0
+    x0 = np.concatenate([T0, TL0, Y0, np.zeros(5)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu
+    cmd0 = evaluate(0.0, x0[:n + 2 * m])[2]
+
+    dead = model.loop_dead
+    positive = dead[dead > 0]
+    chunk_len = float(min(positive.min(), 600.0)) if positive.size else 600.0
+    hist_dt = min(1.0, dt / 4.0)
+    hist_t = [0.0]
+    hist_cmd = [cmd0]
+
+    def delayed_cmd(t):
+        out = np.empty(m)
+        ht = np.asarray(hist_t)
+        hc = np.asarray(hist_cmd)
+        for l in range(m):
+            tt = t - dead[l]
+            out[l] = cmd0[l] if tt <= 0 else np.interp(tt, ht, hc[:, l])
+        return out
+
+    cache = {}
+
+    def rhs(t, x):
+        dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u = evaluate(t, x[:n + 2 * m])
+        if "ht" not in cache:
+            cache["ht"] = np.asarray(hist_t)
+            cache["hc"] = np.asarray(hist_cmd)
+        ht, hc = cache["ht"], cache["hc"]
+        cd = np.empty(m)
+        for l in range(m):
+            tt = t - dead[l]
+            cd[l] = cmd0[l] if tt <= 0 else np.interp(tt, ht, hc[:, l])
+        dY = (cd - x[n + m:n + 2 * m]) / model.loop_tau
+        thr = float(np.dot(gpus, x[:n] > model.t_slow))
+        lost = float(np.dot(gpus * u, 1.0 - s))
+        return np.concatenate([dT, dTL, dY, [P.sum(), rejected, mover_heat.sum(), thr, lost]])
+
+    options = {"method": "LSODA", "rtol": 1e-6, "atol": 1e-6, "max_step": dt}
+    options.update(ivp_options)
+    for bad in ("fun", "t_span", "y0", "dense_output", "t_eval"):
+        if bad in options:
+            raise SolverInputError(f"solve_ivp option {bad!r} is set by the solver")
+    t = 0.0
+    x = x0
+    sample_t = np.arange(1, n_steps + 1) * dt
+    samples = []
+    cancelled = False
+    while t < horizon - 1e-9:
+        t1 = min(t + chunk_len, horizon)
+        cache.clear()
+        sol = solve_ivp(rhs, (t, t1), x, dense_output=True, **options)
+        if not sol.success:
+            raise SolverInputError(f"solve_ivp failed at t = {t:.0f} s: {sol.message}")
+        # history of commands over the chunk for later delays
+        th = np.arange(t + hist_dt, t1 + 1e-9, hist_dt)
+        if th.size == 0 or th[-1] < t1 - 1e-9:
+            th = np.append(th, t1)
+        for tk in th:
+            hist_t.append(float(tk))
+            hist_cmd.append(evaluate(tk, sol.sol(tk)[:n + 2 * m])[2])
+        sel = sample_t[(sample_t > t + 1e-9) & (sample_t <= t1 + 1e-9)]
+        for tk in sel:
+            samples.append(sol.sol(tk))
+        x = sol.y[:, -1]
+        t = t1
+        if progress is not None:
+            progress(t / horizon)
+        if cancel is not None and cancel():
+            cancelled = True
+            break
+    S = np.asarray(samples)
+    res = SimulationResult(start=start)
+    res.integrator, res.control, res.cancelled = "reference", control, cancelled
+    res.servers, res.gpus, res.steps, res.step_s, res.horizon_s = n, int(gpus.sum()), len(S), dt, t
+    Tall = np.vstack([T0[None, :], S[:, :n]])
+    res.max_gpu_temp_c = float(Tall.max())
+    res.final_server_temp_c = x[:n].copy()
+    res.final_loop_temp_c = x[n:n + m].copy()
+    res.it_energy_kwh = x[n + 2 * m] / 3.6e6
+    res.heat_rejected_kwh = x[n + 2 * m + 1] / 3.6e6
+    res.mover_heat_kwh = x[n + 2 * m + 2] / 3.6e6
+    res.throttled_gpu_hours = x[n + 2 * m + 3] / 3600.0
+    res.lost_gpu_hours = x[n + 2 * m + 4] / 3600.0
+    e0 = float(np.dot(model.c_th, T0) + np.dot(model.loop_c, TL0))
+    e1 = float(np.dot(model.c_th, x[:n]) + np.dot(model.loop_c, x[n:n + m]))
+    res.stored_energy_change_kwh = (e1 - e0) / 3.6e6
+    res.facility_energy_kwh = float("nan")
+    res.pue = pue(float("nan"), res.it_energy_kwh)
+    res.time_s = sample_t[:len(S)] - dt
+    res.loop_supply_c = S[:, n:n + m]
+    res.loop_names = list(model.loop_names)
+    res.server_names = list(model.server_names)
+    res.server_temp_c = S[:, :n]
+    res.max_gpu_temp_c_series = S[:, :n].max(axis=1)
+    res.throttled_fraction = (S[:, :n] > model.t_slow) @ gpus / max(gpus.sum(), 1)
+    res.max_throttled_fraction = float(res.throttled_fraction.max()) if len(S) else 0.0
+    res.wall_time_s = time.perf_counter() - wall0
+    del delayed_cmd
+    return res

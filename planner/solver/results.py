@@ -1,0 +1,126 @@
+"""What a simulation returns: a plain dataclass the CLI, GUI and scheduler read."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+SUMMARY_FIELDS = (
+    "it_energy_kwh", "cooling_energy_kwh", "facility_energy_kwh", "pue", "cost_usd", "energy_cost_usd",
+    "demand_charge_usd", "it_cost_usd", "peak_it_kw", "peak_facility_kw", "peak_15min_facility_kw",
+    "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpu_hours", "lost_gpu_hours",
+    "max_throttled_fraction", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
+    "control", "integrator", "cancelled", "heat_rejected_kwh", "stored_energy_change_kwh",
+    "mover_heat_kwh",
+)
+MINUTE_FIELDS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
+                 "max_gpu_temp_c", "throttled_fraction")
+
+
+@dataclass
+class SimulationResult:
+    """Outcome of :func:`planner.solver.simulate`.
+
+    Summary (units in the names): energies [kWh], powers [kW], temperatures [°C], cost [$];
+    ``throttle_events`` counts GPU slowdown episodes (per GPU, with hysteresis);
+    ``throttled_gpu_hours`` is GPU time spent above slowdown; ``lost_gpu_hours`` the demanded GPU
+    work not delivered, ``Σ gpus · u · (1 − s) dt``; ``max_throttled_fraction`` the largest share of
+    GPUs throttled in any step. ``heat_rejected_kwh`` / ``stored_energy_change_kwh`` /
+    ``mover_heat_kwh`` close the energy balance ``IT + mover heat = rejected + Δstored``.
+
+    Minute arrays (one entry per minute, or per step if the step is longer): ``time_s`` [s from
+    start], ``ambient_c`` (dry bulb), ``it_kw``, ``cooling_kw`` (fans, pumps, compressors),
+    ``facility_kw``, ``supply_temp_c`` (hottest IT-facing loop supply), ``max_gpu_temp_c``,
+    ``throttled_fraction`` — minute means except ``max_gpu_temp_c`` (minute maximum).
+    ``loop_supply_c`` [minutes × loops] per loop.
+
+    Per rack (``rack_names`` order): ``rack_max_inlet_c``, ``rack_max_gpu_c``,
+    ``rack_throttled_gpu_hours``. Per server, only if ``record`` had ``'server'``:
+    ``server_temp_c`` and ``server_power_kw`` [minutes × servers] sampled at each minute's end.
+    """
+
+    start: datetime
+    it_energy_kwh: float = 0.0
+    cooling_energy_kwh: float = 0.0
+    facility_energy_kwh: float = 0.0
+    pue: float = float("nan")
+    cost_usd: float = 0.0
+    energy_cost_usd: float = 0.0
+    demand_charge_usd: float = 0.0
+    it_cost_usd: float = 0.0
+    peak_it_kw: float = 0.0
+    peak_facility_kw: float = 0.0
+    peak_15min_facility_kw: float = 0.0
+    max_gpu_temp_c: float = float("nan")
+    max_inlet_temp_c: float = float("nan")
+    throttle_events: int = 0
+    throttled_gpu_hours: float = 0.0
+    lost_gpu_hours: float = 0.0
+    max_throttled_fraction: float = 0.0
+    servers: int = 0
+    gpus: int = 0
+    steps: int = 0
+    step_s: float = 0.0
+    horizon_s: float = 0.0
+    wall_time_s: float = 0.0
+    control: str = "reactive"
+    integrator: str = "fast"
+    cancelled: bool = False
+    heat_rejected_kwh: float = 0.0
+    stored_energy_change_kwh: float = 0.0
+    mover_heat_kwh: float = 0.0
+    time_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ambient_c: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    it_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cooling_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    facility_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    supply_temp_c: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    max_gpu_temp_c_series: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    throttled_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    loop_supply_c: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    loop_names: list = field(default_factory=list)
+    rack_names: list = field(default_factory=list)
+    rack_max_inlet_c: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rack_max_gpu_c: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rack_throttled_gpu_hours: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    server_names: list = field(default_factory=list)
+    server_temp_c: np.ndarray | None = None
+    server_power_kw: np.ndarray | None = None
+    final_server_temp_c: np.ndarray | None = None
+    final_loop_temp_c: np.ndarray | None = None
+
+    def summary(self) -> dict:
+        """The summary fields as a JSON-ready dict (floats rounded for printing, not for maths)."""
+        out = {}
+        for k in SUMMARY_FIELDS:
+            v = getattr(self, k)
+            if isinstance(v, (np.floating, float)):
+                v = float(v)
+                v = None if not np.isfinite(v) else round(v, 6)
+            elif isinstance(v, (np.integer,)):
+                v = int(v)
+            out[k] = v
+        return out
+
+    def minute_table(self) -> dict:
+        """Minute series by CSV column name (``max_gpu_temp_c`` is the series, not the summary)."""
+        return {"time_s": self.time_s, "ambient_c": self.ambient_c, "it_kw": self.it_kw,
+                "cooling_kw": self.cooling_kw, "facility_kw": self.facility_kw,
+                "supply_temp_c": self.supply_temp_c, "max_gpu_temp_c": self.max_gpu_temp_c_series,
+                "throttled_fraction": self.throttled_fraction}
+
+    def write_timeseries_csv(self, path) -> None:
+        """One row per minute: ``time`` (ISO 8601, site local time) and the minute series."""
+        from .ambient import local_times
+        table = self.minute_table()
+        times = local_times(self.start, self.time_s)
+        cols = [c for c in MINUTE_FIELDS if c != "time_s"]
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["time"] + cols + [f"supply_{n}_c" for n in self.loop_names])
+            for k, t in enumerate(times):
+                row = [t] + [f"{float(table[c][k]):.4f}" for c in cols]
+                row += [f"{float(x):.4f}" for x in self.loop_supply_c[k]] if self.loop_supply_c.size else []
+                w.writerow(row)

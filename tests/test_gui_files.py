@@ -1,0 +1,193 @@
+"""File menu through the real actions: save/reopen, unsaved-changes mark and prompt, recent files,
+autosave and crash recovery, CSV export/import, bad files."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from models.store import load_plan, save_plan
+from test_gui_support import msgs, select, small_plan, win  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.gui
+
+
+def test_save_as_then_reopen_round_trips(win, msgs, tmp_path, qtbot):
+    from ui.main_window import MainWindow
+
+    select(win, "L01")
+    win.act_rotate_cw.trigger()
+    assert win.isWindowModified() and "Untitled[*]" in win.windowTitle()
+    msgs.save_path = str(tmp_path / "hall.dcplan")
+    win.act_save.trigger()  # untitled: Save asks for a name
+    assert (tmp_path / "hall.dcplan").exists()
+    assert not win.isWindowModified() and win.windowTitle().startswith("hall.dcplan")
+    assert QSettings("dcplan", "dcplan").value("recentFiles")[0] == str((tmp_path / "hall.dcplan").resolve())
+
+    other = MainWindow()
+    qtbot.addWidget(other)
+    msgs.open_path = str(tmp_path / "hall.dcplan")
+    other.act_open.trigger()
+    assert other.doc.path == tmp_path / "hall.dcplan"
+    assert other.doc.rack("L01").orientation == "W"
+    assert [r.name for r in other.doc.plan.racks] == [r.name for r in win.doc.plan.racks]
+    assert len(other.doc.plan.servers) == 2 and set(other.scene.rack_items) == set(win.doc.rack_map())
+    assert not other.isWindowModified()
+
+
+def test_save_writes_current_edits_and_clears_mark(win, msgs, tmp_path):
+    path = tmp_path / "p.dcplan"
+    msgs.save_path = str(path)
+    win.act_save_as.trigger()
+    select(win, "R01")
+    win.act_delete.trigger()
+    assert win.isWindowModified()
+    win.act_save.trigger()
+    assert not win.isWindowModified()
+    assert "R01" not in {r.name for r in load_plan(path).racks}
+    win.doc.undo_stack.undo()  # undo past the save point: modified again
+    assert win.isWindowModified()
+
+
+def test_close_with_unsaved_changes_asks(win, msgs, tmp_path):
+    win.act_add_rack.trigger()
+    msgs.save_answer = "cancel"
+    assert not win.close()
+    assert msgs.asked_save == ["Untitled"] and win.isVisible()
+    msgs.save_answer = "save"
+    msgs.save_path = str(tmp_path / "closing.dcplan")
+    assert win.close()
+    assert len(load_plan(tmp_path / "closing.dcplan").racks) == 5
+
+
+def test_new_discarding_changes(win, msgs):
+    win.act_add_rack.trigger()
+    msgs.save_answer = "discard"
+    win.act_new.trigger()
+    assert msgs.asked_save and win.doc.plan.racks == [] and win.doc.undo_stack.count() == 0
+    assert not win.scene.rack_items and win.windowTitle().startswith("Untitled")
+
+
+def test_open_recent(win, msgs, tmp_path):
+    p = tmp_path / "recent.dcplan"
+    save_plan(small_plan(), p)
+    assert win.open_path(p)
+    win.doc.set_plan(small_plan(), None)
+    win._fill_recent()
+    acts = [a for a in win.recent_menu.actions() if a.data()]
+    assert acts and acts[0].data() == str(p.resolve())
+    acts[0].trigger()
+    assert win.doc.path == p
+
+
+def test_corrupt_file_gives_clear_message(win, msgs, tmp_path):
+    bad = tmp_path / "broken.dcplan"
+    bad.write_text("this is not a plan")
+    assert not win.open_path(bad)
+    assert msgs.warnings and "broken.dcplan" in msgs.warnings[-1]
+    assert win.doc.path is None and len(win.doc.plan.racks) == 4  # the open plan is untouched
+
+
+def test_autosave_and_recovery_after_crash(win, msgs, tmp_path, qtbot):
+    from ui.autosave import side_path
+    from ui.main_window import MainWindow
+
+    path = tmp_path / "work.dcplan"
+    msgs.save_path = str(path)
+    win.act_save_as.trigger()
+    select(win, "R01")
+    win.act_delete.trigger()
+    win.autosaver.save_soon()
+    win.autosaver.wait()
+    side = side_path(path)
+    assert side.name == "work.dcplan.autosave" and side.exists()
+    assert "R01" not in {r.name for r in load_plan(side).racks}
+    assert "R01" in {r.name for r in load_plan(path).racks}  # the plan itself is untouched
+    # "crash": the window goes away without the side file being cleaned up; a new one opens the plan
+    win.doc.undo_stack.setClean()
+    msgs.recover_answer = True
+    other = MainWindow()
+    qtbot.addWidget(other)
+    assert other.open_path(path)
+    assert msgs.asked_recover == ["work.dcplan"]
+    assert "R01" not in other.doc.rack_map() and other.doc.path == path
+    assert other.isWindowModified()  # recovered work is unsaved until saved
+    other.act_save.trigger()
+    assert not side.exists() and "R01" not in {r.name for r in load_plan(path).racks}
+
+
+def test_declining_recovery_deletes_autosave(win, msgs, tmp_path):
+    from ui.autosave import side_path
+
+    path = tmp_path / "x.dcplan"
+    save_plan(small_plan(), path)
+    side = side_path(path)
+    p = small_plan()
+    p.racks = p.racks[:1]
+    save_plan(p, side)
+    msgs.recover_answer = False
+    assert win.open_path(path)
+    assert not side.exists() and len(win.doc.plan.racks) == 4
+
+
+def test_clean_close_leaves_no_autosave(win, msgs, tmp_path):
+    from ui.autosave import side_path
+
+    path = tmp_path / "c.dcplan"
+    msgs.save_path = str(path)
+    win.act_save_as.trigger()
+    win.act_add_rack.trigger()
+    win.autosaver.save_soon()
+    win.autosaver.wait()
+    assert side_path(path).exists()
+    msgs.save_answer = "discard"
+    assert win.close()
+    assert not side_path(path).exists()
+
+
+def test_export_and_import_csv(win, msgs, tmp_path, qtbot):
+    out = tmp_path / "csv"
+    msgs.directory = str(out)
+    win.act_export.trigger()
+    assert sorted(p.name for p in out.iterdir()) == ["devices.csv", "rack_plan.csv", "racks.csv"]
+    assert msgs.infos and "rack_plan.csv" in msgs.infos[-1]
+
+    win.doc.set_plan(small_plan(), None)
+    select(win, "R01", "R02")
+    win.act_delete.trigger()
+    n_before = len(win.doc.plan.racks)
+    msgs.csv_files = [str(out / "rack_plan.csv"), str(out / "devices.csv")]
+    win.act_import.trigger()
+    assert not msgs.warnings, msgs.warnings
+    assert {"R01", "R02"} <= set(win.doc.rack_map())
+    assert set(win.scene.rack_items) == set(win.doc.rack_map())
+    assert win.doc.undo_stack.undoText().startswith("Import")
+    win.doc.undo_stack.undo()
+    assert len(win.doc.plan.racks) == n_before and "R01" not in win.scene.rack_items
+
+
+def test_bad_csv_import_lists_rows(win, msgs, tmp_path):
+    bad = tmp_path / "rack_plan.csv"
+    bad.write_text("rack,hall,x_m,y_m,orientation\nQ1,Hall 1,abc,1.0,N\n")
+    msgs.csv_files = [str(bad)]
+    win.act_import.trigger()
+    assert msgs.warnings and "rack_plan.csv:2" in msgs.warnings[-1]
+    assert win.doc.undo_stack.count() == 0
+
+
+def test_history_view_lists_commands(win):
+    select(win, "L01")
+    win.act_rotate_cw.trigger()
+    win.act_flip.trigger()
+    model = win.undo_view.model()
+    assert model.rowCount() == 3  # <opened plan>, rotate, flip
+    assert win.doc.undo_stack.text(0) == "Rotate L01" and win.doc.undo_stack.text(1) == "Flip L01"
+    win.undo_view.setCurrentIndex(model.index(0, 0))  # click the first row: back to the opened plan
+    assert win.doc.rack("L01").orientation == "S"
+
+
+def test_cli_entry_parses_plan_argument():
+    from ui.app import parse_args
+
+    a = parse_args(["hall.dcplan"])
+    assert a.plan == "hall.dcplan" and not a.demo
+    assert parse_args(["--demo"]).demo

@@ -1,0 +1,616 @@
+"""The main window: floor plan in the centre, catalog left, inspector right, problems and history below."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QStyle, QToolBar,
+                               QUndoView, QWidget)
+
+from models.store import PlanFileError, load_plan, save_plan
+from planner.plan import Plan
+from ui import commands as cmds
+from ui import messages
+from ui.autosave import Autosaver, side_path, untitled_autosave_path
+from ui.catalog_dock import CatalogWidget
+from ui.document import PlanDocument, new_plan
+from ui.elevation import ElevationWidget
+from ui.floor_view import COLOR_MODES, FloorScene, FloorView
+from ui.icons import icon
+from ui.inspector import Inspector
+from ui.problems_dock import ProblemsWidget
+from ui.units import IMPERIAL, SI, units
+
+MAX_RECENT = 8
+APP_NAME = "dcplan"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, plan: Plan | None = None, path: Path | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.settings = QSettings("dcplan", "dcplan")
+        self.doc = PlanDocument(plan if plan is not None else new_plan(), path, self)
+        self.scene = FloorScene(self.doc, self)
+        self.view = FloorView(self.doc, self.scene)
+        self.view.setObjectName("floorView")
+        self.setCentralWidget(self.view)
+        self.autosaver = Autosaver(self.doc, self)
+        self.autosaver.sigFailed.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status()
+        self.view.context_actions = [self.act_rename, self.act_rotate_cw, self.act_rotate_ccw, self.act_flip,
+                                     self.act_duplicate, None, self.act_align_row, self.act_align_col, None,
+                                     self.act_delete]
+        self.doc.sigDirtyChanged.connect(self._update_title)
+        self.doc.sigPathChanged.connect(self._update_title)
+        self.doc.sigSelectionChanged.connect(self._update_actions)
+        self.doc.sigProblemsChanged.connect(self._update_totals)
+        self.doc.sigPlanReplaced.connect(self._update_legend)
+        self.doc.sigPlanChanged.connect(lambda ch: self._update_legend() if ch.other or ch.racks_any else None)
+        self.view.sigServerTypeDropped.connect(self.add_server_to_rack)
+        self.view.sigUnitDropped.connect(lambda name, x, y: self.place_unit(name, (x, y)))
+        self.view.sigZoomChanged.connect(self._update_zoom)
+        units().sigChanged.connect(self._on_units)
+        self._update_title()
+        self._update_actions()
+        self._update_totals()
+        self._update_legend()
+        self.resize(1500, 920)
+        QTimer.singleShot(0, self.view.fit_hall)
+
+    # ================================================================ layout
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, d)
+        return d
+
+    def _build_docks(self) -> None:
+        self.catalog = CatalogWidget(lambda: self.doc.plan.server_types)
+        self.catalog.sigAddServerToSelection.connect(self.add_server_to_selection)
+        self.catalog.sigPlaceUnit.connect(lambda name: self.place_unit(name, None))
+        self.catalog_dock = self._dock("Catalog", "catalogDock", self.catalog, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.elevation = ElevationWidget(self.doc)
+        self.elevation.setObjectName("elevation")
+        self.elevation.type_lookup = self.catalog.server_type
+        self.elevation.sigServerTypeDropped.connect(self.add_server_at)
+        self.elevation_dock = self._dock("Rack Elevation", "elevationDock", self.elevation,
+                                         Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.splitDockWidget(self.catalog_dock, self.elevation_dock, Qt.Orientation.Vertical)
+        self.inspector = Inspector(self.doc)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems = ProblemsWidget(self.doc)
+        self.problems.sigRackActivated.connect(self.view.center_on_rack)
+        self.problems.sigUnitActivated.connect(self._center_on_unit)
+        self.problems_dock = self._dock("Problems", "problemsDock", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.undo_view = QUndoView(self.doc.undo_stack)
+        self.undo_view.setObjectName("undoView")
+        self.undo_view.setEmptyLabel("<opened plan>")
+        self.history_dock = self._dock("History", "historyDock", self.undo_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.history_dock)
+        self.problems_dock.raise_()
+        self.resizeDocks([self.catalog_dock, self.inspector_dock], [340, 370], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon_name: str | None = None) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                a.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(f"{text.replace('&', '').rstrip('…')} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                         if shortcut is not None else tip)
+        if icon_name:
+            a.setIcon(icon(icon_name))
+        a.triggered.connect(slot)
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.file_new, K.New, "Start a new, empty plan", "new")
+        self.act_open = self._action("&Open…", self.file_open, K.Open, "Open a .dcplan file", "open")
+        self.act_save = self._action("&Save", self.file_save, K.Save, "Save the plan", "save")
+        self.act_save_as = self._action("Save &As…", self.file_save_as, K.SaveAs, "Save the plan under a new name")
+        self.act_import = self._action("&Import Rack Plan from CSV…", self.import_csv, None,
+                                       "Import racks.csv / devices.csv / rack_plan.csv")
+        self.act_export = self._action("&Export Rack Plan to CSV…", self.export_csv, None,
+                                       "Write racks.csv, devices.csv and rack_plan.csv")
+        self.act_quit = self._action("&Quit", self.close, K.Quit, "Close dcplan")
+        self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
+        self.act_undo.setIcon(icon("undo"))
+        self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z")] + [k for k in QKeySequence.keyBindings(K.Redo)
+                                                                     if k != QKeySequence("Ctrl+Shift+Z")])
+        self.act_redo.setIcon(icon("redo"))
+        self.addAction(self.act_undo)
+        self.addAction(self.act_redo)
+        self.act_add_rack = self._action("Add &Rack", self.add_rack, "Ctrl+Shift+R",
+                                         "Add a rack at the nearest free spot to the view centre", "add_rack")
+        self.act_add_row = self._action("Add Ro&w of Racks…", self.add_row, "Ctrl+Shift+W",
+                                        "Add a row of N racks side by side", "add_row")
+        self.act_duplicate = self._action("&Duplicate", self.duplicate, "Ctrl+D", "Copy the selected racks with their servers",
+                                          "duplicate")
+        self.act_delete = self._action("De&lete", self.delete, [QKeySequence.StandardKey.Delete, "Backspace"],
+                                       "Delete the selected racks and cooling units", "delete")
+        self.act_rename = self._action("Re&name…", self.rename, "F2", "Rename the selected rack in place")
+        self.act_rotate_cw = self._action("Rotate &Clockwise", lambda: self.rotate("cw"), "R",
+                                          "Turn the selected racks 90° clockwise", "rotate_cw")
+        self.act_rotate_ccw = self._action("Rotate C&ounter-clockwise", lambda: self.rotate("ccw"), "Shift+R",
+                                           "Turn the selected racks 90° counter-clockwise", "rotate_ccw")
+        self.act_flip = self._action("&Flip Front (180°)", lambda: self.rotate("flip"), "Ctrl+Shift+F",
+                                     "Turn each selected rack to face the other aisle", "flip")
+        self.act_align_row = self._action("Align in a Ro&w", lambda: self.align("row"), "Ctrl+Shift+H",
+                                          "Give the selected racks the y of the first one", "align_row")
+        self.act_align_col = self._action("Align in a Co&lumn", lambda: self.align("column"), "Ctrl+Shift+V",
+                                          "Give the selected racks the x of the first one", "align_col")
+        self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll, "Select every rack")
+        self.act_deselect = self._action("Select &None", lambda: self.doc.set_selection(), K.Deselect,
+                                         "Clear the selection")
+        self.act_zoom_in = self._action("Zoom &In", lambda: self.view.zoom_by(1.25), K.ZoomIn, "Zoom in", "zoom_in")
+        self.act_zoom_out = self._action("Zoom &Out", lambda: self.view.zoom_by(0.8), K.ZoomOut, "Zoom out", "zoom_out")
+        self.act_fit = self._action("&Fit Hall", self.view.fit_hall, "Ctrl+0", "Show the whole hall", "fit")
+        self.color_group = QActionGroup(self)
+        self.color_actions = {}
+        for mode, label in COLOR_MODES.items():
+            a = QAction(label, self, checkable=True)
+            a.setData(mode)
+            a.setChecked(mode == "loop")
+            a.triggered.connect(lambda _c=False, m=mode: self.set_color_mode(m))
+            self.color_group.addAction(a)
+            self.color_actions[mode] = a
+        self.unit_group = QActionGroup(self)
+        self.act_si = QAction("SI (kW, °C, m, m³/s)", self, checkable=True)
+        self.act_imperial = QAction("Imperial (BTU/h, tons, °F, ft, CFM)", self, checkable=True)
+        for a, system in ((self.act_si, SI), (self.act_imperial, IMPERIAL)):
+            self.unit_group.addAction(a)
+            a.setChecked(units().system == system)
+            a.triggered.connect(lambda _c=False, s=system: units().set_system(s))
+        self.act_about = self._action("&About dcplan", self.about, None, "About")
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        for a in (self.act_new, self.act_open):
+            m.addAction(a)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._fill_recent()
+        m.addSeparator()
+        for a in (self.act_save, self.act_save_as):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_import)
+        m.addAction(self.act_export)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = mb.addMenu("&Edit")
+        m.addAction(self.act_undo)
+        m.addAction(self.act_redo)
+        m.addSeparator()
+        for a in (self.act_add_rack, self.act_add_row, self.act_duplicate, self.act_rename, self.act_delete):
+            m.addAction(a)
+        m.addSeparator()
+        for a in (self.act_rotate_cw, self.act_rotate_ccw, self.act_flip, self.act_align_row, self.act_align_col):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_select_all)
+        m.addAction(self.act_deselect)
+        m = mb.addMenu("&View")
+        for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit):
+            m.addAction(a)
+        m.addSeparator()
+        cm = m.addMenu("&Colour Racks By")
+        for a in self.color_actions.values():
+            cm.addAction(a)
+        um = m.addMenu("&Units")
+        um.addAction(self.act_si)
+        um.addAction(self.act_imperial)
+        m.addSeparator()
+        for d in (self.catalog_dock, self.elevation_dock, self.inspector_dock, self.problems_dock, self.history_dock):
+            m.addAction(d.toggleViewAction())
+        m = mb.addMenu("&Help")
+        m.addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main", self)
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        tb.setIconSize(tb.iconSize() * 1.0)
+        for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+                  self.act_add_rack, self.act_add_row, self.act_duplicate, self.act_rotate_cw, self.act_flip,
+                  self.act_align_row, self.act_delete, None, self.act_fit):
+            if a is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(a)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        tb.addWidget(QLabel("Colour by "))
+        self.color_combo = QComboBox()
+        self.color_combo.setObjectName("colorMode")
+        for mode, label in COLOR_MODES.items():
+            self.color_combo.addItem(label, mode)
+        self.color_combo.activated.connect(lambda i: self.set_color_mode(self.color_combo.itemData(i)))
+        tb.addWidget(self.color_combo)
+        tb.addWidget(QLabel("  Units "))
+        self.units_combo = QComboBox()
+        self.units_combo.setObjectName("unitSystem")
+        self.units_combo.addItem("SI", SI)
+        self.units_combo.addItem("Imperial", IMPERIAL)
+        self.units_combo.setCurrentIndex(1 if units().system == IMPERIAL else 0)
+        self.units_combo.activated.connect(lambda i: units().set_system(self.units_combo.itemData(i)))
+        tb.addWidget(self.units_combo)
+        self.addToolBar(tb)
+        self.toolbar = tb
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.totals_labels = {}
+        for key, tip in (("racks", "Racks in the plan"), ("servers", "Servers placed"), ("gpus", "GPUs"),
+                         ("it", "IT power with every server at max"),
+                         ("cooling", "Cooling capacity: in-room units, limited by the plant"),
+                         ("headroom", "Cooling capacity minus IT heat at max"), ("zoom", "Zoom")):
+            lbl = QLabel()
+            lbl.setObjectName(f"status_{key}")
+            lbl.setToolTip(tip)
+            lbl.setContentsMargins(8, 0, 8, 0)
+            sb.addPermanentWidget(lbl)
+            self.totals_labels[key] = lbl
+
+    # ================================================================ state
+    def _update_title(self, *_a) -> None:
+        name = self.doc.display_name()
+        where = f" — {self.doc.path.parent}" if self.doc.path else ""
+        self.setWindowTitle(f"{name}[*]{where} — {APP_NAME}")
+        self.setWindowModified(self.doc.dirty)
+
+    def _update_actions(self) -> None:
+        n = len(self.doc.selected_racks)
+        any_sel = n > 0 or bool(self.doc.selected_units)
+        for a in (self.act_duplicate, self.act_rotate_cw, self.act_rotate_ccw, self.act_flip):
+            a.setEnabled(n > 0)
+        self.act_rename.setEnabled(n == 1)
+        self.act_delete.setEnabled(any_sel)
+        self.act_align_row.setEnabled(n > 1)
+        self.act_align_col.setEnabled(n > 1)
+
+    def _update_totals(self) -> None:
+        t = self.doc.totals()
+        u = units()
+        L = self.totals_labels
+        L["racks"].setText(f"Racks <b>{t.racks:,}</b>")
+        L["servers"].setText(f"Servers <b>{t.servers:,}</b>")
+        L["gpus"].setText(f"GPUs <b>{t.gpus:,}</b>")
+        if u.system == IMPERIAL:
+            L["it"].setText(f"IT at max <b>{u.fmt('power', t.it_kw_max, 0)}</b> ({u.fmt('heat', t.it_kw_max)})")
+        else:
+            L["it"].setText(f"IT at max <b>{u.fmt('power', t.it_kw_max, 0)}</b>")
+        L["cooling"].setText(f"Cooling <b>{u.fmt('cooling', t.cooling_capacity_kw, 0)}</b>")
+        color = "#b91c1c" if t.headroom_kw < 0 else "#1f7a3f"
+        L["headroom"].setText(f"Headroom <b style='color:{color}'>{u.fmt('cooling', t.headroom_kw, 0)}</b>")
+
+    def _update_zoom(self, px_per_m: float) -> None:
+        self.totals_labels["zoom"].setText(f"{px_per_m:.0f} px/m")
+
+    def _update_legend(self) -> None:
+        from ui.floor_items import COLD_AISLE, FRONT_COLOR, HOT_AISLE, ramp_color
+        from PySide6.QtGui import QColor
+
+        mode = self.scene.color_mode
+        entries = []
+        if mode == "loop":
+            entries = [(c, n) for n, c in self.scene.loop_colors()][:8]
+            if len(self.scene.loop_colors()) > 8:
+                entries.append((QColor("#888"), f"… {len(self.scene.loop_colors()) - 8} more loops"))
+        elif mode == "density":
+            from ui.floor_view import DENSITY_FULL_SCALE_KW
+
+            from ui.floor_items import density_color
+
+            for kw in (0, 40, 80, 120, DENSITY_FULL_SCALE_KW):
+                entries.append((density_color(kw / DENSITY_FULL_SCALE_KW), f"{kw:.0f} kW" + ("+" if kw == DENSITY_FULL_SCALE_KW else "")))
+        elif mode == "budget":
+            entries = [(ramp_color(0.25), "< 50 %"), (ramp_color(0.75), "75 %"), (ramp_color(1.0), "100 %"),
+                       (ramp_color(1.2), "over budget")]
+        else:
+            entries = [(QColor("#d9dde2"), "run a simulation to colour by temperature")]
+        solid = QColor(COLD_AISLE)
+        solid.setAlpha(160)
+        hot = QColor(HOT_AISLE)
+        hot.setAlpha(160)
+        entries += [(solid, "cold aisle (rack fronts)"), (hot, "hot aisle (rack backs)"), (FRONT_COLOR, "rack front edge")]
+        self.view.legend.set_entries(COLOR_MODES[mode], entries)
+        self.view.legend.move(10, self.view.viewport().height() - self.view.legend.height() - 10)
+
+    def set_color_mode(self, mode: str) -> None:
+        self.scene.set_color_mode(mode)
+        self.color_actions[mode].setChecked(True)
+        self.color_combo.setCurrentIndex(self.color_combo.findData(mode))
+        self._update_legend()
+
+    def _on_units(self, system: str) -> None:
+        (self.act_imperial if system == IMPERIAL else self.act_si).setChecked(True)
+        self.units_combo.setCurrentIndex(1 if system == IMPERIAL else 0)
+        self._update_totals()
+        self.scene.invalidate(self.scene.sceneRect(), self.scene.SceneLayer.BackgroundLayer)
+        self.view.resetCachedContent()
+
+    def _center_on_unit(self, name: str) -> None:
+        item = self.scene.unit_items.get(name)
+        if item is not None:
+            self.view.centerOn(item)
+
+    # ================================================================ editing
+    def _view_center(self) -> tuple[float, float]:
+        c = self.view.mapToScene(self.view.viewport().rect().center())
+        return c.x(), c.y()
+
+    def add_rack(self) -> None:
+        cmds.try_push(self.doc, self, cmds.add_rack_at, self._view_center())
+
+    def add_row(self) -> None:
+        params = messages.ask_row(self, {"count": 10, "orientation": "N", "row": cmds.next_row_letter(self.doc)})
+        if params:
+            cmds.try_push(self.doc, self, cmds.add_row_at, self._view_center(), params["count"],
+                          params.get("orientation", "N"), params.get("row"))
+
+    def duplicate(self) -> None:
+        cmds.try_push(self.doc, self, cmds.DuplicateCommand, self.doc.selected_racks)
+
+    def delete(self) -> None:
+        if self.doc.selected_racks or self.doc.selected_units:
+            cmds.try_push(self.doc, self, cmds.DeleteCommand, self.doc.selected_racks, self.doc.selected_units)
+
+    def rename(self) -> None:
+        if len(self.doc.selected_racks) == 1:
+            self.view.start_rename(self.doc.selected_racks[0])
+
+    def rotate(self, turn: str) -> None:
+        cmds.try_push(self.doc, self, cmds.RotateCommand, self.doc.selected_racks, turn)
+
+    def align(self, axis: str) -> None:
+        cmds.try_push(self.doc, self, cmds.AlignCommand, self.doc.selected_racks, axis)
+
+    def select_all(self) -> None:
+        self.doc.set_selection([r.name for r in self.doc.plan.racks], [])
+
+    def add_server_to_rack(self, key: str, rack: str) -> None:
+        t = self.catalog.server_type(key)
+        if t is None:
+            messages.warn(self, "Unknown server type", f"No server type {key!r} in the catalog or the plan.")
+            return
+        cmds.try_push(self.doc, self, cmds.AddServerCommand, rack, t)
+
+    def add_server_at(self, key: str, rack: str, u: int) -> None:
+        t = self.catalog.server_type(key)
+        if t is not None:
+            cmds.try_push(self.doc, self, cmds.AddServerCommand, rack, t, u)
+
+    def add_server_to_selection(self, key: str) -> None:
+        if len(self.doc.selected_racks) != 1:
+            messages.warn(self, "Select one rack", "Select one rack first, then add the server to it "
+                          "(or drag the server onto a rack).")
+            return
+        self.add_server_to_rack(key, self.doc.selected_racks[0])
+
+    def place_unit(self, name: str, pos: tuple[float, float] | None) -> None:
+        tpl = self.catalog.cooling_unit(name)
+        if tpl is None:
+            return
+        if pos is None and tpl.kind in ("crah", "cdu"):
+            pos = self._view_center()
+            from ui.document import unit_size
+
+            w, d = unit_size(tpl)
+            spot = cmds.find_free_spot(self.doc, w, d, pos)
+            if spot is None:
+                messages.warn(self, "Edit refused", "No free space on the floor for the unit.")
+                return
+            pos = (spot[0] + w / 2, spot[1] + d / 2)
+        cmds.try_push(self.doc, self, cmds.AddCoolingUnitCommand, tpl, pos)
+
+    # ================================================================ files
+    def _recent(self) -> list[str]:
+        v = self.settings.value("recentFiles", [])
+        if isinstance(v, str):
+            v = [v]
+        return [p for p in (v or []) if p]
+
+    def _add_recent(self, path: Path) -> None:
+        p = str(Path(path).resolve())
+        rec = [p] + [r for r in self._recent() if r != p]
+        self.settings.setValue("recentFiles", rec[:MAX_RECENT])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        rec = self._recent()
+        for i, p in enumerate(rec):
+            a = self.recent_menu.addAction(f"&{i + 1}  {Path(p).name}  —  {Path(p).parent}")
+            a.setData(p)
+            a.triggered.connect(lambda _c=False, path=p: self.open_path(path))
+        if not rec:
+            a = self.recent_menu.addAction("(no recent plans)")
+            a.setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", lambda: (self.settings.setValue("recentFiles", []),
+                                                              self._fill_recent()))
+
+    def maybe_save(self) -> bool:
+        """True if it is fine to drop the current plan (saved, discarded, or clean)."""
+        if not self.doc.dirty:
+            return True
+        answer = messages.ask_save_changes(self, self.doc.display_name())
+        if answer == "save":
+            return self.file_save()
+        if answer == "discard":
+            self.autosaver.discard()
+            return True
+        return False
+
+    def file_new(self) -> None:
+        if self.maybe_save():
+            self.doc.set_plan(new_plan(), None)
+
+    def file_open(self) -> None:
+        if not self.maybe_save():
+            return
+        start = str(self.doc.path.parent) if self.doc.path else ""
+        path = messages.ask_open_path(self, start)
+        if path:
+            self.open_path(path, ask_save=False)
+
+    def open_path(self, path, ask_save: bool = True) -> bool:
+        """Open a plan file, offering recovery if an autosave newer than it exists."""
+        if ask_save and not self.maybe_save():
+            return False
+        path = Path(path)
+        t0 = time.perf_counter()
+        side = side_path(path)
+        plan, dirty = None, False
+        if side.exists() and (not path.exists() or side.stat().st_mtime >= path.stat().st_mtime):
+            when = datetime.fromtimestamp(side.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+            if messages.ask_recover(self, path.name, when):
+                try:
+                    plan, dirty = load_plan(side), True
+                except PlanFileError as e:
+                    messages.warn(self, "Cannot recover", f"The autosave cannot be read:\n{e}")
+            else:
+                self.autosaver.discard(path)
+        if plan is None:
+            try:
+                plan = load_plan(path)
+            except PlanFileError as e:
+                messages.warn(self, "Cannot open plan", str(e))
+                return False
+            except OSError as e:
+                messages.warn(self, "Cannot open plan", f"{path}: {e.strerror or e}")
+                return False
+        self.doc.set_plan(plan, path, dirty=dirty)
+        self._add_recent(path)
+        self.statusBar().showMessage(f"Opened {path.name} in {time.perf_counter() - t0:.2f} s", 5000)
+        return True
+
+    def offer_untitled_recovery(self) -> None:
+        side = untitled_autosave_path()
+        if side.exists():
+            when = datetime.fromtimestamp(side.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+            if messages.ask_recover(self, "an untitled plan", when):
+                try:
+                    self.doc.set_plan(load_plan(side), None, dirty=True)
+                except PlanFileError as e:
+                    messages.warn(self, "Cannot recover", f"The autosave cannot be read:\n{e}")
+            else:
+                self.autosaver.discard(None)
+
+    def file_save(self) -> bool:
+        if self.doc.path is None:
+            return self.file_save_as()
+        return self.save_to(self.doc.path)
+
+    def file_save_as(self) -> bool:
+        start = str(self.doc.path) if self.doc.path else "plan.dcplan"
+        path = messages.ask_save_path(self, start)
+        if not path:
+            return False
+        return self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> bool:
+        path = Path(path)
+        old_side_owner = self.doc.path
+        try:
+            save_plan(self.doc.plan, path)
+        except (PlanFileError, OSError) as e:
+            messages.warn(self, "Cannot save plan", str(e))
+            return False
+        self.autosaver.discard(old_side_owner)
+        self.doc.mark_saved(path)
+        self.autosaver.discard(path)
+        self._add_recent(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def export_csv(self) -> None:
+        from planner.csv_exchange import export_csv
+
+        start = str(self.doc.path.parent) if self.doc.path else ""
+        folder = messages.ask_directory(self, "Export rack plan to folder", start)
+        if not folder:
+            return
+        try:
+            paths = export_csv(self.doc.plan, folder)
+        except OSError as e:
+            messages.warn(self, "Export failed", f"{folder}: {e}")
+            return
+        messages.info(self, "Rack plan exported", "Wrote:\n" + "\n".join(str(p) for p in paths))
+
+    def import_csv(self) -> None:
+        from planner.csv_exchange import CsvImportError, import_csv
+
+        start = str(self.doc.path.parent) if self.doc.path else ""
+        files = messages.ask_csv_files(self, start)
+        if not files:
+            return
+        kw = {}
+        for f in files:
+            name = Path(f).name.lower()
+            if "rack_plan" in name:
+                kw["rack_plan_path"] = f
+            elif "device" in name:
+                kw["devices_path"] = f
+            elif "rack" in name:
+                kw["racks_path"] = f
+            else:
+                messages.warn(self, "Import refused", f"{Path(f).name}: expected racks.csv, devices.csv or "
+                              "rack_plan.csv (the file name says which).")
+                return
+        try:
+            out = import_csv(self.doc.plan, catalog_types=self.catalog.server_types, **kw)
+        except CsvImportError as e:
+            messages.warn(self, "Import refused", str(e))
+            return
+        except (OSError, ValueError) as e:
+            messages.warn(self, "Import failed", str(e))
+            return
+        names = ", ".join(Path(f).name for f in files)
+        self.doc.push(cmds.ReplacePlanCommand(self.doc, out.plan, f"Import {names}"))
+        summary = (f"{out.created_racks} racks created, {out.updated_racks} updated; "
+                   f"{out.created_servers} servers created, {out.removed_servers} removed.")
+        notes = "\n".join(f"• {n}" for n in out.notes[:20])
+        messages.info(self, "Rack plan imported", summary + ("\n\n" + notes if notes else ""))
+
+    def about(self) -> None:
+        messages.info(self, "About dcplan", "dcplan — desktop planner for AI datacenter floors.\n"
+                      "Racks, GPU servers, cooling loops and power feeds with live capacity checks.")
+
+    def closeEvent(self, event) -> None:
+        if self.maybe_save():
+            self.autosaver.wait()
+            if not self.doc.dirty:
+                self.autosaver.discard()
+            event.accept()
+        else:
+            event.ignore()
