@@ -112,8 +112,6 @@ def main() -> None:
     # edit latency: one rack moved by a drag (command + scene update + debounced checks)
     name = win.doc.plan.racks[0].name
     win.doc.set_selection([name])
-    r = win.doc.rack(name)
-    t_move, _ = timed(lambda: cmds.MoveCommand(win.doc, {name: (r.x_m, r.y_m + 0.0)}), repeat=1)
     t0 = time.perf_counter()
     win.doc.push(cmds.EditRacksCommand(win.doc, [name], {"power_budget_kw": 60.0}))
     t_cmd = time.perf_counter() - t0
@@ -126,7 +124,7 @@ def main() -> None:
     win.select_all()
     t_sel = time.perf_counter() - t0
     t0 = time.perf_counter()
-    # everything 0 m down would be a no-op; move all racks right by one tile if the hall allows, else check only
+    # a zero move still runs the full overlap check of 5,000 racks against the floor and pushes a command
     ok = win.view.drag_selection_by(0.0, 0.0)
     t_all = time.perf_counter() - t0
     print(f"select all {len(win.doc.selected_racks)} racks               {t_sel * 1000:8.0f} ms; "

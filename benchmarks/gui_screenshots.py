@@ -18,7 +18,11 @@ from PySide6.QtGui import QDragMoveEvent  # noqa: E402
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Screenshots of the GUI on the demo plan (run under Xvfb).")
+    ap.add_argument("out_dir", nargs="?", default=str(ROOT / "screenshots"))
+    out = Path(ap.parse_args().out_dir)
     out.mkdir(parents=True, exist_ok=True)
     from ui.app import make_app
 

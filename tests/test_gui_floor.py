@@ -257,3 +257,36 @@ def test_colour_modes_change_rack_fill(win):
     empty = win.scene.rack_items["R02"].fill.name()
     assert empty != item.fill.name()  # 20.4 kW vs 0 kW
     assert win.color_combo.currentData() == "density"
+
+
+def test_arrow_keys_nudge_one_tile(win):
+    select(win, "L01")
+    x = win.doc.rack("L01").x_m
+    win.view.setFocus()
+    QTest.keyClick(win.view, Qt.Key.Key_Right)
+    QTest.keyClick(win.view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert win.doc.rack("L01").x_m == pytest.approx(x + 0.6 + 3.0)
+    assert win.doc.undo_stack.count() == 2
+
+
+def test_right_drag_pans_without_selecting(win):
+    win.view.zoom_by(4.0)
+    h0 = win.view.horizontalScrollBar().value()
+    vp = win.view.viewport()
+    start = vp.rect().center()
+    QTest.mousePress(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start)
+    for i in range(1, 6):
+        QTest.mouseMove(vp, QPoint(start.x() - 20 * i, start.y()))
+    QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, QPoint(start.x() - 100, start.y()))
+    assert win.view.horizontalScrollBar().value() > h0
+    assert win.doc.undo_stack.count() == 0
+
+
+def test_typing_in_a_field_does_not_trigger_single_key_shortcuts(win):
+    select(win, "L01")
+    ed = win.inspector.row_edit
+    ed.setFocus()
+    ed.selectAll()
+    QTest.keyClicks(ed, "R")  # "R" is also Rotate
+    QTest.keyClick(ed, Qt.Key.Key_Return)
+    assert win.doc.rack("L01").row == "R" and win.doc.rack("L01").orientation == "S"

@@ -50,18 +50,13 @@ OVERLAP_EPS_M = 1e-6
 def unit_size(u: CoolingUnit, hall: Hall | None = None) -> tuple[float, float]:
     """Size of a floor unit along x and y [m].
 
-    Units carry no orientation, so: a CDU stands in a row like a rack (deep along y);
-    a CRAH stands with its long side along the nearest wall (perimeter units).
+    ``CoolingUnit`` carries no orientation, so one convention: both CRAHs and CDUs
+    stand with their long side north-south (y) — CRAHs at the ends of east-west
+    rows, CDUs in a row like a rack. (``hall`` is accepted for a future per-unit
+    orientation field.)
     """
     long, short = UNIT_FOOTPRINT_M.get(u.kind, (1.0, 1.0))
-    if u.kind == "cdu":
-        return short, long
-    if hall is not None and u.x_m is not None and u.y_m is not None:
-        to_side = min(u.x_m, hall.width_m - u.x_m)
-        to_end = min(u.y_m, hall.depth_m - u.y_m)
-        if to_side < to_end:
-            return short, long
-    return long, short
+    return short, long
 
 
 def unit_footprint(u: CoolingUnit, hall: Hall | None = None) -> tuple[float, float, float, float] | None:

@@ -266,12 +266,16 @@ class UnitItem(QGraphicsItem):
             plate.setBold(True)
             from PySide6.QtGui import QFontMetricsF
 
-            tw = QFontMetricsF(plate).horizontalAdvance(self.unit.name) / lod + 0.1
+            fm = QFontMetricsF(plate)
+            room = r.width() * lod - 4
+            text = fm.elidedText(self.unit.name, Qt.TextElideMode.ElideLeft, room)  # keep the unit number
+            tw = fm.horizontalAdvance(text) / lod + 0.08
             th = px * 1.4 / lod
             c = r.center()
             back = QRectF(c.x() - tw / 2, c.y() - th / 2, tw, th)
-            painter.fillRect(back, QColor(255, 255, 255, 215))
-            _draw_text(painter, lod, back, self.unit.name, px, QColor("#0b2e2c"), bold=True)
+            if text:
+                painter.fillRect(back, QColor(255, 255, 255, 215))
+                _draw_text(painter, lod, back, text, px, QColor("#0b2e2c"), bold=True)
             painter.restore()
 
 
@@ -316,11 +320,15 @@ class FloorOverlayItem(QGraphicsItem):
             hot.addRect(back)
             bounds = bounds.united(front).united(back)
             if members[0].row:
-                horizontal = o in ("N", "S")
-                # label just before the row's first rack (left of a horizontal row, above a vertical one)
-                pos = QPointF(x0 - 0.15, (y0 + y1) / 2) if horizontal else QPointF((x0 + x1) / 2, y0 - 0.15)
-                labels.append((pos, f"Row {members[0].row}", horizontal))
-                bounds = bounds.united(QRectF(pos.x() - 3, pos.y() - 1, 6, 2))
+                # label in the hot aisle behind the row, at its start: the cold aisle in front
+                # stays clear, and the two rows sharing a hot aisle label opposite edges of it
+                if o == "S":
+                    labels.append((QPointF(x0, y0), f"Row {members[0].row}", "above"))
+                elif o == "N":
+                    labels.append((QPointF(x0, y1), f"Row {members[0].row}", "below"))
+                else:
+                    labels.append((QPointF(x0, y0), f"Row {members[0].row}", "above"))
+                bounds = bounds.united(QRectF(x0 - 1, y0 - 1, 6, y1 - y0 + 2))
         self._cold, self._hot, self._labels = cold.simplified(), hot.simplified(), labels
         self._bounds = bounds
         self.update()
@@ -342,14 +350,14 @@ class FloorOverlayItem(QGraphicsItem):
         f.setBold(True)
         painter.setFont(f)
         painter.setPen(QColor("#46505c"))
-        for pos, text, horizontal in self._labels:
+        for pos, text, where in self._labels:
             p = QPointF(pos.x() * lod, pos.y() * lod)
-            if horizontal:
-                rect = QRectF(p.x() - 200, p.y() - px, 200, 2 * px)
-                painter.drawText(rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+            if where == "above":
+                rect = QRectF(p.x() + 1, p.y() - 1.5 * px - 1, 400, 1.5 * px)
+                painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom), text)
             else:
-                rect = QRectF(p.x() - 100, p.y() - 2 * px, 200, 2 * px)
-                painter.drawText(rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom), text)
+                rect = QRectF(p.x() + 1, p.y() + 1, 400, 1.5 * px)
+                painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), text)
         painter.restore()
 
 

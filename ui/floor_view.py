@@ -1,5 +1,6 @@
 """The floor plan: a QGraphicsScene kept in step with the document, and its view.
 
+Keys: arrows nudge the selection one tile (Shift: five).
 Mouse: wheel zooms about the cursor; middle- or right-drag (or Space + drag)
 pans; left-drag on a rack moves the selection with snap to tiles (one undo
 step, refused with a message if it would overlap); left-drag on empty floor
@@ -434,6 +435,9 @@ class FloorView(QGraphicsView):
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
         self.setAcceptDrops(True)
         self.setMouseTracking(True)
+        # fixed scroll bars: fit-to-hall gives the same zoom whether or not the view was scrolled
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.context_actions: list = []
         self._pan_from = None
         self._pan_moved = False
@@ -458,7 +462,8 @@ class FloorView(QGraphicsView):
         r = self.fscene.hall_rect()
         if self.fscene.rack_items:
             r = r.united(self.fscene.itemsBoundingRect())
-        self.fitInView(r.adjusted(-1.2, -1.2, 1.2, 1.2), Qt.AspectRatioMode.KeepAspectRatio)
+        m = max(1.2, 0.05 * max(r.width(), r.height()))  # room for the rulers and the hall caption
+        self.fitInView(r.adjusted(-m, -m, m, m), Qt.AspectRatioMode.KeepAspectRatio)
         self._zoomed()
 
     def _zoomed(self) -> None:
@@ -495,6 +500,13 @@ class FloorView(QGraphicsView):
             return
         if event.key() == Qt.Key.Key_Escape and self._drag is not None:
             self._cancel_drag()
+            return
+        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        if event.key() in arrows and (self.doc.selected_racks or self.doc.selected_units):
+            # nudge the selection one tile (Shift: five tiles), one undo step per press
+            step = self.doc.hall().tile_m * (5 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1)
+            dx, dy = arrows[event.key()]
+            self.drag_selection_by(dx * step, dy * step)
             return
         super().keyPressEvent(event)
 

@@ -81,8 +81,9 @@ def loop_temperature_step(t0: float, q_in: float, y: float, a: float, b: float, 
             cap = 0.0
         else:
             a_eff, b_eff = a, b
-        if y <= cap:  # actuator-limited: linear ramp
-            slope = (q_in - y) / c
+        slope = (q_in - y) / c
+        cooling_to_limit = slope < 0.0 and b_eff > 0.0 and y >= cap - 1e-9 * max(abs(cap), 1.0)
+        if y <= cap and not cooling_to_limit:  # actuator-limited: linear ramp
             if slope < 0.0 and b_eff > 0.0:
                 tx = (y - a_eff) / b_eff  # temperature where capacity drops to y
                 tt = (t - tx) / -slope

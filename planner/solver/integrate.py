@@ -90,20 +90,39 @@ class _Chunk:
 
 
 def _initial_state(model: Model, u0, db0, wb0):
-    """Steady start: loops at setpoint, servers at equilibrium for the first step's load."""
+    """Steady start: servers at equilibrium for the first step's load; loops at setpoint, or, where
+    the equipment cannot hold setpoint at the starting weather (e.g. dry coolers on a hot night),
+    at the temperature where their capacity equals their load."""
     opt = model.options
     tl = model.loop_setpoint.copy()
     p = server_power(model.p_idle, model.p_dyn, u0, 1.0)
-    rack_p = model.rack_air_share @ p
+    movers_in, _ = _mover_split(model)
+    share = model.loop_server_share
     for _ in range(4):
+        rack_p = model.rack_air_share @ p
         delta = model.recirc @ rack_p
         tc = _coolant(model, tl, delta)
         t = server_equilibrium(tc, u0, model.p_idle, model.p_dyn, model.r_th, model.t_slow,
                                opt.throttle_gain_per_k, opt.throttle_min_clock)
         s = np.clip(1.0 - opt.throttle_gain_per_k * (t - model.t_slow), opt.throttle_min_clock, 1.0)
         p = server_power(model.p_idle, model.p_dyn, u0, s)
-        rack_p = model.rack_air_share @ p
-    return t, tl, p, rack_p
+        q = np.asarray(share @ p).ravel()
+        q_in = np.zeros(model.m)
+        child = np.zeros(model.m)
+        for l in model.loop_order:  # children first: loads
+            speed = min(max((q[l] + child[l]) / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
+            q_in[l] = q[l] + child[l] + movers_in[l] * speed ** 3
+            if model.loop_parent[l] >= 0:
+                child[model.loop_parent[l]] += q_in[l]
+        for l in reversed(model.loop_order):  # parents first: temperatures
+            a = (model.loop_fixed_w[l] - model.loop_drycooler_ua[l] * db0 - model.loop_tower_ua[l] * wb0
+                 + model.loop_chiller_w[l] * float(chiller_capacity_ratio(db0, model.loop_chiller_rated_c[l])))
+            b = model.loop_coil_ua[l] + model.loop_drycooler_ua[l] + model.loop_tower_ua[l]
+            if model.loop_parent[l] >= 0:
+                a -= model.loop_coil_ua[l] * tl[model.loop_parent[l]]
+            sp = model.loop_setpoint[l]
+            tl[l] = sp if (a + b * sp >= q_in[l] or b <= 0) else (q_in[l] - a) / b
+    return t, tl, p, model.rack_air_share @ p
 
 
 def _coolant(model: Model, tl, delta_rack):

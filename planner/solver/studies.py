@@ -78,7 +78,8 @@ def phoenix_study(step_s: float = 10.0, progress=None) -> dict:
             "wall_time_s": res.wall_time_s,
         }
     ph, mn = out["phoenix"]["throttled_gpu_hours_day"], out["minneapolis"]["throttled_gpu_hours_day"]
-    out["ratio_phoenix_to_minneapolis"] = (ph / mn) if mn > 0 else (float("inf") if ph > 0 else float("nan"))
+    # None when Minneapolis has no throttling at all (the ratio is unbounded)
+    out["ratio_phoenix_to_minneapolis"] = (ph / mn) if mn > 0 else None
     return out
 
 

@@ -1,0 +1,193 @@
+"""Solver building blocks against analytic solutions and hand-computed cases."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad, solve_ivp
+
+from planner.solver import defaults as d
+from planner.solver.control import DeadTimeBuffer, fopdt_response, loop_temperature_step
+from planner.solver.energy import demand_charge_usd, energy_cost_usd, peak_15min_kw
+from planner.solver.heat_rejection import (chiller_capacity_ratio, chiller_electric_power,
+                                           chiller_part_load_factor, dry_cooler_capacity_ratio)
+from planner.solver.loads import job_utilization_step_means, place_jobs, training_utilization_integral
+from planner.solver.recirculation import intake_fractions, recirculation_matrix
+from planner.solver.thermal import clock_fraction, server_equilibrium, server_step
+from planner.plan import Job, Rack
+
+# one DGX-H100-like node: 2.55 / 10.2 kW, 80 °C at full power with 22 °C inlet, τ = 90 s
+P_IDLE, P_DYN = 2550.0, 7650.0
+R_TH = (80.0 - 22.0) / 10200.0
+TAU = 90.0
+C_TH = TAU / R_TH
+G, SMIN = d.THROTTLE_GAIN_PER_K, d.THROTTLE_MIN_CLOCK
+
+
+def test_server_step_matches_analytic_exponential():
+    """Idle → full load at constant coolant: T(t) = T∞ + (T0 − T∞) e^(−t/τ), within 0.05 K."""
+    tc, dt = 22.0, 10.0
+    t0 = tc + R_TH * P_IDLE
+    t_inf = tc + R_TH * (P_IDLE + P_DYN)
+    t = np.array([t0])
+    worst = 0.0
+    for k in range(1, 61):
+        t, e, thr, lost = server_step(t, tc, 1.0, P_IDLE, P_DYN, R_TH, C_TH, 89.0, G, SMIN, dt)
+        exact = t_inf + (t0 - t_inf) * math.exp(-k * dt / TAU)
+        worst = max(worst, abs(t[0] - exact))
+        assert e[0] == pytest.approx((P_IDLE + P_DYN) * dt)
+        assert thr[0] == 0.0 and lost[0] == 0.0
+    assert worst < 0.05
+    assert worst < 1e-9  # exact, in fact
+
+
+def _piecewise_rhs(tc, u):
+    def f(_, y):
+        s = clock_fraction(y[0], 89.0, G, SMIN)
+        p = P_IDLE + P_DYN * u * s
+        return [(p - (y[0] - tc) / R_TH) / C_TH, p, float(y[0] > 89.0), u * (1.0 - s)]
+    return f
+
+
+@pytest.mark.parametrize("t0,tc,u", [(60.0, 40.0, 1.0),   # heats through slowdown into the floor
+                                     (98.0, 20.0, 1.0),   # cools from the floor back to full clock
+                                     (85.0, 33.0, 0.8),   # settles inside the proportional band
+                                     (95.0, 35.0, 1.0)])  # settles in the band from above
+def test_server_step_crosses_kinks_exactly(t0, tc, u):
+    """The exact piecewise step agrees with a tight solve_ivp of the same ODE, including energy,
+    time above slowdown and lost clock, over steps that cross the kinks."""
+    dt = 45.0
+    t = np.array([t0])
+    tot = np.zeros(3)
+    for _ in range(8):
+        t, e, thr, lost = server_step(t, tc, u, P_IDLE, P_DYN, R_TH, C_TH, 89.0, G, SMIN, dt)
+        tot += [e[0], thr[0], lost[0]]
+    ref = solve_ivp(_piecewise_rhs(tc, u), (0, 8 * dt), [t0, 0.0, 0.0, 0.0], method="LSODA", rtol=1e-10,
+                    atol=1e-9, max_step=0.5)
+    assert t[0] == pytest.approx(ref.y[0, -1], abs=1e-4)
+    assert tot[0] == pytest.approx(ref.y[1, -1], rel=1e-6)
+    assert tot[1] == pytest.approx(ref.y[2, -1], abs=0.6)  # the indicator is discontinuous for the ODE solver
+    assert tot[2] == pytest.approx(ref.y[3, -1], rel=1e-4, abs=1e-3)
+
+
+def test_throttled_equilibrium_hand_computed():
+    """Coolant 35 °C at full load: unthrottled the GPU would sit at 35 + 58 = 93 °C. In the band,
+    T = (P_idle + P_dyn(1 + g·89) + 35/R) / (1/R + P_dyn·g); s = 1 − g(T − 89)."""
+    tc = 35.0
+    expected = (P_IDLE + P_DYN * (1 + G * 89.0) + tc / R_TH) / (1 / R_TH + P_DYN * G)
+    assert 89.0 < expected < 89.0 + (1 - SMIN) / G
+    assert server_equilibrium(tc, 1.0, P_IDLE, P_DYN, R_TH, 89.0, G, SMIN) == pytest.approx(expected)
+    t = np.array([60.0])
+    for _ in range(100):
+        t, *_ = server_step(t, tc, 1.0, P_IDLE, P_DYN, R_TH, C_TH, 89.0, G, SMIN, 30.0)
+    assert t[0] == pytest.approx(expected, abs=1e-9)
+    s = 1 - G * (expected - 89.0)
+    # heat balance at equilibrium: P(s) = (T − Tc)/R
+    assert P_IDLE + P_DYN * s == pytest.approx((expected - tc) / R_TH)
+
+
+@pytest.mark.parametrize("delay,dt", [(90.0, 1.0), (90.0, 10.0), (25.0, 10.0)])
+def test_fopdt_dead_time_is_exact(delay, dt):
+    """A unit step in the command at t = 100 s: nothing moves before t = 100 + L, then the sampled
+    response equals K(1 − e^(−(t − t0 − L)/τ)) at every sample (exact for integer L/dt; for a
+    fractional L/dt the interpolated delay matches to within one sample's linear interpolation)."""
+    tau = 20.0
+    a = math.exp(-dt / tau)
+    buf = DeadTimeBuffer(delay, dt, 0.0)
+    y, out, times = 0.0, [], []
+    for k in range(int(400 / dt)):
+        t = k * dt
+        cmd = 1.0 if t >= 100.0 else 0.0
+        delayed = buf.push(cmd)
+        out.append(y)
+        times.append(t)
+        y = a * y + (1 - a) * delayed
+    times, out = np.array(times), np.array(out)
+    exact = fopdt_response(times, 100.0, 1.0, tau, delay)
+    assert np.all(out[times <= 100.0 + delay] == 0.0)
+    tol = 1e-12 if abs(delay / dt - round(delay / dt)) < 1e-9 else 0.15
+    assert np.max(np.abs(out - exact)) < tol
+    first = times[np.argmax(out > 0)]
+    assert first == times[times > 100.0 + delay][0]  # the first sample after the dead time
+
+
+def test_loop_step_linear_and_capacity_limited():
+    """Unlimited: T rises by (Q − y)dt/C. Limited by a coil: exponential to T_p + Q/UA."""
+    c, dt = 1e6, 60.0
+    assert loop_temperature_step(20.0, 1e5, 5e4, 1e9, 0.0, c, dt) == pytest.approx(20.0 + 5e4 * dt / c)
+    ua, tp, q = 2e4, 15.0, 1e5
+    t_eq, tau = tp + q / ua, c / ua
+    got = loop_temperature_step(18.0, q, 1e9, -ua * tp, ua, c, dt)
+    assert got == pytest.approx(t_eq + (18.0 - t_eq) * math.exp(-dt / tau))
+    # actuator-limited at first, then the coil takes over once capacity drops below the actuator
+    got = loop_temperature_step(30.0, 0.0, 1e5, -ua * tp, ua, c, 600.0)
+    ref = solve_ivp(lambda _, y: [(0.0 - min(1e5, ua * (y[0] - tp))) / c], (0, 600.0), [30.0], rtol=1e-10,
+                    atol=1e-10, max_step=1.0)
+    assert got == pytest.approx(ref.y[0, -1], abs=1e-6)
+
+
+def test_chiller_curves_match_physics_reference():
+    """EnergyPlus Chiller:Electric capacity ratio: 1.24 / 1.00 / 0.81 / 0.73 at 25 / 35 / 45 / 50 °C."""
+    r = chiller_capacity_ratio([25.0, 35.0, 45.0, 50.0])
+    assert r == pytest.approx([1.24, 1.00, 0.81, 0.73], abs=0.006)
+    assert chiller_part_load_factor(1.0) == pytest.approx(1.0, abs=1e-4)
+    # at the rating, full load, power = capacity / COP
+    assert chiller_electric_power(1e6, 1e6, 35.0, 3.0) == pytest.approx(1e6 / 3.0, rel=1e-3)
+    # hotter: less capacity, more power per kW
+    assert chiller_electric_power(5e5, 1e6, 45.0) > chiller_electric_power(5e5, 1e6, 35.0)
+    assert dry_cooler_capacity_ratio(38.0, 32.0, 6.0) == pytest.approx(1.0)
+    assert dry_cooler_capacity_ratio(38.0, 35.0, 6.0) == pytest.approx(0.5)
+    assert dry_cooler_capacity_ratio(38.0, 40.0, 6.0) == 0.0
+
+
+def test_training_load_has_structure_and_right_mean():
+    """Ramp, iteration bursts (averaged per step), checkpoint dips; mean over a checkpoint period
+    hand-computed for utilisation 0.8: bursts at u_hi = 0.8 / 0.88 for 80 % of each 6 s iteration and
+    0.4·u_hi for the rest (mean 0.8) for 1710 s, then 90 s at 0.1."""
+    d_c = 0.8 + 0.2 * 0.4
+    period_mean = ((1800 - 90) * 0.8 + 90 * 0.1) / 1800
+    total = float(training_utilization_integral(np.array([36000.0]), 0.8)[0])
+    ramp_loss = 0.8 * 120 / 2  # the 120 s linear ramp loses half its area
+    assert total == pytest.approx(20 * 1800 * period_mean - ramp_loss, rel=1e-9)
+    job = Job(name="t", gpus=8, utilization=0.8, duration_s=7200.0, start_s=0.0)
+    pl = place_jobs([job], np.array([8]), 7200.0)
+    u = job_utilization_step_means(pl, np.arange(0, 7200, 10.0), 10.0)[0]
+    assert u.min() >= 0 and u.max() <= 1.0
+    assert u[0] < 0.1  # ramp
+    assert u[(1800 - 60) // 10] == pytest.approx(0.1)  # inside the first checkpoint stall
+    assert u[600 // 10] == pytest.approx(0.8, rel=0.15)  # running: 10 s step mean of 6 s bursts
+    assert np.mean(u[60:170]) == pytest.approx(0.8, rel=0.01)  # whole minutes of bursts average to 0.8
+    del d_c
+
+
+def test_placement_first_fit_and_waiting():
+    jobs = [Job(name="a", gpus=12, duration_s=100.0, start_s=0.0), Job(name="b", gpus=8, duration_s=50.0, start_s=10.0)]
+    pl = place_jobs(jobs, np.array([8, 8]), 1000.0)
+    assert pl.start_s[0] == 0.0 and pl.start_s[1] == 100.0  # b waits for a's GPUs
+    m = pl.matrix.toarray()
+    assert m[:, 0] == pytest.approx([1.0, 0.5]) and m.sum(axis=0)[1] == pytest.approx(1.0)
+
+
+def test_recirculation_row_ends_and_containment():
+    racks = [Rack(name=f"R{k}", x_m=0.3 + 0.6 * k, y_m=2.0, orientation="S") for k in range(5)]
+    F = intake_fractions(racks, "none")
+    assert F[0, 0] > F[2, 2] and F[4, 4] > F[2, 2]  # open row ends recirculate more
+    assert F[2, 1] == F[2, 3] > 0
+    D_open = recirculation_matrix(racks, np.full(5, 30000.0), "none").toarray()
+    D_hot = recirculation_matrix(racks, np.full(5, 30000.0), "hot").toarray()
+    assert (D_open @ np.full(5, 40800.0)).max() > 3 * (D_hot @ np.full(5, 40800.0)).max()
+
+
+def test_energy_cost_tou_and_demand_charge_hand_computed():
+    prices = np.full(24, 0.10)
+    prices[17] = 0.30
+    e = np.zeros(24)
+    e[3], e[17] = 3.6e6 * 10, 3.6e6 * 5  # 10 kWh at night, 5 kWh at 17:00
+    assert energy_cost_usd(e, prices) == pytest.approx(1.0 + 1.5)
+    minutes = np.arange(60) * 60.0
+    kw = np.full(60, 100.0)
+    kw[20:25] = 400.0  # a 5-minute spike in the 15:00–15:30 quarter → (10·100 + 5·400)/15 = 200 kW
+    peaks = peak_15min_kw(minutes, kw, 0.0)
+    assert peaks.max() == pytest.approx(200.0)
+    assert demand_charge_usd(minutes, kw, np.zeros(60, int), 0.0, 18.0) == pytest.approx(3600.0)

@@ -1,0 +1,245 @@
+"""``dcplan simulate`` and ``dcplan study``: the solver's command line. Imports no Qt.
+
+Registered on the main parser by :func:`add_subcommands`; errors become ``CliError`` (one line on
+stderr, exit 2), never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from datetime import datetime
+
+STUDY_NAMES = ("phoenix", "pump-lag", "cost")
+
+
+EXIT_USAGE = 2
+
+
+class SimCliError(Exception):
+    """A user-facing failure of ``simulate`` / ``study``: one line on stderr, exit 2."""
+
+
+def _cli_error(msg: str) -> SimCliError:
+    return SimCliError(msg)
+
+
+def _guarded(handler):
+    """Run ``handler(args)``; a :class:`SimCliError` becomes ``dcplan: error: ...`` and exit 2.
+
+    Handled here rather than by ``ui.cli`` so it works however the CLI module was started
+    (``python -m ui.cli`` makes ``ui.cli``'s own exception class a different object).
+    """
+    def run(args) -> int:
+        try:
+            return handler(args)
+        except SimCliError as exc:
+            print(f"dcplan: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _jsonable(obj):
+    """Replace NaN/inf (not JSON) by None, numpy scalars/arrays by Python values."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _print_json(obj) -> None:
+    json.dump(_jsonable(obj), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+class ProgressBar:
+    """A one-line text progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, label: str, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.label = label
+        self.t0 = time.perf_counter()
+        self.last = -1
+
+    def __call__(self, fraction: float) -> None:
+        if not self.enabled:
+            return
+        pct = int(max(0.0, min(1.0, fraction)) * 100)
+        if pct == self.last:
+            return
+        self.last = pct
+        width = 30
+        filled = pct * width // 100
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {pct:3d}% {time.perf_counter() - self.t0:5.1f} s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.last >= 0:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _parse_start(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise _cli_error(f"--start {text!r}: expected a date as YYYY-MM-DD") from None
+
+
+def _pick_scenario(plan, name):
+    from planner.plan import Scenario
+    if name is not None:
+        for k, s in enumerate(plan.scenarios):
+            if s.name == name or str(k) == name:
+                return s
+        names = ", ".join(repr(s.name) for s in plan.scenarios) or "none"
+        raise _cli_error(f"--scenario {name!r} not in the plan (scenarios: {names})")
+    if plan.scenarios:
+        return plan.scenarios[0]
+    return Scenario(name="command line", start=datetime(2025, 7, 1), horizon_s=86400.0, load="full")
+
+
+def cmd_simulate(args) -> int:
+    """``dcplan simulate PLAN ...``: run the solver, print a summary (or JSON), write minute CSV."""
+    from dataclasses import replace
+
+    from models.store import PlanFileError, load_plan
+    from planner.solver import SolverInputError, simulate
+
+    try:
+        plan = load_plan(args.plan)
+    except PlanFileError as exc:
+        raise _cli_error(str(exc)) from None
+    sc = _pick_scenario(plan, args.scenario)
+    changes = {}
+    if args.start is not None:
+        changes["start"] = _parse_start(args.start)
+    if args.days is not None:
+        if not math.isfinite(args.days) or args.days <= 0:
+            raise _cli_error(f"--days must be > 0, got {args.days}")
+        changes["horizon_s"] = args.days * 86400.0
+    if args.weather is not None:
+        changes["weather_file"] = args.weather
+    if args.load is not None:
+        changes["load"] = args.load
+    sc = replace(sc, **changes)
+    bar = ProgressBar("simulating")
+    try:
+        res = simulate(plan, sc, control=args.control, step_s=args.step, progress=bar)
+    except SolverInputError as exc:
+        raise _cli_error(str(exc)) from None
+    finally:
+        bar.close()
+    if args.timeseries:
+        try:
+            res.write_timeseries_csv(args.timeseries)
+        except OSError as exc:
+            raise _cli_error(f"{args.timeseries}: cannot write ({exc.strerror or exc})") from None
+    summary = res.summary()
+    summary["scenario"] = sc.name
+    summary["start"] = sc.start.isoformat()
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    rows = [
+        ("scenario", summary["scenario"], ""), ("start", summary["start"], "local"),
+        ("simulated", f"{summary['horizon_s'] / 3600:.2f}", "h"), ("step", summary["step_s"], "s"),
+        ("servers", summary["servers"], ""), ("control", summary["control"], ""),
+        ("IT energy", f"{summary['it_energy_kwh']:.1f}", "kWh"),
+        ("facility energy", f"{summary['facility_energy_kwh']:.1f}", "kWh"),
+        ("PUE", f"{summary['pue']:.3f}" if summary["pue"] is not None else "-", ""),
+        ("cost", f"{summary['cost_usd']:.2f}", "$"), ("peak IT", f"{summary['peak_it_kw']:.1f}", "kW"),
+        ("peak facility", f"{summary['peak_facility_kw']:.1f}", "kW"),
+        ("max GPU temperature", f"{summary['max_gpu_temp_c']:.1f}", "°C"),
+        ("max inlet temperature", f"{summary['max_inlet_temp_c']:.1f}" if summary["max_inlet_temp_c"] is not None
+         else "-", "°C"),
+        ("throttle events", summary["throttle_events"], ""),
+        ("throttled GPU-hours", f"{summary['throttled_gpu_hours']:.1f}", "GPU·h"),
+        ("lost GPU-hours", f"{summary['lost_gpu_hours']:.1f}", "GPU·h"),
+        ("max throttled fraction", f"{summary['max_throttled_fraction']:.3f}", ""),
+        ("wall time", f"{summary['wall_time_s']:.2f}", "s"),
+    ]
+    for name, value, unit in rows:
+        print(f"{name:24s} {value} {unit}".rstrip())
+
+
+def cmd_study(args) -> int:
+    """``dcplan study NAME``: run a bundled seed-story study and print its figures."""
+    from planner.solver import SolverInputError
+    from planner.solver.studies import run_study
+
+    bar = ProgressBar(f"study {args.name}")
+    try:
+        out = run_study(args.name, progress=bar)
+    except SolverInputError as exc:
+        raise _cli_error(str(exc)) from None
+    finally:
+        bar.close()
+    if args.json:
+        _print_json(out)
+    else:
+        _print_study(args.name, _jsonable(out))
+    return 0
+
+
+def _print_study(name: str, out: dict) -> None:
+    if name == "phoenix":
+        print(f"Demo hall, full load, {out['day']} (step {out['step_s']} s)")
+        for city in ("phoenix", "minneapolis"):
+            c = out[city]
+            print(f"  {city:12s} max ambient {c['max_ambient_c']:.1f} °C, max GPU {c['max_gpu_temp_c']:.1f} °C, "
+                  f"throttled GPU-hours {c['throttled_gpu_hours_day']:.1f}")
+            print(f"  {'':12s} 14:00-18:00 max throttled fraction {c['afternoon_14_18']['max_throttled_fraction']:.2f},"
+                  f" 02:00-06:00 {c['night_02_06']['max_throttled_fraction']:.2f}")
+        r = out["ratio_phoenix_to_minneapolis"]
+        print(f"  Phoenix / Minneapolis throttled GPU-hours: {'∞ (none in Minneapolis)' if r is None else f'{r:.1f}x'}")
+    elif name == "pump-lag":
+        print(f"~90 s lag: reactive {out['reactive_events']} throttle events, predictive {out['predictive_events']}"
+              f" -> {out['reduction'] * 100:.0f} % fewer")
+        print(f"{'lag s':>6s} {'reactive':>9s} {'predictive':>10s} {'reduction':>9s} {'react. GPU-h':>12s} "
+              f"{'react. max °C':>13s} {'pred. max °C':>12s}")
+        for r in out["sweep"]:
+            print(f"{r['lag_s']:6.0f} {r['reactive_events']:9d} {r['predictive_events']:10d} "
+                  f"{r['reduction'] * 100:8.0f}% {r['reactive_throttled_gpu_hours']:12.1f} "
+                  f"{r['reactive_max_gpu_temp_c']:13.1f} {r['predictive_max_gpu_temp_c']:12.1f}")
+    else:
+        print(f"IT energy {out['it_energy_kwh']:.0f} kWh, IT electricity ${out['it_cost_usd']:,.0f} "
+              f"(expected ${out['expected_it_cost_usd']:,.0f}, {out['error_fraction'] * 100:+.2f} %)")
+        print(f"facility energy {out['facility_energy_kwh']:.0f} kWh, PUE {out['pue']:.3f}, "
+              f"total cost ${out['cost_usd']:,.0f}")
+
+
+def add_subcommands(subparsers) -> None:
+    """Register ``simulate`` and ``study`` on the main parser's sub-parser object."""
+    s = subparsers.add_parser("simulate", help="transient power/thermal simulation of a plan")
+    s.add_argument("plan", help="plan file (.dcplan)")
+    s.add_argument("--scenario", default=None, help="scenario name or index (default: the first)")
+    s.add_argument("--weather", default=None, help="EPW file or bundled name (default: the scenario's)")
+    s.add_argument("--start", default=None, help="local start date YYYY-MM-DD")
+    s.add_argument("--days", type=float, default=None, help="simulated days, fractions allowed (0.25 = 6 h)")
+    s.add_argument("--step", type=float, default=None, help="time step in seconds")
+    s.add_argument("--control", choices=("reactive", "predictive"), default=None)
+    s.add_argument("--load", choices=("jobs", "full"), default=None, help="job list or continuous full load")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--timeseries", default=None, metavar="OUT.csv", help="write one row per minute")
+    s.set_defaults(func=_guarded(cmd_simulate))
+
+    t = subparsers.add_parser("study", help="run a bundled seed-story study (phoenix, pump-lag, cost)")
+    t.add_argument("name", choices=STUDY_NAMES)
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.set_defaults(func=_guarded(cmd_study))
