@@ -292,7 +292,7 @@ def _power(plan: Plan) -> list[Problem]:
             out.append(Problem(ERROR, "feed-overloaded",
                                f"Feed {f.name} must carry {loads[f.name]:.1f} kW for {len(racks_on[f.name])} racks "
                                f"when the other side fails, more than its {f.capacity_kw:.1f} kW",
-                               racks_on[f.name][0], f.name))
+                               subject=f.name))
         if f.phase not in (1, 3):
             out.append(Problem(ERROR, "feed-phase", f"Feed {f.name}: phase must be 1 or 3, not {f.phase}",
                                subject=f.name))
@@ -344,20 +344,15 @@ def _cooling(plan: Plan) -> list[Problem]:
                                "liquid loop", r.name))
     loads = loop_loads_kw(plan)
     caps = loop_capacities_kw(plan)
-    racks_on: dict[str, str] = {}
-    for r in plan.racks:
-        for name in (r.air_loop, r.liquid_loop):
-            if name:
-                racks_on.setdefault(name, r.name)
     for name, q in loads.items():
         c = caps.get(name, 0.0)
         if q > c + _EPS:
             what = "no cooling units" if c == 0 else f"{c:.0f} kW of rated capacity"
             out.append(Problem(ERROR, "loop-over-capacity", f"Loop {name} must remove {q:.0f} kW at max load but "
-                               f"has {what}", racks_on.get(name), name))
+                               f"has {what}", subject=name))
         elif c > 0 and q > 0.9 * c:
             out.append(Problem(WARNING, "loop-near-capacity", f"Loop {name}: {q:.0f} kW at max load is over 90 % "
-                               f"of its {c:.0f} kW rated capacity", racks_on.get(name), name))
+                               f"of its {c:.0f} kW rated capacity", subject=name))
     return out
 
 

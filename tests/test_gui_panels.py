@@ -241,6 +241,23 @@ def test_problem_list_is_live_and_navigates(win, qtbot):
     assert win.scene.rack_items["R01"].severity is None
 
 
+def test_loop_problem_selects_every_rack_and_unit_on_the_loop(win, qtbot):
+    from test_gui_support import small_plan
+
+    plan = small_plan()
+    plan.cooling_units[0].rated_capacity_kw = 10.0  # 20.4 kW of heat on a 10 kW loop
+    win.doc.set_plan(plan, None)
+    tree = win.problems.tree
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() > 0, timeout=2000)
+    row = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+               if tree.topLevelItem(i).text(3) == "loop-over-capacity")
+    assert row.text(1) == "AIR"
+    QTest.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     tree.visualItemRect(row).center())
+    assert set(win.doc.selected_racks) == {"R01", "R02", "R03", "L01"}
+    assert win.doc.selected_units == ("CRAH-1",)
+
+
 # ---------------------------------------------------------- status and units
 def test_status_bar_totals(win):
     L = win.totals_labels

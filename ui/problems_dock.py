@@ -93,3 +93,13 @@ class ProblemsWidget(QWidget):
         elif subject and self.doc.unit(subject) is not None:
             self.doc.set_selection([], [subject])
             self.sigUnitActivated.emit(subject)
+        elif subject:
+            # a loop or feed problem: select everything attached to it
+            plan = self.doc.plan
+            racks = [r.name for r in plan.racks
+                     if subject in (r.air_loop, r.liquid_loop, r.feed_a, r.feed_b)]
+            units = [u.name for u in plan.cooling_units if u.loop == subject]
+            if racks or units:
+                self.doc.set_selection(racks, units)
+                if racks:
+                    self.sigRackActivated.emit(racks[0])

@@ -54,7 +54,7 @@ def small_air_plan(n_racks: int = 2, servers_per_rack: int = 4, chiller_margin: 
                     rated_power_kw=crah_power_kw, approach_k=8.0),
         CoolingUnit(name="CH-1", kind="chiller", loop="CHW", rated_capacity_kw=it_kw * chiller_margin,
                     rated_outdoor_c=35.0, supply_setpoint_c=16.0, flow_m3s=it_kw / (4180 * 997 * 6e-3),
-                    loop_volume_m3=0.02 * it_kw, time_constant_s=60.0, dead_time_s=10.0,
+                    loop_volume_m3=0.005 * it_kw, time_constant_s=60.0, dead_time_s=10.0,
                     rated_power_kw=pump_power_kw, design_cop=3.0),
     ]
     return Plan(

@@ -1,0 +1,58 @@
+"""``dcplan simulate`` / ``dcplan study`` end to end (no Qt)."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from ui.cli import main
+
+SUMMARY_KEYS = {"it_energy_kwh", "facility_energy_kwh", "pue", "cost_usd", "peak_it_kw", "peak_facility_kw",
+                "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpu_hours", "lost_gpu_hours",
+                "max_throttled_fraction", "servers", "steps", "wall_time_s"}
+CSV_COLUMNS = ["time", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
+               "throttled_fraction"]
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    from models.store import save_plan
+    from planner.demo import build_demo_plan
+    path = tmp_path_factory.mktemp("sim") / "demo.dcplan"
+    save_plan(build_demo_plan(), str(path))
+    return path
+
+
+def test_simulate_json_and_timeseries(demo_file, tmp_path, capsys):
+    out_csv = tmp_path / "ts.csv"
+    rc = main(["simulate", str(demo_file), "--scenario", "1", "--start", "2025-07-16", "--days", "0.25",
+               "--step", "10", "--control", "predictive", "--json", "--timeseries", str(out_csv)])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["servers"] == 100 and summary["steps"] == 2160 and summary["control"] == "predictive"
+    rows = list(csv.reader(out_csv.open()))
+    assert rows[0][:len(CSV_COLUMNS)] == CSV_COLUMNS
+    assert len(rows) == 1 + 360  # one row per minute for 6 h
+    assert rows[1][0] == "2025-07-16T00:00:00" and rows[-1][0] == "2025-07-16T05:59:00"
+    it = [float(r[2]) for r in rows[1:]]
+    assert max(it) == pytest.approx(summary["peak_it_kw"], rel=1e-6)
+
+
+def test_simulate_errors_are_one_line(demo_file, capsys):
+    assert main(["simulate", str(demo_file), "--step", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dcplan: error:") and "stability limit" in err and "Traceback" not in err
+    assert main(["simulate", str(demo_file) + ".missing"]) == 2
+    assert main(["simulate", str(demo_file), "--weather", "nowhere.epw"]) == 2
+    assert "nowhere.epw" in capsys.readouterr().err
+    assert main(["simulate", str(demo_file), "--start", "16/07/2025"]) == 2
+
+
+def test_study_pump_lag_json(capsys):
+    assert main(["study", "pump-lag", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"reactive_events", "predictive_events", "reduction", "sweep"} <= set(out)
+    assert [r["lag_s"] for r in out["sweep"]] == [0, 30, 60, 90, 120, 150, 180]
+    assert out["reduction"] >= 0.7

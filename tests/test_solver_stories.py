@@ -1,0 +1,39 @@
+"""The seed stories, as bundled studies (figures in planner/solver/STATUS.md)."""
+from __future__ import annotations
+
+import pytest
+
+from planner.solver.studies import cost_study, phoenix_study, pump_lag_study
+
+
+def test_phoenix_hottest_day_throttles_in_the_afternoon_not_at_night():
+    """Full load through 16 July: ≥ 1/3 of GPUs throttled at some time 14:00–18:00 in Phoenix, none
+    02:00–06:00; Minneapolis on the same dates ≥ 10× fewer throttled GPU-hours."""
+    out = phoenix_study()
+    ph, mn = out["phoenix"], out["minneapolis"]
+    assert ph["afternoon_14_18"]["max_throttled_fraction"] >= 1 / 3
+    assert ph["night_02_06"]["max_throttled_fraction"] == 0.0
+    assert ph["throttled_gpu_hours_day"] > 0
+    assert mn["throttled_gpu_hours_day"] * 10 <= ph["throttled_gpu_hours_day"]
+    assert ph["max_ambient_c"] == pytest.approx(44.4, abs=0.1)  # the EPW's hottest July hour
+
+
+def test_predictive_control_removes_most_throttle_events_at_90s_lag():
+    out = pump_lag_study(lags_s=(0.0, 90.0, 180.0))
+    assert out["lag_s"] == 90.0
+    assert out["reactive_events"] > 0
+    assert out["reduction"] >= 0.70
+    sweep = out["sweep"]
+    gap = [r["reactive_max_gpu_temp_c"] - r["predictive_max_gpu_temp_c"] for r in sweep]
+    assert gap[0] < gap[1] < gap[2]  # the longer the lag, the more feed-forward buys
+    hours = [r["reactive_throttled_gpu_hours"] for r in sweep]
+    assert hours[0] <= hours[1] < hours[2]
+
+
+@pytest.mark.slow
+def test_cost_of_100_nodes_for_a_year():
+    """100 × 815 W at 70 % for 8,760 h at $0.12/kWh ≈ $60,000 of IT electricity (±2 %)."""
+    out = cost_study()
+    assert out["it_cost_usd"] == pytest.approx(60000.0, rel=0.02)
+    assert out["it_energy_kwh"] == pytest.approx(100 * 0.815 * 0.7 * 8760, rel=1e-6)
+    assert out["pue"] > 1.0
