@@ -11,10 +11,12 @@ if [ "$mode" = run ]; then
   pkgs+=(libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0)
 fi
 missing=0
+# read the lists once: `ldconfig -p | grep -q` fails under pipefail when grep exits early
+have_libs="$(ldconfig -p 2>/dev/null || true)"
 for l in "${libs[@]}"; do
-  ldconfig -p 2>/dev/null | grep -q "$l" || { echo "system-deps: $l missing"; missing=1; }
+  grep -qF "$l" <<<"$have_libs" || { echo "system-deps: $l missing"; missing=1; }
 done
-fc-list 2>/dev/null | grep -qi . || missing=1
+[ -n "$(fc-list 2>/dev/null || true)" ] || { echo "system-deps: no fonts"; missing=1; }
 [ "$missing" = 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
   echo "system-deps: please install the Qt runtime libraries for your system: ${pkgs[*]}" >&2

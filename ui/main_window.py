@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QStyle, QToolBar,
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QStyle, QToolBar,
                                QUndoView, QWidget)
 
 from models.store import PlanFileError, load_plan, save_plan
@@ -62,8 +62,17 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_totals()
         self._update_legend()
-        self.resize(1500, 920)
+        self._size_to_screen()
         QTimer.singleShot(0, self.view.fit_hall)
+
+    def _size_to_screen(self) -> None:
+        """Open at 1600 x 1000 or 95 % of the available screen, whichever is smaller."""
+        screen = self.screen() or QApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        w, h = 1600, 1000
+        if avail is not None and avail.width() > 0:
+            w, h = min(w, int(avail.width() * 0.95)), min(h, int(avail.height() * 0.95))
+        self.resize(w, h)
 
     # ================================================================ layout
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
@@ -250,6 +259,9 @@ class MainWindow(QMainWindow):
         tb.addWidget(QLabel("Colour by "))
         self.color_combo = QComboBox()
         self.color_combo.setObjectName("colorMode")
+        # the longest mode label would make the combo ~250 px and push Units off the toolbar
+        self.color_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.color_combo.setMinimumContentsLength(13)
         for mode, label in COLOR_MODES.items():
             self.color_combo.addItem(label, mode)
         self.color_combo.activated.connect(lambda i: self.set_color_mode(self.color_combo.itemData(i)))

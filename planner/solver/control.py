@@ -104,3 +104,39 @@ def loop_temperature_step(t0: float, q_in: float, y: float, a: float, b: float, 
                 continue
         return teq + (t - teq) * math.exp(-rem / tau)
     return t
+
+
+def loop_temperature_step_vec(t0, q_in, y, a, b, c, dt: float):
+    """:func:`loop_temperature_step` for arrays of loops (same pieces, same exactness)."""
+    t = np.array(t0, dtype=float, copy=True)
+    rem = np.full(t.shape, float(dt))
+    active = np.ones(t.shape, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(3):
+            cap = a + b * t
+            neg = cap < 0.0
+            a_e = np.where(neg, 0.0, a)
+            b_e = np.where(neg, 0.0, b)
+            cap = np.where(neg, 0.0, cap)
+            slope = (q_in - y) / c
+            pos_b = b_e > 0.0
+            down_to_limit = (slope < 0.0) & pos_b & (y >= cap - 1e-9 * np.maximum(np.abs(cap), 1.0))
+            act = (y <= cap) & ~down_to_limit
+            tx = (y - a_e) / b_e
+            tt = (t - tx) / -slope
+            cross_act = act & (slope < 0.0) & pos_b & (tt < rem)
+            t_act = np.where(cross_act, tx, t + slope * rem)
+            teq = (q_in - a_e) / b_e
+            tau = c / b_e
+            lin = ~pos_b
+            tt2 = tau * np.log((t - teq) / (tx - teq))
+            cross_lim = ~act & pos_b & (teq > tx) & (tx > t) & (tt2 < rem)
+            t_lim = np.where(lin, t + (q_in - cap) / c * rem,
+                             np.where(cross_lim, tx, teq + (t - teq) * np.exp(-rem / tau)))
+            crossed = cross_act | cross_lim
+            t = np.where(active, np.where(act, t_act, t_lim), t)
+            rem = np.where(active & crossed, rem - np.where(cross_act, tt, tt2), rem)
+            active &= crossed
+            if not active.any():
+                break
+    return t

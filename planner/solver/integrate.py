@@ -31,11 +31,13 @@ from .control import DeadTimeBuffer
 from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
 from .heat_rejection import chiller_capacity_ratio
 from .loads import job_utilization_step_means
+from .loopbank import VectorLoopBank
 from .model import Model
 from .results import SimulationResult
 from .thermal import server_equilibrium, server_power, server_step
 
-CHUNK_STEPS = 512  # steps of utilisation precomputed at once (memory: servers × chunk floats)
+CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
+SCALAR_LOOP_LIMIT = 8  # up to this many loops, plain Python floats beat numpy
 
 
 def loop_conductance(model: Model) -> np.ndarray:
@@ -150,6 +152,7 @@ class _Coupling:
         self.hf = model.height_factor
         self.air_w = 1.0 - lf
         self.any_liquid = bool(np.any(lf > 0))
+        self.li = np.flatnonzero(lf > 0)  # servers with a liquid share (usually few)
         self.D = model.recirc.tocsr()
         self.has_recirc = self.D.nnz > 0
         self.dense = n <= dense_limit
@@ -177,10 +180,12 @@ class _Coupling:
             return tc
         tc = tl[self.air]
         if self.has_recirc:
-            delta = self.D @ np.bincount(self.rack, weights=self.air_w * p, minlength=self.nr)
-            tc = tc + self.hf * delta[self.rack]
-        if self.any_liquid:
-            tc = self.air_w * tc + self.lf * tl[self.liq]
+            delta = self.D @ np.bincount(self.rack, weights=p if self.li.size == 0 else self.air_w * p,
+                                         minlength=self.nr)
+            tc += self.hf * delta[self.rack]
+        if self.li.size:
+            li = self.li
+            tc[li] = self.air_w[li] * tc[li] + self.lf[li] * tl[self.liq[li]]
         return tc
 
     def inlet(self, tl, p):
@@ -196,9 +201,12 @@ class _Coupling:
     def to_loops(self, q):
         if self.dense:
             return q @ self.WT
-        out = np.bincount(self.air, weights=self.air_w * q, minlength=self.m)
-        if self.any_liquid:
-            out += np.bincount(self.liq, weights=self.lf * q, minlength=self.m)
+        out = np.bincount(self.air, weights=q, minlength=self.m)
+        if self.li.size:
+            li = self.li
+            ql = self.lf[li] * q[li]
+            out -= np.bincount(self.air[li], weights=ql, minlength=self.m)
+            out += np.bincount(self.liq[li], weights=ql, minlength=self.m)
         return out
 
 
@@ -258,7 +266,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     lookahead = (model.loop_dead + model.loop_tau).tolist()
 
     # ---- initial state
-    chunk = _Chunk(model, 0, min(CHUNK_STEPS, n_steps), dt, lookahead, predictive, forecast_w, forecast_base)
+    chunk_steps = int(min(512, max(16, CHUNK_CELLS // max(n, 1))))
+    chunk = _Chunk(model, 0, min(chunk_steps, n_steps), dt, lookahead, predictive, forecast_w, forecast_base)
     t_srv, tl_arr, p_prev, _ = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
     tl = tl_arr.tolist()
     q_srv0 = to_loops(p_prev)
@@ -274,6 +283,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             child[parent[l]] += q
         bufs[l] = DeadTimeBuffer(float(model.loop_dead[l]), dt, q)
     push = [b.push for b in bufs]
+    tl_np = np.array(tl)
+    bank = None
+    if m > SCALAR_LOOP_LIMIT:
+        bank = VectorLoopBank(model, dt, tl, y, mover_heat, movers_in, movers_out)
     energy0 = float(np.dot(c_th, t_srv)) + sum(c * t for c, t in zip(lc, tl))
 
     # ---- accumulators
@@ -301,7 +314,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     srv_hist_t: list = []
     srv_hist_p: list = []
     a_db = a_it = a_cool = a_fac = a_sup = a_thr = a_cnt = 0.0
-    a_loop = [0.0] * m
+    a_loop = np.zeros(m)
     acc_max_t = -np.inf
     next_minute_end = minute_len
     cur_min_start = 0.0
@@ -311,7 +324,6 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     chunk_k0 = 0
     p_mean = p_prev
     t_slow_min = float(t_slow.min())
-    loop_range = range(m)
     inv_dt = 1.0 / dt
 
     for k in range(n_steps):
@@ -322,13 +334,12 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                 break
             chunk_k0 = k
             kk = 0
-            chunk = _Chunk(model, k, min(k + CHUNK_STEPS, n_steps), dt, lookahead, predictive,
+            chunk = _Chunk(model, k, min(k + chunk_steps, n_steps), dt, lookahead, predictive,
                            forecast_w, forecast_base)
         db = db_list[k]
         wb = wb_list[k]
 
         # 1-2. servers: exponential shortcut, exact piecewise path for the hot ones
-        tl_np = np.array(tl)
         tc = coolant(tl_np, p_mean)
         teq = tc + chunk.rp[kk]
         t_new = teq - (teq - t_srv) * a_exp
@@ -382,50 +393,57 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         t_srv = t_new
 
         # 3. loops, children first
-        child = [0.0] * m
-        e_rej_step = 0.0
-        mover_elec = 0.0
         fc = chunk.forecast[kk] if predictive else None
-        for l in order:
-            mh = mover_heat[l]
-            q_in = q_loop[l] + mh + child[l]
-            a_cap = fixed[l] - dc_ua[l] * db - ct_ua[l] * wb
-            if ch_w[l] > 0.0:
-                a_cap += ch_cap[l][k]
-            b_cap = coil[l] + dc_ua[l] + ct_ua[l]
-            p = parent[l]
-            if p >= 0:
-                a_cap -= coil[l] * tl[p]
-            t0 = tl[l]
-            cap_now = a_cap + b_cap * t0
-            cmd = (q_in if fc is None else fc[l] + mh) + kc[l] * (t0 - tset[l])
-            if cmd < 0.0:
-                cmd = 0.0
-            elif cmd > cap_now:
-                cmd = cap_now if cap_now > 0.0 else 0.0
-            delayed = push[l](cmd)
-            c = lc[l]
-            t1 = _loop_step(t0, q_in, y[l], a_cap, b_cap, c, dt)
-            deliv = q_in - c * (t1 - t0) / dt
-            delivered[l] = deliv
-            tl[l] = t1
-            y[l] += (1.0 - a_act[l]) * (delayed - y[l])
-            speed = deliv / rated[l]
-            speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
-            s3 = speed * speed * speed
-            mover_heat[l] = movers_in[l] * s3
-            mover_elec += (movers_in[l] + movers_out[l]) * s3
-            e_mover_heat += mh
-            if p >= 0:
-                child[p] += deliv
-            else:
-                e_rej_step += deliv
-        chiller_elec = 0.0
-        for l in chiller_loops:
-            free = dc_ua[l] * (tl[l] - db) + ct_ua[l] * (tl[l] - wb)
-            load = delivered[l] - (free if free > 0.0 else 0.0)
-            if load > 0.0:
-                chiller_elec += _chiller_power(load, ch_w[l], db, ch_cop[l], ch_rated_c[l])
+        if bank is not None:
+            e_rej_step, mover_elec, chiller_elec, mh_sum = bank.step(q_loop, db, wb, fc)
+            e_mover_heat += mh_sum
+            tl_np = bank.tl
+        else:
+            child = [0.0] * m
+            e_rej_step = 0.0
+            mover_elec = 0.0
+            for l in order:
+                mh = mover_heat[l]
+                q_in = q_loop[l] + mh + child[l]
+                a_cap = fixed[l] - dc_ua[l] * db - ct_ua[l] * wb
+                if ch_w[l] > 0.0:
+                    a_cap += ch_cap[l][k]
+                b_cap = coil[l] + dc_ua[l] + ct_ua[l]
+                p = parent[l]
+                if p >= 0:
+                    a_cap -= coil[l] * tl[p]
+                t0 = tl[l]
+                cap_now = a_cap + b_cap * t0
+                cmd = (q_in if fc is None else fc[l] + mh) + kc[l] * (t0 - tset[l])
+                if cmd < 0.0:
+                    cmd = 0.0
+                elif cmd > cap_now:
+                    cmd = cap_now if cap_now > 0.0 else 0.0
+                delayed = push[l](cmd)
+                c = lc[l]
+                t1 = _loop_step(t0, q_in, y[l], a_cap, b_cap, c, dt)
+                deliv = q_in - c * (t1 - t0) / dt
+                delivered[l] = deliv
+                tl[l] = t1
+                y[l] += (1.0 - a_act[l]) * (delayed - y[l])
+                speed = deliv / rated[l]
+                speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
+                s3 = speed * speed * speed
+                mover_heat[l] = movers_in[l] * s3
+                mover_elec += (movers_in[l] + movers_out[l]) * s3
+                e_mover_heat += mh
+                if p >= 0:
+                    child[p] += deliv
+                else:
+                    e_rej_step += deliv
+            chiller_elec = 0.0
+            for l in chiller_loops:
+                free = dc_ua[l] * (tl[l] - db) + ct_ua[l] * (tl[l] - wb)
+                load = delivered[l] - (free if free > 0.0 else 0.0)
+                if load > 0.0:
+                    chiller_elec += _chiller_power(load, ch_w[l], db, ch_cop[l], ch_rated_c[l])
+
+            tl_np = np.array(tl)
 
         # 4. aggregates
         it_w = e_step / dt
@@ -451,11 +469,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         a_it += it_w
         a_cool += cool_w
         a_fac += fac_w
-        a_sup += max([tl[l] for l in it_facing])
+        a_sup += float(tl_np[it_facing].max())
         a_thr += thr_frac
         a_cnt += 1.0
-        for l in loop_range:
-            a_loop[l] += tl[l]
+        a_loop += tl_np
         steps_done = k + 1
         t_end = steps_done * dt
         if t_end >= next_minute_end - 1e-9 or steps_done == n_steps:
@@ -468,14 +485,14 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             mins["supply_temp_c"].append(a_sup / c)
             mins["max_gpu_temp_c"].append(acc_max_t)
             mins["throttled_fraction"].append(a_thr / c)
-            loop_min.append([x / c for x in a_loop])
+            loop_min.append(a_loop / c)
             if any_air:
-                np.maximum(srv_max_in, cpl.inlet(np.asarray(tl), p_mean), out=srv_max_in, where=is_air)
+                np.maximum(srv_max_in, cpl.inlet(tl_np, p_mean), out=srv_max_in, where=is_air)
             if record_servers:
                 srv_hist_t.append(t_srv.copy())
                 srv_hist_p.append(p_mean / 1e3)
             a_db = a_it = a_cool = a_fac = a_sup = a_thr = a_cnt = 0.0
-            a_loop = [0.0] * m
+            a_loop = np.zeros(m)
             acc_max_t = -np.inf
             cur_min_start = next_minute_end
             while next_minute_end <= t_end + 1e-9:
@@ -489,7 +506,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     e_cool *= dt
     e_by_hour = np.asarray(e_by_hour) * dt
     e_it_by_hour = np.asarray(e_it_by_hour) * dt
-    energy1 = float(np.dot(c_th, t_srv)) + sum(c * t for c, t in zip(lc, tl))
+    energy1 = float(np.dot(c_th, t_srv)) + float(np.dot(model.loop_c, tl_np))
     res = SimulationResult(start=start)
     res.servers, res.gpus = n, int(gpus.sum())
     res.steps, res.step_s, res.horizon_s = steps_done, dt, steps_done * dt
@@ -525,7 +542,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res.rack_throttled_gpu_hours = np.bincount(rack_of, weights=srv_thr_s * gpus, minlength=nr) / 3600.0
     res.server_names = list(model.server_names)
     res.final_server_temp_c = t_srv.copy()
-    res.final_loop_temp_c = np.array(tl)
+    res.final_loop_temp_c = np.array(tl_np)
     if record_servers:
         res.server_temp_c = np.asarray(srv_hist_t)
         res.server_power_kw = np.asarray(srv_hist_p)
