@@ -251,3 +251,51 @@ def test_totals():
     assert (t.racks, t.servers, t.gpus) == (28, 100, 24 * 32 + 4 * 72)
     assert t.it_kw_max == pytest.approx(24 * 40.8 + 4 * 132)
     assert t.cooling_capacity_kw == pytest.approx(1800.0)  # plant: 3 x 400 + 2 x 300 kW
+
+
+def _mutate(code):
+    """A base plan broken in exactly the way that should raise ``code``."""
+    p = base_plan()
+    r = p.racks[0]
+    if code == "rack-duplicate":
+        p.racks.append(replace(r, name="R1", x_m=5.0))
+    elif code == "rack-hall":
+        r.hall = "Nowhere"
+    elif code == "hall-containment":
+        p.halls[0].containment = "partial"
+    elif code == "feed-phase":
+        p.power_feeds[0].phase = 2
+    elif code == "feed-utilization":
+        p.power_feeds[0].max_utilization = 1.5
+    elif code == "loop-medium":
+        p.cooling_loops[1].medium = "steam"
+    elif code == "unit-kind":
+        p.cooling_units[0].kind = "fan"
+    elif code == "rack-no-air":
+        p.cooling_loops.append(CoolingLoop("TCS", "liquid", "CHW"))
+        p.cooling_units.append(CoolingUnit("CDU", "cdu", "TCS", 50.0))
+        r.air_loop, r.liquid_loop, r.cooling_type = None, "TCS", "hybrid"
+        p.servers[0].server_type = "liq"
+    elif code == "loop-near-capacity":
+        p.cooling_units[0].rated_capacity_kw = 10.5
+    return p
+
+
+@pytest.mark.parametrize("code", ["rack-duplicate", "rack-hall", "hall-containment", "feed-phase",
+                                  "feed-utilization", "loop-medium", "unit-kind", "rack-no-air",
+                                  "loop-near-capacity"])
+def test_remaining_rules(code):
+    assert code in codes(_mutate(code))
+
+
+def test_every_rule_in_the_source_is_tested():
+    import re
+    from pathlib import Path
+
+    import planner.checks
+
+    src = Path(planner.checks.__file__).read_text()
+    rules = set(re.findall(r'Problem\((?:ERROR|WARNING), "([a-z0-9-]+)"', src))
+    tests = Path(__file__).read_text()
+    untested = sorted(c for c in rules if f'"{c}"' not in tests.split("def test_every_rule_in_the_source")[0])
+    assert len(rules) > 30 and not untested, untested
