@@ -108,6 +108,21 @@ def loop_temperature_step(t0: float, q_in: float, y: float, a: float, b: float, 
 
 def loop_temperature_step_vec(t0, q_in, y, a, b, c, dt: float):
     """:func:`loop_temperature_step` for arrays of loops (same pieces, same exactness)."""
+    # common case first: every loop delivers what its actuators give for the whole step
+    # (capacity along the linear path stays above y)
+    t_lin = t0 + (q_in - y) / c * dt
+    act_ok = y <= a + b * np.minimum(t0, t_lin)
+    if np.all(act_ok):
+        return t_lin
+    # next most common: the rest are capacity-limited for the whole step (capacity along their
+    # exponential path stays below y and above 0)
+    pos = b > 0.0
+    safe_b = np.where(pos, b, 1.0)
+    teq = (q_in - a) / safe_b
+    t_cap = np.where(pos, teq + (t0 - teq) * np.exp(-dt * b / c), t0 + (q_in - a) / c * dt)
+    cap_ok = (a + b * np.maximum(t0, t_cap) < y) & (a + b * np.minimum(t0, t_cap) >= 0.0)
+    if np.all(act_ok | cap_ok):
+        return np.where(act_ok, t_lin, t_cap)
     t = np.array(t0, dtype=float, copy=True)
     rem = np.full(t.shape, float(dt))
     active = np.ones(t.shape, dtype=bool)

@@ -127,3 +127,33 @@ def mover_power(rated_power_w, speed_fraction):
     """
     n = np.asarray(speed_fraction, float)
     return np.asarray(rated_power_w, float) * n * n * n
+
+
+_C0, _C1, _C2 = d.CHILLER_CAPACITY_COEFFS
+_P0, _P1, _P2 = d.CHILLER_POWER_COEFFS
+_L0, _L1, _L2 = d.CHILLER_PLR_COEFFS
+_P_RATED = _P0 + _P1 * _C0 + _P2 * _C0 * _C0
+
+
+def chiller_capacity_ratio_scalar(t_out: float, rated_c: float) -> float:
+    """Scalar :func:`chiller_capacity_ratio` for one outdoor temperature (no numpy overhead in the hot loop)."""
+    x = (t_out - rated_c) / d.CHILLER_TEMP_RISE_COEF
+    r = (_C0 + _C1 * x + _C2 * x * x) / _C0
+    return r if r > 0.0 else 0.0
+
+
+def chiller_electric_power_scalar(load: float, rated_w: float, t_out: float, cop: float, rated_c: float) -> float:
+    """Scalar :func:`chiller_electric_power` [W] (no numpy overhead in the hot loop)."""
+    x = (t_out - rated_c) / d.CHILLER_TEMP_RISE_COEF
+    raw = _C0 + _C1 * x + _C2 * x * x
+    avail = rated_w * raw / _C0
+    if avail <= 0.0:
+        return 0.0
+    power_ratio = (_P0 + _P1 * raw + _P2 * raw * raw) / _P_RATED
+    plr = min(load / avail, 1.0)
+    if plr >= d.CHILLER_MIN_PLR:
+        plf = _L0 + _L1 * plr + _L2 * plr * plr
+    else:
+        pm = d.CHILLER_MIN_PLR
+        plf = (_L0 + _L1 * pm + _L2 * pm * pm) * plr / pm
+    return avail / cop * power_ratio * plf

@@ -30,6 +30,8 @@ from .ambient import local_hour, month_index
 from .control import DeadTimeBuffer
 from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
 from .heat_rejection import chiller_capacity_ratio
+from .heat_rejection import chiller_capacity_ratio_scalar as _chiller_ratio
+from .heat_rejection import chiller_electric_power_scalar as _chiller_power
 from .loads import job_utilization_step_means
 from .loopbank import VectorLoopBank
 from .model import Model
@@ -74,14 +76,18 @@ class _Chunk:
     """Utilisation (and forecasts) for a block of steps."""
 
     def __init__(self, model: Model, k0: int, k1: int, dt: float, lookahead, predictive: bool,
-                 forecast_w, forecast_base):
+                 forecast_w, forecast_base, rack_sums: bool = False):
         t0 = np.arange(k0, k1) * dt
         uj = job_utilization_step_means(model.placement, t0, dt)
         self.u = np.ascontiguousarray(np.clip((model.placement.matrix @ uj).T, 0.0, 1.0))
         self.n = k1 - k0
+        self.u_const = bool(np.all(self.u == self.u[0]))  # e.g. continuous full load
+        self.band_cache = None
         p_a = model.p_idle + model.p_dyn * self.u  # power at full clock [W]
         self.rp = p_a * model.r_th  # R·P [K]
         self.e = p_a * dt  # energy at full clock [J]
+        # air-side rack power at full clock [W] (recirculation), for steps where nothing throttles
+        self.rack_p = np.ascontiguousarray((model.rack_air_share @ p_a.T).T) if rack_sums else None
         self.forecast = None
         if predictive:
             fc = np.empty((k1 - k0, model.m))
@@ -133,6 +139,54 @@ def _coolant(model: Model, tl, delta_rack):
     return (1.0 - lf) * air + lf * tl[model.liq_loop]
 
 
+class _BandKernel:
+    """Exact step for servers inside the slowdown band that stay there (the steady throttled state).
+
+    Same solution as :func:`.thermal.server_step`'s band piece, with the constants that depend only
+    on the server and its utilisation computed once (per chunk when utilisation is constant).
+    """
+
+    def __init__(self, model: Model, dt: float, gain: float, min_clock: float):
+        self.dt, self.gain = dt, gain
+        self.g_th = 1.0 / model.r_th
+        self.t_slow = model.t_slow
+        self.mid = model.t_slow + 0.5 * (1.0 - min_clock) / gain  # band centre and half-width [°C]
+        self.half = 0.5 * (1.0 - min_clock) / gain
+        self.minus_dt_over_c = -dt / model.c_th
+        self.p_idle, self.p_dyn = model.p_idle, model.p_dyn
+        self.c = model.c_th
+
+    def constants(self, u):
+        """Per-server constants at utilisation ``u``: (b [W/K], P_b0 [W], e^(−dt·b/C), C(1 − e)/b [s], P_dyn·u·g [W/K])."""
+        pu = self.p_dyn * u
+        b = self.g_th + pu * self.gain
+        p_b0 = self.p_idle + pu * (1.0 + self.gain * self.t_slow)
+        e = np.exp(self.minus_dt_over_c * b)
+        return b, p_b0, e, self.c * (1.0 - e) / b, pu * self.gain
+
+    def step(self, t, tc, consts):
+        """Returns ``(t_new, energy_j, lost_clock_s)``, or None if some server leaves the band."""
+        b, p_b0, e, k1, pug = consts
+        teq = (p_b0 + tc * self.g_th) / b
+        if not (np.all(np.abs(t - self.mid) < self.half) and np.all(np.abs(teq - self.mid) < self.half)):
+            return None
+        d0 = t - teq
+        t_new = teq + d0 * e
+        int_t = teq * self.dt + d0 * k1  # ∫T dt = teq·dt + (T0 − teq)·τ_b(1 − e), τ_b = C/b
+        energy = p_b0 * self.dt - pug * int_t
+        lost = self.gain * (int_t - self.t_slow * self.dt)
+        return t_new, energy, lost
+
+
+def _segments(idx):
+    """``(ids, starts)`` if ``idx`` is non-decreasing (servers grouped), else None."""
+    idx = np.asarray(idx)
+    if idx.size == 0 or np.any(np.diff(idx) < 0):
+        return None
+    starts = np.flatnonzero(np.r_[True, np.diff(idx) != 0])
+    return idx[starts], starts
+
+
 class _Coupling:
     """Server ↔ loop and rack couplings, dense for small plans and indexed for large ones.
 
@@ -157,6 +211,8 @@ class _Coupling:
         self.has_recirc = self.D.nnz > 0
         self.dense = n <= dense_limit
         self.m = m
+        self.air_sorted = _segments(self.air)
+        self.rack_sorted = _segments(self.rack)
         if self.dense:
             W = np.zeros((m, n))
             idx = np.arange(n)
@@ -172,7 +228,21 @@ class _Coupling:
             else:
                 self.Rs = self.Rs_inlet = None
 
-    def coolant(self, tl, p):
+    def use_step(self, dt: float) -> None:
+        """Pre-scale the dense matrices so the hot loop can pass step energies [J] directly."""
+        if self.dense:
+            self.WT_e = self.WT / dt
+            self.Rs_e = self.Rs / dt if self.Rs is not None else None
+
+    def coolant_e(self, tl, e):
+        """:meth:`coolant` from step energies ``e`` [J] (dense plans)."""
+        tc = tl @ self.W
+        if self.Rs_e is not None:
+            tc += self.Rs_e @ e
+        return tc
+
+    def coolant(self, tl, p, rack_p=None):
+        """``rack_p``: air-side power per rack [W] if the caller has it (saves a pass over servers)."""
         if self.dense:
             tc = tl @ self.W
             if self.Rs is not None:
@@ -180,8 +250,15 @@ class _Coupling:
             return tc
         tc = tl[self.air]
         if self.has_recirc:
-            delta = self.D @ np.bincount(self.rack, weights=p if self.li.size == 0 else self.air_w * p,
-                                         minlength=self.nr)
+            if rack_p is None:
+                w = p if self.li.size == 0 else self.air_w * p
+                if self.rack_sorted is not None:
+                    ids, starts = self.rack_sorted
+                    rack_p = np.zeros(self.nr)
+                    rack_p[ids] = np.add.reduceat(w, starts)
+                else:
+                    rack_p = np.bincount(self.rack, weights=w, minlength=self.nr)
+            delta = self.D @ rack_p
             tc += self.hf * delta[self.rack]
         if self.li.size:
             li = self.li
@@ -201,7 +278,12 @@ class _Coupling:
     def to_loops(self, q):
         if self.dense:
             return q @ self.WT
-        out = np.bincount(self.air, weights=q, minlength=self.m)
+        if self.air_sorted is not None:  # servers grouped by loop: segment sums beat bincount
+            ids, starts = self.air_sorted
+            out = np.zeros(self.m)
+            out[ids] = np.add.reduceat(q, starts)
+        else:
+            out = np.bincount(self.air, weights=q, minlength=self.m)
         if self.li.size:
             li = self.li
             ql = self.lf[li] * q[li]
@@ -221,7 +303,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     predictive = control == "predictive"
     record_servers = "server" in record
     cpl = _Coupling(model)
+    cpl.use_step(dt)
     coolant, to_loops = cpl.coolant, cpl.to_loops
+    dense = cpl.dense
 
     # ---- per-server constants
     p_idle, p_dyn, r_th, c_th, t_slow = model.p_idle, model.p_dyn, model.r_th, model.c_th, model.t_slow
@@ -254,7 +338,15 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     # chiller capacity ratio at every step (vectorised once)
     amb_mid_db = 0.5 * (amb_db[:-1] + amb_db[1:])
     amb_mid_wb = 0.5 * (amb_wb[:-1] + amb_wb[1:])
-    ch_cap = {l: (ch_w[l] * chiller_capacity_ratio(amb_mid_db, ch_rated_c[l])).tolist() for l in chiller_loops}
+    # outdoor part of each loop's capacity, a + b·T with a = fixed + chillers − UA_dc·T_db − UA_ct·T_wb,
+    # for every step (scalar path only: few loops)
+    a_out = None
+    if m <= SCALAR_LOOP_LIMIT:
+        a_out = (model.loop_fixed_w[None, :] - model.loop_drycooler_ua[None, :] * amb_mid_db[:, None]
+                 - model.loop_tower_ua[None, :] * amb_mid_wb[:, None])
+        for l in chiller_loops:
+            a_out[:, l] += ch_w[l] * chiller_capacity_ratio(amb_mid_db, ch_rated_c[l])
+    b_caps = [coil[l] + dc_ua[l] + ct_ua[l] for l in range(m)]
     db_list = amb_mid_db.tolist()
     wb_list = amb_mid_wb.tolist()
 
@@ -267,7 +359,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
 
     # ---- initial state
     chunk_steps = int(min(512, max(16, CHUNK_CELLS // max(n, 1))))
-    chunk = _Chunk(model, 0, min(chunk_steps, n_steps), dt, lookahead, predictive, forecast_w, forecast_base)
+    rack_sums = (not cpl.dense) and cpl.has_recirc
+    chunk = _Chunk(model, 0, min(chunk_steps, n_steps), dt, lookahead, predictive, forecast_w, forecast_base,
+                   rack_sums)
     t_srv, tl_arr, p_prev, _ = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
     tl = tl_arr.tolist()
     q_srv0 = to_loops(p_prev)
@@ -282,7 +376,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         if parent[l] >= 0:
             child[parent[l]] += q
         bufs[l] = DeadTimeBuffer(float(model.loop_dead[l]), dt, q)
-    push = [b.push for b in bufs]
+    dt_buf = [b.buf for b in bufs]
+    dt_size = [b.size for b in bufs]
+    dt_lo = [b.lo for b in bufs]
+    dt_frac = [b.frac if b.frac > 1e-9 else 0.0 for b in bufs]
     tl_np = np.array(tl)
     bank = None
     if m > SCALAR_LOOP_LIMIT:
@@ -323,8 +420,24 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     steps_done = 0
     chunk_k0 = 0
     p_mean = p_prev
+    e_prev = p_prev * dt
     t_slow_min = float(t_slow.min())
     inv_dt = 1.0 / dt
+    vmax, vsum = np.maximum.reduce, np.add.reduce
+    consts = np.vstack([p_idle, p_dyn, r_th, c_th, t_slow])  # one gather for the hot subset
+    empty_idx = np.zeros(0, dtype=int)
+    band = _BandKernel(model, dt, gain, smin)
+    a_rows = a_out[:chunk.n].tolist() if a_out is not None else None
+    it_facing_list = list(it_facing)
+    it_facing = np.array(it_facing)
+    t_event_end = t_slow - hyst  # a throttle event ends below this [°C]
+    t_event_end_max = float(t_event_end.max())
+
+    vmin = np.minimum.reduce
+
+    def tmin_event_check(t):  # any server cool enough to end an event?
+        return vmin(t) < t_event_end_max
+    prev_rack_p = None
 
     for k in range(n_steps):
         kk = k - chunk_k0
@@ -335,39 +448,58 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             chunk_k0 = k
             kk = 0
             chunk = _Chunk(model, k, min(k + chunk_steps, n_steps), dt, lookahead, predictive,
-                           forecast_w, forecast_base)
+                           forecast_w, forecast_base, rack_sums)
+            if a_out is not None:
+                a_rows = a_out[k:k + chunk.n].tolist()
         db = db_list[k]
         wb = wb_list[k]
 
         # 1-2. servers: exponential shortcut, exact piecewise path for the hot ones
-        tc = coolant(tl_np, p_mean)
+        tc = cpl.coolant_e(tl_np, e_prev) if dense else coolant(tl_np, p_mean, prev_rack_p)
         teq = tc + chunk.rp[kk]
         t_new = teq - (teq - t_srv) * a_exp
         energy = chunk.e[kk]
+        throttled_step = False
         step_thr_gpu_s = 0.0
-        tmax = float(t_new.max())
+        tmax = vmax(t_new)
         if tmax > t_slow_min or n_in_event:
-            hot = np.flatnonzero((t_new > t_slow) | (t_srv > t_slow))
-            if hot.size == n:  # everything is hot: skip the gathers and scatters
+            hot_mask = (t_new > t_slow) | (t_srv > t_slow)
+            n_hot = int(np.count_nonzero(hot_mask))
+            hot = np.flatnonzero(hot_mask) if 0 < n_hot < n else empty_idx
+            throttled_step = n_hot > 0
+            if n_hot == n:  # everything is hot: skip the gathers and scatters
                 u = chunk.u[kk]
-                t_new, energy, thr_h, lost_h = server_step(t_srv, tc, u, p_idle, p_dyn, r_th, c_th, t_slow,
-                                                           gain, smin, dt)
-                step_thr_gpu_s = float(np.dot(gpus, thr_h))
+                if chunk.u_const:
+                    if chunk.band_cache is None:
+                        chunk.band_cache = band.constants(chunk.u[0])
+                    in_band = band.step(t_srv, tc, chunk.band_cache)
+                else:
+                    in_band = band.step(t_srv, tc, band.constants(u))
+                if in_band is not None:  # the steady throttled state: all in the band all step
+                    t_new, energy, lost_h = in_band
+                    thr_h = dt
+                    step_thr_gpu_s = total_gpus * dt
+                else:
+                    t_new, energy, thr_h, lost_h = server_step(t_srv, tc, u, p_idle, p_dyn, r_th, c_th, t_slow,
+                                                               gain, smin, dt)
+                    step_thr_gpu_s = float(np.dot(gpus, thr_h))
                 thr_gpu_s += step_thr_gpu_s
                 lost_gpu_s += float(np.dot(gpus * u, lost_h))
                 srv_thr_s += thr_h
-                starts = np.flatnonzero((t_new > t_slow) & ~in_event)
-                if starts.size:
-                    events += float(gpus[starts].sum())
-                    in_event[starts] = True
-                    n_in_event += starts.size
-                tmax = float(t_new.max())
+                if n_in_event < n:
+                    starts = np.flatnonzero((t_new > t_slow) & ~in_event)
+                    if starts.size:
+                        events += float(gpus[starts].sum())
+                        in_event[starts] = True
+                        n_in_event += starts.size
+                tmax = vmax(t_new)
             elif hot.size:
                 energy = energy.copy()
                 u = chunk.u[kk]
                 uh = u[hot]
-                th, eh, thr_h, lost_h = server_step(t_srv[hot], tc[hot], uh, p_idle[hot], p_dyn[hot],
-                                                    r_th[hot], c_th[hot], t_slow[hot], gain, smin, dt)
+                pi_h, pd_h, r_h, c_h, ts_h = consts[:, hot]
+                th, eh, thr_h, lost_h = server_step(t_srv[hot], tc[hot], uh, pi_h, pd_h, r_h, c_h, ts_h,
+                                                    gain, smin, dt)
                 t_new[hot] = th
                 energy[hot] = eh
                 g_h = gpus[hot]
@@ -375,21 +507,25 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                 thr_gpu_s += step_thr_gpu_s
                 lost_gpu_s += float(np.dot(g_h * uh, lost_h))
                 srv_thr_s[hot] += thr_h
-                starts = hot[(th > t_slow[hot]) & ~in_event[hot]]
+                starts = hot[(th > ts_h) & ~in_event[hot]]
                 if starts.size:
                     events += float(gpus[starts].sum())
                     in_event[starts] = True
                     n_in_event += starts.size
-                tmax = float(t_new.max())
-            if n_in_event:
-                ends = in_event & (t_new < t_slow - hyst)
+                tmax = vmax(t_new)
+            if n_in_event and tmin_event_check(t_new):
+                ends = in_event & (t_new < t_event_end)
                 ne = int(np.count_nonzero(ends))
                 if ne:
                     in_event[ends] = False
                     n_in_event -= ne
-        q_loop = to_loops(energy - c_th * (t_new - t_srv)) * inv_dt  # heat to coolant [W]
-        e_step = float(energy.sum())
-        p_mean = energy * inv_dt
+        q_srv = energy - c_th * (t_new - t_srv)  # heat to coolant over the step [J]
+        q_loop = q_srv @ cpl.WT_e if dense else to_loops(q_srv) * inv_dt  # [W]
+        prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
+        e_step = vsum(energy)
+        e_prev = energy
+        if not dense:
+            p_mean = energy * inv_dt
         t_srv = t_new
 
         # 3. loops, children first
@@ -399,16 +535,15 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             e_mover_heat += mh_sum
             tl_np = bank.tl
         else:
+            a_row = a_rows[kk]
             child = [0.0] * m
             e_rej_step = 0.0
             mover_elec = 0.0
             for l in order:
                 mh = mover_heat[l]
                 q_in = q_loop[l] + mh + child[l]
-                a_cap = fixed[l] - dc_ua[l] * db - ct_ua[l] * wb
-                if ch_w[l] > 0.0:
-                    a_cap += ch_cap[l][k]
-                b_cap = coil[l] + dc_ua[l] + ct_ua[l]
+                a_cap = a_row[l]
+                b_cap = b_caps[l]
                 p = parent[l]
                 if p >= 0:
                     a_cap -= coil[l] * tl[p]
@@ -419,9 +554,17 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     cmd = 0.0
                 elif cmd > cap_now:
                     cmd = cap_now if cap_now > 0.0 else 0.0
-                delayed = push[l](cmd)
+                # dead time, inlined DeadTimeBuffer.push (hot loop)
+                buf, size = dt_buf[l], dt_size[l]
+                buf[k % size] = cmd
+                delayed = buf[(k - dt_lo[l]) % size]
+                if dt_frac[l]:
+                    delayed += dt_frac[l] * (buf[(k - dt_lo[l] - 1) % size] - delayed)
                 c = lc[l]
-                t1 = _loop_step(t0, q_in, y[l], a_cap, b_cap, c, dt)
+                yl = y[l]
+                t1 = t0 + (q_in - yl) * dt / c  # common case: actuator-limited all step
+                if yl > a_cap + b_cap * (t1 if t1 < t0 else t0):
+                    t1 = _loop_step(t0, q_in, yl, a_cap, b_cap, c, dt)
                 deliv = q_in - c * (t1 - t0) / dt
                 delivered[l] = deliv
                 tl[l] = t1
@@ -469,7 +612,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         a_it += it_w
         a_cool += cool_w
         a_fac += fac_w
-        a_sup += float(tl_np[it_facing].max())
+        a_sup += max([tl[i] for i in it_facing_list]) if bank is None else vmax(tl_np[it_facing])
         a_thr += thr_frac
         a_cnt += 1.0
         a_loop += tl_np
@@ -487,10 +630,11 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             mins["throttled_fraction"].append(a_thr / c)
             loop_min.append(a_loop / c)
             if any_air:
+                p_mean = energy * inv_dt
                 np.maximum(srv_max_in, cpl.inlet(tl_np, p_mean), out=srv_max_in, where=is_air)
             if record_servers:
                 srv_hist_t.append(t_srv.copy())
-                srv_hist_p.append(p_mean / 1e3)
+                srv_hist_p.append(energy * (inv_dt / 1e3))
             a_db = a_it = a_cool = a_fac = a_sup = a_thr = a_cnt = 0.0
             a_loop = np.zeros(m)
             acc_max_t = -np.inf
@@ -573,36 +717,6 @@ def _mover_split(model: Model):
         else:
             m_out[l] += u.rated_power_kw * 1e3
     return m_in, m_out
-
-
-_C0, _C1, _C2 = d.CHILLER_CAPACITY_COEFFS
-_P0, _P1, _P2 = d.CHILLER_POWER_COEFFS
-_L0, _L1, _L2 = d.CHILLER_PLR_COEFFS
-_P_RATED = _P0 + _P1 * _C0 + _P2 * _C0 * _C0
-
-
-def _chiller_ratio(t_out: float, rated_c: float) -> float:
-    """Scalar :func:`.heat_rejection.chiller_capacity_ratio` (hot-loop speed)."""
-    x = (t_out - rated_c) / d.CHILLER_TEMP_RISE_COEF
-    r = (_C0 + _C1 * x + _C2 * x * x) / _C0
-    return r if r > 0.0 else 0.0
-
-
-def _chiller_power(load: float, rated_w: float, t_out: float, cop: float, rated_c: float) -> float:
-    """Scalar :func:`.heat_rejection.chiller_electric_power` [W]."""
-    x = (t_out - rated_c) / d.CHILLER_TEMP_RISE_COEF
-    raw = _C0 + _C1 * x + _C2 * x * x
-    avail = rated_w * raw / _C0
-    if avail <= 0.0:
-        return 0.0
-    power_ratio = (_P0 + _P1 * raw + _P2 * raw * raw) / _P_RATED
-    plr = min(load / avail, 1.0)
-    if plr >= d.CHILLER_MIN_PLR:
-        plf = _L0 + _L1 * plr + _L2 * plr * plr
-    else:
-        pm = d.CHILLER_MIN_PLR
-        plf = (_L0 + _L1 * pm + _L2 * pm * pm) * plr / pm
-    return avail / cop * power_ratio * plf
 
 
 from .control import loop_temperature_step as _loop_step  # noqa: E402  (scalar hot-loop helper)

@@ -157,15 +157,16 @@ def training_utilization_integral(t, utilization, ramp_s=RAMP_S, iteration_s=ITE
                                   compute_fraction=COMPUTE_FRACTION, comm_level=COMM_LEVEL,
                                   checkpoint_every_s=CHECKPOINT_EVERY_S, checkpoint_s=CHECKPOINT_S,
                                   checkpoint_level=CHECKPOINT_LEVEL):
-    """∫₀ᵗ u(τ) dτ of one training job's utilisation, t from the job start [s] (t ≥ 0).
+    """∫₀ᵗ u(τ) dτ of a training job's utilisation, t from the job start [s] (t ≥ 0).
 
-    u(τ) = ramp(τ) · [iteration wave(τ), or ``checkpoint_level`` during checkpoints]; the ramp
-    multiplies only during the first ``ramp_s`` (a product of integrals is exact there because the
-    ramp is shorter than a checkpoint interval and we integrate the wave's mean under it).
+    u(τ) = ramp(τ) · [iteration wave(τ), or ``checkpoint_level`` during checkpoints]; during the
+    first ``ramp_s`` the wave's mean is scaled by τ/ramp (the ramp is much shorter than a
+    checkpoint interval). ``utilization`` may be an array broadcasting against ``t`` (many jobs).
     """
     t = np.asarray(t, dtype=float)
+    utilization = np.asarray(utilization, dtype=float)
     mean_wave = compute_fraction + (1.0 - compute_fraction) * comm_level
-    u_hi = min(utilization / mean_wave, 1.0)
+    u_hi = np.minimum(utilization / mean_wave, 1.0)
     u_lo = u_hi * comm_level
     # checkpoint stalls occupy the end of every checkpoint interval
     period = checkpoint_every_s
@@ -177,39 +178,44 @@ def training_utilization_integral(t, utilization, ramp_s=RAMP_S, iteration_s=ITE
     body = n * per_period + _square_wave_integral(np.minimum(r, work), iteration_s, compute_fraction,
                                                   u_hi, u_lo) \
         + np.maximum(r - work, 0.0) * checkpoint_level
-    # ramp: scale the first ramp_s by τ/ramp using the wave's mean (ramp ≪ checkpoint interval)
     if ramp_s > 0:
         mean_u = u_hi * mean_wave
-        deficit = mean_u * (np.minimum(t, ramp_s) - _ramp_integral(np.minimum(t, ramp_s), ramp_s))
-        body = body - deficit
+        tr = np.minimum(t, ramp_s)
+        body = body - mean_u * (tr - _ramp_integral(tr, ramp_s))
     return body
-
-
-def job_utilization_integral(job: Job, t_from_start):
-    """∫ u dt of ``job`` from its start to ``t_from_start`` [s·(-)], clipped to [0, duration]."""
-    t = np.clip(np.asarray(t_from_start, float), 0.0, job.duration_s)
-    if job.kind in TRAINING_KINDS:
-        return training_utilization_integral(t, job.utilization)
-    return job.utilization * t  # inference / batch: flat at the mean (no structure claimed)
 
 
 def job_utilization_step_means(placement: Placement, t0: np.ndarray, dt: float) -> np.ndarray:
     """Mean utilisation of every job over each step ``[t0, t0 + dt)`` [-], shape [jobs × steps].
 
+    Vectorised over jobs and steps (a week of a 10,000-server hall has thousands of jobs).
+
     t0 : array  Step start times from scenario start [s]
     dt : float  Step [s]
     """
-    out = np.zeros((len(placement.jobs), len(t0)))
-    for k, job in enumerate(placement.jobs):
-        s = placement.start_s[k]
-        if not np.isfinite(s):
+    jobs = placement.jobs
+    out = np.zeros((len(jobs), len(t0)))
+    if not jobs:
+        return out
+    t0 = np.asarray(t0, float)
+    start = placement.start_s
+    placed = np.isfinite(start)
+    dur = np.array([j.duration_s for j in jobs])
+    util = np.array([j.utilization for j in jobs])
+    training = np.array([j.kind in TRAINING_KINDS for j in jobs]) & placed
+    flat = ~training & placed
+    # only jobs running at some point of this block matter
+    live = placed & (start < t0[-1] + dt) & (start + dur > t0[0])
+    for rows, fn in ((np.flatnonzero(training & live), "training"), (np.flatnonzero(flat & live), "flat")):
+        if rows.size == 0:
             continue
-        lo = job_utilization_integral(job, t0 - s)
-        hi = job_utilization_integral(job, t0 + dt - s)
-        out[k] = (hi - lo) / dt
+        s0 = start[rows, None]
+        d = dur[rows, None]
+        lo = np.clip(t0[None, :] - s0, 0.0, d)
+        hi = np.clip(t0[None, :] + dt - s0, 0.0, d)
+        if fn == "training":
+            u = util[rows, None]
+            out[rows] = (training_utilization_integral(hi, u) - training_utilization_integral(lo, u)) / dt
+        else:
+            out[rows] = util[rows, None] * (hi - lo) / dt
     return out
-
-
-def job_utilization_at(placement: Placement, t: float) -> np.ndarray:
-    """Instantaneous-ish utilisation of every job at time ``t`` [-] (mean over a 1 ms window)."""
-    return job_utilization_step_means(placement, np.array([t]), 1e-3)[:, 0]

@@ -6,96 +6,116 @@ step, given their parents' temperatures at the step start.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import defaults as d
-from .control import loop_temperature_step_vec
-from .heat_rejection import chiller_capacity_ratio, chiller_electric_power
+from .control import loop_temperature_step, loop_temperature_step_vec
+from .heat_rejection import chiller_electric_power
+from .heat_rejection import chiller_capacity_ratio_scalar as _chiller_ratio
+from .heat_rejection import chiller_electric_power_scalar as _chiller_power
 
 
 class VectorLoopBank:
     """Loop states and their per-step update.
 
-    tl : array  Supply temperatures [°C]; y : actuator outputs [W]; mover_heat : fan/pump heat [W]
+    Internally loops are reordered so that every tree level is one contiguous slice (views, no
+    gathers in the hot loop); :attr:`tl` is kept in the plan's loop order for the callers.
+
+    tl : array  Supply temperatures [°C] (plan order); y : actuator outputs [W]
     """
 
     def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
         m = model.m
         self.m, self.dt = m, dt
-        self.tl = np.asarray(tl, float).copy()
-        self.y = np.asarray(y, float).copy()
-        self.mover_heat = np.asarray(mover_heat, float).copy()
-        self.parent = model.loop_parent.astype(int)
-        self.par_safe = np.maximum(self.parent, 0)
-        self.is_root = self.parent < 0
+        parent = model.loop_parent.astype(int)
         depth = np.zeros(m, dtype=int)
         for k in range(m):
-            j = self.parent[k]
+            j = parent[k]
             while j >= 0:
                 depth[k] += 1
-                j = self.parent[j]
-        self.levels = [np.flatnonzero(depth == lv) for lv in range(depth.max(), -1, -1)]
-        self.c = model.loop_c
-        self.tset = model.loop_setpoint
-        self.kc = model.loop_gain
-        self.coil = model.loop_coil_ua
-        self.fixed = model.loop_fixed_w
-        self.ch_w = model.loop_chiller_w
-        self.ch_rated_c = model.loop_chiller_rated_c
-        self.ch_cop = model.loop_chiller_cop
-        self.dc_ua = model.loop_drycooler_ua
-        self.ct_ua = model.loop_tower_ua
+                j = parent[j]
+        perm = np.concatenate([np.flatnonzero(depth == lv) for lv in range(depth.max(), -1, -1)])
+        inv = np.empty(m, dtype=int)
+        inv[perm] = np.arange(m)
+        self.perm, self.inv = perm, inv
+        bounds = np.cumsum([0] + [int(np.sum(depth == lv)) for lv in range(depth.max(), -1, -1)])
+        self.slices = [slice(int(bounds[k]), int(bounds[k + 1])) for k in range(len(bounds) - 1)]
+        P = lambda x: np.asarray(x, float)[perm].copy()  # noqa: E731
+        self.t = P(tl)
+        self.y = P(y)
+        self.mover_heat = P(mover_heat)
+        par = parent[perm]
+        self.par_p = np.where(par >= 0, inv[np.maximum(par, 0)], 0)  # parent index in permuted order
+        self.has_par = par >= 0
+        self.root = ~self.has_par
+        self.c = P(model.loop_c)
+        self.tset = P(model.loop_setpoint)
+        self.kc = P(model.loop_gain)
+        self.coil = P(model.loop_coil_ua)
+        self.fixed = P(model.loop_fixed_w)
+        self.ch_w = P(model.loop_chiller_w)
+        self.ch_rated_c = P(model.loop_chiller_rated_c)
+        self.ch_cop = P(model.loop_chiller_cop)
+        self.dc_ua = P(model.loop_drycooler_ua)
+        self.ct_ua = P(model.loop_tower_ua)
         self.b = self.coil + self.dc_ua + self.ct_ua
-        self.rated = model.loop_rated_w
-        self.one_minus_a = 1.0 - np.exp(-dt / model.loop_tau)
-        self.movers_in = np.asarray(movers_in, float)
-        self.movers_all = self.movers_in + np.asarray(movers_out, float)
-        self.has_chiller = self.ch_w > 0
-        self.chiller_idx = np.flatnonzero(self.has_chiller)
-        lag = model.loop_dead / dt
+        self.rated = P(model.loop_rated_w)
+        self.one_minus_a = 1.0 - np.exp(-dt / P(model.loop_tau))
+        self.movers_in = P(movers_in)
+        self.movers_all = self.movers_in + P(movers_out)
+        self.chiller_idx = np.flatnonzero(self.ch_w > 0)
+        self.ch_groups = [(float(rc), np.where((self.ch_w > 0) & (self.ch_rated_c == rc), self.ch_w, 0.0))
+                          for rc in np.unique(self.ch_rated_c[self.chiller_idx])]
+        self.any_free = bool(np.any(self.dc_ua[self.chiller_idx] > 0) or np.any(self.ct_ua[self.chiller_idx] > 0))
+        lag = P(model.loop_dead) / dt
         self.lo = np.floor(lag + 1e-9).astype(int)
         self.frac = lag - self.lo
+        self.any_frac = bool(np.any(self.frac > 1e-9))
         self.size = int(self.lo.max()) + 2
         self.buf = np.repeat(self.y[None, :], self.size, axis=0)
+        self.cols = np.arange(m)
         self.k = 0
         self.delivered = np.zeros(m)
-        self.cols = np.arange(m)
+        self.tl = np.asarray(tl, float).copy()
+        # per level: which loops have parents, and the parents' indices
+        self.level_par = [(np.flatnonzero(self.has_par[sl]), self.par_p[sl][self.has_par[sl]]) for sl in self.slices]
 
     def step(self, q_loop, db: float, wb: float, fc=None):
-        """Advance one step. ``q_loop`` [W] server heat per loop; ``fc`` [W] forecasts (predictive).
+        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] forecasts.
         Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
-        tl, y, dt = self.tl, self.y, self.dt
-        mh_in = self.mover_heat.copy()
-        child = np.zeros(self.m)
-        a_all = self.fixed - self.dc_ua * db - self.ct_ua * wb
-        if self.chiller_idx.size:
-            a_all = a_all + self.ch_w * chiller_capacity_ratio(db, self.ch_rated_c)
-        a_all = a_all - self.coil * tl[self.par_safe]  # coil is 0 for roots
-        row = self.k % self.size
-        for idx in self.levels:
-            t0 = tl[idx]
-            q_in = q_loop[idx] + mh_in[idx] + child[idx]
-            a, b, c = a_all[idx], self.b[idx], self.c[idx]
+        t, y, dt = self.t, self.y, self.dt
+        q = np.asarray(q_loop)[self.perm]
+        if fc is not None:
+            fc = np.asarray(fc)[self.perm]
+        mh_in = self.mover_heat
+        q += mh_in
+        a_all = self.fixed - self.dc_ua * db - self.ct_ua * wb - self.coil * t[self.par_p]
+        for rated_c, w in self.ch_groups:  # usually one rating temperature: scalar curve
+            a_all += w * _chiller_ratio(db, rated_c)
+        k, size = self.k, self.size
+        row = k % size
+        for sl, (has, par) in zip(self.slices, self.level_par):
+            t0 = t[sl].copy()
+            q_in = q[sl]
+            a, b, c = a_all[sl], self.b[sl], self.c[sl]
             cap = np.maximum(a + b * t0, 0.0)
-            ff = q_in if fc is None else fc[idx] + mh_in[idx]
-            cmd = np.minimum(np.maximum(ff + self.kc[idx] * (t0 - self.tset[idx]), 0.0), cap)
-            self.buf[row, idx] = cmd
-            lo, frac = self.lo[idx], self.frac[idx]
-            delayed = self.buf[(self.k - lo) % self.size, idx]
-            if np.any(frac > 1e-9):
-                older = self.buf[(self.k - lo - 1) % self.size, idx]
-                delayed = (1.0 - frac) * delayed + frac * older
-            t1 = loop_temperature_step_vec(t0, q_in, y[idx], a, b, c, dt)
+            ff = q_in if fc is None else fc[sl] + mh_in[sl]
+            self.buf[row, sl] = np.minimum(np.maximum(ff + self.kc[sl] * (t0 - self.tset[sl]), 0.0), cap)
+            if sl.stop - sl.start <= 4:  # a few loops (the plant level): scalar code is faster
+                t1 = np.array([loop_temperature_step(*args, dt) for args in
+                               zip(t0.tolist(), q_in.tolist(), y[sl].tolist(), a.tolist(), b.tolist(), c.tolist())])
+            else:
+                t1 = loop_temperature_step_vec(t0, q_in, y[sl], a, b, c, dt)
             deliv = q_in - c * (t1 - t0) / dt
-            self.delivered[idx] = deliv
-            tl[idx] = t1
-            y[idx] += self.one_minus_a[idx] * (delayed - y[idx])
-            par = self.parent[idx]
-            has_par = par >= 0
-            if has_par.any():
-                child += np.bincount(par[has_par], weights=deliv[has_par], minlength=self.m)
+            self.delivered[sl] = deliv
+            t[sl] = t1
+            if has.size:
+                np.add.at(q, par, deliv[has])
+        # actuators see the command of L seconds ago (this step's, if L = 0), as DeadTimeBuffer does
+        delayed_all = self.buf[(k - self.lo) % size, self.cols]
+        if self.any_frac:
+            delayed_all = (1.0 - self.frac) * delayed_all + self.frac * self.buf[(k - self.lo - 1) % size, self.cols]
+        y += self.one_minus_a * (delayed_all - y)
         self.k += 1
         speed = np.clip(self.delivered / self.rated, d.MOVER_MIN_SPEED, 1.0)
         s3 = speed * speed * speed
@@ -104,12 +124,16 @@ class VectorLoopBank:
         chiller_elec = 0.0
         if self.chiller_idx.size:
             i = self.chiller_idx
-            free = np.maximum(self.dc_ua[i] * (tl[i] - db) + self.ct_ua[i] * (tl[i] - wb), 0.0)
-            load = np.maximum(self.delivered[i] - free, 0.0)
-            chiller_elec = float(np.sum(chiller_electric_power(load, self.ch_w[i], db, self.ch_cop[i],
-                                                               self.ch_rated_c[i])))
-        rejected = float(self.delivered[self.is_root].sum())
-        return rejected, mover_elec, chiller_elec, float(mh_in.sum())
+            load = self.delivered[i]
+            if self.any_free:
+                load = load - np.maximum(self.dc_ua[i] * (t[i] - db) + self.ct_ua[i] * (t[i] - wb), 0.0)
+            if i.size <= 4:
+                chiller_elec = sum(_chiller_power(x, w, db, cop, rc) for x, w, cop, rc in
+                                   zip(load.tolist(), self.ch_w[i].tolist(), self.ch_cop[i].tolist(),
+                                       self.ch_rated_c[i].tolist()) if x > 0.0)
+            else:
+                chiller_elec = float(np.sum(chiller_electric_power(np.maximum(load, 0.0), self.ch_w[i], db,
+                                                                   self.ch_cop[i], self.ch_rated_c[i])))
+        self.tl = t[self.inv]
+        return float(self.delivered[self.root].sum()), mover_elec, chiller_elec, float(mh_in.sum())
 
-
-del math

@@ -24,7 +24,7 @@ from . import defaults as d
 from .errors import SolverInputError
 from .energy import pue
 from .heat_rejection import chiller_capacity_ratio
-from .integrate import _Chunk, _initial_state, _mover_split, _coolant
+from .integrate import _Chunk, _coolant, _initial_state, _mover_split
 from .loads import job_utilization_step_means
 from .model import Model
 from .results import SimulationResult
@@ -102,22 +102,17 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         rejected = float(deliv[parent < 0].sum())
         return dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u
 
-    # initial state identical to the fast path
-    T0, TL0, _, _ = _initial_state(model, U[0], amb_db[0], amb_wb[0])
-    x_probe = np.concatenate([T0, TL0, np.zeros(m)])
-    # steady actuator outputs: what each loop takes in at the start
-    Y0 = np.zeros(m)
-    _, _, _, P0, _, _, _, _, _ = evaluate(0.0, np.concatenate([T0, TL0, np.full(m, np.inf)]))
-    _, _, _, _, deliv0, _, _, _, _ = evaluate(0.0, np.concatenate([T0, TL0, np.full(m, 1e18)]))
-    # a loop at setpoint in steady state delivers its inflow: recompute inflows with Y = ∞ clipped by cap
+    # initial state identical to the fast path: servers and loops steady, actuators delivering the
+    # heat each loop takes in (children first)
+    T0, TL0, P0, _ = _initial_state(model, U[0], amb_db[0], amb_wb[0])
     q_srv0 = share @ ((T0 - _coolant(model, TL0, model.recirc @ (model.rack_air_share @ P0))) / model.r_th)
+    Y0 = np.zeros(m)
     child = np.zeros(m)
     for l in order:
         speed = min(max((q_srv0[l] + child[l]) / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
         Y0[l] = q_srv0[l] + child[l] + movers_in[l] * speed ** 3
         if parent[l] >= 0:
             child[parent[l]] += Y0[l]
-    del x_probe, deliv0
     x0 = np.concatenate([T0, TL0, Y0, np.zeros(5)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu
     cmd0 = evaluate(0.0, x0[:n + 2 * m])[2]
 
@@ -127,15 +122,6 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     hist_dt = min(1.0, dt / 4.0)
     hist_t = [0.0]
     hist_cmd = [cmd0]
-
-    def delayed_cmd(t):
-        out = np.empty(m)
-        ht = np.asarray(hist_t)
-        hc = np.asarray(hist_cmd)
-        for l in range(m):
-            tt = t - dead[l]
-            out[l] = cmd0[l] if tt <= 0 else np.interp(tt, ht, hc[:, l])
-        return out
 
     cache = {}
 
@@ -214,5 +200,4 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     res.throttled_fraction = (S[:, :n] > model.t_slow) @ gpus / max(gpus.sum(), 1)
     res.max_throttled_fraction = float(res.throttled_fraction.max()) if len(S) else 0.0
     res.wall_time_s = time.perf_counter() - wall0
-    del delayed_cmd
     return res

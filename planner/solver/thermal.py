@@ -58,20 +58,26 @@ def server_step(t0, t_cool, u, p_idle, p_dyn, r_th, c_th, t_slow, gain, min_cloc
     args = [np.asarray(x, float) for x in (t_cool, u, p_idle, p_dyn, r_th, c_th, t_slow)]
     t_cool, u, p_idle, p_dyn, r_th, c_th, t_slow = (x if x.shape == shape else np.broadcast_to(x, shape)
                                                     for x in args)
-    tau = r_th * c_th
     t_floor = t_slow + (1.0 - min_clock) / gain
     pu = p_dyn * u
-    p_a = p_idle + pu
-    p_c = p_idle + pu * min_clock
-    teq_a = t_cool + r_th * p_a
-    teq_c = t_cool + r_th * p_c
     b = 1.0 / r_th + pu * gain
     p_b0 = p_idle + pu * (1.0 + gain * t_slow)  # P in piece B is p_b0 − pu·g·T
     teq_b = (p_b0 + t_cool / r_th) / b
     tau_b = c_th / b
+    # common case while throttled: already in the slowdown band and settling inside it (then the
+    # band's own equilibrium is the global one and no kink is crossed)
+    if np.all((t > t_slow) & (t < t_floor) & (teq_b > t_slow) & (teq_b < t_floor)):
+        e = np.exp(-dt / tau_b)
+        t_new = teq_b + (t - teq_b) * e
+        int_t = teq_b * dt + (t - teq_b) * tau_b * (1.0 - e)
+        return (t_new, p_b0 * dt - pu * gain * int_t, np.full(shape, float(dt)),
+                gain * (int_t - t_slow * dt))
+    tau = r_th * c_th
+    p_a = p_idle + pu
+    p_c = p_idle + pu * min_clock
+    teq_a = t_cool + r_th * p_a
+    teq_c = t_cool + r_th * p_c
     t_star = np.where(teq_a <= t_slow, teq_a, np.where(teq_c >= t_floor, teq_c, teq_b))
-    teqs, taus = (teq_a, teq_b, teq_c), (tau, tau_b, tau)
-    uppers, lowers = (t_slow, t_floor, np.inf), (-np.inf, t_slow, t_floor)
     rem = float(dt)
     energy = thr = lost = 0.0
     for it in range(3):
@@ -80,9 +86,12 @@ def server_step(t0, t_cool, u, p_idle, p_dyn, r_th, c_th, t_slow, gain, min_cloc
         # the trajectory is heading into
         piece = np.where(up, (t >= t_slow).view(np.int8) + (t >= t_floor).view(np.int8),
                          (t > t_slow).view(np.int8) + (t > t_floor).view(np.int8))
-        teq = np.choose(piece, teqs)
-        tp = np.choose(piece, taus)
-        bound = np.where(up, np.choose(piece, uppers), np.choose(piece, lowers))
+        in_b = piece == 1
+        in_c = piece == 2
+        teq = np.where(in_b, teq_b, np.where(in_c, teq_c, teq_a))
+        tp = np.where(in_b, tau_b, tau)
+        bound = np.where(up, np.where(in_b, t_floor, np.where(in_c, np.inf, t_slow)),
+                         np.where(in_b, t_slow, np.where(in_c, t_floor, -np.inf)))
         hits = np.where(up, t_star > bound, t_star < bound)
         any_hit = bool(hits.any())
         if any_hit:
@@ -96,10 +105,9 @@ def server_step(t0, t_cool, u, p_idle, p_dyn, r_th, c_th, t_slow, gain, min_cloc
             e = np.exp(-h / tp)
             t_new = teq + (t - teq) * e
         int_t = teq * h + (t - teq) * tp * (1.0 - e)
-        in_b = piece == 1
-        energy = energy + np.choose(piece, (p_a * h, p_b0 * h - pu * gain * int_t, p_c * h))
+        energy = energy + np.where(in_b, p_b0 * h - pu * gain * int_t, np.where(in_c, p_c * h, p_a * h))
         thr = thr + (piece > 0) * h
-        lost = lost + np.where(in_b, gain * (int_t - t_slow * h), (piece == 2) * ((1.0 - min_clock) * h))
+        lost = lost + np.where(in_b, gain * (int_t - t_slow * h), in_c * ((1.0 - min_clock) * h))
         t = t_new
         if not any_hit or it == 2:
             break
