@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from ..plan import Plan, Scenario
+from ..plan import DEFAULT_STEP_S, Plan, Scenario  # noqa: F401  (DEFAULT_STEP_S re-exported)
 from .ambient import ambient_grid, check_timezone
 from .control import CONTROL_MODES
 from .energy import check_tariff
@@ -15,7 +15,6 @@ from .results import SimulationResult
 
 #: Step used when neither the call nor the scenario asks for one [s]. Accuracy at this step is
 #: verified against solve_ivp and against half the step (tests/test_solver_verification.py).
-DEFAULT_STEP_S = 10.0
 RECORD_KINDS = ("summary", "minute", "server")
 
 
@@ -45,8 +44,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     scenario : Scenario | None  What to run; default the plan's first scenario
     weather : see :mod:`.ambient`  Outdoor conditions; default the scenario's weather file
     control : str | None  ``reactive`` / ``predictive``; default the scenario's
-    step_s : float | None  Time step [s]; default the scenario's ``step_s`` if the caller built the
-        scenario with one other than the dataclass default (1 s), else :data:`DEFAULT_STEP_S`
+    step_s : float | None  Time step [s]; default the scenario's ``step_s``
     horizon_s : float | None  Simulated time [s]; default the scenario's
     record : tuple  ``summary``, ``minute`` (always kept: it is O(minutes)), ``server`` (per-server
         minute histories; memory grows with servers × minutes)
@@ -66,7 +64,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     horizon = _positive("horizon_s", horizon_s) or _positive("scenario horizon_s", sc.horizon_s)
     step = _positive("step_s", step_s)
     if step is None:
-        step = _positive("scenario step_s", sc.step_s) if sc.step_s != Scenario.step_s else DEFAULT_STEP_S
+        step = _positive("scenario step_s", sc.step_s)
     if step > horizon:
         raise SolverInputError(f"step {step:g} s is longer than the horizon {horizon:g} s")
     for kind in record:
