@@ -10,6 +10,7 @@ DEMO   := demo.dcplan
 .PHONY: run test venv sysdeps-run sysdeps-test bench clean
 
 $(BIN)/python:
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh venv
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
@@ -29,6 +30,10 @@ $(DEMO): | $(STAMP)
 	$(BIN)/dcplan demo $(DEMO)
 
 run: $(STAMP) sysdeps-run $(DEMO)
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ] && [ "$$QT_QPA_PLATFORM" != offscreen ]; then \
+	  echo "make run: no display (DISPLAY/WAYLAND_DISPLAY unset). Run it in a desktop session, or on a"; \
+	  echo "headless machine under a virtual screen: xvfb-run -s '-screen 0 1600x1000x24' make run"; \
+	  exit 2; fi
 	$(BIN)/dcplan-gui $(DEMO)
 
 test: $(STAMP) sysdeps-test

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -92,6 +93,12 @@ def _check_file(path: Path) -> None:
         raise PlanFileError(f"{path}: cannot read: {exc.strerror}") from None
     if not head.startswith(_SQLITE_MAGIC):
         raise PlanFileError(f"{path}: not a dcplan plan (not an SQLite database)")
+    for suffix in ("-journal", "-wal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists() and side.stat().st_size > 0:
+            # opening read-only cannot roll the journal back or check a WAL in: say so plainly
+            raise PlanFileError(f"{path}: another program left unfinished changes in {side.name}; open and "
+                                f"close the file with that program (or sqlite3) first. The file was not changed.")
     try:
         con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
         try:
@@ -268,21 +275,41 @@ def _plan_rows(plan: Plan) -> list[tuple[type, list[dict]]]:
     return rows
 
 
-def save_plan(plan: Plan, path: str | os.PathLike) -> None:
+class SaveCancelled(PlanFileError):
+    """The caller cancelled a save before the new file replaced the old one."""
+
+
+#: SQLite's side files: a leftover one belongs to the *old* file and must not meet the new one.
+_SIDE_SUFFIXES = ("-journal", "-wal", "-shm")
+
+
+def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None) -> None:
     """Write ``plan`` to ``path`` atomically (temporary file + rename).
 
-    Raises ``PlanFileError`` for a plan with dangling references or duplicate names, or when
-    the folder is not writable; the existing file is then left untouched.
+    A symlinked ``path`` is followed (the link stays a link) and the old file's permission
+    bits are kept. ``cancel()`` returning True before the rename stops the save with
+    ``SaveCancelled`` and leaves the old file as it was.
+
+    Raises ``PlanFileError`` for a plan with dangling references or duplicate names, a
+    read-only target, or a folder that is not writable; the existing file is then untouched.
     """
-    path = Path(path)
+    shown = Path(path)
     rows = _plan_rows(plan)  # validate before touching the disk
-    folder = path.resolve().parent
+    target = Path(os.path.realpath(shown))
+    folder = target.parent
     if not folder.is_dir():
-        raise PlanFileError(f"{path}: folder {folder} does not exist")
+        raise PlanFileError(f"{shown}: folder {folder} does not exist")
+    if target.is_dir():
+        raise PlanFileError(f"{shown}: is a folder, not a plan file")
+    mode = None
+    if target.exists():
+        if not os.access(target, os.W_OK) or not (target.stat().st_mode & 0o222):
+            raise PlanFileError(f"{shown}: the file is read-only; save under another name")
+        mode = stat.S_IMODE(target.stat().st_mode)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise PlanFileError(f"{path}: cannot write in {folder}: {exc.strerror}") from None
+        raise PlanFileError(f"{shown}: cannot write in {folder}: {exc.strerror}") from None
     os.close(fd)
     os.unlink(tmp_name)  # SQLite creates it fresh
     tmp = Path(tmp_name)
@@ -301,14 +328,22 @@ def save_plan(plan: Plan, path: str | os.PathLike) -> None:
                 if data:
                     con.execute(insert(table.__table__), data)
         engine.dispose()
+        if mode is not None:
+            os.chmod(tmp, mode)
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if cancel is not None and cancel():
+            raise SaveCancelled(f"{shown}: save cancelled; the previous file is unchanged")
+        os.replace(tmp, target)
+        for suffix in _SIDE_SUFFIXES:  # stale journal/WAL of the replaced file would corrupt the new one
+            side = target.with_name(target.name + suffix)
+            if side.exists():
+                side.unlink()
         _fsync_dir(folder)
     except PlanFileError:
         raise
     except Exception as exc:
-        raise PlanFileError(f"{path}: saving failed, the previous file is unchanged ({exc})") from None
+        raise PlanFileError(f"{shown}: saving failed, the previous file is unchanged ({exc})") from None
     finally:
         engine.dispose()
         if tmp.exists():

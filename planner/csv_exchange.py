@@ -25,7 +25,11 @@ So v4.6 = v4.7 minus the three v4.7 cooling fields = v4.5 plus ``group`` after
 ``location`` (the position it has in v4.7). Choice values come from ``dcim/choices.py``
 (RackStatusChoices, DeviceStatusChoices, DeviceFaceChoices, RackAirflowChoices,
 DeviceAirflowChoices, RackDimensionUnitChoices, WeightUnitChoices) and
-``RACK_U_HEIGHT_MAX = 100`` from ``dcim/constants.py``.
+``RACK_U_HEIGHT_MAX = 100
+#: Sanity bounds [m]: the largest enclosures are ~1.4 m a side; floors are metres to a few hundred
+#: metres across. Beyond these a value is a typo (or an attack on the overlap grid), not a rack.
+RACK_SIDE_MAX_M = 5.0
+FLOOR_COORD_MAX_M = 10_000.0`` from ``dcim/constants.py``.
 
 Mapping
 -------
@@ -159,6 +163,10 @@ DIMENSION_UNITS = ("mm", "in")  # RackDimensionUnitChoices; 1 in = 0.0254 m exac
 WEIGHT_UNITS = ("kg", "g", "lb", "oz")  # WeightUnitChoices
 _LB_KG, _OZ_KG = 0.45359237, 0.028349523125  # international avoirdupois pound and ounce [kg], exact
 RACK_U_HEIGHT_MAX = 100
+#: Sanity bounds [m]: the largest enclosures are ~1.4 m a side; floors are metres to a few hundred
+#: metres across. Beyond these a value is a typo (or an attack on the overlap grid), not a rack.
+RACK_SIDE_MAX_M = 5.0
+FLOOR_COORD_MAX_M = 10_000.0
 
 NETBOX_RACK_WIDTH_IN = 19  # EIA-310 rail-to-rail width of a standard rack [in]
 DEVICE_ROLE = "GPU server"
@@ -386,7 +394,8 @@ def _read_table(path: str | PathLike, required: Sequence[str], problems: list[Cs
 
     records: list[list[str]] = []
     try:
-        for record in csv.reader(io.StringIO(text, newline="")):
+        # strict: an unclosed quote must be an error, not swallow the rest of the file
+        for record in csv.reader(io.StringIO(text, newline=""), strict=True):
             records.append(record)
     except csv.Error as exc:
         fail(len(records) + 1, f"malformed CSV: {exc}")
@@ -594,9 +603,13 @@ def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, st
         depth = c.number("outer_depth", minimum=0, exclusive=True)
         if (width is not None or depth is not None) and not c.text("outer_unit"):
             c.problem("outer_unit", "required when outer_width or outer_depth is set")
-        for key, size in (("width_m", width), ("depth_m", depth)):
+        for key, column, size in (("width_m", "outer_width", width), ("depth_m", "outer_depth", depth)):
             if unit is not None and size is not None:
-                values[key] = size / 1000.0 if unit == "mm" else size * 0.0254
+                metres = size / 1000.0 if unit == "mm" else size * 0.0254
+                if metres > RACK_SIDE_MAX_M:
+                    c.problem(column, f"{size:g} {unit} is larger than any rack ({RACK_SIDE_MAX_M:g} m at most)")
+                else:
+                    values[key] = metres
         weight_unit = c.choice("weight_unit", WEIGHT_UNITS)
         max_weight = c.number("max_weight", minimum=0)
         if max_weight is not None and not c.text("weight_unit"):
@@ -624,11 +637,11 @@ def _rack_plan_rows(t: _Table, problems: list[CsvProblem]) -> dict[str, _RackIn]
         values: dict = {
             "hall": c.text("hall", required=True),
             "row": c.text("row"),
-            "x_m": c.number("x_m", required=True),
-            "y_m": c.number("y_m", required=True),
+            "x_m": c.number("x_m", required=True, minimum=-FLOOR_COORD_MAX_M, maximum=FLOOR_COORD_MAX_M),
+            "y_m": c.number("y_m", required=True, minimum=-FLOOR_COORD_MAX_M, maximum=FLOOR_COORD_MAX_M),
             "orientation": c.choice("orientation", ORIENTATIONS, required=True),
-            "width_m": c.number("width_m", minimum=0, exclusive=True),
-            "depth_m": c.number("depth_m", minimum=0, exclusive=True),
+            "width_m": c.number("width_m", minimum=0, exclusive=True, maximum=RACK_SIDE_MAX_M),
+            "depth_m": c.number("depth_m", minimum=0, exclusive=True, maximum=RACK_SIDE_MAX_M),
             "u_height": c.number("u_height", integer=True, minimum=1, maximum=RACK_U_HEIGHT_MAX),
             "power_budget_kw": c.number("power_budget_kw", minimum=0),
             "max_weight_kg": c.number("max_weight_kg", minimum=0),

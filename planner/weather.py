@@ -324,7 +324,10 @@ def _parse_epw(path: Path) -> EpwData:
         text = path.read_bytes().decode("latin-1")  # EPW is ASCII; latin-1 never fails
     except OSError as exc:
         raise WeatherError(path, None, None, f"cannot read weather file: {exc.strerror or exc}") from None
-    lines = text.splitlines()
+    if text.startswith("\u00ef\u00bb\u00bf"):  # UTF-8 byte order mark, as read through latin-1
+        text = text[3:]
+    # only \n (and \r\n) end a line: str.splitlines() would also break at \x0c or \x85 in comments
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()
     if len(lines) < HEADER_LINES:
@@ -448,8 +451,8 @@ def _first_bad(col, convert) -> int:
 def _int_column(path, col, line_no, name, low, high) -> np.ndarray:
     try:
         a = np.array(col, dtype=np.int64)
-    except ValueError:
-        i = _first_bad(col, int)
+    except (ValueError, OverflowError):  # OverflowError: digits beyond int64
+        i = _first_bad(col, lambda v: int(v) if abs(int(v)) < 2**63 else int("overflow"))
         raise WeatherError(path, int(line_no[i]), name, f"not an integer: {col[i].strip()!r}") from None
     bad = np.flatnonzero((a < low) | (a > high))
     if bad.size:

@@ -213,9 +213,10 @@ def test_demo_plan_round_trip(tmp_path):
 
 
 names = st.text(min_size=1, max_size=12).filter(lambda s: s == s.strip())
-finite = st.floats(allow_nan=False, allow_infinity=False)
+# within the importer's sanity bounds (FLOOR_COORD_MAX_M, RACK_SIDE_MAX_M); any float inside them
+finite = st.floats(min_value=-10_000.0, max_value=10_000.0)
 non_negative = st.floats(min_value=0.0, allow_infinity=False)
-positive = st.floats(min_value=0.0, exclude_min=True, allow_infinity=False)
+positive = st.floats(min_value=0.0, max_value=5.0, exclude_min=True)
 
 
 @st.composite
@@ -782,3 +783,40 @@ def test_corrupted_files_give_an_outcome_or_csv_import_error(data):
             assert_racks_consistent(outcome.plan)
             export_csv(outcome.plan, Path(tmp) / "out")
     assert plan == snapshot
+
+
+def test_unclosed_quote_is_an_error_not_a_swallowed_file(tmp_path):
+    devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f'D1,DGX H100,{SITE},A01,1,active,"front\n'
+                    f"D2,DGX H100,{SITE},A01,9,active,front\nD3,DGX H100,{SITE},A01,17,active,front\n")
+    found = problems(make_plan(), devices_path=devices)
+    assert len(found) == 1 and found[0].startswith("devices.csv:2: malformed CSV: unexpected end of data")
+
+
+def test_not_a_boolean(tmp_path):
+    racks = write(tmp_path, RACKS_CSV, f"site,name,status,u_height,desc_units\n{SITE},N01,active,42,maybe\n")
+    assert problems(make_plan(), racks_path=racks) == [
+        "racks.csv:2: desc_units: not a boolean: 'maybe'; expected true or false"]
+
+
+@pytest.mark.parametrize("sep,label", [("\t", "tab"), ("|", "'|'")])
+def test_other_separators_are_rejected(tmp_path, sep, label):
+    racks = write(tmp_path, RACKS_CSV, sep.join(["site", "name", "status"]) + "\n" + sep.join([SITE, "A9", "active"]))
+    assert problems(make_plan(), racks_path=racks) == [f"racks.csv:1: uses {label} as separator; dcplan expects ','"]
+
+
+def test_no_header_row(tmp_path):
+    racks = write(tmp_path, RACKS_CSV, ",,\nPhoenix,A01,active\n")
+    assert problems(make_plan(), racks_path=racks) == ["racks.csv:1: no header row"]
+
+
+def test_absurd_sizes_and_coordinates_are_refused(tmp_path):
+    """Finite but absurd values would blow up the overlap grid downstream (e.g. 1e308 m)."""
+    row = PLAN_A01.split(",")
+    row[3], row[6] = "1.7e308", "1e308"  # x_m, width_m
+    plan_csv = write(tmp_path, RACK_PLAN_CSV, PLAN_HEAD + ",".join(row))
+    found = problems(make_plan(), rack_plan_path=plan_csv)
+    assert "rack_plan.csv:2: x_m: must be <= 10000.0, got 1.7e308" in found
+    assert "rack_plan.csv:2: width_m: must be <= 5.0, got 1e308" in found
+    racks = write(tmp_path, RACKS_CSV, f"site,name,status,outer_width,outer_unit\n{SITE},W1,active,50000000,mm\n")
+    assert problems(make_plan(), racks_path=racks) == [
+        "racks.csv:2: outer_width: 5e+07 mm is larger than any rack (5 m at most)"]

@@ -7,7 +7,8 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from test_gui_support import drag, msgs, select, view_point, win  # noqa: F401  (fixtures)
+from test_gui_support import (answer_dialog, click_tool, drag, focus_floor, keys, msgs, select,  # noqa: F401
+                              undo_redo, view_point, win)
 
 pytestmark = pytest.mark.gui
 
@@ -20,19 +21,22 @@ def no_overlaps(win) -> bool:
     return not [p for p in win.doc.problems if p.code == "rack-overlap"]
 
 
-def undo_redo(win, qtbot, before, after, read):
-    """Undo must bring back ``before`` and redo ``after`` (via the real shortcuts)."""
-    win.activateWindow()
-    win.view.setFocus()
-    QTest.keySequence(win, QKeySequence("Ctrl+Z"))
-    assert read() == before
-    QTest.keySequence(win, QKeySequence("Ctrl+Shift+Z"))
-    assert read() == after
+def click_rack(win, name, modifier=Qt.KeyboardModifier.NoModifier):
+    r = win.doc.rack(name)
+    QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, modifier, view_point(win, r.x_m, r.y_m))
 
 
-def test_add_rack_action_places_on_free_tile_and_undoes(win, qtbot):
+def select_by_clicks(win, *names):
+    """Click the first rack, Ctrl-click the others (the document keeps that order)."""
+    click_rack(win, names[0])
+    for n in names[1:]:
+        click_rack(win, n, Qt.KeyboardModifier.ControlModifier)
+    assert win.doc.selected_racks == tuple(names)
+
+
+def test_add_rack_button_places_on_free_tile(win, qtbot):
     n0 = len(win.doc.plan.racks)
-    win.act_add_rack.trigger()
+    click_tool(win, win.act_add_rack)
     assert len(win.doc.plan.racks) == n0 + 1
     new = win.doc.selected_racks[0]
     r = win.doc.rack(new)
@@ -41,13 +45,29 @@ def test_add_rack_action_places_on_free_tile_and_undoes(win, qtbot):
     assert new in win.scene.rack_items
     win.doc.validate_now()
     assert no_overlaps(win)
-    undo_redo(win, qtbot, n0, n0 + 1, lambda: len(win.doc.plan.racks))
+    undo_redo(win, n0, n0 + 1, lambda: len(win.doc.plan.racks))
     assert new in win.scene.rack_items
 
 
-def test_add_row_of_n_racks_is_one_step(win, msgs):
-    msgs.row = {"count": 5, "orientation": "S", "row": "Z"}
-    win.act_add_row.trigger()
+def test_add_row_through_the_real_dialog(win, qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    def fill(dlg):
+        assert dlg.windowTitle() == "Add a row of racks"
+        dlg.count.setFocus()
+        QTest.keyClick(dlg.count, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        QTest.keyClicks(dlg.count, "5")
+        dlg.orientation.setFocus()
+        QTest.keyClick(dlg.orientation, Qt.Key.Key_Down)
+        QTest.keyClick(dlg.orientation, Qt.Key.Key_Down)  # N -> E -> S
+        dlg.row.setFocus()
+        QTest.keyClick(dlg.row, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        QTest.keyClicks(dlg.row, "Z")
+        ok = dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        QTest.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    answer_dialog(qtbot, fill)
+    click_tool(win, win.act_add_row)
     row = [r for r in win.doc.plan.racks if r.row == "Z"]
     assert [r.name for r in row] == ["Z01", "Z02", "Z03", "Z04", "Z05"]
     assert all(r.orientation == "S" for r in row)
@@ -56,14 +76,17 @@ def test_add_row_of_n_racks_is_one_step(win, msgs):
     assert len({r.y_m for r in row}) == 1
     win.doc.validate_now()
     assert no_overlaps(win)
-    win.doc.undo_stack.undo()
-    assert not [r for r in win.doc.plan.racks if r.row == "Z"]
-    assert all(n not in win.scene.rack_items for n in ("Z01", "Z05"))
+    assert win.doc.undo_stack.count() == 1
+    undo_redo(win, 0, 5, lambda: len([r for r in win.doc.plan.racks if r.row == "Z"]))
+    assert all(n in win.scene.rack_items for n in ("Z01", "Z05"))
 
 
-def test_add_row_cancelled_does_nothing(win, msgs):
-    msgs.row = None
-    win.act_add_row.trigger()
+def test_add_row_cancelled_does_nothing(win, qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    answer_dialog(qtbot, lambda dlg: QTest.mouseClick(
+        dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel), Qt.MouseButton.LeftButton))
+    keys(win, "Ctrl+Shift+W")
     assert win.doc.undo_stack.count() == 0
 
 
@@ -76,10 +99,9 @@ def test_drag_rack_snaps_to_tiles_and_is_one_undo_step(win, qtbot):
     assert (r1.x_m, r1.y_m) == pytest.approx((r0.x_m - 1.2, r0.y_m))
     assert win.doc.undo_stack.count() == 1  # ten mouse moves, one command
     assert win.scene.rack_items["L01"].pos().x() == pytest.approx(r1.x_m)
-    win.doc.undo_stack.undo()
-    assert (win.doc.rack("L01").x_m, win.scene.rack_items["L01"].pos().x()) == pytest.approx((r0.x_m, r0.x_m))
-    win.doc.undo_stack.redo()
-    assert win.doc.rack("L01").x_m == pytest.approx(r0.x_m - 1.2)
+    undo_redo(win, r0.x_m, r0.x_m - 1.2, lambda: round(win.doc.rack("L01").x_m, 6))
+    assert win.scene.rack_items["L01"].pos().x() == pytest.approx(r0.x_m - 1.2)
+    assert win.doc.undo_stack.undoText() == "Move L01"
 
 
 def test_drag_onto_another_rack_is_refused_with_message(win, msgs):
@@ -92,22 +114,21 @@ def test_drag_onto_another_rack_is_refused_with_message(win, msgs):
     assert win.scene.rack_items["R03"].pos().x() == pytest.approx(a.x_m)  # item snapped back
 
 
-def test_multi_rack_drag_moves_together(win):
-    select(win, "R01", "R02", "R03")
+def test_multi_rack_drag_moves_together_undo_and_redo(win):
+    select_by_clicks(win, "R01", "R02", "R03")
     r = win.doc.rack("R02")
     drag(win.view.viewport(), view_point(win, r.x_m, r.y_m), view_point(win, r.x_m, r.y_m + 1.2))
-    assert [win.doc.rack(n).y_m for n in ("R01", "R02", "R03")] == pytest.approx([3.6] * 3)
-    assert win.doc.undo_stack.count() == 1
-    win.doc.undo_stack.undo()
-    assert [win.doc.rack(n).y_m for n in ("R01", "R02", "R03")] == pytest.approx([2.4] * 3)
+    ys = lambda: [round(win.doc.rack(n).y_m, 6) for n in ("R01", "R02", "R03")]  # noqa: E731
+    assert ys() == pytest.approx([3.6] * 3)
+    assert win.doc.undo_stack.count() == 1 and win.doc.undo_stack.undoText() == "Move 3 items"
+    undo_redo(win, [2.4] * 3, [3.6] * 3, ys)
+    assert [win.scene.rack_items[n].pos().y() for n in ("R01", "R02", "R03")] == pytest.approx([3.6] * 3)
 
 
 def test_click_selects_and_ctrl_click_adds(win, qtbot):
-    vp = win.view.viewport()
-    r1, r2 = win.doc.rack("R01"), win.doc.rack("L01")
-    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(win, r1.x_m, r1.y_m))
+    click_rack(win, "R01")
     assert win.doc.selected_racks == ("R01",)
-    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, view_point(win, r2.x_m, r2.y_m))
+    click_rack(win, "L01", Qt.KeyboardModifier.ControlModifier)
     assert set(win.doc.selected_racks) == {"R01", "L01"}
 
 
@@ -117,85 +138,113 @@ def test_rubber_band_selects_a_row(win):
     assert set(win.doc.selected_racks) == {"R01", "R02", "R03"}
 
 
-def test_rotate_and_undo(win, qtbot):
-    select(win, "L01")
-    win.act_rotate_cw.trigger()
-    assert win.doc.rack("L01").orientation == "W"  # S -> W clockwise
+@pytest.mark.parametrize("key, after", [("R", "W"), ("Shift+R", "E")])
+def test_rotate_one_rack_cw_and_ccw(win, key, after):
+    click_rack(win, "L01")
+    keys(win, key)
+    assert win.doc.rack("L01").orientation == after  # S -> W clockwise, S -> E counter-clockwise
     x0, y0, x1, y1 = win.doc.rack("L01").footprint()
     assert (x1 - x0, y1 - y0) == pytest.approx((1.2, 0.6))
     assert x0 / 0.6 == pytest.approx(round(x0 / 0.6)) and y0 / 0.6 == pytest.approx(round(y0 / 0.6))
-    undo_redo(win, qtbot, "S", "W", lambda: win.doc.rack("L01").orientation)
+    undo_redo(win, "S", after, lambda: win.doc.rack("L01").orientation)
 
 
-def test_rotate_row_turns_about_its_centre(win):
-    select(win, "R01", "R02", "R03")
-    win.act_rotate_cw.trigger()
-    rs = [win.doc.rack(n) for n in ("R01", "R02", "R03")]
-    assert {r.orientation for r in rs} == {"E"}
-    assert len({r.x_m for r in rs}) == 1  # a horizontal row became a vertical one
+@pytest.mark.parametrize("key", ["R", "Shift+R"])
+def test_rotate_row_turns_about_its_centre(win, key):
+    select_by_clicks(win, "R01", "R02", "R03")
+    keys(win, key)
+    rs = lambda: [win.doc.rack(n) for n in ("R01", "R02", "R03")]  # noqa: E731
+    assert {r.orientation for r in rs()} == {"E" if key == "R" else "W"}
+    assert len({r.x_m for r in rs()}) == 1  # a horizontal row became a vertical one
     win.doc.validate_now()
     assert no_overlaps(win)
+    after = [(r.x_m, r.y_m, r.orientation) for r in rs()]
+    undo_redo(win, [(1.5, 2.4, "N"), (2.1, 2.4, "N"), (2.7, 2.4, "N")], after,
+              lambda: [(round(r.x_m, 6), round(r.y_m, 6), r.orientation) for r in rs()])
 
 
-def test_flip_front_and_undo(win):
-    select(win, "R01", "R02")
-    win.act_flip.trigger()
-    assert [win.doc.rack(n).orientation for n in ("R01", "R02")] == ["S", "S"]
-    win.doc.undo_stack.undo()
-    assert [win.doc.rack(n).orientation for n in ("R01", "R02")] == ["N", "N"]
+def test_flip_front_with_toolbar_and_undo_redo(win):
+    select_by_clicks(win, "R01", "R02")
+    click_tool(win, win.act_flip)
+    read = lambda: [win.doc.rack(n).orientation for n in ("R01", "R02")]  # noqa: E731
+    assert read() == ["S", "S"]
+    undo_redo(win, ["N", "N"], ["S", "S"], read)
 
 
 def test_rotation_that_would_overlap_is_refused(win, msgs, qtbot):
     # a rack squeezed between two others cannot turn sideways
-    select(win, "R02")
-    win.act_rotate_cw.trigger()
+    click_rack(win, "R02")
+    keys(win, "R")
     assert msgs.warnings and "overlap" in msgs.warnings[-1]
-    assert win.doc.rack("R02").orientation == "N"
+    assert win.doc.rack("R02").orientation == "N" and win.doc.undo_stack.count() == 0
 
 
 def test_duplicate_copies_servers_next_to_original(win, qtbot):
-    select(win, "R01")
-    win.activateWindow()
-    win.view.setFocus()
-    QTest.keySequence(win, QKeySequence("Ctrl+D"))
+    click_rack(win, "R01")
+    keys(win, "Ctrl+D")
     new = win.doc.selected_racks[0]
     assert new != "R01" and new in racks(win)
     assert sorted(s.u_position for s in win.doc.servers_in(new)) == [1, 9]
     win.doc.validate_now()
     assert no_overlaps(win)
-    win.doc.undo_stack.undo()
-    assert new not in racks(win) and not win.doc.servers_in(new)
+    undo_redo(win, (False, 0), (True, 2), lambda: (new in racks(win), len(win.doc.servers_in(new))))
+    assert new in win.scene.rack_items
 
 
-def test_delete_removes_servers_and_undo_restores(win, qtbot):
-    select(win, "R01")
-    win.view.setFocus()
-    win.act_delete.trigger()
-    assert "R01" not in racks(win) and not win.doc.servers_in("R01")
-    assert "R01" not in win.scene.rack_items
-    win.doc.undo_stack.undo()
-    assert "R01" in racks(win) and len(win.doc.servers_in("R01")) == 2
-    assert "R01" in win.scene.rack_items
+@pytest.mark.parametrize("how", ["Delete", "Backspace", "toolbar"])
+def test_delete_removes_servers_and_undo_restores_in_place(win, how):
+    order = [r.name for r in win.doc.plan.racks]
+    click_rack(win, "R02")
+    if how == "toolbar":
+        click_tool(win, win.act_delete)
+    else:
+        focus_floor(win)
+        QTest.keyClick(win.view, getattr(Qt.Key, f"Key_{how}"))
+    assert "R02" not in racks(win) and "R02" not in win.scene.rack_items
+    undo_redo(win, order, [n for n in order if n != "R02"], lambda: [r.name for r in win.doc.plan.racks])
+    keys(win, "Ctrl+Z")
+    assert [r.name for r in win.doc.plan.racks] == order  # back in its place: exports keep their order
+    assert "R02" in win.scene.rack_items
+
+
+def test_delete_rack_with_servers_restores_them(win):
+    click_rack(win, "R01")
+    keys(win, "Delete")
+    assert not win.doc.servers_in("R01")
+    undo_redo(win, 2, 0, lambda: len(win.doc.servers_in("R01")))
 
 
 def test_delete_cooling_unit(win):
-    select(win, units=["CRAH-1"])
-    win.act_delete.trigger()
+    u = win.doc.unit("CRAH-1")
+    QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view_point(win, u.x_m, u.y_m))
+    assert win.doc.selected_units == ("CRAH-1",)
+    keys(win, "Delete")
     assert win.doc.unit("CRAH-1") is None and "CRAH-1" not in win.scene.unit_items
-    win.doc.undo_stack.undo()
-    assert win.doc.unit("CRAH-1") is not None and "CRAH-1" in win.scene.unit_items
+    undo_redo(win, True, False, lambda: win.doc.unit("CRAH-1") is not None)
+    keys(win, "Ctrl+Z")
+    assert "CRAH-1" in win.scene.unit_items
 
 
-def test_align_in_a_row_uses_first_selected(win):
-    select(win, "L01")
-    win.act_duplicate.trigger()  # a copy of L01 beside it
+@pytest.mark.parametrize("axis, key", [("row", "Ctrl+Shift+H"), ("column", "Ctrl+Shift+V")])
+def test_align_uses_first_selected(win, axis, key):
+    click_rack(win, "L01")
+    keys(win, "Ctrl+D")  # a copy of L01 beside it
     extra = win.doc.selected_racks[0]
-    assert win.view.drag_selection_by(0.0, 1.2)  # then 1.2 m further down
-    assert win.doc.rack(extra).y_m != pytest.approx(win.doc.rack("L01").y_m)
-    select(win, "L01", extra)
-    win.act_align_row.trigger()
-    assert win.doc.rack(extra).y_m == pytest.approx(win.doc.rack("L01").y_m)
-    assert win.doc.undo_stack.undoText().startswith("Align")
+    focus_floor(win)
+    for _ in range(2):
+        QTest.keyClick(win.view, Qt.Key.Key_Down)  # then 1.2 m further down
+    if axis == "column":
+        QTest.keyClick(win.view, Qt.Key.Key_Right)
+    select_by_clicks(win, "L01", extra)
+    coord = "y_m" if axis == "row" else "x_m"
+    before = getattr(win.doc.rack(extra), coord)
+    assert before != pytest.approx(getattr(win.doc.rack("L01"), coord))
+    keys(win, key)
+    anchor = getattr(win.doc.rack("L01"), coord)
+    assert getattr(win.doc.rack(extra), coord) == pytest.approx(anchor)
+    assert win.doc.undo_stack.undoText() == f"Align 2 racks in a {axis}"
+    undo_redo(win, round(before, 6), round(anchor, 6), lambda: round(getattr(win.doc.rack(extra), coord), 6))
 
 
 def test_rename_in_place_with_double_click(win, qtbot):
@@ -211,29 +260,40 @@ def test_rename_in_place_with_double_click(win, qtbot):
     assert {s.rack for s in win.doc.plan.servers} == {"GPU-01"}  # servers follow the rack
     assert win.doc.selected_racks == ("GPU-01",)
     assert win.doc.undo_stack.count() == 1
-    win.doc.undo_stack.undo()
-    assert "R01" in racks(win) and {s.rack for s in win.doc.plan.servers} == {"R01"}
-    assert "R01" in win.scene.rack_items and "GPU-01" not in win.scene.rack_items
+    undo_redo(win, ("R01", {"R01"}), ("GPU-01", {"GPU-01"}),
+              lambda: (win.doc.plan.racks[0].name, {s.rack for s in win.doc.plan.servers}))
+    assert "GPU-01" in win.scene.rack_items and "R01" not in win.scene.rack_items
+
+
+def test_rename_with_f2(win):
+    click_rack(win, "L01")
+    keys(win, "F2")
+    editor = win.view.findChild(type(win.inspector.name_edit), "rackRenameEditor")
+    assert editor is not None and editor.hasFocus()
+    QTest.keyClicks(editor, "LONE")  # the whole name is selected: typing replaces it
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert win.doc.rack("LONE") is not None
+    undo_redo(win, (True, False), (False, True), lambda: (win.doc.rack("L01") is not None,
+                                                         win.doc.rack("LONE") is not None))
 
 
 def test_rename_to_taken_name_is_refused(win, msgs):
-    select(win, "R01")
-    win.act_rename.trigger()
+    click_rack(win, "R01")
+    keys(win, "F2")
     editor = win.view.findChild(type(win.inspector.name_edit), "rackRenameEditor")
-    editor.setText("R02")
+    QTest.keyClicks(editor, "R02")
     QTest.keyClick(editor, Qt.Key.Key_Return)
     assert msgs.warnings and "already a rack named R02" in msgs.warnings[-1]
     assert "R01" in racks(win)
 
 
 def test_escape_cancels_rename(win):
-    select(win, "R01")
-    win.act_rename.trigger()
+    click_rack(win, "R01")
+    keys(win, "F2")
     editor = win.view.findChild(type(win.inspector.name_edit), "rackRenameEditor")
-    editor.setText("XYZ")
+    QTest.keyClicks(editor, "XYZ")
     QTest.keyClick(editor, Qt.Key.Key_Escape)
     assert "R01" in racks(win) and win.doc.undo_stack.count() == 0
-
 
 def test_wheel_zooms_and_fit_hall(win, qtbot):
     from PySide6.QtGui import QWheelEvent
@@ -260,13 +320,14 @@ def test_colour_modes_change_rack_fill(win):
 
 
 def test_arrow_keys_nudge_one_tile(win):
-    select(win, "L01")
+    click_rack(win, "L01")
     x = win.doc.rack("L01").x_m
-    win.view.setFocus()
+    focus_floor(win)
     QTest.keyClick(win.view, Qt.Key.Key_Right)
     QTest.keyClick(win.view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
     assert win.doc.rack("L01").x_m == pytest.approx(x + 0.6 + 3.0)
     assert win.doc.undo_stack.count() == 2
+    undo_redo(win, round(x + 0.6, 6), round(x + 3.6, 6), lambda: round(win.doc.rack("L01").x_m, 6))
 
 
 def test_right_drag_pans_without_selecting(win):

@@ -7,7 +7,8 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from test_gui_support import H100, drag, msgs, select, view_point, win  # noqa: F401  (fixtures)
+from test_gui_support import (H100, click_tool, drag, focus_floor, keys, msgs, pick, select,  # noqa: F401
+                              type_into, undo_redo, view_point, win)
 
 pytestmark = pytest.mark.gui
 
@@ -45,69 +46,158 @@ def test_inspector_shows_rack_with_units(win):
     assert "20.4 / 40.0 kW (51 %)" == insp.power_bar.text()
 
 
+def click_at(win, x, y, modifier=Qt.KeyboardModifier.NoModifier):
+    QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, modifier, view_point(win, x, y))
+
+
+def click_rack(win, name, modifier=Qt.KeyboardModifier.NoModifier):
+    r = win.doc.rack(name)
+    click_at(win, r.x_m, r.y_m, modifier)
+
+
+NONE = "\x00none"
+#: inspector field -> (widget, how to enter it, what to enter, rack attribute, value before, value after) for L01
+RACK_FIELDS = [
+    ("row_edit", "type", "Q", "row", "L", "Q"),
+    ("orient", "pick", "E", "orientation", "S", "E"),
+    ("height_box", "type", "48", "u_height", 42, 48),
+    ("width_box", "type", "0.8", "width_m", 0.6, 0.8),
+    ("depth_box", "type", "1.0", "depth_m", 1.2, 1.0),
+    ("budget_box", "type", "55", "power_budget_kw", 30.0, 55.0),
+    ("weight_box", "type", "1500", "max_weight_kg", 1360.0, 1500.0),
+    ("cooling", "pick", "liquid", "cooling_type", "air", "liquid"),
+    ("status", "pick", "planned", "status", "active", "planned"),
+    ("air_loop", "pick", NONE, "air_loop", "AIR", None),
+    ("liquid_loop", "pick", "TCS", "liquid_loop", None, "TCS"),
+    ("feed_a", "pick", NONE, "feed_a", "FA", None),
+    ("feed_b", "pick", "FA", "feed_b", "FB", "FA"),
+    ("x_box", "type", "7.5", "x_m", 6.3, 7.5),
+    ("y_box", "type", "4.8", "y_m", 5.4, 4.8),
+]
+
+
+@pytest.mark.parametrize("widget, how, text, attr, before, after", RACK_FIELDS, ids=[f[0] for f in RACK_FIELDS])
+def test_every_rack_field_through_the_inspector(win, qtbot, widget, how, text, attr, before, after):
+    click_rack(win, "L01")
+    w = getattr(win.inspector, widget)
+    if how == "type":
+        type_into(w, text)
+    else:
+        pick(qtbot, w, text)
+    read = lambda: getattr(win.doc.rack("L01"), attr)  # noqa: E731
+    assert read() == pytest.approx(after) if isinstance(after, float) else read() == after
+    assert win.doc.undo_stack.count() == 1
+    assert "_" not in win.doc.undo_stack.undoText()  # human labels: "Set power budget of L01"
+    undo_redo(win, before, after, read)
+    # picking / typing the same value again changes nothing and pushes nothing
+    if how == "type":
+        type_into(w, text)
+    else:
+        pick(qtbot, w, text)
+    assert win.doc.undo_stack.count() == 1
+
+
+def test_history_labels_are_human(win):
+    click_rack(win, "L01")
+    type_into(win.inspector.budget_box, "50")
+    assert win.doc.undo_stack.undoText() == "Set power budget of L01"
+    type_into(win.inspector.x_box, "7.5")
+    assert win.doc.undo_stack.undoText() == "Move L01"
+
+
+def test_rename_from_inspector_undo_redo(win):
+    click_rack(win, "L01")
+    type_into(win.inspector.name_edit, "LONE")
+    assert win.doc.rack("LONE") is not None and win.doc.selected_racks == ("LONE",)
+    undo_redo(win, ["R01", "R02", "R03", "L01"], ["R01", "R02", "R03", "LONE"],
+              lambda: [r.name for r in win.doc.plan.racks])
+    assert win.inspector.name_edit.text() == "LONE"
+
+
 def test_multi_selection_edits_shared_field_in_one_step(win, qtbot):
-    select(win, "R01", "R02", "L01")
+    click_rack(win, "R01")
+    click_rack(win, "R02", Qt.KeyboardModifier.ControlModifier)
+    click_rack(win, "L01", Qt.KeyboardModifier.ControlModifier)
     insp = win.inspector
     assert "3 racks selected" in insp.header.text()
     assert insp.budget_box.text() == "—"  # 40, 40, 30: mixed
     assert insp.orient.currentText() == "—"  # N, N, S
     assert insp.air_loop.currentText() == "AIR"  # shared
-    set_box(insp.budget_box, "55")
-    assert [win.doc.rack(n).power_budget_kw for n in ("R01", "R02", "L01")] == [55.0, 55.0, 55.0]
+    type_into(insp.budget_box, "55")
+    read = lambda: [win.doc.rack(n).power_budget_kw for n in ("R01", "R02", "L01")]  # noqa: E731
+    assert read() == [55.0, 55.0, 55.0]
     assert win.doc.undo_stack.count() == 1
-    win.doc.undo_stack.undo()
-    assert [win.doc.rack(n).power_budget_kw for n in ("R01", "R02", "L01")] == [40.0, 40.0, 30.0]
+    undo_redo(win, [40.0, 40.0, 30.0], [55.0, 55.0, 55.0], read)
+    keys(win, "Ctrl+Z")
     assert insp.budget_box.text() == "—"
 
 
 def test_position_edit_that_overlaps_is_refused(win, msgs):
-    select(win, "L01")
-    set_box(win.inspector.x_box, "1.5")
-    set_box(win.inspector.y_box, "2.4")  # onto R01
+    click_rack(win, "L01")
+    type_into(win.inspector.x_box, "1.5")
+    type_into(win.inspector.y_box, "2.4")  # onto R01
     assert msgs.warnings and "overlap" in msgs.warnings[-1]
     assert win.doc.rack("L01").y_m == pytest.approx(5.4)
     assert win.inspector.y_box.value() == pytest.approx(5.4)  # the box shows the truth again
 
 
-def test_feed_and_loop_pickers(win):
-    select(win, "R02")
-    insp = win.inspector
-    i = insp.feed_b.findData("\x00none")
-    insp.feed_b.setCurrentIndex(i)
-    insp.feed_b.activated.emit(i)
-    assert win.doc.rack("R02").feed_b is None
-    win.doc.validate_now()
-    # a rack without servers draws nothing, so no single-feed warning yet; the picker is undoable
-    win.doc.undo_stack.undo()
-    assert win.doc.rack("R02").feed_b == "FB"
-    i = insp.air_loop.findData("\x00none")
-    insp.air_loop.activated.emit(i)
-    assert win.doc.rack("R02").air_loop is None
+def select_unit(win, name="CRAH-1"):
+    u = win.doc.unit(name)
+    click_at(win, u.x_m, u.y_m)
+    assert win.doc.selected_units == (name,)
 
 
-def test_rename_from_inspector(win):
-    select(win, "L01")
-    set_box(win.inspector.name_edit, "LONE")
-    assert win.doc.rack("LONE") is not None and win.doc.selected_racks == ("LONE",)
+UNIT_FIELDS = [
+    ("unit_cap", "type", "200", "rated_capacity_kw", 150.0, 200.0),
+    ("unit_setpoint", "type", "20", "supply_setpoint_c", 18.0, 20.0),
+    ("unit_flow", "type", "12", "flow_m3s", None, 12.0),
+    ("unit_power", "type", "7.5", "rated_power_kw", 0.0, 7.5),
+    ("unit_x", "type", "0.75", "x_m", 0.45, 0.75),
+    ("unit_y", "type", "5.4", "y_m", 6.0, 5.4),
+    ("unit_loop", "pick", "TCS", "loop", "AIR", "TCS"),
+    ("unit_name", "type", "CRAH-A", "name", "CRAH-1", "CRAH-A"),
+]
 
 
-def test_orientation_combo(win):
-    select(win, "L01")
-    c = win.inspector.orient
-    i = c.findData("N")
-    c.activated.emit(i)
-    assert win.doc.rack("L01").orientation == "N"
+@pytest.mark.parametrize("widget, how, text, attr, before, after", UNIT_FIELDS, ids=[f[0] for f in UNIT_FIELDS])
+def test_every_cooling_unit_field(win, qtbot, widget, how, text, attr, before, after):
+    select_unit(win)
+    unit = win.doc.plan.cooling_units[0]
+    if before is None:
+        before = getattr(unit, attr)
+    w = getattr(win.inspector, widget)
+    if how == "type":
+        type_into(w, text)
+    else:
+        pick(qtbot, w, text)
+    read = lambda: getattr(win.doc.plan.cooling_units[0], attr)  # noqa: E731
+    assert read() == pytest.approx(after) if isinstance(after, float) else read() == after
+    assert win.doc.undo_stack.count() == 1
+    undo_redo(win, before, after, read)
 
 
-def test_cooling_unit_inspector_edits_capacity(win):
-    select(win, units=["CRAH-1"])
-    insp = win.inspector
-    assert insp.stack.currentWidget() is insp.unit_page
-    assert insp.unit_cap.suffix() == " kW"
-    set_box(insp.unit_cap, "200")
-    assert win.doc.unit("CRAH-1").rated_capacity_kw == 200.0
+def test_cooling_unit_capacity_reaches_status_bar(win):
+    select_unit(win)
+    assert win.inspector.stack.currentWidget() is win.inspector.unit_page
+    assert win.inspector.unit_cap.suffix() == " kW"
+    type_into(win.inspector.unit_cap, "200")
     win.doc.validate_now()
     assert win.totals_labels["cooling"].text().count("200") == 1
+
+
+def test_drag_cooling_unit_on_floor(win):
+    u = win.doc.unit("CRAH-1")
+    drag(win.view.viewport(), view_point(win, u.x_m, u.y_m), view_point(win, u.x_m + 1.25, u.y_m))
+    assert win.doc.unit("CRAH-1").x_m == pytest.approx(1.65)
+    assert win.scene.unit_items["CRAH-1"].pos().x() == pytest.approx(1.65)
+    undo_redo(win, 0.45, 1.65, lambda: round(win.doc.unit("CRAH-1").x_m, 6))
+
+
+def test_feed_label_and_pickers_show_choices(win):
+    click_rack(win, "R02")
+    insp = win.inspector
+    assert insp.feed_b.findData(NONE) >= 0 and insp.liquid_loop.findData("TCS") >= 0
+    assert "carries the rack alone" in insp.feed_label.text()
 
 
 # -------------------------------------------------------------- catalog drops
@@ -128,9 +218,9 @@ def test_drop_server_type_on_rack_fills_first_free_u(win):
     assert [s.u_position for s in placed] == [17]
     assert "nvidia-dgx-h100" in win.doc.plan.server_type_map()  # the type came along from the catalog
     assert win.doc.selected_server == placed[0].name
-    win.doc.undo_stack.undo()
-    assert not [s for s in win.doc.servers_in("R01") if s.server_type == "nvidia-dgx-h100"]
-    assert "nvidia-dgx-h100" not in win.doc.plan.server_type_map()
+    read = lambda: ([s.u_position for s in win.doc.servers_in("R01") if s.server_type == "nvidia-dgx-h100"],  # noqa
+                    "nvidia-dgx-h100" in win.doc.plan.server_type_map())
+    undo_redo(win, ([], False), ([17], True), read)
 
 
 def test_drop_into_full_rack_is_refused(win, msgs):
@@ -151,15 +241,51 @@ def test_drop_crah_on_floor(win):
     u = win.doc.unit(new)
     assert u.kind == "crah" and u.loop == "AIR" and u.x_m == pytest.approx(10.0, abs=0.6)
     assert new in win.scene.unit_items
-    win.doc.undo_stack.undo()
-    assert win.doc.unit(new) is None and new not in win.scene.unit_items
+    undo_redo(win, (False, False), (True, True), lambda: (win.doc.unit(new) is not None, new in win.scene.unit_items))
+
+
+def choose_in_catalog(win, key):
+    """Click the catalog entry (the tree scrolls to it first)."""
+    tree = win.catalog.tree
+    item = win.catalog.item_for(key)
+    tree.scrollToItem(item)
+    QTest.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     tree.visualItemRect(item).center())
+    assert tree.currentItem() is item
+
+
+def test_place_on_floor_button_adds_crah_at_free_spot(win):
+    choose_in_catalog(win, "Fan-wall CRAH 400 kW")
+    assert win.catalog.add_button.text() == "Place on floor"
+    QTest.mouseClick(win.catalog.add_button, Qt.MouseButton.LeftButton)
+    new = win.doc.selected_units[0]
+    u = win.doc.unit(new)
+    assert u.kind == "crah" and u.x_m is not None and new in win.scene.unit_items
+    win.doc.validate_now()
+    assert not [p for p in win.doc.problems if p.code == "rack-overlap"]
+    undo_redo(win, False, True, lambda: win.doc.unit(new) is not None)
+
+
+def test_add_to_plant_button_adds_chiller_with_its_loop(win):
+    choose_in_catalog(win, "Air-cooled screw chiller 1000 kW")
+    assert win.catalog.add_button.text() == "Add to plant"
+    QTest.mouseClick(win.catalog.add_button, Qt.MouseButton.LeftButton)
+    new = win.doc.selected_units[0]
+    u = win.doc.unit(new)
+    assert u.kind == "chiller" and u.x_m is None and new not in win.scene.unit_items
+    loop = next(l for l in win.doc.plan.cooling_loops if l.name == u.loop)
+    assert loop.medium == "facility"  # no facility loop in the plan: one came with it
+    undo_redo(win, (False, False), (True, True),
+              lambda: (win.doc.unit(new) is not None, loop.name in {l.name for l in win.doc.plan.cooling_loops}))
 
 
 def test_catalog_button_adds_to_selected_rack(win):
-    select(win, "R03")
-    win.catalog.tree.setCurrentItem(win.catalog.item_for("nvidia-dgx-b200"))
+    click_rack(win, "R03")
+    choose_in_catalog(win, "nvidia-dgx-b200")
     QTest.mouseClick(win.catalog.add_button, Qt.MouseButton.LeftButton)
-    assert [s.server_type for s in win.doc.servers_in("R03")] == ["nvidia-dgx-b200"]
+    read = lambda: [s.server_type for s in win.doc.servers_in("R03")]  # noqa: E731
+    assert read() == ["nvidia-dgx-b200"]
+    undo_redo(win, [], ["nvidia-dgx-b200"], read)
 
 
 # ----------------------------------------------------------------- elevation
@@ -170,30 +296,30 @@ def elevation_point(win, u: float) -> QPoint:
 
 
 def test_elevation_drop_at_u(win):
-    select(win, "R01")
+    click_rack(win, "R01")
     e = win.elevation
     assert e.rack_name == "R01"
-    # a 2U... here an 8U box dropped centred on U24 lands with its lowest U at 24 - 3 = 21
+    # an 8U box dropped centred on U24 lands with its lowest U at 24 - 3 = 21
     drop(e, catalog_mime(win, "nvidia-dgx-h100"), elevation_point(win, 24))
-    placed = [s for s in win.doc.servers_in("R01") if s.server_type == "nvidia-dgx-h100"]
-    assert [s.u_position for s in placed] == [21]
+    read = lambda: [s.u_position for s in win.doc.servers_in("R01") if s.server_type == "nvidia-dgx-h100"]  # noqa
+    assert read() == [21]
+    undo_redo(win, [], [21], read)
 
 
 def test_elevation_drop_on_taken_u_is_refused(win, msgs):
-    select(win, "R01")
+    click_rack(win, "R01")
     drop(win.elevation, catalog_mime(win, "nvidia-dgx-h100"), elevation_point(win, 6))
     assert msgs.warnings and "taken by" in msgs.warnings[-1]
 
 
 def test_elevation_drag_moves_server_one_step(win):
-    select(win, "R01")
+    click_rack(win, "R01")
     e = win.elevation
     drag(e, elevation_point(win, 12), elevation_point(win, 30), steps=8)  # R01-b occupies U9-16
     s = next(s for s in win.doc.plan.servers if s.name == "R01-b")
     assert s.u_position == 9 + 18
     assert win.doc.undo_stack.count() == 1
-    win.doc.undo_stack.undo()
-    assert next(s for s in win.doc.plan.servers if s.name == "R01-b").u_position == 9
+    undo_redo(win, 9, 27, lambda: next(s for s in win.doc.plan.servers if s.name == "R01-b").u_position)
 
 
 def test_elevation_drag_onto_other_server_is_refused(win, msgs):
@@ -204,15 +330,42 @@ def test_elevation_drag_onto_other_server_is_refused(win, msgs):
 
 
 def test_elevation_delete_key_removes_selected_server(win):
-    select(win, "R01")
+    click_rack(win, "R01")
     e = win.elevation
     QTest.mouseClick(e, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, elevation_point(win, 3))
     assert win.doc.selected_server == "R01-a"
     e.setFocus()
     QTest.keyClick(e, Qt.Key.Key_Delete)
-    assert [s.name for s in win.doc.servers_in("R01")] == ["R01-b"]
-    win.doc.undo_stack.undo()
-    assert len(win.doc.servers_in("R01")) == 2
+    read = lambda: [s.name for s in win.doc.servers_in("R01")]  # noqa: E731
+    assert read() == ["R01-b"]
+    assert win.doc.rack("R01") is not None  # Delete in the elevation removes the server, not the rack
+    undo_redo(win, ["R01-a", "R01-b"], ["R01-b"], read)
+
+
+def test_elevation_context_menu_remove(win, qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMenu
+
+    click_rack(win, "R01")
+    e = win.elevation
+    clicked = []
+
+    def choose():
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            QTimer.singleShot(20, choose)
+            return
+        action = next(a for a in menu.actions() if a.text() == "Remove server")
+        QTest.mouseClick(menu, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         menu.actionGeometry(action).center())
+        clicked.append(True)
+
+    QTimer.singleShot(0, choose)
+    QTest.mouseClick(e, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, elevation_point(win, 12))
+    qtbot.waitUntil(lambda: bool(clicked), timeout=3000)
+    read = lambda: [s.name for s in win.doc.servers_in("R01")]  # noqa: E731
+    assert read() == ["R01-a"]
+    undo_redo(win, ["R01-a", "R01-b"], ["R01-a"], read)
 
 
 # ---------------------------------------------------------------- problems

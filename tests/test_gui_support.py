@@ -13,6 +13,8 @@ H100 = ServerType(key="test-8u", manufacturer="Test", model="Eight-U GPU box", u
 def small_plan() -> Plan:
     """A 12 m x 8 m hall, one row of three racks facing N at y=2.4 m, plus a lone rack L01.
 
+    Loops: AIR (CRAH-1, 150 kW, on the floor at x=0.45, y=6.0 m) and an empty liquid loop TCS.
+
     R01 holds two 8U servers (U1, U9) = 20.4 kW; the others are empty. Racks are
     0.6 m x 1.2 m on the 0.6 m tile grid.
     """
@@ -25,7 +27,7 @@ def small_plan() -> Plan:
         server_types=[H100],
         racks=racks,
         servers=[Server("R01-a", "R01", H100.key, 1), Server("R01-b", "R01", H100.key, 9)],
-        cooling_loops=[CoolingLoop("AIR", "air")],
+        cooling_loops=[CoolingLoop("AIR", "air"), CoolingLoop("TCS", "liquid")],
         cooling_units=[CoolingUnit("CRAH-1", "crah", "AIR", 150.0, x_m=0.45, y_m=6.0)],
         power_feeds=[PowerFeed("FA", side="A", amperage=125), PowerFeed("FB", side="B", amperage=125)],
     )
@@ -49,6 +51,29 @@ def drag(widget, start: QPoint, end: QPoint, steps: int = 6, modifier=Qt.Keyboar
 import pytest  # noqa: E402
 
 
+def isolate_settings(monkeypatch, tmp_path) -> None:
+    """Every test gets its own empty settings and data folders under ``tmp_path``.
+
+    ``QSettings("dcplan", "dcplan")`` uses the native format, which on Linux lives under
+    ``$XDG_CONFIG_HOME`` (``~/.qttest/config`` in QStandardPaths test mode): recent files
+    and a units=imperial left by one run leaked into the next. The environment points the
+    XDG folders (read on every call) at ``tmp_path`` and ``setPath`` overrides the path
+    QSettings cached at its first use; the unit preference is re-read, so it starts as SI.
+    """
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    from ui import units
+
+    QStandardPaths.setTestModeEnabled(False)
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    units._UNITS = None
+    assert units.units().system == units.SI
+
+
 class Messages:
     """Records what the GUI would have shown in message boxes; answers its questions."""
 
@@ -68,14 +93,9 @@ class Messages:
 
 @pytest.fixture
 def msgs(monkeypatch, tmp_path):
-    from PySide6.QtCore import QSettings, QStandardPaths
+    isolate_settings(monkeypatch, tmp_path)
+    from ui import messages
 
-    from ui import messages, units
-
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    units._UNITS = None
     m = Messages()
     monkeypatch.setattr(messages, "warn", lambda parent, title, text: m.warnings.append(text))
     monkeypatch.setattr(messages, "info", lambda parent, title, text: m.infos.append(text))
@@ -94,8 +114,9 @@ def msgs(monkeypatch, tmp_path):
     monkeypatch.setattr(messages, "ask_open_path", lambda parent, d="": m.open_path)
     monkeypatch.setattr(messages, "ask_directory", lambda parent, title, d="": m.directory)
     monkeypatch.setattr(messages, "ask_csv_files", lambda parent, d="": list(m.csv_files))
-    monkeypatch.setattr(messages, "ask_row", lambda parent, defaults: m.row)
     yield m
+    from ui import units
+
     units._UNITS = None
 
 
@@ -104,6 +125,9 @@ def win(qtbot, msgs):
     """Main window on :func:`small_plan`, shown and fitted, checks already run."""
     from ui.main_window import MainWindow
 
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.setDoubleClickInterval(120)  # combo popups wait this long before taking a click
     w = MainWindow(small_plan())
     qtbot.addWidget(w)
     w.resize(1400, 900)
@@ -118,3 +142,77 @@ def win(qtbot, msgs):
 
 def select(win, *names, units=()):
     win.doc.set_selection(list(names), list(units))
+
+
+# ------------------------------------------------------------- real input helpers
+def focus_floor(win) -> None:
+    """Keyboard focus on the floor view (window shortcuts then reach the window's actions)."""
+    if not win.isActiveWindow():
+        win.activateWindow()
+        QTest.qWaitForWindowActive(win, 1000)
+    win.view.setFocus()
+
+
+def keys(win, sequence: str) -> None:
+    """Press a key sequence in the window, as the user would (focus on the floor first)."""
+    from PySide6.QtGui import QKeySequence
+
+    focus_floor(win)
+    QTest.keySequence(win, QKeySequence(sequence))
+
+
+def undo_redo(win, before, after, read) -> None:
+    """Ctrl+Z must bring back ``before`` and Ctrl+Shift+Z ``after`` (the real shortcuts)."""
+    keys(win, "Ctrl+Z")
+    assert read() == before
+    keys(win, "Ctrl+Shift+Z")
+    assert read() == after
+
+
+def click_tool(win, action) -> None:
+    """Click the toolbar button of ``action``."""
+    button = win.toolbar.widgetForAction(action)
+    assert button is not None and button.isVisible(), action.text()
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def type_into(widget, text: str, enter: bool = True) -> None:
+    """Select all in a line edit / spin box, type ``text`` and press Enter."""
+    widget.setFocus()
+    QTest.keyClick(widget, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(widget, text)
+    if enter:
+        QTest.keyClick(widget, Qt.Key.Key_Return)
+
+
+def pick(qtbot, combo, data) -> None:
+    """Open a combo's list with the mouse and click the entry whose data is ``data``."""
+    from PySide6.QtWidgets import QApplication
+
+    index = combo.findData(data)
+    assert index >= 0, (combo.objectName(), data)
+    QTest.mouseClick(combo, Qt.MouseButton.LeftButton)
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=2000)
+    qtbot.wait(QApplication.doubleClickInterval() + 20)  # the popup ignores a release right after it opens
+    rect = view.visualRect(view.model().index(index, 0))
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    qtbot.waitUntil(lambda: not view.isVisible(), timeout=2000)
+
+
+def answer_dialog(qtbot, fill, timeout_ms: int = 3000) -> None:
+    """Call ``fill(dialog)`` on the next modal dialog once it is shown (call before opening it)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    deadline = [timeout_ms // 20]
+
+    def poll() -> None:
+        dlg = QApplication.activeModalWidget()
+        if dlg is not None and dlg.isVisible():
+            fill(dlg)
+        elif deadline[0] > 0:
+            deadline[0] -= 1
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)

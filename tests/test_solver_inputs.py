@@ -82,3 +82,33 @@ def test_bad_jobs_and_loops(plan):
 def test_no_weather_at_all(plan):
     with pytest.raises(SolverInputError, match="no weather"):
         simulate(plan)
+
+
+def test_horizon_that_is_not_whole_steps_is_refused(plan):
+    """25 s at 10 s steps would silently run (and bill) 30 s; refuse and name the valid horizons."""
+    with pytest.raises(SolverInputError, match="not a whole number of 10 s steps.*20 s or 30 s"):
+        simulate(plan, weather=30.0, horizon_s=25.0, step_s=10.0)
+    assert simulate(plan, weather=30.0, horizon_s=30.0, step_s=10.0).horizon_s == 30.0
+
+
+def test_wet_bulb_above_dry_bulb_is_refused(plan):
+    with pytest.raises(SolverInputError, match="wet bulb 31.00 °C above dry bulb 30.00 °C"):
+        simulate(plan, weather=(30.0, 31.0))
+
+
+def test_fixed_offset_time_zones_as_planner_weather(plan):
+    """planner.weather accepts 'UTC+05:00'; so does the solver (same pattern)."""
+    plan.site.timezone = "UTC+05:00"
+    assert simulate(plan, weather=30.0, horizon_s=600.0).steps == 60
+    plan.site.timezone = "UTC-7"
+    assert simulate(plan, weather=30.0, horizon_s=600.0).steps == 60
+
+
+def test_cancel_is_checked_promptly(plan):
+    """Cancel before the first step stops at once; cancel after a few calls stops within 16 steps."""
+    res = simulate(plan, weather=30.0, horizon_s=3600.0, step_s=1.0, cancel=lambda: True)
+    assert res.cancelled and res.steps == 0
+    calls = []
+    res = simulate(plan, weather=30.0, horizon_s=3600.0, step_s=1.0,
+                   cancel=lambda: calls.append(1) or len(calls) > 3)
+    assert res.cancelled and res.steps <= 4 * 16

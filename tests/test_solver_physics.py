@@ -8,10 +8,11 @@ import pytest
 from scipy.integrate import quad, solve_ivp
 
 from planner.solver import defaults as d
-from planner.solver.control import DeadTimeBuffer, fopdt_response, loop_temperature_step
+from planner.solver.control import FopdtActuator, FopdtBank, fopdt_response, loop_temperature_step
 from planner.solver.energy import demand_charge_usd, energy_cost_usd, peak_15min_kw
-from planner.solver.heat_rejection import (chiller_capacity_ratio, chiller_electric_power,
-                                           chiller_part_load_factor, dry_cooler_capacity_ratio)
+from planner.solver.heat_rejection import (chiller_capacity_linear, chiller_capacity_ratio, chiller_electric_power,
+                                           chiller_electric_power_scalar, chiller_part_load_factor,
+                                           chiller_power_ratio, dry_cooler_capacity_ratio)
 from planner.solver.loads import job_utilization_step_means, place_jobs, training_utilization_integral
 from planner.solver.recirculation import intake_fractions, recirculation_matrix
 from planner.solver.thermal import clock_fraction, server_equilibrium, server_step
@@ -87,55 +88,78 @@ def test_throttled_equilibrium_hand_computed():
     assert P_IDLE + P_DYN * s == pytest.approx((expected - tc) / R_TH)
 
 
-@pytest.mark.parametrize("delay,dt", [(90.0, 1.0), (90.0, 10.0), (25.0, 10.0)])
-def test_fopdt_dead_time_is_exact(delay, dt):
-    """A unit step in the command at t = 100 s: nothing moves before t = 100 + L, then the sampled
-    response equals K(1 − e^(−(t − t0 − L)/τ)) at every sample (exact for integer L/dt; for a
-    fractional L/dt the interpolated delay matches to within one sample's linear interpolation)."""
-    tau = 20.0
-    a = math.exp(-dt / tau)
-    buf = DeadTimeBuffer(delay, dt, 0.0)
-    y, out, times = 0.0, [], []
-    for k in range(int(400 / dt)):
+def _step_response(actuator_step, delay, dt, tau, t_step=100.0, t_end=400.0):
+    times, out = [], []
+    for k in range(int(t_end / dt)):
         t = k * dt
-        cmd = 1.0 if t >= 100.0 else 0.0
-        delayed = buf.push(cmd)
-        out.append(y)
-        times.append(t)
-        y = a * y + (1 - a) * delayed
-    times, out = np.array(times), np.array(out)
+        times.append(t + dt)  # output at the end of the step
+        out.append(actuator_step(1.0 if t >= t_step else 0.0))
+    return np.array(times), np.array(out)
+
+
+@pytest.mark.parametrize("delay,dt", [(90.0, 1.0), (90.0, 10.0), (25.0, 10.0), (7.3, 10.0), (33.0, 4.0)])
+def test_fopdt_dead_time_is_exact(delay, dt):
+    """A unit step in the (step-held) command at t = 100 s: nothing moves before t = 100 + L, then the
+    sampled response equals 1 − e^(−(t − t0 − L)/τ) at every sample, for whole and fractional L/dt
+    (exact weights a^(1−f) − a and 1 − a^(1−f)), in the scalar actuator and the numpy bank alike."""
+    tau = 20.0
+    act = FopdtActuator(delay, tau, dt, 0.0)
+    times, out = _step_response(act.step, delay, dt, tau)
     exact = fopdt_response(times, 100.0, 1.0, tau, delay)
+    assert np.max(np.abs(out - exact)) < 1e-12
     assert np.all(out[times <= 100.0 + delay] == 0.0)
-    tol = 1e-12 if abs(delay / dt - round(delay / dt)) < 1e-9 else 0.15
-    assert np.max(np.abs(out - exact)) < tol
-    first = times[np.argmax(out > 0)]
-    assert first == times[times > 100.0 + delay][0]  # the first sample after the dead time
+    bank = FopdtBank(np.array([delay, 0.0]), np.array([tau, 5.0]), dt, np.zeros(2))
+
+    def bank_step(c):
+        bank.store(slice(0, 2), np.array([c, c]))
+        return bank.advance()[0]
+    _, out_b = _step_response(bank_step, delay, dt, tau)
+    assert np.max(np.abs(out_b - exact)) < 1e-12
 
 
 def test_loop_step_linear_and_capacity_limited():
-    """Unlimited: T rises by (Q − y)dt/C. Limited by a coil: exponential to T_p + Q/UA."""
+    """Removal y·max(a + bT, 0): exponential to T∞ = (Q/y − a)/b; with the actuator fraction fixed a
+    warmer loop removes more (self-regulation); below zero capacity the loop warms at Q/C."""
     c, dt = 1e6, 60.0
-    assert loop_temperature_step(20.0, 1e5, 5e4, 1e9, 0.0, c, dt) == pytest.approx(20.0 + 5e4 * dt / c)
+    # no capacity dependence on T (b = 0): linear ramp
+    assert loop_temperature_step(20.0, 1e5, 0.5, 1e5, 0.0, c, dt) == pytest.approx(20.0 + 5e4 * dt / c)
     ua, tp, q = 2e4, 15.0, 1e5
-    t_eq, tau = tp + q / ua, c / ua
-    got = loop_temperature_step(18.0, q, 1e9, -ua * tp, ua, c, dt)
-    assert got == pytest.approx(t_eq + (18.0 - t_eq) * math.exp(-dt / tau))
-    # actuator-limited at first, then the coil takes over once capacity drops below the actuator
-    got = loop_temperature_step(30.0, 0.0, 1e5, -ua * tp, ua, c, 600.0)
-    ref = solve_ivp(lambda _, y: [(0.0 - min(1e5, ua * (y[0] - tp))) / c], (0, 600.0), [30.0], rtol=1e-10,
-                    atol=1e-10, max_step=1.0)
-    assert got == pytest.approx(ref.y[0, -1], abs=1e-6)
+    for y in (1.0, 0.4):
+        t_eq, tau = tp + q / (y * ua), c / (y * ua)
+        got = loop_temperature_step(18.0, q, y, -ua * tp, ua, c, dt)
+        assert got == pytest.approx(t_eq + (18.0 - t_eq) * math.exp(-dt / tau), rel=1e-12)
+    # a dry cooler with the water below the dry bulb rejects nothing until the loop passes it
+    ref = solve_ivp(lambda _, x: [(q - 0.5 * max(ua * (x[0] - tp), 0.0)) / c], (0, 900.0), [10.0], rtol=1e-11,
+                    atol=1e-11, max_step=1.0)
+    assert loop_temperature_step(10.0, q, 0.5, -ua * tp, ua, c, 900.0) == pytest.approx(ref.y[0, -1], abs=1e-6)
+    # cooling down to the zero-capacity temperature with no load: stops there
+    assert loop_temperature_step(20.0, 0.0, 1.0, -ua * tp, ua, c, 1e6) == pytest.approx(tp, abs=1e-9)
 
 
 def test_chiller_curves_match_physics_reference():
-    """EnergyPlus Chiller:Electric capacity ratio: 1.24 / 1.00 / 0.81 / 0.73 at 25 / 35 / 45 / 50 °C."""
+    """EnergyPlus Chiller:Electric: capacity ratio 1.24 / 1.00 / 0.81 / 0.73 at 25 / 35 / 45 / 50 °C with
+    rated (6.67 °C) water; the evaporator term of dT raises capacity ~6 %/K of warmer water, and the
+    power ratio uses the same dT (so warm water also raises COP)."""
     r = chiller_capacity_ratio([25.0, 35.0, 45.0, 50.0])
     assert r == pytest.approx([1.24, 1.00, 0.81, 0.73], abs=0.006)
+    # hand-computed: 15 °C water, 35 °C air: dT = −8.33, raw = 0.944836 + 0.0570088·8.33 + 0.00185486·8.33²
+    x = -(15.0 - 6.67)
+    raw = 0.944836 - 0.0570088 * x + 0.00185486 * x * x
+    assert float(chiller_capacity_ratio(35.0, 15.0)) == pytest.approx(raw / 0.944836, rel=1e-12)
+    slope = (float(chiller_capacity_ratio(35.0, 6.67 + 0.01)) - 1.0) / 0.01
+    assert 0.058 < slope < 0.062  # ~6 %/K at the rating
+    cap, dcap = chiller_capacity_linear(1e6, 0.0, 15.0)
+    assert cap == pytest.approx(1e6 * raw / 0.944836) and dcap == pytest.approx(
+        (chiller_capacity_ratio(35.0, 15.001) - chiller_capacity_ratio(35.0, 14.999)) / 0.002 * 1e6, rel=1e-6)
     assert chiller_part_load_factor(1.0) == pytest.approx(1.0, abs=1e-4)
     # at the rating, full load, power = capacity / COP
     assert chiller_electric_power(1e6, 1e6, 35.0, 3.0) == pytest.approx(1e6 / 3.0, rel=1e-3)
-    # hotter: less capacity, more power per kW
+    # hotter: less capacity, more power per kW; warmer water: full-load COP 3.0 / power ratio > 3
     assert chiller_electric_power(5e5, 1e6, 45.0) > chiller_electric_power(5e5, 1e6, 35.0)
+    assert 3.0 / float(chiller_power_ratio(35.0, 15.0)) > 4.0
+    full = 1e6 * float(chiller_capacity_ratio(40.0, 15.0))
+    assert chiller_electric_power_scalar(full, 1e6, 40.0, 3.0, 35.0, 15.0) == pytest.approx(
+        float(chiller_electric_power(full, 1e6, 40.0, 3.0, t_chw_c=15.0)), rel=1e-12)
     assert dry_cooler_capacity_ratio(38.0, 32.0, 6.0) == pytest.approx(1.0)
     assert dry_cooler_capacity_ratio(38.0, 35.0, 6.0) == pytest.approx(0.5)
     assert dry_cooler_capacity_ratio(38.0, 40.0, 6.0) == 0.0
@@ -195,6 +219,26 @@ def test_energy_cost_tou_and_demand_charge_hand_computed():
     peaks = peak_15min_kw(minutes, kw, 0.0)
     assert peaks.max() == pytest.approx(200.0)
     assert demand_charge_usd(minutes, kw, np.zeros(60, int), 0.0, 18.0) == pytest.approx(3600.0)
+    # one hour of a 30-day month is billed 1/720 of the monthly demand charge
+    assert demand_charge_usd(minutes, kw, np.zeros(60, int), 0.0, 18.0, {0: 1 / 720}) == pytest.approx(5.0)
+
+
+def test_month_fractions_and_local_hour_follow_daylight_saving():
+    """America/Chicago springs forward at 02:00 on 9 March 2025: 6 h of elapsed time from midnight
+    end at 07:00 local; the tariff hour and the CSV clock follow, as planner.weather does."""
+    from datetime import datetime
+    from planner.solver.ambient import local_hour, local_times, month_fractions
+    start = datetime(2025, 3, 9, 0, 0)
+    t = np.arange(0, 6 * 3600, 3600.0)
+    assert local_hour(start, t, "America/Chicago").tolist() == [0, 1, 3, 4, 5, 6]
+    assert local_hour(start, t, "America/Phoenix").tolist() == [0, 1, 2, 3, 4, 5]
+    assert local_hour(start, t, "UTC-06:00").tolist() == [0, 1, 2, 3, 4, 5]
+    assert local_times(start, [3 * 3600.0], "America/Chicago") == ["2025-03-09T04:00:00"]
+    # fall back on 2 November: the 01:00 hour happens twice
+    fall = local_hour(datetime(2025, 11, 2, 0, 0), np.arange(0, 4 * 3600, 3600.0), "America/Chicago")
+    assert fall.tolist() == [0, 1, 1, 2]
+    week = month_fractions(datetime(2025, 7, 2), np.arange(0, 7 * 86400, 60.0), 60.0, "America/Phoenix")
+    assert week == {0: pytest.approx(7 / 31)}
 
 
 def test_vectorised_loop_step_equals_scalar():
@@ -206,9 +250,53 @@ def test_vectorised_loop_step_equals_scalar():
     b = rng.choice([0.0, 1e4, 3e4], n)
     a = -b * 15.0 + rng.uniform(-2e5, 2e5, n)
     c = rng.uniform(3e5, 3e6, n)
-    y = np.maximum(rng.uniform(0, 2e5, n), 0.0)
-    q = rng.uniform(0, 2e5, n)
+    y = rng.choice([0.0, 0.3, 1.0], n) * rng.uniform(0.5, 1.0, n)
+    q = rng.uniform(-1e4, 2e5, n)
     for dt in (1.0, 60.0, 600.0):
         vec = loop_temperature_step_vec(t0, q, y, a, b, c, dt)
         ref = np.array([loop_temperature_step(*x, dt) for x in zip(t0, q, y, a, b, c)])
         assert np.abs(vec - ref).max() < 1e-9
+
+
+def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
+    """The fast integrator's own loop/actuator path: a CDU loop with fixed capacity, a load step the
+    predictive controller sees L + τ = 40 s ahead, controller gain 0, dead time 25 s at 10 s steps
+    (f = 0.5). The actuator must follow the exact FOPDT response and the loop temperature the exact
+    heat balance T[k+1] = T[k] + (Q[k] − y[k]·cap·dt)/C, to rounding."""
+    from datetime import datetime
+    from planner.plan import CoolingLoop, CoolingUnit, Hall, Plan, Rack, Scenario, Server, ServerType, Site
+    from planner.solver.integrate import run_fast
+    from planner.solver.model import compile_model
+    st = ServerType(key="cp", manufacturer="test", model="cold plate node", u_height=1, gpu_count=4, gpu_model="g",
+                    gpu_tdp_w=1000.0, idle_power_w=1000.0, max_power_w=5000.0, liquid_fraction=1.0,
+                    gpu_design_temp_c=70.0, thermal_time_constant_s=1e-3)
+    plan = Plan(site=Site(timezone="UTC"), halls=[Hall()], server_types=[st],
+                racks=[Rack(name="R1", cooling_type="liquid", liquid_loop="TCS")],
+                servers=[Server(f"S{i}", "R1", "cp", 1 + i) for i in range(10)],
+                cooling_loops=[CoolingLoop("TCS", "liquid")],
+                cooling_units=[CoolingUnit(name="CDU", kind="cdu", loop="TCS", rated_capacity_kw=100.0,
+                                           supply_setpoint_c=40.0, loop_volume_m3=0.5, time_constant_s=15.0,
+                                           dead_time_s=25.0)],
+                jobs=[Job(name="step", gpus=40, utilization=1.0, duration_s=1e5, kind="batch", start_s=200.0)])
+    sc = Scenario(name="t", start=datetime(2025, 1, 1), horizon_s=600.0, step_s=10.0, load="jobs")
+    model = compile_model(plan, sc, 600.0)
+    model.loop_gain[:] = 0.0
+    dt, n = 10.0, 60
+    res = run_fast(model, np.full(n + 1, 20.0), np.full(n + 1, 12.0), dt, n, control="predictive",
+                   record=("summary", "minute"), start=sc.start, prices=np.full(24, 0.1), demand_charge=0.0)
+    cap, c = 1e5, float(model.loop_c[0])
+    ends = (np.arange(n) + 1) * dt
+    y = np.r_[0.1, 0.1 + 0.4 * (1.0 - np.exp(-np.maximum(ends - 160.0 - 25.0, 0.0) / 15.0))]  # exact FOPDT
+    q = np.where(np.arange(n) * dt >= 200.0, 5e4, 1e4) * dt
+    q[20] -= 1e-3 * 4e4  # the servers' own heat storage at the load step: C·ΔT = τ·ΔP
+    # ... and as they follow their coolant (τ = 1 ms: settled within a step), which the integrator
+    # takes at the step midpoint, extrapolated: 1.5·T[k] − 0.5·T[k−1]
+    c_srv = float(model.c_th.sum())
+    t = np.empty(n)
+    hist = [40.0, 40.0, 40.0]  # T[k−2], T[k−1], T[k]
+    for k in range(n):
+        mid, mid_prev = 1.5 * hist[2] - 0.5 * hist[1], 1.5 * hist[1] - 0.5 * hist[0]
+        t[k] = hist[2] + (q[k] - c_srv * (mid - mid_prev) - y[k] * cap * dt) / c
+        hist = [hist[1], hist[2], t[k]]
+    assert np.abs(res.loop_supply_c[:, 0] - t.reshape(-1, 6).mean(axis=1)).max() < 1e-9
+    assert res.final_loop_temp_c[0] == pytest.approx(t[-1], abs=1e-9)

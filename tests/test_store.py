@@ -153,3 +153,67 @@ def test_crash_during_save_keeps_old_file_and_no_temp(demo_file, monkeypatch):
 def test_save_into_missing_folder(tmp_path):
     with pytest.raises(PlanFileError, match="does not exist"):
         save_plan(Plan(), tmp_path / "no" / "x.dcplan")
+
+
+def test_stale_side_files_never_meet_the_new_file(demo_file):
+    """A leftover journal/WAL of the replaced file would be applied to the new one by SQLite."""
+    journal = demo_file.with_name(demo_file.name + "-journal")
+    journal.write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + b"\0" * 500)  # journal magic + junk
+    with pytest.raises(PlanFileError, match="unfinished changes in demo.dcplan-journal"):
+        load_plan(demo_file)
+    plan = build_demo_plan()
+    plan.racks[0].row = "saved over"
+    save_plan(plan, demo_file)
+    assert not journal.exists()
+    assert load_plan(demo_file).racks[0].row == "saved over"
+
+
+def test_wal_mode_plan_saved_over(tmp_path):
+    path = tmp_path / "wal.dcplan"
+    save_plan(build_demo_plan(), path)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("UPDATE rack SET row='from-wal' WHERE name='A01'")
+    con.commit()  # the change lives in wal.dcplan-wal until a checkpoint
+    plan = build_demo_plan()
+    save_plan(plan, path)  # written while the WAL connection is still open
+    con.close()
+    assert not path.with_name("wal.dcplan-wal").exists()
+    assert load_plan(path) == plan
+    chk = sqlite3.connect(path)
+    assert chk.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    chk.close()
+
+
+def test_save_follows_symlink_and_keeps_mode(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    target = real / "target.dcplan"
+    save_plan(build_demo_plan(), target)
+    os.chmod(target, 0o600)
+    link = tmp_path / "link.dcplan"
+    link.symlink_to(target)
+    plan = build_demo_plan()
+    plan.racks[0].row = "via link"
+    save_plan(plan, link)
+    assert link.is_symlink()
+    assert load_plan(target).racks[0].row == "via link"
+    assert (target.stat().st_mode & 0o777) == 0o600
+
+
+def test_save_refuses_read_only_file(demo_file):
+    os.chmod(demo_file, 0o444)
+    before = _digest(demo_file)
+    with pytest.raises(PlanFileError, match="read-only"):
+        save_plan(build_demo_plan(), demo_file)
+    assert _digest(demo_file) == before
+
+
+def test_cancelled_save_keeps_old_file(demo_file):
+    from models.store import SaveCancelled
+
+    before = _digest(demo_file)
+    with pytest.raises(SaveCancelled):
+        save_plan(build_demo_plan(100), demo_file, cancel=lambda: True)
+    assert _digest(demo_file) == before
+    assert sorted(p.name for p in demo_file.parent.iterdir()) == ["demo.dcplan"]

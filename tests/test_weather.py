@@ -528,3 +528,27 @@ def test_leap_year_file_drops_feb29(tmp_path, phoenix_lines, phoenix):
     epw = W.read_epw(write_copy(tmp_path, lines, "leap.epw"))
     np.testing.assert_array_equal(epw.dry_bulb_c, phoenix.dry_bulb_c)
     assert epw.line[row_index(3, 1, 1)] == line_of(3, 1, 1) + 24  # messages still point at the real line
+
+
+def test_huge_integer_is_a_weather_error(tmp_path, phoenix_lines):
+    lines = list(phoenix_lines)
+    lines[20] = set_field(lines[20], 1, "99999999999999999999")
+    p = write_copy(tmp_path, lines, "huge_month.epw")
+    with pytest.raises(W.WeatherError, match="not an integer") as ei:
+        W.read_epw(p)
+    assert_names(ei.value, "huge_month.epw", 21, "month")
+
+
+def test_form_feed_and_nel_in_comments_are_not_line_breaks(tmp_path, phoenix_lines):
+    lines = list(phoenix_lines)
+    lines[5] = lines[5] + " note\x0cwith\x85odd bytes"  # COMMENTS 1
+    p = write_copy(tmp_path, lines, "odd_comment.epw")
+    assert W.read_epw(p).dry_bulb_c.size == 8760
+
+
+def test_crlf_and_bom_are_accepted(tmp_path, phoenix_lines, phoenix):
+    p = tmp_path / "crlf_bom.epw"
+    p.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(phoenix_lines) + "\r\n").encode("latin-1"))
+    data = W.read_epw(p)
+    assert data.header.latitude == 33.45
+    np.testing.assert_array_equal(data.dry_bulb_c, phoenix.dry_bulb_c)

@@ -37,7 +37,15 @@ def side_path(plan_path: Path | None) -> Path:
 
 
 class Autosaver(QObject):
-    sigSaved = Signal(str)  # side-file path
+    """Writes the side file in the background every ``INTERVAL_MS`` while the plan is modified.
+
+    Nothing here blocks the GUI thread: the snapshot is a copy of nine lists, the write
+    runs on a thread, and :meth:`discard` never waits for a write in progress — a write
+    that finishes after a discard deletes its own file (the generation counter says so).
+    ``sigFailed`` is emitted on the worker thread; connect it to a bound method of a
+    QObject living on the GUI thread so Qt queues it there.
+    """
+
     sigFailed = Signal(str)  # message
 
     INTERVAL_MS = 60_000
@@ -51,33 +59,36 @@ class Autosaver(QObject):
         self._timer.start()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._generation = 0  # bumps on every save/discard so a stale thread result is ignored
+        self._generation: dict[Path, int] = {}  # per side file, bumps on discard: a stale write removes its file
 
     def current_path(self) -> Path:
         return side_path(self.doc.path)
 
-    def save_soon(self) -> None:
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def save_soon(self) -> bool:
         """Start a background autosave if there are unsaved changes and none is running."""
-        if not self.doc.dirty or (self._thread is not None and self._thread.is_alive()):
-            return
+        if not self.doc.dirty or self.busy():
+            return False
         snap = self.doc.snapshot()
         target = self.current_path()
-        gen = self._generation
+        gen = self._generation.get(target, 0)
 
         def work() -> None:
             try:
-                with self._lock:
-                    if gen != self._generation:
-                        return
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    save_plan(snap, target)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                save_plan(snap, target)  # atomic: temporary file + rename
             except Exception as e:  # autosave must never take the editor down
                 self.sigFailed.emit(f"Autosave to {target} failed: {e}")
-            else:
-                self.sigSaved.emit(str(target))
+                return
+            with self._lock:
+                if gen != self._generation.get(target, 0):  # discarded while writing: the file is stale
+                    target.unlink(missing_ok=True)
 
         self._thread = threading.Thread(target=work, name="dcplan-autosave", daemon=True)
         self._thread.start()
+        return True
 
     def wait(self) -> None:
         if self._thread is not None:
@@ -85,11 +96,7 @@ class Autosaver(QObject):
 
     def discard(self, plan_path: Path | None = None) -> None:
         """Delete the side file (after a clean save, or when the user discards changes)."""
-        self.wait()
         with self._lock:
-            self._generation += 1
             p = side_path(plan_path if plan_path is not None else self.doc.path)
-            try:
-                p.unlink()
-            except FileNotFoundError:
-                pass
+            self._generation[p] = self._generation.get(p, 0) + 1
+            p.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from planner.plan import CoolingUnit, ServerType
+from ui.document import FLOOR_UNIT_KINDS
 from ui.floor_view import MIME_COOLING_UNIT, MIME_SERVER_TYPE
 from ui.units import units
 
@@ -101,9 +102,12 @@ class CatalogWidget(QWidget):
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #6b7280; font-size: 11px;")
         lay.addWidget(hint)
-        units().sigChanged.connect(lambda _s: self.populate())
+        units().sigChanged.connect(self._on_units)  # bound method: dropped with the widget
         self.populate()
         self._current_changed(None)
+
+    def _on_units(self, _system: str) -> None:
+        self.populate()
 
     # -------------------------------------------------------------- content
     def all_server_types(self) -> list[ServerType]:
@@ -150,7 +154,7 @@ class CatalogWidget(QWidget):
                                                                    KIND_LABELS.get(c.kind, "")]).lower())
             flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
             it.setFlags(flags)
-            if c.kind not in ("crah", "cdu"):
+            if c.kind not in FLOOR_UNIT_KINDS:
                 it.setToolTip(0, it.toolTip(0) + " — plant unit: added to its loop, not placed on the floor")
             self.units_root.addChild(it)
         self.servers_root.setExpanded(True)
@@ -205,7 +209,7 @@ class CatalogWidget(QWidget):
                 + (f", airflow {u.fmt('flow', t.airflow_m3s)}" if t.airflow_m3s else ""))
         else:
             c = self.cooling_unit(item.data(0, ROLE_KEY))
-            self.add_button.setText("Place on floor" if c.kind in ("crah", "cdu") else "Add to plant")
+            self.add_button.setText("Place on floor" if c.kind in FLOOR_UNIT_KINDS else "Add to plant")
             self.details.setText(
                 f"<b>{c.name}</b><br>{KIND_LABELS.get(c.kind, c.kind)}, {u.fmt('cooling', c.rated_capacity_kw)} rated "
                 f"at {u.fmt('temp', c.rated_outdoor_c)} outdoor<br>Supply {u.fmt('temp', c.supply_setpoint_c)}"

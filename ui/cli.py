@@ -2,17 +2,19 @@
 
 Every command prints human-readable text, or one JSON object with ``--json``. Errors are
 one clear message on stderr and a non-zero exit code, never a traceback:
-exit 1 = the plan has problems / the import was refused, exit 2 = bad usage or unreadable input.
+exit 1 = the plan has problems / the import was refused, exit 2 = bad usage or unreadable input,
+exit 3 = a bug in dcplan (reported in one line; ``DCPLAN_DEBUG=1`` shows the traceback).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class CliError(Exception):
@@ -120,8 +122,8 @@ def cmd_import(args) -> int:
         else:
             for p in exc.problems:
                 print(p, file=sys.stderr)
-            print(f"dcplan: import refused: {len(exc.problems)} problem(s); {path} was not changed",
-                  file=sys.stderr)
+            fate = "was not changed" if path.exists() else "was not created"
+            print(f"dcplan: import refused: {len(exc.problems)} problem(s); {path} {fate}", file=sys.stderr)
         return EXIT_PROBLEMS
     _save(outcome.plan, str(path))
     info = {"imported": True, "plan": str(path), "created_racks": outcome.created_racks,
@@ -207,17 +209,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types whose message is written for the user (file, row, field)."""
+    from planner.catalog import CatalogError
+    from planner.weather import WeatherError
+
+    return (CliError, CatalogError, WeatherError)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except CliError as exc:
+    except _user_errors() as exc:
         print(f"dcplan: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("dcplan: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # last resort: one line, not a traceback (DCPLAN_DEBUG=1 shows it)
+        if os.environ.get("DCPLAN_DEBUG"):
+            raise
+        print(f"dcplan: internal error: {exc.__class__.__name__}: {exc} (set DCPLAN_DEBUG=1 for details; "
+              "please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,14 +16,14 @@ Rules that keep undo and threading simple:
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from planner.checks import check_plan, plan_totals, rack_problem_severity
+from planner.checks import FootprintIndex, check_plan, plan_totals, rack_problem_severity
 from planner.plan import CoolingUnit, Hall, Plan, Rack
 
 #: kind -> (Plan attribute, key attribute)
@@ -41,30 +41,51 @@ KINDS = {
 #: Estimates from common products: a perimeter chilled-water CRAH is ~2.4 m x 0.9 m
 #: (Vertiv Liebert CW / Stulz CyberAir class), an in-row CDU is a rack-sized 0.6 m x 1.2 m cabinet.
 UNIT_FOOTPRINT_M = {"crah": (2.4, 0.9), "cdu": (1.2, 0.6)}
-FLOOR_UNIT_KINDS = ("crah", "cdu")
+#: Cooling-unit kinds that stand on the hall floor (the others are outdoor plant).
+FLOOR_UNIT_KINDS = tuple(UNIT_FOOTPRINT_M)
+#: Medium of the loop each unit kind serves (CRAHs cool air, CDUs the liquid loop, plant the facility water).
+UNIT_MEDIUM = {"crah": "air", "cdu": "liquid"}
+PLANT_MEDIUM = "facility"
 
 #: Two footprints closer than this overlap [m]; racks placed side by side touch exactly.
 OVERLAP_EPS_M = 1e-6
+#: Longest rack, unit or row name the editor accepts [characters]: names label racks on the
+#: floor, history entries and exports; 64 is NetBox's ``name`` limit for racks.
+MAX_NAME_CHARS = 64
 
 
-def unit_size(u: CoolingUnit, hall: Hall | None = None) -> tuple[float, float]:
+def loop_medium(kind: str) -> str:
+    return UNIT_MEDIUM.get(kind, PLANT_MEDIUM)
+
+
+def unit_size(u: CoolingUnit) -> tuple[float, float]:
     """Size of a floor unit along x and y [m].
 
     ``CoolingUnit`` carries no orientation, so one convention: both CRAHs and CDUs
     stand with their long side north-south (y) — CRAHs at the ends of east-west
-    rows, CDUs in a row like a rack. (``hall`` is accepted for a future per-unit
-    orientation field.)
+    rows, CDUs in a row like a rack.
     """
     long, short = UNIT_FOOTPRINT_M.get(u.kind, (1.0, 1.0))
     return short, long
 
 
-def unit_footprint(u: CoolingUnit, hall: Hall | None = None) -> tuple[float, float, float, float] | None:
+def on_floor(u: CoolingUnit) -> bool:
+    """A CRAH/CDU with a floor position (plant units and unplaced units are not on the floor)."""
+    return u.kind in FLOOR_UNIT_KINDS and u.x_m is not None and u.y_m is not None
+
+
+def unit_footprint(u: CoolingUnit) -> tuple[float, float, float, float] | None:
     """Axis-aligned footprint of a floor unit ``(x0, y0, x1, y1)`` [m], None if not on the floor."""
-    if u.kind not in UNIT_FOOTPRINT_M or u.x_m is None or u.y_m is None:
+    if not on_floor(u):
         return None
-    w, d = unit_size(u, hall)
+    w, d = unit_size(u)
     return (u.x_m - w / 2, u.y_m - d / 2, u.x_m + w / 2, u.y_m + d / 2)
+
+
+def outside(fp: tuple[float, float, float, float], hall: Hall) -> bool:
+    """True if footprint ``fp`` [m] leaves ``hall``'s floor."""
+    e = OVERLAP_EPS_M
+    return fp[0] < -e or fp[1] < -e or fp[2] > hall.width_m + e or fp[3] > hall.depth_m + e
 
 
 @dataclass
@@ -86,9 +107,14 @@ class Change:
 
 
 class PlanDocument(QObject):
-    """One open plan: the data, where it lives on disk, undo stack, selection and problems."""
+    """One open plan: the data, where it lives on disk, undo stack, selection and problems.
+
+    A plan may have several halls; the editor shows one at a time (:attr:`hall_name`),
+    and placement rules (overlap, inside the hall) apply within a hall.
+    """
 
     sigPlanReplaced = Signal()  # a whole new plan (open, new, import): rebuild everything
+    sigHallChanged = Signal()  # another hall is shown: rebuild the floor
     sigPlanChanged = Signal(object)  # Change, after each command
     sigRacksChanging = Signal(object)  # {rack name: (x_m, y_m)} while a drag is in progress
     sigSelectionChanged = Signal()
@@ -105,13 +131,19 @@ class PlanDocument(QObject):
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.plan: Plan = plan if plan is not None else new_plan()
         self.path: Path | None = Path(path) if path else None
+        self.hall_name: str = self._first_hall_name()
         self.selected_racks: tuple[str, ...] = ()
         self.selected_units: tuple[str, ...] = ()
         self.selected_server: str | None = None
         self.problems: list = []
         self.rack_severity: dict[str, str] = {}
         self.last_check_s: float = 0.0
+        #: > 0 while a command's redo/undo runs: editors must not push commands from the
+        #: focus-out and selection signals that a command itself causes
+        self.executing = 0
         self._rack_map: dict[str, Rack] | None = None
+        self._unit_map: dict[str, CoolingUnit] | None = None
+        self._indexes: dict[str, FootprintIndex] = {}
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(self.VALIDATE_DELAY_MS)
@@ -129,10 +161,19 @@ class PlanDocument(QObject):
     def display_name(self) -> str:
         return self.path.name if self.path else "Untitled"
 
+    def _first_hall_name(self) -> str:
+        return self.plan.halls[0].name if self.plan.halls else Hall().name
+
+    def _forget_caches(self) -> None:
+        self._rack_map = None
+        self._unit_map = None
+        self._indexes = {}
+
     def set_plan(self, plan: Plan, path: Path | None, dirty: bool = False) -> None:
         """Replace the whole plan (open/new/recover); clears undo history."""
         self.plan = plan
-        self._rack_map = None
+        self._forget_caches()
+        self.hall_name = self._first_hall_name()
         self.undo_stack.clear()
         if dirty:
             # An empty, obsolete clean index makes the stack report "modified".
@@ -148,9 +189,11 @@ class PlanDocument(QObject):
     def swap_plan(self, plan: Plan) -> None:
         """Replace the plan as part of an undoable command (CSV import)."""
         self.plan = plan
-        self._rack_map = None
-        names = set(self.rack_map())
-        self.selected_racks = tuple(n for n in self.selected_racks if n in names)
+        self._forget_caches()
+        if self.hall_name not in self.hall_names():
+            self.hall_name = self._first_hall_name()
+        racks = self.rack_map()
+        self.selected_racks = tuple(n for n in self.selected_racks if n in racks and self.in_hall(racks[n]))
         self.selected_units = ()
         self.selected_server = None
         self.sigPlanReplaced.emit()
@@ -166,13 +209,64 @@ class PlanDocument(QObject):
         self.undo_stack.setClean()
 
     def snapshot(self) -> Plan:
-        """A consistent copy for another thread: new lists, shared (never mutated) elements."""
+        """A consistent copy for another thread: new lists, shared (never mutated) elements.
+
+        Copying nine list references costs microseconds even for 5,000 racks, so autosave
+        and file jobs can take one on the GUI thread without a stall.
+        """
         p = self.plan
         return replace(
             p, halls=list(p.halls), server_types=list(p.server_types), racks=list(p.racks),
             servers=list(p.servers), cooling_loops=list(p.cooling_loops),
             cooling_units=list(p.cooling_units), power_feeds=list(p.power_feeds),
             jobs=list(p.jobs), scenarios=list(p.scenarios))
+
+    @contextmanager
+    def command_running(self):
+        """Marks the execution of a command's redo/undo (see :attr:`executing`)."""
+        self.executing += 1
+        try:
+            yield
+        finally:
+            self.executing -= 1
+
+    # ----------------------------------------------------------------- halls
+    def hall_names(self) -> list[str]:
+        return [h.name for h in self.plan.halls]
+
+    def hall(self) -> Hall:
+        """The hall shown in the editor."""
+        for h in self.plan.halls:
+            if h.name == self.hall_name:
+                return h
+        return self.plan.halls[0] if self.plan.halls else Hall()
+
+    def show_hall(self, name: str) -> None:
+        """Show another hall of the plan (not an edit: no undo step); clears the selection."""
+        if name == self.hall_name or name not in self.hall_names():
+            return
+        self.hall_name = name
+        self.selected_racks, self.selected_units, self.selected_server = (), (), None
+        self.sigHallChanged.emit()
+        self.sigSelectionChanged.emit()
+
+    def unit_hall(self, u: CoolingUnit) -> str:
+        """Hall a cooling unit stands in (units saved without one belong to the first hall)."""
+        return u.hall or self._first_hall_name()
+
+    def in_hall(self, element) -> bool:
+        """True if a rack or cooling unit belongs to the hall shown."""
+        hall = element.hall if isinstance(element, Rack) else self.unit_hall(element)
+        return hall == self.hall().name
+
+    def racks_here(self) -> list[Rack]:
+        """Racks of the hall shown, in plan order."""
+        name = self.hall().name
+        return [r for r in self.plan.racks if r.hall == name]
+
+    def units_here(self) -> list[CoolingUnit]:
+        """Floor cooling units of the hall shown."""
+        return [u for u in self.plan.cooling_units if on_floor(u) and self.in_hall(u)]
 
     # --------------------------------------------------------------- lookups
     def rack_map(self) -> dict[str, Rack]:
@@ -184,13 +278,16 @@ class PlanDocument(QObject):
         return self.rack_map().get(name)
 
     def unit(self, name: str) -> CoolingUnit | None:
-        return next((u for u in self.plan.cooling_units if u.name == name), None)
-
-    def hall(self) -> Hall:
-        return self.plan.halls[0] if self.plan.halls else Hall()
+        if self._unit_map is None:
+            self._unit_map = {u.name: u for u in self.plan.cooling_units}
+        return self._unit_map.get(name)
 
     def servers_in(self, rack: str) -> list:
         return [s for s in self.plan.servers if s.rack == rack]
+
+    def element_names(self) -> set[str]:
+        """Names of every rack and cooling unit: they share one namespace (problems, labels)."""
+        return set(self.rack_map()) | {u.name for u in self.plan.cooling_units}
 
     def unique_name(self, base: str, taken: set[str]) -> str:
         """``base`` or ``base`` with the next free number (``R07`` -> ``R08``, ``X`` -> ``X-2``)."""
@@ -212,51 +309,67 @@ class PlanDocument(QObject):
         return plan_totals(self.plan)
 
     # ---------------------------------------------------------------- checks
+    def floor_index(self, hall: str | None = None) -> FootprintIndex:
+        """Spatial index of the racks (key ``("rack", name)``) and floor units (``("unit", name)``)
+        of ``hall`` (default: the hall shown). Built on first use after a change."""
+        hall = hall or self.hall().name
+        index = self._indexes.get(hall)
+        if index is None:
+            index = FootprintIndex()
+            for r in self.plan.racks:
+                if r.hall == hall:
+                    index.add(("rack", r.name), r.footprint())
+            for u in self.plan.cooling_units:
+                if on_floor(u) and self.unit_hall(u) == hall:
+                    index.add(("unit", u.name), unit_footprint(u))
+            self._indexes[hall] = index
+        return index
+
     def overlapping(self, candidates: list[Rack], ignore: set[str] = frozenset(),
                     units: list[CoolingUnit] = (), ignore_units: set[str] = frozenset()) -> list[tuple[str, str]]:
-        """Pairs (candidate, other) whose footprints overlap.
+        """Pairs (candidate, other) whose footprints overlap, within the candidate's hall.
 
         ``candidates`` are racks at their proposed positions; racks named in
         ``ignore`` (usually the ones being moved) are left out of "others".
         Floor cooling units are obstacles too; ``units`` are proposed unit
         positions checked the same way.
         """
-        hall = self.hall()
-        others = [r.footprint() for r in self.plan.racks if r.name not in ignore]
-        other_names = [r.name for r in self.plan.racks if r.name not in ignore]
-        for u in self.plan.cooling_units:
-            fp = unit_footprint(u, hall)
-            if fp is not None and u.name not in ignore_units:
-                others.append(fp)
-                other_names.append(u.name)
-        cands = [(r.name, r.footprint()) for r in candidates]
-        cands += [(u.name, unit_footprint(u, hall)) for u in units if unit_footprint(u, hall) is not None]
+        cands = [(("rack", r.name), r.hall, r.footprint()) for r in candidates]
+        cands += [(("unit", u.name), self.unit_hall(u), unit_footprint(u)) for u in units if on_floor(u)]
         if not cands:
             return []
-        c = np.array([fp for _, fp in cands], dtype=float).reshape(-1, 4)
+        skip = {("rack", n) for n in ignore} | {("unit", n) for n in ignore_units} | {k for k, _h, _f in cands}
         out: list[tuple[str, str]] = []
-        if others:
-            o = np.array(others, dtype=float)
-            hit = ((c[:, None, 0] < o[None, :, 2] - OVERLAP_EPS_M) & (o[None, :, 0] < c[:, None, 2] - OVERLAP_EPS_M)
-                   & (c[:, None, 1] < o[None, :, 3] - OVERLAP_EPS_M) & (o[None, :, 1] < c[:, None, 3] - OVERLAP_EPS_M))
-            for i, j in zip(*np.nonzero(hit)):
-                out.append((cands[i][0], other_names[j]))
-        # candidates among themselves
-        hit = ((c[:, None, 0] < c[None, :, 2] - OVERLAP_EPS_M) & (c[None, :, 0] < c[:, None, 2] - OVERLAP_EPS_M)
-               & (c[:, None, 1] < c[None, :, 3] - OVERLAP_EPS_M) & (c[None, :, 1] < c[:, None, 3] - OVERLAP_EPS_M))
-        for i, j in zip(*np.nonzero(np.triu(hit, 1))):
-            out.append((cands[i][0], cands[j][0]))
+        by_hall: dict[str, FootprintIndex] = {}
+        for key, hall, fp in cands:
+            for other in self.floor_index(hall).query(fp, skip):
+                out.append((key[1], other[1]))
+            by_hall.setdefault(hall, FootprintIndex()).add(key, fp)
+        for index in by_hall.values():  # candidates among themselves
+            out += [(a[1], b[1]) for a, b in index.pairs()]
         return out
 
-    def outside_hall(self, candidates: list[Rack]) -> list[str]:
-        """Names of racks whose footprint leaves the hall floor."""
-        h = self.hall()
+    def outside_hall(self, candidates: list[Rack], units: list[CoolingUnit] = ()) -> list[str]:
+        """Names of racks and floor units whose footprint leaves their hall's floor."""
+        halls = {h.name: h for h in self.plan.halls}
         bad = []
         for r in candidates:
-            x0, y0, x1, y1 = r.footprint()
-            if x0 < -OVERLAP_EPS_M or y0 < -OVERLAP_EPS_M or x1 > h.width_m + OVERLAP_EPS_M or y1 > h.depth_m + OVERLAP_EPS_M:
+            h = halls.get(r.hall, self.hall())
+            if outside(r.footprint(), h):
                 bad.append(r.name)
+        for u in units:
+            fp = unit_footprint(u)
+            if fp is not None and outside(fp, halls.get(self.unit_hall(u), self.hall())):
+                bad.append(u.name)
         return bad
+
+    def free_spot(self, w: float, d: float, near: tuple[float, float],
+                  ignore: set[str] = frozenset()) -> tuple[float, float] | None:
+        """Top-left corner on the tile grid of the hall shown, nearest ``near``, where a
+        ``w`` x ``d`` box [m] fits; None if the floor is full."""
+        h = self.hall()
+        return self.floor_index().free_spot((0.0, 0.0, h.width_m, h.depth_m), w, d, near, h.tile_m,
+                                            {("rack", n) for n in ignore})
 
     def schedule_validation(self) -> None:
         self._validate_timer.start()
@@ -292,12 +405,23 @@ class PlanDocument(QObject):
     def push(self, command) -> None:
         self.undo_stack.push(command)
 
-    def apply(self, diff: list[tuple[str, object, object]]) -> Change:
+    def positions(self, kind: str, elements) -> dict[int, int]:
+        """``{id(element): index}`` of ``elements`` in the plan list of ``kind``."""
+        want = {id(e) for e in elements}
+        if not want:
+            return {}
+        items = getattr(self.plan, KINDS[kind][0])
+        return {id(x): i for i, x in enumerate(items) if id(x) in want}
+
+    def apply(self, diff: list[tuple[str, object, object]], positions: dict[int, int] | None = None) -> Change:
         """Swap plan elements: each entry ``(kind, old, new)``; old None adds, new None removes.
 
         Called only by commands (redo with the diff, undo with its inverse).
-        Keeps list order for replaced elements; additions go to the end.
+        Keeps list order for replaced elements. Additions go to the end, or to the index
+        ``positions[id(new)]`` (undo of a delete puts elements back where they were, so
+        exports keep their order).
         """
+        positions = positions or {}
         change = Change()
         by_kind: dict[str, list[tuple[object, object]]] = {}
         for kind, old, new in diff:
@@ -309,11 +433,14 @@ class PlanDocument(QObject):
             added = [n for o, n in pairs if o is None and n is not None]
             items = getattr(self.plan, attr)
             new_items = [replaced.get(id(x), x) for x in items if id(x) not in removed]
-            new_items.extend(added)
+            placed = sorted((positions[id(n)], i, n) for i, n in enumerate(added) if id(n) in positions)
+            for index, _i, n in placed:
+                new_items.insert(min(index, len(new_items)), n)
+            new_items.extend(n for n in added if id(n) not in positions)
             setattr(self.plan, attr, new_items)
             self._note(kind, pairs, change)
-        if by_kind.get("rack"):
-            self._rack_map = None
+        if by_kind.keys() & {"rack", "unit", "hall"}:
+            self._forget_caches()
         self.sigPlanChanged.emit(change)
         self.schedule_validation()
         return change

@@ -47,7 +47,10 @@ class ElevationWidget(QWidget):
         doc.sigServerSelectionChanged.connect(self.update)
         doc.sigPlanChanged.connect(self._on_change)
         doc.sigPlanReplaced.connect(self._follow_selection)
-        units().sigChanged.connect(lambda _s: self.update())
+        units().sigChanged.connect(self._on_units)  # bound method: dropped with the widget
+
+    def _on_units(self, _system: str) -> None:
+        self.update()
 
     def sizeHint(self) -> QSize:
         return QSize(260, 42 * 12 + self.TOP + 12)
@@ -125,8 +128,11 @@ class ElevationWidget(QWidget):
         title.setBold(True)
         p.setFont(title)
         p.setPen(QColor("#1f2933"))
-        p.drawText(QRectF(0, 2, self.width(), self.TOP - 6), int(Qt.AlignmentFlag.AlignCenter),
-                   f"{rack.name} — front, {rack.u_height} U")
+        title_rect = QRectF(4, 2, self.width() - 8, self.TOP - 6)
+        suffix = f" — front, {rack.u_height} U"
+        room = title_rect.width() - p.fontMetrics().horizontalAdvance(suffix)
+        name = p.fontMetrics().elidedText(rack.name, Qt.TextElideMode.ElideMiddle, int(max(room, 20)))
+        p.drawText(title_rect, int(Qt.AlignmentFlag.AlignCenter), name + suffix)
         # rack frame and empty slots
         p.setPen(QPen(QColor("#3b4754"), 2))
         p.setBrush(QColor("#f3f4f6"))
@@ -243,10 +249,6 @@ class ElevationWidget(QWidget):
         name = self.doc.selected_server
         if name and any(s.name == name for s, _t, _h in self.servers()):
             cmds.try_push(self.doc, self, cmds.RemoveServersCommand, [name])
-
-    def move_server(self, name: str, u: int) -> bool:
-        """Same as dragging ``name`` so its lowest U is ``u``."""
-        return cmds.try_push(self.doc, self, cmds.MoveServerCommand, name, u)
 
     # ---------------------------------------------------------------- drops
     def _drop_u(self, event, key: str) -> tuple[int, int]:

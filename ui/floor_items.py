@@ -21,6 +21,7 @@ from ui.document import unit_size
 CATEGORY_COLORS = ["#4e79a7", "#59a14f", "#9c755f", "#b07aa1", "#76b7b2",
                    "#edc948", "#f28e2b", "#ff9da7", "#bab0ac", "#e15759"]
 NO_LOOP_COLOR = QColor("#c8ccd2")
+UNIT_NEUTRAL_COLOR = "#76b7b2"  # floor units when racks are coloured by something other than loop
 FRONT_COLOR = QColor("#1f2933")
 SELECT_COLOR = QColor("#0a84ff")
 ERROR_COLOR = QColor("#d62828")
@@ -206,15 +207,28 @@ class RackItem(QGraphicsItem):
             _draw_text(painter, lod, badge, "!", badge.height() * lod * 0.8, QColor("white"), bold=True)
 
 
+def unit_label(name: str, fm, room_px: float) -> str:
+    """The unit's name if it fits, else elided in the middle ("P03-…-12" keeps the pod
+    prefix and the unit number), else just its last part ("CRAH-12"), elided as a last resort."""
+    if fm.horizontalAdvance(name) <= room_px:
+        return name
+    middle = fm.elidedText(name, Qt.TextElideMode.ElideMiddle, room_px)
+    if len(middle) >= 6:
+        return middle
+    tail = name.split()[-1].split("/")[-1]
+    parts = tail.split("-")
+    tail = "-".join(parts[-2:]) if len(parts) > 1 else tail
+    return fm.elidedText(tail, Qt.TextElideMode.ElideRight, room_px)
+
+
 class UnitItem(QGraphicsItem):
     """A CRAH or CDU standing on the floor."""
 
-    def __init__(self, unit: CoolingUnit, hall=None) -> None:
+    def __init__(self, unit: CoolingUnit) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setZValue(UNIT_Z)
-        self.fill = QColor("#76b7b2")
-        self.hall = hall
+        self.fill = QColor(UNIT_NEUTRAL_COLOR)
         self.set_unit(unit)
 
     @property
@@ -224,7 +238,7 @@ class UnitItem(QGraphicsItem):
     def set_unit(self, unit: CoolingUnit) -> None:
         self.prepareGeometryChange()
         self.unit = unit
-        w, d = unit_size(unit, self.hall)
+        w, d = unit_size(unit)
         self._rect = QRectF(-w / 2, -d / 2, w, d)
         self.setPos(unit.x_m or 0.0, unit.y_m or 0.0)
         self.setToolTip(f"{unit.kind.upper()} {unit.name} — {unit.rated_capacity_kw:.0f} kW, loop {unit.loop}")
@@ -268,7 +282,7 @@ class UnitItem(QGraphicsItem):
 
             fm = QFontMetricsF(plate)
             room = r.width() * lod - 4
-            text = fm.elidedText(self.unit.name, Qt.TextElideMode.ElideLeft, room)  # keep the unit number
+            text = unit_label(self.unit.name, fm, room)
             tw = fm.horizontalAdvance(text) / lod + 0.08
             th = px * 1.4 / lod
             c = r.center()

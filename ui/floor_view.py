@@ -16,9 +16,9 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsScene, QGraphicsView, QLabel, QLineEdit, QMenu
 
 from ui import commands as cmds
-from ui.document import PlanDocument
+from ui.document import PlanDocument, on_floor, unit_footprint
 from ui.floor_items import (HALL_FILL, OUTSIDE_FILL, TILE_PEN, TILE_PEN_MAJOR, FloorOverlayItem, RackItem, RackLayerItem,
-                            UnitItem, CATEGORY_COLORS, category_color, density_color, ramp_color)
+                            UnitItem, CATEGORY_COLORS, UNIT_NEUTRAL_COLOR, category_color, density_color, ramp_color)
 
 MIME_SERVER_TYPE = "application/x-dcplan-server-type"
 MIME_COOLING_UNIT = "application/x-dcplan-cooling-unit"
@@ -59,8 +59,9 @@ class FloorScene(QGraphicsScene):
         self._overlay_timer = QTimer(self)
         self._overlay_timer.setSingleShot(True)
         self._overlay_timer.setInterval(0)
-        self._overlay_timer.timeout.connect(lambda: self.overlay.rebuild(self.doc.plan.racks))
+        self._overlay_timer.timeout.connect(self._rebuild_overlay)
         doc.sigPlanReplaced.connect(self.rebuild)
+        doc.sigHallChanged.connect(self.rebuild)
         doc.sigPlanChanged.connect(self.on_plan_changed)
         doc.sigSelectionChanged.connect(self.on_doc_selection)
         doc.sigProblemsChanged.connect(self.on_problems)
@@ -68,8 +69,12 @@ class FloorScene(QGraphicsScene):
         self.rebuild()
 
     # ------------------------------------------------------------- building
+    def _rebuild_overlay(self) -> None:
+        self.overlay.rebuild(self.doc.racks_here())
+
     def rebuild(self) -> None:
-        """All items from scratch (open / new / import). Built in bulk, indexed once."""
+        """All items of the hall shown, from scratch (open / new / import / other hall).
+        Built in bulk, indexed once."""
         self._syncing = True
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.clear()
@@ -82,14 +87,15 @@ class FloorScene(QGraphicsScene):
         self.addItem(self.layer)
         self._rack_kw = self.doc.plan.rack_max_power_kw()
         self._loop_index = None
-        for r in self.doc.plan.racks:
+        racks = self.doc.racks_here()
+        for r in racks:
             item = RackItem(r)
             self._style_rack(item)
             self.rack_items[r.name] = item
             self.addItem(item)
-        for u in self.doc.plan.cooling_units:
+        for u in self.doc.units_here():
             self._add_unit(u)
-        self.overlay.rebuild(self.doc.plan.racks)
+        self.overlay.rebuild(racks)
         if not self.detail:
             for item in list(self.rack_items.values()) + list(self.unit_items.values()):
                 item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
@@ -143,13 +149,26 @@ class FloorScene(QGraphicsScene):
             self.layer.rebuild()
 
     def _add_unit(self, u) -> None:
-        if u.kind in ("crah", "cdu") and u.x_m is not None and u.y_m is not None:
-            item = UnitItem(u, self.doc.hall())
+        if on_floor(u) and self.doc.in_hall(u):
+            item = UnitItem(u)
             if not self.detail:
                 item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
-            item.fill = self.loop_color(u.loop) if self.color_mode == "loop" else QColor("#76b7b2")
+            item.fill = self.unit_fill(u)
             self.unit_items[u.name] = item
             self.addItem(item)
+
+    def _add_rack(self, r) -> None:
+        if r.name not in self._rack_kw:
+            types = self.doc.plan.server_type_map()
+            self._rack_kw[r.name] = sum(t.max_power_w / 1000.0 for t in
+                                        (types.get(s.server_type) for s in self.doc.servers_in(r.name)) if t)
+        item = RackItem(r)
+        if not self.detail:
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+        self.rack_items[r.name] = item
+        self.addItem(item)
+        self._style_rack(item)
+        item.severity = self.doc.rack_severity.get(r.name)
 
     def hall_rect(self) -> QRectF:
         h = self.doc.hall()
@@ -192,12 +211,16 @@ class FloorScene(QGraphicsScene):
         item.load_text = f"{kw:.0f}/{r.power_budget_kw:.0f} kW" if kw or r.power_budget_kw else ""
         item.update()
 
+    def unit_fill(self, u) -> QColor:
+        """Floor units take their loop's colour when colouring by loop, else one neutral teal."""
+        return self.loop_color(u.loop) if self.color_mode == "loop" else QColor(UNIT_NEUTRAL_COLOR)
+
     def set_color_mode(self, mode: str) -> None:
         self.color_mode = mode
         for item in self.rack_items.values():
             self._style_rack(item)
         for item in self.unit_items.values():
-            item.fill = self.loop_color(item.unit.loop) if mode == "loop" else QColor("#76b7b2")
+            item.fill = self.unit_fill(item.unit)
             item.update()
         self.mark_layer()
 
@@ -229,6 +252,8 @@ class FloorScene(QGraphicsScene):
             self._loop_index = None
             for item in self.rack_items.values():
                 self._style_rack(item)
+            for item in self.unit_items.values():
+                item.fill = self.unit_fill(item.unit)
         if "server_type" in change.other:
             self._rack_kw = self.doc.plan.rack_max_power_kw()
         for n in change.racks_removed:
@@ -236,22 +261,18 @@ class FloorScene(QGraphicsScene):
             if item is not None:
                 self.removeItem(item)
         rmap = self.doc.rack_map()
-        for n in change.racks_added:
-            if n not in self._rack_kw:
-                self._rack_kw[n] = sum(t.max_power_w / 1000.0 for t in
-                                       (self.doc.plan.server_type_map().get(s.server_type)
-                                        for s in self.doc.plan.servers if s.rack == n) if t)
-            item = RackItem(rmap[n])
-            if not self.detail:
-                item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
-            self.rack_items[n] = item
-            self.addItem(item)
-            self._style_rack(item)
-            item.severity = self.doc.rack_severity.get(n)
-        for n in change.racks_modified:
-            item = self.rack_items[n]
-            item.set_rack(rmap[n])
-            self._style_rack(item)
+        # only the hall shown has items: a rack edited into (or out of) it gains (or loses) one
+        for n in change.racks_added | change.racks_modified:
+            r = rmap.get(n)
+            item = self.rack_items.get(n)
+            if r is None or not self.doc.in_hall(r):
+                if item is not None:
+                    self.removeItem(self.rack_items.pop(n))
+            elif item is None:
+                self._add_rack(r)
+            else:
+                item.set_rack(r)
+                self._style_rack(item)
         for n in change.server_racks - change.racks_any:
             if n in self.rack_items:
                 self._style_rack(self.rack_items[n])
@@ -259,18 +280,17 @@ class FloorScene(QGraphicsScene):
             item = self.unit_items.pop(n, None)
             if item is not None:
                 self.removeItem(item)
-        for n in change.units_added:
-            self._add_unit(self.doc.unit(n))
-        for n in change.units_modified:
+        for n in change.units_added | change.units_modified:
             u = self.doc.unit(n)
             item = self.unit_items.get(n)
-            if item is None:
+            if u is None or not on_floor(u) or not self.doc.in_hall(u):
+                if item is not None:
+                    self.removeItem(self.unit_items.pop(n))
+            elif item is None:
                 self._add_unit(u)
-            elif u.x_m is None:
-                self.removeItem(self.unit_items.pop(n))
             else:
                 item.set_unit(u)
-                item.fill = self.loop_color(u.loop) if self.color_mode == "loop" else QColor("#76b7b2")
+                item.fill = self.unit_fill(u)
         if change.racks_any or change.units_added or change.units_modified:
             self._overlay_timer.start()
             self._grow_rect(change)
@@ -396,21 +416,83 @@ class FloorScene(QGraphicsScene):
 
 
 class Legend(QLabel):
-    """Small key in the view's corner explaining the current colour mode."""
+    """Key of the colour mode in a corner of the view.
+
+    Click it to fold it to its title line (and back); drag it anywhere in the view.
+    It starts in the bottom-left corner and stays inside the view when that resizes.
+    """
+
+    MARGIN = 10
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setObjectName("floorLegend")
         self.setTextFormat(Qt.TextFormat.RichText)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Click to fold or unfold the key; drag to move it")
         self.setStyleSheet("#floorLegend { background: rgba(255,255,255,230); border: 1px solid #c9ced6;"
                            " border-radius: 4px; padding: 4px 8px; color: #222; font-size: 11px; }")
+        self.collapsed = False
+        self.user_pos = None  # set once the user drags it: (x, y) of the top-left corner
+        self._title, self._entries = "", []
+        self._press = None
 
     def set_entries(self, title: str, entries: list[tuple[QColor, str]]) -> None:
-        rows = "".join(f"<tr><td style='color:{c.name()}; font-size:14px'>&#9632;</td><td>&nbsp;{t}</td></tr>"
-                       for c, t in entries)
-        self.setText(f"<b>{title}</b><table cellspacing='0' cellpadding='0'>{rows}</table>")
+        self._title, self._entries = title, entries
+        self._render()
+
+    def _render(self) -> None:
+        arrow = "&#9656;" if self.collapsed else "&#9662;"
+        head = f"<b>{arrow} {self._title}</b>"
+        if self.collapsed:
+            self.setText(head)
+        else:
+            rows = "".join(f"<tr><td style='color:{c.name()}; font-size:14px'>&#9632;</td><td>&nbsp;{t}</td></tr>"
+                           for c, t in self._entries)
+            self.setText(f"{head}<table cellspacing='0' cellpadding='0'>{rows}</table>")
         self.adjustSize()
+        self.keep_inside()
+
+    def set_collapsed(self, on: bool) -> None:
+        self.collapsed = on
+        self._render()
+
+    def keep_inside(self) -> None:
+        """Default corner (bottom-left), or where the user put it, clamped to the view."""
+        parent = self.parentWidget()
+        if parent is None:
+            return
+        area = parent.viewport().geometry() if hasattr(parent, "viewport") else parent.rect()
+        m = self.MARGIN
+        x, y = self.user_pos if self.user_pos is not None else (area.left() + m, area.bottom() - self.height() - m)
+        x = max(area.left(), min(x, area.right() - self.width()))
+        y = max(area.top(), min(y, area.bottom() - self.height()))
+        self.move(int(x), int(y))
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = (event.globalPosition(), self.pos(), False)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._press is None:
+            return
+        start, origin, moved = self._press
+        d = event.globalPosition() - start
+        if not moved and abs(d.x()) + abs(d.y()) < QApplication.startDragDistance():
+            return
+        self._press = (start, origin, True)
+        self.user_pos = (origin.x() + d.x(), origin.y() + d.y())
+        self.keep_inside()
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:
+        press, self._press = self._press, None
+        if press is not None and not press[2] and event.button() == Qt.MouseButton.LeftButton:
+            self.set_collapsed(not self.collapsed)
+        event.accept()
 
 
 class FloorView(QGraphicsView):
@@ -445,8 +527,15 @@ class FloorView(QGraphicsView):
         self._drag = None  # state of a rack drag
         self._editor: QLineEdit | None = None
         self.legend = Legend(self)
-        self.legend.move(10, 10)
-        doc.sigPlanReplaced.connect(lambda: QTimer.singleShot(0, self.fit_hall))
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self.fit_hall)
+        doc.sigPlanReplaced.connect(self._fit_soon)
+        doc.sigHallChanged.connect(self._fit_soon)
+
+    def _fit_soon(self) -> None:
+        self._fit_timer.start()
 
     # ------------------------------------------------------------ zoom/pan
     def px_per_m(self) -> float:
@@ -459,6 +548,7 @@ class FloorView(QGraphicsView):
         self._zoomed()
 
     def fit_hall(self) -> None:
+        self._fit_timer.stop()
         r = self.fscene.hall_rect()
         if self.fscene.rack_items:
             r = r.united(self.fscene.itemsBoundingRect())
@@ -472,12 +562,21 @@ class FloorView(QGraphicsView):
         self.sigZoomChanged.emit(self.px_per_m())
 
     def center_on_rack(self, name: str) -> None:
+        if self._fit_timer.isActive():  # another hall was just shown: fit first, then centre
+            self.fit_hall()
         item = self.fscene.rack_items.get(name)
         if item is None:
             return
         if self.px_per_m() < 25:
             self.zoom_by(40 / self.px_per_m())
         self.centerOn(item)
+
+    def center_on_unit(self, name: str) -> None:
+        if self._fit_timer.isActive():
+            self.fit_hall()
+        item = self.fscene.unit_items.get(name)
+        if item is not None:
+            self.centerOn(item)
 
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y()
@@ -491,7 +590,7 @@ class FloorView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.legend.move(10, self.viewport().height() - self.legend.height() - 10)
+        self.legend.keep_inside()
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
@@ -612,12 +711,7 @@ class FloorView(QGraphicsView):
         racks = {n: (self.doc.rack(n).x_m, self.doc.rack(n).y_m) for n in self.doc.selected_racks}
         units = {n: (self.doc.unit(n).x_m, self.doc.unit(n).y_m) for n in self.doc.selected_units
                  if n in self.fscene.unit_items}
-        if isinstance(anchor, RackItem):
-            fp = anchor.rack.footprint()
-        else:
-            from ui.document import unit_footprint
-
-            fp = unit_footprint(anchor.unit, self.doc.hall())
+        fp = anchor.rack.footprint() if isinstance(anchor, RackItem) else unit_footprint(anchor.unit)
         self._drag = {"start": scene_pos, "racks": racks, "units": units, "corner": (fp[0], fp[1]),
                       "delta": (0.0, 0.0), "started": False}
         if not self.fscene.detail:
@@ -643,12 +737,14 @@ class FloorView(QGraphicsView):
             moved[n] = (x + dx, y + dy)
         for n, (x, y) in d["units"].items():
             self.fscene.unit_items[n].setPos(x + dx, y + dy)
-        # live overlap feedback (bounded: a 5,000-rack drag stays smooth)
-        if 0 < len(d["racks"]) <= 300:
+        # live overlap feedback (the spatial index keeps even a 5,000-rack drag at a few ms a step)
+        if moved:
             from dataclasses import replace
 
             cand = [replace(self.doc.rack(n), x_m=x, y_m=y) for n, (x, y) in moved.items()]
-            bad = {a for a, _ in self.doc.overlapping(cand, ignore=set(moved))} | set(self.doc.outside_hall(cand))
+            ucand = [replace(self.doc.unit(n), x_m=x + dx, y_m=y + dy) for n, (x, y) in d["units"].items()]
+            pairs = self.doc.overlapping(cand, ignore=set(moved), units=ucand, ignore_units=set(d["units"]))
+            bad = {n for pair in pairs for n in pair} | set(self.doc.outside_hall(cand))
             for n in moved:
                 item = self.fscene.rack_items[n]
                 if item.blocked != (n in bad):
@@ -656,8 +752,8 @@ class FloorView(QGraphicsView):
                     item.update()
         self.doc.sigRacksChanging.emit(moved)
 
-    def _reset_drag_items(self) -> None:
-        d = self._drag
+    def _reset_drag_items(self, d: dict) -> None:
+        """Put dragged items back where the document has them (the command then moves them for real)."""
         for n, (x, y) in d["racks"].items():
             item = self.fscene.rack_items.get(n)
             if item is not None:
@@ -670,32 +766,31 @@ class FloorView(QGraphicsView):
                 item.setPos(x, y)
 
     def _cancel_drag(self) -> None:
-        if self._drag is not None:
-            self._reset_drag_items()
-            self._drag = None
+        d, self._drag = self._drag, None
+        if d is not None:
+            self._reset_drag_items(d)
             self.fscene.include_all()
 
     def _end_drag(self) -> None:
         d, self._drag = self._drag, None
         if self.fscene.layer.excluded:
             self.fscene.include_all()
+        self._reset_drag_items(d)
         dx, dy = d["delta"]
         if not d["started"] or (dx == 0 and dy == 0):
-            self._drag = d
-            self._reset_drag_items()
-            self._drag = None
             return
-        self._drag = d
-        self._reset_drag_items()  # items follow the document; the command moves them for real
-        self._drag = None
         rack_pos = {n: (x + dx, y + dy) for n, (x, y) in d["racks"].items()}
         unit_pos = {n: (x + dx, y + dy) for n, (x, y) in d["units"].items()}
         cmds.try_push(self.doc, self, cmds.MoveCommand, rack_pos, unit_pos)
 
     def drag_selection_by(self, dx: float, dy: float) -> bool:
         """Move the selection by (dx, dy) [m] as a mouse drag would (snap, one undo step)."""
-        rack_pos = {n: (self.doc.rack(n).x_m + dx, self.doc.rack(n).y_m + dy) for n in self.doc.selected_racks}
-        unit_pos = {n: (self.doc.unit(n).x_m + dx, self.doc.unit(n).y_m + dy) for n in self.doc.selected_units}
+        racks = [r for r in (self.doc.rack(n) for n in self.doc.selected_racks) if r is not None]
+        units = [u for u in (self.doc.unit(n) for n in self.doc.selected_units) if u is not None and on_floor(u)]
+        if not racks and not units:
+            return False
+        rack_pos = {r.name: (r.x_m + dx, r.y_m + dy) for r in racks}
+        unit_pos = {u.name: (u.x_m + dx, u.y_m + dy) for u in units}
         return cmds.try_push(self.doc, self, cmds.MoveCommand, rack_pos, unit_pos)
 
     # ------------------------------------------------------ rename in place

@@ -9,8 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QLabel, QLineEdit, QScrollArea,
                                QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
-from planner.plan import COOLING_TYPES, ORIENTATIONS, RACK_HEIGHTS_U
+from planner.plan import COOLING_TYPES, ORIENTATIONS, RACK_HEIGHTS_U, RACK_STATUSES
 from ui import commands as cmds
+from ui.commands import short
 from ui.document import PlanDocument
 from ui.units import units
 from ui.widgets import PowerBar, QuantitySpinBox
@@ -18,7 +19,7 @@ from ui.widgets import PowerBar, QuantitySpinBox
 MIXED = "—"
 NONE = "(none)"
 _NONE_KEY = "\x00none"  # item data standing for None (a QVariant cannot hold None reliably)
-STATUSES = ("active", "planned", "reserved", "decommissioning")
+STATUSES = RACK_STATUSES
 ORIENTATION_LABELS = {"N": "N (up)", "E": "E (right)", "S": "S (down)", "W": "W (left)"}
 
 
@@ -87,6 +88,7 @@ class Inspector(QWidget):
         self.header.setObjectName("inspectorHeader")
         self.header.setStyleSheet("#inspectorHeader { font-size: 14px; font-weight: 600; padding: 2px 0 6px 0; }")
         self.header.setWordWrap(True)
+        self.header.setMinimumWidth(10)  # long names are shortened, never widen the dock
         lay.addWidget(self.header)
         self.stack = QStackedWidget()
         lay.addWidget(self.stack, 1)
@@ -102,7 +104,12 @@ class Inspector(QWidget):
         doc.sigPlanChanged.connect(self._on_change)
         doc.sigPlanReplaced.connect(self.refresh)
         doc.sigRacksChanging.connect(self._on_changing)
-        units().sigChanged.connect(lambda _s: self.refresh())
+        # bound methods (not lambdas): Qt drops the connection when this widget is destroyed
+        units().sigAboutToChange.connect(self.commit_pending)
+        units().sigChanged.connect(self._on_units)
+        self.refresh()
+
+    def _on_units(self, _system: str) -> None:
         self.refresh()
 
     # ---------------------------------------------------------------- build
@@ -259,13 +266,15 @@ class Inspector(QWidget):
         if racks:
             self._show_racks(racks)
             extra = f" (+{len(unit_list)} cooling units)" if unit_list else ""
-            self.header.setText((f"Rack {racks[0].name}" if len(racks) == 1
+            self.header.setText((f"Rack {short(racks[0].name)}" if len(racks) == 1
                                  else f"{len(racks)} racks selected — edits apply to all") + extra)
+            self.header.setToolTip(racks[0].name if len(racks) == 1 else "")
             self.stack.setCurrentWidget(self.rack_page)
         elif unit_list:
             self._show_units(unit_list)
-            self.header.setText(f"{unit_list[0].kind.upper()} {unit_list[0].name}" if len(unit_list) == 1
+            self.header.setText(f"{unit_list[0].kind.upper()} {short(unit_list[0].name)}" if len(unit_list) == 1
                                 else f"{len(unit_list)} cooling units selected")
+            self.header.setToolTip(unit_list[0].name if len(unit_list) == 1 else "")
             self.stack.setCurrentWidget(self.unit_page)
         else:
             self.header.setText("Nothing selected")
@@ -359,42 +368,83 @@ class Inspector(QWidget):
             self.unit_load.setText("")
 
     # ----------------------------------------------------------------- edits
+    def _editable(self) -> bool:
+        """Edits come from the user, never from focus changes a running command causes
+        (deleting a rack hides its page: the name field loses focus and would commit)."""
+        return not self.doc.executing
+
     def _set(self, target: str, field: str, value) -> None:
+        if not self._editable():
+            return
         if target == "rack":
-            names = self.doc.selected_racks
+            names = [n for n in self.doc.selected_racks if self.doc.rack(n) is not None]
             if names:
                 if not cmds.try_push(self.doc, self, cmds.EditRacksCommand, names, {field: value}):
                     self.refresh()
         else:
-            names = self.doc.selected_units
+            names = [n for n in self.doc.selected_units if self.doc.unit(n) is not None]
             if names:
                 if not cmds.try_push(self.doc, self, cmds.EditUnitsCommand, names, {field: value}):
                     self.refresh()
 
     def _rename(self) -> None:
-        if len(self.doc.selected_racks) != 1:
+        if not self._editable() or len(self.doc.selected_racks) != 1:
             return
         old, new = self.doc.selected_racks[0], self.name_edit.text().strip()
+        if self.doc.rack(old) is None:
+            return
         if new and new != old:
             if not cmds.try_push(self.doc, self, cmds.RenameRackCommand, old, new):
                 self.name_edit.setText(old)
+        self.name_edit.setModified(False)
 
     def _rename_unit(self) -> None:
-        if len(self.doc.selected_units) != 1:
+        if not self._editable() or len(self.doc.selected_units) != 1:
             return
         old, new = self.doc.selected_units[0], self.unit_name.text().strip()
+        if self.doc.unit(old) is None:
+            return
         if new and new != old:
             if not cmds.try_push(self.doc, self, cmds.EditUnitsCommand, [old], {"name": new}):
                 self.unit_name.setText(old)
+        self.unit_name.setModified(False)
 
     def _set_row(self) -> None:
+        if not self._editable():
+            return
         text = self.row_edit.text().strip()
-        racks = [self.doc.rack(n) for n in self.doc.selected_racks]
+        racks = [r for r in (self.doc.rack(n) for n in self.doc.selected_racks) if r is not None]
         if racks and (text or len(racks) == 1) and any(r.row != text for r in racks):
             self._set("rack", "row", text)
+        self.row_edit.setModified(False)
 
     def _set_height(self) -> None:
+        if not self._editable():
+            return
         v = self.height_box.value()
-        racks = [self.doc.rack(n) for n in self.doc.selected_racks]
+        racks = [r for r in (self.doc.rack(n) for n in self.doc.selected_racks) if r is not None]
         if v > 0 and racks and any(r.u_height != v for r in racks):
             self._set("rack", "u_height", v)
+
+    def quantity_boxes(self):
+        return [self.x_box, self.y_box, self.width_box, self.depth_box, self.budget_box, self.weight_box,
+                self.unit_cap, self.unit_setpoint, self.unit_flow, self.unit_power, self.unit_x, self.unit_y]
+
+    def commit_pending(self, *_args) -> None:
+        """Commit what the user typed but has not confirmed yet (Enter / leaving the field).
+
+        Called before the unit system changes (the View menu does not take focus, so the
+        field would otherwise be reset to the stored value in the new units).
+        """
+        if self.name_edit.isModified():
+            self._rename()
+        if self.row_edit.isModified():
+            self._set_row()
+        if self.unit_name.isModified():
+            self._rename_unit()
+        if self.height_box.lineEdit().isModified():
+            self.height_box.interpretText()
+            self.height_box.lineEdit().setModified(False)
+            self._set_height()
+        for box in self.quantity_boxes():
+            box.commit_pending()

@@ -10,13 +10,13 @@ from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QStyle, QToolBar,
                                QUndoView, QWidget)
 
-from models.store import PlanFileError, load_plan, save_plan
+from models.store import PlanFileError
 from planner.plan import Plan
 from ui import commands as cmds
-from ui import messages
+from ui import file_jobs, jobs, messages
 from ui.autosave import Autosaver, side_path, untitled_autosave_path
 from ui.catalog_dock import CatalogWidget
-from ui.document import PlanDocument, new_plan
+from ui.document import FLOOR_UNIT_KINDS, PlanDocument, new_plan, unit_size
 from ui.elevation import ElevationWidget
 from ui.floor_view import COLOR_MODES, FloorScene, FloorView
 from ui.icons import icon
@@ -39,7 +39,7 @@ class MainWindow(QMainWindow):
         self.view.setObjectName("floorView")
         self.setCentralWidget(self.view)
         self.autosaver = Autosaver(self.doc, self)
-        self.autosaver.sigFailed.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.autosaver.sigFailed.connect(self._autosave_failed)  # bound method: queued from the worker
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -52,12 +52,14 @@ class MainWindow(QMainWindow):
         self.doc.sigPathChanged.connect(self._update_title)
         self.doc.sigSelectionChanged.connect(self._update_actions)
         self.doc.sigProblemsChanged.connect(self._update_totals)
-        self.doc.sigPlanReplaced.connect(self._update_legend)
-        self.doc.sigPlanChanged.connect(lambda ch: self._update_legend() if ch.other or ch.racks_any else None)
+        self.doc.sigPlanReplaced.connect(self._on_plan_replaced)
+        self.doc.sigHallChanged.connect(self._on_plan_replaced)
+        self.doc.sigPlanChanged.connect(self._on_plan_changed)
         self.view.sigServerTypeDropped.connect(self.add_server_to_rack)
         self.view.sigUnitDropped.connect(lambda name, x, y: self.place_unit(name, (x, y)))
         self.view.sigZoomChanged.connect(self._update_zoom)
         units().sigChanged.connect(self._on_units)
+        self._fill_halls()
         self._update_title()
         self._update_actions()
         self._update_totals()
@@ -144,15 +146,20 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("&Export Rack Plan to CSV…", self.export_csv, None,
                                        "Write racks.csv, devices.csv and rack_plan.csv")
         self.act_quit = self._action("&Quit", self.close, K.Quit, "Close dcplan")
-        self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        # fixed "Undo"/"Redo" labels (QUndoStack's own actions put the command text in the label,
+        # and a long rack name then widens the toolbar); the command goes in the tooltip
+        stack = self.doc.undo_stack
+        self.act_undo = self._action("&Undo", stack.undo, None, "Undo the last edit", "undo")
         self.act_undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
-        self.act_undo.setIcon(icon("undo"))
-        self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo = self._action("&Redo", stack.redo, None, "Redo the edit undone last", "redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z")] + [k for k in QKeySequence.keyBindings(K.Redo)
                                                                      if k != QKeySequence("Ctrl+Shift+Z")])
-        self.act_redo.setIcon(icon("redo"))
-        self.addAction(self.act_undo)
-        self.addAction(self.act_redo)
+        stack.canUndoChanged.connect(self.act_undo.setEnabled)
+        stack.canRedoChanged.connect(self.act_redo.setEnabled)
+        stack.undoTextChanged.connect(self._undo_text_changed)
+        stack.redoTextChanged.connect(self._redo_text_changed)
+        self._undo_text_changed(stack.undoText())
+        self._redo_text_changed(stack.redoText())
         self.act_add_rack = self._action("Add &Rack", self.add_rack, "Ctrl+Shift+R",
                                          "Add a rack at the nearest free spot to the view centre", "add_rack")
         self.act_add_row = self._action("Add Ro&w of Racks…", self.add_row, "Ctrl+Shift+W",
@@ -274,6 +281,14 @@ class MainWindow(QMainWindow):
         self.units_combo.setCurrentIndex(1 if units().system == IMPERIAL else 0)
         self.units_combo.activated.connect(lambda i: units().set_system(self.units_combo.itemData(i)))
         tb.addWidget(self.units_combo)
+        self.hall_label = QLabel("  Hall ")
+        self.hall_combo = QComboBox()
+        self.hall_combo.setObjectName("hallPicker")
+        self.hall_combo.setToolTip("The hall shown: a plan with several halls is edited one hall at a time")
+        self.hall_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.hall_combo.setMinimumContentsLength(10)
+        self.hall_combo.activated.connect(self._hall_picked)
+        self.hall_actions = [tb.addWidget(self.hall_label), tb.addWidget(self.hall_combo)]
         self.addToolBar(tb)
         self.toolbar = tb
 
@@ -292,6 +307,53 @@ class MainWindow(QMainWindow):
             self.totals_labels[key] = lbl
 
     # ================================================================ state
+    def _undo_text_changed(self, text: str) -> None:
+        keys = self.act_undo.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.act_undo.setToolTip(f"Undo {cmds.short(text, 60)} ({keys})" if text else f"Nothing to undo ({keys})")
+        self.act_undo.setStatusTip(f"Undo {text}" if text else "Nothing to undo")
+
+    def _redo_text_changed(self, text: str) -> None:
+        keys = self.act_redo.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.act_redo.setToolTip(f"Redo {cmds.short(text, 60)} ({keys})" if text else f"Nothing to redo ({keys})")
+        self.act_redo.setStatusTip(f"Redo {text}" if text else "Nothing to redo")
+
+    def _autosave_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
+    def _on_plan_replaced(self) -> None:
+        self._fill_halls()
+        self._update_legend()
+
+    def _on_plan_changed(self, change) -> None:
+        if "hall" in change.other:
+            self._fill_halls()
+        if change.other or change.racks_any:
+            self._update_legend()
+
+    def _fill_halls(self) -> None:
+        """Hall picker: shown only when the plan has more than one hall."""
+        names = self.doc.hall_names()
+        self.hall_combo.blockSignals(True)
+        self.hall_combo.clear()
+        for n in names:
+            self.hall_combo.addItem(cmds.short(n, 30), n)
+            self.hall_combo.setItemData(self.hall_combo.count() - 1, n, Qt.ItemDataRole.ToolTipRole)
+        self.hall_combo.setCurrentIndex(max(0, self.hall_combo.findData(self.doc.hall().name)))
+        self.hall_combo.blockSignals(False)
+        for a in self.hall_actions:
+            a.setVisible(len(names) > 1)
+
+    def _hall_picked(self, index: int) -> None:
+        self.doc.show_hall(self.hall_combo.itemData(index))
+
+    def show_hall_of(self, rack: str | None = None, unit: str | None = None) -> None:
+        """Show the hall of a rack or cooling unit (the problem list can point anywhere in the plan)."""
+        r = self.doc.rack(rack) if rack else None
+        u = self.doc.unit(unit) if unit else None
+        hall = r.hall if r is not None else (self.doc.unit_hall(u) if u is not None else None)
+        if hall and hall != self.doc.hall().name:
+            self.doc.show_hall(hall)
+
     def _update_title(self, *_a) -> None:
         name = self.doc.display_name()
         where = f" — {self.doc.path.parent}" if self.doc.path else ""
@@ -354,7 +416,6 @@ class MainWindow(QMainWindow):
         hot.setAlpha(160)
         entries += [(solid, "cold aisle (rack fronts)"), (hot, "hot aisle (rack backs)"), (FRONT_COLOR, "rack front edge")]
         self.view.legend.set_entries(COLOR_MODES[mode], entries)
-        self.view.legend.move(10, self.view.viewport().height() - self.view.legend.height() - 10)
 
     def set_color_mode(self, mode: str) -> None:
         self.scene.set_color_mode(mode)
@@ -370,9 +431,7 @@ class MainWindow(QMainWindow):
         self.view.resetCachedContent()
 
     def _center_on_unit(self, name: str) -> None:
-        item = self.scene.unit_items.get(name)
-        if item is not None:
-            self.view.centerOn(item)
+        self.view.center_on_unit(name)
 
     # ================================================================ editing
     def _view_center(self) -> tuple[float, float]:
@@ -406,7 +465,7 @@ class MainWindow(QMainWindow):
         cmds.try_push(self.doc, self, cmds.AlignCommand, self.doc.selected_racks, axis)
 
     def select_all(self) -> None:
-        self.doc.set_selection([r.name for r in self.doc.plan.racks], [])
+        self.doc.set_selection([r.name for r in self.doc.racks_here()], [])
 
     def add_server_to_rack(self, key: str, rack: str) -> None:
         t = self.catalog.server_type(key)
@@ -431,10 +490,8 @@ class MainWindow(QMainWindow):
         tpl = self.catalog.cooling_unit(name)
         if tpl is None:
             return
-        if pos is None and tpl.kind in ("crah", "cdu"):
+        if pos is None and tpl.kind in FLOOR_UNIT_KINDS:
             pos = self._view_center()
-            from ui.document import unit_size
-
             w, d = unit_size(tpl)
             spot = cmds.find_free_spot(self.doc, w, d, pos)
             if spot is None:
@@ -495,8 +552,26 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path, ask_save=False)
 
+    def _load(self, path: Path, title: str):
+        """Read a plan file on a worker thread: ``(plan, None)``, ``(None, message)`` or
+        ``(None, None)`` if the user cancelled."""
+        res = jobs.run_job(self, title, f"Reading {path.name}…", lambda tok: file_jobs.load_plan_file(path, tok))
+        if res.cancelled:
+            return None, None
+        if isinstance(res.error, PlanFileError):
+            return None, str(res.error)
+        if isinstance(res.error, OSError):
+            return None, f"{path}: {res.error.strerror or res.error}"
+        if res.error is not None:
+            return None, f"{path}: {res.error.__class__.__name__}: {res.error}"
+        return res.value, None
+
     def open_path(self, path, ask_save: bool = True) -> bool:
-        """Open a plan file, offering recovery if an autosave newer than it exists."""
+        """Open a plan file, offering recovery if an autosave newer than it exists.
+
+        The file is read on a worker thread (progress dialog with Cancel after a short
+        delay); Cancel leaves the open plan as it was.
+        """
         if ask_save and not self.maybe_save():
             return False
         path = Path(path)
@@ -506,20 +581,22 @@ class MainWindow(QMainWindow):
         if side.exists() and (not path.exists() or side.stat().st_mtime >= path.stat().st_mtime):
             when = datetime.fromtimestamp(side.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
             if messages.ask_recover(self, path.name, when):
-                try:
-                    plan, dirty = load_plan(side), True
-                except PlanFileError as e:
-                    messages.warn(self, "Cannot recover", f"The autosave cannot be read:\n{e}")
+                plan, error = self._load(side, "Recover plan")
+                if error:
+                    messages.warn(self, "Cannot recover", f"The autosave cannot be read:\n{error}")
+                elif plan is None:
+                    self.statusBar().showMessage("Recovery cancelled", 5000)
+                    return False
+                dirty = plan is not None
             else:
                 self.autosaver.discard(path)
         if plan is None:
-            try:
-                plan = load_plan(path)
-            except PlanFileError as e:
-                messages.warn(self, "Cannot open plan", str(e))
+            plan, error = self._load(path, "Open plan")
+            if error:
+                messages.warn(self, "Cannot open plan", error)
                 return False
-            except OSError as e:
-                messages.warn(self, "Cannot open plan", f"{path}: {e.strerror or e}")
+            if plan is None:
+                self.statusBar().showMessage(f"Opening {path.name} cancelled", 5000)
                 return False
         self.doc.set_plan(plan, path, dirty=dirty)
         self._add_recent(path)
@@ -531,10 +608,11 @@ class MainWindow(QMainWindow):
         if side.exists():
             when = datetime.fromtimestamp(side.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
             if messages.ask_recover(self, "an untitled plan", when):
-                try:
-                    self.doc.set_plan(load_plan(side), None, dirty=True)
-                except PlanFileError as e:
-                    messages.warn(self, "Cannot recover", f"The autosave cannot be read:\n{e}")
+                plan, error = self._load(side, "Recover plan")
+                if error:
+                    messages.warn(self, "Cannot recover", f"The autosave cannot be read:\n{error}")
+                elif plan is not None:
+                    self.doc.set_plan(plan, None, dirty=True)
             else:
                 self.autosaver.discard(None)
 
@@ -551,64 +629,80 @@ class MainWindow(QMainWindow):
         return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> bool:
+        """Save a snapshot of the plan on a worker thread; Cancel (before the final rename)
+        leaves the file on disk unchanged and the plan marked modified."""
         path = Path(path)
         old_side_owner = self.doc.path
-        try:
-            save_plan(self.doc.plan, path)
-        except (PlanFileError, OSError) as e:
-            messages.warn(self, "Cannot save plan", str(e))
+        snap = self.doc.snapshot()
+        clean_index = self.doc.undo_stack.index()
+        res = jobs.run_job(self, "Save plan", f"Saving {path.name}…",
+                           lambda tok: file_jobs.save_plan_file(snap, path, tok))
+        if res.cancelled:
+            self.statusBar().showMessage(f"Save cancelled: {path.name} is unchanged", 5000)
+            return False
+        if res.error is not None:
+            e = res.error
+            text = str(e) if isinstance(e, PlanFileError) else f"{path}: {getattr(e, 'strerror', None) or e}"
+            messages.warn(self, "Cannot save plan", text)
             return False
         self.autosaver.discard(old_side_owner)
-        self.doc.mark_saved(path)
+        self.doc.set_path(path)
+        if self.doc.undo_stack.index() == clean_index:
+            self.doc.undo_stack.setClean()
         self.autosaver.discard(path)
         self._add_recent(path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
 
     def export_csv(self) -> None:
-        from planner.csv_exchange import export_csv
-
         start = str(self.doc.path.parent) if self.doc.path else ""
         folder = messages.ask_directory(self, "Export rack plan to folder", start)
         if not folder:
             return
-        try:
-            paths = export_csv(self.doc.plan, folder)
-        except OSError as e:
-            messages.warn(self, "Export failed", f"{folder}: {e}")
+        snap = self.doc.snapshot()
+        res = jobs.run_job(self, "Export rack plan", f"Writing CSV files to {folder}…",
+                           lambda tok: file_jobs.export_csv_files(snap, Path(folder), tok))
+        if res.cancelled:
+            self.statusBar().showMessage("Export cancelled: no file was written", 5000)
             return
-        messages.info(self, "Rack plan exported", "Wrote:\n" + "\n".join(str(p) for p in paths))
+        if res.error is not None:
+            messages.warn(self, "Export failed", f"{folder}: {res.error}")
+            return
+        messages.info(self, "Rack plan exported", "Wrote:\n" + "\n".join(str(p) for p in res.value))
 
     def import_csv(self) -> None:
-        from planner.csv_exchange import CsvImportError, import_csv
+        from planner.csv_exchange import CsvImportError
 
         start = str(self.doc.path.parent) if self.doc.path else ""
         files = messages.ask_csv_files(self, start)
         if not files:
             return
-        kw = {}
-        for f in files:
-            name = Path(f).name.lower()
-            if "rack_plan" in name:
-                kw["rack_plan_path"] = f
-            elif "device" in name:
-                kw["devices_path"] = f
-            elif "rack" in name:
-                kw["racks_path"] = f
-            else:
-                messages.warn(self, "Import refused", f"{Path(f).name}: expected racks.csv, devices.csv or "
-                              "rack_plan.csv (the file name says which).")
-                return
         try:
-            out = import_csv(self.doc.plan, catalog_types=self.catalog.server_types, **kw)
-        except CsvImportError as e:
+            kw = file_jobs.classify_csv(files)
+        except ValueError as e:
             messages.warn(self, "Import refused", str(e))
             return
-        except (OSError, ValueError) as e:
-            messages.warn(self, "Import failed", str(e))
-            return
         names = ", ".join(Path(f).name for f in files)
-        self.doc.push(cmds.ReplacePlanCommand(self.doc, out.plan, f"Import {names}"))
+        snap = self.doc.snapshot()
+        catalog = list(self.catalog.server_types)
+        res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
+                           lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok))
+        if res.cancelled:
+            self.statusBar().showMessage("Import cancelled: the plan is unchanged", 5000)
+            return
+        if isinstance(res.error, CsvImportError):
+            messages.warn(self, "Import refused", str(res.error))
+            return
+        if res.error is not None:
+            messages.warn(self, "Import failed", str(res.error))
+            return
+        out = res.value
+        try:
+            cmd = cmds.ReplacePlanCommand(self.doc, out.plan, f"Import {names}")
+        except cmds.NoChange:
+            messages.info(self, "Nothing to import", f"{names}: the plan already matches the files; nothing changed.")
+            return
+        self.doc.push(cmd)
         summary = (f"{out.created_racks} racks created, {out.updated_racks} updated; "
                    f"{out.created_servers} servers created, {out.removed_servers} removed.")
         notes = "\n".join(f"• {n}" for n in out.notes[:20])

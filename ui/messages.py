@@ -9,25 +9,38 @@ Each function's return value is the only thing callers look at.
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 PLAN_FILTER = "dcplan plans (*.dcplan);;All files (*)"
-
-#: The last refusal/warning shown (tests and the status bar read it).
-last_message: str = ""
 
 
 def warn(parent: QWidget | None, title: str, text: str) -> None:
     """An operation was refused or failed: say why."""
-    global last_message
-    last_message = text
     QMessageBox.warning(parent, title, text)
 
 
 def info(parent: QWidget | None, title: str, text: str) -> None:
-    global last_message
-    last_message = text
     QMessageBox.information(parent, title, text)
+
+
+def progress(parent: QWidget | None, title: str, label: str) -> QProgressDialog:
+    """A window-modal busy indicator with a Cancel button for work running on a worker thread.
+
+    Not shown yet: ``ui.jobs`` shows it only if the work outlasts a short delay. Its
+    ``canceled`` signal asks the work to stop. (Non-blocking, so tests drive it through
+    its real Cancel button rather than stubbing it.)
+    """
+    dlg = QProgressDialog(label, "Cancel", 0, 0, parent)
+    dlg.setObjectName("jobProgress")
+    dlg.setWindowTitle(title)
+    dlg.setWindowModality(Qt.WindowModality.WindowModal)
+    dlg.setMinimumDuration(0)
+    dlg.setAutoClose(False)
+    dlg.setAutoReset(False)
+    dlg.setMinimumWidth(360)
+    dlg.hide()
+    return dlg
 
 
 def ask_save_changes(parent: QWidget | None, name: str) -> str:
@@ -88,8 +101,3 @@ def ask_row(parent: QWidget | None, defaults: dict) -> dict | None:
     if dlg.exec():
         return dlg.values()
     return None
-
-
-def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
-    value, ok = QInputDialog.getText(parent, title, label, text=text)
-    return value if ok else None

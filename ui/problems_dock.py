@@ -4,15 +4,41 @@ Clicking a problem selects its rack (or cooling unit) and centres the floor on i
 """
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QStyle,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ui.document import PlanDocument
+from ui.units import IMPERIAL, decimals, fmt, units
 
 #: The list shows at most this many rows; the header says how many were left out.
 MAX_ROWS = 2000
+
+#: Quantities in ``planner.checks`` messages ("150 kW", "0.30 m", "900 kg").
+_QUANTITY = re.compile(r"(?<![\w.])(-?\d[\d,]*(?:\.\d+)?) (kW|m|kg)\b")
+#: Which rules' kW figures are heat or cooling (converted to BTU/h or tons in imperial);
+#: every other kW figure is electrical power, which stays in kW (see ``ui.units``).
+_THERMAL_KW = {"loop-over-capacity": "cooling", "loop-near-capacity": "cooling",
+               "rack-no-cooling": "heat", "rack-no-air": "heat"}
+
+
+def display_message(code: str, message: str, system: str) -> str:
+    """A problem message with its figures in the display units (the checks write SI)."""
+    if system != IMPERIAL:
+        return message
+
+    def convert(m: re.Match) -> str:
+        unit = m.group(2)
+        kind = {"m": "length", "kg": "mass"}.get(unit) or _THERMAL_KW.get(code)
+        if kind is None:
+            return m.group(0)
+        value = float(m.group(1).replace(",", ""))
+        return fmt(kind, value, IMPERIAL, 0 if kind == "mass" else decimals(kind, IMPERIAL))
+
+    return _QUANTITY.sub(convert, message)
 
 
 class ProblemsWidget(QWidget):
@@ -56,6 +82,10 @@ class ProblemsWidget(QWidget):
         self._icons = {"error": st.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
                        "warning": st.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
         doc.sigProblemsChanged.connect(self.refresh)
+        units().sigChanged.connect(self._on_units)  # bound method: dropped with the widget
+        self.refresh()
+
+    def _on_units(self, _system: str) -> None:
         self.refresh()
 
     def refresh(self) -> None:
@@ -67,11 +97,14 @@ class ProblemsWidget(QWidget):
         self.tree.setUpdatesEnabled(False)
         self.tree.clear()
         items = []
+        system = units().system
         for p in shown[:MAX_ROWS]:
-            it = QTreeWidgetItem([p.severity.capitalize(), p.rack or p.subject or "", p.message, p.code])
+            text = display_message(p.code, p.message, system)
+            it = QTreeWidgetItem([p.severity.capitalize(), p.rack or p.subject or "", text, p.code])
             it.setIcon(0, self._icons.get(p.severity, self._icons["warning"]))
             it.setData(0, Qt.ItemDataRole.UserRole, (p.rack, p.subject))
-            it.setToolTip(2, p.message)
+            it.setToolTip(2, text if text == p.message else f"{text}\n(SI: {p.message})")
+            it.setToolTip(1, p.rack or p.subject or "")
             if p.severity == "error":
                 it.setForeground(0, QColor("#b91c1c"))
             items.append(it)
@@ -87,19 +120,27 @@ class ProblemsWidget(QWidget):
 
     def _activate(self, item, _col=0) -> None:
         rack, subject = item.data(0, Qt.ItemDataRole.UserRole)
-        if rack and self.doc.rack(rack) is not None:
-            self.doc.set_selection([rack], [])
+        doc = self.doc
+        if rack and doc.rack(rack) is not None:
+            doc.show_hall(doc.rack(rack).hall)  # the problem may be in a hall not shown
+            doc.set_selection([rack], [])
             self.sigRackActivated.emit(rack)
-        elif subject and self.doc.unit(subject) is not None:
-            self.doc.set_selection([], [subject])
+        elif subject and doc.unit(subject) is not None:
+            u = doc.unit(subject)
+            doc.show_hall(doc.unit_hall(u))
+            doc.set_selection([], [subject])
             self.sigUnitActivated.emit(subject)
         elif subject:
-            # a loop or feed problem: select everything attached to it
-            plan = self.doc.plan
-            racks = [r.name for r in plan.racks
-                     if subject in (r.air_loop, r.liquid_loop, r.feed_a, r.feed_b)]
-            units = [u.name for u in plan.cooling_units if u.loop == subject]
-            if racks or units:
-                self.doc.set_selection(racks, units)
-                if racks:
-                    self.sigRackActivated.emit(racks[0])
+            # a loop or feed problem: select everything attached to it in one hall (the one
+            # shown if it has any, else the hall of the first rack on it)
+            plan = doc.plan
+            racks = [r for r in plan.racks if subject in (r.air_loop, r.liquid_loop, r.feed_a, r.feed_b)]
+            units_on = [u for u in plan.cooling_units if u.loop == subject]
+            if not racks and not units_on:
+                return
+            if racks and not any(doc.in_hall(r) for r in racks):
+                doc.show_hall(racks[0].hall)
+            doc.set_selection([r.name for r in racks if doc.in_hall(r)],
+                              [u.name for u in units_on if doc.in_hall(u)])
+            if doc.selected_racks:
+                self.sigRackActivated.emit(doc.selected_racks[0])

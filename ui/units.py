@@ -112,6 +112,7 @@ def fmt(kind: str, value: float | None, system: str, digits: int | None = None) 
 class UnitPreference(QObject):
     """The unit-system preference, persisted in QSettings("dcplan")."""
 
+    sigAboutToChange = Signal(str)  # new system, before the switch: editors commit typed values
     sigChanged = Signal(str)
     KEY = "units/system"
 
@@ -130,6 +131,7 @@ class UnitPreference(QObject):
         system = IMPERIAL if system == IMPERIAL else SI
         if system == self.system:
             return
+        self.sigAboutToChange.emit(system)
         self._system = system
         QSettings("dcplan", "dcplan").setValue(self.KEY, system)
         self.sigChanged.emit(system)

@@ -29,8 +29,18 @@ class QuantitySpinBox(QDoubleSpinBox):
         self.setSpecialValueText("—")
         self.setMinimumWidth(110)
         self.editingFinished.connect(self._commit)
-        units().sigChanged.connect(lambda _s: self.set_si(self._si))
+        units().sigChanged.connect(self._on_units)  # a bound method: disconnected when the box is destroyed
         self._configure()
+
+    def _on_units(self, _system: str) -> None:
+        self.set_si(self._si)
+
+    def commit_pending(self) -> None:
+        """Commit a value typed but not yet confirmed (before the units change under it)."""
+        if self.lineEdit().isModified():
+            self.interpretText()
+            self.lineEdit().setModified(False)
+            self._commit()
 
     def _configure(self) -> None:
         u = units()
@@ -72,6 +82,7 @@ class QuantitySpinBox(QDoubleSpinBox):
         if shown_before is not None and round(self.value(), self.decimals()) == shown_before:
             return  # unchanged: no command
         self._si = v
+        self.lineEdit().setModified(False)
         self.sigCommitted.emit(v)
 
 

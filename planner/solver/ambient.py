@@ -17,7 +17,7 @@ ambient as piecewise linear between them (hourly EPW data is interpolated linear
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta, timezone as dt_timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -28,13 +28,24 @@ from .errors import SolverInputError
 DEFAULT_WET_BULB_DEPRESSION_K = 8.0
 
 
-def check_timezone(name: str) -> ZoneInfo:
-    """The :class:`ZoneInfo` for ``name`` or a :class:`SolverInputError` saying it is unknown."""
+def check_timezone(name: str) -> tzinfo:
+    """The time zone for ``name`` or a :class:`SolverInputError` saying it is unknown.
+
+    Accepts what :func:`planner.weather.weather_series` accepts: an IANA name
+    (``"America/Phoenix"``) or a fixed offset ``"UTC±HH:MM"`` (``"UTC-07:00"``, ``"UTC+5"``).
+    """
+    from ..weather import _FIXED_NAME  # one pattern for both modules
+    m = _FIXED_NAME.match(name.strip()) if isinstance(name, str) else None
+    if m:
+        hours = int(m.group(2)) + int(m.group(3) or 0) / 60.0
+        if hours > 14:
+            raise SolverInputError(f"site timezone {name!r}: offsets run from UTC-14:00 to UTC+14:00")
+        return dt_timezone(timedelta(hours=-hours if m.group(1) == "-" else hours))
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
         raise SolverInputError(f"site timezone {name!r} is not a known IANA time zone "
-                               f"(e.g. 'America/Phoenix')") from exc
+                               f"(e.g. 'America/Phoenix') or a fixed offset such as 'UTC-07:00'") from exc
 
 
 def _weather_module():
@@ -104,28 +115,67 @@ def ambient_grid(weather, *, start: datetime, horizon_s: float, step_s: float, n
                                    f"({len(bad)} samples); the weather data has a gap")
         if np.any(arr < -90) or np.any(arr > 70):
             raise SolverInputError(f"weather: {name} outside −90…70 °C; wrong units or a corrupt file")
+    above = np.nonzero(wb > db + 1e-6)[0]
+    if above.size:
+        k = above[0]
+        raise SolverInputError(f"weather: wet bulb {wb[k]:.2f} °C above dry bulb {db[k]:.2f} °C at t = {t[k]:.0f} s "
+                               f"({above.size} samples); a wet bulb cannot exceed the dry bulb (columns swapped?)")
     return t, db, wb
 
 
-def local_times(start: datetime, times_s) -> list[str]:
-    """ISO 8601 local (site) times for offsets ``times_s`` [s] from a naive local ``start``."""
-    from datetime import timedelta
-    return [(start + timedelta(seconds=float(x))).isoformat(timespec="seconds") for x in times_s]
+def wall_clock_s(start: datetime, times_s, tz: str = "UTC") -> np.ndarray:
+    """Site wall-clock time at elapsed ``times_s`` [s], as seconds after the naive local ``start``.
 
-
-def local_hour(start: datetime, times_s) -> np.ndarray:
-    """Local clock hour 0..23 at offsets ``times_s`` [s] from a naive local ``start``."""
-    s0 = start.hour * 3600 + start.minute * 60 + start.second + start.microsecond * 1e-6
-    return (np.floor((s0 + np.asarray(times_s, float)) / 3600.0) % 24).astype(int)
-
-
-def month_index(start: datetime, times_s) -> np.ndarray:
-    """Calendar month counter (0 for the start month) at offsets ``times_s`` [s]."""
+    Elapsed time is physical time; the wall clock jumps at daylight-saving changes. ``start`` is read
+    in ``tz`` with ``fold=0`` (the earlier offset in an ambiguous hour), as
+    :func:`planner.weather.weather_series` does, so weather and tariff use the same clock.
+    """
     t = np.asarray(times_s, float)
+    zone = check_timezone(tz)
     if t.size == 0:
-        return np.zeros(0, dtype=int)
-    # month boundaries inside the span
+        return t.copy()
+    utc0 = start.replace(tzinfo=zone).astimezone(dt_timezone.utc)
+    off0 = start.replace(tzinfo=zone).utcoffset().total_seconds()
+
+    def off(x: float) -> float:
+        return (utc0 + timedelta(seconds=float(x))).astimezone(zone).utcoffset().total_seconds() - off0
+
+    lo, hi = float(min(t.min(), 0.0)), float(t.max())
+    grid = np.arange(lo, hi + 3600.0, 3600.0)
+    offs = np.array([off(x) for x in grid])
+    edges, values = [lo], [offs[0]]
+    for i in np.flatnonzero(np.diff(offs) != 0.0):  # bisect each change to the second
+        a, b = grid[i], grid[i + 1]
+        while b - a > 0.5:
+            mid = 0.5 * (a + b)
+            if off(mid) == offs[i]:
+                a = mid
+            else:
+                b = mid
+        edges.append(round(b))
+        values.append(offs[i + 1])
+    k = np.searchsorted(np.asarray(edges), t, side="right") - 1
+    return t + np.asarray(values)[np.maximum(k, 0)]
+
+
+def local_times(start: datetime, times_s, tz: str = "UTC") -> list[str]:
+    """ISO 8601 local (site) wall-clock times at elapsed ``times_s`` [s] from a naive local ``start``."""
+    return [(start + timedelta(seconds=float(x))).isoformat(timespec="seconds")
+            for x in wall_clock_s(start, times_s, tz)]
+
+
+def local_hour(start: datetime, times_s, tz: str = "UTC") -> np.ndarray:
+    """Local clock hour 0..23 at elapsed ``times_s`` [s] from a naive local ``start``, daylight saving included."""
+    s0 = start.hour * 3600 + start.minute * 60 + start.second + start.microsecond * 1e-6
+    return (np.floor((s0 + wall_clock_s(start, times_s, tz)) / 3600.0) % 24).astype(int)
+
+
+def month_index(start: datetime, times_s, tz: str = "UTC") -> np.ndarray:
+    """Calendar month counter (0 for the start month) of the local wall clock at elapsed ``times_s`` [s]."""
+    t = wall_clock_s(start, times_s, tz)
     out = np.zeros(t.shape, dtype=int)
+    if t.size == 0:
+        return out
     y, mth = start.year, start.month
     k = 0
     while True:
@@ -136,4 +186,18 @@ def month_index(start: datetime, times_s) -> np.ndarray:
         k += 1
         out[t >= edge] = k
         y, mth = y2, m2
+    return out
+
+
+def month_fractions(start: datetime, times_s, step_s: float, tz: str = "UTC") -> dict[int, float]:
+    """Share of each calendar month (by :func:`month_index`) that the samples ``times_s`` [s], each
+    covering ``step_s`` [s], span: for prorating a monthly demand charge by billing days."""
+    idx = month_index(start, times_s, tz)
+    wall = wall_clock_s(start, times_s, tz)
+    out = {}
+    for mo in np.unique(idx):
+        first = start + timedelta(seconds=float(wall[idx == mo][0]))
+        y, m = first.year, first.month
+        days = ((datetime(y + (m == 12), m % 12 + 1, 1) - datetime(y, m, 1)).days)
+        out[int(mo)] = min(float(np.count_nonzero(idx == mo)) * step_s / (days * 86400.0), 1.0)
     return out

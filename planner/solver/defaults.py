@@ -62,8 +62,13 @@ CHILLER_POWER_COEFFS = (2.333, -1.975, 0.6121)
 CHILLER_PLR_COEFFS = (0.03303, 0.6852, 0.2818)
 #: Condenser temperature rise coefficient [K] in the EnergyPlus Chiller:Electric delta-T.
 CHILLER_TEMP_RISE_COEF = 2.778
-#: Chiller rating: condenser entering 35 °C, evaporator leaving 6.67 °C, COP 3.0 (same source).
+#: EnergyPlus reference point of those coefficients: condenser entering 35 °C, evaporator leaving
+#: 6.67 °C, COP 3.0 (same source; also the AHRI 550/590 standard rating of air-cooled chillers, 95 °F
+#: air / 44 °F water). A plan's chiller is rated at its ``rated_outdoor_c`` and its own
+#: ``supply_setpoint_c`` (the selection point); the curve — capacity and power ratio with the same
+#: delta-T, evaporator term included — moves it from there to the actual air and water temperatures.
 CHILLER_RATED_CONDENSER_C = 35.0
+CHILLER_RATED_EVAP_C = 6.67
 CHILLER_RATED_COP = 3.0
 #: Minimum part-load ratio before the compressor cycles [-] (same source).
 CHILLER_MIN_PLR = 0.05

@@ -2,7 +2,9 @@
 
 ``cost = Σ P_facility · Δt · price(local hour) + demand charge · peak 15-minute average kW`` per
 calendar month (physics.md, "Energy and cost"). Demand intervals are clock-aligned quarter hours,
-as utility meters integrate them.
+as utility meters integrate them. A run that covers only part of a month is charged that month's
+demand charge prorated by the share of the month simulated (billing days), so a 7-day run carries
+7/31 of a July demand charge, not all of it; the unprorated peak is ``peak_15min_facility_kw``.
 """
 from __future__ import annotations
 
@@ -51,8 +53,13 @@ def peak_15min_kw(minute_times_s, minute_kw, start_offset_s: float) -> np.ndarra
     return sums[counts > 0] / counts[counts > 0]
 
 
-def demand_charge_usd(minute_times_s, minute_kw, month_idx, start_offset_s, charge_usd_per_kw) -> float:
-    """Σ over calendar months of (peak 15-min average kW × charge) [$]."""
+def demand_charge_usd(minute_times_s, minute_kw, month_idx, start_offset_s, charge_usd_per_kw,
+                      month_share=None) -> float:
+    """Σ over calendar months of (peak 15-min average kW × charge × share of the month simulated) [$].
+
+    month_share : dict | None  Month index -> fraction of that billing month covered [0..1]
+        (:func:`planner.solver.ambient.month_fractions`); None charges whole months.
+    """
     if charge_usd_per_kw == 0 or len(minute_kw) == 0:
         return 0.0
     total = 0.0
@@ -60,7 +67,8 @@ def demand_charge_usd(minute_times_s, minute_kw, month_idx, start_offset_s, char
     for mo in np.unique(month_idx):
         sel = month_idx == mo
         peaks = peak_15min_kw(np.asarray(minute_times_s)[sel], np.asarray(minute_kw)[sel], start_offset_s)
-        total += float(peaks.max()) * charge_usd_per_kw
+        share = 1.0 if month_share is None else month_share.get(int(mo), 1.0)
+        total += float(peaks.max()) * charge_usd_per_kw * share
     return total
 
 

@@ -10,49 +10,63 @@ import numpy as np
 from . import defaults as d
 
 
-def chiller_delta_t(t_outdoor_c, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
-    """EnergyPlus Chiller:Electric condenser delta-T variable [K].
+def chiller_delta_t(t_outdoor_c, t_chw_c=d.CHILLER_RATED_EVAP_C, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
+    """EnergyPlus Chiller:Electric delta-T variable [K] (ChillerElectric.cc, from BLAST).
 
-    ``dT = (T_cond_in - T_cond_design) / 2.778`` at the rated evaporator leaving temperature; for
-    an air-cooled chiller the condenser entering temperature is the outdoor dry bulb.
+    ``dT = (T_cond_in − T_cond_design) / TempRiseCoef − (T_evap_out − T_evap_design)``. For an
+    air-cooled chiller the condenser entering temperature is the outdoor dry bulb; the evaporator
+    leaving temperature is the chilled-water supply. Warmer chilled water lowers dT and so raises
+    capacity and efficiency; a hotter condenser does the opposite.
 
     t_outdoor_c : array  Outdoor dry bulb [°C]
+    t_chw_c : array  Chilled-water supply (evaporator leaving) temperature [°C]
     rated_outdoor_c : float  Condenser entering temperature of the rating [°C]
     """
-    return (np.asarray(t_outdoor_c, dtype=float) - rated_outdoor_c) / d.CHILLER_TEMP_RISE_COEF
+    return ((np.asarray(t_outdoor_c, dtype=float) - rated_outdoor_c) / d.CHILLER_TEMP_RISE_COEF
+            - (np.asarray(t_chw_c, dtype=float) - d.CHILLER_RATED_EVAP_C))
 
 
 def _quadratic(c, x):
     return c[0] + c[1] * x + c[2] * x * x
 
 
-def chiller_capacity_ratio(t_outdoor_c, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
+def _rated_raw(rated_chw_c):
+    """Raw EnergyPlus capacity ratio at a rating with ``rated_chw_c`` leaving water (condenser at its rating)."""
+    return _quadratic(d.CHILLER_CAPACITY_COEFFS, -(np.asarray(rated_chw_c, float) - d.CHILLER_RATED_EVAP_C))
+
+
+def chiller_capacity_ratio(t_outdoor_c, t_chw_c=d.CHILLER_RATED_EVAP_C, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C,
+                           rated_chw_c=d.CHILLER_RATED_EVAP_C):
     """Available capacity / rated capacity of an air-cooled electric chiller [-].
 
-    EnergyPlus Chiller:Electric capacity curve ``0.944836 - 0.0570088 dT + 0.00185486 dT²``
-    normalised to 1 at the rating, so ``rated_capacity_kw`` is the capacity at ``rated_outdoor_c``:
-    1.24 at 25 °C, 1.00 at 35 °C, 0.81 at 45 °C (physics.md). Evaluated at the rated chilled-water
-    temperature: a plant whose supply has drifted above setpoint is running at the high-ambient
-    head-pressure / current limit, where warmer water does not buy capacity (modelling choice).
+    EnergyPlus Chiller:Electric capacity curve ``0.944836 − 0.0570088 dT + 0.00185486 dT²`` with the
+    full delta-T of :func:`chiller_delta_t`, normalised to 1 at the rating: ``rated_outdoor_c``
+    entering air and ``rated_chw_c`` leaving water (the solver rates a plan's chiller at its own
+    supply setpoint, as an engineer selects it; the EnergyPlus / AHRI 550/590 reference is 6.67 °C).
+    With 6.67 °C water: 1.24 at 25 °C, 1.00 at 35 °C, 0.81 at 45 °C (physics.md). Each kelvin of
+    warmer water adds ~6 % at the reference (5.7 % at 15 °C water); 15 °C water gives 1.64 × the
+    6.67 °C capacity at 35 °C air.
 
     t_outdoor_c : array  Outdoor dry bulb [°C]
-    rated_outdoor_c : float  Outdoor temperature of the rating [°C]
+    t_chw_c : array  Chilled-water supply temperature [°C]
+    rated_outdoor_c, rated_chw_c : float  Entering air and leaving water of the rating [°C]
     """
     c = d.CHILLER_CAPACITY_COEFFS
-    ratio = _quadratic(c, chiller_delta_t(t_outdoor_c, rated_outdoor_c)) / c[0]
+    ratio = _quadratic(c, chiller_delta_t(t_outdoor_c, t_chw_c, rated_outdoor_c)) / _rated_raw(rated_chw_c)
     return np.maximum(ratio, 0.0)
 
 
-def chiller_power_ratio(t_outdoor_c, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
-    """Full-load electric power / rated full-load power of the chiller [-].
+def chiller_power_ratio(t_outdoor_c, t_chw_c=d.CHILLER_RATED_EVAP_C, rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C,
+                        rated_chw_c=d.CHILLER_RATED_EVAP_C):
+    """Full-load electric power per unit of *available* capacity, relative to the rating [-].
 
-    EnergyPlus Chiller:Electric power-ratio curve ``2.333 - 1.975 r + 0.6121 r²`` of the raw
-    capacity ratio r, normalised to 1 at the rating (same source as the capacity curve).
-    Note the *available* capacity changes too; see :func:`chiller_electric_power`.
+    EnergyPlus Chiller:Electric power-ratio curve ``2.333 − 1.975 r + 0.6121 r²`` of the raw
+    capacity ratio r (same delta-T, so the evaporator term acts on power consistently), normalised
+    to 1 at the rating. Full-load COP at (T_out, T_chw) is ``COP_rated / chiller_power_ratio``.
     """
     cap = d.CHILLER_CAPACITY_COEFFS
-    r = _quadratic(cap, chiller_delta_t(t_outdoor_c, rated_outdoor_c))
-    return _quadratic(d.CHILLER_POWER_COEFFS, r) / _quadratic(d.CHILLER_POWER_COEFFS, cap[0])
+    r = _quadratic(cap, chiller_delta_t(t_outdoor_c, t_chw_c, rated_outdoor_c))
+    return _quadratic(d.CHILLER_POWER_COEFFS, r) / _quadratic(d.CHILLER_POWER_COEFFS, _rated_raw(rated_chw_c))
 
 
 def chiller_part_load_factor(plr):
@@ -68,21 +82,27 @@ def chiller_part_load_factor(plr):
 
 
 def chiller_electric_power(load_w, rated_capacity_w, t_outdoor_c, cop=d.CHILLER_RATED_COP,
-                           rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C):
-    """Compressor power of an air-cooled chiller removing ``load_w`` [W].
+                           rated_outdoor_c=d.CHILLER_RATED_CONDENSER_C, t_chw_c=d.CHILLER_RATED_EVAP_C,
+                           rated_chw_c=d.CHILLER_RATED_EVAP_C):
+    """Compressor (and condenser fan) power of an air-cooled chiller removing ``load_w`` [W].
 
-    ``P = Q_avail / COP · EIR-ratio(T_out) · PLF(Q / Q_avail)`` as in EnergyPlus Chiller:Electric
-    (and dc-rl's ``calculate_chiller_power``), with Q_avail = rated · capacity ratio.
+    ``P = Q_avail / COP · power-ratio(dT) · PLF(Q / Q_avail)`` as in EnergyPlus Chiller:Electric
+    (and dc-rl's ``calculate_chiller_power``), with Q_avail = rated · capacity ratio, both at the
+    actual outdoor and chilled-water temperatures.
 
     load_w : array  Cooling delivered [W]
     rated_capacity_w : array  Capacity at the rating [W]
     t_outdoor_c : array  Outdoor dry bulb [°C]
     cop : array  Coefficient of performance at the rating [-]
+    t_chw_c : array  Chilled-water supply temperature [°C]
+    rated_chw_c : array  Leaving water of the rating [°C]
     """
-    avail = np.asarray(rated_capacity_w, float) * chiller_capacity_ratio(t_outdoor_c, rated_outdoor_c)
+    avail = np.asarray(rated_capacity_w, float) * chiller_capacity_ratio(t_outdoor_c, t_chw_c, rated_outdoor_c,
+                                                                        rated_chw_c)
     safe = np.where(avail > 0, avail, 1.0)
     plr = np.where(avail > 0, np.asarray(load_w, float) / safe, 0.0)
-    return avail / cop * chiller_power_ratio(t_outdoor_c, rated_outdoor_c) * chiller_part_load_factor(plr)
+    return (avail / cop * chiller_power_ratio(t_outdoor_c, t_chw_c, rated_outdoor_c, rated_chw_c)
+            * chiller_part_load_factor(plr))
 
 
 def dry_cooler_capacity_ratio(t_water_c, t_dry_bulb_c, approach_k):
@@ -132,24 +152,39 @@ def mover_power(rated_power_w, speed_fraction):
 _C0, _C1, _C2 = d.CHILLER_CAPACITY_COEFFS
 _P0, _P1, _P2 = d.CHILLER_POWER_COEFFS
 _L0, _L1, _L2 = d.CHILLER_PLR_COEFFS
-_P_RATED = _P0 + _P1 * _C0 + _P2 * _C0 * _C0
+_EVAP = d.CHILLER_RATED_EVAP_C
+_RISE = d.CHILLER_TEMP_RISE_COEF
 
 
-def chiller_capacity_ratio_scalar(t_out: float, rated_c: float) -> float:
-    """Scalar :func:`chiller_capacity_ratio` for one outdoor temperature (no numpy overhead in the hot loop)."""
-    x = (t_out - rated_c) / d.CHILLER_TEMP_RISE_COEF
-    r = (_C0 + _C1 * x + _C2 * x * x) / _C0
-    return r if r > 0.0 else 0.0
+def chiller_capacity_linear(rated_w: float, x_cond: float, t_chw: float,
+                            rated_chw: float = d.CHILLER_RATED_EVAP_C) -> tuple[float, float]:
+    """Chiller capacity [W] at chilled water ``t_chw`` [°C] and its slope d(capacity)/dT_chw [W/K].
 
-
-def chiller_electric_power_scalar(load: float, rated_w: float, t_out: float, cop: float, rated_c: float) -> float:
-    """Scalar :func:`chiller_electric_power` [W] (no numpy overhead in the hot loop)."""
-    x = (t_out - rated_c) / d.CHILLER_TEMP_RISE_COEF
+    ``x_cond`` is the condenser part of the delta-T, ``(T_out − T_rated)/TempRiseCoef`` [K];
+    ``rated_chw`` the leaving water of the rating [°C]. Used to
+    linearise the capacity over one integrator step (the quadratic's curvature over a step's change
+    of a few mK is negligible); zero, with zero slope, where the curve gives no capacity.
+    """
+    x = x_cond - (t_chw - _EVAP)
     raw = _C0 + _C1 * x + _C2 * x * x
-    avail = rated_w * raw / _C0
+    if raw <= 0.0:
+        return 0.0, 0.0
+    xr = -(rated_chw - _EVAP)
+    k = rated_w / (_C0 + _C1 * xr + _C2 * xr * xr)
+    return k * raw, -k * (_C1 + 2.0 * _C2 * x)
+
+
+def chiller_electric_power_scalar(load: float, rated_w: float, t_out: float, cop: float, rated_c: float,
+                                  t_chw: float, rated_chw: float = d.CHILLER_RATED_EVAP_C) -> float:
+    """Scalar :func:`chiller_electric_power` [W] (no numpy overhead in the hot loop)."""
+    x = (t_out - rated_c) / _RISE - (t_chw - _EVAP)
+    raw = _C0 + _C1 * x + _C2 * x * x
+    xr = -(rated_chw - _EVAP)
+    raw_r = _C0 + _C1 * xr + _C2 * xr * xr
+    avail = rated_w * raw / raw_r
     if avail <= 0.0:
         return 0.0
-    power_ratio = (_P0 + _P1 * raw + _P2 * raw * raw) / _P_RATED
+    power_ratio = (_P0 + _P1 * raw + _P2 * raw * raw) / (_P0 + _P1 * raw_r + _P2 * raw_r * raw_r)
     plr = min(load / avail, 1.0)
     if plr >= d.CHILLER_MIN_PLR:
         plf = _L0 + _L1 * plr + _L2 * plr * plr

@@ -26,11 +26,10 @@ import numpy as np
 from scipy import sparse
 
 from . import defaults as d
-from .ambient import local_hour, month_index
-from .control import DeadTimeBuffer
+from .ambient import local_hour, month_fractions, month_index
+from .control import FopdtActuator, loop_temperature_step
 from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
-from .heat_rejection import chiller_capacity_ratio
-from .heat_rejection import chiller_capacity_ratio_scalar as _chiller_ratio
+from .heat_rejection import chiller_capacity_linear
 from .heat_rejection import chiller_electric_power_scalar as _chiller_power
 from .loads import job_utilization_step_means
 from .loopbank import VectorLoopBank
@@ -40,6 +39,7 @@ from .thermal import server_equilibrium, server_power, server_step
 
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 SCALAR_LOOP_LIMIT = 8  # up to this many loops, plain Python floats beat numpy
+CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
 
 
 def loop_conductance(model: Model) -> np.ndarray:
@@ -97,12 +97,32 @@ class _Chunk:
             self.forecast = fc
 
 
+def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent: float) -> tuple[float, float]:
+    """Capacity [W] of loop ``l``'s equipment at supply temperature ``t`` [°C] and its slope [W/K].
+
+    ``fixed + UA_coil (T − T_parent) + UA_dc (T − T_db) + UA_ct (T − T_wb) + chillers(T_db, T)``
+    (:mod:`.heat_rejection`); the chiller part is the exact curve, linearised at ``t``.
+    """
+    b = model.loop_coil_ua[l] + model.loop_drycooler_ua[l] + model.loop_tower_ua[l]
+    cap = (model.loop_fixed_w[l] + model.loop_coil_ua[l] * (t - t_parent) + model.loop_drycooler_ua[l] * (t - db)
+           + model.loop_tower_ua[l] * (t - wb))
+    if model.loop_chiller_w[l] > 0:
+        xc = (db - model.loop_chiller_rated_c[l]) / d.CHILLER_TEMP_RISE_COEF
+        ch, slope = chiller_capacity_linear(float(model.loop_chiller_w[l]), xc, t,
+                                            float(model.loop_chiller_rated_chw_c[l]))
+        cap += ch
+        b += slope
+    return float(cap), float(b)
+
+
 def _initial_state(model: Model, u0, db0, wb0):
     """Steady start: servers at equilibrium for the first step's load; loops at setpoint, or, where
     the equipment cannot hold setpoint at the starting weather (e.g. dry coolers on a hot night),
-    at the temperature where their capacity equals their load."""
+    at the temperature where their full capacity equals their load. Returns server temperatures,
+    loop temperatures, server powers, air-side rack powers and the loops' actuator fractions."""
     opt = model.options
     tl = model.loop_setpoint.copy()
+    y0 = np.ones(model.m)
     p = server_power(model.p_idle, model.p_dyn, u0, 1.0)
     movers_in, _ = _mover_split(model)
     share = model.loop_server_share
@@ -123,14 +143,23 @@ def _initial_state(model: Model, u0, db0, wb0):
             if model.loop_parent[l] >= 0:
                 child[model.loop_parent[l]] += q_in[l]
         for l in reversed(model.loop_order):  # parents first: temperatures
-            a = (model.loop_fixed_w[l] - model.loop_drycooler_ua[l] * db0 - model.loop_tower_ua[l] * wb0
-                 + model.loop_chiller_w[l] * float(chiller_capacity_ratio(db0, model.loop_chiller_rated_c[l])))
-            b = model.loop_coil_ua[l] + model.loop_drycooler_ua[l] + model.loop_tower_ua[l]
-            if model.loop_parent[l] >= 0:
-                a -= model.loop_coil_ua[l] * tl[model.loop_parent[l]]
-            sp = model.loop_setpoint[l]
-            tl[l] = sp if (a + b * sp >= q_in[l] or b <= 0) else (q_in[l] - a) / b
-    return t, tl, p, model.rack_air_share @ p
+            tp = tl[model.loop_parent[l]] if model.loop_parent[l] >= 0 else 0.0
+            x = model.loop_setpoint[l]
+            cap, b = loop_capacity(model, l, x, db0, wb0, tp)
+            if cap >= q_in[l]:
+                tl[l], y0[l] = x, (q_in[l] / cap if cap > 0 else 0.0)
+                continue
+            for _ in range(30):  # Newton on the (piecewise) linearised capacity: cap(T) = load
+                if b <= 0:
+                    break
+                x_new = x + (q_in[l] - cap) / b
+                cap, b = loop_capacity(model, l, x_new, db0, wb0, tp)
+                if abs(x_new - x) < 1e-10:
+                    x = x_new
+                    break
+                x = x_new
+            tl[l], y0[l] = x, 1.0
+    return t, tl, p, model.rack_air_share @ p, y0
 
 
 def _coolant(model: Model, tl, delta_rack):
@@ -155,6 +184,14 @@ class _BandKernel:
         self.minus_dt_over_c = -dt / model.c_th
         self.p_idle, self.p_dyn = model.p_idle, model.p_dyn
         self.c = model.c_th
+
+    def subset(self, idx):
+        """The same kernel for the servers ``idx`` only (the hot few in an otherwise cool hall)."""
+        sub = object.__new__(_BandKernel)
+        sub.dt, sub.gain, sub.half = self.dt, self.gain, self.half
+        for name in ("g_th", "t_slow", "mid", "minus_dt_over_c", "p_idle", "p_dyn", "c"):
+            setattr(sub, name, getattr(self, name)[idx])
+        return sub
 
     def constants(self, u):
         """Per-server constants at utilisation ``u``: (b [W/K], P_b0 [W], e^(−dt·b/C), C(1 − e)/b [s], P_dyn·u·g [W/K])."""
@@ -323,29 +360,28 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     tset = model.loop_setpoint.tolist()
     kc = model.loop_gain.tolist()
     coil = model.loop_coil_ua.tolist()
-    fixed = model.loop_fixed_w.tolist()
     ch_w = model.loop_chiller_w.tolist()
     dc_ua = model.loop_drycooler_ua.tolist()
     ct_ua = model.loop_tower_ua.tolist()
     rated = model.loop_rated_w.tolist()
-    a_act = [math.exp(-dt / t) for t in model.loop_tau]
     movers_in, movers_out = _mover_split(model)
     ch_cop = model.loop_chiller_cop.tolist()
     ch_rated_c = model.loop_chiller_rated_c.tolist()
+    ch_chw = model.loop_chiller_rated_chw_c.tolist()
     chiller_loops = [l for l in range(m) if ch_w[l] > 0]
     it_facing = [l for l in range(m) if model.loop_medium[l] in ("air", "liquid")] or list(range(m))
     min_speed = d.MOVER_MIN_SPEED
-    # chiller capacity ratio at every step (vectorised once)
+    # ambient at step midpoints (linear between step boundaries)
     amb_mid_db = 0.5 * (amb_db[:-1] + amb_db[1:])
     amb_mid_wb = 0.5 * (amb_wb[:-1] + amb_wb[1:])
-    # outdoor part of each loop's capacity, a + b·T with a = fixed + chillers − UA_dc·T_db − UA_ct·T_wb,
-    # for every step (scalar path only: few loops)
-    a_out = None
+    # outdoor part of each loop's capacity a + b·T, without the chillers (which depend on the loop
+    # temperature too): a = fixed − UA_dc·T_db − UA_ct·T_wb, for every step (scalar path: few loops)
+    a_out = xc_out = None
     if m <= SCALAR_LOOP_LIMIT:
         a_out = (model.loop_fixed_w[None, :] - model.loop_drycooler_ua[None, :] * amb_mid_db[:, None]
                  - model.loop_tower_ua[None, :] * amb_mid_wb[:, None])
-        for l in chiller_loops:
-            a_out[:, l] += ch_w[l] * chiller_capacity_ratio(amb_mid_db, ch_rated_c[l])
+        # chiller condenser part of the EnergyPlus delta-T per step, (T_db − T_rated)/TempRiseCoef [K]
+        xc_out = (amb_mid_db[:, None] - model.loop_chiller_rated_c[None, :]) / d.CHILLER_TEMP_RISE_COEF
     b_caps = [coil[l] + dc_ua[l] + ct_ua[l] for l in range(m)]
     db_list = amb_mid_db.tolist()
     wb_list = amb_mid_wb.tolist()
@@ -362,35 +398,33 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     rack_sums = (not cpl.dense) and cpl.has_recirc
     chunk = _Chunk(model, 0, min(chunk_steps, n_steps), dt, lookahead, predictive, forecast_w, forecast_base,
                    rack_sums)
-    t_srv, tl_arr, p_prev, _ = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
+    t_srv, tl_arr, p_prev, _, y0 = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
     tl = tl_arr.tolist()
     q_srv0 = to_loops(p_prev)
-    y, mover_heat, bufs = [0.0] * m, [0.0] * m, [None] * m
+    mover_heat = [0.0] * m
     child = [0.0] * m
     for l in order:
         q = q_srv0[l] + child[l]
         speed = min(max(q / rated[l], min_speed), 1.0)
         mover_heat[l] = movers_in[l] * speed ** 3
         q += mover_heat[l]
-        y[l] = q
         if parent[l] >= 0:
             child[parent[l]] += q
-        bufs[l] = DeadTimeBuffer(float(model.loop_dead[l]), dt, q)
-    dt_buf = [b.buf for b in bufs]
-    dt_size = [b.size for b in bufs]
-    dt_lo = [b.lo for b in bufs]
-    dt_frac = [b.frac if b.frac > 1e-9 else 0.0 for b in bufs]
+    acts = [FopdtActuator(float(model.loop_dead[l]), float(model.loop_tau[l]), dt, float(y0[l])) for l in range(m)]
     tl_np = np.array(tl)
+    tl_prev = tl[:]
     bank = None
     if m > SCALAR_LOOP_LIMIT:
-        bank = VectorLoopBank(model, dt, tl, y, mover_heat, movers_in, movers_out)
+        bank = VectorLoopBank(model, dt, tl, y0, mover_heat, movers_in, movers_out)
+        tl_prev = tl_np
     energy0 = float(np.dot(c_th, t_srv)) + sum(c * t for c, t in zip(lc, tl))
 
     # ---- accumulators
     e_it = e_cool = e_mover_heat = e_rejected = 0.0
     e_by_hour = [0.0] * 24
     e_it_by_hour = [0.0] * 24
-    hours = local_hour(start, np.arange(n_steps) * dt).tolist()
+    tz = model.plan.site.timezone
+    hours = local_hour(start, np.arange(n_steps) * dt, tz).tolist()  # daylight saving included
     peak_it = peak_fac = 0.0
     max_thr_frac = 0.0
     events = 0.0
@@ -401,7 +435,6 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     srv_max_t = t_srv.copy()
     srv_max_in = np.where(is_air, cpl.inlet(np.asarray(tl), p_prev), -np.inf) if any_air else np.full(n, -np.inf)
     srv_thr_s = np.zeros(n)
-    delivered = [0.0] * m
 
     # minute aggregation
     minute_len = max(60.0, dt)
@@ -427,7 +460,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     consts = np.vstack([p_idle, p_dyn, r_th, c_th, t_slow])  # one gather for the hot subset
     empty_idx = np.zeros(0, dtype=int)
     band = _BandKernel(model, dt, gain, smin)
+    sub_band = sub_band_consts = sub_band_key = sub_band_chunk = None
     a_rows = a_out[:chunk.n].tolist() if a_out is not None else None
+    xc_rows = xc_out[:chunk.n].tolist() if xc_out is not None else None
     it_facing_list = list(it_facing)
     it_facing = np.array(it_facing)
     t_event_end = t_slow - hyst  # a throttle event ends below this [°C]
@@ -441,21 +476,30 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
 
     for k in range(n_steps):
         kk = k - chunk_k0
+        if cancel is not None and not (k & CANCEL_EVERY_MASK) and cancel():
+            cancelled = True
+            break
         if kk >= chunk.n:
-            if cancel is not None and cancel():
-                cancelled = True
-                break
             chunk_k0 = k
             kk = 0
             chunk = _Chunk(model, k, min(k + chunk_steps, n_steps), dt, lookahead, predictive,
                            forecast_w, forecast_base, rack_sums)
             if a_out is not None:
                 a_rows = a_out[k:k + chunk.n].tolist()
+                xc_rows = xc_out[k:k + chunk.n].tolist()
         db = db_list[k]
         wb = wb_list[k]
 
         # 1-2. servers: exponential shortcut, exact piecewise path for the hot ones
-        tc = cpl.coolant_e(tl_np, e_prev) if dense else coolant(tl_np, p_mean, prev_rack_p)
+        # loop temperatures at the step midpoint, extrapolated from the last step (second order in
+        # time for the explicit server ↔ loop coupling; halves the lag of servers behind fast loops)
+        if bank is None:
+            tl_mid = np.array([1.5 * x - 0.5 * y for x, y in zip(tl, tl_prev)])
+            tl_prev = tl[:]
+        else:
+            tl_mid = 1.5 * tl_np - 0.5 * tl_prev
+            tl_prev = tl_np
+        tc = cpl.coolant_e(tl_mid, e_prev) if dense else coolant(tl_mid, p_mean, prev_rack_p)
         teq = tc + chunk.rp[kk]
         t_new = teq - (teq - t_srv) * a_exp
         energy = chunk.e[kk]
@@ -497,9 +541,22 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                 energy = energy.copy()
                 u = chunk.u[kk]
                 uh = u[hot]
-                pi_h, pd_h, r_h, c_h, ts_h = consts[:, hot]
-                th, eh, thr_h, lost_h = server_step(t_srv[hot], tc[hot], uh, pi_h, pd_h, r_h, c_h, ts_h,
-                                                    gain, smin, dt)
+                ts_h = t_slow[hot]
+                in_band = None
+                if chunk.u_const:  # steady throttled few (e.g. liquid racks on a hot afternoon): band kernel
+                    key = hot.tobytes()
+                    if sub_band_key != key or sub_band_chunk is not chunk:
+                        sub_band = band.subset(hot)
+                        sub_band_consts = sub_band.constants(uh)
+                        sub_band_key, sub_band_chunk = key, chunk
+                    in_band = sub_band.step(t_srv[hot], tc[hot], sub_band_consts)
+                if in_band is not None:
+                    th, eh, lost_h = in_band
+                    thr_h = np.full(hot.size, dt)
+                else:
+                    pi_h, pd_h, r_h, c_h, ts_h = consts[:, hot]
+                    th, eh, thr_h, lost_h = server_step(t_srv[hot], tc[hot], uh, pi_h, pd_h, r_h, c_h, ts_h,
+                                                        gain, smin, dt)
                 t_new[hot] = th
                 energy[hot] = eh
                 g_h = gpus[hot]
@@ -536,39 +593,47 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             tl_np = bank.tl
         else:
             a_row = a_rows[kk]
+            xc_row = xc_rows[kk]
             child = [0.0] * m
             e_rej_step = 0.0
             mover_elec = 0.0
+            chiller_elec = 0.0
             for l in order:
                 mh = mover_heat[l]
                 q_in = q_loop[l] + mh + child[l]
+                t0 = tl[l]
                 a_cap = a_row[l]
                 b_cap = b_caps[l]
                 p = parent[l]
                 if p >= 0:
                     a_cap -= coil[l] * tl[p]
-                t0 = tl[l]
+                if ch_w[l] > 0.0:  # chiller curve linearised at the step's start temperature
+                    cap_ch, slope = chiller_capacity_linear(ch_w[l], xc_row[l], t0, ch_chw[l])
+                    a_cap += cap_ch - slope * t0
+                    b_cap += slope
                 cap_now = a_cap + b_cap * t0
-                cmd = (q_in if fc is None else fc[l] + mh) + kc[l] * (t0 - tset[l])
-                if cmd < 0.0:
+                target = (q_in if fc is None else fc[l] + mh) + kc[l] * (t0 - tset[l])
+                if target <= 0.0:
                     cmd = 0.0
-                elif cmd > cap_now:
-                    cmd = cap_now if cap_now > 0.0 else 0.0
-                # dead time, inlined DeadTimeBuffer.push (hot loop)
-                buf, size = dt_buf[l], dt_size[l]
-                buf[k % size] = cmd
-                delayed = buf[(k - dt_lo[l]) % size]
-                if dt_frac[l]:
-                    delayed += dt_frac[l] * (buf[(k - dt_lo[l] - 1) % size] - delayed)
+                elif target >= cap_now:
+                    cmd = 1.0
+                else:
+                    cmd = target / cap_now
+                act = acts[l]
+                yl = act.y
                 c = lc[l]
-                yl = y[l]
-                t1 = t0 + (q_in - yl) * dt / c  # common case: actuator-limited all step
-                if yl > a_cap + b_cap * (t1 if t1 < t0 else t0):
-                    t1 = _loop_step(t0, q_in, yl, a_cap, b_cap, c, dt)
-                deliv = q_in - c * (t1 - t0) / dt
-                delivered[l] = deliv
+                rb = yl * b_cap
+                if rb > 0.0 and cap_now >= 0.0:  # common case: positive capacity, one exponential
+                    teq = (q_in - yl * a_cap) / rb
+                    if teq * b_cap + a_cap >= 0.0:
+                        t1 = teq + (t0 - teq) * math.exp(-dt * rb / c)
+                    else:
+                        t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
+                else:
+                    t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
+                act.step(cmd)
+                deliv = q_in - c * (t1 - t0) * inv_dt
                 tl[l] = t1
-                y[l] += (1.0 - a_act[l]) * (delayed - y[l])
                 speed = deliv / rated[l]
                 speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
                 s3 = speed * speed * speed
@@ -579,13 +644,11 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     child[p] += deliv
                 else:
                     e_rej_step += deliv
-            chiller_elec = 0.0
-            for l in chiller_loops:
-                free = dc_ua[l] * (tl[l] - db) + ct_ua[l] * (tl[l] - wb)
-                load = delivered[l] - (free if free > 0.0 else 0.0)
-                if load > 0.0:
-                    chiller_elec += _chiller_power(load, ch_w[l], db, ch_cop[l], ch_rated_c[l])
-
+                if ch_w[l] > 0.0:
+                    free = dc_ua[l] * (t1 - db) + ct_ua[l] * (t1 - wb)
+                    load = deliv - (free if free > 0.0 else 0.0)
+                    if load > 0.0:
+                        chiller_elec += _chiller_power(load, ch_w[l], db, ch_cop[l], ch_rated_c[l], t1, ch_chw[l])
             tl_np = np.array(tl)
 
         # 4. aggregates
@@ -651,7 +714,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     e_by_hour = np.asarray(e_by_hour) * dt
     e_it_by_hour = np.asarray(e_it_by_hour) * dt
     energy1 = float(np.dot(c_th, t_srv)) + float(np.dot(model.loop_c, tl_np))
-    res = SimulationResult(start=start)
+    res = SimulationResult(start=start, timezone=tz)
     res.servers, res.gpus = n, int(gpus.sum())
     res.steps, res.step_s, res.horizon_s = steps_done, dt, steps_done * dt
     res.control, res.integrator, res.cancelled = control, "fast", cancelled
@@ -693,11 +756,13 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     # cost
     res.energy_cost_usd = energy_cost_usd(e_by_hour, prices)
     res.it_cost_usd = energy_cost_usd(e_it_by_hour, prices)
+    # quarter hours stay clock-aligned across a daylight-saving change (it shifts by whole hours)
     offset = start.minute * 60 + start.second
     peaks = peak_15min_kw(res.time_s, res.facility_kw, offset)
     res.peak_15min_facility_kw = float(peaks.max()) if peaks.size else 0.0
-    res.demand_charge_usd = demand_charge_usd(res.time_s, res.facility_kw, month_index(start, res.time_s),
-                                              offset, demand_charge)
+    res.demand_charge_usd = demand_charge_usd(res.time_s, res.facility_kw, month_index(start, res.time_s, tz),
+                                              offset, demand_charge,
+                                              month_fractions(start, res.time_s, minute_len, tz))
     res.cost_usd = res.energy_cost_usd + res.demand_charge_usd
     if progress is not None:
         progress(1.0)
@@ -706,17 +771,19 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
 
 
 def _mover_split(model: Model):
-    """Fan/pump power at design flow per loop [W]: heat into the loop (CRAH/CDU) vs outdoors."""
+    """Fan/pump power at design flow per loop [W]: heat into the loop vs heat outdoors.
+
+    CRAH fans and CDU pumps heat the air / technology loop they move; chilled-water pumps (the
+    ``rated_power_kw`` of a chiller unit) heat the chilled water. Dry-cooler and tower fans blow
+    their heat outdoors.
+    """
     idx = {n: k for k, n in enumerate(model.loop_names)}
     m_in = [0.0] * model.m
     m_out = [0.0] * model.m
     for u in model.plan.cooling_units:
         l = idx[u.loop]
-        if u.kind in ("crah", "cdu"):
+        if u.kind in ("crah", "cdu", "chiller"):
             m_in[l] += u.rated_power_kw * 1e3
         else:
             m_out[l] += u.rated_power_kw * 1e3
     return m_in, m_out
-
-
-from .control import loop_temperature_step as _loop_step  # noqa: E402  (scalar hot-loop helper)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import defaults as d
-from .control import loop_temperature_step, loop_temperature_step_vec
-from .heat_rejection import chiller_electric_power
-from .heat_rejection import chiller_capacity_ratio_scalar as _chiller_ratio
+from .control import FopdtBank, loop_temperature_step, loop_temperature_step_vec
+from .heat_rejection import chiller_capacity_linear, chiller_electric_power
 from .heat_rejection import chiller_electric_power_scalar as _chiller_power
 
 
@@ -21,7 +20,7 @@ class VectorLoopBank:
     Internally loops are reordered so that every tree level is one contiguous slice (views, no
     gathers in the hot loop); :attr:`tl` is kept in the plan's loop order for the callers.
 
-    tl : array  Supply temperatures [°C] (plan order); y : actuator outputs [W]
+    tl : array  Supply temperatures [°C] (plan order); actuator fractions in :attr:`act`
     """
 
     def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
@@ -42,7 +41,6 @@ class VectorLoopBank:
         self.slices = [slice(int(bounds[k]), int(bounds[k + 1])) for k in range(len(bounds) - 1)]
         P = lambda x: np.asarray(x, float)[perm].copy()  # noqa: E731
         self.t = P(tl)
-        self.y = P(y)
         self.mover_heat = P(mover_heat)
         par = parent[perm]
         self.par_p = np.where(par >= 0, inv[np.maximum(par, 0)], 0)  # parent index in permuted order
@@ -56,25 +54,16 @@ class VectorLoopBank:
         self.ch_w = P(model.loop_chiller_w)
         self.ch_rated_c = P(model.loop_chiller_rated_c)
         self.ch_cop = P(model.loop_chiller_cop)
+        self.ch_chw = P(model.loop_chiller_rated_chw_c)
         self.dc_ua = P(model.loop_drycooler_ua)
         self.ct_ua = P(model.loop_tower_ua)
         self.b = self.coil + self.dc_ua + self.ct_ua
         self.rated = P(model.loop_rated_w)
-        self.one_minus_a = 1.0 - np.exp(-dt / P(model.loop_tau))
+        self.act = FopdtBank(P(model.loop_dead), P(model.loop_tau), dt, P(y))
         self.movers_in = P(movers_in)
         self.movers_all = self.movers_in + P(movers_out)
         self.chiller_idx = np.flatnonzero(self.ch_w > 0)
-        self.ch_groups = [(float(rc), np.where((self.ch_w > 0) & (self.ch_rated_c == rc), self.ch_w, 0.0))
-                          for rc in np.unique(self.ch_rated_c[self.chiller_idx])]
         self.any_free = bool(np.any(self.dc_ua[self.chiller_idx] > 0) or np.any(self.ct_ua[self.chiller_idx] > 0))
-        lag = P(model.loop_dead) / dt
-        self.lo = np.floor(lag + 1e-9).astype(int)
-        self.frac = lag - self.lo
-        self.any_frac = bool(np.any(self.frac > 1e-9))
-        self.size = int(self.lo.max()) + 2
-        self.buf = np.repeat(self.y[None, :], self.size, axis=0)
-        self.cols = np.arange(m)
-        self.k = 0
         self.delivered = np.zeros(m)
         self.tl = np.asarray(tl, float).copy()
         # per level: which loops have parents, and the parents' indices
@@ -83,24 +72,30 @@ class VectorLoopBank:
     def step(self, q_loop, db: float, wb: float, fc=None):
         """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] forecasts.
         Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
-        t, y, dt = self.t, self.y, self.dt
+        t, dt = self.t, self.dt
+        y = self.act.y
         q = np.asarray(q_loop)[self.perm]
         if fc is not None:
             fc = np.asarray(fc)[self.perm]
         mh_in = self.mover_heat
         q += mh_in
         a_all = self.fixed - self.dc_ua * db - self.ct_ua * wb - self.coil * t[self.par_p]
-        for rated_c, w in self.ch_groups:  # usually one rating temperature: scalar curve
-            a_all += w * _chiller_ratio(db, rated_c)
-        k, size = self.k, self.size
-        row = k % size
+        b_all = self.b.copy()
+        for i in self.chiller_idx:  # chiller curve linearised at the step's start temperature
+            xc = (db - self.ch_rated_c[i]) / d.CHILLER_TEMP_RISE_COEF
+            cap, slope = chiller_capacity_linear(float(self.ch_w[i]), xc, float(t[i]), float(self.ch_chw[i]))
+            a_all[i] += cap - slope * t[i]
+            b_all[i] += slope
         for sl, (has, par) in zip(self.slices, self.level_par):
             t0 = t[sl].copy()
             q_in = q[sl]
-            a, b, c = a_all[sl], self.b[sl], self.c[sl]
-            cap = np.maximum(a + b * t0, 0.0)
+            a, b, c = a_all[sl], b_all[sl], self.c[sl]
+            cap = a + b * t0
             ff = q_in if fc is None else fc[sl] + mh_in[sl]
-            self.buf[row, sl] = np.minimum(np.maximum(ff + self.kc[sl] * (t0 - self.tset[sl]), 0.0), cap)
+            target = ff + self.kc[sl] * (t0 - self.tset[sl])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cmd = np.where(target <= 0.0, 0.0, np.where(target >= cap, 1.0, target / np.where(cap > 0, cap, 1.0)))
+            self.act.store(sl, cmd)
             if sl.stop - sl.start <= 4:  # a few loops (the plant level): scalar code is faster
                 t1 = np.array([loop_temperature_step(*args, dt) for args in
                                zip(t0.tolist(), q_in.tolist(), y[sl].tolist(), a.tolist(), b.tolist(), c.tolist())])
@@ -111,12 +106,7 @@ class VectorLoopBank:
             t[sl] = t1
             if has.size:
                 np.add.at(q, par, deliv[has])
-        # actuators see the command of L seconds ago (this step's, if L = 0), as DeadTimeBuffer does
-        delayed_all = self.buf[(k - self.lo) % size, self.cols]
-        if self.any_frac:
-            delayed_all = (1.0 - self.frac) * delayed_all + self.frac * self.buf[(k - self.lo - 1) % size, self.cols]
-        y += self.one_minus_a * (delayed_all - y)
-        self.k += 1
+        self.act.advance()  # actuators: this step's commands, delayed and lagged (FopdtBank)
         speed = np.clip(self.delivered / self.rated, d.MOVER_MIN_SPEED, 1.0)
         s3 = speed * speed * speed
         self.mover_heat = self.movers_in * s3
@@ -128,12 +118,12 @@ class VectorLoopBank:
             if self.any_free:
                 load = load - np.maximum(self.dc_ua[i] * (t[i] - db) + self.ct_ua[i] * (t[i] - wb), 0.0)
             if i.size <= 4:
-                chiller_elec = sum(_chiller_power(x, w, db, cop, rc) for x, w, cop, rc in
+                chiller_elec = sum(_chiller_power(x, w, db, cop, rc, tc, rw) for x, w, cop, rc, tc, rw in
                                    zip(load.tolist(), self.ch_w[i].tolist(), self.ch_cop[i].tolist(),
-                                       self.ch_rated_c[i].tolist()) if x > 0.0)
+                                       self.ch_rated_c[i].tolist(), t[i].tolist(), self.ch_chw[i].tolist()) if x > 0.0)
             else:
                 chiller_elec = float(np.sum(chiller_electric_power(np.maximum(load, 0.0), self.ch_w[i], db,
-                                                                   self.ch_cop[i], self.ch_rated_c[i])))
+                                                                   self.ch_cop[i], self.ch_rated_c[i], t[i],
+                                                                   self.ch_chw[i])))
         self.tl = t[self.inv]
         return float(self.delivered[self.root].sum()), mover_elec, chiller_elec, float(mh_in.sum())
-

@@ -91,6 +91,7 @@ class Model:
     loop_fixed_w: np.ndarray  # fixed capacity [W] (coil units without a parent)
     loop_chiller_w: np.ndarray  # rated chiller capacity [W]
     loop_chiller_rated_c: np.ndarray  # rating outdoor temperature [°C]
+    loop_chiller_rated_chw_c: np.ndarray  # rating leaving chilled water (units' supply setpoints) [°C]
     loop_chiller_cop: np.ndarray  # [-]
     loop_drycooler_ua: np.ndarray  # [W/K] on dry bulb
     loop_tower_ua: np.ndarray  # [W/K] on wet bulb
@@ -204,7 +205,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         w = np.array([u.rated_capacity_kw for u in us])
         setpoint[k] = float(np.dot(w, [u.supply_setpoint_c for u in us]) / w.sum())
     z = np.zeros(m)
-    coil_ua, fixed_w, ch_w, ch_rated, ch_cop, dc_ua, ct_ua = (z.copy() for _ in range(7))
+    coil_ua, fixed_w, ch_w, ch_rated, ch_cop, dc_ua, ct_ua, ch_chw = (z.copy() for _ in range(8))
     rated_w, mover_w, lag, dead, vol, flow = (z.copy() for _ in range(6))
     for k in range(m):
         us = units_by_loop[k]
@@ -232,6 +233,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
                 ch_w[k] += q
                 ch_sum += q
                 ch_rated[k] += q * u.rated_outdoor_c
+                ch_chw[k] += q * u.supply_setpoint_c
                 ch_cop[k] += q * (u.design_cop or d.CHILLER_RATED_COP)
             elif u.kind in ("dry_cooler", "cooling_tower"):
                 if u.approach_k <= 0:
@@ -245,6 +247,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         lag[k] /= rated_w[k]
         if ch_sum > 0:
             ch_rated[k] /= ch_sum
+            ch_chw[k] /= ch_sum
             ch_cop[k] /= ch_sum
     rho_cp = np.array([RHO_CP[x] for x in medium])
     transit = np.where((vol > 0) & (flow > 0) & (np.array(medium) != "air"), vol / np.where(flow > 0, flow, 1), 0.0)
@@ -368,6 +371,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         loop_setpoint=setpoint, loop_c=loop_c, loop_tau=np.maximum(lag, 1e-3), loop_dead=dead,
         loop_gain=gain, loop_coil_ua=coil_ua, loop_fixed_w=fixed_w, loop_chiller_w=ch_w,
         loop_chiller_rated_c=np.where(ch_w > 0, ch_rated, d.CHILLER_RATED_CONDENSER_C),
+        loop_chiller_rated_chw_c=np.where(ch_w > 0, ch_chw, d.CHILLER_RATED_EVAP_C),
         loop_chiller_cop=np.where(ch_w > 0, ch_cop, d.CHILLER_RATED_COP), loop_drycooler_ua=dc_ua,
         loop_tower_ua=ct_ua, loop_rated_w=rated_w, loop_mover_w=mover_w, loop_server_share=share,
         loop_downstream=down, placement=placement, options=opt, scenario=scenario, plan=plan,

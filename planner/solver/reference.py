@@ -21,10 +21,10 @@ from scipy import sparse
 from scipy.integrate import solve_ivp
 
 from . import defaults as d
+from .control import command_fraction
 from .errors import SolverInputError
 from .energy import pue
-from .heat_rejection import chiller_capacity_ratio
-from .integrate import _Chunk, _coolant, _initial_state, _mover_split
+from .integrate import _Chunk, _coolant, _initial_state, _mover_split, loop_capacity
 from .loads import job_utilization_step_means
 from .model import Model
 from .results import SimulationResult
@@ -84,18 +84,14 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         dTL = np.zeros(m)
         fc = forecast_at(t) if predictive else None
         for l in order:
-            a = (model.loop_fixed_w[l] - model.loop_drycooler_ua[l] * db - model.loop_tower_ua[l] * wb
-                 + model.loop_chiller_w[l] * chiller_capacity_ratio(db, model.loop_chiller_rated_c[l]))
-            b = model.loop_coil_ua[l] + model.loop_drycooler_ua[l] + model.loop_tower_ua[l]
-            if parent[l] >= 0:
-                a -= model.loop_coil_ua[l] * TL[parent[l]]
-            cap = max(a + b * TL[l], 0.0)
-            deliv[l] = min(Y[l], cap)
+            tp = TL[parent[l]] if parent[l] >= 0 else 0.0
+            cap = max(loop_capacity(model, l, TL[l], db, wb, tp)[0], 0.0)  # exact chiller curve
+            deliv[l] = Y[l] * cap
             speed = min(max(deliv[l] / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
             mover_heat[l] = movers_in[l] * speed ** 3
             q_in = q_srv[l] + mover_heat[l] + child[l]
             ff = q_in if fc is None else fc[l] + mover_heat[l]
-            cmd[l] = min(max(ff + model.loop_gain[l] * (TL[l] - model.loop_setpoint[l]), 0.0), cap)
+            cmd[l] = command_fraction(ff + model.loop_gain[l] * (TL[l] - model.loop_setpoint[l]), cap)
             dTL[l] = (q_in - deliv[l]) / model.loop_c[l]
             if parent[l] >= 0:
                 child[parent[l]] += deliv[l]
@@ -104,15 +100,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
 
     # initial state identical to the fast path: servers and loops steady, actuators delivering the
     # heat each loop takes in (children first)
-    T0, TL0, P0, _ = _initial_state(model, U[0], amb_db[0], amb_wb[0])
-    q_srv0 = share @ ((T0 - _coolant(model, TL0, model.recirc @ (model.rack_air_share @ P0))) / model.r_th)
-    Y0 = np.zeros(m)
-    child = np.zeros(m)
-    for l in order:
-        speed = min(max((q_srv0[l] + child[l]) / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
-        Y0[l] = q_srv0[l] + child[l] + movers_in[l] * speed ** 3
-        if parent[l] >= 0:
-            child[parent[l]] += Y0[l]
+    T0, TL0, P0, _, Y0 = _initial_state(model, U[0], amb_db[0], amb_wb[0])
     x0 = np.concatenate([T0, TL0, Y0, np.zeros(5)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu
     cmd0 = evaluate(0.0, x0[:n + 2 * m])[2]
 
@@ -134,7 +122,10 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         cd = np.empty(m)
         for l in range(m):
             tt = t - dead[l]
-            cd[l] = cmd0[l] if tt <= 0 else np.interp(tt, ht, hc[:, l])
+            if dead[l] <= 0.0:  # no dead time: the present command (the history ends at the chunk start)
+                cd[l] = cmd[l]
+            else:
+                cd[l] = cmd0[l] if tt <= 0 else np.interp(tt, ht, hc[:, l])
         dY = (cd - x[n + m:n + 2 * m]) / model.loop_tau
         thr = float(np.dot(gpus, x[:n] > model.t_slow))
         lost = float(np.dot(gpus * u, 1.0 - s))
@@ -173,11 +164,11 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         if cancel is not None and cancel():
             cancelled = True
             break
-    S = np.asarray(samples)
-    res = SimulationResult(start=start)
+    S = np.asarray(samples).reshape(len(samples), x0.size)  # (0, ...) if cancelled before the first sample
+    res = SimulationResult(start=start, timezone=model.plan.site.timezone)
     res.integrator, res.control, res.cancelled = "reference", control, cancelled
     res.servers, res.gpus, res.steps, res.step_s, res.horizon_s = n, int(gpus.sum()), len(S), dt, t
-    Tall = np.vstack([T0[None, :], S[:, :n]])
+    Tall = np.vstack([T0[None, :], S[:, :n]])  # the initial state counts when nothing was sampled
     res.max_gpu_temp_c = float(Tall.max())
     res.final_server_temp_c = x[:n].copy()
     res.final_loop_temp_c = x[n:n + m].copy()

@@ -23,7 +23,8 @@ MINUTE_FIELDS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "s
 class SimulationResult:
     """Outcome of :func:`planner.solver.simulate`.
 
-    Summary (units in the names): energies [kWh], powers [kW], temperatures [°C], cost [$];
+    Summary (units in the names): energies [kWh], powers [kW], temperatures [°C], cost [$]
+    (``demand_charge_usd`` prorated by the share of each billing month simulated);
     ``throttle_events`` counts GPU slowdown episodes (per GPU, with hysteresis);
     ``throttled_gpu_hours`` is GPU time spent above slowdown; ``lost_gpu_hours`` the demanded GPU
     work not delivered, ``Σ gpus · u · (1 − s) dt``; ``max_throttled_fraction`` the largest share of
@@ -42,6 +43,7 @@ class SimulationResult:
     """
 
     start: datetime
+    timezone: str = "UTC"
     it_energy_kwh: float = 0.0
     cooling_energy_kwh: float = 0.0
     facility_energy_kwh: float = 0.0
@@ -115,7 +117,7 @@ class SimulationResult:
         """One row per minute: ``time`` (ISO 8601, site local time) and the minute series."""
         from .ambient import local_times
         table = self.minute_table()
-        times = local_times(self.start, self.time_s)
+        times = local_times(self.start, self.time_s, self.timezone)
         cols = [c for c in MINUTE_FIELDS if c != "time_s"]
         with open(path, "w", newline="") as fh:
             w = csv.writer(fh)

@@ -49,7 +49,8 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     record : tuple  ``summary``, ``minute`` (always kept: it is O(minutes)), ``server`` (per-server
         minute histories; memory grows with servers × minutes)
     progress : callable(fraction) | None  Called about every 1 % of the run
-    cancel : callable() -> bool | None  Polled every few hundred steps; True stops early
+    cancel : callable() -> bool | None  Polled before the first step and every 16 steps (reference:
+        every chunk); True stops early
         (the result then has ``cancelled=True`` and covers the steps done)
     options : SolverOptions | None  Model choices (containment, conversion losses, throttling)
     integrator : ``fast`` (default) or ``reference`` (scipy ``solve_ivp``; ``ivp_options`` such as
@@ -80,7 +81,13 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
             f"step {step:g} s is larger than the stability limit {limit:.3g} s of this plan "
             f"(set by the smallest loop thermal mass against the server conductance, and the loop lags); "
             f"use --step {max(math.floor(limit), 1)} or less")
-    n_steps = int(math.ceil(horizon / step - 1e-9))
+    n_steps = int(round(horizon / step))
+    if abs(n_steps * step - horizon) > 1e-9 * max(horizon, 1.0):
+        lo, hi = max(math.floor(horizon / step), 1) * step, math.ceil(horizon / step) * step
+        raise SolverInputError(
+            f"horizon {horizon:g} s is not a whole number of {step:g} s steps; use a horizon of {lo:g} s or "
+            f"{hi:g} s, or a step that divides {horizon:g} s (energy and cost are reported for exactly the "
+            f"simulated time)")
     _, db, wb = ambient_grid(weather, start=sc.start, horizon_s=n_steps * step, step_s=step, n_steps=n_steps,
                              timezone=plan.site.timezone, weather_file=sc.weather_file)
     if integrator is None:
