@@ -76,9 +76,13 @@ def load_catalog(path: str | Path = CATALOG_PATH) -> Catalog:
         if not 0.0 <= t.liquid_fraction <= 1.0:
             raise CatalogError(f"{path.name}: server_types[{i}] ({t.key}): liquid_fraction outside 0..1")
         types.append(t)
+    if len({t.key for t in types}) != len(types):
+        raise CatalogError(f"{path.name}: two server types share a key")
     units = []
     for i, item in enumerate(raw.get("cooling_units", [])):
         item = dict(item)
         item.pop("sources", None)  # kept in the JSON for readers; CoolingUnit has no sources field
         units.append(_build(CoolingUnit, {"loop": "", **item}, f"{path.name}: cooling_units[{i}]"))
+    if len({u.name for u in units}) != len(units):
+        raise CatalogError(f"{path.name}: two cooling units share a name")
     return Catalog(tuple(types), tuple(units))

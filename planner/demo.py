@@ -4,8 +4,10 @@ One *pod* is the unit of the design (and the whole default demo):
 
 * four rows of six air-cooled racks, each with 4 x NVIDIA DGX H100 (40.8 kW per rack),
   arranged front-to-front across cold aisles and back-to-back across hot aisles;
-* one row of four liquid-cooled NVIDIA GB200 NVL72 racks (132 kW, ~85 % of heat to liquid);
-* eight perimeter chilled-water CRAHs (air loop) and one CDU (technology cooling loop).
+* two rows of four liquid-cooled NVIDIA GB200 NVL72 racks (132 kW, ~85 % of heat to liquid),
+  facing each other across a cold aisle: 576 of the pod's 1,344 GPUs are liquid cooled, as in
+  halls built for Blackwell-generation systems;
+* ten perimeter chilled-water CRAHs (air loop) and two CDUs (technology cooling loop).
 
 Heat leaves the building through two plant loops shared by all pods: air-cooled chillers
 for the CRAH chilled water and dry coolers for the CDU facility water. Plant is sized the way
@@ -22,7 +24,7 @@ import random
 from dataclasses import replace
 from datetime import datetime
 
-from planner.assets import MINNEAPOLIS_EPW, PHOENIX_EPW
+from planner.assets import PHOENIX_EPW
 from planner.catalog import load_catalog
 from planner.plan import (
     CoolingLoop,
@@ -34,17 +36,18 @@ from planner.plan import (
     Rack,
     Scenario,
     Server,
+    ServerType,
     Site,
     Tariff,
 )
 
-__all__ = ["build_demo_plan", "PLANT_SIZING", "POD_RACKS", "DEMO_WEEK_START", "DEMO_HOT_DAY"]
+__all__ = ["build_demo_plan", "pod_design_loads", "PLANT_SIZING", "POD_RACKS", "DEMO_WEEK_START", "DEMO_HOT_DAY"]
 
 AIR_ROWS = ("A", "B", "C", "D")
-LIQUID_ROW = "E"
+LIQUID_ROWS = ("E", "F")
 RACKS_PER_AIR_ROW = 6
 RACKS_PER_LIQUID_ROW = 4
-POD_RACKS = len(AIR_ROWS) * RACKS_PER_AIR_ROW + RACKS_PER_LIQUID_ROW  # 28
+POD_RACKS = len(AIR_ROWS) * RACKS_PER_AIR_ROW + len(LIQUID_ROWS) * RACKS_PER_LIQUID_ROW  # 32
 
 AIR_SERVER = "nvidia-dgx-h100"
 LIQUID_SERVER = "nvidia-gb200-nvl72"
@@ -53,10 +56,11 @@ DGX_U_POSITIONS = (5, 14, 23, 32)  # 4 x 8U with a 1U gap between systems for ca
 # Pod geometry [m]. Tile = 0.6 m; all offsets are whole tiles.
 TILE = 0.6
 POD_WIDTH = 8.4           # 14 tiles: west CRAH zone, 6 racks, east CRAH zone
-POD_DEPTH = 15.6          # 26 tiles
+POD_DEPTH = 18.0          # 30 tiles
 RACK_X0 = 2.4             # west edge of the first rack in a row
 # (row label, centre y, front faces) - cold aisles are 1.8 m (3 tiles), hot aisles 1.2 m (2 tiles)
-ROW_LAYOUT = (("A", 1.8, "S"), ("B", 4.8, "N"), ("C", 7.2, "S"), ("D", 10.2, "N"), ("E", 12.6, "S"))
+ROW_LAYOUT = (("A", 1.8, "S"), ("B", 4.8, "N"), ("C", 7.2, "S"), ("D", 10.2, "N"), ("E", 12.6, "S"),
+              ("F", 15.6, "N"))
 
 # Hottest July week (highest mean dry bulb, starting 2 July) and hottest July day (16 July,
 # 44.4 °C max, 30.0 °C min) of the bundled Phoenix TMY3 file; tests check these against
@@ -64,43 +68,61 @@ ROW_LAYOUT = (("A", 1.8, "S"), ("B", 4.8, "N"), ("C", 7.2, "S"), ("D", 10.2, "N"
 DEMO_WEEK_START = datetime(2025, 7, 2)
 DEMO_HOT_DAY = datetime(2025, 7, 16)
 
-#: Plant sizing of one pod. Ratings: chillers at 35 °C entering air and their 15 °C leaving water,
-#: dry coolers at 35 °C entering air (see the catalog).
+#: Plant choices of one pod. Unit *capacities* are not listed: ``pod_design_loads`` derives them
+#: from the pod's design heat with the selection rule below, so changing the rack mix resizes the
+#: plant the way a designer would.
 PLANT_SIZING = {
-    # Air side heat of one pod at max load: 24 x 40.8 kW DGX racks + 15 % of 4 x 132 kW GB200 racks
-    # + CRAH fan heat + chilled-water pump heat = 979 + 79 + 48 + 17 = ~1,123 kW. The air-cooled
-    # chillers are selected for a *typical* summer, not the ASHRAE 0.4 % design day (43.4 °C): N
-    # units, no spare, each delivering its share of the design load at the AHRI 550/590 rating air
-    # temperature, 35 °C, with the plant's 15 °C leaving water: 3 x 374 kW. With the EnergyPlus
-    # Chiller:Electric curve the solver uses, a 44.4 °C afternoon leaves 0.82 of that at 15 °C water;
-    # the chilled water then floats up until its warmer evaporator (+5.7 %/K of capacity at 15 °C)
-    # makes up the difference (~+3.4 K at full load).
+    # Air-cooled chillers selected for a *typical* summer, not the ASHRAE 0.4 % design day (43.4 °C
+    # for Phoenix): N units, no spare, together delivering the pod's design air-side heat at the
+    # AHRI 550/590 rating air temperature, 35 °C, with the plant's 15 °C leaving water. With the
+    # EnergyPlus Chiller:Electric curve the solver uses, a 44.4 °C afternoon leaves ~0.82 of that
+    # at 15 °C water; the chilled water floats up until its warmer evaporator makes up the rest.
     "chillers_per_pod": 3,
-    "chiller_rated_kw": 374.0,
     "chilled_water_setpoint_c": 15.0,
-    # Liquid side: 85 % of 4 x 132 kW = 449 kW + 8 kW CDU pump heat = 457 kW. Facility water is ASHRAE
-    # class W40 (supply <= 40 °C; 2021 Thermal Guidelines), which dry coolers can make without
-    # evaporation through a typical summer: 2 x 229 kW rated at 35 °C entering air with a 5 K approach
-    # (leaving water − dry bulb at rated load, within the 5–8 K of dry-cooler selections), i.e. they
-    # hold 40 °C up to 35 °C outdoor at full load; above that the water runs at dry bulb + 5 K x
-    # load/rated. (W32 water, the earlier choice, could only be held below ~26 °C outdoor.)
-    "dry_coolers_per_pod": 2,
-    "dry_cooler_rated_kw": 229.0,
+    # Facility water is ASHRAE class W40 (supply <= 40 °C; 2021 Thermal Guidelines), which dry
+    # coolers make without evaporation through a typical summer. Selected like the chillers: N units
+    # for the design liquid-side heat at 35 °C entering air with a 5 K approach (leaving water − dry
+    # bulb at rated load, within the 5–8 K of dry-cooler selections): they hold 40 °C up to 35 °C
+    # outdoors at full load; above that the water runs at dry bulb + 5 K x load/rated.
+    "dry_coolers_per_pod": 4,
     "dry_cooler_approach_k": 5.0,
     "facility_water_setpoint_c": 40.0,
-    # Eight 150 kW CRAHs = 1,200 kW of coil for ~1,106 kW of air-side heat in the hall.
-    "crahs_per_pod": 8,
+    # Ten 150 kW perimeter CRAHs (five a side) = 1,500 kW of coil for ~1,200 kW of air-side heat:
+    # in-room units are usually N+1 or better, unlike the plant sized above.
+    "crahs_per_pod": 10,
     "crah_rated_kw": 150.0,
     "crah_supply_setpoint_c": 22.0,
-    "cdus_per_pod": 1,
+    # One 800 kW CDU per liquid row (~449 kW each): a liquid-to-liquid CDU cannot supply the racks
+    # at the facility-water temperature: its plate exchanger needs an approach (secondary supply −
+    # facility supply), typically 2–5 K at rated flow in vendor CDU datasheets (estimate). 3 K on
+    # W40 water gives a 43 °C technology loop, inside NVIDIA's 45 °C warm-water rack inlet.
+    "cdus_per_pod": 2,
     "cdu_rated_kw": 800.0,
-    # A liquid-to-liquid CDU cannot supply the racks at the facility-water temperature: its plate
-    # exchanger needs an approach (secondary supply − facility supply), typically 2–5 K at rated
-    # flow in vendor CDU datasheets (estimate). 3 K on W40 water gives a 43 °C technology loop, inside
-    # NVIDIA's 45 °C warm-water rack inlet; the solver rates the CDU's UA as rated_capacity / approach.
     "cdu_supply_setpoint_c": 43.0,
     "cdu_approach_k": 3.0,
 }
+
+
+def pod_design_loads(air_t: ServerType, liq_t: ServerType, crah_t: CoolingUnit, cdu_t: CoolingUnit,
+                     chiller_t: CoolingUnit) -> dict[str, float]:
+    """Design heat of one full pod at max IT power [kW] and the plant capacities it selects.
+
+    air_kw = DGX heat + GB200 air-side heat + CRAH fan heat, grossed up for the chilled-water pumps
+    (their heat goes into the water; pump power ∝ duty, catalog ratio); liquid_kw = GB200 liquid-side
+    heat + CDU pump heat. Chiller and dry-cooler rated capacities = design heat / N units.
+    """
+    s = PLANT_SIZING
+    n_air = len(AIR_ROWS) * RACKS_PER_AIR_ROW
+    n_liq = len(LIQUID_ROWS) * RACKS_PER_LIQUID_ROW
+    it_air = n_air * len(DGX_U_POSITIONS) * air_t.max_power_w / 1000 * (1 - air_t.liquid_fraction)
+    it_air += n_liq * liq_t.max_power_w / 1000 * (1 - liq_t.liquid_fraction)
+    pump_fraction = chiller_t.rated_power_kw / chiller_t.rated_capacity_kw
+    air_kw = (it_air + s["crahs_per_pod"] * crah_t.rated_power_kw) / (1 - pump_fraction)
+    liquid_kw = n_liq * liq_t.max_power_w / 1000 * liq_t.liquid_fraction + s["cdus_per_pod"] * cdu_t.rated_power_kw
+    return {"air_kw": air_kw, "liquid_kw": liquid_kw,
+            "chiller_rated_kw": math.ceil(air_kw / s["chillers_per_pod"]),
+            "dry_cooler_rated_kw": math.ceil(liquid_kw / s["dry_coolers_per_pod"])}
+
 
 AIR_RACK_BUDGET_KW = 48.0
 LIQUID_RACK_BUDGET_KW = 150.0
@@ -115,7 +137,7 @@ def _pod_rack_slots() -> list[tuple[str, int, float, float, str, bool]]:
     """(row, index, x, y, orientation, liquid) for every rack slot of one pod, in fill order."""
     slots = []
     for row, y, facing in ROW_LAYOUT:
-        liquid = row == LIQUID_ROW
+        liquid = row in LIQUID_ROWS
         n = RACKS_PER_LIQUID_ROW if liquid else RACKS_PER_AIR_ROW
         for i in range(n):
             slots.append((row, i + 1, RACK_X0 + TILE / 2 + i * TILE, y, facing, liquid))
@@ -129,7 +151,7 @@ def _unit(template: CoolingUnit, **changes) -> CoolingUnit:
 def build_demo_plan(n_racks: int | None = None) -> Plan:
     """Build the Phoenix AI hall demo.
 
-    n_racks : int | None  Total racks; ``None`` gives the default single pod (28 racks).
+    n_racks : int | None  Total racks; ``None`` gives the default single pod (32 racks).
         Larger numbers add whole pods (the last one partly filled) with plant in proportion.
     """
     if n_racks is None:
@@ -164,7 +186,7 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
             CoolingLoop("FWS", "facility", None),
         ],
     )
-    s = PLANT_SIZING
+    s = dict(PLANT_SIZING, **pod_design_loads(air_t, liq_t, crah_t, cdu_t, chiller_t))
     slots = _pod_rack_slots()
     placed = 0
     multi = n_pods > 1
@@ -187,7 +209,7 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
                 cdu_t, name=f"{tag}CDU-{k + 1:02d}", loop=liq_loop, hall=hall.name,
                 rated_capacity_kw=s["cdu_rated_kw"], supply_setpoint_c=s["cdu_supply_setpoint_c"],
                 approach_k=s["cdu_approach_k"], x_m=ox + RACK_X0 + RACKS_PER_LIQUID_ROW * TILE + 0.9,
-                y_m=oy + ROW_LAYOUT[-1][1], model=cdu_t.name))
+                y_m=oy + ROW_LAYOUT[len(AIR_ROWS) + k % len(LIQUID_ROWS)][1], model=cdu_t.name))
         for row, i, x, y, facing, liquid in slots:
             if placed >= n_racks:
                 break
@@ -234,7 +256,11 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
 
 
 def demo_scenarios() -> list[Scenario]:
-    """The demo's scenarios: a week of jobs, and the full-load hottest-day stress case."""
+    """The demo's scenarios: a week of jobs, and the full-load hottest-day stress case.
+
+    (The same hall under Minneapolis weather is ``dcplan study phoenix``'s comparison: it needs the
+    site moved to Minneapolis's time zone too, which a scenario cannot express.)
+    """
     # Illustrative summer time-of-use tariff modelled on Arizona utilities' large-customer
     # TOU plans (on-peak 16:00-19:00): an estimate, not a published rate.
     prices = [0.065] * 24
@@ -248,8 +274,6 @@ def demo_scenarios() -> list[Scenario]:
                  step_s=10.0, weather_file=PHOENIX_EPW, tariff=tariff, load="jobs", control="reactive"),
         Scenario(name="Hottest July day, full load", start=DEMO_HOT_DAY, horizon_s=86400.0,
                  step_s=10.0, weather_file=PHOENIX_EPW, tariff=tariff, load="full", control="reactive"),
-        Scenario(name="Same day in Minneapolis, full load", start=DEMO_HOT_DAY, horizon_s=86400.0,
-                 step_s=10.0, weather_file=MINNEAPOLIS_EPW, tariff=tariff, load="full", control="reactive"),
     ]
 
 

@@ -248,9 +248,12 @@ def test_errors_come_first_and_rack_severity():
 
 def test_totals():
     t = plan_totals(build_demo_plan())
-    assert (t.racks, t.servers, t.gpus) == (28, 100, 24 * 32 + 4 * 72)
-    assert t.it_kw_max == pytest.approx(24 * 40.8 + 4 * 132)
-    assert t.cooling_capacity_kw == pytest.approx(1800.0)  # plant: 3 x 400 + 2 x 300 kW
+    assert (t.racks, t.servers, t.gpus) == (32, 104, 24 * 32 + 8 * 72)
+    assert t.it_kw_max == pytest.approx(24 * 40.8 + 8 * 132)
+    # plant, by the demo's selection rule (hand-computed):
+    # chillers 3 x ceil((979.2 + 158.4 air + 10 x 6 CRAH fans) / 0.985 pumps / 3) = 3 x 406 kW;
+    # dry coolers 4 x ceil((897.6 liquid + 2 x 8 CDU pumps) / 4) = 4 x 229 kW
+    assert t.cooling_capacity_kw == pytest.approx(3 * 406 + 4 * 229)
 
 
 def _mutate(code):

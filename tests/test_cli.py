@@ -20,10 +20,10 @@ def run(capsys, *argv):
 def test_demo_check_info(tmp_path, capsys):
     plan = tmp_path / "demo.dcplan"
     code, out, _ = run(capsys, "demo", str(plan), "--json")
-    assert code == 0 and json.loads(out)["racks"] == 28
+    assert code == 0 and json.loads(out)["racks"] == 32
     code, out, _ = run(capsys, "check", str(plan), "--json")
     data = json.loads(out)
-    assert code == 0 and data["errors"] == 0 and data["totals"]["gpus"] == 1056
+    assert code == 0 and data["errors"] == 0 and data["totals"]["gpus"] == 1344
     code, out, _ = run(capsys, "info", str(plan), "--json")
     assert json.loads(out)["site"] == "Phoenix AI Campus"
 
@@ -64,7 +64,7 @@ def test_console_script_runs_without_display(tmp_path):
     r = subprocess.run([str(exe), "demo", str(tmp_path / "p.dcplan"), "--json"],
                        cwd=tmp_path, capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["servers"] == 100
+    assert json.loads(r.stdout)["servers"] == 104
 
 
 def test_usage_error_exit_code(capsys):
@@ -83,7 +83,7 @@ def test_round_trip_demo_export_import_export_identical(tmp_path, capsys):
                          "--devices", str(a / "devices.csv"), "--rack-plan", str(a / "rack_plan.csv"), "--json")
     assert code == 0, err
     info = json.loads(out)
-    assert info["created_racks"] == 28 and info["created_servers"] == 100
+    assert info["created_racks"] == 32 and info["created_servers"] == 104
     assert run(capsys, "export", str(fresh), "--out", str(b))[0] == 0
     names = sorted(p.name for p in a.iterdir())
     assert names == ["devices.csv", "rack_plan.csv", "racks.csv"]

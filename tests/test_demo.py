@@ -26,16 +26,25 @@ def test_rows_form_hot_and_cold_aisles():
     for (ya, oa), (yb, ob) in zip(ordered, ordered[1:]):
         assert (oa, ob) in (("S", "N"), ("N", "S")), "rows must face along the aisle axis"
         aisles.append("cold" if (oa, ob) == ("S", "N") else "hot")
-    assert aisles == ["cold", "hot", "cold", "hot"]
+    assert aisles == ["cold", "hot", "cold", "hot", "cold"]
 
 
-@pytest.mark.parametrize("n", [1, 27, 28, 29, 100, 5000])
+@pytest.mark.parametrize("n", [1, 31, 32, 33, 100, 5000])
 def test_scaled_demo_has_exactly_n_racks_and_no_errors(n):
     p = build_demo_plan(n)
     assert len(p.racks) == n
     assert len({r.name for r in p.racks}) == n
     if n <= 100:
         assert [x for x in check_plan(p) if x.severity == ERROR] == []
+
+
+def test_plant_is_selected_from_the_design_heat():
+    """Chillers and dry coolers deliver exactly the pod's design heat at their 35 °C rating (N, no spare)."""
+    p = build_demo_plan()
+    caps, loads = loop_capacities_kw(p), loop_loads_kw(p)
+    assert 0 <= caps["CHW"] - loads["CHW"] < 30  # rounded up per unit, plus pump heat
+    assert 0 <= caps["FWS"] - loads["FWS"] < 4
+    assert caps["AIR"] > loads["AIR"] * 1.2 and caps["TCS"] > loads["TCS"] * 1.5  # room units: spare
 
 
 def test_plant_scales_with_pods():

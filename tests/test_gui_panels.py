@@ -344,6 +344,7 @@ def test_elevation_delete_key_removes_selected_server(win):
 
 def test_elevation_context_menu_remove(win, qtbot):
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QContextMenuEvent
     from PySide6.QtWidgets import QMenu
 
     click_rack(win, "R01")
@@ -361,7 +362,11 @@ def test_elevation_context_menu_remove(win, qtbot):
         clicked.append(True)
 
     QTimer.singleShot(0, choose)
-    QTest.mouseClick(e, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, elevation_point(win, 12))
+    # a right click: the press selects, the platform then sends the context-menu event
+    pos = elevation_point(win, 12)
+    QTest.mousePress(e, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, pos)
+    QTest.mouseRelease(e, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, pos)
+    QApplication.sendEvent(e, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, e.mapToGlobal(pos)))
     qtbot.waitUntil(lambda: bool(clicked), timeout=3000)
     read = lambda: [s.name for s in win.doc.servers_in("R01")]  # noqa: E731
     assert read() == ["R01-a"]

@@ -149,7 +149,11 @@ def focus_floor(win) -> None:
     """Keyboard focus on the floor view (window shortcuts then reach the window's actions)."""
     if not win.isActiveWindow():
         win.activateWindow()
-        QTest.qWaitForWindowActive(win, 1000)
+        QTest.qWaitForWindowActive(win, 200)
+    if not win.isActiveWindow():  # offscreen: a closed popup menu does not hand activation back
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.setActiveWindow(win)
     win.view.setFocus()
 
 

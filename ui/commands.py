@@ -537,6 +537,10 @@ class RemoveServersCommand(PlanCommand):
         super().__init__(doc, text, diff)
 
 
+#: Name of a loop created for a unit when the plan has none of its medium.
+NEW_LOOP_NAMES = {"air": "Air loop 1", "liquid": "Liquid loop 1", "facility": "Facility water 1"}
+
+
 class AddCoolingUnitCommand(PlanCommand):
     """Place a catalog cooling unit: CRAHs and CDUs on the floor at ``pos`` (snapped), others off-floor.
 
@@ -551,6 +555,8 @@ class AddCoolingUnitCommand(PlanCommand):
         medium = loop_medium(template.kind)
         if loop is None:
             loop = next((l.name for l in doc.plan.cooling_loops if l.medium == medium), template.loop)
+        if not loop:  # no loop of its medium yet, and the catalog names none: a new one comes with it
+            loop = doc.unique_name(NEW_LOOP_NAMES[medium], {l.name for l in doc.plan.cooling_loops})
         unit = replace(template, name=name, loop=loop, hall=doc.hall().name)
         if template.kind in FLOOR_UNIT_KINDS and pos is not None:
             tile = doc.hall().tile_m
