@@ -2,10 +2,22 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-#: Repository-level ``assets/`` folder; ``DCPLAN_ASSETS`` overrides it (packaged installs).
-ASSETS_DIR = Path(os.environ.get("DCPLAN_ASSETS", Path(__file__).resolve().parents[1] / "assets"))
+
+def _find_assets() -> Path:
+    """``DCPLAN_ASSETS`` if set; else the checkout's ``assets/`` (editable install, tests); else the
+    copy a wheel installs under ``<prefix>/share/dcplan/assets`` (pyproject data-files)."""
+    if "DCPLAN_ASSETS" in os.environ:
+        return Path(os.environ["DCPLAN_ASSETS"])
+    checkout = Path(__file__).resolve().parents[1] / "assets"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "dcplan" / "assets"
+
+
+ASSETS_DIR = _find_assets()
 WEATHER_DIR = ASSETS_DIR / "weather"
 
 PHOENIX_EPW = "USA_AZ_Phoenix-Sky.Harbor.Intl.AP.722780_TMY3.epw"

@@ -6,7 +6,7 @@ import pytest
 from planner.catalog import CatalogError, is_estimate, load_catalog
 from planner.plan import UNIT_KINDS
 
-FIGURES = ("u_height", "gpu_memory_gb", "liquid_fraction", "gpu_tdp_w", "idle_power_w", "max_power_w", "airflow_m3s", "gpu_slowdown_c",
+FIGURES = ("u_height", "gpu_count", "gpu_shutdown_c", "gpu_memory_gb", "liquid_fraction", "gpu_tdp_w", "idle_power_w", "max_power_w", "airflow_m3s", "gpu_slowdown_c",
            "gpu_design_temp_c", "thermal_time_constant_s", "weight_kg")
 
 
@@ -67,3 +67,27 @@ def test_catalog_is_shared_but_copies_are_independent():
     t = load_catalog().server_types[0]
     c = dataclasses.replace(t, max_power_w=1.0)
     assert load_catalog().server_types[0].max_power_w != 1.0 and c.max_power_w == 1.0
+
+
+def test_every_cooling_unit_figure_has_a_source():
+    import json
+
+    from planner.catalog import CATALOG_PATH
+
+    for u in json.loads(CATALOG_PATH.read_text())["cooling_units"]:
+        figures = [k for k, v in u.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        missing = [k for k in figures if k not in u.get("sources", {})]
+        assert not missing, f"{u['name']}: no source for {missing}"
+
+
+def test_duplicate_names_are_refused(tmp_path):
+    import json
+
+    from planner.catalog import CATALOG_PATH
+
+    raw = json.loads(CATALOG_PATH.read_text())
+    raw["cooling_units"].append(raw["cooling_units"][0])
+    f = tmp_path / "dup.json"
+    f.write_text(json.dumps(raw))
+    with pytest.raises(CatalogError, match="two cooling units share a name"):
+        load_catalog(f)

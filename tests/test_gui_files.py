@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from models.store import load_plan, save_plan
-from test_gui_support import msgs, select, small_plan, win  # noqa: F401  (fixtures)
+from test_gui_support import keys, msgs, select, small_plan, undo_redo, win  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.gui
 
@@ -161,8 +161,10 @@ def test_export_and_import_csv(win, msgs, tmp_path, qtbot):
     assert {"R01", "R02"} <= set(win.doc.rack_map())
     assert set(win.scene.rack_items) == set(win.doc.rack_map())
     assert win.doc.undo_stack.undoText().startswith("Import")
-    win.doc.undo_stack.undo()
-    assert len(win.doc.plan.racks) == n_before and "R01" not in win.scene.rack_items
+    undo_redo(win, n_before, n_before + 2, lambda: len(win.doc.plan.racks))
+    assert set(win.scene.rack_items) == set(win.doc.rack_map())
+    keys(win, "Ctrl+Z")
+    assert "R01" not in win.scene.rack_items
 
 
 def test_bad_csv_import_lists_rows(win, msgs, tmp_path):
@@ -181,8 +183,16 @@ def test_history_view_lists_commands(win):
     model = win.undo_view.model()
     assert model.rowCount() == 3  # <opened plan>, rotate, flip
     assert win.doc.undo_stack.text(0) == "Rotate L01" and win.doc.undo_stack.text(1) == "Flip L01"
-    win.undo_view.setCurrentIndex(model.index(0, 0))  # click the first row: back to the opened plan
-    assert win.doc.rack("L01").orientation == "S"
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    view = win.undo_view
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.visualRect(model.index(0, 0)).center())  # back to the opened plan
+    assert win.doc.rack("L01").orientation == "S" and win.doc.undo_stack.index() == 0
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.visualRect(model.index(2, 0)).center())  # and forward again: redo both
+    assert win.doc.rack("L01").orientation == "E" and win.doc.undo_stack.index() == 2
 
 
 def test_cli_entry_parses_plan_argument():
@@ -191,3 +201,154 @@ def test_cli_entry_parses_plan_argument():
     a = parse_args(["hall.dcplan"])
     assert a.plan == "hall.dcplan" and not a.demo
     assert parse_args(["--demo"]).demo
+
+
+# ------------------------------------------------------- long file work off the GUI thread
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from PySide6.QtCore import QTimer  # noqa: E402
+
+
+def big_plan(n: int = 5000):
+    """``n`` racks with one server each on a 0.6 m x 1.2 m grid (aisles every other row)."""
+    from dataclasses import replace as dc_replace
+
+    from planner.plan import Hall, Rack, Server
+
+    plan = small_plan()
+    cols = 100
+    plan.halls = [Hall("Hall 1", 0.6 * cols + 2.4, 2.4 * (n // cols + 1) + 2.4, 0.6)]
+    plan.racks = [Rack(f"B{i:05d}", row=f"B{i // cols}", x_m=1.5 + 0.6 * (i % cols), y_m=1.8 + 2.4 * (i // cols),
+                       air_loop="AIR", feed_a="FA", feed_b="FB") for i in range(n)]
+    plan.servers = [Server(f"B{i:05d}-s", f"B{i:05d}", plan.server_types[0].key, 1) for i in range(n)]
+    plan.cooling_units = [dc_replace(plan.cooling_units[0], x_m=0.45, y_m=1.2 + 1.2)]
+    return plan
+
+
+def click_cancel_when_shown(qtbot, clicked: list):
+    """Click the progress dialog's Cancel button as soon as it appears."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QProgressDialog, QPushButton
+
+    def poll():
+        dlg = next((w for w in QApplication.topLevelWidgets()
+                    if isinstance(w, QProgressDialog) and w.isVisible()), None)
+        if dlg is None:
+            QTimer.singleShot(10, poll)
+            return
+        QTest.mouseClick(dlg.findChild(QPushButton), Qt.MouseButton.LeftButton)
+        clicked.append(dlg.labelText())
+
+    QTimer.singleShot(0, poll)
+
+
+def slow(monkeypatch, module, name, seconds=0.6, threads=None):
+    """Make ``module.name`` take ``seconds`` longer (and note the thread it ran on)."""
+    real = getattr(module, name)
+
+    def wrapper(*a, **kw):
+        if threads is not None:
+            threads.append(threading.current_thread())
+        time.sleep(seconds)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+def test_open_and_save_run_on_a_worker_thread(win, msgs, tmp_path, monkeypatch):
+    from models import store
+
+    threads = []
+    slow(monkeypatch, store, "load_plan", 0.0, threads)
+    slow(monkeypatch, store, "save_plan", 0.0, threads)
+    path = tmp_path / "w.dcplan"
+    msgs.save_path = str(path)
+    win.act_save_as.trigger()
+    assert win.open_path(path)
+    assert len(threads) == 2 and all(t is not threading.main_thread() for t in threads)
+    assert win.doc.path == path and not win.isWindowModified()
+
+
+def test_cancelled_save_leaves_the_file_unchanged(win, msgs, tmp_path, monkeypatch, qtbot):
+    from models import store
+    from ui import jobs
+
+    path = tmp_path / "keep.dcplan"
+    save_plan(small_plan(), path)
+    before = path.read_bytes()
+    assert win.open_path(path)
+    select(win, "R01")
+    win.act_delete.trigger()
+    monkeypatch.setattr(jobs, "SHOW_AFTER_MS", 0)
+    slow(monkeypatch, store, "save_plan")
+    clicked = []
+    click_cancel_when_shown(qtbot, clicked)
+    win.act_save.trigger()
+    assert clicked and "Saving keep.dcplan" in clicked[0]
+    assert win.isWindowModified() and path.read_bytes() == before
+    time.sleep(0.8)  # the worker finishes its temporary file and removes it: nothing is renamed over the plan
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["keep.dcplan"]
+
+
+def test_cancelled_open_keeps_the_open_plan(win, msgs, tmp_path, monkeypatch, qtbot):
+    from models import store
+    from ui import jobs
+
+    path = tmp_path / "other.dcplan"
+    p = small_plan()
+    p.racks = p.racks[:1]
+    save_plan(p, path)
+    monkeypatch.setattr(jobs, "SHOW_AFTER_MS", 0)
+    slow(monkeypatch, store, "load_plan")
+    clicked = []
+    click_cancel_when_shown(qtbot, clicked)
+    assert not win.open_path(path)
+    assert clicked and win.doc.path is None and len(win.doc.plan.racks) == 4
+    assert set(win.scene.rack_items) == {"R01", "R02", "R03", "L01"}
+
+
+def test_cancelled_import_and_export_change_nothing(win, msgs, tmp_path, monkeypatch, qtbot):
+    from ui import file_jobs, jobs
+
+    monkeypatch.setattr(jobs, "SHOW_AFTER_MS", 0)
+    slow(monkeypatch, file_jobs, "export_csv")
+    out = tmp_path / "csv"
+    out.mkdir()
+    msgs.directory = str(out)
+    clicked = []
+    click_cancel_when_shown(qtbot, clicked)
+    win.act_export.trigger()
+    assert clicked and not msgs.infos
+    time.sleep(0.8)
+    assert list(out.iterdir()) == []  # the staged files were never moved in
+
+    monkeypatch.undo()
+    monkeypatch.setattr(jobs, "SHOW_AFTER_MS", 0)
+    f = tmp_path / "rack_plan.csv"
+    f.write_text("rack,hall,x_m,y_m,orientation\nQ1,Hall 1,10.5,1.2,N\n")
+    msgs.csv_files = [str(f)]
+    slow(monkeypatch, file_jobs, "import_csv")
+    clicked.clear()
+    click_cancel_when_shown(qtbot, clicked)
+    win.act_import.trigger()
+    assert clicked and win.doc.undo_stack.count() == 0 and win.doc.rack("Q1") is None
+
+
+def test_gui_stays_responsive_while_a_5000_rack_plan_opens(win, msgs, tmp_path):
+    path = tmp_path / "big.dcplan"
+    save_plan(big_plan(5000), path)
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    t0 = time.perf_counter()
+    assert win.open_path(path)
+    elapsed = time.perf_counter() - t0
+    timer.stop()
+    assert len(win.doc.plan.racks) == 5000 and len(win.scene.rack_items) == 5000
+    # the file is read on a worker: the event loop keeps running timers meanwhile
+    assert len(ticks) >= 5, (len(ticks), elapsed)
+    assert elapsed < 5.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -127,7 +127,7 @@ def test_long_names_are_refused_and_labels_stay_fixed(win, msgs):
     type_into(win.inspector.name_edit, long)
     assert win.doc.rack(long) is not None
     undo_button = win.toolbar.widgetForAction(win.act_undo)
-    assert undo_button.text() == "Undo" and long[:20] in win.act_undo.toolTip()
+    assert undo_button.text() == "Undo" and "Undo Rename L01 to NNN" in win.act_undo.toolTip()
     QApplication.processEvents()
     assert win.width() == width and win.minimumSizeHint().width() < 1400
     assert win.elevation.rack_name == long
@@ -153,7 +153,8 @@ def two_hall_plan():
 
 def test_one_hall_at_a_time_with_a_picker(win, qtbot, msgs):
     win.doc.set_plan(two_hall_plan(), None)
-    assert win.hall_combo.isVisible() and win.hall_combo.count() == 2
+    qtbot.waitUntil(win.hall_combo.isVisible, timeout=2000)
+    assert win.hall_combo.count() == 2
     assert "H2-01" not in win.scene.rack_items and "R01" in win.scene.rack_items
     assert not [p for p in win.doc.problems if p.code == "rack-overlap"]
     click_rack(win, "L01")
@@ -259,7 +260,7 @@ def test_closed_window_leaves_no_connection_to_the_units_signal(qtbot, msgs):
     w.doc.undo_stack.setClean()
     w.close()
     w.deleteLater()
-    QApplication.sendPostedEvents(None, 0)  # deliver the DeferredDelete
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     QApplication.processEvents()
     assert units().receivers("2sigChanged(QString)") == receivers
     units().set_system(IMPERIAL)  # must not reach deleted widgets (RuntimeError before)

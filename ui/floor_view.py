@@ -531,10 +531,10 @@ class FloorView(QGraphicsView):
         self._fit_timer.setSingleShot(True)
         self._fit_timer.setInterval(0)
         self._fit_timer.timeout.connect(self.fit_hall)
-        doc.sigPlanReplaced.connect(self._fit_soon)
-        doc.sigHallChanged.connect(self._fit_soon)
+        doc.sigPlanReplaced.connect(self.fit_soon)
+        doc.sigHallChanged.connect(self.fit_soon)
 
-    def _fit_soon(self) -> None:
+    def fit_soon(self) -> None:
         self._fit_timer.start()
 
     # ------------------------------------------------------------ zoom/pan

@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         self._update_totals()
         self._update_legend()
         self._size_to_screen()
-        QTimer.singleShot(0, self.view.fit_hall)
+        self.view.fit_soon()
 
     def _size_to_screen(self) -> None:
         """Open at 1600 x 1000 or 95 % of the available screen, whichever is smaller."""
@@ -253,6 +253,10 @@ class MainWindow(QMainWindow):
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
         tb.setIconSize(tb.iconSize() * 1.0)
+        # short button labels (the menus keep the full ones) leave room for the hall picker
+        for a, text in ((self.act_add_row, "Add Row"), (self.act_rotate_cw, "Rotate"), (self.act_flip, "Flip"),
+                        (self.act_align_row, "Align"), (self.act_fit, "Fit")):
+            a.setIconText(text)
         for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
                   self.act_add_rack, self.act_add_row, self.act_duplicate, self.act_rotate_cw, self.act_flip,
                   self.act_align_row, self.act_delete, None, self.act_fit):
