@@ -24,14 +24,21 @@ def demo_file(tmp_path_factory):
     return path
 
 
-def test_simulate_json_and_timeseries(demo_file, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def demo_servers():
+    """Server count of whatever the public demo builder returns (the demo's size is the lead's to change)."""
+    from planner.demo import build_demo_plan
+    return len(build_demo_plan().servers)
+
+
+def test_simulate_json_and_timeseries(demo_file, demo_servers, tmp_path, capsys):
     out_csv = tmp_path / "ts.csv"
     rc = main(["simulate", str(demo_file), "--scenario", "1", "--start", "2025-07-16", "--days", "0.25",
                "--step", "10", "--control", "predictive", "--json", "--timeseries", str(out_csv)])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out)
     assert SUMMARY_KEYS <= set(summary)
-    assert summary["servers"] == 100 and summary["steps"] == 2160 and summary["control"] == "predictive"
+    assert summary["servers"] == demo_servers and summary["steps"] == 2160 and summary["control"] == "predictive"
     rows = list(csv.reader(out_csv.open()))
     assert rows[0][:len(CSV_COLUMNS)] == CSV_COLUMNS
     assert len(rows) == 1 + 360  # one row per minute for 6 h
@@ -55,4 +62,4 @@ def test_study_pump_lag_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert {"reactive_events", "predictive_events", "reduction", "sweep"} <= set(out)
     assert [r["lag_s"] for r in out["sweep"]] == [0, 30, 60, 90, 120, 150, 180]
-    assert out["reduction"] >= 0.7
+    assert out["reduction"] is not None and out["reduction"] >= 0.7  # acceptance (None: no reactive events)

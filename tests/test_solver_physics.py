@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -300,3 +301,95 @@ def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
         hist = [hist[1], hist[2], t[k]]
     assert np.abs(res.loop_supply_c[:, 0] - t.reshape(-1, 6).mean(axis=1)).max() < 1e-9
     assert res.final_loop_temp_c[0] == pytest.approx(t[-1], abs=1e-9)
+
+
+def _cdu_plan(flow_m3s):
+    from planner.plan import CoolingLoop, CoolingUnit, Hall, Plan, Rack, Server, ServerType, Site
+    st = ServerType(key="cp", manufacturer="test", model="cold plate node", u_height=1, gpu_count=4, gpu_model="g",
+                    gpu_tdp_w=1000.0, idle_power_w=1000.0, max_power_w=5000.0, liquid_fraction=1.0,
+                    gpu_design_temp_c=70.0, thermal_time_constant_s=15.0)
+    return Plan(site=Site(timezone="UTC"), halls=[Hall()], server_types=[st],
+                racks=[Rack(name="R1", cooling_type="liquid", liquid_loop="TCS")],
+                servers=[Server("S0", "R1", "cp", 1)],
+                cooling_loops=[CoolingLoop("TCS", "liquid", "FWS"), CoolingLoop("FWS", "facility")],
+                cooling_units=[CoolingUnit(name="CDU", kind="cdu", loop="TCS", rated_capacity_kw=800.0,
+                                           supply_setpoint_c=43.0, approach_k=3.0, flow_m3s=flow_m3s,
+                                           loop_volume_m3=0.2),
+                               CoolingUnit(name="DC", kind="dry_cooler", loop="FWS", rated_capacity_kw=800.0,
+                                           supply_setpoint_c=40.0, approach_k=5.0, flow_m3s=0.0191,
+                                           loop_volume_m3=5.0)])
+
+
+def test_exchangers_follow_epsilon_ntu_at_fixed_flows():
+    """CDU plate exchanger (catalog: 800 kW, 12.7 L/s of water, 3 K approach on 40 °C facility water).
+    Rated rise 800 kW / (997·4180·0.0127) = 15.11 K, so ε·C_min = 800 kW / 18.11 K = 44.2 kW/K on
+    (return − facility supply), ~1/6 of the supply-to-supply 267 kW/K. Checked against the
+    counter-flow ε-NTU relation (Incropera & DeWitt 6th ed., Table 11.3 / eq. 11.29a, 11.30a): the NTU
+    that gives the rated point, at other inlet temperatures with the same flows, moves exactly
+    ε·C_min·(T_hot,in − T_cold,in). The rating is kept (rated heat at the rated return), and so is every
+    steady state at full actuator: with q = removal, ε·C_min·(T + q/C_hot − T_p) = q solves to the old
+    q = Q_rated/approach·(T − T_p)."""
+    from planner.plan import Scenario
+    from planner.solver.heat_rejection import coil_capacity_ratio, design_rise_k, exchanger_conductance
+    from planner.solver.integrate import loop_capacity
+    from planner.solver.model import compile_model
+    rho_cp = 997.0 * 4180.0
+    rise = 800e3 / (rho_cp * 0.0127)
+    assert float(design_rise_k(800e3, 0.0127, rho_cp)) == pytest.approx(rise) and rise == pytest.approx(15.11, abs=0.01)
+    ec = 800e3 / (3.0 + rise)
+    assert float(exchanger_conductance(800e3, 3.0, rise)) == pytest.approx(ec)
+    model = compile_model(_cdu_plan(0.0127), Scenario(name="t", start=datetime(2025, 1, 1), load="full"), 3600.0)
+    assert model.loop_coil_ec[0] == pytest.approx(ec, rel=1e-12)
+    assert model.loop_return_k_per_w[0] == pytest.approx(1.0 / (rho_cp * 0.0127))
+    # dry cooler: 800 kW at 19.1 L/s → 10.05 K rise, 5 K approach on dry bulb
+    assert model.loop_drycooler_ec[1] == pytest.approx(800e3 / (5.0 + 800e3 / (rho_cp * 0.0191)))
+    # rating: 43 °C supply with 800 kW coming in (return 58.1 °C), 40 °C facility water → 800 kW
+    cap, slope = loop_capacity(model, 0, 43.0, 35.0, 20.0, 40.0, 800e3)
+    assert cap == pytest.approx(800e3, rel=1e-12) and slope == pytest.approx(ec)
+    assert 800e3 / 3.0 / slope == pytest.approx(6.04, abs=0.01)  # the old slope was ~6× this
+    # independent ε-NTU: hot side (secondary) is C_min, facility side at a 10 K rated rise
+    c_hot, c_cold = rho_cp * 0.0127, 800e3 / 10.0
+    cr = c_hot / c_cold
+    eps = rise / (3.0 + rise)  # q / (C_min ΔT_in,max)
+    ntu = math.log((eps - 1.0) / (eps * cr - 1.0)) / (cr - 1.0)  # counter-flow, eq. 11.30a
+    eps_ntu = (1 - math.exp(-ntu * (1 - cr))) / (1 - cr * math.exp(-ntu * (1 - cr)))  # eq. 11.29a
+    assert eps_ntu == pytest.approx(eps, rel=1e-12)
+    for t_sup, q_in, t_p in ((45.0, 5e5, 38.0), (41.0, 2e5, 40.0), (50.0, 9e5, 44.0)):
+        t_ret = t_sup + q_in / c_hot
+        expected = eps_ntu * c_hot * (t_ret - t_p)
+        assert loop_capacity(model, 0, t_sup, 35.0, 20.0, t_p, q_in)[0] == pytest.approx(expected, rel=1e-12)
+        assert float(coil_capacity_ratio(t_ret, t_p, 3.0, rise)) * 800e3 == pytest.approx(expected, rel=1e-12)
+    # full actuator, steady state (removal = q_in): the supply-to-supply law, unchanged
+    for t_sup, t_p in ((43.0, 40.0), (44.5, 40.0), (46.0, 41.0)):
+        q = ec * (t_sup - t_p) / (1.0 - ec / c_hot)
+        assert q == pytest.approx(800e3 / 3.0 * (t_sup - t_p), rel=1e-12)
+        assert loop_capacity(model, 0, t_sup, 35.0, 20.0, t_p, q)[0] == pytest.approx(q, rel=1e-12)
+    # no flow given: the infinite-flow limit, the supply-to-supply conductance Q_rated / approach
+    model0 = compile_model(_cdu_plan(0.0), Scenario(name="t", start=datetime(2025, 1, 1), load="full"), 3600.0)
+    assert model0.loop_coil_ec[0] == pytest.approx(800e3 / 3.0) and model0.loop_return_k_per_w[0] == 0.0
+
+
+def test_loop_at_fixed_actuator_is_less_self_regulating_with_epsilon_ntu():
+    """A 100 kW load step at a held actuator (y = 0.5) on the catalog CDU: the supply settles where
+    y·ε·C_min·(T + q/C_hot − T_p) = q, i.e. ΔT = Δq·(1/(y·εC_min) − 1/C_hot) = 2.64 K (hand-computed),
+    3.5× the 0.75 K of the supply-to-supply form ΔT = Δq/(y·Q_rated/approach)."""
+    from planner.solver.integrate import loop_capacity
+    from planner.solver.model import compile_model
+    from planner.plan import Scenario
+    model = compile_model(_cdu_plan(0.0127), Scenario(name="t", start=datetime(2025, 1, 1), load="full"), 3600.0)
+    c_hot = 997.0 * 4180.0 * 0.0127
+    ec, y, tp = model.loop_coil_ec[0], 0.5, 40.0
+    dq = 1e5
+    expected = dq * (1 / (y * ec) - 1 / c_hot)
+    assert expected == pytest.approx(2.64, abs=0.01)
+    assert dq / (y * 800e3 / 3.0) == pytest.approx(0.75, abs=0.01)
+    # settle the loop at y held, starting from the steady state for q0, with the exact loop step
+    q0 = 3e5
+    t0 = tp + q0 * (1 / (y * ec) - 1 / c_hot)
+    assert y * loop_capacity(model, 0, t0, 0.0, 0.0, tp, q0)[0] == pytest.approx(q0)
+    t = t0
+    q1 = q0 + dq
+    a = -ec * tp + ec * q1 / c_hot
+    for _ in range(200):
+        t = loop_temperature_step(t, q1, y, a, ec, float(model.loop_c[0]), 10.0)
+    assert t - t0 == pytest.approx(expected, rel=1e-9)

@@ -19,8 +19,10 @@ def test_phoenix_hottest_day_throttles_in_the_afternoon_not_at_night():
 
 
 def test_predictive_control_removes_most_throttle_events_at_90s_lag():
+    """Acceptance: predictive control cuts throttle events by ≥ 70 % against reactive at a ~90 s CDU
+    lag, and the gap grows with the lag (figures and the reason it is not met: STATUS.md)."""
     out = pump_lag_study(lags_s=(0.0, 90.0, 180.0))
-    assert out["lag_s"] == 90.0
+    assert out["lag_s"] == 90.0 and out["total_lag_s"] == pytest.approx(90.0)
     assert out["reactive_events"] > 0
     assert out["reduction"] >= 0.70
     sweep = out["sweep"]

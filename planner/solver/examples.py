@@ -74,51 +74,84 @@ def small_air_plan(n_racks: int = 2, servers_per_rack: int = 4, chiller_margin: 
         scenarios=[Scenario(name="test", start=start, horizon_s=3600.0, load="full")])
 
 
-def liquid_burst_plan(lag_s: float = 90.0, n_racks: int = 2, trays_per_rack: int = 18, start=datetime(2024, 7, 16),
-                      burst_period_s: float = 1800.0, burst_s: float = 600.0, horizon_s: float = 4 * 3600.0) -> Plan:
-    """Liquid-cooled racks whose CDU loop responds with ``lag_s`` of dead time, running training bursts.
+#: Pieces of the CDU loop's total lag θ = τ + L + V/V̇ in :func:`liquid_burst_plan` [s]: pump/valve
+#: first-order lag τ as the catalog CDU (Modelica Buildings movers: 30 s rise time, physics.md); the
+#: transit V/V̇ follows from the loop volume and flow; the rest of θ is pump-VFD / valve dead time.
+BURST_PUMP_TAU_S = 30.0
 
-    Each rack runs one training job that starts every ``burst_period_s`` and lasts ``burst_s``
-    (the gaps are idle): a fleet of short fine-tuning runs. The CDU loop is small
-    so the lag shows in its supply temperature (0.2 m³ as the catalog CDU, transit 20 s at 10 L/s,
-    the rest of the lag is pump/valve dead time); the facility-water loop (ASHRAE W40) rejects
-    through dry coolers sized like the demo's (5 K approach at rated load).
+
+def burst_cdu_lag_split(lag_s: float, transit_s: float) -> tuple[float, float]:
+    """(τ, dead time) [s] giving a total CDU lag ``lag_s`` = τ + dead + ``transit_s``.
+
+    Above ``BURST_PUMP_TAU_S + transit`` the dead time takes the rest; below it the pump/valve lag
+    shrinks first (τ = θ − transit, no dead time). The transit cannot shrink (it is volume / flow),
+    so ``lag_s`` below it gives the shortest physical loop: τ → 0, θ = transit.
     """
-    st = liquid_node()
-    racks, servers, jobs = [], [], []
+    rest = max(lag_s - transit_s, 0.0)
+    tau = min(BURST_PUMP_TAU_S, rest)
+    return tau, rest - tau
+
+
+def liquid_burst_plan(lag_s: float = 90.0, n_racks: int = 2, start=datetime(2024, 7, 16),
+                      horizon_s: float = 4 * 3600.0, outdoor_design_c: float = 35.0) -> Plan:
+    """A liquid-cooled GB200 NVL72 rack pair running one synchronous training job on a CDU loop whose
+    actuators respond with a total lag ``lag_s`` [s] (pump/valve lag τ + dead time + transit V/V̇).
+
+    * Racks: the catalog's GB200 NVL72 (132 kW, 85 % of heat to liquid; GPU calibration 87 °C at
+      full load with 45 °C technology water, i.e. 85 °C at the 43 °C design supply).
+    * Load: one data-parallel training job on all GPUs from t = 10 min, with the structure of
+      :mod:`.loads` (start-up ramp, 6 s compute / communication iterations, a 90 s checkpoint
+      stall every 30 min): every rack steps between ~25 % and ~90 % of max power together.
+    * CDU: the catalog in-row CDU scaled to the pair at the demo's capacity per NVL72 rack
+      (800 kW per 4 racks = 200 kW per rack), flow and loop volume in proportion to duty (15 K
+      rated secondary rise; 0.2 m³ per 800 kW, physics.md's 200 L loop), 43 °C supply (W40 + 3 K).
+    * Facility water: W40 from one dry cooler rated at the pair's liquid heat + CDU pump heat
+      at ``outdoor_design_c`` entering air with a 5 K approach (the demo's sizing rule), flow and
+      volume per kW as the catalog dry cooler; run at 35 °C outdoor it holds 40 °C at full load.
+    * Air side (15 % of heat): a CRAH as the catalog's at 22 °C supply; CHW is not modelled (a
+      fixed-capacity coil), the liquid side is the subject.
+    """
+    from ..catalog import load_catalog
+    from dataclasses import replace
+    cat = load_catalog()
+    st = cat.server_type("nvidia-gb200-nvl72")
+    cdu_t = cat.cooling_unit("In-row CDU 800 kW")
+    dry_t = cat.cooling_unit("Dry cooler 600 kW")
+    crah_t = cat.cooling_unit("Chilled-water CRAH 150 kW")
+    racks, servers = [], []
     for r in range(n_racks):
         name = f"L{r + 1:02d}"
         racks.append(Rack(name=name, row="L", x_m=1.0 + 0.6 * r, y_m=6.0, orientation="S", u_height=48,
-                          power_budget_kw=110.0, cooling_type="liquid", air_loop="AIR", liquid_loop="CDU"))
-        for s in range(trays_per_rack):
-            servers.append(Server(name=f"{name}-T{s + 1:02d}", rack=name, server_type=st.key, u_position=1 + 2 * s))
-    n_gpus_rack = trays_per_rack * st.gpu_count
-    k = 0
-    t = 600.0
-    while t < horizon_s:
-        for r in range(n_racks):
-            jobs.append(Job(name=f"burst-{k}-{r}", gpus=n_gpus_rack, utilization=0.95, duration_s=burst_s,
-                            kind="training", start_s=t + 60.0 * r))
-        k += 1
-        t += burst_period_s
-    it_kw = n_racks * trays_per_rack * st.max_power_w / 1e3
+                          power_budget_kw=150.0, cooling_type="hybrid", air_loop="AIR", liquid_loop="CDU"))
+        servers.append(Server(name=f"{name}-NVL72", rack=name, server_type=st.key, u_position=1))
+    gpus = n_racks * st.gpu_count
+    jobs = [Job(name="training", gpus=gpus, utilization=1.0, duration_s=horizon_s, kind="training",
+                start_s=600.0)]
+    cdu_kw = 200.0 * n_racks  # the demo's 800 kW CDU per 4 NVL72 racks
+    f_cdu = cdu_kw / cdu_t.rated_capacity_kw
+    cdu_flow, cdu_vol = cdu_t.flow_m3s * f_cdu, cdu_t.loop_volume_m3 * f_cdu
+    tau, dead = burst_cdu_lag_split(lag_s, cdu_vol / cdu_flow)
+    liquid_kw = n_racks * st.max_power_w * st.liquid_fraction / 1e3
+    cdu_pump_kw = cdu_t.rated_power_kw * f_cdu
+    dc_kw = liquid_kw + cdu_pump_kw
+    f_dc = dc_kw / dry_t.rated_capacity_kw
+    air_kw = n_racks * st.max_power_w * (1.0 - st.liquid_fraction) / 1e3
     units = [
-        # CDU: 43 °C supply (W40 facility water + 3 K approach, as the demo); transit 0.2 m³ at
-        # 10 L/s = 20 s, the rest of the lag is the pump/valve dead time
-        CoolingUnit(name="CDU-1", kind="cdu", loop="CDU", rated_capacity_kw=it_kw * 1.3, supply_setpoint_c=43.0,
-                    flow_m3s=0.01, loop_volume_m3=0.2, time_constant_s=20.0, dead_time_s=max(lag_s - 20.0, 0.0),
-                    approach_k=3.0),
-        CoolingUnit(name="DC-1", kind="dry_cooler", loop="FW", rated_capacity_kw=it_kw * 1.3, supply_setpoint_c=40.0,
-                    flow_m3s=0.02, loop_volume_m3=2.0, time_constant_s=60.0, approach_k=5.0),
-        CoolingUnit(name="CRAH-L", kind="crah", loop="AIR", rated_capacity_kw=it_kw * 0.3, supply_setpoint_c=25.0,
-                    time_constant_s=30.0),
+        replace(cdu_t, name="CDU-1", loop="CDU", rated_capacity_kw=cdu_kw, flow_m3s=cdu_flow, loop_volume_m3=cdu_vol,
+                rated_power_kw=cdu_pump_kw, time_constant_s=tau, dead_time_s=dead, supply_setpoint_c=43.0,
+                approach_k=3.0),
+        replace(dry_t, name="DC-1", loop="FW", rated_capacity_kw=dc_kw, rated_outdoor_c=outdoor_design_c,
+                flow_m3s=dry_t.flow_m3s * f_dc, loop_volume_m3=dry_t.loop_volume_m3 * f_dc,
+                rated_power_kw=dry_t.rated_power_kw * f_dc, supply_setpoint_c=40.0, approach_k=5.0),
+        replace(crah_t, name="CRAH-L", loop="AIR", rated_capacity_kw=air_kw * 1.25, supply_setpoint_c=22.0,
+                flow_m3s=crah_t.flow_m3s * air_kw * 1.25 / crah_t.rated_capacity_kw, rated_power_kw=0.0),
     ]
     return Plan(
         site=Site(name="Burst", timezone="America/Phoenix"),
-        halls=[Hall(name="Hall 1", width_m=10.0, depth_m=8.0)],
+        halls=[Hall(name="Hall 1", width_m=10.0, depth_m=8.0, containment="hot")],
         server_types=[st], racks=racks, servers=servers, jobs=jobs,
         cooling_loops=[CoolingLoop(name="CDU", medium="liquid", rejects_to="FW"),
                        CoolingLoop(name="FW", medium="facility"), CoolingLoop(name="AIR", medium="air")],
         cooling_units=units,
-        scenarios=[Scenario(name="bursts", start=start, horizon_s=horizon_s, step_s=1.0, load="jobs",
+        scenarios=[Scenario(name="training", start=start, horizon_s=horizon_s, step_s=2.0, load="jobs",
                             tariff=Tariff())])

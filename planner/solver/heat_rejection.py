@@ -105,38 +105,74 @@ def chiller_electric_power(load_w, rated_capacity_w, t_outdoor_c, cop=d.CHILLER_
             * chiller_part_load_factor(plr))
 
 
-def dry_cooler_capacity_ratio(t_water_c, t_dry_bulb_c, approach_k):
-    """Capacity of a dry cooler relative to its rating [-].
+def exchanger_conductance(rated_w, approach_k, design_rise_k=0.0):
+    """Effectiveness × minimum capacity rate, ``ε·C_min`` [W/K], of a loop-to-parent exchanger.
 
-    A fixed-UA, fixed-flow coil: heat rejected ∝ (T_water − T_db), rated at ``approach_k`` (supply
-    water minus dry bulb at rated load). It falls to zero as the dry bulb nears the water
-    temperature (physics.md). The return-temperature form ``UA (T_return − T_db)`` is the same
-    law at fixed flow, with UA rescaled, so the supply form loses nothing.
+    At fixed flows a heat exchanger has a fixed effectiveness ε (ε-NTU method, Incropera & DeWitt,
+    *Fundamentals of Heat and Mass Transfer*, 6th ed., §11.4, eq. 11.18–11.19 and Table 11.3), so
+    the heat it moves is ``q = ε·C_min·(T_hot,in − T_cold,in)``: the driving difference is between
+    the two *inlets*. For a loop rejecting to its parent (CDU plate exchanger, CRAH coil, dry
+    cooler, tower) the hot inlet is the loop's return and the cold inlet the parent's supply (or the
+    outdoor dry / wet bulb). At the rating, ``T_hot,in − T_cold,in = approach + design rise``:
+    ``approach`` = leaving hot (this loop's supply) − entering cold, ``design rise`` = rated heat /
+    (ρ c_p V̇) of this loop's flow. Hence ``ε·C_min = Q_rated / (approach + rise)``; with no flow
+    given (rise 0) it falls back to the supply-to-supply conductance ``Q_rated / approach``, the
+    infinite-flow limit.
 
-    t_water_c : array  Supply water temperature [°C]
+    rated_w : array  Rated heat [W]
+    approach_k : array  Rated approach [K], > 0
+    design_rise_k : array  Rated temperature rise of this loop's flow [K], ≥ 0
+    """
+    return np.asarray(rated_w, float) / (np.asarray(approach_k, float) + np.asarray(design_rise_k, float))
+
+
+def design_rise_k(rated_w, flow_m3s, rho_cp):
+    """Temperature rise of a flow carrying its rated heat, ``Q / (ρ c_p V̇)`` [K]; 0 without a flow.
+
+    rated_w : array  Rated heat [W]
+    flow_m3s : array  Volume flow [m³/s]
+    rho_cp : float  Volumetric heat capacity [J/(m³·K)] (air 1.2 × 1005, water 997 × 4180)
+    """
+    flow = np.asarray(flow_m3s, float)
+    return np.where(flow > 0, np.asarray(rated_w, float) / (rho_cp * np.where(flow > 0, flow, 1.0)), 0.0)
+
+
+def _ntu_ratio(t_return_c, t_cold_c, approach_k, design_rise_k):
+    return np.maximum(np.asarray(t_return_c, float) - t_cold_c, 0.0) / (approach_k + design_rise_k)
+
+
+def dry_cooler_capacity_ratio(t_return_c, t_dry_bulb_c, approach_k, design_rise_k=0.0):
+    """Heat rejected by a dry cooler at full fan speed, relative to its rating [-].
+
+    ε-NTU at fixed flows (:func:`exchanger_conductance`): ∝ (T_water,return − T_db), rated at
+    ``approach_k + design_rise_k`` (leaving water − dry bulb, plus the water's rated rise). It
+    falls to zero as the dry bulb nears the water temperature (physics.md).
+
+    t_return_c : array  Water entering the cooler (the loop's return) [°C]
     t_dry_bulb_c : array  Outdoor dry bulb [°C]
     approach_k : array  Rated approach [K], > 0
+    design_rise_k : array  Rated water temperature rise [K] (0: supply-to-supply form)
     """
-    return np.maximum(np.asarray(t_water_c, float) - t_dry_bulb_c, 0.0) / approach_k
+    return _ntu_ratio(t_return_c, t_dry_bulb_c, approach_k, design_rise_k)
 
 
-def cooling_tower_capacity_ratio(t_water_c, t_wet_bulb_c, approach_k):
-    """Capacity of an (open or closed) cooling tower relative to its rating [-].
+def cooling_tower_capacity_ratio(t_return_c, t_wet_bulb_c, approach_k, design_rise_k=0.0):
+    """Heat rejected by an (open or closed) cooling tower relative to its rating [-].
 
-    Same fixed-UA law as the dry cooler, on wet bulb: towers approach the wet bulb, typically
-    3–6 K (physics.md). Evaporation makes the driving difference the wet bulb, not the dry bulb.
+    Same fixed-effectiveness law as the dry cooler, on wet bulb: towers approach the wet bulb,
+    typically 3–6 K (physics.md). Evaporation makes the driving difference the wet bulb.
     """
-    return np.maximum(np.asarray(t_water_c, float) - t_wet_bulb_c, 0.0) / approach_k
+    return _ntu_ratio(t_return_c, t_wet_bulb_c, approach_k, design_rise_k)
 
 
-def coil_capacity_ratio(t_supply_c, t_parent_supply_c, approach_k):
-    """Capacity of a CRAH coil or CDU heat exchanger relative to its rating [-].
+def coil_capacity_ratio(t_return_c, t_parent_supply_c, approach_k, design_rise_k=0.0):
+    """Heat moved by a CRAH coil or CDU plate exchanger relative to its rating [-].
 
-    Fixed-UA exchanger between a loop and the loop it rejects to: ∝ (T_supply − T_parent_supply),
-    rated at ``approach_k``. When the parent (e.g. chilled water) warms, this loop's supply must
-    warm by the same amount to move the same heat.
+    ε-NTU at fixed flows: ∝ (T_return − T_parent_supply) — hall return air vs chilled-water supply
+    for a CRAH, technology-loop return vs facility-water supply for a CDU — rated at
+    ``approach_k + design_rise_k``.
     """
-    return np.maximum(np.asarray(t_supply_c, float) - t_parent_supply_c, 0.0) / approach_k
+    return _ntu_ratio(t_return_c, t_parent_supply_c, approach_k, design_rise_k)
 
 
 def mover_power(rated_power_w, speed_fraction):

@@ -60,11 +60,11 @@ def max_stable_step(model: Model) -> float:
     g = loop_conductance(model)
     with np.errstate(divide="ignore"):
         tau_c = np.where(g > 0, model.loop_c / g, np.inf)
-    # a coil couples a loop to its parent explicitly too: the parent relaxes with C_parent / UA
+    # a coil couples a loop to its parent explicitly too: the parent relaxes with C_parent / (ε·C_min)
     par = model.loop_parent
     c_par = np.where(par >= 0, model.loop_c[np.maximum(par, 0)], np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau_cap = np.where(model.loop_coil_ua > 0, c_par / model.loop_coil_ua, np.inf)
+        tau_cap = np.where(model.loop_coil_ec > 0, c_par / model.loop_coil_ec, np.inf)
     # the controller acts on the supply temperature sampled once a step: with K_c = C / (2θ),
     # K_c·dt/C ≤ 1 keeps the sampled proportional loop well damped (dt ≤ 2θ)
     limit = min(float(np.min(tau_c)), float(np.min(tau_cap)),
@@ -97,15 +97,19 @@ class _Chunk:
             self.forecast = fc
 
 
-def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent: float) -> tuple[float, float]:
+def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent: float,
+                  q_in: float = 0.0) -> tuple[float, float]:
     """Capacity [W] of loop ``l``'s equipment at supply temperature ``t`` [°C] and its slope [W/K].
 
-    ``fixed + UA_coil (T − T_parent) + UA_dc (T − T_db) + UA_ct (T − T_wb) + chillers(T_db, T)``
-    (:mod:`.heat_rejection`); the chiller part is the exact curve, linearised at ``t``.
+    ``fixed + εC_coil (T_ret − T_parent) + εC_dc (T_ret − T_db) + εC_ct (T_ret − T_wb) + chillers(T_db, T)``
+    with the return ``T_ret = T + q_in / (ρ c_p V̇)`` for the heat ``q_in`` [W] the loop takes in
+    (:mod:`.heat_rejection`, ε-NTU at fixed flows); the chiller part is the exact curve on the
+    leaving (supply) water, linearised at ``t``.
     """
-    b = model.loop_coil_ua[l] + model.loop_drycooler_ua[l] + model.loop_tower_ua[l]
-    cap = (model.loop_fixed_w[l] + model.loop_coil_ua[l] * (t - t_parent) + model.loop_drycooler_ua[l] * (t - db)
-           + model.loop_tower_ua[l] * (t - wb))
+    b = model.loop_coil_ec[l] + model.loop_drycooler_ec[l] + model.loop_tower_ec[l]
+    t_ret = t + model.loop_return_k_per_w[l] * q_in
+    cap = (model.loop_fixed_w[l] + model.loop_coil_ec[l] * (t_ret - t_parent)
+           + model.loop_drycooler_ec[l] * (t_ret - db) + model.loop_tower_ec[l] * (t_ret - wb))
     if model.loop_chiller_w[l] > 0:
         xc = (db - model.loop_chiller_rated_c[l]) / d.CHILLER_TEMP_RISE_COEF
         ch, slope = chiller_capacity_linear(float(model.loop_chiller_w[l]), xc, t,
@@ -145,7 +149,7 @@ def _initial_state(model: Model, u0, db0, wb0):
         for l in reversed(model.loop_order):  # parents first: temperatures
             tp = tl[model.loop_parent[l]] if model.loop_parent[l] >= 0 else 0.0
             x = model.loop_setpoint[l]
-            cap, b = loop_capacity(model, l, x, db0, wb0, tp)
+            cap, b = loop_capacity(model, l, x, db0, wb0, tp, q_in[l])
             if cap >= q_in[l]:
                 tl[l], y0[l] = x, (q_in[l] / cap if cap > 0 else 0.0)
                 continue
@@ -153,7 +157,7 @@ def _initial_state(model: Model, u0, db0, wb0):
                 if b <= 0:
                     break
                 x_new = x + (q_in[l] - cap) / b
-                cap, b = loop_capacity(model, l, x_new, db0, wb0, tp)
+                cap, b = loop_capacity(model, l, x_new, db0, wb0, tp, q_in[l])
                 if abs(x_new - x) < 1e-10:
                     x = x_new
                     break
@@ -359,10 +363,11 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     lc = model.loop_c.tolist()
     tset = model.loop_setpoint.tolist()
     kc = model.loop_gain.tolist()
-    coil = model.loop_coil_ua.tolist()
+    coil = model.loop_coil_ec.tolist()
     ch_w = model.loop_chiller_w.tolist()
-    dc_ua = model.loop_drycooler_ua.tolist()
-    ct_ua = model.loop_tower_ua.tolist()
+    dc_ec = model.loop_drycooler_ec.tolist()
+    ct_ec = model.loop_tower_ec.tolist()
+    ret_k = model.loop_return_k_per_w.tolist()
     rated = model.loop_rated_w.tolist()
     movers_in, movers_out = _mover_split(model)
     ch_cop = model.loop_chiller_cop.tolist()
@@ -378,11 +383,13 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     # temperature too): a = fixed − UA_dc·T_db − UA_ct·T_wb, for every step (scalar path: few loops)
     a_out = xc_out = None
     if m <= SCALAR_LOOP_LIMIT:
-        a_out = (model.loop_fixed_w[None, :] - model.loop_drycooler_ua[None, :] * amb_mid_db[:, None]
-                 - model.loop_tower_ua[None, :] * amb_mid_wb[:, None])
+        a_out = (model.loop_fixed_w[None, :] - model.loop_drycooler_ec[None, :] * amb_mid_db[:, None]
+                 - model.loop_tower_ec[None, :] * amb_mid_wb[:, None])
         # chiller condenser part of the EnergyPlus delta-T per step, (T_db − T_rated)/TempRiseCoef [K]
         xc_out = (amb_mid_db[:, None] - model.loop_chiller_rated_c[None, :]) / d.CHILLER_TEMP_RISE_COEF
-    b_caps = [coil[l] + dc_ua[l] + ct_ua[l] for l in range(m)]
+    b_caps = [coil[l] + dc_ec[l] + ct_ec[l] for l in range(m)]
+    # the return term of the exchangers, ε·C_min · q_in/(ρ c_p V̇) per W taken in [-]
+    ret_gain = [b_caps[l] * ret_k[l] for l in range(m)]
     db_list = amb_mid_db.tolist()
     wb_list = amb_mid_wb.tolist()
 
@@ -607,6 +614,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                 p = parent[l]
                 if p >= 0:
                     a_cap -= coil[l] * tl[p]
+                a_cap += ret_gain[l] * q_in  # exchangers see the return, T + q_in/(ρ c_p V̇)
                 if ch_w[l] > 0.0:  # chiller curve linearised at the step's start temperature
                     cap_ch, slope = chiller_capacity_linear(ch_w[l], xc_row[l], t0, ch_chw[l])
                     a_cap += cap_ch - slope * t0
@@ -645,7 +653,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                 else:
                     e_rej_step += deliv
                 if ch_w[l] > 0.0:
-                    free = dc_ua[l] * (t1 - db) + ct_ua[l] * (t1 - wb)
+                    t_ret = t1 + ret_k[l] * q_in
+                    free = dc_ec[l] * (t_ret - db) + ct_ec[l] * (t_ret - wb)
                     load = deliv - (free if free > 0.0 else 0.0)
                     if load > 0.0:
                         chiller_elec += _chiller_power(load, ch_w[l], db, ch_cop[l], ch_rated_c[l], t1, ch_chw[l])

@@ -49,21 +49,24 @@ class VectorLoopBank:
         self.c = P(model.loop_c)
         self.tset = P(model.loop_setpoint)
         self.kc = P(model.loop_gain)
-        self.coil = P(model.loop_coil_ua)
+        self.coil = P(model.loop_coil_ec)
         self.fixed = P(model.loop_fixed_w)
         self.ch_w = P(model.loop_chiller_w)
         self.ch_rated_c = P(model.loop_chiller_rated_c)
         self.ch_cop = P(model.loop_chiller_cop)
         self.ch_chw = P(model.loop_chiller_rated_chw_c)
-        self.dc_ua = P(model.loop_drycooler_ua)
-        self.ct_ua = P(model.loop_tower_ua)
-        self.b = self.coil + self.dc_ua + self.ct_ua
+        self.dc_ec = P(model.loop_drycooler_ec)
+        self.ct_ec = P(model.loop_tower_ec)
+        self.b = self.coil + self.dc_ec + self.ct_ec
+        self.ret_k = P(model.loop_return_k_per_w)
+        self.ret_gain = self.b * self.ret_k  # exchangers see the return T + q_in/(ρ c_p V̇)
+        self.any_ret = bool(np.any(self.ret_gain > 0))
         self.rated = P(model.loop_rated_w)
         self.act = FopdtBank(P(model.loop_dead), P(model.loop_tau), dt, P(y))
         self.movers_in = P(movers_in)
         self.movers_all = self.movers_in + P(movers_out)
         self.chiller_idx = np.flatnonzero(self.ch_w > 0)
-        self.any_free = bool(np.any(self.dc_ua[self.chiller_idx] > 0) or np.any(self.ct_ua[self.chiller_idx] > 0))
+        self.any_free = bool(np.any(self.dc_ec[self.chiller_idx] > 0) or np.any(self.ct_ec[self.chiller_idx] > 0))
         self.delivered = np.zeros(m)
         self.tl = np.asarray(tl, float).copy()
         # per level: which loops have parents, and the parents' indices
@@ -79,7 +82,7 @@ class VectorLoopBank:
             fc = np.asarray(fc)[self.perm]
         mh_in = self.mover_heat
         q += mh_in
-        a_all = self.fixed - self.dc_ua * db - self.ct_ua * wb - self.coil * t[self.par_p]
+        a_all = self.fixed - self.dc_ec * db - self.ct_ec * wb - self.coil * t[self.par_p]
         b_all = self.b.copy()
         for i in self.chiller_idx:  # chiller curve linearised at the step's start temperature
             xc = (db - self.ch_rated_c[i]) / d.CHILLER_TEMP_RISE_COEF
@@ -90,6 +93,8 @@ class VectorLoopBank:
             t0 = t[sl].copy()
             q_in = q[sl]
             a, b, c = a_all[sl], b_all[sl], self.c[sl]
+            if self.any_ret:  # q_in of this level is complete (children were stepped before)
+                a = a + self.ret_gain[sl] * q_in
             cap = a + b * t0
             ff = q_in if fc is None else fc[sl] + mh_in[sl]
             target = ff + self.kc[sl] * (t0 - self.tset[sl])
@@ -116,7 +121,8 @@ class VectorLoopBank:
             i = self.chiller_idx
             load = self.delivered[i]
             if self.any_free:
-                load = load - np.maximum(self.dc_ua[i] * (t[i] - db) + self.ct_ua[i] * (t[i] - wb), 0.0)
+                t_ret = t[i] + self.ret_k[i] * q[i]
+                load = load - np.maximum(self.dc_ec[i] * (t_ret - db) + self.ct_ec[i] * (t_ret - wb), 0.0)
             if i.size <= 4:
                 chiller_elec = sum(_chiller_power(x, w, db, cop, rc, tc, rw) for x, w, cop, rc, tc, rw in
                                    zip(load.tolist(), self.ch_w[i].tolist(), self.ch_cop[i].tolist(),

@@ -15,6 +15,7 @@ from scipy import sparse
 from ..plan import Plan, Scenario
 from . import defaults as d
 from .errors import SolverInputError
+from .heat_rejection import design_rise_k, exchanger_conductance
 from .loads import Placement, place_jobs
 from .recirculation import recirculation_matrix
 
@@ -87,14 +88,16 @@ class Model:
     loop_tau: np.ndarray  # actuator lag [s]
     loop_dead: np.ndarray  # dead time incl. transit [s]
     loop_gain: np.ndarray  # controller gain [W/K]
-    loop_coil_ua: np.ndarray  # UA to the parent loop [W/K] (CRAH/CDU)
+    loop_coil_ec: np.ndarray  # ε·C_min to the parent loop [W/K] (CRAH/CDU), on return − parent supply
     loop_fixed_w: np.ndarray  # fixed capacity [W] (coil units without a parent)
     loop_chiller_w: np.ndarray  # rated chiller capacity [W]
     loop_chiller_rated_c: np.ndarray  # rating outdoor temperature [°C]
     loop_chiller_rated_chw_c: np.ndarray  # rating leaving chilled water (units' supply setpoints) [°C]
     loop_chiller_cop: np.ndarray  # [-]
-    loop_drycooler_ua: np.ndarray  # [W/K] on dry bulb
-    loop_tower_ua: np.ndarray  # [W/K] on wet bulb
+    loop_drycooler_ec: np.ndarray  # ε·C_min [W/K] on return − dry bulb
+    loop_tower_ec: np.ndarray  # ε·C_min [W/K] on return − wet bulb
+    loop_flow_m3s: np.ndarray  # design volume flow of the loop (Σ of its units) [m³/s]
+    loop_return_k_per_w: np.ndarray  # return − supply per W taken in, 1/(ρ c_p V̇) [K/W]; 0 without flow
     loop_rated_w: np.ndarray  # total rated capacity [W] (for mover speed)
     loop_mover_w: np.ndarray  # fan + pump power at design flow [W]
     loop_server_share: sparse.csr_matrix  # [loops × servers] share of each server's heat
@@ -205,17 +208,25 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         w = np.array([u.rated_capacity_kw for u in us])
         setpoint[k] = float(np.dot(w, [u.supply_setpoint_c for u in us]) / w.sum())
     z = np.zeros(m)
-    coil_ua, fixed_w, ch_w, ch_rated, ch_cop, dc_ua, ct_ua, ch_chw = (z.copy() for _ in range(8))
+    coil_ec, fixed_w, ch_w, ch_rated, ch_cop, dc_ec, ct_ec, ch_chw = (z.copy() for _ in range(8))
     rated_w, mover_w, lag, dead, vol, flow = (z.copy() for _ in range(6))
+    rho_cp = np.array([RHO_CP[x] for x in medium])
+    for k in range(m):
+        for u in units_by_loop[k]:
+            rated_w[k] += u.rated_capacity_kw * 1e3
+            flow[k] += u.flow_m3s
+    # Exchangers to the parent / outdoors: ε-NTU at fixed flows, q = ε·C_min·(T_return − T_cold,in)
+    # (heat_rejection.exchanger_conductance). The design rise of a unit is its rated heat over its own
+    # flow; a unit without a flow takes its loop's (the return the solver computes is the loop's).
+    loop_rise = np.where(flow > 0, rated_w / (rho_cp * np.where(flow > 0, flow, 1.0)), 0.0)
     for k in range(m):
         us = units_by_loop[k]
         ch_sum = 0.0
         for u in us:
             q = u.rated_capacity_kw * 1e3
-            rated_w[k] += q
             mover_w[k] += u.rated_power_kw * 1e3
             vol[k] += u.loop_volume_m3
-            flow[k] += u.flow_m3s
+            rise = float(design_rise_k(q, u.flow_m3s, rho_cp[k])) if u.flow_m3s > 0 else float(loop_rise[k])
             lag[k] += q * u.time_constant_s
             dead[k] = max(dead[k], u.dead_time_s)
             obj = f"cooling unit {u.name!r}"
@@ -226,7 +237,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
                         raise SolverInputError(
                             f"{obj}: supply setpoint {u.supply_setpoint_c} °C must be above the "
                             f"{loop_names[parent[k]]!r} setpoint {setpoint[parent[k]]:.1f} °C (or give approach_k)")
-                    coil_ua[k] += q / approach
+                    coil_ec[k] += float(exchanger_conductance(q, approach, rise))
                 else:
                     fixed_w[k] += q
             elif u.kind == "chiller":
@@ -239,9 +250,9 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
                 if u.approach_k <= 0:
                     raise SolverInputError(f"{obj}: approach_k must be > 0 for a {u.kind}")
                 if u.kind == "dry_cooler":
-                    dc_ua[k] += q / u.approach_k
+                    dc_ec[k] += float(exchanger_conductance(q, u.approach_k, rise))
                 else:
-                    ct_ua[k] += q / u.approach_k
+                    ct_ec[k] += float(exchanger_conductance(q, u.approach_k, rise))
             else:
                 raise SolverInputError(f"{obj}: unknown kind {u.kind!r}")
         lag[k] /= rated_w[k]
@@ -249,7 +260,6 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
             ch_rated[k] /= ch_sum
             ch_chw[k] /= ch_sum
             ch_cop[k] /= ch_sum
-    rho_cp = np.array([RHO_CP[x] for x in medium])
     transit = np.where((vol > 0) & (flow > 0) & (np.array(medium) != "air"), vol / np.where(flow > 0, flow, 1), 0.0)
     dead = dead + transit
     # thermal mass: given volumes, else estimates (see defaults)
@@ -369,10 +379,11 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         rack_air_share=air_share, rack_top_factor=top, rack_air_loop=rack_air_loop, recirc=D,
         loop_names=loop_names, loop_medium=medium, loop_parent=parent, loop_order=order,
         loop_setpoint=setpoint, loop_c=loop_c, loop_tau=np.maximum(lag, 1e-3), loop_dead=dead,
-        loop_gain=gain, loop_coil_ua=coil_ua, loop_fixed_w=fixed_w, loop_chiller_w=ch_w,
+        loop_gain=gain, loop_coil_ec=coil_ec, loop_fixed_w=fixed_w, loop_chiller_w=ch_w,
         loop_chiller_rated_c=np.where(ch_w > 0, ch_rated, d.CHILLER_RATED_CONDENSER_C),
         loop_chiller_rated_chw_c=np.where(ch_w > 0, ch_chw, d.CHILLER_RATED_EVAP_C),
-        loop_chiller_cop=np.where(ch_w > 0, ch_cop, d.CHILLER_RATED_COP), loop_drycooler_ua=dc_ua,
-        loop_tower_ua=ct_ua, loop_rated_w=rated_w, loop_mover_w=mover_w, loop_server_share=share,
+        loop_chiller_cop=np.where(ch_w > 0, ch_cop, d.CHILLER_RATED_COP), loop_drycooler_ec=dc_ec,
+        loop_tower_ec=ct_ec, loop_flow_m3s=flow,
+        loop_return_k_per_w=np.where(flow > 0, 1.0 / (rho_cp * np.where(flow > 0, flow, 1.0)), 0.0), loop_rated_w=rated_w, loop_mover_w=mover_w, loop_server_share=share,
         loop_downstream=down, placement=placement, options=opt, scenario=scenario, plan=plan,
         t_cool_design=t_cool)

@@ -85,10 +85,17 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         fc = forecast_at(t) if predictive else None
         for l in order:
             tp = TL[parent[l]] if parent[l] >= 0 else 0.0
-            cap = max(loop_capacity(model, l, TL[l], db, wb, tp)[0], 0.0)  # exact chiller curve
-            deliv[l] = Y[l] * cap
-            speed = min(max(deliv[l] / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
-            mover_heat[l] = movers_in[l] * speed ** 3
+            # the exchangers see the return T + q_in/(ρ c_p V̇), and q_in includes the fan/pump heat,
+            # which depends on what is delivered: a fixed point, contracting by ~ε·3·P_mover/Q_rated
+            # (a few %) per pass; 8 passes leave < 1e-10 of it
+            mh = 0.0
+            for _ in range(8 if model.loop_return_k_per_w[l] > 0 and movers_in[l] > 0 else 1):
+                q_in = q_srv[l] + mh + child[l]
+                cap = max(loop_capacity(model, l, TL[l], db, wb, tp, q_in)[0], 0.0)  # exact chiller curve
+                deliv[l] = Y[l] * cap
+                speed = min(max(deliv[l] / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
+                mh = movers_in[l] * speed ** 3
+            mover_heat[l] = mh
             q_in = q_srv[l] + mover_heat[l] + child[l]
             ff = q_in if fc is None else fc[l] + mover_heat[l]
             cmd[l] = command_fraction(ff + model.loop_gain[l] * (TL[l] - model.loop_setpoint[l]), cap)
