@@ -7,6 +7,7 @@ imperial.png and density.png into OUT_DIR (default ``screenshots/``).
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,6 +25,11 @@ def main() -> None:
     ap.add_argument("out_dir", nargs="?", default=str(ROOT / "screenshots"))
     out = Path(ap.parse_args().out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="dcplan-shots-")  # the run's settings never touch the user's
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        os.environ[var] = scratch
     from ui.app import make_app
 
     app = make_app([])

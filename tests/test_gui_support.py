@@ -151,9 +151,13 @@ def focus_floor(win) -> None:
         win.activateWindow()
         QTest.qWaitForWindowActive(win, 200)
     if not win.isActiveWindow():  # offscreen: a closed popup menu does not hand activation back
+        import warnings
+
         from PySide6.QtWidgets import QApplication
 
-        QApplication.setActiveWindow(win)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            QApplication.setActiveWindow(win)
     win.view.setFocus()
 
 

@@ -77,6 +77,8 @@ class CatalogWidget(QWidget):
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setAlternatingRowColors(True)
+        # long models keep their start and their GPU suffix ("AS-8125GS…(8× MI300X)"); tooltips hold the full name
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         hdr = self.tree.header()
         hdr.setStretchLastSection(False)
         hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -146,8 +148,10 @@ class CatalogWidget(QWidget):
             it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
             self.servers_root.addChild(it)
         for c in self.cooling_units:
-            it = QTreeWidgetItem([c.name, KIND_LABELS.get(c.kind, c.kind)])
-            it.setToolTip(0, f"{c.name}: {u.fmt('cooling', c.rated_capacity_kw, 0)}, {c.model}")
+            # the name already says kind and size: it gets the whole row (no cut "Chilled-water CRAH 1…")
+            it = QTreeWidgetItem([c.name])
+            it.setToolTip(0, f"{c.name} ({KIND_LABELS.get(c.kind, c.kind)}): "
+                             f"{u.fmt('cooling', c.rated_capacity_kw, 0)}, {c.model}")
             it.setData(0, ROLE_KIND, "unit")
             it.setData(0, ROLE_KEY, c.name)
             it.setData(0, Qt.ItemDataRole.UserRole + 2, " ".join([c.name, c.kind, c.model,
@@ -157,6 +161,7 @@ class CatalogWidget(QWidget):
             if c.kind not in FLOOR_UNIT_KINDS:
                 it.setToolTip(0, it.toolTip(0) + " — plant unit: added to its loop, not placed on the floor")
             self.units_root.addChild(it)
+            it.setFirstColumnSpanned(True)
         self.servers_root.setExpanded(True)
         self.units_root.setExpanded(True)
         self.apply_filter(self.search.text())

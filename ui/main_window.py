@@ -5,9 +5,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QStyle, QToolBar,
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QToolBar,
                                QUndoView, QWidget)
 
 from models.store import PlanFileError
@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", "historyDock", self.undo_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.history_dock)
         self.problems_dock.raise_()
-        self.resizeDocks([self.catalog_dock, self.inspector_dock], [340, 370], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
         self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
         self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
