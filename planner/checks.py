@@ -160,6 +160,8 @@ class FootprintIndex:
         self.eps = eps
         self.boxes: dict[object, Box] = {}
         self._grid: dict[tuple[int, int], list[object]] = defaultdict(list)
+        # boxes too big to file cell by cell (a typo like a 50 km rack): checked against everything
+        self._large: dict[object, None] = {}
         for key, box in items:
             self.add(key, box)
 
@@ -168,6 +170,13 @@ class FootprintIndex:
 
     def __contains__(self, key) -> bool:
         return key in self.boxes
+
+    MAX_CELLS = 4096  # a box spanning more cells than this is kept out of the grid
+
+    def _n_cells(self, box: Box) -> float:
+        c, e = self.cell, self.eps
+        return (math.floor((box[2] - e) / c) - math.floor(box[0] / c) + 1) * \
+            (math.floor((box[3] - e) / c) - math.floor(box[1] / c) + 1)
 
     def _cells(self, box: Box):
         c, e = self.cell, self.eps
@@ -182,12 +191,18 @@ class FootprintIndex:
         if not all(math.isfinite(v) for v in box):
             return  # an unplaced element overlaps nothing
         self.boxes[key] = box
+        if self._n_cells(box) > self.MAX_CELLS:
+            self._large[key] = None
+            return
         for cell in self._cells(box):
             self._grid[cell].append(key)
 
     def remove(self, key) -> None:
         box = self.boxes.pop(key, None)
         if box is None:
+            return
+        if key in self._large:
+            del self._large[key]
             return
         for cell in self._cells(box):
             members = self._grid.get(cell)
@@ -200,21 +215,31 @@ class FootprintIndex:
         """Keys whose boxes overlap ``box`` (in the order they were added), minus ``ignore``."""
         if not all(math.isfinite(v) for v in box):
             return []
-        seen: set = set()
-        hits = []
+        if self._n_cells(box) > self.MAX_CELLS or self._large:
+            candidates = self.boxes if self._n_cells(box) > self.MAX_CELLS else \
+                self._grid_candidates(box) | dict.fromkeys(self._large)
+        else:
+            candidates = self._grid_candidates(box)
+        order = {k: i for i, k in enumerate(self.boxes)} if self._large else None
+        keys = sorted(candidates, key=order.__getitem__) if order else candidates
+        return [k for k in keys if k not in ignore and boxes_overlap(box, self.boxes[k], self.eps)]
+
+    def _grid_candidates(self, box: Box) -> dict:
+        """Keys filed in the cells ``box`` touches, first-seen order, each once."""
+        out: dict = {}
         for cell in self._cells(box):
             for key in self._grid.get(cell, ()):
-                if key in seen:
-                    continue
-                seen.add(key)
-                if key not in ignore and boxes_overlap(box, self.boxes[key], self.eps):
-                    hits.append(key)
-        return hits
+                out[key] = None
+        return out
 
     def pairs(self) -> list[tuple[object, object]]:
         """Every overlapping pair of filed boxes, each once, as ``(earlier, later)`` in insertion order."""
         order = {k: i for i, k in enumerate(self.boxes)}
         found: set[tuple[int, int]] = set()
+        for a in self._large:  # oversized boxes against every other box
+            for b in self.boxes:
+                if a != b and boxes_overlap(self.boxes[a], self.boxes[b], self.eps):
+                    found.add(tuple(sorted((order[a], order[b]))))
         for members in self._grid.values():
             for ai, a in enumerate(members):
                 for b in members[ai + 1:]:
@@ -291,6 +316,10 @@ def _rack_fields(plan: Plan) -> list[Problem]:
     halls = {h.name: h for h in plan.halls}
     names: set[str] = set()
     for r in plan.racks:
+        if not r.name or r.name != r.name.strip():
+            # CSV import strips cells, so such a name would not survive an export/import round trip
+            out.append(Problem(ERROR, "rack-name", f"Rack name {r.name!r} is empty or starts/ends with a space",
+                               r.name))
         if r.name in names:
             out.append(Problem(ERROR, "rack-duplicate", f"Two racks are named {r.name}", r.name))
         names.add(r.name)
