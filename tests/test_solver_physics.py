@@ -16,7 +16,8 @@ from planner.solver.heat_rejection import (chiller_capacity_linear, chiller_capa
                                            chiller_power_ratio, dry_cooler_capacity_ratio)
 from planner.solver.loads import job_utilization_step_means, place_jobs, training_utilization_integral
 from planner.solver.recirculation import intake_fractions, recirculation_matrix
-from planner.solver.thermal import clock_fraction, server_equilibrium, server_step
+from planner.solver.thermal import (clock_fraction, pair_modes, pair_step_response, server_equilibrium,
+                                    server_pair_step, server_step, split_server)
 from planner.plan import Job, Rack
 
 # one DGX-H100-like node: 2.55 / 10.2 kW, 80 °C at full power with 22 °C inlet, τ = 90 s
@@ -42,6 +43,88 @@ def test_server_step_matches_analytic_exponential():
         assert thr[0] == 0.0 and lost[0] == 0.0
     assert worst < 0.05
     assert worst < 1e-9  # exact, in fact
+
+
+R_D, R_P, C_D, C_P = split_server(R_TH, TAU)
+
+
+def test_server_split_keeps_steady_state_and_catalog_time_constant():
+    """R_d + R_p = R (same steady state at any power); the slow mode is the catalog τ; the die's own
+    R_d·C_d is the die time constant (1.5 s estimate, defaults)."""
+    assert R_D + R_P == pytest.approx(R_TH, rel=1e-12)
+    assert R_D == pytest.approx(d.DIE_RESISTANCE_SHARE * R_TH)
+    assert R_D * C_D == pytest.approx(d.DIE_TIME_CONSTANT_S)
+    *_, l1, l2 = pair_modes(0.0, R_D, R_P, C_D, C_P)
+    assert -1.0 / l1 == pytest.approx(TAU, rel=1e-12)
+    assert -1.0 / l2 < 0.5 * d.DIE_TIME_CONSTANT_S + 1.0  # the fast (die) mode, ~1 s
+
+
+def test_server_pair_step_matches_analytic_two_exponential_solution():
+    """Idle → full load at constant coolant, die and plate from their idle steady state. The analytic
+    solution of the linear pair (derived by hand, not via the solver's matrix code):
+
+        λ1,2 roots of λ² − tr(A)λ + det(A),   T_d(t) = T_d∞ + a e^{λ1 t} + b e^{λ2 t}
+        a + b = T_d0 − T_d∞,   a λ1 + b λ2 = dT_d/dt(0) = (P − (T_d0 − T_p0)/R_d)/C_d
+
+    within 0.05 K (in fact to rounding) at every step end."""
+    tc, dt = 22.0, 10.0
+    p0, p1 = P_IDLE, P_IDLE + P_DYN
+    td0, tp0 = tc + R_TH * p0, tc + R_P * p0
+    td_inf = tc + R_TH * p1
+    a11, a22 = -1.0 / (R_D * C_D), -(1.0 / R_D + 1.0 / R_P) / C_P
+    tr, det = a11 + a22, a11 * a22 - 1.0 / (R_D * C_D) / (R_D * C_P)
+    l1 = 0.5 * tr + math.sqrt(0.25 * tr * tr - det)
+    l2 = 0.5 * tr - math.sqrt(0.25 * tr * tr - det)
+    slope0 = (p1 - (td0 - tp0) / R_D) / C_D
+    a = (slope0 - l2 * (td0 - td_inf)) / (l1 - l2)
+    b = (td0 - td_inf) - a
+    td, tp = np.array([td0]), np.array([tp0])
+    worst = 0.0
+    for k in range(1, 61):
+        td, tp, e, thr, lost = server_pair_step(td, tp, tc, 1.0, P_IDLE, P_DYN, R_D, R_P, C_D, C_P, 89.0, G, SMIN, dt)
+        t = k * dt
+        exact = td_inf + a * math.exp(l1 * t) + b * math.exp(l2 * t)
+        worst = max(worst, abs(td[0] - exact))
+        assert e[0] == pytest.approx(p1 * dt)
+        assert thr[0] == 0.0 and lost[0] == 0.0
+        assert pair_step_response(td0, tp0, tc, p1, R_D, R_P, C_D, C_P, t)[0] == pytest.approx(exact, abs=1e-9)
+    assert worst < 0.05
+    assert worst < 1e-9  # exact, in fact
+    # the die leads: after 3 s it has covered far more of its rise than the slow mode alone would
+    td3 = td_inf + a * math.exp(l1 * 3.0) + b * math.exp(l2 * 3.0)
+    assert (td3 - td0) / (td_inf - td0) > 1.0 - math.exp(-3.0 / TAU) + 0.3
+
+
+def _pair_rhs(tc, u):
+    def f(_, y):
+        s = clock_fraction(y[0], 89.0, G, SMIN)
+        p = P_IDLE + P_DYN * u * s
+        q_dp = (y[0] - y[1]) / R_D
+        return [(p - q_dp) / C_D, (q_dp - (y[1] - tc) / R_P) / C_P, p, float(y[0] > 89.0), 1.0 - s]
+    return f
+
+
+@pytest.mark.parametrize("td0,tp0,tc,u", [(60.0, 50.0, 40.0, 1.0),   # heats through slowdown into the floor
+                                          (98.0, 70.0, 20.0, 1.0),   # cools from the floor back to full clock
+                                          (85.0, 65.0, 33.0, 0.8),   # settles inside the proportional band
+                                          (95.0, 75.0, 35.0, 1.0),   # settles in the band from above
+                                          (92.0, 50.0, 40.0, 0.5)])  # die over slowdown, cold plate: down and back
+def test_server_pair_step_crosses_kinks_exactly(td0, tp0, tc, u):
+    """The two-node exact piecewise step (slowdown on the die) agrees with a tight solve_ivp of the
+    same ODE, including energy, time above slowdown and lost clock, over steps that cross the kinks."""
+    dt = 10.0
+    td, tp = np.array([td0]), np.array([tp0])
+    tot = np.zeros(3)
+    for _ in range(12):
+        td, tp, e, thr, lost = server_pair_step(td, tp, tc, u, P_IDLE, P_DYN, R_D, R_P, C_D, C_P, 89.0, G, SMIN, dt)
+        tot += [e[0], thr[0], lost[0]]
+    ref = solve_ivp(_pair_rhs(tc, u), (0, 12 * dt), [td0, tp0, 0.0, 0.0, 0.0], method="LSODA", rtol=1e-10,
+                    atol=1e-9, max_step=0.05)
+    assert td[0] == pytest.approx(ref.y[0, -1], abs=1e-4)
+    assert tp[0] == pytest.approx(ref.y[1, -1], abs=1e-4)
+    assert tot[0] == pytest.approx(ref.y[2, -1], rel=1e-6)
+    assert tot[1] == pytest.approx(ref.y[3, -1], abs=0.1)  # the indicator is discontinuous for the ODE solver
+    assert tot[2] == pytest.approx(ref.y[4, -1], rel=1e-4, abs=1e-3)
 
 
 def _piecewise_rhs(tc, u):
@@ -289,7 +372,9 @@ def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     ends = (np.arange(n) + 1) * dt
     y = np.r_[0.1, 0.1 + 0.4 * (1.0 - np.exp(-np.maximum(ends - 160.0 - 25.0, 0.0) / 15.0))]  # exact FOPDT
     q = np.where(np.arange(n) * dt >= 200.0, 5e4, 1e4) * dt
-    q[20] -= 1e-3 * 4e4  # the servers' own heat storage at the load step: C·ΔT = τ·ΔP
+    # the servers' own heat storage at the load step (die + plate, settled within the step):
+    # C_d·R·ΔP + C_p·R_p·ΔP (≈ τ·ΔP, the lumped node's)
+    q[20] -= float(np.sum((model.c_die * model.r_th + model.c_plate * model.r_plate) * model.p_dyn))
     # ... and as they follow their coolant (τ = 1 ms: settled within a step), which the integrator
     # takes at the step midpoint, extrapolated: 1.5·T[k] − 0.5·T[k−1]
     c_srv = float(model.c_th.sum())

@@ -18,10 +18,11 @@ def test_phoenix_hottest_day_throttles_in_the_afternoon_not_at_night():
     assert ph["max_ambient_c"] == pytest.approx(44.4, abs=0.1)  # the EPW's hottest July hour
 
 
-@pytest.mark.xfail(strict=True, reason="acceptance not met yet (issue 3, seed story 2): with the ε-NTU CDU "
-                   "and the catalog GB200 calibration no GPU reaches 89 °C at any lag, so both modes have 0 "
-                   "throttle events; the temperature gap does grow with lag (planner/solver/STATUS.md). "
-                   "strict: remove this mark when the story emerges from the physics.")
+@pytest.mark.xfail(strict=True, reason="acceptance not met yet (issue 3, seed story 2): with the two-node "
+                   "(die + cold plate) servers the reactive GPUs reach 87.5 °C at 90 s lag (0 events either "
+                   "way); reactive throttling starts between 120 and 150 s, predictive has none up to 180 s; "
+                   "the gap grows with lag (planner/solver/STATUS.md). strict: remove this mark when the "
+                   "story emerges from the physics.")
 def test_predictive_control_removes_most_throttle_events_at_90s_lag():
     """Acceptance: predictive control cuts throttle events by ≥ 70 % against reactive at a ~90 s CDU
     lag, and the gap grows with the lag (figures and the reason it is not met: STATUS.md)."""

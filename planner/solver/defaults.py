@@ -72,3 +72,14 @@ CHILLER_RATED_EVAP_C = 6.67
 CHILLER_RATED_COP = 3.0
 #: Minimum part-load ratio before the compressor cycles [-] (same source).
 CHILLER_MIN_PLR = 0.05
+
+# --- two-node server (die + cold plate / heat sink) ------------------------------------------
+#: Share of the junction-to-coolant resistance that lies between the die and the cold plate /
+#: heat-sink base (die, TIM, lid) [-]. *estimate*: for cold-plated high-power accelerators the
+#: junction-to-case (+TIM) part is commonly 30–50 % of junction-to-coolant; 0.4 is the middle.
+DIE_RESISTANCE_SHARE = 0.4
+#: Time constant of the die node, R_die·C_die [s]. *estimate*: a ~800 mm² die with its package and
+#: lid holds some 10–50 J/K per GPU against ~0.01–0.02 K/W junction-to-case at ~1 kW, i.e. ~0.5–2 s
+#: (GPU die temperatures follow power steps within 1–2 s); 1.5 s. Capped at a tenth of the die share
+#: of a type's own time constant so that very fast server types stay well posed.
+DIE_TIME_CONSTANT_S = 1.5

@@ -228,3 +228,37 @@ def chiller_electric_power_scalar(load: float, rated_w: float, t_out: float, cop
         pm = d.CHILLER_MIN_PLR
         plf = (_L0 + _L1 * pm + _L2 * pm * pm) * plr / pm
     return avail / cop * power_ratio * plf
+
+
+def chiller_scalar_kernels(rated_w: float, cop: float, rated_c: float, rated_chw: float = d.CHILLER_RATED_EVAP_C):
+    """``(capacity_linear(x_cond, t_chw), electric_power(load, t_out, t_chw))`` for one chiller, with
+    the rating-point constants computed once: the same numbers as :func:`chiller_capacity_linear`
+    and :func:`chiller_electric_power_scalar` (the integrator calls these every step)."""
+    xr = -(rated_chw - _EVAP)
+    raw_r = _C0 + _C1 * xr + _C2 * xr * xr
+    k = rated_w / raw_r
+    pr_den = _P0 + _P1 * raw_r + _P2 * raw_r * raw_r
+    pm = d.CHILLER_MIN_PLR
+    plf_min = (_L0 + _L1 * pm + _L2 * pm * pm) / pm
+    x_off = _EVAP - rated_c / _RISE
+
+    def capacity_linear(x_cond: float, t_chw: float) -> tuple[float, float]:
+        x = x_cond - (t_chw - _EVAP)
+        raw = _C0 + _C1 * x + _C2 * x * x
+        if raw <= 0.0:
+            return 0.0, 0.0
+        return k * raw, -k * (_C1 + 2.0 * _C2 * x)
+
+    def electric_power(load: float, t_out: float, t_chw: float) -> float:
+        x = t_out / _RISE + x_off - t_chw
+        raw = _C0 + _C1 * x + _C2 * x * x
+        avail = k * raw
+        if avail <= 0.0:
+            return 0.0
+        plr = load / avail
+        if plr > 1.0:
+            plr = 1.0
+        plf = _L0 + _L1 * plr + _L2 * plr * plr if plr >= pm else plf_min * plr
+        return avail / cop * (_P0 + _P1 * raw + _P2 * raw * raw) / pr_den * plf
+
+    return capacity_linear, electric_power

@@ -4,9 +4,10 @@ Per step ``[t_k, t_k + dt)`` (inputs held over the step, zero-order hold):
 
 1. coolant temperature of every server from its loops' supply temperatures and the recirculation
    ``D·P`` of the previous step's rack powers;
-2. every server advances exactly (:func:`.thermal.server_step`); servers that stay below slowdown
-   take a 4-operation exponential shortcut, only the hot ones take the piecewise path;
-3. the heat each server gave its coolant, ``E − C ΔT``, is summed into its loops (exact energy
+2. every server's die/plate pair advances exactly (:func:`.thermal.server_pair_step`); servers that
+   stay below slowdown take the precomputed full-clock propagator ``e^{A dt}`` (die and plate stacked
+   as two rows, a few numpy operations), only the hot ones take the piecewise path;
+3. the heat each server gave its coolant, ``E − C_d ΔT_d − C_p ΔT_p``, is summed into its loops (exact energy
    bookkeeping: nothing is created or lost between servers and loops);
 4. loops advance children-first (:func:`.control.loop_temperature_step`), their actuators through
    the FOPDT update, and what a loop delivers enters its parent loop;
@@ -30,22 +31,24 @@ from .ambient import local_hour, month_fractions, month_index
 from .control import FopdtActuator, loop_temperature_step
 from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
 from .heat_rejection import chiller_capacity_linear
-from .heat_rejection import chiller_electric_power_scalar as _chiller_power
+from .heat_rejection import chiller_scalar_kernels
 from .loads import job_utilization_step_means
 from .loopbank import VectorLoopBank
 from .model import Model
 from .results import SimulationResult
-from .thermal import server_equilibrium, server_power, server_step
+from .thermal import pair_modes, pair_propagator, server_equilibrium, server_pair_step, server_power
 
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 SCALAR_LOOP_LIMIT = 8  # up to this many loops, plain Python floats beat numpy
+vmax_ = np.maximum.reduce
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
 
 
 def loop_conductance(model: Model) -> np.ndarray:
-    """Σ 1/R [W/K] of the server nodes each loop touches (for the explicit-coupling limit)."""
+    """Σ 1/R_p [W/K] of the server plate nodes each loop touches (for the explicit-coupling limit;
+    the loop sees a server's plate through R_p, the stiffer of the two-node resistances)."""
     share = model.loop_server_share
-    return np.asarray(share @ (1.0 / model.r_th)).ravel()
+    return np.asarray(share @ (1.0 / model.r_plate)).ravel()
 
 
 def max_stable_step(model: Model) -> float:
@@ -84,7 +87,10 @@ class _Chunk:
         self.u_const = bool(np.all(self.u == self.u[0]))  # e.g. continuous full load
         self.band_cache = None
         p_a = model.p_idle + model.p_dyn * self.u  # power at full clock [W]
-        self.rp = p_a * model.r_th  # R·P [K]
+        # [steps × 2 × servers]: die and plate rise over the coolant at steady state, R·P and R_p·P [K]
+        self.rp2 = np.empty((p_a.shape[0], 2, p_a.shape[1]))
+        np.multiply(p_a, model.r_th, out=self.rp2[:, 0, :])
+        np.multiply(p_a, model.r_plate, out=self.rp2[:, 1, :])
         self.e = p_a * dt  # energy at full clock [J]
         # air-side rack power at full clock [W] (recirculation), for steps where nothing throttles
         self.rack_p = np.ascontiguousarray((model.rack_air_share @ p_a.T).T) if rack_sums else None
@@ -122,8 +128,9 @@ def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent
 def _initial_state(model: Model, u0, db0, wb0):
     """Steady start: servers at equilibrium for the first step's load; loops at setpoint, or, where
     the equipment cannot hold setpoint at the starting weather (e.g. dry coolers on a hot night),
-    at the temperature where their full capacity equals their load. Returns server temperatures,
-    loop temperatures, server powers, air-side rack powers and the loops' actuator fractions."""
+    at the temperature where their full capacity equals their load. Returns server (die) temperatures,
+    loop temperatures, server powers, air-side rack powers, the loops' actuator fractions and the
+    servers' plate temperatures."""
     opt = model.options
     tl = model.loop_setpoint.copy()
     y0 = np.ones(model.m)
@@ -163,7 +170,7 @@ def _initial_state(model: Model, u0, db0, wb0):
                     break
                 x = x_new
             tl[l], y0[l] = x, 1.0
-    return t, tl, p, model.rack_air_share @ p, y0
+    return t, tl, p, model.rack_air_share @ p, y0, t - model.r_die * p
 
 
 def _coolant(model: Model, tl, delta_rack):
@@ -173,10 +180,13 @@ def _coolant(model: Model, tl, delta_rack):
 
 
 class _BandKernel:
-    """Exact step for servers inside the slowdown band that stay there (the steady throttled state).
+    """Exact step for servers whose die stays inside the slowdown band all step (the steady
+    throttled state).
 
-    Same solution as :func:`.thermal.server_step`'s band piece, with the constants that depend only
-    on the server and its utilisation computed once (per chunk when utilisation is constant).
+    Same solution as :func:`.thermal.server_pair_step`'s band piece, ``x(dt) = x_eq + e^{A dt}(x0 − x_eq)``
+    with the propagator and its integral row computed once per server and utilisation (per chunk when
+    utilisation is constant). The die stays in the band if ``|T_d(t) − e_d| ≤ |α| + |β| ≤ 2|α| + |y_d|``
+    keeps it inside (T_d = e_d + α e^{λ1 t} + β e^{λ2 t}, α + β = y_d).
     """
 
     def __init__(self, model: Model, dt: float, gain: float, min_clock: float):
@@ -185,38 +195,49 @@ class _BandKernel:
         self.t_slow = model.t_slow
         self.mid = model.t_slow + 0.5 * (1.0 - min_clock) / gain  # band centre and half-width [°C]
         self.half = 0.5 * (1.0 - min_clock) / gain
-        self.minus_dt_over_c = -dt / model.c_th
         self.p_idle, self.p_dyn = model.p_idle, model.p_dyn
-        self.c = model.c_th
+        self.r_d, self.r_p, self.c_d, self.c_p = model.r_die, model.r_plate, model.c_die, model.c_plate
 
     def subset(self, idx):
         """The same kernel for the servers ``idx`` only (the hot few in an otherwise cool hall)."""
         sub = object.__new__(_BandKernel)
         sub.dt, sub.gain, sub.half = self.dt, self.gain, self.half
-        for name in ("g_th", "t_slow", "mid", "minus_dt_over_c", "p_idle", "p_dyn", "c"):
+        for name in ("g_th", "t_slow", "mid", "p_idle", "p_dyn", "r_d", "r_p", "c_d", "c_p"):
             setattr(sub, name, getattr(self, name)[idx])
         return sub
 
     def constants(self, u):
-        """Per-server constants at utilisation ``u``: (b [W/K], P_b0 [W], e^(−dt·b/C), C(1 − e)/b [s], P_dyn·u·g [W/K])."""
+        """Per-server constants at utilisation ``u``."""
         pu = self.p_dyn * u
-        b = self.g_th + pu * self.gain
+        k = pu * self.gain
+        b = self.g_th + k
         p_b0 = self.p_idle + pu * (1.0 + self.gain * self.t_slow)
-        e = np.exp(self.minus_dt_over_c * b)
-        return b, p_b0, e, self.c * (1.0 - e) / b, pu * self.gain
+        a11, a12, a21, a22, l1, l2 = pair_modes(k, self.r_d, self.r_p, self.c_d, self.c_p)
+        (f11, f12, f21, f22), (g1, g2) = pair_propagator(k, self.r_d, self.r_p, self.c_d, self.c_p, self.dt)
+        inv = 1.0 / (l1 - l2)
+        ed0 = p_b0 / b
+        ed1 = self.g_th / b
+        # die: e_d = ed0 + ed1·T_c; plate: e_p = T_c + R_p(p_b0 − k·e_d) = ep0 + ep1·T_c
+        ep0 = self.r_p * (p_b0 - k * ed0)
+        ep1 = 1.0 - self.r_p * k * ed1
+        mid_dt = self.mid * self.dt
+        return (ed0 - self.mid, ed1, ep0, ep1, 2.0 * (a11 - l2) * inv, 2.0 * a12 * inv, f11 - 1.0, f12, f21,
+                f22 - 1.0, g1, g2, p_b0 * self.dt - k * mid_dt, k, self.half - 1e-9,
+                self.gain * (mid_dt - self.t_slow * self.dt), self.mid)
 
-    def step(self, t, tc, consts):
-        """Returns ``(t_new, energy_j, lost_clock_s)``, or None if some server leaves the band."""
-        b, p_b0, e, k1, pug = consts
-        teq = (p_b0 + tc * self.g_th) / b
-        if not (np.all(np.abs(t - self.mid) < self.half) and np.all(np.abs(teq - self.mid) < self.half)):
+    def step(self, td, tp, tc, c):
+        """Returns ``(td_new, tp_new, energy_j, lost_clock_s)``, or None if some die may leave the band."""
+        ed0m, ed1, ep0, ep1, c1, c2, f11m1, f12, f21, f22m1, g1, g2, e0, k, lim, l0, mid = c
+        e_dm = ed0m + tc * ed1  # e_d − band centre
+        yd = td - mid - e_dm
+        yp = tp - ep0 - ep1 * tc
+        # |T_d(t) − e_d| ≤ |α| + |β| ≤ 2|α| + |y_d| (α + β = y_d), 2α = c1·y_d + c2·y_p
+        if not vmax_(np.abs(e_dm) + np.abs(c1 * yd + c2 * yp) + np.abs(yd)) < lim:
             return None
-        d0 = t - teq
-        t_new = teq + d0 * e
-        int_t = teq * self.dt + d0 * k1  # ∫T dt = teq·dt + (T0 − teq)·τ_b(1 − e), τ_b = C/b
-        energy = p_b0 * self.dt - pug * int_t
-        lost = self.gain * (int_t - self.t_slow * self.dt)
-        return t_new, energy, lost
+        td_new = td + (f11m1 * yd + f12 * yp)
+        tp_new = tp + (f21 * yd + f22m1 * yp)
+        j = e_dm * self.dt + g1 * yd + g2 * yp  # ∫T_d dt − mid·dt
+        return td_new, tp_new, e0 - k * j, self.gain * j + l0
 
 
 def _segments(idx):
@@ -350,7 +371,17 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
 
     # ---- per-server constants
     p_idle, p_dyn, r_th, c_th, t_slow = model.p_idle, model.p_dyn, model.r_th, model.c_th, model.t_slow
-    a_exp = np.exp(-dt / model.tau)
+    r_die, r_plate, c_die, c_plate = model.r_die, model.r_plate, model.c_die, model.c_plate
+    # full-clock propagator e^{A dt} of the die/plate pair, minus the identity on the diagonal
+    (f11, f12, f21, f22), _ = pair_propagator(0.0, r_die, r_plate, c_die, c_plate, dt)
+    F1 = np.vstack((f11 - 1.0, f22 - 1.0))  # diagonal of e^{A dt} − I, rows die / plate
+    F2 = np.vstack((f12, f21))  # off-diagonal, applied to the swapped rows
+    C2 = np.vstack((c_die, c_plate))
+    m_tc = m_q = None
+    if dense:
+        rs_t = cpl.Rs_e.T if cpl.Rs_e is not None else np.zeros((n, n))
+        m_tc = np.ascontiguousarray(np.vstack((1.5 * cpl.W, -0.5 * cpl.W, rs_t)))
+        m_q = np.ascontiguousarray(np.vstack((cpl.WT_e, -c_die[:, None] * cpl.WT_e, -c_plate[:, None] * cpl.WT_e)))
     gpus = model.gpus
     total_gpus = float(gpus.sum()) or 1.0
     is_air = model.air_loop >= 0
@@ -374,6 +405,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     ch_rated_c = model.loop_chiller_rated_c.tolist()
     ch_chw = model.loop_chiller_rated_chw_c.tolist()
     chiller_loops = [l for l in range(m) if ch_w[l] > 0]
+    ch_kern = [chiller_scalar_kernels(ch_w[l], ch_cop[l], ch_rated_c[l], ch_chw[l]) if ch_w[l] > 0 else (None, None)
+               for l in range(m)]
+    ch_cap = [x[0] for x in ch_kern]
+    ch_pow = [x[1] for x in ch_kern]
     it_facing = [l for l in range(m) if model.loop_medium[l] in ("air", "liquid")] or list(range(m))
     min_speed = d.MOVER_MIN_SPEED
     # ambient at step midpoints (linear between step boundaries)
@@ -405,7 +440,13 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     rack_sums = (not cpl.dense) and cpl.has_recirc
     chunk = _Chunk(model, 0, min(chunk_steps, n_steps), dt, lookahead, predictive, forecast_w, forecast_base,
                    rack_sums)
-    t_srv, tl_arr, p_prev, _, y0 = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
+    t_srv, tl_arr, p_prev, _, y0, t_plt = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
+    X_a = np.vstack((t_srv, t_plt))
+    X_b = np.empty_like(X_a)
+    y2, dX_buf, tmp2 = (np.empty_like(X_a) for _ in range(3))
+    q_buf = np.empty(n)
+    X = X_a
+    t_srv, t_plt = X[0], X[1]
     tl = tl_arr.tolist()
     q_srv0 = to_loops(p_prev)
     mover_heat = [0.0] * m
@@ -424,7 +465,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     if m > SCALAR_LOOP_LIMIT:
         bank = VectorLoopBank(model, dt, tl, y0, mover_heat, movers_in, movers_out)
         tl_prev = tl_np
-    energy0 = float(np.dot(c_th, t_srv)) + sum(c * t for c, t in zip(lc, tl))
+    energy0 = float(np.dot(c_die, t_srv)) + float(np.dot(c_plate, t_plt)) + sum(c * t for c, t in zip(lc, tl))
 
     # ---- accumulators
     e_it = e_cool = e_mover_heat = e_rejected = 0.0
@@ -452,6 +493,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     srv_hist_p: list = []
     a_db = a_it = a_cool = a_fac = a_sup = a_thr = a_cnt = 0.0
     a_loop = np.zeros(m)
+    a_loop_l = [0.0] * m
     acc_max_t = -np.inf
     next_minute_end = minute_len
     cur_min_start = 0.0
@@ -464,13 +506,14 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     t_slow_min = float(t_slow.min())
     inv_dt = 1.0 / dt
     vmax, vsum = np.maximum.reduce, np.add.reduce
-    consts = np.vstack([p_idle, p_dyn, r_th, c_th, t_slow])  # one gather for the hot subset
+    consts = np.vstack([p_idle, p_dyn, r_die, r_plate, c_die, c_plate, t_slow])  # one gather for the hot subset
     empty_idx = np.zeros(0, dtype=int)
     band = _BandKernel(model, dt, gain, smin)
-    sub_band = sub_band_consts = sub_band_key = sub_band_chunk = None
+    sub_band = sub_band_consts = sub_band_key = sub_band_chunk = sub_last = None
     a_rows = a_out[:chunk.n].tolist() if a_out is not None else None
     xc_rows = xc_out[:chunk.n].tolist() if xc_out is not None else None
     it_facing_list = list(it_facing)
+    it_single, it0 = len(it_facing_list) == 1, it_facing_list[0]
     it_facing = np.array(it_facing)
     t_event_end = t_slow - hyst  # a throttle event ends below this [°C]
     t_event_end_max = float(t_event_end.max())
@@ -496,24 +539,43 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                 xc_rows = xc_out[k:k + chunk.n].tolist()
         db = db_list[k]
         wb = wb_list[k]
+        sub_prev, sub_last = sub_last, None  # the hot few's band-step state, valid for one step only
 
         # 1-2. servers: exponential shortcut, exact piecewise path for the hot ones
         # loop temperatures at the step midpoint, extrapolated from the last step (second order in
         # time for the explicit server ↔ loop coupling; halves the lag of servers behind fast loops)
-        if bank is None:
-            tl_mid = np.array([1.5 * x - 0.5 * y for x, y in zip(tl, tl_prev)])
-            tl_prev = tl[:]
+        if dense:  # [T_loop, T_loop,prev, E_prev] @ [1.5 W; −0.5 W; R_s/dt]: midpoint supply + recirculation
+            if bank is None:
+                tc = np.concatenate((tl, tl_prev, e_prev)) @ m_tc
+                tl_prev = tl[:]
+            else:
+                tc = np.concatenate((tl_np, tl_prev, e_prev)) @ m_tc
+                tl_prev = tl_np
         else:
-            tl_mid = 1.5 * tl_np - 0.5 * tl_prev
-            tl_prev = tl_np
-        tc = cpl.coolant_e(tl_mid, e_prev) if dense else coolant(tl_mid, p_mean, prev_rack_p)
-        teq = tc + chunk.rp[kk]
-        t_new = teq - (teq - t_srv) * a_exp
+            if bank is None:
+                tl_mid = np.array([1.5 * x - 0.5 * y for x, y in zip(tl, tl_prev)])
+                tl_prev = tl[:]
+            else:
+                tl_mid = 1.5 * tl_np - 0.5 * tl_prev
+                tl_prev = tl_np
+            tc = coolant(tl_mid, p_mean, prev_rack_p)
+        # full-clock pair, exact: x(dt) = x_eq + e^{A dt}(x0 − x_eq), e^{A dt} per server precomputed
+        # (die and plate stacked as rows of X: one numpy op per update for both nodes)
+        # (preallocated buffers: no allocation per step; X and X_new alternate)
+        np.subtract(X, tc, out=y2)
+        y2 -= chunk.rp2[kk]
+        dX = np.multiply(F1, y2, out=dX_buf)
+        dX += np.multiply(F2, y2[::-1], out=tmp2)
+        X_new = X_b if X is X_a else X_a
+        np.add(X, dX, out=X_new)
+        t_new = X_new[0]
+        tp_new = X_new[1]
         energy = chunk.e[kk]
         throttled_step = False
         step_thr_gpu_s = 0.0
         tmax = vmax(t_new)
         if tmax > t_slow_min or n_in_event:
+            all_events_banded = False  # True when every GPU in an event is known to sit in the band
             hot_mask = (t_new > t_slow) | (t_srv > t_slow)
             n_hot = int(np.count_nonzero(hot_mask))
             hot = np.flatnonzero(hot_mask) if 0 < n_hot < n else empty_idx
@@ -523,22 +585,25 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                 if chunk.u_const:
                     if chunk.band_cache is None:
                         chunk.band_cache = band.constants(chunk.u[0])
-                    in_band = band.step(t_srv, tc, chunk.band_cache)
+                    in_band = band.step(t_srv, t_plt, tc, chunk.band_cache)
                 else:
-                    in_band = band.step(t_srv, tc, band.constants(u))
+                    in_band = band.step(t_srv, t_plt, tc, band.constants(u))
                 if in_band is not None:  # the steady throttled state: all in the band all step
-                    t_new, energy, lost_h = in_band
-                    thr_h = dt
+                    all_events_banded = True
+                    t_new, tp_new, energy, lost_h = in_band
+                    dX = None
+                    thr_h = np.full(n, dt)
                     step_thr_gpu_s = total_gpus * dt
                 else:
-                    t_new, energy, thr_h, lost_h = server_step(t_srv, tc, u, p_idle, p_dyn, r_th, c_th, t_slow,
-                                                               gain, smin, dt)
+                    t_new, tp_new, energy, thr_h, lost_h = server_pair_step(
+                        t_srv, t_plt, tc, u, p_idle, p_dyn, r_die, r_plate, c_die, c_plate, t_slow, gain, smin, dt)
+                    dX = None
                     step_thr_gpu_s = float(np.dot(gpus, thr_h))
                 thr_gpu_s += step_thr_gpu_s
                 lost_gpu_s += float(np.dot(gpus * u, lost_h))
                 srv_thr_s += thr_h
                 if n_in_event < n:
-                    starts = np.flatnonzero((t_new > t_slow) & ~in_event)
+                    starts = np.flatnonzero(((t_new > t_slow) | (thr_h > 0.0)) & ~in_event)
                     if starts.size:
                         events += float(gpus[starts].sum())
                         in_event[starts] = True
@@ -547,50 +612,80 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             elif hot.size:
                 energy = energy.copy()
                 u = chunk.u[kk]
-                uh = u[hot]
-                ts_h = t_slow[hot]
                 in_band = None
+                band_few = False
                 if chunk.u_const:  # steady throttled few (e.g. liquid racks on a hot afternoon): band kernel
                     key = hot.tobytes()
                     if sub_band_key != key or sub_band_chunk is not chunk:
+                        sub_uh = u[hot]
                         sub_band = band.subset(hot)
-                        sub_band_consts = sub_band.constants(uh)
+                        sub_band_consts = sub_band.constants(sub_uh)
                         sub_band_key, sub_band_chunk = key, chunk
-                    in_band = sub_band.step(t_srv[hot], tc[hot], sub_band_consts)
-                if in_band is not None:
-                    th, eh, lost_h = in_band
-                    thr_h = np.full(hot.size, dt)
+                        sub_gh = gpus[hot]
+                        sub_gsum = float(sub_gh.sum())
+                        sub_gu = sub_gh * sub_uh
+                    if sub_prev is not None and sub_prev[0] == key:  # same few as last step's band step
+                        in_band = sub_band.step(sub_prev[1], sub_prev[2], tc[hot], sub_band_consts)
+                    else:
+                        in_band = sub_band.step(t_srv[hot], t_plt[hot], tc[hot], sub_band_consts)
+                if in_band is not None:  # all of them above slowdown all step
+                    th, tph, eh, lost_h = in_band
+                    sub_last = (key, th, tph)
+                    band_few = True
+                    step_thr_gpu_s = dt * sub_gsum
+                    lost_gpu_s += float(np.dot(sub_gu, lost_h))
+                    srv_thr_s[hot] += dt
+                    new_ev = ~in_event[hot]
                 else:
-                    pi_h, pd_h, r_h, c_h, ts_h = consts[:, hot]
-                    th, eh, thr_h, lost_h = server_step(t_srv[hot], tc[hot], uh, pi_h, pd_h, r_h, c_h, ts_h,
-                                                        gain, smin, dt)
-                t_new[hot] = th
+                    uh = u[hot]
+                    g_h = gpus[hot]
+                    pi_h, pd_h, rd_h, rp_h, cd_h, cp_h, ts_h = consts[:, hot]
+                    th, tph, eh, thr_h, lost_h = server_pair_step(t_srv[hot], t_plt[hot], tc[hot], uh, pi_h, pd_h,
+                                                                  rd_h, rp_h, cd_h, cp_h, ts_h, gain, smin, dt)
+                    step_thr_gpu_s = float(np.dot(g_h, thr_h))
+                    lost_gpu_s += float(np.dot(g_h * uh, lost_h))
+                    srv_thr_s[hot] += thr_h
+                    new_ev = ((th > ts_h) | (thr_h > 0.0)) & ~in_event[hot]
+                t_new[hot] = th  # (rows of X_new)
+                tp_new[hot] = tph
+                dX = X_new - X
                 energy[hot] = eh
-                g_h = gpus[hot]
-                step_thr_gpu_s = float(np.dot(g_h, thr_h))
                 thr_gpu_s += step_thr_gpu_s
-                lost_gpu_s += float(np.dot(g_h * uh, lost_h))
-                srv_thr_s[hot] += thr_h
-                starts = hot[(th > ts_h) & ~in_event[hot]]
-                if starts.size:
+                if new_ev.any():
+                    starts = hot[new_ev]
                     events += float(gpus[starts].sum())
                     in_event[starts] = True
                     n_in_event += starts.size
+                # the band few are all in an event; if they are all the events, none can end
+                all_events_banded = band_few and n_in_event == hot.size
                 tmax = vmax(t_new)
-            if n_in_event and tmin_event_check(t_new):
+            if n_in_event and not all_events_banded and tmin_event_check(t_new):
                 ends = in_event & (t_new < t_event_end)
                 ne = int(np.count_nonzero(ends))
                 if ne:
                     in_event[ends] = False
                     n_in_event -= ne
-        q_srv = energy - c_th * (t_new - t_srv)  # heat to coolant over the step [J]
-        q_loop = q_srv @ cpl.WT_e if dense else to_loops(q_srv) * inv_dt  # [W]
+        if dX is None:  # all servers took the piecewise / band path: new arrays
+            X_new[0] = t_new
+            X_new[1] = tp_new
+            t_new, tp_new = X_new[0], X_new[1]
+            dX = X_new - X
+        # heat to coolant over the step, E − C_d ΔT_d − C_p ΔT_p [J], summed into loops [W]
+        if dense:  # [E, ΔT_d, ΔT_p] @ [W/dt; −C_d W/dt; −C_p W/dt] in one product
+            q_loop = np.concatenate((energy, dX.ravel())) @ m_q
+        else:
+            cdx = np.multiply(C2, dX, out=tmp2)
+            q_srv = np.subtract(energy, cdx[0], out=q_buf)
+            q_srv -= cdx[1]
+            q_loop = to_loops(q_srv) * inv_dt
         prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
         e_step = vsum(energy)
         e_prev = energy
         if not dense:
             p_mean = energy * inv_dt
+        X = X_new
         t_srv = t_new
+        t_plt = tp_new
 
         # 3. loops, children first
         fc = chunk.forecast[kk] if predictive else None
@@ -616,7 +711,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     a_cap -= coil[l] * tl[p]
                 a_cap += ret_gain[l] * q_in  # exchangers see the return, T + q_in/(ρ c_p V̇)
                 if ch_w[l] > 0.0:  # chiller curve linearised at the step's start temperature
-                    cap_ch, slope = chiller_capacity_linear(ch_w[l], xc_row[l], t0, ch_chw[l])
+                    cap_ch, slope = ch_cap[l](xc_row[l], t0)
                     a_cap += cap_ch - slope * t0
                     b_cap += slope
                 cap_now = a_cap + b_cap * t0
@@ -639,7 +734,11 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                         t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
                 else:
                     t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
-                act.step(cmd)
+                # act.step(cmd), inlined (FopdtActuator: ring of commands + exact FOPDT weights)
+                buf, size, ka = act.buf, act.size, act.k
+                buf[ka % size] = cmd
+                act.k = ka + 1
+                act.y = act.a * yl + act.w_old * buf[(ka - act.n - 1) % size] + act.w_new * buf[(ka - act.n) % size]
                 deliv = q_in - c * (t1 - t0) * inv_dt
                 tl[l] = t1
                 speed = deliv / rated[l]
@@ -657,8 +756,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     free = dc_ec[l] * (t_ret - db) + ct_ec[l] * (t_ret - wb)
                     load = deliv - (free if free > 0.0 else 0.0)
                     if load > 0.0:
-                        chiller_elec += _chiller_power(load, ch_w[l], db, ch_cop[l], ch_rated_c[l], t1, ch_chw[l])
-            tl_np = np.array(tl)
+                        chiller_elec += ch_pow[l](load, db, t1)
 
         # 4. aggregates
         it_w = e_step / dt
@@ -684,10 +782,17 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         a_it += it_w
         a_cool += cool_w
         a_fac += fac_w
-        a_sup += max([tl[i] for i in it_facing_list]) if bank is None else vmax(tl_np[it_facing])
+        if bank is None:
+            a_sup += tl[it0] if it_single else max([tl[i] for i in it_facing_list])
+        else:
+            a_sup += vmax(tl_np[it_facing])
         a_thr += thr_frac
         a_cnt += 1.0
-        a_loop += tl_np
+        if bank is None:
+            for i in range(m):
+                a_loop_l[i] += tl[i]
+        else:
+            a_loop += tl_np
         steps_done = k + 1
         t_end = steps_done * dt
         if t_end >= next_minute_end - 1e-9 or steps_done == n_steps:
@@ -700,15 +805,17 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             mins["supply_temp_c"].append(a_sup / c)
             mins["max_gpu_temp_c"].append(acc_max_t)
             mins["throttled_fraction"].append(a_thr / c)
-            loop_min.append(a_loop / c)
+            loop_min.append((a_loop if bank is not None else np.array(a_loop_l)) / c)
             if any_air:
                 p_mean = energy * inv_dt
-                np.maximum(srv_max_in, cpl.inlet(tl_np, p_mean), out=srv_max_in, where=is_air)
+                np.maximum(srv_max_in, cpl.inlet(tl_np if bank is not None else np.array(tl), p_mean),
+                           out=srv_max_in, where=is_air)
             if record_servers:
                 srv_hist_t.append(t_srv.copy())
                 srv_hist_p.append(energy * (inv_dt / 1e3))
             a_db = a_it = a_cool = a_fac = a_sup = a_thr = a_cnt = 0.0
             a_loop = np.zeros(m)
+            a_loop_l = [0.0] * m
             acc_max_t = -np.inf
             cur_min_start = next_minute_end
             while next_minute_end <= t_end + 1e-9:
@@ -717,12 +824,14 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             progress(k / n_steps)
             next_progress = k + max(n_steps // 100, 1)
 
+    if bank is None:
+        tl_np = np.array(tl)
     e_mover_heat *= dt
     e_rejected *= dt
     e_cool *= dt
     e_by_hour = np.asarray(e_by_hour) * dt
     e_it_by_hour = np.asarray(e_it_by_hour) * dt
-    energy1 = float(np.dot(c_th, t_srv)) + float(np.dot(model.loop_c, tl_np))
+    energy1 = float(np.dot(c_die, t_srv)) + float(np.dot(c_plate, t_plt)) + float(np.dot(model.loop_c, tl_np))
     res = SimulationResult(start=start, timezone=tz)
     res.servers, res.gpus = n, int(gpus.sum())
     res.steps, res.step_s, res.horizon_s = steps_done, dt, steps_done * dt

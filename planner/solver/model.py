@@ -18,6 +18,7 @@ from .errors import SolverInputError
 from .heat_rejection import design_rise_k, exchanger_conductance
 from .loads import Placement, place_jobs
 from .recirculation import recirculation_matrix
+from .thermal import split_server
 
 RHO_CP = {"air": d.AIR_DENSITY * d.AIR_CP, "liquid": d.WATER_DENSITY * d.WATER_CP,
           "facility": d.WATER_DENSITY * d.WATER_CP}  # volumetric heat capacity [J/(m³·K)]
@@ -51,7 +52,10 @@ class Model:
     """A compiled plan. Units: W, K, s, J/K; temperatures °C. Arrays are per server unless named.
 
     p_idle, p_dyn : Idle power and (max − idle) power [W]
-    r_th, c_th, tau : Thermal resistance [K/W], capacitance [J/K], time constant [s]
+    r_th, c_th, tau : Thermal resistance die → coolant [K/W], total heat capacity [J/K], catalog
+        (dominant) time constant [s]
+    r_die, r_plate, c_die, c_plate : the two-node split (:func:`.thermal.split_server`): die → plate
+        and plate → coolant resistances [K/W], die and plate heat capacities [J/K]
     t_slow : GPU slowdown temperature [°C]
     gpus : GPUs per server [-]
     liquid_frac : Share of heat to the liquid loop [-]
@@ -66,6 +70,10 @@ class Model:
     r_th: np.ndarray
     c_th: np.ndarray
     tau: np.ndarray
+    r_die: np.ndarray
+    r_plate: np.ndarray
+    c_die: np.ndarray
+    c_plate: np.ndarray
     t_slow: np.ndarray
     gpus: np.ndarray
     liquid_frac: np.ndarray
@@ -327,7 +335,8 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
             f"server {plan.servers[i].name!r}: gpu_design_temp_c {t_design[i]} °C must exceed its design "
             f"coolant temperature {t_cool[i]:.1f} °C (loop supply setpoint)")
     r_th = rise / p_max
-    c_th = tau / r_th
+    r_die, r_plate, c_die, c_plate = split_server(r_th, tau)
+    c_th = c_die + c_plate
 
     # --- racks / recirculation --------------------------------------------------------
     nr = len(racks)
@@ -373,7 +382,8 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         raise SolverInputError(f"scenario {scenario.name!r}: load must be 'jobs' or 'full', got {scenario.load!r}")
 
     return Model(
-        n=n, p_idle=p_idle, p_dyn=p_max - p_idle, r_th=r_th, c_th=c_th, tau=tau, t_slow=t_slow, gpus=gpus,
+        n=n, p_idle=p_idle, p_dyn=p_max - p_idle, r_th=r_th, c_th=c_th, tau=tau, r_die=r_die, r_plate=r_plate,
+        c_die=c_die, c_plate=c_plate, t_slow=t_slow, gpus=gpus,
         liquid_frac=lf, rack=rack, air_loop=air_loop, liq_loop=liq_loop, height_factor=height,
         server_names=[s.name for s in plan.servers], rack_names=[r.name for r in racks],
         rack_air_share=air_share, rack_top_factor=top, rack_air_loop=rack_air_loop, recirc=D,

@@ -65,8 +65,9 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         return out
 
     def evaluate(t, x):
-        """Derivatives, commands and the instantaneous flows at (t, x)."""
-        T, TL, Y = x[:n], x[n:n + m], x[n + m:n + 2 * m]
+        """Derivatives, commands and the instantaneous flows at (t, x); x = die, plate, loops, actuators."""
+        T, TP = x[:n], x[n:2 * n]
+        TL, Y = x[2 * n:2 * n + m], x[2 * n + m:2 * n + 2 * m]
         u = u_at(t)
         db = np.interp(t, grid_t, amb_db)
         wb = np.interp(t, grid_t, amb_wb)
@@ -74,8 +75,9 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         P = model.p_idle + model.p_dyn * u * s
         delta = model.recirc @ (model.rack_air_share @ P)
         tc = _coolant(model, TL, delta)
-        q = (T - tc) / model.r_th
-        dT = (P - q) / model.c_th
+        q_dp = (T - TP) / model.r_die
+        q = (TP - tc) / model.r_plate
+        dT = np.concatenate([(P - q_dp) / model.c_die, (q_dp - q) / model.c_plate])
         q_srv = share @ q
         deliv = np.zeros(m)
         cmd = np.zeros(m)
@@ -107,9 +109,10 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
 
     # initial state identical to the fast path: servers and loops steady, actuators delivering the
     # heat each loop takes in (children first)
-    T0, TL0, P0, _, Y0 = _initial_state(model, U[0], amb_db[0], amb_wb[0])
-    x0 = np.concatenate([T0, TL0, Y0, np.zeros(5)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu
-    cmd0 = evaluate(0.0, x0[:n + 2 * m])[2]
+    T0, TL0, P0, _, Y0, TP0 = _initial_state(model, U[0], amb_db[0], amb_wb[0])
+    x0 = np.concatenate([T0, TP0, TL0, Y0, np.zeros(5)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu
+    nx = 2 * n + 2 * m
+    cmd0 = evaluate(0.0, x0[:nx])[2]
 
     dead = model.loop_dead
     positive = dead[dead > 0]
@@ -121,7 +124,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     cache = {}
 
     def rhs(t, x):
-        dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u = evaluate(t, x[:n + 2 * m])
+        dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u = evaluate(t, x[:nx])
         if "ht" not in cache:
             cache["ht"] = np.asarray(hist_t)
             cache["hc"] = np.asarray(hist_cmd)
@@ -133,13 +136,44 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
                 cd[l] = cmd[l]
             else:
                 cd[l] = cmd0[l] if tt <= 0 else np.interp(tt, ht, hc[:, l])
-        dY = (cd - x[n + m:n + 2 * m]) / model.loop_tau
+        dY = (cd - x[2 * n + m:nx]) / model.loop_tau
         thr = float(np.dot(gpus, x[:n] > model.t_slow))
         lost = float(np.dot(gpus * u, 1.0 - s))
         return np.concatenate([dT, dTL, dY, [P.sum(), rejected, mover_heat.sum(), thr, lost]])
 
     options = {"method": "LSODA", "rtol": 1e-6, "atol": 1e-6, "max_step": dt}
     options.update(ivp_options)
+    if "jac" not in options and options["method"] in ("LSODA", "BDF", "Radau"):
+        # The die nodes (~0.5 s) make the system stiff; a finite-difference Jacobian would cost one
+        # right-hand side per state. Give the implicit methods the exact die/plate 2×2 blocks (incl. the
+        # slowdown slope), the plate ↔ loop conductances and the actuator lags; left out: recirculation,
+        # capacity slopes, controller terms. The Jacobian only drives the Newton iterations; accuracy is
+        # set by the error control (rtol/atol), as before.
+        nxa = nx + 5
+        ii = np.arange(n)
+        j_dp = 1.0 / (model.r_die * model.c_die)
+        j_pd = 1.0 / (model.r_die * model.c_plate)
+        j_pp = -(1.0 / model.r_die + 1.0 / model.r_plate) / model.c_plate
+        w = share.toarray()  # [loops × servers] share of each server's coolant / heat
+        j_pl = (w / (model.r_plate * model.c_plate)).T  # plate ← its loops' temperatures
+        j_lp = w / model.r_plate / model.loop_c[:, None]  # loop ← plate
+        j_ll = -(w / model.r_plate) @ w.T / model.loop_c[:, None]  # loop ← loops, via the coolant term
+        mm = np.arange(m)
+
+        def jac(t, x):
+            J = np.zeros((nxa, nxa))
+            u = u_at(t)
+            band = (x[:n] > model.t_slow) & (x[:n] < model.t_slow + (1.0 - smin) / gain)
+            J[ii, ii] = -(1.0 / model.r_die + np.where(band, model.p_dyn * u * gain, 0.0)) / model.c_die
+            J[ii, n + ii] = j_dp
+            J[n + ii, ii] = j_pd
+            J[n + ii, n + ii] = j_pp
+            J[n:2 * n, 2 * n:2 * n + m] = j_pl
+            J[2 * n:2 * n + m, n:2 * n] = j_lp
+            J[2 * n:2 * n + m, 2 * n:2 * n + m] = j_ll
+            J[2 * n + m + mm, 2 * n + m + mm] = -1.0 / model.loop_tau
+            return J
+        options["jac"] = jac
     for bad in ("fun", "t_span", "y0", "dense_output", "t_eval"):
         if bad in options:
             raise SolverInputError(f"solve_ivp option {bad!r} is set by the solver")
@@ -160,7 +194,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
             th = np.append(th, t1)
         for tk in th:
             hist_t.append(float(tk))
-            hist_cmd.append(evaluate(tk, sol.sol(tk)[:n + 2 * m])[2])
+            hist_cmd.append(evaluate(tk, sol.sol(tk)[:nx])[2])
         sel = sample_t[(sample_t > t + 1e-9) & (sample_t <= t1 + 1e-9)]
         for tk in sel:
             samples.append(sol.sol(tk))
@@ -178,19 +212,19 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     Tall = np.vstack([T0[None, :], S[:, :n]])  # the initial state counts when nothing was sampled
     res.max_gpu_temp_c = float(Tall.max())
     res.final_server_temp_c = x[:n].copy()
-    res.final_loop_temp_c = x[n:n + m].copy()
-    res.it_energy_kwh = x[n + 2 * m] / 3.6e6
-    res.heat_rejected_kwh = x[n + 2 * m + 1] / 3.6e6
-    res.mover_heat_kwh = x[n + 2 * m + 2] / 3.6e6
-    res.throttled_gpu_hours = x[n + 2 * m + 3] / 3600.0
-    res.lost_gpu_hours = x[n + 2 * m + 4] / 3600.0
-    e0 = float(np.dot(model.c_th, T0) + np.dot(model.loop_c, TL0))
-    e1 = float(np.dot(model.c_th, x[:n]) + np.dot(model.loop_c, x[n:n + m]))
+    res.final_loop_temp_c = x[2 * n:2 * n + m].copy()
+    res.it_energy_kwh = x[nx] / 3.6e6
+    res.heat_rejected_kwh = x[nx + 1] / 3.6e6
+    res.mover_heat_kwh = x[nx + 2] / 3.6e6
+    res.throttled_gpu_hours = x[nx + 3] / 3600.0
+    res.lost_gpu_hours = x[nx + 4] / 3600.0
+    e0 = float(np.dot(model.c_die, T0) + np.dot(model.c_plate, TP0) + np.dot(model.loop_c, TL0))
+    e1 = float(np.dot(model.c_die, x[:n]) + np.dot(model.c_plate, x[n:2 * n]) + np.dot(model.loop_c, x[2 * n:2 * n + m]))
     res.stored_energy_change_kwh = (e1 - e0) / 3.6e6
     res.facility_energy_kwh = float("nan")
     res.pue = pue(float("nan"), res.it_energy_kwh)
     res.time_s = sample_t[:len(S)] - dt
-    res.loop_supply_c = S[:, n:n + m]
+    res.loop_supply_c = S[:, 2 * n:2 * n + m]
     res.loop_names = list(model.loop_names)
     res.server_names = list(model.server_names)
     res.server_temp_c = S[:, :n]

@@ -1,4 +1,10 @@
-"""Server power and lumped thermal state, with thermal slowdown, solved exactly per step.
+"""Server power and thermal state, with thermal slowdown, solved exactly per step.
+
+The solver uses the two-node server (die + cold plate, :func:`server_pair_step`, below); the
+one-node functions that follow are kept as the building block it generalises (and for the
+steady state, which the split leaves unchanged: :func:`server_equilibrium` gives the die).
+
+One-node form:
 
 Each server (its GPUs lumped into one node) obeys ``C dT/dt = P(T) − (T − T_c)/R`` with
 
@@ -115,3 +121,202 @@ def server_step(t0, t_cool, u, p_idle, p_dyn, r_th, c_th, t_slow, gain, min_cloc
     shape_out = np.shape(t)
     energy, thr, lost = (np.broadcast_to(x, shape_out).astype(float) for x in (energy, thr, lost))
     return t, energy, thr, lost
+
+
+# ----------------------------------------------------------------------------- two-node server
+#
+# die (GPU junction + package, C_d) —R_d— cold plate / heat-sink base (+ coolant-side mass, C_p) —R_p— coolant
+#
+#     C_d dT_d/dt = P(T_d) − (T_d − T_p)/R_d
+#     C_p dT_p/dt = (T_d − T_p)/R_d − (T_p − T_c)/R_p
+#
+# with P(T_d) the same piecewise-linear slowdown power as above, acting on the DIE temperature.
+# Per piece P = p0 − k·T_d (k = P_dyn·u·g in the band, 0 elsewhere), the system is linear with
+# constant input: x(t) = x_eq + e^{At}(x0 − x_eq) with real distinct eigenvalues (A is similar to a
+# symmetric negative-definite matrix: an RC ladder), so T_d(t) = e_d + α e^{λ1 t} + β e^{λ2 t}.
+# Such a sum has at most one extremum, so the first crossing of a kink is found on at most two
+# monotone sub-intervals (exact to root-finding precision, ~1e-12 s).
+
+
+def split_server(r_th, tau, share=None, tau_die=None):
+    """Die / plate split of a server's lumped ``R`` [K/W] and time constant ``τ`` [s].
+
+    ``R_d = share·R``, ``R_p = R − R_d`` (the steady state at any power is unchanged);
+    ``C_d = τ_d / R_d`` with the die time constant ``τ_d`` (capped at ``0.1·share·τ``); ``C_p`` such
+    that the slow eigenvalue of the pair is exactly ``−1/τ`` (the catalog time constant stays the
+    dominant one). Returns ``(r_d, r_p, c_d, c_p)``.
+    """
+    from . import defaults as d
+    share = d.DIE_RESISTANCE_SHARE if share is None else share
+    tau_die = d.DIE_TIME_CONSTANT_S if tau_die is None else tau_die
+    r_th, tau = np.asarray(r_th, float), np.asarray(tau, float)
+    r_d = share * r_th
+    r_p = r_th - r_d
+    tau_d = np.minimum(tau_die, 0.1 * share * tau)
+    c_d = tau_d / r_d
+    a = 1.0 / tau_d
+    g_d, g_p = 1.0 / r_d, 1.0 / r_p
+    # det(A + I/τ) = 0 solved for 1/C_p
+    inv_cp = (1.0 / tau - a) / tau / ((g_d + g_p) / tau - a * g_p)
+    return r_d, r_p, c_d, 1.0 / inv_cp
+
+
+def pair_modes(k, r_d, r_p, c_d, c_p):
+    """Matrix entries and eigenvalues of the pair at die-power slope ``k`` [W/K]:
+    ``(a11, a12, a21, a22, λ1, λ2)`` with λ1 the slow one (λ2 < λ1 < 0)."""
+    a11 = -(1.0 / r_d + k) / c_d
+    a12 = 1.0 / (r_d * c_d)
+    a21 = 1.0 / (r_d * c_p)
+    a22 = -(1.0 / r_d + 1.0 / r_p) / c_p
+    tr = a11 + a22
+    det = a11 * a22 - a12 * a21
+    l2 = 0.5 * tr - np.sqrt(np.maximum(0.25 * tr * tr - det, 0.0))
+    l1 = det / l2
+    return a11, a12, a21, a22, l1, l2
+
+
+def pair_step_response(td0, tp0, tc, p, r_d, r_p, c_d, c_p, t):
+    """Analytic die and plate temperatures [°C] at times ``t`` [s] for constant power ``p`` [W] and
+    coolant ``tc`` [°C] from ``(td0, tp0)`` (no slowdown): the two-exponential solution."""
+    a11, a12, a21, a22, l1, l2 = pair_modes(0.0, r_d, r_p, c_d, c_p)
+    e_d = tc + (r_d + r_p) * p
+    e_p = tc + r_p * p
+    yd, yp = td0 - e_d, tp0 - e_p
+    inv = 1.0 / (l1 - l2)
+    ad = (a11 * yd + a12 * yp - l2 * yd) * inv
+    ap = (a21 * yd + a22 * yp - l2 * yp) * inv
+    t = np.asarray(t, float)
+    e1, e2 = np.exp(l1 * t), np.exp(l2 * t)
+    return e_d + ad * e1 + (yd - ad) * e2, e_p + ap * e1 + (yp - ap) * e2
+
+
+def pair_propagator(k, r_d, r_p, c_d, c_p, dt):
+    """``e^{A·dt}`` entries ``(f11, f12, f21, f22)`` and the die's integral row
+    ``∫_0^dt (e^{As})_{1·} ds = (g1, g2)`` for die-power slope ``k``."""
+    a11, a12, a21, a22, l1, l2 = pair_modes(k, r_d, r_p, c_d, c_p)
+    inv = 1.0 / (l1 - l2)
+    e1, e2 = np.exp(l1 * dt), np.exp(l2 * dt)
+    m1 = (e1 - e2) * inv  # e^{At} = m1·A + m0·I (Putzer / Sylvester, 2×2)
+    m0 = (l1 * e2 - l2 * e1) * inv
+    i1, i2 = np.expm1(l1 * dt) / l1, np.expm1(l2 * dt) / l2
+    n1 = (i1 - i2) * inv  # ∫e^{As} ds = n1·A + n0·I
+    n0 = (l1 * i2 - l2 * i1) * inv
+    return (m1 * a11 + m0, m1 * a12, m1 * a21, m1 * a22 + m0), (n1 * a11 + n0, n1 * a12)
+
+
+def _illinois(f, a, b, fa, fb, iters=60, tol=1e-11):
+    """Vectorised Illinois (modified regula falsi) root of monotone ``f`` on ``[a, b]`` with
+    ``fa·fb < 0``; returns the root [s]."""
+    a, b, fa, fb = (np.array(x, float) for x in (a, b, fa, fb))
+    side = np.zeros(a.shape, np.int8)
+    c = a
+    for _ in range(iters):
+        c = (a * fb - b * fa) / (fb - fa)
+        fc = f(c)
+        left = fc * fa > 0  # root in [c, b]
+        b_new = np.where(left, b, c)
+        a_new = np.where(left, c, a)
+        fb_new = np.where(left, fb, fc)
+        fa_new = np.where(left, fc, fa)
+        # Illinois: halve the retained end's value when the same end is kept twice
+        fb_new = np.where(left & (side == 1), 0.5 * fb_new, fb_new)
+        fa_new = np.where(~left & (side == -1), 0.5 * fa_new, fa_new)
+        side = np.where(left, 1, -1).astype(np.int8)
+        a, b, fa, fb = a_new, b_new, fa_new, fb_new
+        if np.all((np.abs(fc) < 1e-12) | (b - a < tol)):
+            break
+    return c
+
+
+def server_pair_step(td0, tp0, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, gain, min_clock, dt,
+                     max_pieces=8):
+    """Exact step of the two-node server with slowdown on the die, inputs frozen over ``dt``.
+
+    Returns ``(td1, tp1, energy_j, throttled_s, lost_clock_s)`` like :func:`server_step`.
+    """
+    td = np.array(td0, dtype=float, copy=True)
+    shape = td.shape
+    tp = np.array(np.broadcast_to(np.asarray(tp0, float), shape), copy=True)
+    args = [np.asarray(x, float) for x in (t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow)]
+    t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow = (np.broadcast_to(x, shape) for x in args)
+    r_th = r_d + r_p
+    t_floor = t_slow + (1.0 - min_clock) / gain
+    pu = p_dyn * u
+    kb = pu * gain
+    p_a = p_idle + pu
+    p_b0 = p_idle + pu * (1.0 + gain * t_slow)
+    p_c = p_idle + pu * min_clock
+    modes0 = pair_modes(0.0, r_d, r_p, c_d, c_p)
+    modes_b = pair_modes(kb, r_d, r_p, c_d, c_p)
+    rem = np.full(shape, float(dt))
+    energy = np.zeros(shape)
+    thr = np.zeros(shape)
+    lost = np.zeros(shape)
+    for it in range(max_pieces):
+        # piece from the die temperature; on a kink, the one the trajectory heads into
+        s = np.clip(1.0 - gain * (td - t_slow), min_clock, 1.0)
+        up = (p_idle + pu * s - (td - tp) / r_d) > 0.0
+        piece = np.where(up, (td >= t_slow).view(np.int8) + (td >= t_floor).view(np.int8),
+                         (td > t_slow).view(np.int8) + (td > t_floor).view(np.int8))
+        in_b = piece == 1
+        in_c = piece == 2
+        k = np.where(in_b, kb, 0.0)
+        p0 = np.where(in_b, p_b0, np.where(in_c, p_c, p_a))
+        a11, a12, a21, a22, l1, l2 = (np.where(in_b, xb, x0) for xb, x0 in zip(modes_b, modes0))
+        e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
+        e_p = t_cool + r_p * (p0 - k * e_d)
+        yd, yp = td - e_d, tp - e_p
+        inv = 1.0 / (l1 - l2)
+        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
+        bd = yd - ad
+        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
+        bp = yp - ap
+        lo = np.where(in_b, t_slow, np.where(in_c, t_floor, -np.inf))
+        hi = np.where(in_b, t_floor, np.where(in_c, np.inf, t_slow))
+
+        def tdie(t, ad=ad, bd=bd, e_d=e_d, l1=l1, l2=l2):
+            return e_d + ad * np.exp(l1 * t) + bd * np.exp(l2 * t)
+        h = rem
+        if it < max_pieces - 1:
+            # the one extremum of T_d, if inside (0, rem)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = -bd * l2 / (ad * l1)
+                t_ext = np.where(ratio > 0, np.log(np.where(ratio > 0, ratio, 1.0)) / (l1 - l2), -1.0)
+            has_ext = (t_ext > 0) & (t_ext < rem)
+            t1 = np.where(has_ext, t_ext, rem)
+            v1 = tdie(t1)
+            v2 = tdie(rem)
+            out1 = (v1 > hi) | (v1 < lo)
+            out2 = has_ext & ~out1 & ((v2 > hi) | (v2 < lo))
+            hit = out1 | out2
+            if hit.any():
+                idx = np.flatnonzero(hit)
+                o1 = out1[idx]
+                va = np.where(o1, td[idx], v1[idx])
+                vb = np.where(o1, v1[idx], v2[idx])
+                bound = np.where(vb > hi[idx], hi[idx], lo[idx])
+                ta = np.where(o1, 0.0, t1[idx])
+                tb = np.where(o1, t1[idx], rem[idx])
+                sub = (ad[idx], bd[idx], e_d[idx], l1[idx], l2[idx])
+
+                def g(t, sub=sub, bound=bound):
+                    return tdie(t, *sub) - bound
+                root = _illinois(g, ta, tb, va - bound, vb - bound)
+                h = rem.copy()
+                h[idx] = np.clip(root, 0.0, rem[idx])
+        else:
+            hit = np.zeros(shape, bool)
+        e1, e2 = np.exp(l1 * h), np.exp(l2 * h)
+        td_new = e_d + ad * e1 + bd * e2
+        tp_new = e_p + ap * e1 + bp * e2
+        if hit.any():
+            td_new[idx] = bound
+        int_t = e_d * h + ad * np.expm1(l1 * h) / l1 + bd * np.expm1(l2 * h) / l2
+        energy += np.where(in_b, p_b0 * h - kb * int_t, p0 * h)
+        thr += (piece > 0) * h
+        lost += np.where(in_b, gain * (int_t - t_slow * h), in_c * ((1.0 - min_clock) * h))
+        td, tp = td_new, tp_new
+        rem = rem - h
+        if not hit.any():
+            break
+    return td, tp, energy, thr, lost
