@@ -23,7 +23,6 @@ from planner.plan import (
     RACK_HEIGHTS_U,
     UNIT_KINDS,
     Plan,
-    Rack,
 )
 
 ERROR, WARNING = "error", "warning"
@@ -523,15 +522,3 @@ def rack_problem_severity(problems: list[Problem]) -> dict[str, str]:
             worst[p.rack] = p.severity
     return worst
 
-
-def rack_overlaps(candidate: Rack, others: list[Rack], ignore: set[str] = frozenset()) -> list[str]:
-    """Names of racks in ``others`` (same hall) whose footprint overlaps ``candidate``'s."""
-    x0, y0, x1, y1 = candidate.footprint()
-    hits = []
-    for r in others:
-        if r.name == candidate.name or r.name in ignore or r.hall != candidate.hall:
-            continue
-        bx0, by0, bx1, by1 = r.footprint()
-        if min(x1, bx1) - max(x0, bx0) > _EPS and min(y1, by1) - max(y0, by0) > _EPS:
-            hits.append(r.name)
-    return hits

@@ -148,6 +148,21 @@ def _unit(template: CoolingUnit, **changes) -> CoolingUnit:
     return replace(template, **changes)
 
 
+def _plant_units(template: CoolingUnit, prefix: str, loop: str, count: int, rated_kw: float,
+                 **changes) -> list[CoolingUnit]:
+    """``count`` copies of a plant unit rated ``rated_kw`` [kW], named ``PREFIX-01``…
+
+    Flow, pump/fan power and loop volume scale with the unit's duty (catalog figures are per kW
+    of duty at the catalog's water rise), so transit time = volume / flow stays the catalog's.
+    """
+    f = rated_kw / template.rated_capacity_kw
+    return [_unit(template, name=f"{prefix}-{k + 1:02d}", loop=loop, rated_capacity_kw=rated_kw,
+                  model=template.name, flow_m3s=template.flow_m3s * f,
+                  loop_volume_m3=template.loop_volume_m3 * f, rated_power_kw=template.rated_power_kw * f,
+                  **changes)
+            for k in range(count)]
+
+
 def build_demo_plan(n_racks: int | None = None) -> Plan:
     """Build the Phoenix AI hall demo.
 
@@ -232,23 +247,11 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
             else:
                 for n, u in enumerate(DGX_U_POSITIONS):
                     plan.servers.append(Server(f"{name}-DGX{n + 1}", name, air_t.key, u))
-    scale = n_pods
-    # flow, pump power and loop volume scale with each unit's water-side duty (catalog figures are
-    # per kW of duty at the catalog's water rise); transit time = volume / flow is then the catalog's
-    ch_f = s["chiller_rated_kw"] / chiller_t.rated_capacity_kw
-    for k in range(s["chillers_per_pod"] * scale):
-        plan.cooling_units.append(_unit(
-            chiller_t, name=f"CH-{k + 1:02d}", loop="CHW", rated_capacity_kw=s["chiller_rated_kw"],
-            supply_setpoint_c=s["chilled_water_setpoint_c"], model=chiller_t.name,
-            flow_m3s=chiller_t.flow_m3s * ch_f, loop_volume_m3=chiller_t.loop_volume_m3 * ch_f,
-            rated_power_kw=chiller_t.rated_power_kw * ch_f))
-    dc_f = s["dry_cooler_rated_kw"] / dry_t.rated_capacity_kw
-    for k in range(s["dry_coolers_per_pod"] * scale):
-        plan.cooling_units.append(_unit(
-            dry_t, name=f"DC-{k + 1:02d}", loop="FWS", rated_capacity_kw=s["dry_cooler_rated_kw"],
-            supply_setpoint_c=s["facility_water_setpoint_c"], approach_k=s["dry_cooler_approach_k"],
-            model=dry_t.name, flow_m3s=dry_t.flow_m3s * dc_f, loop_volume_m3=dry_t.loop_volume_m3 * dc_f,
-            rated_power_kw=dry_t.rated_power_kw * dc_f))
+    plan.cooling_units += _plant_units(chiller_t, "CH", "CHW", s["chillers_per_pod"] * n_pods,
+                                       s["chiller_rated_kw"], supply_setpoint_c=s["chilled_water_setpoint_c"])
+    plan.cooling_units += _plant_units(dry_t, "DC", "FWS", s["dry_coolers_per_pod"] * n_pods,
+                                       s["dry_cooler_rated_kw"], supply_setpoint_c=s["facility_water_setpoint_c"],
+                                       approach_k=s["dry_cooler_approach_k"])
     n_gpus = sum(air_t.gpu_count if r.cooling_type == "air" else liq_t.gpu_count for r in plan.racks)
     plan.jobs = demo_week_jobs(n_gpus)
     plan.scenarios = demo_scenarios()

@@ -34,7 +34,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from datetime import timezone as dt_timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -544,19 +544,33 @@ def _fixed_zone(offset_h: float) -> tuple[dt_timezone, str]:
 _FIXED_NAME = re.compile(r"^UTC([+-])(\d{1,2}):?(\d{2})?$")
 
 
-def _resolve_timezone(epw: EpwData, name: str | None):
-    if name is None:
-        return _fixed_zone(epw.header.tz_offset_h)
+def parse_timezone(name: str) -> tuple[tzinfo, str]:
+    """``(tzinfo, name)`` for an IANA zone (``"America/Phoenix"``) or a fixed offset ``"UTC±HH[:MM]"``.
+
+    The one parser of site time zones (weather series, tariff hours, CSV times). Raises
+    ``ValueError`` naming the accepted forms for anything else, offsets beyond ±14 h included.
+    """
     m = _FIXED_NAME.match(name.strip()) if isinstance(name, str) else None
     if m:
         hours = int(m.group(2)) + int(m.group(3) or 0) / 60.0
+        if hours > 14:
+            raise ValueError(f"time zone {name!r}: offsets run from UTC-14:00 to UTC+14:00")
         return _fixed_zone(-hours if m.group(1) == "-" else hours)
     try:
         return ZoneInfo(name), name
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'America/Phoenix' or a "
+                         f"fixed offset such as 'UTC-07:00'") from None
+
+
+def _resolve_timezone(epw: EpwData, name: str | None):
+    if name is None:
+        return _fixed_zone(epw.header.tz_offset_h)
+    try:
+        return parse_timezone(name)
+    except ValueError as exc:
         raise WeatherError(epw.path, 1, "timezone",
-                           f"unknown time zone {name!r}; use an IANA name such as 'America/Phoenix' or a fixed "
-                           f"offset such as 'UTC-07:00' (this file's LOCATION line gives standard time "
+                           f"{exc} (this file's LOCATION line gives standard time "
                            f"{_fixed_zone(epw.header.tz_offset_h)[1]})") from None
 
 

@@ -12,7 +12,6 @@ from planner.checks import (
     check_plan,
     loop_loads_kw,
     plan_totals,
-    rack_overlaps,
     rack_problem_severity,
 )
 from planner.demo import build_demo_plan
@@ -85,6 +84,19 @@ def test_racks_in_different_halls_do_not_overlap():
     p.halls.append(Hall("Hall 2", 10, 10))
     p.racks.append(replace(p.racks[0], name="R2", hall="Hall 2", feed_a=None, feed_b=None))
     assert "rack-overlap" not in codes(p)
+
+
+def rack_overlaps(candidate: Rack, others: list[Rack]) -> list[str]:
+    """Brute-force oracle: racks of the same hall whose footprints share area with ``candidate``'s."""
+    x0, y0, x1, y1 = candidate.footprint()
+    hits = []
+    for r in others:
+        if r.name == candidate.name or r.hall != candidate.hall:
+            continue
+        bx0, by0, bx1, by1 = r.footprint()
+        if min(x1, bx1) - max(x0, bx0) > 1e-6 and min(y1, by1) - max(y0, by0) > 1e-6:
+            hits.append(r.name)
+    return hits
 
 
 @settings(max_examples=60, deadline=None)

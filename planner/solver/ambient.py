@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta, timezone as dt_timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from .. import weather as wx
 from .errors import SolverInputError
 
 #: Wet-bulb depression used when only a dry bulb is given [K]. *estimate* (moderately dry air).
@@ -31,36 +31,19 @@ DEFAULT_WET_BULB_DEPRESSION_K = 8.0
 def check_timezone(name: str) -> tzinfo:
     """The time zone for ``name`` or a :class:`SolverInputError` saying it is unknown.
 
-    Accepts what :func:`planner.weather.weather_series` accepts: an IANA name
-    (``"America/Phoenix"``) or a fixed offset ``"UTC±HH:MM"`` (``"UTC-07:00"``, ``"UTC+5"``).
+    Accepts what :func:`planner.weather.weather_series` accepts (one parser:
+    :func:`planner.weather.parse_timezone`).
     """
-    from ..weather import _FIXED_NAME  # one pattern for both modules
-    m = _FIXED_NAME.match(name.strip()) if isinstance(name, str) else None
-    if m:
-        hours = int(m.group(2)) + int(m.group(3) or 0) / 60.0
-        if hours > 14:
-            raise SolverInputError(f"site timezone {name!r}: offsets run from UTC-14:00 to UTC+14:00")
-        return dt_timezone(timedelta(hours=-hours if m.group(1) == "-" else hours))
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
-        raise SolverInputError(f"site timezone {name!r} is not a known IANA time zone "
-                               f"(e.g. 'America/Phoenix') or a fixed offset such as 'UTC-07:00'") from exc
-
-
-def _weather_module():
-    try:
-        from .. import weather  # noqa: PLC0415  (optional until the weather module lands)
-    except ImportError as exc:  # pragma: no cover
-        raise SolverInputError("EPW weather needs planner.weather, which is not available") from exc
-    return weather
+        return wx.parse_timezone(name)[0]
+    except ValueError as exc:
+        raise SolverInputError(f"site {exc}") from None
 
 
 def _series_from_epw(epw, start: datetime, horizon_s: float, step_s: float, tz: str):
-    weather = _weather_module()
     try:
-        ws = weather.weather_series(epw, start, horizon_s + step_s, step_s, timezone=tz)
-    except weather.WeatherError as exc:
+        ws = wx.weather_series(epw, start, horizon_s + step_s, step_s, timezone=tz)
+    except wx.WeatherError as exc:
         raise SolverInputError(f"weather: {exc}") from exc
     return ws
 
@@ -78,10 +61,9 @@ def ambient_grid(weather, *, start: datetime, horizon_s: float, step_s: float, n
             raise SolverInputError("no weather: give a weather file (--weather EPW) or set the scenario's weather_file")
         weather = weather_file
     if isinstance(weather, (str, os.PathLike)):
-        wm = _weather_module()
         try:
-            weather = wm.load_weather(weather)
-        except wm.WeatherError as exc:
+            weather = wx.load_weather(weather)
+        except wx.WeatherError as exc:
             raise SolverInputError(f"weather: {exc}") from exc
         except OSError as exc:
             raise SolverInputError(f"weather file {str(weather)!r}: {exc.strerror or exc}") from exc
