@@ -28,6 +28,14 @@ UNIT_KINDS = ("crah", "cdu", "chiller", "dry_cooler", "cooling_tower")
 CONTAINMENTS = ("none", "cold", "hot")
 RACK_STATUSES = ("active", "planned", "reserved", "available", "deprecated")
 RACK_HEIGHTS_U = (42, 48, 52)
+
+#: Coolant temperatures at which a server type's ``gpu_design_temp_c`` is stated (the catalog's
+#: rating conditions) [°C]: 22 °C air inlet, mid-range of ASHRAE's recommended 18–27 °C envelope
+#: (Thermal Guidelines 5th ed., physics.md); 43 °C liquid supply, ASHRAE class W40 facility water
+#: plus a 3 K CDU approach. A server's thermal resistance follows from these, so it is a property
+#: of the hardware: warmer loop setpoints make the GPUs warmer, as they would.
+RATING_AIR_INLET_C = 22.0
+RATING_LIQUID_SUPPLY_C = 43.0
 RACK_UNIT_M = 0.04445  # EIA-310 rack unit [m]
 #: Default integrator step [s]. The solver's exponential update is exact for the linear parts, and
 #: halving 10 s changes temperatures by < 0.02 K on the demo hall (tests/test_solver_verification.py).
@@ -78,7 +86,8 @@ class ServerType:
     liquid_fraction : float  Fraction of heat removed by liquid cooling [0..1]
     airflow_m3s : float  Air volume flow at max power [m³/s]
     gpu_slowdown_c, gpu_shutdown_c : float  GPU temperature thresholds [°C]
-    gpu_design_temp_c : float  GPU temperature at max power with design coolant [°C]
+    gpu_design_temp_c : float  GPU temperature at max power with coolant at the rating conditions,
+        ``RATING_AIR_INLET_C`` air inlet and ``RATING_LIQUID_SUPPLY_C`` liquid supply [°C]
     thermal_time_constant_s : float  GPU + heat sink/cold plate time constant [s]
     sources : dict  field name -> source text; "estimate" marks an estimate
     """

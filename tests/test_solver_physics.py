@@ -478,3 +478,29 @@ def test_loop_at_fixed_actuator_is_less_self_regulating_with_epsilon_ntu():
     for _ in range(200):
         t = loop_temperature_step(t, q1, y, a, ec, float(model.loop_c[0]), 10.0)
     assert t - t0 == pytest.approx(expected, rel=1e-9)
+
+
+def test_server_resistance_belongs_to_the_hardware_not_to_the_loop_setpoint():
+    """R is calibrated at the type's rating coolant (22 °C air, 43 °C liquid), so a CDU run 2 K warmer
+    makes the GB200 GPUs 0.85 × 2 K warmer at steady full load (85 % of their heat goes to liquid),
+    and at NVIDIA's 45 °C limit they sit at the catalog anchor, max operating 87 °C."""
+    from dataclasses import replace as dc_replace
+
+    from planner.solver.examples import liquid_burst_plan
+    from planner.solver.model import compile_model
+    from planner.solver.run import simulate
+    temps, inlets, models = {}, {}, {}
+    for sup in (43.0, 45.0):
+        plan = liquid_burst_plan(tcs_supply_c=sup, horizon_s=1800.0)
+        sc = dc_replace(plan.scenarios[0], load="full")
+        models[sup] = compile_model(plan, sc, sc.horizon_s)
+        res = simulate(dc_replace(plan, scenarios=[sc]), weather=35.0, control="reactive", step_s=2.0)
+        temps[sup], inlets[sup] = res.max_gpu_temp_c, res.max_inlet_temp_c
+    np.testing.assert_allclose(models[45.0].r_th, models[43.0].r_th, rtol=1e-12)
+    st = liquid_burst_plan().server_types[0]
+    assert temps[45.0] - temps[43.0] == pytest.approx(st.liquid_fraction * 2.0, abs=0.02)
+    # hand computation at 43 °C: the rating itself, plus the air share of the inlet's rise above 22 °C
+    # (hot-aisle recirculation, hot containment: ~0.45 K)
+    assert 0.0 < inlets[43.0] - 22.0 < 1.0
+    assert temps[43.0] == pytest.approx(st.gpu_design_temp_c + (1 - st.liquid_fraction) * (inlets[43.0] - 22.0),
+                                        abs=0.01)

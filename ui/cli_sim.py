@@ -211,17 +211,25 @@ def _print_study(name: str, out: dict) -> None:
     elif name == "pump-lag":
         def pct(x):
             return "   n/a" if x is None else f"{x * 100:5.0f}%"
-        print(f"GB200 pair, training job, {out['outdoor_c']:.0f} °C outdoor; throttle events = GPUs crossing "
-              f"{out['gpu_slowdown_c']:.0f} °C")
-        print(f"~90 s lag ({out['total_lag_s']:.0f} s total): reactive {out['reactive_events']} events, predictive "
-              f"{out['predictive_events']}, reduction {pct(out['reduction']).strip()}")
-        print(f"{'lag s':>6s} {'total s':>7s} {'reactive':>9s} {'predictive':>10s} {'reduction':>9s} "
-              f"{'react. GPU-h':>12s} {'react. max °C':>13s} {'pred. max °C':>12s} {'gap K':>6s}")
-        for r in out["sweep"]:
-            print(f"{r['lag_s']:6.0f} {r['total_lag_s']:7.0f} {r['reactive_events']:9d} {r['predictive_events']:10d} "
-                  f"{pct(r['reduction']):>9s} {r['reactive_throttled_gpu_hours']:12.1f} "
-                  f"{r['reactive_max_gpu_temp_c']:13.1f} {r['predictive_max_gpu_temp_c']:12.1f} "
-                  f"{r['gap_max_gpu_temp_k']:6.1f}")
+
+        def table(sweep):
+            print(f"{'lag s':>6s} {'total s':>7s} {'reactive':>9s} {'predictive':>10s} {'reduction':>9s} "
+                  f"{'react. GPU-h':>12s} {'react. max °C':>13s} {'pred. max °C':>12s} {'gap K':>6s}")
+            for r in sweep:
+                print(f"{r['lag_s']:6.0f} {r['total_lag_s']:7.0f} {r['reactive_events']:9d} "
+                      f"{r['predictive_events']:10d} {pct(r['reduction']):>9s} "
+                      f"{r['reactive_throttled_gpu_hours']:12.1f} {r['reactive_max_gpu_temp_c']:13.1f} "
+                      f"{r['predictive_max_gpu_temp_c']:12.1f} {r['gap_max_gpu_temp_k']:6.1f}")
+        print(f"GB200 pair ({out['gpus']} GPUs), training job, {out['outdoor_c']:.0f} °C outdoor; throttle events "
+              f"= GPUs crossing {out['gpu_slowdown_c']:.0f} °C")
+        print(f"CDU supply {out['tcs_supply_c']:.0f} °C, ~90 s lag ({out['total_lag_s']:.0f} s total): reactive "
+              f"{out['reactive_events']} events ({out['reactive_throttled_gpu_hours']:.1f} throttled GPU-h), "
+              f"predictive {out['predictive_events']} ({out['predictive_throttled_gpu_hours']:.1f}), "
+              f"reduction {pct(out['reduction']).strip()}")
+        table(out["sweep"])
+        if "comparison" in out:
+            print(f"Same sweep at a {out['comparison']['tcs_supply_c']:.0f} °C CDU supply:")
+            table(out["comparison"]["sweep"])
     else:
         print(f"IT energy {out['it_energy_kwh']:.0f} kWh, IT electricity ${out['it_cost_usd']:,.0f} "
               f"(expected ${out['expected_it_cost_usd']:,.0f}, {out['error_fraction'] * 100:+.2f} %)")

@@ -93,7 +93,8 @@ def burst_cdu_lag_split(lag_s: float, transit_s: float) -> tuple[float, float]:
 
 
 def liquid_burst_plan(lag_s: float = 90.0, n_racks: int = 2, start=datetime(2024, 7, 16),
-                      horizon_s: float = 4 * 3600.0, outdoor_design_c: float = 35.0) -> Plan:
+                      horizon_s: float = 4 * 3600.0, outdoor_design_c: float = 35.0,
+                      tcs_supply_c: float = 43.0) -> Plan:
     """A liquid-cooled GB200 NVL72 rack pair running one synchronous training job on a CDU loop whose
     actuators respond with a total lag ``lag_s`` [s] (pump/valve lag τ + dead time + transit V/V̇).
 
@@ -138,7 +139,7 @@ def liquid_burst_plan(lag_s: float = 90.0, n_racks: int = 2, start=datetime(2024
     air_kw = n_racks * st.max_power_w * (1.0 - st.liquid_fraction) / 1e3
     units = [
         replace(cdu_t, name="CDU-1", loop="CDU", rated_capacity_kw=cdu_kw, flow_m3s=cdu_flow, loop_volume_m3=cdu_vol,
-                rated_power_kw=cdu_pump_kw, time_constant_s=tau, dead_time_s=dead, supply_setpoint_c=43.0,
+                rated_power_kw=cdu_pump_kw, time_constant_s=tau, dead_time_s=dead, supply_setpoint_c=tcs_supply_c,
                 approach_k=3.0),
         replace(dry_t, name="DC-1", loop="FW", rated_capacity_kw=dc_kw, rated_outdoor_c=outdoor_design_c,
                 flow_m3s=dry_t.flow_m3s * f_dc, loop_volume_m3=dry_t.loop_volume_m3 * f_dc,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from ..plan import Plan, Scenario
+from ..plan import RATING_AIR_INLET_C, RATING_LIQUID_SUPPLY_C, Plan, Scenario
 from . import defaults as d
 from .errors import SolverInputError
 from .heat_rejection import design_rise_k, exchanger_conductance
@@ -325,15 +325,17 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
             liq_loop[i] = loop_idx[r.liquid_loop]
         mid = (s.u_position - 1 + t.u_height / 2.0) / max(r.u_height, 1)
         height[i] = lo + (hi - lo) * min(max(mid, 0.0), 1.0)
-    t_cool = np.where(air_loop >= 0, setpoint[np.maximum(air_loop, 0)], 0.0) * (1 - lf) \
-        + np.where(liq_loop >= 0, setpoint[np.maximum(liq_loop, 0)], 0.0) * lf
+    # R is the hardware's: calibrated at the type's rating coolant (planner.plan.RATING_*), not at
+    # the plan's setpoints, so a warmer loop makes warmer GPUs
+    t_cool = RATING_AIR_INLET_C * (1 - lf) + RATING_LIQUID_SUPPLY_C * lf
     rise = t_design - t_cool
     bad = np.nonzero(rise <= 0)[0]
     if bad.size:
         i = bad[0]
         raise SolverInputError(
-            f"server {plan.servers[i].name!r}: gpu_design_temp_c {t_design[i]} °C must exceed its design "
-            f"coolant temperature {t_cool[i]:.1f} °C (loop supply setpoint)")
+            f"server type {plan.servers[i].server_type!r}: gpu_design_temp_c {t_design[i]} °C must exceed "
+            f"its rating coolant temperature {t_cool[i]:.1f} °C ({RATING_AIR_INLET_C:g} °C air, "
+            f"{RATING_LIQUID_SUPPLY_C:g} °C liquid, weighted by liquid_fraction)")
     r_th = rise / p_max
     r_die, r_plate, c_die, c_plate = split_server(r_th, tau)
     c_th = c_die + c_plate

@@ -90,21 +90,20 @@ def phoenix_study(step_s: float = 10.0, progress=None) -> dict:
 
 # ----------------------------------------------------------------------------- seed story 2
 
-def pump_lag_study(lags_s=(0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0), step_s: float = 2.0,
-                   outdoor_c: float = 35.0, progress=None) -> dict:
-    """A GB200 rack pair's training job on a CDU loop with a total actuator lag: reactive vs predictive.
+#: Technology-cooling (CDU) supply of the pump-lag study's headline [°C]: NVIDIA's 45 °C warm-water
+#: rack-inlet limit (the catalog's GB200 calibration anchor), the setpoint a chiller-free hall runs at.
+PUMP_LAG_SUPPLY_C = 45.0
+#: The same sweep at the catalog's design supply (W40 facility water + 3 K CDU approach) [°C].
+PUMP_LAG_COMPARE_SUPPLY_C = 43.0
+PUMP_LAG_LAGS_S = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)
 
-    Each lag runs the same plan (:func:`.examples.liquid_burst_plan`: start-up, 6 s iterations,
-    checkpoint stalls) both ways at ``outdoor_c`` (the plant's rating point, so the facility water
-    can hold its setpoint and the CDU's lag is what is studied) and counts throttle events (per
-    GPU, above the 89 °C slowdown). ``total_lag_s`` is τ + dead time + transit as compiled (the
-    transit V/V̇ ≈ 16 s is the floor of the 0 s point). The headline is the ~90 s lag of the seed
-    story; ``reduction`` is 1 − predictive / reactive events (None without reactive events).
-    """
+
+def _lag_sweep(lags_s, tcs_supply_c: float, step_s: float, outdoor_c: float, progress=None) -> list[dict]:
+    """Reactive and predictive runs of :func:`.examples.liquid_burst_plan` for every lag in ``lags_s``."""
     from .model import compile_model
     sweep = []
     for lag in lags_s:
-        plan = liquid_burst_plan(lag_s=lag)
+        plan = liquid_burst_plan(lag_s=lag, tcs_supply_c=tcs_supply_c)
         sc = plan.scenarios[0]
         model = compile_model(plan, sc, sc.horizon_s)
         cdu = plan.cooling_loops[0].name
@@ -116,17 +115,65 @@ def pump_lag_study(lags_s=(0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0), step_s: 
             row[f"{mode}_throttled_gpu_hours"] = res.throttled_gpu_hours
             row[f"{mode}_max_gpu_temp_c"] = res.max_gpu_temp_c
             row[f"{mode}_max_supply_temp_c"] = float(res.loop_supply_c[:, res.loop_names.index(cdu)].max())
+            row[f"{mode}_max_throttled_fraction"] = res.max_throttled_fraction
         r, p = row["reactive_events"], row["predictive_events"]
         row["reduction"] = (1.0 - p / r) if r > 0 else None
         row["gap_max_gpu_temp_k"] = row["reactive_max_gpu_temp_c"] - row["predictive_max_gpu_temp_c"]
         sweep.append(row)
         if progress is not None:
-            progress(len(sweep) / len(lags_s))
+            progress(len(sweep))
+    return sweep
+
+
+def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float = 35.0,
+                   tcs_supply_c: float = PUMP_LAG_SUPPLY_C,
+                   compare_supply_c: float | None = PUMP_LAG_COMPARE_SUPPLY_C, progress=None) -> dict:
+    """A GB200 rack pair's training job on a CDU loop with a total actuator lag: reactive vs predictive.
+
+    Each lag runs the same plan (:func:`.examples.liquid_burst_plan`: idle, then a training job with
+    its start-up, 6 s iterations and checkpoint stalls) both ways at ``outdoor_c`` (the plant's rating
+    point, so the facility water can hold its setpoint and the CDU's lag is what is studied) and counts
+    throttle events (per GPU, above the 89 °C slowdown).
+
+    The headline runs the technology loop at ``tcs_supply_c`` = NVIDIA's 45 °C warm-water limit, where
+    the GPUs' steady full-load temperature is max operating 87 °C (the catalog calibration): 2 K of
+    margin that the loop's lag may or may not eat. ``compare_supply_c`` (None: skip) repeats the sweep
+    at the catalog's 43 °C design supply to show what 2 K of extra margin buys.
+    ``total_lag_s`` is τ + dead time + transit as compiled (the transit V/V̇ ≈ 16 s is the floor of the
+    0 s point). The headline is the ~90 s lag of the seed story; ``reduction`` is
+    1 − predictive / reactive events (None without reactive events).
+
+    lags_s : sequence  Total CDU lags to sweep [s]
+    step_s : float  Integrator step [s] (2 s resolves the 6 s iterations)
+    outdoor_c : float  Constant outdoor dry bulb [°C]
+    tcs_supply_c, compare_supply_c : float  CDU supply setpoints of the headline / comparison [°C]
+    progress : callable(fraction) or None
+    """
+    runs = [tcs_supply_c] + ([compare_supply_c] if compare_supply_c is not None else [])
+    total = len(lags_s) * len(runs)
+    done = [0]
+
+    def tick(_):
+        done[0] += 1
+        if progress is not None:
+            progress(done[0] / total)
+
+    sweeps = [_lag_sweep(lags_s, sup, step_s, outdoor_c, tick) for sup in runs]
+    sweep = sweeps[0]
     head = min(sweep, key=lambda r: abs(r["lag_s"] - 90.0))
-    return {"lag_s": head["lag_s"], "total_lag_s": head["total_lag_s"], "outdoor_c": outdoor_c,
-            "reactive_events": head["reactive_events"], "predictive_events": head["predictive_events"],
-            "reduction": head["reduction"], "gpu_slowdown_c": float(plan.server_types[0].gpu_slowdown_c),
-            "sweep": sweep}
+    plan = liquid_burst_plan()
+    out = {"lag_s": head["lag_s"], "total_lag_s": head["total_lag_s"], "outdoor_c": outdoor_c,
+           "tcs_supply_c": tcs_supply_c, "step_s": step_s,
+           "reactive_events": head["reactive_events"], "predictive_events": head["predictive_events"],
+           "reduction": head["reduction"],
+           "reactive_throttled_gpu_hours": head["reactive_throttled_gpu_hours"],
+           "predictive_throttled_gpu_hours": head["predictive_throttled_gpu_hours"],
+           "gpu_slowdown_c": float(plan.server_types[0].gpu_slowdown_c),
+           "gpus": sum({t.key: t for t in plan.server_types}[s.server_type].gpu_count for s in plan.servers),
+           "sweep": sweep}
+    if compare_supply_c is not None:
+        out["comparison"] = {"tcs_supply_c": compare_supply_c, "sweep": sweeps[1]}
+    return out
 
 
 # ----------------------------------------------------------------------------- seed story 3
