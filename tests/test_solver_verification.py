@@ -1,6 +1,7 @@
 """Integrator verification: solve_ivp reference, step halving, energy conservation."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
@@ -133,14 +134,11 @@ def test_reference_cancelled_before_the_first_sample():
 def test_step_beyond_stability_limit_is_refused_and_the_limit_is_real():
     """Past the limit the explicit coupling oscillates; simulate refuses such steps.
 
-    The binding term here is the sampled controller's, dt ≤ 2θ, derived for a loop whose removal
-    does not depend on its temperature at a fixed actuator (K_c·dt/C ≤ 1). It is tight for such a
-    loop — a CRAH of fixed capacity, as here; a loop that self-regulates (the ε-NTU exchangers,
-    ~1/3 of the old supply-to-supply slope) tolerates somewhat more, so the guard is conservative
-    there (small_air_plan at part load settles up to ~3× the limit, oscillates at 5×)."""
+    Per loop the server coupling (dt/τ_c) and the sampled controller (dt/(2θ)) add up to at most 1.
+    Here a CRAH of fixed capacity (the controller term is tight for a loop without self-regulation):
+    settled at the limit, oscillating well past it."""
     from planner.plan import CoolingLoop
-    from planner.solver import run as run_mod
-    from planner.solver.integrate import max_stable_step
+    from planner.solver.integrate import loop_conductance, max_stable_step
     from planner.solver.model import compile_model
     plan = small_air_plan()
     plan.cooling_loops = [CoolingLoop(name="CRAH", medium="air")]
@@ -149,20 +147,51 @@ def test_step_beyond_stability_limit_is_refused_and_the_limit_is_real():
     plan.scenarios[0].load = "jobs"  # idle, then a load step at 1 h: something to respond to
     model = compile_model(plan, plan.scenarios[0], 3600.0)
     limit = max_stable_step(model)
-    assert limit == pytest.approx(2.0 * float(model.loop_tau[0] + model.loop_dead[0]))  # the controller term
+    tau_c = float(model.loop_c[0] / loop_conductance(model)[0])
+    two_theta = 2.0 * float(model.loop_tau[0] + model.loop_dead[0])
+    assert limit == pytest.approx(1.0 / (1.0 / tau_c + 1.0 / two_theta))  # both feedbacks, added
     with pytest.raises(SolverInputError, match="stability limit"):
         simulate(plan, weather=30.0, step_s=limit * 1.5)
-    ok = simulate(plan, weather=30.0, step_s=limit * 0.9, horizon_s=round(4 * 3600.0 / (limit * 0.9)) * limit * 0.9)
+    ok = simulate(plan, weather=30.0, step_s=limit, horizon_s=round(4 * 3600.0 / limit) * limit)
     assert np.ptp(ok.loop_supply_c[-60:], axis=0).max() < 0.05  # settled, no oscillation
-    original = run_mod.max_stable_step
-    try:  # bypass the guard: past the limit the loops never settle; far past it they are visibly wrong
-        run_mod.max_stable_step = lambda m: float("inf")
-        past = simulate(plan, weather=30.0, step_s=limit * 1.5, horizon_s=round(4 * 3600.0 / (limit * 1.5)) * limit * 1.5)
+    with _guard_bypassed():  # past the limit the loops never settle; far past it they are visibly wrong
         bad = simulate(plan, weather=30.0, step_s=limit * 3.0, horizon_s=round(4 * 3600.0 / (limit * 3.0)) * limit * 3.0)
+    assert np.ptp(bad.loop_supply_c[-20:], axis=0).max() > 0.5
+
+
+def test_stability_limit_counts_server_coupling_and_controller_together():
+    """cost_plan's hall air loop: τ_c = 61 s (server plates) and 2θ = 60 s (controller), each
+    alone would pass 60 s. Together they do not: bypassing the guard, 60 s and 40 s steps leave the
+    air loop in a limit cycle (~240 K / ~4 K peak to peak on the second day); the guard refuses both
+    and accepts 30 s, which matches a 10 s run to 1e-6 of facility energy."""
+    from planner.solver.integrate import max_stable_step
+    from planner.solver.model import compile_model
+    from planner.solver.studies import cost_plan
+    plan = cost_plan()
+    sc = replace(plan.scenarios[0], horizon_s=2 * 86400.0)
+    limit = max_stable_step(compile_model(plan, sc, sc.horizon_s))
+    assert 30.0 <= limit < 36.0  # onset measured between 36 and 40 s
+    for dt in (40.0, 60.0):
+        with pytest.raises(SolverInputError, match="stability limit"):
+            simulate(plan, replace(sc, step_s=dt), step_s=dt)
+    with _guard_bypassed():
+        swing = {dt: np.ptp(simulate(plan, replace(sc, step_s=dt), step_s=dt).loop_supply_c[-720:, 0])
+                 for dt in (40.0, 60.0)}
+    assert swing[40.0] > 1.0 and swing[60.0] > 100.0
+    fine, ok = (simulate(plan, replace(sc, step_s=dt), step_s=dt) for dt in (10.0, 30.0))
+    assert np.ptp(ok.loop_supply_c[-720:, 0]) < 0.05
+    assert ok.facility_energy_kwh == pytest.approx(fine.facility_energy_kwh, rel=1e-6)
+
+
+@contextmanager
+def _guard_bypassed():
+    from planner.solver import run as run_mod
+    original = run_mod.max_stable_step
+    run_mod.max_stable_step = lambda m: float("inf")
+    try:
+        yield
     finally:
         run_mod.max_stable_step = original
-    assert np.ptp(past.loop_supply_c[-20:], axis=0).max() > 0.01  # a sustained limit cycle (10⁴ × the settled)
-    assert np.ptp(bad.loop_supply_c[-20:], axis=0).max() > 0.5
 
 
 def test_many_loop_path_equals_scalar_loop_path(demo, monkeypatch):

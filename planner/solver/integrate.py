@@ -52,27 +52,30 @@ def loop_conductance(model: Model) -> np.ndarray:
 
 
 def max_stable_step(model: Model) -> float:
-    """Largest step [s] for which the explicit server↔loop coupling stays stable and accurate.
+    """Largest step [s] for which the explicit server↔loop coupling and the sampled controllers stay
+    stable and accurate.
 
-    A loop of heat capacity C coupled to servers of total conductance G relaxes with
-    ``τ_c = C / G``; holding the loop temperature over a step is stable for dt < 2 τ_c and we keep
-    dt ≤ τ_c. A coil couples a loop to its parent the same way (``C_parent / UA``), and the sampled
-    controller needs dt ≤ 2 (τ_actuator + L). Checked empirically in tests/test_solver_numerics.py:
+    Per loop, two feedbacks act through values held over a step: the servers (a loop of heat
+    capacity C coupled to server plates of total conductance G relaxes with ``τ_c = C / G``; holding
+    the loop temperature over a step is stable for dt < 2 τ_c) and the controller (``K_c = C / (2θ)``,
+    θ = τ_actuator + L: the sampled proportional loop is well damped for ``K_c·dt/C = dt/(2θ) ≤ 1``).
+    They add: a loop at both limits at once diverges (cost_plan's hall air at 60 s: 60/61 + 60/60,
+    a ~240 K limit cycle; onset between 36 and 40 s, i.e. a sum of ~1.2). So per loop
+    ``dt·(1/τ_c + 1/(2θ)) ≤ 1`` — which also keeps dt ≤ τ_c for accuracy. A coil couples a loop to
+    its parent the same way (``C_parent / (ε·C_min)``). Checked in tests/test_solver_verification.py:
     past the limit the loop temperatures oscillate.
     """
     g = loop_conductance(model)
     with np.errstate(divide="ignore"):
-        tau_c = np.where(g > 0, model.loop_c / g, np.inf)
+        inv_tau_c = g / model.loop_c
+    inv_ctrl = 1.0 / (2.0 * (model.loop_tau + model.loop_dead))
+    per_loop = 1.0 / (inv_tau_c + inv_ctrl)
     # a coil couples a loop to its parent explicitly too: the parent relaxes with C_parent / (ε·C_min)
     par = model.loop_parent
     c_par = np.where(par >= 0, model.loop_c[np.maximum(par, 0)], np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau_cap = np.where(model.loop_coil_ec > 0, c_par / model.loop_coil_ec, np.inf)
-    # the controller acts on the supply temperature sampled once a step: with K_c = C / (2θ),
-    # K_c·dt/C ≤ 1 keeps the sampled proportional loop well damped (dt ≤ 2θ)
-    limit = min(float(np.min(tau_c)), float(np.min(tau_cap)),
-                2.0 * float(np.min(model.loop_tau + model.loop_dead)))
-    return limit
+    return min(float(np.min(per_loop)), float(np.min(tau_cap)))
 
 
 class _Chunk:

@@ -207,8 +207,8 @@ def cost_plan() -> Plan:
                           start_s=0.0)],
                 # 30 s: with two-node servers the hall air loop couples to the servers' plates through R_p
                 # (τ_c = C_air/ΣG = 61 s); at 60 s that coupling and the sampled controller (2θ = 60 s) are
-                # both at their limits and the air loop diverges into a ~240 K limit cycle (the lumped
-                # model already cycled by 5 K there). 30 s matches 10 s to 1e-7 of facility energy.
+                # both at their limits and the air loop diverges into a ~240 K limit cycle; the step guard
+                # adds the two (limit 30.2 s) and refuses 60 s. 30 s matches 10 s to 1e-7 of facility energy.
                 scenarios=[Scenario(name="year", start=datetime(2025, 1, 1), horizon_s=year, step_s=30.0,
                                     weather_file=PHOENIX_EPW, tariff=Tariff([0.12] * 24), load="jobs")])
 
