@@ -129,3 +129,23 @@ def test_unexpected_failure_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(planner.demo, "build_demo_plan", lambda n=None: 1 / 0)
     code, _, err = run(capsys, "demo", str(tmp_path / "d.dcplan"))
     assert code == 3 and err.startswith("dcplan: internal error: ZeroDivisionError") and len(err.splitlines()) == 1
+
+
+def test_closed_output_pipe_stops_quietly(tmp_path):
+    """`dcplan ... | head`: when the reader goes away the CLI stops with 141 (128 + SIGPIPE) and
+    prints nothing to stderr — no "internal error", no interpreter noise at exit."""
+    plan = tmp_path / "p.dcplan"
+    assert main(["demo", str(plan)]) == 0
+    script = (
+        "import sys\n"
+        "from ui.cli import main\n"
+        "class Closed:\n"
+        "    def write(self, s): raise BrokenPipeError(32, 'Broken pipe')\n"
+        "    def flush(self): pass\n"
+        "    def fileno(self): return sys.__stdout__.fileno()\n"
+        "sys.stdout = Closed()\n"
+        f"sys.exit(main(['info', {str(plan)!r}]))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert proc.returncode == 141
+    assert proc.stderr == ""

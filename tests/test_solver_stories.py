@@ -29,6 +29,8 @@ def test_predictive_control_removes_most_throttle_events_at_90s_lag():
     assert out["lag_s"] == 90.0 and out["total_lag_s"] == pytest.approx(90.0)
     assert out["reactive_events"] > 0
     assert out["reduction"] >= 0.70
+    assert 0 < out["reactive_throttled_gpus"] <= out["gpus"] == 144
+    assert out["predictive_throttled_gpus"] <= 0.3 * out["reactive_throttled_gpus"]
     assert out["predictive_throttled_gpu_hours"] < 0.3 * out["reactive_throttled_gpu_hours"]
     sweep = out["sweep"]
     gap = [r["reactive_max_gpu_temp_c"] - r["predictive_max_gpu_temp_c"] for r in sweep]

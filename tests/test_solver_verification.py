@@ -72,6 +72,18 @@ def test_halving_the_step_changes_results_by_less_than_0_1_k(demo, hot_hour):
     assert abs(a.max_inlet_temp_c - b.max_inlet_temp_c) < 0.1
 
 
+def test_throttled_gpus_are_the_gb200_rows_in_the_hot_hour(demo, hot_hour):
+    """14:00–15:00 on the hottest day: exactly the 8 GB200 NVL72 racks (576 GPUs) sit at slowdown on
+    the warm technology loop, the air-cooled DGX H100s do not; each GB200 enters one episode."""
+    res = simulate(demo, hot_hour)
+    types = {t.key: t for t in demo.server_types}
+    liquid = sum(types[s.server_type].gpu_count for s in demo.servers
+                 if types[s.server_type].liquid_fraction > 0)
+    assert liquid == 576
+    assert res.throttled_gpus == liquid == res.throttle_events
+    assert res.max_throttled_fraction * res.gpus == pytest.approx(liquid)
+
+
 def _balance(res):
     """(IT + fan/pump heat) − (rejected outdoors + Δstored) as a fraction of IT energy."""
     return (res.it_energy_kwh + res.mover_heat_kwh - res.heat_rejected_kwh - res.stored_energy_change_kwh) \

@@ -228,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dcplan: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
+        # point stdout at /dev/null so the interpreter's flush at exit does not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
     except Exception as exc:  # last resort: one line, not a traceback (DCPLAN_DEBUG=1 shows it)
         if os.environ.get("DCPLAN_DEBUG"):
             raise

@@ -169,6 +169,7 @@ def _print_summary(summary: dict) -> None:
         ("max inlet temperature", f"{summary['max_inlet_temp_c']:.1f}" if summary["max_inlet_temp_c"] is not None
          else "-", "°C"),
         ("throttle events", summary["throttle_events"], ""),
+        ("GPUs throttled", summary["throttled_gpus"], f"of {summary['gpus']}"),
         ("throttled GPU-hours", f"{summary['throttled_gpu_hours']:.1f}", "GPU·h"),
         ("lost GPU-hours", f"{summary['lost_gpu_hours']:.1f}", "GPU·h"),
         ("max throttled fraction", f"{summary['max_throttled_fraction']:.3f}", ""),
@@ -223,8 +224,9 @@ def _print_study(name: str, out: dict) -> None:
         print(f"GB200 pair ({out['gpus']} GPUs), training job, {out['outdoor_c']:.0f} °C outdoor; throttle events "
               f"= GPUs crossing {out['gpu_slowdown_c']:.0f} °C")
         print(f"CDU supply {out['tcs_supply_c']:.0f} °C, ~90 s lag ({out['total_lag_s']:.0f} s total): reactive "
-              f"{out['reactive_events']} events ({out['reactive_throttled_gpu_hours']:.1f} throttled GPU-h), "
-              f"predictive {out['predictive_events']} ({out['predictive_throttled_gpu_hours']:.1f}), "
+              f"{out['reactive_events']} events on {out['reactive_throttled_gpus']} GPUs "
+              f"({out['reactive_throttled_gpu_hours']:.1f} throttled GPU-h), predictive {out['predictive_events']} on "
+              f"{out['predictive_throttled_gpus']} GPUs ({out['predictive_throttled_gpu_hours']:.1f} GPU-h), "
               f"reduction {pct(out['reduction']).strip()}")
         table(out["sweep"])
         if "comparison" in out:

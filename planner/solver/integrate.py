@@ -482,6 +482,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     thr_gpu_s = 0.0
     lost_gpu_s = 0.0
     in_event = np.zeros(n, dtype=bool)
+    ever_throttled = np.zeros(n, dtype=bool)  # servers with at least one event (GPUs throttled at all)
     n_in_event = 0
     srv_max_t = t_srv.copy()
     srv_max_in = np.where(is_air, cpl.inlet(np.asarray(tl), p_prev), -np.inf) if any_air else np.full(n, -np.inf)
@@ -610,6 +611,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     if starts.size:
                         events += float(gpus[starts].sum())
                         in_event[starts] = True
+                        ever_throttled[starts] = True
                         n_in_event += starts.size
                 tmax = vmax(t_new)
             elif hot.size:
@@ -658,6 +660,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     starts = hot[new_ev]
                     events += float(gpus[starts].sum())
                     in_event[starts] = True
+                    ever_throttled[starts] = True
                     n_in_event += starts.size
                 # the band few are all in an event; if they are all the events, none can end
                 all_events_banded = band_few and n_in_event == hot.size
@@ -845,6 +848,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res.pue = pue(res.facility_energy_kwh, res.it_energy_kwh)
     res.peak_it_kw, res.peak_facility_kw = peak_it / 1e3, peak_fac / 1e3
     res.throttle_events = int(round(events))
+    res.throttled_gpus = int(round(float(gpus[ever_throttled].sum())))
     res.throttled_gpu_hours = thr_gpu_s / 3600.0
     res.lost_gpu_hours = lost_gpu_s / 3600.0
     res.max_throttled_fraction = max_thr_frac

@@ -10,7 +10,7 @@ import numpy as np
 SUMMARY_FIELDS = (
     "it_energy_kwh", "cooling_energy_kwh", "facility_energy_kwh", "pue", "cost_usd", "energy_cost_usd",
     "demand_charge_usd", "it_cost_usd", "peak_it_kw", "peak_facility_kw", "peak_15min_facility_kw",
-    "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpu_hours", "lost_gpu_hours",
+    "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpus", "throttled_gpu_hours", "lost_gpu_hours",
     "max_throttled_fraction", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
     "control", "integrator", "cancelled", "heat_rejected_kwh", "stored_energy_change_kwh",
     "mover_heat_kwh",
@@ -25,7 +25,9 @@ class SimulationResult:
 
     Summary (units in the names): energies [kWh], powers [kW], temperatures [°C], cost [$]
     (``demand_charge_usd`` prorated by the share of each billing month simulated);
-    ``throttle_events`` counts GPU slowdown episodes (per GPU, with hysteresis);
+    ``throttle_events`` counts GPU slowdown episodes (per GPU, with hysteresis: a GPU hovering at
+    slowdown through compute/communication phases starts a new episode whenever it cooled 2 K);
+    ``throttled_gpus`` how many GPUs throttled at all (fast integrator; 0 from the reference path);
     ``throttled_gpu_hours`` is GPU time spent above slowdown; ``lost_gpu_hours`` the demanded GPU
     work not delivered, ``Σ gpus · u · (1 − s) dt``; ``max_throttled_fraction`` the largest share of
     GPUs throttled in any step. ``heat_rejected_kwh`` / ``stored_energy_change_kwh`` /
@@ -58,6 +60,7 @@ class SimulationResult:
     max_gpu_temp_c: float = float("nan")
     max_inlet_temp_c: float = float("nan")
     throttle_events: int = 0
+    throttled_gpus: int = 0
     throttled_gpu_hours: float = 0.0
     lost_gpu_hours: float = 0.0
     max_throttled_fraction: float = 0.0

@@ -112,6 +112,7 @@ def _lag_sweep(lags_s, tcs_supply_c: float, step_s: float, outdoor_c: float, pro
         for mode in ("reactive", "predictive"):
             res = simulate(plan, weather=outdoor_c, control=mode, step_s=step_s)
             row[f"{mode}_events"] = res.throttle_events
+            row[f"{mode}_throttled_gpus"] = res.throttled_gpus
             row[f"{mode}_throttled_gpu_hours"] = res.throttled_gpu_hours
             row[f"{mode}_max_gpu_temp_c"] = res.max_gpu_temp_c
             row[f"{mode}_max_supply_temp_c"] = float(res.loop_supply_c[:, res.loop_names.index(cdu)].max())
@@ -166,6 +167,8 @@ def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float
            "tcs_supply_c": tcs_supply_c, "step_s": step_s,
            "reactive_events": head["reactive_events"], "predictive_events": head["predictive_events"],
            "reduction": head["reduction"],
+           "reactive_throttled_gpus": head["reactive_throttled_gpus"],
+           "predictive_throttled_gpus": head["predictive_throttled_gpus"],
            "reactive_throttled_gpu_hours": head["reactive_throttled_gpu_hours"],
            "predictive_throttled_gpu_hours": head["predictive_throttled_gpu_hours"],
            "gpu_slowdown_c": float(plan.server_types[0].gpu_slowdown_c),
