@@ -504,3 +504,5 @@ def test_server_resistance_belongs_to_the_hardware_not_to_the_loop_setpoint():
     assert 0.0 < inlets[43.0] - 22.0 < 1.0
     assert temps[43.0] == pytest.approx(st.gpu_design_temp_c + (1 - st.liquid_fraction) * (inlets[43.0] - 22.0),
                                         abs=0.01)
+    # and at 45 °C the catalog's anchor itself: max operating 87 °C (plus the same air-side share)
+    assert temps[45.0] == pytest.approx(87.0 + (1 - st.liquid_fraction) * (inlets[45.0] - 22.0), abs=0.01)

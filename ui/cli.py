@@ -217,11 +217,25 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (CliError, CatalogError, WeatherError)
 
 
+def _silence_stdout() -> None:
+    """Point the process's stdout at /dev/null so the interpreter's flush at exit does not raise
+    BrokenPipeError again (Python docs, "Note on SIGPIPE"); harmless where stdout is no real file."""
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, while the handlers below can still answer
+        return code
     except _user_errors() as exc:
         print(f"dcplan: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -229,9 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         print("dcplan: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
-        # point stdout at /dev/null so the interpreter's flush at exit does not raise again
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
     except Exception as exc:  # last resort: one line, not a traceback (DCPLAN_DEBUG=1 shows it)
         if os.environ.get("DCPLAN_DEBUG"):

@@ -22,23 +22,6 @@ def dgx_h100() -> ServerType:
                  "thermal_time_constant_s": "estimate, air heat sink 1–2 min (physics.md)"})
 
 
-def liquid_node() -> ServerType:
-    """A direct-liquid-cooled 4-GPU node (GB200-class compute tray, *estimate*): 5.6 kW, 90 % to liquid.
-
-    GPU calibration as the catalog's GB200 NVL72: at full load with the technology loop at NVIDIA's
-    45 °C warm-water rack-inlet limit the GPU sits at nvidia-smi's max operating 87 °C; the design
-    point below is a 43 °C technology loop (W40 facility water + 3 K CDU approach) and 25 °C air.
-    """
-    return ServerType(
-        key="dlc-4gpu", manufacturer="generic", model="DLC 4-GPU tray", u_height=1, gpu_count=4, gpu_model="B200",
-        gpu_tdp_w=1200.0, idle_power_w=1200.0, max_power_w=5600.0, liquid_fraction=0.9, airflow_m3s=0.05,
-        gpu_slowdown_c=89.0, gpu_shutdown_c=92.0, gpu_design_temp_c=85.2, thermal_time_constant_s=15.0,
-        sources={"thermal_time_constant_s": "estimate, GPU + cold plate 10–20 s (physics.md)",
-                 "gpu_design_temp_c": "estimate anchored as the catalog GB200: 87 °C at full load with 45 °C liquid "
-                                      "(NVIDIA warm-water limit) = 85.2 °C at 43 °C liquid and 25 °C air (90 % liquid)",
-                 "max_power_w": "estimate (GB200 NVL72 ~132 kW / 18 trays + switches)"})
-
-
 def small_air_plan(n_racks: int = 2, servers_per_rack: int = 4, chiller_margin: float = 1.3,
                    crah_power_kw: float = 0.0, pump_power_kw: float = 0.0, start=datetime(2024, 7, 16)) -> Plan:
     """A row of DGX H100 racks on CRAHs fed by an air-cooled chiller.
@@ -99,13 +82,14 @@ def liquid_burst_plan(lag_s: float = 90.0, n_racks: int = 2, start=datetime(2024
     actuators respond with a total lag ``lag_s`` [s] (pump/valve lag τ + dead time + transit V/V̇).
 
     * Racks: the catalog's GB200 NVL72 (132 kW, 85 % of heat to liquid; GPU calibration 87 °C at
-      full load with 45 °C technology water, i.e. 85 °C at the 43 °C design supply).
+      full load with 45 °C technology water, i.e. 85.3 °C at the 43 °C rating supply).
     * Load: one data-parallel training job on all GPUs from t = 10 min, with the structure of
       :mod:`.loads` (start-up ramp, 6 s compute / communication iterations, a 90 s checkpoint
       stall every 30 min): every rack steps between ~25 % and ~90 % of max power together.
     * CDU: the catalog in-row CDU scaled to the pair at the demo's capacity per NVL72 rack
       (800 kW per 4 racks = 200 kW per rack), flow and loop volume in proportion to duty (15 K
-      rated secondary rise; 0.2 m³ per 800 kW, physics.md's 200 L loop), 43 °C supply (W40 + 3 K).
+      rated secondary rise; 0.2 m³ per 800 kW, physics.md's 200 L loop), supply ``tcs_supply_c``
+      (default 43 °C: W40 + 3 K; the pump-lag study's headline runs NVIDIA's 45 °C limit).
     * Facility water: W40 from one dry cooler rated at the pair's liquid heat + CDU pump heat
       at ``outdoor_design_c`` entering air with a 5 K approach (the demo's sizing rule), flow and
       volume per kW as the catalog dry cooler; run at 35 °C outdoor it holds 40 °C at full load.

@@ -65,17 +65,14 @@ def max_stable_step(model: Model) -> float:
     its parent the same way (``C_parent / (ε·C_min)``). Checked in tests/test_solver_verification.py:
     past the limit the loop temperatures oscillate.
     """
-    g = loop_conductance(model)
-    with np.errstate(divide="ignore"):
-        inv_tau_c = g / model.loop_c
-    inv_ctrl = 1.0 / (2.0 * (model.loop_tau + model.loop_dead))
-    per_loop = 1.0 / (inv_tau_c + inv_ctrl)
+    rate = loop_conductance(model) / model.loop_c  # 1/τ_c [1/s]
+    rate = rate + 1.0 / (2.0 * (model.loop_tau + model.loop_dead))  # sampled controller
     # a coil couples a loop to its parent explicitly too: the parent relaxes with C_parent / (ε·C_min)
+    # through each child's coil, one more held feedback on the parent
     par = model.loop_parent
-    c_par = np.where(par >= 0, model.loop_c[np.maximum(par, 0)], np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau_cap = np.where(model.loop_coil_ec > 0, c_par / model.loop_coil_ec, np.inf)
-    return min(float(np.min(per_loop)), float(np.min(tau_cap)))
+    kids = (par >= 0) & (model.loop_coil_ec > 0)
+    np.add.at(rate, par[kids], model.loop_coil_ec[kids] / model.loop_c[par[kids]])
+    return float(1.0 / rate.max())
 
 
 class _Chunk:

@@ -12,8 +12,9 @@ Each server (its GPUs lumped into one node) obeys ``C dT/dt = P(T) − (T − T_
 * ``s(T) = clip(1 − g (T − T_slow), s_min, 1)``: proportional clock reduction above slowdown
   (NVIDIA's thermal slowdown lowers clocks in steps as the GPU passes 89 °C; *estimate* of the
   gain in :mod:`.defaults`),
-* ``R = (T_design − T_c,design) / P_max`` so the server sits at its design temperature at full
-  power with design coolant, and ``C = τ / R`` from the type's time constant.
+* ``R = (T_design − T_c,rating) / P_max`` so the server sits at its design temperature at full
+  power with the rating coolant (``planner.plan.RATING_AIR_INLET_C`` / ``RATING_LIQUID_SUPPLY_C``,
+  weighted by the liquid fraction), and ``C = τ / R`` from the type's time constant.
 
 With the coolant temperature and utilisation held over a step, the right-hand side is piecewise
 linear and strictly decreasing in T, so T moves monotonically to a unique equilibrium, crossing at
