@@ -62,8 +62,8 @@ def max_stable_step(model: Model) -> float:
     They add: a loop at both limits at once diverges (cost_plan's hall air at 60 s: 60/61 + 60/60,
     a ~240 K limit cycle; onset between 36 and 40 s, i.e. a sum of ~1.2). So per loop
     ``dt·(1/τ_c + 1/(2θ)) ≤ 1`` — which also keeps dt ≤ τ_c for accuracy. A coil couples a loop to
-    its parent the same way (``C_parent / (ε·C_min)``). Checked in tests/test_solver_verification.py:
-    past the limit the loop temperatures oscillate.
+    its parent the same way: each child's ``ε·C_min / C_parent`` joins the parent's sum. Checked in
+    tests/test_solver_verification.py: past the limit the loop temperatures oscillate.
     """
     rate = loop_conductance(model) / model.loop_c  # 1/τ_c [1/s]
     rate = rate + 1.0 / (2.0 * (model.loop_tau + model.loop_dead))  # sampled controller
