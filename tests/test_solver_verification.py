@@ -1,7 +1,6 @@
 """Integrator verification: solve_ivp reference, step halving, energy conservation."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
@@ -143,7 +142,13 @@ def test_reference_cancelled_before_the_first_sample():
     assert np.isfinite(res.max_gpu_temp_c)
 
 
-def test_step_beyond_stability_limit_is_refused_and_the_limit_is_real():
+def _bypass_guard(monkeypatch):
+    """Let simulate run past the stability limit (to show what the guard prevents)."""
+    from planner.solver import run as run_mod
+    monkeypatch.setattr(run_mod, "max_stable_step", lambda m: float("inf"))
+
+
+def test_step_beyond_stability_limit_is_refused_and_the_limit_is_real(monkeypatch):
     """Past the limit the explicit coupling oscillates; simulate refuses such steps.
 
     Per loop the server coupling (dt/τ_c) and the sampled controller (dt/(2θ)) add up to at most 1.
@@ -166,12 +171,12 @@ def test_step_beyond_stability_limit_is_refused_and_the_limit_is_real():
         simulate(plan, weather=30.0, step_s=limit * 1.5)
     ok = simulate(plan, weather=30.0, step_s=limit, horizon_s=round(4 * 3600.0 / limit) * limit)
     assert np.ptp(ok.loop_supply_c[-60:], axis=0).max() < 0.05  # settled, no oscillation
-    with _guard_bypassed():  # past the limit the loops never settle; far past it they are visibly wrong
-        bad = simulate(plan, weather=30.0, step_s=limit * 3.0, horizon_s=round(4 * 3600.0 / (limit * 3.0)) * limit * 3.0)
+    _bypass_guard(monkeypatch)  # past the limit the loops never settle; far past it they are visibly wrong
+    bad = simulate(plan, weather=30.0, step_s=limit * 3.0, horizon_s=round(4 * 3600.0 / (limit * 3.0)) * limit * 3.0)
     assert np.ptp(bad.loop_supply_c[-20:], axis=0).max() > 0.5
 
 
-def test_stability_limit_counts_server_coupling_and_controller_together():
+def test_stability_limit_counts_server_coupling_and_controller_together(monkeypatch):
     """cost_plan's hall air loop: τ_c = 61 s (server plates) and 2θ = 60 s (controller), each
     alone would pass 60 s. Together they do not: bypassing the guard, 60 s and 40 s steps leave the
     air loop in a limit cycle (~240 K / ~4 K peak to peak on the second day); the guard refuses both
@@ -186,24 +191,13 @@ def test_stability_limit_counts_server_coupling_and_controller_together():
     for dt in (40.0, 60.0):
         with pytest.raises(SolverInputError, match="stability limit"):
             simulate(plan, replace(sc, step_s=dt), step_s=dt)
-    with _guard_bypassed():
-        swing = {dt: np.ptp(simulate(plan, replace(sc, step_s=dt), step_s=dt).loop_supply_c[-720:, 0])
-                 for dt in (40.0, 60.0)}
+    _bypass_guard(monkeypatch)
+    swing = {dt: np.ptp(simulate(plan, replace(sc, step_s=dt), step_s=dt).loop_supply_c[-720:, 0])
+             for dt in (40.0, 60.0)}
     assert swing[40.0] > 1.0 and swing[60.0] > 100.0
     fine, ok = (simulate(plan, replace(sc, step_s=dt), step_s=dt) for dt in (10.0, 30.0))
     assert np.ptp(ok.loop_supply_c[-720:, 0]) < 0.05
     assert ok.facility_energy_kwh == pytest.approx(fine.facility_energy_kwh, rel=1e-6)
-
-
-@contextmanager
-def _guard_bypassed():
-    from planner.solver import run as run_mod
-    original = run_mod.max_stable_step
-    run_mod.max_stable_step = lambda m: float("inf")
-    try:
-        yield
-    finally:
-        run_mod.max_stable_step = original
 
 
 def test_many_loop_path_equals_scalar_loop_path(demo, monkeypatch):

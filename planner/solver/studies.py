@@ -164,6 +164,7 @@ def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float
     sweep = sweeps[0]
     head = min(sweep, key=lambda r: abs(r["lag_s"] - 90.0))
     plan = liquid_burst_plan()
+    types = {t.key: t for t in plan.server_types}
     out = {"lag_s": head["lag_s"], "total_lag_s": head["total_lag_s"], "outdoor_c": outdoor_c,
            "tcs_supply_c": tcs_supply_c, "step_s": step_s,
            "reactive_events": head["reactive_events"], "predictive_events": head["predictive_events"],
@@ -173,7 +174,7 @@ def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float
            "reactive_throttled_gpu_hours": head["reactive_throttled_gpu_hours"],
            "predictive_throttled_gpu_hours": head["predictive_throttled_gpu_hours"],
            "gpu_slowdown_c": float(plan.server_types[0].gpu_slowdown_c),
-           "gpus": sum({t.key: t for t in plan.server_types}[s.server_type].gpu_count for s in plan.servers),
+           "gpus": sum(types[s.server_type].gpu_count for s in plan.servers),
            "sweep": sweep}
     if compare_supply_c is not None:
         out["comparison"] = {"tcs_supply_c": compare_supply_c, "sweep": sweeps[1]}
