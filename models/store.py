@@ -19,15 +19,17 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
+from models.migrations import migrated_copy
 from models.tables import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     CoolingLoopRow,
     CoolingUnitRow,
     HallRow,
+    JobPlacementRow,
     JobRow,
     MetaRow,
     PowerFeedRow,
@@ -37,6 +39,7 @@ from models.tables import (
     ServerTypeRow,
     SiteRow,
 )
+from planner.outputs import fsync_dir
 from planner.plan import (
     CoolingLoop,
     CoolingUnit,
@@ -81,7 +84,8 @@ def make_engine(path: str | os.PathLike, *, readonly: bool = False) -> Engine:
 # ---------------------------------------------------------------------------------- open
 
 
-def _check_file(path: Path) -> None:
+def _check_file(path: Path) -> int:
+    """Refuse anything but a readable dcplan plan of a schema this dcplan reads; its schema version."""
     if not path.exists():
         raise PlanFileError(f"{path}: no such file")
     if path.is_dir():
@@ -115,6 +119,7 @@ def _check_file(path: Path) -> None:
             status = con.execute("PRAGMA quick_check").fetchone()[0]
             if status != "ok":
                 raise PlanFileError(f"{path}: the plan file is damaged ({status})")
+            return version
         finally:
             con.close()
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # sqlite's damage report can hold raw bytes
@@ -127,8 +132,18 @@ def load_plan(path: str | os.PathLike) -> Plan:
     Raises ``PlanFileError`` for a missing, non-SQLite, foreign, newer-schema or damaged file.
     """
     path = Path(path)
-    _check_file(path)
-    engine = make_engine(path, readonly=True)
+    version = _check_file(path)
+    if version < SCHEMA_VERSION:  # an older plan: migrated in memory, the file stays as it is
+        source = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            mem = migrated_copy(source, version, SCHEMA_VERSION)
+        except sqlite3.DatabaseError as exc:
+            raise PlanFileError(f"{path}: cannot read this schema-{version} plan ({exc})") from None
+        finally:
+            source.close()
+        engine = create_engine("sqlite://", creator=lambda: mem, poolclass=StaticPool)
+    else:
+        engine = make_engine(path, readonly=True)
     try:
         with Session(engine) as s:
             return _read_plan(s)
@@ -182,11 +197,17 @@ def _read_plan(s: Session) -> Plan:
              feed_a=feed_name.get(r["feed_a_id"]), feed_b=feed_name.get(r["feed_b_id"]))
         for r in racks
     ]
+    servers = _rows(s, ServerRow)
     plan.servers = [
         Server(r["name"], rack_name[r["rack_id"]], type_key[r["server_type_id"]], r["u_position"], r["face"])
-        for r in _rows(s, ServerRow)
+        for r in servers
     ]
-    plan.jobs = [Job(**{k: (bool(v) if k == "preemptible" else v) for k, v in r.items() if k != "id"})
+    server_name = {r["id"]: r["name"] for r in servers}
+    placement: dict[int, list[tuple[str, int]]] = {}
+    for r in _rows(s, JobPlacementRow):
+        placement.setdefault(r["job_id"], []).append((server_name[r["server_id"]], r["gpus"]))
+    plan.jobs = [Job(**{k: (bool(v) if k == "preemptible" else v) for k, v in r.items() if k != "id"},
+                     placement=tuple(placement.get(r["id"], ())))
                  for r in _rows(s, JobRow)]
     plan.scenarios = [
         Scenario(name=r["name"], start=datetime.fromisoformat(r["start"]), horizon_s=r["horizon_s"],
@@ -229,9 +250,9 @@ def _plan_rows(plan: Plan) -> list[tuple[type, list[dict]]]:
     feed_ids = _ids(plan.power_feeds, "power feeds")
     type_ids = _ids(plan.server_types, "server types")
     rack_ids = _ids(plan.racks, "racks")
-    _ids(plan.servers, "servers")
+    server_ids = _ids(plan.servers, "servers")
     _ids(plan.cooling_units, "cooling units")
-    _ids(plan.jobs, "jobs")
+    job_ids = _ids(plan.jobs, "jobs")
     _ids(plan.scenarios, "scenarios")
     site = plan.site
     rows: list[tuple[type, list[dict]]] = [
@@ -264,7 +285,11 @@ def _plan_rows(plan: Plan) -> list[tuple[type, list[dict]]]:
                           server_type_id=_ref(type_ids, sv.server_type, f"server '{sv.name}'", "server type", True),
                           u_position=sv.u_position, face=sv.face)
                      for i, sv in enumerate(plan.servers, start=1)]),
-        (JobRow, [dict(id=i, **vars(j)) for i, j in enumerate(plan.jobs, start=1)]),
+        (JobRow, [dict(id=i, **{k: v for k, v in vars(j).items() if k != "placement"})
+                  for i, j in enumerate(plan.jobs, start=1)]),
+        (JobPlacementRow, [dict(job_id=job_ids[j.name],
+                                server_id=_ref(server_ids, srv, f"job '{j.name}'", "server", True), gpus=g)
+                           for j in plan.jobs for srv, g in j.placement]),
         (ScenarioRow, [dict(id=i, name=sc.name, start=sc.start.isoformat(), horizon_s=sc.horizon_s,
                             step_s=sc.step_s, weather_file=sc.weather_file,
                             hourly_price_json=json.dumps(list(sc.tariff.hourly_price_usd_per_kwh)),
@@ -339,7 +364,7 @@ def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None) -> None:
             side = target.with_name(target.name + suffix)
             if side.exists():
                 side.unlink()
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except PlanFileError:
         raise
     except Exception as exc:
@@ -350,14 +375,3 @@ def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None) -> None:
             tmp.unlink()
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

@@ -4,7 +4,10 @@ One row type per entity of ``planner.plan``; cross references are real foreign k
 (enforced: the engine turns on ``PRAGMA foreign_keys=ON`` on every connection).
 Column units follow the field names (``_m``, ``_kw``, ``_c``, ``_s``, ``_m3s``).
 
-Bump ``SCHEMA_VERSION`` on any incompatible change and add a migration in ``models.store``.
+Bump ``SCHEMA_VERSION`` on any change to what a plan file holds and add the step that brings the
+previous version up to it in ``models.migrations`` (tests open a file of every older version).
+
+Versions: 1 — the first release; 2 — ``job_placement`` (a schedule's servers and GPU counts per job).
 """
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x64637031  # "dcp1": SQLite PRAGMA application_id marks dcplan files
+from planner.outputs import PLAN_APPLICATION_ID as APPLICATION_ID  # "dcp1": marks dcplan files (SQLite header)
+
+SCHEMA_VERSION = 2
 
 
 class MetaRow(SQLModel, table=True):
@@ -155,6 +159,17 @@ class JobRow(SQLModel, table=True):
     priority: int
     kind: str
     start_s: Optional[float] = None
+
+
+class JobPlacementRow(SQLModel, table=True):
+    """One ``(server, GPUs)`` pair of a job's fixed placement (``planner.plan.Job.placement``),
+    in the job's order (``id``). Deleting the job or the server deletes the pair."""
+
+    __tablename__ = "job_placement"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", ondelete="CASCADE", index=True)
+    server_id: int = Field(foreign_key="server.id", ondelete="CASCADE")
+    gpus: int
 
 
 class ScenarioRow(SQLModel, table=True):

@@ -99,6 +99,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from planner.outputs import write_output
 from planner.plan import (
     COOLING_TYPES,
     ORIENTATIONS,
@@ -235,11 +236,12 @@ class ImportOutcome:
 
 # --------------------------------------------------------------------------- export
 
-def export_csv(plan: Plan, out_dir: str | PathLike) -> list[Path]:
+def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=()) -> list[Path]:
     """Write racks.csv, devices.csv (NetBox headers) and rack_plan.csv into ``out_dir``.
 
     The folder is created if needed. Output is deterministic (racks by name, servers by
-    rack, U, name). Returns the three paths in that order.
+    rack, U, name). Returns the three paths in that order. Each file is written through
+    :func:`planner.outputs.write_output` (atomic; never over a plan or a ``protect`` path).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -296,7 +298,7 @@ def export_csv(plan: Plan, out_dir: str | PathLike) -> list[Path]:
         for row in rows:
             lines.append(_csv_line(_cell(row.get(c), c in numeric) for c in columns))
         path = out / name
-        path.write_bytes("".join(lines).encode("utf-8"))
+        write_output(path, "".join(lines), protect=protect)
         paths.append(path)
     return paths
 

@@ -271,6 +271,9 @@ class Job:
     release_s, deadline_s : float  Earliest start / latest end, from scenario start [s]
     start_s : float | None  Fixed start [s] from scenario start (None: scheduler decides)
     kind : str  ``training`` (bursty structure) or ``inference`` / ``batch``
+    placement : tuple[tuple[str, int], ...]  Where the job runs: ``(server name, GPUs)`` pairs, e.g.
+        ``(("E01-NVL72", 64), ("E02-NVL72", 8))``, as a schedule fixes it together with ``start_s``;
+        empty: placed first-fit when it starts
     """
 
     name: str
@@ -283,6 +286,7 @@ class Job:
     priority: int = 0
     kind: str = "training"
     start_s: float | None = None
+    placement: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass

@@ -217,3 +217,92 @@ def test_cancelled_save_keeps_old_file(demo_file):
         save_plan(build_demo_plan(100), demo_file, cancel=lambda: True)
     assert _digest(demo_file) == before
     assert sorted(p.name for p in demo_file.parent.iterdir()) == ["demo.dcplan"]
+
+
+# ----------------------------------------------------------------------------- schema versions
+
+OLD_PLANS = os.path.join(os.path.dirname(__file__), "data", "plans")
+
+
+def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
+    """tests/data/plans/demo_schema1.dcplan was written by the schema-1 dcplan (`dcplan demo`)."""
+    from pathlib import Path
+
+    old = Path(OLD_PLANS) / "demo_schema1.dcplan"
+    before = _digest(old)
+    con = sqlite3.connect(old.resolve().as_uri() + "?mode=ro", uri=True)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    con.close()
+    plan = load_plan(old)
+    assert _digest(old) == before  # opening never writes, also not to migrate
+    expected = build_demo_plan()
+    assert plan == expected  # schema 1 had no job placement: every job comes back with none
+    assert all(j.placement == () for j in plan.jobs)
+
+
+def test_schema_1_plan_saved_becomes_current_schema(tmp_path):
+    from pathlib import Path
+    import shutil
+
+    path = tmp_path / "old.dcplan"
+    shutil.copy(Path(OLD_PLANS) / "demo_schema1.dcplan", path)
+    plan = load_plan(path)
+    plan.jobs[1].start_s = 0.0
+    plan.jobs[1].placement = ((plan.servers[0].name, 8),)
+    save_plan(plan, path)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()
+    assert load_plan(path) == plan
+
+
+def test_job_placement_round_trip_and_cascade(tmp_path):
+    plan = build_demo_plan()
+    job = plan.jobs[1]
+    a, b = plan.servers[-1].name, plan.servers[-2].name
+    job.placement = ((a, 64), (b, 8))
+    job.start_s = 3600.0
+    path = tmp_path / "p.dcplan"
+    save_plan(plan, path)
+    back = load_plan(path)
+    assert back.jobs[1].placement == ((a, 64), (b, 8))  # order kept
+    assert back == plan
+    engine = make_engine(path)
+    try:
+        with engine.begin() as con:
+            con.exec_driver_sql("DELETE FROM server WHERE name=?", (b,))
+            assert con.exec_driver_sql("SELECT COUNT(*) FROM job_placement").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_placement_on_an_unknown_server_is_refused_before_writing(tmp_path):
+    plan = build_demo_plan()
+    plan.jobs[0].placement = (("NO-SUCH-SERVER", 8),)
+    with pytest.raises(PlanFileError, match="job 'inference-serving' refers to server 'NO-SUCH-SERVER'"):
+        save_plan(plan, tmp_path / "x.dcplan")
+    assert not (tmp_path / "x.dcplan").exists()
+
+
+def test_migrated_schema_equals_a_fresh_one(tmp_path):
+    """Every table, column, foreign key and index of a migrated schema-1 file is what a save writes."""
+    from pathlib import Path
+
+    from models.migrations import migrated_copy
+
+    def shape(con):
+        out = {}
+        for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+            out[name] = (con.execute(f"PRAGMA table_info({name})").fetchall(),
+                         con.execute(f"PRAGMA foreign_key_list({name})").fetchall(),
+                         sorted(r[1] for r in con.execute(f"PRAGMA index_list({name})")))
+        return out
+
+    save_plan(Plan(), tmp_path / "fresh.dcplan")
+    fresh = sqlite3.connect(tmp_path / "fresh.dcplan")
+    old = sqlite3.connect((Path(OLD_PLANS) / "demo_schema1.dcplan").resolve().as_uri() + "?mode=ro", uri=True)
+    migrated = migrated_copy(old, 1, SCHEMA_VERSION)
+    assert shape(migrated) == shape(fresh)
+    assert migrated.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    for con in (fresh, old, migrated):
+        con.close()

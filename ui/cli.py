@@ -93,7 +93,7 @@ def cmd_export(args) -> int:
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        files = export_csv(plan, out)
+        files = export_csv(plan, out, protect=[args.plan])
     except OSError as exc:
         raise CliError(f"{out}: cannot write: {exc.strerror or exc}") from None
     if args.json:
@@ -162,10 +162,19 @@ def cmd_info(args) -> int:
 # ------------------------------------------------------------------------------ parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """Every dcplan parser: options only by their full name (``--day 1`` is not ``--days``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dcplan", description="dcplan: AI datacenter floor and thermal planner "
-                                "(headless commands; the GUI is dcplan-gui)")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    p = _Parser(prog="dcplan", description="dcplan: AI datacenter floor and thermal planner "
+                "(headless commands; the GUI is dcplan-gui)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p.set_defaults(_subparsers=sub)
     sub.required = True
 
     d = sub.add_parser("demo", help="write the bundled Phoenix demo plan")
@@ -212,9 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is written for the user (file, row, field)."""
     from planner.catalog import CatalogError
+    from planner.outputs import OutputError
     from planner.weather import WeatherError
 
-    return (CliError, CatalogError, WeatherError)
+    return (CliError, CatalogError, OutputError, WeatherError)
 
 
 def _silence_stdout() -> None:
@@ -231,7 +241,9 @@ def _silence_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # a mistyped option: the command's own usage, not the top-level one
+        args._subparsers.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, while the handlers below can still answer

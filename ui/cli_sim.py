@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from datetime import datetime
+
+from ui.progress import TerminalProgress
 
 STUDY_NAMES = ("phoenix", "pump-lag", "cost")
 
@@ -60,35 +61,6 @@ def _print_json(obj) -> None:
     sys.stdout.write("\n")
 
 
-class ProgressBar:
-    """A one-line text progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self, label: str, stream=None):
-        self.stream = stream or sys.stderr
-        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.label = label
-        self.t0 = time.perf_counter()
-        self.last = -1
-
-    def __call__(self, fraction: float) -> None:
-        if not self.enabled:
-            return
-        pct = int(max(0.0, min(1.0, fraction)) * 100)
-        if pct == self.last:
-            return
-        self.last = pct
-        width = 30
-        filled = pct * width // 100
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {pct:3d}% {time.perf_counter() - self.t0:5.1f} s")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.last >= 0:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def _parse_start(text: str) -> datetime:
     try:
         return datetime.strptime(text, "%Y-%m-%d")
@@ -133,7 +105,14 @@ def cmd_simulate(args) -> int:
     if args.load is not None:
         changes["load"] = args.load
     sc = replace(sc, **changes)
-    bar = ProgressBar("simulating")
+    protect = [p for p in (args.plan, args.weather) if p]
+    if args.timeseries:  # refuse a bad output name before a long run, not after it
+        from planner.outputs import OutputError, check_output_target
+        try:
+            check_output_target(args.timeseries, protect=protect)
+        except OutputError as exc:
+            raise _cli_error(str(exc)) from None
+    bar = TerminalProgress("simulating", total=sc.horizon_s / 3600.0, unit="h")
     try:
         res = simulate(plan, sc, control=args.control, step_s=args.step, progress=bar)
     except SolverInputError as exc:
@@ -141,10 +120,11 @@ def cmd_simulate(args) -> int:
     finally:
         bar.close()
     if args.timeseries:
+        from planner.outputs import OutputError
         try:
-            res.write_timeseries_csv(args.timeseries)
-        except OSError as exc:
-            raise _cli_error(f"{args.timeseries}: cannot write ({exc.strerror or exc})") from None
+            res.write_timeseries_csv(args.timeseries, protect=protect)
+        except OutputError as exc:
+            raise _cli_error(str(exc)) from None
     summary = res.summary()
     summary["scenario"] = sc.name
     summary["start"] = sc.start.isoformat()
@@ -184,7 +164,7 @@ def cmd_study(args) -> int:
     from planner.solver import SolverInputError
     from planner.solver.studies import run_study
 
-    bar = ProgressBar(f"study {args.name}")
+    bar = TerminalProgress(f"study {args.name}")
     try:
         out = run_study(args.name, progress=bar)
     except SolverInputError as exc:

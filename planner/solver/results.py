@@ -116,13 +116,18 @@ class SimulationResult:
                 "supply_temp_c": self.supply_temp_c, "max_gpu_temp_c": self.max_gpu_temp_c_series,
                 "throttled_fraction": self.throttled_fraction}
 
-    def write_timeseries_csv(self, path) -> None:
-        """One row per minute: ``time`` (ISO 8601, site local time) and the minute series."""
+    def write_timeseries_csv(self, path, *, protect=()) -> None:
+        """One row per minute: ``time`` (ISO 8601, site local time) and the minute series.
+
+        Written through :func:`planner.outputs.atomic_output`: never over a plan or one of the
+        ``protect`` paths, never a half file (``OutputError`` says why not).
+        """
+        from ..outputs import atomic_output
         from .ambient import local_times
         table = self.minute_table()
         times = local_times(self.start, self.time_s, self.timezone)
         cols = [c for c in MINUTE_FIELDS if c != "time_s"]
-        with open(path, "w", newline="") as fh:
+        with atomic_output(path, protect=protect) as fh:
             w = csv.writer(fh)
             w.writerow(["time"] + cols + [f"supply_{n}_c" for n in self.loop_names])
             for k, t in enumerate(times):

@@ -1,0 +1,122 @@
+"""Output files: never over a plan or an input, never a half file, disk full in one line."""
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+from models.store import load_plan, save_plan
+from planner.demo import build_demo_plan
+from planner.outputs import OutputError, atomic_output, check_output_target, is_plan_file, write_output
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def plan_file(tmp_path):
+    path = tmp_path / "hall.dcplan"
+    save_plan(build_demo_plan(), path)
+    return path
+
+
+def _dcplan(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "ui.cli", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": ROOT})
+
+
+def test_plan_recognised_by_application_id_not_suffix(plan_file, tmp_path):
+    renamed = tmp_path / "looks-like.csv"
+    renamed.write_bytes(plan_file.read_bytes())
+    assert is_plan_file(plan_file) and is_plan_file(renamed)
+    other = tmp_path / "other.dcplan"
+    other.write_text("time,it_kw\n")
+    assert not is_plan_file(other)
+    import sqlite3
+    foreign = tmp_path / "foreign.dcplan"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    assert not is_plan_file(foreign)  # SQLite, but not ours: an ordinary output may replace it
+
+
+def test_simulate_timeseries_refuses_another_plan_and_the_input(plan_file, tmp_path):
+    """The defect: `--timeseries other.dcplan` replaced the plan with CSV text."""
+    other = tmp_path / "other.dcplan"
+    save_plan(build_demo_plan(), other)
+    before = other.read_bytes()
+    r = _dcplan("simulate", plan_file, "--days", "0.01", "--step", "6", "--timeseries", other, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "is a dcplan plan" in r.stderr and "Traceback" not in r.stderr
+    assert other.read_bytes() == before
+    in_before = plan_file.read_bytes()
+    r = _dcplan("simulate", plan_file, "--days", "0.01", "--step", "6", "--timeseries", plan_file, cwd=tmp_path)
+    assert r.returncode == 2 and "input of this command" in r.stderr
+    assert plan_file.read_bytes() == in_before
+    load_plan(plan_file)
+
+
+def test_export_refuses_to_write_over_a_plan_named_like_a_csv(plan_file, tmp_path):
+    out = tmp_path / "csv"
+    out.mkdir()
+    trap = out / "racks.csv"
+    trap.write_bytes(plan_file.read_bytes())
+    r = _dcplan("export", plan_file, "--out", out, cwd=tmp_path)
+    assert r.returncode == 2 and "is a dcplan plan" in r.stderr, r.stderr
+    assert is_plan_file(trap)
+
+
+def test_symlinked_input_is_still_the_input(plan_file, tmp_path):
+    link = tmp_path / "link.csv"
+    link.symlink_to(plan_file)
+    with pytest.raises(OutputError, match="input of this command|is a dcplan plan"):
+        check_output_target(link, protect=[plan_file])
+
+
+def test_folder_fifo_and_missing_folder_refused(tmp_path):
+    with pytest.raises(OutputError, match="is a folder"):
+        check_output_target(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="not a regular file"):
+        check_output_target(fifo)
+    with pytest.raises(OutputError, match="does not exist"):
+        check_output_target(tmp_path / "no" / "x.csv")
+
+
+def test_interrupted_write_leaves_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as fh:
+            fh.write("new, half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_disk_full_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError) as info:
+        write_output(target, "a,b\n" * 1000)
+    assert str(info.value).startswith("disk full while writing") and "\n" not in str(info.value)
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_existing_output_keeps_its_mode_and_symlink(tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    os.chmod(real, 0o640)
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    write_output(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
+    assert (real.stat().st_mode & 0o777) == 0o640
