@@ -223,7 +223,6 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     ev_i = 0
     want = 1
     tol = (rtol or 1.0) * TEMP_SCALE_K
-    dX_prev = np.zeros((2, model.n))
     dtl_prev = None
     h_prev = dt
     hot_margin = float((model.t_slow - model.options.throttle_hysteresis_k).min())
@@ -287,13 +286,11 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         rec.step(t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
                  servers.t_die, tl, energy)
         if adaptive:
-            # local error ≈ half the change of the slope over the step (first order in the held inputs)
+            # local error of the held couplings ≈ half the change of the loops' slope over the step
+            # (first order); the servers' own response to the load is exact for the step-mean load
             ratio = h / h_prev
-            err = 0.5 * float(vmax(np.abs(dX[0] - dX_prev[0] * ratio)))
             dtl = np.asarray(tl, float) - tl_arr
-            if dtl_prev is not None:
-                err = max(err, 0.5 * float(np.abs(dtl - dtl_prev * ratio).max()))
-            np.copyto(dX_prev, dX)
+            err = 0.5 * float(np.abs(dtl - dtl_prev * ratio).max()) if dtl_prev is not None else 0.0
             dtl_prev = dtl
             h_prev = h
             grow = 2.0 if err <= 0.0 else min(2.0, max(0.25, 0.9 * math.sqrt(tol / err)))
