@@ -57,6 +57,11 @@ class Workload:
         self.util = np.array([j.utilization for j in jobs], float)[self.idx]
         self.training = np.array([j.kind in TRAINING_KINDS for j in jobs], bool)[self.idx]
         self.n_jobs = len(jobs)
+        self.u_full = np.zeros(self.idx.size)  # U_j at the job's end [s]
+        if self.idx.size:
+            tr = self.training
+            self.u_full[tr] = training_utilization_integral(self.dur[tr], self.util[tr])
+            self.u_full[~tr] = self.util[~tr] * self.dur[~tr]
         self.u_period = self._cumulative_once(np.array([period_s]))[:, 0] if period_s else None
 
     def _cumulative_once(self, t):
@@ -65,11 +70,18 @@ class Workload:
         if self.idx.size == 0:
             return out
         x = np.clip(t[None, :] - self.start[:, None], 0.0, self.dur[:, None])
-        tr = self.training
-        if tr.any():
-            out[self.idx[tr]] = training_utilization_integral(x[tr], self.util[tr, None])
-        if (~tr).any():
-            out[self.idx[~tr]] = self.util[~tr, None] * x[~tr]
+        vals = np.where(x >= self.dur[:, None], self.u_full[:, None], 0.0)
+        running = (x > 0.0) & (x < self.dur[:, None])  # only running jobs need their curve
+        rows = np.flatnonzero(running.any(axis=1))
+        if rows.size:
+            tr = self.training[rows]
+            if tr.any():
+                r = rows[tr]
+                vals[r] = np.where(running[r], training_utilization_integral(x[r], self.util[r, None]), vals[r])
+            if (~tr).any():
+                r = rows[~tr]
+                vals[r] = np.where(running[r], self.util[r, None] * x[r], vals[r])
+        out[self.idx] = vals
         return out
 
     def cumulative(self, t) -> np.ndarray:
