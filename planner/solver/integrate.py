@@ -50,7 +50,8 @@ class _Chunk:
                  rack_sums: bool = False):
         t_edges = np.asarray(t_edges, float)
         h = np.diff(t_edges)
-        self.u = workload.server_means(t_edges)
+        self.u = (workload.server_means_step(float(t_edges[0]), float(t_edges[1])) if len(t_edges) == 2
+                  else workload.server_means(t_edges))
         self.n = self.u.shape[0]
         self.u_const = bool(np.all(self.u == self.u[0]))  # e.g. continuous full load
         self.band_cache = None
@@ -222,9 +223,11 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     ev_k = [int(x) for x in ev if 0 < x < n_steps]
     ev_i = 0
     want = 1
+    k_event = -10**12
     tol = (rtol or 1.0) * TEMP_SCALE_K
     dtl_prev = None
     h_prev = dt
+    it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")] or list(range(model.m)))
     hot_margin = float((model.t_slow - model.options.throttle_hysteresis_k).min())
     tmax = float(t_srv.max())
     stepping_wall = time.perf_counter()
@@ -237,8 +240,12 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             while ev_i < len(ev_k) and ev_k[ev_i] <= k:
                 if ev_k[ev_i] == k:
                     want = 1  # an event: start fine again
+                    k_event = k
                 ev_i += 1
-            limit = min(want, n_steps - k, (ev_k[ev_i] - k) if ev_i < len(ev_k) else n_steps)
+            # graded after an event: no step longer than half the time since it (the loops answer a
+            # load step after their dead time and lag, when the steps must still be short)
+            limit = min(want, max(1, (k - k_event) // 2), n_steps - k,
+                        (ev_k[ev_i] - k) if ev_i < len(ev_k) else n_steps)
             lv = hot_levels if tmax > hot_margin else levels
             f = 1
             for x in lv:
@@ -286,11 +293,14 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         rec.step(t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
                  servers.t_die, tl, energy)
         if adaptive:
-            # local error of the held couplings ≈ half the change of the loops' slope over the step
-            # (first order); the servers' own response to the load is exact for the step-mean load
+            # local error of the held couplings: servers see the loops' end temperature all step
+            # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
+            # (≈ half the change of their slope); the servers' own response to the step-mean load is exact
             ratio = h / h_prev
             dtl = np.asarray(tl, float) - tl_arr
-            err = 0.5 * float(np.abs(dtl - dtl_prev * ratio).max()) if dtl_prev is not None else 0.0
+            err = 0.5 * float(np.abs(dtl[it_facing]).max())
+            if dtl_prev is not None:
+                err = max(err, 0.5 * float(np.abs(dtl - dtl_prev * ratio).max()))
             dtl_prev = dtl
             h_prev = h
             grow = 2.0 if err <= 0.0 else min(2.0, max(0.25, 0.9 * math.sqrt(tol / err)))

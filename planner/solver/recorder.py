@@ -172,7 +172,8 @@ class Recorder:
                 mins[key].extend([val] * reps)
             row = np.array(tl, dtype=float)
             self.loop_min.extend([row] * reps)
-            self.cur_min_start = self.next_minute_end = t_end
+            self.cur_min_start = t_end
+            self.next_minute_end = t_end + self.minute_len
             self._minute_end(t_end, t_die, tl, energy, h)
         else:
             if tmax > self.acc_max_t:
@@ -231,19 +232,25 @@ class Recorder:
         nr = len(model.rack_names)
         span = t_end - self.iv_start
         rs = self.rack_series
-        rs["time_s"].append(self.iv_start)
         rin = np.full(nr, -np.inf)
         np.maximum.at(rin, rack, self.iv_max_in)
-        rs["inlet_c"].append(np.where(np.isfinite(rin), rin, np.nan).astype(np.float32))
         rmax = np.full(nr, -np.inf)
         np.maximum.at(rmax, rack, self.iv_max_t)
-        rs["gpu_max_c"].append(rmax.astype(np.float32))
         thr = self.servers.srv_thr_s
         gpu_s = np.bincount(rack, weights=(thr - self.iv_thr0) * model.gpus, minlength=nr)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rs["throttled_fraction"].append(np.where(self.rack_gpus > 0, gpu_s / (self.rack_gpus * span), 0.0)
-                                            .astype(np.float32))
-        rs["power_kw"].append((np.bincount(rack, weights=self.iv_e, minlength=nr) / (span * 1e3)).astype(np.float32))
+            frac = np.where(self.rack_gpus > 0, gpu_s / (self.rack_gpus * span), 0.0).astype(np.float32)
+        power = (np.bincount(rack, weights=self.iv_e, minlength=nr) / (span * 1e3)).astype(np.float32)
+        inlet = np.where(np.isfinite(rin), rin, np.nan).astype(np.float32)
+        gmax = rmax.astype(np.float32)
+        # a step longer than the interval fills each interval it covers with its means
+        reps = max(1, int(round(span / self.rack_step))) if span > self.rack_step * 1.5 else 1
+        for i in range(reps):
+            rs["time_s"].append(self.iv_start + i * self.rack_step)
+            rs["inlet_c"].append(inlet)
+            rs["gpu_max_c"].append(gmax)
+            rs["throttled_fraction"].append(frac)
+            rs["power_kw"].append(power)
         np.maximum(self.srv_max_t, self.iv_max_t, out=self.srv_max_t)
         np.maximum(self.srv_max_in, self.iv_max_in, out=self.srv_max_in)
         self.iv_max_t.fill(-np.inf)

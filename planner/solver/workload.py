@@ -62,6 +62,7 @@ class Workload:
             tr = self.training
             self.u_full[tr] = training_utilization_integral(self.dur[tr], self.util[tr])
             self.u_full[~tr] = self.util[~tr] * self.dur[~tr]
+        self._last_t, self._last_c = None, None
         self.u_period = self._cumulative_once(np.array([period_s]))[:, 0] if period_s else None
 
     def _cumulative_once(self, t):
@@ -98,6 +99,15 @@ class Workload:
         t_edges = np.asarray(t_edges, float)
         c = self.cumulative(t_edges)
         return np.diff(c, axis=1) / np.diff(t_edges)[None, :]
+
+    def server_means_step(self, t0: float, t1: float) -> np.ndarray:
+        """:meth:`server_means` of one step ``[t0, t1)`` [s], shape [1 × servers]; the cumulative
+        utilisation at the step start is reused from the step before."""
+        c0 = self._last_c if self._last_t == t0 else self.cumulative([t0])[:, 0]
+        c1 = self.cumulative([t1])[:, 0]
+        self._last_t, self._last_c = t1, c1
+        uj = (c1 - c0) / (t1 - t0)
+        return np.clip(self.matrix @ uj, 0.0, 1.0)[None, :]
 
     def server_means(self, t_edges) -> np.ndarray:
         """Mean demanded utilisation of every server over each interval, shape [intervals × servers],
