@@ -43,7 +43,7 @@ def test_pump_lag_burst_adaptive_matches_fixed_10s():
     around it stay fine."""
     plan = liquid_burst_plan(lag_s=95.0, horizon_s=4 * 3600.0)
     fixed = simulate(plan, weather=35.0, step_s=10.0)
-    adaptive = simulate(plan, weather=35.0, rtol=1e-3, step_s=None, horizon_s=4 * 3600.0)
+    adaptive = simulate(plan, weather=35.0, rtol=1e-3, step_s=10.0)  # base step: the fixed run's
     _agree(adaptive, fixed)
 
 
