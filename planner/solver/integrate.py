@@ -163,8 +163,12 @@ LEVEL_FACTORS = (1, 2, 3, 6, 12, 18, 30, 60, 90)
 MAX_ADAPTIVE_STEP_S = 900.0
 #: Temperature scale of the relative tolerance: the local error bound is ``rtol × TEMP_SCALE_K`` [K]
 TEMP_SCALE_K = 100.0
-#: Near slowdown (within the event hysteresis of any GPU) steps stay at or below this [s]
+#: Near slowdown (within the event hysteresis of any GPU) steps stay at the base step while the hot
+#: servers' load moves (training iterations, starts) and at or below this when it is steady [s]
 HOT_MAX_STEP_S = 60.0
+HOT_EXTRA_K = 1.0  # "near slowdown" starts this far below the end of a throttle episode [K]
+EVENT_RESET = True  # a load event restarts at the base step
+EVENT_GRADING = True  # and steps grow no faster than half the time since it
 
 
 def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
@@ -217,7 +221,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     k = 0  # base steps done
     # adaptive stepping state
     levels = [f for f in LEVEL_FACTORS if f * dt <= max(MAX_ADAPTIVE_STEP_S, dt) + 1e-9]
-    hot_levels = [f for f in levels if f * dt <= HOT_MAX_STEP_S + 1e-9] or [1]
+    hot_levels = [1]
+    hot_levels_steady = [f for f in levels if f * dt <= HOT_MAX_STEP_S + 1e-9] or [1]
+    t_hot = model.t_slow - model.options.throttle_hysteresis_k - HOT_EXTRA_K
     ev = np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt), np.floor(np.asarray(events, float) / dt) + 1])
                    ) if len(events) else np.zeros(0)
     ev_k = [int(x) for x in ev if 0 < x < n_steps]
@@ -228,7 +234,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     dtl_prev = None
     h_prev = dt
     it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")] or list(range(model.m)))
-    hot_margin = float((model.t_slow - model.options.throttle_hysteresis_k).min())
+    hot_margin = float(t_hot.min())
     tmax = float(t_srv.max())
     stepping_wall = time.perf_counter()
 
@@ -238,15 +244,19 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             break
         if adaptive:
             while ev_i < len(ev_k) and ev_k[ev_i] <= k:
-                if ev_k[ev_i] == k:
+                if ev_k[ev_i] == k and EVENT_RESET:
                     want = 1  # an event: start fine again
                     k_event = k
                 ev_i += 1
             # graded after an event: no step longer than half the time since it (the loops answer a
             # load step after their dead time and lag, when the steps must still be short)
-            limit = min(want, max(1, (k - k_event) // 2), n_steps - k,
+            limit = min(want, max(1, (k - k_event) // 2) if EVENT_GRADING else want, n_steps - k,
                         (ev_k[ev_i] - k) if ev_i < len(ev_k) else n_steps)
-            lv = hot_levels if tmax > hot_margin else levels
+            lv = levels
+            if tmax > hot_margin:  # near slowdown: short steps; the base step while the load moves
+                near = servers.t_die > t_hot
+                bursty = workload.bursty_servers(t0 := k * dt, t0 + hot_levels_steady[-1] * dt)
+                lv = hot_levels if np.any(near & bursty) else hot_levels_steady
             f = 1
             for x in lv:
                 if x <= limit and k % x == 0:

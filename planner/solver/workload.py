@@ -100,6 +100,22 @@ class Workload:
         c = self.cumulative(t_edges)
         return np.diff(c, axis=1) / np.diff(t_edges)[None, :]
 
+    def bursty_servers(self, t0: float, t1: float) -> np.ndarray:
+        """Servers with a training job (iterations, checkpoints: a load that moves within a step)
+        running at some time in ``[t0, t1)`` [s], as a bool array."""
+        if self.idx.size == 0 or not self.training.any():
+            return np.zeros(self.matrix.shape[0], bool)
+        a, b = t0, t1
+        if self.period:
+            k = np.floor(t0 / self.period)
+            a, b = t0 - k * self.period, t1 - k * self.period
+        live = np.zeros(self.n_jobs)
+        run = self.training & (self.start < b) & (self.start + self.dur > a)
+        if self.period and b > self.period:  # the step wraps into the next copy
+            run |= self.training & (self.start < b - self.period)
+        live[self.idx[run]] = 1.0
+        return (self.matrix @ live) > 0.0
+
     def server_means_step(self, t0: float, t1: float) -> np.ndarray:
         """:meth:`server_means` of one step ``[t0, t1)`` [s], shape [1 × servers]; the cumulative
         utilisation at the step start is reused from the step before."""
