@@ -1,25 +1,31 @@
-"""Fast fixed-step integrator: numpy over servers, exact per-step updates, streaming aggregates.
+"""Fast integrator: numpy over servers, exact per-step pieces, implicit coupling, fixed or adaptive steps.
 
 System, stepping and result are kept apart (as python-control does): the compiled
 :class:`~.model.Model` is the system; :func:`run_fast` is the stepping; :class:`.recorder.Recorder`
-builds the :class:`~.results.SimulationResult`. Per step ``[t_k, t_k + dt)`` (inputs held over the
-step, zero-order hold):
+builds the :class:`~.results.SimulationResult`. Per step ``[t, t + h)`` (loads as exact step means,
+ambient as the step mean of its linear interpolation):
 
-1. coolant temperature of every server from its loops' supply temperatures and the recirculation
-   ``D·P`` of the previous step's rack powers (:class:`.coupling.Coupling`);
-2. every server's die/plate pair advances exactly (:class:`.serverstep.ServerBank`: the
-   precomputed full-clock propagator for cool servers, the exact piecewise path for hot ones;
-   throttling statistics);
-3. the heat each server gave its coolant, ``E − C_d ΔT_d − C_p ΔT_p``, is summed into its loops (exact energy
-   bookkeeping: nothing is created or lost between servers and loops);
-4. loops advance children-first (:mod:`.loopbank`: controllers, exact loop temperature step, FOPDT
-   actuators, fans/pumps, chillers), and what a loop delivers enters its parent loop;
-5. the recorder updates summary, per-minute and per-rack aggregates in place, so memory does not
-   grow with the horizon except for the per-minute series.
+1. every server's heat to its coolant over the step, as an affine function of its loops' *end*
+   temperatures (:meth:`.serverstep.ServerBank.predict`: exact at full clock, the die/plate pair's
+   ``e^{A h}`` with the coolant held at the end value); summed into loops, ``Q = Q̂ − Γ·T_end``
+   (:meth:`.coupling.Coupling.gamma`);
+2. loops advance children-first, implicitly coupled to their servers (``Γ``), to their parent loop
+   (coil) and to their controllers (the share of this step's command that acts within the step), each
+   an exact exponential of its own equipment (:mod:`.loopbank`); parents-first resolve the end
+   temperatures;
+3. servers advance exactly at the loops' end temperatures (full clock, band, or the piecewise path
+   through the slowdown kinks) and give their true heat; what differs from the prediction
+   (throttling, coupling between sibling loops through mixed air/liquid servers) is added to the
+   loops, so the energy bookkeeping stays exact;
+4. the recorder updates summary, per-minute and per-rack aggregates.
 
-Coupling between servers and loops is explicit over one step (loop temperatures are held while
-servers step); :func:`.stability.max_stable_step` gives the limit this imposes and
-:func:`~.run.simulate` refuses larger steps.
+The coupling is L-stable: the step is limited by accuracy, not by the explicit scheme's guard
+(:mod:`.stability`, kept as the reference for tests). Adaptive stepping (``rtol``) takes steps of
+``LEVEL_FACTORS`` × the base step aligned to their own length (a quarter hour at most, so tariff
+hours and demand intervals stay whole), boundaries at the known load events (job starts and ends),
+graded after them, the base step near slowdown while a training job runs on the hot servers, and
+the next step from a local error estimate (the IT-facing loops' change and the change of the
+loops' slope, against ``rtol × 100 K``).
 """
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from .control import CONTROL_MODES
 from .energy import check_tariff
 from .errors import SolverInputError
 from .integrate import run_fast
-from .stability import max_stable_step
 from .model import SolverOptions, compile_model
 from .results import SimulationResult
 
@@ -102,14 +101,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     prices = check_tariff(sc.tariff)
     sc = replace(sc, control=mode)
     model = compile_model(plan, sc, horizon, options)
-    if integrator == "reference":
-        limit = max_stable_step(model)  # the reference samples its controllers at the step too
-        if step > limit:
-            raise SolverInputError(
-                f"step {step:g} s is larger than the stability limit {limit:.3g} s of this plan "
-                f"(set by the smallest loop thermal mass against the server conductance, and the loop lags); "
-                f"use --step {max(math.floor(limit), 1)} or less")
-    elif step > MAX_STEP_S:
+    if step > MAX_STEP_S:
         raise SolverInputError(f"step {step:g} s is longer than {MAX_STEP_S:g} s: tariff hours and 15-minute "
                                f"demand intervals need whole steps; use --step {MAX_STEP_S:g} or less "
                                f"(or --rtol for adaptive steps)")
