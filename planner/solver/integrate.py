@@ -189,6 +189,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     workload = workload or Workload(model.placement)
     predictive = control == "predictive"
     adaptive = rtol is not None
+    if adaptive:
+        workload.use_grid(dt)
     cpl = Coupling(model)
     cpl.setup(model)
     dense = cpl.dense
