@@ -301,3 +301,16 @@ def test_pareto_set_and_best_variant_by_hand():
     assert best(rows, [parse_constraint("lost_gpu_hours<=0")])["name"] == "b"
     assert best(rows)["name"] == "a"
     assert best(rows, [parse_constraint("cost_usd<10")]) is None
+
+
+def test_readme_example_sweep_file_defines_the_36_variant_study(tmp_path, plan):
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    f = tmp_path / "sweep.toml"
+    f.write_text(block)
+    spec = load_sweep_file(f)
+    sw = define(plan, spec["vary"], days=spec["days"])
+    assert len(sw) == 36 and [parse_constraint(r) for r in spec["require"]]
+    assert {v.labels["weather"] for v in sw.variants} == {"phoenix", "minneapolis", "dallas"}
+    assert sw.varies_capacity

@@ -55,7 +55,7 @@ def _definition(args):
 def cmd_sweep(args) -> int:
     """``dcplan sweep PLAN …``: run the variants, write the results file, print the ranking."""
     from models.store import PlanFileError, load_plan
-    from planner.sweep import (ResultsFile, SweepError, best, define, default_workers, execute, objectives_for,
+    from planner.sweep import (ResultsFile, SweepError, best, check_address, define, default_workers, execute, objectives_for,
                                parse_constraint, pareto)
 
     if args.workers is not None and args.workers < 1:
@@ -75,6 +75,8 @@ def cmd_sweep(args) -> int:
         vary, scenario, days, year, require = _definition(args)
         constraints = [parse_constraint(r) for r in require]
         sweep = define(plan, vary, scenario=scenario, days=days, year=year)
+        if args.scheduler:
+            check_address(args.scheduler)
         done: set[str] = set()
         if args.out:
             protect = [args.plan] + ([args.file] if args.file else []) + [str(w.path) for w in sweep.weather.values()]

@@ -11,12 +11,12 @@ gives the Pareto set and the best variant under constraints.
 >>> rows = run(plan, {"control": ["reactive", "predictive"], "containment": ["none", "hot"]}, days=1)
 """
 from .definition import KINDS, MAX_VARIANTS, Sweep, SweepError, Variant, define, load_sweep_file, parse_vary
-from .execute import connect, default_workers, execute, run, run_serial
+from .runner import check_address, connect, default_workers, execute, run, run_serial
 from .ranking import Constraint, best, objectives_for, parse_constraint, pareto
 from .results import ResultsFile, columns
 from .worker import NUMERIC_FIELDS, RESULT_FIELDS, TIMING_FIELDS, run_variant
 
-__all__ = ["run", "run_serial", "execute", "define", "connect", "default_workers", "Sweep", "Variant",
+__all__ = ["run", "run_serial", "execute", "define", "connect", "check_address", "default_workers", "Sweep", "Variant",
            "SweepError", "KINDS", "MAX_VARIANTS", "parse_vary", "load_sweep_file", "ResultsFile", "columns",
            "Constraint", "parse_constraint", "pareto", "best", "objectives_for", "RESULT_FIELDS",
            "NUMERIC_FIELDS", "TIMING_FIELDS", "run_variant"]

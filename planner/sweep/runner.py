@@ -53,6 +53,19 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+def check_address(address: str) -> None:
+    """Refuse a malformed scheduler address before a ``Client`` exists (a half-built client would
+    block for its close timeout when collected)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        _, location = parse_address(address)
+        parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise SweepError(f"--scheduler {address!r}: not a Dask scheduler address ({exc}); give e.g. "
+                         f"tcp://HOST:8786") from None
+
+
 @contextmanager
 def connect(client=None, *, scheduler: str | None = None, workers: int | None = None, tasks: int | None = None):
     """A ``distributed.Client``: ``client`` as given (left open), one connected to ``scheduler``
@@ -65,6 +78,7 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        check_address(scheduler)
         try:
             cl = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
