@@ -289,8 +289,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         q0, g = servers.predict(r, chunk, kk)
         gam = gammas.get(h)
         if gam is None:
-            gam = gammas[h] = (np.diag(cpl.gamma(g)).copy(), cpl.gamma(g) - np.diag(np.diag(cpl.gamma(g))))
-        g_self, g_off = gam
+            full = cpl.gamma(g)
+            g_off = full - np.diag(np.diag(full))
+            gam = gammas[h] = (np.diag(full).copy(), g_off, bool(np.any(g_off)))
+        g_self, g_off, has_off = gam
         tl_arr = np.asarray(tl, float)
         q_hat = cpl.to_loops(q0) - g_off @ tl_arr  # coupling between sibling loops: start values
         # 2. loops, implicitly coupled to servers, parents and controllers
@@ -299,10 +301,14 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         tl_new = np.asarray(bank.tl, float)
         # 3. servers at the loops' end temperatures: exact, throttling included
         energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(cpl.loop_part(tl_new), r, chunk, kk)
-        # 4. what the servers really gave (throttling, sibling loops) beyond the prediction
-        q_loop = cpl.heat_to_loops(energy, dX)
-        dq = q_loop - (q_hat - g_self * tl_new)
-        bank.correct(dq)
+        # 4. what the servers really gave beyond the prediction: with every server at full clock only
+        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
+        if throttled_step:
+            dq = cpl.heat_to_loops(energy, dX) - (q_hat - g_self * tl_new)
+        else:
+            dq = -(g_off @ (tl_new - tl_arr))
+        if has_off or throttled_step:
+            bank.correct(dq)
         tl = bank.tl
         prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
         e_step = vsum(energy)
