@@ -84,7 +84,12 @@ rack, position, face (status is checked, not stored).
 * Halls, loops and feeds named but missing from the plan are created with defaults
   (air_loop -> medium "air", liquid_loop -> "liquid", feed_a/feed_b -> side A/B) and
   listed in ``notes``.
-* New racks that have no rack_plan.csv row are placed by :func:`_place_new_racks`.
+* New racks that have no rack_plan.csv row are placed by :func:`planner.floor.place_new_racks`
+  (rows with aisles, around racks and floor cooling units); a rack that finds no spot in its hall
+  refuses the import.
+* Every rack the import adds or moves obeys the editor's floor rule
+  (:func:`planner.floor.placement_conflicts`): no overlap with a rack or a floor cooling unit of its
+  hall, inside the hall's walls; otherwise the import is refused (all or nothing).
 """
 from __future__ import annotations
 
@@ -99,6 +104,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from planner.floor import PLACEMENT_MARGIN_M, moved_racks, place_new_racks, placement_conflicts
 from planner.outputs import write_output
 from planner.plan import (
     COOLING_TYPES,
@@ -171,11 +177,6 @@ FLOOR_COORD_MAX_M = 10_000.0
 
 NETBOX_RACK_WIDTH_IN = 19  # EIA-310 rail-to-rail width of a standard rack [in]
 DEVICE_ROLE = "GPU server"
-
-# Placement of new racks without a rack_plan.csv row (estimates: two 0.6 m floor tiles).
-PLACEMENT_MARGIN_M = 1.2  # clearance from the hall walls [m]
-PLACEMENT_AISLE_M = 1.2  # aisle between rack rows [m]
-_MAX_PLACEMENT_ROWS = 10_000  # scan bound; only reached with absurd geometry
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTE = "'"
@@ -576,7 +577,10 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     for file, site in sites.items():
         if site != new.site.name:
             notes.append(f"{file} names site {site!r}; the plan's site {new.site.name!r} is kept")
-    _place_new_racks(new, to_place, notes)
+    problems = _place_on_floor(plan, new, to_place, netbox_racks, plan_racks, notes)
+    if problems:
+        problems.sort(key=lambda p: (file_rank.get(p.file, -1), p.row))
+        raise CsvImportError(problems)
     return outcome
 
 
@@ -690,14 +694,29 @@ def _merge_racks(new: Plan, netbox: dict[str, _RackIn], own: dict[str, _RackIn],
         elif rack != before:
             outcome.updated_racks += 1
     halls = {h.name for h in new.halls}
+    placed = {id(r) for r in to_place}
     for name in dict.fromkeys([*netbox, *own]):
         hall = racks[name].hall
         if hall not in halls:
-            new.halls.append(Hall(name=hall))
             halls.add(hall)
-            h = new.halls[-1]
-            outcome.notes.append(f"created hall {hall!r} ({h.width_m:g} x {h.depth_m:g} m default size)")
+            h = _new_hall(hall, [r.footprint() for r in new.racks if r.hall == hall and id(r) not in placed])
+            new.halls.append(h)
+            default = Hall(name=hall)
+            how = "default size" if (h.width_m, h.depth_m) == (default.width_m, default.depth_m) else \
+                f"the {default.width_m:g} x {default.depth_m:g} m default enlarged to hold its racks"
+            outcome.notes.append(f"created hall {hall!r} ({h.width_m:g} x {h.depth_m:g} m {how})")
     return to_place
+
+
+def _new_hall(name: str, footprints: list[tuple[float, float, float, float]]) -> Hall:
+    """A hall the import creates (CSV files carry no hall size): the ``Hall`` defaults, enlarged
+    in whole tiles to hold the given rack footprints [m] plus the placement margin."""
+    h = Hall(name=name)
+    for attr, i in (("width_m", 2), ("depth_m", 3)):
+        far = max((fp[i] for fp in footprints if math.isfinite(fp[i])), default=0.0) + PLACEMENT_MARGIN_M
+        if far > getattr(h, attr):
+            setattr(h, attr, round(math.ceil(round(far / h.tile_m, 6)) * h.tile_m, 6))
+    return h
 
 
 def _check_loops_and_feeds(new: Plan, own: dict[str, _RackIn], problems: list[CsvProblem],
@@ -873,69 +892,41 @@ def _check_overlaps(incoming: dict[str, _ServerIn], kept: list[Server], types: d
                                            f"on row {b.row}"))
 
 
-def _place_new_racks(plan: Plan, new_racks: list[Rack], notes: list[str]) -> None:
-    """Put each new rack (in order) on the first free spot of its hall.
+def _place_on_floor(old: Plan, new: Plan, to_place: list[Rack], netbox: dict[str, _RackIn],
+                    own: dict[str, _RackIn], notes: list[str]) -> list[CsvProblem]:
+    """Place the new racks that have no position (:func:`planner.floor.place_new_racks`) and apply
+    the floor rule of every edit (:func:`planner.floor.placement_conflicts`) to each rack the import
+    adds or moves. Problems name the row that set the rack's place: its rack_plan.csv row
+    (column ``x_m``), else its racks.csv row (column ``location``)."""
+    problems: list[CsvProblem] = []
+    halls = {h.name: h for h in new.halls}
+    unplaced = {id(r) for r in place_new_racks(new, to_place)}
+    for rack in to_place:
+        src = netbox[rack.name]
+        if id(rack) in unplaced:
+            h = halls[rack.hall]
+            problems.append(CsvProblem(src.file, src.row, "location", (
+                f"no free spot for rack {rack.name!r} ({rack.width_m:g} m x {rack.depth_m:g} m) in hall "
+                f"{h.name!r} ({h.width_m:g} m x {h.depth_m:g} m) {PLACEMENT_MARGIN_M:g} m from the walls; "
+                "give its position in rack_plan.csv or enlarge the hall")))
+        else:
+            notes.append(f"placed new rack {rack.name!r} at x={_format_number(rack.x_m)} m, "
+                         f"y={_format_number(rack.y_m)} m in {rack.hall!r}, facing {rack.orientation}; "
+                         "it has no rack_plan.csv row")
+    if problems:
+        return problems
 
-    Rule: rows of racks run west to east; row j has its centre at
-    ``y = PLACEMENT_MARGIN_M + depth/2 + j * (depth + PLACEMENT_AISLE_M)``. Rows are tried
-    north to south; in a row the rack goes to the westmost gap, starting at the west margin
-    (``x0 = PLACEMENT_MARGIN_M``), that is at least its width and overlaps no positioned
-    rack of the hall, and that ends within ``hall.width_m - PLACEMENT_MARGIN_M`` (the margin
-    spot is allowed even in a hall narrower than the rack). Even rows face S and odd rows N,
-    so rows 0 and 1 share a cold aisle, then a hot aisle, and so on. A full hall continues
-    south beyond its wall (noted), where the user can see the rack and move it.
-    Coordinates are rounded to whole millimetres.
-    """
-    pending = {id(r) for r in new_racks}
-    footprints: dict[str, list[tuple[float, float, float, float]]] = {}
-    for r in plan.racks:
-        fp = r.footprint()
-        if id(r) not in pending and all(math.isfinite(v) for v in fp):
-            footprints.setdefault(r.hall, []).append(fp)
-    halls = {h.name: h for h in plan.halls}
-    memo: dict = {}
-    for rack in new_racks:
-        hall = halls[rack.hall]
-        others = footprints.setdefault(rack.hall, [])
-        x, y, j = _free_spot(hall, rack.width_m, rack.depth_m, others, memo)
-        rack.x_m, rack.y_m = round(x, 3), round(y, 3)  # whole millimetres
-        rack.orientation = "S" if j % 2 == 0 else "N"
-        others.append(rack.footprint())
-        w, d = rack.width_m, rack.depth_m
-        outside = rack.y_m + d / 2 > hall.depth_m + 1e-3 or rack.x_m + w / 2 > hall.width_m + 1e-3
-        notes.append(f"placed new rack {rack.name!r} at x={_format_number(rack.x_m)} m, "
-                     f"y={_format_number(rack.y_m)} m in {rack.hall!r}, facing {rack.orientation}"
-                     f"{' (outside the hall: no free spot inside)' if outside else ''}; "
-                     "it has no rack_plan.csv row")
+    def source(rack: Rack) -> tuple[int, int, str, str]:
+        """(file order, row, file, column) of the row that put ``rack`` where it is."""
+        if rack.name in own:
+            return 1, own[rack.name].row, own[rack.name].file, "x_m"
+        src = netbox[rack.name]
+        return 0, src.row, src.file, "location"
 
-
-def _free_spot(hall: Hall, w: float, d: float, others: list[tuple[float, float, float, float]],
-               memo: dict) -> tuple[float, float, int]:
-    """Centre ``(x, y)`` [m] and row index of the first free spot (see :func:`_place_new_racks`).
-
-    ``memo`` remembers, per (hall, depth), the row where the last rack went and its width:
-    rows before it had no gap that wide, and adding racks never opens one.
-    """
-    eps = 1e-3  # touching racks (within 1 mm) do not overlap
-    lowest = max((fp[3] for fp in others), default=-math.inf)
-    east_limit = hall.width_m - PLACEMENT_MARGIN_M + eps
-    first_row, known_width = memo.get((hall.name, d), (0, math.inf))
-    spot = None
-    for j in range(first_row if w >= known_width else 0, _MAX_PLACEMENT_ROWS):
-        y = PLACEMENT_MARGIN_M + d / 2 + j * (d + PLACEMENT_AISLE_M)
-        top, bottom = y - d / 2, y + d / 2
-        x0 = PLACEMENT_MARGIN_M  # west edge of the candidate spot
-        for a, b in sorted((fp[0], fp[2]) for fp in others if fp[1] < bottom - eps and top < fp[3] - eps):
-            if b <= x0 + eps:
-                continue  # wholly west of the candidate
-            if a >= x0 + w - eps:
-                break  # the gap before this rack is wide enough
-            x0 = b
-        if x0 == PLACEMENT_MARGIN_M or x0 + w <= east_limit:
-            spot = (x0 + w / 2, y, j)
-            break
-    if spot is None:  # rows up to the scan bound all blocked (absurd geometry): go below everything
-        spot = (PLACEMENT_MARGIN_M + w / 2, lowest + PLACEMENT_AISLE_M + d / 2, 0)
-    else:
-        memo[(hall.name, d)] = (spot[2], w)
-    return spot
+    # in file and row order, so an overlapping pair is reported on the later row
+    moved = sorted(moved_racks(old, new), key=source)
+    racks = {r.name: r for r in moved}
+    for c in placement_conflicts(new, moved):
+        _, row, file, column = source(racks[c.element[1]])
+        problems.append(CsvProblem(file, row, column, c.message()))
+    return problems
