@@ -25,11 +25,7 @@ So v4.6 = v4.7 minus the three v4.7 cooling fields = v4.5 plus ``group`` after
 ``location`` (the position it has in v4.7). Choice values come from ``dcim/choices.py``
 (RackStatusChoices, DeviceStatusChoices, DeviceFaceChoices, RackAirflowChoices,
 DeviceAirflowChoices, RackDimensionUnitChoices, WeightUnitChoices) and
-``RACK_U_HEIGHT_MAX = 100
-#: Sanity bounds [m]: the largest enclosures are ~1.4 m a side; floors are metres to a few hundred
-#: metres across. Beyond these a value is a typo (or an attack on the overlap grid), not a rack.
-RACK_SIDE_MAX_M = 5.0
-FLOOR_COORD_MAX_M = 10_000.0`` from ``dcim/constants.py``.
+``RACK_U_HEIGHT_MAX = 100`` from ``dcim/constants.py``.
 
 Mapping
 -------
@@ -104,7 +100,15 @@ from os import PathLike
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from planner.floor import PLACEMENT_MARGIN_M, moved_racks, place_new_racks, placement_conflicts
+from planner.floor import (
+    FLOOR_COORD_MAX_M,
+    PLACEMENT_MARGIN_M,
+    RACK_SIDE_MAX_M,
+    RACK_SIDE_MIN_M,
+    moved_racks,
+    place_new_racks,
+    placement_conflicts,
+)
 from planner.outputs import write_output
 from planner.plan import (
     COOLING_TYPES,
@@ -170,10 +174,6 @@ DIMENSION_UNITS = ("mm", "in")  # RackDimensionUnitChoices; 1 in = 0.0254 m exac
 WEIGHT_UNITS = ("kg", "g", "lb", "oz")  # WeightUnitChoices
 _LB_KG, _OZ_KG = 0.45359237, 0.028349523125  # international avoirdupois pound and ounce [kg], exact
 RACK_U_HEIGHT_MAX = 100
-#: Sanity bounds [m]: the largest enclosures are ~1.4 m a side; floors are metres to a few hundred
-#: metres across. Beyond these a value is a typo (or an attack on the overlap grid), not a rack.
-RACK_SIDE_MAX_M = 5.0
-FLOOR_COORD_MAX_M = 10_000.0
 
 NETBOX_RACK_WIDTH_IN = 19  # EIA-310 rail-to-rail width of a standard rack [in]
 DEVICE_ROLE = "GPU server"
@@ -605,7 +605,7 @@ def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, st
         if u is not None:
             values["u_height"] = u
         unit = c.choice("outer_unit", DIMENSION_UNITS)
-        width = c.number("outer_width", minimum=0, exclusive=True)
+        width = c.number("outer_width", minimum=0, exclusive=True)  # in outer_unit; checked in metres below
         depth = c.number("outer_depth", minimum=0, exclusive=True)
         if (width is not None or depth is not None) and not c.text("outer_unit"):
             c.problem("outer_unit", "required when outer_width or outer_depth is set")
@@ -613,7 +613,9 @@ def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, st
             if unit is not None and size is not None:
                 metres = size / 1000.0 if unit == "mm" else size * 0.0254
                 if metres > RACK_SIDE_MAX_M:
-                    c.problem(column, f"{size:g} {unit} is larger than any rack ({RACK_SIDE_MAX_M:g} m at most)")
+                    c.problem(column, f"{c.text(column)} {unit} is larger than any rack ({RACK_SIDE_MAX_M:g} m at most)")
+                elif metres < RACK_SIDE_MIN_M:  # the converted value: 4.9e-324 mm passes "> 0", then is 0 m
+                    c.problem(column, f"{c.text(column)} {unit} is less than 1 mm; no rack is that small")
                 else:
                     values[key] = metres
         weight_unit = c.choice("weight_unit", WEIGHT_UNITS)
@@ -646,8 +648,8 @@ def _rack_plan_rows(t: _Table, problems: list[CsvProblem]) -> dict[str, _RackIn]
             "x_m": c.number("x_m", required=True, minimum=-FLOOR_COORD_MAX_M, maximum=FLOOR_COORD_MAX_M),
             "y_m": c.number("y_m", required=True, minimum=-FLOOR_COORD_MAX_M, maximum=FLOOR_COORD_MAX_M),
             "orientation": c.choice("orientation", ORIENTATIONS, required=True),
-            "width_m": c.number("width_m", minimum=0, exclusive=True, maximum=RACK_SIDE_MAX_M),
-            "depth_m": c.number("depth_m", minimum=0, exclusive=True, maximum=RACK_SIDE_MAX_M),
+            "width_m": c.number("width_m", minimum=RACK_SIDE_MIN_M, maximum=RACK_SIDE_MAX_M),
+            "depth_m": c.number("depth_m", minimum=RACK_SIDE_MIN_M, maximum=RACK_SIDE_MAX_M),
             "u_height": c.number("u_height", integer=True, minimum=1, maximum=RACK_U_HEIGHT_MAX),
             "power_budget_kw": c.number("power_budget_kw", minimum=0),
             "max_weight_kg": c.number("max_weight_kg", minimum=0),

@@ -38,6 +38,14 @@ UNIT_FOOTPRINT_M = {"crah": (2.4, 0.9), "cdu": (1.2, 0.6)}
 #: Cooling-unit kinds that stand on the hall floor (the others are outdoor plant).
 FLOOR_UNIT_KINDS = tuple(UNIT_FOOTPRINT_M)
 
+#: Sanity bounds [m]: the largest enclosures are ~1.4 m a side; floors are metres to a few hundred
+#: metres across. Beyond these a value is a typo (or an attack on the overlap grid), not a rack.
+RACK_SIDE_MAX_M = 5.0
+FLOOR_COORD_MAX_M = 10_000.0
+#: Smallest rack side [m]: 1 mm, the resolution of the NetBox export (whole millimetres), so a rack
+#: always survives its own export (a 4.9e-324 mm "rack" is 0 m after conversion).
+RACK_SIDE_MIN_M = 0.001
+
 # Automatic placement of new racks (estimates: two 0.6 m floor tiles each).
 PLACEMENT_MARGIN_M = 1.2  # clearance from the hall walls [m]
 PLACEMENT_AISLE_M = 1.2  # aisle between rack rows [m]; 1.2 m is the usual minimum cold aisle (ASHRAE TC9.9)

@@ -219,7 +219,7 @@ names = st.text(min_size=1, max_size=12).filter(lambda s: s == s.strip())
 #: floor coordinates a rack of up to 5 m can take inside a hall (the import's floor rule)
 on_floor = st.floats(min_value=2.5, max_value=10_000.0 - 2.5)
 non_negative = st.floats(min_value=0.0, allow_infinity=False)
-positive = st.floats(min_value=0.0, max_value=5.0, exclude_min=True)
+positive = st.floats(min_value=0.001, max_value=5.0)  # rack sides: 1 mm (the export resolution) to 5 m
 
 
 @st.composite
@@ -572,8 +572,9 @@ def test_empty_required_cells(tmp_path):
     ("x_m", "nan", "not a finite number: 'nan'"),
     ("x_m", "-inf", "not a finite number: '-inf'"),
     ("x_m", "1e999", "not a finite number: '1e999'"),
-    ("width_m", "-0.6", "must be > 0, got -0.6"),
-    ("width_m", "0", "must be > 0, got 0"),
+    ("width_m", "-0.6", "must be >= 0.001, got -0.6"),
+    ("width_m", "0", "must be >= 0.001, got 0"),
+    ("depth_m", "5e-324", "must be >= 0.001, got 5e-324"),
     ("power_budget_kw", "-1", "must be >= 0, got -1"),
     ("u_height", "0", "must be >= 1, got 0"),
     ("u_height", "101", "must be <= 100, got 101"),
@@ -835,4 +836,4 @@ def test_absurd_sizes_and_coordinates_are_refused(tmp_path):
     assert "rack_plan.csv:2: width_m: must be <= 5.0, got 1e308" in found
     racks = write(tmp_path, RACKS_CSV, f"site,name,status,outer_width,outer_unit\n{SITE},W1,active,50000000,mm\n")
     assert problems(make_plan(), racks_path=racks) == [
-        "racks.csv:2: outer_width: 5e+07 mm is larger than any rack (5 m at most)"]
+        "racks.csv:2: outer_width: 50000000 mm is larger than any rack (5 m at most)"]

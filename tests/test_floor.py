@@ -136,3 +136,57 @@ def test_floor_module_is_the_only_home_of_the_rules():
     assert not hasattr(cx, "_free_spot") and not hasattr(cx, "_place_new_racks")
     import ui.file_jobs as fj
     assert not hasattr(fj, "_fsync_dir") and not hasattr(fj, "_rack_rows")
+
+
+def _brute_partners(racks, gap=4.0):
+    """The O(n²) rule as planner/solver/recirculation.py had it (numpy over every rack pair)."""
+    cold, hot = [], []
+    for i, r in enumerate(racks):
+        fx, fy = r.front_vector()
+        best = {1: None, -1: None}
+        for j, o in enumerate(racks):
+            if j == i or o.hall != r.hall or o.front_vector() != (-fx, -fy):
+                continue
+            dx, dy = o.x_m - r.x_m, o.y_m - r.y_m
+            ahead, lateral = dx * fx + dy * fy, abs(dx * fy - dy * fx)
+            if ahead == 0 or abs(ahead) >= gap or lateral >= 0.5 * r.width_m:
+                continue
+            side = 1 if ahead > 0 else -1
+            if best[side] is None or abs(ahead) < best[side][0]:
+                best[side] = (abs(ahead), j)
+        cold.append(best[1][1] if best[1] else -1)
+        hot.append(best[-1][1] if best[-1] else -1)
+    return cold, hot
+
+
+def test_aisle_partners_of_a_two_row_pod():
+    """Rows A (facing S) and B (facing N) share a cold aisle; row C (facing S) backs onto B."""
+    from planner.floor import aisle_partners
+
+    racks = [Rack(f"{row}{i}", row=row, x_m=1.5 + 0.6 * i, y_m=y, orientation=o)
+             for row, y, o in (("A", 1.8, "S"), ("B", 4.2, "N"), ("C", 6.6, "S")) for i in range(3)]
+    p = aisle_partners(racks)
+    assert p.cold[:6] == (3, 4, 5, 0, 1, 2) and p.hot[:3] == (-1, -1, -1)
+    assert p.hot[3:6] == (6, 7, 8) and p.hot[6:] == (3, 4, 5) and p.cold[6:] == (-1, -1, -1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_aisle_partners_match_the_pairwise_rule(seed):
+    import random
+
+    from planner.floor import aisle_partners
+
+    rng = random.Random(seed)
+    racks = [Rack(f"R{i}", hall=rng.choice("HK"), x_m=round(rng.uniform(0, 20) / 0.3) * 0.3,
+                  y_m=round(rng.uniform(0, 20) / 0.3) * 0.3, orientation=rng.choice("NESW")) for i in range(300)]
+    p = aisle_partners(racks)
+    assert (list(p.cold), list(p.hot)) == _brute_partners(racks)
+
+
+def test_row_aisles_put_the_cold_strip_in_front():
+    from planner.floor import row_aisles
+
+    racks = [Rack(f"A{i}", row="A", x_m=1.5 + 0.6 * i, y_m=1.8, orientation="S") for i in range(2)]
+    (a,) = row_aisles(racks, 1.2)
+    assert a.extent == pytest.approx((1.2, 1.2, 2.4, 2.4))
+    assert a.cold == pytest.approx((1.2, 2.4, 2.4, 3.6)) and a.hot == pytest.approx((1.2, 0.0, 2.4, 1.2))

@@ -112,7 +112,7 @@ def test_truncated_file(demo_file):
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(PlanFileError, match="no such file"):
+    with pytest.raises(PlanFileError, match="nope.dcplan: does not exist"):
         load_plan(tmp_path / "nope.dcplan")
     with pytest.raises(PlanFileError, match="folder"):
         load_plan(tmp_path)

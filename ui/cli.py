@@ -27,21 +27,17 @@ def _print_json(obj) -> None:
 
 
 def _load(path: str):
-    from models.store import PlanFileError, load_plan
+    """``models.store.load_plan``; its ``PlanFileError`` reaches :func:`main` (one line, detail
+    with ``--verbose``)."""
+    from models.store import load_plan
 
-    try:
-        return load_plan(path)
-    except PlanFileError as exc:
-        raise CliError(str(exc)) from None
+    return load_plan(path)
 
 
 def _save(plan, path: str) -> None:
-    from models.store import PlanFileError, save_plan
+    from models.store import save_plan
 
-    try:
-        save_plan(plan, path)
-    except PlanFileError as exc:
-        raise CliError(str(exc)) from None
+    save_plan(plan, path)
 
 
 # ------------------------------------------------------------------------------ commands
@@ -215,16 +211,23 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         cli_sim.add_subcommands(sub)
+    for command in sub.choices.values():  # every command, whichever module added it
+        try:
+            command.add_argument("--verbose", action="store_true",
+                                 help="with an error, also print the underlying report (SQLite's, the system's)")
+        except argparse.ArgumentError:
+            pass  # the command has its own --verbose
     return p
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is written for the user (file, row, field)."""
+    from models.store import PlanFileError
     from planner.catalog import CatalogError
     from planner.outputs import OutputError
     from planner.weather import WeatherError
 
-    return (CliError, CatalogError, OutputError, WeatherError)
+    return (CliError, CatalogError, OutputError, WeatherError, PlanFileError)
 
 
 def _silence_stdout() -> None:
@@ -250,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except _user_errors() as exc:
         print(f"dcplan: error: {exc}", file=sys.stderr)
+        detail = getattr(exc, "detail", "")
+        if detail and getattr(args, "verbose", False):
+            print(detail, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("dcplan: interrupted", file=sys.stderr)

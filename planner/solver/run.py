@@ -10,6 +10,7 @@ from .control import CONTROL_MODES
 from .energy import check_tariff
 from .errors import SolverInputError
 from .integrate import max_stable_step, run_fast
+from .limits import check_run_size
 from .model import SolverOptions, compile_model
 from .results import SimulationResult
 
@@ -58,6 +59,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     """
     if not isinstance(plan, Plan):
         raise SolverInputError(f"plan must be a planner.plan.Plan, got {type(plan).__name__}")
+    check_run_size(plan, scenario, step_s=step_s, horizon_s=horizon_s, record=record)  # before any allocation
     sc = _pick_scenario(plan, scenario)
     mode = control or sc.control
     if mode not in CONTROL_MODES:
