@@ -92,13 +92,14 @@ from __future__ import annotations
 import codecs
 import copy
 import csv
-import io
+import heapq
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from planner.floor import (
     FLOOR_COORD_MAX_M,
@@ -109,6 +110,7 @@ from planner.floor import (
     place_new_racks,
     placement_conflicts,
 )
+from planner.inputs import InputFileError, open_input
 from planner.outputs import write_output
 from planner.plan import (
     COOLING_TYPES,
@@ -208,12 +210,19 @@ class CsvProblem:
 
 
 class CsvImportError(ValueError):
-    """Import refused; ``problems`` lists every problem found in every file."""
+    """Import refused. ``problems``: the first problems found (at most :data:`MAX_PROBLEMS_KEPT`, in
+    file and row order); ``total``: how many there are in all."""
 
-    def __init__(self, problems: list[CsvProblem]):
+    def __init__(self, problems: _Problems, total: int | None = None):
         self.problems = list(problems)
+        self.total = len(self.problems) if total is None else total
         lines = "\n".join(str(p) for p in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the CSV import:\n{lines}")
+        super().__init__(f"{self.total:,} problem(s) in the CSV import:\n{lines}{self.more_text()}")
+
+    def more_text(self) -> str:
+        """``"\n... and N more problems"`` when only the first ones were kept, else ``""``."""
+        more = self.total - len(self.problems)
+        return f"\n... and {more:,} more problem(s) not shown" if more > 0 else ""
 
 
 @dataclass
@@ -360,57 +369,121 @@ def unneutralise(cell: str) -> str:
 
 # --------------------------------------------------------------------------- reading
 
+#: Largest CSV file imported [bytes], most data rows in one file, longest physical line [bytes].
+#: The largest AI campuses hold ~10,000 racks and ~100,000 servers; a bigger file is a wrong file
+#: (or an attack) and is refused while it streams, before it can exhaust memory.
+MAX_CSV_BYTES = 512 * 2 ** 20
+MAX_CSV_ROWS = 250_000
+MAX_LINE_BYTES = 2 ** 20
+#: Problems kept (and printed) by a refused import: the first ones in file and row order; the
+#: rest are counted (``CsvImportError.total``).
+MAX_PROBLEMS_KEPT = 100
+
+
+class _Problems:
+    """The problems of one import: every one counted, the first :data:`MAX_PROBLEMS_KEPT` in file
+    and row order kept (a heap), so a million bad rows cost no memory."""
+
+    def __init__(self, file_rank: dict[str, int], keep: int = MAX_PROBLEMS_KEPT):
+        self.rank, self.keep = file_rank, keep
+        self.total = 0
+        self._heap: list = []  # max-heap by negated (file rank, row, arrival)
+
+    def append(self, p: CsvProblem) -> None:
+        self.total += 1
+        key = (self.rank.get(p.file, -1), p.row, self.total)
+        heapq.heappush(self._heap, (tuple(-k for k in key), p))
+        if len(self._heap) > self.keep:
+            heapq.heappop(self._heap)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def error(self) -> "CsvImportError":
+        kept = [p for _k, p in sorted(self._heap, key=lambda e: tuple(-k for k in e[0]))]
+        return CsvImportError(kept, total=self.total)
+
+
 @dataclass
 class _Table:
+    """One CSV file being read: its header, and its data rows as they stream from the file.
+
+    rows : iterator of (spreadsheet row, cells)  Read once, in order; blank rows skipped; a file
+        error (malformed CSV, not UTF-8, too many rows) becomes a problem and ends the rows.
+    """
+
     file: str
     columns: dict[str, int]  # normalised header -> cell index
-    rows: list[tuple[int, list[str]]]  # (spreadsheet row, cells)
+    rows: Iterator[tuple[int, list[str]]]
+    close: Callable[[], None] = lambda: None
 
 
-def _read_table(path: str | PathLike, required: Sequence[str], problems: list[CsvProblem]) -> _Table | None:
-    """Read one CSV file; file-level problems are appended and give ``None``."""
+def _lines(fh, name: str, fail: Callable[[int, str], None]) -> Iterator[str]:
+    """Physical lines of a UTF-8 file as text (a BOM dropped); a bad byte or an endless line is a
+    problem on its line and ends the file."""
+    number = 0
+    while True:
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            fail(number, f"line longer than {MAX_LINE_BYTES // 2 ** 20} MiB; not a CSV file")
+            return
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8" writes a BOM
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            fail(number, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as 'CSV UTF-8'")
+            return
+
+
+def _read_table(path: str | PathLike, required: Sequence[str], problems: _Problems) -> _Table | None:
+    """Open one CSV file and read its header; file-level problems are appended and give ``None``.
+
+    The data rows stream from the open file (:attr:`_Table.rows`); call :attr:`_Table.close`.
+    """
     p = Path(path)
     name = p.name
+    failed = []
 
     def fail(row: int, message: str, column: str = "") -> None:
+        failed.append(row)
         problems.append(CsvProblem(name, row, column, message))
 
     try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        fail(0, "file not found")
+        fh = open_input(p)  # only a regular file: a FIFO would block, a device never end
+    except InputFileError as exc:
+        fail(0, {"does not exist": "file not found", "is a folder, not a file": "is a folder, not a CSV file"}
+             .get(str(exc), str(exc)))
         return None
-    except IsADirectoryError:
-        fail(0, "is a folder, not a CSV file")
+    size = os.fstat(fh.fileno()).st_size
+    if size > MAX_CSV_BYTES:
+        fh.close()
+        fail(0, f"{size / 2 ** 20:,.0f} MiB is larger than any rack or device file "
+                f"({MAX_CSV_BYTES // 2 ** 20} MiB at most)")
         return None
-    except OSError as exc:
-        fail(0, f"cannot read file: {exc.strerror or exc}")
-        return None
-    if data.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8" writes a BOM
-        data = data[len(codecs.BOM_UTF8):]
+    # strict: an unclosed quote must be an error, not swallow the rest of the file
+    reader = csv.reader(_lines(fh, name, fail), strict=True)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        fail(line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as 'CSV UTF-8'")
-        return None
-
-    records: list[list[str]] = []
-    try:
-        # strict: an unclosed quote must be an error, not swallow the rest of the file
-        for record in csv.reader(io.StringIO(text, newline=""), strict=True):
-            records.append(record)
+        header = next(reader, None)
     except csv.Error as exc:
-        fail(len(records) + 1, f"malformed CSV: {exc}")
+        fh.close()
+        fail(1, f"malformed CSV: {exc}")
         return None
-
-    if not records or not any(c.strip() for c in records[0]):
-        fail(1 if records else 0, "no header row" if records else "file is empty")
+    if header is None or not any(c.strip() for c in header):
+        fh.close()
+        if not failed:  # a bad byte on line 1 was reported already
+            fail(1 if header is not None else 0, "no header row" if header is not None else "file is empty")
         return None
-    header = records[0]
     if len(header) == 1:
         for sep, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
             if sep in header[0]:
+                fh.close()
                 fail(1, f"uses {label} as separator; dcplan expects ','")
                 return None
 
@@ -427,20 +500,32 @@ def _read_table(path: str | PathLike, required: Sequence[str], problems: list[Cs
         if c not in columns:
             fail(1, "missing required column", c)
 
-    rows = []
-    for number, record in enumerate(records[1:], start=2):
-        if not any(c.strip() for c in record):
-            continue  # blank line: a blank spreadsheet row
-        if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
-            fail(number, f"row has {len(record)} cells but the header has {len(header)}")
-        rows.append((number, record))
-    return _Table(name, columns, rows)
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        number, count = 1, 0
+        try:
+            for record in reader:
+                number += 1
+                if not any(c.strip() for c in record):
+                    continue  # blank line: a blank spreadsheet row
+                count += 1
+                if count > MAX_CSV_ROWS:
+                    fail(number, f"more than {MAX_CSV_ROWS:,} rows; no hall holds that many (split the file)")
+                    return
+                if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
+                    fail(number, f"row has {len(record)} cells but the header has {len(header)}")
+                yield number, record
+        except csv.Error as exc:
+            fail(number + 1, f"malformed CSV: {exc}")
+        finally:
+            fh.close()
+
+    return _Table(name, columns, rows(), fh.close)
 
 
 class _Cells:
     """Typed access to one row's cells; every bad cell becomes a problem."""
 
-    def __init__(self, table: _Table, row: int, cells: list[str], problems: list[CsvProblem]):
+    def __init__(self, table: _Table, row: int, cells: list[str], problems: _Problems):
         self.table, self.row, self.cells, self.problems = table, row, cells, problems
         self.ok = True
 
@@ -543,16 +628,24 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     """
     if racks_path is None and devices_path is None and rack_plan_path is None:
         raise ValueError("import_csv needs racks_path, devices_path or rack_plan_path")
-    new = copy.deepcopy(plan)
-    problems: list[CsvProblem] = []
-    notes: list[str] = []
-    outcome = ImportOutcome(plan=new, notes=notes)
-
-    racks_t, plan_t, devices_t = (
-        _read_table(path, REQUIRED_COLUMNS[kind], problems) if path is not None else None
-        for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV)))
     # problems are reported file by file, in the order the files are processed
     file_rank = {Path(f).name: i for i, f in enumerate((racks_path, rack_plan_path, devices_path)) if f is not None}
+    problems = _Problems(file_rank)
+    tables = [_read_table(path, REQUIRED_COLUMNS[kind], problems) if path is not None else None
+              for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV))]
+    try:
+        return _import(plan, *tables, catalog_types, problems)
+    finally:
+        for t in tables:
+            if t is not None:
+                t.close()
+
+
+def _import(plan: Plan, racks_t: _Table | None, plan_t: _Table | None, devices_t: _Table | None,
+            catalog_types: Sequence[ServerType], problems: _Problems) -> ImportOutcome:
+    new = copy.deepcopy(plan)
+    notes: list[str] = []
+    outcome = ImportOutcome(plan=new, notes=notes)
 
     sites: dict[str, str] = {}
     netbox_racks = _netbox_rack_rows(racks_t, problems, sites) if racks_t else {}
@@ -568,8 +661,7 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
                         new.server_type_map(), netbox_racks, plan_racks, problems)
 
     if problems:
-        problems.sort(key=lambda p: (file_rank.get(p.file, -1), p.row))
-        raise CsvImportError(problems)
+        raise problems.error()
 
     if sites and not plan.racks and plan.site == Site():
         # a new plan takes its site name from the files, so an export of it matches theirs
@@ -577,14 +669,13 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     for file, site in sites.items():
         if site != new.site.name:
             notes.append(f"{file} names site {site!r}; the plan's site {new.site.name!r} is kept")
-    problems = _place_on_floor(plan, new, to_place, netbox_racks, plan_racks, notes)
+    _place_on_floor(plan, new, to_place, netbox_racks, plan_racks, notes, problems)
     if problems:
-        problems.sort(key=lambda p: (file_rank.get(p.file, -1), p.row))
-        raise CsvImportError(problems)
+        raise problems.error()
     return outcome
 
 
-def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, str]) -> dict[str, _RackIn]:
+def _netbox_rack_rows(t: _Table, problems: _Problems, sites: dict[str, str]) -> dict[str, _RackIn]:
     """racks.csv rows -> rack field values, by rack name."""
     out: dict[str, _RackIn] = {}
     for number, cells in t.rows:
@@ -636,7 +727,7 @@ def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, st
     return out
 
 
-def _rack_plan_rows(t: _Table, problems: list[CsvProblem]) -> dict[str, _RackIn]:
+def _rack_plan_rows(t: _Table, problems: _Problems) -> dict[str, _RackIn]:
     """rack_plan.csv rows -> rack field values, by rack name."""
     out: dict[str, _RackIn] = {}
     for number, cells in t.rows:
@@ -721,7 +812,7 @@ def _new_hall(name: str, footprints: list[tuple[float, float, float, float]]) ->
     return h
 
 
-def _check_loops_and_feeds(new: Plan, own: dict[str, _RackIn], problems: list[CsvProblem],
+def _check_loops_and_feeds(new: Plan, own: dict[str, _RackIn], problems: _Problems,
                            notes: list[str]) -> None:
     """Create loops/feeds named in rack_plan.csv but missing; check loop media."""
     loops = {lp.name: lp for lp in new.cooling_loops}
@@ -766,7 +857,7 @@ def _resolve_type(device_type: str, manufacturer: str, pools: Sequence[Sequence[
 
 
 def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox: dict[str, _RackIn],
-                    own: dict[str, _RackIn], complete: set[str], problems: list[CsvProblem],
+                    own: dict[str, _RackIn], complete: set[str], problems: _Problems,
                     outcome: ImportOutcome, sites: dict[str, str]) -> set[str]:
     """devices.csv -> servers of ``new``, with rack, type, height and overlap checks.
 
@@ -848,7 +939,7 @@ def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox:
 
 def _check_kept_heights(kept: list[Server], racks: dict[str, Rack], types: dict[str, ServerType],
                         netbox: dict[str, _RackIn], own: dict[str, _RackIn],
-                        problems: list[CsvProblem]) -> None:
+                        problems: _Problems) -> None:
     """A kept server must still fit under a rack height changed by this import."""
     for s in kept:
         if s.rack not in racks:
@@ -867,40 +958,46 @@ def _check_kept_heights(kept: list[Server], racks: dict[str, Rack], types: dict[
 
 
 def _check_overlaps(incoming: dict[str, _ServerIn], kept: list[Server], types: dict[str, ServerType],
-                    file: str, problems: list[CsvProblem]) -> None:
-    """No two servers of one rack may share a U (servers are full depth: faces don't help)."""
-    kept_spans: dict[str, list[tuple[int, int, str]]] = {}
+                    file: str, problems: _Problems) -> None:
+    """No two servers of one rack may share a U (servers are full depth: faces don't help).
+
+    A row is reported against the servers already in the plan it overlaps, and against the first
+    earlier row it overlaps. Each rack's units are an occupancy table (racks are at most
+    ``RACK_U_HEIGHT_MAX`` units high), so a file of n devices costs O(n), however they pile up.
+    """
+    kept_at: dict[str, dict[int, tuple[int, int, str]]] = {}
     for s in kept:
         t = types.get(s.server_type)
         if t is not None:
-            kept_spans.setdefault(s.rack, []).append((s.u_position, s.u_position + t.u_height - 1, s.name))
-    by_rack: dict[str, list[_ServerIn]] = {}
-    for a in incoming.values():
-        by_rack.setdefault(a.server.rack, []).append(a)
+            span = (s.u_position, s.u_position + t.u_height - 1, s.name)
+            units = kept_at.setdefault(s.rack, {})
+            for u in range(max(span[0], 0), min(span[1], 10 * RACK_U_HEIGHT_MAX) + 1):
+                units.setdefault(u, span)
+    first_at: dict[str, dict[int, _ServerIn]] = {}
     for a in sorted(incoming.values(), key=lambda a: a.row):
         lo, hi = a.server.u_position, a.server.u_position + a.u_height - 1
-        for klo, khi, kname in kept_spans.get(a.server.rack, []):
-            if lo <= khi and klo <= hi:
-                problems.append(CsvProblem(file, a.row, "position",
-                                           f"U {lo}-{hi} overlaps {kname!r} (U {klo}-{khi}) "
-                                           "already in the plan"))
-        for b in by_rack[a.server.rack]:
-            if b.row >= a.row:
-                continue
+        units = range(lo, hi + 1)
+        kept_units = kept_at.get(a.server.rack, {})
+        for klo, khi, kname in dict.fromkeys(kept_units[u] for u in units if u in kept_units):
+            problems.append(CsvProblem(file, a.row, "position",
+                                       f"U {lo}-{hi} overlaps {kname!r} (U {klo}-{khi}) already in the plan"))
+        taken = first_at.setdefault(a.server.rack, {})
+        earlier = [taken[u] for u in units if u in taken]
+        if earlier:
+            b = min(earlier, key=lambda b: b.row)
             blo, bhi = b.server.u_position, b.server.u_position + b.u_height - 1
-            if lo <= bhi and blo <= hi:
-                problems.append(CsvProblem(file, a.row, "position",
-                                           f"U {lo}-{hi} overlaps {b.server.name!r} (U {blo}-{bhi}) "
-                                           f"on row {b.row}"))
+            problems.append(CsvProblem(file, a.row, "position",
+                                       f"U {lo}-{hi} overlaps {b.server.name!r} (U {blo}-{bhi}) on row {b.row}"))
+        for u in units:
+            taken.setdefault(u, a)
 
 
 def _place_on_floor(old: Plan, new: Plan, to_place: list[Rack], netbox: dict[str, _RackIn],
-                    own: dict[str, _RackIn], notes: list[str]) -> list[CsvProblem]:
+                    own: dict[str, _RackIn], notes: list[str], problems: _Problems) -> None:
     """Place the new racks that have no position (:func:`planner.floor.place_new_racks`) and apply
     the floor rule of every edit (:func:`planner.floor.placement_conflicts`) to each rack the import
     adds or moves. Problems name the row that set the rack's place: its rack_plan.csv row
     (column ``x_m``), else its racks.csv row (column ``location``)."""
-    problems: list[CsvProblem] = []
     halls = {h.name: h for h in new.halls}
     unplaced = {id(r) for r in place_new_racks(new, to_place)}
     for rack in to_place:
@@ -916,7 +1013,7 @@ def _place_on_floor(old: Plan, new: Plan, to_place: list[Rack], netbox: dict[str
                          f"y={_format_number(rack.y_m)} m in {rack.hall!r}, facing {rack.orientation}; "
                          "it has no rack_plan.csv row")
     if problems:
-        return problems
+        return
 
     def source(rack: Rack) -> tuple[int, int, str, str]:
         """(file order, row, file, column) of the row that put ``rack`` where it is."""
@@ -931,4 +1028,3 @@ def _place_on_floor(old: Plan, new: Plan, to_place: list[Rack], netbox: dict[str
     for c in placement_conflicts(new, moved):
         _, row, file, column = source(racks[c.element[1]])
         problems.append(CsvProblem(file, row, column, c.message()))
-    return problems

@@ -702,6 +702,9 @@ def test_too_many_cells_and_malformed_csv(tmp_path):
     huge = write(tmp_path, "huge.csv", RACKS_HEAD + f'{SITE},"{"x" * 200_000}",active,42\n')
     assert problems(make_plan(), racks_path=racks, devices_path=huge) == [
         "racks.csv:2: row has 5 cells but the header has 4",
+        "huge.csv:1: device_type: missing required column",
+        "huge.csv:1: rack: missing required column",
+        "huge.csv:1: position: missing required column",
         "huge.csv:2: malformed CSV: field larger than field limit (131072)",
     ]
 

@@ -287,3 +287,85 @@ def test_wal_plan_in_a_read_only_folder_opens(plan_file, capsys, tmp_path):
         finally:
             os.chmod(plan_file.parent, 0o755)
     assert code == 0 and "damaged" not in err, err
+
+
+# ------------------------------------------------------------------ point 8: large imports stream
+
+_RSS = """
+import resource, sys
+from planner.csv_exchange import CsvImportError, import_csv
+from planner.plan import Hall, Plan, Site
+try:
+    import_csv(Plan(site=Site("S"), halls=[Hall()]), racks_path=sys.argv[1])
+except CsvImportError:
+    pass
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # peak resident memory [KiB]
+"""
+
+
+def _peak_rss_kib(csv_path: Path) -> int:
+    out = subprocess.run([sys.executable, "-c", _RSS, str(csv_path)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300, check=True)
+    return int(out.stdout.split()[-1])
+
+
+def test_blank_lines_stream_in_constant_memory(tmp_path):
+    """2 million blank lines after the header: the old reader held a list per line (~150 MB more)."""
+    head = "site,location,name,status\nS,Hall 1,R1,active\n"
+    small, big = tmp_path / "small.csv", tmp_path / "racks.csv"
+    small.write_text(head)
+    with open(big, "w") as fh:
+        fh.write(head)
+        fh.write("\n" * 2_000_000)
+    extra_mib = (_peak_rss_kib(big) - _peak_rss_kib(small)) / 1024
+    assert extra_mib < 20, f"{extra_mib:.0f} MiB more for 2 million blank lines"
+
+
+def test_too_many_rows_stop_the_stream(tmp_path, monkeypatch):
+    import planner.csv_exchange as cx
+    from planner.csv_exchange import CsvImportError, import_csv
+    from planner.plan import Hall, Plan, Site
+
+    monkeypatch.setattr(cx, "MAX_CSV_ROWS", 1000)
+    racks = tmp_path / "racks.csv"
+    racks.write_text("site,location,name,status\n" + "".join(f"S,Hall 1,R{i},active\n" for i in range(5000)))
+    with pytest.raises(CsvImportError) as e:
+        import_csv(Plan(site=Site("S"), halls=[Hall()]), racks_path=racks)
+    assert [str(p) for p in e.value.problems] == [
+        "racks.csv:1002: more than 1,000 rows; no hall holds that many (split the file)"]
+
+
+def test_printed_problems_are_capped_with_a_count_of_the_rest(plan_file, tmp_path, capsys):
+    devices = tmp_path / "devices.csv"
+    devices.write_text("name,device_type,site,rack,position,status\n"
+                       + "".join(f"X{i},No Such Box,S,A01,1,active\n" for i in range(5000)))
+    before = plan_file.read_bytes()
+    code, _, err = cli(capsys, "import", plan_file, "--devices", devices)
+    lines = err.splitlines()
+    assert code == 1 and len(lines) == 102
+    assert lines[0] == "devices.csv:2: device_type: unknown device type 'No Such Box'"
+    assert lines[100] == "... and 4,900 more problem(s) not shown"
+    assert lines[101] == f"dcplan: import refused: 5,000 problem(s); {plan_file} was not changed"
+    code, out, _ = cli(capsys, "import", plan_file, "--devices", devices, "--json")
+    import json
+
+    info = json.loads(out)
+    assert code == 1 and len(info["problems"]) == 100 and info["problems_total"] == 5000
+    assert plan_file.read_bytes() == before
+
+
+def test_devices_piled_into_one_unit_are_one_problem_per_row(tmp_path):
+    """3,000 devices at U1 of one rack: each row is reported once (against the first row it meets),
+    not against every earlier row (4.5 million problems, quadratic time)."""
+    from planner.csv_exchange import CsvImportError, import_csv
+
+    from test_csv_exchange import make_plan
+
+    devices = tmp_path / "devices.csv"
+    devices.write_text("name,device_type,site,rack,position,status\n"
+                       + "".join(f"X{i},DGX H100,S,A01,1,active\n" for i in range(3000)))
+    with pytest.raises(CsvImportError) as e:
+        import_csv(make_plan(), devices_path=devices)
+    assert e.value.total == 3000 * 2 - 1  # each row overlaps A01-DGX1 in the plan; rows 3.. also row 2
+    assert str(e.value.problems[1]) == "devices.csv:3: position: U 1-8 overlaps 'A01-DGX1' (U 5-12) already in the plan"
+    assert str(e.value.problems[2]) == "devices.csv:3: position: U 1-8 overlaps 'X0' (U 1-8) on row 2"

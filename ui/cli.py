@@ -114,12 +114,15 @@ def cmd_import(args) -> int:
                              rack_plan_path=args.rack_plan, catalog_types=load_catalog().server_types)
     except CsvImportError as exc:
         if args.json:
-            _print_json({"imported": False, "problems": [str(p) for p in exc.problems]})
+            _print_json({"imported": False, "problems": [str(p) for p in exc.problems],
+                         "problems_total": exc.total})
         else:
             for p in exc.problems:
                 print(p, file=sys.stderr)
+            if exc.total > len(exc.problems):
+                print(f"... and {exc.total - len(exc.problems):,} more problem(s) not shown", file=sys.stderr)
             fate = "was not changed" if path.exists() else "was not created"
-            print(f"dcplan: import refused: {len(exc.problems)} problem(s); {path} {fate}", file=sys.stderr)
+            print(f"dcplan: import refused: {exc.total:,} problem(s); {path} {fate}", file=sys.stderr)
         return EXIT_PROBLEMS
     _save(outcome.plan, str(path))
     info = {"imported": True, "plan": str(path), "created_racks": outcome.created_racks,
