@@ -21,6 +21,7 @@ import os
 import sqlite3
 import stat
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -48,7 +49,7 @@ from models.tables import (
     SiteRow,
 )
 from planner.inputs import InputFileError, open_input
-from planner.outputs import fsync_dir
+from planner.outputs import TEMP_PREFIX, TEMP_SUFFIX, LockedError, OutputError, fsync_dir, write_lock
 from planner.plan import Plan
 
 SUFFIX = ".dcplan"
@@ -280,15 +281,65 @@ class SaveCancelled(PlanFileError):
 _SIDE_SUFFIXES = ("-journal", "-wal", "-shm")
 
 
-def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None) -> None:
-    """Write ``plan`` to ``path`` atomically (temporary file + rename).
+# ---------------------------------------------------------------------------------- lock
+
+
+class PlanLockedError(PlanFileError):
+    """Another process holds the plan's write lock."""
+
+
+class ChangedOnDisk(PlanFileError):
+    """``save_plan(..., expect=stamp)`` found the file changed since ``stamp`` was taken."""
+
+
+@contextmanager
+def plan_lock(path: str | os.PathLike):
+    """Hold the write lock of the plan at ``path`` (existing or not) for a read-modify-write.
+
+    Every dcplan writer takes it (``save_plan`` does: one save at a time), so a ``dcplan import``
+    that loads, merges and saves cannot lose another writer's update. Another process holding it
+    raises ``PlanLockedError`` at once (one clear line; nothing waits or hangs). Re-entrant within
+    a process. Taking it removes the stale temporaries of crashed writers of this plan
+    (``planner.outputs.write_lock``).
+    """
+    shown = Path(path)
+    lock = write_lock(shown, busy=f"{shown}: is being changed by another program (a dcplan import or save); "
+                                  "try again when it has finished. The file was not changed.")
+    try:
+        lock.__enter__()
+    except LockedError as exc:
+        raise PlanLockedError(str(exc)) from None
+    except OutputError as exc:
+        raise PlanFileError(str(exc)) from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def disk_stamp(path: str | os.PathLike) -> tuple | None:
+    """Identity of the file at ``path`` now (device, inode, size, modification time [ns]); None if
+    there is none. A save replaces the file (a new inode), so any save changes it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None, expect=None) -> tuple | None:
+    """Write ``plan`` to ``path`` atomically (temporary file + rename), holding the plan's lock.
 
     A symlinked ``path`` is followed (the link stays a link) and the old file's permission
     bits are kept. ``cancel()`` returning True before the rename stops the save with
-    ``SaveCancelled`` and leaves the old file as it was.
+    ``SaveCancelled`` and leaves the old file as it was. ``expect``: the :func:`disk_stamp` the file
+    had when the plan was read; if the file changed since (another program saved over it), the save
+    raises ``ChangedOnDisk`` instead (checked under the lock, so no other save slips in between).
 
-    Raises ``PlanFileError`` for a plan with dangling references or duplicate names, a
-    read-only target, or a folder that is not writable; the existing file is then untouched.
+    Returns the saved file's :func:`disk_stamp` (taken under the lock: the ``expect`` of the next
+    save). Raises ``PlanFileError`` for a plan with dangling references or duplicate names, a
+    read-only target, a folder that is not writable, or a plan locked by another process; the
+    existing file is then untouched.
     """
     shown = Path(path)
     rows = _plan_rows(plan)  # validate before touching the disk
@@ -298,13 +349,20 @@ def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None) -> None:
         raise PlanFileError(f"{shown}: folder {folder} does not exist")
     if target.is_dir():
         raise PlanFileError(f"{shown}: is a folder, not a plan file")
-    mode = None
-    if target.exists():
-        if not os.access(target, os.W_OK) or not (target.stat().st_mode & 0o222):
-            raise PlanFileError(f"{shown}: the file is read-only; save under another name")
-        mode = stat.S_IMODE(target.stat().st_mode)
+    if target.exists() and (not os.access(target, os.W_OK) or not (target.stat().st_mode & 0o222)):
+        raise PlanFileError(f"{shown}: the file is read-only; save under another name")
+    with plan_lock(target):
+        if expect is not None and disk_stamp(target) != expect:
+            raise ChangedOnDisk(f"{shown}: changed on disk since it was opened (another program saved it)")
+        _write_plan(rows, shown, target, cancel)
+        return disk_stamp(target)
+
+
+def _write_plan(rows, shown: Path, target: Path, cancel) -> None:
+    folder = target.parent
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=folder)
     except OSError as exc:
         raise PlanFileError(f"{shown}: cannot write in {folder}: {exc.strerror}") from None
     os.close(fd)

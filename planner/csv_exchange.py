@@ -111,7 +111,7 @@ from planner.floor import (
     placement_conflicts,
 )
 from planner.inputs import InputFileError, open_input
-from planner.outputs import write_output
+from planner.export_set import check_export_set, write_export_set
 from planner.plan import (
     COOLING_TYPES,
     ORIENTATIONS,
@@ -233,6 +233,7 @@ class ImportOutcome:
     updated_racks, updated_servers : int  Existing objects whose values changed
     removed_servers : int  Plan servers dropped from complete racks (see module docstring)
     notes : list[str]  What was created or assumed (loops, feeds, halls, types, placements)
+    warnings : list[str]  What the user should know (files without a manifest, changed files let in)
     """
 
     plan: Plan
@@ -242,16 +243,18 @@ class ImportOutcome:
     removed_servers: int = 0
     notes: list[str] = field(default_factory=list)
     updated_servers: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- export
 
-def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=()) -> list[Path]:
-    """Write racks.csv, devices.csv (NetBox headers) and rack_plan.csv into ``out_dir``.
+def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None) -> list[Path]:
+    """Write racks.csv, devices.csv (NetBox headers) and rack_plan.csv into ``out_dir``, and
+    ``manifest.json`` last (:func:`planner.export_set.write_export_set`: one set, never a mix).
 
     The folder is created if needed. Output is deterministic (racks by name, servers by
-    rack, U, name). Returns the three paths in that order. Each file is written through
-    :func:`planner.outputs.write_output` (atomic; never over a plan or a ``protect`` path).
+    rack, U, name). Returns the three paths in that order (``[]`` if ``cancel()`` said so before
+    anything was written). Never writes over a plan or a ``protect`` path.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -299,7 +302,7 @@ def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=()) -> list[Path]
                                    if s.server_type in types) / 1000.0,
         })
 
-    paths = []
+    files = {}
     for name, columns, rows in ((RACKS_CSV, NETBOX_RACK_COLUMNS, rack_rows),
                                 (DEVICES_CSV, NETBOX_DEVICE_COLUMNS, device_rows),
                                 (RACK_PLAN_CSV, RACK_PLAN_COLUMNS, plan_rows)):
@@ -307,10 +310,8 @@ def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=()) -> list[Path]
         lines = [_csv_line(columns)]
         for row in rows:
             lines.append(_csv_line(_cell(row.get(c), c in numeric) for c in columns))
-        path = out / name
-        write_output(path, "".join(lines), protect=protect)
-        paths.append(path)
-    return paths
+        files[name] = "".join(lines).encode("utf-8")
+    return write_export_set(out, files, protect=protect, cancel=cancel)
 
 
 def _cell(value, numeric: bool) -> str:
@@ -617,13 +618,35 @@ class _ServerIn:
     u_height: int
 
 
+#: Largest share of the plan's servers an import may remove without ``allow_deletions`` [-]: a
+#: devices.csv that misses more than a tenth of the servers of the racks it covers is more likely
+#: a wrong or truncated file than a decommissioning.
+MAX_REMOVED_SHARE = 0.10
+
+
+class DeletionsRefused(CsvImportError):
+    """The import's only problem: it would remove more than :data:`MAX_REMOVED_SHARE` of the plan's
+    servers. ``removed``, ``servers``: how many, of how many."""
+
+    def __init__(self, problems: list[CsvProblem], removed: int, servers: int):
+        super().__init__(problems)
+        self.removed, self.servers = removed, servers
+
+
 def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
                devices_path: str | PathLike | None = None,
                rack_plan_path: str | PathLike | None = None,
-               catalog_types: Sequence[ServerType] = ()) -> ImportOutcome:
+               catalog_types: Sequence[ServerType] = (), *, allow_deletions: bool = False,
+               ignore_manifest: bool = False) -> ImportOutcome:
     """Import NetBox racks/devices files and/or dcplan's rack_plan.csv into a copy of ``plan``.
 
-    Raises :class:`CsvImportError` listing every problem in every file; nothing is
+    The files must form one export set (:func:`planner.export_set.check_export_set`: a mixed or
+    interrupted export is refused; files without a manifest are warned about, in
+    ``ImportOutcome.warnings``; ``ignore_manifest`` accepts files changed since their export).
+    Removing more than :data:`MAX_REMOVED_SHARE` of the plan's servers needs ``allow_deletions``
+    (else :class:`DeletionsRefused`).
+
+    Raises :class:`CsvImportError` listing the problems in every file; nothing is
     imported then. See the module docstring for the rules.
     """
     if racks_path is None and devices_path is None and rack_plan_path is None:
@@ -631,18 +654,24 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     # problems are reported file by file, in the order the files are processed
     file_rank = {Path(f).name: i for i, f in enumerate((racks_path, rack_plan_path, devices_path)) if f is not None}
     problems = _Problems(file_rank)
+    given = [p for p in (racks_path, rack_plan_path, devices_path) if p is not None]
+    set_check = check_export_set(given, ignore_changes=ignore_manifest)
+    for file, message in set_check.problems:
+        problems.append(CsvProblem(file, 0, "", message))
     tables = [_read_table(path, REQUIRED_COLUMNS[kind], problems) if path is not None else None
               for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV))]
     try:
-        return _import(plan, *tables, catalog_types, problems)
+        outcome = _import(plan, *tables, catalog_types, problems, allow_deletions)
     finally:
         for t in tables:
             if t is not None:
                 t.close()
+    outcome.warnings[:0] = set_check.warnings
+    return outcome
 
 
 def _import(plan: Plan, racks_t: _Table | None, plan_t: _Table | None, devices_t: _Table | None,
-            catalog_types: Sequence[ServerType], problems: _Problems) -> ImportOutcome:
+            catalog_types: Sequence[ServerType], problems: _Problems, allow_deletions: bool) -> ImportOutcome:
     new = copy.deepcopy(plan)
     notes: list[str] = []
     outcome = ImportOutcome(plan=new, notes=notes)
@@ -659,9 +688,15 @@ def _import(plan: Plan, racks_t: _Table | None, plan_t: _Table | None, devices_t
                                    problems, outcome, sites)
     _check_kept_heights([s for s in new.servers if s.name not in imported], {r.name: r for r in new.racks},
                         new.server_type_map(), netbox_racks, plan_racks, problems)
-
     if problems:
         raise problems.error()
+    removed, servers = outcome.removed_servers, len(plan.servers)
+    if removed > MAX_REMOVED_SHARE * servers and not allow_deletions:  # counted on clean files only
+        lists = " and ".join(t.file for t in (racks_t, plan_t) if t is not None)
+        raise DeletionsRefused([CsvProblem(devices_t.file, 0, "", (
+            f"would remove {removed:,} of {servers:,} servers ({100 * removed / servers:.0f} %): {lists} list their "
+            f"racks but {devices_t.file} does not list them; removing more than {MAX_REMOVED_SHARE:.0%} of the "
+            "servers needs --allow-deletions (in the editor: confirm)"))], removed, servers)
 
     if sites and not plan.racks and plan.site == Site():
         # a new plan takes its site name from the files, so an export of it matches theirs

@@ -505,7 +505,9 @@ def test_devices_alone_merge_and_move(tmp_path):
 def test_racks_imported_with_devices_are_complete(tmp_path):
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + f"{SITE},A01,active,42\n")
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"A01-DGX1,DGX H100,{SITE},A01,5,active,front\n")
-    outcome = import_csv(make_plan(), racks_path=racks, devices_path=devices)
+    with pytest.raises(CsvImportError, match="would remove 1 of 4 servers"):  # 25 % > 10 %: asks first
+        import_csv(make_plan(), racks_path=racks, devices_path=devices)
+    outcome = import_csv(make_plan(), racks_path=racks, devices_path=devices, allow_deletions=True)
     assert sorted(s.name for s in outcome.plan.servers) == ["A01-DGX1", "A02-DGX1", "E01-NVL72"]
     assert (outcome.removed_servers, outcome.updated_servers, outcome.updated_racks) == (1, 0, 0)
 

@@ -31,7 +31,7 @@ def test_gui_save_through_a_symlink_keeps_the_link(win, msgs, tmp_path):
     assert not msgs.warnings, msgs.warnings
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert "R01" not in load_plan(target).rack_map()
-    assert sorted(p.name for p in real.iterdir()) == ["hall.dcplan"]
+    assert sorted(p.name for p in real.iterdir()) == [".hall.dcplan.lock", "hall.dcplan"]
 
 
 def test_gui_save_keeps_the_file_mode(win, msgs, tmp_path):
@@ -52,7 +52,7 @@ def test_gui_save_refuses_a_read_only_plan(win, msgs, tmp_path):
     _edit_and_save(win, path)
     assert len(msgs.warnings) == 1 and "read-only" in msgs.warnings[0]
     assert path.read_bytes() == before and win.isWindowModified()
-    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["hall.dcplan"]
+    assert [p.name for p in tmp_path.iterdir() if p.is_file() and p.suffix != ".lock"] == ["hall.dcplan"]
 
 
 def test_gui_save_is_one_call_of_the_store_with_its_cancel_hook(win, msgs, tmp_path, monkeypatch):
@@ -62,9 +62,9 @@ def test_gui_save_is_one_call_of_the_store_with_its_cancel_hook(win, msgs, tmp_p
     calls = []
     real = store.save_plan
 
-    def spy(plan, path, *, cancel=None):
+    def spy(plan, path, *, cancel=None, **kw):
         calls.append((str(path), cancel))
-        return real(plan, path, cancel=cancel)
+        return real(plan, path, cancel=cancel, **kw)
 
     path = tmp_path / "hall.dcplan"
     save_plan(small_plan(), path)

@@ -224,7 +224,8 @@ def test_disk_full_while_saving_is_one_line_and_keeps_the_plan(plan_file, tiny_d
         save_plan(build_demo_plan(), plan_file)
     assert str(e.value) == f"disk full while writing {plan_file}; the previous file is unchanged"
     assert plan_file.read_bytes() == before
-    assert sorted(p.name for p in plan_file.parent.iterdir()) == ["hall.dcplan"]
+    # the write lock's file stays (holding its OS lock is the lock); no temporary is left
+    assert sorted(p.name for p in plan_file.parent.iterdir()) == [".hall.dcplan.lock", "hall.dcplan"]
     racks = plan_file.parent / "racks.csv"
     racks.write_text("site,location,name,status\nPhoenix AI Campus,Hall 1,NEW1,planned\n")
     code, _, err = cli(capsys, "import", plan_file, "--racks", racks)

@@ -103,6 +103,9 @@ class PlanDocument(QObject):
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.plan: Plan = plan if plan is not None else new_plan()
         self.path: Path | None = Path(path) if path else None
+        #: ``models.store.disk_stamp`` of :attr:`path` when it was read or last saved (None: unknown);
+        #: a save over the file checks it, so another program's save is never silently overwritten
+        self.disk_stamp: tuple | None = None
         self.hall_name: str = self._first_hall_name()
         self.selected_racks: tuple[str, ...] = ()
         self.selected_units: tuple[str, ...] = ()
@@ -144,6 +147,7 @@ class PlanDocument(QObject):
     def set_plan(self, plan: Plan, path: Path | None, dirty: bool = False) -> None:
         """Replace the whole plan (open/new/recover); clears undo history."""
         self.plan = plan
+        self.disk_stamp = None
         self._forget_caches()
         self.hall_name = self._first_hall_name()
         self.undo_stack.clear()

@@ -10,14 +10,10 @@ file keeps its mode, a read-only plan is refused); nothing here renames plan fil
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from models import store
 from planner.csv_exchange import export_csv, import_csv
-from planner.outputs import fsync_dir
 from planner.plan import Plan
 from ui.jobs import CancelToken, Cancelled
 
@@ -29,35 +25,26 @@ def load_plan_file(path: Path, token: CancelToken) -> Plan:
     return plan
 
 
-def save_plan_file(plan: Plan, path: Path, token: CancelToken) -> Path:
-    """``models.store.save_plan(plan, path)``; its commit point (the rename over ``path``) is
-    this job's: Cancel before it leaves the previous file byte for byte."""
+def save_plan_file(plan: Plan, path: Path, token: CancelToken, expect: tuple | None = None) -> tuple | None:
+    """``models.store.save_plan(plan, path, expect=...)``; its commit point (the rename over ``path``)
+    is this job's: Cancel before it leaves the previous file byte for byte. ``expect``: the file's
+    ``store.disk_stamp`` when the editor read it (``store.ChangedOnDisk`` if another program saved
+    over it since). Returns the saved file's stamp."""
     try:
-        store.save_plan(plan, path, cancel=lambda: not token.commit())
+        return store.save_plan(plan, path, cancel=lambda: not token.commit(), expect=expect)
     except store.SaveCancelled:
         raise Cancelled() from None
-    return Path(path)
 
 
 def export_csv_files(plan: Plan, folder: Path, token: CancelToken) -> list[Path]:
-    """``planner.csv_exchange.export_csv`` into a staging folder inside ``folder``, then move
-    the files into place (after the commit point)."""
+    """``planner.csv_exchange.export_csv``: the files are staged, then (after the commit point)
+    replace the old ones, ``manifest.json`` last; Cancel before that writes nothing."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".dcplan-export-", dir=folder))
-    try:
-        written = export_csv(plan, staging)
-        if not token.commit():
-            raise Cancelled()
-        out = []
-        for p in written:
-            dest = folder / Path(p).name
-            os.replace(p, dest)
-            out.append(dest)
-        fsync_dir(folder)
-        return out
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    written = export_csv(plan, folder, cancel=lambda: not token.commit())
+    if not written:
+        raise Cancelled()
+    return written
 
 
 def classify_csv(files) -> dict[str, str]:
@@ -77,9 +64,9 @@ def classify_csv(files) -> dict[str, str]:
     return kw
 
 
-def import_csv_files(plan: Plan, kw: dict, catalog_types, token: CancelToken):
+def import_csv_files(plan: Plan, kw: dict, catalog_types, token: CancelToken, allow_deletions: bool = False):
     """``planner.csv_exchange.import_csv``: the same rules as ``dcplan import``, the floor rule
-    (``planner.floor``) included."""
-    out = import_csv(plan, catalog_types=catalog_types, **kw)
+    (``planner.floor``) and the export-set check included; ``DeletionsRefused`` asks the user."""
+    out = import_csv(plan, catalog_types=catalog_types, allow_deletions=allow_deletions, **kw)
     token.check()
     return out
