@@ -83,6 +83,16 @@ class Coupling:
             return (self.W * g) @ self.WT
         return np.asarray((self.S.multiply(g[None, :]) @ self.ST).todense())
 
+    def rack_air_power(self, p):
+        """Air-side power of every rack [W] from server powers ``p`` [W]."""
+        w = p if self.li.size == 0 else self.air_w * p
+        if self.rack_sorted is not None:  # servers grouped by rack: segment sums beat bincount
+            ids, starts = self.rack_sorted
+            rack_p = np.zeros(self.nr)
+            rack_p[ids] = np.add.reduceat(w, starts)
+            return rack_p
+        return np.bincount(self.rack, weights=w, minlength=self.nr)
+
     def recirculation(self, p, rack_p=None):
         """The part of every server's coolant [°C] that is not its loops' supply: the recirculation
         rise of server powers ``p`` [W] (or of the air-side rack powers ``rack_p`` [W])."""
@@ -91,13 +101,7 @@ class Coupling:
         if self.dense:
             return self.Rs @ p
         if rack_p is None:
-            w = p if self.li.size == 0 else self.air_w * p
-            if self.rack_sorted is not None:
-                ids, starts = self.rack_sorted
-                rack_p = np.zeros(self.nr)
-                rack_p[ids] = np.add.reduceat(w, starts)
-            else:
-                rack_p = np.bincount(self.rack, weights=w, minlength=self.nr)
+            rack_p = self.rack_air_power(p)
         r = self.hf * (self.D @ rack_p)[self.rack]
         if self.li.size:
             r[self.li] *= self.air_w[self.li]
@@ -137,13 +141,7 @@ class Coupling:
         tc = tl[self.air]
         if self.has_recirc:
             if rack_p is None:
-                w = p if self.li.size == 0 else self.air_w * p
-                if self.rack_sorted is not None:
-                    ids, starts = self.rack_sorted
-                    rack_p = np.zeros(self.nr)
-                    rack_p[ids] = np.add.reduceat(w, starts)
-                else:
-                    rack_p = np.bincount(self.rack, weights=w, minlength=self.nr)
+                rack_p = self.rack_air_power(p)
             delta = self.D @ rack_p
             tc += self.hf * delta[self.rack]
         if self.li.size:
