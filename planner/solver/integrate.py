@@ -31,19 +31,25 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
 
 from . import defaults as d
-from .coupling import Coupling
+from .control import fopdt_ring
+from .coupling import (Coupling, gamma_off_into, has_sibling_coupling, recirc_table, recirculation_into,
+                       to_loops_into)
 from .heat_rejection import chiller_capacity_linear
-from .loopbank import loop_bank, mover_split
+from .jit import njit
+from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
-from .recorder import Recorder
+from .recorder import Recorder, record_step
 from .results import SimulationResult
-from .serverstep import ServerBank
+from .serverstep import server_state, server_table, servers_predict, servers_step, step_levels
 from .thermal import server_equilibrium, server_power
+from .workload import cumulative_1 as _cum1
+from .workload import cumulative_all, job_table, server_bursty, server_means_into, training_running
 
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
@@ -177,6 +183,208 @@ EVENT_RESET = True  # a load event restarts at the base step
 EVENT_GRADING = True  # and steps grow no faster than half the time since it
 
 
+class Stepping(NamedTuple):
+    """The stepping plan and its state for the kernel.
+
+    cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling]``; ints: ``[n_steps, n_events]``; levels,
+    hot_levels_steady: allowed factors (ascending); ev_k: base-step indices of load events;
+    t_hot [n]: "near slowdown" per server [°C]; it_facing: loop indices; st (int):
+    ``[k, steps, ev_i, want, k_event, have_prev]``; sf (float): ``[h_prev, tmax, t of cum0]``;
+    dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj, running [jobs]; p_mean [n]:
+    the last step's mean server power [W]; cum_db, cum_wb: ambient trapezoid sums on the base grid."""
+
+    cfg: np.ndarray
+    ints: np.ndarray
+    levels: np.ndarray
+    hot_levels_steady: np.ndarray
+    ev_k: np.ndarray
+    t_hot: np.ndarray
+    it_facing: np.ndarray
+    st: np.ndarray
+    sf: np.ndarray
+    dtl_prev: np.ndarray
+    tl_start: np.ndarray
+    dtl: np.ndarray
+    q_loops: np.ndarray
+    q_hat: np.ndarray
+    dq: np.ndarray
+    cum0: np.ndarray
+    cum1: np.ndarray
+    uj: np.ndarray
+    running: np.ndarray
+    fc: np.ndarray
+    p_mean: np.ndarray
+    cum_db: np.ndarray
+    cum_wb: np.ndarray
+
+
+class Forecast(NamedTuple):
+    """Predictive control (``on``): each loop's forecast IT heat ``base + W @ u_jobs(t + lookahead)``
+    [W] (:func:`forecast_weights`)."""
+
+    on: np.ndarray
+    base: np.ndarray
+    w: np.ndarray
+    lookahead: np.ndarray
+
+
+@njit
+def _forecast(J, F, t0, h, fc):
+    """Each loop's forecast [W] for the step ``[t0, t0 + h)`` [s], one loop lag ahead."""
+    for l in range(fc.size):
+        la = F.lookahead[l]
+        acc = F.base[l]
+        for j in range(F.w.shape[1]):
+            wj = F.w[l, j]
+            if wj != 0.0:
+                acc += wj * (_cum1(J, j, t0 + h + la) - _cum1(J, j, t0 + la)) / h
+        fc[l] = acc
+
+
+@njit
+def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
+    """Take up to ``max_steps`` steps (fixed or adaptive, :class:`Stepping` ``P``) of the whole
+    hall: utilisation, server prediction, implicit loop step, exact server step, correction,
+    recording (module docstring, steps 1–4). State lives in the arrays; returns the steps taken.
+
+    J jobs, T/L/S servers (table, step levels, state), D recirculation, LT/LS/R loops (table,
+    state, actuators), A recorder, F forecast."""
+    dt, tol, hot_margin = P.cfg[0], P.cfg[1], P.cfg[2]
+    adaptive = P.cfg[3] > 0.0
+    has_off = P.cfg[4] > 0.0
+    n_steps, n_ev = P.ints[0], P.ints[1]
+    st, sf = P.st, P.sf
+    s = S
+    tl = LS.tl
+    m = tl.size
+    n = s.u.size
+    predictive = F.on[0]
+    taken = 0
+    while st[0] < n_steps and taken < max_steps:
+        k = st[0]
+        f = 1
+        if adaptive:
+            ev_i = st[2]
+            while ev_i < n_ev and P.ev_k[ev_i] <= k:
+                if P.ev_k[ev_i] == k:
+                    st[3] = 1  # an event: start fine again
+                    st[4] = k
+                ev_i += 1
+            st[2] = ev_i
+            # graded after an event: no step longer than half the time since it (the loops answer
+            # a load step after their dead time and lag, when the steps must still be short)
+            limit = min(st[3], max(1, (k - st[4]) // 2), n_steps - k)
+            if ev_i < n_ev:
+                limit = min(limit, P.ev_k[ev_i] - k)
+            lv_arr = L.factors
+            if sf[1] > hot_margin:  # near slowdown: short steps; the base step while the load moves
+                t0 = k * dt
+                t1 = t0 + P.hot_levels_steady[-1] * dt
+                for j in range(P.running.size):
+                    P.running[j] = training_running(J, j, t0, t1)
+                moving = False
+                for i in range(n):
+                    if s.X[0, i] > P.t_hot[i] and server_bursty(J, i, P.running):
+                        moving = True
+                        break
+                lv_arr = P.hot_levels_steady[:1] if moving else P.hot_levels_steady
+            for x in lv_arr:
+                if x <= limit and k % x == 0:
+                    f = x
+        h = f * dt
+        lv = L.of_factor[f]
+        t0 = k * dt
+        db = (P.cum_db[k + f] - P.cum_db[k]) / f
+        wb = (P.cum_wb[k + f] - P.cum_wb[k]) / f
+        # utilisation: step means from the jobs' cumulative utilisation
+        if sf[2] != t0:
+            cumulative_all(J, t0, P.cum0)
+        cumulative_all(J, t0 + h, P.cum1)
+        server_means_into(J, P.cum0, P.cum1, h, P.uj, s.u)
+        P.cum0[:] = P.cum1
+        sf[2] = t0 + h
+        for i in range(n):
+            p_a = T.p_idle[i] + T.p_dyn[i] * s.u[i]
+            s.rp[0, i] = p_a * T.r_th[i]
+            s.rp[1, i] = p_a * T.r_plate[i]
+            s.e_full[i] = p_a * h
+        if predictive:
+            _forecast(J, F, t0, h, P.fc)
+        # 1. servers' heat as a function of their loops' end temperatures (exact at full clock)
+        recirculation_into(T, D, P.p_mean, s.r)
+        servers_predict(T, s.X, L, lv, s)
+        to_loops_into(T, s.q0, P.q_loops)
+        g_self = L.g_self[lv]
+        if has_off:  # coupling between sibling loops: start values
+            gamma_off_into(T, L.g[lv], g_self, tl, P.q_hat)
+            for l in range(m):
+                P.q_hat[l] = P.q_loops[l] - P.q_hat[l]
+        else:
+            P.q_hat[:] = P.q_loops
+        P.tl_start[:] = tl
+        # 2. loops, implicitly coupled to servers, parents and controllers
+        rejected_w, mover_elec, chiller_elec, mh_sum = loop_step(LT, LS, R, P.q_hat, g_self, t0, h, db, wb, P.fc,
+                                                                 predictive)
+        # 3. servers at the loops' end temperatures: exact, throttling included
+        tmax, throttled, step_thr = servers_step(T, L, lv, s, tl, h)
+        # 4. what the servers really gave beyond the prediction: with every server at full clock only
+        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
+        if throttled:
+            for i in range(n):
+                s.q0[i] = s.energy[i] - T.c_die[i] * s.dX[0, i] - T.c_plate[i] * s.dX[1, i]
+            to_loops_into(T, s.q0, P.dq)
+            for l in range(m):
+                P.dq[l] -= P.q_hat[l] - g_self[l] * tl[l]
+            loop_correct(LS, LT.c, P.dq)
+        elif has_off:
+            for l in range(m):
+                P.dtl[l] = tl[l] - P.tl_start[l]
+            gamma_off_into(T, L.g[lv], g_self, P.dtl, P.dq)
+            for l in range(m):
+                P.dq[l] = -P.dq[l]
+            loop_correct(LS, LT.c, P.dq)
+        e_step = 0.0
+        for i in range(n):
+            e_step += s.energy[i]
+            P.p_mean[i] = s.energy[i] / h
+        # 5. aggregates
+        record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax,
+                    step_thr, s.X[0], tl, s.energy)
+        if adaptive:
+            # local error of the held couplings: servers see the loops' end temperature all step
+            # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
+            # (≈ half the change of their slope); the servers' own response to the step-mean load is exact
+            ratio = h / sf[0]
+            err = 0.0
+            for l in P.it_facing:
+                x = abs(tl[l] - P.tl_start[l])
+                if x > err:
+                    err = x
+            err *= 0.5
+            for l in range(m):
+                dtl = tl[l] - P.tl_start[l]
+                if st[5]:
+                    x = 0.5 * abs(dtl - P.dtl_prev[l] * ratio)
+                    if x > err:
+                        err = x
+                P.dtl_prev[l] = dtl
+            st[5] = 1
+            sf[0] = h
+            grow = 2.0 if err <= 0.0 else min(2.0, max(0.25, 0.9 * math.sqrt(tol / err)))
+            st[3] = max(1, int(f * grow))
+        sf[1] = tmax
+        taken += 1
+        st[1] += 1
+        st[0] = k + f
+    return taken
+
+
+#: Cancel is polled every this many steps for the first few polls, then about every
+#: :data:`POLL_S` of stepping (a compiled step takes microseconds; a poll is a Python call)
+CANCEL_FIRST_STEPS = CANCEL_EVERY_MASK + 1
+POLL_S = 0.05
+
+
 def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
              prices, demand_charge, progress=None, cancel=None, rtol: float | None = None, workload=None,
              events=()) -> SimulationResult:
@@ -189,154 +397,73 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     workload = workload or Workload(model.placement)
     predictive = control == "predictive"
     adaptive = rtol is not None
-    if adaptive:
-        workload.use_grid(dt)
     cpl = Coupling(model)
-    cpl.setup(model)
-    dense = cpl.dense
     # ambient means over any run of base steps (linear between grid points): trapezoid sums
-    cum_db = np.concatenate(([0.0], np.cumsum(0.5 * (amb_db[:-1] + amb_db[1:])))).tolist()
-    cum_wb = np.concatenate(([0.0], np.cumsum(0.5 * (amb_wb[:-1] + amb_wb[1:])))).tolist()
+    cum_db = np.concatenate(([0.0], np.cumsum(0.5 * (amb_db[:-1] + amb_db[1:]))))
+    cum_wb = np.concatenate(([0.0], np.cumsum(0.5 * (amb_wb[:-1] + amb_wb[1:]))))
     forecast_w, forecast_base = forecast_weights(model)
-    lookahead = (model.loop_dead + model.loop_tau)
-    horizon = n_steps * dt
+    lookahead = (model.loop_dead + model.loop_tau).astype(float)
 
     # ---- initial state
-    chunk_steps = int(min(512, max(16, CHUNK_CELLS // max(model.n, 1))))
-    rack_sums = (not dense) and cpl.has_recirc
-
-    def make_chunk(k0, k1, scale=1):
-        return _Chunk(model, workload, np.arange(k0, k1 + 1, scale) * dt if scale == 1 else
-                      np.array([k0, k1]) * dt, lookahead, predictive, forecast_w, forecast_base, rack_sums)
-    chunk = make_chunk(0, 1 if adaptive else min(chunk_steps, n_steps))
-    t_srv, tl0, p_prev, _, y0, t_plt = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
-    servers = ServerBank(model, dt, t_srv, t_plt)
-    bank = loop_bank(model, dt, tl0.tolist(), y0, cpl.to_loops(p_prev), variable=adaptive)
-    rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, servers,
-                   minute_len=60.0 if adaptive else None)
-    energy0 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
-               + sum(c * t for c, t in zip(model.loop_c.tolist(), bank.tl)))
-    tl = bank.tl
-    p_mean = p_prev
-    prev_rack_p = None
-    vsum = np.add.reduce
-    vmax = np.maximum.reduce
-    gammas: dict = {}
-    next_progress = 0.0
-    cancelled = False
-    steps_done = 0
-    chunk_k0 = 0
-    k = 0  # base steps done
-    # adaptive stepping state
-    levels = [f for f in LEVEL_FACTORS if f * dt <= max(MAX_ADAPTIVE_STEP_S, dt) + 1e-9]
-    hot_levels = [1]
-    hot_levels_steady = [f for f in levels if f * dt <= HOT_MAX_STEP_S + 1e-9] or [1]
+    u0 = workload.server_means(np.array([0.0, min(dt, n_steps * dt)]))[0]
+    t_srv, tl0, p_prev, _, y0, t_plt = _initial_state(model, u0, amb_db[0], amb_wb[0])
+    levels = [f for f in LEVEL_FACTORS if f * dt <= max(MAX_ADAPTIVE_STEP_S, dt) + 1e-9] if adaptive else [1]
+    hot_steady = [f for f in levels if f * dt <= HOT_MAX_STEP_S + 1e-9] or [1]
+    srv_t = server_table(model)
+    lvls = step_levels(model, srv_t, dt, levels)
+    srv = server_state(model, t_srv, t_plt)
+    lt = loop_table(model)
+    ls = loop_state(model, tl0, cpl.to_loops(p_prev))
+    ring = fopdt_ring(model.loop_dead, model.loop_tau, y0, dt)
+    rec = Recorder(model, dt, n_steps, start, record, cpl, tl0, p_prev, t_srv, minute_len=60.0 if adaptive else None)
+    jobs = job_table(workload)
+    nj = jobs.start.size
+    energy0 = (float(np.dot(srv_t.c_die, t_srv)) + float(np.dot(srv_t.c_plate, t_plt))
+               + float(np.dot(lt.c, tl0)))  # heat stored, by the kernel's own constants [J]
     t_hot = model.t_slow - model.options.throttle_hysteresis_k - HOT_EXTRA_K
-    ev = np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt), np.floor(np.asarray(events, float) / dt) + 1])
-                   ) if len(events) else np.zeros(0)
-    ev_k = [int(x) for x in ev if 0 < x < n_steps]
-    ev_i = 0
-    want = 1
-    k_event = -10**12
-    tol = (rtol or 1.0) * TEMP_SCALE_K
-    dtl_prev = None
-    h_prev = dt
-    it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")] or list(range(model.m)))
-    hot_margin = float(t_hot.min())
-    tmax = float(t_srv.max())
+    ev = (np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt),
+                                    np.floor(np.asarray(events, float) / dt) + 1])) if len(events) else np.zeros(0))
+    ev_k = np.array([int(x) for x in ev if 0 < x < n_steps], np.int64)
+    it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")]
+                         or list(range(model.m)), np.int64)
+    m = model.m
+    zm = lambda: np.zeros(m)  # noqa: E731
+    zj = lambda: np.zeros(nj)  # noqa: E731
+    plan = Stepping(np.array([dt, (rtol or 1.0) * TEMP_SCALE_K, float(t_hot.min()), float(adaptive),
+                              float(has_sibling_coupling(srv_t))]),
+                    np.array([n_steps, ev_k.size], np.int64), np.asarray(levels, np.int64),
+                    np.asarray(hot_steady, np.int64), ev_k, np.asarray(t_hot, float), it_facing,
+                    np.array([0, 0, 0, 1, -10**12, 0], np.int64), np.array([dt, float(t_srv.max()), np.nan]),
+                    zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), np.zeros(nj, np.bool_), zm(),
+                    np.asarray(p_prev, float).copy(), cum_db, cum_wb)
+    fc = Forecast(np.array([predictive]), np.asarray(forecast_base, float), np.ascontiguousarray(forecast_w, float),
+                  lookahead)
+    rc = recirc_table(model)
+    args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc)
     stepping_wall = time.perf_counter()
 
-    while k < n_steps:
-        if cancel is not None and not (steps_done & CANCEL_EVERY_MASK) and cancel():
+    cancelled = False
+    polls = 0
+    chunk = CANCEL_FIRST_STEPS
+    next_progress = 0.0
+    while plan.st[0] < n_steps:
+        if cancel is not None and cancel():
             cancelled = True
             break
-        if adaptive:
-            while ev_i < len(ev_k) and ev_k[ev_i] <= k:
-                if ev_k[ev_i] == k and EVENT_RESET:
-                    want = 1  # an event: start fine again
-                    k_event = k
-                ev_i += 1
-            # graded after an event: no step longer than half the time since it (the loops answer a
-            # load step after their dead time and lag, when the steps must still be short)
-            limit = min(want, max(1, (k - k_event) // 2) if EVENT_GRADING else want, n_steps - k,
-                        (ev_k[ev_i] - k) if ev_i < len(ev_k) else n_steps)
-            lv = levels
-            if tmax > hot_margin:  # near slowdown: short steps; the base step while the load moves
-                near = servers.t_die > t_hot
-                bursty = workload.bursty_servers(t0 := k * dt, t0 + hot_levels_steady[-1] * dt)
-                lv = hot_levels if np.any(near & bursty) else hot_levels_steady
-            f = 1
-            for x in lv:
-                if x <= limit and k % x == 0:
-                    f = x
-            h = f * dt
-            chunk = make_chunk(k, k + f, scale=f)
-            kk = 0
-            if h != servers.dt:
-                servers.use_step(h)
-        else:
-            f, h = 1, dt
-            kk = k - chunk_k0
-            if kk >= chunk.n:
-                chunk_k0 = k
-                kk = 0
-                chunk = make_chunk(k, min(k + chunk_steps, n_steps))
-        t0 = k * dt
-        db = (cum_db[k + f] - cum_db[k]) / f
-        wb = (cum_wb[k + f] - cum_wb[k]) / f
-        # 1. servers' heat as a function of their loops' end temperatures (exact at full clock)
-        r = cpl.recirculation(p_mean, prev_rack_p)
-        q0, g = servers.predict(r, chunk, kk)
-        gam = gammas.get(h)
-        if gam is None:
-            full = cpl.gamma(g)
-            g_off = full - np.diag(np.diag(full))
-            gam = gammas[h] = (np.diag(full).copy(), g_off, bool(np.any(g_off)))
-        g_self, g_off, has_off = gam
-        tl_arr = np.asarray(tl, float)
-        q_hat = cpl.to_loops(q0) - g_off @ tl_arr  # coupling between sibling loops: start values
-        # 2. loops, implicitly coupled to servers, parents and controllers
-        rejected_w, mover_elec, chiller_elec, mh_sum = bank.step(q_hat, g_self, t0, h, db, wb,
-                                                                 chunk.forecast[kk] if predictive else None)
-        tl_new = np.asarray(bank.tl, float)
-        # 3. servers at the loops' end temperatures: exact, throttling included
-        energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(cpl.loop_part(tl_new), r, chunk, kk)
-        # 4. what the servers really gave beyond the prediction: with every server at full clock only
-        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
-        if throttled_step:
-            dq = cpl.heat_to_loops(energy, dX) - (q_hat - g_self * tl_new)
-        else:
-            dq = -(g_off @ (tl_new - tl_arr))
-        if has_off or throttled_step:
-            bank.correct(dq)
-        tl = bank.tl
-        prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
-        e_step = vsum(energy)
-        p_mean = energy / h
-        # 5. aggregates
-        rec.step(t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
-                 servers.t_die, tl, energy)
-        if adaptive:
-            # local error of the held couplings: servers see the loops' end temperature all step
-            # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
-            # (≈ half the change of their slope); the servers' own response to the step-mean load is exact
-            ratio = h / h_prev
-            dtl = np.asarray(tl, float) - tl_arr
-            err = 0.5 * float(np.abs(dtl[it_facing]).max())
-            if dtl_prev is not None:
-                err = max(err, 0.5 * float(np.abs(dtl - dtl_prev * ratio).max()))
-            dtl_prev = dtl
-            h_prev = h
-            grow = 2.0 if err <= 0.0 else min(2.0, max(0.25, 0.9 * math.sqrt(tol / err)))
-            want = max(1, int(f * grow))
-        k += f
-        steps_done += 1
+        polls += 1
+        t = time.perf_counter()
+        taken = _advance(*args, chunk)
+        spent = time.perf_counter() - t
+        if polls >= 4:  # after the first polls, about every POLL_S of stepping
+            chunk = int(min(max(chunk * min(POLL_S / max(spent, 1e-6), 4.0), CANCEL_FIRST_STEPS), 1 << 22))
+        k = int(plan.st[0])
         if progress is not None and k >= next_progress:
             progress(k / n_steps)
             next_progress = k + max(n_steps // 100, 1)
-
-    res = rec.finish(servers, tl, steps_done, k * dt, control=control, cancelled=cancelled, energy0=energy0,
-                     prices=prices, demand_charge=demand_charge)
+        del taken
+    k = int(plan.st[0])
+    res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
+                     prices=prices, demand_charge=demand_charge, server_table=srv_t)
     res.stepping = "adaptive" if adaptive else "fixed"
     res.stepping_wall_s = time.perf_counter() - stepping_wall
     if progress is not None:

@@ -401,3 +401,191 @@ class VectorLoopBank:
         """As :meth:`ScalarLoopBank.correct`."""
         self.t = self.t + np.asarray(dq, float)[self.perm] / self.c
         self.tl = self.t[self.inv]
+
+
+# ----------------------------------------------------------------------------- compiled form
+#
+# The loop step for the stepping kernel: :meth:`ScalarLoopBank.step`'s arithmetic over arrays of
+# loops (any number: the compiled loop over loops is as fast for 196 loops as numpy per level),
+# actuators in a :class:`.control.FopdtRing`.
+
+from typing import NamedTuple  # noqa: E402
+
+from .control import ring_commit, ring_window  # noqa: E402
+from .heat_rejection import chiller_capacity_linear as _cap_py  # noqa: E402
+from .jit import njit  # noqa: E402
+
+_chiller_capacity = njit(_cap_py)
+_chiller_power = njit(_chiller_power)
+
+
+class LoopTable(NamedTuple):
+    """Per-loop constants of the step (plan order; ``order``: children first)."""
+
+    order: np.ndarray
+    parent: np.ndarray
+    fixed: np.ndarray
+    dc: np.ndarray
+    ct: np.ndarray
+    coil: np.ndarray
+    b_cap: np.ndarray
+    ret_gain: np.ndarray
+    ret_k: np.ndarray
+    ch_w: np.ndarray
+    ch_rc: np.ndarray
+    ch_chw: np.ndarray
+    ch_cop: np.ndarray
+    kc: np.ndarray
+    tset: np.ndarray
+    c: np.ndarray
+    rated: np.ndarray
+    mv_in: np.ndarray
+    mv_all: np.ndarray
+
+
+class LoopState(NamedTuple):
+    """Loop supply temperatures ``tl`` [°C], fan/pump heat into each loop ``mover_heat`` [W] (acts
+    over the coming step), and scratch for the step."""
+
+    tl: np.ndarray
+    mover_heat: np.ndarray
+    child_d: np.ndarray
+    child_e: np.ndarray
+    coef: np.ndarray
+
+
+def loop_table(model) -> LoopTable:
+    """:class:`LoopTable` of a compiled model."""
+    movers_in, movers_out = mover_split(model)
+    coil = model.loop_coil_ec.astype(float)
+    b_cap = coil + model.loop_drycooler_ec + model.loop_tower_ec
+    f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
+    return LoopTable(np.asarray(model.loop_order, np.int64), model.loop_parent.astype(np.int64),
+                     f(model.loop_fixed_w), f(model.loop_drycooler_ec), f(model.loop_tower_ec), f(coil), f(b_cap),
+                     f(b_cap * model.loop_return_k_per_w), f(model.loop_return_k_per_w), f(model.loop_chiller_w),
+                     f(model.loop_chiller_rated_c), f(model.loop_chiller_rated_chw_c), f(model.loop_chiller_cop),
+                     f(model.loop_gain), f(model.loop_setpoint), f(model.loop_c), f(model.loop_rated_w),
+                     f(movers_in), f(np.asarray(movers_in) + np.asarray(movers_out)))
+
+
+def loop_state(model, tl, q_server) -> LoopState:
+    """Loops at temperatures ``tl`` [°C] carrying server heat ``q_server`` [W] per loop."""
+    m = model.m
+    movers_in, _ = mover_split(model)
+    return LoopState(np.asarray(tl, float).copy(), np.asarray(initial_mover_heat(model, q_server, movers_in), float),
+                     np.zeros(m), np.zeros(m), np.zeros((m, 11)))
+
+
+@njit
+def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
+    """:meth:`ScalarLoopBank.step` on :class:`LoopTable` ``T`` / :class:`LoopState` ``S`` with the
+    actuators ``R`` (:class:`.control.FopdtRing`); ``S.tl`` becomes the end temperatures.
+    Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
+    m = S.tl.size
+    tl = S.tl
+    mover_heat = S.mover_heat
+    child_d, child_e, coef = S.child_d, S.child_e, S.coef
+    inv_h = 1.0 / h
+    for l in range(m):
+        child_d[l] = 0.0
+        child_e[l] = 0.0
+    mh_sum = 0.0
+    for l in T.order:
+        p = T.parent[l]
+        mh = mover_heat[l]
+        mh_sum += mh
+        t0l = tl[l]
+        g = g_self[l] * inv_h
+        q_const = q_hat[l] * inv_h + mh + child_d[l]
+        s_in = g + child_e[l]
+        q_in0 = q_const - s_in * t0l
+        a_cap = T.fixed[l] - T.dc[l] * db - T.ct[l] * wb + T.ret_gain[l] * q_in0
+        b_cap = T.b_cap[l]
+        if T.ch_w[l] > 0.0:  # chiller curve linearised at the step's start temperature
+            cap_ch, slope = _chiller_capacity(T.ch_w[l], (db - T.ch_rc[l]) / d.CHILLER_TEMP_RISE_COEF, t0l,
+                                              T.ch_chw[l])
+            a_cap += cap_ch - slope * t0l
+            b_cap += slope
+        coil = T.coil[l]
+        kc = T.kc[l]
+        tset = T.tset[l]
+        c = T.c[l]
+        tp0 = tl[p] if p >= 0 else 0.0
+        cap0 = a_cap - coil * tp0 + b_cap * t0l
+        ff = fc[l] + mh if use_fc else q_in0
+        target0 = ff + kc * (t0l - tset)
+        ybar, om, y1h, om1 = ring_window(R, l, t0, h)
+        alpha = q_const - ybar * a_cap
+        pi = ybar * coil
+        beta = ybar * b_cap
+        if cap0 <= 0.0:
+            alpha, pi, beta = q_const, 0.0, 0.0
+        elif om > 0.0:
+            if target0 >= cap0:
+                alpha -= om * a_cap
+                pi += om * coil
+                beta += om * b_cap
+            elif target0 > 0.0:
+                alpha -= om * (ff - kc * tset)
+                beta += om * kc
+        x = beta * h / c
+        if x > 1e-12:
+            e = math.exp(-x)
+            phi = -math.expm1(-x) / beta
+        else:
+            e, phi = 1.0, h / c
+        den = 1.0 + phi * s_in
+        u = (t0l * e + phi * alpha) / den
+        v = phi * pi / den
+        kk = s_in + c * inv_h
+        d0 = q_const + c * t0l * inv_h - kk * u
+        d1 = kk * v
+        if p >= 0:
+            child_d[p] += d0
+            child_e[p] += d1
+        cf = coef[l]
+        cf[0], cf[1], cf[2], cf[3], cf[4], cf[5] = u, v, d0, d1, q_const, s_in
+        cf[6], cf[7], cf[8], cf[9], cf[10] = a_cap, b_cap, ff, y1h, om1
+    for i in range(m - 1, -1, -1):  # parents first: end temperatures
+        l = T.order[i]
+        p = T.parent[l]
+        tl[l] = coef[l, 0] + coef[l, 1] * tl[p] if p >= 0 else coef[l, 0]
+    rejected = mover_elec = chiller_elec = 0.0
+    min_speed = d.MOVER_MIN_SPEED
+    for l in T.order:
+        p = T.parent[l]
+        cf = coef[l]
+        t1 = tl[l]
+        tp1 = tl[p] if p >= 0 else 0.0
+        deliv = cf[2] - cf[3] * tp1
+        q_in1 = cf[4] - cf[5] * t1
+        target = (cf[8] if use_fc else q_in1) + T.kc[l] * (t1 - T.tset[l])
+        cap1 = cf[6] - T.coil[l] * tp1 + cf[7] * t1
+        if target <= 0.0:
+            cmd = 0.0
+        elif target >= cap1:
+            cmd = 1.0
+        else:
+            cmd = target / cap1
+        ring_commit(R, l, t0, h, cmd, cf[9] + cf[10] * cmd)
+        speed = deliv / T.rated[l]
+        speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
+        s3 = speed * speed * speed
+        mover_heat[l] = T.mv_in[l] * s3
+        mover_elec += T.mv_all[l] * s3
+        if p < 0:
+            rejected += deliv
+        if T.ch_w[l] > 0.0:
+            t_ret = t1 + T.ret_k[l] * q_in1
+            free = T.dc[l] * (t_ret - db) + T.ct[l] * (t_ret - wb)
+            load = deliv - (free if free > 0.0 else 0.0)
+            if load > 0.0:
+                chiller_elec += _chiller_power(load, T.ch_w[l], db, T.ch_cop[l], T.ch_rc[l], t1, T.ch_chw[l])
+    return rejected, mover_elec, chiller_elec, mh_sum
+
+
+@njit
+def loop_correct(S, c, dq):
+    """:meth:`ScalarLoopBank.correct`: add heat ``dq`` [J] per loop."""
+    for l in range(S.tl.size):
+        S.tl[l] += dq[l] / c[l]
