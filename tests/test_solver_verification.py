@@ -192,20 +192,21 @@ def test_cost_plan_at_60_s_matches_10_s():
         assert res.facility_energy_kwh == pytest.approx(fine.facility_energy_kwh, rel=1e-4), dt
 
 
-def test_many_loop_path_equals_scalar_loop_path(demo, monkeypatch):
-    """Plans with many loops use the vectorised loop bank; on the demo both paths agree to rounding.
+def test_loop_step_follows_the_tree_not_the_plan_order(demo):
+    """One compiled loop step serves every plan size (4 loops or 196): it walks the ``rejects_to``
+    tree children first, then resolves end temperatures parents first. Listing the demo's loops in
+    the reverse order changes nothing but the rounding.
 
     Compared over a night (00:00–06:00): in the hot afternoon the dry-cooler loop rides its
     capacity limit under a delayed controller, and there a 1e-13 relative change of any input
     already moves loop temperatures by ~0.02 K within the hour, so bitwise agreement is not a
     meaningful check there (the solve_ivp comparison above covers that regime).
     """
-    from planner.solver import loopbank
     night = replace(demo.scenarios[1], horizon_s=6 * 3600.0)
+    flipped = replace(demo, cooling_loops=list(reversed(demo.cooling_loops)))
     for mode in ("reactive", "predictive"):
-        scalar = simulate(demo, night, control=mode)
-        monkeypatch.setattr(loopbank, "SCALAR_LOOP_LIMIT", 0)
-        vector = simulate(demo, night, control=mode)
-        monkeypatch.setattr(loopbank, "SCALAR_LOOP_LIMIT", 8)
-        assert np.abs(scalar.loop_supply_c - vector.loop_supply_c).max() < 1e-9
-        assert scalar.facility_energy_kwh == pytest.approx(vector.facility_energy_kwh, rel=1e-12)
+        plan_order = simulate(demo, night, control=mode)
+        reversed_order = simulate(flipped, night, control=mode)
+        assert reversed_order.loop_names == list(reversed(plan_order.loop_names))
+        assert np.abs(plan_order.loop_supply_c - reversed_order.loop_supply_c[:, ::-1]).max() < 1e-9
+        assert plan_order.facility_energy_kwh == pytest.approx(reversed_order.facility_energy_kwh, rel=1e-12)

@@ -6,7 +6,7 @@ builds the :class:`~.results.SimulationResult`. Per step ``[t, t + h)`` (loads a
 ambient as the step mean of its linear interpolation):
 
 1. every server's heat to its coolant over the step, as an affine function of its loops' *end*
-   temperatures (:meth:`.serverstep.ServerBank.predict`: exact at full clock, the die/plate pair's
+   temperatures (:func:`.serverstep.servers_predict`: exact at full clock, the die/plate pair's
    ``e^{A h}`` with the coolant held at the end value); summed into loops, ``Q = Q̂ − Γ·T_end``
    (:meth:`.coupling.Coupling.gamma`);
 2. loops advance children-first, implicitly coupled to their servers (``Γ``), to their parent loop
@@ -179,6 +179,8 @@ TEMP_SCALE_K = 100.0
 #: servers' load moves (training iterations, starts) and at or below this when it is steady [s]
 HOT_MAX_STEP_S = 60.0
 HOT_EXTRA_K = 1.0  # "near slowdown" starts this far below the end of a throttle episode [K]
+#: Weight of the held-coupling term of the local error (the IT-facing loops' change over the step) [-]
+HOLD_ERROR_WEIGHT = 0.5
 EVENT_RESET = True  # a load event restarts at the base step
 EVENT_GRADING = True  # and steps grow no faster than half the time since it
 
@@ -186,12 +188,13 @@ EVENT_GRADING = True  # and steps grow no faster than half the time since it
 class Stepping(NamedTuple):
     """The stepping plan and its state for the kernel.
 
-    cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling]``; ints: ``[n_steps, n_events]``; levels,
+    cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling, hold-error weight]``; ints: ``[n_steps, n_events]``; levels,
     hot_levels_steady: allowed factors (ascending); ev_k: base-step indices of load events;
     t_hot [n]: "near slowdown" per server [°C]; it_facing: loop indices; st (int):
     ``[k, steps, ev_i, want, k_event, have_prev]``; sf (float): ``[h_prev, tmax, t of cum0]``;
     dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj, running [jobs]; p_mean [n]:
-    the last step's mean server power [W]; cum_db, cum_wb: ambient trapezoid sums on the base grid."""
+    the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps forced
+    near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid."""
 
     cfg: np.ndarray
     ints: np.ndarray
@@ -214,6 +217,7 @@ class Stepping(NamedTuple):
     running: np.ndarray
     fc: np.ndarray
     p_mean: np.ndarray
+    f_hist: np.ndarray
     cum_db: np.ndarray
     cum_wb: np.ndarray
 
@@ -288,6 +292,8 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
                         moving = True
                         break
                 lv_arr = P.hot_levels_steady[:1] if moving else P.hot_levels_steady
+                if moving:
+                    P.f_hist[0] += 1
             for x in lv_arr:
                 if x <= limit and k % x == 0:
                     f = x
@@ -360,7 +366,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
                 x = abs(tl[l] - P.tl_start[l])
                 if x > err:
                     err = x
-            err *= 0.5
+            err *= P.cfg[5]
             for l in range(m):
                 dtl = tl[l] - P.tl_start[l]
                 if st[5]:
@@ -373,6 +379,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
             grow = 2.0 if err <= 0.0 else min(2.0, max(0.25, 0.9 * math.sqrt(tol / err)))
             st[3] = max(1, int(f * grow))
         sf[1] = tmax
+        P.f_hist[f] += 1
         taken += 1
         st[1] += 1
         st[0] = k + f
@@ -430,12 +437,12 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     zm = lambda: np.zeros(m)  # noqa: E731
     zj = lambda: np.zeros(nj)  # noqa: E731
     plan = Stepping(np.array([dt, (rtol or 1.0) * TEMP_SCALE_K, float(t_hot.min()), float(adaptive),
-                              float(has_sibling_coupling(srv_t))]),
+                              float(has_sibling_coupling(srv_t)), HOLD_ERROR_WEIGHT]),
                     np.array([n_steps, ev_k.size], np.int64), np.asarray(levels, np.int64),
                     np.asarray(hot_steady, np.int64), ev_k, np.asarray(t_hot, float), it_facing,
                     np.array([0, 0, 0, 1, -10**12, 0], np.int64), np.array([dt, float(t_srv.max()), np.nan]),
                     zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), np.zeros(nj, np.bool_), zm(),
-                    np.asarray(p_prev, float).copy(), cum_db, cum_wb)
+                    np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb)
     fc = Forecast(np.array([predictive]), np.asarray(forecast_base, float), np.ascontiguousarray(forecast_w, float),
                   lookahead)
     rc = recirc_table(model)
@@ -465,6 +472,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge, server_table=srv_t)
     res.stepping = "adaptive" if adaptive else "fixed"
+    res.step_factor_counts = {int(f): int(plan.f_hist[f]) for f in levels if plan.f_hist[f]}
+    res.base_steps_near_slowdown = int(plan.f_hist[0])
     res.stepping_wall_s = time.perf_counter() - stepping_wall
     if progress is not None:
         progress(1.0)
