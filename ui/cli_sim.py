@@ -125,13 +125,19 @@ def cmd_simulate(args) -> int:
             res.write_timeseries_csv(args.timeseries, protect=protect)
         except OutputError as exc:
             raise _cli_error(str(exc)) from None
+    from planner.solver.answers import answer_lines, answers
+
     summary = res.summary()
     summary["scenario"] = sc.name
     summary["start"] = sc.start.isoformat()
+    summary["answers"] = answers(res, plan)
     if args.json:
         _print_json(summary)
     else:
         _print_summary(summary)
+        print()
+        for line in answer_lines(summary["answers"]):
+            print(line)
     return 0
 
 
