@@ -8,12 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QToolBar,
-                               QUndoView, QWidget)
+                               QUndoView, QVBoxLayout, QWidget)
 
 from models.store import PlanFileError
 from planner.plan import Plan
 from ui import commands as cmds
 from ui import file_jobs, jobs, messages
+from ui.analysis import Analysis
 from ui.autosave import Autosaver, side_path, untitled_autosave_path
 from ui.catalog_dock import CatalogWidget
 from ui.document import FLOOR_UNIT_KINDS, PlanDocument, new_plan, unit_size
@@ -37,11 +38,20 @@ class MainWindow(QMainWindow):
         self.scene = FloorScene(self.doc, self)
         self.view = FloorView(self.doc, self.scene)
         self.view.setObjectName("floorView")
-        self.setCentralWidget(self.view)
         self.autosaver = Autosaver(self.doc, self)
         self.autosaver.sigFailed.connect(self._autosave_failed)  # bound method: queued from the worker
+        self.analysis = Analysis(self)
+        central = QWidget()
+        central.setObjectName("floorArea")
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.analysis.scrubber)  # the heat map's time scrubber, under the floor
+        self.setCentralWidget(central)
         self._build_docks()
         self._build_actions()
+        self.analysis.run_button.setDefaultAction(self.act_run)
         self._build_menus()
         self._build_toolbar()
         self._build_status()
@@ -110,6 +120,9 @@ class MainWindow(QMainWindow):
         self.undo_view.setEmptyLabel("<opened plan>")
         self.history_dock = self._dock("History", "historyDock", self.undo_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.history_dock)
+        self.results_dock = self._dock("Results", "resultsDock", self.analysis.results,
+                                       Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.results_dock)
         self.problems_dock.raise_()
         self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
         self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
@@ -202,6 +215,11 @@ class MainWindow(QMainWindow):
             a.setChecked(units().system == system)
             a.triggered.connect(lambda _c=False, s=system: units().set_system(s))
         self.act_about = self._action("&About dcplan", self.about, None, "About")
+        self.act_run = self._action("&Run", self.analysis.run, "F5",
+                                    "Simulate the current scenario (results appear in the Results dock)", "run")
+        self.act_cancel_run = self._action("&Cancel Run", self.analysis.cancel, "Shift+F5",
+                                           "Stop the running simulation (results stay as they were)")
+        self.act_cancel_run.setEnabled(False)
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -244,6 +262,9 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for d in (self.catalog_dock, self.elevation_dock, self.inspector_dock, self.problems_dock, self.history_dock):
             m.addAction(d.toggleViewAction())
+        self.sim_menu = m = mb.addMenu("&Simulation")
+        m.addAction(self.act_run)
+        m.addAction(self.act_cancel_run)
         m = mb.addMenu("&Help")
         m.addAction(self.act_about)
 
@@ -264,6 +285,7 @@ class MainWindow(QMainWindow):
                 tb.addSeparator()
             else:
                 tb.addAction(a)
+        tb.addAction(self.act_run)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
@@ -298,6 +320,7 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         sb = self.statusBar()
+        sb.addPermanentWidget(self.analysis.progress)
         self.totals_labels = {}
         for key, tip in (("racks", "Racks in the plan"), ("servers", "Servers placed"), ("gpus", "GPUs"),
                          ("it", "IT power with every server at max"),
@@ -412,8 +435,16 @@ class MainWindow(QMainWindow):
         elif mode == "budget":
             entries = [(ramp_color(0.25), "< 50 %"), (ramp_color(0.75), "75 %"), (ramp_color(1.0), "100 %"),
                        (ramp_color(1.2), "over budget")]
+        elif self.analysis.scrubber.rs is not None:
+            from ui.heatmap import LUT, QUANTITIES
+
+            sc = self.analysis.scrubber
+            kind = QUANTITIES[sc.quantity][1]
+            for i in (255, 191, 128, 64, 0):
+                entries.append((LUT[i], sc.bar.label(sc.lo + (sc.hi - sc.lo) * i / 255)))
+            entries.append((QColor("#d9dde2"), "no value (no GPUs / no air)" if kind == "temp" else "no GPUs"))
         else:
-            entries = [(QColor("#d9dde2"), "run a simulation to colour by temperature")]
+            entries = [(QColor("#d9dde2"), "run a simulation (F5) to colour by temperature")]
         solid = QColor(COLD_AISLE)
         solid.setAlpha(160)
         hot = QColor(HOT_AISLE)
@@ -718,6 +749,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.maybe_save():
+            self.analysis.runner.cancel()
+            self.analysis.runner.wait()
             self.autosaver.wait()
             if not self.doc.dirty:
                 self.autosaver.discard()
