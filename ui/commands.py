@@ -19,7 +19,8 @@ RACK_FIELDS = ("row", "x_m", "y_m", "orientation", "width_m", "depth_m", "u_heig
                "max_weight_kg", "cooling_type", "air_loop", "liquid_loop", "feed_a", "feed_b", "status", "hall")
 GEOMETRY_FIELDS = {"x_m", "y_m", "orientation", "width_m", "depth_m"}
 UNIT_FIELDS = ("kind", "loop", "rated_capacity_kw", "supply_setpoint_c", "flow_m3s", "rated_power_kw",
-               "x_m", "y_m", "model", "hall")
+               "x_m", "y_m", "model", "hall", "rated_outdoor_c", "loop_volume_m3", "time_constant_s", "dead_time_s",
+               "design_cop", "approach_k")
 #: What the history list calls each edited field ("Set power budget of R01").
 FIELD_LABELS = {
     "row": "row", "x_m": "position", "y_m": "position", "orientation": "front", "width_m": "width",
@@ -27,7 +28,12 @@ FIELD_LABELS = {
     "cooling_type": "cooling type", "air_loop": "air loop", "liquid_loop": "liquid loop", "feed_a": "feed A",
     "feed_b": "feed B", "status": "status", "hall": "hall", "kind": "kind", "loop": "loop",
     "rated_capacity_kw": "rated capacity", "supply_setpoint_c": "supply setpoint", "flow_m3s": "design flow",
-    "rated_power_kw": "fan/pump power", "model": "model", "name": "name",
+    "rated_power_kw": "fan/pump power", "model": "model", "name": "name", "rated_outdoor_c": "rating outdoor",
+    "loop_volume_m3": "loop volume", "time_constant_s": "time constant", "dead_time_s": "dead time",
+    "design_cop": "design COP", "approach_k": "approach", "horizon_s": "days", "step_s": "step",
+    "weather_file": "weather", "hourly_price_usd_per_kwh": "prices", "demand_charge_usd_per_kw": "demand charge",
+    "elevation_m": "elevation", "timezone": "time zone", "gpus": "GPUs", "utilization": "utilisation",
+    "duration_s": "duration", "release_s": "release", "deadline_s": "deadline", "start_s": "start",
 }
 
 

@@ -123,6 +123,21 @@ class MainWindow(QMainWindow):
         self.results_dock = self._dock("Results", "resultsDock", self.analysis.results,
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.results_dock)
+        from ui.jobs_editor import JobsEditor
+        from ui.plant_editor import PlantEditor
+        from ui.scenario_editor import ScenarioEditor
+
+        self.jobs_editor = JobsEditor(self.doc, self.analysis)
+        self.jobs_dock = self._dock("Jobs", "jobsDock", self.jobs_editor, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.jobs_dock)
+        self.scenario_editor = ScenarioEditor(self.doc, self.analysis)
+        self.scenario_dock = self._dock("Site && Scenarios", "scenarioDock", self.scenario_editor,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.plant_editor = PlantEditor(self.doc)
+        self.plant_dock = self._dock("Plant", "plantDock", self.plant_editor, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.scenario_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.plant_dock)
+        self.inspector_dock.raise_()
         self.problems_dock.raise_()
         self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
         self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
@@ -260,7 +275,8 @@ class MainWindow(QMainWindow):
         um.addAction(self.act_si)
         um.addAction(self.act_imperial)
         m.addSeparator()
-        for d in (self.catalog_dock, self.elevation_dock, self.inspector_dock, self.problems_dock, self.history_dock):
+        for d in (self.catalog_dock, self.elevation_dock, self.inspector_dock, self.problems_dock, self.history_dock,
+                  self.results_dock, self.scenario_dock, self.plant_dock, self.jobs_dock):
             m.addAction(d.toggleViewAction())
         self.sim_menu = m = mb.addMenu("&Simulation")
         m.addAction(self.act_run)
