@@ -57,7 +57,8 @@ class RunProgress(QWidget):
         self.cancel.setObjectName("cancelRun")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(QLabel("Simulating"))
+        self.what = QLabel("Simulating")
+        lay.addWidget(self.what)
         lay.addWidget(self.bar)
         lay.addWidget(self.label)
         lay.addWidget(self.cancel)
@@ -82,6 +83,7 @@ class ResultsWidget(QWidget):
         self.header.setContentsMargins(0, 0, 0, 0)
         self.header.addWidget(QLabel("Scenario"))
         self.answers = AnswersPanel()
+        self.answers.setMinimumWidth(340)
         self.plots = TimeSeriesPlots()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("resultsTabs")
@@ -110,6 +112,7 @@ class Analysis(QObject):
         self.win = win
         self.doc = win.doc
         self.runner = SimulationRunner(self)
+        self.sched_runner = SimulationRunner(self)  # Simulation ▸ Schedule… (same machinery)
         self.store = ResultsStore(self)
         self.results = ResultsWidget()
         self.scrubber = TimeScrubber()
@@ -127,6 +130,17 @@ class Analysis(QObject):
         self.auto_timer.setInterval(AUTO_DELAY_MS)
         self.auto_timer.timeout.connect(self.run_automatic)
         self.last_error: str | None = None
+        from ui.schedule_view import ScheduleView
+
+        self.schedule_view = ScheduleView(win, self)
+        self.results.tabs.addTab(self.schedule_view, "Jobs && schedule")
+        self.schedule_view.schedule_btn.clicked.connect(lambda: self.schedule())
+        sr = self.sched_runner
+        sr.sigProgress.connect(self.progress.set_progress)
+        sr.sigRunningChanged.connect(self._sched_running)
+        sr.sigFinished.connect(self.schedule_view.finished)
+        sr.sigFailed.connect(lambda msg, _req: messages.warn(self.win, "Cannot schedule", msg))
+        sr.sigCancelled.connect(lambda _r: self.win.statusBar().showMessage("Scheduling cancelled", 5000))
         self.runner.sigProgress.connect(self.progress.set_progress)
         self.runner.sigRunningChanged.connect(self._running_changed)
         self.runner.sigFinished.connect(self._finished)
@@ -211,7 +225,24 @@ class Analysis(QObject):
         return (self.ran_once and len(self.doc.plan.servers) <= AUTO_MAX_SERVERS and self.scenario() is not None
                 and self.store.stale)
 
+    def schedule(self, method: str | None = None) -> bool:
+        """Simulation ▸ Schedule…: the scheduler on a worker thread; F5-like rules (one at a time)."""
+        if self.sched_runner.running or self.runner.running:
+            self.win.statusBar().showMessage("Wait for the running simulation or schedule (or Cancel it).", 4000)
+            return False
+        self.results.tabs.setCurrentWidget(self.schedule_view)
+        self.raise_results()
+        return self.schedule_view.start(method)
+
+    def _sched_running(self, running: bool) -> None:
+        self.progress.what.setText("Scheduling" if running else "Simulating")
+        self.progress.setVisible(running)
+        self.win.act_cancel_run.setEnabled(running)
+        if running:
+            self.progress.set_progress(0.0, 0.0, -1.0)
+
     def cancel(self) -> None:
+        self.sched_runner.cancel()
         self.runner.cancel()
         self.progress.label.setText("cancelling…")
 
@@ -259,10 +290,17 @@ class Analysis(QObject):
         hot = out.answers["hottest_gpu"]
         self.scrubber.set_series(out.racks, out.result.start, out.result.timezone,
                                  self.results.plots._slowdown(out), hot.get("time_s"))
-        self.win.results_dock.show()
-        self.win.results_dock.raise_()
+        self.raise_results()
         self.sigOutcome.emit(out)
         self.win._update_legend()
+
+    def raise_results(self) -> None:
+        """Show the Results dock, tall enough for the plots (about half the window)."""
+        d = self.win.results_dock
+        d.show()
+        d.raise_()
+        if d.height() < 0.4 * self.win.height():
+            self.win.resizeDocks([d], [int(0.48 * self.win.height())], Qt.Orientation.Vertical)
 
     def _stale_changed(self, stale: bool) -> None:
         self.results.answers.set_stale(stale, automatic_soon=self._auto_ok())

@@ -235,6 +235,8 @@ class MainWindow(QMainWindow):
         self.act_cancel_run = self._action("&Cancel Run", self.analysis.cancel, "Shift+F5",
                                            "Stop the running simulation (results stay as they were)")
         self.act_cancel_run.setEnabled(False)
+        self.act_schedule = self._action("&Schedule…", lambda: self.analysis.schedule(), "Ctrl+F5",
+                                         "Schedule the job list (method choice) and compare with first-come-first-served")
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -281,6 +283,8 @@ class MainWindow(QMainWindow):
         self.sim_menu = m = mb.addMenu("&Simulation")
         m.addAction(self.act_run)
         m.addAction(self.act_cancel_run)
+        m.addSeparator()
+        m.addAction(self.act_schedule)
         m = mb.addMenu("&Help")
         m.addAction(self.act_about)
 

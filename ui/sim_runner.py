@@ -136,8 +136,11 @@ class SimulationRunner(QObject):
     def running(self) -> bool:
         return self._thread is not None
 
-    def start(self, req: RunRequest) -> bool:
-        """Start ``req``; False (and nothing happens) if a run is already going."""
+    def start(self, req: RunRequest, work=None) -> bool:
+        """Start ``req``; False (and nothing happens) if a run is already going.
+
+        ``work(request, progress, cancel) -> outcome`` replaces the simulation (the scheduler runs
+        through the same machinery)."""
         if self.running:
             return False
         self._cancel = threading.Event()
@@ -145,6 +148,7 @@ class SimulationRunner(QObject):
         self.request = req
         self._t0 = time.perf_counter()
         last = [0.0]
+        task = work or run_request
 
         def progress(f: float) -> None:
             now = time.perf_counter()
@@ -152,15 +156,15 @@ class SimulationRunner(QObject):
                 last[0] = now
                 self._sigTick.emit(float(f))
 
-        def work() -> None:
+        def target() -> None:
             try:
-                out = run_request(req, progress, cancel.is_set)
+                out = task(req, progress, cancel.is_set)
             except BaseException as e:  # reported on the GUI thread
                 self._sigDone.emit(req, None, e)
                 return
             self._sigDone.emit(req, out, None)
 
-        self._thread = threading.Thread(target=work, name="dcplan-simulate", daemon=True)
+        self._thread = threading.Thread(target=target, name="dcplan-simulate", daemon=True)
         self.sigStarted.emit(req)
         self.sigRunningChanged.emit(True)
         self.sigProgress.emit(0.0, 0.0, -1.0)
@@ -192,7 +196,7 @@ class SimulationRunner(QObject):
         self.sigRunningChanged.emit(False)
         if err is not None:
             self.sigFailed.emit(describe_error(err, req.scenario), req)
-        elif cancelled or out.result.cancelled:
+        elif cancelled or getattr(getattr(out, "result", None), "cancelled", False):
             self.sigCancelled.emit(req)
         else:
             self.sigFinished.emit(out)

@@ -163,3 +163,72 @@ def _loop_heat_and_capacity(r, plan, scenario, db, wb):
             cap_s[i, l] = loop_capacity(model, l, sup[k, l], db[k], wb[k], tp, heat[k, l] * 1e3)[0] / 1e3
     cap = np.column_stack([np.interp(np.arange(nt), ks, cap_s[:, l]) for l in range(m)]) if m else np.zeros((nt, 0))
     return heat[:nt], cap
+
+
+@dataclass
+class JobBar:
+    """One job's run on one row of the Gantt chart.
+
+    job : str  Job name
+    row : str  Server or loop name
+    start_s, end_s : float  From the scenario start [s]
+    gpus : float  GPUs of the job on this row
+    job_gpus : int  GPUs of the whole job (the bar's colour)
+    """
+
+    job: str
+    row: str
+    start_s: float
+    end_s: float
+    gpus: float
+    job_gpus: int
+
+
+def job_bars(plan, horizon_s: float, rows: str = "servers") -> tuple[list[JobBar], list[str]]:
+    """Where and when each job runs, as the solver runs it: a job's own ``placement`` and
+    ``start_s`` when set (a schedule fixed them), else the solver's first-fit placement at its
+    start or release (:func:`.loads.place_jobs`). ``rows`` = ``"servers"`` or ``"loops"`` (a server
+    belongs to its rack's liquid loop if it has one, else its air loop).
+
+    Returns ``(bars, unplaced job names)``.
+    """
+    from .loads import place_jobs
+
+    types = plan.server_type_map()
+    servers = [s for s in plan.servers if s.server_type in types]
+    gpus = np.array([types[s.server_type].gpu_count for s in servers], float)
+    racks = plan.rack_map()
+
+    def row_of(server_name: str) -> str:
+        if rows == "servers":
+            return server_name
+        s = by_name.get(server_name)
+        r = racks.get(s.rack) if s else None
+        if r is None:
+            return "(no rack)"
+        return (r.liquid_loop if r.cooling_type in ("liquid", "hybrid") and r.liquid_loop else r.air_loop) or "(no loop)"
+
+    by_name = {s.name: s for s in servers}
+    free_jobs = [j for j in plan.jobs if not j.placement]
+    pl = place_jobs(free_jobs, gpus, horizon_s) if free_jobs and gpus.size else None
+    bars: list[JobBar] = []
+    unplaced = list(pl.unplaced) if pl is not None else []
+    for j in plan.jobs:
+        if j.placement:
+            t0 = j.start_s if j.start_s is not None else j.release_s
+            acc: dict[str, float] = {}
+            for srv, g in j.placement:
+                acc[row_of(srv)] = acc.get(row_of(srv), 0.0) + g
+            bars += [JobBar(j.name, r, t0, t0 + j.duration_s, g, j.gpus) for r, g in acc.items()]
+    if pl is not None:
+        m = pl.matrix.tocsc()
+        for k, j in enumerate(free_jobs):
+            if not np.isfinite(pl.start_s[k]):
+                continue
+            col = m.getcol(k)
+            acc = {}
+            for i, share in zip(col.indices, col.data):
+                r = row_of(servers[i].name)
+                acc[r] = acc.get(r, 0.0) + share * gpus[i]
+            bars += [JobBar(j.name, r, float(pl.start_s[k]), float(pl.end_s[k]), g, j.gpus) for r, g in acc.items()]
+    return bars, unplaced
