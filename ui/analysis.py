@@ -135,6 +135,10 @@ class Analysis(QObject):
         self.schedule_view = ScheduleView(win, self)
         self.results.tabs.addTab(self.schedule_view, "Jobs && schedule")
         self.schedule_view.schedule_btn.clicked.connect(lambda: self.schedule())
+        from ui.compare import CompareView
+
+        self.compare_view = CompareView(self.store)
+        self.results.tabs.addTab(self.compare_view, "Compare")
         sr = self.sched_runner
         sr.sigProgress.connect(self.progress.set_progress)
         sr.sigRunningChanged.connect(self._sched_running)
@@ -240,6 +244,65 @@ class Analysis(QObject):
         self.win.act_cancel_run.setEnabled(running)
         if running:
             self.progress.set_progress(0.0, 0.0, -1.0)
+
+    def show_compare(self) -> None:
+        self.results.tabs.setCurrentWidget(self.compare_view)
+        self.raise_results()
+
+    # ------------------------------------------------------------- exports
+    def _need_results(self) -> bool:
+        if self.store.current is None:
+            messages.warn(self.win, "Nothing to export", "Run a simulation first (Simulation ▸ Run, F5).")
+            return False
+        return True
+
+    def export_plots(self) -> None:
+        from planner.outputs import OutputError
+        from ui.export import export_all_plots
+
+        if not self._need_results():
+            return
+        folder = messages.ask_directory(self.win, "Export plots (PNG and SVG) to folder")
+        if not folder:
+            return
+        try:
+            paths = export_all_plots(self.win, folder)
+        except OutputError as e:
+            messages.warn(self.win, "Export failed", str(e))
+            return
+        messages.info(self.win, "Plots exported", f"Wrote {len(paths)} files to {folder}")
+
+    def export_csv(self) -> None:
+        from planner.outputs import OutputError
+        from ui.export import export_timeseries_csv
+
+        if not self._need_results():
+            return
+        path = messages.ask_export_path(self.win, "Export time series", "timeseries.csv", "CSV files (*.csv)")
+        if not path:
+            return
+        try:
+            export_timeseries_csv(self.win, path)
+        except OutputError as e:
+            messages.warn(self.win, "Export failed", str(e))
+            return
+        self.win.statusBar().showMessage(f"Wrote {path}", 5000)
+
+    def export_report(self) -> None:
+        from planner.outputs import OutputError
+        from ui.export import write_report
+
+        if not self._need_results():
+            return
+        path = messages.ask_export_path(self.win, "Report (PDF)", "report.pdf", "PDF files (*.pdf)")
+        if not path:
+            return
+        try:
+            pages = write_report(self.win, path)
+        except OutputError as e:
+            messages.warn(self.win, "Report failed", str(e))
+            return
+        self.win.statusBar().showMessage(f"Wrote {path} ({pages} pages)", 5000)
 
     def cancel(self) -> None:
         self.sched_runner.cancel()

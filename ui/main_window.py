@@ -235,6 +235,14 @@ class MainWindow(QMainWindow):
         self.act_cancel_run = self._action("&Cancel Run", self.analysis.cancel, "Shift+F5",
                                            "Stop the running simulation (results stay as they were)")
         self.act_cancel_run.setEnabled(False)
+        self.act_export_plots = self._action("Export &Plots (PNG, SVG)…", lambda: self.analysis.export_plots(), None,
+                                             "Write every plot of the current run as PNG and SVG")
+        self.act_export_ts = self._action("Export &Time Series (CSV)…", lambda: self.analysis.export_csv(), None,
+                                          "Write the current run's minute series as CSV")
+        self.act_report = self._action("&Report (PDF)…", lambda: self.analysis.export_report(), "Ctrl+P",
+                                       "Answers, plots and the floor heat map at the worst instant, as a PDF")
+        self.act_compare = self._action("C&ompare Runs", lambda: self.analysis.show_compare(), None,
+                                        "Two scenarios, or before and after an edit, side by side")
         self.act_schedule = self._action("&Schedule…", lambda: self.analysis.schedule(), "Ctrl+F5",
                                          "Schedule the job list (method choice) and compare with first-come-first-served")
 
@@ -285,6 +293,10 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_cancel_run)
         m.addSeparator()
         m.addAction(self.act_schedule)
+        m.addAction(self.act_compare)
+        m.addSeparator()
+        for a in (self.act_export_plots, self.act_export_ts, self.act_report):
+            m.addAction(a)
         m = mb.addMenu("&Help")
         m.addAction(self.act_about)
 
