@@ -83,7 +83,7 @@ class ResultsWidget(QWidget):
         self.header.setContentsMargins(0, 0, 0, 0)
         self.header.addWidget(QLabel("Scenario"))
         self.answers = AnswersPanel()
-        self.answers.setMinimumWidth(340)
+        self.answers.setMinimumWidth(240)
         self.plots = TimeSeriesPlots()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("resultsTabs")
@@ -364,6 +364,7 @@ class Analysis(QObject):
         d.raise_()
         if d.height() < 0.4 * self.win.height():
             self.win.resizeDocks([d], [int(0.48 * self.win.height())], Qt.Orientation.Vertical)
+            QTimer.singleShot(0, self.win.view.fit_hall)  # the whole hall in the smaller floor area
 
     def _stale_changed(self, stale: bool) -> None:
         self.results.answers.set_stale(stale, automatic_soon=self._auto_ok())

@@ -55,7 +55,6 @@ class CompareView(QWidget):
         self.table.setVerticalHeaderLabels([f[0] for f in FIGURES])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMinimumWidth(360)
         self.glw = pg.GraphicsLayoutWidget()
         self.plots = {}
         split = QSplitter(Qt.Orientation.Horizontal)

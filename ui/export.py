@@ -106,7 +106,7 @@ def heat_map_image(win, width: int = 1400) -> QImage:
         win.scene.set_color_mode(old_mode)
 
 
-def report_html(win, images: dict[str, str]) -> str:
+def report_html(win, images: dict[str, str], heat_size=(1, 1)) -> str:
     from ui.answers_panel import answers_html
 
     a = win.analysis
@@ -125,7 +125,8 @@ def report_html(win, images: dict[str, str]) -> str:
         sc = a.scrubber
         parts.append(f"<p>Colour scale {html.escape(sc.bar.label(sc.lo))} (blue) to {html.escape(sc.bar.label(sc.hi))} "
                      f"(red); {html.escape(sc.resolution.text())}.</p>")
-        parts.append(f"<img src='{images['heatmap']}' width='960'>")
+        w, h = heat_size
+        parts.append(f"<img src='{images['heatmap']}' width='{min(960, int(760 * w / max(h, 1)))}'>")
     parts.append("<h3>Time series (local site time)</h3>")
     for key, url in images.items():
         if key != "heatmap":
@@ -143,15 +144,18 @@ def write_report(win, path) -> int:
     font.setPixelSize(19)  # ≈ 9 pt on the 150 dpi page
     doc.setDefaultFont(font)
     images = {}
+    heat_size = (1, 1)
     if a.scrubber.rs is not None:
         images["heatmap"] = "img://heatmap"
-        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(images["heatmap"]), heat_map_image(win))
+        heat = heat_map_image(win)
+        heat_size = (heat.width(), heat.height())
+        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(images["heatmap"]), heat)
     for key, item in a.results.plots.plots.items():
         url = f"img://{key}"
         images[key] = url
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), plot_image(item, 1280))
     QApplication.processEvents()
-    doc.setHtml(report_html(win, images))
+    doc.setHtml(report_html(win, images, heat_size))
     ba = QByteArray()
     buf = QBuffer(ba)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)

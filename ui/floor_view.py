@@ -221,15 +221,17 @@ class FloorScene(QGraphicsScene):
         aligned with ``names``. Repaints only in the Temperature mode (one layer rebuild)."""
         from ui.heatmap import LUT
 
-        lut = LUT
-        self.heat = {n: (lut[i] if i >= 0 else HEAT_NO_DATA) for n, i in zip(names, indices.tolist())}
+        lut, none = LUT, HEAT_NO_DATA
+        self.heat = heat = dict(zip(names, [lut[i] if i >= 0 else none for i in indices.tolist()]))
         if self.color_mode != "temperature":
             return
-        heat = self.heat
+        detail = self.detail
         for name, item in self.rack_items.items():
-            item.fill = heat.get(name, HEAT_NO_DATA)
-            item.update()
-        self.mark_layer()
+            item.fill = heat.get(name, none)
+            if detail:  # zoomed out the items paint nothing: the layer alone is recoloured
+                item.update()
+        if not detail and self.layer is not None:
+            self.layer.recolor()  # geometry unchanged: regroup the cached rectangles by colour
 
     def clear_heat(self) -> None:
         self.heat = {}

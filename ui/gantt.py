@@ -13,7 +13,7 @@ from datetime import timedelta
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPicture, QPen
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
@@ -94,21 +94,22 @@ class GanttChart(QWidget):
         self.rows.addItem("Rows: servers", "servers")
         self.rows.activated.connect(lambda _i: self.redraw())
         self.readout = QLabel("Hover a bar to see the job.")
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.readout.setObjectName("ganttReadout")
         legend = QHBoxLayout()
-        legend.addWidget(QLabel("Job size:"))
-        for i in range(len(SIZE_COLORS)):
-            sw = QLabel("   ")
-            sw.setStyleSheet(f"background:{SIZE_COLORS[i]}; border:1px solid #555;")
-            legend.addWidget(sw)
-            legend.addWidget(QLabel(size_label(i)))
-        legend.addStretch(1)
+        key = QLabel("Job size: " + " ".join(
+            f"<span style='background:{c}; border:1px solid #555'>&nbsp;&nbsp;&nbsp;&nbsp;</span>&nbsp;{size_label(i)}&nbsp;&nbsp;"
+            for i, c in enumerate(SIZE_COLORS)))
+        key.setObjectName("ganttKey")
+        key.setWordWrap(True)
+        key.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        legend.addWidget(key, 1)
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
         self.plot.setObjectName("ganttPlot")
         self.plot.setMenuEnabled(False)
         self.plot.showGrid(x=True, y=False, alpha=0.2)
         self.plot.getPlotItem().invertY(True)
-        self.plot.setLabel("bottom", "local time")
+        self.plot.setLabel("bottom", "local site time (day of month, hour)")
         self.plot.scene().sigMouseMoved.connect(self._hover)
         top = QHBoxLayout()
         top.addWidget(self.rows)

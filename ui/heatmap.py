@@ -25,8 +25,8 @@ RDYLBU_R = ["#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#ffffbf", "#
             "#d73027", "#a50026"]
 NO_DATA = QColor("#d9dde2")
 #: Heat-map quantities: key -> (menu label, kind for units).
-QUANTITIES = {"inlet": ("Inlet air temperature", "temp"), "gpu": ("Hottest GPU temperature", "temp"),
-              "throttled": ("Share of GPUs throttled", "percent")}
+QUANTITIES = {"inlet": ("Inlet air", "temp"), "gpu": ("Hottest GPU", "temp"),
+              "throttled": ("GPUs throttled", "percent")}
 #: Fixed inlet scale [°C]: ASHRAE A1 allowable is 15–32 °C, recommended 18–27 °C (physics.md).
 INLET_RANGE_C = (15.0, 35.0)
 PLAY_INTERVAL_MS = 80
@@ -77,7 +77,7 @@ class ColorBar(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.lo, self.hi, self.kind = 0.0, 1.0, "temp"
-        self.setMinimumWidth(200)
+        self.setMinimumWidth(150)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:
@@ -144,7 +144,7 @@ class TimeScrubber(QWidget):
         self.slider.valueChanged.connect(self._moved)
         self.time_label = QLabel("—")
         self.time_label.setObjectName("scrubTime")
-        self.time_label.setMinimumWidth(150)
+        self.time_label.setMinimumWidth(130)
         self.combo = QComboBox()
         self.combo.setObjectName("heatQuantity")
         for key, (label, _k) in QUANTITIES.items():

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ui import messages
 from ui import plan_commands as pc
@@ -38,6 +38,7 @@ class JobsEditor(QWidget):
         self.table.itemChanged.connect(self._edited)
         self.info = QLabel()
         self.info.setStyleSheet("color:#46505c")
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QHBoxLayout()
         self.add_btn = QPushButton("Add Job")
         self.del_btn = QPushButton("Delete")

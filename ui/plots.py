@@ -14,7 +14,7 @@ import calendar
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal  # noqa: F401  (PySide6 before pyqtgraph)
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
@@ -25,7 +25,7 @@ from ui.units import units
 PANELS = {
     "outdoor": ("Outdoor air", "temp"),
     "power": ("Power", "power"),
-    "loops": ("Loop heat vs capacity", "cooling"),
+    "loops": ("Loop heat (solid) vs ambient-derated capacity (dashed)", "cooling"),
     "supply": ("Loop supply temperature", "temp"),
     "gpu": ("GPU temperature", "temp"),
     "throttle": ("GPUs throttled", "percent"),
@@ -73,6 +73,7 @@ class TimeSeriesPlots(QWidget):
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setStyleSheet("color:#303840; padding:2px 4px;")
         self.readout.setWordWrap(True)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setObjectName("plotCanvas")
         self.scroll = QScrollArea()
@@ -99,7 +100,8 @@ class TimeSeriesPlots(QWidget):
         p.setTitle(title or t, size="10pt")
         p.setLabel("left", unit_label(kind))
         p.showGrid(x=True, y=True, alpha=0.15)
-        p.addLegend(offset=(6, 4), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
+        # see-through legend: the curves under it stay visible
+        p.addLegend(offset=(6, 2), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 110), verSpacing=-6)
         p.setMenuEnabled(False)
         p.getAxis("left").setWidth(54)
         if link is not None:
@@ -113,15 +115,18 @@ class TimeSeriesPlots(QWidget):
         return p
 
     def _curve(self, key: str, name: str, y, color: str, style=Qt.PenStyle.SolidLine, width: float = 1.6,
-               x=None) -> None:
+               x=None, legend: bool = True) -> None:
         if y is None:
             return
         kind = PANELS[key][1]
         x = self._x if x is None else x
         yd = to_display(kind, y)
         pen = pg.mkPen(color, width=width, style=style)
-        self.plots[key].plot(x, yd, pen=pen, name=name)
+        self.plots[key].plot(x, yd, pen=pen, name=name if legend else None)
         self.curves[key].append((name, kind, x, yd, color))
+        shown = len(self.plots[key].legend.items)
+        if shown > 3:  # many curves: legend in columns, so it covers less of the plot
+            self.plots[key].legend.setColumnCount(min(4, (shown + 1) // 2))
 
     def set_outcome(self, outcome, rack: str | None = None) -> None:
         """Draw ``outcome`` (a ``RunOutcome``); ``rack`` adds that rack's own curves."""
@@ -169,8 +174,8 @@ class TimeSeriesPlots(QWidget):
         for j, n in enumerate(names):
             c = PALETTE[j % len(PALETTE)]
             if heat is not None:
-                self._curve("loops", f"{n} heat", heat[:, j], c)
-                self._curve("loops", f"{n} capacity", cap[:, j], c, Qt.PenStyle.DashLine, 1.2)
+                self._curve("loops", n, heat[:, j], c)
+                self._curve("loops", f"{n} capacity", cap[:, j], c, Qt.PenStyle.DashLine, 1.2, legend=False)
             if r.loop_supply_c.size:
                 self._curve("supply", n, r.loop_supply_c[:, j], c)
         if heat is None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 from PySide6.QtCore import Qt
 
 from ui import messages
@@ -80,6 +80,7 @@ class ScheduleView(QWidget):
         self.apply_btn.clicked.connect(self.apply)
         self.status = QLabel()
         self.status.setStyleSheet("color:#46505c")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         for w in (self.schedule_btn, self.show_combo, self.apply_btn):
             top.addWidget(w)
@@ -89,9 +90,9 @@ class ScheduleView(QWidget):
         self.table.setObjectName("beforeAfter")
         self.table.setHorizontalHeaderLabels(["fcfs (before)", "method (after)", "change"])
         self.table.setVerticalHeaderLabels([r[1] for r in COMPARE_ROWS])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMinimumWidth(380)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.gantt)
         split.addWidget(self.table)
@@ -150,6 +151,7 @@ class ScheduleView(QWidget):
                 it = QTableWidgetItem(text)
                 it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j, it)
+        self.table.resizeColumnsToContents()
 
     # ------------------------------------------------------------ running
     def start(self, method: str | None = None) -> bool:

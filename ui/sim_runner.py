@@ -194,9 +194,11 @@ class SimulationRunner(QObject):
         self._thread = None
         cancelled = self._cancel.is_set()
         self.sigRunningChanged.emit(False)
-        if err is not None:
+        if cancelled:  # also when the work stopped by raising (the scheduler's ScheduleCancelled)
+            self.sigCancelled.emit(req)
+        elif err is not None:
             self.sigFailed.emit(describe_error(err, req.scenario), req)
-        elif cancelled or getattr(getattr(out, "result", None), "cancelled", False):
+        elif getattr(getattr(out, "result", None), "cancelled", False):
             self.sigCancelled.emit(req)
         else:
             self.sigFinished.emit(out)
