@@ -272,37 +272,33 @@ class Analysis(QObject):
             return
         messages.info(self.win, "Plots exported", f"Wrote {len(paths)} files to {folder}")
 
-    def export_csv(self) -> None:
+    def _export_file(self, title: str, suggestion: str, filters: str, write) -> None:
+        """Ask where, ``write(path) -> note`` (through ``planner.outputs``), say what was written."""
         from planner.outputs import OutputError
+
+        if not self._need_results():
+            return
+        path = messages.ask_export_path(self.win, title, suggestion, filters)
+        if not path:
+            return
+        try:
+            note = write(path)
+        except OutputError as e:
+            messages.warn(self.win, f"{title} failed", str(e))
+            return
+        self.win.statusBar().showMessage(f"Wrote {path}{note}", 5000)
+
+    def export_csv(self) -> None:
         from ui.export import export_timeseries_csv
 
-        if not self._need_results():
-            return
-        path = messages.ask_export_path(self.win, "Export time series", "timeseries.csv", "CSV files (*.csv)")
-        if not path:
-            return
-        try:
-            export_timeseries_csv(self.win, path)
-        except OutputError as e:
-            messages.warn(self.win, "Export failed", str(e))
-            return
-        self.win.statusBar().showMessage(f"Wrote {path}", 5000)
+        self._export_file("Export time series", "timeseries.csv", "CSV files (*.csv)",
+                          lambda p: export_timeseries_csv(self.win, p) and "")
 
     def export_report(self) -> None:
-        from planner.outputs import OutputError
         from ui.export import write_report
 
-        if not self._need_results():
-            return
-        path = messages.ask_export_path(self.win, "Report (PDF)", "report.pdf", "PDF files (*.pdf)")
-        if not path:
-            return
-        try:
-            pages = write_report(self.win, path)
-        except OutputError as e:
-            messages.warn(self.win, "Report failed", str(e))
-            return
-        self.win.statusBar().showMessage(f"Wrote {path} ({pages} pages)", 5000)
+        self._export_file("Report (PDF)", "report.pdf", "PDF files (*.pdf)",
+                          lambda p: f" ({write_report(self.win, p)} pages)")
 
     def cancel(self) -> None:
         self.sched_runner.cancel()

@@ -13,7 +13,7 @@ from dataclasses import replace
 from PySide6.QtGui import QUndoCommand
 
 from planner.plan import ORIENTATIONS, CoolingLoop, CoolingUnit, Plan, Rack, Server, ServerType
-from ui.document import FLOOR_UNIT_KINDS, MAX_NAME_CHARS, PlanDocument, loop_medium, on_floor, unit_footprint
+from ui.document import FLOOR_UNIT_KINDS, KINDS, MAX_NAME_CHARS, PlanDocument, loop_medium, on_floor, unit_footprint
 
 RACK_FIELDS = ("row", "x_m", "y_m", "orientation", "width_m", "depth_m", "u_height", "power_budget_kw",
                "max_weight_kg", "cooling_type", "air_loop", "liquid_loop", "feed_a", "feed_b", "status", "hall")
@@ -533,13 +533,21 @@ class MoveServerCommand(PlanCommand):
         self.doc.set_selected_server(self.server_name)
 
 
+def removal(doc: PlanDocument, kind: str, names, verb: str, plural: str, nothing: str) -> tuple[list, str]:
+    """The diff removing the ``kind`` elements called ``names`` and its history text; refused with
+    ``nothing`` if none exists."""
+    names = set(names)
+    attr, key = KINDS[kind]
+    diff = [(kind, x, None) for x in getattr(doc.plan, attr) if getattr(x, key) in names]
+    if not diff:
+        raise EditRefused(nothing)
+    text = f"{verb} {short(getattr(diff[0][1], key))}" if len(diff) == 1 else f"{verb} {len(diff)} {plural}"
+    return diff, text
+
+
 class RemoveServersCommand(PlanCommand):
     def __init__(self, doc: PlanDocument, names) -> None:
-        names = set(names)
-        diff = [("server", s, None) for s in doc.plan.servers if s.name in names]
-        if not diff:
-            raise EditRefused("No server selected.")
-        text = f"Remove {short(diff[0][1].name)}" if len(diff) == 1 else f"Remove {len(diff)} servers"
+        diff, text = removal(doc, "server", names, "Remove", "servers", "No server selected.")
         super().__init__(doc, text, diff)
 
 

@@ -126,11 +126,11 @@ def report_html(win, images: dict[str, str], heat_size=(1, 1)) -> str:
         parts.append(f"<p>Colour scale {html.escape(sc.bar.label(sc.lo))} (blue) to {html.escape(sc.bar.label(sc.hi))} "
                      f"(red); {html.escape(sc.resolution.text())}.</p>")
         w, h = heat_size
-        parts.append(f"<img src='{images['heatmap']}' width='{min(960, int(760 * w / max(h, 1)))}'>")
+        parts.append(f"<p align='center'><img src='{images['heatmap']}' width='{min(960, int(760 * w / max(h, 1)))}'></p>")
     parts.append("<h3>Time series (local site time)</h3>")
     for key, url in images.items():
         if key != "heatmap":
-            parts.append(f"<p><img src='{url}' width='980'></p>")
+            parts.append(f"<p align='center'><img src='{url}' width='980'></p>")
     return "\n".join(parts)
 
 

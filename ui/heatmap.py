@@ -122,6 +122,7 @@ class TimeScrubber(QWidget):
 
     sigFrame = Signal(object, object)
     sigTimeChanged = Signal(int)
+    sigQuantityChanged = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -214,11 +215,14 @@ class TimeScrubber(QWidget):
     def set_quantity(self, q: str) -> None:
         if q not in QUANTITIES:
             return
+        changed = q != self.quantity
         self.quantity = q
         self.combo.setCurrentIndex(self.combo.findData(q))
         if self.rs is not None:
             self._rescale()
             self._moved(self.slider.value())
+        if changed:
+            self.sigQuantityChanged.emit(q)
 
     def _rescale(self) -> None:
         self.lo, self.hi = scale_for(self.quantity, self.rs, self.slowdown_c)

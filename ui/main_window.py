@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self.analysis.run_button.setDefaultAction(self.act_run)
+        self.analysis.scrubber.sigQuantityChanged.connect(lambda _q: self._update_legend())
         self._build_menus()
         self._build_toolbar()
         self._build_status()
@@ -482,7 +483,12 @@ class MainWindow(QMainWindow):
         hot = QColor(HOT_AISLE)
         hot.setAlpha(160)
         entries += [(solid, "cold aisle (rack fronts)"), (hot, "hot aisle (rack backs)"), (FRONT_COLOR, "rack front edge")]
-        self.view.legend.set_entries(COLOR_MODES[mode], entries)
+        title = COLOR_MODES[mode]
+        if mode == "temperature" and self.analysis.scrubber.rs is not None:
+            from ui.heatmap import QUANTITIES
+
+            title = f"{QUANTITIES[self.analysis.scrubber.quantity][0]} at the time under the floor"
+        self.view.legend.set_entries(title, entries)
 
     def set_color_mode(self, mode: str) -> None:
         self.scene.set_color_mode(mode)

@@ -10,7 +10,7 @@ import math
 from dataclasses import fields, replace
 
 from planner.plan import CoolingLoop, Job, Scenario, Site, Tariff
-from ui.commands import EditRefused, NoChange, PlanCommand, field_text, short
+from ui.commands import EditRefused, NoChange, PlanCommand, field_text, removal, short
 from ui.document import MAX_NAME_CHARS, PlanDocument
 
 SITE_FIELDS = tuple(f.name for f in fields(Site))
@@ -181,11 +181,7 @@ class AddJobCommand(PlanCommand):
 
 class DeleteJobsCommand(PlanCommand):
     def __init__(self, doc: PlanDocument, names) -> None:
-        names = set(names)
-        diff = [("job", j, None) for j in doc.plan.jobs if j.name in names]
-        if not diff:
-            raise EditRefused("Select jobs to delete.")
-        text = f"Delete job {short(diff[0][1].name)}" if len(diff) == 1 else f"Delete {len(diff)} jobs"
+        diff, text = removal(doc, "job", names, "Delete", "jobs", "Select jobs to delete.")
         super().__init__(doc, text, diff)
 
 

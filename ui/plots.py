@@ -33,6 +33,8 @@ PANELS = {
     "rack": ("Selected rack", "temp"),
 }
 PANEL_HEIGHT_PX = 190
+#: Viewport width from which the panels stand in two columns [px].
+TWO_COLUMNS_MIN_PX = 760
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
 pg.setConfigOptions(antialias=True, background="w", foreground="#303840")
 
@@ -90,6 +92,7 @@ class TimeSeriesPlots(QWidget):
         self.rack_name: str | None = None
         self.compact = compact
         self._x = np.zeros(0)
+        self._ncol = 2
         self.glw.scene().sigMouseMoved.connect(self._hover)
         units().sigChanged.connect(self._redraw)
 
@@ -157,7 +160,7 @@ class TimeSeriesPlots(QWidget):
         r, s = o.result, o.series
         self._x = local_x(r)
         keys = [k for k in PANELS if k != "rack" or self.rack_name]
-        ncol = 2
+        ncol = self._ncol = self.columns()
         first = None
         for i, key in enumerate(keys):
             title = f"Rack {self.rack_name}: inlet, hottest GPU, power" if key == "rack" else None
@@ -224,6 +227,15 @@ class TimeSeriesPlots(QWidget):
         if view is not None and self._x.size and view[0] >= self._x[0] - 1 and view[1] <= self._x[-1] + 61:
             first.setXRange(*view, padding=0)
         self.readout.setText("Move the mouse over a plot to read values (times are local site time).")
+
+    def columns(self) -> int:
+        """Two columns of panels when there is room for two readable plots, else one."""
+        return 2 if self.scroll.viewport().width() >= TWO_COLUMNS_MIN_PX else 1
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.outcome is not None and self.columns() != self._ncol:
+            self._redraw()
 
     @staticmethod
     def _slowdown(o) -> float | None:
