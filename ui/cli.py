@@ -215,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         cli_sim.add_subcommands(sub)
+    from ui import cli_sweep; cli_sweep.add_subcommands(sub)  # noqa: E702  (sweeps: their own module)
     return p
 
 
