@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
-#: Per-server minute histories are recorded (for the heat map and GPU p95) up to this many
-#: server-minutes [cells]; beyond, the run keeps hall series only until the solver's own
-#: per-rack series are on the result (two float64 arrays: 30 M cells ≈ 480 MB would be too much).
+#: Per-server minute histories are recorded (GPU 95th percentile, loop heat vs capacity, the
+#: hottest server's name) up to this many server-minutes [cells]; beyond, those curves are left
+#: out (two float64 arrays: 30 M cells ≈ 480 MB would be too much). The heat map reads the
+#: solver's own per-rack series, which every run records.
 SERVER_HISTORY_CELLS = 6_000_000
 
 
