@@ -39,7 +39,7 @@ class FakeScheduleResult:
     """The agreed ``ScheduleResult`` shape (COORDINATION.md) until planner.schedule is on main."""
 
     def __init__(self, jobs, baseline, summary):
-        self.jobs, self.baseline, self._summary, self.unscheduled, self.simulation = jobs, baseline, summary, [], None
+        self.jobs, self.baseline, self._summary, self.unscheduled, self.simulation = jobs, baseline, summary, {}, None
 
     def summary(self):
         return self._summary
@@ -67,10 +67,10 @@ def scheduler(monkeypatch):
         end = scenario.horizon_s
         moved = [replace(j, start_s=j.release_s + (22 * 3600.0 if j.release_s + 22 * 3600.0 + j.duration_s <= end
                                                    else 0.0)) for j in plan.jobs]
-        base = {"cost_usd": 1000.0, "peak_facility_kw": 2400.0, "throttled_gpu_hours": 50.0, "missed_deadlines": 2,
-                "night_share": 0.1}
-        after = {"cost_usd": 900.0, "peak_facility_kw": 2300.0, "throttled_gpu_hours": 10.0, "missed_deadlines": 0,
-                 "night_share": 0.6}
+        base = {"cost_usd": 1000.0, "peak_15min_facility_kw": 2400.0, "throttled_gpu_hours": 50.0,
+                "lost_gpu_hours": 5.0, "missed_deadlines": 2, "night_gpu_hours_share": 0.1}
+        after = {"cost_usd": 900.0, "peak_15min_facility_kw": 2300.0, "throttled_gpu_hours": 10.0,
+                 "lost_gpu_hours": 1.0, "missed_deadlines": 0, "night_gpu_hours_share": 0.6}
         return FakeScheduleResult(moved, base, after)
 
     mod.schedule = schedule
@@ -86,13 +86,14 @@ def test_schedule_through_the_menu_table_and_apply(dwin, qtbot, msgs, monkeypatc
     dwin.analysis.set_scenario("Hottest July week (jobs)")  # the jobs' week
     before = list(dwin.doc.plan.jobs)
     sv = dwin.analysis.schedule_view
-    with qtbot.waitSignal(dwin.analysis.sched_runner.sigFinished, timeout=60_000):
+    with qtbot.waitSignal(dwin.analysis.sched_runner.sigFinished, timeout=900_000):  # the real one: minutes
         menu_action(dwin, "Simulation", "Schedule…").trigger()
     assert not msgs.warnings, msgs.warnings
     assert sv.outcome is not None and sv.outcome.method == "greedy"
     assert sv.show_combo.currentData() == "proposed"
     assert sv.gantt.job_names() == {j.name for j in sv.outcome.result.jobs}  # every scheduled job drawn
     assert not sv.gantt.unplaced
+    assert sv.table.item(5, 1).text().endswith("%")  # night share, as a percentage
     assert sv.table.horizontalHeaderItem(1).text() == "greedy (after)"
     base, after = sv.outcome.result.baseline, sv.outcome.result.summary()
     assert sv.table.item(0, 0).text() == f"${base['cost_usd']:,.0f}" and sv.table.item(0, 1).text() == f"${after['cost_usd']:,.0f}"

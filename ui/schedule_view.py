@@ -25,10 +25,11 @@ from ui.sim_runner import RunRequest, SimulationRunner
 #: Before/after rows: (summary key, label, format). Keys as ``schedule --json`` (issue 9).
 COMPARE_ROWS = (
     ("cost_usd", "Cost", "${:,.0f}"),
-    ("peak_facility_kw", "Peak facility power", "{:,.0f} kW"),
+    ("peak_15min_facility_kw", "Peak facility (15 min)", "{:,.0f} kW"),
     ("throttled_gpu_hours", "Throttled GPU-hours", "{:,.1f} GPU·h"),
+    ("lost_gpu_hours", "Lost GPU-hours", "{:,.1f} GPU·h"),
     ("missed_deadlines", "Missed deadlines", "{:d}"),
-    ("night_share", "Night share (22:00–06:00)", "{:.0%}"),
+    ("night_gpu_hours_share", "Night share (22:00–06:00)", "{:.0%}"),
 )
 
 
@@ -93,10 +94,14 @@ class ScheduleView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        split = QSplitter(Qt.Orientation.Horizontal)
+        # table under the chart: the Gantt needs the width, the table six rows
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.gantt)
         split.addWidget(self.table)
-        split.setSizes([900, 400])
+        split.setStretchFactor(0, 1)
+        self.gantt.plot.setMinimumHeight(220)
+        self.table.setMaximumHeight(210)
+        split.setSizes([420, 200])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(top)
@@ -145,8 +150,14 @@ class ScheduleView(QWidget):
             delta = ""
             if isinstance(a, (int, float)) and isinstance(b, (int, float)):
                 d = a - b
-                delta = (f"{d:+.0%}".replace("%", " pts") if key == "night_share"
-                         else (f"{d / b * 100:+.1f} %" if b else f"{d:+g}"))
+                if abs(d) < 1e-9:
+                    delta = "same"
+                elif key == "night_gpu_hours_share":
+                    delta = f"{d * 100:+.0f} pts"
+                elif fmt == "{:d}" or not b:  # counts, or from nothing: the difference itself
+                    delta = f"{d:+,.0f}" if fmt == "{:d}" else f"{d:+,.1f}"
+                else:
+                    delta = f"{d / b * 100:+.1f} %"
             for j, text in enumerate((_fmt(fmt, b), _fmt(fmt, a), delta)):
                 it = QTableWidgetItem(text)
                 it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -183,8 +194,9 @@ class ScheduleView(QWidget):
         self.outcome = out
         self.apply_btn.setEnabled(True)
         self.show_combo.setCurrentIndex(self.show_combo.findData("proposed"))
-        unsched = getattr(out.result, "unscheduled", None) or []
-        names = ", ".join(str(u[0] if isinstance(u, (tuple, list)) else u) for u in unsched)
+        unsched = getattr(out.result, "unscheduled", None) or {}  # name -> reason
+        names = "; ".join(f"{n} ({why})" for n, why in unsched.items()) if isinstance(unsched, dict) \
+            else ", ".join(map(str, unsched))
         self.status.setText(f"{out.method}: {len(out.result.jobs)} jobs scheduled"
                             + (f"; not scheduled: {names}" if names else ""))
         self.refresh()
