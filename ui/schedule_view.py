@@ -99,7 +99,7 @@ class ScheduleView(QWidget):
         split.addWidget(self.gantt)
         split.addWidget(self.table)
         split.setStretchFactor(0, 1)
-        self.gantt.plot.setMinimumHeight(220)
+        self.gantt.plot.setMinimumHeight(140)
         self.table.setMaximumHeight(210)
         split.setSizes([420, 200])
         lay = QVBoxLayout(self)
