@@ -186,3 +186,21 @@ def test_error_names_the_field(dwin, qtbot, msgs):  # noqa: F811
         keys(dwin, "F5")
     assert msgs.warnings and "weather" in msgs.warnings[-1].lower()
     assert f"Fix it in: Scenario “{DAY}” ▸ Weather" in msgs.warnings[-1]
+
+
+def test_results_follow_the_unit_preference(dwin, qtbot):
+    from ui.units import IMPERIAL, SI, units
+
+    out = run_via_menu(dwin, qtbot)
+    units().set_system(IMPERIAL)
+    try:
+        hot_f = out.answers["hottest_gpu"]["temp_c"] * 9 / 5 + 32
+        assert f"{hot_f:.1f} °F" in dwin.analysis.results.answers.text.text()
+        plots = dwin.analysis.results.plots
+        assert plots.plots["gpu"].getAxis("left").labelText == "°F"
+        assert plots.plots["loops"].getAxis("left").labelText == "tons"
+        name, kind, xs, ys, _c = plots.curves["gpu"][0]
+        assert ys[0] == pytest.approx(out.result.max_gpu_temp_c_series[0] * 9 / 5 + 32)
+        assert dwin.analysis.scrubber.bar.label(30.0) == "86 °F"
+    finally:
+        units().set_system(SI)
