@@ -138,9 +138,12 @@ def cmd_simulate(args) -> int:
             res.write_timeseries_csv(args.timeseries, protect=protect)
         except OutputError as exc:
             raise _cli_error(str(exc)) from None
+    from planner.solver.answers import answer_lines, answers
+
     summary = res.summary()
     summary["scenario"] = sc.name
     summary["start"] = sc.start.isoformat()
+    summary["answers"] = answers(res, plan)
     annual = res.annual()
     if args.json:
         _print_json({**summary, **annual})
@@ -148,6 +151,9 @@ def cmd_simulate(args) -> int:
         _print_summary(summary)
         if summary["horizon_s"] >= MONTHLY_TABLE_MIN_S:
             _print_annual(annual)
+        print()
+        for line in answer_lines(summary["answers"]):
+            print(line)
     return 0
 
 
