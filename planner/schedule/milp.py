@@ -1,0 +1,389 @@
+"""``optimal``: the time-indexed MILP of the slot problem, solved with HiGHS (highspy).
+
+Variables: ``x[j,s,p]`` = 1 if job j starts in slot s on pool p (one column per start inside the
+job's window and pool with enough GPUs, whose power alone fits the headroom), ``u[j]`` = 1 if job j
+is left unscheduled (penalty far above any cost, scaled by priority), ``peak[m]`` the highest
+facility power of billing month m [W]. Identical servers of a loop are one pool, so the model has
+no per-server symmetry.
+
+    min   Σ c[j,s,p]·x + Σ M_j·u_j + Σ_m charge_m·peak_m          (+ the idle cost, a constant)
+    s.t.  Σ_{s,p} x[j,s,p] + u_j = 1                               every job
+          Σ gpus_j·x[j,s,p] over runs covering t ≤ GPUs_p           every pool, slot
+          Σ share_p,l·P_j,p[t−s]·x[j,s,p] ≤ H_l,t                   every IT loop, slot
+          base_t + Σ fac_p,t·P_j,p[t−s]·x[j,s,p] ≤ peak_m(t)        every slot
+
+``c`` is the energy cost of the start at the slot prices with the cooling slope of each slot
+(:mod:`.problem`), plus a tie-break weight toward cooler hours ~1e-9 of it. HiGHS starts from the
+greedy schedule (its columns are always in the model, so the result is never worse than greedy),
+stops at the time limit, and reports its proven dual bound. The reported ``lower_bound_usd`` is
+that bound less the incumbent's penalties and the largest possible tie-break total: no schedule
+that leaves no more (priority-weighted) jobs unscheduled costs less.
+
+When the full model has more than ``MAX_COLUMNS`` columns, starts are thinned to every k-th slot
+(greedy's starts kept) and a 15-min repair pass moves each job to its best slot afterwards; the
+bound then comes from a relaxation valid for the full grid (:func:`relaxation_bound`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .methods import Outcome, Usage, best_start
+from .problem import Problem
+
+#: Largest number of start columns solved on the full slot grid (beyond: thinned starts) [-].
+MAX_COLUMNS = 3_000
+KW = 1e3  #: heat and power rows in kW (keeps the matrix's coefficient range small for the simplex)
+
+
+@dataclass
+class MilpOutcome(Outcome):
+    lower_bound: float | None = None
+    status: str = ""
+    columns: int = 0
+    thinned_every: int = 1
+
+
+@contextmanager
+def _quiet_stdout():
+    """HiGHS prints its banner on stdout (C level) when constructed; keep ``--json`` output clean."""
+    try:
+        sys.stdout.flush()
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _columns(pr: Problem, thin: int, keep: dict) -> list[tuple[int, int, np.ndarray]]:
+    """(job, pool, starts) blocks of the model's columns."""
+    out = []
+    for j in pr.jobs:
+        if j.reason:
+            continue
+        starts_all = np.array([j.pinned]) if j.pinned is not None else np.arange(j.earliest, j.latest + 1)
+        for p in j.pools:
+            starts = starts_all
+            if thin > 1 and j.pinned is None:
+                sel = (starts % thin == 0) | (starts == j.earliest) | (starts == j.latest)
+                if keep.get(j.index, (None, None))[1] == p:
+                    sel |= starts == keep[j.index][0]
+                starts = starts[sel]
+            pw = pr.job_power(j, p)
+            ok = np.ones(starts.size, dtype=bool)
+            for l in np.flatnonzero(pr.share[p] > 0):  # the job alone must fit the headroom
+                room = np.concatenate([pr.headroom_w[l], np.full(j.length, np.inf)])
+                win = np.lib.stride_tricks.sliding_window_view(room, j.length)[starts]
+                ok &= np.min(win - pr.share[p, l] * pw[None, :], axis=1) >= -1e-6
+            if ok.any():
+                out.append((j.index, p, starts[ok]))
+    return out
+
+
+def relaxation_bound(pr: Problem, only=None) -> float:
+    """A lower bound on the cost model valid on the full grid for any schedule that runs at least the
+    jobs ``only`` (indices; default all schedulable): each at its cheapest start regardless of the
+    others, plus the demand charge on the larger of the idle peak and the mean facility power those
+    jobs imply at their most efficient pool (a peak is at least the mean)."""
+    base = float(np.dot(pr.price_w, pr.base_w))
+    extra_energy = 0.0
+    extra_ws = 0.0
+    for j in pr.jobs:
+        if j.reason or (only is not None and j.index not in only):
+            continue
+        starts = np.array([j.pinned]) if j.pinned is not None else np.arange(j.earliest, j.latest + 1)
+        best_c, best_w = np.inf, np.inf
+        for p in j.pools:
+            c = pr.energy_costs(j, p)[starts].min()
+            if c < best_c:
+                best_c = c
+            # energy inside the horizon is least at the latest start
+            w = float(np.sum(pr.job_power(j, p)[: max(pr.n - int(starts[-1]), 0)]) * pr.fac[p].min())
+            best_w = min(best_w, w)
+        extra_energy += best_c if np.isfinite(best_c) else 0.0
+        extra_ws += 0.0 if not np.isfinite(best_w) else best_w
+    demand = 0.0
+    for mo, charge in pr.month_charge.items():
+        sel = pr.month == mo
+        if not sel.any():
+            continue
+        mean = (pr.base_w[sel].sum() + extra_ws * sel.sum() / pr.n) / sel.sum()
+        demand += charge * max(float(pr.base_w[sel].max()), mean)
+    return base + extra_energy + demand
+
+
+@dataclass
+class _Model:
+    lp: object
+    col_of: list
+    x_cols: np.ndarray
+    cu: np.ndarray
+    cp: np.ndarray
+    months: list
+    pen: np.ndarray
+    blocks: list
+    n_cols_total: int
+
+
+def _build(pr: Problem, blocks, relax: bool = False) -> _Model:
+    """The HiGHS model of the slot problem over the start columns ``blocks`` (integrality dropped if ``relax``)."""
+    import highspy
+
+    J = len(pr.jobs)
+    P, Lp = pr.n_pools, pr.share.shape[1]
+    ext = pr.n + pr.max_len
+    months = sorted(pr.month_charge)
+    # rows: assignment, GPUs per pool and slot, heat per loop and slot, peak per slot, then the
+    # cumulative definitions of each block
+    r_cap = J
+    r_heat = r_cap + P * ext
+    r_peak = r_heat + Lp * pr.n
+    n_rows = r_peak + pr.n
+    R, C, V = [], [], []
+    cost_parts, kinds = [], []
+    col_of = []  # (job, pool, start) of the x columns, in column order
+    n_col = 0
+    cum_rows = []
+    for (k, p, starts) in blocks:
+        j = pr.jobs[k]
+        L = j.length
+        pw = pr.job_power(j, p)
+        m = pw[1] if L >= 3 else pw[0]
+        d0, dL = pw[0] - m, pw[-1] - m
+        S = starts
+        s_min, s_max = int(S[0]), int(S[-1])
+        nx = S.size
+        cx = n_col + np.arange(nx)  # x columns
+        col_x = np.full(s_max - s_min + 1, -1)
+        col_x[S - s_min] = cx
+        ny = s_max - s_min + 1
+        cy = n_col + nx + np.arange(ny)  # Y_t = Σ_{s ≤ t} x_s, t = s_min..s_max
+        n_col += nx + ny
+        cost_parts += [pr.energy_costs(j, p)[S] + pr.tie_costs(j, p)[S], np.zeros(ny)]
+        kinds += [np.ones(nx, dtype=bool), np.zeros(ny, dtype=bool)]
+        col_of.extend((k, p, int(s)) for s in S)
+        # assignment row: Σ x
+        R.append(np.full(nx, k)); C.append(cx); V.append(np.ones(nx))
+        # cumulative rows: Y_t − Y_{t−1} − x_t = 0
+        rc = n_rows + len(cum_rows) + np.arange(ny)
+        cum_rows.append(ny)
+        R.append(rc); C.append(cy); V.append(np.ones(ny))
+        R.append(rc[1:]); C.append(cy[:-1]); V.append(-np.ones(ny - 1))
+        R.append(rc[S - s_min]); C.append(cx); V.append(-np.ones(nx))
+        # resources at slot t = s_min .. s_max + L − 1: running = Y_{min(t, s_max)} − Y_{t−L}
+        t = np.arange(s_min, s_max + L)
+        y_now = cy[np.minimum(t, s_max) - s_min]
+        has_old = t - L >= s_min
+        y_old = cy[np.clip(t - L, s_min, s_max) - s_min]
+        first = (t <= s_max) & (col_x[np.clip(t - s_min, 0, ny - 1)] >= 0)  # x_t: a run starts at t
+        x_first = col_x[np.clip(t - s_min, 0, ny - 1)]
+        tl = t - L + 1
+        last = (tl >= s_min) & (tl <= s_max) & (col_x[np.clip(tl - s_min, 0, ny - 1)] >= 0)
+        x_last = col_x[np.clip(tl - s_min, 0, ny - 1)]
+
+        def resource(rows, coef_now, coef_first, coef_last, valid):
+            R.append(rows[valid]); C.append(y_now[valid]); V.append(coef_now[valid])
+            v = valid & has_old
+            R.append(rows[v]); C.append(y_old[v]); V.append(-coef_now[v])
+            v = valid & first
+            R.append(rows[v]); C.append(x_first[v]); V.append(coef_first[v])
+            v = valid & last
+            R.append(rows[v]); C.append(x_last[v]); V.append(coef_last[v])
+
+        ones = np.ones(t.size)
+        resource(r_cap + p * ext + np.minimum(t, ext - 1), j.gpus * ones, 0 * ones, 0 * ones, t < ext)
+        in_h = t < pr.n
+        th = np.minimum(t, pr.n - 1)
+        for l in np.flatnonzero(pr.share[p] > 0):
+            a = pr.share[p, l]
+            resource(r_heat + l * pr.n + th, a * m * ones / KW, a * d0 * ones / KW, a * dL * ones / KW, in_h)
+        f = pr.fac[p][th] / KW
+        resource(r_peak + th, f * m, f * d0, f * dL, in_h)
+    n_x_y = n_col
+    # penalty of leaving a job out: far above anything its placement could cost
+    charge_max = max(pr.month_charge.values(), default=0.0)
+    pen = np.zeros(J)
+    for j in pr.jobs:
+        top = max((float(pr.energy_costs(j, p).max()) + charge_max * float(pr.job_power(j, p).max())
+                   * float(pr.fac[p].max()) for p in j.pools), default=0.0)
+        pen[j.index] = (10.0 * top + 1.0) * (1.0 + max(j.priority, 0))
+    cu = n_x_y + np.arange(J)
+    R.append(np.arange(J)); C.append(cu); V.append(np.ones(J))
+    cp = n_x_y + J + np.arange(len(months))
+    for i, mo in enumerate(months):
+        rows = r_peak + np.flatnonzero(pr.month == mo)
+        R.append(rows); C.append(np.full(rows.size, cp[i])); V.append(-np.ones(rows.size))
+    n_cols_total = n_x_y + J + len(months)
+    n_rows_total = n_rows + sum(cum_rows)
+    is_x = np.concatenate(kinds + [np.ones(J, dtype=bool), np.zeros(len(months), dtype=bool)]) if kinds else \
+        np.concatenate([np.ones(J, dtype=bool), np.zeros(len(months), dtype=bool)])
+    cost = np.concatenate(cost_parts + [pen, KW * np.array([pr.month_charge[mo] for mo in months])])
+    lower = np.zeros(n_cols_total)
+    upper = np.concatenate([np.ones(n_x_y + J), np.full(len(months), np.inf)])
+    row_lo = np.full(n_rows_total, -np.inf)
+    row_hi = np.zeros(n_rows_total)
+    row_lo[:J] = 1.0
+    row_hi[:J] = 1.0
+    row_hi[r_cap:r_heat] = np.repeat(pr.pool_gpus, ext)
+    row_hi[r_heat:r_peak] = pr.headroom_w.ravel() / KW
+    row_hi[r_peak:n_rows] = -pr.base_w / KW
+    row_lo[n_rows:] = 0.0
+    A = sparse.csc_matrix((np.concatenate(V), (np.concatenate(R), np.concatenate(C))),
+                          shape=(n_rows_total, n_cols_total))
+    A.sum_duplicates()
+    x_cols = np.flatnonzero(np.concatenate(kinds)) if kinds else np.zeros(0, dtype=int)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols_total, n_rows_total
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+    lp.offset_ = float(np.dot(pr.price_w, pr.base_w))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.integrality_ = [highspy.HighsVarType.kInteger if b and not relax else highspy.HighsVarType.kContinuous for b in is_x]
+    return _Model(lp=lp, col_of=col_of, x_cols=x_cols, cu=cu, cp=cp, months=months, pen=pen, blocks=blocks,
+                  n_cols_total=n_cols_total)
+
+
+def _highs(time_limit_s: float, mip_rel_gap: float = 1e-4):
+    import highspy
+    with _quiet_stdout():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(os.environ.get("DCPLAN_HIGHS_LOG")))
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.1))
+    return h
+
+
+def lp_bound(pr: Problem, time_limit_s: float) -> float | None:
+    """Optimum of the LP relaxation on the full slot grid (interior point): a proven lower bound on
+    the cost model for any schedule that runs every schedulable job; None if not solved in time."""
+    m = _build(pr, _columns(pr, 1, {}), relax=True)
+    m.lp.col_cost_ = np.asarray(m.lp.col_cost_, float).copy()
+    h = _highs(time_limit_s)
+    h.setOptionValue("solver", "ipm")
+    h.passModel(m.lp)
+    h.run()
+    if h.modelStatusToString(h.getModelStatus()) != "Optimal":
+        return None
+    x = np.asarray(h.getSolution().col_value)
+    if np.any(x[m.cu] > 1e-6):  # the relaxation left part of a job out: not a bound for full schedules
+        return None
+    tie_total = sum(float(max(pr.tie_costs(j, p).max() for p in j.pools)) for j in pr.jobs if j.pools and not j.reason)
+    return float(h.getInfo().objective_function_value) - tie_total
+
+
+def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float = 1e-4,
+          max_columns: int = MAX_COLUMNS) -> MilpOutcome:
+    """Solve the MILP from the warm start ``warm`` (greedy) within ``time_limit_s``."""
+    import highspy
+
+    t0 = time.perf_counter()
+    keep = {k: a for k, a in enumerate(warm.assign) if a is not None}
+    thin = 1
+    blocks = _columns(pr, 1, keep)
+    n_cols = sum(b[2].size for b in blocks)
+    while n_cols > max_columns and thin < 16:
+        thin *= 2
+        blocks = _columns(pr, thin, keep)
+        n_cols = sum(b[2].size for b in blocks)
+    J = len(pr.jobs)
+    mm = _build(pr, blocks)
+    lp, col_of, x_cols, cu, cp, months, pen = mm.lp, mm.col_of, mm.x_cols, mm.cu, mm.cp, mm.months, mm.pen
+    n_cols_total, n_x = mm.n_cols_total, len(mm.col_of)
+    h = _highs(time_limit_s - (time.perf_counter() - t0), mip_rel_gap)
+    h.passModel(lp)
+    # warm start from greedy (x, the cumulative Y, u, peaks)
+    x0 = np.zeros(n_cols_total)
+    pos = {c: x_cols[i] for i, c in enumerate(col_of)}
+    warm_ok = [a if a is not None and (k, a[1], a[0]) in pos else None for k, a in enumerate(warm.assign)]
+    for k, a in enumerate(warm_ok):
+        if a is not None:
+            x0[pos[(k, a[1], a[0])]] = 1.0
+        else:
+            x0[cu[k]] = 1.0
+    start_col = 0
+    for (k, p, starts) in blocks:  # Y = running sums of x inside each block
+        nx, ny = starts.size, int(starts[-1] - starts[0] + 1)
+        xs = np.zeros(ny)
+        xs[starts - starts[0]] = x0[start_col:start_col + nx]
+        x0[start_col + nx:start_col + nx + ny] = np.cumsum(xs)
+        start_col += nx + ny
+    ev = pr.evaluate(warm_ok)
+    for i, mo in enumerate(months):
+        x0[cp[i]] = float(ev.facility_w[pr.month == mo].max()) / KW
+    sol = highspy.HighsSolution()
+    sol.col_value = x0.tolist()
+    h.setSolution(sol)
+    h.run()
+    info = h.getInfo()
+    status = h.modelStatusToString(h.getModelStatus())
+    x = np.asarray(h.getSolution().col_value) if info.primal_solution_status else x0
+    assign = [None] * J
+    reasons = dict(warm.reasons)
+    for i, c in enumerate(col_of):
+        if x[x_cols[i]] > 0.5:
+            k, p, s = c
+            assign[k] = (s, p)
+    for j in pr.jobs:
+        if assign[j.index] is None and j.name not in reasons:
+            reasons[j.name] = j.reason or "left out by the optimisation (no feasible start with the others)"
+        if assign[j.index] is not None:
+            reasons.pop(j.name, None)
+    used_pen = float(sum(pen[k] for k in range(J) if assign[k] is None))
+    tie_total = sum(float(max(pr.tie_costs(j, p).max() for p in j.pools)) for j in pr.jobs if j.pools and not j.reason)
+    lb = float(info.mip_dual_bound) - used_pen - tie_total if np.isfinite(info.mip_dual_bound) else None
+    done = {k for k in range(J) if assign[k] is not None}
+    if thin > 1:  # the restricted model's bound is not one of the full grid
+        lb = relaxation_bound(pr, done)
+    elif lb is not None:
+        lb = max(lb, relaxation_bound(pr, done))
+    return MilpOutcome(assign=assign, reasons=reasons, lower_bound=lb, status=status, columns=n_x,
+                       thinned_every=thin)
+
+
+def repair(pr: Problem, assign: list, deadline: float) -> list:
+    """Move each job, one at a time, to its best 15-min start and pool given the others, while it
+    lowers the model cost (first improvement; stops at ``deadline``, a ``time.perf_counter`` value)."""
+    assign = list(assign)
+    cost = pr.evaluate(assign).cost
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for j in pr.jobs:
+            if time.perf_counter() >= deadline:
+                break
+            a = assign[j.index]
+            if a is None or j.pinned is not None:
+                continue
+            trial = list(assign)
+            trial[j.index] = None
+            u = Usage(pr)
+            for jj, aa in zip(pr.jobs, trial):
+                if aa is not None:
+                    u.add(jj, *aa)
+            hit, _ = best_start(pr, u, j)
+            if hit is None or hit == a:
+                continue
+            trial[j.index] = hit
+            c = pr.evaluate(trial).cost
+            if c < cost - 1e-9:
+                assign, cost, improved = trial, c, True
+    return assign
