@@ -215,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         cli_sim.add_subcommands(sub)
+        from ui import cli_schedule; cli_schedule.add_subcommands(sub)  # noqa: E702  (scheduler, issue 9)
     return p
 
 

@@ -101,3 +101,29 @@ class ScheduleResult:
         out.update(self.notes)
         out["baseline"] = self.baseline
         return out
+
+
+SCHEDULE_CSV_COLUMNS = ("name", "start", "end", "loop", "servers", "gpus")
+
+
+def schedule_rows(result: ScheduleResult) -> list[list[str]]:
+    """Rows of the schedule CSV (header first): start / end ISO 8601 site local time, ``servers`` as
+    ``server:gpus`` pairs joined by ``;``."""
+    from planner.solver.ambient import local_times
+    rows = [list(SCHEDULE_CSV_COLUMNS)]
+    jobs = sorted(result.jobs, key=lambda j: (j.start_s, j.name))
+    starts = local_times(result.start, [j.start_s for j in jobs], result.timezone) if jobs else []
+    ends = local_times(result.start, [j.start_s + j.duration_s for j in jobs], result.timezone) if jobs else []
+    for j, a, b in zip(jobs, starts, ends):
+        rows.append([j.name, a, b, result.loops.get(j.name, ""), ";".join(f"{s}:{g}" for s, g in j.placement),
+                     str(j.gpus)])
+    return rows
+
+
+def write_schedule_csv(result: ScheduleResult, path, *, protect=()) -> None:
+    """Write the schedule CSV through :func:`planner.outputs.atomic_output` (never over a plan or an input)."""
+    import csv
+
+    from planner.outputs import atomic_output
+    with atomic_output(path, protect=protect) as fh:
+        csv.writer(fh).writerows(schedule_rows(result))
