@@ -2,7 +2,7 @@
 
 Variables: ``x[j,s,p]`` = 1 if job j starts in slot s on pool p (one column per start inside the
 job's window and pool with enough GPUs, whose power alone fits the headroom), ``u[j]`` = 1 if job j
-is left unscheduled (penalty far above any cost, scaled by priority), ``peak[m]`` the highest
+is left unscheduled (one penalty for every job, far above any cost: as many jobs as possible first), ``peak[m]`` the highest
 facility power of billing month m [W]. Identical servers of a loop are one pool, so the model has
 no per-server symmetry.
 
@@ -180,7 +180,7 @@ def _build(pr: Problem, blocks, relax: bool = False) -> _Model:
         # assignment row: Σ x
         R.append(np.full(nx, k)); C.append(cx); V.append(np.ones(nx))
         # cumulative rows: Y_t − Y_{t−1} − x_t = 0
-        rc = n_rows + len(cum_rows) + np.arange(ny)
+        rc = n_rows + sum(cum_rows) + np.arange(ny)
         cum_rows.append(ny)
         R.append(rc); C.append(cy); V.append(np.ones(ny))
         R.append(rc[1:]); C.append(cy[:-1]); V.append(-np.ones(ny - 1))
@@ -215,13 +215,12 @@ def _build(pr: Problem, blocks, relax: bool = False) -> _Model:
         f = pr.fac[p][th] / KW
         resource(r_peak + th, f * m, f * d0, f * dL, in_h)
     n_x_y = n_col
-    # penalty of leaving a job out: far above anything its placement could cost
+    # penalty of leaving a job out: one value for every job, far above anything a placement could
+    # cost, so the optimum schedules as many jobs as possible first and is cheapest second
     charge_max = max(pr.month_charge.values(), default=0.0)
-    pen = np.zeros(J)
-    for j in pr.jobs:
-        top = max((float(pr.energy_costs(j, p).max()) + charge_max * float(pr.job_power(j, p).max())
-                   * float(pr.fac[p].max()) for p in j.pools), default=0.0)
-        pen[j.index] = (10.0 * top + 1.0) * (1.0 + max(j.priority, 0))
+    top = max((float(pr.energy_costs(j, p).max()) + charge_max * float(pr.job_power(j, p).max())
+               * float(pr.fac[p].max()) for j in pr.jobs for p in j.pools), default=0.0)
+    pen = np.full(J, 10.0 * J * top + 1.0)
     cu = n_x_y + np.arange(J)
     R.append(np.arange(J)); C.append(cu); V.append(np.ones(J))
     cp = n_x_y + J + np.arange(len(months))
@@ -350,6 +349,12 @@ def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float
     used_pen = float(sum(pen[k] for k in range(J) if assign[k] is None))
     tie_total = sum(float(max(pr.tie_costs(j, p).max() for p in j.pools)) for j in pr.jobs if j.pools and not j.reason)
     lb = float(info.mip_dual_bound) - used_pen - tie_total if np.isfinite(info.mip_dual_bound) else None
+    # never worse than the warm start (fewer jobs left out first, then the model cost)
+    def rank(a):
+        return (sum(x is None for x in a), pr.evaluate(a).cost)
+    if not pr.feasible(assign) or rank(assign) > rank(warm_ok):
+        assign = list(warm_ok)
+        reasons = dict(warm.reasons)
     done = {k for k in range(J) if assign[k] is not None}
     if thin > 1:  # the restricted model's bound is not one of the full grid
         lb = relaxation_bound(pr, done)
