@@ -16,7 +16,7 @@ from datetime import timedelta
 from planner.assets import resolve_asset
 
 from .jobs_csv import read_jobs_csv
-from .scheduler import METHODS, schedule
+from .scheduler import METHODS, schedule_many
 
 CSV_NAME = "jobs/night_shift_week.csv"
 LARGE_GPUS, LARGE_HOURS, LARGE_UTILIZATION, LARGE_COUNT = 576, 8.0, 0.95, 4
@@ -60,9 +60,8 @@ def night_shift_study(progress=None, time_limit_s: float = 60.0, methods=METHODS
     jobs = read_jobs_csv(resolve_asset(CSV_NAME), sc.start, plan.site.timezone)
     large = [j.name for j in jobs if j.gpus == LARGE_GPUS and j.duration_s == LARGE_HOURS * 3600.0]
     out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "large_jobs": large}
-    for k, m in enumerate(methods):
-        span = None if progress is None else (lambda f, k=k: progress((k + f) / len(methods)))
-        res = schedule(plan, sc, method=m, jobs=jobs, time_limit_s=time_limit_s, progress=span)
+    results = schedule_many(plan, sc, tuple(methods), jobs=jobs, time_limit_s=time_limit_s, progress=progress)
+    for m, res in results.items():
         s = res.summary()
         s["large_jobs_share"] = {w: res.share(h0, h1, large) for w, (h0, h1) in WINDOWS.items()}
         s["starts"] = {j.name: j.start_s for j in res.jobs}
