@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from .problem import Problem, SlotJob
+from .problem import Problem, SlotJob, ends
+from .windows import window_max, window_min
 
 
 @dataclass
@@ -58,32 +58,39 @@ class Usage:
 
     def gpu_ok(self, j: SlotJob, p: int) -> np.ndarray:
         """[n] True where ``j`` fits pool ``p``'s free GPUs for its whole run, by start slot."""
-        w = sliding_window_view(self.free[p], j.length)[: self.pr.n]
-        return w.min(axis=1) >= j.gpus
+        return window_min(self.free[p], j.length)[: self.pr.n] >= j.gpus
 
     def heat_ok(self, j: SlotJob, p: int, starts: np.ndarray) -> np.ndarray:
         """True where ``j`` on pool ``p`` from each of ``starts`` keeps every loop within its headroom."""
         pr = self.pr
-        pw = pr.job_power(j, p)
+        p0, mid, pl, L = ends(pr.job_power(j, p))
         ok = np.ones(starts.size, dtype=bool)
         for l in np.flatnonzero(pr.share[p] > 0):
-            w = sliding_window_view(self.room[l], j.length)[starts]
-            ok &= np.min(w - pr.share[p, l] * pw[None, :], axis=1) >= -1e-6
+            a, room = pr.share[p, l], self.room[l]
+            ok &= room[starts] - a * p0 >= -1e-6
+            if L >= 2:
+                ok &= room[starts + L - 1] - a * pl >= -1e-6
+            if L >= 3:
+                ok &= window_min(room[1:], L - 2)[starts] - a * mid >= -1e-6
         return ok
 
     def peak_rise(self, j: SlotJob, p: int, starts: np.ndarray) -> np.ndarray:
         """Demand-charge increase [$] of ``j`` on pool ``p`` at each of ``starts``."""
         pr = self.pr
-        add = pr.job_power(j, p)
-        f = np.concatenate([pr.fac[p], np.ones(pr.max_len)])
+        p0, mid, pl, L = ends(pr.job_power(j, p))
+        f = np.concatenate([pr.fac[p], np.ones(self.ext - pr.n)])
         rise = np.zeros(starts.size)
         for mo, charge in pr.month_charge.items():
-            in_mo = np.concatenate([pr.month == mo, np.zeros(pr.max_len, dtype=bool)])
-            cur = self.fac[: pr.n][pr.month == mo].max() if np.any(pr.month == mo) else -np.inf
-            fm = np.where(in_mo, self.fac, -np.inf)
-            win = sliding_window_view(fm, j.length)[starts]
-            fw = sliding_window_view(f, j.length)[starts]
-            new = np.max(win + fw * add[None, :], axis=1)
+            sel = pr.month == mo
+            if not sel.any():
+                continue
+            cur = self.fac[: pr.n][sel].max()
+            fm = np.where(np.concatenate([sel, np.zeros(self.ext - pr.n, dtype=bool)]), self.fac, -np.inf)
+            new = fm[starts] + f[starts] * p0
+            if L >= 2:
+                new = np.maximum(new, fm[starts + L - 1] + f[starts + L - 1] * pl)
+            if L >= 3:
+                new = np.maximum(new, window_max((fm + f * mid)[1:], L - 2)[starts])
             rise += charge * np.maximum(new - cur, 0.0)
         return rise
 

@@ -36,7 +36,7 @@ from planner.solver.model import Model
 #: reporting (the plant cannot carry the load) [K].
 MAX_FLOAT_K = 80.0
 _MOVER_PASSES = 6
-_BISECTION_STEPS = 48
+_BISECTION_STEPS = 36  # 80 K / 2^36: 1e-9 K
 
 
 @dataclass

@@ -84,6 +84,15 @@ def job_profile(job: Job, slot_s: float, offset_s: float = 0.0) -> np.ndarray:
     return prof
 
 
+def ends(profile: np.ndarray) -> tuple[float, float, float, int]:
+    """``(first, middle, last, length)`` of a run's per-slot values; the middle must be flat."""
+    L = len(profile)
+    mid = profile[1] if L >= 3 else profile[0]
+    if L >= 3 and not np.all(profile[1:-1] == mid):
+        raise ValueError("a job profile's middle slots must be equal (job_profile makes them so)")
+    return float(profile[0]), float(mid), float(profile[-1]), L
+
+
 @dataclass
 class Problem:
     """Everything the methods need, as arrays (no plan objects): built by :func:`.build.build_problem`.
@@ -130,15 +139,29 @@ class Problem:
         """IT power of job ``j`` on pool ``p`` in each slot of its run [W]."""
         return j.gpus * self.dyn_w_per_gpu[p] * j.profile
 
+    def run_sums(self, j: SlotJob, p: int, w: np.ndarray) -> np.ndarray:
+        """``Σ_k w[s + k] · P_j,p[k]`` for every start s = 0..n−1 (``w`` per slot, zero past the horizon).
+
+        O(n) through the flat middle of the profile: first slot, last slot, and a prefix sum between.
+        """
+        p0, m, pl, L = ends(self.job_power(j, p))
+        ww = np.concatenate([np.asarray(w, float), np.zeros(L + 1)])
+        s = np.arange(self.n)
+        out = p0 * ww[s]
+        if L >= 2:
+            out = out + pl * ww[s + L - 1]
+        if L >= 3:
+            c = np.concatenate([[0.0], np.cumsum(ww)])
+            out = out + m * (c[s + L - 1] - c[s + 1])
+        return out
+
     def energy_costs(self, j: SlotJob, p: int) -> np.ndarray:
         """Energy cost [$] of starting ``j`` on pool ``p`` at every slot 0..n−1 (run clipped at the horizon)."""
-        w = np.concatenate([self.price_w * self.fac[p], np.zeros(j.length)])
-        return np.correlate(w, self.job_power(j, p), mode="valid")[: self.n]
+        return self.run_sums(j, p, self.price_w * self.fac[p])
 
     def tie_costs(self, j: SlotJob, p: int) -> np.ndarray:
         """Tie-break weight of starting ``j`` on pool ``p`` at every slot (heat × ambient) [-]."""
-        w = np.concatenate([self.tie_w, np.zeros(j.length)])
-        return np.correlate(w, self.job_power(j, p), mode="valid")[: self.n]
+        return self.run_sums(j, p, self.tie_w)
 
     def evaluate(self, assign) -> "Evaluation":
         """Cost and usage of a schedule; ``assign[k]`` = (start slot, pool) of job k, or None."""

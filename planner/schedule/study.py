@@ -52,15 +52,21 @@ def write_night_shift_csv(path) -> None:
                         j.kind, "" if j.start_s is None else iso(j.start_s)])
 
 
-def night_shift_study(progress=None, time_limit_s: float = 60.0, methods=METHODS) -> dict:
-    """Run every method on the night-shift week; a ``schedule --json`` object per method."""
+def night_shift_results(progress=None, time_limit_s: float = 60.0, methods=METHODS):
+    """``(plan, scenario, {method: ScheduleResult}, names of the large jobs)`` of the night-shift week."""
     from planner.demo import build_demo_plan
     plan = build_demo_plan()
     sc = plan.scenarios[0]
     jobs = read_jobs_csv(resolve_asset(CSV_NAME), sc.start, plan.site.timezone)
     large = [j.name for j in jobs if j.gpus == LARGE_GPUS and j.duration_s == LARGE_HOURS * 3600.0]
-    out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "large_jobs": large}
     results = schedule_many(plan, sc, tuple(methods), jobs=jobs, time_limit_s=time_limit_s, progress=progress)
+    return plan, sc, results, large
+
+
+def study_json(sc, results: dict, large: list) -> dict:
+    """The ``study night-shift --json`` object: a ``schedule --json`` object per method, the large jobs'
+    shares by window and each schedule's starts [s from the week's start]."""
+    out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "large_jobs": large}
     for m, res in results.items():
         s = res.summary()
         s["large_jobs_share"] = {w: res.share(h0, h1, large) for w, (h0, h1) in WINDOWS.items()}
@@ -69,3 +75,9 @@ def night_shift_study(progress=None, time_limit_s: float = 60.0, methods=METHODS
     if "optimal" in out:
         out["largest_jobs_night_share"] = out["optimal"]["large_jobs_share"]["night_22_06"]
     return out
+
+
+def night_shift_study(progress=None, time_limit_s: float = 60.0, methods=METHODS) -> dict:
+    """Run every method on the night-shift week; :func:`study_json` of the results."""
+    _, sc, results, large = night_shift_results(progress, time_limit_s, methods)
+    return study_json(sc, results, large)
