@@ -152,3 +152,16 @@ def test_thinned_model_keeps_greedy_and_its_bound_is_valid():
     assert sol.lower_bound <= best_cost * (1 + 1e-9)  # relaxation bound below the true optimum
     fixed = milp.repair(pr, sol.assign, deadline=float("inf"))
     assert pr.feasible(fixed) and pr.evaluate(fixed).cost <= cost + 1e-9
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6) | st.just(np.inf), min_size=1, max_size=60), st.integers(1, 60))
+def test_window_min_max_equal_the_direct_ones(values, w):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from planner.schedule.windows import window_max, window_min
+    a = np.array(values)
+    w = min(w, a.size)
+    assert np.array_equal(window_min(a, w), sliding_window_view(a, w).min(axis=1))
+    assert np.array_equal(window_max(a, w), sliding_window_view(a, w).max(axis=1))
+    assert np.array_equal(window_min(np.vstack([a, -a]), w)[1], sliding_window_view(-a, w).min(axis=1))

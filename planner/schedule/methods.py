@@ -74,35 +74,18 @@ class Usage:
                 ok &= window_min(room[1:], L - 2)[starts] - a * mid >= -1e-6
         return ok
 
-    def peak_rise(self, j: SlotJob, p: int, starts: np.ndarray) -> np.ndarray:
-        """Demand-charge increase [$] of ``j`` on pool ``p`` at each of ``starts``."""
-        pr = self.pr
-        p0, mid, pl, L = ends(pr.job_power(j, p))
-        f = np.concatenate([pr.fac[p], np.ones(self.ext - pr.n)])
-        rise = np.zeros(starts.size)
-        for mo, charge in pr.month_charge.items():
-            sel = pr.month == mo
-            if not sel.any():
-                continue
-            cur = self.fac[: pr.n][sel].max()
-            fm = np.where(np.concatenate([sel, np.zeros(self.ext - pr.n, dtype=bool)]), self.fac, -np.inf)
-            new = fm[starts] + f[starts] * p0
-            if L >= 2:
-                new = np.maximum(new, fm[starts + L - 1] + f[starts + L - 1] * pl)
-            if L >= 3:
-                new = np.maximum(new, window_max((fm + f * mid)[1:], L - 2)[starts])
-            rise += charge * np.maximum(new - cur, 0.0)
-        return rise
-
 
 def _first_fit(u: Usage, j: SlotJob, s0: int) -> tuple[int, int] | None:
     """Earliest start ≥ ``s0`` and the first pool (plan order) where ``j`` fits, ignoring heat."""
-    best = None
-    for p in j.pools:
-        ok = np.flatnonzero(u.gpu_ok(j, p)[s0:])
-        if ok.size and (best is None or s0 + ok[0] < best[0]):
-            best = (s0 + int(ok[0]), p)
-    return best
+    if not j.pools or s0 >= u.pr.n:
+        return None
+    P = np.asarray(j.pools, dtype=int)
+    ok = window_min(u.free[P], j.length)[:, s0: u.pr.n] >= j.gpus  # [pools × starts]
+    hit = np.flatnonzero(ok.any(axis=0))
+    if not hit.size:
+        return None
+    s = int(hit[0])
+    return s0 + s, int(P[np.flatnonzero(ok[:, s])[0]])
 
 
 def _place_pinned(pr: Problem, u: Usage, out: Outcome, *, heat: bool) -> None:
@@ -211,30 +194,68 @@ def greedy_order(pr: Problem) -> list[SlotJob]:
                   key=lambda j: (j.latest - j.earliest, -j.priority, j.release_s, j.index))
 
 
+def _run_sums(w: np.ndarray, starts: np.ndarray, L: int, p0: float, mid: float, pl: float) -> np.ndarray:
+    """``Σ_k w[.., s + k] · profile[k]`` at ``starts`` for a flat-middle profile (rows of ``w`` at once)."""
+    ww = np.concatenate([w, np.zeros(w.shape[:-1] + (L + 1,))], axis=-1)
+    out = p0 * ww[..., starts]
+    if L >= 2:
+        out = out + pl * ww[..., starts + L - 1]
+    if L >= 3:
+        c = np.concatenate([np.zeros(w.shape[:-1] + (1,)), np.cumsum(ww, axis=-1)], axis=-1)
+        out = out + mid * (c[..., starts + L - 1] - c[..., starts + 1])
+    return out
+
+
 def best_start(pr: Problem, u: Usage, j: SlotJob) -> tuple[tuple[int, int] | None, str]:
-    """Cheapest feasible (start, pool) of ``j`` given ``u``, or (None, reason)."""
-    best, best_key = None, None
-    any_gpu = False
+    """Cheapest feasible (start, pool) of ``j`` given ``u``, or (None, reason); all pools at once.
+
+    Cost = energy (slot price × facility factor × the job's power) + demand-charge rise of the peak;
+    ties toward cooler slots, then the earlier start, then the pool first in plan order.
+    """
+    P = np.asarray(j.pools, dtype=int)
+    if P.size == 0 or j.latest < j.earliest:
+        return None, j.reason or "no start fits its window"
+    L = j.length
     starts = np.arange(j.earliest, j.latest + 1)
-    for p in j.pools:
-        ok = u.gpu_ok(j, p)[starts]
-        any_gpu |= bool(ok.any())
-        cand = starts[ok]
-        if cand.size == 0:
+    p0, mid, pl, _ = ends(j.profile)
+    scale = j.gpus * pr.dyn_w_per_gpu[P]  # W per unit of utilisation, per pool
+    ok = window_min(u.free[P], L)[:, starts] >= j.gpus  # [pools × starts]
+    if not ok.any():
+        return None, "no loop has enough free GPUs inside its window"
+    for l in range(pr.share.shape[1]):
+        a = pr.share[P, l] * scale  # heat per unit of utilisation into loop l
+        touch = a > 0
+        if not touch.any():
             continue
-        cand = cand[u.heat_ok(j, p, cand)]
-        if cand.size == 0:
+        room = u.room[l]
+        need = room[starts][None, :] - (a * p0)[:, None]
+        if L >= 2:
+            need = np.minimum(need, room[starts + L - 1][None, :] - (a * pl)[:, None])
+        if L >= 3:
+            need = np.minimum(need, window_min(room[1:], L - 2)[starts][None, :] - (a * mid)[:, None])
+        ok &= ~touch[:, None] | (need >= -1e-6)
+    if not ok.any():
+        return None, "no thermal headroom on any loop with free GPUs inside its window"
+    w = pr.price_w[None, :] * pr.fac[P]
+    cost = scale[:, None] * _run_sums(w, starts, L, p0, mid, pl)
+    tie = scale[:, None] * _run_sums(pr.tie_w[None, :], starts, L, p0, mid, pl)
+    ext = u.ext
+    f = np.concatenate([pr.fac[P], np.ones((P.size, ext - pr.n))], axis=1)
+    for mo, charge in pr.month_charge.items():
+        sel = pr.month == mo
+        if not sel.any():
             continue
-        cost = pr.energy_costs(j, p)[cand] + u.peak_rise(j, p, cand)
-        tie = pr.tie_costs(j, p)[cand]
-        k = int(np.lexsort((cand, tie, cost))[0])
-        key = (round(float(cost[k]), 9), float(tie[k]), int(cand[k]))
-        if best_key is None or key < best_key:
-            best, best_key = (int(cand[k]), p), key
-    if best is None:
-        return None, ("no thermal headroom on any loop with free GPUs inside its window" if any_gpu
-                      else "no loop has enough free GPUs inside its window")
-    return best, ""
+        cur = u.fac[: pr.n][sel].max()
+        fm = np.where(np.concatenate([sel, np.zeros(ext - pr.n, dtype=bool)]), u.fac, -np.inf)
+        new = fm[starts][None, :] + f[:, starts] * (scale * p0)[:, None]
+        if L >= 2:
+            new = np.maximum(new, fm[starts + L - 1][None, :] + f[:, starts + L - 1] * (scale * pl)[:, None])
+        if L >= 3:
+            new = np.maximum(new, window_max((fm[None, :] + f * (scale * mid)[:, None])[:, 1:], L - 2)[:, starts])
+        cost = cost + charge * np.maximum(new - cur, 0.0)
+    pi, si = np.nonzero(ok)
+    k = np.lexsort((pi, starts[si], tie[pi, si], np.round(cost[pi, si], 9)))[0]
+    return (int(starts[si[k]]), int(P[pi[k]])), ""
 
 
 def greedy(pr: Problem) -> Outcome:

@@ -97,33 +97,55 @@ def _columns(pr: Problem, thin: int, keep: dict) -> list[tuple[int, int, np.ndar
 
 def relaxation_bound(pr: Problem, only=None) -> float:
     """A lower bound on the cost model valid on the full grid for any schedule that runs at least the
-    jobs ``only`` (indices; default all schedulable): each at its cheapest start regardless of the
-    others, plus the demand charge on the larger of the idle peak and the mean facility power those
-    jobs imply at their most efficient pool (a peak is at least the mean)."""
+    jobs ``only`` (indices; default all schedulable).
+
+    Energy: every job at its cheapest start regardless of the others. Demand charge on the largest of
+    three peaks no schedule can avoid: (1) the idle facility power; (2) per slot, idle power plus the
+    *compulsory part* of every job whose window forces it to run then (latest start before earliest
+    end), at its least power; (3) for every interval [a, b) of slots in one billing month, the mean
+    facility power of idle plus the least in-horizon energy of the jobs whose whole window lies inside
+    it (a peak is at least a mean).
+    """
+    n = pr.n
     base = float(np.dot(pr.price_w, pr.base_w))
     extra_energy = 0.0
-    extra_ws = 0.0
+    compulsory = np.zeros(n)
+    inside_w = []  # (earliest, window end, least facility W·slots)
     for j in pr.jobs:
         if j.reason or (only is not None and j.index not in only):
             continue
         starts = np.array([j.pinned]) if j.pinned is not None else np.arange(j.earliest, j.latest + 1)
-        best_c, best_w = np.inf, np.inf
+        best_c, best_w, least_p = np.inf, np.inf, np.inf
         for p in j.pools:
-            c = pr.energy_costs(j, p)[starts].min()
-            if c < best_c:
-                best_c = c
+            best_c = min(best_c, float(pr.energy_costs(j, p)[starts].min()))
+            pw = pr.job_power(j, p)
             # energy inside the horizon is least at the latest start
-            w = float(np.sum(pr.job_power(j, p)[: max(pr.n - int(starts[-1]), 0)]) * pr.fac[p].min())
-            best_w = min(best_w, w)
+            best_w = min(best_w, float(np.sum(pw[: max(n - int(starts[-1]), 0)]) * pr.fac[p].min()))
+            least_p = min(least_p, float(pw.min()) * float(pr.fac[p].min()))
         extra_energy += best_c if np.isfinite(best_c) else 0.0
-        extra_ws += 0.0 if not np.isfinite(best_w) else best_w
+        lo, hi = int(starts[-1]), int(starts[0]) + j.length  # running at every start in [lo, hi)
+        if lo < hi and np.isfinite(least_p):
+            compulsory[lo:min(hi, n)] += least_p
+        if np.isfinite(best_w):
+            inside_w.append((int(starts[0]), min(int(starts[-1]) + j.length, n), best_w))
     demand = 0.0
     for mo, charge in pr.month_charge.items():
-        sel = pr.month == mo
-        if not sel.any():
+        sel = np.flatnonzero(pr.month == mo)
+        if not sel.size:
             continue
-        mean = (pr.base_w[sel].sum() + extra_ws * sel.sum() / pr.n) / sel.sum()
-        demand += charge * max(float(pr.base_w[sel].max()), mean)
+        t0, t1 = int(sel[0]), int(sel[-1]) + 1
+        peak = max(float(pr.base_w[t0:t1].max()), float((pr.base_w + compulsory)[t0:t1].max()))
+        cb = np.concatenate([[0.0], np.cumsum(pr.base_w[t0:t1])])
+        jobs_in = [(e - t0, f - t0, w) for e, f, w in inside_w if e >= t0 and f <= t1]
+        for a in range(t1 - t0):
+            e_by_end = np.zeros(t1 - t0 + 1)
+            for e, f, w in jobs_in:
+                if e >= a:
+                    e_by_end[f] += w
+            b = np.arange(a + 1, t1 - t0 + 1)
+            mean = (cb[b] - cb[a] + np.cumsum(e_by_end)[b]) / (b - a)
+            peak = max(peak, float(mean.max()))
+        demand += charge * peak
     return base + extra_energy + demand
 
 
