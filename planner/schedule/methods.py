@@ -222,18 +222,20 @@ def best_start(pr: Problem, u: Usage, j: SlotJob) -> tuple[tuple[int, int] | Non
     ok = window_min(u.free[P], L)[:, starts] >= j.gpus  # [pools × starts]
     if not ok.any():
         return None, "no loop has enough free GPUs inside its window"
-    for l in range(pr.share.shape[1]):
-        a = pr.share[P, l] * scale  # heat per unit of utilisation into loop l
-        touch = a > 0
-        if not touch.any():
-            continue
-        room = u.room[l]
-        need = room[starts][None, :] - (a * p0)[:, None]
+    A = pr.share[P] * scale[:, None]  # [pools × loops] heat per unit of utilisation
+    pi, li = np.nonzero(A > 0)  # the (pool, loop) pairs that matter, grouped by pool
+    if pi.size:
+        loops, inv = np.unique(li, return_inverse=True)
+        rooms = u.room[loops]  # [loops × ext]
+        a = A[pi, li][:, None]
+        need = rooms[inv][:, starts] - a * p0  # [pairs × starts]
         if L >= 2:
-            need = np.minimum(need, room[starts + L - 1][None, :] - (a * pl)[:, None])
+            need = np.minimum(need, rooms[inv][:, starts + L - 1] - a * pl)
         if L >= 3:
-            need = np.minimum(need, window_min(room[1:], L - 2)[starts][None, :] - (a * mid)[:, None])
-        ok &= ~touch[:, None] | (need >= -1e-6)
+            need = np.minimum(need, window_min(rooms[:, 1:], L - 2)[inv][:, starts] - a * mid)
+        first = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+        bad = np.add.reduceat((need < -1e-6).astype(np.int32), first, axis=0) > 0
+        ok[pi[first]] &= ~bad
     if not ok.any():
         return None, "no thermal headroom on any loop with free GPUs inside its window"
     w = pr.price_w[None, :] * pr.fac[P]

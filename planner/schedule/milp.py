@@ -35,7 +35,7 @@ import numpy as np
 from scipy import sparse
 
 from .methods import Outcome, Usage, best_start
-from .problem import Problem
+from .problem import Problem, ends
 
 #: Largest number of start columns solved on the full slot grid (beyond: thinned starts) [-].
 MAX_COLUMNS = 3_000
@@ -102,9 +102,10 @@ def relaxation_bound(pr: Problem, only=None) -> float:
     Energy: every job at its cheapest start regardless of the others. Demand charge on the largest of
     three peaks no schedule can avoid: (1) the idle facility power; (2) per slot, idle power plus the
     *compulsory part* of every job whose window forces it to run then (latest start before earliest
-    end), at its least power; (3) for every interval [a, b) of slots in one billing month, the mean
-    facility power of idle plus the least in-horizon energy of the jobs whose whole window lies inside
-    it (a peak is at least a mean).
+    end), at its least power; (3) for intervals [a, b) of slots in one billing month (ends on an
+    hourly grid for a week), the mean facility power of idle plus, for every job, the slots its run
+    must spend inside the interval (its length less what can hang out before a and after b) at its
+    least power (a peak is at least a mean).
     """
     n = pr.n
     base = float(np.dot(pr.price_w, pr.base_w))
@@ -126,25 +127,43 @@ def relaxation_bound(pr: Problem, only=None) -> float:
         lo, hi = int(starts[-1]), int(starts[0]) + j.length  # running at every start in [lo, hi)
         if lo < hi and np.isfinite(least_p):
             compulsory[lo:min(hi, n)] += least_p
-        if np.isfinite(best_w):
-            inside_w.append((int(starts[0]), min(int(starts[-1]) + j.length, n), best_w))
+        if np.isfinite(least_p):
+            # the run's slots in ascending facility power at its most frugal pool: k slots inside the
+            # interval use at least the k smallest (piecewise linear in k: three segments)
+            pf = min(j.pools, key=lambda p: pr.dyn_w_per_gpu[p] * pr.fac[p].min())
+            p0, mid, pl, L = ends(pr.job_power(j, pf) * pr.fac[pf].min())
+            segs = sorted([(p0, 1.0), (pl, 1.0 if L >= 2 else 0.0), (mid, float(max(L - 2, 0)))])
+            inside_w.append((int(starts[0]), int(starts[-1]) + L, L, segs))
     demand = 0.0
+    if inside_w:
+        e_ = np.array([x[0] for x in inside_w], float)
+        f_ = np.array([x[1] for x in inside_w], float)
+        lp_ = np.array([x[2] for x in inside_w], float)
+        seg_v = np.array([[v for v, _ in x[3]] for x in inside_w])  # [jobs × 3] W per slot
+        seg_n = np.array([[c for _, c in x[3]] for x in inside_w])  # slots of each segment
+        seg_s = np.cumsum(seg_n, axis=1) - seg_n  # where each segment starts in k
     for mo, charge in pr.month_charge.items():
         sel = np.flatnonzero(pr.month == mo)
         if not sel.size:
             continue
         t0, t1 = int(sel[0]), int(sel[-1]) + 1
         peak = max(float(pr.base_w[t0:t1].max()), float((pr.base_w + compulsory)[t0:t1].max()))
-        cb = np.concatenate([[0.0], np.cumsum(pr.base_w[t0:t1])])
-        jobs_in = [(e - t0, f - t0, w) for e, f, w in inside_w if e >= t0 and f <= t1]
-        for a in range(t1 - t0):
-            e_by_end = np.zeros(t1 - t0 + 1)
-            for e, f, w in jobs_in:
-                if e >= a:
-                    e_by_end[f] += w
-            b = np.arange(a + 1, t1 - t0 + 1)
-            mean = (cb[b] - cb[a] + np.cumsum(e_by_end)[b]) / (b - a)
-            peak = max(peak, float(mean.max()))
+        if inside_w:
+            cb = np.concatenate([[0.0], np.cumsum(pr.base_w)])
+            step = max(1, (t1 - t0) // 168)  # interval ends on a grid: any subset of intervals is valid
+            b = np.arange(t0 + 1, t1 + 1)
+            b = b[((b - t0) % step == 0) | (b == t1)]
+            for a in range(t0, t1, step):
+                bb = b[b > a]
+                # least slots of each job's run inside [a, b): it may hang out before a and after b
+                before = np.maximum(0.0, a - e_)[:, None]
+                after = np.maximum(0.0, f_[:, None] - bb[None, :])
+                length = np.minimum(lp_, f_ - e_)[:, None]
+                inside = np.clip(length - before - after, 0.0, None)  # [jobs × b]
+                k = inside[:, :, None] - seg_s[:, None, :]
+                energy = (seg_v[:, None, :] * np.clip(k, 0.0, seg_n[:, None, :])).sum(axis=(0, 2))
+                mean = (cb[bb] - cb[a] + energy) / (bb - a)
+                peak = max(peak, float(mean.max()))
         demand += charge * peak
     return base + extra_energy + demand
 

@@ -133,7 +133,11 @@ class Problem:
 
     @property
     def max_len(self) -> int:
-        return max((j.length for j in self.jobs), default=1)
+        """Longest run in slots (cached: the job list does not change)."""
+        cached = self.__dict__.get("_max_len")
+        if cached is None:
+            cached = self.__dict__["_max_len"] = max((j.length for j in self.jobs), default=1)
+        return cached
 
     def job_power(self, j: SlotJob, p: int) -> np.ndarray:
         """IT power of job ``j`` on pool ``p`` in each slot of its run [W]."""
