@@ -165,3 +165,18 @@ def test_window_min_max_equal_the_direct_ones(values, w):
     assert np.array_equal(window_min(a, w), sliding_window_view(a, w).min(axis=1))
     assert np.array_equal(window_max(a, w), sliding_window_view(a, w).max(axis=1))
     assert np.array_equal(window_min(np.vstack([a, -a]), w)[1], sliding_window_view(-a, w).min(axis=1))
+
+
+def test_decomposition_by_pool_group_never_worse_and_feasible():
+    for seed in range(6):
+        pr = make_problem(seed, n_jobs=4, n_slots=8, tight=False)  # brute force stays small
+        assert milp.pool_groups(pr) == [[0, 1]]  # the hybrid pool shares loop 0
+        pr.share[1] = [0.0, 1.0]  # now two independent pods
+        assert milp.pool_groups(pr) == [[0], [1]]
+        g = methods.greedy(pr)
+        assign = milp.solve_by_groups(pr, g.assign, deadline=float("inf"))
+        assert pr.feasible(assign) and [a is None for a in assign] == [a is None for a in g.assign]
+        assert pr.evaluate(assign).cost <= pr.evaluate(g.assign).cost + 1e-9
+        best, best_cost = brute_force(pr)
+        if best is not None and all(a is not None for a in assign):
+            assert pr.evaluate(assign).cost >= best_cost - 1e-9

@@ -96,3 +96,40 @@ def test_headroom_keeps_the_solver_under_slowdown(demo):
     assert res.throttled_gpu_hours == 0.0
     full = simulate(plan, sc, weather=(outdoor, outdoor - 8.0))
     assert full.throttled_gpu_hours > 0.0
+
+
+def test_verification_round_tightens_where_the_solver_throttled(monkeypatch):
+    """Mechanics of the rounds: the first solver run of the greedy schedule 'throttles' on the racks and
+    slots of the large job (a stand-in result); the headroom there is cut below that job's heat, greedy
+    moves it, the second run is clean, and one round is reported."""
+    from types import SimpleNamespace
+
+    import planner.schedule.scheduler as sched
+    from planner.schedule import schedule
+
+    plan = build_demo_plan()
+    sc = replace(plan.scenarios[0], horizon_s=86400.0)
+    jobs = [Job("big", 576, utilization=0.95, duration_s=4 * 3600.0, release_s=0.0, deadline_s=86400.0)]
+    real = sched._sim
+    calls = []
+
+    def fake(ctx, sjobs, clock, a, b, servers=False):
+        res = real(ctx, sjobs, clock, a, b, servers)
+        calls.append([(j.name, j.start_s) for j in sjobs])
+        if len(calls) == 2:  # the first greedy verification: pretend the job's racks throttled
+            (job,) = sjobs
+            t = np.asarray(res.rack_series_time_s)
+            racks = sorted({ctx.model.rack[ctx.model.server_names.index(s)] for s, _ in job.placement})
+            frac = np.zeros((t.size, len(ctx.model.rack_names)), np.float32)
+            on = (t >= job.start_s) & (t < job.start_s + job.duration_s)
+            frac[np.ix_(on, racks)] = 0.5
+            res = SimpleNamespace(**{**res.__dict__, "throttled_gpu_hours": 1.0, "rack_throttled_fraction": frac})
+            res.summary = lambda: {}
+        return res
+
+    monkeypatch.setattr(sched, "_sim", fake)
+    out = schedule(plan, sc, method="greedy", jobs=jobs)
+    assert out.verify_rounds == 1 and len(calls) == 3  # baseline, round 0, round 1
+    first, second = calls[1][0][1], calls[2][0][1]
+    assert abs(second - first) >= 4 * 3600.0 - 900.0 or out.loops["big"] != "TCS"  # moved off the cells
+    assert out.simulation.throttled_gpu_hours == 0.0

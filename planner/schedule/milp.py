@@ -39,6 +39,8 @@ from .problem import Problem, ends
 
 #: Largest number of start columns solved on the full slot grid (beyond: thinned starts) [-].
 MAX_COLUMNS = 3_000
+#: Largest LP relaxation attempted for the bound (its build alone grows with the columns) [-].
+LP_MAX_COLUMNS = 100_000
 KW = 1e3  #: heat and power rows in kW (keeps the matrix's coefficient range small for the simplex)
 
 
@@ -315,7 +317,10 @@ def _highs(time_limit_s: float, mip_rel_gap: float = 1e-4):
 def lp_bound(pr: Problem, time_limit_s: float) -> float | None:
     """Optimum of the LP relaxation on the full slot grid (interior point): a proven lower bound on
     the cost model for any schedule that runs every schedulable job; None if not solved in time."""
-    m = _build(pr, _columns(pr, 1, {}), relax=True)
+    blocks = _columns(pr, 1, {})
+    if sum(b[2].size for b in blocks) > LP_MAX_COLUMNS:
+        return None
+    m = _build(pr, blocks, relax=True)
     m.lp.col_cost_ = np.asarray(m.lp.col_cost_, float).copy()
     h = _highs(time_limit_s)
     h.setOptionValue("solver", "ipm")
@@ -331,7 +336,7 @@ def lp_bound(pr: Problem, time_limit_s: float) -> float | None:
 
 
 def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float = 1e-4,
-          max_columns: int = MAX_COLUMNS) -> MilpOutcome:
+          max_columns: int = MAX_COLUMNS, bound: bool = True) -> MilpOutcome:
     """Solve the MILP from the warm start ``warm`` (greedy) within ``time_limit_s``."""
     import highspy
 
@@ -397,7 +402,9 @@ def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float
         assign = list(warm_ok)
         reasons = dict(warm.reasons)
     done = {k for k in range(J) if assign[k] is not None}
-    if thin > 1:  # the restricted model's bound is not one of the full grid
+    if not bound:
+        lb = None
+    elif thin > 1:  # the restricted model's bound is not one of the full grid
         lb = relaxation_bound(pr, done)
     elif lb is not None:
         lb = max(lb, relaxation_bound(pr, done))
@@ -433,3 +440,95 @@ def repair(pr: Problem, assign: list, deadline: float) -> list:
             if c < cost - 1e-9:
                 assign, cost, improved = trial, c, True
     return assign
+
+
+def pool_groups(pr: Problem) -> list[list[int]]:
+    """Pools that share an IT loop, transitively (a pod: its air and liquid pools share the air loop)."""
+    parent = list(range(pr.n_pools))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for l in range(pr.share.shape[1]):
+        on = np.flatnonzero(pr.share[:, l] > 0)
+        for p in on[1:]:
+            parent[find(p)] = find(on[0])
+    groups: dict[int, list[int]] = {}
+    for p in range(pr.n_pools):
+        groups.setdefault(find(p), []).append(p)
+    return sorted(groups.values())
+
+
+def _subproblem(pr: Problem, assign: list, pools: list[int]):
+    """The jobs on ``pools`` as a problem of their own, everything else fixed: its facility power joins
+    the base, its heat leaves the headroom. Returns (sub, job indices in ``pr``, sub's warm assignment)."""
+    from dataclasses import replace as dc_replace
+    remap = {p: k for k, p in enumerate(pools)}
+    mine = [k for k, a in enumerate(assign) if a is not None and a[1] in remap]
+    others = [a if (a is None or a[1] not in remap) else None for a in assign]
+    ev = pr.evaluate(others)
+    jobs = [dc_replace(pr.jobs[k], index=i, pools=[remap[p] for p in pr.jobs[k].pools if p in remap])
+            for i, k in enumerate(mine)]
+    sub = dc_replace(pr, base_w=ev.facility_w.copy(), fac=pr.fac[pools], dyn_w_per_gpu=pr.dyn_w_per_gpu[pools],
+                     pool_gpus=pr.pool_gpus[pools], pool_names=[pr.pool_names[p] for p in pools],
+                     share=pr.share[pools], headroom_w=pr.headroom_w - ev.heat_w, jobs=jobs)
+    sub.__dict__.pop("_max_len", None)
+    warm = [(assign[k][0], remap[assign[k][1]]) for k in mine]
+    return sub, mine, warm
+
+
+def solve_by_groups(pr: Problem, assign: list, deadline: float) -> list:
+    """Improve ``assign`` one pool group (pod) at a time: each group's jobs re-solved as a MILP with the
+    rest fixed (their power in the base, so the shared facility peak is priced right), warm-started
+    from the current schedule, kept only if the whole schedule gets cheaper. Round robin until
+    ``deadline`` (a ``time.perf_counter`` value) or a full round without improvement."""
+    from .methods import Outcome
+    assign = list(assign)
+    cost = pr.evaluate(assign).cost
+    groups = pool_groups(pr)
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for k, g in enumerate(groups):
+            left = deadline - time.perf_counter()
+            if left <= 0.5:
+                break
+            sub, mine, warm = _subproblem(pr, assign, g)
+            if not mine:
+                continue
+            sol = solve(sub, Outcome(assign=warm), min(left, max(left / (len(groups) - k), 1.0)), bound=False)
+            if any(a is None for a in sol.assign):
+                continue
+            trial = list(assign)
+            for i, kk in enumerate(mine):
+                s, p = sol.assign[i]
+                trial[kk] = (s, g[p])
+            c = pr.evaluate(trial).cost
+            if c < cost - 1e-9 and pr.feasible(trial):
+                assign, cost, improved = trial, c, True
+    return assign
+
+
+def optimise(pr: Problem, warm: Outcome, budget_s: float) -> MilpOutcome:
+    """``optimal`` within ``budget_s``: greedy (``warm``) improved by single-job moves, then the MILP on
+    the whole problem — or, when that would need thinned starts and the hall has several pool groups
+    (pods), one MILP per group in turn (:func:`solve_by_groups`) — then a 15-min repair pass. The bound
+    is the MILP's where it solved the full grid, else :func:`relaxation_bound`."""
+    t0 = time.perf_counter()
+    deadline = t0 + budget_s
+    start = repair(pr, warm.assign, t0 + 0.2 * budget_s)
+    n_cols = sum(b[2].size for b in _columns(pr, 1, {}))
+    groups = pool_groups(pr)
+    if n_cols > MAX_COLUMNS and len(groups) > 1:
+        assign = solve_by_groups(pr, start, t0 + 0.65 * budget_s)  # model builds come on top of HiGHS's limit
+        assign = repair(pr, assign, deadline)
+        done = {k for k, a in enumerate(assign) if a is not None}
+        reasons = {j.name: warm.reasons.get(j.name, j.reason or "not scheduled") for j, a in zip(pr.jobs, assign)
+                   if a is None}
+        return MilpOutcome(assign=assign, reasons=reasons, lower_bound=relaxation_bound(pr, done),
+                           status=f"decomposed into {len(groups)} pool groups", columns=n_cols, thinned_every=0)
+    sol = solve(pr, Outcome(assign=start, reasons=warm.reasons), 0.8 * budget_s - (time.perf_counter() - t0))
+    sol.assign = repair(pr, sol.assign, deadline)
+    return sol

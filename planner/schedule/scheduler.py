@@ -140,19 +140,17 @@ def _optimise(method, pr, ctx, finish, clock, a, share, sim_time, time_limit_s, 
         g = methods.greedy(pr)
         out = g
         if method == "optimal":
-            # the greedy schedule improved by single-job moves (deterministic, fast) starts the MILP;
-            # verification runs and the final LP bound are kept back from the MILP's budget
-            start = methods.Outcome(assign=milp.repair(pr, g.assign, deadline), reasons=g.reasons)
+            # verification runs and the final LP bound are kept back from the optimisation's budget
             left = deadline - time.perf_counter() - sim_time * (MAX_VERIFY_ROUNDS - rounds + 1)
-            budget = max(left * (0.5 if rounds == 0 else 0.4), 1.0)
-            sol = milp.solve(pr, start, budget)
-            assign = milp.repair(pr, sol.assign, time.perf_counter() + max(budget * 0.2, 0.5))
+            budget = max(left * (0.6 if rounds == 0 else 0.4), 1.0)
+            sol = milp.optimise(pr, g, budget)
+            assign = sol.assign
             if pr.feasible(assign) and sum(x is None for x in assign) <= sum(x is None for x in g.assign) \
                     and pr.evaluate(assign).cost <= pr.evaluate(g.assign).cost + 1e-9:
                 out = methods.Outcome(assign=assign, reasons=sol.reasons)
             lb = sol.lower_bound
         sjobs = finish(out, False)
-        sim = _sim(ctx, sjobs, clock, a + step * rounds, a + step * (rounds + 1), servers=True)
+        sim = _sim(ctx, sjobs, clock, a + step * rounds, a + step * (rounds + 1))
         if sim.throttled_gpu_hours <= 0 or rounds >= MAX_VERIFY_ROUNDS or time.perf_counter() >= deadline:
             break
         cells = throttled_cells(pr, ctx, sim)
