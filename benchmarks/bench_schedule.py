@@ -107,9 +107,10 @@ def main(argv=None) -> int:
               f"({out['greedy']['cpu_ratio_to_fcfs']:.1f}x fcfs CPU)  model cost "
               f"${out['greedy']['model_cost_usd']:,.0f}  unscheduled {out['greedy']['unscheduled']}")
         for o in out["optimal"]:
+            grid = "per pod" if o["thinned_every"] == 0 else f"every {o['thinned_every']}. start"
             print(f"optimal {o['budget_s']:>4.0f} s budget ({o['wall_s']:.1f} s): ${o['model_cost_usd']:,.0f}, bound "
-                  f"${o['lower_bound_usd']:,.0f} ({o['bound']}), gap {o['gap']:.2%}, columns {o['columns']} "
-                  f"(every {o['thinned_every']}. start), MILP {o['milp_status']}")
+                  f"${o['lower_bound_usd']:,.0f} ({o['bound']}), gap {o['gap']:.2%}, {o['columns']} start columns "
+                  f"({grid}), MILP: {o['milp_status']}")
         if "verify_s" in out:
             print(f"solver verification of greedy: {out['verify_s']:.1f} s, throttled GPU-h "
                   f"{out['verify_throttled_gpu_hours']:.1f}")
