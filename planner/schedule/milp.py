@@ -264,6 +264,7 @@ def _build(pr: Problem, blocks, relax: bool = False) -> _Model:
     top = max((float(pr.energy_costs(j, p).max()) + charge_max * float(pr.job_power(j, p).max())
                * float(pr.fac[p].max()) for j in pr.jobs for p in j.pools), default=0.0)
     pen = np.full(J, 10.0 * J * top + 1.0)
+    pen[[j.index for j in pr.jobs if j.reason]] = 0.0  # out whatever happens: no constant in the objective
     cu = n_x_y + np.arange(J)
     R.append(np.arange(J)); C.append(cu); V.append(np.ones(J))
     cp = n_x_y + J + np.arange(len(months))
@@ -353,7 +354,9 @@ def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float
     mm = _build(pr, blocks)
     lp, col_of, x_cols, cu, cp, months, pen = mm.lp, mm.col_of, mm.x_cols, mm.cu, mm.cp, mm.months, mm.pen
     n_cols_total, n_x = mm.n_cols_total, len(mm.col_of)
-    h = _highs(time_limit_s - (time.perf_counter() - t0), mip_rel_gap)
+    h = _highs(time_limit_s - (time.perf_counter() - t0), 0.0)
+    # the tolerance is on the cost, not on the penalties of jobs that cannot run in any schedule
+    h.setOptionValue("mip_abs_gap", max(mip_rel_gap * pr.evaluate(warm.assign).cost, 1e-9))
     h.passModel(lp)
     # warm start from greedy (x, the cumulative Y, u, peaks)
     x0 = np.zeros(n_cols_total)
@@ -408,6 +411,8 @@ def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float
         lb = relaxation_bound(pr, done)
     elif lb is not None:
         lb = max(lb, relaxation_bound(pr, done))
+    else:  # HiGHS stopped before a dual bound
+        lb = relaxation_bound(pr, done)
     return MilpOutcome(assign=assign, reasons=reasons, lower_bound=lb, status=status, columns=n_x,
                        thinned_every=thin)
 
