@@ -164,3 +164,14 @@ def test_fcfs_one_loop_per_job_and_plan_order(small_plan):
         assert len({loops[name] for name, _ in j.placement}) == 1  # one piece on one loop
         assert sum(g for _, g in j.placement) == j.gpus
     assert isinstance(plan.scenarios[0], Scenario)
+
+
+def test_cancel_and_progress(small_plan):
+    from planner.schedule import ScheduleCancelled, schedule
+    plan = load_plan(small_plan)
+    with pytest.raises(ScheduleCancelled):
+        schedule(plan, method="greedy", cancel=lambda: True)
+    seen = []
+    res = schedule(plan, method="backfill", progress=seen.append)
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and all(b >= a - 1e-12 for a, b in zip(seen, seen[1:]))
+    assert res.method == "backfill" and res.baseline["method"] == "fcfs"
