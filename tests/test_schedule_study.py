@@ -5,13 +5,14 @@ figures depend a little on machine speed), solver-verified, all four methods:
 
 =============================  ========  ========  ========  ========
                                fcfs      backfill  greedy    optimal
-cost $                         28,726    28,811    27,613    27,449
-facility energy kWh            230,522   228,606   228,082   228,997
-peak 15-min facility kW        2,025     2,070     1,902     1,902
+cost $                         28,725    28,811    27,617    27,453
+facility energy kWh            230,527   228,619   228,088   229,001
+peak 15-min facility kW        2,024     2,069     1,902     1,902
 throttled GPU-hours            0.0       0.0       0.0       0.0
-max GPU °C                     87.4      87.4      87.0      87.0
+max GPU °C                     87.5      87.5      87.1      87.1
 missed deadlines               6         0         0         0
-large jobs GPU-h 22:00-06:00   37.5 %    37.5 %    44.5 %    52.3 %
+large jobs GPU-h 22:00-06:00   37.5 %    37.5 %    43.8 %    52.3 % (one run of five: 43.8 %)
+large jobs GPU-h 02:00-06:00   25.0 %    25.0 %    25.0 %    31.3 %
 large jobs GPU-h 12:00-20:00   25.0 %    25.0 %    17.2 %    7.0 %
 =============================  ========  ========  ========  ========
 
