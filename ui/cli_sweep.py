@@ -55,13 +55,14 @@ def _definition(args):
 def cmd_sweep(args) -> int:
     """``dcplan sweep PLAN …``: run the variants, write the results file, print the ranking."""
     from models.store import PlanFileError, load_plan
-    from planner.sweep import (ResultsFile, SweepError, best, check_address, define, default_workers, execute, objectives_for,
-                               parse_constraint, pareto)
+    from planner.sweep import (ResultsFile, SweepError, best, check_address, define, default_workers, execute,
+                               objectives_for, parse_constraint, pareto)
 
     if args.workers is not None and args.workers < 1:
         raise _cli_error(f"--workers must be at least 1, got {args.workers}")
     if args.workers is not None and args.scheduler:
-        raise _cli_error("--workers sizes the embedded cluster; with --scheduler the cluster's own workers run the sweep")
+        raise _cli_error("--workers sizes the embedded cluster; with --scheduler the cluster's own workers run "
+                         "the sweep")
     if args.resume and not args.out:
         raise _cli_error("--resume needs --out RESULTS.csv (the file to resume)")
     if args.days is not None and (not math.isfinite(args.days) or args.days <= 0):

@@ -201,20 +201,21 @@ def _weather_key(ctx: _Context, epw) -> str:
 
 
 def _resolve_start(param, raw, ctx):
-    if isinstance(raw, datetime):
-        return raw.replace(tzinfo=None).isoformat(), _label(raw.date().isoformat() if raw.time() == datetime.min.time()
-                                                           else raw.isoformat())
-    if isinstance(raw, date):
-        return datetime(raw.year, raw.month, raw.day).isoformat(), raw.isoformat()
+    """Local start (naive, site time): text ``YYYY-MM-DD[THH:MM]`` or a TOML date / local date-time."""
     if isinstance(raw, str):
         try:
-            d = datetime.fromisoformat(raw.strip())
+            raw_dt = datetime.fromisoformat(raw.strip())
         except ValueError:
-            pass
-        else:
-            if d.tzinfo is None:
-                return d.isoformat(), _label(raw)
-    raise SweepError(f"{param}: {raw!r} is not a local date YYYY-MM-DD (or date and time YYYY-MM-DDTHH:MM)")
+            raw_dt = None
+    elif isinstance(raw, datetime):
+        raw_dt = raw
+    elif isinstance(raw, date):
+        raw_dt = datetime(raw.year, raw.month, raw.day)
+    else:
+        raw_dt = None
+    if raw_dt is None or raw_dt.tzinfo is not None:
+        raise SweepError(f"{param}: {raw!r} is not a local date YYYY-MM-DD (or date and time YYYY-MM-DDTHH:MM)")
+    return raw_dt.isoformat(), raw if isinstance(raw, str) else raw.isoformat()
 
 
 def _resolve_days(param, raw, ctx):
@@ -228,7 +229,8 @@ def _resolve_scenario(param, raw, ctx):
     names = [s.name for s in ctx.plan.scenarios]
     if isinstance(raw, str) and raw.strip() in names:
         return raw.strip(), _label(raw)
-    raise SweepError(f"{param}: {raw!r} is not a scenario of the plan (scenarios: {', '.join(map(repr, names)) or 'none'})")
+    listed = ", ".join(map(repr, names)) or "none"
+    raise SweepError(f"{param}: {raw!r} is not a scenario of the plan (scenarios: {listed})")
 
 
 def _resolve_control(param, raw, ctx):
@@ -336,22 +338,19 @@ KINDS: dict[str, _Kind] = {k.name: k for k in (
 )}
 
 
-def parameter_help() -> str:
-    """One line per parameter kind, for ``--help`` and error messages."""
-    lines = []
-    for k in KINDS.values():
-        lines.append(f"{k.name}{'.LOOP' if k.per_loop else ''}: {k.what}")
-    return "; ".join(lines)
+def _known() -> str:
+    return ", ".join(k.name + (".LOOP" if k.per_loop else "") for k in KINDS.values())
 
 
 def _kind_of(param: str, ctx: _Context) -> _Kind:
     head, dot, loop = param.partition(".")
     kind = KINDS.get(head)
     if kind is None:
-        raise SweepError(f"{param}: unknown parameter; known: {', '.join(k.name + ('.LOOP' if k.per_loop else '') for k in KINDS.values())}")
+        raise SweepError(f"{param}: unknown parameter; known: {_known()}")
     if kind.per_loop:
         if not dot or not loop:
-            raise SweepError(f"{param}: name the loop, e.g. {head}.{ctx.plan.cooling_loops[0].name if ctx.plan.cooling_loops else 'LOOP'}")
+            example = ctx.plan.cooling_loops[0].name if ctx.plan.cooling_loops else "LOOP"
+            raise SweepError(f"{param}: name the loop, e.g. {head}.{example}")
         loops = [lp.name for lp in ctx.plan.cooling_loops]
         if loop not in loops:
             raise SweepError(f"{param}: unknown loop {loop!r} (loops of the plan: {', '.join(loops) or 'none'})")
