@@ -132,7 +132,6 @@ class Sweep:
 class _Kind:
     name: str
     per_loop: bool
-    what: str  # for messages: "a number [°C]" …
     resolve: Callable[..., tuple[Any, str]]  # (param, raw, context) -> (value, label)
 
 
@@ -218,11 +217,15 @@ def _resolve_start(param, raw, ctx):
     return raw_dt.isoformat(), raw if isinstance(raw, str) else raw.isoformat()
 
 
-def _resolve_days(param, raw, ctx):
-    v = _number(param, raw, "a number of days")
+def _positive(param: str, raw, what: str, unit: str) -> tuple[float, str]:
+    v = _number(param, raw, what)
     if v <= 0:
-        raise SweepError(f"{param}: {raw!r} must be > 0 days")
+        raise SweepError(f"{param}: {raw!r} must be > 0 {unit}")
     return v, _label(raw)
+
+
+def _resolve_days(param, raw, ctx):
+    return _positive(param, raw, "a number of days", "days")
 
 
 def _resolve_scenario(param, raw, ctx):
@@ -282,10 +285,7 @@ def _resolve_units(param, raw, ctx):
 
 
 def _resolve_rating(param, raw, ctx):
-    v = _number(param, raw, "a unit rating [kW]")
-    if v <= 0:
-        raise SweepError(f"{param}: {raw!r} must be a rating > 0 kW")
-    return v, _label(raw)
+    return _positive(param, raw, "a unit rating [kW]", "kW")
 
 
 def _resolve_tariff(param, raw, ctx):
@@ -322,19 +322,19 @@ def _resolve_jobs(param, raw, ctx):
 
 
 KINDS: dict[str, _Kind] = {k.name: k for k in (
-    _Kind("weather", False, "an EPW file or bundled city", _resolve_weather),
-    _Kind("start", False, "a local date YYYY-MM-DD", _resolve_start),
-    _Kind("days", False, "a number of days", _resolve_days),
-    _Kind("scenario", False, "a scenario name", _resolve_scenario),
-    _Kind("control", False, "a control mode", _resolve_control),
-    _Kind("load", False, "jobs or full", _resolve_load),
-    _Kind("containment", False, "none, cold or hot", _resolve_containment),
-    _Kind("tariff", False, "a price [$/kWh] or tariff table", _resolve_tariff),
-    _Kind("jobs", False, "a jobs CSV", _resolve_jobs),
-    _Kind("scheduler", False, "a scheduling method", _resolve_scheduler),
-    _Kind("setpoint", True, "a supply temperature [°C]", _resolve_setpoint),
-    _Kind("units", True, "a unit count (N, N+1 … or a number)", _resolve_units),
-    _Kind("rating", True, "a unit rating [kW]", _resolve_rating),
+    _Kind("weather", False, _resolve_weather),
+    _Kind("start", False, _resolve_start),
+    _Kind("days", False, _resolve_days),
+    _Kind("scenario", False, _resolve_scenario),
+    _Kind("control", False, _resolve_control),
+    _Kind("load", False, _resolve_load),
+    _Kind("containment", False, _resolve_containment),
+    _Kind("tariff", False, _resolve_tariff),
+    _Kind("jobs", False, _resolve_jobs),
+    _Kind("scheduler", False, _resolve_scheduler),
+    _Kind("setpoint", True, _resolve_setpoint),
+    _Kind("units", True, _resolve_units),
+    _Kind("rating", True, _resolve_rating),
 )}
 
 
