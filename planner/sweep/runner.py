@@ -75,6 +75,7 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     if client is not None:
         yield client
         return
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -95,7 +96,8 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
         n = min(n, tasks)
     # processes, one thread each (CRITICAL: a worker's own log of the shutdown would be noise; failures
     # reach the caller through the futures): the solver is numpy on small arrays and holds the GIL
-    with _sigint_ignored():
+    # no dashboard, so no use for the workers' statistical profiler (it samples every 10 ms)
+    with _sigint_ignored(), dask.config.set({"distributed.worker.profile.enabled": False}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.CRITICAL)
     cl = Client(cluster, set_as_default=False)
