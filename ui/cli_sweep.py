@@ -20,7 +20,7 @@ parameters (--vary NAME=V1,V2,… or a [vary] table in --file; LOOP is a cooling
   weather          EPW file or bundled city (phoenix, minneapolis, …); moves the site there
   start            local start date YYYY-MM-DD          days         simulated days
   scenario         a scenario of the plan               control      control mode
-  load             jobs or full                          containment  none, cold or hot
+  load             jobs or full                         containment  none, cold or hot
   tariff           flat price [$/kWh] (file: a table with hourly_usd_per_kwh, demand_charge_usd_per_kw)
   setpoint.LOOP    supply setpoint of the loop's units [°C]
   units.LOOP       unit count: N, N+1, N-1 … (N = the plan's count) or a number
@@ -28,7 +28,7 @@ parameters (--vary NAME=V1,V2,… or a [vary] table in --file; LOOP is a cooling
 examples:
   dcplan sweep demo.dcplan --days 1 --vary control=reactive,predictive --vary weather=phoenix,minneapolis
   dcplan sweep demo.dcplan --file sweep.toml --out results.csv --require "lost_gpu_hours<=0"
-  dcplan sweep demo.dcplan --file sweep.toml --out results.csv --scheduler tcp://10.0.0.5:8786
+  dcplan sweep demo.dcplan --file sweep.toml --out results.csv --scheduler tcp://HOST:8786
 """
 
 
