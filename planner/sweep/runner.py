@@ -96,10 +96,12 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
         n = min(n, tasks)
     # Processes with one thread each: the solver is numpy on small arrays and holds the GIL. Logs at
     # CRITICAL: a worker's own log of the shutdown would be noise, failures reach the caller through
-    # the futures. No dashboard, so no use for the workers' statistical profiler (samples every 10 ms).
+    # the futures. Everything listens on the loopback only; the scheduler's status page (health and
+    # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
+    # Nobody watches a dashboard, so no use for the workers' statistical profiler (samples every 10 ms).
     with _sigint_ignored(), dask.config.set({"distributed.worker.profile.enabled": False}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.CRITICAL)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     cl = Client(cluster, set_as_default=False)
     try:
         yield cl
