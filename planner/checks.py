@@ -507,9 +507,36 @@ def _cooling(plan: Plan) -> list[Problem]:
     return out
 
 
+#: First characters that make a spreadsheet run a cell as a formula (OWASP "CSV Injection"):
+#: plain ``dcplan export`` prefixes such names with ``'``; ``export --netbox`` writes them as they are.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_names(plan: Plan) -> list[Problem]:
+    """Names exported to CSV that a spreadsheet would run as a formula (one warning per object)."""
+    named = [("Site", plan.site.name, None), *(("Hall", h.name, None) for h in plan.halls)]
+    named += [("Rack", r.name, r.name) for r in plan.racks]
+    named += [("Row", r.row, r.name) for r in plan.racks]
+    named += [("Server", s.name, s.rack) for s in plan.servers]
+    named += [(f"Server type {t.key} {what}", v, None) for t in plan.server_types
+              for what, v in (("manufacturer", t.manufacturer), ("model", t.model))]
+    named += [("Cooling loop", lp.name, None) for lp in plan.cooling_loops]
+    named += [("Power feed", f.name, None) for f in plan.power_feeds]
+    named += [("Power panel", f.panel, None) for f in plan.power_feeds]
+    out, seen = [], set()
+    for kind, name, rack in named:
+        if name and name.startswith(FORMULA_START) and (kind, name) not in seen:
+            seen.add((kind, name))
+            out.append(Problem(WARNING, "name-formula", f"{kind} {name!r} begins with {name[0]!r}: a spreadsheet may "
+                               "run it as a formula; plain export writes it with a leading ', export --netbox as it is",
+                               rack, None if rack else name))
+    return out
+
+
 def check_plan(plan: Plan) -> list[Problem]:
     """Every problem of the plan, errors first, then in rule order."""
-    problems = _rack_fields(plan) + _overlaps(plan) + _servers(plan) + _power(plan) + _cooling(plan)
+    problems = (_rack_fields(plan) + _overlaps(plan) + _servers(plan) + _power(plan) + _cooling(plan)
+                + _formula_names(plan))
     problems.sort(key=lambda p: p.severity != ERROR)
     return problems
 

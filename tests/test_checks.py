@@ -336,3 +336,19 @@ def test_rack_names_with_outer_whitespace_are_refused():
     assert "rack-name" in codes(p, ERROR)
     p.racks[0].name = p.servers[0].rack = ""
     assert "rack-name" in codes(p, ERROR)
+
+
+def test_check_warns_about_names_a_spreadsheet_would_run():
+    plan = build_demo_plan()
+    assert not [p for p in check_plan(plan) if p.code == "name-formula"]
+    plan.racks[0].name = "-R1"
+    for s in plan.servers:
+        if s.rack == "A01":
+            s.rack = "-R1"
+    plan.servers[0].name = "=S1"
+    plan.power_feeds[0].panel = "@PANEL"
+    plan.racks[1].row = "+A"
+    got = [p for p in check_plan(plan) if p.code == "name-formula"]
+    assert all(p.severity == WARNING for p in got)
+    assert [(p.message.split(" begins")[0], p.rack) for p in got] == [
+        ("Rack '-R1'", "-R1"), ("Row '+A'", "A02"), ("Server '=S1'", "-R1"), ("Power panel '@PANEL'", None)]

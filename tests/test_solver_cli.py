@@ -39,12 +39,31 @@ def test_simulate_json_and_timeseries(demo_file, demo_servers, tmp_path, capsys)
     summary = json.loads(capsys.readouterr().out)
     assert SUMMARY_KEYS <= set(summary)
     assert summary["servers"] == demo_servers and summary["steps"] == 2160 and summary["control"] == "predictive"
+    assert summary["stepping"] == "fixed" and summary["jobs_repeated"] is False
+    (month,) = summary["monthly"]
+    assert month["month"] == "2025-07" and month["cost_usd"] == pytest.approx(summary["cost_usd"], rel=1e-9)
+    assert len(summary["throttle_hours_by_month_hour"]) == 12
+    assert all(len(row) == 24 for row in summary["throttle_hours_by_month_hour"])
     rows = list(csv.reader(out_csv.open()))
     assert rows[0][:len(CSV_COLUMNS)] == CSV_COLUMNS
     assert len(rows) == 1 + 360  # one row per minute for 6 h
     assert rows[1][0] == "2025-07-16T00:00:00" and rows[-1][0] == "2025-07-16T05:59:00"
     it = [float(r[2]) for r in rows[1:]]
     assert max(it) == pytest.approx(summary["peak_it_kw"], rel=1e-6)
+
+
+def test_simulate_text_prints_the_monthly_table_for_long_runs(demo_file, capsys, monkeypatch):
+    """Runs of four weeks or more print monthly energy/PUE/cost/peak demand and the throttling table
+    (threshold lowered here so a 6-hour run shows it)."""
+    from ui import cli_sim
+    monkeypatch.setattr(cli_sim, "MONTHLY_TABLE_MIN_S", 0.0)
+    assert main(["simulate", str(demo_file), "--scenario", "1", "--start", "2025-07-16", "--days", "0.25",
+                 "--step", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "PUE" in out and "peak kW" in out
+    line = next(x for x in out.splitlines() if x.startswith("2025-07"))
+    assert len(line.split()) == 9
+    assert "no throttling" in out  # midnight to 6 a.m.
 
 
 def test_simulate_errors_are_one_line(demo_file, capsys):

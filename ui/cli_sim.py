@@ -128,11 +128,41 @@ def cmd_simulate(args) -> int:
     summary = res.summary()
     summary["scenario"] = sc.name
     summary["start"] = sc.start.isoformat()
+    annual = res.annual()
     if args.json:
-        _print_json(summary)
+        _print_json({**summary, **annual})
     else:
         _print_summary(summary)
+        if summary["horizon_s"] >= MONTHLY_TABLE_MIN_S:
+            _print_annual(annual)
     return 0
+
+
+#: Runs at least this long print the monthly table and the month × hour throttling table [s]
+MONTHLY_TABLE_MIN_S = 28 * 86400.0
+
+
+def _print_annual(annual: dict) -> None:
+    """Monthly energy, PUE, cost and peak demand; hours with throttling by month and hour of day."""
+    print()
+    print(f"{'month':8s} {'IT MWh':>9s} {'fac. MWh':>9s} {'PUE':>6s} {'energy $':>11s} {'demand $':>10s} "
+          f"{'cost $':>11s} {'peak kW':>8s} {'thr. GPU-h':>10s}")
+    for r in annual["monthly"]:
+        pue = f"{r['pue']:.3f}" if r["pue"] is not None else "-"
+        print(f"{r['month']:8s} {r['it_energy_kwh'] / 1e3:9.1f} {r['facility_energy_kwh'] / 1e3:9.1f} {pue:>6s} "
+              f"{r['energy_cost_usd']:11,.0f} {r['demand_charge_usd']:10,.0f} {r['cost_usd']:11,.0f} "
+              f"{r['peak_15min_facility_kw']:8.0f} {r['throttled_gpu_hours']:10.1f}")
+    table = annual["throttle_hours_by_month_hour"]
+    if not any(any(row) for row in table):
+        print("no throttling")
+        return
+    print()
+    print("hours with throttling by month (rows) and local hour of day (columns)")
+    print("     " + "".join(f"{h:>4d}" for h in range(24)))
+    names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    for name, row in zip(names, table):
+        if any(row):
+            print(f"{name:5s}" + "".join(f"{x:4.0f}" if x >= 0.5 else ("   ·" if x == 0 else "  <1") for x in row))
 
 
 def _print_summary(summary: dict) -> None:

@@ -178,7 +178,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     t_srv, tl0, p_prev, _, y0, t_plt = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
     servers = ServerBank(model, dt, t_srv, t_plt)
     bank = loop_bank(model, dt, tl0.tolist(), y0, cpl.to_loops(p_prev))
-    rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, t_srv)
+    rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, servers)
     energy0 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
                + sum(c * t for c, t in zip(model.loop_c.tolist(), bank.tl)))
     tl = tl_prev = bank.tl

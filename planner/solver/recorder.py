@@ -8,13 +8,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ambient import local_hour, month_fractions, month_index
+from .ambient import local_hour, month_fractions, month_index, wall_clock_s
 from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
 from .model import Model
 from .results import SimulationResult
 
+#: Per-rack series (floor heat map) at 60 s for runs up to 7 days; longer runs take the smallest of
+#: these steps that keeps the sample count at or below a 7-day run's, so memory stays bounded by
+#: racks × 10,080 samples × 4 series × 4 bytes (3,000 racks: ~480 MB, a year as much as a week).
+RACK_SERIES_STEPS_S = (60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0)
+RACK_SERIES_MAX_SAMPLES = 7 * 24 * 60
+
 MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
                "throttled_fraction")
+
+
+def rack_series_step(horizon_s: float, dt: float) -> float:
+    """Interval of the per-rack series [s]: 60 s up to 7 days, coarser beyond (see
+    :data:`RACK_SERIES_STEPS_S`), never shorter than the integrator step ``dt`` [s]."""
+    need = horizon_s / RACK_SERIES_MAX_SAMPLES
+    for s in RACK_SERIES_STEPS_S:
+        if s >= need - 1e-9:
+            return max(s, dt)
+    return max(RACK_SERIES_STEPS_S[-1], dt, need)
+
+
+def _calendar(start, month_idx, wall):
+    """Per billing month index: ``(year, month)`` of its first sample's local date."""
+    from datetime import timedelta
+    out = {}
+    for mo in np.unique(month_idx):
+        first = start + timedelta(seconds=float(wall[np.argmax(month_idx == mo)]))
+        out[int(mo)] = (first.year, first.month)
+    return out
 
 
 class Recorder:
@@ -23,17 +49,30 @@ class Recorder:
     model : Model; start : datetime  Local start; record : tuple  ``server`` adds per-server minute
     histories; coupling : :class:`.coupling.Coupling` (air inlets); scalar : bool  loop temperatures
     come as Python lists (:class:`.loopbank.ScalarLoopBank`) rather than arrays; tl0 [°C], p0 [W]:
-    loop temperatures and server powers at the start.
+    loop temperatures and server powers at the start; servers : :class:`.serverstep.ServerBank`
+    (its state at the start; its throttled time per server is read for the rack series).
     """
 
     def __init__(self, model: Model, dt: float, n_steps: int, start, record, coupling, scalar: bool, tl0, p0,
-                 t_die0):
+                 servers):
         m, n = model.m, model.n
         self.model, self.dt, self.n_steps, self.start = model, dt, n_steps, start
         self.inv_dt = 1.0 / dt
         self.eff = model.options.power_conversion_efficiency
         self.tz = model.plan.site.timezone
-        self.hours = local_hour(start, np.arange(n_steps) * dt, self.tz).tolist()  # daylight saving included
+        times = np.arange(n_steps) * dt
+        hours = local_hour(start, times, self.tz)  # daylight saving included
+        self.hours = hours.tolist()
+        # billing month × local hour bins of each step (monthly energy, cost, throttling tables)
+        self.month_idx = month_index(start, times, self.tz)
+        self.calendar = _calendar(start, self.month_idx, wall_clock_s(start, times, self.tz)) if n_steps else {}
+        n_months = int(self.month_idx.max()) + 1 if n_steps else 1
+        self.bins = (self.month_idx * 24 + hours).tolist()
+        self.e_fac_bin = [0.0] * (24 * n_months)
+        self.e_it_bin = [0.0] * (24 * n_months)
+        self.e_cool_bin = [0.0] * (24 * n_months)
+        self.thr_gpu_bin = [0.0] * (24 * n_months)  # GPU time above slowdown [s]
+        self.thr_any_bin = [0.0] * (24 * n_months)  # time with any GPU above slowdown [s]
         self.cpl = coupling
         self.scalar = scalar
         self.record_servers = "server" in record
@@ -50,9 +89,22 @@ class Recorder:
         self.e_it_by_hour = [0.0] * 24
         self.peak_it = self.peak_fac = 0.0
         self.max_thr_frac = 0.0
-        self.srv_max_t = np.array(t_die0, dtype=float, copy=True)
+        self.servers = servers
+        self.srv_max_t = np.array(servers.t_die, dtype=float, copy=True)
         self.srv_max_in = (np.where(self.is_air, coupling.inlet(np.asarray(tl0), p0), -np.inf) if self.any_air
                            else np.full(n, -np.inf))
+        # per-rack series: interval maxima / sums per server, folded into racks at each interval end
+        self.rack_step = rack_series_step(n_steps * dt, dt)
+        self.rack_gpus = np.bincount(model.rack, weights=model.gpus, minlength=len(model.rack_names))
+        self.iv_max_t = self.srv_max_t.copy()
+        self.iv_max_in = self.srv_max_in.copy()
+        self.iv_e = np.zeros(n)
+        self.iv_thr0 = servers.srv_thr_s.copy()
+        self.iv_start = 0.0
+        self.iv_steps = 0
+        self.next_rack_end = self.rack_step
+        self.rack_series: dict[str, list] = {k: [] for k in ("time_s", "inlet_c", "gpu_max_c", "throttled_fraction",
+                                                             "power_kw")}
         # minute aggregation
         self.minute_len = max(60.0, dt)
         self.mins: dict[str, list] = {k: [] for k in MINUTE_KEYS}
@@ -85,6 +137,13 @@ class Recorder:
         h = self.hours[k]
         self.e_by_hour[h] += fac_w
         self.e_it_by_hour[h] += it_w
+        b = self.bins[k]
+        self.e_fac_bin[b] += fac_w
+        self.e_it_bin[b] += it_w
+        self.e_cool_bin[b] += cool_w
+        if step_thr_gpu_s > 0.0:
+            self.thr_gpu_bin[b] += step_thr_gpu_s
+            self.thr_any_bin[b] += dt
         if it_w > self.peak_it:
             self.peak_it = it_w
         if fac_w > self.peak_fac:
@@ -92,7 +151,9 @@ class Recorder:
         thr_frac = step_thr_gpu_s / (self.total_gpus * dt)
         if thr_frac > self.max_thr_frac:
             self.max_thr_frac = thr_frac
-        np.maximum(self.srv_max_t, t_die, out=self.srv_max_t)
+        np.maximum(self.iv_max_t, t_die, out=self.iv_max_t)
+        self.iv_e += energy
+        self.iv_steps += 1
         if tmax > self.acc_max_t:
             self.acc_max_t = tmax
         self.a_db += db
@@ -113,6 +174,40 @@ class Recorder:
         t_end = steps_done * dt
         if t_end >= self.next_minute_end - 1e-9 or steps_done == self.n_steps:
             self._flush_minute(t_end, t_die, tl, energy)
+        if t_end >= self.next_rack_end - 1e-9 or steps_done == self.n_steps:
+            self._flush_racks(t_end)
+
+    def _flush_racks(self, t_end):
+        """Close a per-rack interval: hottest inlet (minute-end samples) and die, throttled share of
+        GPU time, mean IT power."""
+        model = self.model
+        rack = model.rack
+        nr = len(model.rack_names)
+        span = t_end - self.iv_start
+        rs = self.rack_series
+        rs["time_s"].append(self.iv_start)
+        rin = np.full(nr, -np.inf)
+        np.maximum.at(rin, rack, self.iv_max_in)
+        rs["inlet_c"].append(np.where(np.isfinite(rin), rin, np.nan).astype(np.float32))
+        rmax = np.full(nr, -np.inf)
+        np.maximum.at(rmax, rack, self.iv_max_t)
+        rs["gpu_max_c"].append(rmax.astype(np.float32))
+        thr = self.servers.srv_thr_s
+        gpu_s = np.bincount(rack, weights=(thr - self.iv_thr0) * model.gpus, minlength=nr)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rs["throttled_fraction"].append(np.where(self.rack_gpus > 0, gpu_s / (self.rack_gpus * span), 0.0)
+                                            .astype(np.float32))
+        rs["power_kw"].append((np.bincount(rack, weights=self.iv_e, minlength=nr) / (span * 1e3)).astype(np.float32))
+        np.maximum(self.srv_max_t, self.iv_max_t, out=self.srv_max_t)
+        np.maximum(self.srv_max_in, self.iv_max_in, out=self.srv_max_in)
+        self.iv_max_t.fill(-np.inf)
+        self.iv_max_in.fill(-np.inf)
+        self.iv_e.fill(0.0)
+        self.iv_thr0 = thr.copy()
+        self.iv_start = t_end
+        self.iv_steps = 0
+        while self.next_rack_end <= t_end + 1e-9:
+            self.next_rack_end += self.rack_step
 
     def _flush_minute(self, t_end, t_die, tl, energy):
         c = self.a_cnt
@@ -127,7 +222,7 @@ class Recorder:
         mins["throttled_fraction"].append(self.a_thr / c)
         self.loop_min.append((np.array(self.a_loop_l) if self.scalar else self.a_loop) / c)
         if self.any_air:
-            np.maximum(self.srv_max_in, self.cpl.inlet(np.asarray(tl), energy * self.inv_dt), out=self.srv_max_in,
+            np.maximum(self.iv_max_in, self.cpl.inlet(np.asarray(tl), energy * self.inv_dt), out=self.iv_max_in,
                        where=self.is_air)
         if self.record_servers:
             self.srv_hist_t.append(t_die.copy())
@@ -144,6 +239,8 @@ class Recorder:
         local hour] and ``demand_charge`` [$/kW per month]."""
         model, dt, start, tz = self.model, self.dt, self.start, self.tz
         m = model.m
+        if self.iv_steps:  # a cancelled run: close the partial interval
+            self._flush_racks(steps_done * dt)
         gpus = model.gpus
         rack_of = model.rack
         tl_np = np.array(tl, dtype=float)
@@ -208,4 +305,49 @@ class Recorder:
                                                   offset, demand_charge,
                                                   month_fractions(start, res.time_s, self.minute_len, tz))
         res.cost_usd = res.energy_cost_usd + res.demand_charge_usd
+        self._annual(res, steps_done, prices, demand_charge, offset)
+        rs = self.rack_series
+        res.rack_series_step_s = self.rack_step
+        res.rack_series_time_s = np.asarray(rs["time_s"], float)
+        nr = len(model.rack_names)
+        for key, name in (("inlet_c", "rack_inlet_c"), ("gpu_max_c", "rack_gpu_max_c"),
+                          ("throttled_fraction", "rack_throttled_fraction"), ("power_kw", "rack_power_kw")):
+            setattr(res, name, np.asarray(rs[key], np.float32).reshape(len(rs[key]), nr))
         return res
+
+    def _annual(self, res, steps_done, prices, demand_charge, offset):
+        """Monthly energy, PUE, cost and peak demand (demand charge per billing month), and the
+        month × local-hour throttling tables."""
+        dt, start, tz = self.dt, self.start, self.tz
+        months = sorted({int(x) for x in self.month_idx[:steps_done]})
+        t_min = res.time_s
+        min_month = month_index(start, t_min, tz)
+        shares = month_fractions(start, t_min, self.minute_len, tz)
+        steps_in = np.bincount(self.month_idx[:steps_done], minlength=len(self.e_fac_bin) // 24)
+        thr_any = np.zeros((12, 24))
+        thr_gpu = np.zeros((12, 24))
+        monthly = []
+        for mo in months:
+            sl = slice(24 * mo, 24 * mo + 24)
+            e_fac = np.asarray(self.e_fac_bin[sl]) * dt
+            e_it = float(np.sum(self.e_it_bin[sl])) * dt
+            e_cool = float(np.sum(self.e_cool_bin[sl])) * dt
+            sel = min_month == mo
+            peaks = peak_15min_kw(t_min[sel], res.facility_kw[sel], offset)
+            demand = demand_charge_usd(t_min[sel], res.facility_kw[sel], min_month[sel], offset, demand_charge,
+                                       {mo: shares.get(mo, 1.0)})
+            energy_cost = energy_cost_usd(e_fac, prices)
+            year, month = self.calendar[mo]
+            thr_any[month - 1] += np.asarray(self.thr_any_bin[sl]) / 3600.0
+            thr_gpu[month - 1] += np.asarray(self.thr_gpu_bin[sl]) / 3600.0
+            monthly.append({
+                "month": f"{year:04d}-{month:02d}", "simulated_h": float(steps_in[mo]) * dt / 3600.0,
+                "billing_share": shares.get(mo, 0.0), "it_energy_kwh": e_it / 3.6e6,
+                "cooling_energy_kwh": e_cool / 3.6e6, "facility_energy_kwh": float(e_fac.sum()) / 3.6e6,
+                "pue": pue(float(e_fac.sum()), e_it), "energy_cost_usd": energy_cost, "demand_charge_usd": demand,
+                "cost_usd": energy_cost + demand, "peak_15min_facility_kw": float(peaks.max()) if peaks.size else 0.0,
+                "throttled_gpu_hours": float(np.sum(self.thr_gpu_bin[sl])) / 3600.0,
+                "throttle_hours": float(np.sum(self.thr_any_bin[sl])) / 3600.0})
+        res.monthly = monthly
+        res.throttle_hours_by_month_hour = thr_any
+        res.throttled_gpu_hours_by_month_hour = thr_gpu

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 
 from ..plan import DEFAULT_STEP_S, Plan, Scenario  # noqa: F401  (DEFAULT_STEP_S re-exported)
@@ -57,6 +58,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     integrator : ``fast`` (default) or ``reference`` (scipy ``solve_ivp``; ``ivp_options`` such as
         ``method``, ``rtol``, ``atol``, ``max_step`` are passed through, python-control style)
     """
+    wall0 = time.perf_counter()  # wall_time_s covers the whole call: compile, weather, loads, stepping, results
     if not isinstance(plan, Plan):
         raise SolverInputError(f"plan must be a planner.plan.Plan, got {type(plan).__name__}")
     sc = _pick_scenario(plan, scenario)
@@ -96,12 +98,15 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     if integrator == "fast":
         if ivp_options:
             raise SolverInputError(f"solve_ivp options {sorted(ivp_options)} need integrator='reference'")
-        return run_fast(model, db, wb, step, n_steps, control=mode, record=record, start=sc.start,
-                        prices=prices, demand_charge=sc.tariff.demand_charge_usd_per_kw,
-                        progress=progress, cancel=cancel)
-    if integrator == "reference":
+        res = run_fast(model, db, wb, step, n_steps, control=mode, record=record, start=sc.start,
+                       prices=prices, demand_charge=sc.tariff.demand_charge_usd_per_kw,
+                       progress=progress, cancel=cancel)
+    elif integrator == "reference":
         from .reference import run_reference
-        return run_reference(model, db, wb, step, n_steps, control=mode, start=sc.start, prices=prices,
-                             demand_charge=sc.tariff.demand_charge_usd_per_kw, progress=progress,
-                             cancel=cancel, **ivp_options)
-    raise SolverInputError(f"integrator must be 'fast' or 'reference', got {integrator!r}")
+        res = run_reference(model, db, wb, step, n_steps, control=mode, start=sc.start, prices=prices,
+                            demand_charge=sc.tariff.demand_charge_usd_per_kw, progress=progress,
+                            cancel=cancel, **ivp_options)
+    else:
+        raise SolverInputError(f"integrator must be 'fast' or 'reference', got {integrator!r}")
+    res.wall_time_s = time.perf_counter() - wall0
+    return res
