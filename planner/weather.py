@@ -43,9 +43,13 @@ import numpy as np
 
 from . import psychrometrics as psy
 from .assets import WEATHER_DIR, resolve_asset
+from .inputs import InputFileError, check_regular, read_input
 
 HOURS_PER_YEAR = 8760
 HEADER_LINES = 8
+#: Largest EPW file read [bytes]: a year of hourly rows is about 1.6 MB (the bundled TMY3 files);
+#: 8 MiB leaves room for sub-hourly files and stops a wrong path (a log, an image) early.
+EPW_MAX_BYTES = 8 * 2 ** 20
 DEFAULT_YEAR = 2025  # calendar year used when a caller gives none (design days); not a leap year
 MAX_SAMPLES = 10_000_000  # guard against accidental multi-GB grids (e.g. a year at 1 s)
 
@@ -308,9 +312,9 @@ def read_epw(path) -> EpwData:
     """Parse and validate an EPW file (cached on resolved path + mtime + size)."""
     p = Path(path).expanduser()
     try:
-        st = p.stat()
-    except OSError as exc:
-        raise WeatherError(p, None, None, f"cannot read weather file: {exc.strerror or exc}") from None
+        st = check_regular(p)  # a FIFO or a device as --weather would block or never end
+    except InputFileError as exc:
+        raise WeatherError(p, None, None, f"weather file {exc}") from None
     return _read_epw_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
 
 
@@ -320,10 +324,10 @@ def _read_epw_cached(path: str, mtime_ns: int, size: int) -> EpwData:
 
 
 def _parse_epw(path: Path) -> EpwData:
-    try:
-        text = path.read_bytes().decode("latin-1")  # EPW is ASCII; latin-1 never fails
-    except OSError as exc:
-        raise WeatherError(path, None, None, f"cannot read weather file: {exc.strerror or exc}") from None
+    try:  # EPW is ASCII; latin-1 never fails
+        text = read_input(path, EPW_MAX_BYTES, "EPW file").decode("latin-1")
+    except InputFileError as exc:
+        raise WeatherError(path, None, None, f"weather file {exc}") from None
     if text.startswith("\u00ef\u00bb\u00bf"):  # UTF-8 byte order mark, as read through latin-1
         text = text[3:]
     # only \n (and \r\n) end a line: str.splitlines() would also break at \x0c or \x85 in comments

@@ -85,13 +85,10 @@ def cmd_simulate(args) -> int:
     """``dcplan simulate PLAN ...``: run the solver, print a summary (or JSON), write minute CSV."""
     from dataclasses import replace
 
-    from models.store import PlanFileError, load_plan
+    from models.store import load_plan
     from planner.solver import SolverInputError, simulate
 
-    try:
-        plan = load_plan(args.plan)
-    except PlanFileError as exc:
-        raise _cli_error(str(exc)) from None
+    plan = load_plan(args.plan)  # PlanFileError: one line from ui.cli.main (detail with --verbose)
     sc = _pick_scenario(plan, args.scenario)
     changes = {}
     if args.start is not None:

@@ -11,6 +11,7 @@ from .control import CONTROL_MODES
 from .energy import check_tariff
 from .errors import SolverInputError
 from .integrate import run_fast
+from .limits import check_run_size
 from .stability import max_stable_step
 from .model import SolverOptions, compile_model
 from .results import SimulationResult
@@ -61,6 +62,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     wall0 = time.perf_counter()  # wall_time_s covers the whole call: compile, weather, loads, stepping, results
     if not isinstance(plan, Plan):
         raise SolverInputError(f"plan must be a planner.plan.Plan, got {type(plan).__name__}")
+    check_run_size(plan, scenario, step_s=step_s, horizon_s=horizon_s, record=record)  # before any allocation
     sc = _pick_scenario(plan, scenario)
     mode = control or sc.control
     if mode not in CONTROL_MODES:
