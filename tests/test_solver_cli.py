@@ -69,7 +69,7 @@ def test_simulate_text_prints_the_monthly_table_for_long_runs(demo_file, capsys,
 def test_simulate_errors_are_one_line(demo_file, capsys):
     assert main(["simulate", str(demo_file), "--step", "1000"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("dcplan: error:") and "stability limit" in err and "Traceback" not in err
+    assert err.startswith("dcplan: error:") and "900 s" in err and "Traceback" not in err
     assert main(["simulate", str(demo_file) + ".missing"]) == 2
     assert main(["simulate", str(demo_file), "--weather", "nowhere.epw"]) == 2
     assert "nowhere.epw" in capsys.readouterr().err
@@ -86,3 +86,20 @@ def test_study_pump_lag_json(capsys):
     # the gap between the modes grows with the lag
     gaps = [r["gap_max_gpu_temp_k"] for r in out["sweep"]]
     assert gaps[-1] > gaps[3] > 0
+
+
+def test_simulate_stepping_options(demo_file, capsys):
+    """--step selects fixed stepping, --rtol adaptive (with --step as its base), --no-repeat runs the
+    job list once; bad tolerances and --year with --days are one-line errors."""
+    args = ["simulate", str(demo_file), "--days", "0.5", "--json"]
+    assert main(args + ["--step", "10"]) == 0
+    fixed = json.loads(capsys.readouterr().out)
+    assert fixed["stepping"] == "fixed" and fixed["steps"] == 4320
+    assert main(args + ["--rtol", "1e-3", "--step", "10"]) == 0
+    adaptive = json.loads(capsys.readouterr().out)
+    assert adaptive["stepping"] == "adaptive" and adaptive["steps"] < fixed["steps"]
+    assert adaptive["cost_usd"] == pytest.approx(fixed["cost_usd"], rel=2e-3)
+    assert main(args + ["--rtol", "0"]) == 2
+    assert "--rtol" in capsys.readouterr().err
+    assert main(["simulate", str(demo_file), "--year", "--days", "2"]) == 2
+    assert "--year" in capsys.readouterr().err

@@ -209,9 +209,11 @@ def test_a_row_holds_parameters_then_the_simulate_summary_fields(plan):
 
 
 def test_a_variant_the_solver_refuses_is_a_row_with_its_error(plan):
-    sw = define(plan, {"rating.TCS": [1.0]}, days=1 / 24)  # 1 kW CDUs: tiny loop volume, step above its limit
+    # CRAHs set below the chilled water they cool with: the solver refuses the plan
+    # (a 1 kW CDU used to be refused by the step guard; the implicit coupling of issue 12 runs it)
+    sw = define(plan, {"setpoint.AIR": [5.0]}, days=1 / 24)
     row = run_serial(sw)[0]
-    assert "stability limit" in row["error"] and row["cost_usd"] is None
+    assert "must be above the 'CHW' setpoint" in row["error"] and row["cost_usd"] is None
 
 
 # ------------------------------------------------------------------ results file

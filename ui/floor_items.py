@@ -72,6 +72,11 @@ def density_color(frac: float) -> QColor:
     return QColor(*stops[-1][1])
 
 
+def _fp_rect(fp) -> tuple[float, float, float, float]:
+    """``(x, y, w, h)`` of a footprint ``(x0, y0, x1, y1)``."""
+    return fp[0], fp[1], fp[2] - fp[0], fp[3] - fp[1]
+
+
 def _lod(painter: QPainter, option) -> float:
     """Device pixels per metre at the current zoom."""
     return option.levelOfDetailFromTransform(painter.worldTransform())
@@ -386,6 +391,7 @@ class RackLayerItem(QGraphicsItem):
         self._errors: list[QRectF] = []
         self._warnings: list[QRectF] = []
         self._selected: list[QRectF] = []
+        self._rack_rects: list | None = None
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -422,8 +428,28 @@ class RackLayerItem(QGraphicsItem):
             for rect in rects:
                 bounds = bounds.united(rect)
         self._groups, self._unit_groups = list(groups.values()), list(ugroups.values())
+        # rack rectangles by item, for recolor() (colour changes without geometry changes)
+        self._rack_rects = [(item, QRectF(*_fp_rect(item.rack.footprint())))
+                            for name, item in self.fscene.rack_items.items() if name not in self.excluded]
         self._fronts, self._errors, self._warnings, self._selected = fronts, errors, warnings, selected
         self._bounds = bounds.adjusted(-1, -1, 1, 1)
+        self.update()
+
+    def recolor(self) -> None:
+        """Regroup the rack rectangles by their items' current fill (a heat-map frame): no geometry,
+        front strips or outlines are recomputed."""
+        if self._rack_rects is None:
+            self.rebuild()
+            return
+        groups: dict[int, tuple[QColor, list[QRectF]]] = {}
+        for item, rect in self._rack_rects:
+            f = item.fill
+            g = groups.get(f.rgba())
+            if g is None:
+                groups[f.rgba()] = (f, [rect])
+            else:
+                g[1].append(rect)
+        self._groups = list(groups.values())
         self.update()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:

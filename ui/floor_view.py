@@ -27,7 +27,7 @@ COLOR_MODES = {
     "loop": "Cooling loop",
     "density": "Power density (kW per rack)",
     "budget": "Power vs budget",
-    "temperature": "Temperature (needs a simulation run)",
+    "temperature": "Temperature (simulation results over time)",
 }
 #: Below this zoom [px/m] racks are drawn by one RackLayerItem instead of one paint per item.
 DETAIL_PX_PER_M = 20.0
@@ -35,6 +35,8 @@ DETAIL_PX_PER_M = 20.0
 LIVE_CHECK_MAX = 1000
 #: Full scale of the density colour ramp [kW/rack]: a GB300 NVL72-class rack is ~140 kW.
 DENSITY_FULL_SCALE_KW = 150.0
+#: Racks without a value in the heat map (no results, or no GPUs / no air inlet).
+HEAT_NO_DATA = QColor("#d9dde2")
 
 
 class FloorScene(QGraphicsScene):
@@ -55,6 +57,7 @@ class FloorScene(QGraphicsScene):
         self._layer_timer.setInterval(0)
         self._layer_timer.timeout.connect(self._rebuild_layer)
         self.color_mode = "loop"
+        self.heat: dict[str, QColor] = {}  # rack -> colour at the scrubbed instant (Temperature mode)
         self._rack_kw: dict[str, float] = {}
         self._loop_index: dict[str, int] | None = None
         self._syncing = False
@@ -206,12 +209,36 @@ class FloorScene(QGraphicsScene):
         elif self.color_mode == "budget":
             item.fill = ramp_color(kw / r.power_budget_kw if r.power_budget_kw > 0 else (2.0 if kw else 0.0))
         elif self.color_mode == "temperature":
-            item.fill = QColor("#d9dde2")  # no simulation results in the editor yet
+            item.fill = self.heat.get(r.name, HEAT_NO_DATA)
         else:
             loop = r.liquid_loop if r.cooling_type in ("liquid", "hybrid") and r.liquid_loop else r.air_loop
             item.fill = self.loop_color(loop)
         item.load_text = f"{kw:.0f}/{r.power_budget_kw:.0f} kW" if kw or r.power_budget_kw else ""
         item.update()
+
+    def set_heat(self, names, indices) -> None:
+        """Rack colours of one heat-map frame: ``indices`` into ``ui.heatmap.LUT`` (-1: no data),
+        aligned with ``names``. Repaints only in the Temperature mode (one layer rebuild)."""
+        from ui.heatmap import LUT
+
+        lut, none = LUT, HEAT_NO_DATA
+        self.heat = heat = dict(zip(names, [lut[i] if i >= 0 else none for i in indices.tolist()]))
+        if self.color_mode != "temperature":
+            return
+        detail = self.detail
+        for name, item in self.rack_items.items():
+            item.fill = heat.get(name, none)
+            if detail:  # zoomed out the items paint nothing: the layer alone is recoloured
+                item.update()
+        if not detail and self.layer is not None:
+            self.layer.recolor()  # geometry unchanged: regroup the cached rectangles by colour
+
+    def clear_heat(self) -> None:
+        self.heat = {}
+        if self.color_mode == "temperature":
+            for item in self.rack_items.values():
+                self._style_rack(item)
+            self.mark_layer()
 
     def unit_fill(self, u) -> QColor:
         """Floor units take their loop's colour when colouring by loop, else one neutral teal."""

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from . import defaults as d
-from .control import FopdtActuator, FopdtBank, loop_temperature_step, loop_temperature_step_vec
+from .control import FopdtActuator, FopdtBank, FopdtHistory, FopdtHistoryBank
 from .heat_rejection import chiller_capacity_linear, chiller_electric_power, chiller_scalar_kernels
 from .heat_rejection import chiller_electric_power_scalar as _chiller_power
 
@@ -64,14 +64,15 @@ def initial_mover_heat(model, q_server, movers_in) -> list:
     return mover_heat
 
 
-def loop_bank(model, dt: float, tl, y, q_server):
+def loop_bank(model, dt: float, tl, y, q_server, variable: bool = False):
     """The loop step for ``model`` at step ``dt`` [s] from loop temperatures ``tl`` [°C], actuator
     fractions ``y`` [-] and server heat per loop ``q_server`` [W]: a :class:`ScalarLoopBank` for up
-    to :data:`SCALAR_LOOP_LIMIT` loops, else a :class:`VectorLoopBank`."""
+    to :data:`SCALAR_LOOP_LIMIT` loops, else a :class:`VectorLoopBank`. ``variable``: steps of any
+    length (adaptive stepping; actuators keep a timed command history)."""
     movers_in, movers_out = mover_split(model)
     mover_heat = initial_mover_heat(model, q_server, movers_in)
     cls = ScalarLoopBank if model.m <= SCALAR_LOOP_LIMIT else VectorLoopBank
-    return cls(model, dt, tl, y, mover_heat, movers_in, movers_out)
+    return cls(model, dt, tl, y, mover_heat, movers_in, movers_out, variable)
 
 
 class ScalarLoopBank:
@@ -84,13 +85,17 @@ class ScalarLoopBank:
 
     scalar = True
 
-    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
+    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out, variable: bool = False):
         m = model.m
         self.m, self.dt = m, dt
         self.tl = [float(x) for x in tl]
         self.mover_heat = list(mover_heat)
-        self.acts = [FopdtActuator(float(model.loop_dead[l]), float(model.loop_tau[l]), dt, float(y[l]))
-                     for l in range(m)]
+        if variable:
+            self.acts = [FopdtHistory(float(model.loop_dead[l]), float(model.loop_tau[l]), float(y[l]))
+                         for l in range(m)]
+        else:
+            self.acts = [FopdtActuator(float(model.loop_dead[l]), float(model.loop_tau[l]), dt, float(y[l]))
+                         for l in range(m)]
         coil = model.loop_coil_ec.tolist()
         dc_ec = model.loop_drycooler_ec.tolist()
         ct_ec = model.loop_tower_ec.tolist()
@@ -108,77 +113,126 @@ class ScalarLoopBank:
                       float(model.loop_setpoint[l]), float(model.loop_c[l]), self.acts[l],
                       float(model.loop_rated_w[l]), float(movers_in[l]), float(movers_in[l] + movers_out[l]),
                       ret_k[l]) for l in model.loop_order]
-        self.inv_dt = 1.0 / dt
+        self.c = model.loop_c.tolist()
+        self.top_down = [int(l) for l in reversed(model.loop_order)]
+        self.parent = [int(x) for x in model.loop_parent]
 
     @property
     def y(self) -> list:
         """Actuator fractions [-] (plan order)."""
         return [a.y for a in self.acts]
 
-    def step(self, q_loop, db: float, wb: float, fc=None):
-        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] forecasts.
-        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
-        dt, inv_dt = self.dt, self.inv_dt
-        tl = self.tl = self.tl[:]  # a new list each step: callers keep the last one
+    def step(self, q_hat, g_self, t0: float, h: float, db: float, wb: float, fc=None):
+        """Advance one step ``[t0, t0 + h)`` [s], implicitly coupled to the servers, the parent loop
+        and the controller (see :mod:`.stepping`).
+
+        q_hat : [J] per loop, the servers' heat over the step is ``q_hat − g_self·T_end``
+        g_self : [J/K] per loop; fc : [W] forecasts (predictive control) or None
+        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)`` (step means)."""
+        m = self.m
+        t_start = self.tl
         mover_heat = self.mover_heat
-        min_speed = d.MOVER_MIN_SPEED
-        child = [0.0] * self.m
-        rejected = mover_elec = chiller_elec = mh_sum = 0.0
+        inv_h = 1.0 / h
+        child_d = [0.0] * m
+        child_e = [0.0] * m
+        coef = [None] * m
+        mh_sum = 0.0
         for (l, p, fixed, dc, ct, ch_rc, b_cap, coil, ret_gain, chiller, ch_cap, ch_pow, kc, tset, c, act,
              rated, mv_in, mv_all, ret_k) in self.rows:
             mh = mover_heat[l]
-            q_in = q_loop[l] + mh + child[l]
-            t0 = tl[l]
-            a_cap = fixed - dc * db - ct * wb
-            if p >= 0:
-                a_cap -= coil * tl[p]
-            a_cap += ret_gain * q_in
+            mh_sum += mh
+            t0l = t_start[l]
+            g = g_self[l] * inv_h  # W/K
+            e_child = child_e[l]
+            q_const = q_hat[l] * inv_h + mh + child_d[l]  # heat in at T_end = 0 [W]
+            s_in = g + e_child  # heat in falls by s_in per K of this loop's end temperature
+            q_in0 = q_const - s_in * t0l  # heat in predicted at the start temperature
+            a_cap = fixed - dc * db - ct * wb + ret_gain * q_in0
             if chiller:  # chiller curve linearised at the step's start temperature
-                cap_ch, slope = ch_cap((db - ch_rc) / d.CHILLER_TEMP_RISE_COEF, t0)
-                a_cap += cap_ch - slope * t0
+                cap_ch, slope = ch_cap((db - ch_rc) / d.CHILLER_TEMP_RISE_COEF, t0l)
+                a_cap += cap_ch - slope * t0l
                 b_cap += slope
-            cap_now = a_cap + b_cap * t0
-            target = (q_in if fc is None else fc[l] + mh) + kc * (t0 - tset)
+            tp0 = t_start[p] if p >= 0 else 0.0
+            cap0 = a_cap - coil * tp0 + b_cap * t0l
+            ff = q_in0 if fc is None else fc[l] + mh
+            target0 = ff + kc * (t0l - tset)
+            ybar, om, y1h, om1 = act.window(t0, h)
+            # removal over the step: ȳ_hist·cap(T) + ω·(this step's command)·cap(T); the command is
+            # taken at the new state (implicit controller): ω·target(T) unclipped, ω·cap(T) at 1, 0 at 0
+            alpha = q_const - ybar * a_cap
+            pi = ybar * coil
+            beta = ybar * b_cap
+            if cap0 <= 0.0:  # the equipment cannot reject at all (e.g. outdoor warmer than the water)
+                alpha, pi, beta = q_const, 0.0, 0.0
+            elif om > 0.0:
+                if target0 >= cap0:
+                    alpha -= om * a_cap
+                    pi += om * coil
+                    beta += om * b_cap
+                elif target0 > 0.0:
+                    alpha -= om * (ff - kc * tset)
+                    beta += om * kc
+            # C dT/dt = alpha − s_in·T_end + pi·T_parent,end − beta·T: exact exponential in T
+            x = beta * h / c
+            if x > 1e-12:
+                e = math.exp(-x)
+                phi = -math.expm1(-x) / beta
+            else:
+                e, phi = 1.0, h / c
+            den = 1.0 + phi * s_in
+            u = (t0l * e + phi * alpha) / den
+            v = phi * pi / den  # T_end = u + v·T_parent,end
+            kk = s_in + c * inv_h
+            d0 = q_const + c * t0l * inv_h - kk * u
+            d1 = kk * v  # delivered = d0 − d1·T_parent,end [W]
+            if p >= 0:
+                child_d[p] += d0
+                child_e[p] += d1
+            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1)
+        tl = [0.0] * m
+        for l in self.top_down:  # parents first: end temperatures
+            p = self.parent[l]
+            cf = coef[l]
+            tl[l] = cf[0] + cf[1] * tl[p] if p >= 0 else cf[0]
+        rejected = mover_elec = chiller_elec = 0.0
+        min_speed = d.MOVER_MIN_SPEED
+        for (l, p, fixed, dc, ct, ch_rc, b_cap0, coil, ret_gain, chiller, ch_cap, ch_pow, kc, tset, c, act,
+             rated, mv_in, mv_all, ret_k) in self.rows:
+            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1 = coef[l]
+            t1 = tl[l]
+            tp1 = tl[p] if p >= 0 else 0.0
+            deliv = d0 - d1 * tp1
+            q_in1 = q_const - s_in * t1
+            target = (q_in1 if fc is None else ff) + kc * (t1 - tset)
+            cap1 = a_cap - coil * tp1 + b_cap * t1
             if target <= 0.0:
                 cmd = 0.0
-            elif target >= cap_now:
+            elif target >= cap1:
                 cmd = 1.0
             else:
-                cmd = target / cap_now
-            yl = act.y
-            rb = yl * b_cap
-            if rb > 0.0 and cap_now >= 0.0:  # common case: positive capacity, one exponential
-                teq = (q_in - yl * a_cap) / rb
-                if teq * b_cap + a_cap >= 0.0:
-                    t1 = teq + (t0 - teq) * math.exp(-dt * rb / c)
-                else:
-                    t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
-            else:
-                t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
-            # act.step(cmd), inlined (FopdtActuator: ring of commands + exact FOPDT weights)
-            buf, size, ka = act.buf, act.size, act.k
-            buf[ka % size] = cmd
-            act.k = ka + 1
-            act.y = act.a * yl + act.w_old * buf[(ka - act.n - 1) % size] + act.w_new * buf[(ka - act.n) % size]
-            deliv = q_in - c * (t1 - t0) * inv_dt
-            tl[l] = t1
+                cmd = target / cap1
+            act.commit(t0, h, cmd, y1h + om1 * cmd)
             speed = deliv / rated
             speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
             s3 = speed * speed * speed
             mover_heat[l] = mv_in * s3
             mover_elec += mv_all * s3
-            mh_sum += mh
-            if p >= 0:
-                child[p] += deliv
-            else:
+            if p < 0:
                 rejected += deliv
             if chiller:
-                t_ret = t1 + ret_k * q_in
+                t_ret = t1 + ret_k * q_in1
                 free = dc * (t_ret - db) + ct * (t_ret - wb)
                 load = deliv - (free if free > 0.0 else 0.0)
                 if load > 0.0:
                     chiller_elec += ch_pow(load, db, t1)
+        self.tl = tl
         return rejected, mover_elec, chiller_elec, mh_sum
+
+    def correct(self, dq) -> None:
+        """Add heat ``dq`` [J] per loop that the servers gave beyond the step's prediction (energy
+        bookkeeping stays exact)."""
+        c = self.c
+        self.tl = [t + q / ci for t, q, ci in zip(self.tl, dq, c)]
 
 
 class VectorLoopBank:
@@ -192,7 +246,7 @@ class VectorLoopBank:
 
     scalar = False
 
-    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
+    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out, variable: bool = False):
         m = model.m
         self.m, self.dt = m, dt
         parent = model.loop_parent.astype(int)
@@ -229,76 +283,121 @@ class VectorLoopBank:
         self.b = self.coil + self.dc_ec + self.ct_ec
         self.ret_k = P(model.loop_return_k_per_w)
         self.ret_gain = self.b * self.ret_k  # exchangers see the return T + q_in/(ρ c_p V̇)
-        self.any_ret = bool(np.any(self.ret_gain > 0))
         self.rated = P(model.loop_rated_w)
-        self.act = FopdtBank(P(model.loop_dead), P(model.loop_tau), dt, P(y))
+        if variable:
+            self.act = FopdtHistoryBank(P(model.loop_dead), P(model.loop_tau), P(y))
+        else:
+            self.act = FopdtBank(P(model.loop_dead), P(model.loop_tau), dt, P(y))
         self.movers_in = P(movers_in)
         self.movers_all = self.movers_in + P(movers_out)
         self.chiller_idx = np.flatnonzero(self.ch_w > 0)
         self.any_free = bool(np.any(self.dc_ec[self.chiller_idx] > 0) or np.any(self.ct_ec[self.chiller_idx] > 0))
-        self.delivered = np.zeros(m)
         self.tl = np.asarray(tl, float).copy()
         # per level: which loops have parents, and the parents' indices
         self.level_par = [(np.flatnonzero(self.has_par[sl]), self.par_p[sl][self.has_par[sl]]) for sl in self.slices]
 
-    def step(self, q_loop, db: float, wb: float, fc=None):
-        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] forecasts.
-        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
-        t, dt = self.t, self.dt
-        y = self.act.y
-        q = np.asarray(q_loop)[self.perm]
+    def step(self, q_hat, g_self, t0: float, h: float, db: float, wb: float, fc=None):
+        """Vector form of :meth:`ScalarLoopBank.step` (one numpy pass per tree level)."""
+        m = self.m
+        t = self.t
+        c = self.c
+        inv_h = 1.0 / h
+        mh = self.mover_heat
+        q_const = np.asarray(q_hat, float)[self.perm] * inv_h + mh
+        s_in = np.asarray(g_self, float)[self.perm] * inv_h
         if fc is not None:
             fc = np.asarray(fc)[self.perm]
-        mh_in = self.mover_heat
-        q += mh_in
-        a_all = self.fixed - self.dc_ec * db - self.ct_ec * wb - self.coil * t[self.par_p]
+        ybar, om, y1h, om1 = self.act.window(t0, h)
+        a_out = self.fixed - self.dc_ec * db - self.ct_ec * wb
         b_all = self.b.copy()
         for i in self.chiller_idx:  # chiller curve linearised at the step's start temperature
             xc = (db - self.ch_rated_c[i]) / d.CHILLER_TEMP_RISE_COEF
             cap, slope = chiller_capacity_linear(float(self.ch_w[i]), xc, float(t[i]), float(self.ch_chw[i]))
-            a_all[i] += cap - slope * t[i]
+            a_out[i] += cap - slope * t[i]
             b_all[i] += slope
+        tp0 = np.where(self.has_par, t[self.par_p], 0.0)
+        u = np.empty(m)
+        v = np.empty(m)
+        d0 = np.empty(m)
+        d1 = np.empty(m)
+        a_cap = np.empty(m)
+        q_in0 = np.empty(m)
         for sl, (has, par) in zip(self.slices, self.level_par):
-            t0 = t[sl].copy()
-            q_in = q[sl]
-            a, b, c = a_all[sl], b_all[sl], self.c[sl]
-            if self.any_ret:  # q_in of this level is complete (children were stepped before)
-                a = a + self.ret_gain[sl] * q_in
-            cap = a + b * t0
-            ff = q_in if fc is None else fc[sl] + mh_in[sl]
-            target = ff + self.kc[sl] * (t0 - self.tset[sl])
+            t0l = t[sl]
+            qc = q_const[sl]  # complete: the children of this level were stepped before
+            si = s_in[sl]
+            qi0 = qc - si * t0l
+            q_in0[sl] = qi0
+            a = a_out[sl] + self.ret_gain[sl] * qi0
+            a_cap[sl] = a
+            b = b_all[sl]
+            coil = self.coil[sl]
+            cap0 = a - coil * tp0[sl] + b * t0l
+            ff = qi0 if fc is None else fc[sl] + mh[sl]
+            target0 = ff + self.kc[sl] * (t0l - self.tset[sl])
+            yb, o = ybar[sl], om[sl]
+            sat = (o > 0.0) & (target0 >= cap0)
+            lin = (o > 0.0) & ~sat & (target0 > 0.0)
+            alpha = qc - yb * a - np.where(sat, o * a, np.where(lin, o * (ff - self.kc[sl] * self.tset[sl]), 0.0))
+            pi = (yb + np.where(sat, o, 0.0)) * coil
+            beta = yb * b + np.where(sat, o * b, np.where(lin, o * self.kc[sl], 0.0))
+            none = cap0 <= 0.0  # the equipment cannot reject at all
+            alpha = np.where(none, qc, alpha)
+            pi = np.where(none, 0.0, pi)
+            beta = np.where(none, 0.0, beta)
+            cl = c[sl]
+            x = beta * h / cl
+            small = x <= 1e-12
             with np.errstate(divide="ignore", invalid="ignore"):
-                cmd = np.where(target <= 0.0, 0.0, np.where(target >= cap, 1.0, target / np.where(cap > 0, cap, 1.0)))
-            self.act.store(sl, cmd)
-            if sl.stop - sl.start <= 4:  # a few loops (the plant level): scalar code is faster
-                t1 = np.array([loop_temperature_step(*args, dt) for args in
-                               zip(t0.tolist(), q_in.tolist(), y[sl].tolist(), a.tolist(), b.tolist(), c.tolist())])
-            else:
-                t1 = loop_temperature_step_vec(t0, q_in, y[sl], a, b, c, dt)
-            deliv = q_in - c * (t1 - t0) / dt
-            self.delivered[sl] = deliv
-            t[sl] = t1
+                phi = np.where(small, h / cl, -np.expm1(-x) / np.where(small, 1.0, beta))
+            e = np.where(small, 1.0, np.exp(-x))
+            den = 1.0 + phi * si
+            ul = (t0l * e + phi * alpha) / den
+            vl = phi * pi / den
+            kk = si + cl * inv_h
+            d0l = qc + cl * t0l * inv_h - kk * ul
+            d1l = kk * vl
+            u[sl], v[sl], d0[sl], d1[sl] = ul, vl, d0l, d1l
             if has.size:
-                np.add.at(q, par, deliv[has])
-        self.act.advance()  # actuators: this step's commands, delayed and lagged (FopdtBank)
-        speed = np.clip(self.delivered / self.rated, d.MOVER_MIN_SPEED, 1.0)
+                np.add.at(q_const, par, d0l[has])
+                np.add.at(s_in, par, d1l[has])
+        t1 = np.empty(m)
+        for sl in reversed(self.slices):  # parents first: end temperatures
+            t1[sl] = u[sl] + v[sl] * np.where(self.has_par[sl], t1[self.par_p[sl]], 0.0)
+        tp1 = np.where(self.has_par, t1[self.par_p], 0.0)
+        deliv = d0 - d1 * tp1
+        q_in1 = q_const - s_in * t1
+        ff1 = q_in1 if fc is None else fc + mh
+        target = ff1 + self.kc * (t1 - self.tset)
+        cap1 = a_cap - self.coil * tp1 + b_all * t1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cmd = np.where(target <= 0.0, 0.0, np.where(target >= cap1, 1.0, target / np.where(cap1 > 0, cap1, 1.0)))
+        self.act.commit(t0, h, cmd, y1h + om1 * cmd)
+        speed = np.clip(deliv / self.rated, d.MOVER_MIN_SPEED, 1.0)
         s3 = speed * speed * speed
+        mh_sum = float(mh.sum())
         self.mover_heat = self.movers_in * s3
         mover_elec = float(np.dot(self.movers_all, s3))
         chiller_elec = 0.0
         if self.chiller_idx.size:
             i = self.chiller_idx
-            load = self.delivered[i]
+            load = deliv[i]
             if self.any_free:
-                t_ret = t[i] + self.ret_k[i] * q[i]
+                t_ret = t1[i] + self.ret_k[i] * q_in1[i]
                 load = load - np.maximum(self.dc_ec[i] * (t_ret - db) + self.ct_ec[i] * (t_ret - wb), 0.0)
             if i.size <= 4:
                 chiller_elec = sum(_chiller_power(x, w, db, cop, rc, tc, rw) for x, w, cop, rc, tc, rw in
                                    zip(load.tolist(), self.ch_w[i].tolist(), self.ch_cop[i].tolist(),
-                                       self.ch_rated_c[i].tolist(), t[i].tolist(), self.ch_chw[i].tolist()) if x > 0.0)
+                                       self.ch_rated_c[i].tolist(), t1[i].tolist(), self.ch_chw[i].tolist()) if x > 0.0)
             else:
                 chiller_elec = float(np.sum(chiller_electric_power(np.maximum(load, 0.0), self.ch_w[i], db,
-                                                                   self.ch_cop[i], self.ch_rated_c[i], t[i],
+                                                                   self.ch_cop[i], self.ch_rated_c[i], t1[i],
                                                                    self.ch_chw[i])))
-        self.tl = t[self.inv]
-        return float(self.delivered[self.root].sum()), mover_elec, chiller_elec, float(mh_in.sum())
+        self.t = t1
+        self.tl = t1[self.inv]
+        return float(deliv[self.root].sum()), mover_elec, chiller_elec, mh_sum
+
+    def correct(self, dq) -> None:
+        """As :meth:`ScalarLoopBank.correct`."""
+        self.t = self.t + np.asarray(dq, float)[self.perm] / self.c
+        self.tl = self.t[self.inv]

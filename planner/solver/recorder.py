@@ -54,13 +54,14 @@ class Recorder:
     """
 
     def __init__(self, model: Model, dt: float, n_steps: int, start, record, coupling, scalar: bool, tl0, p0,
-                 servers):
+                 servers, minute_len: float | None = None):
         m, n = model.m, model.n
         self.model, self.dt, self.n_steps, self.start = model, dt, n_steps, start
-        self.inv_dt = 1.0 / dt
+        self.horizon = n_steps * dt
         self.eff = model.options.power_conversion_efficiency
         self.tz = model.plan.site.timezone
-        times = np.arange(n_steps) * dt
+        # tariff hour and billing month by minute of the run (steps take the bin of their start)
+        times = np.arange(int(np.ceil(self.horizon / 60.0)) + 1) * 60.0
         hours = local_hour(start, times, self.tz)  # daylight saving included
         self.hours = hours.tolist()
         # billing month × local hour bins of each step (monthly energy, cost, throttling tables)
@@ -94,7 +95,7 @@ class Recorder:
         self.srv_max_in = (np.where(self.is_air, coupling.inlet(np.asarray(tl0), p0), -np.inf) if self.any_air
                            else np.full(n, -np.inf))
         # per-rack series: interval maxima / sums per server, folded into racks at each interval end
-        self.rack_step = rack_series_step(n_steps * dt, dt)
+        self.rack_step = rack_series_step(self.horizon, dt)
         self.rack_gpus = np.bincount(model.rack, weights=model.gpus, minlength=len(model.rack_names))
         self.iv_max_t = self.srv_max_t.copy()
         self.iv_max_in = self.srv_max_in.copy()
@@ -106,7 +107,7 @@ class Recorder:
         self.rack_series: dict[str, list] = {k: [] for k in ("time_s", "inlet_c", "gpu_max_c", "throttled_fraction",
                                                              "power_kw")}
         # minute aggregation
-        self.minute_len = max(60.0, dt)
+        self.minute_len = minute_len or max(60.0, dt)
         self.mins: dict[str, list] = {k: [] for k in MINUTE_KEYS}
         self.loop_min: list = []
         self.srv_hist_t: list = []
@@ -121,95 +122,82 @@ class Recorder:
         self.a_loop_l = [0.0] * self.model.m
         self.acc_max_t = -np.inf
 
-    def step(self, k: int, db: float, e_step: float, cool_w: float, rejected_w: float, mover_heat_w: float,
-             tmax: float, step_thr_gpu_s: float, t_die, tl, energy) -> None:
-        """Take step ``k``: ambient dry bulb ``db`` [°C], IT energy ``e_step`` [J], cooling electric
-        power ``cool_w`` [W], heat rejected outdoors ``rejected_w`` [W], fan/pump heat into loops
-        ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU time above slowdown [s], die
-        temperatures [°C], loop supply temperatures ``tl`` [°C] and server energies [J] at the end."""
-        dt = self.dt
-        it_w = e_step / dt
+    def step(self, t0: float, h: float, db: float, e_step: float, cool_w: float, rejected_w: float,
+             mover_heat_w: float, tmax: float, step_thr_gpu_s: float, t_die, tl, energy) -> None:
+        """Take the step ``[t0, t0 + h)`` [s]: mean ambient dry bulb ``db`` [°C], IT energy ``e_step``
+        [J], mean cooling electric power ``cool_w`` [W], heat rejected outdoors ``rejected_w`` [W],
+        fan/pump heat into loops ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU time above
+        slowdown [s], die temperatures [°C], loop supply temperatures ``tl`` [°C] and server
+        energies [J] at the end."""
+        it_w = e_step / h
         fac_w = it_w / self.eff + cool_w
         self.e_it += e_step
-        self.e_cool += cool_w
-        self.e_rejected += rejected_w
-        self.e_mover_heat += mover_heat_w
-        h = self.hours[k]
-        self.e_by_hour[h] += fac_w
-        self.e_it_by_hour[h] += it_w
-        b = self.bins[k]
-        self.e_fac_bin[b] += fac_w
-        self.e_it_bin[b] += it_w
-        self.e_cool_bin[b] += cool_w
+        self.e_cool += cool_w * h
+        self.e_rejected += rejected_w * h
+        self.e_mover_heat += mover_heat_w * h
+        mi = int(t0 // 60.0)
+        hr = self.hours[mi]
+        self.e_by_hour[hr] += fac_w * h
+        self.e_it_by_hour[hr] += e_step
+        b = self.bins[mi]
+        self.e_fac_bin[b] += fac_w * h
+        self.e_it_bin[b] += e_step
+        self.e_cool_bin[b] += cool_w * h
         if step_thr_gpu_s > 0.0:
             self.thr_gpu_bin[b] += step_thr_gpu_s
-            self.thr_any_bin[b] += dt
+            self.thr_any_bin[b] += h
         if it_w > self.peak_it:
             self.peak_it = it_w
         if fac_w > self.peak_fac:
             self.peak_fac = fac_w
-        thr_frac = step_thr_gpu_s / (self.total_gpus * dt)
+        thr_frac = step_thr_gpu_s / (self.total_gpus * h)
         if thr_frac > self.max_thr_frac:
             self.max_thr_frac = thr_frac
         np.maximum(self.iv_max_t, t_die, out=self.iv_max_t)
         self.iv_e += energy
         self.iv_steps += 1
-        if tmax > self.acc_max_t:
-            self.acc_max_t = tmax
-        self.a_db += db
-        self.a_it += it_w
-        self.a_cool += cool_w
-        self.a_fac += fac_w
         if self.scalar:
-            self.a_sup += tl[self.it0] if self.it_single else max([tl[i] for i in self.it_facing_list])
-            a_loop_l = self.a_loop_l
-            for i in range(len(a_loop_l)):
-                a_loop_l[i] += tl[i]
+            sup = tl[self.it0] if self.it_single else max([tl[i] for i in self.it_facing_list])
         else:
-            self.a_sup += np.maximum.reduce(tl[self.it_facing])
-            self.a_loop += tl
-        self.a_thr += thr_frac
-        self.a_cnt += 1.0
-        steps_done = k + 1
-        t_end = steps_done * dt
-        if t_end >= self.next_minute_end - 1e-9 or steps_done == self.n_steps:
-            self._flush_minute(t_end, t_die, tl, energy)
-        if t_end >= self.next_rack_end - 1e-9 or steps_done == self.n_steps:
+            sup = np.maximum.reduce(tl[self.it_facing])
+        t_end = t0 + h
+        if h >= self.minute_len - 1e-9 and self.a_cnt == 0.0 and abs(t0 - self.cur_min_start) < 1e-9:
+            # a step of whole minutes: its means fill each of its minutes
+            reps = int(round(h / self.minute_len))
+            mins = self.mins
+            mins["time_s"].extend((t0 + self.minute_len * np.arange(reps)).tolist())
+            for key, val in (("ambient_c", db), ("it_kw", it_w / 1e3), ("cooling_kw", cool_w / 1e3),
+                             ("facility_kw", fac_w / 1e3), ("supply_temp_c", sup), ("max_gpu_temp_c", tmax),
+                             ("throttled_fraction", thr_frac)):
+                mins[key].extend([val] * reps)
+            row = np.array(tl, dtype=float)
+            self.loop_min.extend([row] * reps)
+            self.cur_min_start = t_end
+            self.next_minute_end = t_end + self.minute_len
+            self._minute_end(t_end, t_die, tl, energy, h)
+        else:
+            if tmax > self.acc_max_t:
+                self.acc_max_t = tmax
+            self.a_db += db * h
+            self.a_it += e_step
+            self.a_cool += cool_w * h
+            self.a_fac += fac_w * h
+            if self.scalar:
+                self.a_sup += sup * h
+                a_loop_l = self.a_loop_l
+                for i in range(len(a_loop_l)):
+                    a_loop_l[i] += tl[i] * h
+            else:
+                self.a_sup += sup * h
+                self.a_loop += tl * h
+            self.a_thr += step_thr_gpu_s / self.total_gpus
+            self.a_cnt += h
+            if t_end >= self.next_minute_end - 1e-9 or t_end >= self.horizon - 1e-9:
+                self._flush_minute(t_end, t_die, tl, energy, h)
+        if t_end >= self.next_rack_end - 1e-9 or t_end >= self.horizon - 1e-9:
             self._flush_racks(t_end)
 
-    def _flush_racks(self, t_end):
-        """Close a per-rack interval: hottest inlet (minute-end samples) and die, throttled share of
-        GPU time, mean IT power."""
-        model = self.model
-        rack = model.rack
-        nr = len(model.rack_names)
-        span = t_end - self.iv_start
-        rs = self.rack_series
-        rs["time_s"].append(self.iv_start)
-        rin = np.full(nr, -np.inf)
-        np.maximum.at(rin, rack, self.iv_max_in)
-        rs["inlet_c"].append(np.where(np.isfinite(rin), rin, np.nan).astype(np.float32))
-        rmax = np.full(nr, -np.inf)
-        np.maximum.at(rmax, rack, self.iv_max_t)
-        rs["gpu_max_c"].append(rmax.astype(np.float32))
-        thr = self.servers.srv_thr_s
-        gpu_s = np.bincount(rack, weights=(thr - self.iv_thr0) * model.gpus, minlength=nr)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rs["throttled_fraction"].append(np.where(self.rack_gpus > 0, gpu_s / (self.rack_gpus * span), 0.0)
-                                            .astype(np.float32))
-        rs["power_kw"].append((np.bincount(rack, weights=self.iv_e, minlength=nr) / (span * 1e3)).astype(np.float32))
-        np.maximum(self.srv_max_t, self.iv_max_t, out=self.srv_max_t)
-        np.maximum(self.srv_max_in, self.iv_max_in, out=self.srv_max_in)
-        self.iv_max_t.fill(-np.inf)
-        self.iv_max_in.fill(-np.inf)
-        self.iv_e.fill(0.0)
-        self.iv_thr0 = thr.copy()
-        self.iv_start = t_end
-        self.iv_steps = 0
-        while self.next_rack_end <= t_end + 1e-9:
-            self.next_rack_end += self.rack_step
-
-    def _flush_minute(self, t_end, t_die, tl, energy):
+    def _flush_minute(self, t_end, t_die, tl, energy, h):
         c = self.a_cnt
         mins = self.mins
         mins["time_s"].append(self.cur_min_start)
@@ -221,41 +209,83 @@ class Recorder:
         mins["max_gpu_temp_c"].append(self.acc_max_t)
         mins["throttled_fraction"].append(self.a_thr / c)
         self.loop_min.append((np.array(self.a_loop_l) if self.scalar else self.a_loop) / c)
-        if self.any_air:
-            np.maximum(self.iv_max_in, self.cpl.inlet(np.asarray(tl), energy * self.inv_dt), out=self.iv_max_in,
-                       where=self.is_air)
-        if self.record_servers:
-            self.srv_hist_t.append(t_die.copy())
-            self.srv_hist_p.append(energy * (self.inv_dt / 1e3))
         self._reset_minute()
         self.cur_min_start = self.next_minute_end
         while self.next_minute_end <= t_end + 1e-9:
             self.next_minute_end += self.minute_len
+        self._minute_end(t_end, t_die, tl, energy, h)
 
-    def finish(self, servers, tl, steps_done: int, *, control: str, cancelled: bool, energy0: float, prices,
-               demand_charge: float) -> SimulationResult:
+    def _minute_end(self, t_end, t_die, tl, energy, h):
+        """Samples taken at the end of each minute: air inlets, per-server histories."""
+        if self.any_air:
+            np.maximum(self.iv_max_in, self.cpl.inlet(np.asarray(tl), energy / h), out=self.iv_max_in,
+                       where=self.is_air)
+        if self.record_servers:
+            self.srv_hist_t.append(t_die.copy())
+            self.srv_hist_p.append(energy * (1.0 / h / 1e3))
+
+    def _flush_racks(self, t_end):
+        """Close a per-rack interval: hottest inlet (minute-end samples) and die, throttled share of
+        GPU time, mean IT power."""
+        model = self.model
+        rack = model.rack
+        nr = len(model.rack_names)
+        span = t_end - self.iv_start
+        rs = self.rack_series
+        rin = np.full(nr, -np.inf)
+        np.maximum.at(rin, rack, self.iv_max_in)
+        rmax = np.full(nr, -np.inf)
+        np.maximum.at(rmax, rack, self.iv_max_t)
+        thr = self.servers.srv_thr_s
+        gpu_s = np.bincount(rack, weights=(thr - self.iv_thr0) * model.gpus, minlength=nr)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(self.rack_gpus > 0, gpu_s / (self.rack_gpus * span), 0.0).astype(np.float32)
+        power = (np.bincount(rack, weights=self.iv_e, minlength=nr) / (span * 1e3)).astype(np.float32)
+        inlet = np.where(np.isfinite(rin), rin, np.nan).astype(np.float32)
+        gmax = rmax.astype(np.float32)
+        # a step longer than the interval fills each interval it covers with its means
+        reps = max(1, int(round(span / self.rack_step))) if span > self.rack_step * 1.5 else 1
+        for i in range(reps):
+            rs["time_s"].append(self.iv_start + i * self.rack_step)
+            rs["inlet_c"].append(inlet)
+            rs["gpu_max_c"].append(gmax)
+            rs["throttled_fraction"].append(frac)
+            rs["power_kw"].append(power)
+        np.maximum(self.srv_max_t, self.iv_max_t, out=self.srv_max_t)
+        np.maximum(self.srv_max_in, self.iv_max_in, out=self.srv_max_in)
+        self.iv_max_t.fill(-np.inf)
+        self.iv_max_in.fill(-np.inf)
+        self.iv_e.fill(0.0)
+        self.iv_thr0 = thr.copy()
+        self.iv_start = t_end
+        self.iv_steps = 0
+        while self.next_rack_end <= t_end + 1e-9:
+            self.next_rack_end += self.rack_step
+
+    def finish(self, servers, tl, steps_done: int, t_done: float, *, control: str, cancelled: bool, energy0: float,
+               prices, demand_charge: float) -> SimulationResult:
         """The result of the steps taken: ``servers`` (:class:`.serverstep.ServerBank`, final state and
         throttling statistics), final loop temperatures ``tl`` [°C], tariff ``prices`` [$/kWh by
         local hour] and ``demand_charge`` [$/kW per month]."""
         model, dt, start, tz = self.model, self.dt, self.start, self.tz
         m = model.m
         if self.iv_steps:  # a cancelled run: close the partial interval
-            self._flush_racks(steps_done * dt)
+            self._flush_racks(t_done)
         gpus = model.gpus
         rack_of = model.rack
         tl_np = np.array(tl, dtype=float)
         t_srv, t_plt = servers.t_die, servers.t_plate
-        e_mover_heat = self.e_mover_heat * dt
-        e_rejected = self.e_rejected * dt
-        e_cool = self.e_cool * dt
+        e_mover_heat = self.e_mover_heat
+        e_rejected = self.e_rejected
+        e_cool = self.e_cool
         e_it = self.e_it
-        e_by_hour = np.asarray(self.e_by_hour) * dt
-        e_it_by_hour = np.asarray(self.e_it_by_hour) * dt
+        e_by_hour = np.asarray(self.e_by_hour)
+        e_it_by_hour = np.asarray(self.e_it_by_hour)
         energy1 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
                    + float(np.dot(model.loop_c, tl_np)))
         res = SimulationResult(start=start, timezone=tz)
         res.servers, res.gpus = model.n, int(gpus.sum())
-        res.steps, res.step_s, res.horizon_s = steps_done, dt, steps_done * dt
+        res.steps, res.step_s, res.horizon_s = steps_done, dt, t_done
         res.control, res.integrator, res.cancelled = control, "fast", cancelled
         res.it_energy_kwh = e_it / 3.6e6
         res.cooling_energy_kwh = e_cool / 3.6e6
@@ -305,7 +335,7 @@ class Recorder:
                                                   offset, demand_charge,
                                                   month_fractions(start, res.time_s, self.minute_len, tz))
         res.cost_usd = res.energy_cost_usd + res.demand_charge_usd
-        self._annual(res, steps_done, prices, demand_charge, offset)
+        self._annual(res, t_done, prices, demand_charge, offset)
         rs = self.rack_series
         res.rack_series_step_s = self.rack_step
         res.rack_series_time_s = np.asarray(rs["time_s"], float)
@@ -315,23 +345,24 @@ class Recorder:
             setattr(res, name, np.asarray(rs[key], np.float32).reshape(len(rs[key]), nr))
         return res
 
-    def _annual(self, res, steps_done, prices, demand_charge, offset):
+    def _annual(self, res, t_done, prices, demand_charge, offset):
         """Monthly energy, PUE, cost and peak demand (demand charge per billing month), and the
         month × local-hour throttling tables."""
-        dt, start, tz = self.dt, self.start, self.tz
-        months = sorted({int(x) for x in self.month_idx[:steps_done]})
+        start, tz = self.start, self.tz
+        n_min = int(np.ceil(t_done / 60.0 - 1e-9))
+        months = sorted({int(x) for x in self.month_idx[:n_min]})
         t_min = res.time_s
         min_month = month_index(start, t_min, tz)
         shares = month_fractions(start, t_min, self.minute_len, tz)
-        steps_in = np.bincount(self.month_idx[:steps_done], minlength=len(self.e_fac_bin) // 24)
+        minutes_in = np.bincount(self.month_idx[:n_min], minlength=len(self.e_fac_bin) // 24)
         thr_any = np.zeros((12, 24))
         thr_gpu = np.zeros((12, 24))
         monthly = []
         for mo in months:
             sl = slice(24 * mo, 24 * mo + 24)
-            e_fac = np.asarray(self.e_fac_bin[sl]) * dt
-            e_it = float(np.sum(self.e_it_bin[sl])) * dt
-            e_cool = float(np.sum(self.e_cool_bin[sl])) * dt
+            e_fac = np.asarray(self.e_fac_bin[sl])
+            e_it = float(np.sum(self.e_it_bin[sl]))
+            e_cool = float(np.sum(self.e_cool_bin[sl]))
             sel = min_month == mo
             peaks = peak_15min_kw(t_min[sel], res.facility_kw[sel], offset)
             demand = demand_charge_usd(t_min[sel], res.facility_kw[sel], min_month[sel], offset, demand_charge,
@@ -341,7 +372,7 @@ class Recorder:
             thr_any[month - 1] += np.asarray(self.thr_any_bin[sl]) / 3600.0
             thr_gpu[month - 1] += np.asarray(self.thr_gpu_bin[sl]) / 3600.0
             monthly.append({
-                "month": f"{year:04d}-{month:02d}", "simulated_h": float(steps_in[mo]) * dt / 3600.0,
+                "month": f"{year:04d}-{month:02d}", "simulated_h": float(minutes_in[mo]) / 60.0,
                 "billing_share": shares.get(mo, 0.0), "it_energy_kwh": e_it / 3.6e6,
                 "cooling_energy_kwh": e_cool / 3.6e6, "facility_energy_kwh": float(e_fac.sum()) / 3.6e6,
                 "pue": pue(float(e_fac.sum()), e_it), "energy_cost_usd": energy_cost, "demand_charge_usd": demand,

@@ -89,15 +89,15 @@ class ServerBank:
 
     def __init__(self, model: Model, dt: float, t_die, t_plate):
         opt = model.options
-        self.dt = dt
+        self.model = model
         self.n = n = model.n
         self.gain, self.smin = opt.throttle_gain_per_k, opt.throttle_min_clock
         self.p_idle, self.p_dyn, self.t_slow = model.p_idle, model.p_dyn, model.t_slow
         self.r_die, self.r_plate, self.c_die, self.c_plate = model.r_die, model.r_plate, model.c_die, model.c_plate
-        # full-clock propagator e^{A dt} of the die/plate pair, minus the identity on the diagonal
-        (f11, f12, f21, f22), _ = pair_propagator(0.0, self.r_die, self.r_plate, self.c_die, self.c_plate, dt)
-        self.F1 = np.vstack((f11 - 1.0, f22 - 1.0))  # diagonal of e^{A dt} − I, rows die / plate
-        self.F2 = np.vstack((f12, f21))  # off-diagonal, applied to the swapped rows
+        self.C2 = np.vstack((self.c_die, self.c_plate))
+        self._levels: dict = {}
+        self.sub_band = self.sub_band_consts = self.sub_band_key = self.sub_band_chunk = self.sub_last = None
+        self.use_step(dt)
         self.gpus = model.gpus
         self.total_gpus = float(self.gpus.sum()) or 1.0
         self.X_a = np.vstack((t_die, t_plate))
@@ -107,7 +107,6 @@ class ServerBank:
         self.t_slow_min = float(self.t_slow.min())
         self.consts = np.vstack([self.p_idle, self.p_dyn, self.r_die, self.r_plate, self.c_die, self.c_plate,
                                  self.t_slow])  # one gather for the hot subset
-        self.band = BandKernel(model, dt, self.gain, self.smin)
         self.sub_band = self.sub_band_consts = self.sub_band_key = self.sub_band_chunk = self.sub_last = None
         self.sub_gsum = 0.0
         self.sub_gu = None
@@ -122,6 +121,34 @@ class ServerBank:
         self.n_in_event = 0
         self.srv_thr_s = np.zeros(n)
 
+    def use_step(self, dt: float) -> None:
+        """Propagators for steps of ``dt`` [s] (cached per step length: adaptive steps come from a
+        small set of lengths)."""
+        lv = self._levels.get(dt)
+        if lv is None:
+            # full-clock propagator e^{A dt} of the die/plate pair, minus the identity on the diagonal
+            (f11, f12, f21, f22), _ = pair_propagator(0.0, self.r_die, self.r_plate, self.c_die, self.c_plate, dt)
+            F1 = np.vstack((f11 - 1.0, f22 - 1.0))  # diagonal of e^{A dt} − I, rows die / plate
+            F2 = np.vstack((f12, f21))  # off-diagonal, applied to the swapped rows
+            G1 = F1 + F2  # −∂ΔX/∂T_coolant [2 × n]
+            g = -(self.C2 * G1).sum(axis=0)  # heat to coolant falls by g per K of coolant [J/K]
+            lv = (F1, F2, G1, g, BandKernel(self.model, dt, self.gain, self.smin))
+            self._levels[dt] = lv
+        self.dt = dt
+        self.F1, self.F2, self.G1, self.g, self.band = lv
+        self.sub_band_key = None  # the hot few's band constants belong to a step length
+
+    def predict(self, r, chunk, kk: int):
+        """Heat each server would give its coolant over the step if the loops' part of its coolant
+        were 0 °C, ``Q0`` [J]; with that part at ``T`` the heat is ``Q0 − g·T`` (full clock, exact).
+        ``r`` [°C]: the rest of the coolant (recirculation). Returns ``(Q0, g)``."""
+        y2 = np.subtract(self.X, r, out=self.y2)
+        y2 -= chunk.rp2[kk]
+        dX = np.multiply(self.F1, y2, out=self.dX_buf)
+        dX += np.multiply(self.F2, y2[::-1], out=self.tmp2)
+        q0 = chunk.e[kk] - (self.c_die * dX[0] + self.c_plate * dX[1])
+        return q0, self.g
+
     @property
     def t_die(self):
         return self.X[0]
@@ -130,9 +157,9 @@ class ServerBank:
     def t_plate(self):
         return self.X[1]
 
-    def step(self, tc, chunk, kk: int):
-        """Advance every server one step at coolant ``tc`` [°C] with the utilisation of row ``kk``
-        of ``chunk``. Returns ``(energy_j, dX, tmax, throttled_step, step_thr_gpu_s)``: electric
+    def step(self, tcl, r, chunk, kk: int):
+        """Advance every server one step at coolant ``tcl + r`` [°C] (loops' part, recirculation)
+        with the utilisation of row ``kk`` of ``chunk``, after :meth:`predict` of the same step. Returns ``(energy_j, dX, tmax, throttled_step, step_thr_gpu_s)``: electric
         energy per server over the step [J], the change of die and plate temperatures [K]
         ([2 × n], ΔT_d and ΔT_p), the hottest die at the step end [°C], whether any server was hot,
         and the GPU time spent above slowdown in the step [s]."""
@@ -141,12 +168,11 @@ class ServerBank:
         t_srv, t_plt = X[0], X[1]
         sub_prev, self.sub_last = self.sub_last, None  # the hot few's band-step state, valid for one step only
         # full-clock pair, exact: x(dt) = x_eq + e^{A dt}(x0 − x_eq), e^{A dt} per server precomputed
-        # (die and plate stacked as rows of X: one numpy op per update for both nodes)
+        # (die and plate stacked as rows of X: one numpy op per update for both nodes); predict()
+        # left the response at a 0 °C loop part in dX_buf, linear in the coolant
         # (preallocated buffers: no allocation per step; X and X_new alternate)
-        y2 = np.subtract(X, tc, out=self.y2)
-        y2 -= chunk.rp2[kk]
-        dX = np.multiply(self.F1, y2, out=self.dX_buf)
-        dX += np.multiply(self.F2, y2[::-1], out=self.tmp2)
+        dX = self.dX_buf
+        dX -= np.multiply(self.G1, tcl, out=self.tmp2)
         X_new = self.X_b if X is self.X_a else self.X_a
         np.add(X, dX, out=X_new)
         t_new = X_new[0]
@@ -157,6 +183,7 @@ class ServerBank:
         tmax = vmax_(t_new)
         n_in_event = self.n_in_event
         if tmax > self.t_slow_min or n_in_event:
+            tc = tcl + r
             n = self.n
             t_slow, gpus, gain, smin = self.t_slow, self.gpus, self.gain, self.smin
             in_event = self.in_event
