@@ -80,6 +80,10 @@ rack, position, face (status is checked, not stored).
 * Halls, loops and feeds named but missing from the plan are created with defaults
   (air_loop -> medium "air", liquid_loop -> "liquid", feed_a/feed_b -> side A/B) and
   listed in ``notes``.
+* racks.csv ``group`` ``"<hall> / <row>"`` (the NetBox rack group ``export --netbox`` writes) is
+  the row of that hall; any other group is the row as written.
+* racks.csv / devices.csv may be NetBox list exports (display labels): see
+  :mod:`planner.netbox.list_export`; power_panels.csv / power_feeds.csv: :mod:`planner.netbox.power`.
 * New racks that have no rack_plan.csv row are placed by :func:`planner.floor.place_new_racks`
   (rows with aisles, around racks and floor cooling units); a rack that finds no spot in its hall
   refuses the import.
@@ -112,6 +116,7 @@ from planner.floor import (
 )
 from planner.inputs import InputFileError, open_input
 from planner.export_set import check_export_set, write_export_set
+from planner.netbox.columns import rack_group_name, row_from_group
 from planner.plan import (
     COOLING_TYPES,
     ORIENTATIONS,
@@ -244,17 +249,28 @@ class ImportOutcome:
     notes: list[str] = field(default_factory=list)
     updated_servers: int = 0
     warnings: list[str] = field(default_factory=list)
+    created_feeds: int = 0
+    updated_feeds: int = 0
 
 
 # --------------------------------------------------------------------------- export
 
-def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None) -> list[Path]:
+def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None, netbox: bool = False,
+               notes: list[str] | None = None) -> list[Path]:
     """Write racks.csv, devices.csv (NetBox headers) and rack_plan.csv into ``out_dir``, and
     ``manifest.json`` last (:func:`planner.export_set.write_export_set`: one set, never a mix).
 
     The folder is created if needed. Output is deterministic (racks by name, servers by
     rack, U, name). Returns the three paths in that order (``[]`` if ``cancel()`` said so before
     anything was written). Never writes over a plan or a ``protect`` path.
+
+    netbox : also write NetBox's prerequisites (:mod:`planner.netbox.prerequisites`: site,
+        locations, rack groups, role, manufacturers, device types, power panels and feeds,
+        README.txt with the import order) in the same set; text cells are written as they are
+        (NetBox reads cells verbatim, a leading ``'`` would stay in its names) and racks.csv's
+        ``group`` is the rack group ``"<hall> / <row>"`` (rack groups are global in NetBox 4.6).
+        The paths are returned in import order.
+    notes : list that receives what NetBox cannot hold as the plan has it (``netbox`` only)
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,7 +281,8 @@ def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None) 
     rack_rows = []
     for r in racks:
         rack_rows.append({
-            "site": plan.site.name, "location": r.hall, "group": r.row, "name": r.name,
+            "site": plan.site.name, "location": r.hall, "group": rack_group_name(r.hall, r.row) if netbox else r.row,
+            "name": r.name,
             "status": r.status, "width": NETBOX_RACK_WIDTH_IN, "u_height": r.u_height,
             "desc_units": "false",
             "outer_width": _whole_mm(r.width_m), "outer_depth": _whole_mm(r.depth_m),
@@ -309,18 +326,26 @@ def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None) 
         numeric = NUMERIC_COLUMNS[name]
         lines = [_csv_line(columns)]
         for row in rows:
-            lines.append(_csv_line(_cell(row.get(c), c in numeric) for c in columns))
+            lines.append(_csv_line(_cell(row.get(c), c in numeric, raw=netbox) for c in columns))
         files[name] = "".join(lines).encode("utf-8")
+    if netbox:
+        from planner.netbox.prerequisites import IMPORT_ORDER, prerequisite_files  # imports this module
+
+        extra, extra_notes = prerequisite_files(plan)
+        if notes is not None:
+            notes.extend(extra_notes)
+        order = [n for n, _, _ in IMPORT_ORDER] + [RACK_PLAN_CSV]
+        files = {n: files.get(n) or extra[n].encode("utf-8") for n in [*order, *extra] if n in files or n in extra}
     return write_export_set(out, files, protect=protect, cancel=cancel)
 
 
-def _cell(value, numeric: bool) -> str:
-    """Text of one cell: numbers compact and lossless, text formula-escaped."""
+def _cell(value, numeric: bool, raw: bool = False) -> str:
+    """Text of one cell: numbers compact and lossless, text formula-escaped (unless ``raw``)."""
     if value is None:
         return ""
     if numeric and isinstance(value, (int, float)) and not isinstance(value, bool):
         return _format_number(value)
-    return neutralise(str(value))
+    return str(value) if raw else neutralise(str(value))
 
 
 def _whole(x: float) -> int | None:
@@ -637,7 +662,8 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
                devices_path: str | PathLike | None = None,
                rack_plan_path: str | PathLike | None = None,
                catalog_types: Sequence[ServerType] = (), *, allow_deletions: bool = False,
-               ignore_manifest: bool = False) -> ImportOutcome:
+               ignore_manifest: bool = False, power_panels_path: str | PathLike | None = None,
+               power_feeds_path: str | PathLike | None = None) -> ImportOutcome:
     """Import NetBox racks/devices files and/or dcplan's rack_plan.csv into a copy of ``plan``.
 
     The files must form one export set (:func:`planner.export_set.check_export_set`: a mixed or
@@ -646,27 +672,61 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     Removing more than :data:`MAX_REMOVED_SHARE` of the plan's servers needs ``allow_deletions``
     (else :class:`DeletionsRefused`).
 
+    racks.csv and devices.csv may also be NetBox's own list exports (display labels such as
+    ``Height`` / ``42U``): :mod:`planner.netbox.list_export` translates them, and the defaults
+    they force are listed in ``ImportOutcome.warnings`` with counts. ``power_panels_path`` /
+    ``power_feeds_path`` (NetBox import columns, :mod:`planner.netbox.power`) are applied after
+    the racks, in the same all-or-nothing import.
+
     Raises :class:`CsvImportError` listing the problems in every file; nothing is
     imported then. See the module docstring for the rules.
     """
-    if racks_path is None and devices_path is None and rack_plan_path is None:
-        raise ValueError("import_csv needs racks_path, devices_path or rack_plan_path")
+    from planner.netbox import list_export  # imports this module
+
+    if racks_path is None and devices_path is None and rack_plan_path is None and power_feeds_path is None \
+            and power_panels_path is None:
+        raise ValueError("import_csv needs racks_path, devices_path, rack_plan_path or a power file")
     # problems are reported file by file, in the order the files are processed
     file_rank = {Path(f).name: i for i, f in enumerate((racks_path, rack_plan_path, devices_path)) if f is not None}
     problems = _Problems(file_rank)
-    given = [p for p in (racks_path, rack_plan_path, devices_path) if p is not None]
+    given = [p for p in (racks_path, rack_plan_path, devices_path, power_panels_path, power_feeds_path)
+             if p is not None]
     set_check = check_export_set(given, ignore_changes=ignore_manifest)
     for file, message in set_check.problems:
         problems.append(CsvProblem(file, 0, "", message))
-    tables = [_read_table(path, REQUIRED_COLUMNS[kind], problems) if path is not None else None
-              for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV))]
+    warnings = list(set_check.warnings)
+    tables = []
+    starting_units: dict[str, int] = {}
+    for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV)):
+        t = _read_table(path, (), problems) if path is not None else None
+        netbox_kind = {RACKS_CSV: list_export.RACKS, DEVICES_CSV: list_export.DEVICES}.get(kind)
+        if t is not None and netbox_kind and list_export.is_list_export(netbox_kind, t):
+            try:
+                translated = list_export.translate(netbox_kind, t, problems, starting_units)
+            finally:
+                t.close()
+            starting_units.update(translated.starting_units)
+            warnings += translated.warnings
+            t = translated.table
+        elif t is not None:
+            for c in REQUIRED_COLUMNS[kind]:
+                if c not in t.columns:
+                    problems.append(CsvProblem(t.file, 1, c, "missing required column"))
+        tables.append(t)
     try:
         outcome = _import(plan, *tables, catalog_types, problems, allow_deletions)
     finally:
         for t in tables:
             if t is not None:
                 t.close()
-    outcome.warnings[:0] = set_check.warnings
+    if power_panels_path is not None or power_feeds_path is not None:
+        from planner.netbox.power import import_power
+
+        power = import_power(outcome.plan, power_panels_path, power_feeds_path)
+        outcome.plan = power.plan
+        outcome.created_feeds, outcome.updated_feeds = power.created_feeds, power.updated_feeds
+        warnings += power.warnings
+    outcome.warnings[:0] = warnings
     return outcome
 
 
@@ -707,6 +767,9 @@ def _import(plan: Plan, racks_t: _Table | None, plan_t: _Table | None, devices_t
     _place_on_floor(plan, new, to_place, netbox_racks, plan_racks, notes, problems)
     if problems:
         raise problems.error()
+    if to_place:  # a default the files force: listed with its count (each placement is a note)
+        outcome.warnings.append(f"{len(to_place)} new rack(s) have no rack_plan.csv row: dcplan chose their floor "
+                                "positions (rows with aisles, in the notes); add rack_plan.csv to keep positions")
     return outcome
 
 
@@ -725,8 +788,8 @@ def _netbox_rack_rows(t: _Table, problems: _Problems, sites: dict[str, str]) -> 
         if hall:
             values["hall"] = hall
         row = c.text("group")
-        if row is not None:
-            values["row"] = row
+        if row is not None:  # a rack group "<hall> / <row>" (dcplan's NetBox export) is the hall's row
+            values["row"] = row_from_group(hall or "", row)
         u = c.number("u_height", integer=True, minimum=1, maximum=RACK_U_HEIGHT_MAX)
         if u is not None:
             values["u_height"] = u

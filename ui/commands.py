@@ -13,13 +13,14 @@ from dataclasses import replace
 from PySide6.QtGui import QUndoCommand
 
 from planner.plan import ORIENTATIONS, CoolingLoop, CoolingUnit, Plan, Rack, Server, ServerType
-from ui.document import FLOOR_UNIT_KINDS, MAX_NAME_CHARS, PlanDocument, loop_medium, on_floor, unit_footprint
+from ui.document import FLOOR_UNIT_KINDS, KINDS, MAX_NAME_CHARS, PlanDocument, loop_medium, on_floor, unit_footprint
 
 RACK_FIELDS = ("row", "x_m", "y_m", "orientation", "width_m", "depth_m", "u_height", "power_budget_kw",
                "max_weight_kg", "cooling_type", "air_loop", "liquid_loop", "feed_a", "feed_b", "status", "hall")
 GEOMETRY_FIELDS = {"x_m", "y_m", "orientation", "width_m", "depth_m"}
 UNIT_FIELDS = ("kind", "loop", "rated_capacity_kw", "supply_setpoint_c", "flow_m3s", "rated_power_kw",
-               "x_m", "y_m", "model", "hall")
+               "x_m", "y_m", "model", "hall", "rated_outdoor_c", "loop_volume_m3", "time_constant_s", "dead_time_s",
+               "design_cop", "approach_k")
 #: What the history list calls each edited field ("Set power budget of R01").
 FIELD_LABELS = {
     "row": "row", "x_m": "position", "y_m": "position", "orientation": "front", "width_m": "width",
@@ -27,7 +28,12 @@ FIELD_LABELS = {
     "cooling_type": "cooling type", "air_loop": "air loop", "liquid_loop": "liquid loop", "feed_a": "feed A",
     "feed_b": "feed B", "status": "status", "hall": "hall", "kind": "kind", "loop": "loop",
     "rated_capacity_kw": "rated capacity", "supply_setpoint_c": "supply setpoint", "flow_m3s": "design flow",
-    "rated_power_kw": "fan/pump power", "model": "model", "name": "name",
+    "rated_power_kw": "fan/pump power", "model": "model", "name": "name", "rated_outdoor_c": "rating outdoor",
+    "loop_volume_m3": "loop volume", "time_constant_s": "time constant", "dead_time_s": "dead time",
+    "design_cop": "design COP", "approach_k": "approach", "horizon_s": "days", "step_s": "step",
+    "weather_file": "weather", "hourly_price_usd_per_kwh": "prices", "demand_charge_usd_per_kw": "demand charge",
+    "elevation_m": "elevation", "timezone": "time zone", "gpus": "GPUs", "utilization": "utilisation",
+    "duration_s": "duration", "release_s": "release", "deadline_s": "deadline", "start_s": "start",
 }
 
 
@@ -527,13 +533,21 @@ class MoveServerCommand(PlanCommand):
         self.doc.set_selected_server(self.server_name)
 
 
+def removal(doc: PlanDocument, kind: str, names, verb: str, plural: str, nothing: str) -> tuple[list, str]:
+    """The diff removing the ``kind`` elements called ``names`` and its history text; refused with
+    ``nothing`` if none exists."""
+    names = set(names)
+    attr, key = KINDS[kind]
+    diff = [(kind, x, None) for x in getattr(doc.plan, attr) if getattr(x, key) in names]
+    if not diff:
+        raise EditRefused(nothing)
+    text = f"{verb} {short(getattr(diff[0][1], key))}" if len(diff) == 1 else f"{verb} {len(diff)} {plural}"
+    return diff, text
+
+
 class RemoveServersCommand(PlanCommand):
     def __init__(self, doc: PlanDocument, names) -> None:
-        names = set(names)
-        diff = [("server", s, None) for s in doc.plan.servers if s.name in names]
-        if not diff:
-            raise EditRefused("No server selected.")
-        text = f"Remove {short(diff[0][1].name)}" if len(diff) == 1 else f"Remove {len(diff)} servers"
+        diff, text = removal(doc, "server", names, "Remove", "servers", "No server selected.")
         super().__init__(doc, text, diff)
 
 

@@ -436,8 +436,8 @@ def _estimate(key: str, netbox: dict, values: dict) -> tuple[object, str]:
     if key == "idle_power_w":
         return max_w * IDLE_FRACTION, f"estimate: {IDLE_FRACTION:.0%} of max power (the bundled catalog's rule)"
     if key == "liquid_fraction":
-        if netbox["airflow"] == "passive":
-            return 1.0, "estimate: airflow 'passive' (no fans) in the NetBox device type: all heat to liquid"
+        # 'passive' (no fans) fits a PDU or a patch panel as well as a fully liquid-cooled server,
+        # so it says nothing about liquid: air is assumed either way, and marked
         return 0.0, "estimate: air-cooled assumed (NetBox device types carry no cooling method)"
     if key == "airflow_m3s":
         air_w = max_w * (1.0 - (lf or 0.0))
