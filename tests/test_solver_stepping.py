@@ -92,3 +92,16 @@ def test_job_list_repeats_with_its_own_period(demo):
     assert it2 == pytest.approx(it1, rel=1e-3)
     idle = float(sum(t.idle_power_w for t in demo.server_types for s in demo.servers if s.server_type == t.key)) / 1e3
     assert once.it_kw[week:].mean() == pytest.approx(idle, rel=1e-6)
+
+
+def test_a_month_of_the_demo_matches_fixed_10s(demo):
+    """Issue 12's month on the demo: July in Phoenix with the job week repeated, default stepping
+    (adaptive beyond a day) against fixed 10 s steps — energy and cost within 0.2 %, max GPU within
+    0.1 K, throttled GPU-hours within 2 %, with several times fewer steps."""
+    from datetime import datetime
+    month = replace(demo.scenarios[0], start=datetime(2025, 7, 1), horizon_s=31 * 86400.0)
+    fixed = simulate(demo, month, step_s=10.0)
+    adaptive = simulate(demo, month)
+    assert adaptive.stepping == "adaptive" and adaptive.jobs_repeated and fixed.jobs_repeated
+    _agree(adaptive, fixed)
+    assert adaptive.steps * 4 < fixed.steps

@@ -389,7 +389,7 @@ def ring_window(R, l, t0, h):
     f0 = R.first[l]
     last = R.count[l] - 1
     i = last
-    while R.ts[l, (f0 + i) % cap] > a:
+    while i > 0 and R.ts[l, (f0 + i) % cap] > a:  # the oldest piece always starts by a
         i -= 1
     y = R.y[l]
     integ = 0.0

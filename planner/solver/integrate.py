@@ -49,7 +49,7 @@ from .results import SimulationResult
 from .serverstep import server_state, server_table, servers_predict, servers_step, step_levels
 from .thermal import server_equilibrium, server_power
 from .workload import cumulative_1 as _cum1
-from .workload import cumulative_all, job_table, server_bursty, server_means_into, training_running
+from .workload import cumulative_all, job_table, server_means_into, training_running
 
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
@@ -192,7 +192,7 @@ class Stepping(NamedTuple):
     hot_levels_steady: allowed factors (ascending); ev_k: base-step indices of load events;
     t_hot [n]: "near slowdown" per server [°C]; it_facing: loop indices; st (int):
     ``[k, steps, ev_i, want, k_event, have_prev]``; sf (float): ``[h_prev, tmax, t of cum0]``;
-    dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj, running [jobs]; p_mean [n]:
+    dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; p_mean [n]:
     the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps forced
     near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid."""
 
@@ -214,7 +214,6 @@ class Stepping(NamedTuple):
     cum0: np.ndarray
     cum1: np.ndarray
     uj: np.ndarray
-    running: np.ndarray
     fc: np.ndarray
     p_mean: np.ndarray
     f_hist: np.ndarray
@@ -284,13 +283,15 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
             if sf[1] > hot_margin:  # near slowdown: short steps; the base step while the load moves
                 t0 = k * dt
                 t1 = t0 + P.hot_levels_steady[-1] * dt
-                for j in range(P.running.size):
-                    P.running[j] = training_running(J, j, t0, t1)
                 moving = False
-                for i in range(n):
-                    if s.X[0, i] > P.t_hot[i] and server_bursty(J, i, P.running):
-                        moving = True
-                        break
+                for i in range(n):  # a training job on a server near slowdown
+                    if s.X[0, i] > P.t_hot[i]:
+                        for q in range(J.indptr[i], J.indptr[i + 1]):
+                            if training_running(J, J.indices[q], t0, t1):
+                                moving = True
+                                break
+                        if moving:
+                            break
                 lv_arr = P.hot_levels_steady[:1] if moving else P.hot_levels_steady
                 if moving:
                     P.f_hist[0] += 1
@@ -441,7 +442,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     np.array([n_steps, ev_k.size], np.int64), np.asarray(levels, np.int64),
                     np.asarray(hot_steady, np.int64), ev_k, np.asarray(t_hot, float), it_facing,
                     np.array([0, 0, 0, 1, -10**12, 0], np.int64), np.array([dt, float(t_srv.max()), np.nan]),
-                    zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), np.zeros(nj, np.bool_), zm(),
+                    zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), zm(),
                     np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb)
     fc = Forecast(np.array([predictive]), np.asarray(forecast_base, float), np.ascontiguousarray(forecast_w, float),
                   lookahead)

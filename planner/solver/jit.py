@@ -14,6 +14,8 @@ gives inf/nan like numpy rather than raising; the kernels guard the cases that m
 """
 from __future__ import annotations
 
+import os
+
 import numba
 
 #: Compile options of every solver kernel
@@ -26,3 +28,49 @@ def njit(fn=None, **overrides):
     if fn is None:
         return lambda f: numba.njit(**opts)(f)
     return numba.njit(**opts)(fn)
+
+
+#: The solver modules whose compiled functions the stepping kernel calls (and so inlines)
+KERNEL_MODULES = ("control", "coupling", "heat_rejection", "integrate", "jit", "loopbank", "recorder", "serverstep",
+                  "workload", "loads", "defaults")
+
+
+def invalidate_stale_caches() -> None:
+    """Drop the cached machine code of every solver kernel when any kernel module's source changed.
+
+    numba checks a cached function against its *own* file only; the stepping kernel inlines
+    functions from several modules, so an edit to one of them would otherwise leave a stale kernel
+    in the cache. A digest of all :data:`KERNEL_MODULES` sources is kept beside the cache; when it
+    differs, the solver's ``*.nbi`` / ``*.nbc`` files are removed before anything is compiled. (A
+    cache numba keeps elsewhere, e.g. for a read-only install, is replaced with the install.)
+    """
+    import hashlib
+    from pathlib import Path
+    here = Path(__file__).resolve().parent
+    cache = here / "__pycache__"
+    digest = hashlib.sha256()
+    for name in KERNEL_MODULES:
+        try:
+            digest.update((here / f"{name}.py").read_bytes())
+        except OSError:
+            return
+    stamp = cache / "kernel-sources.sha256"
+    want = digest.hexdigest()
+    try:
+        if stamp.read_text() == want:
+            return
+    except OSError:
+        pass
+    try:
+        cache.mkdir(exist_ok=True)
+        for f in cache.iterdir():
+            if f.suffix in (".nbi", ".nbc") and f.name.split(".", 1)[0] in KERNEL_MODULES:
+                f.unlink(missing_ok=True)
+        tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(want)
+        os.replace(tmp, stamp)
+    except OSError:  # a read-only install: numba keeps its cache elsewhere
+        pass
+
+
+invalidate_stale_caches()

@@ -235,7 +235,7 @@ class Recorder:
         month × local-hour throttling tables."""
         start, tz = self.start, self.tz
         n_min = int(np.ceil(t_done / 60.0 - 1e-9))
-        months = sorted({int(x) for x in self.month_idx[:n_min]})
+        months = [int(x) for x in np.unique(self.month_idx[:n_min])]
         t_min = res.time_s
         min_month = month_index(start, t_min, tz)
         shares = month_fractions(start, t_min, self.minute_len, tz)

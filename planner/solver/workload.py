@@ -248,9 +248,16 @@ def cumulative_1(J, j, t):
 
 @njit
 def cumulative_all(J, t, out):
-    """``U_j(t)`` for every job into ``out`` [s]."""
+    """``U_j(t)`` for every job into ``out`` [s] (:func:`cumulative_1`, the period's count taken once)."""
+    p = J.period[0]
+    if p <= 0.0:
+        for j in range(out.size):
+            out[j] = _cumulative_once_1(J, j, t)
+        return
+    k = math.floor(t / p)
+    tr = t - k * p
     for j in range(out.size):
-        out[j] = cumulative_1(J, j, t)
+        out[j] = k * J.u_period[j] + _cumulative_once_1(J, j, tr)
 
 
 @njit
@@ -279,12 +286,3 @@ def training_running(J, j, t0, t1):
     if J.start[j] < b and J.start[j] + J.dur[j] > a:
         return True
     return p > 0.0 and b > p and J.start[j] < b - p
-
-
-@njit
-def server_bursty(J, s, running):
-    """Whether server ``s`` carries a job flagged in ``running``."""
-    for q in range(J.indptr[s], J.indptr[s + 1]):
-        if running[J.indices[q]]:
-            return True
-    return False
