@@ -15,6 +15,7 @@ import pytest
 from models.store import load_plan, save_plan
 from planner.demo import build_demo_plan
 from test_gui_support import msgs, win  # noqa: F401  (fixtures)
+from test_hostile_files import demo_bytes, plan_file  # noqa: F401  (fixtures: the demo plan in a file)
 from ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,20 +26,6 @@ def cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-@pytest.fixture(scope="module")
-def demo_bytes(tmp_path_factory):
-    p = tmp_path_factory.mktemp("demo") / "demo.dcplan"
-    save_plan(build_demo_plan(), p)
-    return p.read_bytes()
-
-
-@pytest.fixture
-def plan_file(tmp_path, demo_bytes):
-    p = tmp_path / "hall.dcplan"
-    p.write_bytes(demo_bytes)
-    return p
 
 
 def rack_plan_row(tmp_path, name, x, y=17.0):
