@@ -168,6 +168,19 @@ def test_size_guard_runs_before_compile_and_names_the_limit():
         simulate(plan, plan.scenarios[0], step_s=1e-6)
 
 
+def test_a_huge_dead_time_is_refused_before_the_delay_buffer_is_allocated():
+    """dead_time_s = 1e9 s in a plan built in memory (the file reader refuses it on load): the
+    actuator's delay ring would hold 1e8 rows per loop (GBs); the guard names the loop and the limit."""
+    from planner.solver import SolverInputError, simulate
+    from planner.solver.limits import MAX_DELAY_STEPS
+
+    plan = build_demo_plan()
+    unit = next(u for u in plan.cooling_units if u.kind == "crah")
+    unit.dead_time_s = 1e9
+    with pytest.raises(SolverInputError, match=rf"cooling loop {unit.loop!r}: .* at most {MAX_DELAY_STEPS:,}"):
+        simulate(plan, plan.scenarios[0])
+
+
 def test_an_absurd_price_is_refused_before_the_cost_overflows():
     """A 1e300 $/kWh price made the cost infinite, printed as JSON null: refused with the limit."""
     from dataclasses import replace
