@@ -303,7 +303,7 @@ class Conflict:
 
 
 def placement_conflicts(plan: Plan, racks: Sequence[Rack] = (), units: Sequence[CoolingUnit] = (), *,
-                        ignore: Container = frozenset(), indexes: dict[str, FootprintIndex] | None = None
+                        ignore: Iterable = (), indexes: dict[str, FootprintIndex] | None = None
                         ) -> list[Conflict]:
     """Breaches of the placement rule by ``racks`` and floor ``units`` at their proposed positions.
 
@@ -319,8 +319,7 @@ def placement_conflicts(plan: Plan, racks: Sequence[Rack] = (), units: Sequence[
     halls = {h.name: h for h in plan.halls}
     proposed = [(rack_key(r.name), r.hall, r.footprint()) for r in racks]
     proposed += [(unit_key(u.name), unit_hall(plan, u), unit_footprint(u)) for u in units if on_floor(u)]
-    skip = set(ignore) if not isinstance(ignore, (set, frozenset)) else ignore
-    skip = skip | {key for key, _hall, _box in proposed}
+    skip = set(ignore) | {key for key, _hall, _box in proposed}
     out: list[Conflict] = []
     placed: dict[str, FootprintIndex] = {}
     indexes = {} if indexes is None else indexes

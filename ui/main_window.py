@@ -774,9 +774,12 @@ class MainWindow(QMainWindow):
         catalog = list(self.catalog.server_types)
         res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
                            lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok))
-        if isinstance(res.error, DeletionsRefused) and messages.confirm(
-                self, "Remove servers?", f"The import would remove {res.error.removed:,} of the plan's "
-                f"{res.error.servers:,} servers: {names} list their racks without them.", "Remove them"):
+        if isinstance(res.error, DeletionsRefused):
+            if not messages.confirm(self, "Remove servers?", f"The import would remove {res.error.removed:,} of the "
+                                    f"plan's {res.error.servers:,} servers: {names} list their racks without them.",
+                                    "Remove them"):
+                self.statusBar().showMessage("Import cancelled: the plan is unchanged", 5000)
+                return
             res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
                                lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok, allow_deletions=True))
         if res.cancelled:
