@@ -241,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         cli_sim.add_subcommands(sub)
+        from ui import cli_schedule; cli_schedule.add_subcommands(sub)  # noqa: E702  (scheduler, issue 9)
     from ui import cli_sweep; cli_sweep.add_subcommands(sub)  # noqa: E702  (sweeps: their own module)
     for command in sub.choices.values():  # every command, whichever module added it
         try:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ui.progress import TerminalProgress
 
-STUDY_NAMES = ("phoenix", "pump-lag", "cost")
+STUDY_NAMES = ("phoenix", "pump-lag", "cost", "night-shift")  # night-shift: planner.schedule.study
 
 
 def _control_modes():
@@ -216,6 +216,9 @@ def cmd_study(args) -> int:
     from planner.solver import SolverInputError
     from planner.solver.studies import run_study
 
+    if args.name == "night-shift":  # the scheduler's study (issue 9) lives with the scheduler's CLI
+        from ui.cli_schedule import cmd_night_shift
+        return cmd_night_shift(args)
     bar = TerminalProgress(f"study {args.name}")
     try:
         out = run_study(args.name, progress=bar)
@@ -293,7 +296,7 @@ def add_subcommands(subparsers) -> None:
     s.add_argument("--timeseries", default=None, metavar="OUT.csv", help="write one row per minute")
     s.set_defaults(func=_guarded(cmd_simulate))
 
-    t = subparsers.add_parser("study", help="run a bundled seed-story study (phoenix, pump-lag, cost)")
+    t = subparsers.add_parser("study", help="run a bundled seed-story study (" + ", ".join(STUDY_NAMES) + ")")
     t.add_argument("name", choices=STUDY_NAMES)
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.set_defaults(func=_guarded(cmd_study))

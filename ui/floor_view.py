@@ -57,7 +57,11 @@ class FloorScene(QGraphicsScene):
         self._layer_timer.setInterval(0)
         self._layer_timer.timeout.connect(self._rebuild_layer)
         self.color_mode = "loop"
-        self.heat: dict[str, QColor] = {}  # rack -> colour at the scrubbed instant (Temperature mode)
+        # heat-map frame (Temperature mode): rack names and LUT indices at the scrubbed instant
+        self._heat_frame: tuple = ((), ())
+        self._heat_map: dict | None = None
+        self._heat_items: list = []
+        self._heat_items_key = None
         self._rack_kw: dict[str, float] = {}
         self._loop_index: dict[str, int] | None = None
         self._syncing = False
@@ -85,6 +89,7 @@ class FloorScene(QGraphicsScene):
         self.clear()
         self.rack_items.clear()
         self.unit_items.clear()
+        self._heat_items_key = None
         self.overlay = FloorOverlayItem()
         self.addItem(self.overlay)
         self.layer = RackLayerItem(self)
@@ -222,19 +227,34 @@ class FloorScene(QGraphicsScene):
         from ui.heatmap import LUT
 
         lut, none = LUT, HEAT_NO_DATA
-        self.heat = heat = dict(zip(names, [lut[i] if i >= 0 else none for i in indices.tolist()]))
+        self._heat_frame, self._heat_map = (names, indices), None
         if self.color_mode != "temperature":
             return
+        if self._heat_items_key != (id(names), len(self.rack_items)):  # items in series order, once
+            self._heat_items = [self.rack_items.get(n) for n in names]
+            self._heat_items_key = (id(names), len(self.rack_items))
         detail = self.detail
-        for name, item in self.rack_items.items():
-            item.fill = heat.get(name, none)
-            if detail:  # zoomed out the items paint nothing: the layer alone is recoloured
-                item.update()
+        for item, i in zip(self._heat_items, indices.tolist()):
+            if item is not None:
+                item.fill = lut[i] if i >= 0 else none
+                if detail:  # zoomed out the items paint nothing: the layer alone is recoloured
+                    item.update()
         if not detail and self.layer is not None:
-            self.layer.recolor()  # geometry unchanged: regroup the cached rectangles by colour
+            # geometry unchanged: regroup the cached rectangles by colour index
+            self.layer.recolor_indices(names, indices)
+
+    @property
+    def heat(self) -> dict:
+        """Rack name -> colour of the current heat-map frame (built on demand)."""
+        if self._heat_map is None:
+            from ui.heatmap import LUT
+
+            names, idx = self._heat_frame
+            self._heat_map = {n: (LUT[i] if i >= 0 else HEAT_NO_DATA) for n, i in zip(names, list(idx))}
+        return self._heat_map
 
     def clear_heat(self) -> None:
-        self.heat = {}
+        self._heat_frame, self._heat_map = ((), ()), None
         if self.color_mode == "temperature":
             for item in self.rack_items.values():
                 self._style_rack(item)
@@ -267,6 +287,8 @@ class FloorScene(QGraphicsScene):
     # ------------------------------------------------------------- updates
     def on_plan_changed(self, change) -> None:
         self._syncing = True
+        if change.racks_any:
+            self._heat_items_key = None  # rack items added, removed or renamed
         if change.server_racks:
             # power only changes for racks whose servers changed
             types = self.doc.plan.server_type_map()
