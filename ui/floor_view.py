@@ -816,6 +816,8 @@ class FloorView(QGraphicsView):
             item = self.fscene.unit_items.get(n)
             if item is not None:
                 item.setPos(x, y)
+        if d.get("started"):  # views that followed the drag (the inspector) show the real position again
+            self.doc.sigRacksChanging.emit(dict(d["racks"]))
 
     def _cancel_drag(self) -> None:
         d, self._drag = self._drag, None

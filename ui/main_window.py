@@ -517,10 +517,13 @@ class MainWindow(QMainWindow):
         cmds.try_push(self.doc, self, cmds.add_rack_at, self._view_center())
 
     def add_row(self) -> None:
-        params = messages.ask_row(self, {"count": 10, "orientation": "N", "row": cmds.next_row_letter(self.doc)})
+        params = messages.ask_row(self, {"count": 10, "orientation": None, "row": cmds.next_row_letter(self.doc),
+                                         "feeds": [f.name for f in self.doc.plan.power_feeds]})
         if params:
+            sel = self.doc.rack(self.doc.selected_racks[0]) if self.doc.selected_racks else None
             cmds.try_push(self.doc, self, cmds.add_row_at, self._view_center(), params["count"],
-                          params.get("orientation", "N"), params.get("row"))
+                          params.get("orientation"), params.get("row"), feeds=params.get("feeds", (None, None)),
+                          neighbour=sel.row if sel is not None else None)
 
     def duplicate(self) -> None:
         cmds.try_push(self.doc, self, cmds.DuplicateCommand, self.doc.selected_racks)

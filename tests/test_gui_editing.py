@@ -1,0 +1,148 @@
+"""Editing that keeps the hall valid, through the real widgets: Add Row across an aisle, new racks
+without guessed feeds, loop/server mismatch in the problem list, the inspector after a refused drag."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from test_gui_support import (answer_dialog, click_tool, drag, msgs, pick, small_plan, undo_redo,  # noqa: F401
+                              view_point, win)
+
+pytestmark = pytest.mark.gui
+
+
+def click_rack(win, name):
+    r = win.doc.rack(name)
+    QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view_point(win, r.x_m, r.y_m))
+
+
+def problems(win) -> set[tuple[str, str | None]]:
+    win.doc.validate_now()
+    return {(p.code, p.rack) for p in win.doc.problems}
+
+
+def shown_problems(win) -> list[str]:
+    """The rows of the problem list as the user sees them (rule column and text)."""
+    tree = win.problems.tree
+    return [f"{tree.topLevelItem(i).text(3)} {tree.topLevelItem(i).text(2)}" for i in range(tree.topLevelItemCount())]
+
+
+def add_row_with_dialog(win, qtbot, count: int, feeds=("FA", "FB"), row: str | None = None) -> None:
+    """Toolbar Add Row; in the dialog: ``count`` racks, facing left on Automatic, feeds picked, OK."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    errors = []
+
+    def fill(dlg):
+        try:
+            fill_in(dlg)
+        except Exception as e:  # a failing check must not leave the modal dialog open (the test would hang)
+            errors.append(e)
+            dlg.reject()
+
+    def fill_in(dlg):
+        dlg.count.setFocus()
+        QTest.keyClick(dlg.count, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        QTest.keyClicks(dlg.count, str(count))
+        assert dlg.orientation.currentData() is None  # Automatic is the default
+        if row is not None:
+            dlg.row.setFocus()
+            QTest.keyClick(dlg.row, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+            QTest.keyClicks(dlg.row, row)
+        for combo, feed in zip((dlg.feed_a, dlg.feed_b), feeds):
+            combo.setFocus()
+            while combo.currentData() != feed:
+                QTest.keyClick(combo, Qt.Key.Key_Down)
+        QTest.mouseClick(dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok),
+                         Qt.MouseButton.LeftButton)
+
+    answer_dialog(qtbot, fill)
+    click_tool(win, win.act_add_row)
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def row_win(win):
+    """Row R (three racks, fronts north) moved to y = 4.8 m, so there is floor on both of its sides."""
+    plan = small_plan()
+    plan.racks = [replace(r, y_m=4.8) if r.row == "R" else r for r in plan.racks]
+    win.doc.set_plan(plan, None)
+    return win
+
+
+# 1 ------------------------------------------------------------ Add Row across an aisle
+def test_add_row_faces_its_neighbour_across_a_cold_aisle_then_backs_onto_it(row_win, qtbot):
+    win = row_win
+    before = problems(win)
+    click_rack(win, "R01")  # the neighbour: the selection's row
+    add_row_with_dialog(win, qtbot, 3)
+    new = [r for r in win.doc.plan.racks if r.name not in ("R01", "R02", "R03", "L01")]
+    assert len(new) == 3 and {r.orientation for r in new} == {"S"}  # fronts face row R's fronts
+    assert [r.x_m for r in new] == pytest.approx([1.5, 2.1, 2.7])  # lined up with row R
+    # cold aisle of two 0.6 m tiles between the fronts (R's front edge at y = 4.2 m)
+    assert {round(r.footprint()[3], 6) for r in new} == {3.0}
+    assert {(r.feed_a, r.feed_b) for r in new} == {("FA", "FB")}
+    assert problems(win) == before  # no new problem: the aisle is wide enough, nothing faces an exhaust
+    assert win.doc.undo_stack.count() == 1
+
+    click_rack(win, "R02")
+    add_row_with_dialog(win, qtbot, 3, row="T")  # R's cold side is taken: backs to R's backs
+    t = [r for r in win.doc.plan.racks if r.row == "T"]
+    assert {r.orientation for r in t} == {"S"} and {round(r.footprint()[1], 6) for r in t} == {6.6}  # hot aisle 1.2 m
+    assert problems(win) == before
+    undo_redo(win, 0, 3, lambda: len([r for r in win.doc.plan.racks if r.row == "T"]))
+
+
+def test_rows_facing_fronts_to_backs_are_listed(row_win, qtbot):
+    """What the old Add Row built: a north-facing row right in front of row R, no aisle."""
+    from ui import commands as cmds
+
+    win = row_win
+    assert cmds.try_push(win.doc, win, cmds.add_row_at, (0, 0), 3, "N", "Q", origin=(1.2, 2.4),
+                         feeds=("FA", "FB"))
+    problems(win)
+    shown = shown_problems(win)
+    assert any(s.startswith("inlet-faces-exhaust") and "row R face the backs of row Q" in s for s in shown), shown
+
+
+# 2 ------------------------------------------------------------------- feeds of new racks
+def test_new_rack_gets_no_feeds_and_the_problem_list_says_so(win):
+    click_rack(win, "R01")  # on feeds FA/FB: Add Rack copies its look, not its feeds
+    click_tool(win, win.act_add_rack)
+    (new,) = win.doc.selected_racks
+    r = win.doc.rack(new)
+    assert (r.feed_a, r.feed_b) == (None, None)
+    problems(win)
+    assert any(s.startswith("rack-no-feed") and f"Rack {new} has no power feed yet" in s for s in shown_problems(win))
+
+
+# 3 ------------------------------------------------------------ loops against server cooling
+def test_liquid_loop_on_an_air_only_rack_is_warned(win, qtbot):
+    click_rack(win, "R01")  # two air-cooled 8U servers
+    pick(qtbot, win.inspector.liquid_loop, "TCS")
+    assert win.doc.rack("R01").liquid_loop == "TCS"
+    problems(win)
+    rows = [s for s in shown_problems(win) if s.startswith("rack-loop-mismatch")]
+    assert rows == ["rack-loop-mismatch Rack R01 is on liquid loop TCS but its servers reject no heat to liquid: "
+                    "remove the loop or place liquid-cooled servers"]
+    tree = win.problems.tree
+    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if tree.topLevelItem(i).text(3) == "rack-loop-mismatch")
+    assert item.text(0).lower().startswith("warning")
+
+
+# 4 ---------------------------------------------------------- inspector after a refused drag
+def test_inspector_shows_the_real_position_after_a_refused_drag(win, msgs):
+    click_rack(win, "R03")
+    a, b = win.doc.rack("R03"), win.doc.rack("R02")
+    assert win.inspector.x_box.si_value() == pytest.approx(a.x_m)
+    drag(win.view.viewport(), view_point(win, a.x_m, a.y_m), view_point(win, b.x_m + 0.05, b.y_m))
+    assert msgs.warnings and "may not overlap" in msgs.warnings[-1]
+    assert win.doc.rack("R03").x_m == pytest.approx(a.x_m)
+    assert win.inspector.x_box.si_value() == pytest.approx(a.x_m)  # not the refused 2.1 m
+    assert win.inspector.y_box.si_value() == pytest.approx(a.y_m)
