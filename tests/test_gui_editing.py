@@ -146,3 +146,94 @@ def test_inspector_shows_the_real_position_after_a_refused_drag(win, msgs):
     assert win.doc.rack("R03").x_m == pytest.approx(a.x_m)
     assert win.inspector.x_box.si_value() == pytest.approx(a.x_m)  # not the refused 2.1 m
     assert win.inspector.y_box.si_value() == pytest.approx(a.y_m)
+
+
+# 2 ----------------------------------------------------- power feeds and loops in the GUI
+def edit_cell(view, row: int, col: int, text: str) -> None:
+    """Click a table cell, press F2, type ``text`` over it and press Enter (as a user edits)."""
+    view.scrollTo(view.model().index(row, col))
+    rect = view.visualRect(view.model().index(row, col))
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    QTest.keyClick(view, Qt.Key.Key_F2)
+    editor = view.focusWidget()
+    assert editor is not view, "no cell editor opened"
+    QTest.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(editor, text)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    QTest.qWait(30)  # the delegate commits through a queued call
+
+
+def test_power_feeds_are_created_renamed_edited_and_deleted_with_undo(win, qtbot, monkeypatch):
+    from ui import messages
+
+    asked = []
+    monkeypatch.setattr(messages, "confirm", lambda parent, title, text, ok: asked.append(text) or True)
+    win.power_dock.show()
+    win.power_dock.raise_()
+    ed = win.power_editor
+    QTest.mouseClick(ed.add_btn, Qt.MouseButton.LeftButton)
+    assert [f.name for f in win.doc.plan.power_feeds] == ["FA", "FB", "Feed A2"]  # FA/FB: one A, one B -> the second A
+    assert ed.model.rowCount() == 3
+    edit_cell(ed.table, 0, 0, "PDU-1A")  # rename FA: every rack on it follows
+    assert win.doc.plan.power_feeds[0].name == "PDU-1A"
+    assert {r.feed_a for r in win.doc.plan.racks} == {"PDU-1A"} and win.doc.undo_stack.count() == 2
+    edit_cell(ed.table, 0, 4, "160")  # breaker rating
+    assert win.doc.plan.power_feeds[0].amperage == 160.0
+    assert ed.model.data(ed.model.index(0, 7)) == f"{win.doc.plan.power_feeds[0].capacity_kw:,.1f}"
+    ed.table.selectRow(0)
+    QTest.mouseClick(ed.del_btn, Qt.MouseButton.LeftButton)
+    assert asked and "4 rack(s) are on PDU-1A" in asked[-1]
+    assert [f.name for f in win.doc.plan.power_feeds] == ["FB", "Feed A2"]
+    assert {r.feed_a for r in win.doc.plan.racks} == {None}  # left without side A: the problem list says so
+    problems(win)
+    assert any(s.startswith("rack-single-feed") for s in shown_problems(win))
+    undo_redo(win, ["PDU-1A", "FB", "Feed A2"], ["FB", "Feed A2"], lambda: [f.name for f in win.doc.plan.power_feeds])
+    for _ in range(4):
+        QTest.keySequence(win, "Ctrl+Z")
+    assert [f.name for f in win.doc.plan.power_feeds] == ["FA", "FB"]
+    assert {r.feed_a for r in win.doc.plan.racks} == {"FA"}
+
+
+def test_bad_feed_values_are_refused_naming_the_field(win, msgs):
+    win.power_dock.show()
+    win.power_dock.raise_()
+    edit_cell(win.power_editor.table, 0, 5, "2")
+    assert msgs.warnings and "Feed FA: phases must be 1 or 3, not 2." in msgs.warnings[-1]
+    edit_cell(win.power_editor.table, 0, 1, "C")
+    assert "side must be A or B" in msgs.warnings[-1]
+    edit_cell(win.power_editor.table, 1, 0, "FA")
+    assert "There is already a power feed named FA." in msgs.warnings[-1]
+    assert win.doc.undo_stack.count() == 0
+
+
+def test_cooling_loops_are_created_renamed_and_deleted_in_the_plant_dock(win, qtbot, msgs, monkeypatch):
+    from ui import messages
+
+    monkeypatch.setattr(messages, "confirm", lambda *a: True)
+    win.plant_dock.show()
+    win.plant_dock.raise_()
+    ed = win.plant_editor
+    menu = ed.new_loop_btn.menu()
+    liquid = next(a for a in menu.actions() if a.text().startswith("Liquid"))
+    liquid.trigger()  # what clicking the menu entry does
+    assert [l.name for l in win.doc.plan.cooling_loops] == ["AIR", "TCS", "Liquid loop 1"]
+    assert ed.current() == ("loop", "Liquid loop 1") and ed.loop_name.hasFocus()
+    QTest.keyClicks(ed.loop_name, "TCS-2")  # the name is selected: typing replaces it
+    QTest.keyClick(ed.loop_name, Qt.Key.Key_Return)
+    assert [l.name for l in win.doc.plan.cooling_loops] == ["AIR", "TCS", "TCS-2"]
+    ed.select_loop("AIR")  # rename the loop with the racks and the CRAH on it
+    ed.loop_name.setFocus()
+    QTest.keyClick(ed.loop_name, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(ed.loop_name, "CRAH loop")
+    QTest.keyClick(ed.loop_name, Qt.Key.Key_Return)
+    assert {r.air_loop for r in win.doc.plan.racks} == {"CRAH loop"}
+    assert win.doc.unit("CRAH-1").loop == "CRAH loop"
+    assert ed.current() == ("loop", "CRAH loop")
+    QTest.mouseClick(ed.del_loop_btn, Qt.MouseButton.LeftButton)  # the CRAH is still on it: refused
+    assert "still has 1 cooling unit(s) (CRAH-1)" in msgs.warnings[-1]
+    ed.select_loop("TCS-2")
+    QTest.mouseClick(ed.del_loop_btn, Qt.MouseButton.LeftButton)
+    assert [l.name for l in win.doc.plan.cooling_loops] == ["CRAH loop", "TCS"]
+    undo_redo(win, ["CRAH loop", "TCS", "TCS-2"], ["CRAH loop", "TCS"],
+              lambda: [l.name for l in win.doc.plan.cooling_loops])
+

@@ -138,6 +138,11 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.plant_editor = PlantEditor(self.doc)
         self.plant_dock = self._dock("Plant", "plantDock", self.plant_editor, Qt.DockWidgetArea.RightDockWidgetArea)
+        from ui.power_editor import PowerEditor
+
+        self.power_editor = PowerEditor(self.doc)
+        self.power_dock = self._dock("Power Feeds", "powerDock", self.power_editor, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.power_dock)
         self.tabifyDockWidget(self.inspector_dock, self.scenario_dock)
         self.tabifyDockWidget(self.inspector_dock, self.plant_dock)
         self.inspector_dock.raise_()
@@ -289,7 +294,7 @@ class MainWindow(QMainWindow):
         um.addAction(self.act_imperial)
         m.addSeparator()
         for d in (self.catalog_dock, self.elevation_dock, self.inspector_dock, self.problems_dock, self.history_dock,
-                  self.results_dock, self.scenario_dock, self.plant_dock, self.jobs_dock):
+                  self.results_dock, self.scenario_dock, self.plant_dock, self.jobs_dock, self.power_dock):
             m.addAction(d.toggleViewAction())
         self.sim_menu = m = mb.addMenu("&Simulation")
         m.addAction(self.act_run)
