@@ -237,3 +237,92 @@ def test_cooling_loops_are_created_renamed_and_deleted_in_the_plant_dock(win, qt
     undo_redo(win, ["CRAH loop", "TCS", "TCS-2"], ["CRAH loop", "TCS"],
               lambda: [l.name for l in win.doc.plan.cooling_loops])
 
+
+
+# 5 ----------------------------------------------------------------------- units on screen
+def cdu_plan():
+    from planner.plan import CoolingUnit
+
+    plan = small_plan()
+    plan.cooling_units.append(CoolingUnit("CDU-1", "cdu", "TCS", 800.0, flow_m3s=0.02, rated_power_kw=6.0,
+                                          x_m=11.1, y_m=1.2, loop_volume_m3=0.2))
+    return plan
+
+
+def label_lines(widget) -> list[str]:
+    from PySide6.QtWidgets import QLabel
+
+    return [line for lbl in widget.findChildren(QLabel) if lbl.isVisible() for line in lbl.text().splitlines()]
+
+
+def test_imperial_cdu_page_shows_gpm_and_no_line_mixes_btu_h_with_tons(win, qtbot):
+    from ui.units import IMPERIAL
+
+    win.doc.set_plan(cdu_plan(), None)
+    pick(qtbot, win.units_combo, IMPERIAL)
+    u = win.doc.unit("CDU-1")
+    QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view_point(win, u.x_m, u.y_m))
+    assert win.doc.selected_units == ("CDU-1",)
+    ins = win.inspector
+    assert ins.unit_flow.suffix() == " GPM" and ins.unit_flow.text() == "317 GPM"  # 20 L/s
+    assert ins.unit_cap.suffix() == " tons"
+    lines = label_lines(ins)
+    assert any("tons at max of" in line for line in lines), lines
+    assert not [line for line in lines if "BTU/h" in line and "tons" in line]
+    click_rack(win, "R01")  # back on the CRAH: air flow in CFM
+    c = win.doc.unit("CRAH-1")
+    QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view_point(win, c.x_m, c.y_m))
+    assert ins.unit_flow.suffix() == " CFM"
+    win.plant_dock.show()
+    win.plant_dock.raise_()
+    ed = win.plant_editor
+    (item,) = [it for it in ed.tree.findItems("*", Qt.MatchFlag.MatchWildcard | Qt.MatchFlag.MatchRecursive)
+               if it.data(0, Qt.ItemDataRole.UserRole) == ("unit", "CDU-1")]
+    ed.tree.setCurrentItem(item)
+    assert ed.boxes["flow_m3s"].text() == "317 GPM" and ed.boxes["loop_volume_m3"].text() == "53 gal"
+    pick(qtbot, win.units_combo, "si")
+    assert ed.boxes["flow_m3s"].text() == "20.0 L/s" and ed.boxes["loop_volume_m3"].text() == "200 L"
+
+
+def test_two_foot_tiles_for_a_us_hall(win, qtbot):
+    from ui.units import IMPERIAL, US_TILE_M
+
+    win.doc.set_selection()
+    ins = win.inspector
+    assert ins.stack.currentWidget() is ins.empty and ins.hall_tiles.isVisible()
+    pick(qtbot, ins.hall_tiles, US_TILE_M)
+    assert win.doc.hall().tile_m == pytest.approx(0.6096)
+    pick(qtbot, win.units_combo, IMPERIAL)
+    assert win.scene.hall_caption() == "Hall 1 — 39.37 ft × 26.25 ft, 2 ft tiles"
+    step, marks = win.scene.ruler_marks(win.view.px_per_m())
+    assert step / US_TILE_M == pytest.approx(round(step / US_TILE_M))  # every mark on a tile line
+    assert marks[1] == pytest.approx(step)
+    undo_redo(win, 0.6, 0.6096, lambda: round(win.doc.hall().tile_m, 6))
+    assert win.doc.undo_stack.undoText() == "Set floor tiles of hall Hall 1"
+
+
+def test_hall_that_would_leave_racks_outside_is_refused(win, msgs):
+    from test_gui_support import type_into
+
+    win.doc.set_selection()
+    type_into(win.inspector.hall_width, "6")
+    assert msgs.warnings and "would leave L01 outside hall Hall 1" in msgs.warnings[-1]
+    assert win.doc.hall().width_m == 12.0 and win.inspector.hall_width.si_value() == pytest.approx(12.0)
+
+
+# jobs CSV: the GUI reads it with planner.schedule's one reader ---------------------------------
+def test_jobs_csv_import_keeps_the_sites_daylight_saving(win, tmp_path, monkeypatch):
+    from ui import messages
+
+    win.doc.plan.site.timezone = "America/New_York"
+    path = tmp_path / "jobs.csv"
+    path.write_text("name,gpus,duration_h,release\nafter-dst,8,2,2025-03-10T00:00\n")
+    monkeypatch.setattr(messages, "ask_jobs_csv", lambda parent, mode: str(path))
+    win.jobs_dock.show()
+    QTest.mouseClick(win.jobs_editor.imp_btn, Qt.MouseButton.LeftButton)
+    (job,) = win.doc.plan.jobs
+    assert job.release_s == (68 * 24 - 1) * 3600.0  # 1 Jan to 10 Mar local: clocks went forward an hour on 9 Mar
+    QTest.mouseClick(win.jobs_editor.exp_btn, Qt.MouseButton.LeftButton)
+    assert "after-dst,8,1,2,2025-03-10T00:00," in path.read_text()

@@ -35,6 +35,8 @@ FIELD_LABELS = {
     "weather_file": "weather", "hourly_price_usd_per_kwh": "prices", "demand_charge_usd_per_kw": "demand charge",
     "elevation_m": "elevation", "timezone": "time zone", "gpus": "GPUs", "utilization": "utilisation",
     "duration_s": "duration", "release_s": "release", "deadline_s": "deadline", "start_s": "start",
+    "tile_m": "floor tiles", "containment": "containment", "voltage": "voltage", "amperage": "breaker rating",
+    "phase": "phases", "max_utilization": "max utilisation", "side": "side", "panel": "panel",
 }
 
 

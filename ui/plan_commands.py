@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import fields, replace
 
-from planner.plan import LOOP_MEDIA, CoolingLoop, Job, PowerFeed, Scenario, Site, Tariff
+from planner import floor
+from planner.plan import CONTAINMENTS, LOOP_MEDIA, CoolingLoop, Job, PowerFeed, Scenario, Site, Tariff
 from ui.commands import EditRefused, NoChange, PlanCommand, field_text, removal, short
 from ui.document import MAX_NAME_CHARS, PlanDocument
 
@@ -392,8 +393,41 @@ def racks_on_loop(doc: PlanDocument, name: str) -> list[str]:
     return [r.name for r in doc.plan.racks if name in (r.air_loop, r.liquid_loop)]
 
 
+HALL_FIELDS = ("width_m", "depth_m", "tile_m", "containment")
+
+
+class EditHallCommand(PlanCommand):
+    """Set the size, floor tile pitch or containment of a hall. A smaller floor that would leave a
+    rack or floor unit outside is refused, naming it."""
+
+    def __init__(self, doc: PlanDocument, name: str, values: dict) -> None:
+        bad = set(values) - set(HALL_FIELDS)
+        if bad:
+            raise EditRefused(f"Not an editable hall field: {', '.join(sorted(bad))}.")
+        old = next((h for h in doc.plan.halls if h.name == name), None)
+        if old is None:
+            raise EditRefused(f"No hall named {short(name)}.")
+        new = replace(old, **values)
+        if new == old:
+            raise NoChange("Set hall")
+        _finite("Hall width", new.width_m, 0, floor.FLOOR_COORD_MAX_M, strict=True)
+        _finite("Hall depth", new.depth_m, 0, floor.FLOOR_COORD_MAX_M, strict=True)
+        _finite("Tile pitch", new.tile_m, 0, floor.RACK_SIDE_MAX_M, strict=True)
+        if new.containment not in CONTAINMENTS:
+            raise EditRefused(f"Containment must be one of {', '.join(CONTAINMENTS)}.")
+        outside = [r.name for r in doc.plan.racks if r.hall == name and floor.leaves_hall(r.footprint(), new)]
+        outside += [u.name for u in doc.plan.cooling_units if floor.on_floor(u) and floor.unit_hall(doc.plan, u) == name
+                    and floor.leaves_hall(floor.unit_footprint(u), new)]
+        if outside:
+            more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+            raise EditRefused(f"A {new.width_m:g} m x {new.depth_m:g} m floor would leave "
+                              f"{', '.join(short(n) for n in outside[:3])}{more} outside hall {short(name)}: "
+                              "move them first.")
+        super().__init__(doc, f"Set {field_text(values)} of hall {short(name)}", [("hall", old, new)])
+
+
 __all__ = ["EditSiteCommand", "EditScenarioCommand", "AddScenarioCommand", "DeleteScenarioCommand",
            "EditJobCommand", "AddJobCommand", "DeleteJobsCommand", "ReplaceJobsCommand", "EditLoopCommand",
            "AddFeedCommand", "EditFeedCommand", "DeleteFeedsCommand", "AddLoopCommand", "RenameLoopCommand",
-           "DeleteLoopCommand", "racks_on_feeds", "racks_on_loop",
+           "DeleteLoopCommand", "racks_on_feeds", "racks_on_loop", "EditHallCommand",
            "CoolingLoop", "default_scenario", "check_scenario", "check_job"]

@@ -1,8 +1,8 @@
 """The cooling plant as a tree by loop: loop → its units, loop → the loops that reject into it.
 
 Every cooling unit is here, also chillers, dry coolers and cooling towers that have no place on
-the floor. Selecting a unit shows its figures with units (capacity in kW or tons, temperatures in
-°C or °F, flow in m³/s or CFM); selecting a loop shows where it rejects its heat. Edits are
+the floor. Selecting a unit shows its figures with units (``ui.units``: capacity in kW or tons,
+temperatures in °C or °F, air flow in m³/s or CFM, liquid flow in L/s or GPM); selecting a loop shows where it rejects its heat. Edits are
 undoable commands (``EditUnitsCommand``, ``EditLoopCommand``); loops are created (New Loop, by
 medium), renamed (the loop page's name field: racks, units and child loops follow) and deleted
 (empty loops only) here. Units are added from the catalog.
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
 from ui import commands as cmds
 from ui import messages
 from ui import plan_commands as pc
-from ui.units import units
+from ui.units import flow_kind, units
 from ui.widgets import QuantitySpinBox
 
 KIND_LABELS = {"crah": "CRAH", "cdu": "CDU", "chiller": "Chiller", "dry_cooler": "Dry cooler",
@@ -28,11 +28,11 @@ UNIT_EDIT_FIELDS = {
     "rated_capacity_kw": ("Rated capacity", "cooling", 0.0, 1e6, ""),
     "rated_outdoor_c": ("Rated at outdoor", "temp", -40.0, 60.0, ""),
     "supply_setpoint_c": ("Supply setpoint", "temp", 0.0, 70.0, ""),
-    "flow_m3s": ("Design flow", "flow", 0.0, 1e3, ""),
+    "flow_m3s": ("Design flow", "liquid_flow", 0.0, 1e3, ""),  # air flow for CRAHs (ui.units.flow_kind)
     "rated_power_kw": ("Fan / pump power", "power", 0.0, 1e5, ""),
     "design_cop": ("Design COP", None, 0.0, 30.0, ""),
     "approach_k": ("Approach", "dtemp", 0.0, 40.0, ""),
-    "loop_volume_m3": ("Loop volume", None, 0.0, 1e4, " m³"),
+    "loop_volume_m3": ("Loop volume", "volume", 0.0, 1e4, ""),
     "time_constant_s": ("Time constant", None, 0.0, 3600.0, " s"),
     "dead_time_s": ("Dead time", None, 0.0, 3600.0, " s"),
 }
@@ -269,6 +269,7 @@ class PlantEditor(QWidget):
             return
         self.unit_title.setText(f"{KIND_LABELS.get(u.kind, u.kind)} {u.name}" + (f" — {u.model}" if u.model else "")
                                 + f"\nloop {u.loop}")
+        self.boxes["flow_m3s"].set_kind(flow_kind(u.kind))
         for fld, b in self.boxes.items():
             v = getattr(u, fld)
             if isinstance(b, QuantitySpinBox):
