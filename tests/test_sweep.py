@@ -47,7 +47,7 @@ class SpyClient:
     ({"units.FWS": ["N+x"]}, "units.FWS", "not a unit count"),
     ({"units.FWS": [2.5]}, "units.FWS", "not a unit count"),
     ({"units.FWS": ["N-4"]}, "units.FWS", "leaves 0 units"),
-    ({"rating.CHW": [-5]}, "rating.CHW", "rating > 0"),
+    ({"rating.CHW": [-5]}, "rating.CHW", "must be > 0 kW"),
     ({"setpoint.NOPE": [40]}, "setpoint.NOPE", "unknown loop 'NOPE'"),
     ({"setpoint": [40]}, "setpoint", "name the loop"),
     ({"control.TCS": ["reactive"]}, "control.TCS", "applies to the whole plan"),

@@ -104,7 +104,8 @@ class ResultsFile:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            raise SweepError(f"{self.shown}: cannot read the earlier results ({getattr(exc, 'strerror', None) or exc})") from None
+            why = getattr(exc, "strerror", None) or exc
+            raise SweepError(f"{self.shown}: cannot read the earlier results ({why})") from None
         if not text:
             return []
         complete = text.endswith("\n")
@@ -130,7 +131,8 @@ class ResultsFile:
             try:
                 rows.append({c: parse_cell(v, t) for c, v, t in zip(self.columns, cells, self.kinds)})
             except ValueError as exc:
-                raise SweepError(f"{self.shown}, row {k + 2}: {exc}; the file is damaged, choose another --out") from None
+                raise SweepError(f"{self.shown}, row {k + 2}: {exc}; the file is damaged, choose another "
+                                 f"--out") from None
         return rows
 
     # ---------------------------------------------------------------- writing

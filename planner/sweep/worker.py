@@ -18,7 +18,14 @@ from .transform import apply_variant, installed_cooling_kw
 RESULT_FIELDS = SUMMARY_FIELDS + ("scenario", "start", "installed_cooling_kw", "error", "variant_hash")
 #: Fields that change from run to run of the same variant (excluded when comparing rows).
 TIMING_FIELDS = ("wall_time_s",)
-_TYPES = {k: SimulationResult.__dataclass_fields__[k].type for k in SUMMARY_FIELDS}
+def _scalar_type(annotation) -> str:
+    """``float``, ``int``, ``bool`` or ``str`` from a dataclass annotation (``"float | None"`` …)."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    parts = {p.strip() for p in text.split("|")} - {"None"}
+    return next((t for t in ("bool", "int", "float") if parts == {t}), "str")
+
+
+_TYPES = {k: _scalar_type(SimulationResult.__dataclass_fields__[k].type) for k in SUMMARY_FIELDS}
 #: Result columns holding numbers (what ``--require`` and the ranking may use).
 NUMERIC_FIELDS = tuple(k for k in SUMMARY_FIELDS if _TYPES[k] in ("float", "int")) + ("installed_cooling_kw",)
 
