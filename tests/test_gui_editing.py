@@ -326,3 +326,17 @@ def test_jobs_csv_import_keeps_the_sites_daylight_saving(win, tmp_path, monkeypa
     assert job.release_s == (68 * 24 - 1) * 3600.0  # 1 Jan to 10 Mar local: clocks went forward an hour on 9 Mar
     QTest.mouseClick(win.jobs_editor.exp_btn, Qt.MouseButton.LeftButton)
     assert "after-dst,8,1,2,2025-03-10T00:00," in path.read_text()
+
+
+def test_the_window_opens_no_taller_than_asked(qtbot, msgs):
+    """The demo's docks stacked at their size hints made the first show 1,337 px tall on a 1,000 px screen."""
+    from planner.demo import build_demo_plan
+    from ui.main_window import MainWindow
+
+    w = MainWindow(build_demo_plan())
+    qtbot.addWidget(w)
+    w.resize(1600, 1000)
+    w.show()
+    qtbot.waitExposed(w)
+    assert (w.width(), w.height()) == (1600, 1000)
+    w.doc.undo_stack.setClean()

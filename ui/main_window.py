@@ -77,7 +77,13 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_totals()
         self._update_legend()
+        # lay the docks out now: before its first activation the layout's minimum is the docks' size
+        # hints stacked (1,337 px for the demo), and a resize before show was clamped to it
+        self.layout().activate()
         self._size_to_screen()
+        self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.view.fit_soon()
 
     def _size_to_screen(self) -> None:
@@ -147,9 +153,6 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.inspector_dock, self.plant_dock)
         self.inspector_dock.raise_()
         self.problems_dock.raise_()
-        self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
-        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
