@@ -59,13 +59,36 @@ def _seconds(text: str, start: datetime, tz) -> float:
     return (b - a).total_seconds()
 
 
+def read_jobs_text(path: str | os.PathLike) -> str:
+    """The text of the jobs CSV at ``path`` (UTF-8, an Excel BOM dropped); :class:`JobsCsvError`
+    naming the file when it cannot be read."""
+    shown = os.path.basename(str(path)) or str(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise JobsCsvError([CsvProblem(shown, 0, "", "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise JobsCsvError([CsvProblem(shown, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except OSError as exc:
+        raise JobsCsvError([CsvProblem(shown, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
+
+
 def read_jobs_csv(path: str | os.PathLike, start: datetime, timezone: str = "UTC") -> list[Job]:
     """Jobs of the CSV at ``path``; times relative to the scenario ``start`` (naive, site local).
 
     Raises :class:`JobsCsvError` listing every problem, or ``OSError`` subclasses are turned into one
     problem naming the file.
     """
-    shown = os.path.basename(str(path)) or str(path)
+    return parse_jobs_csv(read_jobs_text(path), os.path.basename(str(path)) or str(path), start, timezone)
+
+
+def parse_jobs_csv(text: str, shown: str, start: datetime, timezone: str = "UTC") -> list[Job]:
+    """Jobs of a jobs CSV given as ``text`` (``shown`` names it in problems); see :func:`read_jobs_csv`.
+
+    Sweeps ship the text to their workers, which parse it against each variant's start and site
+    time zone (a weather variant moves the site).
+    """
     problems: list[CsvProblem] = []
     tz = check_timezone(timezone)
 
@@ -73,14 +96,9 @@ def read_jobs_csv(path: str | os.PathLike, start: datetime, timezone: str = "UTC
         problems.append(CsvProblem(file=shown, row=row, column=col, message=msg))
 
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise JobsCsvError([CsvProblem(shown, 0, "", "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise JobsCsvError([CsvProblem(shown, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except (OSError, csv.Error) as exc:
-        raise JobsCsvError([CsvProblem(shown, 0, "", f"cannot read: {getattr(exc, 'strerror', None) or exc}")]) from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise JobsCsvError([CsvProblem(shown, 0, "", f"cannot read: {exc}")]) from None
     if not rows or not any(c.strip() for c in rows[0]):
         raise JobsCsvError([CsvProblem(shown, 1, "", "no header row (expected columns: "
                                        + ", ".join(REQUIRED + OPTIONAL) + ")")])
