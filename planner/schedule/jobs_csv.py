@@ -1,4 +1,5 @@
-"""The jobs CSV: one reader for ``dcplan schedule --jobs`` and the bundled studies.
+"""The jobs CSV: the one reader (``dcplan schedule --jobs``, the bundled studies, the GUI's jobs table)
+and its writer (the GUI's export), which writes what the reader reads back.
 
 Columns (header row, names case-insensitive, any order):
 
@@ -26,13 +27,16 @@ import csv
 import io
 import math
 import os
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from planner.csv_exchange import CsvProblem
 from planner.plan import Job
 from planner.solver.ambient import check_timezone
 
 REQUIRED = ("name", "gpus", "duration_h", "release")
+#: Column order of :func:`jobs_csv_text` (the table above).
+COLUMNS = ("name", "gpus", "utilization", "duration_h", "release", "deadline", "preemptible", "priority", "kind",
+           "start")
 OPTIONAL = ("utilization", "deadline", "preemptible", "priority", "kind", "start")
 KINDS = ("training", "inference", "batch")
 _TRUE, _FALSE = ("true", "yes", "1", "y"), ("false", "no", "0", "n", "")
@@ -49,10 +53,9 @@ class JobsCsvError(ValueError):
 def _seconds(text: str, start: datetime, tz) -> float:
     """Elapsed seconds from the naive local ``start`` to the naive local time ``text`` (ISO 8601)."""
     t = datetime.fromisoformat(text)
-    if t.tzinfo is not None:
-        t = t.astimezone(tz).replace(tzinfo=None)
     a = start.replace(tzinfo=tz).astimezone(dt_timezone.utc)
-    b = t.replace(tzinfo=tz).astimezone(dt_timezone.utc)
+    # a time with its UTC offset is that instant (also in the hour repeated when daylight saving ends)
+    b = t.astimezone(dt_timezone.utc) if t.tzinfo is not None else t.replace(tzinfo=tz).astimezone(dt_timezone.utc)
     return (b - a).total_seconds()
 
 
@@ -189,3 +192,41 @@ def parse_jobs_csv(text: str, shown: str, start: datetime, timezone: str = "UTC"
     if problems:
         raise JobsCsvError(problems)
     return jobs
+
+
+def _local_text(seconds: float | None, start: datetime, tz) -> str:
+    """ISO 8601 local time ``seconds`` after the naive local ``start``; what :func:`_seconds` reads back.
+
+    Whole minutes are written to the minute, else to the second. A wall time that occurs twice
+    (the hour repeated when daylight saving ends) or not at all carries its UTC offset, so it reads
+    back to the same instant.
+    """
+    if seconds is None:
+        return ""
+    utc = start.replace(tzinfo=tz).astimezone(dt_timezone.utc) + timedelta(seconds=round(float(seconds)))
+    local = utc.astimezone(tz)
+    naive = local.replace(tzinfo=None, fold=0)  # as the reader takes a wall time: the first occurrence
+    spec = "minutes" if naive.second == 0 else "seconds"
+    if naive.replace(tzinfo=tz).astimezone(dt_timezone.utc) != utc:
+        return local.isoformat(timespec=spec)
+    return naive.isoformat(timespec=spec)
+
+
+def _number(x: float) -> str:
+    """Shortest text that reads back to ``x`` (``repr``), without a trailing ``.0``."""
+    t = repr(float(x))
+    return t[:-2] if t.endswith(".0") else t
+
+
+def jobs_csv_text(jobs, start: datetime, timezone: str = "UTC") -> str:
+    """``jobs`` as jobs CSV text (columns :data:`COLUMNS`), times as local ISO 8601 from the naive local
+    ``start`` in ``timezone``: :func:`read_jobs_csv` of it gives the same jobs (times to the second)."""
+    tz = check_timezone(timezone)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for j in jobs:
+        w.writerow([j.name, j.gpus, _number(j.utilization), _number(j.duration_s / 3600.0),
+                    _local_text(j.release_s, start, tz), _local_text(j.deadline_s, start, tz),
+                    "true" if j.preemptible else "false", j.priority, j.kind, _local_text(j.start_s, start, tz)])
+    return out.getvalue()
