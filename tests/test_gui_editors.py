@@ -161,7 +161,7 @@ def test_jobs_table_edit_and_csv_round_trip(dwin, msgs, tmp_path, monkeypatch): 
                    "a,x,0.5,1,2025-07-10T00:00,,false,0\n")
     monkeypatch.setattr(messages, "ask_jobs_csv", lambda parent, mode: str(bad))
     ed.imp_btn.click()
-    assert "bad.csv:2: gpus: not a whole number" in msgs.warnings[-1]
+    assert "bad.csv:2: gpus: 'x' is not an integer" in msgs.warnings[-1]
 
 
 def test_edits_are_saved_in_the_plan(dwin, tmp_path):

@@ -9,7 +9,9 @@ from planner.solver.studies import cost_study, phoenix_study, pump_lag_study
 def test_phoenix_hottest_day_throttles_in_the_afternoon_not_at_night():
     """Full load through 16 July: ≥ 1/3 of GPUs throttled at some time 14:00–18:00 in Phoenix, none
     02:00–06:00; Minneapolis on the same dates ≥ 10× fewer throttled GPU-hours."""
-    out = phoenix_study()
+    runs = []
+    out = phoenix_study(on_run=lambda label, i, n: runs.append((i, n, label.split(":")[0])))
+    assert runs == [(0, 2, "phoenix"), (1, 2, "minneapolis")]  # each run named as it starts (dcplan study)
     ph, mn = out["phoenix"], out["minneapolis"]
     assert ph["afternoon_14_18"]["max_throttled_fraction"] >= 1 / 3
     assert ph["night_02_06"]["max_throttled_fraction"] == 0.0

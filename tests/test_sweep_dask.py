@@ -214,8 +214,10 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_rows(tmp_path, demo, plan_fi
     out = tmp_path / "results.csv"
     args = [*DCPLAN, "sweep", str(plan_file), "--days", "0.25", "--vary", "containment=none,hot",
             "--vary", "units.FWS=N-1,N,N+1,N+2", "--out", str(out), "--workers", "2"]
+    # started as a shell starts it: SIGINT at its default (the test runner's own process may ignore
+    # SIGINT, and an ignored SIGINT is inherited: Python would then never raise KeyboardInterrupt)
     cli = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
+                           start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         t0 = time.monotonic()
         while time.monotonic() - t0 < 120:

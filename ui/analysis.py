@@ -94,6 +94,9 @@ class ResultsWidget(QWidget):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setSizes([430, 1100])
+        # the schedule and compare tabs' size hints would make the bottom docks 412 px tall at least
+        # (tabbed with the problem list), leaving a 1,000 px screen little floor; they scroll instead
+        split.setMinimumHeight(120)
         self.splitter = split
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)

@@ -10,6 +10,7 @@ import math
 import sys
 from datetime import datetime
 
+from ui.cli_text import explained, money, ratio_text
 from ui.progress import TerminalProgress
 
 STUDY_NAMES = ("phoenix", "pump-lag", "cost", "night-shift")  # night-shift: planner.schedule.study
@@ -26,6 +27,17 @@ def _default_rtol():
 
 
 CONTROL_CHOICES = _control_modes()
+LOAD_CHOICES = ("jobs", "full")
+#: Load of the run when the plan has no scenario: a plan without one rarely has jobs either.
+FALLBACK_LOAD = "full"
+
+
+def _scenario_default(field: str):
+    """The ``planner.plan.Scenario`` default of ``field`` (help texts quote it, never a copy)."""
+    from dataclasses import fields
+
+    from planner.plan import Scenario
+    return next(f.default for f in fields(Scenario) if f.name == field)
 
 
 EXIT_USAGE = 2
@@ -91,7 +103,7 @@ def _pick_scenario(plan, name):
         raise _cli_error(f"--scenario {name!r} not in the plan (scenarios: {names})")
     if plan.scenarios:
         return plan.scenarios[0]
-    return Scenario(name="command line", start=datetime(2025, 7, 1), horizon_s=86400.0, load="full")
+    return Scenario(name="command line", start=datetime(2025, 7, 1), horizon_s=86400.0, load=FALLBACK_LOAD)
 
 
 def cmd_simulate(args) -> int:
@@ -121,6 +133,10 @@ def cmd_simulate(args) -> int:
         changes["weather_file"] = args.weather
     if args.load is not None:
         changes["load"] = args.load
+    label = sc.name
+    if args.load is not None and args.load != sc.load:  # not the run the scenario's name describes
+        label = (("continuous full load" if args.load == "full" else "the plan's jobs") + f" (--load {args.load}) "
+                 f"on the dates and weather of scenario {sc.name!r}")
     sc = replace(sc, **changes)
     protect = [p for p in (args.plan, args.weather) if p]
     if args.timeseries:  # refuse a bad output name before a long run, not after it
@@ -147,6 +163,8 @@ def cmd_simulate(args) -> int:
 
     summary = res.summary()
     summary["scenario"] = sc.name
+    summary["scenario_label"] = label
+    summary["load"] = sc.load
     summary["start"] = sc.start.isoformat()
     summary["answers"] = answers(res, plan)
     annual = res.annual()
@@ -190,8 +208,10 @@ def _print_annual(annual: dict) -> None:
 
 
 def _print_summary(summary: dict) -> None:
+    from planner.solver.defaults import THROTTLE_HYSTERESIS_K
+
     rows = [
-        ("scenario", summary["scenario"], ""), ("start", summary["start"], "local"),
+        ("scenario", summary.get("scenario_label", summary["scenario"]), ""), ("start", summary["start"], "local"),
         ("simulated", f"{summary['horizon_s'] / 3600:.2f}", "h"),
         ("stepping", f"{summary['stepping']}, {summary['steps']} steps"
          + (f" of {summary['step_s']:g} s" if summary["stepping"] == "fixed" else f" (base {summary['step_s']:g} s)"), ""),
@@ -200,13 +220,14 @@ def _print_summary(summary: dict) -> None:
         ("IT energy", f"{summary['it_energy_kwh']:.1f}", "kWh"),
         ("facility energy", f"{summary['facility_energy_kwh']:.1f}", "kWh"),
         ("PUE", f"{summary['pue']:.3f}" if summary["pue"] is not None else "-", ""),
-        ("cost", f"{summary['cost_usd']:.2f}", "$"), ("peak IT", f"{summary['peak_it_kw']:.1f}", "kW"),
+        ("cost", money(summary["cost_usd"]), ""), ("peak IT", f"{summary['peak_it_kw']:.1f}", "kW"),
         ("peak facility", f"{summary['peak_facility_kw']:.1f}", "kW"),
         ("max GPU temperature", f"{summary['max_gpu_temp_c']:.1f}", "°C"),
         ("max inlet temperature", f"{summary['max_inlet_temp_c']:.1f}" if summary["max_inlet_temp_c"] is not None
          else "-", "°C"),
-        ("throttle events", summary["throttle_events"], ""),
-        ("GPUs throttled", summary["throttled_gpus"], f"of {summary['gpus']}"),
+        ("throttle events", summary["throttle_events"],
+         f"({explained('throttle events', hysteresis=THROTTLE_HYSTERESIS_K)})"),
+        ("GPUs throttled", summary["throttled_gpus"], f"of {summary['gpus']} ({explained('GPUs throttled')})"),
         ("throttled GPU-hours", f"{summary['throttled_gpu_hours']:.1f}", "GPU·h"),
         ("lost GPU-hours", f"{summary['lost_gpu_hours']:.1f}", "GPU·h"),
         ("max throttled fraction", f"{summary['max_throttled_fraction']:.3f}", ""),
@@ -225,8 +246,13 @@ def cmd_study(args) -> int:
         from ui.cli_schedule import cmd_night_shift
         return cmd_night_shift(args)
     bar = TerminalProgress(f"study {args.name}")
+
+    def on_run(label: str, index: int, count: int) -> None:  # a study of several simulations: say which runs
+        bar.set_label(f"study {args.name}, run {index + 1} of {count}")
+        bar.note(f"study {args.name}: run {index + 1} of {count}: {label}")
+
     try:
-        out = run_study(args.name, progress=bar)
+        out = run_study(args.name, progress=bar, on_run=on_run)
     except SolverInputError as exc:
         raise _cli_error(str(exc)) from None
     finally:
@@ -247,8 +273,9 @@ def _print_study(name: str, out: dict) -> None:
                   f"throttled GPU-hours {c['throttled_gpu_hours_day']:.1f}")
             print(f"  {'':12s} 14:00-18:00 max throttled fraction {c['afternoon_14_18']['max_throttled_fraction']:.2f},"
                   f" 02:00-06:00 {c['night_02_06']['max_throttled_fraction']:.2f}")
-        r = out["ratio_phoenix_to_minneapolis"]
-        print(f"  Phoenix / Minneapolis throttled GPU-hours: {'∞ (none in Minneapolis)' if r is None else f'{r:.1f}x'}")
+        print("  Phoenix / Minneapolis throttled GPU-hours: "
+              + ratio_text(out["phoenix"]["throttled_gpu_hours_day"], out["minneapolis"]["throttled_gpu_hours_day"],
+                           "Phoenix", "Minneapolis", "throttled GPU-hours", "GPU·h"))
     elif name == "pump-lag":
         def pct(x):
             return "   n/a" if x is None else f"{x * 100:5.0f}%"
@@ -295,8 +322,12 @@ def add_subcommands(subparsers) -> None:
                         f"adaptive at {_default_rtol():g} for runs longer than a day, else fixed at the scenario's step")
     s.add_argument("--no-repeat", action="store_true",
                    help="run the job list once (default: repeat it with its own period to cover the run)")
-    s.add_argument("--control", choices=CONTROL_CHOICES, default=None)
-    s.add_argument("--load", choices=("jobs", "full"), default=None, help="job list or continuous full load")
+    s.add_argument("--control", choices=CONTROL_CHOICES, default=None,
+                   help=f"cooling/throttle control: {', '.join(CONTROL_CHOICES)} (default: the scenario's, "
+                        f"{_scenario_default('control')} when the plan has no scenario)")
+    s.add_argument("--load", choices=LOAD_CHOICES, default=None,
+                   help="jobs: the plan's job list; full: every GPU busy all the time (default: the scenario's, "
+                        f"{FALLBACK_LOAD} when the plan has no scenario)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--timeseries", default=None, metavar="OUT.csv", help="write one row per minute")
     s.set_defaults(func=_guarded(cmd_simulate))

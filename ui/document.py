@@ -302,12 +302,17 @@ class PlanDocument(QObject):
             index = self._indexes[hall] = floor.hall_index(self.plan, hall)
         return index
 
+    def floor_indexes(self) -> dict[str, FootprintIndex]:
+        """The per-hall spatial indexes kept until the next rack/unit change (for ``planner.floor``
+        calls that take ``indexes``: they add missing halls, never change one)."""
+        return self._indexes
+
     def conflicts(self, racks: list[Rack] = (), units: list[CoolingUnit] = (), ignore: set[str] = frozenset(),
                   ignore_units: set[str] = frozenset()) -> list[floor.Conflict]:
         """``planner.floor.placement_conflicts`` of racks and units at proposed positions; racks named
         in ``ignore`` and units in ``ignore_units`` (usually the ones being moved) are left out."""
         skip = {floor.rack_key(n) for n in ignore} | {floor.unit_key(n) for n in ignore_units}
-        return floor.placement_conflicts(self.plan, racks, units, ignore=skip, indexes=self._indexes)
+        return floor.placement_conflicts(self.plan, racks, units, ignore=skip, indexes=self.floor_indexes())
 
     def overlapping(self, candidates: list[Rack], ignore: set[str] = frozenset(),
                     units: list[CoolingUnit] = (), ignore_units: set[str] = frozenset()) -> list[tuple[str, str]]:

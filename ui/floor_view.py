@@ -307,6 +307,9 @@ class FloorScene(QGraphicsScene):
                 item.fill = self.unit_fill(item.unit)
         if "server_type" in change.other:
             self._rack_kw = self.doc.plan.rack_max_power_kw()
+        if "hall" in change.other:  # size or tiles: the floor, grid and rulers are drawn anew
+            self._update_rect()
+            self.invalidate(self.sceneRect(), self.SceneLayer.BackgroundLayer)
         for n in change.racks_removed:
             item = self.rack_items.pop(n, None)
             if item is not None:
@@ -425,6 +428,25 @@ class FloorScene(QGraphicsScene):
         painter.drawRect(hall)
         self._draw_rulers(painter, hall, lod, tile)
 
+    def ruler_marks(self, lod: float) -> tuple[float, list[float]]:
+        """Step [m] and positions [m] of the distance marks along the top wall at ``lod`` px/m: round
+        numbers of the display unit (whole 2 ft tiles in feet when the hall uses them)."""
+        from ui.units import ruler_step, units
+
+        u = units()
+        per_unit_m = u.from_display("length", 1.0)  # metres per displayed unit (1 or 0.3048)
+        step_m = ruler_step(per_unit_m * lod, self.doc.hall().tile_m, u.system) * per_unit_m
+        n = int(self.hall_rect().width() / step_m + 1e-9) + 1
+        return step_m, [i * step_m for i in range(n)]
+
+    def hall_caption(self) -> str:
+        """The line under the hall: name, size and floor tiles in the display units."""
+        from ui.units import tile_text, units
+
+        u, h = units(), self.doc.hall()
+        return (f"{h.name} — {u.fmt('length', h.width_m)} × {u.fmt('length', h.depth_m)}, "
+                f"{tile_text(h.tile_m, u.system)} tiles")
+
     def _draw_rulers(self, painter: QPainter, hall: QRectF, lod: float, tile: float) -> None:
         """Distance marks along the top and left walls, at round numbers of the display unit."""
         if lod <= 0:
@@ -432,22 +454,14 @@ class FloorScene(QGraphicsScene):
         from ui.units import units
 
         u = units()
-        per_unit_m = u.from_display("length", 1.0)  # metres per displayed unit (1 or 0.3048)
-        step = 1.0
-        for nice in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
-            step = float(nice)
-            if step * per_unit_m * lod >= 60:
-                break
-        step_m = step * per_unit_m
+        step_m, xs = self.ruler_marks(lod)
         painter.save()
         painter.scale(1 / lod, 1 / lod)
         f = QFont(painter.font())
         f.setPixelSize(10)
         painter.setFont(f)
         painter.setPen(QColor("#5b6672"))
-        n = int(hall.width() / step_m + 1e-9) + 1
-        for i in range(n):
-            x = i * step_m
+        for x in xs:
             painter.drawText(QRectF(x * lod - 40, hall.top() * lod - 18, 80, 14), int(Qt.AlignmentFlag.AlignCenter),
                              u.fmt("length", x, digits=0))
         n = int(hall.height() / step_m + 1e-9) + 1
@@ -456,13 +470,11 @@ class FloorScene(QGraphicsScene):
             painter.drawText(QRectF(hall.left() * lod - 64, y * lod - 7, 58, 14),
                              int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                              u.fmt("length", y, digits=0))
-        h = self.doc.hall()
         f.setBold(True)
         f.setPixelSize(12)
         painter.setFont(f)
         painter.drawText(QRectF(hall.left() * lod, hall.bottom() * lod + 6, 600, 18), int(Qt.AlignmentFlag.AlignLeft),
-                         f"{h.name} — {u.fmt('length', h.width_m)} × {u.fmt('length', h.depth_m)}, "
-                         f"{u.fmt('length', h.tile_m)} tiles")
+                         self.hall_caption())
         painter.restore()
 
 
@@ -584,6 +596,11 @@ class FloorView(QGraphicsView):
         self._fit_timer.timeout.connect(self.fit_hall)
         doc.sigPlanReplaced.connect(self.fit_soon)
         doc.sigHallChanged.connect(self.fit_soon)
+        doc.sigPlanChanged.connect(self._plan_changed)
+
+    def _plan_changed(self, change) -> None:
+        if "hall" in change.other:  # the cached background holds the old grid and rulers
+            self.resetCachedContent()
 
     def fit_soon(self) -> None:
         self._fit_timer.start()
@@ -816,6 +833,8 @@ class FloorView(QGraphicsView):
             item = self.fscene.unit_items.get(n)
             if item is not None:
                 item.setPos(x, y)
+        if d.get("started"):  # views that followed the drag (the inspector) show the real position again
+            self.doc.sigRacksChanging.emit(dict(d["racks"]))
 
     def _cancel_drag(self) -> None:
         d, self._drag = self._drag, None

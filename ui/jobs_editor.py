@@ -137,12 +137,12 @@ class JobsEditor(QWidget):
             try_push(self.doc, self, pc.DeleteJobsCommand, names)
 
     def import_csv(self) -> None:
-        from ui.jobs_csv import JobsCsvError, read_jobs_csv
+        from planner.schedule.jobs_csv import JobsCsvError, read_jobs_csv
         path = messages.ask_jobs_csv(self, "open")
         if not path:
             return
         try:
-            jobs = read_jobs_csv(path, self.start())
+            jobs = read_jobs_csv(path, self.start(), self.doc.plan.site.timezone)
         except JobsCsvError as e:
             messages.warn(self, "Import refused", str(e))
             return
@@ -150,12 +150,12 @@ class JobsEditor(QWidget):
 
     def export_csv(self) -> None:
         from planner.outputs import OutputError, write_output
-        from ui.jobs_csv import jobs_csv_text
+        from planner.schedule.jobs_csv import jobs_csv_text
         path = messages.ask_jobs_csv(self, "save")
         if not path:
             return
         try:
-            write_output(path, jobs_csv_text(self.doc.plan.jobs, self.start()),
+            write_output(path, jobs_csv_text(self.doc.plan.jobs, self.start(), self.doc.plan.site.timezone),
                          protect=[self.doc.path] if self.doc.path else [])
         except OutputError as e:
             messages.warn(self, "Export failed", str(e))

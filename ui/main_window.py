@@ -77,7 +77,13 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_totals()
         self._update_legend()
+        # lay the docks out now: before its first activation the layout's minimum is the docks' size
+        # hints stacked (1,337 px for the demo), and a resize before show was clamped to it
+        self.layout().activate()
         self._size_to_screen()
+        self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.view.fit_soon()
 
     def _size_to_screen(self) -> None:
@@ -138,13 +144,15 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.plant_editor = PlantEditor(self.doc)
         self.plant_dock = self._dock("Plant", "plantDock", self.plant_editor, Qt.DockWidgetArea.RightDockWidgetArea)
+        from ui.power_editor import PowerEditor
+
+        self.power_editor = PowerEditor(self.doc)
+        self.power_dock = self._dock("Power Feeds", "powerDock", self.power_editor, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.power_dock)
         self.tabifyDockWidget(self.inspector_dock, self.scenario_dock)
         self.tabifyDockWidget(self.inspector_dock, self.plant_dock)
         self.inspector_dock.raise_()
         self.problems_dock.raise_()
-        self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
-        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -289,7 +297,7 @@ class MainWindow(QMainWindow):
         um.addAction(self.act_imperial)
         m.addSeparator()
         for d in (self.catalog_dock, self.elevation_dock, self.inspector_dock, self.problems_dock, self.history_dock,
-                  self.results_dock, self.scenario_dock, self.plant_dock, self.jobs_dock):
+                  self.results_dock, self.scenario_dock, self.plant_dock, self.jobs_dock, self.power_dock):
             m.addAction(d.toggleViewAction())
         self.sim_menu = m = mb.addMenu("&Simulation")
         m.addAction(self.act_run)
@@ -517,10 +525,13 @@ class MainWindow(QMainWindow):
         cmds.try_push(self.doc, self, cmds.add_rack_at, self._view_center())
 
     def add_row(self) -> None:
-        params = messages.ask_row(self, {"count": 10, "orientation": "N", "row": cmds.next_row_letter(self.doc)})
+        params = messages.ask_row(self, {"count": 10, "orientation": None, "row": cmds.next_row_letter(self.doc),
+                                         "feeds": [f.name for f in self.doc.plan.power_feeds]})
         if params:
+            sel = self.doc.rack(self.doc.selected_racks[0]) if self.doc.selected_racks else None
             cmds.try_push(self.doc, self, cmds.add_row_at, self._view_center(), params["count"],
-                          params.get("orientation", "N"), params.get("row"))
+                          params.get("orientation"), params.get("row"), feeds=params.get("feeds", (None, None)),
+                          neighbour=sel.row if sel is not None else None)
 
     def duplicate(self) -> None:
         cmds.try_push(self.doc, self, cmds.DuplicateCommand, self.doc.selected_racks)
@@ -774,9 +785,12 @@ class MainWindow(QMainWindow):
         catalog = list(self.catalog.server_types)
         res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
                            lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok))
-        if isinstance(res.error, DeletionsRefused) and messages.confirm(
-                self, "Remove servers?", f"The import would remove {res.error.removed:,} of the plan's "
-                f"{res.error.servers:,} servers: {names} list their racks without them.", "Remove them"):
+        if isinstance(res.error, DeletionsRefused):
+            if not messages.confirm(self, "Remove servers?", f"The import would remove {res.error.removed:,} of the "
+                                    f"plan's {res.error.servers:,} servers: {names} list their racks without them.",
+                                    "Remove them"):
+                self.statusBar().showMessage("Import cancelled: the plan is unchanged", 5000)
+                return
             res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
                                lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok, allow_deletions=True))
         if res.cancelled:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import fields, replace
 
-from planner.plan import CoolingLoop, Job, Scenario, Site, Tariff
+from planner import floor
+from planner.plan import CONTAINMENTS, LOOP_MEDIA, CoolingLoop, Job, PowerFeed, Scenario, Site, Tariff
 from ui.commands import EditRefused, NoChange, PlanCommand, field_text, removal, short
 from ui.document import MAX_NAME_CHARS, PlanDocument
 
@@ -228,6 +229,205 @@ class EditLoopCommand(PlanCommand):
                          [("loop", old, new)])
 
 
+# ------------------------------------------------------------------ power feeds and cooling loops
+FEED_FIELDS = tuple(f.name for f in fields(PowerFeed))
+FEED_SIDES = ("A", "B")
+
+
+def feed_named(doc: PlanDocument, name: str) -> PowerFeed:
+    feed = next((f for f in doc.plan.power_feeds if f.name == name), None)
+    if feed is None:
+        raise EditRefused(f"No power feed named {short(name)}.")
+    return feed
+
+
+def check_feed(f: PowerFeed) -> None:
+    """Refuse feed values NetBox and the capacity formula cannot take, naming the field."""
+    _finite(f"Feed {short(f.name)}: voltage", f.voltage, 0, 100_000, strict=True)
+    _finite(f"Feed {short(f.name)}: breaker rating", f.amperage, 0, 100_000, strict=True)
+    _finite(f"Feed {short(f.name)}: max utilisation", f.max_utilization, 0, 1, strict=True)
+    _finite(f"Feed {short(f.name)}: power factor", f.power_factor, 0, 1, strict=True)
+    if f.phase not in (1, 3):
+        raise EditRefused(f"Feed {short(f.name)}: phases must be 1 or 3, not {f.phase}.")
+    if f.side not in FEED_SIDES:
+        raise EditRefused(f"Feed {short(f.name)}: side must be A or B, not {f.side!r}.")
+
+
+def _rack_refs(doc: PlanDocument, fields_: tuple[str, ...], old: str, new: str | None) -> list:
+    """Swaps pointing every rack field in ``fields_`` that names ``old`` at ``new`` (None: nothing)."""
+    out = []
+    for r in doc.plan.racks:
+        values = {f: new for f in fields_ if getattr(r, f) == old}
+        if values:
+            out.append(("rack", r, replace(r, **values)))
+    return out
+
+
+class AddFeedCommand(PlanCommand):
+    """A new power feed: ``feed`` as given (name made unique), or the next of an A/B pair with the
+    ``PowerFeed`` defaults (415 V, 63 A, 3-phase, 80 %)."""
+
+    def __init__(self, doc: PlanDocument, feed: PowerFeed | None = None) -> None:
+        feeds = doc.plan.power_feeds
+        if feed is None:
+            side = "B" if sum(f.side == "A" for f in feeds) > sum(f.side == "B" for f in feeds) else "A"
+            group = str(sum(f.side == side for f in feeds) + 1)
+            feed = PowerFeed(f"Feed {side}{group}", side=side, redundancy_group=group)
+        name = doc.unique_name(_name(feed.name, (), "power feed"), {f.name for f in feeds})
+        feed = replace(feed, name=name)
+        check_feed(feed)
+        self.name = name
+        super().__init__(doc, f"Add power feed {short(name)}", [("feed", None, feed)])
+
+
+class EditFeedCommand(PlanCommand):
+    """Set fields of a feed; a new name is carried to every rack on the feed (one undo step)."""
+
+    def __init__(self, doc: PlanDocument, name: str, values: dict) -> None:
+        bad = set(values) - set(FEED_FIELDS)
+        if bad:
+            raise EditRefused(f"Not a power feed field: {', '.join(sorted(bad))}.")
+        old = feed_named(doc, name)
+        if "name" in values:
+            values = {**values, "name": _name(values["name"], {f.name for f in doc.plan.power_feeds} - {name},
+                                              "power feed")}
+        new = replace(old, **values)
+        if new == old:
+            raise NoChange("Set feed")
+        check_feed(new)
+        diff = [("feed", old, new)]
+        renamed = new.name != name
+        if renamed:
+            diff += _rack_refs(doc, ("feed_a", "feed_b"), name, new.name)
+            text = f"Rename power feed {short(name)} to {short(new.name)}"
+        else:
+            text = f"Set {field_text(values)} of power feed {short(name)}"
+        super().__init__(doc, text, diff)
+
+
+class DeleteFeedsCommand(PlanCommand):
+    """Delete power feeds; the racks on them are left without that side (the problem list says so)."""
+
+    def __init__(self, doc: PlanDocument, names) -> None:
+        diff, text = removal(doc, "feed", names, "Delete power feed", "power feeds", "Select power feeds to delete.")
+        gone = {old.name for _k, old, _n in diff}
+        racks = []
+        for r in doc.plan.racks:
+            values = {f: None for f in ("feed_a", "feed_b") if getattr(r, f) in gone}
+            if values:
+                racks.append(("rack", r, replace(r, **values)))
+        super().__init__(doc, text, diff + racks)
+
+
+def racks_on_feeds(doc: PlanDocument, names) -> list[str]:
+    """Racks fed by any of the feeds ``names`` (what deleting them leaves unfed)."""
+    names = set(names)
+    return [r.name for r in doc.plan.racks if r.feed_a in names or r.feed_b in names]
+
+
+def loop_named(doc: PlanDocument, name: str) -> CoolingLoop:
+    loop = next((l for l in doc.plan.cooling_loops if l.name == name), None)
+    if loop is None:
+        raise EditRefused(f"No cooling loop named {short(name)}.")
+    return loop
+
+
+#: Name stem of a new loop of each medium.
+LOOP_STEMS = {"air": "Air loop", "liquid": "Liquid loop", "facility": "Facility water"}
+
+
+class AddLoopCommand(PlanCommand):
+    """A new, empty cooling loop of ``medium`` (air, liquid or facility water), rejecting to ``rejects_to``."""
+
+    def __init__(self, doc: PlanDocument, medium: str, name: str | None = None, rejects_to: str | None = None) -> None:
+        if medium not in LOOP_MEDIA:
+            raise EditRefused(f"A loop's medium must be one of {', '.join(LOOP_MEDIA)}, not {medium!r}.")
+        taken = {l.name for l in doc.plan.cooling_loops}
+        if name is None:
+            name = doc.unique_name(f"{LOOP_STEMS[medium]} 1", taken)
+        name = _name(name, taken, "cooling loop")
+        if rejects_to is not None:
+            loop_named(doc, rejects_to)
+        self.name = name
+        super().__init__(doc, f"Add cooling loop {short(name)}", [("loop", None, CoolingLoop(name, medium, rejects_to))])
+
+
+class RenameLoopCommand(PlanCommand):
+    """Rename a loop and every reference to it: racks, cooling units and loops rejecting into it."""
+
+    def __init__(self, doc: PlanDocument, name: str, new: str) -> None:
+        old = loop_named(doc, name)
+        new = _name(new, {l.name for l in doc.plan.cooling_loops} - {name}, "cooling loop")
+        if new == name:
+            raise NoChange("Rename loop")
+        diff = [("loop", old, replace(old, name=new))]
+        diff += [("loop", l, replace(l, rejects_to=new)) for l in doc.plan.cooling_loops
+                 if l.rejects_to == name and l is not old]
+        if old.rejects_to == name:  # a loop rejecting to itself (refused elsewhere) keeps pointing at itself
+            diff[0] = ("loop", old, replace(old, name=new, rejects_to=new))
+        diff += _rack_refs(doc, ("air_loop", "liquid_loop"), name, new)
+        diff += [("unit", u, replace(u, loop=new)) for u in doc.plan.cooling_units if u.loop == name]
+        super().__init__(doc, f"Rename cooling loop {short(name)} to {short(new)}", diff)
+
+
+class DeleteLoopCommand(PlanCommand):
+    """Delete an empty loop (no cooling units); racks on it lose that loop, loops rejecting into it
+    then reject outdoors. A loop with units is refused: they would be left in no loop."""
+
+    def __init__(self, doc: PlanDocument, name: str) -> None:
+        old = loop_named(doc, name)
+        units_in = [u.name for u in doc.plan.cooling_units if u.loop == name]
+        if units_in:
+            more = f" and {len(units_in) - 3} more" if len(units_in) > 3 else ""
+            raise EditRefused(f"Loop {short(name)} still has {len(units_in)} cooling unit(s) "
+                              f"({', '.join(short(n) for n in units_in[:3])}{more}): move them to another loop or "
+                              "delete them first.")
+        diff = [("loop", old, None)]
+        diff += [("loop", l, replace(l, rejects_to=None)) for l in doc.plan.cooling_loops
+                 if l.rejects_to == name and l is not old]
+        diff += _rack_refs(doc, ("air_loop", "liquid_loop"), name, None)
+        super().__init__(doc, f"Delete cooling loop {short(name)}", diff)
+
+
+def racks_on_loop(doc: PlanDocument, name: str) -> list[str]:
+    return [r.name for r in doc.plan.racks if name in (r.air_loop, r.liquid_loop)]
+
+
+HALL_FIELDS = ("width_m", "depth_m", "tile_m", "containment")
+
+
+class EditHallCommand(PlanCommand):
+    """Set the size, floor tile pitch or containment of a hall. A smaller floor that would leave a
+    rack or floor unit outside is refused, naming it."""
+
+    def __init__(self, doc: PlanDocument, name: str, values: dict) -> None:
+        bad = set(values) - set(HALL_FIELDS)
+        if bad:
+            raise EditRefused(f"Not an editable hall field: {', '.join(sorted(bad))}.")
+        old = next((h for h in doc.plan.halls if h.name == name), None)
+        if old is None:
+            raise EditRefused(f"No hall named {short(name)}.")
+        new = replace(old, **values)
+        if new == old:
+            raise NoChange("Set hall")
+        _finite("Hall width", new.width_m, 0, floor.FLOOR_COORD_MAX_M, strict=True)
+        _finite("Hall depth", new.depth_m, 0, floor.FLOOR_COORD_MAX_M, strict=True)
+        _finite("Tile pitch", new.tile_m, 0, floor.RACK_SIDE_MAX_M, strict=True)
+        if new.containment not in CONTAINMENTS:
+            raise EditRefused(f"Containment must be one of {', '.join(CONTAINMENTS)}.")
+        outside = [r.name for r in doc.plan.racks if r.hall == name and floor.leaves_hall(r.footprint(), new)]
+        outside += [u.name for u in doc.plan.cooling_units if floor.on_floor(u) and floor.unit_hall(doc.plan, u) == name
+                    and floor.leaves_hall(floor.unit_footprint(u), new)]
+        if outside:
+            more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+            raise EditRefused(f"A {new.width_m:g} m x {new.depth_m:g} m floor would leave "
+                              f"{', '.join(short(n) for n in outside[:3])}{more} outside hall {short(name)}: "
+                              "move them first.")
+        super().__init__(doc, f"Set {field_text(values)} of hall {short(name)}", [("hall", old, new)])
+
+
 __all__ = ["EditSiteCommand", "EditScenarioCommand", "AddScenarioCommand", "DeleteScenarioCommand",
            "EditJobCommand", "AddJobCommand", "DeleteJobsCommand", "ReplaceJobsCommand", "EditLoopCommand",
+           "AddFeedCommand", "EditFeedCommand", "DeleteFeedsCommand", "AddLoopCommand", "RenameLoopCommand",
+           "DeleteLoopCommand", "racks_on_feeds", "racks_on_loop", "EditHallCommand",
            "CoolingLoop", "default_scenario", "check_scenario", "check_job"]

@@ -1,20 +1,23 @@
 """The cooling plant as a tree by loop: loop → its units, loop → the loops that reject into it.
 
 Every cooling unit is here, also chillers, dry coolers and cooling towers that have no place on
-the floor. Selecting a unit shows its figures with units (capacity in kW or tons, temperatures in
-°C or °F, flow in m³/s or CFM); selecting a loop shows where it rejects its heat. Edits are
-undoable commands (``EditUnitsCommand``, ``EditLoopCommand``). Creating loops is the editing
-issue's; units are added from the catalog.
+the floor. Selecting a unit shows its figures with units (``ui.units``: capacity in kW or tons,
+temperatures in °C or °F, air flow in m³/s or CFM, liquid flow in L/s or GPM); selecting a loop shows where it rejects its heat. Edits are
+undoable commands (``EditUnitsCommand``, ``EditLoopCommand``); loops are created (New Loop, by
+medium), renamed (the loop page's name field: racks, units and child loops follow) and deleted
+(empty loops only) here. Units are added from the catalog.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSplitter, QStackedWidget, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMenu,
+                               QPushButton, QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from ui import commands as cmds
+from ui import messages
 from ui import plan_commands as pc
-from ui.units import units
+from ui.units import flow_kind, units
 from ui.widgets import QuantitySpinBox
 
 KIND_LABELS = {"crah": "CRAH", "cdu": "CDU", "chiller": "Chiller", "dry_cooler": "Dry cooler",
@@ -25,11 +28,11 @@ UNIT_EDIT_FIELDS = {
     "rated_capacity_kw": ("Rated capacity", "cooling", 0.0, 1e6, ""),
     "rated_outdoor_c": ("Rated at outdoor", "temp", -40.0, 60.0, ""),
     "supply_setpoint_c": ("Supply setpoint", "temp", 0.0, 70.0, ""),
-    "flow_m3s": ("Design flow", "flow", 0.0, 1e3, ""),
+    "flow_m3s": ("Design flow", "liquid_flow", 0.0, 1e3, ""),  # air flow for CRAHs (ui.units.flow_kind)
     "rated_power_kw": ("Fan / pump power", "power", 0.0, 1e5, ""),
     "design_cop": ("Design COP", None, 0.0, 30.0, ""),
     "approach_k": ("Approach", "dtemp", 0.0, 40.0, ""),
-    "loop_volume_m3": ("Loop volume", None, 0.0, 1e4, " m³"),
+    "loop_volume_m3": ("Loop volume", "volume", 0.0, 1e4, ""),
     "time_constant_s": ("Time constant", None, 0.0, 3600.0, " s"),
     "dead_time_s": ("Dead time", None, 0.0, 3600.0, " s"),
 }
@@ -55,11 +58,20 @@ class PlantEditor(QWidget):
         lf = QFormLayout(lp)
         self.loop_title = QLabel()
         self.loop_title.setStyleSheet("font-weight:600")
+        self.loop_name = QLineEdit()
+        self.loop_name.setObjectName("loopName")
+        self.loop_name.editingFinished.connect(self._rename_loop)
         self.parent_combo = QComboBox()
         self.parent_combo.setObjectName("loopParent")
         self.parent_combo.activated.connect(self._parent_picked)
+        self.loop_racks = QLabel()
+        self.loop_racks.setObjectName("loopRacks")
+        self.loop_racks.setWordWrap(True)
+        self.loop_racks.setStyleSheet("color:#46505c")
         lf.addRow(self.loop_title)
+        lf.addRow("Name", self.loop_name)
         lf.addRow("Rejects heat to", self.parent_combo)
+        lf.addRow("", self.loop_racks)
         self.stack.addWidget(lp)
         # unit page
         up = QWidget()
@@ -85,8 +97,26 @@ class PlantEditor(QWidget):
             self.boxes[fld] = b
             uf.addRow(label, b)
         self.stack.addWidget(up)
+        bar = QHBoxLayout()
+        self.new_loop_btn = QPushButton("New Loop")
+        self.new_loop_btn.setObjectName("newLoop")
+        menu = QMenu(self.new_loop_btn)
+        for medium in ("air", "liquid", "facility"):
+            menu.addAction(f"{MEDIUM_LABELS[medium].capitalize()} loop", lambda m=medium: self.add_loop(m))
+        self.new_loop_btn.setMenu(menu)
+        self.del_loop_btn = QPushButton("Delete Loop")
+        self.del_loop_btn.setObjectName("deleteLoop")
+        self.del_loop_btn.clicked.connect(self.delete_loop)
+        bar.addWidget(self.new_loop_btn)
+        bar.addWidget(self.del_loop_btn)
+        bar.addStretch(1)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addLayout(bar)
+        tl.addWidget(self.tree)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.tree)
+        split.addWidget(top)
         split.addWidget(self.stack)
         split.setSizes([300, 320])
         lay = QVBoxLayout(self)
@@ -103,6 +133,55 @@ class PlantEditor(QWidget):
     def _changed(self, change) -> None:
         if change.other & {"loop"} or change.units_added or change.units_removed or change.units_modified:
             self.refresh()
+        elif change.racks_any and self.current() and self.current()[0] == "loop":
+            self._show()  # the racks-on-this-loop line
+
+    def current(self) -> tuple[str, str] | None:
+        item = self.tree.currentItem()
+        return item.data(0, ROLE) if item else None
+
+    def select_loop(self, name: str) -> None:
+        for item in self.tree.findItems("*", Qt.MatchFlag.MatchWildcard | Qt.MatchFlag.MatchRecursive):
+            if item.data(0, ROLE) == ("loop", name):
+                self.tree.setCurrentItem(item)
+                return
+
+    def add_loop(self, medium: str) -> None:
+        made = {}
+
+        def make(doc):
+            made["cmd"] = pc.AddLoopCommand(doc, medium)
+            return made["cmd"]
+
+        if cmds.try_push(self.doc, self, make):
+            self.select_loop(made["cmd"].name)
+            self.loop_name.setFocus()
+            self.loop_name.selectAll()
+
+    def delete_loop(self) -> None:
+        cur = self.current()
+        if not cur or cur[0] != "loop":
+            messages.warn(self, "Delete loop", "Select a loop in the tree first.")
+            return
+        racks = pc.racks_on_loop(self.doc, cur[1])
+        if racks:
+            shown = ", ".join(cmds.short(n) for n in racks[:5]) + (f" and {len(racks) - 5} more" if len(racks) > 5 else "")
+            if not messages.confirm(self, "Delete cooling loop?", f"{len(racks)} rack(s) are on loop "
+                                    f"{cmds.short(cur[1])} ({shown}); they will be left without it. Delete?", "Delete"):
+                return
+        cmds.try_push(self.doc, self, pc.DeleteLoopCommand, cur[1])
+
+    def _rename_loop(self) -> None:
+        cur = self.current()
+        new = self.loop_name.text().strip()
+        if self.doc.executing or not cur or cur[0] != "loop" or not self.loop_name.isModified():
+            return
+        self.loop_name.setModified(False)
+        made = cmds.try_push(self.doc, self, pc.RenameLoopCommand, cur[1], new)
+        if made:
+            self.select_loop(new)
+        else:
+            self.loop_name.setText(cur[1])
 
     def refresh(self) -> None:
         cur = self.tree.currentItem().data(0, ROLE) if self.tree.currentItem() else None
@@ -173,6 +252,10 @@ class PlantEditor(QWidget):
             if loop is None:
                 return
             self.loop_title.setText(f"Loop {loop.name} — {MEDIUM_LABELS.get(loop.medium, loop.medium)}")
+            self.loop_name.setText(loop.name)
+            self.loop_name.setModified(False)
+            racks = pc.racks_on_loop(self.doc, name)
+            self.loop_racks.setText(f"{len(racks)} rack(s) on this loop" if racks else "No racks on this loop")
             self.parent_combo.clear()
             self.parent_combo.addItem("(outdoors: its own units reject the heat)", None)
             for l in self.doc.plan.cooling_loops:
@@ -186,6 +269,7 @@ class PlantEditor(QWidget):
             return
         self.unit_title.setText(f"{KIND_LABELS.get(u.kind, u.kind)} {u.name}" + (f" — {u.model}" if u.model else "")
                                 + f"\nloop {u.loop}")
+        self.boxes["flow_m3s"].set_kind(flow_kind(u.kind))
         for fld, b in self.boxes.items():
             v = getattr(u, fld)
             if isinstance(b, QuantitySpinBox):

@@ -267,8 +267,8 @@ class TimeSeriesPlots(QWidget):
                 continue
             i = int(np.clip(np.searchsorted(xs, x, side="right") - 1, 0, xs.size - 1))
             v = ys[i]
-            unit = "kW" if name == "power" and key == "rack" else unit_label(kind)
-            d = 3 if kind == "price" else (0 if unit in ("BTU/h",) else 1)
+            unit = unit_label(kind)
+            d = {"price": 3, "percent": 1}.get(kind) if kind in ("price", "percent") else units().decimals(kind)
             parts.append(f"<span style='color:{color}'>■</span> {name} <b>{v:,.{d}f} {unit}</b>")
         return f"<b>{when}</b> · {PANELS[key][0]}: " + " · ".join(parts)
 

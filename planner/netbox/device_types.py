@@ -49,6 +49,7 @@ from typing import Iterable, Sequence
 
 import yaml
 
+from planner.csv_cells import CsvProblem
 from planner.netbox.slugs import SLUG_MAX, SLUG_RE, unique_slugs
 from planner.plan import ServerType
 
@@ -88,24 +89,10 @@ _INT_FIELDS = {"u_height", "gpu_count"}
 _TEXT_FIELDS = {"gpu_model"}
 
 
-@dataclass
-class DeviceTypeProblem:
-    """One problem in a device-type or side file.
-
-    line : int  1-based line in the file; 0 for the whole file
-    field : str  YAML path of the field, e.g. ``power-ports[1].maximum_draw`` ("" for none)
-    """
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        if self.field:
-            where += f": {self.field}"
-        return f"{where}: {self.message}"
+#: One problem in a device-type or side file: a :class:`planner.csv_cells.CsvProblem` whose ``row``
+#: is the 1-based line (0 for the whole file) and ``column`` the YAML path of the field, e.g.
+#: ``power-ports[1].maximum_draw``; printed ``FILE:LINE: FIELD: message``.
+DeviceTypeProblem = CsvProblem
 
 
 class DeviceTypeError(ValueError):

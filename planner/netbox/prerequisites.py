@@ -39,7 +39,10 @@ from os import PathLike
 from pathlib import Path
 from typing import Iterable
 
-from planner.csv_exchange import DEVICE_ROLE, DEVICES_CSV, RACKS_CSV, _csv_line, _format_number
+from planner.csv_cells import csv_line as _csv_line
+from planner.csv_cells import format_number as _format_number
+from planner.csv_exchange import DEVICES_CSV, RACKS_CSV
+from planner.netbox.columns import DEVICE_ROLE
 from planner.netbox import columns as nb
 from planner.netbox.device_types import device_types_yaml
 from planner.netbox.slugs import slugify, unique_slugs

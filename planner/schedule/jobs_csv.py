@@ -1,4 +1,5 @@
-"""The jobs CSV: one reader for ``dcplan schedule --jobs`` and the bundled studies.
+"""The jobs CSV: the one reader (``dcplan schedule --jobs``, the bundled studies, the GUI's jobs table)
+and its writer (the GUI's export), which writes what the reader reads back.
 
 Columns (header row, names case-insensitive, any order):
 
@@ -23,15 +24,19 @@ clock (daylight saving included).
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from planner.csv_exchange import CsvProblem
 from planner.plan import Job
 from planner.solver.ambient import check_timezone
 
 REQUIRED = ("name", "gpus", "duration_h", "release")
+#: Column order of :func:`jobs_csv_text` (the table above).
+COLUMNS = ("name", "gpus", "utilization", "duration_h", "release", "deadline", "preemptible", "priority", "kind",
+           "start")
 OPTIONAL = ("utilization", "deadline", "preemptible", "priority", "kind", "start")
 KINDS = ("training", "inference", "batch")
 _TRUE, _FALSE = ("true", "yes", "1", "y"), ("false", "no", "0", "n", "")
@@ -48,11 +53,25 @@ class JobsCsvError(ValueError):
 def _seconds(text: str, start: datetime, tz) -> float:
     """Elapsed seconds from the naive local ``start`` to the naive local time ``text`` (ISO 8601)."""
     t = datetime.fromisoformat(text)
-    if t.tzinfo is not None:
-        t = t.astimezone(tz).replace(tzinfo=None)
     a = start.replace(tzinfo=tz).astimezone(dt_timezone.utc)
-    b = t.replace(tzinfo=tz).astimezone(dt_timezone.utc)
+    # a time with its UTC offset is that instant (also in the hour repeated when daylight saving ends)
+    b = t.astimezone(dt_timezone.utc) if t.tzinfo is not None else t.replace(tzinfo=tz).astimezone(dt_timezone.utc)
     return (b - a).total_seconds()
+
+
+def read_jobs_text(path: str | os.PathLike) -> str:
+    """The text of the jobs CSV at ``path`` (UTF-8, an Excel BOM dropped); :class:`JobsCsvError`
+    naming the file when it cannot be read."""
+    shown = os.path.basename(str(path)) or str(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise JobsCsvError([CsvProblem(shown, 0, "", "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise JobsCsvError([CsvProblem(shown, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except OSError as exc:
+        raise JobsCsvError([CsvProblem(shown, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
 
 
 def read_jobs_csv(path: str | os.PathLike, start: datetime, timezone: str = "UTC") -> list[Job]:
@@ -61,7 +80,15 @@ def read_jobs_csv(path: str | os.PathLike, start: datetime, timezone: str = "UTC
     Raises :class:`JobsCsvError` listing every problem, or ``OSError`` subclasses are turned into one
     problem naming the file.
     """
-    shown = os.path.basename(str(path)) or str(path)
+    return parse_jobs_csv(read_jobs_text(path), os.path.basename(str(path)) or str(path), start, timezone)
+
+
+def parse_jobs_csv(text: str, shown: str, start: datetime, timezone: str = "UTC") -> list[Job]:
+    """Jobs of a jobs CSV given as ``text`` (``shown`` names it in problems); see :func:`read_jobs_csv`.
+
+    Sweeps ship the text to their workers, which parse it against each variant's start and site
+    time zone (a weather variant moves the site).
+    """
     problems: list[CsvProblem] = []
     tz = check_timezone(timezone)
 
@@ -69,14 +96,9 @@ def read_jobs_csv(path: str | os.PathLike, start: datetime, timezone: str = "UTC
         problems.append(CsvProblem(file=shown, row=row, column=col, message=msg))
 
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise JobsCsvError([CsvProblem(shown, 0, "", "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise JobsCsvError([CsvProblem(shown, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except (OSError, csv.Error) as exc:
-        raise JobsCsvError([CsvProblem(shown, 0, "", f"cannot read: {getattr(exc, 'strerror', None) or exc}")]) from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise JobsCsvError([CsvProblem(shown, 0, "", f"cannot read: {exc}")]) from None
     if not rows or not any(c.strip() for c in rows[0]):
         raise JobsCsvError([CsvProblem(shown, 1, "", "no header row (expected columns: "
                                        + ", ".join(REQUIRED + OPTIONAL) + ")")])
@@ -170,3 +192,41 @@ def read_jobs_csv(path: str | os.PathLike, start: datetime, timezone: str = "UTC
     if problems:
         raise JobsCsvError(problems)
     return jobs
+
+
+def _local_text(seconds: float | None, start: datetime, tz) -> str:
+    """ISO 8601 local time ``seconds`` after the naive local ``start``; what :func:`_seconds` reads back.
+
+    Whole minutes are written to the minute, else to the second. A wall time that occurs twice
+    (the hour repeated when daylight saving ends) or not at all carries its UTC offset, so it reads
+    back to the same instant.
+    """
+    if seconds is None:
+        return ""
+    utc = start.replace(tzinfo=tz).astimezone(dt_timezone.utc) + timedelta(seconds=round(float(seconds)))
+    local = utc.astimezone(tz)
+    naive = local.replace(tzinfo=None, fold=0)  # as the reader takes a wall time: the first occurrence
+    spec = "minutes" if naive.second == 0 else "seconds"
+    if naive.replace(tzinfo=tz).astimezone(dt_timezone.utc) != utc:
+        return local.isoformat(timespec=spec)
+    return naive.isoformat(timespec=spec)
+
+
+def _number(x: float) -> str:
+    """Shortest text that reads back to ``x`` (``repr``), without a trailing ``.0``."""
+    t = repr(float(x))
+    return t[:-2] if t.endswith(".0") else t
+
+
+def jobs_csv_text(jobs, start: datetime, timezone: str = "UTC") -> str:
+    """``jobs`` as jobs CSV text (columns :data:`COLUMNS`), times as local ISO 8601 from the naive local
+    ``start`` in ``timezone``: :func:`read_jobs_csv` of it gives the same jobs (times to the second)."""
+    tz = check_timezone(timezone)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for j in jobs:
+        w.writerow([j.name, j.gpus, _number(j.utilization), _number(j.duration_s / 3600.0),
+                    _local_text(j.release_s, start, tz), _local_text(j.deadline_s, start, tz),
+                    "true" if j.preemptible else "false", j.priority, j.kind, _local_text(j.start_s, start, tz)])
+    return out.getvalue()

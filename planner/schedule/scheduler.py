@@ -53,7 +53,8 @@ def _missed(pr, assign, reasons) -> list[str]:
 
 
 def schedule(plan: Plan, scenario: Scenario | None = None, *, method: str = "greedy", jobs=None,
-             slot_s: float = 900.0, time_limit_s: float = 60.0, progress=None, cancel=None) -> ScheduleResult:
+             slot_s: float = 900.0, time_limit_s: float = 60.0, progress=None, cancel=None,
+             weather=None) -> ScheduleResult:
     """Schedule ``jobs`` (default the plan's) on ``plan`` under ``scenario`` and verify with the solver.
 
     plan : Plan
@@ -67,15 +68,17 @@ def schedule(plan: Plan, scenario: Scenario | None = None, *, method: str = "gre
     progress : callable(fraction) | None
     cancel : callable() -> bool | None  Polled between phases and inside solver runs; True raises
         :class:`ScheduleCancelled`
+    weather : see :mod:`planner.solver.ambient`  Outdoor conditions for headroom and verification
+        (e.g. an ``EpwData`` a sweep ships to its workers); default the scenario's weather file
 
     Raises :class:`ScheduleInputError` for bad input (the message names the job or setting).
     """
     return schedule_many(plan, scenario, (method,), jobs=jobs, slot_s=slot_s, time_limit_s=time_limit_s,
-                         progress=progress, cancel=cancel)[method]
+                         progress=progress, cancel=cancel, weather=weather)[method]
 
 
 def schedule_many(plan: Plan, scenario: Scenario | None, methods_: tuple, *, jobs=None, slot_s: float = 900.0,
-                  time_limit_s: float = 60.0, progress=None, cancel=None) -> dict:
+                  time_limit_s: float = 60.0, progress=None, cancel=None, weather=None) -> dict:
     """:func:`schedule` for several methods on one problem (built once, one fcfs baseline run);
     ``time_limit_s`` applies to each method. Returns ``{method: ScheduleResult}``."""
     for method in methods_:
@@ -91,7 +94,7 @@ def schedule_many(plan: Plan, scenario: Scenario | None, methods_: tuple, *, job
     jobs = list(plan.jobs if jobs is None else jobs)
     clock = _Clock(progress, cancel)
     clock.at(0.0)
-    pr, ctx = build_problem(plan, scenario, jobs, slot_s, cancel=cancel)
+    pr, ctx = build_problem(plan, scenario, jobs, slot_s, weather=weather, cancel=cancel)
     headroom0 = pr.headroom_w.copy()
     names = ctx.model.server_names
     share = 0.7 / max(len(methods_), 1)

@@ -21,10 +21,15 @@ from .run import simulate
 STUDIES = ("phoenix", "pump-lag", "cost")
 
 
-def run_study(name: str, progress=None) -> dict:
-    """Run the bundled study ``name`` (one of :data:`STUDIES`) and return its figures."""
+def run_study(name: str, progress=None, on_run=None) -> dict:
+    """Run the bundled study ``name`` (one of :data:`STUDIES`) and return its figures.
+
+    progress : callable(fraction) or None  Fraction of the whole study done (0..1)
+    on_run : callable(label, index, count) or None  Called as each simulation of a study of several
+        runs starts (``dcplan study`` labels its progress with it)
+    """
     if name == "phoenix":
-        return phoenix_study(progress=progress)
+        return phoenix_study(progress=progress, on_run=on_run)
     if name == "pump-lag":
         return pump_lag_study(progress=progress)
     if name == "cost":
@@ -43,7 +48,7 @@ def _window_stats(res, day_start_s: float, h0: float, h1: float) -> dict:
             "throttled_gpu_hours": float(frac.sum() * res.gpus * 60.0 / 3600.0)}
 
 
-def phoenix_study(step_s: float = 10.0, progress=None) -> dict:
+def phoenix_study(step_s: float = 10.0, progress=None, on_run=None) -> dict:
     """Demo hall at continuous full load through Phoenix's hottest July day, and Minneapolis.
 
     Runs 15–16 July (the 15th spins the plant up from its setpoints so the night of the 16th
@@ -59,10 +64,15 @@ def phoenix_study(step_s: float = 10.0, progress=None) -> dict:
     sites = {"phoenix": plan.site,
              "minneapolis": Site(name="Minneapolis AI Campus", latitude=44.88, longitude=-93.23,
                                  timezone="America/Chicago", elevation_m=254.0)}
-    for city, epw in (("phoenix", PHOENIX_EPW), ("minneapolis", MINNEAPOLIS_EPW)):
+    runs = (("phoenix", PHOENIX_EPW), ("minneapolis", MINNEAPOLIS_EPW))
+    n = len(runs)
+    for i, (city, epw) in enumerate(runs):
         sc = Scenario(name=f"full load, {city}", start=start, horizon_s=2 * 86400.0, step_s=step_s,
                       weather_file=epw, load="full", control="reactive")
-        res = simulate(replace(plan, site=sites[city]), sc, step_s=step_s, progress=progress)
+        if on_run is not None:
+            on_run(f"{city}: demo hall at full load, {start:%d}-{DEMO_HOT_DAY:%d %b %Y} ({epw})", i, n)
+        sub = None if progress is None else (lambda f, i=i: progress((i + f) / n))
+        res = simulate(replace(plan, site=sites[city]), sc, step_s=step_s, progress=sub)
         day0 = 86400.0
         t = res.time_s - day0
         on_day = t >= 0

@@ -91,11 +91,13 @@ class RunSettings:
     scenario : str  Name of the base scenario (the plan's first unless chosen)
     days : float | None  Simulated days; ``None`` keeps the scenario's horizon
     year : bool  Whole weather year from 1 January of the scenario's year (365 days)
+    schedule_time_limit_s : float  Budget of each variant's scheduler run (``scheduler`` varied) [s]
     """
 
     scenario: str | None = None
     days: float | None = None
     year: bool = False
+    schedule_time_limit_s: float = 60.0
 
 
 @dataclass
@@ -312,13 +314,27 @@ def _resolve_tariff(param, raw, ctx):
 
 
 def _resolve_scheduler(param, raw, ctx):
-    raise SweepError(f"{param}: the job scheduler (planner.schedule) is not part of this dcplan yet, so a "
-                     f"sweep cannot vary the scheduling method")
+    """A scheduling method of :mod:`planner.schedule`: the variant's jobs are scheduled, then simulated."""
+    from ..schedule import METHODS
+    return _choice(param, raw, METHODS), _label(raw)
 
 
 def _resolve_jobs(param, raw, ctx):
-    raise SweepError(f"{param}: reading a jobs CSV needs the job scheduler's reader (planner.schedule), which "
-                     f"is not part of this dcplan yet; vary 'load' (jobs, full) or edit the plan's jobs instead")
+    """A jobs CSV (the scheduler's format). Read and checked here against the base scenario; the
+    text travels to the workers, which parse it against the variant's own start and time zone."""
+    from ..schedule.jobs_csv import JobsCsvError, parse_jobs_csv, read_jobs_text
+
+    if not isinstance(raw, str) or not raw.strip():
+        raise SweepError(f"{param}: {raw!r} is not a jobs CSV file")
+    path = Path(raw.strip())
+    try:
+        text = read_jobs_text(path)
+        parse_jobs_csv(text, path.name, ctx.scenario.start, ctx.plan.site.timezone)
+    except JobsCsvError as exc:
+        shown = "; ".join(str(p) for p in exc.problems[:3])
+        more = f" (and {len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
+        raise SweepError(f"{param}: {shown}{more}") from None
+    return {"name": path.name, "text": text}, _label(raw)
 
 
 KINDS: dict[str, _Kind] = {k.name: k for k in (
@@ -500,7 +516,7 @@ def content_hash(*parts) -> str:
 
 
 def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None = None, days: float | None = None,
-           year: bool = False) -> Sweep:
+           year: bool = False, schedule_time_limit_s: float = 60.0) -> Sweep:
     """Check ``params`` against ``plan`` and list the variants; nothing runs.
 
     plan : Plan  Base plan
@@ -509,6 +525,7 @@ def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None =
     scenario : str | None  Base scenario name (default the plan's first)
     days : float | None  Simulated days for every variant (default the scenario's horizon)
     year : bool  Whole weather year from 1 January (365 days)
+    schedule_time_limit_s : float  Budget of each variant's scheduler run when ``scheduler`` varies [s]
 
     Raises :class:`SweepError` naming the parameter for any problem.
     """
@@ -516,7 +533,10 @@ def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None =
         raise SweepError(f"plan must be a planner.plan.Plan, got {type(plan).__name__}")
     if not isinstance(params, Mapping):
         raise SweepError("params must map parameter names to lists of values")
-    settings = RunSettings(scenario=scenario, days=days, year=year)
+    if isinstance(schedule_time_limit_s, bool) or not isinstance(schedule_time_limit_s, (int, float)) \
+            or not math.isfinite(schedule_time_limit_s) or schedule_time_limit_s <= 0:
+        raise SweepError(f"schedule time limit must be > 0 s, got {schedule_time_limit_s!r}")
+    settings = RunSettings(scenario=scenario, days=days, year=year, schedule_time_limit_s=float(schedule_time_limit_s))
     base = _base_scenario(plan, settings)
     ctx = _Context(plan, base)
     if not params:
@@ -563,6 +583,8 @@ def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None =
     plan_part = _canonical(plan)
     settings_part = {"scenario": base.name, "start": base.start, "horizon_s": base.horizon_s,
                      "days": days, "year": year}
+    if any(kinds[n].name == "scheduler" for n in names):  # the budget shapes an optimal schedule
+        settings_part["schedule_time_limit_s"] = settings.schedule_time_limit_s
     variants = []
     for i, combo in enumerate(itertools.product(*resolved.values())):
         by_kind = {c.kind: c for c in combo}

@@ -208,15 +208,16 @@ def run_serial(sweep: Sweep, *, skip: Iterable[str] = (), on_row=None, progress=
 
 def run(plan: Plan, params: Mapping[str, Iterable], client=None, *, scenario: str | None = None,
         days: float | None = None, year: bool = False, workers: int | None = None,
-        progress=None, cancel=None) -> list[dict]:
+        schedule_time_limit_s: float = 60.0, progress=None, cancel=None) -> list[dict]:
     """Define and run a sweep on Dask; the rows (dicts), in the variants' factorial order.
 
     plan : Plan  Base plan; params : parameter name -> list of values (see :mod:`.definition`)
     client : distributed.Client | None  Your own client (a notebook's, a Slurm cluster's); by
         default an embedded LocalCluster with ``workers`` processes (one per core)
-    scenario, days, year : run settings, as in :func:`.definition.define`
+    scenario, days, year, schedule_time_limit_s : run settings, as in :func:`.definition.define`
 
     >>> rows = run(plan, {"control": ["reactive", "predictive"], "setpoint.TCS": [40, 43]}, days=1)
     """
-    sweep = define(plan, params, scenario=scenario, days=days, year=year)
+    sweep = define(plan, params, scenario=scenario, days=days, year=year,
+                   schedule_time_limit_s=schedule_time_limit_s)
     return execute(sweep, client, workers=workers, progress=progress, cancel=cancel)
