@@ -45,6 +45,7 @@ from .jit import njit
 from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
 from .recorder import Recorder, record_step
+from .ripple import TRACK_MARGIN_K, servers_ripple
 from .results import SimulationResult
 from .serverstep import server_state, server_table, servers_predict, servers_step, step_levels
 from .thermal import server_equilibrium, server_power
@@ -191,7 +192,9 @@ class Stepping(NamedTuple):
     cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling, hold-error weight]``; ints: ``[n_steps, n_events]``; levels,
     hot_levels_steady: allowed factors (ascending); ev_k: base-step indices of load events;
     t_hot [n]: "near slowdown" per server [°C]; it_facing: loop indices; st (int):
-    ``[k, steps, ev_i, want, k_event, have_prev]``; sf (float): ``[h_prev, tmax, t of cum0]``;
+    ``[k, steps, ev_i, want, k_event, have_prev]``; sf (float): ``[h_prev, tmax, t of cum0, hottest die
+    recorded so far]``; rip [2 × n]: the base-grid ripple of the hottest servers (:mod:`.ripple`), rcum
+    its scratch [server-job pairs], peak [n] each server's recorded die of the step [°C];
     dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; p_mean [n]:
     the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps forced
     near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid."""
@@ -219,6 +222,9 @@ class Stepping(NamedTuple):
     f_hist: np.ndarray
     cum_db: np.ndarray
     cum_wb: np.ndarray
+    rip: np.ndarray
+    rcum: np.ndarray
+    peak: np.ndarray
 
 
 class Forecast(NamedTuple):
@@ -334,6 +340,13 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
                                                                  predictive)
         # 3. servers at the loops' end temperatures: exact, throttling included
         tmax, throttled, step_thr = servers_step(T, L, lv, s, tl, h)
+        if adaptive:  # the die as the base grid sees it near the run's maximum (training ripple)
+            tmax = servers_ripple(J, T, L, lv, f, s, P.rip, P.rcum, t0, dt, sf[3] - TRACK_MARGIN_K, P.peak)
+            t_rec = P.peak
+        else:
+            t_rec = s.X[0]
+        if tmax > sf[3]:
+            sf[3] = tmax
         # 4. what the servers really gave beyond the prediction: with every server at full clock only
         # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
         if throttled:
@@ -356,7 +369,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
             P.p_mean[i] = s.energy[i] / h
         # 5. aggregates
         record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax,
-                    step_thr, s.X[0], tl, s.energy)
+                    step_thr, s.X[0], t_rec, tl, s.energy)
         if adaptive:
             # local error of the held couplings: servers see the loops' end temperature all step
             # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
@@ -441,9 +454,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                               float(has_sibling_coupling(srv_t)), HOLD_ERROR_WEIGHT]),
                     np.array([n_steps, ev_k.size], np.int64), np.asarray(levels, np.int64),
                     np.asarray(hot_steady, np.int64), ev_k, np.asarray(t_hot, float), it_facing,
-                    np.array([0, 0, 0, 1, -10**12, 0], np.int64), np.array([dt, float(t_srv.max()), np.nan]),
+                    np.array([0, 0, 0, 1, -10**12, 0], np.int64), np.array([dt, float(t_srv.max()), np.nan, float(t_srv.max())]),
                     zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), zm(),
-                    np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb)
+                    np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb,
+                    np.zeros((2, model.n)), np.zeros(jobs.data.size), np.asarray(t_srv, float).copy())
     fc = Forecast(np.array([predictive]), np.asarray(forecast_base, float), np.ascontiguousarray(forecast_w, float),
                   lookahead)
     rc = recirc_table(model)

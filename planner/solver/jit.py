@@ -31,7 +31,7 @@ def njit(fn=None, **overrides):
 
 
 #: The solver modules whose compiled functions the stepping kernel calls (and so inlines)
-KERNEL_MODULES = ("control", "coupling", "heat_rejection", "integrate", "jit", "loopbank", "recorder", "serverstep",
+KERNEL_MODULES = ("control", "coupling", "heat_rejection", "integrate", "jit", "loopbank", "recorder", "ripple", "serverstep",
                   "workload", "loads", "defaults")
 
 

@@ -276,8 +276,10 @@ from .coupling import rack_rise  # noqa: E402
 
 
 @njit
-def _minute_end(A, S, D, tl, t_die, energy, h):
-    """Samples taken at the end of each minute: air inlets, per-server histories."""
+def _minute_end(A, S, D, tl, t_die, energy, h, reps):
+    """Samples taken at the end of each minute: air inlets, per-server histories (``reps`` rows: a
+    step of several whole minutes fills each of its minutes with its end state, as the minute
+    series does)."""
     if A.acc[ACC_ANY_AIR] > 0.0:
         pw = A.inlet  # scratch: server powers [W]
         for i in range(energy.size):
@@ -291,8 +293,10 @@ def _minute_end(A, S, D, tl, t_die, energy, h):
                 if t_in > A.iv_max_in[i]:
                     A.iv_max_in[i] = t_in
     if A.acc[ACC_RECORD_SERVERS] > 0.0:
-        row = A.cnt[CNT_HIST]
-        if row < A.hist_t.shape[0]:
+        for _ in range(reps):
+            row = A.cnt[CNT_HIST]
+            if row >= A.hist_t.shape[0]:
+                break
             for i in range(t_die.size):
                 A.hist_t[row, i] = t_die[i]
                 A.hist_p[row, i] = energy[i] * (1.0 / h / 1e3)
@@ -322,7 +326,7 @@ def _flush_minute(A, S, D, t_end, t_die, tl, energy, h):
     acc[ACC_CUR_MIN] = acc[ACC_NEXT_MIN]
     while acc[ACC_NEXT_MIN] <= t_end + 1e-9:
         acc[ACC_NEXT_MIN] += acc[ACC_MINUTE_LEN]
-    _minute_end(A, S, D, tl, t_die, energy, h)
+    _minute_end(A, S, D, tl, t_die, energy, h, 1)
 
 
 @njit
@@ -376,12 +380,12 @@ def flush_racks(A, S, srv_thr_s, t_end):
 
 @njit
 def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, cool_w, rejected_w, mover_heat_w, tmax, step_thr_gpu_s,
-                t_die, tl, energy):
+                t_die, t_peak, tl, energy):
     """Take the step ``[t0, t0 + h)`` [s] (:class:`Recorder`): mean ambient dry bulb ``db`` [°C], IT
     energy ``e_step`` [J], mean cooling electric power ``cool_w`` [W], heat rejected outdoors
     ``rejected_w`` [W], fan/pump heat into loops ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU
-    time above slowdown [s], die temperatures [°C], loop supply temperatures ``tl`` [°C] and server
-    energies [J] at the end."""
+    time above slowdown [s], die temperatures [°C] at the end and hottest over the step ``t_peak``
+    [°C] (:mod:`.ripple`), loop supply temperatures ``tl`` [°C] and server energies [J] at the end."""
     acc = A.acc
     it_w = e_step / h
     fac_w = it_w / acc[ACC_EFF] + cool_w
@@ -408,8 +412,8 @@ def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, cool_w, rejected_w, mover
     if thr_frac > acc[ACC_MAX_THR]:
         acc[ACC_MAX_THR] = thr_frac
     for i in range(t_die.size):
-        if t_die[i] > A.iv_max_t[i]:
-            A.iv_max_t[i] = t_die[i]
+        if t_peak[i] > A.iv_max_t[i]:
+            A.iv_max_t[i] = t_peak[i]
         A.iv_e[i] += energy[i]
     A.cnt[CNT_IV_STEPS] += 1
     sup = -np.inf
@@ -438,7 +442,7 @@ def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, cool_w, rejected_w, mover
             A.cnt[CNT_MIN] = row + 1
         acc[ACC_CUR_MIN] = t_end
         acc[ACC_NEXT_MIN] = t_end + minute_len
-        _minute_end(A, S, D, tl, t_die, energy, h)
+        _minute_end(A, S, D, tl, t_die, energy, h, reps)
     else:
         if tmax > acc[ACC_MAX_T]:
             acc[ACC_MAX_T] = tmax
