@@ -9,7 +9,8 @@ Parts:
 * ``interactive``  demo (104 servers) 24 h at the default step, each demo scenario's first day
 * ``year``  demo, full weather year from 1 January, jobs load repeated weekly, default (adaptive)
   stepping; also fixed 10 s for the accuracy figures (``--accuracy``)
-* ``week``  demo 7-day jobs scenario (fixed placements), adaptive: the scheduler's verification run
+* ``week``  the scheduler's verification: ``planner.schedule.schedule`` on the demo's 7-day jobs week,
+  each solver call timed (cold process, then warm)
 * ``scale``  demo scaled with --racks to ≥ 10,000 servers, 24 h Phoenix hot day, fixed 1 s and
   adaptive; peak RSS per mode (each in its own process); ``--baseline`` adds the integrator of
   commit 31c66b1 (before issue 12) on the same plan in the same run, from git
@@ -125,19 +126,40 @@ def year(accuracy: bool = False) -> dict:
 
 
 def week() -> dict:
-    """The scheduler's verification stand-in: the demo's 7-day jobs scenario (placements fixed by the
-    job list: first fit at the given start), default stepping."""
-    from planner.solver import simulate
+    """The scheduler's verification (issue 9): ``planner.schedule.schedule(demo, method)`` on the demo's
+    7-day jobs week, every solver call it makes timed (the transient probe and each verification
+    round: a 7-day simulation of the schedule as placed). First in a fresh process (``cold``: the
+    compiled kernels load from numba's cache), then again (``warm``)."""
+    import planner.schedule as schedule
+    import planner.schedule.transient as transient
+    import planner.schedule.verify as verify
     plan = _demo()
     pr = probe(len(plan.servers))
-    sc = replace(plan.scenarios[0], horizon_s=7 * 86400.0)
-    simulate(plan, replace(sc, horizon_s=3600.0))
-    walls = []
-    for _ in range(3):
-        res = simulate(plan, sc)
-        walls.append(res.wall_time_s)
-    return {"probe": pr, "servers": res.servers, "result": _summary(res), "wall_s_min": min(walls),
-            "wall_in_probe_calls": min(walls) / pr["ufunc_call_s"], "target_s": 1.0}
+    calls = []
+
+    def timed(fn):
+        def run(*a, **k):
+            t = time.perf_counter()
+            r = fn(*a, **k)
+            calls.append({"wall_s": time.perf_counter() - t, "horizon_h": r.horizon_s / 3600.0, "steps": r.steps,
+                          "stepping": r.stepping})
+            return r
+        return run
+
+    verify.simulate, transient.simulate = timed(verify.simulate), timed(transient.simulate)
+    out = {"probe": pr, "servers": len(plan.servers), "target_s": 1.0}
+    for label, method in (("cold", "greedy"), ("warm", "greedy"), ("warm_fcfs", "fcfs")):
+        calls.clear()
+        t = time.perf_counter()
+        res = schedule.schedule(plan, method=method)
+        wall = time.perf_counter() - t
+        weeks = [c for c in calls if c["horizon_h"] >= 7 * 24 - 1e-6]
+        out[label] = {"method": method, "schedule_wall_s": wall, "solver_calls": list(calls),
+                      "solver_s": sum(c["wall_s"] for c in calls),
+                      "verification_s": sum(c["wall_s"] for c in weeks), "verify_rounds": len(weeks),
+                      "verification_in_probe_calls": sum(c["wall_s"] for c in weeks) / pr["ufunc_call_s"],
+                      "throttled_gpu_hours": res.simulation.throttled_gpu_hours}
+    return out
 
 
 def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict:

@@ -189,12 +189,13 @@ EVENT_GRADING = True  # and steps grow no faster than half the time since it
 class Stepping(NamedTuple):
     """The stepping plan and its state for the kernel.
 
-    cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling, hold-error weight]``; ints: ``[n_steps, n_events]``; levels,
+    cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling, hold-error weight, ripple margin [K]]``; ints: ``[n_steps, n_events]``; levels,
     hot_levels_steady: allowed factors (ascending); ev_k: base-step indices of load events;
     t_hot [n]: "near slowdown" per server [°C]; it_facing: loop indices; st (int):
     ``[k, steps, ev_i, want, k_event, have_prev]``; sf (float): ``[h_prev, tmax, t of cum0, hottest die
     recorded so far]``; rip [2 × n]: the base-grid ripple of the hottest servers (:mod:`.ripple`), rcum
-    its scratch [server-job pairs], peak [n] each server's recorded die of the step [°C];
+    its scratch [server-job pairs], peak / t_end [n] each server's recorded die of the step: hottest and
+    at its end [°C];
     dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; p_mean [n]:
     the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps forced
     near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid."""
@@ -225,6 +226,7 @@ class Stepping(NamedTuple):
     rip: np.ndarray
     rcum: np.ndarray
     peak: np.ndarray
+    t_end: np.ndarray
 
 
 class Forecast(NamedTuple):
@@ -341,10 +343,10 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
         # 3. servers at the loops' end temperatures: exact, throttling included
         tmax, throttled, step_thr = servers_step(T, L, lv, s, tl, h)
         if adaptive:  # the die as the base grid sees it near the run's maximum (training ripple)
-            tmax = servers_ripple(J, T, L, lv, f, s, P.rip, P.rcum, t0, dt, sf[3] - TRACK_MARGIN_K, P.peak)
-            t_rec = P.peak
+            tmax = servers_ripple(J, T, L, lv, f, s, P.rip, P.rcum, t0, dt, sf[3] - P.cfg[6], P.peak, P.t_end)
+            t_rec, t_end = P.peak, P.t_end
         else:
-            t_rec = s.X[0]
+            t_rec, t_end = s.X[0], s.X[0]
         if tmax > sf[3]:
             sf[3] = tmax
         # 4. what the servers really gave beyond the prediction: with every server at full clock only
@@ -369,7 +371,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
             P.p_mean[i] = s.energy[i] / h
         # 5. aggregates
         record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax,
-                    step_thr, s.X[0], t_rec, tl, s.energy)
+                    step_thr, t_end, t_rec, tl, s.energy)
         if adaptive:
             # local error of the held couplings: servers see the loops' end temperature all step
             # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
@@ -408,12 +410,16 @@ POLL_S = 0.05
 
 def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
              prices, demand_charge, progress=None, cancel=None, rtol: float | None = None, workload=None,
-             events=()) -> SimulationResult:
+             events=(), ripple_margin: float | None = None) -> SimulationResult:
     """Integrate ``n_steps`` of ``dt`` [s] (fixed), or the same horizon in adaptive steps of
     ``dt × LEVEL_FACTORS`` when ``rtol`` is given (local error ≤ ``rtol × 100 K`` per step; step
     boundaries at the known ``events`` [s]: job starts and ends). Ambient ``amb_db``/``amb_wb`` [°C]
-    at the ``n_steps + 1`` base-grid points. Returns a :class:`SimulationResult`."""
+    at the ``n_steps + 1`` base-grid points. ``ripple_margin`` [K]: servers this close to the hottest
+    die so far carry the base grid's training ripple (:mod:`.ripple`; default :data:`TRACK_MARGIN_K`,
+    −inf: none). Returns a
+    :class:`SimulationResult`."""
     wall0 = time.perf_counter()
+    ripple_margin = TRACK_MARGIN_K if ripple_margin is None else float(ripple_margin)
     from .workload import Workload
     workload = workload or Workload(model.placement)
     predictive = control == "predictive"
@@ -451,13 +457,15 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     zm = lambda: np.zeros(m)  # noqa: E731
     zj = lambda: np.zeros(nj)  # noqa: E731
     plan = Stepping(np.array([dt, (rtol or 1.0) * TEMP_SCALE_K, float(t_hot.min()), float(adaptive),
-                              float(has_sibling_coupling(srv_t)), HOLD_ERROR_WEIGHT]),
+                              float(has_sibling_coupling(srv_t)), HOLD_ERROR_WEIGHT,
+                              ripple_margin]),
                     np.array([n_steps, ev_k.size], np.int64), np.asarray(levels, np.int64),
                     np.asarray(hot_steady, np.int64), ev_k, np.asarray(t_hot, float), it_facing,
                     np.array([0, 0, 0, 1, -10**12, 0], np.int64), np.array([dt, float(t_srv.max()), np.nan, float(t_srv.max())]),
                     zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), zm(),
                     np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb,
-                    np.zeros((2, model.n)), np.zeros(jobs.data.size), np.asarray(t_srv, float).copy())
+                    np.zeros((2, model.n)), np.zeros(jobs.data.size), np.asarray(t_srv, float).copy(),
+                    np.asarray(t_srv, float).copy())
     fc = Forecast(np.array([predictive]), np.asarray(forecast_base, float), np.ascontiguousarray(forecast_w, float),
                   lookahead)
     rc = recirc_table(model)

@@ -35,11 +35,12 @@ TRACK_MARGIN_K = 3.0
 
 
 @njit
-def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, peak):
+def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, peak, end):
     """Advance the ripple ``rip`` [2 × n] [K] of the step ``[t0, t0 + f·dt)`` (level ``lv``) just
     taken by :func:`.serverstep.servers_step` (``s.X`` at its end, ``s.dX`` its change, ``s.tcl`` /
     ``s.r`` the coolant it held), for the servers whose die is above ``floor`` [°C]; others drop it.
-    ``peak`` [n]: each server's hottest die over the step as the base grid sees it [°C]; ``cum``:
+    ``peak`` [n]: each server's hottest die over the step as the base grid sees it, ``end`` [n] its die
+    at the step's end [°C]; ``cum``:
     scratch, one entry per server-job pair. Returns the hottest of ``peak``."""
     n = T.p_idle.size
     F1b, F2b = L.F1[0], L.F2[0]
@@ -53,6 +54,7 @@ def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, peak):
             rip[0, i] = 0.0
             rip[1, i] = 0.0
             peak[i] = xd
+            end[i] = xd
             if xd > hottest:
                 hottest = xd
             continue
@@ -92,6 +94,7 @@ def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, peak):
             rip[0, i] = zd - xd
             rip[1, i] = zp - xp
         peak[i] = pk
+        end[i] = xd + rip[0, i]
         if pk > hottest:
             hottest = pk
     return hottest
