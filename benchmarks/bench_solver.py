@@ -18,6 +18,8 @@ Parts:
 * ``scale``  demo scaled with --racks to ≥ 10,000 servers, 24 h Phoenix hot day, fixed 1 s and
   adaptive; peak RSS per mode (each in its own process); ``--baseline`` adds the integrator of
   commit 31c66b1 (before issue 12) on the same plan in the same run, from git
+* ``scale-ab``  fixed 1 s on that hall, this tree and the baseline commit alternating 2-hour slices in
+  one process (the speed ratio under a changing machine load)
 * ``scale-year``  the same hall for a full weather year, adaptive
 * ``speedup``  fast path vs solve_ivp on the demo hot hour
 Baseline for the node-step ratio (physics.md, "Peer speed"): ORNL RAPS on a synthetic 9,472-node
@@ -258,6 +260,50 @@ def scale(hours: float = 24.0, baseline: bool = False) -> dict:
     return out
 
 
+def scale_ab(hours: float = 24.0, slice_h: float = 2.0) -> dict:
+    """Fixed 1 s on the ≥ 10,000-server hall: this tree and the integrator of ``BASELINE_COMMIT`` in ONE
+    process, alternating slices of ``slice_h`` hours through the Phoenix hot day (each slice a run
+    from that hour, the same slices for both), so both see the same machine load; CPU time and wall
+    time summed per side, with the probe run between slices."""
+    tree = baseline_tree()
+    try:
+        sys.path.insert(0, tree)
+        import importlib
+        new_solver = importlib.import_module("planner.solver")
+        base_solver = importlib.import_module("planner_base.solver")
+        base_demo = importlib.import_module("planner_base.demo")
+        racks = int(os.environ.get("DCPLAN_SCALE_RACKS") or 0) or _scale_racks()
+        plans = {"new": _demo(racks), "baseline": base_demo.build_demo_plan(racks)}
+        solvers = {"new": new_solver, "baseline": base_solver}
+        tot = {k: {"cpu_s": 0.0, "wall_s": 0.0, "node_steps": 0.0} for k in plans}
+        probes = []
+        for k in plans:  # kernels loaded / compiled, EPW parsed
+            _first_call(solvers[k].simulate, plans[k], replace(plans[k].scenarios[1], step_s=1.0), step_s=1.0)
+        t = 0.0
+        while t < hours - 1e-9:
+            h = min(slice_h, hours - t)
+            probes.append(probe(len(plans["new"].servers), repeats=500)["ufunc_call_s"])
+            for k in ("new", "baseline") if int(t / slice_h) % 2 == 0 else ("baseline", "new"):
+                sc0 = plans[k].scenarios[1]
+                sc = replace(sc0, start=sc0.start + timedelta(hours=t), horizon_s=h * 3600.0, step_s=1.0)
+                res, wall, cpu = _timed(solvers[k].simulate, plans[k], sc, step_s=1.0)
+                tot[k]["cpu_s"] += cpu
+                tot[k]["wall_s"] += wall
+                tot[k]["node_steps"] += res.servers * h * 3600.0
+            t += h
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    probe_s = sorted(probes)[len(probes) // 2]
+    out = {"servers": len(plans["new"].servers), "hours": hours, "slice_h": slice_h, "load_average": _load(),
+           "probe_ufunc_call_s_median": probe_s, "probe_ufunc_call_s_range": [min(probes), max(probes)]}
+    for k, v in tot.items():
+        out[k] = {**v, "node_steps_per_cpu_s": v["node_steps"] / v["cpu_s"],
+                  "node_steps_per_probe_elem": v["node_steps"] / v["cpu_s"] / (out["servers"] / probe_s)}
+    out["fixed_speedup_cpu"] = out["new"]["node_steps_per_cpu_s"] / out["baseline"]["node_steps_per_cpu_s"]
+    out["fixed_speedup_wall"] = out["baseline"]["wall_s"] / out["new"]["wall_s"]
+    return out
+
+
 def scale_year() -> dict:
     return _sub("scale-run", "--mode", "adaptive", "--hours", str(365 * 24.0))
 
@@ -278,7 +324,7 @@ def speedup(hours: float = 1.0) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", default="all", choices=("interactive", "year", "week", "scale", "scale-year",
+    ap.add_argument("--part", default="all", choices=("interactive", "year", "week", "scale", "scale-ab", "scale-year",
                                                       "speedup", "scale-run", "all"))
     ap.add_argument("--hours", type=float, default=24.0, help="simulated hours of the scale run")
     ap.add_argument("--mode", choices=("fixed", "adaptive"), default="fixed", help=argparse.SUPPRESS)
@@ -292,7 +338,8 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, __file__, "--part", part, "--hours", str(args.hours), *extra], check=True)
         return 0
     fn = {"interactive": interactive, "year": lambda: year(args.accuracy), "week": week,
-          "scale": lambda: scale(args.hours, args.baseline), "scale-year": scale_year, "speedup": speedup,
+          "scale": lambda: scale(args.hours, args.baseline), "scale-year": scale_year,
+          "scale-ab": lambda: scale_ab(args.hours), "speedup": speedup,
           "scale-run": lambda: _scale_run(args.mode, args.hours, args.baseline_dir)}[args.part]
     print(json.dumps({args.part: fn()}, indent=2, default=float))
     return 0

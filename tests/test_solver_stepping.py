@@ -10,6 +10,7 @@ import pytest
 from planner.demo import build_demo_plan
 from planner.solver import simulate
 from planner.solver.examples import liquid_burst_plan
+from planner.solver.run import DEFAULT_RTOL
 
 
 def _agree(adaptive, fixed, *, energy=2e-3, temp=0.1, gpu_h=0.02):
@@ -31,7 +32,7 @@ def test_phoenix_hot_day_adaptive_matches_fixed_10s(demo):
     """Full load through Phoenix's hottest day: the GB200 rows throttle all afternoon."""
     day = replace(demo.scenarios[1], horizon_s=86400.0)
     fixed = simulate(demo, day, step_s=10.0)
-    adaptive = simulate(demo, day, rtol=1e-3)
+    adaptive = simulate(demo, day, rtol=DEFAULT_RTOL)  # a day runs fixed by default: ask for adaptive
     assert fixed.stepping == "fixed" and adaptive.stepping == "adaptive"
     assert fixed.throttled_gpu_hours > 4000
     _agree(adaptive, fixed)
@@ -43,7 +44,7 @@ def test_pump_lag_burst_adaptive_matches_fixed_10s():
     around it stay fine."""
     plan = liquid_burst_plan(lag_s=95.0, horizon_s=4 * 3600.0)
     fixed = simulate(plan, weather=35.0, step_s=10.0)
-    adaptive = simulate(plan, weather=35.0, rtol=1e-3, step_s=10.0)  # base step: the fixed run's
+    adaptive = simulate(plan, weather=35.0, rtol=DEFAULT_RTOL, step_s=10.0)  # base step: the fixed run's
     _agree(adaptive, fixed)
 
 
@@ -56,7 +57,7 @@ def test_pump_lag_burst_at_45c_throttles_as_the_fixed_run():
         if u.kind == "cdu":
             u.supply_setpoint_c = 45.0
     fixed = simulate(plan, weather=35.0, step_s=10.0)
-    adaptive = simulate(plan, weather=35.0, rtol=1e-3, step_s=10.0)
+    adaptive = simulate(plan, weather=35.0, rtol=DEFAULT_RTOL, step_s=10.0)
     assert fixed.throttled_gpu_hours > 3.0
     _agree(adaptive, fixed)
     assert adaptive.steps * 3 < fixed.steps
@@ -64,12 +65,14 @@ def test_pump_lag_burst_at_45c_throttles_as_the_fixed_run():
 
 def test_demo_days_of_jobs_match_fixed_10s(demo):
     """Three days of the demo's job week in July (training iterations, checkpoints, job starts and
-    ends): energy and cost within 0.2 %, max GPU within 0.1 K of the fixed 10 s run."""
+    ends): energy and cost within 0.2 %, max GPU within 0.1 K of the fixed 10 s run. The hottest die
+    (a GB200 NVL72 under training, 3 K below slowdown) sits on the iterations' base-grid ripple: the
+    case that was +0.135 K before the ripple state (planner/solver/ripple.py); now −0.018 K."""
     days = replace(demo.scenarios[0], horizon_s=3 * 86400.0)
     fixed = simulate(demo, days, step_s=10.0)
-    adaptive = simulate(demo, days, rtol=1e-3, step_s=10.0)
+    adaptive = simulate(demo, days, rtol=DEFAULT_RTOL, step_s=10.0)
     _agree(adaptive, fixed)
-    assert adaptive.steps * 3 < fixed.steps  # 7,357 vs 25,920: July, GB200s near slowdown under training
+    assert adaptive.steps * 10 < fixed.steps  # 1,638 vs 25,920
 
 
 def test_default_stepping_follows_the_horizon(demo):
@@ -117,10 +120,10 @@ def test_training_ripple_on_the_base_grid_keeps_max_gpu(demo, monkeypatch):
     from datetime import datetime
     days = replace(demo.scenarios[0], start=datetime(2025, 1, 6), horizon_s=3 * 86400.0)
     fixed = simulate(demo, days, step_s=10.0)
-    adaptive = simulate(demo, days, rtol=3e-3, step_s=10.0)
+    adaptive = simulate(demo, days, rtol=DEFAULT_RTOL, step_s=10.0)
     _agree(adaptive, fixed)
     monkeypatch.setattr(integrate, "TRACK_MARGIN_K", -np.inf)
-    blind = simulate(demo, days, rtol=3e-3, step_s=10.0)
+    blind = simulate(demo, days, rtol=DEFAULT_RTOL, step_s=10.0)
     assert blind.steps == adaptive.steps and blind.facility_energy_kwh == adaptive.facility_energy_kwh
     assert blind.max_gpu_temp_c < fixed.max_gpu_temp_c - 0.15
 
@@ -128,7 +131,7 @@ def test_training_ripple_on_the_base_grid_keeps_max_gpu(demo, monkeypatch):
 def test_adaptive_server_histories_have_a_row_per_minute(demo):
     """Per-server minute histories line up with the minute series when steps span several minutes."""
     day = replace(demo.scenarios[0], horizon_s=2 * 86400.0)
-    res = simulate(demo, day, rtol=3e-3, record=("summary", "minute", "server"))
+    res = simulate(demo, day, rtol=DEFAULT_RTOL, record=("summary", "minute", "server"))
     assert max(res.step_factor_counts) * res.step_s > 60.0
     assert res.server_temp_c.shape == (res.time_s.size, res.servers) == res.server_power_kw.shape
     # the hottest die of each minute is the max over servers of the history (minute-end samples)

@@ -6,7 +6,7 @@ builds the :class:`~.results.SimulationResult`. Per step ``[t, t + h)`` (loads a
 ambient as the step mean of its linear interpolation):
 
 1. every server's heat to its coolant over the step, as an affine function of its loops' *end*
-   temperatures (:func:`.serverstep.servers_predict`: exact at full clock, the die/plate pair's
+   temperatures (:func:`.serverstep.servers_predict_all`: exact at full clock, the die/plate pair's
    ``e^{A h}`` with the coolant held at the end value); summed into loops, ``Q = Q̂ − Γ·T_end``
    (:meth:`.coupling.Coupling.gamma`);
 2. loops advance children-first, implicitly coupled to their servers (``Γ``), to their parent loop
@@ -38,19 +38,19 @@ from scipy import sparse
 
 from . import defaults as d
 from .control import fopdt_ring
-from .coupling import (Coupling, gamma_off_into, has_sibling_coupling, recirc_table, recirculation_into,
-                       to_loops_into)
+from .coupling import Coupling, has_sibling_coupling, rack_rise, recirc_table
 from .heat_rejection import chiller_capacity_linear
-from .jit import njit
+from .jit import gc_paused, njit
 from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
 from .recorder import Recorder, record_step
 from .ripple import TRACK_MARGIN_K, servers_ripple
 from .results import SimulationResult
-from .serverstep import server_state, server_table, servers_predict, servers_step, step_levels
+from .serverstep import (rack_delta, server_state, server_table, servers_finish, servers_predict_all, servers_step,
+                         step_levels)
 from .thermal import server_equilibrium, server_power
 from .workload import cumulative_1 as _cum1
-from .workload import cumulative_all, job_table, server_means_into, training_running
+from .workload import cumulative_all, job_table, training_running
 
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
@@ -315,25 +315,21 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
         if sf[2] != t0:
             cumulative_all(J, t0, P.cum0)
         cumulative_all(J, t0 + h, P.cum1)
-        server_means_into(J, P.cum0, P.cum1, h, P.uj, s.u)
+        for j in range(P.uj.size):
+            P.uj[j] = (P.cum1[j] - P.cum0[j]) / h
         P.cum0[:] = P.cum1
         sf[2] = t0 + h
-        for i in range(n):
-            p_a = T.p_idle[i] + T.p_dyn[i] * s.u[i]
-            s.rp[0, i] = p_a * T.r_th[i]
-            s.rp[1, i] = p_a * T.r_plate[i]
-            s.e_full[i] = p_a * h
         if predictive:
             _forecast(J, F, t0, h, P.fc)
-        # 1. servers' heat as a function of their loops' end temperatures (exact at full clock)
-        recirculation_into(T, D, P.p_mean, s.r)
-        servers_predict(T, s.X, L, lv, s)
-        to_loops_into(T, s.q0, P.q_loops)
+        # 1. servers' heat as a function of their loops' end temperatures (exact at full clock), with
+        # their step-mean load and recirculation (from the last step's rack powers), in one pass
+        if D.has[0]:
+            rack_delta(D)
         g_self = L.g_self[lv]
+        servers_predict_all(T, J, L, lv, s, D, P.uj, h, tl, has_off, P.q_loops, P.q_hat)
         if has_off:  # coupling between sibling loops: start values
-            gamma_off_into(T, L.g[lv], g_self, tl, P.q_hat)
             for l in range(m):
-                P.q_hat[l] = P.q_loops[l] - P.q_hat[l]
+                P.q_hat[l] = P.q_loops[l] - (P.q_hat[l] - g_self[l] * tl[l])
         else:
             P.q_hat[:] = P.q_loops
         P.tl_start[:] = tl
@@ -350,28 +346,21 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
         if tmax > sf[3]:
             sf[3] = tmax
         # 4. what the servers really gave beyond the prediction: with every server at full clock only
-        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
+        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat; with the
+        # step's mean powers, rack powers and the servers' part of the record, in one pass
+        e_step = servers_finish(T, L, lv, s, D, throttled, has_off, tl, P.tl_start, h, P.dq, P.p_mean, t_rec,
+                                A.iv_max_t, A.iv_e)
         if throttled:
-            for i in range(n):
-                s.q0[i] = s.energy[i] - T.c_die[i] * s.dX[0, i] - T.c_plate[i] * s.dX[1, i]
-            to_loops_into(T, s.q0, P.dq)
             for l in range(m):
                 P.dq[l] -= P.q_hat[l] - g_self[l] * tl[l]
             loop_correct(LS, LT.c, P.dq)
         elif has_off:
             for l in range(m):
-                P.dtl[l] = tl[l] - P.tl_start[l]
-            gamma_off_into(T, L.g[lv], g_self, P.dtl, P.dq)
-            for l in range(m):
-                P.dq[l] = -P.dq[l]
+                P.dq[l] = -(P.dq[l] - g_self[l] * (tl[l] - P.tl_start[l]))
             loop_correct(LS, LT.c, P.dq)
-        e_step = 0.0
-        for i in range(n):
-            e_step += s.energy[i]
-            P.p_mean[i] = s.energy[i] / h
         # 5. aggregates
         record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax,
-                    step_thr, t_end, t_rec, tl, s.energy)
+                    step_thr, t_end, t_rec, tl, s.energy, True)
         if adaptive:
             # local error of the held couplings: servers see the loops' end temperature all step
             # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
@@ -469,6 +458,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     fc = Forecast(np.array([predictive]), np.asarray(forecast_base, float), np.ascontiguousarray(forecast_w, float),
                   lookahead)
     rc = recirc_table(model)
+    loading = not _advance.signatures  # this call loads the compiled kernels (jit.gc_paused says why)
+    if rc.has[0]:  # the rack powers the first step's recirculation starts from
+        with gc_paused(loading):
+            rack_rise(srv_t, rc, np.asarray(p_prev, float))
     args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc)
     stepping_wall = time.perf_counter()
 
@@ -482,7 +475,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             break
         polls += 1
         t = time.perf_counter()
-        taken = _advance(*args, chunk)
+        with gc_paused(loading):
+            taken = _advance(*args, chunk)
+        loading = False
         spent = time.perf_counter() - t
         if polls >= 4:  # after the first polls, about every POLL_S of stepping
             chunk = int(min(max(chunk * min(POLL_S / max(spent, 1e-6), 4.0), CANCEL_FIRST_STEPS), 1 << 22))

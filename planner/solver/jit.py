@@ -14,6 +14,8 @@ gives inf/nan like numpy rather than raising; the kernels guard the cases that m
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 
 import numba
@@ -28,6 +30,26 @@ def njit(fn=None, **overrides):
     if fn is None:
         return lambda f: numba.njit(**opts)(f)
     return numba.njit(**opts)(fn)
+
+
+@contextlib.contextmanager
+def gc_paused(pause: bool = True):
+    """Automatic garbage collection off for the block (``pause``), back on after.
+
+    Why: loading the compiled kernels from numba's cache (or compiling them) creates a great many
+    Python objects, so the collector runs during it — in whatever thread loads them. A GUI runs the
+    solver in a worker thread; a collection there can finalise Qt objects left by the GUI thread
+    while that thread destroys related objects, and the two deadlock on Qt's locks (seen in the GUI
+    tests: PySide6 ``QObject::~QObject`` in both threads). The load is short (≲ 2 s); the GUI thread
+    collects again afterwards."""
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 #: The solver modules whose compiled functions the stepping kernel calls (and so inlines)

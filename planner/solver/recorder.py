@@ -380,12 +380,14 @@ def flush_racks(A, S, srv_thr_s, t_end):
 
 @njit
 def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, cool_w, rejected_w, mover_heat_w, tmax, step_thr_gpu_s,
-                t_die, t_peak, tl, energy):
+                t_die, t_peak, tl, energy, servers_done=False):
     """Take the step ``[t0, t0 + h)`` [s] (:class:`Recorder`): mean ambient dry bulb ``db`` [°C], IT
     energy ``e_step`` [J], mean cooling electric power ``cool_w`` [W], heat rejected outdoors
     ``rejected_w`` [W], fan/pump heat into loops ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU
     time above slowdown [s], die temperatures [°C] at the end and hottest over the step ``t_peak``
-    [°C] (:mod:`.ripple`), loop supply temperatures ``tl`` [°C] and server energies [J] at the end."""
+    [°C] (:mod:`.ripple`), loop supply temperatures ``tl`` [°C] and server energies [J] at the end
+    (``servers_done``: the per-server interval maxima and energies were taken by the caller,
+    :func:`.serverstep.servers_finish`)."""
     acc = A.acc
     it_w = e_step / h
     fac_w = it_w / acc[ACC_EFF] + cool_w
@@ -411,10 +413,11 @@ def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, cool_w, rejected_w, mover
     thr_frac = step_thr_gpu_s / (acc[ACC_TOTAL_GPUS] * h)
     if thr_frac > acc[ACC_MAX_THR]:
         acc[ACC_MAX_THR] = thr_frac
-    for i in range(t_die.size):
-        if t_peak[i] > A.iv_max_t[i]:
-            A.iv_max_t[i] = t_peak[i]
-        A.iv_e[i] += energy[i]
+    if not servers_done:
+        for i in range(t_die.size):
+            if t_peak[i] > A.iv_max_t[i]:
+                A.iv_max_t[i] = t_peak[i]
+            A.iv_e[i] += energy[i]
     A.cnt[CNT_IV_STEPS] += 1
     sup = -np.inf
     for l in A.it_facing:

@@ -526,57 +526,85 @@ def pair_step_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, ga
 
 
 @njit
-def servers_predict(S, X, L, lv, s):
-    """:meth:`ServerBank.predict`: every server's heat over the step at a 0 °C loop part, into
-    ``s.q0`` [J], with the response left in ``s.dX`` (level ``lv`` of :class:`StepLevels` ``L``)."""
+def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
+    """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
+    couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
+    (clipped to [0, 1]), full-clock energy ``s.e_full`` [J], recirculation ``s.r`` [K] from
+    ``D.delta`` (the last step's rack powers, :func:`rack_delta`), the heat at a 0 °C loop part
+    ``s.q0`` [J] (response in ``s.dX``) summed into ``q_loops``; with sibling coupling (``off_on``)
+    ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
+    before its diagonal is taken off)."""
     F1, F2 = L.F1[lv], L.F2[lv]
+    g = L.g[lv]
+    X = s.X
+    recirc = D.has[0]
+    q_loops[:] = 0.0
+    if off_on:
+        q_off[:] = 0.0
     for i in range(S.p_idle.size):
-        yd = X[0, i] - s.r[i] - s.rp[0, i]
-        yp = X[1, i] - s.r[i] - s.rp[1, i]
+        acc = 0.0
+        for q in range(J.indptr[i], J.indptr[i + 1]):
+            acc += J.data[q] * uj[J.indices[q]]
+        u = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
+        s.u[i] = u
+        p_a = S.p_idle[i] + S.p_dyn[i] * u
+        e = p_a * h
+        s.e_full[i] = e
+        r = S.wa[i] * S.hf[i] * D.delta[S.rack[i]] if recirc else 0.0
+        s.r[i] = r
+        yd = X[0, i] - r - p_a * S.r_th[i]
+        yp = X[1, i] - r - p_a * S.r_plate[i]
         d0 = F1[0, i] * yd + F2[0, i] * yp
         d1 = F1[1, i] * yp + F2[1, i] * yd
         s.dX[0, i] = d0
         s.dX[1, i] = d1
-        s.q0[i] = s.e_full[i] - (S.c_die[i] * d0 + S.c_plate[i] * d1)
+        q0 = e - (S.c_die[i] * d0 + S.c_plate[i] * d1)
+        s.q0[i] = q0
+        la, lb = S.air[i], S.liq[i]
+        wa, wb = S.wa[i], S.wb[i]
+        q_loops[la] += wa * q0
+        q_loops[lb] += wb * q0
+        if off_on:
+            x = g[i] * (wa * tl[la] + wb * tl[lb])
+            q_off[la] += wa * x
+            q_off[lb] += wb * x
+
+
+@njit
+def rack_delta(D):
+    """Recirculation rise of every rack ``D.delta = D @ D.rack_p`` [K] (air-side rack powers [W]
+    accumulated by :func:`servers_finish`)."""
+    for r in range(D.delta.size):
+        acc = 0.0
+        for q in range(D.indptr[r], D.indptr[r + 1]):
+            acc += D.data[q] * D.rack_p[D.indices[q]]
+        D.delta[r] = acc
 
 
 @njit
 def servers_step(S, L, lv, s, tl, h):
-    """:meth:`ServerBank.step` at the loops' end temperatures ``tl`` [°C]: ``s.X`` advanced,
-    ``s.dX`` its change, ``s.energy`` [J] per server. Returns ``(tmax, throttled_step,
-    step_thr_gpu_s)``."""
+    """:meth:`ServerBank.step` at the loops' end temperatures ``tl`` [°C], one pass: ``s.X``
+    advanced, ``s.dX`` its change, ``s.energy`` [J] per server; servers at or past slowdown take the
+    exact piecewise path. Returns ``(tmax, throttled_step, step_thr_gpu_s)``."""
     G1 = L.G1[lv]
     X, dX = s.X, s.dX
-    n = S.p_idle.size
     gain, smin = S.opt[0], S.opt[1]
+    stats = s.stats
     tmax = -math.inf
-    t_slow_min = math.inf
     hot_any = False
-    for i in range(n):
+    step_thr = 0.0
+    lost = 0.0
+    for i in range(S.p_idle.size):
         tcl = S.wa[i] * tl[S.air[i]] + S.wb[i] * tl[S.liq[i]]
         s.tcl[i] = tcl
-        dX[0, i] -= G1[0, i] * tcl
-        dX[1, i] -= G1[1, i] * tcl
-        t_new = X[0, i] + dX[0, i]
-        s.energy[i] = s.e_full[i]
-        if t_new > S.t_slow[i] or X[0, i] > S.t_slow[i]:
-            hot_any = True
-        if t_new > tmax:
-            tmax = t_new
-    stats = s.stats
-    step_thr = 0.0
-    if not hot_any and stats[3] == 0.0:
-        for i in range(n):
-            X[0, i] += dX[0, i]
-            X[1, i] += dX[1, i]
-        return tmax, False, 0.0
-    tmax = -math.inf
-    lost = 0.0
-    for i in range(n):
-        td0, tp0 = X[0, i], X[1, i]
-        t_new = td0 + dX[0, i]
+        d0 = dX[0, i] - G1[0, i] * tcl
+        d1 = dX[1, i] - G1[1, i] * tcl
+        td0 = X[0, i]
+        t_new = td0 + d0
         if t_new > S.t_slow[i] or td0 > S.t_slow[i]:  # hot: the exact piecewise path
-            td1, tp1, e, thr_h, lost_h = pair_step_1(td0, tp0, s.tcl[i] + s.r[i], s.u[i], S.p_idle[i], S.p_dyn[i],
+            hot_any = True
+            tp0 = X[1, i]
+            td1, tp1, e, thr_h, lost_h = pair_step_1(td0, tp0, tcl + s.r[i], s.u[i], S.p_idle[i], S.p_dyn[i],
                                                      S.r_die[i], S.r_plate[i], S.c_die[i], S.c_plate[i],
                                                      S.t_slow[i], gain, smin, h)
             dX[0, i] = td1 - td0
@@ -594,8 +622,11 @@ def servers_step(S, L, lv, s, tl, h):
                 stats[3] += 1.0
             t_new = td1
         else:
+            dX[0, i] = d0
+            dX[1, i] = d1
             X[0, i] = t_new
-            X[1, i] += dX[1, i]
+            X[1, i] += d1
+            s.energy[i] = s.e_full[i]
         if s.in_event[i] and t_new < S.t_event_end[i]:  # cool enough to end its event
             s.in_event[i] = False
             stats[3] -= 1.0
@@ -604,3 +635,41 @@ def servers_step(S, L, lv, s, tl, h):
     stats[1] += step_thr
     stats[2] += lost
     return tmax, hot_any, step_thr
+
+
+@njit
+def servers_finish(S, L, lv, s, D, throttled, off_on, tl, tl_start, h, dq, p_mean, t_rec, iv_max_t, iv_e):
+    """Step 4 and the servers' part of step 5 in one pass: into ``dq`` [J] per loop the servers'
+    true heat (``throttled``) or, with sibling coupling, ``Σ g·w·(w·ΔT)`` over the loops' change
+    (the caller completes both); the step's mean power ``p_mean`` [W] and the air-side rack powers
+    ``D.rack_p`` (next step's recirculation); each server's interval maximum ``iv_max_t`` of
+    ``t_rec`` [°C] and energy ``iv_e`` [J] (:func:`.recorder.record_step`). Returns the IT energy [J]."""
+    g = L.g[lv]
+    recirc = D.has[0]
+    if recirc:
+        D.rack_p[:] = 0.0
+    if throttled or off_on:
+        dq[:] = 0.0
+    e_step = 0.0
+    inv_h = 1.0 / h
+    for i in range(S.p_idle.size):
+        e = s.energy[i]
+        e_step += e
+        pm = e * inv_h
+        p_mean[i] = pm
+        la, lb = S.air[i], S.liq[i]
+        wa, wb = S.wa[i], S.wb[i]
+        if recirc:
+            D.rack_p[S.rack[i]] += wa * pm
+        if throttled:
+            q = e - S.c_die[i] * s.dX[0, i] - S.c_plate[i] * s.dX[1, i]
+            dq[la] += wa * q
+            dq[lb] += wb * q
+        elif off_on:
+            x = g[i] * (wa * (tl[la] - tl_start[la]) + wb * (tl[lb] - tl_start[lb]))
+            dq[la] += wa * x
+            dq[lb] += wb * x
+        if t_rec[i] > iv_max_t[i]:
+            iv_max_t[i] = t_rec[i]
+        iv_e[i] += e
+    return e_step
