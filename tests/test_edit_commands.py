@@ -37,7 +37,7 @@ def round_trip(doc, read):
 
 
 def test_add_feed_alternates_sides_and_refuses_bad_values(doc):
-    from ui import plan_commands as pc
+    from ui import commands as pc
     from ui.commands import EditRefused
 
     push(doc, pc.AddFeedCommand)
@@ -52,7 +52,7 @@ def test_add_feed_alternates_sides_and_refuses_bad_values(doc):
 
 
 def test_renaming_a_feed_carries_every_rack_with_it_in_one_step(doc):
-    from ui import plan_commands as pc
+    from ui import commands as pc
 
     push(doc, pc.EditFeedCommand, "FB", {"name": "PDU-2B"})
     assert doc.undo_stack.count() == 1 and doc.undo_stack.undoText() == "Rename power feed FB to PDU-2B"
@@ -61,7 +61,7 @@ def test_renaming_a_feed_carries_every_rack_with_it_in_one_step(doc):
 
 
 def test_deleting_a_feed_leaves_its_racks_without_that_side_and_undo_restores_order(doc):
-    from ui import plan_commands as pc
+    from ui import commands as pc
 
     assert pc.racks_on_feeds(doc, ["FA"]) == ["R01", "R02", "R03", "L01"]
     push(doc, pc.DeleteFeedsCommand, ["FA"])
@@ -72,7 +72,7 @@ def test_deleting_a_feed_leaves_its_racks_without_that_side_and_undo_restores_or
 
 
 def test_loops_add_rename_and_delete_follow_every_reference(doc):
-    from ui import plan_commands as pc
+    from ui import commands as pc
     from ui.commands import EditRefused
 
     push(doc, pc.AddLoopCommand, "facility")
@@ -98,7 +98,7 @@ def test_loops_add_rename_and_delete_follow_every_reference(doc):
 def test_deleting_a_loop_takes_it_off_its_racks(doc):
     from dataclasses import replace
 
-    from ui import plan_commands as pc
+    from ui import commands as pc
 
     doc.plan.racks[0] = replace(doc.plan.racks[0], liquid_loop="TCS")
     assert pc.racks_on_loop(doc, "TCS") == ["R01"]
