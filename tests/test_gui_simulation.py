@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from test_gui_support import focus_floor, keys, msgs  # noqa: F401
+from gui_helpers import focus_floor, keys
 
 pytestmark = pytest.mark.gui
 

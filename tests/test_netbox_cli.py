@@ -35,13 +35,6 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture()
-def demo_file(tmp_path) -> Path:
-    path = tmp_path / "demo.dcplan"
-    save_plan(build_demo_plan(), path)
-    return path
-
-
 def test_export_netbox_has_every_prerequisite_in_netbox_4_6_columns(tmp_path, capsys, demo_file):
     code, out, _ = run(capsys, "export", demo_file, "--out", tmp_path / "nb", "--netbox", "--json")
     assert code == 0

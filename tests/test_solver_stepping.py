@@ -22,11 +22,6 @@ def _agree(adaptive, fixed, *, energy=2e-3, temp=0.1, gpu_h=0.02):
         assert adaptive.throttled_gpu_hours == pytest.approx(fixed.throttled_gpu_hours, rel=gpu_h)
 
 
-@pytest.fixture(scope="module")
-def demo():
-    return build_demo_plan()
-
-
 def test_phoenix_hot_day_adaptive_matches_fixed_10s(demo):
     """Full load through Phoenix's hottest day: the GB200 rows throttle all afternoon."""
     day = replace(demo.scenarios[1], horizon_s=86400.0)

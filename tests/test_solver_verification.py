@@ -14,11 +14,6 @@ from planner.solver.examples import liquid_burst_plan, small_air_plan
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return build_demo_plan()
-
-
-@pytest.fixture(scope="module")
 def hot_hour(demo):
     """The demo hall from 14:00 on Phoenix's hottest day, full load: GB200s at slowdown, chiller short."""
     return replace(demo.scenarios[1], start=DEMO_HOT_DAY + timedelta(hours=14), horizon_s=3600.0)

@@ -105,11 +105,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo():
-    return build_demo_plan()
-
-
 @pytest.fixture
 def plan_file(tmp_path, demo):
     path = tmp_path / "demo.dcplan"

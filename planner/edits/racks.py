@@ -292,7 +292,14 @@ def rotate(state: PlanState, names, turn: str = "cw") -> Edit:
 
 
 def duplicate(state: PlanState, names) -> Edit:
-    """Copy racks with their servers next to the originals (right, below, left, above, then nearest free)."""
+    """Copy racks with their servers next to the originals.
+
+    The copies continue the row first: along it (x for racks facing N or S, y for E or W), the
+    nearest free place at a whole multiple of the selection's length on either side, so a copied
+    rack joins the end of its row with the same facing. Only if the row has no room: in front,
+    behind, then the nearest free spot (the problem list then names any rack that would draw
+    another's exhaust).
+    """
     racks = racks_named(state, names)
     if not racks:
         raise EditRefused("Select racks to duplicate.")
@@ -305,13 +312,21 @@ def duplicate(state: PlanState, names) -> Edit:
     for r in racks:
         new_names[r.name] = state.unique_name(r.name, taken)
         taken.add(new_names[r.name])
-    offsets = [(w, 0.0), (0.0, h), (-w, 0.0), (0.0, -h)]
+    hall = state.hall()
+    along_x = racks[0].orientation in ("N", "S")
+    step = w if along_x else h
+    reach = int((hall.width_m if along_x else hall.depth_m) / step) if step > 0 else 0
+    offsets = [((k * step, 0.0) if along_x else (0.0, k * step)) for n in range(1, reach + 1) for k in (n, -n)]
+    offsets += [(0.0, h), (0.0, -h)] if along_x else [(w, 0.0), (-w, 0.0)]
     spot = state.free_spot(w, h, ((bx0 + bx1) / 2 + w, (by0 + by1) / 2))
     if spot is not None:
         offsets.append((spot[0] - bx0, spot[1] - by0))
     last_error = "No free space for the copies."
     copies = None
     for dx, dy in offsets:
+        if floor.leaves_hall((bx0 + dx, by0 + dy, bx1 + dx, by1 + dy), hall):
+            last_error = f"Outside the floor of {short(hall.name)}."
+            continue
         cand = [replace(r, name=new_names[r.name], x_m=round(r.x_m + dx, 6), y_m=round(r.y_m + dy, 6)) for r in racks]
         try:
             check_placement(state, cand, ignore=set())
