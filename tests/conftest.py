@@ -27,25 +27,38 @@ def demo():
     return build_demo_plan()
 
 
-@pytest.fixture
-def demo_file(tmp_path) -> Path:
-    """The demo plan saved to a fresh ``demo.dcplan`` for this test alone (change it freely)."""
+@pytest.fixture(scope="session")
+def demo_bytes(tmp_path_factory) -> bytes:
+    """The demo plan as a saved ``.dcplan`` file's bytes (saved once: 0.4 s a save)."""
     from models.store import save_plan
     from planner.demo import build_demo_plan
 
-    path = tmp_path / "demo.dcplan"
+    path = tmp_path_factory.mktemp("demo-bytes") / "demo.dcplan"
     save_plan(build_demo_plan(), path)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def demo_file(tmp_path, demo_bytes) -> Path:
+    """The demo plan in a fresh ``demo.dcplan`` for this test alone (change it freely)."""
+    path = tmp_path / "demo.dcplan"
+    path.write_bytes(demo_bytes)
+    return path
+
+
+@pytest.fixture
+def plan_file(tmp_path, demo_bytes) -> Path:
+    """The demo plan in a fresh ``hall.dcplan`` for this test alone (change it freely)."""
+    path = tmp_path / "hall.dcplan"
+    path.write_bytes(demo_bytes)
     return path
 
 
 @pytest.fixture(scope="module")
-def demo_file_shared(tmp_path_factory) -> Path:
-    """The demo plan saved once per test module (0.4 s a save): read it, never write it."""
-    from models.store import save_plan
-    from planner.demo import build_demo_plan
-
+def demo_file_shared(tmp_path_factory, demo_bytes) -> Path:
+    """The demo plan in one ``demo.dcplan`` per test module: read it, never write it."""
     path = tmp_path_factory.mktemp("demo") / "demo.dcplan"
-    save_plan(build_demo_plan(), path)
+    path.write_bytes(demo_bytes)
     return path
 
 
@@ -99,4 +112,25 @@ def win(qtbot, msgs):
     w.doc.validate_now()
     yield w
     w.doc.undo_stack.setClean()  # closing must not ask
+    w.autosaver.wait()
+
+
+@pytest.fixture
+def dwin(qtbot, msgs):
+    """Main window on the demo with its hot day cut to 3 h (:func:`sample_plans.demo_plan`), that
+    scenario picked; any run cancelled at the end."""
+    from ui.main_window import MainWindow
+
+    from sample_plans import DAY, demo_plan
+
+    w = MainWindow(demo_plan())
+    qtbot.addWidget(w)
+    w.resize(1500, 950)
+    w.show()
+    qtbot.waitExposed(w)
+    w.analysis.set_scenario(DAY)
+    yield w
+    w.analysis.runner.cancel()
+    w.analysis.runner.wait()
+    w.doc.undo_stack.setClean()
     w.autosaver.wait()

@@ -143,3 +143,18 @@ def answer_dialog(qtbot, fill, timeout_ms: int = 3000) -> None:
             QTimer.singleShot(20, poll)
 
     QTimer.singleShot(0, poll)
+
+
+def menu_action(win, menu_title: str, text: str):
+    for a in win.menuBar().actions():
+        if a.text().replace("&", "") == menu_title:
+            for b in a.menu().actions():
+                if b.text().replace("&", "") == text:
+                    return b
+    raise AssertionError(f"no {menu_title} ▸ {text}")
+
+
+def run_via_menu(win, qtbot, timeout=60_000):
+    with qtbot.waitSignal(win.analysis.runner.sigFinished, timeout=timeout) as blocker:
+        menu_action(win, "Simulation", "Run").trigger()
+    return blocker.args[0]

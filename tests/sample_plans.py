@@ -1,6 +1,8 @@
 """Small hand-built plans the tests share (no Qt): figures are stated in each docstring."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from planner.plan import CoolingLoop, CoolingUnit, Hall, Plan, PowerFeed, Rack, Server, ServerType
 
 H100 = ServerType(key="test-8u", manufacturer="Test", model="Eight-U GPU box", u_height=8, gpu_count=8,
@@ -28,3 +30,18 @@ def small_plan() -> Plan:
         cooling_units=[CoolingUnit("CRAH-1", "crah", "AIR", 150.0, x_m=0.45, y_m=6.0)],
         power_feeds=[PowerFeed("FA", side="A", amperage=125), PowerFeed("FB", side="B", amperage=125)],
     )
+
+
+#: The demo's hot-day scenario (full load) the GUI simulation tests run.
+DAY = "Hottest July day, full load"
+
+
+def demo_plan(hours: float = 3.0):
+    """The bundled Phoenix demo (104 servers: small enough for automatic re-runs), its hot day cut to
+    ``hours`` from 13:00 (the GPUs throttle then) so tests stay quick."""
+    from planner.demo import build_demo_plan
+
+    plan = build_demo_plan()
+    plan.scenarios = [replace(s, horizon_s=hours * 3600.0, start=s.start.replace(hour=13)) if s.name == DAY else s
+                      for s in plan.scenarios]
+    return plan

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QEvent, QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from planner.plan import CoolingUnit, Hall, Rack
+from planner.plan import CoolingUnit
 from gui_helpers import click_tool, focus_floor, keys, pick, select, type_into, undo_redo, view_point
 from sample_plans import small_plan
 

@@ -2,15 +2,12 @@
 leaves no connection to the app-wide units signal."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from planner.plan import CoolingUnit, Hall, Rack
-from gui_helpers import click_tool, focus_floor, keys, pick, select, type_into, undo_redo, view_point
+from gui_helpers import view_point
 from sample_plans import small_plan
 
 pytestmark = pytest.mark.gui

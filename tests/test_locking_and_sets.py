@@ -14,7 +14,6 @@ import pytest
 
 from models.store import load_plan, save_plan
 from planner.demo import build_demo_plan
-from test_hostile_files import demo_bytes, plan_file  # noqa: F401  (fixtures: the demo plan in a file)
 from ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

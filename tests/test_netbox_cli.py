@@ -7,7 +7,6 @@ import io
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from models.store import load_plan, save_plan

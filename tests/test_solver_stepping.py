@@ -7,7 +7,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner.demo import build_demo_plan
 from planner.solver import simulate
 from planner.solver.examples import liquid_burst_plan
 

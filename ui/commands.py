@@ -18,6 +18,7 @@ from planner.edits.core import FIELD_LABELS, Edit, EditRefused, NoChange, field_
 from planner.edits.plant import FEED_FIELDS, UNIT_FIELDS, racks_on_feeds, racks_on_loop  # noqa: F401
 from planner.edits.racks import RACK_FIELDS, check_placement, snap  # noqa: F401
 from planner.edits.servers import fits, occupied_u, top_u  # noqa: F401
+from planner.plan import Plan
 from ui.document import PlanDocument
 
 

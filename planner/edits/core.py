@@ -14,7 +14,7 @@ same undo/redo without Qt (tests, scripts).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from planner import floor
 from planner.floor import FootprintIndex, on_floor, unit_footprint
@@ -438,6 +438,43 @@ def new_name(new: str, taken, what: str) -> str:
     return new
 
 
+def check_fields(values: dict, allowed, what: str) -> None:
+    """Refuse ``values`` that set a field not in ``allowed``, naming it (``what``: "rack", "job", ...)."""
+    bad = set(values) - set(allowed)
+    if bad:
+        raise EditRefused(f"Not an editable {what} field: {', '.join(sorted(bad))}.")
+
+
+def element_named(state: PlanState, kind: str, name: str, what: str):
+    """The ``kind`` element called ``name`` (``what`` names the kind in the refusal), or refused."""
+    attr, key = KINDS[kind]
+    found = next((x for x in getattr(state.plan, attr) if getattr(x, key) == name), None)
+    if found is None:
+        raise EditRefused(f"No {what} named {short(name)}.")
+    return found
+
+
+def edited(state: PlanState, kind: str, name: str, values: dict, allowed, what: str, check=None):
+    """``(old, new, values)`` for setting ``values`` on the ``kind`` element ``name``.
+
+    Refused: a field not in ``allowed``, no such element, a new name that is empty, too long or
+    taken by another element of the kind, or what ``check(new)`` refuses; :class:`NoChange` if the
+    values are the ones it has. ``values`` comes back with the new name stripped.
+    """
+    check_fields(values, allowed, what)
+    old = element_named(state, kind, name, what)
+    if "name" in values:
+        attr, key = KINDS[kind]
+        taken = {getattr(x, key) for x in getattr(state.plan, attr)} - {name}
+        values = {**values, "name": new_name(values["name"], taken, what)}
+    new = replace(old, **values)
+    if new == old:
+        raise NoChange(f"Set {what}")
+    if check is not None:
+        check(new)
+    return old, new, values
+
+
 def removal(state: PlanState, kind: str, names, verb: str, plural: str, nothing: str) -> tuple[list, str]:
     """The swaps removing the ``kind`` elements called ``names`` and the history text; refused with
     ``nothing`` if none exists."""
@@ -465,4 +502,4 @@ def new_plan() -> Plan:
 
 __all__ = ["KINDS", "UNIT_MEDIUM", "PLANT_MEDIUM", "MAX_NAME_CHARS", "FIELD_LABELS", "EditRefused", "NoChange",
            "loop_medium", "Edit", "make_edit", "Change", "PlanState", "EditHistory", "unique_name", "field_text",
-           "short", "finite", "new_name", "removal", "new_plan"]
+           "short", "finite", "new_name", "check_fields", "element_named", "edited", "removal", "new_plan"]

@@ -13,6 +13,9 @@ from planner.edits.core import (
     EditRefused,
     NoChange,
     PlanState,
+    check_fields,
+    edited,
+    element_named,
     field_text,
     finite,
     loop_medium,
@@ -70,9 +73,7 @@ def add_cooling_unit(state: PlanState, template: CoolingUnit, pos: tuple[float, 
 
 def edit_units(state: PlanState, names, values: dict) -> Edit:
     """Set the same field values on one or many cooling units, or rename one (``values["name"]``)."""
-    bad = set(values) - set(UNIT_FIELDS) - {"name"}
-    if bad:
-        raise EditRefused(f"Not an editable cooling-unit field: {', '.join(sorted(bad))}.")
+    check_fields(values, UNIT_FIELDS + ("name",), "cooling-unit")
     units = units_named(state, names)
     if "name" in values:
         if len(units) != 1:
@@ -99,10 +100,7 @@ def edit_units(state: PlanState, names, values: dict) -> Edit:
 
 # ------------------------------------------------------------------ power feeds
 def feed_named(state: PlanState, name: str) -> PowerFeed:
-    feed = next((f for f in state.plan.power_feeds if f.name == name), None)
-    if feed is None:
-        raise EditRefused(f"No power feed named {short(name)}.")
-    return feed
+    return element_named(state, "feed", name, "power feed")
 
 
 def check_feed(f: PowerFeed) -> None:
@@ -143,17 +141,7 @@ def add_feed(state: PlanState, feed: PowerFeed | None = None) -> Edit:
 
 def edit_feed(state: PlanState, name: str, values: dict) -> Edit:
     """Set fields of a feed; a new name is carried to every rack on the feed (one edit)."""
-    bad = set(values) - set(FEED_FIELDS)
-    if bad:
-        raise EditRefused(f"Not a power feed field: {', '.join(sorted(bad))}.")
-    old = feed_named(state, name)
-    if "name" in values:
-        values = {**values, "name": new_name(values["name"], {f.name for f in state.plan.power_feeds} - {name},
-                                             "power feed")}
-    new = replace(old, **values)
-    if new == old:
-        raise NoChange("Set feed")
-    check_feed(new)
+    old, new, values = edited(state, "feed", name, values, FEED_FIELDS, "power feed", check_feed)
     diff = [("feed", old, new)]
     if new.name != name:
         diff += _rack_refs(state, ("feed_a", "feed_b"), name, new.name)
@@ -182,10 +170,7 @@ def racks_on_feeds(state: PlanState, names) -> list[str]:
 
 # ------------------------------------------------------------------ cooling loops
 def loop_named(state: PlanState, name: str) -> CoolingLoop:
-    loop = next((l for l in state.plan.cooling_loops if l.name == name), None)
-    if loop is None:
-        raise EditRefused(f"No cooling loop named {short(name)}.")
-    return loop
+    return element_named(state, "loop", name, "cooling loop")
 
 
 def set_loop_parent(state: PlanState, name: str, rejects_to: str | None) -> Edit:

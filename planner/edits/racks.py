@@ -16,6 +16,8 @@ from planner.edits.core import (
     EditRefused,
     NoChange,
     PlanState,
+    check_fields,
+    element_named,
     field_text,
     finite,
     make_edit,
@@ -368,9 +370,7 @@ def edit_racks(state: PlanState, names, values: dict) -> Edit:
     """Set the same field values on one or many racks (the inspector's multi-edit)."""
     from planner.edits.servers import top_u
 
-    bad = set(values) - set(RACK_FIELDS)
-    if bad:
-        raise EditRefused(f"Not an editable rack field: {', '.join(sorted(bad))}.")
+    check_fields(values, RACK_FIELDS, "rack")
     racks = racks_named(state, names)
     if "row" in values:
         values = {**values, "row": (values["row"] or "").strip()}
@@ -412,12 +412,8 @@ def rename_rack(state: PlanState, old: str, new: str) -> Edit:
 def edit_hall(state: PlanState, name: str, values: dict) -> Edit:
     """Set the size, floor tile pitch or containment of a hall. A smaller floor that would leave a
     rack or floor unit outside is refused, naming it."""
-    bad = set(values) - set(HALL_FIELDS)
-    if bad:
-        raise EditRefused(f"Not an editable hall field: {', '.join(sorted(bad))}.")
-    old = next((h for h in state.plan.halls if h.name == name), None)
-    if old is None:
-        raise EditRefused(f"No hall named {short(name)}.")
+    check_fields(values, HALL_FIELDS, "hall")
+    old = element_named(state, "hall", name, "hall")
     new = replace(old, **values)
     if new == old:
         raise NoChange("Set hall")

@@ -7,8 +7,20 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
-from planner.edits.core import Edit, EditRefused, NoChange, PlanState, field_text, finite, make_edit, new_name, \
-    removal, short
+from planner.edits.core import (
+    Edit,
+    EditRefused,
+    NoChange,
+    PlanState,
+    check_fields,
+    edited,
+    element_named,
+    field_text,
+    finite,
+    make_edit,
+    removal,
+    short,
+)
 from planner.plan import Job, Plan, Scenario, Site, Tariff
 
 SITE_FIELDS = tuple(f.name for f in fields(Site))
@@ -20,9 +32,7 @@ LOAD_MODES = ("jobs", "full")
 
 def edit_site(state: PlanState, values: dict) -> Edit:
     """Site ▸ name, latitude [°], longitude [°], time zone, elevation [m]."""
-    bad = set(values) - set(SITE_FIELDS)
-    if bad:
-        raise EditRefused(f"Not a site field: {', '.join(sorted(bad))}.")
+    check_fields(values, SITE_FIELDS, "site")
     if "latitude" in values:
         finite("Latitude", values["latitude"], -90, 90)
     if "longitude" in values:
@@ -62,25 +72,12 @@ def check_scenario(sc: Scenario) -> None:
 
 
 def scenario_named(state: PlanState, name: str) -> Scenario:
-    for s in state.plan.scenarios:
-        if s.name == name:
-            return s
-    raise EditRefused(f"No scenario named {short(name)}.")
+    return element_named(state, "scenario", name, "scenario")
 
 
 def edit_scenario(state: PlanState, name: str, values: dict) -> Edit:
     """Set fields of scenario ``name`` (a new ``name`` renames it)."""
-    bad = set(values) - set(SCENARIO_FIELDS)
-    if bad:
-        raise EditRefused(f"Not a scenario field: {', '.join(sorted(bad))}.")
-    old = scenario_named(state, name)
-    if "name" in values:
-        values = {**values, "name": new_name(values["name"], {s.name for s in state.plan.scenarios} - {name},
-                                             "scenario")}
-    new = replace(old, **values)
-    if new == old:
-        raise NoChange("Set scenario")
-    check_scenario(new)
+    old, new, values = edited(state, "scenario", name, values, SCENARIO_FIELDS, "scenario", check_scenario)
     text = (f"Rename scenario {short(name)} to {short(new.name)}" if "name" in values and new.name != name
             else f"Set {field_text(values)} of scenario {short(name)}")
     return make_edit(state, text, [("scenario", old, new)], name=new.name)
@@ -128,18 +125,7 @@ def check_job(j: Job) -> None:
 
 def edit_job(state: PlanState, name: str, values: dict) -> Edit:
     """Set fields of job ``name`` (a new ``name`` renames it)."""
-    bad = set(values) - set(JOB_FIELDS)
-    if bad:
-        raise EditRefused(f"Not a job field: {', '.join(sorted(bad))}.")
-    old = next((j for j in state.plan.jobs if j.name == name), None)
-    if old is None:
-        raise EditRefused(f"No job named {short(name)}.")
-    if "name" in values:
-        values = {**values, "name": new_name(values["name"], {j.name for j in state.plan.jobs} - {name}, "job")}
-    new = replace(old, **values)
-    if new == old:
-        raise NoChange("Set job")
-    check_job(new)
+    old, new, values = edited(state, "job", name, values, JOB_FIELDS, "job", check_job)
     return make_edit(state, f"Set {field_text(values)} of job {short(name)}", [("job", old, new)], name=new.name)
 
 
