@@ -130,3 +130,17 @@ def test_adaptive_server_histories_have_a_row_per_minute(demo):
     assert res.server_temp_c.shape == (res.time_s.size, res.servers) == res.server_power_kw.shape
     # the hottest die of each minute is the max over servers of the history (minute-end samples)
     assert np.all(res.server_temp_c.max(axis=1) <= res.max_gpu_temp_c_series + 1e-9)
+
+
+@pytest.mark.parametrize("rtol", [None, DEFAULT_RTOL])
+def test_minute_p95_and_loop_heat_equal_what_the_histories_give(demo, rtol):
+    """gpu_p95_c and loop_heat_kw, recorded at each minute's end without per-server histories, equal
+    what planner.solver.series.view_series computes from the histories (fixed and adaptive steps)."""
+    from planner.solver.series import view_series
+    sc = replace(demo.scenarios[0], horizon_s=86400.0)
+    res = simulate(demo, sc, rtol=rtol, record=("summary", "minute", "server"))
+    view = view_series(replace(res, gpu_p95_c=None, loop_heat_kw=None), demo, sc)
+    assert res.gpu_p95_c.shape == res.time_s.shape and res.loop_heat_kw.shape == res.loop_supply_c.shape
+    assert np.array_equal(res.gpu_p95_c, view["gpu_p95_c"])
+    assert np.allclose(res.loop_heat_kw, view["loop_heat_kw"], rtol=1e-6, atol=1e-3)  # float32
+    assert res.loop_heat_kw.max() > 100.0 and np.all(np.isfinite(res.gpu_p95_c))

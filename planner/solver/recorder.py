@@ -27,6 +27,16 @@ MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "sup
                "throttled_fraction")
 
 
+def _downstream_csr(model):
+    """Per server, the loops whose IT heat it counts in (its own loops and every loop downstream of
+    them, as :func:`.series.view_series` sums ``server_power @ (downstream @ share)ᵀ``): CSR arrays."""
+    from scipy import sparse
+    down = sparse.csr_matrix(np.asarray(model.loop_downstream, float)) @ model.loop_server_share.tocsr()  # [m × n]
+    t = sparse.csr_matrix(down.T)
+    t.eliminate_zeros()
+    return t.indptr.astype(np.int64), t.indices.astype(np.int64), t.data.astype(float)
+
+
 def rack_series_step(horizon_s: float, dt: float) -> float:
     """Interval of the per-rack series [s]: 60 s up to 7 days, coarser beyond (see
     :data:`RACK_SERIES_STEPS_S`), never shorter than the integrator step ``dt`` [s]."""
@@ -55,7 +65,10 @@ class RecordArrays(NamedTuple):
     [J]; bins_e [5 × bins]: facility, IT, cooling energy [J], GPU time above slowdown [s], time with
     any throttling [s]; minutes [rows × 8] (:data:`MINUTE_KEYS`) and loop_min [rows × loops];
     per-server interval and run maxima, interval energy; per-rack series rows; per-server minute
-    histories (empty unless recorded)."""
+    histories (empty unless recorded); ``p95`` [rows]: GPU-weighted 95th percentile of the dies and
+    ``loop_heat`` [rows × loops] (float32): the IT power each loop carries, downstream loops included,
+    both at each minute's end (:func:`_minute_series`), with the servers × loops downstream shares
+    as CSR (``down_*``) and selection scratch ``sel_v``, ``sel_w`` [n]."""
 
     acc: np.ndarray
     cnt: np.ndarray
@@ -84,6 +97,13 @@ class RecordArrays(NamedTuple):
     hist_t: np.ndarray
     hist_p: np.ndarray
     inlet: np.ndarray
+    p95: np.ndarray
+    loop_heat: np.ndarray
+    down_indptr: np.ndarray
+    down_indices: np.ndarray
+    down_data: np.ndarray
+    sel_v: np.ndarray
+    sel_w: np.ndarray
 
 
 # float accumulators
@@ -147,7 +167,8 @@ class Recorder:
             srv_max_t, srv_max_in,
             np.bincount(model.rack, weights=model.gpus, minlength=nr).astype(float), np.zeros(rack_rows),
             f32(), f32(), f32(), f32(), np.zeros((2, nr)), np.zeros((hist_rows, n)), np.zeros((hist_rows, n)),
-            np.zeros(n))
+            np.zeros(n), np.full(rows, np.nan), np.zeros((rows, m), np.float32), *_downstream_csr(model),
+            np.zeros(n), np.zeros(n))
 
     def finish(self, servers, tl, steps_done: int, t_done: float, *, control: str, cancelled: bool, energy0: float,
                prices, demand_charge: float, server_table=None) -> SimulationResult:
@@ -208,6 +229,8 @@ class Recorder:
         res.server_names = list(model.server_names)
         res.final_server_temp_c = t_srv.copy()
         res.final_loop_temp_c = tl_np
+        res.gpu_p95_c = A.p95[:rows].copy()
+        res.loop_heat_kw = A.loop_heat[:rows].copy()
         if self.record_servers:
             res.server_temp_c = A.hist_t[:int(cnt[CNT_HIST])].copy()
             res.server_power_kw = A.hist_p[:int(cnt[CNT_HIST])].copy()
@@ -276,10 +299,77 @@ from .coupling import rack_rise  # noqa: E402
 
 
 @njit
+def weighted_select(v, w, target):
+    """Smallest value of ``v`` whose cumulative weight (values sorted ascending) reaches ``target``
+    (the inverted CDF; :func:`.series.weighted_percentile`); ``v``, ``w`` are reordered in place.
+    Expected O(n) (quickselect on the weights)."""
+    lo, hi = 0, v.size
+    while hi - lo > 1:
+        a, b, c = v[lo], v[(lo + hi) // 2], v[hi - 1]  # median of three
+        p = max(min(a, b), min(max(a, b), c))
+        # three-way partition of [lo, hi): < p, == p, > p
+        i, lt, gt = lo, lo, hi
+        while i < gt:
+            if v[i] < p:
+                v[i], v[lt] = v[lt], v[i]
+                w[i], w[lt] = w[lt], w[i]
+                lt += 1
+                i += 1
+            elif v[i] > p:
+                gt -= 1
+                v[i], v[gt] = v[gt], v[i]
+                w[i], w[gt] = w[gt], w[i]
+            else:
+                i += 1
+        w_lt = 0.0
+        for j in range(lo, lt):
+            w_lt += w[j]
+        w_eq = 0.0
+        for j in range(lt, gt):
+            w_eq += w[j]
+        if target <= w_lt and lt > lo:
+            hi = lt
+        elif target <= w_lt + w_eq:
+            return p
+        else:
+            target -= w_lt + w_eq
+            lo = gt
+    return v[lo]
+
+
+@njit
+def _minute_series(A, S, t_die, energy, h, row0, reps):
+    """The GPU-weighted 95th percentile of the dies and each loop's IT power at a minute's end into
+    rows ``row0 …`` (``reps`` of them for a step of several minutes)."""
+    n = t_die.size
+    total = 0.0
+    for i in range(n):
+        A.sel_v[i] = t_die[i]
+        A.sel_w[i] = S.gpus[i]
+        total += S.gpus[i]
+    p95 = weighted_select(A.sel_v, A.sel_w, 0.95 * total) if total > 0.0 else math.nan
+    m = A.loop_heat.shape[1]
+    for r in range(row0, min(row0 + reps, A.p95.size)):
+        A.p95[r] = p95
+        for l in range(m):
+            A.loop_heat[r, l] = 0.0
+    if row0 >= A.p95.size:
+        return
+    for i in range(n):
+        p_kw = energy[i] / h / 1e3
+        for q in range(A.down_indptr[i], A.down_indptr[i + 1]):
+            A.loop_heat[row0, A.down_indices[q]] += A.down_data[q] * p_kw
+    for r in range(row0 + 1, min(row0 + reps, A.p95.size)):
+        for l in range(m):
+            A.loop_heat[r, l] = A.loop_heat[row0, l]
+
+
+@njit
 def _minute_end(A, S, D, tl, t_die, energy, h, reps):
-    """Samples taken at the end of each minute: air inlets, per-server histories (``reps`` rows: a
-    step of several whole minutes fills each of its minutes with its end state, as the minute
-    series does)."""
+    """Samples taken at the end of each minute: air inlets, the 95th-percentile die and loop IT power
+    series, per-server histories (``reps`` rows: a step of several whole minutes fills each of its
+    minutes with its end state, as the minute series does)."""
+    _minute_series(A, S, t_die, energy, h, A.cnt[CNT_MIN] - reps, reps)
     if A.acc[ACC_ANY_AIR] > 0.0:
         pw = A.inlet  # scratch: server powers [W]
         for i in range(energy.size):
