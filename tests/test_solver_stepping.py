@@ -144,3 +144,16 @@ def test_minute_p95_and_loop_heat_equal_what_the_histories_give(demo, rtol):
     assert np.array_equal(res.gpu_p95_c, view["gpu_p95_c"])
     assert np.allclose(res.loop_heat_kw, view["loop_heat_kw"], rtol=1e-6, atol=1e-3)  # float32
     assert res.loop_heat_kw.max() > 100.0 and np.all(np.isfinite(res.gpu_p95_c))
+
+
+def test_long_runs_keep_loop_series_in_float32(demo, monkeypatch):
+    """Beyond LOOP_SERIES_F64_MAX_CELLS loop-minutes (a year of a 10,000-server hall) the per-loop
+    minute series are float32 (half the memory); the run is otherwise the same."""
+    from planner.solver import recorder
+    sc = replace(demo.scenarios[1], horizon_s=6 * 3600.0)
+    full = simulate(demo, sc)
+    monkeypatch.setattr(recorder, "LOOP_SERIES_F64_MAX_CELLS", 0)
+    small = simulate(demo, sc)
+    assert full.loop_supply_c.dtype == np.float64 and small.loop_supply_c.dtype == np.float32
+    assert np.allclose(small.loop_supply_c, full.loop_supply_c, rtol=1e-6, atol=0.0)
+    assert small.facility_energy_kwh == full.facility_energy_kwh and small.max_gpu_temp_c == full.max_gpu_temp_c

@@ -22,6 +22,10 @@ from .results import SimulationResult
 #: racks × 10,080 samples × 4 series × 4 bytes (3,000 racks: ~480 MB, a year as much as a week).
 RACK_SERIES_STEPS_S = (60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0)
 RACK_SERIES_MAX_SAMPLES = 7 * 24 * 60
+#: Per-loop minute series (``loop_supply_c``, ``loop_heat_kw``) are float32 beyond this many
+#: loop-minutes (a year of the 196-loop, 10,000-server hall has 103 M: 824 MB each in float64);
+#: shorter runs keep float64 (tests compare loop temperatures to 1e-9 K)
+LOOP_SERIES_F64_MAX_CELLS = 20_000_000
 
 MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
                "throttled_fraction")
@@ -159,10 +163,12 @@ class Recorder:
         acc[ACC_EFF] = model.options.power_conversion_efficiency
         acc[ACC_TOTAL_GPUS] = float(model.gpus.sum()) or 1.0
         acc[ACC_ANY_AIR], acc[ACC_RECORD_SERVERS] = float(any_air), float(self.record_servers)
+        loop_dtype = np.float64 if rows * m <= LOOP_SERIES_F64_MAX_CELLS else np.float32
         f32 = lambda: np.zeros((rack_rows, nr), np.float32)  # noqa: E731
         self.arrays = RecordArrays(
             acc, np.zeros(4, np.int64), hours.astype(np.int64), bins.astype(np.int64), np.zeros((2, 24)),
-            np.zeros((5, 24 * n_months)), np.zeros((rows, len(MINUTE_KEYS))), np.zeros((rows, m)), np.zeros(m),
+            np.zeros((5, 24 * n_months)), np.zeros((rows, len(MINUTE_KEYS))), np.zeros((rows, m), loop_dtype),
+            np.zeros(m),
             np.asarray(it_facing, np.int64), is_air, srv_max_t.copy(), srv_max_in.copy(), np.zeros(n), np.zeros(n),
             srv_max_t, srv_max_in,
             np.bincount(model.rack, weights=model.gpus, minlength=nr).astype(float), np.zeros(rack_rows),
@@ -214,7 +220,7 @@ class Recorder:
                 setattr(res, key, mins[:, i].copy())
         res.max_gpu_temp_c_series = mins[:, MINUTE_KEYS.index("max_gpu_temp_c")].copy()
         res.max_gpu_temp_c = float(max(A.srv_max_t.max(), res.max_gpu_temp_c_series.max(initial=-np.inf)))
-        res.loop_supply_c = A.loop_min[:rows].copy()
+        res.loop_supply_c = A.loop_min[:rows]  # views: a year of a large hall is not copied
         res.loop_names = list(model.loop_names)
         res.rack_names = list(model.rack_names)
         nr = len(model.rack_names)
@@ -229,8 +235,8 @@ class Recorder:
         res.server_names = list(model.server_names)
         res.final_server_temp_c = t_srv.copy()
         res.final_loop_temp_c = tl_np
-        res.gpu_p95_c = A.p95[:rows].copy()
-        res.loop_heat_kw = A.loop_heat[:rows].copy()
+        res.gpu_p95_c = A.p95[:rows]
+        res.loop_heat_kw = A.loop_heat[:rows]
         if self.record_servers:
             res.server_temp_c = A.hist_t[:int(cnt[CNT_HIST])].copy()
             res.server_power_kw = A.hist_p[:int(cnt[CNT_HIST])].copy()
@@ -250,7 +256,7 @@ class Recorder:
         res.rack_series_step_s = self.rack_step
         res.rack_series_time_s = A.rack_time[:k].copy()
         res.rack_inlet_c, res.rack_gpu_max_c, res.rack_throttled_fraction, res.rack_power_kw = (
-            x[:k].copy() for x in (A.rack_inlet, A.rack_gmax, A.rack_thr, A.rack_power))
+            x[:k] for x in (A.rack_inlet, A.rack_gmax, A.rack_thr, A.rack_power))
         return res
 
     def _annual(self, res, t_done, prices, demand_charge, offset):
