@@ -458,7 +458,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     fc = Forecast(np.array([predictive]), np.asarray(forecast_base, float), np.ascontiguousarray(forecast_w, float),
                   lookahead)
     rc = recirc_table(model)
-    loading = not _advance.signatures  # this call loads the compiled kernels (jit.gc_paused says why)
+    loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (jit.gc_paused says why)
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
             rack_rise(srv_t, rc, np.asarray(p_prev, float))

@@ -539,8 +539,9 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
     X = s.X
     recirc = D.has[0]
     q_loops[:] = 0.0
-    if off_on:
-        q_off[:] = 0.0
+    q_off[:] = 0.0
+    run_a = run_b = -1
+    sum_a = sum_b = off_a = off_b = 0.0
     for i in range(S.p_idle.size):
         acc = 0.0
         for q in range(J.indptr[i], J.indptr[i + 1]):
@@ -562,12 +563,32 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
         s.q0[i] = q0
         la, lb = S.air[i], S.liq[i]
         wa, wb = S.wa[i], S.wb[i]
-        q_loops[la] += wa * q0
-        q_loops[lb] += wb * q0
+        # sums per loop over runs of servers on the same loops (plan order keeps a rack's servers,
+        # and racks of a row, together): adds in registers instead of a store-to-load chain
+        if la != run_a:
+            if run_a >= 0:
+                q_loops[run_a] += sum_a
+                q_off[run_a] += off_a
+            run_a, sum_a, off_a = la, 0.0, 0.0
+        if lb != run_b:
+            if run_b >= 0:
+                q_loops[run_b] += sum_b
+                q_off[run_b] += off_b
+            run_b, sum_b, off_b = lb, 0.0, 0.0
+        sum_a += wa * q0
+        sum_b += wb * q0
         if off_on:
             x = g[i] * (wa * tl[la] + wb * tl[lb])
-            q_off[la] += wa * x
-            q_off[lb] += wb * x
+            off_a += wa * x
+            off_b += wb * x
+    if run_a >= 0:
+        q_loops[run_a] += sum_a
+        q_off[run_a] += off_a
+    if run_b >= 0:
+        q_loops[run_b] += sum_b
+        q_off[run_b] += off_b
+    if not off_on:
+        q_off[:] = 0.0
 
 
 @njit
@@ -652,24 +673,39 @@ def servers_finish(S, L, lv, s, D, throttled, off_on, tl, tl_start, h, dq, p_mea
         dq[:] = 0.0
     e_step = 0.0
     inv_h = 1.0 / h
+    scatter = throttled or off_on
+    run_a = run_b = -1
+    sum_a = sum_b = 0.0
     for i in range(S.p_idle.size):
         e = s.energy[i]
         e_step += e
         pm = e * inv_h
         p_mean[i] = pm
-        la, lb = S.air[i], S.liq[i]
-        wa, wb = S.wa[i], S.wb[i]
+        wa = S.wa[i]
         if recirc:
             D.rack_p[S.rack[i]] += wa * pm
-        if throttled:
-            q = e - S.c_die[i] * s.dX[0, i] - S.c_plate[i] * s.dX[1, i]
-            dq[la] += wa * q
-            dq[lb] += wb * q
-        elif off_on:
-            x = g[i] * (wa * (tl[la] - tl_start[la]) + wb * (tl[lb] - tl_start[lb]))
-            dq[la] += wa * x
-            dq[lb] += wb * x
+        if scatter:
+            la, lb = S.air[i], S.liq[i]
+            wb = S.wb[i]
+            if throttled:
+                x = e - S.c_die[i] * s.dX[0, i] - S.c_plate[i] * s.dX[1, i]
+            else:
+                x = g[i] * (wa * (tl[la] - tl_start[la]) + wb * (tl[lb] - tl_start[lb]))
+            if la != run_a:  # per-loop sums over runs of servers on the same loops (as in the predict)
+                if run_a >= 0:
+                    dq[run_a] += sum_a
+                run_a, sum_a = la, 0.0
+            if lb != run_b:
+                if run_b >= 0:
+                    dq[run_b] += sum_b
+                run_b, sum_b = lb, 0.0
+            sum_a += wa * x
+            sum_b += wb * x
         if t_rec[i] > iv_max_t[i]:
             iv_max_t[i] = t_rec[i]
         iv_e[i] += e
+    if run_a >= 0:
+        dq[run_a] += sum_a
+    if run_b >= 0:
+        dq[run_b] += sum_b
     return e_step
