@@ -1,7 +1,7 @@
 """Solver speed: interactive demo run, 10,000-server scale run, fast path vs solve_ivp.
 
 Run: ``.venv/bin/python benchmarks/bench_solver.py [--part interactive|scale|speedup|all] [--hours H]``.
-Prints one JSON object per part. Baselines for the ratios (physics.md, "Peer speed"): ORNL RAPS on
+Prints one JSON object per part. Baselines for the ratios (docs/physics.md, "Peer speed"): ORNL RAPS on
 a synthetic 9,472-node Frontier at 1 s steps, 2 cores: 1 simulated hour in ~25 s wall
 (≈ 1.4 million node-steps/s).
 """

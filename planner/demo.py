@@ -75,8 +75,9 @@ PLANT_SIZING = {
     # Air-cooled chillers selected for a *typical* summer, not the ASHRAE 0.4 % design day (43.4 °C
     # for Phoenix): N units, no spare, together delivering the pod's design air-side heat at the
     # AHRI 550/590 rating air temperature, 35 °C, with the plant's 15 °C leaving water. With the
-    # EnergyPlus Chiller:Electric curve the solver uses, a 44.4 °C afternoon leaves ~0.82 of that
-    # at 15 °C water; the chilled water floats up until its warmer evaporator makes up the rest.
+    # reference air-cooled chiller's capacity curve (ASHRAE 90.1 Appendix J, docs/physics.md), a
+    # 44.4 °C afternoon leaves 0.87 of that; the curve gains ~1 %/K of warmer water only up to its
+    # 16 °C limit, so the chilled water floats up and the CRAHs' supply air with it.
     "chillers_per_pod": 3,
     "chilled_water_setpoint_c": 15.0,
     # Facility water is ASHRAE class W40 (supply <= 40 °C; 2021 Thermal Guidelines), which dry

@@ -236,6 +236,10 @@ def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
     plan = load_plan(old)
     assert _digest(old) == before  # opening never writes, also not to migrate
     expected = build_demo_plan()
+    # the file keeps the catalog chiller COP of its day (4.1, before the reference-curve fix of #11)
+    for u in expected.cooling_units:
+        if u.kind == "chiller":
+            u.design_cop = 4.1
     assert plan == expected  # schema 1 had no job placement: every job comes back with none
     assert all(j.placement == () for j in plan.jobs)
 

@@ -180,13 +180,18 @@ def cmd_study(args) -> int:
 
 def _print_study(name: str, out: dict) -> None:
     if name == "phoenix":
-        print(f"Demo hall, full load, {out['day']} (step {out['step_s']} s)")
-        for city in ("phoenix", "minneapolis"):
+        print(f"Demo hall, full load, each city on its own hottest July day (step {out['step_s']} s)")
+        for city in out.get("cities", ("phoenix", "minneapolis")):
             c = out[city]
-            print(f"  {city:12s} max ambient {c['max_ambient_c']:.1f} °C, max GPU {c['max_gpu_temp_c']:.1f} °C, "
-                  f"throttled GPU-hours {c['throttled_gpu_hours_day']:.1f}")
+            print(f"  {city:12s} {c['day']}: max ambient {c['max_ambient_c']:.1f} °C, max GPU "
+                  f"{c['max_gpu_temp_c']:.1f} °C, throttled GPU-hours {c['throttled_gpu_hours_day']:.1f}")
             print(f"  {'':12s} 14:00-18:00 max throttled fraction {c['afternoon_14_18']['max_throttled_fraction']:.2f},"
                   f" 02:00-06:00 {c['night_02_06']['max_throttled_fraction']:.2f}")
+            dd = c.get("design_day", {})
+            if dd.get("design_dry_bulb_c") is not None:
+                short = {k: v["shortfall_kw"] for k, v in dd["loops"].items() if v["shortfall_kw"] > 0}
+                what = ", ".join(f"{k} {v:.0f} kW short" for k, v in short.items()) or "plant holds its setpoints"
+                print(f"  {'':12s} design day {dd['design_dry_bulb_c']:.1f} °C: {what}")
         r = out["ratio_phoenix_to_minneapolis"]
         print(f"  Phoenix / Minneapolis throttled GPU-hours: {'∞ (none in Minneapolis)' if r is None else f'{r:.1f}x'}")
     elif name == "pump-lag":
@@ -215,8 +220,9 @@ def _print_study(name: str, out: dict) -> None:
     else:
         print(f"IT energy {out['it_energy_kwh']:.0f} kWh, IT electricity ${out['it_cost_usd']:,.0f} "
               f"(expected ${out['expected_it_cost_usd']:,.0f}, {out['error_fraction'] * 100:+.2f} %)")
+        print(f"nodes: idle {out['node_idle_w']:.0f} W, max {out['node_max_w']:.0f} W (catalog idle fraction)")
         print(f"facility energy {out['facility_energy_kwh']:.0f} kWh, PUE {out['pue']:.3f}, "
-              f"total cost ${out['cost_usd']:,.0f}")
+              f"facility electricity ${out['facility_cost_usd']:,.0f} (IT ${out['it_cost_usd']:,.0f})")
 
 
 def add_subcommands(subparsers) -> None:

@@ -119,7 +119,8 @@ def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent
     if model.loop_chiller_w[l] > 0:
         xc = (db - model.loop_chiller_rated_c[l]) / d.CHILLER_TEMP_RISE_COEF
         ch, slope = chiller_capacity_linear(float(model.loop_chiller_w[l]), xc, t,
-                                            float(model.loop_chiller_rated_chw_c[l]))
+                                            float(model.loop_chiller_rated_chw_c[l]),
+                                            float(model.loop_chiller_rated_c[l]))
         cap += ch
         b += slope
     return float(cap), float(b)

@@ -86,7 +86,8 @@ class VectorLoopBank:
         b_all = self.b.copy()
         for i in self.chiller_idx:  # chiller curve linearised at the step's start temperature
             xc = (db - self.ch_rated_c[i]) / d.CHILLER_TEMP_RISE_COEF
-            cap, slope = chiller_capacity_linear(float(self.ch_w[i]), xc, float(t[i]), float(self.ch_chw[i]))
+            cap, slope = chiller_capacity_linear(float(self.ch_w[i]), xc, float(t[i]), float(self.ch_chw[i]),
+                                                 float(self.ch_rated_c[i]))
             a_all[i] += cap - slope * t[i]
             b_all[i] += slope
         for sl, (has, par) in zip(self.slices, self.level_par):

@@ -43,48 +43,85 @@ def _window_stats(res, day_start_s: float, h0: float, h1: float) -> dict:
             "throttled_gpu_hours": float(frac.sum() * res.gpus * 60.0 / 3600.0)}
 
 
-def phoenix_study(step_s: float = 10.0, progress=None) -> dict:
-    """Demo hall at continuous full load through Phoenix's hottest July day, and Minneapolis.
+#: The cities of the Phoenix story: bundled EPW file and the IANA zone of the site's wall clock (the
+#: EPW's LOCATION line gives coordinates and standard time only; "14:00–18:00" is local time with DST).
+PHOENIX_CITIES = {
+    "phoenix": (PHOENIX_EPW, "America/Phoenix"),
+    "minneapolis": (MINNEAPOLIS_EPW, "America/Chicago"),
+    "dallas": ("USA_TX_Dallas-Fort.Worth.Intl.AP.722590_TMY3.epw", "America/Chicago"),
+    "las_vegas": ("USA_NV_Las.Vegas-McCarran.Intl.AP.723860_TMY3.epw", "America/Los_Angeles"),
+}
 
-    Runs 15–16 July (the 15th spins the plant up from its setpoints so the night of the 16th
-    inherits the previous afternoon) and reports the 16th: throttled fraction by hour, the
-    14:00–18:00 and 02:00–06:00 windows, and throttled GPU-hours in both cities.
+
+def design_day_summary(plan: Plan, weather) -> dict:
+    """The plan's design-day check (:func:`planner.checks.check_plan`) at ``weather`` as plain data:
+    design dry bulb, every plant loop's load / capacity / shortfall there [kW], and the messages."""
+    from ..checks import ERROR, _design_for, check_plan, plant_at_condition
+    design, _ = _design_for(plan, weather)
+    if design is None:
+        return {"design_dry_bulb_c": None, "loops": {}, "errors": []}
+    loops = {x.loop: {"load_kw": x.load_kw, "capacity_kw": x.capacity_kw, "shortfall_kw": x.shortfall_kw,
+                      "capacity_n1_kw": x.capacity_n1_kw, "redundant": x.capacity_n1_kw >= x.load_kw}
+             for x in plant_at_condition(plan, design.dry_bulb_c, design.wet_bulb_c)}
+    problems = check_plan(plan, design)
+    return {"design_dry_bulb_c": design.dry_bulb_c, "design_wet_bulb_c": design.wet_bulb_c, "loops": loops,
+            "errors": [p.message for p in problems if p.severity == ERROR and p.code == "loop-design-day"]}
+
+
+def phoenix_study(step_s: float = 10.0, progress=None, cities=tuple(PHOENIX_CITIES)) -> dict:
+    """Demo hall at continuous full load through each city's *own* hottest July day.
+
+    Phoenix, Minneapolis, Dallas and Las Vegas: for each, the hall is built on that site (EPW
+    coordinates and elevation, the city's IANA clock) and run from the day before its EPW's hottest
+    July day (:func:`planner.weather.hottest_day`; the extra day spins the plant up from its
+    setpoints so the night inherits the previous afternoon), reporting that day: throttled fraction
+    by hour, the 14:00–18:00 and 02:00–06:00 windows, throttled and lost GPU-hours, and the
+    city's design-day check (:func:`design_day_summary`).
     """
     from ..demo import DEMO_HOT_DAY, build_demo_plan
+    from ..weather import hottest_day, load_weather
     plan = build_demo_plan()
-    start = DEMO_HOT_DAY - timedelta(days=1)
-    out: dict = {"day": DEMO_HOT_DAY.date().isoformat(), "step_s": step_s}
-    # the same hall built in Minneapolis: its own coordinates and clock (EPW LOCATION line, IANA zone),
-    # so "14:00–18:00" is Minneapolis local time there
-    sites = {"phoenix": plan.site,
-             "minneapolis": Site(name="Minneapolis AI Campus", latitude=44.88, longitude=-93.23,
-                                 timezone="America/Chicago", elevation_m=254.0)}
-    for city, epw in (("phoenix", PHOENIX_EPW), ("minneapolis", MINNEAPOLIS_EPW)):
-        sc = Scenario(name=f"full load, {city}", start=start, horizon_s=2 * 86400.0, step_s=step_s,
-                      weather_file=epw, load="full", control="reactive")
-        res = simulate(replace(plan, site=sites[city]), sc, step_s=step_s, progress=progress)
+    out: dict = {"day": DEMO_HOT_DAY.date().isoformat(), "step_s": step_s, "cities": list(cities)}
+    n = len(cities)
+    for i, city in enumerate(cities):
+        epw_name, zone = PHOENIX_CITIES[city]
+        epw = load_weather(epw_name)
+        month, day = hottest_day(epw, month=7)
+        hot = datetime(DEMO_HOT_DAY.year, month, day)
+        h = epw.header
+        site = Site(name=f"{h.city} AI Campus", latitude=h.latitude, longitude=h.longitude, timezone=zone,
+                    elevation_m=h.elevation_m)
+        sc = Scenario(name=f"full load, {city}", start=hot - timedelta(days=1), horizon_s=2 * 86400.0, step_s=step_s,
+                      weather_file=epw_name, load="full", control="reactive")
+        sub = None if progress is None else (lambda f, i=i: progress((i + f) / n))
+        city_plan = replace(plan, site=site, scenarios=[sc])
+        res = simulate(city_plan, sc, step_s=step_s, progress=sub)
         day0 = 86400.0
         t = res.time_s - day0
         on_day = t >= 0
-        hourly = [float(res.throttled_fraction[on_day & (t >= h * 3600) & (t < (h + 1) * 3600)].max())
-                  for h in range(24)]
-        amb = [float(res.ambient_c[on_day & (t >= h * 3600) & (t < (h + 1) * 3600)].max()) for h in range(24)]
-        day = _window_stats(res, day0, 0, 24)
+        hourly = [float(res.throttled_fraction[on_day & (t >= h_ * 3600) & (t < (h_ + 1) * 3600)].max())
+                  for h_ in range(24)]
+        amb = [float(res.ambient_c[on_day & (t >= h_ * 3600) & (t < (h_ + 1) * 3600)].max()) for h_ in range(24)]
+        whole = _window_stats(res, day0, 0, 24)
         out[city] = {
+            "day": hot.date().isoformat(),
+            "weather_file": epw_name,
             "afternoon_14_18": _window_stats(res, day0, 14, 18),
             "night_02_06": _window_stats(res, day0, 2, 6),
-            "throttled_gpu_hours_day": day["throttled_gpu_hours"],
+            "throttled_gpu_hours_day": whole["throttled_gpu_hours"],
             "max_ambient_c": max(amb),
             "max_gpu_temp_c": float(res.max_gpu_temp_c_series[on_day].max()),
             "max_supply_temp_c": float(res.supply_temp_c[on_day].max()),
             "hourly_max_throttled_fraction": hourly,
             "hourly_max_ambient_c": amb,
             "gpus": res.gpus,
+            "design_day": design_day_summary(city_plan, epw_name),
             "wall_time_s": res.wall_time_s,
         }
-    ph, mn = out["phoenix"]["throttled_gpu_hours_day"], out["minneapolis"]["throttled_gpu_hours_day"]
-    # None when Minneapolis has no throttling at all (the ratio is unbounded)
-    out["ratio_phoenix_to_minneapolis"] = (ph / mn) if mn > 0 else None
+    if "phoenix" in out and "minneapolis" in out:
+        ph, mn = out["phoenix"]["throttled_gpu_hours_day"], out["minneapolis"]["throttled_gpu_hours_day"]
+        # None when Minneapolis has no throttling at all (the ratio is unbounded)
+        out["ratio_phoenix_to_minneapolis"] = (ph / mn) if mn > 0 else None
     return out
 
 
@@ -183,13 +220,34 @@ def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float
 
 # ----------------------------------------------------------------------------- seed story 3
 
-def cost_plan() -> Plan:
-    """100 nodes of 815 W peak (linear in utilisation from 0 W, physics.md check figure) running a
-    flat 70 % utilisation batch load all year, on CRAHs and an air-cooled chiller."""
-    st = ServerType(key="node-815w", manufacturer="generic", model="815 W node", u_height=2, gpu_count=1,
-                    gpu_model="accelerator", gpu_tdp_w=500.0, idle_power_w=0.0, max_power_w=815.0,
+#: The seed story's check figure: $60,000 a year at $0.12/kWh is 500 MWh, 57.1 kW on average: 571 W
+#: per node for 100 nodes at 70 % utilisation (docs/physics.md, "Energy and cost").
+COST_NODE_MEAN_W = 60000.0 / 0.12 / 8760.0 * 1000.0 / 100.0
+COST_UTILIZATION = 0.7
+
+
+def catalog_idle_fraction() -> float:
+    """Idle / max power of the catalog's server types [-] (the median; every type is 25 %, the catalog's
+    *estimate*), so a generic node idles as the catalog's nodes do, not at 0 W."""
+    from ..catalog import load_catalog
+    fr = sorted(t.idle_power_w / t.max_power_w for t in load_catalog().server_types if t.max_power_w > 0)
+    return fr[len(fr) // 2]
+
+
+def cost_plan(idle_fraction: float | None = None) -> Plan:
+    """100 nodes running a flat 70 % utilisation batch load all year, on CRAHs and an air-cooled chiller.
+
+    The node idles at ``idle_fraction`` of its max power — by default the catalog's
+    (:func:`catalog_idle_fraction`, 25 %) — and peaks where 70 % utilisation averages the story's
+    571 W: ``max = 571 W / (f + (1 − f)·0.7)`` = 737 W, idle 184 W (f = 0 gives the physics
+    reference's 815 W peak, linear from 0 W)."""
+    f = catalog_idle_fraction() if idle_fraction is None else idle_fraction
+    p_max = COST_NODE_MEAN_W / (f + (1.0 - f) * COST_UTILIZATION)
+    st = ServerType(key="node-571w", manufacturer="generic", model="571 W mean node", u_height=2, gpu_count=1,
+                    gpu_model="accelerator", gpu_tdp_w=500.0, idle_power_w=f * p_max, max_power_w=p_max,
                     airflow_m3s=0.07, gpu_design_temp_c=75.0, thermal_time_constant_s=90.0,
-                    sources={"max_power_w": "physics.md cost check figure", "idle_power_w": "physics.md: linear from 0"})
+                    sources={"max_power_w": "docs/physics.md cost check figure: 571 W mean at 70 % utilisation",
+                             "idle_power_w": "catalog idle fraction (25 % of max, estimate)"})
     racks, servers = [], []
     for r in range(5):
         racks.append(Rack(name=f"C{r + 1:02d}", row="C", x_m=1.0 + 0.6 * r, y_m=3.0, orientation="S",
@@ -201,7 +259,7 @@ def cost_plan() -> Plan:
                          rated_power_kw=3.0, time_constant_s=30.0),
              CoolingUnit(name="CH", kind="chiller", loop="CHW", rated_capacity_kw=130.0, supply_setpoint_c=15.0,
                          loop_volume_m3=0.85, time_constant_s=120.0, dead_time_s=30.0, rated_power_kw=2.0,
-                         design_cop=4.1)]  # catalog chiller: rated at 35 °C air / 15 °C water (COP 4.1 there),
+                         design_cop=3.176)]  # catalog chiller: rated at 35 °C air / 15 °C water (COP 3.176 there),
     # 6.5 L/kW of loop volume
     year = 365 * 86400.0
     return Plan(site=Site(name="Cost", timezone="America/Phoenix"), halls=[Hall(name="Hall 1", width_m=6, depth_m=6)],
@@ -220,10 +278,15 @@ def cost_plan() -> Plan:
 
 
 def cost_study(progress=None) -> dict:
-    """Seed story 3: a year of 100 × 815 W nodes at 70 % at $0.12/kWh ≈ $60,000 of IT electricity."""
+    """Seed story 3: a year of 100 nodes at 70 % (571 W mean) at $0.12/kWh ≈ $60,000 of IT electricity,
+    and what the facility around them costs (cooling and the rest of the facility at the meter)."""
     plan = cost_plan()
     res = simulate(plan, progress=progress)
-    return {"it_energy_kwh": res.it_energy_kwh, "it_cost_usd": res.it_cost_usd,
+    st = plan.server_types[0]
+    return {"node_idle_w": st.idle_power_w, "node_max_w": st.max_power_w,
+            "it_energy_kwh": res.it_energy_kwh, "it_cost_usd": res.it_cost_usd,
             "expected_it_cost_usd": 60000.0, "error_fraction": res.it_cost_usd / 60000.0 - 1.0,
-            "facility_energy_kwh": res.facility_energy_kwh, "pue": res.pue, "cost_usd": res.cost_usd,
+            "facility_energy_kwh": res.facility_energy_kwh, "facility_cost_usd": res.cost_usd,
+            "energy_cost_usd": res.energy_cost_usd, "demand_charge_usd": res.demand_charge_usd,
+            "pue": res.pue, "cost_usd": res.cost_usd,
             "steps": res.steps, "step_s": res.step_s, "wall_time_s": res.wall_time_s}

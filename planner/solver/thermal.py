@@ -8,7 +8,7 @@ One-node form:
 
 Each server (its GPUs lumped into one node) obeys ``C dT/dt = P(T) − (T − T_c)/R`` with
 
-* ``P = P_idle + (P_max − P_idle) · u · s`` (RAPS power model, physics.md),
+* ``P = P_idle + (P_max − P_idle) · u · s`` (RAPS power model, docs/physics.md),
 * ``s(T) = clip(1 − g (T − T_slow), s_min, 1)``: proportional clock reduction above slowdown
   (NVIDIA's thermal slowdown lowers clocks in steps as the GPU passes 89 °C; *estimate* of the
   gain in :mod:`.defaults`),
@@ -39,7 +39,7 @@ def clock_fraction(t_gpu_c, t_slow_c, gain_per_k, min_clock):
 
 
 def server_power(p_idle_w, p_dyn_w, utilization, clock):
-    """Server electric power ``P_idle + (P_max − P_idle)·u·s`` [W] (RAPS, physics.md)."""
+    """Server electric power ``P_idle + (P_max − P_idle)·u·s`` [W] (RAPS, docs/physics.md)."""
     return p_idle_w + p_dyn_w * utilization * clock
 
 
