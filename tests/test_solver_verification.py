@@ -157,7 +157,7 @@ def test_step_beyond_stability_limit_is_refused_and_the_limit_is_real(monkeypatc
     Here a CRAH of fixed capacity (the controller term is tight for a loop without self-regulation):
     settled at the limit, oscillating well past it."""
     from planner.plan import CoolingLoop
-    from planner.solver.integrate import loop_conductance, max_stable_step
+    from planner.solver.stability import loop_conductance, max_stable_step
     from planner.solver.model import compile_model
     plan = small_air_plan()
     plan.cooling_loops = [CoolingLoop(name="CRAH", medium="air")]
@@ -184,7 +184,7 @@ def test_stability_limit_counts_server_coupling_and_controller_together(monkeypa
     (controller), each alone would pass 60 s. Together they do not: bypassing the guard, 60 s and 40 s
     steps leave the air loop in a limit cycle (~240 K / ~4 K peak to peak on the second day); the guard
     refuses both and accepts 30 s, which matches a 10 s run to 1e-6 of facility energy."""
-    from planner.solver.integrate import max_stable_step
+    from planner.solver.stability import max_stable_step
     from planner.solver.model import compile_model
     from planner.solver.studies import cost_plan
     plan = cost_plan(idle_fraction=0.0)
@@ -211,12 +211,12 @@ def test_many_loop_path_equals_scalar_loop_path(demo, monkeypatch):
     already moves loop temperatures by ~0.02 K within the hour, so bitwise agreement is not a
     meaningful check there (the solve_ivp comparison above covers that regime).
     """
-    from planner.solver import integrate
+    from planner.solver import loopbank
     night = replace(demo.scenarios[1], horizon_s=6 * 3600.0)
     for mode in ("reactive", "predictive"):
         scalar = simulate(demo, night, control=mode)
-        monkeypatch.setattr(integrate, "SCALAR_LOOP_LIMIT", 0)
+        monkeypatch.setattr(loopbank, "SCALAR_LOOP_LIMIT", 0)
         vector = simulate(demo, night, control=mode)
-        monkeypatch.setattr(integrate, "SCALAR_LOOP_LIMIT", 8)
+        monkeypatch.setattr(loopbank, "SCALAR_LOOP_LIMIT", 8)
         assert np.abs(scalar.loop_supply_c - vector.loop_supply_c).max() < 1e-9
         assert scalar.facility_energy_kwh == pytest.approx(vector.facility_energy_kwh, rel=1e-12)

@@ -1,17 +1,184 @@
-"""Vectorised loop update for plans with many loops (one numpy pass per tree level).
+"""The loop step: cooling loops, their controllers and actuators, advanced over one step.
 
-Same model and exact piecewise step as the scalar loop code in :mod:`.integrate` (which is faster
-for a handful of loops); loops at one depth of the ``rejects_to`` tree are independent within a
-step, given their parents' temperatures at the step start.
+One model, two implementations with one interface (``step(q_loop, db, wb, fc)`` and ``tl``):
+
+* :class:`ScalarLoopBank` — plain Python floats, loop by loop children first; fastest for a
+  handful of loops (the demo has 4);
+* :class:`VectorLoopBank` — numpy, one pass per level of the ``rejects_to`` tree (loops at one
+  depth are independent within a step, given their parents' temperatures at the step start).
+
+:func:`loop_bank` picks one. Per loop and step: capacity ``a + b·T`` (exchangers on the return,
+chillers linearised at the step start), the controller's command (:mod:`.control`), the exact
+loop temperature step (:func:`.control.loop_temperature_step`), the exact FOPDT actuator update,
+fan/pump heat by the affinity law, and chiller electricity. Plant-side logic (economisers, new
+control modes) belongs here, not in the integrator.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from . import defaults as d
-from .control import FopdtBank, loop_temperature_step, loop_temperature_step_vec
-from .heat_rejection import chiller_capacity_linear, chiller_electric_power
+from .control import FopdtActuator, FopdtBank, loop_temperature_step, loop_temperature_step_vec
+from .heat_rejection import chiller_capacity_linear, chiller_electric_power, chiller_scalar_kernels
 from .heat_rejection import chiller_electric_power_scalar as _chiller_power
+
+SCALAR_LOOP_LIMIT = 8  # up to this many loops, plain Python floats beat numpy
+
+
+def mover_split(model):
+    """Fan/pump power at design flow per loop [W]: heat into the loop vs heat outdoors.
+
+    CRAH fans and CDU pumps heat the air / technology loop they move; chilled-water pumps (the
+    ``rated_power_kw`` of a chiller unit) heat the chilled water. Dry-cooler and tower fans blow
+    their heat outdoors.
+    """
+    idx = {n: k for k, n in enumerate(model.loop_names)}
+    m_in = [0.0] * model.m
+    m_out = [0.0] * model.m
+    for u in model.plan.cooling_units:
+        l = idx[u.loop]
+        if u.kind in ("crah", "cdu", "chiller"):
+            m_in[l] += u.rated_power_kw * 1e3
+        else:
+            m_out[l] += u.rated_power_kw * 1e3
+    return m_in, m_out
+
+
+def initial_mover_heat(model, q_server, movers_in) -> list:
+    """Fan/pump heat into each loop [W] at the start, from the server heat per loop ``q_server``
+    [W] (children first: a loop's movers run at the speed of all the heat it carries)."""
+    m = model.m
+    rated = model.loop_rated_w.tolist()
+    parent = [int(x) for x in model.loop_parent]
+    mover_heat = [0.0] * m
+    child = [0.0] * m
+    for l in model.loop_order:
+        q = q_server[l] + child[l]
+        speed = min(max(q / rated[l], d.MOVER_MIN_SPEED), 1.0)
+        mover_heat[l] = movers_in[l] * speed ** 3
+        q += mover_heat[l]
+        if parent[l] >= 0:
+            child[parent[l]] += q
+    return mover_heat
+
+
+def loop_bank(model, dt: float, tl, y, q_server):
+    """The loop step for ``model`` at step ``dt`` [s] from loop temperatures ``tl`` [°C], actuator
+    fractions ``y`` [-] and server heat per loop ``q_server`` [W]: a :class:`ScalarLoopBank` for up
+    to :data:`SCALAR_LOOP_LIMIT` loops, else a :class:`VectorLoopBank`."""
+    movers_in, movers_out = mover_split(model)
+    mover_heat = initial_mover_heat(model, q_server, movers_in)
+    cls = ScalarLoopBank if model.m <= SCALAR_LOOP_LIMIT else VectorLoopBank
+    return cls(model, dt, tl, y, mover_heat, movers_in, movers_out)
+
+
+class ScalarLoopBank:
+    """Loop states and their per-step update in plain Python floats (few loops).
+
+    Same interface and same arithmetic as :class:`VectorLoopBank`.
+
+    tl : list  Supply temperatures [°C] (plan order)
+    """
+
+    scalar = True
+
+    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
+        m = model.m
+        self.m, self.dt = m, dt
+        self.tl = [float(x) for x in tl]
+        self.mover_heat = list(mover_heat)
+        self.acts = [FopdtActuator(float(model.loop_dead[l]), float(model.loop_tau[l]), dt, float(y[l]))
+                     for l in range(m)]
+        coil = model.loop_coil_ec.tolist()
+        dc_ec = model.loop_drycooler_ec.tolist()
+        ct_ec = model.loop_tower_ec.tolist()
+        ret_k = model.loop_return_k_per_w.tolist()
+        ch_w = model.loop_chiller_w.tolist()
+        b_caps = [coil[l] + dc_ec[l] + ct_ec[l] for l in range(m)]
+        kern = [chiller_scalar_kernels(ch_w[l], float(model.loop_chiller_cop[l]),
+                                       float(model.loop_chiller_rated_c[l]), float(model.loop_chiller_rated_chw_c[l]))
+                if ch_w[l] > 0 else (None, None) for l in range(m)]
+        # per loop, in stepping order (children first), everything the step reads
+        self.rows = [(l, int(model.loop_parent[l]), float(model.loop_fixed_w[l]), dc_ec[l], ct_ec[l],
+                      float(model.loop_chiller_rated_c[l]), b_caps[l], coil[l],
+                      b_caps[l] * ret_k[l],  # exchangers see the return, T + q_in/(ρ c_p V̇)
+                      ch_w[l] > 0.0, kern[l][0], kern[l][1], float(model.loop_gain[l]),
+                      float(model.loop_setpoint[l]), float(model.loop_c[l]), self.acts[l],
+                      float(model.loop_rated_w[l]), float(movers_in[l]), float(movers_in[l] + movers_out[l]),
+                      ret_k[l]) for l in model.loop_order]
+        self.inv_dt = 1.0 / dt
+
+    @property
+    def y(self) -> list:
+        """Actuator fractions [-] (plan order)."""
+        return [a.y for a in self.acts]
+
+    def step(self, q_loop, db: float, wb: float, fc=None):
+        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] forecasts.
+        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
+        dt, inv_dt = self.dt, self.inv_dt
+        tl = self.tl = self.tl[:]  # a new list each step: callers keep the last one
+        mover_heat = self.mover_heat
+        min_speed = d.MOVER_MIN_SPEED
+        child = [0.0] * self.m
+        rejected = mover_elec = chiller_elec = mh_sum = 0.0
+        for (l, p, fixed, dc, ct, ch_rc, b_cap, coil, ret_gain, chiller, ch_cap, ch_pow, kc, tset, c, act,
+             rated, mv_in, mv_all, ret_k) in self.rows:
+            mh = mover_heat[l]
+            q_in = q_loop[l] + mh + child[l]
+            t0 = tl[l]
+            a_cap = fixed - dc * db - ct * wb
+            if p >= 0:
+                a_cap -= coil * tl[p]
+            a_cap += ret_gain * q_in
+            if chiller:  # chiller curve linearised at the step's start temperature
+                cap_ch, slope = ch_cap((db - ch_rc) / d.CHILLER_TEMP_RISE_COEF, t0)
+                a_cap += cap_ch - slope * t0
+                b_cap += slope
+            cap_now = a_cap + b_cap * t0
+            target = (q_in if fc is None else fc[l] + mh) + kc * (t0 - tset)
+            if target <= 0.0:
+                cmd = 0.0
+            elif target >= cap_now:
+                cmd = 1.0
+            else:
+                cmd = target / cap_now
+            yl = act.y
+            rb = yl * b_cap
+            if rb > 0.0 and cap_now >= 0.0:  # common case: positive capacity, one exponential
+                teq = (q_in - yl * a_cap) / rb
+                if teq * b_cap + a_cap >= 0.0:
+                    t1 = teq + (t0 - teq) * math.exp(-dt * rb / c)
+                else:
+                    t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
+            else:
+                t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
+            # act.step(cmd), inlined (FopdtActuator: ring of commands + exact FOPDT weights)
+            buf, size, ka = act.buf, act.size, act.k
+            buf[ka % size] = cmd
+            act.k = ka + 1
+            act.y = act.a * yl + act.w_old * buf[(ka - act.n - 1) % size] + act.w_new * buf[(ka - act.n) % size]
+            deliv = q_in - c * (t1 - t0) * inv_dt
+            tl[l] = t1
+            speed = deliv / rated
+            speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
+            s3 = speed * speed * speed
+            mover_heat[l] = mv_in * s3
+            mover_elec += mv_all * s3
+            mh_sum += mh
+            if p >= 0:
+                child[p] += deliv
+            else:
+                rejected += deliv
+            if chiller:
+                t_ret = t1 + ret_k * q_in
+                free = dc * (t_ret - db) + ct * (t_ret - wb)
+                load = deliv - (free if free > 0.0 else 0.0)
+                if load > 0.0:
+                    chiller_elec += ch_pow(load, db, t1)
+        return rejected, mover_elec, chiller_elec, mh_sum
 
 
 class VectorLoopBank:
@@ -22,6 +189,8 @@ class VectorLoopBank:
 
     tl : array  Supply temperatures [°C] (plan order); actuator fractions in :attr:`act`
     """
+
+    scalar = False
 
     def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
         m = model.m

@@ -24,7 +24,8 @@ from . import defaults as d
 from .control import command_fraction
 from .errors import SolverInputError
 from .energy import pue
-from .integrate import _Chunk, _coolant, _initial_state, _mover_split, loop_capacity
+from .integrate import _Chunk, _coolant, _initial_state, loop_capacity
+from .loopbank import mover_split
 from .loads import job_utilization_step_means
 from .model import Model
 from .results import SimulationResult
@@ -48,7 +49,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     chunk = _Chunk(model, 0, n_steps, dt, look, False, None, None)
     U = chunk.u  # [steps × servers]
     grid_t = np.arange(n_steps + 1) * dt
-    movers_in, movers_out = (np.array(x) for x in _mover_split(model))
+    movers_in, movers_out = (np.array(x) for x in mover_split(model))
     order = list(model.loop_order)
     parent = model.loop_parent
     gpus = model.gpus

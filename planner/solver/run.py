@@ -9,7 +9,8 @@ from .ambient import ambient_grid, check_timezone
 from .control import CONTROL_MODES
 from .energy import check_tariff
 from .errors import SolverInputError
-from .integrate import max_stable_step, run_fast
+from .integrate import run_fast
+from .stability import max_stable_step
 from .model import SolverOptions, compile_model
 from .results import SimulationResult
 

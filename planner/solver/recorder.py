@@ -1,0 +1,211 @@
+"""Recorder: streams what each step produced into the summary, minute series and per-rack figures,
+and builds the :class:`~.results.SimulationResult` at the end (energy, PUE, cost).
+
+Memory does not grow with the horizon except for the per-minute series (and per-server minute
+histories when asked for).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .ambient import local_hour, month_fractions, month_index
+from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
+from .model import Model
+from .results import SimulationResult
+
+MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
+               "throttled_fraction")
+
+
+class Recorder:
+    """Per-step aggregates of a fixed-step run of ``n_steps`` of ``dt`` [s].
+
+    model : Model; start : datetime  Local start; record : tuple  ``server`` adds per-server minute
+    histories; coupling : :class:`.coupling.Coupling` (air inlets); scalar : bool  loop temperatures
+    come as Python lists (:class:`.loopbank.ScalarLoopBank`) rather than arrays; tl0 [°C], p0 [W]:
+    loop temperatures and server powers at the start.
+    """
+
+    def __init__(self, model: Model, dt: float, n_steps: int, start, record, coupling, scalar: bool, tl0, p0,
+                 t_die0):
+        m, n = model.m, model.n
+        self.model, self.dt, self.n_steps, self.start = model, dt, n_steps, start
+        self.inv_dt = 1.0 / dt
+        self.eff = model.options.power_conversion_efficiency
+        self.tz = model.plan.site.timezone
+        self.hours = local_hour(start, np.arange(n_steps) * dt, self.tz).tolist()  # daylight saving included
+        self.cpl = coupling
+        self.scalar = scalar
+        self.record_servers = "server" in record
+        self.total_gpus = float(model.gpus.sum()) or 1.0
+        it_facing = [l for l in range(m) if model.loop_medium[l] in ("air", "liquid")] or list(range(m))
+        self.it_facing_list = it_facing
+        self.it_single, self.it0 = len(it_facing) == 1, it_facing[0]
+        self.it_facing = np.array(it_facing)
+        self.is_air = model.air_loop >= 0
+        self.any_air = bool(np.any(self.is_air))
+        # summary accumulators: energies summed as powers per step [W] (× dt at the end)
+        self.e_it = self.e_cool = self.e_mover_heat = self.e_rejected = 0.0
+        self.e_by_hour = [0.0] * 24
+        self.e_it_by_hour = [0.0] * 24
+        self.peak_it = self.peak_fac = 0.0
+        self.max_thr_frac = 0.0
+        self.srv_max_t = np.array(t_die0, dtype=float, copy=True)
+        self.srv_max_in = (np.where(self.is_air, coupling.inlet(np.asarray(tl0), p0), -np.inf) if self.any_air
+                           else np.full(n, -np.inf))
+        # minute aggregation
+        self.minute_len = max(60.0, dt)
+        self.mins: dict[str, list] = {k: [] for k in MINUTE_KEYS}
+        self.loop_min: list = []
+        self.srv_hist_t: list = []
+        self.srv_hist_p: list = []
+        self._reset_minute()
+        self.next_minute_end = self.minute_len
+        self.cur_min_start = 0.0
+
+    def _reset_minute(self):
+        self.a_db = self.a_it = self.a_cool = self.a_fac = self.a_sup = self.a_thr = self.a_cnt = 0.0
+        self.a_loop = np.zeros(self.model.m)
+        self.a_loop_l = [0.0] * self.model.m
+        self.acc_max_t = -np.inf
+
+    def step(self, k: int, db: float, e_step: float, cool_w: float, rejected_w: float, mover_heat_w: float,
+             tmax: float, step_thr_gpu_s: float, t_die, tl, energy) -> None:
+        """Take step ``k``: ambient dry bulb ``db`` [°C], IT energy ``e_step`` [J], cooling electric
+        power ``cool_w`` [W], heat rejected outdoors ``rejected_w`` [W], fan/pump heat into loops
+        ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU time above slowdown [s], die
+        temperatures [°C], loop supply temperatures ``tl`` [°C] and server energies [J] at the end."""
+        dt = self.dt
+        it_w = e_step / dt
+        fac_w = it_w / self.eff + cool_w
+        self.e_it += e_step
+        self.e_cool += cool_w
+        self.e_rejected += rejected_w
+        self.e_mover_heat += mover_heat_w
+        h = self.hours[k]
+        self.e_by_hour[h] += fac_w
+        self.e_it_by_hour[h] += it_w
+        if it_w > self.peak_it:
+            self.peak_it = it_w
+        if fac_w > self.peak_fac:
+            self.peak_fac = fac_w
+        thr_frac = step_thr_gpu_s / (self.total_gpus * dt)
+        if thr_frac > self.max_thr_frac:
+            self.max_thr_frac = thr_frac
+        np.maximum(self.srv_max_t, t_die, out=self.srv_max_t)
+        if tmax > self.acc_max_t:
+            self.acc_max_t = tmax
+        self.a_db += db
+        self.a_it += it_w
+        self.a_cool += cool_w
+        self.a_fac += fac_w
+        if self.scalar:
+            self.a_sup += tl[self.it0] if self.it_single else max([tl[i] for i in self.it_facing_list])
+            a_loop_l = self.a_loop_l
+            for i in range(len(a_loop_l)):
+                a_loop_l[i] += tl[i]
+        else:
+            self.a_sup += np.maximum.reduce(tl[self.it_facing])
+            self.a_loop += tl
+        self.a_thr += thr_frac
+        self.a_cnt += 1.0
+        steps_done = k + 1
+        t_end = steps_done * dt
+        if t_end >= self.next_minute_end - 1e-9 or steps_done == self.n_steps:
+            self._flush_minute(t_end, t_die, tl, energy)
+
+    def _flush_minute(self, t_end, t_die, tl, energy):
+        c = self.a_cnt
+        mins = self.mins
+        mins["time_s"].append(self.cur_min_start)
+        mins["ambient_c"].append(self.a_db / c)
+        mins["it_kw"].append(self.a_it / c / 1e3)
+        mins["cooling_kw"].append(self.a_cool / c / 1e3)
+        mins["facility_kw"].append(self.a_fac / c / 1e3)
+        mins["supply_temp_c"].append(self.a_sup / c)
+        mins["max_gpu_temp_c"].append(self.acc_max_t)
+        mins["throttled_fraction"].append(self.a_thr / c)
+        self.loop_min.append((np.array(self.a_loop_l) if self.scalar else self.a_loop) / c)
+        if self.any_air:
+            np.maximum(self.srv_max_in, self.cpl.inlet(np.asarray(tl), energy * self.inv_dt), out=self.srv_max_in,
+                       where=self.is_air)
+        if self.record_servers:
+            self.srv_hist_t.append(t_die.copy())
+            self.srv_hist_p.append(energy * (self.inv_dt / 1e3))
+        self._reset_minute()
+        self.cur_min_start = self.next_minute_end
+        while self.next_minute_end <= t_end + 1e-9:
+            self.next_minute_end += self.minute_len
+
+    def finish(self, servers, tl, steps_done: int, *, control: str, cancelled: bool, energy0: float, prices,
+               demand_charge: float) -> SimulationResult:
+        """The result of the steps taken: ``servers`` (:class:`.serverstep.ServerBank`, final state and
+        throttling statistics), final loop temperatures ``tl`` [°C], tariff ``prices`` [$/kWh by
+        local hour] and ``demand_charge`` [$/kW per month]."""
+        model, dt, start, tz = self.model, self.dt, self.start, self.tz
+        m = model.m
+        gpus = model.gpus
+        rack_of = model.rack
+        tl_np = np.array(tl, dtype=float)
+        t_srv, t_plt = servers.t_die, servers.t_plate
+        e_mover_heat = self.e_mover_heat * dt
+        e_rejected = self.e_rejected * dt
+        e_cool = self.e_cool * dt
+        e_it = self.e_it
+        e_by_hour = np.asarray(self.e_by_hour) * dt
+        e_it_by_hour = np.asarray(self.e_it_by_hour) * dt
+        energy1 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
+                   + float(np.dot(model.loop_c, tl_np)))
+        res = SimulationResult(start=start, timezone=tz)
+        res.servers, res.gpus = model.n, int(gpus.sum())
+        res.steps, res.step_s, res.horizon_s = steps_done, dt, steps_done * dt
+        res.control, res.integrator, res.cancelled = control, "fast", cancelled
+        res.it_energy_kwh = e_it / 3.6e6
+        res.cooling_energy_kwh = e_cool / 3.6e6
+        res.facility_energy_kwh = (e_it / self.eff + e_cool) / 3.6e6
+        res.pue = pue(res.facility_energy_kwh, res.it_energy_kwh)
+        res.peak_it_kw, res.peak_facility_kw = self.peak_it / 1e3, self.peak_fac / 1e3
+        res.throttle_events = int(round(servers.events))
+        res.throttled_gpus = int(round(float(gpus[servers.ever_throttled].sum())))
+        res.throttled_gpu_hours = servers.thr_gpu_s / 3600.0
+        res.lost_gpu_hours = servers.lost_gpu_s / 3600.0
+        res.max_throttled_fraction = self.max_thr_frac
+        res.heat_rejected_kwh = e_rejected / 3.6e6
+        res.stored_energy_change_kwh = (energy1 - energy0) / 3.6e6
+        res.mover_heat_kwh = e_mover_heat / 3.6e6
+        mins = self.mins
+        for key in ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
+                    "throttled_fraction"):
+            setattr(res, key, np.asarray(mins[key], float))
+        res.max_gpu_temp_c_series = np.asarray(mins["max_gpu_temp_c"], float)
+        res.max_gpu_temp_c = float(max(self.srv_max_t.max(), res.max_gpu_temp_c_series.max(initial=-np.inf)))
+        res.loop_supply_c = np.asarray(self.loop_min, float).reshape(len(self.loop_min), m)
+        res.loop_names = list(model.loop_names)
+        res.rack_names = list(model.rack_names)
+        nr = len(model.rack_names)
+        rin = np.full(nr, -np.inf)
+        np.maximum.at(rin, rack_of, self.srv_max_in)
+        res.rack_max_inlet_c = np.where(np.isfinite(rin), rin, np.nan)
+        res.max_inlet_temp_c = float(np.nanmax(res.rack_max_inlet_c)) if np.any(np.isfinite(rin)) else float("nan")
+        rmax = np.full(nr, -np.inf)
+        np.maximum.at(rmax, rack_of, self.srv_max_t)
+        res.rack_max_gpu_c = rmax
+        res.rack_throttled_gpu_hours = np.bincount(rack_of, weights=servers.srv_thr_s * gpus, minlength=nr) / 3600.0
+        res.server_names = list(model.server_names)
+        res.final_server_temp_c = t_srv.copy()
+        res.final_loop_temp_c = tl_np
+        if self.record_servers:
+            res.server_temp_c = np.asarray(self.srv_hist_t)
+            res.server_power_kw = np.asarray(self.srv_hist_p)
+        # cost
+        res.energy_cost_usd = energy_cost_usd(e_by_hour, prices)
+        res.it_cost_usd = energy_cost_usd(e_it_by_hour, prices)
+        # quarter hours stay clock-aligned across a daylight-saving change (it shifts by whole hours)
+        offset = start.minute * 60 + start.second
+        peaks = peak_15min_kw(res.time_s, res.facility_kw, offset)
+        res.peak_15min_facility_kw = float(peaks.max()) if peaks.size else 0.0
+        res.demand_charge_usd = demand_charge_usd(res.time_s, res.facility_kw, month_index(start, res.time_s, tz),
+                                                  offset, demand_charge,
+                                                  month_fractions(start, res.time_s, self.minute_len, tz))
+        res.cost_usd = res.energy_cost_usd + res.demand_charge_usd
+        return res
