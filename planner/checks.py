@@ -161,11 +161,20 @@ def loop_loads_kw(plan: Plan) -> dict[str, float]:
     return loads
 
 
+def economisers(plan: Plan) -> set[str]:
+    """Names of the dry coolers / towers that are water-side economisers: in a loop with chillers they
+    pre-cool the return in cold weather and add nothing on a summer design day."""
+    chiller_loops = {u.loop for u in plan.cooling_units if u.kind == "chiller"}
+    return {u.name for u in plan.cooling_units if u.kind in ("dry_cooler", "cooling_tower") and u.loop in chiller_loops}
+
+
 def loop_capacities_kw(plan: Plan) -> dict[str, float]:
-    """Sum of rated capacities of the units in each loop [kW] (at their rating point)."""
+    """Sum of rated capacities of the units in each loop [kW] (at their rating point); economisers
+    (:func:`economisers`, rated for cold weather) do not count."""
     cap = {lp.name: 0.0 for lp in plan.cooling_loops}
+    econ = economisers(plan)
     for u in plan.cooling_units:
-        if u.loop in cap:
+        if u.loop in cap and u.name not in econ:
             cap[u.loop] += u.rated_capacity_kw
     return cap
 
@@ -187,7 +196,8 @@ def plan_totals(plan: Plan, weather=None) -> Totals:
     gpus = sum(types[s.server_type].gpu_count for s in plan.servers if s.server_type in types)
     it = sum(plan.rack_max_power_kw().values())
     terminal = sum(u.rated_capacity_kw for u in plan.cooling_units if u.kind in TERMINAL_KINDS)
-    plant = sum(u.rated_capacity_kw for u in plan.cooling_units if u.kind in PLANT_KINDS)
+    econ = economisers(plan)
+    plant = sum(u.rated_capacity_kw for u in plan.cooling_units if u.kind in PLANT_KINDS and u.name not in econ)
     design, _ = _design_for(plan, weather)
     db = None
     if design is not None and plant > 0:
@@ -297,6 +307,10 @@ def plant_at_condition(plan: Plan, dry_bulb_c: float, wet_bulb_c: float) -> list
         rated = sum(max(u.rated_capacity_kw, 0.0) for u in us)
         if rated <= 0:
             continue
+        has_chiller = any(u.kind == "chiller" for u in us)
+        # the loop's design duty (an economiser beside chillers carries their flow, not extra duty)
+        main = sum(max(u.rated_capacity_kw, 0.0) for u in us
+                   if not (has_chiller and u.kind in ("dry_cooler", "cooling_tower")))
         supply = sum(max(u.rated_capacity_kw, 0.0) * u.supply_setpoint_c for u in us) / rated
         rho_cp = _RHO_CP.get(loops[name].medium, _RHO_CP["facility"])
         flow = sum(max(u.flow_m3s, 0.0) for u in us)
@@ -312,7 +326,7 @@ def plant_at_condition(plan: Plan, dry_bulb_c: float, wet_bulb_c: float) -> list
                     continue
                 # the unit's own rated rise; a unit without a flow takes its loop's (as the solver does)
                 rise = float(design_rise_k(q_r, u.flow_m3s, rho_cp) if u.flow_m3s > 0
-                             else design_rise_k(rated * 1e3, flow, rho_cp))
+                             else design_rise_k(main * 1e3, flow, rho_cp))
                 cold = dry_bulb_c if u.kind == "dry_cooler" else wet_bulb_c
                 c = float(exchanger_conductance(q_r, u.approach_k, rise)) * max(t_return - cold, 0.0)
             else:
@@ -347,8 +361,10 @@ def _design_day(plan: Plan, design: DesignConditions | None) -> list[Problem]:
     # loops not checked at a design condition: redundancy at the rating
     loads = loop_loads_kw(plan)
     by_loop: dict[str, list] = defaultdict(list)
+    econ = economisers(plan)
     for u in plan.cooling_units:
-        by_loop[u.loop].append(u)
+        if u.name not in econ:
+            by_loop[u.loop].append(u)
     for lp in plan.cooling_loops:
         us = by_loop.get(lp.name, [])
         if lp.name in plant_loops or not us:

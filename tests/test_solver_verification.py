@@ -86,9 +86,10 @@ def test_hot_hour_throttles_where_the_design_day_check_finds_plant_short(demo, h
 
 
 def _balance(res):
-    """(IT + fan/pump heat) − (rejected outdoors + Δstored) as a fraction of IT energy."""
-    return (res.it_energy_kwh + res.mover_heat_kwh - res.heat_rejected_kwh - res.stored_energy_change_kwh) \
-        / res.it_energy_kwh
+    """(IT + fan/pump heat + chiller work) − (rejected outdoors + Δstored) as a fraction of IT energy:
+    the heat to outdoors includes the chillers' compressor and condenser-fan work."""
+    return (res.it_energy_kwh + res.mover_heat_kwh + res.chiller_energy_kwh - res.heat_rejected_kwh
+            - res.stored_energy_change_kwh) / res.it_energy_kwh
 
 
 def _energy_mismatch(fast, ref):

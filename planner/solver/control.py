@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-CONTROL_MODES = ("reactive", "predictive")
+from .model import CONTROL_MODES  # noqa: F401  (the one list; re-exported for old imports)
 
 
 def fopdt_weights(delay: float, dt: float, tau: float) -> tuple[int, float, float, float]:

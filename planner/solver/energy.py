@@ -133,6 +133,25 @@ def electrical_chain_w(it_w, rated_it_w, ups_coeffs=d.UPS_LOSS_COEFFS, transform
     return it + xfmr + ups, ups, xfmr
 
 
+def electrical_chain_kernel(rated_it_w: float, ups_coeffs=d.UPS_LOSS_COEFFS,
+                            transformer_coeffs=d.TRANSFORMER_LOSS_COEFFS, capacity_factor=d.ELECTRICAL_CAPACITY_FACTOR):
+    """Scalar :func:`electrical_chain_w` for the stepping loop: ``f(it_w) -> (input_w, loss_w)`` [W]
+    (the same numbers, rating constants computed once)."""
+    rated = capacity_factor * float(rated_it_w)
+    if rated <= 0.0:
+        return lambda it_w: (it_w, 0.0)
+    t0, t1, t2 = (rated * transformer_coeffs[0], transformer_coeffs[1], transformer_coeffs[2] / rated)
+    u0, u1, u2 = (rated * ups_coeffs[0], ups_coeffs[1], ups_coeffs[2] / rated)
+
+    def chain(it_w: float) -> tuple[float, float]:
+        x = t0 + it_w * (t1 + it_w * t2)
+        o = it_w + x
+        loss = x + u0 + o * (u1 + o * u2)
+        return it_w + loss, loss
+
+    return chain
+
+
 def lighting_misc_w(hall_area_m2, rated_it_w, w_per_m2=d.LIGHTING_W_PER_M2, misc_fraction=d.MISC_FRACTION_OF_IT):
     """Constant lighting and other facility loads [W]: ``area · W/m² + fraction · IT at max``.
 

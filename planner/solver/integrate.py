@@ -32,7 +32,7 @@ from . import defaults as d
 from .coupling import Coupling
 from .heat_rejection import chiller_capacity_linear
 from .loads import job_utilization_step_means
-from .loopbank import loop_bank, mover_split
+from .loopbank import initial_mover_heat, loop_bank
 from .model import Model
 from .recorder import Recorder
 from .results import SimulationResult
@@ -78,12 +78,18 @@ def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent
     ``fixed + εC_coil (T_ret − T_parent) + εC_dc (T_ret − T_db) + εC_ct (T_ret − T_wb) + chillers(T_db, T)``
     with the return ``T_ret = T + q_in / (ρ c_p V̇)`` for the heat ``q_in`` [W] the loop takes in
     (:mod:`.heat_rejection`, ε-NTU at fixed flows); the chiller part is the exact curve on the
-    leaving (supply) water, linearised at ``t``.
+    leaving (supply) water, linearised at ``t``. In a loop with chillers a dry cooler / tower is a
+    water-side economiser, bypassed while the return is not warmer than the dry / wet bulb
+    (:mod:`.loopbank`).
     """
-    b = model.loop_coil_ec[l] + model.loop_drycooler_ec[l] + model.loop_tower_ec[l]
     t_ret = t + model.loop_return_k_per_w[l] * q_in
-    cap = (model.loop_fixed_w[l] + model.loop_coil_ec[l] * (t_ret - t_parent)
-           + model.loop_drycooler_ec[l] * (t_ret - db) + model.loop_tower_ec[l] * (t_ret - wb))
+    dc, ct = model.loop_drycooler_ec[l], model.loop_tower_ec[l]
+    if model.loop_chiller_w[l] > 0:
+        dc = dc if t_ret > db else 0.0
+        ct = ct if t_ret > wb else 0.0
+    b = model.loop_coil_ec[l] + dc + ct
+    cap = (model.loop_fixed_w[l] + model.loop_coil_ec[l] * (t_ret - t_parent) + dc * (t_ret - db)
+           + ct * (t_ret - wb))
     if model.loop_chiller_w[l] > 0:
         xc = (db - model.loop_chiller_rated_c[l]) / d.CHILLER_TEMP_RISE_COEF
         ch, slope = chiller_capacity_linear(float(model.loop_chiller_w[l]), xc, t,
@@ -104,7 +110,6 @@ def _initial_state(model: Model, u0, db0, wb0):
     tl = model.loop_setpoint.copy()
     y0 = np.ones(model.m)
     p = server_power(model.p_idle, model.p_dyn, u0, 1.0)
-    movers_in, _ = mover_split(model)
     share = model.loop_server_share
     for _ in range(4):
         rack_p = model.rack_air_share @ p
@@ -117,9 +122,9 @@ def _initial_state(model: Model, u0, db0, wb0):
         q = np.asarray(share @ p).ravel()
         q_in = np.zeros(model.m)
         child = np.zeros(model.m)
+        mh = initial_mover_heat(model, q)
         for l in model.loop_order:  # children first: loads
-            speed = min(max((q[l] + child[l]) / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
-            q_in[l] = q[l] + child[l] + movers_in[l] * speed ** 3
+            q_in[l] = q[l] + child[l] + mh[l]
             if model.loop_parent[l] >= 0:
                 child[model.loop_parent[l]] += q_in[l]
         for l in reversed(model.loop_order):  # parents first: temperatures
@@ -220,7 +225,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                                                                  chunk.forecast[kk] if predictive else None)
         tl = bank.tl
         # 5. aggregates
-        rec.step(k, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
+        rec.step(k, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
                  servers.t_die, tl, energy)
         steps_done = k + 1
         if progress is not None and k >= next_progress:
@@ -229,6 +234,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
 
     res = rec.finish(servers, tl, steps_done, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge)
+    res.free_cooling_full_hours = bank.free_full_s / 3600.0
+    res.free_cooling_partial_hours = bank.free_partial_s / 3600.0
     if progress is not None:
         progress(1.0)
     res.wall_time_s = time.perf_counter() - wall0

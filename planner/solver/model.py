@@ -31,16 +31,23 @@ class SolverOptions:
 
     containment : str | None  Aisle containment for recirculation, ``none`` / ``hot`` / ``cold``;
         ``None`` takes each hall's ``containment``
-    power_conversion_efficiency : float  Fraction of facility electrical input reaching IT [-];
-        1.0 because vendor max power (e.g. DGX H100 10.2 kW) is already measured at the wall.
-        UPS/rectifier losses (RAPS uses 0.98 node converter × 0.96 rectifier) count as facility power.
+    ups_loss_coeffs, transformer_loss_coeffs : (a0, a1, a2)  Electrical chain between the utility and
+        the IT (vendor max power such as DGX H100's 10.2 kW is measured at the server's inlet, so the
+        UPS and PDU-transformer losses are facility power): :func:`.energy.electrical_chain_w`
+    electrical_capacity_factor : float  UPS / PDU rating as a multiple of IT at max [-] (2N: 2)
+    lighting_w_per_m2, misc_fraction_of_it : float  Lighting [W/m² of hall] and other facility loads
+        [fraction of IT at max] (:func:`.energy.lighting_misc_w`)
     throttle_gain_per_k, throttle_min_clock, throttle_hysteresis_k : float  see :mod:`.defaults`
     initial_state : str  ``steady`` (loops at setpoint, servers at their steady temperature for the
         first step's load) — the only choice for now
     """
 
     containment: str | None = None
-    power_conversion_efficiency: float = 1.0
+    ups_loss_coeffs: tuple = d.UPS_LOSS_COEFFS
+    transformer_loss_coeffs: tuple = d.TRANSFORMER_LOSS_COEFFS
+    electrical_capacity_factor: float = d.ELECTRICAL_CAPACITY_FACTOR
+    lighting_w_per_m2: float = d.LIGHTING_W_PER_M2
+    misc_fraction_of_it: float = d.MISC_FRACTION_OF_IT
     throttle_gain_per_k: float = d.THROTTLE_GAIN_PER_K
     throttle_min_clock: float = d.THROTTLE_MIN_CLOCK
     throttle_hysteresis_k: float = d.THROTTLE_HYSTERESIS_K
@@ -106,8 +113,15 @@ class Model:
     loop_tower_ec: np.ndarray  # ε·C_min [W/K] on return − wet bulb
     loop_flow_m3s: np.ndarray  # design volume flow of the loop (Σ of its units) [m³/s]
     loop_return_k_per_w: np.ndarray  # return − supply per W taken in, 1/(ρ c_p V̇) [K/W]; 0 without flow
-    loop_rated_w: np.ndarray  # total rated capacity [W] (for mover speed)
+    loop_rated_w: np.ndarray  # total rated capacity [W]
+    loop_duty_rated_w: np.ndarray  # rated capacity without economisers [W] (duty basis of pumps and fans)
     loop_mover_w: np.ndarray  # fan + pump power at design flow [W]
+    loop_fan_in_w: np.ndarray  # CRAH fans at design flow [W] (heat into the loop)
+    loop_pump_in_w: np.ndarray  # CDU and chilled-water pumps at design flow [W] (heat into the loop)
+    loop_fan_out_w: np.ndarray  # dry-cooler / tower fans at design flow [W] (heat outdoors)
+    loop_outdoor_rated_w: np.ndarray  # rated capacity of the loop's dry coolers / towers [W]
+    loop_it_air_max_w: np.ndarray  # air-side IT heat of the loop's servers at max power [W]
+    loop_air_ratio: np.ndarray  # IT airflow at max / CRAH design airflow [-] (0: no CRAH flow given)
     loop_server_share: sparse.csr_matrix  # [loops × servers] share of each server's heat
     loop_downstream: np.ndarray  # [loops × loops] 1 where column loop feeds (transitively) row loop
     placement: Placement
@@ -115,6 +129,8 @@ class Model:
     scenario: Scenario
     plan: Plan
     t_cool_design: np.ndarray = field(default=None)
+    rated_it_w: float = 0.0  # IT power with every server at max [W]
+    hall_area_m2: float = 0.0  # floor area of the plan's halls [m²]
 
     @property
     def m(self) -> int:
@@ -218,21 +234,36 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
     z = np.zeros(m)
     coil_ec, fixed_w, ch_w, ch_rated, ch_cop, dc_ec, ct_ec, ch_chw = (z.copy() for _ in range(8))
     rated_w, mover_w, lag, dead, vol, flow = (z.copy() for _ in range(6))
+    fan_in, pump_in, fan_out, out_rated, crah_flow, duty_w = (z.copy() for _ in range(6))
     rho_cp = np.array([RHO_CP[x] for x in medium])
+    main_w = z.copy()  # rated capacity without economisers (dry coolers / towers beside chillers) [W]
     for k in range(m):
+        has_chiller = any(u.kind == "chiller" for u in units_by_loop[k])
         for u in units_by_loop[k]:
             rated_w[k] += u.rated_capacity_kw * 1e3
             flow[k] += u.flow_m3s
+            if not (has_chiller and u.kind in ("dry_cooler", "cooling_tower")):
+                main_w[k] += u.rated_capacity_kw * 1e3
     # Exchangers to the parent / outdoors: ε-NTU at fixed flows, q = ε·C_min·(T_return − T_cold,in)
     # (heat_rejection.exchanger_conductance). The design rise of a unit is its rated heat over its own
     # flow; a unit without a flow takes its loop's (the return the solver computes is the loop's).
-    loop_rise = np.where(flow > 0, rated_w / (rho_cp * np.where(flow > 0, flow, 1.0)), 0.0)
+    # (an economiser in the chilled-water return carries the chillers' flow at the loop's design duty)
+    loop_rise = np.where(flow > 0, main_w / (rho_cp * np.where(flow > 0, flow, 1.0)), 0.0)
     for k in range(m):
         us = units_by_loop[k]
         ch_sum = 0.0
         for u in us:
             q = u.rated_capacity_kw * 1e3
             mover_w[k] += u.rated_power_kw * 1e3
+            # fans and pumps by what they move (docs/physics.md, "Fans and pumps at part load")
+            if u.kind == "crah":
+                fan_in[k] += u.rated_power_kw * 1e3
+                crah_flow[k] += u.flow_m3s
+            elif u.kind in ("cdu", "chiller"):  # CDU secondary pumps, chilled-water pumps
+                pump_in[k] += u.rated_power_kw * 1e3
+            elif u.kind in ("dry_cooler", "cooling_tower"):
+                fan_out[k] += u.rated_power_kw * 1e3
+                out_rated[k] += q
             vol[k] += u.loop_volume_m3
             rise = float(design_rise_k(q, u.flow_m3s, rho_cp[k])) if u.flow_m3s > 0 else float(loop_rise[k])
             lag[k] += q * u.time_constant_s
@@ -264,6 +295,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
             else:
                 raise SolverInputError(f"{obj}: unknown kind {u.kind!r}")
         lag[k] /= rated_w[k]
+        duty_w[k] = main_w[k]  # economisers are not part of the loop's duty basis
         if ch_sum > 0:
             ch_rated[k] /= ch_sum
             ch_chw[k] /= ch_sum
@@ -364,6 +396,13 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
     cols = np.concatenate([np.nonzero(air_loop >= 0)[0], np.nonzero(liq_loop >= 0)[0]])
     vals = np.concatenate([(1 - lf)[air_loop >= 0], lf[liq_loop >= 0]])
     share = sparse.csr_matrix((vals, (rows, cols)), shape=(m, n))
+    # CRAH airflow follows the IT airflow it serves: design IT airflow and air-side heat per air loop
+    it_airflow = np.zeros(m)
+    it_air_max = np.zeros(m)
+    on_air = air_loop >= 0
+    np.add.at(it_airflow, air_loop[on_air], airflow[on_air])
+    np.add.at(it_air_max, air_loop[on_air], ((1 - lf) * p_max)[on_air])
+    air_ratio = np.where(crah_flow > 0, it_airflow / np.where(crah_flow > 0, crah_flow, 1.0), 0.0)
     down = np.eye(m)
     for k in range(m):
         j = parent[k]
@@ -396,6 +435,10 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         loop_chiller_rated_chw_c=np.where(ch_w > 0, ch_chw, d.CHILLER_RATED_EVAP_C),
         loop_chiller_cop=np.where(ch_w > 0, ch_cop, d.CHILLER_RATED_COP), loop_drycooler_ec=dc_ec,
         loop_tower_ec=ct_ec, loop_flow_m3s=flow,
-        loop_return_k_per_w=np.where(flow > 0, 1.0 / (rho_cp * np.where(flow > 0, flow, 1.0)), 0.0), loop_rated_w=rated_w, loop_mover_w=mover_w, loop_server_share=share,
+        loop_return_k_per_w=np.where(flow > 0, 1.0 / (rho_cp * np.where(flow > 0, flow, 1.0)), 0.0),
+        loop_rated_w=rated_w, loop_duty_rated_w=duty_w, loop_mover_w=mover_w, loop_fan_in_w=fan_in, loop_pump_in_w=pump_in,
+        loop_fan_out_w=fan_out, loop_outdoor_rated_w=out_rated, loop_it_air_max_w=it_air_max,
+        loop_air_ratio=air_ratio, loop_server_share=share,
         loop_downstream=down, placement=placement, options=opt, scenario=scenario, plan=plan,
-        t_cool_design=t_cool)
+        t_cool_design=t_cool, rated_it_w=float(p_max.sum()),
+        hall_area_m2=float(sum(h.width_m * h.depth_m for h in plan.halls)))

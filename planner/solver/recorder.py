@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .ambient import local_hour, month_fractions, month_index
-from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
+from .energy import (demand_charge_usd, electrical_chain_kernel, energy_cost_usd, lighting_misc_w, partial_pue,
+                     peak_15min_kw, pue)
 from .model import Model
 from .results import SimulationResult
 
 MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
-               "throttled_fraction")
+               "throttled_fraction", "electrical_loss_kw")
 
 
 class Recorder:
@@ -31,7 +32,12 @@ class Recorder:
         m, n = model.m, model.n
         self.model, self.dt, self.n_steps, self.start = model, dt, n_steps, start
         self.inv_dt = 1.0 / dt
-        self.eff = model.options.power_conversion_efficiency
+        opt = model.options
+        # facility power = the IT's draw through the electrical chain + cooling + lighting and other loads
+        self.chain = electrical_chain_kernel(model.rated_it_w, opt.ups_loss_coeffs, opt.transformer_loss_coeffs,
+                                             opt.electrical_capacity_factor)
+        self.light_w = lighting_misc_w(model.hall_area_m2, model.rated_it_w, opt.lighting_w_per_m2,
+                                       opt.misc_fraction_of_it)
         self.tz = model.plan.site.timezone
         self.hours = local_hour(start, np.arange(n_steps) * dt, self.tz).tolist()  # daylight saving included
         self.cpl = coupling
@@ -46,6 +52,7 @@ class Recorder:
         self.any_air = bool(np.any(self.is_air))
         # summary accumulators: energies summed as powers per step [W] (× dt at the end)
         self.e_it = self.e_cool = self.e_mover_heat = self.e_rejected = 0.0
+        self.e_chiller = self.e_loss = 0.0
         self.e_by_hour = [0.0] * 24
         self.e_it_by_hour = [0.0] * 24
         self.peak_it = self.peak_fac = 0.0
@@ -64,23 +71,28 @@ class Recorder:
         self.cur_min_start = 0.0
 
     def _reset_minute(self):
-        self.a_db = self.a_it = self.a_cool = self.a_fac = self.a_sup = self.a_thr = self.a_cnt = 0.0
+        self.a_db = self.a_it = self.a_cool = self.a_fac = self.a_sup = self.a_thr = self.a_cnt = self.a_loss = 0.0
         self.a_loop = np.zeros(self.model.m)
         self.a_loop_l = [0.0] * self.model.m
         self.acc_max_t = -np.inf
 
-    def step(self, k: int, db: float, e_step: float, cool_w: float, rejected_w: float, mover_heat_w: float,
-             tmax: float, step_thr_gpu_s: float, t_die, tl, energy) -> None:
-        """Take step ``k``: ambient dry bulb ``db`` [°C], IT energy ``e_step`` [J], cooling electric
-        power ``cool_w`` [W], heat rejected outdoors ``rejected_w`` [W], fan/pump heat into loops
-        ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU time above slowdown [s], die
-        temperatures [°C], loop supply temperatures ``tl`` [°C] and server energies [J] at the end."""
+    def step(self, k: int, db: float, e_step: float, mover_w: float, chiller_w: float, rejected_w: float,
+             mover_heat_w: float, tmax: float, step_thr_gpu_s: float, t_die, tl, energy) -> None:
+        """Take step ``k``: ambient dry bulb ``db`` [°C], IT energy ``e_step`` [J], fan/pump and chiller
+        (compressor + condenser fan) electric power ``mover_w``, ``chiller_w`` [W], heat the plant loops
+        deliver outdoors ``rejected_w`` [W] (the chillers' electricity is rejected with it), fan/pump
+        heat into loops ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU time above slowdown [s],
+        die temperatures [°C], loop supply temperatures ``tl`` [°C] and server energies [J] at the end."""
         dt = self.dt
         it_w = e_step / dt
-        fac_w = it_w / self.eff + cool_w
+        cool_w = mover_w + chiller_w
+        chain_w, loss_w = self.chain(it_w)
+        fac_w = chain_w + cool_w + self.light_w
         self.e_it += e_step
         self.e_cool += cool_w
-        self.e_rejected += rejected_w
+        self.e_chiller += chiller_w
+        self.e_loss += loss_w
+        self.e_rejected += rejected_w + chiller_w
         self.e_mover_heat += mover_heat_w
         h = self.hours[k]
         self.e_by_hour[h] += fac_w
@@ -99,6 +111,7 @@ class Recorder:
         self.a_it += it_w
         self.a_cool += cool_w
         self.a_fac += fac_w
+        self.a_loss += loss_w
         if self.scalar:
             self.a_sup += tl[self.it0] if self.it_single else max([tl[i] for i in self.it_facing_list])
             a_loop_l = self.a_loop_l
@@ -125,6 +138,7 @@ class Recorder:
         mins["supply_temp_c"].append(self.a_sup / c)
         mins["max_gpu_temp_c"].append(self.acc_max_t)
         mins["throttled_fraction"].append(self.a_thr / c)
+        mins["electrical_loss_kw"].append(self.a_loss / c / 1e3)
         self.loop_min.append((np.array(self.a_loop_l) if self.scalar else self.a_loop) / c)
         if self.any_air:
             np.maximum(self.srv_max_in, self.cpl.inlet(np.asarray(tl), energy * self.inv_dt), out=self.srv_max_in,
@@ -162,8 +176,13 @@ class Recorder:
         res.control, res.integrator, res.cancelled = control, "fast", cancelled
         res.it_energy_kwh = e_it / 3.6e6
         res.cooling_energy_kwh = e_cool / 3.6e6
-        res.facility_energy_kwh = (e_it / self.eff + e_cool) / 3.6e6
+        res.chiller_energy_kwh = self.e_chiller * dt / 3.6e6
+        res.electrical_loss_kwh = self.e_loss * dt / 3.6e6
+        res.lighting_misc_kwh = self.light_w * steps_done * dt / 3.6e6
+        res.facility_energy_kwh = (res.it_energy_kwh + res.cooling_energy_kwh + res.electrical_loss_kwh
+                                   + res.lighting_misc_kwh)
         res.pue = pue(res.facility_energy_kwh, res.it_energy_kwh)
+        res.pue_cooling = partial_pue(res.it_energy_kwh, res.cooling_energy_kwh)
         res.peak_it_kw, res.peak_facility_kw = self.peak_it / 1e3, self.peak_fac / 1e3
         res.throttle_events = int(round(servers.events))
         res.throttled_gpus = int(round(float(gpus[servers.ever_throttled].sum())))
@@ -175,7 +194,7 @@ class Recorder:
         res.mover_heat_kwh = e_mover_heat / 3.6e6
         mins = self.mins
         for key in ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
-                    "throttled_fraction"):
+                    "throttled_fraction", "electrical_loss_kw"):
             setattr(res, key, np.asarray(mins[key], float))
         res.max_gpu_temp_c_series = np.asarray(mins["max_gpu_temp_c"], float)
         res.max_gpu_temp_c = float(max(self.srv_max_t.max(), res.max_gpu_temp_c_series.max(initial=-np.inf)))

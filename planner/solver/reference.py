@@ -20,12 +20,12 @@ import numpy as np
 from scipy import sparse
 from scipy.integrate import solve_ivp
 
-from . import defaults as d
 from .control import command_fraction
 from .errors import SolverInputError
 from .energy import pue
 from .integrate import _Chunk, _coolant, _initial_state, loop_capacity
-from .loopbank import mover_split
+from .heat_rejection import chiller_scalar_kernels
+from .loopbank import economiser_free_w, loop_movers, mover_args
 from .loads import job_utilization_step_means
 from .model import Model
 from .results import SimulationResult
@@ -49,7 +49,13 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     chunk = _Chunk(model, 0, n_steps, dt, look, False, None, None)
     U = chunk.u  # [steps × servers]
     grid_t = np.arange(n_steps + 1) * dt
-    movers_in, movers_out = (np.array(x) for x in mover_split(model))
+    mv_args = [mover_args(model, l) for l in range(m)]
+    econ = [bool(model.loop_chiller_w[l] > 0 and (model.loop_drycooler_ec[l] > 0 or model.loop_tower_ec[l] > 0))
+            for l in range(m)]
+    ch_pow = [chiller_scalar_kernels(float(model.loop_chiller_w[l]), float(model.loop_chiller_cop[l]),
+                                     float(model.loop_chiller_rated_c[l]),
+                                     float(model.loop_chiller_rated_chw_c[l]))[1]
+              if model.loop_chiller_w[l] > 0 else None for l in range(m)]
     order = list(model.loop_order)
     parent = model.loop_parent
     gpus = model.gpus
@@ -86,32 +92,39 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         mover_heat = np.zeros(m)
         dTL = np.zeros(m)
         fc = forecast_at(t) if predictive else None
+        ch_elec = 0.0
         for l in order:
             tp = TL[parent[l]] if parent[l] >= 0 else 0.0
             # the exchangers see the return T + q_in/(ρ c_p V̇), and q_in includes the fan/pump heat,
-            # which depends on what is delivered: a fixed point, contracting by ~ε·3·P_mover/Q_rated
+            # which depends on what is delivered: a fixed point, contracting by ~ε·P_mover/Q_rated
             # (a few %) per pass; 8 passes leave < 1e-10 of it
             mh = 0.0
-            for _ in range(8 if model.loop_return_k_per_w[l] > 0 and movers_in[l] > 0 else 1):
+            free = 0.0
+            for _ in range(8 if model.loop_return_k_per_w[l] > 0 else 1):
                 q_in = q_srv[l] + mh + child[l]
                 cap = max(loop_capacity(model, l, TL[l], db, wb, tp, q_in)[0], 0.0)  # exact chiller curve
                 deliv[l] = Y[l] * cap
-                speed = min(max(deliv[l] / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
-                mh = movers_in[l] * speed ** 3
+                if econ[l]:
+                    free = economiser_free_w(float(model.loop_drycooler_ec[l]), float(model.loop_tower_ec[l]),
+                                             TL[l] + model.loop_return_k_per_w[l] * q_in, db, wb)
+                mh = loop_movers(deliv[l], q_srv[l], Y[l], free, *mv_args[l])[0]
             mover_heat[l] = mh
+            if ch_pow[l] is not None and deliv[l] - free > 0.0:  # compressor + condenser fans, rejected too
+                ch_elec += ch_pow[l](deliv[l] - free, db, TL[l])
             q_in = q_srv[l] + mover_heat[l] + child[l]
             ff = q_in if fc is None else fc[l] + mover_heat[l]
             cmd[l] = command_fraction(ff + model.loop_gain[l] * (TL[l] - model.loop_setpoint[l]), cap)
             dTL[l] = (q_in - deliv[l]) / model.loop_c[l]
             if parent[l] >= 0:
                 child[parent[l]] += deliv[l]
-        rejected = float(deliv[parent < 0].sum())
-        return dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u
+        rejected = float(deliv[parent < 0].sum()) + ch_elec  # heat to outdoors incl. the chillers' work
+        return dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u, ch_elec
 
     # initial state identical to the fast path: servers and loops steady, actuators delivering the
     # heat each loop takes in (children first)
     T0, TL0, P0, _, Y0, TP0 = _initial_state(model, U[0], amb_db[0], amb_wb[0])
-    x0 = np.concatenate([T0, TP0, TL0, Y0, np.zeros(5)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu
+    x0 = np.concatenate([T0, TP0, TL0, Y0, np.zeros(6)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu,
+    # ∫chiller electricity
     nx = 2 * n + 2 * m
     cmd0 = evaluate(0.0, x0[:nx])[2]
 
@@ -125,7 +138,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     cache = {}
 
     def rhs(t, x):
-        dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u = evaluate(t, x[:nx])
+        dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u, ch_elec = evaluate(t, x[:nx])
         if "ht" not in cache:
             cache["ht"] = np.asarray(hist_t)
             cache["hc"] = np.asarray(hist_cmd)
@@ -140,7 +153,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         dY = (cd - x[2 * n + m:nx]) / model.loop_tau
         thr = float(np.dot(gpus, x[:n] > model.t_slow))
         lost = float(np.dot(gpus * u, 1.0 - s))
-        return np.concatenate([dT, dTL, dY, [P.sum(), rejected, mover_heat.sum(), thr, lost]])
+        return np.concatenate([dT, dTL, dY, [P.sum(), rejected, mover_heat.sum(), thr, lost, ch_elec]])
 
     options = {"method": "LSODA", "rtol": 1e-6, "atol": 1e-6, "max_step": dt}
     options.update(ivp_options)
@@ -150,7 +163,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         # slowdown slope), the plate ↔ loop conductances and the actuator lags; left out: recirculation,
         # capacity slopes, controller terms. The Jacobian only drives the Newton iterations; accuracy is
         # set by the error control (rtol/atol), as before.
-        nxa = nx + 5
+        nxa = nx + 6
         ii = np.arange(n)
         j_dp = 1.0 / (model.r_die * model.c_die)
         j_pd = 1.0 / (model.r_die * model.c_plate)
@@ -219,6 +232,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     res.mover_heat_kwh = x[nx + 2] / 3.6e6
     res.throttled_gpu_hours = x[nx + 3] / 3600.0
     res.lost_gpu_hours = x[nx + 4] / 3600.0
+    res.chiller_energy_kwh = x[nx + 5] / 3.6e6
     e0 = float(np.dot(model.c_die, T0) + np.dot(model.c_plate, TP0) + np.dot(model.loop_c, TL0))
     e1 = float(np.dot(model.c_die, x[:n]) + np.dot(model.c_plate, x[n:2 * n]) + np.dot(model.loop_c, x[2 * n:2 * n + m]))
     res.stored_energy_change_kwh = (e1 - e0) / 3.6e6

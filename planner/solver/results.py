@@ -8,15 +8,17 @@ from datetime import datetime
 import numpy as np
 
 SUMMARY_FIELDS = (
-    "it_energy_kwh", "cooling_energy_kwh", "facility_energy_kwh", "pue", "cost_usd", "energy_cost_usd",
+    "it_energy_kwh", "cooling_energy_kwh", "facility_energy_kwh", "pue", "pue_cooling", "chiller_energy_kwh",
+    "electrical_loss_kwh", "lighting_misc_kwh", "free_cooling_full_hours", "free_cooling_partial_hours",
+    "cost_usd", "energy_cost_usd",
     "demand_charge_usd", "it_cost_usd", "peak_it_kw", "peak_facility_kw", "peak_15min_facility_kw",
     "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpus", "throttled_gpu_hours", "lost_gpu_hours",
     "max_throttled_fraction", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
     "control", "integrator", "cancelled", "heat_rejected_kwh", "stored_energy_change_kwh",
     "mover_heat_kwh",
 )
-MINUTE_FIELDS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
-                 "max_gpu_temp_c", "throttled_fraction")
+MINUTE_FIELDS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "electrical_loss_kw", "pue",
+                 "pue_cooling", "supply_temp_c", "max_gpu_temp_c", "throttled_fraction")
 
 
 @dataclass
@@ -25,13 +27,21 @@ class SimulationResult:
 
     Summary (units in the names): energies [kWh], powers [kW], temperatures [°C], cost [$]
     (``demand_charge_usd`` prorated by the share of each billing month simulated);
+    ``facility_energy_kwh`` is the site meter: IT through the electrical chain (``electrical_loss_kwh``:
+    UPS and PDU transformers), cooling (``cooling_energy_kwh``: fans, pumps and
+    ``chiller_energy_kwh``) and ``lighting_misc_kwh``; ``pue`` = facility / IT (total PUE, The Green
+    Grid), ``pue_cooling`` = (IT + cooling) / IT (partial PUE of cooling);
+    ``free_cooling_full_hours`` / ``free_cooling_partial_hours`` count chilled-water-loop hours with the
+    economiser carrying the whole load (chillers off) / part of it;
     ``throttle_events`` counts GPU slowdown episodes (per GPU, with hysteresis: a GPU hovering at
     slowdown through compute/communication phases starts a new episode whenever it cooled 2 K);
     ``throttled_gpus`` how many GPUs throttled at all (fast integrator; 0 from the reference path);
     ``throttled_gpu_hours`` is GPU time spent above slowdown; ``lost_gpu_hours`` the demanded GPU
     work not delivered, ``Σ gpus · u · (1 − s) dt``; ``max_throttled_fraction`` the largest share of
-    GPUs throttled in any step. ``heat_rejected_kwh`` / ``stored_energy_change_kwh`` /
-    ``mover_heat_kwh`` close the energy balance ``IT + mover heat = rejected + Δstored``.
+    GPUs throttled in any step. ``heat_rejected_kwh`` is the heat to outdoors through the plant:
+    evaporator and exchanger duty plus the chillers' compressor and condenser-fan work; with
+    ``stored_energy_change_kwh`` and ``mover_heat_kwh`` it closes the energy balance
+    ``IT + fan/pump heat + chiller work = rejected + Δstored``.
 
     Minute arrays (one entry per minute, or per step if the step is longer): ``time_s`` [s from
     start], ``ambient_c`` (dry bulb), ``it_kw``, ``cooling_kw`` (fans, pumps, compressors),
@@ -50,6 +60,12 @@ class SimulationResult:
     cooling_energy_kwh: float = 0.0
     facility_energy_kwh: float = 0.0
     pue: float = float("nan")
+    pue_cooling: float = float("nan")
+    chiller_energy_kwh: float = 0.0
+    electrical_loss_kwh: float = 0.0
+    lighting_misc_kwh: float = 0.0
+    free_cooling_full_hours: float = 0.0
+    free_cooling_partial_hours: float = 0.0
     cost_usd: float = 0.0
     energy_cost_usd: float = 0.0
     demand_charge_usd: float = 0.0
@@ -81,6 +97,7 @@ class SimulationResult:
     it_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cooling_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     facility_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    electrical_loss_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     supply_temp_c: np.ndarray = field(default_factory=lambda: np.zeros(0))
     max_gpu_temp_c_series: np.ndarray = field(default_factory=lambda: np.zeros(0))
     throttled_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -111,8 +128,14 @@ class SimulationResult:
 
     def minute_table(self) -> dict:
         """Minute series by CSV column name (``max_gpu_temp_c`` is the series, not the summary)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pue_min = np.where(self.it_kw > 0, self.facility_kw / self.it_kw, np.nan)
+            pue_cool = np.where(self.it_kw > 0, (self.it_kw + self.cooling_kw) / self.it_kw, np.nan)
+        loss = self.electrical_loss_kw if self.electrical_loss_kw.size == self.time_s.size else \
+            np.full(self.time_s.size, np.nan)
         return {"time_s": self.time_s, "ambient_c": self.ambient_c, "it_kw": self.it_kw,
-                "cooling_kw": self.cooling_kw, "facility_kw": self.facility_kw,
+                "cooling_kw": self.cooling_kw, "facility_kw": self.facility_kw, "electrical_loss_kw": loss,
+                "pue": pue_min, "pue_cooling": pue_cool,
                 "supply_temp_c": self.supply_temp_c, "max_gpu_temp_c": self.max_gpu_temp_c_series,
                 "throttled_fraction": self.throttled_fraction}
 
