@@ -456,9 +456,10 @@ def test_loop_at_fixed_actuator_is_less_self_regulating_with_epsilon_ntu():
 
 
 def test_server_resistance_belongs_to_the_hardware_not_to_the_loop_setpoint():
-    """R is calibrated at the type's rating coolant (22 °C air, 43 °C liquid), so a CDU run 2 K warmer
-    makes the GB200 GPUs 0.85 × 2 K warmer at steady full load (85 % of their heat goes to liquid),
-    and at NVIDIA's 45 °C limit they sit at the catalog anchor, max operating 87 °C."""
+    """R is calibrated at the type's rating coolant (22 °C air, 43 °C liquid) with the hottest GPU at the
+    design temperature, so a CDU run 2 K warmer makes the GB200 GPUs warmer (0.85 × 2 K without control:
+    85 % of their heat goes to liquid), and at NVIDIA's 45 °C limit the hottest reach the catalog
+    anchor, max operating 87 °C, where the software slowdown holds them."""
     from dataclasses import replace as dc_replace
 
     from planner.solver.examples import liquid_burst_plan
@@ -473,11 +474,14 @@ def test_server_resistance_belongs_to_the_hardware_not_to_the_loop_setpoint():
         temps[sup], inlets[sup] = res.max_gpu_temp_c, res.max_inlet_temp_c
     np.testing.assert_allclose(models[45.0].r_th, models[43.0].r_th, rtol=1e-12)
     st = liquid_burst_plan().server_types[0]
-    assert temps[45.0] - temps[43.0] == pytest.approx(st.liquid_fraction * 2.0, abs=0.02)
     # hand computation at 43 °C: the rating itself, plus the air share of the inlet's rise above 22 °C
     # (hot-aisle recirculation, hot containment: ~0.45 K)
     assert 0.0 < inlets[43.0] - 22.0 < 1.0
     assert temps[43.0] == pytest.approx(st.gpu_design_temp_c + (1 - st.liquid_fraction) * (inlets[43.0] - 22.0),
                                         abs=0.01)
-    # and at 45 °C the catalog's anchor itself: max operating 87 °C (plus the same air-side share)
-    assert temps[45.0] == pytest.approx(87.0 + (1 - st.liquid_fraction) * (inlets[45.0] - 22.0), abs=0.01)
+    # at 45 °C the catalog's anchor: the hottest GPU would sit at max operating 87 °C plus the same
+    # air-side share (~0.07 K) — and there NVIDIA's software slowdown holds it: just above 87 °C, a
+    # little below the unthrottled 0.85 × 2 K rise
+    anchor = 87.0 + (1 - st.liquid_fraction) * (inlets[45.0] - 22.0)
+    assert 87.0 < temps[45.0] < anchor - 0.005
+    assert temps[45.0] - temps[43.0] < st.liquid_fraction * 2.0

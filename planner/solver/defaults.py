@@ -140,3 +140,38 @@ CONSTANT_DP_PUMP_CURVE = (0.0, 1.0, 0.0, 0.0)
 #: Lowest flow fraction of server fans at idle [-]. *estimate*: server fans idle at ~30 % speed; above
 #: that the airflow follows the server's heat at a roughly constant air temperature rise.
 SERVER_MIN_AIRFLOW_FRACTION = 0.3
+
+# --- GPU thermal control (NVIDIA's stack as it behaves) -----------------------------------------
+#: Max operating temperature below the slowdown threshold [K]: nvidia-smi -q on Hopper (H800 SXM) reads
+#: "GPU Max Operating Temp 87 C", "GPU Slowdown Temp 89 C", "GPU Shutdown Temp 92 C" (docs/physics.md).
+#: The driver's software thermal slowdown holds the GPU at its max operating temperature by lowering
+#: clocks smoothly; hardware slowdown engages at the slowdown threshold; the GPU stops at shutdown.
+GPU_MAX_OPERATING_BELOW_SLOWDOWN_K = 2.0
+#: Clock fraction under hardware thermal slowdown [-]. *estimate*: HW slowdown cuts clocks by about
+#: half (NVIDIA documents "HW Slowdown: clocks reduced by a factor of 2 or more").
+GPU_HW_SLOWDOWN_CLOCK = 0.5
+#: Exponent of dynamic power vs clock, ``P_dyn ∝ s^α`` [-]: CMOS dynamic power C·V²·f with the supply
+#: voltage scaled with frequency by DVFS gives f³ (N. Weste, D. Harris, "CMOS VLSI Design", 4th ed.,
+#: §5.2, dynamic power; docs/physics.md). *estimate* at the upper end: once the voltage reaches its
+#: floor the law tends to linear.
+GPU_POWER_CLOCK_EXPONENT = 3.0
+#: A shut-down GPU restarts once it is this far below its slowdown threshold [K]. *estimate*.
+GPU_RESTART_BELOW_SLOWDOWN_K = 5.0
+#: Throttle episodes: a GPU's episode ends after this many whole minutes without throttling [min];
+#: counted on the minute record, so fast in-band oscillation (each training iteration) does not split
+#: an episode whatever the controller's hysteresis. *estimate* (a job scheduler's view of an incident).
+THROTTLE_EPISODE_GAP_MIN = 5
+#: GPU-to-GPU temperature offsets around a server's mean die temperature at full load [K], by cooling
+#: of the server type. *estimates* (docs/physics.md, "GPU spread"):
+#: rack-scale liquid systems (GB200/GB300 NVL72: 18 compute trays of 4 GPUs on one rack manifold):
+#: tray-to-tray flow maldistribution ±~10 % of the tray flow → ±1 K on the convective part of the
+#: die rise, and two GPUs downstream of two in each tray's series cold-plate loop → ±0.75 K;
+RACK_SCALE_TRAY_SPREAD_K = 1.0
+RACK_SCALE_SERIES_OFFSET_K = 0.75
+#: air-cooled 8-GPU boards (HGX): a front row of 4 GPUs in the server's cold air and a rear row in air
+#: pre-heated by it → rows ∓2.5 K, and ±0.75 K across a row (edge vs centre slots).
+AIR_ROW_OFFSET_K = 2.5
+AIR_IN_ROW_SPREAD_K = 0.75
+#: Most offset groups a server is resolved into [-] (GPUs with near offsets merged into equal groups;
+#: each group adds two kinks to the server's power law). NVL72: 8 groups of 9 GPUs.
+GPU_OFFSET_GROUPS = 8

@@ -37,7 +37,7 @@ from .model import Model
 from .recorder import Recorder
 from .results import SimulationResult
 from .serverstep import ServerBank
-from .thermal import server_equilibrium, server_power
+from .thermal import piece_power_fraction, server_equilibrium_pieces, server_power
 
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
@@ -115,10 +115,9 @@ def _initial_state(model: Model, u0, db0, wb0):
         rack_p = model.rack_air_share @ p
         delta = model.recirc @ rack_p
         tc = _coolant(model, tl, delta)
-        t = server_equilibrium(tc, u0, model.p_idle, model.p_dyn, model.r_th, model.t_slow,
-                               opt.throttle_gain_per_k, opt.throttle_min_clock)
-        s = np.clip(1.0 - opt.throttle_gain_per_k * (t - model.t_slow), opt.throttle_min_clock, 1.0)
-        p = server_power(model.p_idle, model.p_dyn, u0, s)
+        kinks, pa, pb, _, _ = model.gpu_tables(u0)
+        t = server_equilibrium_pieces(tc, u0, model.p_idle, model.p_dyn, model.r_th, kinks, pa, pb)
+        p = server_power(model.p_idle, model.p_dyn, u0, piece_power_fraction(t, kinks, pa, pb))
         q = np.asarray(share @ p).ravel()
         q_in = np.zeros(model.m)
         child = np.zeros(model.m)
@@ -184,7 +183,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     t_srv, tl0, p_prev, _, y0, t_plt = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
     servers = ServerBank(model, dt, t_srv, t_plt)
     bank = loop_bank(model, dt, tl0.tolist(), y0, cpl.to_loops(p_prev))
-    rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, t_srv)
+    rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, servers.t_hottest_gpu)
+    rec.on_minute = servers.close_minute  # throttle episodes are kept on the minute record
     energy0 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
                + sum(c * t for c, t in zip(model.loop_c.tolist(), bank.tl)))
     tl = tl_prev = bank.tl
@@ -226,7 +226,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         tl = bank.tl
         # 5. aggregates
         rec.step(k, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
-                 servers.t_die, tl, energy)
+                 servers.t_hottest_gpu, tl, energy)
         steps_done = k + 1
         if progress is not None and k >= next_progress:
             progress(k / n_steps)

@@ -15,6 +15,7 @@ from scipy import sparse
 from ..plan import RATING_AIR_INLET_C, RATING_LIQUID_SUPPLY_C, Plan, Scenario
 from . import defaults as d
 from .errors import SolverInputError
+from .gpu_control import group_state, gpu_offset_groups, hw_slowdown_power_fraction, piece_tables
 from .heat_rejection import design_rise_k, exchanger_conductance
 from .loads import Placement, place_jobs
 from .recirculation import recirculation_matrix
@@ -37,7 +38,9 @@ class SolverOptions:
     electrical_capacity_factor : float  UPS / PDU rating as a multiple of IT at max [-] (2N: 2)
     lighting_w_per_m2, misc_fraction_of_it : float  Lighting [W/m² of hall] and other facility loads
         [fraction of IT at max] (:func:`.energy.lighting_misc_w`)
-    throttle_gain_per_k, throttle_min_clock, throttle_hysteresis_k : float  see :mod:`.defaults`
+    gpu_power_clock_exponent, hw_slowdown_clock, max_operating_below_slowdown_k : float  NVIDIA's
+        thermal control (:mod:`.gpu_control`, :mod:`.defaults`)
+    gpu_offset_groups : int  Most GPU groups a server is resolved into (1: one lumped GPU, no spread)
     initial_state : str  ``steady`` (loops at setpoint, servers at their steady temperature for the
         first step's load) — the only choice for now
     """
@@ -48,9 +51,10 @@ class SolverOptions:
     electrical_capacity_factor: float = d.ELECTRICAL_CAPACITY_FACTOR
     lighting_w_per_m2: float = d.LIGHTING_W_PER_M2
     misc_fraction_of_it: float = d.MISC_FRACTION_OF_IT
-    throttle_gain_per_k: float = d.THROTTLE_GAIN_PER_K
-    throttle_min_clock: float = d.THROTTLE_MIN_CLOCK
-    throttle_hysteresis_k: float = d.THROTTLE_HYSTERESIS_K
+    gpu_power_clock_exponent: float = d.GPU_POWER_CLOCK_EXPONENT
+    hw_slowdown_clock: float = d.GPU_HW_SLOWDOWN_CLOCK
+    max_operating_below_slowdown_k: float = d.GPU_MAX_OPERATING_BELOW_SLOWDOWN_K
+    gpu_offset_groups: int = d.GPU_OFFSET_GROUPS
     initial_state: str = "steady"
 
 
@@ -131,10 +135,32 @@ class Model:
     t_cool_design: np.ndarray = field(default=None)
     rated_it_w: float = 0.0  # IT power with every server at max [W]
     hall_area_m2: float = 0.0  # floor area of the plan's halls [m²]
+    # GPU thermal control (:mod:`.gpu_control`): per server, its GPU groups and the piecewise law
+    t_op: np.ndarray = field(default=None)  # max operating temperature (software slowdown) [°C]
+    t_shut: np.ndarray = field(default=None)  # shutdown temperature [°C]
+    gpu_off: np.ndarray = field(default=None)  # [n × G] group offsets around the die [K]
+    gpu_w: np.ndarray = field(default=None)  # [n × G] group shares of the server's GPUs [-]
+    first_kink: np.ndarray = field(default=None)  # coolest mean die at which any GPU throttles [°C]
+    off_max: np.ndarray = field(default=None)  # hottest group's offset [K]
+    p_hw: float = 0.125  # hardware-slowdown dynamic-power fraction [-]
+    alpha: float = 3.0  # dynamic power vs clock exponent [-]
 
     @property
     def m(self) -> int:
         return len(self.loop_names)
+
+    def gpu_tables(self, u, idx=None):
+        """Piecewise power law of servers ``idx`` (all if None) at utilisation ``u`` [-]:
+        ``(kinks, A, B, thr, k_die)`` (:func:`.gpu_control.piece_tables`)."""
+        sel = slice(None) if idx is None else idx
+        k_die = self.r_die[sel] * self.p_dyn[sel] * np.asarray(u, float)
+        return (*piece_tables(self.gpu_off[sel], self.gpu_w[sel], self.t_op[sel], self.t_slow[sel], self.p_hw,
+                              k_die), k_die)
+
+    def gpu_groups(self, t_die, pbar, idx, k_die):
+        """Temperatures [°C] and power fractions [-] of the GPU groups of servers ``idx``
+        (:func:`.gpu_control.group_state`)."""
+        return group_state(t_die, pbar, self.gpu_off[idx], self.t_op[idx], self.t_slow[idx], self.p_hw, k_die)
 
 
 def _finite(obj, name, value, *, positive=False, nonneg=False):
@@ -357,20 +383,40 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
             liq_loop[i] = loop_idx[r.liquid_loop]
         mid = (s.u_position - 1 + t.u_height / 2.0) / max(r.u_height, 1)
         height[i] = lo + (hi - lo) * min(max(mid, 0.0), 1.0)
+    # --- GPU thermal control: groups of GPUs at offsets, NVIDIA's software / hardware slowdown ----
+    if not opt.gpu_power_clock_exponent > 0 or not 0 < opt.hw_slowdown_clock < 1 \
+            or not opt.max_operating_below_slowdown_k > 0 or int(opt.gpu_offset_groups) < 1:
+        raise SolverInputError("solver options: GPU control parameters out of range (exponent > 0, "
+                               "0 < hw_slowdown_clock < 1, max_operating_below_slowdown_k > 0, groups ≥ 1)")
+    p_hw = hw_slowdown_power_fraction(opt.gpu_power_clock_exponent, opt.hw_slowdown_clock)
+    t_op = t_slow - opt.max_operating_below_slowdown_k
+    t_shut = np.array([types[s.server_type].gpu_shutdown_c for s in plan.servers], float)
+    per_type = {key: gpu_offset_groups(max(t.gpu_count, 1), t.liquid_fraction, int(opt.gpu_offset_groups))
+                for key, t in types.items()}
+    g_max = max(len(v[0]) for v in per_type.values())
+    gpu_off, gpu_w = np.zeros((n, g_max)), np.zeros((n, g_max))
+    for i, s in enumerate(plan.servers):
+        off, w = per_type[s.server_type]
+        gpu_off[i, :off.size], gpu_w[i, :w.size] = off, w
+    off_max = gpu_off.max(axis=1, where=gpu_w > 0, initial=-np.inf)
+    first_kink = t_op - off_max  # no GPU throttles while the mean die is below this [°C]
     # R is the hardware's: calibrated at the type's rating coolant (planner.plan.RATING_*), not at
-    # the plan's setpoints, so a warmer loop makes warmer GPUs
+    # the plan's setpoints, so a warmer loop makes warmer GPUs. The design temperature is the
+    # hottest GPU's (a vendor qualifies its warmest slot): the server's mean die sits off_max below.
     t_cool = RATING_AIR_INLET_C * (1 - lf) + RATING_LIQUID_SUPPLY_C * lf
-    rise = t_design - t_cool
+    rise = t_design - off_max - t_cool
     bad = np.nonzero(rise <= 0)[0]
     if bad.size:
         i = bad[0]
         raise SolverInputError(
             f"server type {plan.servers[i].server_type!r}: gpu_design_temp_c {t_design[i]} °C must exceed "
             f"its rating coolant temperature {t_cool[i]:.1f} °C ({RATING_AIR_INLET_C:g} °C air, "
-            f"{RATING_LIQUID_SUPPLY_C:g} °C liquid, weighted by liquid_fraction)")
+            f"{RATING_LIQUID_SUPPLY_C:g} °C liquid, weighted by liquid_fraction) plus its hottest GPU's "
+            f"offset {off_max[i]:.2f} K")
     r_th = rise / p_max
     r_die, r_plate, c_die, c_plate = split_server(r_th, tau)
     c_th = c_die + c_plate
+
 
     # --- racks / recirculation --------------------------------------------------------
     nr = len(racks)
@@ -440,5 +486,6 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         loop_fan_out_w=fan_out, loop_outdoor_rated_w=out_rated, loop_it_air_max_w=it_air_max,
         loop_air_ratio=air_ratio, loop_server_share=share,
         loop_downstream=down, placement=placement, options=opt, scenario=scenario, plan=plan,
-        t_cool_design=t_cool, rated_it_w=float(p_max.sum()),
+        t_cool_design=t_cool, rated_it_w=float(p_max.sum()), t_op=t_op, t_shut=t_shut, gpu_off=gpu_off,
+        gpu_w=gpu_w, first_kink=first_kink, off_max=off_max, p_hw=p_hw, alpha=float(opt.gpu_power_clock_exponent),
         hall_area_m2=float(sum(h.width_m * h.depth_m for h in plan.halls)))

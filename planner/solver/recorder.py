@@ -67,6 +67,7 @@ class Recorder:
         self.srv_hist_t: list = []
         self.srv_hist_p: list = []
         self._reset_minute()
+        self.on_minute = None  # called at the end of each minute (the server step's episodes)
         self.next_minute_end = self.minute_len
         self.cur_min_start = 0.0
 
@@ -128,6 +129,8 @@ class Recorder:
             self._flush_minute(t_end, t_die, tl, energy)
 
     def _flush_minute(self, t_end, t_die, tl, energy):
+        if self.on_minute is not None:
+            self.on_minute()
         c = self.a_cnt
         mins = self.mins
         mins["time_s"].append(self.cur_min_start)
@@ -162,6 +165,7 @@ class Recorder:
         rack_of = model.rack
         tl_np = np.array(tl, dtype=float)
         t_srv, t_plt = servers.t_die, servers.t_plate
+        t_gpu = servers.t_hottest_gpu
         e_mover_heat = self.e_mover_heat * dt
         e_rejected = self.e_rejected * dt
         e_cool = self.e_cool * dt
@@ -185,7 +189,9 @@ class Recorder:
         res.pue_cooling = partial_pue(res.it_energy_kwh, res.cooling_energy_kwh)
         res.peak_it_kw, res.peak_facility_kw = self.peak_it / 1e3, self.peak_fac / 1e3
         res.throttle_events = int(round(servers.events))
-        res.throttled_gpus = int(round(float(gpus[servers.ever_throttled].sum())))
+        res.throttled_gpus = int(round(servers.throttled_gpus))
+        res.shutdown_gpu_hours = servers.shutdown_gpu_s / 3600.0
+        res.gpu_shutdowns = int(round(servers.shutdowns))
         res.throttled_gpu_hours = servers.thr_gpu_s / 3600.0
         res.lost_gpu_hours = servers.lost_gpu_s / 3600.0
         res.max_throttled_fraction = self.max_thr_frac
@@ -211,7 +217,7 @@ class Recorder:
         res.rack_max_gpu_c = rmax
         res.rack_throttled_gpu_hours = np.bincount(rack_of, weights=servers.srv_thr_s * gpus, minlength=nr) / 3600.0
         res.server_names = list(model.server_names)
-        res.final_server_temp_c = t_srv.copy()
+        res.final_server_temp_c = t_gpu.copy()
         res.final_loop_temp_c = tl_np
         if self.record_servers:
             res.server_temp_c = np.asarray(self.srv_hist_t)

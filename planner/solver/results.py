@@ -13,12 +13,12 @@ SUMMARY_FIELDS = (
     "cost_usd", "energy_cost_usd",
     "demand_charge_usd", "it_cost_usd", "peak_it_kw", "peak_facility_kw", "peak_15min_facility_kw",
     "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpus", "throttled_gpu_hours", "lost_gpu_hours",
-    "max_throttled_fraction", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
+    "max_throttled_fraction", "shutdown_gpu_hours", "gpu_shutdowns", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
     "control", "integrator", "cancelled", "heat_rejected_kwh", "stored_energy_change_kwh",
     "mover_heat_kwh",
 )
-MINUTE_FIELDS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "electrical_loss_kw", "pue",
-                 "pue_cooling", "supply_temp_c", "max_gpu_temp_c", "throttled_fraction")
+MINUTE_FIELDS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
+                 "max_gpu_temp_c", "throttled_fraction", "electrical_loss_kw", "pue", "pue_cooling")
 
 
 @dataclass
@@ -33,12 +33,16 @@ class SimulationResult:
     Grid), ``pue_cooling`` = (IT + cooling) / IT (partial PUE of cooling);
     ``free_cooling_full_hours`` / ``free_cooling_partial_hours`` count chilled-water-loop hours with the
     economiser carrying the whole load (chillers off) / part of it;
-    ``throttle_events`` counts GPU slowdown episodes (per GPU, with hysteresis: a GPU hovering at
-    slowdown through compute/communication phases starts a new episode whenever it cooled 2 K);
+    ``throttle_events`` counts throttle episodes in GPUs (per GPU group, on the minute record: an
+    episode ends after ``defaults.THROTTLE_EPISODE_GAP_MIN`` quiet minutes, so oscillation within a
+    throttled spell does not start new ones and no temperature hysteresis enters the count);
     ``throttled_gpus`` how many GPUs throttled at all (fast integrator; 0 from the reference path);
-    ``throttled_gpu_hours`` is GPU time spent above slowdown; ``lost_gpu_hours`` the demanded GPU
-    work not delivered, ``Σ gpus · u · (1 − s) dt``; ``max_throttled_fraction`` the largest share of
-    GPUs throttled in any step. ``heat_rejected_kwh`` is the heat to outdoors through the plant:
+    ``throttled_gpu_hours`` is GPU time below full clock (NVIDIA's software thermal slowdown above the
+    max operating temperature, hardware slowdown, shutdown); ``lost_gpu_hours`` the demanded GPU work
+    not delivered, ``Σ gpus · u · (1 − clock) dt`` — the headline; ``max_throttled_fraction`` the
+    largest share of GPUs throttled in any step; ``shutdown_gpu_hours`` / ``gpu_shutdowns`` GPUs that
+    passed their shutdown temperature (stopped until cooled). GPUs are resolved in groups around their
+    server's mean die (:mod:`.gpu_control`); temperatures reported are the hottest GPU's. ``heat_rejected_kwh`` is the heat to outdoors through the plant:
     evaporator and exchanger duty plus the chillers' compressor and condenser-fan work; with
     ``stored_energy_change_kwh`` and ``mover_heat_kwh`` it closes the energy balance
     ``IT + fan/pump heat + chiller work = rejected + Δstored``.
@@ -80,6 +84,8 @@ class SimulationResult:
     throttled_gpu_hours: float = 0.0
     lost_gpu_hours: float = 0.0
     max_throttled_fraction: float = 0.0
+    shutdown_gpu_hours: float = 0.0
+    gpu_shutdowns: int = 0
     servers: int = 0
     gpus: int = 0
     steps: int = 0
