@@ -31,9 +31,11 @@ from scipy import sparse
 from . import defaults as d
 from .coupling import Coupling
 from .heat_rejection import chiller_capacity_linear
+from .forecast import forecast_job_utilization_step_means
 from .loads import job_utilization_step_means
 from .loopbank import initial_mover_heat, loop_bank
 from .model import Model
+from .power_cap import PowerCap
 from .recorder import Recorder
 from .results import SimulationResult
 from .serverstep import ServerBank
@@ -64,10 +66,17 @@ class _Chunk:
         self.rack_p = np.ascontiguousarray((model.rack_air_share @ p_a.T).T) if rack_sums else None
         self.forecast = None
         if predictive:
+            # the rise of each loop's IT heat the controller foresees one loop-lag ahead, from a
+            # forecast with error (.forecast): max(forecast(t + θ) − forecast(t), 0), fed forward on top
+            # of the heat measured now (a steady error of the forecast then leaves no offset). Rises
+            # only: cooling is added ahead of a burst, never taken away ahead of a stall (the load is
+            # still there until it drops; the measured heat follows the drop)
+            err = model.options.forecast_error
+            now = forecast_job_utilization_step_means(model.placement, t0, dt, err)
             fc = np.empty((k1 - k0, model.m))
             for l in range(model.m):
-                ujl = job_utilization_step_means(model.placement, t0 + lookahead[l], dt)
-                fc[:, l] = forecast_base[l] + forecast_w[l] @ ujl
+                ujl = forecast_job_utilization_step_means(model.placement, t0 + lookahead[l], dt, err)
+                fc[:, l] = np.maximum(forecast_w[l] @ (ujl - now), 0.0)
             self.forecast = fc
 
 
@@ -165,7 +174,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
              prices, demand_charge, progress=None, cancel=None) -> SimulationResult:
     """Integrate ``n_steps`` of ``dt`` [s]; see the module docstring. Returns a :class:`SimulationResult`."""
     wall0 = time.perf_counter()
-    predictive = control == "predictive"
+    predictive = control in ("predictive", "predictive-throttle")
     cpl = Coupling(model)
     cpl.use_step(dt, model.c_die, model.c_plate)
     dense = cpl.dense
@@ -185,6 +194,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     bank = loop_bank(model, dt, tl0.tolist(), y0, cpl.to_loops(p_prev))
     rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, servers.t_hottest_gpu)
     rec.on_minute = servers.close_minute  # throttle episodes are kept on the minute record
+    cap = PowerCap(model, dt, n_steps) if control == "predictive-throttle" else None
     energy0 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
                + sum(c * t for c, t in zip(model.loop_c.tolist(), bank.tl)))
     tl = tl_prev = bank.tl
@@ -211,10 +221,13 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         db = db_list[k]
         # 1-2. servers at the coolant of the step (loop supplies extrapolated to the midpoint)
         tc = cpl.coolant_mid(tl, tl_prev, e_prev, p_mean, prev_rack_p)
-        energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(tc, chunk, kk)
+        u_cap = cap.caps(k, chunk.u[kk], tl, bank.lines) if cap is not None else None
+        energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(tc, chunk, kk, u_cap)
         # 3. heat to the loops
         q_loop = cpl.heat_to_loops(energy, dX)
         prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
+        if u_cap is not None:
+            prev_rack_p = None
         e_step = vsum(energy)
         e_prev = energy
         if not dense:

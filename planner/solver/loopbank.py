@@ -196,6 +196,8 @@ class ScalarLoopBank:
         self.inv_dt = 1.0 / dt
         # water-side economiser modes, loop-seconds: full (chillers off) and partial free cooling
         self.free_full_s = self.free_partial_s = 0.0
+        self.deliv = [0.0] * m  # heat each loop delivered over the last step [W] (plan order)
+        self.lines = [(1.0, 0.0, 0.0)] * m  # (y, a, b): each loop's removal y·(a + b·T) last step
 
     @property
     def y(self) -> list:
@@ -203,7 +205,8 @@ class ScalarLoopBank:
         return [a.y for a in self.acts]
 
     def step(self, q_loop, db: float, wb: float, fc=None):
-        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] forecasts.
+        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] the foreseen
+        change of each loop's heat one lag ahead (predictive control: added to the measured heat).
         Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``: heat the plant loops
         deliver outdoors (before the chillers' own electricity), fan/pump and chiller electricity, fan/pump
         heat into the loops."""
@@ -233,7 +236,7 @@ class ScalarLoopBank:
                 a_cap += cap_ch - slope * t0
                 b_cap += slope
             cap_now = a_cap + b_cap * t0
-            target = (q_in if fc is None else fc[l] + mh) + kc * (t0 - tset)
+            target = (q_in if fc is None else q_in + fc[l]) + kc * (t0 - tset)
             if target <= 0.0:
                 cmd = 0.0
             elif target >= cap_now:
@@ -257,6 +260,9 @@ class ScalarLoopBank:
             act.y = act.a * yl + act.w_old * buf[(ka - act.n - 1) % size] + act.w_new * buf[(ka - act.n) % size]
             deliv = q_in - c * (t1 - t0) * inv_dt
             tl[l] = t1
+            self.deliv[l] = deliv
+            # removal y·(a + b·T) with the actuator where it stands or is being sent (predictive throttling)
+            self.lines[l] = (yl if yl > cmd else cmd, a_cap, b_cap)
             free = 0.0
             if chiller:
                 if econ:
@@ -291,6 +297,17 @@ class VectorLoopBank:
     """
 
     scalar = False
+
+    @property
+    def deliv(self):
+        """Heat each loop delivered over the last step [W] (plan order)."""
+        return self.delivered[self.inv]
+
+    @property
+    def lines(self):
+        """(y, a, b) per loop: removal y·(a + b·T) of the last step (plan order)."""
+        inv = self.inv
+        return list(zip(self.line_y[inv].tolist(), self.line_a[inv].tolist(), self.line_b[inv].tolist()))
 
     def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
         m = model.m
@@ -341,12 +358,14 @@ class VectorLoopBank:
         self.any_free = self.any_econ
         self.free_full_s = self.free_partial_s = 0.0
         self.delivered = np.zeros(m)
+        self.line_y, self.line_a, self.line_b = np.ones(m), np.zeros(m), np.zeros(m)
         self.tl = np.asarray(tl, float).copy()
         # per level: which loops have parents, and the parents' indices
         self.level_par = [(np.flatnonzero(self.has_par[sl]), self.par_p[sl][self.has_par[sl]]) for sl in self.slices]
 
     def step(self, q_loop, db: float, wb: float, fc=None):
-        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] forecasts.
+        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] the foreseen
+        change of each loop's heat one lag ahead (predictive control: added to the measured heat).
         Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
         t, dt = self.t, self.dt
         y = self.act.y
@@ -379,10 +398,11 @@ class VectorLoopBank:
             if self.any_ret:  # q_in of this level is complete (children were stepped before)
                 a = a + rg * q_in
             cap = a + b * t0
-            ff = q_in if fc is None else fc[sl] + mh_in[sl]
+            ff = q_in if fc is None else q_in + fc[sl]
             target = ff + self.kc[sl] * (t0 - self.tset[sl])
             with np.errstate(divide="ignore", invalid="ignore"):
                 cmd = np.where(target <= 0.0, 0.0, np.where(target >= cap, 1.0, target / np.where(cap > 0, cap, 1.0)))
+            self.line_y[sl], self.line_a[sl], self.line_b[sl] = np.maximum(y[sl], cmd), a, b
             self.act.store(sl, cmd)
             if sl.stop - sl.start <= 4:  # a few loops (the plant level): scalar code is faster
                 t1 = np.array([loop_temperature_step(*args, dt) for args in

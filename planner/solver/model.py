@@ -15,6 +15,7 @@ from scipy import sparse
 from ..plan import RATING_AIR_INLET_C, RATING_LIQUID_SUPPLY_C, Plan, Scenario
 from . import defaults as d
 from .errors import SolverInputError
+from .forecast import ForecastError
 from .gpu_control import group_state, gpu_offset_groups, hw_slowdown_power_fraction, piece_tables
 from .heat_rejection import design_rise_k, exchanger_conductance
 from .loads import Placement, place_jobs
@@ -23,7 +24,7 @@ from .thermal import split_server
 
 RHO_CP = {"air": d.AIR_DENSITY * d.AIR_CP, "liquid": d.WATER_DENSITY * d.WATER_CP,
           "facility": d.WATER_DENSITY * d.WATER_CP}  # volumetric heat capacity [J/(m³·K)]
-CONTROL_MODES = ("reactive", "predictive")
+CONTROL_MODES = ("reactive", "predictive", "predictive-throttle")
 
 
 @dataclass
@@ -41,6 +42,8 @@ class SolverOptions:
     gpu_power_clock_exponent, hw_slowdown_clock, max_operating_below_slowdown_k : float  NVIDIA's
         thermal control (:mod:`.gpu_control`, :mod:`.defaults`)
     gpu_offset_groups : int  Most GPU groups a server is resolved into (1: one lumped GPU, no spread)
+    forecast_error : ForecastError  What the predictive controllers' forecast gets wrong
+        (:mod:`.forecast`: each burst's start ±60 s, its power ±10 %, uniform, seeded)
     initial_state : str  ``steady`` (loops at setpoint, servers at their steady temperature for the
         first step's load) — the only choice for now
     """
@@ -55,6 +58,7 @@ class SolverOptions:
     hw_slowdown_clock: float = d.GPU_HW_SLOWDOWN_CLOCK
     max_operating_below_slowdown_k: float = d.GPU_MAX_OPERATING_BELOW_SLOWDOWN_K
     gpu_offset_groups: int = d.GPU_OFFSET_GROUPS
+    forecast_error: ForecastError = ForecastError()
     initial_state: str = "steady"
 
 

@@ -191,6 +191,7 @@ class Recorder:
         res.throttle_events = int(round(servers.events))
         res.throttled_gpus = int(round(servers.throttled_gpus))
         res.shutdown_gpu_hours = servers.shutdown_gpu_s / 3600.0
+        res.power_cap_lost_gpu_hours = servers.cap_lost_gpu_s / 3600.0
         res.gpu_shutdowns = int(round(servers.shutdowns))
         res.throttled_gpu_hours = servers.thr_gpu_s / 3600.0
         res.lost_gpu_hours = servers.lost_gpu_s / 3600.0

@@ -29,6 +29,7 @@ from .gpu_control import lost_work_fraction
 from .heat_rejection import chiller_scalar_kernels
 from .thermal import piece_index
 from .loopbank import economiser_free_w, loop_movers, mover_args
+from .forecast import forecast_job_utilization_step_means
 from .loads import job_utilization_step_means
 from .model import Model
 from .results import SimulationResult
@@ -42,6 +43,9 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     n, m = model.n, model.m
     rows = np.arange(n)
     horizon = n_steps * dt
+    if control == "predictive-throttle":
+        raise SolverInputError("the solve_ivp reference path runs reactive and predictive control; "
+                               "predictive-throttle runs on the fast integrator only")
     predictive = control == "predictive"
     share = model.loop_server_share.tocsr()
     down_share = sparse.csr_matrix(model.loop_downstream) @ share
@@ -83,11 +87,15 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         return table_cache[key]
 
     def forecast_at(t):
+        """The foreseen rise of each loop's heat one lag ahead (as the fast path's _Chunk)."""
+        err = model.options.forecast_error
         k = np.minimum(((t + look) // dt).astype(int), 10**9)
+        k_now = min(int(t // dt), 10**9)
+        now = forecast_job_utilization_step_means(model.placement, np.array([k_now * dt]), dt, err)[:, 0]
         out = np.empty(m)
         for l in range(m):
-            uj = job_utilization_step_means(model.placement, np.array([k[l] * dt]), dt)[:, 0]
-            out[l] = forecast_base[l] + forecast_w[l] @ uj
+            uj = forecast_job_utilization_step_means(model.placement, np.array([k[l] * dt]), dt, err)[:, 0]
+            out[l] = max(float(forecast_w[l] @ (uj - now)), 0.0)
         return out
 
     def evaluate(t, x):
@@ -133,7 +141,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
             if ch_pow[l] is not None and deliv[l] - free > 0.0:  # compressor + condenser fans, rejected too
                 ch_elec += ch_pow[l](deliv[l] - free, db, TL[l])
             q_in = q_srv[l] + mover_heat[l] + child[l]
-            ff = q_in if fc is None else fc[l] + mover_heat[l]
+            ff = q_in if fc is None else q_in + fc[l]
             cmd[l] = command_fraction(ff + model.loop_gain[l] * (TL[l] - model.loop_setpoint[l]), cap)
             dTL[l] = (q_in - deliv[l]) / model.loop_c[l]
             if parent[l] >= 0:

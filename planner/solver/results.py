@@ -13,7 +13,7 @@ SUMMARY_FIELDS = (
     "cost_usd", "energy_cost_usd",
     "demand_charge_usd", "it_cost_usd", "peak_it_kw", "peak_facility_kw", "peak_15min_facility_kw",
     "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpus", "throttled_gpu_hours", "lost_gpu_hours",
-    "max_throttled_fraction", "shutdown_gpu_hours", "gpu_shutdowns", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
+    "max_throttled_fraction", "shutdown_gpu_hours", "gpu_shutdowns", "power_cap_lost_gpu_hours", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
     "control", "integrator", "cancelled", "heat_rejected_kwh", "stored_energy_change_kwh",
     "mover_heat_kwh",
 )
@@ -41,7 +41,8 @@ class SimulationResult:
     max operating temperature, hardware slowdown, shutdown); ``lost_gpu_hours`` the demanded GPU work
     not delivered, ``Σ gpus · u · (1 − clock) dt`` — the headline; ``max_throttled_fraction`` the
     largest share of GPUs throttled in any step; ``shutdown_gpu_hours`` / ``gpu_shutdowns`` GPUs that
-    passed their shutdown temperature (stopped until cooled). GPUs are resolved in groups around their
+    passed their shutdown temperature (stopped until cooled); ``power_cap_lost_gpu_hours`` the part of
+    ``lost_gpu_hours`` given up on purpose by ``predictive-throttle`` control (:mod:`.power_cap`). GPUs are resolved in groups around their
     server's mean die (:mod:`.gpu_control`); temperatures reported are the hottest GPU's. ``heat_rejected_kwh`` is the heat to outdoors through the plant:
     evaporator and exchanger duty plus the chillers' compressor and condenser-fan work; with
     ``stored_energy_change_kwh`` and ``mover_heat_kwh`` it closes the energy balance
@@ -86,6 +87,7 @@ class SimulationResult:
     max_throttled_fraction: float = 0.0
     shutdown_gpu_hours: float = 0.0
     gpu_shutdowns: int = 0
+    power_cap_lost_gpu_hours: float = 0.0
     servers: int = 0
     gpus: int = 0
     steps: int = 0

@@ -121,6 +121,7 @@ class ServerBank:
         self.down = np.zeros((n, g), bool)  # GPU groups shut down
         self.any_down = False
         self.shutdown_gpu_s = 0.0
+        self.cap_lost_gpu_s = 0.0  # work given up to predictive throttling (GPU-seconds)
         self.shutdowns = 0.0
         self.t_restart = model.t_slow - d.GPU_RESTART_BELOW_SLOWDOWN_K
 
@@ -150,9 +151,10 @@ class ServerBank:
         _, p = self._groups(t_mean, sub, self.tables)
         return lost_work_fraction(p, self.model.gpu_w[self.hot_idx[sub]], self.model.alpha)
 
-    def step(self, tc, chunk, kk: int):
+    def step(self, tc, chunk, kk: int, u_cap=None):
         """Advance every server one step at coolant ``tc`` [°C] with the utilisation of row ``kk``
-        of ``chunk``. Returns ``(energy_j, dX, tmax, throttled_step, step_thr_gpu_s)``: electric
+        of ``chunk`` (capped at ``u_cap`` if given: predictive throttling). Returns
+        ``(energy_j, dX, tmax, throttled_step, step_thr_gpu_s)``: electric
         energy per server over the step [J], the change of die and plate temperatures [K]
         ([2 × n]), the hottest GPU at the step end [°C], whether any server was hot, and the GPU time
         spent below full clock in the step [s]."""
@@ -168,7 +170,13 @@ class ServerBank:
         np.add(X, dX, out=X_new)
         energy = chunk.e[kk]
         np.add(X_new[0], self.off_max, out=self.t_gpu)  # hottest GPU of a server at full clock
-        hot_any = (vmax_(X_new[0]) > self.first_kink_min or vmax_(t_srv) > self.first_kink_min or self.any_down)
+        capped = None
+        if u_cap is not None:
+            capped = u_cap < chunk.u[kk] - 1e-12
+            if not capped.any():
+                capped = u_cap = None
+        hot_any = (vmax_(X_new[0]) > self.first_kink_min or vmax_(t_srv) > self.first_kink_min or self.any_down
+                   or capped is not None)
         if not hot_any:
             self.X = X_new
             return energy, dX, float(vmax_(self.t_gpu)), False, 0.0
@@ -176,21 +184,25 @@ class ServerBank:
         hot_mask = (X_new[0] > self.first_kink) | (t_srv > self.first_kink)
         if self.any_down:
             hot_mask |= self.down.any(axis=1)
+        if capped is not None:  # capped servers leave the precomputed full-clock path
+            hot_mask |= capped
         hot = np.flatnonzero(hot_mask)
         self.hot_idx = hot
         step_thr_gpu_s = 0.0
         if hot.size:
             u = chunk.u[kk][hot]
+            u_base = u if u_cap is None else u_cap[hot]
             down_w = (m.gpu_w[hot] * self.down[hot]).sum(axis=1) if self.any_down else None
-            u_run = u if down_w is None else u * (1.0 - down_w)
+            u_run = u_base if down_w is None else u_base * (1.0 - down_w)
             td0, tp0, tch = t_srv[hot], t_plt[hot], tc[hot]
+            plain = down_w is None and u_cap is None
             tkey = (hot.tobytes(), id(chunk), None if chunk.u_const else kk)
-            if down_w is not None or tkey != self.tables_key:
+            if not plain or tkey != self.tables_key:
                 self.tables = m.gpu_tables(u_run, hot)
-                self.tables_key = tkey if down_w is None else None
+                self.tables_key = tkey if plain else None
             tables = self.tables
             res = None
-            if chunk.u_const and down_w is None:  # settled throttled servers: one piece all step
+            if chunk.u_const and plain:  # settled throttled servers: one piece all step
                 pieces = piece_index(td0, tables[0])
                 key = (tkey, pieces.tobytes())
                 if key != self.kernel_key:
@@ -216,7 +228,11 @@ class ServerBank:
                 self.shutdown_gpu_s += float(np.dot(g_h, down_w)) * dt
             step_thr_gpu_s = float(np.dot(g_h, thr_t))
             self.thr_gpu_s += step_thr_gpu_s
-            self.lost_gpu_s += float(np.dot(g_h * u, lost))
+            self.lost_gpu_s += float(np.dot(g_h * u_base, lost))
+            if u_cap is not None:  # the planned loss of predictive throttling
+                cap_lost = float(np.dot(g_h, u - u_base)) * dt
+                self.lost_gpu_s += cap_lost
+                self.cap_lost_gpu_s += cap_lost
             self.srv_thr_s[hot] += thr_t
             X_new[0, hot] = th
             X_new[1, hot] = tph

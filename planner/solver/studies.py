@@ -34,13 +34,32 @@ def run_study(name: str, progress=None) -> dict:
 
 # ----------------------------------------------------------------------------- seed story 1
 
+def throttle_levels(fraction, min_minutes: int = 5, step: float = 0.005) -> list[float]:
+    """Levels a minute throttled-fraction series holds: values rounded to ``step`` held for at least
+    ``min_minutes`` consecutive minutes, in the order first reached (each once) [-]."""
+    r = np.round(np.asarray(fraction, float) / step) * step
+    levels: list[float] = []
+    i = 0
+    while i < r.size:
+        j = i
+        while j + 1 < r.size and r[j + 1] == r[i]:
+            j += 1
+        if j - i + 1 >= min_minutes and round(float(r[i]), 3) not in levels:
+            levels.append(round(float(r[i]), 3))
+        i = j + 1
+    return levels
+
+
 def _window_stats(res, day_start_s: float, h0: float, h1: float) -> dict:
     """Throttled-fraction figures for local hours [h0, h1) of the day starting ``day_start_s``."""
     t = res.time_s - day_start_s
     sel = (t >= h0 * 3600) & (t < h1 * 3600)
     frac = res.throttled_fraction[sel]
+    it = res.it_kw[sel]
     return {"max_throttled_fraction": float(frac.max()) if frac.size else 0.0,
-            "throttled_gpu_hours": float(frac.sum() * res.gpus * 60.0 / 3600.0)}
+            "throttled_gpu_hours": float(frac.sum() * res.gpus * 60.0 / 3600.0),
+            "levels": throttle_levels(frac),
+            "mean_it_kw": float(it.mean()) if it.size else 0.0}
 
 
 #: The cities of the Phoenix story: bundled EPW file and the IANA zone of the site's wall clock (the
@@ -108,7 +127,10 @@ def phoenix_study(step_s: float = 10.0, progress=None, cities=tuple(PHOENIX_CITI
             "weather_file": epw_name,
             "afternoon_14_18": _window_stats(res, day0, 14, 18),
             "night_02_06": _window_stats(res, day0, 2, 6),
+            "day_11_21": _window_stats(res, day0, 11, 21),
             "throttled_gpu_hours_day": whole["throttled_gpu_hours"],
+            "lost_gpu_hours_run": res.lost_gpu_hours,
+            "pue_run": res.pue, "pue_cooling_run": res.pue_cooling,
             "max_ambient_c": max(amb),
             "max_gpu_temp_c": float(res.max_gpu_temp_c_series[on_day].max()),
             "max_supply_temp_c": float(res.supply_temp_c[on_day].max()),
@@ -127,95 +149,115 @@ def phoenix_study(step_s: float = 10.0, progress=None, cities=tuple(PHOENIX_CITI
 
 # ----------------------------------------------------------------------------- seed story 2
 
-#: Technology-cooling (CDU) supply of the pump-lag study's headline [°C]: NVIDIA's 45 °C warm-water
-#: rack-inlet limit (the catalog's GB200 calibration anchor), the setpoint a chiller-free hall runs at.
-PUMP_LAG_SUPPLY_C = 45.0
-#: The same sweep at the catalog's design supply (W40 facility water + 3 K CDU approach) [°C].
-PUMP_LAG_COMPARE_SUPPLY_C = 43.0
+#: The pump-lag study's rules, fixed before any run (docs/physics.md, "Pump-lag study").
+PUMP_LAG_HEADLINE_LAG_S = 90.0  #: total CDU lag of the headline [s] (the seed story's ~90 s)
+PUMP_LAG_MIN_LOSS_GPU_H = 0.1  #: "loses throughput": at least this much lost work [GPU-h], the report's resolution
+PUMP_LAG_SEARCH_C = (40.0, 50.0)  #: bisection bracket of the CDU supply setpoint [°C]
+PUMP_LAG_SEARCH_TOL_K = 0.05  #: bisection resolution [K]
+PUMP_LAG_BAND_OFFSETS_K = (-0.5, 0.0, 0.5, 1.0, 1.5)  #: the band around s* [K]
+PUMP_LAG_SWEEP_OFFSET_K = 1.0  #: the lag sweep runs at s* + this (the middle of the band) [K]
 PUMP_LAG_LAGS_S = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)
+PUMP_LAG_MODES = ("reactive", "predictive", "predictive-throttle")
 
 
-def _lag_sweep(lags_s, tcs_supply_c: float, step_s: float, outdoor_c: float, on_lag_done=None) -> list[dict]:
-    """Reactive and predictive runs of :func:`.examples.liquid_burst_plan` for every lag in ``lags_s``;
-    ``on_lag_done()`` is called after each lag."""
-    from .model import compile_model
-    sweep = []
-    for lag in lags_s:
-        plan = liquid_burst_plan(lag_s=lag, tcs_supply_c=tcs_supply_c)
-        sc = plan.scenarios[0]
-        model = compile_model(plan, sc, sc.horizon_s)
-        cdu = plan.cooling_loops[0].name
-        k = model.loop_names.index(cdu)
-        row = {"lag_s": lag, "total_lag_s": float(model.loop_tau[k] + model.loop_dead[k])}
-        for mode in ("reactive", "predictive"):
-            res = simulate(plan, weather=outdoor_c, control=mode, step_s=step_s)
-            row[f"{mode}_events"] = res.throttle_events
-            row[f"{mode}_throttled_gpus"] = res.throttled_gpus
-            row[f"{mode}_throttled_gpu_hours"] = res.throttled_gpu_hours
-            row[f"{mode}_max_gpu_temp_c"] = res.max_gpu_temp_c
-            row[f"{mode}_max_supply_temp_c"] = float(res.loop_supply_c[:, res.loop_names.index(cdu)].max())
-            row[f"{mode}_max_throttled_fraction"] = res.max_throttled_fraction
-        r, p = row["reactive_events"], row["predictive_events"]
-        row["reduction"] = (1.0 - p / r) if r > 0 else None
-        row["gap_max_gpu_temp_k"] = row["reactive_max_gpu_temp_c"] - row["predictive_max_gpu_temp_c"]
-        sweep.append(row)
-        if on_lag_done is not None:
-            on_lag_done()
-    return sweep
+def _lag_run(lag_s: float, supply_c: float, mode: str, step_s: float, outdoor_c: float) -> dict:
+    """One run of :func:`.examples.liquid_burst_plan` and the figures the study reports."""
+    plan = liquid_burst_plan(lag_s=lag_s, tcs_supply_c=supply_c)
+    res = simulate(plan, weather=outdoor_c, control=mode, step_s=step_s)
+    cdu = res.loop_names.index(plan.cooling_loops[0].name)
+    return {"lost_gpu_hours": res.lost_gpu_hours, "events": res.throttle_events,
+            "throttled_gpus": res.throttled_gpus, "throttled_gpu_hours": res.throttled_gpu_hours,
+            "power_cap_lost_gpu_hours": res.power_cap_lost_gpu_hours, "max_gpu_temp_c": res.max_gpu_temp_c,
+            "max_supply_temp_c": float(res.loop_supply_c[:, cdu].max())}
 
 
-def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float = 35.0,
-                   tcs_supply_c: float = PUMP_LAG_SUPPLY_C,
-                   compare_supply_c: float | None = PUMP_LAG_COMPARE_SUPPLY_C, progress=None) -> dict:
-    """A GB200 rack pair's training job on a CDU loop with a total actuator lag: reactive vs predictive.
+def pump_lag_setpoint(step_s: float = 2.0, outdoor_c: float = 35.0, on_run=None) -> float:
+    """s*: the lowest CDU supply setpoint [°C] at which reactive control loses throughput at the headline
+    lag — at least ``PUMP_LAG_MIN_LOSS_GPU_H`` of lost GPU work — by bisection on
+    ``PUMP_LAG_SEARCH_C`` to ``PUMP_LAG_SEARCH_TOL_K`` (the upper end of the final bracket: a setpoint
+    that does lose it). Reactive losses grow with the setpoint (less margin to max operating)."""
+    lo, hi = PUMP_LAG_SEARCH_C
 
-    Each lag runs the same plan (:func:`.examples.liquid_burst_plan`: idle, then a training job with
-    its start-up, 6 s iterations and checkpoint stalls) both ways at ``outdoor_c`` (the plant's rating
-    point, so the facility water can hold its setpoint and the CDU's lag is what is studied) and counts
-    throttle events (per GPU, above the 89 °C slowdown).
+    def loses(sup):
+        r = _lag_run(PUMP_LAG_HEADLINE_LAG_S, sup, "reactive", step_s, outdoor_c)
+        if on_run is not None:
+            on_run()
+        return r["lost_gpu_hours"] >= PUMP_LAG_MIN_LOSS_GPU_H
+    if loses(lo) or not loses(hi):
+        raise SolverInputError(f"pump-lag setpoint rule: the bracket {lo}–{hi} °C does not contain the onset")
+    while hi - lo > PUMP_LAG_SEARCH_TOL_K + 1e-9:
+        mid = round(0.5 * (lo + hi) / PUMP_LAG_SEARCH_TOL_K) * PUMP_LAG_SEARCH_TOL_K
+        if mid <= lo or mid >= hi:
+            break
+        lo, hi = (lo, mid) if loses(mid) else (mid, hi)
+    return round(hi, 3)
 
-    The headline runs the technology loop at ``tcs_supply_c`` = NVIDIA's 45 °C warm-water limit, where
-    the GPUs' steady full-load temperature is max operating 87 °C (the catalog calibration): 2 K of
-    margin that the loop's lag may or may not eat. ``compare_supply_c`` (None: skip) repeats the sweep
-    at the catalog's 43 °C design supply to show what 2 K of extra margin buys.
-    ``total_lag_s`` is τ + dead time + transit as compiled (the transit V/V̇ ≈ 16 s is the floor of the
-    0 s point). The headline is the ~90 s lag of the seed story; ``reduction`` is
-    1 − predictive / reactive events (None without reactive events).
 
-    lags_s : sequence  Total CDU lags to sweep [s]
-    step_s : float  Integrator step [s] (2 s resolves the 6 s iterations)
-    outdoor_c : float  Constant outdoor dry bulb [°C]
-    tcs_supply_c, compare_supply_c : float  CDU supply setpoints of the headline / comparison [°C]
-    progress : callable(fraction) or None
+def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float = 35.0, progress=None) -> dict:
+    """A GB200 rack pair's training job on a CDU loop with a total actuator lag, under three controls.
+
+    The rules are fixed before any run (module constants, docs/physics.md):
+
+    * plan: :func:`.examples.liquid_burst_plan` — two NVL72 racks (144 GPUs), one synchronous training
+      job from t = 10 min (120 s start-up ramp, 6 s compute / communication iterations, a 90 s
+      checkpoint stall every 30 min: a burst at the start and at every resume), 4 h at 2 s steps,
+      35 °C outdoors (the facility water holds its setpoint; the CDU's lag is what is studied);
+    * setpoint: s* = the lowest CDU supply at which *reactive* control at the headline 90 s lag loses at
+      least 0.1 GPU-h (:func:`pump_lag_setpoint`, bisection); the band is s* − 0.5 K … s* + 1.5 K in
+      0.5 K steps;
+    * controls: ``reactive`` (measured heat + proportional feedback), ``predictive`` (adds the heat
+      rise a forecast *with error* foresees one lag ahead: each burst's start ±60 s, its power ±10 %,
+      uniform, seeded — :mod:`.forecast`), ``predictive-throttle`` (predictive plus a controlled
+      power cap ahead of a burst the loop cannot follow, :mod:`.power_cap`);
+    * figures: lost throughput (GPU-h of demanded work not delivered) and throttle episodes per mode,
+      over the band at 90 s and over the 0–180 s lag sweep at s* + 1 K; ``reduction`` is the smallest
+      ``1 − min(predictive, predictive-throttle) / reactive`` over the band points where reactive
+      loses at least 0.1 GPU-h.
     """
-    runs = [tcs_supply_c] + ([compare_supply_c] if compare_supply_c is not None else [])
-    total = len(lags_s) * len(runs)
+    band_n = len(PUMP_LAG_BAND_OFFSETS_K) * len(PUMP_LAG_MODES)
+    total = 9 + band_n + len(lags_s) * len(PUMP_LAG_MODES)
     done = [0]
 
     def tick():
         done[0] += 1
         if progress is not None:
-            progress(done[0] / total)
-
-    sweeps = [_lag_sweep(lags_s, sup, step_s, outdoor_c, tick) for sup in runs]
-    sweep = sweeps[0]
-    head = min(sweep, key=lambda r: abs(r["lag_s"] - 90.0))
+            progress(min(done[0] / total, 1.0))
+    s_star = pump_lag_setpoint(step_s, outdoor_c, on_run=tick)
+    band, details, reductions = [], [], []
+    for off in PUMP_LAG_BAND_OFFSETS_K:
+        sup = round(s_star + off, 3)
+        runs = {}
+        for mode in PUMP_LAG_MODES:
+            runs[mode] = _lag_run(PUMP_LAG_HEADLINE_LAG_S, sup, mode, step_s, outdoor_c)
+            tick()
+        band.append({"setpoint_c": sup, "reactive_lost_gpu_hours": runs["reactive"]["lost_gpu_hours"],
+                     "predictive_lost_gpu_hours": runs["predictive"]["lost_gpu_hours"],
+                     "predictive_throttle_lost_gpu_hours": runs["predictive-throttle"]["lost_gpu_hours"]})
+        details.append({"setpoint_c": sup, **{m: runs[m] for m in PUMP_LAG_MODES}})
+        r = runs["reactive"]["lost_gpu_hours"]
+        if r >= PUMP_LAG_MIN_LOSS_GPU_H:
+            best = min(runs["predictive"]["lost_gpu_hours"], runs["predictive-throttle"]["lost_gpu_hours"])
+            reductions.append(1.0 - best / r)
+    sweep_sup = round(s_star + PUMP_LAG_SWEEP_OFFSET_K, 3)
+    sweep = []
+    for lag in lags_s:
+        row = {"lag_s": lag}
+        for mode in PUMP_LAG_MODES:
+            row[mode] = _lag_run(lag, sweep_sup, mode, step_s, outdoor_c)
+            tick()
+        sweep.append(row)
     plan = liquid_burst_plan()
-    types = {t.key: t for t in plan.server_types}
-    out = {"lag_s": head["lag_s"], "total_lag_s": head["total_lag_s"], "outdoor_c": outdoor_c,
-           "tcs_supply_c": tcs_supply_c, "step_s": step_s,
-           "reactive_events": head["reactive_events"], "predictive_events": head["predictive_events"],
-           "reduction": head["reduction"],
-           "reactive_throttled_gpus": head["reactive_throttled_gpus"],
-           "predictive_throttled_gpus": head["predictive_throttled_gpus"],
-           "reactive_throttled_gpu_hours": head["reactive_throttled_gpu_hours"],
-           "predictive_throttled_gpu_hours": head["predictive_throttled_gpu_hours"],
-           "gpu_slowdown_c": float(plan.server_types[0].gpu_slowdown_c),
-           "gpus": sum(types[s.server_type].gpu_count for s in plan.servers),
-           "sweep": sweep}
-    if compare_supply_c is not None:
-        out["comparison"] = {"tcs_supply_c": compare_supply_c, "sweep": sweeps[1]}
-    return out
+    from .forecast import ForecastError
+    err = ForecastError()
+    return {"rule": "s* = lowest CDU supply at which reactive control loses >= 0.1 GPU-h at 90 s lag (bisection); "
+                    "band s*-0.5 .. s*+1.5 K in 0.5 K steps",
+            "setpoint_c": s_star, "lag_s": PUMP_LAG_HEADLINE_LAG_S, "outdoor_c": outdoor_c, "step_s": step_s,
+            "gpus": sum(t.gpu_count for t in plan.server_types for s in plan.servers if s.server_type == t.key),
+            "band": band, "band_details": details,
+            "reduction": min(reductions) if reductions else None, "band_points_counted": len(reductions),
+            "sweep_setpoint_c": sweep_sup, "sweep": sweep,
+            "forecast_error": {"start_jitter_s": err.start_jitter_s, "power_error": err.power_error,
+                               "seed": err.seed, "distribution": "uniform, per burst"}}
 
 
 # ----------------------------------------------------------------------------- seed story 3
@@ -288,5 +330,6 @@ def cost_study(progress=None) -> dict:
             "expected_it_cost_usd": 60000.0, "error_fraction": res.it_cost_usd / 60000.0 - 1.0,
             "facility_energy_kwh": res.facility_energy_kwh, "facility_cost_usd": res.cost_usd,
             "energy_cost_usd": res.energy_cost_usd, "demand_charge_usd": res.demand_charge_usd,
-            "pue": res.pue, "cost_usd": res.cost_usd,
+            "pue": res.pue, "pue_cooling": res.pue_cooling, "electrical_loss_kwh": res.electrical_loss_kwh,
+            "cooling_energy_kwh": res.cooling_energy_kwh, "cost_usd": res.cost_usd,
             "steps": res.steps, "step_s": res.step_s, "wall_time_s": res.wall_time_s}
