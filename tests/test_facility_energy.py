@@ -142,3 +142,24 @@ def test_loop_movers_by_hand():
     assert economiser_free_w(1e4, 0.0, 20.0, 25.0, 18.0) == 0.0  # warmer outside: bypassed, not negative
     assert economiser_free_w(1e4, 2e4, 20.0, 12.0, 18.0) == pytest.approx(1e4 * 8 + 2e4 * 2)
     assert d.MOVER_MIN_SPEED == 0.3
+
+
+def test_ashrae_envelope_hours_by_hand():
+    """A steady hour: rack-hours outside the envelopes are the racks whose warmest inlet is outside
+    18–27 °C / 15–32 °C, one hour each; a coil on 16 °C chilled water cannot dry the hall below
+    17.5 °C dew point (over both the 15 °C recommended and the 17 °C A1 ceilings), on 12 °C water it can."""
+    plan = small_air_plan(n_racks=3)
+    plan.cooling_units[0].supply_setpoint_c = 26.0  # warm air: recirculation pushes rack tops past 27 °C
+    res = simulate(plan, weather=25.0, horizon_s=3600.0)
+    inlets = res.rack_max_inlet_c
+    n_rec = int(np.sum((inlets > 27.0) | (inlets < 18.0)))
+    n_a1 = int(np.sum((inlets > 32.0) | (inlets < 15.0)))
+    assert 0 < n_rec
+    assert res.inlet_rack_hours_outside_recommended == pytest.approx(n_rec * 1.0, abs=1e-9)
+    assert res.inlet_rack_hours_outside_a1 == pytest.approx(n_a1 * 1.0, abs=1e-9)
+    assert res.dew_point_hours_over_recommended == pytest.approx(1.0) and res.dew_point_hours_over_a1 == pytest.approx(1.0)
+    cold = small_air_plan(n_racks=3)
+    cold.cooling_units[0].supply_setpoint_c = 20.0
+    cold.cooling_units[1].supply_setpoint_c = 12.0
+    res = simulate(cold, weather=25.0, horizon_s=3600.0)
+    assert res.dew_point_hours_over_recommended == 0.0 and res.dew_point_hours_over_a1 == 0.0

@@ -175,3 +175,14 @@ AIR_IN_ROW_SPREAD_K = 0.75
 #: Most offset groups a server is resolved into [-] (GPUs with near offsets merged into equal groups;
 #: each group adds two kinks to the server's power law). NVL72: 8 groups of 9 GPUs.
 GPU_OFFSET_GROUPS = 8
+
+# --- ASHRAE thermal envelopes (air inlet of IT equipment; ASHRAE TC 9.9 Thermal Guidelines, 5th ed. 2021) ----
+#: Recommended envelope, dry bulb [°C], and its dew-point ceiling [°C] (docs/physics.md).
+ASHRAE_RECOMMENDED_C = (18.0, 27.0)
+ASHRAE_RECOMMENDED_MAX_DEW_POINT_C = 15.0
+#: Class A1 allowable envelope, dry bulb [°C], and its dew-point ceiling [°C].
+ASHRAE_A1_C = (15.0, 32.0)
+ASHRAE_A1_MAX_DEW_POINT_C = 17.0
+#: A wet cooling coil dries the air it cools down to about its apparatus dew point, ~1–2 K above the
+#: chilled water entering it; *estimate* 1.5 K. The hall's dew point cannot be held below this.
+COIL_APPARATUS_APPROACH_K = 1.5

@@ -11,6 +11,7 @@ import numpy as np
 from .ambient import local_hour, month_fractions, month_index
 from .energy import (demand_charge_usd, electrical_chain_kernel, energy_cost_usd, lighting_misc_w, partial_pue,
                      peak_15min_kw, pue)
+from . import defaults as d
 from .model import Model
 from .results import SimulationResult
 
@@ -60,6 +61,14 @@ class Recorder:
         self.srv_max_t = np.array(t_die0, dtype=float, copy=True)
         self.srv_max_in = (np.where(self.is_air, coupling.inlet(np.asarray(tl0), p0), -np.inf) if self.any_air
                            else np.full(n, -np.inf))
+        # ASHRAE envelopes: rack-minutes with the rack's warmest air inlet outside them, and minutes with a
+        # CRAH coil whose chilled water is too warm to hold the hall's dew point under the ceilings
+        self.env_rec_min = self.env_a1_min = 0.0
+        self.dew_rec_min = self.dew_a1_min = 0.0
+        par = model.loop_parent
+        self.coil_loops = [l for l in range(m) if model.loop_medium[l] == "air" and par[l] >= 0
+                           and model.loop_coil_ec[l] > 0]
+        self.coil_parent = [int(par[l]) for l in self.coil_loops]
         # minute aggregation
         self.minute_len = max(60.0, dt)
         self.mins: dict[str, list] = {k: [] for k in MINUTE_KEYS}
@@ -144,8 +153,20 @@ class Recorder:
         mins["electrical_loss_kw"].append(self.a_loss / c / 1e3)
         self.loop_min.append((np.array(self.a_loop_l) if self.scalar else self.a_loop) / c)
         if self.any_air:
-            np.maximum(self.srv_max_in, self.cpl.inlet(np.asarray(tl), energy * self.inv_dt), out=self.srv_max_in,
-                       where=self.is_air)
+            inlet = self.cpl.inlet(np.asarray(tl), energy * self.inv_dt)
+            np.maximum(self.srv_max_in, inlet, out=self.srv_max_in, where=self.is_air)
+            rack_in = np.full(len(self.model.rack_names), np.nan)
+            np.fmax.at(rack_in, self.model.rack[self.is_air], inlet[self.is_air])
+            r = rack_in[np.isfinite(rack_in)]
+            lo, hi = d.ASHRAE_RECOMMENDED_C
+            self.env_rec_min += float(np.count_nonzero((r < lo) | (r > hi)))
+            lo, hi = d.ASHRAE_A1_C
+            self.env_a1_min += float(np.count_nonzero((r < lo) | (r > hi)))
+        if self.coil_loops:
+            t_chw = np.asarray(tl, float)[self.coil_parent]
+            floor = t_chw + d.COIL_APPARATUS_APPROACH_K  # the lowest dew point the coils can hold
+            self.dew_rec_min += float(np.any(floor > d.ASHRAE_RECOMMENDED_MAX_DEW_POINT_C))
+            self.dew_a1_min += float(np.any(floor > d.ASHRAE_A1_MAX_DEW_POINT_C))
         if self.record_servers:
             self.srv_hist_t.append(t_die.copy())
             self.srv_hist_p.append(energy * (self.inv_dt / 1e3))
@@ -192,6 +213,11 @@ class Recorder:
         res.throttled_gpus = int(round(servers.throttled_gpus))
         res.shutdown_gpu_hours = servers.shutdown_gpu_s / 3600.0
         res.power_cap_lost_gpu_hours = servers.cap_lost_gpu_s / 3600.0
+        per_min = self.minute_len / 3600.0
+        res.inlet_rack_hours_outside_recommended = self.env_rec_min * per_min
+        res.inlet_rack_hours_outside_a1 = self.env_a1_min * per_min
+        res.dew_point_hours_over_recommended = self.dew_rec_min * per_min
+        res.dew_point_hours_over_a1 = self.dew_a1_min * per_min
         res.gpu_shutdowns = int(round(servers.shutdowns))
         res.throttled_gpu_hours = servers.thr_gpu_s / 3600.0
         res.lost_gpu_hours = servers.lost_gpu_s / 3600.0

@@ -13,7 +13,9 @@ SUMMARY_FIELDS = (
     "cost_usd", "energy_cost_usd",
     "demand_charge_usd", "it_cost_usd", "peak_it_kw", "peak_facility_kw", "peak_15min_facility_kw",
     "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpus", "throttled_gpu_hours", "lost_gpu_hours",
-    "max_throttled_fraction", "shutdown_gpu_hours", "gpu_shutdowns", "power_cap_lost_gpu_hours", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
+    "max_throttled_fraction", "shutdown_gpu_hours", "gpu_shutdowns", "power_cap_lost_gpu_hours",
+    "inlet_rack_hours_outside_recommended", "inlet_rack_hours_outside_a1", "dew_point_hours_over_recommended",
+    "dew_point_hours_over_a1", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
     "control", "integrator", "cancelled", "heat_rejected_kwh", "stored_energy_change_kwh",
     "mover_heat_kwh",
 )
@@ -42,7 +44,13 @@ class SimulationResult:
     not delivered, ``Σ gpus · u · (1 − clock) dt`` — the headline; ``max_throttled_fraction`` the
     largest share of GPUs throttled in any step; ``shutdown_gpu_hours`` / ``gpu_shutdowns`` GPUs that
     passed their shutdown temperature (stopped until cooled); ``power_cap_lost_gpu_hours`` the part of
-    ``lost_gpu_hours`` given up on purpose by ``predictive-throttle`` control (:mod:`.power_cap`). GPUs are resolved in groups around their
+    ``lost_gpu_hours`` given up on purpose by ``predictive-throttle`` control (:mod:`.power_cap`).
+    ASHRAE envelopes (Thermal Guidelines, 5th ed.): ``inlet_rack_hours_outside_recommended`` /
+    ``_a1`` are rack-hours with a rack's warmest air inlet outside 18–27 °C / 15–32 °C (minute
+    record); ``dew_point_hours_over_recommended`` / ``_a1`` are hours in which a CRAH coil's chilled
+    water (+ its apparatus approach) is too warm to hold the hall's dew point under 15 / 17 °C — the
+    hall's humidity is otherwise not modelled (the economiser is water-side: no outdoor air, no
+    outdoor moisture). GPUs are resolved in groups around their
     server's mean die (:mod:`.gpu_control`); temperatures reported are the hottest GPU's. ``heat_rejected_kwh`` is the heat to outdoors through the plant:
     evaporator and exchanger duty plus the chillers' compressor and condenser-fan work; with
     ``stored_energy_change_kwh`` and ``mover_heat_kwh`` it closes the energy balance
@@ -88,6 +96,10 @@ class SimulationResult:
     shutdown_gpu_hours: float = 0.0
     gpu_shutdowns: int = 0
     power_cap_lost_gpu_hours: float = 0.0
+    inlet_rack_hours_outside_recommended: float = 0.0
+    inlet_rack_hours_outside_a1: float = 0.0
+    dew_point_hours_over_recommended: float = 0.0
+    dew_point_hours_over_a1: float = 0.0
     servers: int = 0
     gpus: int = 0
     steps: int = 0
