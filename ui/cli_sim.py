@@ -227,6 +227,10 @@ def _print_study(name: str, out: dict) -> None:
         print(f"facility energy {out['facility_energy_kwh']:.0f} kWh, PUE {out['pue']:.3f} (cooling "
               f"{out['pue_cooling']:.3f}), facility electricity ${out['facility_cost_usd']:,.0f} "
               f"(IT ${out['it_cost_usd']:,.0f})")
+        print(f"{'month':>5s} {'IT kWh':>9s} {'facility kWh':>12s} {'PUE':>6s} {'PUE cool':>8s} {'facility $':>10s}")
+        for r in out.get("monthly", []):
+            print(f"{r['month']:5d} {r['it_kwh']:9.0f} {r['facility_kwh']:12.0f} {r['pue']:6.3f} "
+                  f"{r['pue_cooling']:8.3f} {r['facility_cost_usd']:10,.0f}")
 
 
 def add_subcommands(subparsers) -> None:

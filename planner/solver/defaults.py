@@ -19,15 +19,14 @@ WATER_CP = 4180.0
 #: Airflow per watt when a server type gives none [m³/(s·W)]: EnergyPlus ITE:AirCooled test value
 #: (~150 CFM/kW), via docs/physics.md.
 AIRFLOW_PER_W = 1.0e-4
-#: Clock reduction per kelvin above slowdown [1/K]. *estimate*: NVIDIA's software thermal slowdown
-#: steps clocks down in ~100 MHz bins (of ~1.98 GHz on H100) per degree or two; 0.1/K reaches
-#: the clock floor ~7 K above slowdown, before the 92 °C shutdown (docs/physics.md, nvidia-smi -q).
+# The single-band slowdown law of the one-GPU building blocks :func:`.thermal.server_step` and
+# :func:`.thermal.server_pair_step` (kept, and tested against analytic solutions, as the special case
+# the solver's general piecewise step reduces to); the solver itself uses NVIDIA's control stack per
+# GPU group (:mod:`.gpu_control`, constants under "GPU thermal control" below).
+#: Clock reduction per kelvin above slowdown of the building blocks [1/K]. *estimate*.
 THROTTLE_GAIN_PER_K = 0.1
-#: Lowest clock fraction under thermal slowdown [-]. *estimate*: HW slowdown halves clocks or less.
+#: Lowest clock fraction of the building blocks [-]. *estimate*.
 THROTTLE_MIN_CLOCK = 0.3
-#: A throttle event ends once the GPU is this far below slowdown [K]. *estimate* (hysteresis so a
-#: GPU hovering at the threshold counts as one event, as nvidia-smi's clocks_event_reasons would).
-THROTTLE_HYSTERESIS_K = 2.0
 
 # --- loops -------------------------------------------------------------------------------
 #: Hall air height used for the air-loop thermal mass when the CRAHs give no volume [m]. *estimate*

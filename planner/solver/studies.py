@@ -319,6 +319,27 @@ def cost_plan(idle_fraction: float | None = None) -> Plan:
                                     weather_file=PHOENIX_EPW, tariff=Tariff([0.12] * 24), load="jobs")])
 
 
+def monthly_figures(res, price_usd_per_kwh=None) -> list[dict]:
+    """Per calendar month of the site's wall clock: IT, cooling and facility energy [kWh], total and
+    cooling PUE, and the electricity cost at a flat ``price_usd_per_kwh`` (None: not priced), from the
+    result's minute series."""
+    from .ambient import month_index
+    idx = month_index(res.start, res.time_s, res.timezone)
+    h = (res.step_s if res.step_s > 60.0 else 60.0) / 3600.0  # hours per minute-series entry
+    out = []
+    for k in np.unique(idx):
+        sel = idx == k
+        it, cool, fac = (float(x[sel].sum() * h) for x in (res.it_kw, res.cooling_kw, res.facility_kw))
+        row = {"month": (res.start.month - 1 + int(k)) % 12 + 1, "it_kwh": it, "cooling_kwh": cool,
+               "facility_kwh": fac, "pue": fac / it if it > 0 else None,
+               "pue_cooling": (it + cool) / it if it > 0 else None}
+        if price_usd_per_kwh is not None:
+            row["facility_cost_usd"] = fac * price_usd_per_kwh
+            row["it_cost_usd"] = it * price_usd_per_kwh
+        out.append(row)
+    return out
+
+
 def cost_study(progress=None) -> dict:
     """Seed story 3: a year of 100 nodes at 70 % (571 W mean) at $0.12/kWh ≈ $60,000 of IT electricity,
     and what the facility around them costs (cooling and the rest of the facility at the meter)."""
@@ -332,4 +353,5 @@ def cost_study(progress=None) -> dict:
             "energy_cost_usd": res.energy_cost_usd, "demand_charge_usd": res.demand_charge_usd,
             "pue": res.pue, "pue_cooling": res.pue_cooling, "electrical_loss_kwh": res.electrical_loss_kwh,
             "cooling_energy_kwh": res.cooling_energy_kwh, "cost_usd": res.cost_usd,
+            "monthly": monthly_figures(res, plan.scenarios[0].tariff.hourly_price_usd_per_kwh[0]),
             "steps": res.steps, "step_s": res.step_s, "wall_time_s": res.wall_time_s}
