@@ -1,104 +1,250 @@
-"""Solver speed: interactive demo run, 10,000-server scale run, fast path vs solve_ivp.
+"""Solver speed: demo year, 10,000-server scale, scheduler-verification week, fast path vs solve_ivp.
 
-Run: ``.venv/bin/python benchmarks/bench_solver.py [--part interactive|scale|speedup|all] [--hours H]``.
-Prints one JSON object per part. Baselines for the ratios (docs/physics.md, "Peer speed"): ORNL RAPS on
-a synthetic 9,472-node Frontier at 1 s steps, 2 cores: 1 simulated hour in ~25 s wall
-(≈ 1.4 million node-steps/s).
+Run: ``.venv/bin/python benchmarks/bench_solver.py [--part NAME|all] [--hours H]``. Prints one JSON
+object per part. Every part runs a **machine probe** in its own process first (numpy streaming
+kernel: per-call overhead of a multiply-add on arrays of the plan's size, and element throughput on
+large arrays) and states its figures also as ratios to it, so figures travel between machines.
+
+Parts:
+* ``interactive``  demo (104 servers) 24 h at the default step, each demo scenario's first day
+* ``year``  demo, full weather year from 1 January, jobs load repeated weekly, default (adaptive)
+  stepping; also fixed 10 s for the accuracy figures (``--accuracy``)
+* ``week``  demo 7-day jobs scenario (fixed placements), adaptive: the scheduler's verification run
+* ``scale``  demo scaled with --racks to ≥ 10,000 servers, 24 h Phoenix hot day, fixed 1 s and
+  adaptive; peak RSS per mode (each in its own process); ``--baseline`` adds the integrator of
+  commit 31c66b1 (before issue 12) on the same plan in the same run, from git
+* ``scale-year``  the same hall for a full weather year, adaptive
+* ``speedup``  fast path vs solve_ivp on the demo hot hour
+Baseline for the node-step ratio (docs/physics.md, "Peer speed"): ORNL RAPS on a synthetic 9,472-node
+Frontier at 1 s steps, 2 cores: 1 simulated hour in ~25 s wall (≈ 1.4 million node-steps/s).
 """
 from __future__ import annotations
 
 import argparse
-import math
 import json
+import math
+import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 RAPS_NODE_STEPS_PER_S = 9472 * 3600 / 25.0  # ≈ 1.36e6
+BASELINE_COMMIT = "31c66b1"  # the integrator before issue 12 (explicit coupling, 15 s guard on the demo)
+
+
+def probe(n: int = 10_004, repeats: int = 2000) -> dict:
+    """Machine probe: a numpy multiply-add (``c = a*b; c += d``) on ``n``-element arrays — seconds per
+    call (per-call overhead plus streaming) — and element throughput on 4 M-element arrays."""
+    import numpy as np
+    a, b, d = (np.random.default_rng(k).random(n) for k in range(3))
+    c = np.empty(n)
+    best = math.inf
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(repeats):
+            np.multiply(a, b, out=c)
+            c += d
+        best = min(best, (time.perf_counter() - t) / (2 * repeats))
+    big = [np.random.default_rng(k).random(4_000_000) for k in range(3)]
+    cb = np.empty(4_000_000)
+    tb = math.inf
+    for _ in range(5):
+        t = time.perf_counter()
+        np.multiply(big[0], big[1], out=cb)
+        cb += big[2]
+        tb = min(tb, (time.perf_counter() - t) / 2)
+    return {"n": n, "ufunc_call_s": best, "elem_ops_per_s_large": 4_000_000 / tb}
+
+
+def _demo(racks=None):
+    from planner.demo import build_demo_plan
+    return build_demo_plan(racks) if racks else build_demo_plan()
+
+
+def _scale_racks() -> int:
+    """Racks of the demo scaled to the nearest size with ≥ 10,000 servers."""
+    pod = _demo()
+    r = math.ceil(10_000 * len(pod.racks) / len(pod.servers))
+    while len(_demo(r).servers) < 10_000:
+        r += 1
+    return r
 
 
 def interactive(repeats: int = 3) -> dict:
-    """Demo hall (100 servers), 24 h at the default step, each demo scenario's first day."""
-    from planner.demo import build_demo_plan
+    """Demo hall, 24 h at the default step, each demo scenario's first day."""
     from planner.solver import DEFAULT_STEP_S, simulate
-    plan = build_demo_plan()
-    out = {"servers": len(plan.servers), "default_step_s": DEFAULT_STEP_S, "runs": []}
+    plan = _demo()
+    pr = probe(len(plan.servers))
+    out = {"probe": pr, "servers": len(plan.servers), "default_step_s": DEFAULT_STEP_S, "runs": []}
     for sc in plan.scenarios:
         day = replace(sc, horizon_s=86400.0)
         simulate(plan, day)  # warm caches (EPW parse, imports)
-        walls, inner = [], []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            res = simulate(plan, day)
-            walls.append(time.perf_counter() - t)
-            inner.append(res.wall_time_s)
-        out["runs"].append({"scenario": sc.name, "step_s": res.step_s, "steps": res.steps,
-                            "wall_s_min": min(walls), "wall_s_median": sorted(walls)[len(walls) // 2],
-                            "integrator_s_min": min(inner), "throttled_gpu_hours": res.throttled_gpu_hours})
+        walls = [simulate(plan, day).wall_time_s for _ in range(repeats)]
+        res = simulate(plan, day)
+        out["runs"].append({"scenario": sc.name, "step_s": res.step_s, "steps": res.steps, "wall_s_min": min(walls),
+                            "wall_s_median": sorted(walls)[len(walls) // 2],
+                            "wall_per_step_in_probe_calls": min(walls) / res.steps / pr["ufunc_call_s"],
+                            "throttled_gpu_hours": res.throttled_gpu_hours})
     return out
 
 
-def scale(hours: float = 24.0) -> dict:
-    """~10,000 servers (demo pods), ``hours`` at 1 s steps, hottest Phoenix day at full load."""
-    from planner.demo import build_demo_plan
+def _summary(res) -> dict:
+    keys = ("steps", "stepping", "jobs_repeated", "wall_time_s", "it_energy_kwh", "facility_energy_kwh", "pue",
+            "cost_usd", "max_gpu_temp_c", "throttled_gpu_hours")
+    return {k: getattr(res, k) for k in keys}
+
+
+def year(accuracy: bool = False) -> dict:
+    """Demo, the whole weather year from 1 January, jobs repeated weekly, default stepping."""
     from planner.solver import simulate
-    from planner.solver.model import compile_model
-    pod = build_demo_plan()  # racks → servers of whatever the demo pod is now (its size is the lead's)
-    plan = build_demo_plan(math.ceil(10_000 * len(pod.racks) / len(pod.servers)))
+    plan = _demo()
+    pr = probe(len(plan.servers))
+    sc = replace(plan.scenarios[0], start=datetime(2025, 1, 1), horizon_s=365 * 86400.0)
+    t = time.perf_counter()
+    res = simulate(plan, sc)
+    wall = time.perf_counter() - t
+    out = {"probe": pr, "servers": res.servers, "adaptive": _summary(res), "wall_s": wall,
+           "wall_in_probe_calls": wall / pr["ufunc_call_s"], "target_s": 5.0,
+           "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    if accuracy:
+        fixed = simulate(plan, sc, step_s=10.0)
+        out["fixed_10s"] = _summary(fixed)
+        out["rel_diff"] = {k: getattr(res, k) / getattr(fixed, k) - 1.0 for k in
+                           ("it_energy_kwh", "facility_energy_kwh", "cost_usd")}
+        out["max_gpu_temp_diff_k"] = res.max_gpu_temp_c - fixed.max_gpu_temp_c
+    return out
+
+
+def week() -> dict:
+    """The scheduler's verification stand-in: the demo's 7-day jobs scenario (placements fixed by the
+    job list: first fit at the given start), default stepping."""
+    from planner.solver import simulate
+    plan = _demo()
+    pr = probe(len(plan.servers))
+    sc = replace(plan.scenarios[0], horizon_s=7 * 86400.0)
+    simulate(plan, replace(sc, horizon_s=3600.0))
+    walls = []
+    for _ in range(3):
+        res = simulate(plan, sc)
+        walls.append(res.wall_time_s)
+    return {"probe": pr, "servers": res.servers, "result": _summary(res), "wall_s_min": min(walls),
+            "wall_in_probe_calls": min(walls) / pr["ufunc_call_s"], "target_s": 1.0}
+
+
+def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict:
+    """One scale run in this process (so peak RSS is its own)."""
+    pkg = "planner"
+    if baseline_dir:
+        sys.path.insert(0, baseline_dir)
+        pkg = "planner_base"
+    import importlib
+    demo = importlib.import_module(f"{pkg}.demo")
+    solver = importlib.import_module(f"{pkg}.solver")
+    racks = int(os.environ.get("DCPLAN_SCALE_RACKS") or 0) or _scale_racks()
+    plan = demo.build_demo_plan(racks)
+    pr = probe(len(plan.servers))
     sc = replace(plan.scenarios[1], horizon_s=hours * 3600.0, step_s=1.0)
     t = time.perf_counter()
-    compile_model(plan, sc, sc.horizon_s)
-    compile_s = time.perf_counter() - t
-    t = time.perf_counter()
-    res = simulate(plan, sc, step_s=1.0)
+    kw = {"step_s": 1.0} if mode == "fixed" else {"rtol": 1e-3, "step_s": 10.0}
+    res = solver.simulate(plan, sc, **kw)
     wall = time.perf_counter() - t
-    node_steps = res.servers * res.steps
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"servers": res.servers, "loops": len(plan.cooling_loops), "steps": res.steps, "step_s": 1.0,
-            "simulated_h": hours, "compile_s": compile_s, "wall_s": wall, "integrator_s": res.wall_time_s,
-            "node_steps_per_s": node_steps / res.wall_time_s,
-            "node_steps_per_s_incl_setup": node_steps / wall,
-            "ratio_vs_raps": node_steps / res.wall_time_s / RAPS_NODE_STEPS_PER_S,
-            "peak_rss_mb": rss_mb, "throttled_gpu_hours": res.throttled_gpu_hours,
-            "max_throttled_fraction": res.max_throttled_fraction}
+    node_steps = res.servers * hours * 3600.0  # node-seconds simulated (= node-steps at 1 s)
+    return {"mode": mode, "baseline": bool(baseline_dir), "servers": res.servers, "racks": racks,
+            "loops": len(plan.cooling_loops), "steps": res.steps, "simulated_h": hours, "wall_s": wall,
+            "node_steps_per_s": node_steps / wall, "ratio_vs_raps": node_steps / wall / RAPS_NODE_STEPS_PER_S,
+            "node_steps_per_probe_elem": node_steps / wall / (pr["n"] / pr["ufunc_call_s"]),
+            "probe": pr, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            "throttled_gpu_hours": res.throttled_gpu_hours, "max_gpu_temp_c": res.max_gpu_temp_c,
+            "facility_energy_kwh": res.facility_energy_kwh}
+
+
+def baseline_tree() -> str:
+    """The solver of ``BASELINE_COMMIT`` from git, as package ``planner_base`` in a temporary dir."""
+    tmp = tempfile.mkdtemp(prefix="dcplan-base-")
+    arch = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "planner", "assets"],
+                          check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", tmp], input=arch, check=True)
+    os.rename(os.path.join(tmp, "planner"), os.path.join(tmp, "planner_base"))
+    for dirpath, _, files in os.walk(os.path.join(tmp, "planner_base")):
+        for f in files:
+            if f.endswith(".py"):
+                p = os.path.join(dirpath, f)
+                text = open(p, encoding="utf-8").read()
+                text = text.replace("from planner.", "from planner_base.").replace("from planner import",
+                                                                                   "from planner_base import")
+                open(p, "w", encoding="utf-8").write(text)
+    return tmp
+
+
+def _sub(part: str, *args) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--part", part, *args], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)[part]
+
+
+def scale(hours: float = 24.0, baseline: bool = False) -> dict:
+    """Fixed 1 s and adaptive, each in its own process (peak RSS); optionally the old integrator."""
+    out = {"fixed": _sub("scale-run", "--mode", "fixed", "--hours", str(hours)),
+           "adaptive": _sub("scale-run", "--mode", "adaptive", "--hours", str(hours))}
+    if baseline:
+        tree = baseline_tree()
+        try:
+            out["baseline_fixed"] = _sub("scale-run", "--mode", "fixed", "--hours", str(hours), "--baseline-dir", tree)
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
+        new, old = out["fixed"], out["baseline_fixed"]
+        out["fixed_speedup_vs_baseline_probe_normalised"] = (new["node_steps_per_probe_elem"]
+                                                             / old["node_steps_per_probe_elem"])
+        out["fixed_speedup_vs_baseline_raw"] = new["node_steps_per_s"] / old["node_steps_per_s"]
+    return out
+
+
+def scale_year() -> dict:
+    return _sub("scale-run", "--mode", "adaptive", "--hours", str(365 * 24.0))
 
 
 def speedup(hours: float = 1.0) -> dict:
     """Fast path vs solve_ivp (LSODA, rtol 1e-6) on the demo hall, same model, same run."""
-    from planner.demo import DEMO_HOT_DAY, build_demo_plan
+    from planner.demo import DEMO_HOT_DAY
     from planner.solver import simulate
-    plan = build_demo_plan()
+    plan = _demo()
     sc = replace(plan.scenarios[1], start=DEMO_HOT_DAY + timedelta(hours=14), horizon_s=hours * 3600.0)
     simulate(plan, sc)
-    t = time.perf_counter()
     fast = simulate(plan, sc)
-    t_fast = time.perf_counter() - t
-    t = time.perf_counter()
     ref = simulate(plan, sc, integrator="reference", rtol=1e-6, atol=1e-6)
-    t_ref = time.perf_counter() - t
-    return {"servers": fast.servers, "simulated_h": hours, "fast_s": t_fast, "solve_ivp_s": t_ref,
-            "speedup": t_ref / t_fast,
+    return {"servers": fast.servers, "simulated_h": hours, "fast_s": fast.wall_time_s, "solve_ivp_s": ref.wall_time_s,
+            "speedup": ref.wall_time_s / fast.wall_time_s,
             "max_final_temp_diff_k": float(abs(fast.final_server_temp_c - ref.final_server_temp_c).max())}
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--part", choices=("interactive", "scale", "speedup", "all"), default="all")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", default="all", choices=("interactive", "year", "week", "scale", "scale-year",
+                                                      "speedup", "scale-run", "all"))
     ap.add_argument("--hours", type=float, default=24.0, help="simulated hours of the scale run")
+    ap.add_argument("--mode", choices=("fixed", "adaptive"), default="fixed", help=argparse.SUPPRESS)
+    ap.add_argument("--baseline-dir", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--baseline", action="store_true", help=f"scale: also the integrator of {BASELINE_COMMIT}")
+    ap.add_argument("--accuracy", action="store_true", help="year: also the fixed 10 s run and the differences")
     args = ap.parse_args(argv)
-    if args.part == "all":  # each part in its own process so peak RSS is the scale run's own
-        for part in ("interactive", "speedup", "scale"):
-            subprocess.run([sys.executable, __file__, "--part", part, "--hours", str(args.hours)], check=True)
+    if args.part == "all":  # each part in its own process so peak RSS is its own
+        for part in ("interactive", "week", "year", "speedup", "scale"):
+            extra = ["--baseline"] if part == "scale" else []
+            subprocess.run([sys.executable, __file__, "--part", part, "--hours", str(args.hours), *extra], check=True)
         return 0
-    fn = {"interactive": interactive, "scale": lambda: scale(args.hours), "speedup": speedup}[args.part]
-    print(json.dumps({args.part: fn()}, indent=2))
+    fn = {"interactive": interactive, "year": lambda: year(args.accuracy), "week": week,
+          "scale": lambda: scale(args.hours, args.baseline), "scale-year": scale_year, "speedup": speedup,
+          "scale-run": lambda: _scale_run(args.mode, args.hours, args.baseline_dir)}[args.part]
+    print(json.dumps({args.part: fn()}, indent=2, default=float))
     return 0
 
 

@@ -1,7 +1,13 @@
 """Open and save ``.dcplan`` files (one plan = one SQLite file).
 
-* Opening never modifies the file: it is opened read-only (``mode=ro`` URI) and checked
-  before anything is read: SQLite magic, dcplan application id, schema version, integrity.
+* Opening never modifies the file and leaves nothing beside it: only a regular file is opened
+  (a FIFO or a device is refused without blocking), read-only (``mode=ro`` URI; a WAL-mode file
+  ``immutable``, so SQLite creates no ``-shm``/``-wal``), and checked before anything is read:
+  SQLite magic, dcplan application id, schema version, integrity, real tables (not views) with
+  their columns, and then every cell (``models.plan_reader``).
+* Errors are one line naming the file (and table, row, column); SQLite's own text, which may
+  span lines, is kept in ``PlanFileError.detail`` (the CLI shows it with ``--verbose``). A full
+  disk is "disk full while writing FILE; the previous file is unchanged".
 * Saving is atomic: the whole plan is written to a temporary file in the same folder,
   flushed to disk, and renamed over the target (``os.replace``), so a crash or an error
   leaves either the old file or the new one, never a mix.
@@ -9,20 +15,23 @@
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
 import stat
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool, StaticPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel, create_engine
 
 from models.migrations import migrated_copy
+from models.plan_reader import PlanDataError, read_plan
 from models.tables import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -39,28 +48,23 @@ from models.tables import (
     ServerTypeRow,
     SiteRow,
 )
-from planner.outputs import fsync_dir
-from planner.plan import (
-    CoolingLoop,
-    CoolingUnit,
-    Hall,
-    Job,
-    Plan,
-    PowerFeed,
-    Rack,
-    Scenario,
-    Server,
-    ServerType,
-    Site,
-    Tariff,
-)
+from planner.inputs import InputFileError, open_input
+from planner.outputs import TEMP_PREFIX, TEMP_SUFFIX, LockedError, OutputError, fsync_dir, write_lock
+from planner.plan import Plan
 
 SUFFIX = ".dcplan"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class PlanFileError(Exception):
-    """A plan file cannot be opened or saved; the message says which file and why."""
+    """A plan file cannot be opened or saved; the message (one line) says which file and why.
+
+    detail : str  SQLite's or the system's own words, possibly several lines ("" when none)
+    """
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
 
 
 def _enable_foreign_keys(dbapi_conn, _record) -> None:
@@ -73,28 +77,55 @@ def make_engine(path: str | os.PathLike, *, readonly: bool = False) -> Engine:
     """An engine on one plan file with foreign keys enforced on every connection."""
     path = Path(path).resolve()
     if readonly:
-        uri = path.as_uri() + "?mode=ro"
-        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool)
+        engine = create_engine("sqlite://", creator=lambda: connect_readonly(path), poolclass=NullPool)
     else:
         engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
     event.listen(engine, "connect", _enable_foreign_keys)
     return engine
 
 
+def _is_wal(head: bytes) -> bool:
+    """SQLite header bytes 18-19 (file format write/read version) are 2 in WAL mode."""
+    return len(head) >= 20 and head[18] == 2 and head[19] == 2
+
+
+def connect_readonly(path: str | os.PathLike, *, wal: bool | None = None) -> sqlite3.Connection:
+    """A read-only ``sqlite3`` connection that writes nothing beside the file.
+
+    A WAL-mode file is opened ``immutable`` (with ``mode=ro`` alone SQLite would create ``-shm`` and
+    ``-wal`` files, and fail as "damaged" in a read-only folder). That is safe here: a WAL file with
+    unfinished content is refused before (:func:`_check_file`) and dcplan replaces plan files by
+    rename, never in place.
+    """
+    path = Path(path).resolve()
+    if wal is None:
+        try:
+            with open_input(path) as fh:
+                wal = _is_wal(fh.read(100))
+        except InputFileError:
+            wal = False
+    uri = path.as_uri() + "?mode=ro" + ("&immutable=1" if wal else "")
+    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
 # ---------------------------------------------------------------------------------- open
 
 
-def _check_file(path: Path) -> int:
-    """Refuse anything but a readable dcplan plan of a schema this dcplan reads; its schema version."""
-    if not path.exists():
-        raise PlanFileError(f"{path}: no such file")
-    if path.is_dir():
-        raise PlanFileError(f"{path}: is a folder, not a plan file")
+def _check_file(path: Path) -> tuple[int, bool]:
+    """Refuse anything but a readable dcplan plan of a schema this dcplan reads; its schema version
+    and whether it is in WAL mode."""
     try:
-        with path.open("rb") as fh:
+        with open_input(path) as fh:  # a FIFO or a device never blocks or streams here
             head = fh.read(100)
+    except InputFileError as exc:
+        raise PlanFileError(f"{path}: {exc}") from None
     except OSError as exc:
-        raise PlanFileError(f"{path}: cannot read: {exc.strerror}") from None
+        raise PlanFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not head.startswith(_SQLITE_MAGIC):
         raise PlanFileError(f"{path}: not a dcplan plan (not an SQLite database)")
     for suffix in ("-journal", "-wal"):
@@ -103,8 +134,9 @@ def _check_file(path: Path) -> int:
             # opening read-only cannot roll the journal back or check a WAL in: say so plainly
             raise PlanFileError(f"{path}: another program left unfinished changes in {side.name}; open and "
                                 f"close the file with that program (or sqlite3) first. The file was not changed.")
+    wal = _is_wal(head)
     try:
-        con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        con = connect_readonly(path, wal=wal)
         try:
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
             version = con.execute("PRAGMA user_version").fetchone()[0]
@@ -116,107 +148,48 @@ def _check_file(path: Path) -> int:
                     f"{SCHEMA_VERSION}); update dcplan to open it. The file was not changed.")
             if version < 1:
                 raise PlanFileError(f"{path}: plan schema version {version} is not valid")
-            status = con.execute("PRAGMA quick_check").fetchone()[0]
-            if status != "ok":
-                raise PlanFileError(f"{path}: the plan file is damaged ({status})")
-            return version
+            report = [r[0] for r in con.execute("PRAGMA quick_check(20)")]
+            if report != ["ok"]:
+                raise PlanFileError(_damaged(path), "SQLite quick_check:\n" + "\n".join(map(str, report)))
+            return version, wal
         finally:
             con.close()
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # sqlite's damage report can hold raw bytes
-        raise PlanFileError(f"{path}: the plan file is damaged or not a database ({exc})") from None
+        raise PlanFileError(_damaged(path), f"SQLite: {exc}") from None
+
+
+def _damaged(path: Path) -> str:
+    return f"{path}: the plan file is damaged (run with --verbose for SQLite's report); the file was not changed"
 
 
 def load_plan(path: str | os.PathLike) -> Plan:
-    """Read a plan file into a ``Plan``. Never writes to the file.
+    """Read a plan file into a ``Plan``, every cell checked. Never writes to the file or beside it.
 
-    Raises ``PlanFileError`` for a missing, non-SQLite, foreign, newer-schema or damaged file.
+    Raises ``PlanFileError`` (one line) for a missing, non-regular, non-SQLite, foreign,
+    newer-schema or damaged file, a view in place of a table, and a cell dcplan cannot use
+    (naming table, row and column).
     """
     path = Path(path)
-    version = _check_file(path)
-    if version < SCHEMA_VERSION:  # an older plan: migrated in memory, the file stays as it is
-        source = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-        try:
-            mem = migrated_copy(source, version, SCHEMA_VERSION)
-        except sqlite3.DatabaseError as exc:
-            raise PlanFileError(f"{path}: cannot read this schema-{version} plan ({exc})") from None
-        finally:
-            source.close()
-        engine = create_engine("sqlite://", creator=lambda: mem, poolclass=StaticPool)
-    else:
-        engine = make_engine(path, readonly=True)
+    version, wal = _check_file(path)
+    source = None
     try:
-        with Session(engine) as s:
-            return _read_plan(s)
-    except Exception as exc:  # damage quick_check cannot see: bad text encoding, missing rows, bad values
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise PlanFileError(f"{path}: the plan file is damaged or incomplete "
-                            f"({exc.__class__.__name__}: {first})") from None
+        source = connect_readonly(path, wal=wal)
+        if version < SCHEMA_VERSION:  # an older plan: migrated in memory, the file stays as it is
+            try:
+                con = migrated_copy(source, version, SCHEMA_VERSION)
+            except sqlite3.DatabaseError as exc:
+                raise PlanFileError(f"{path}: cannot read this schema-{version} plan ({_first_line(exc)})",
+                                    str(exc)) from None
+            source.close()
+            source = con
+        return read_plan(source)
+    except PlanDataError as exc:
+        raise PlanFileError(f"{path}: {exc}") from None
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damage quick_check cannot see
+        raise PlanFileError(_damaged(path), f"SQLite: {exc}") from None
     finally:
-        engine.dispose()
-
-
-def _rows(s: Session, table) -> list:
-    return list(s.execute(select(table.__table__).order_by(table.__table__.c.id)).mappings())
-
-
-def _read_plan(s: Session) -> Plan:
-    sites = _rows(s, SiteRow)
-    site = Site(**{k: sites[0][k] for k in ("name", "latitude", "longitude", "timezone", "elevation_m")}) \
-        if sites else Site()
-    halls = _rows(s, HallRow)
-    hall_name = {h["id"]: h["name"] for h in halls}
-    loops = _rows(s, CoolingLoopRow)
-    loop_name = {r["id"]: r["name"] for r in loops}
-    feeds = _rows(s, PowerFeedRow)
-    feed_name = {r["id"]: r["name"] for r in feeds}
-    types = _rows(s, ServerTypeRow)
-    type_key = {r["id"]: r["key"] for r in types}
-    racks = _rows(s, RackRow)
-    rack_name = {r["id"]: r["name"] for r in racks}
-
-    plan = Plan(site=site)
-    plan.halls = [Hall(h["name"], h["width_m"], h["depth_m"], h["tile_m"], h["containment"]) for h in halls]
-    plan.server_types = [
-        ServerType(**{k: v for k, v in r.items() if k not in ("id", "sources_json")},
-                   sources=json.loads(r["sources_json"] or "{}"))
-        for r in types
-    ]
-    plan.cooling_loops = [CoolingLoop(r["name"], r["medium"], loop_name.get(r["rejects_to_id"])) for r in loops]
-    plan.cooling_units = [
-        CoolingUnit(**{k: v for k, v in r.items() if k not in ("id", "loop_id", "hall_id")},
-                    loop=loop_name[r["loop_id"]], hall=hall_name.get(r["hall_id"]))
-        for r in _rows(s, CoolingUnitRow)
-    ]
-    plan.power_feeds = [PowerFeed(**{k: v for k, v in r.items() if k != "id"}) for r in feeds]
-    plan.racks = [
-        Rack(name=r["name"], hall=hall_name[r["hall_id"]], row=r["row"], x_m=r["x_m"], y_m=r["y_m"],
-             orientation=r["orientation"], width_m=r["width_m"], depth_m=r["depth_m"], u_height=r["u_height"],
-             power_budget_kw=r["power_budget_kw"], max_weight_kg=r["max_weight_kg"],
-             cooling_type=r["cooling_type"], status=r["status"],
-             air_loop=loop_name.get(r["air_loop_id"]), liquid_loop=loop_name.get(r["liquid_loop_id"]),
-             feed_a=feed_name.get(r["feed_a_id"]), feed_b=feed_name.get(r["feed_b_id"]))
-        for r in racks
-    ]
-    servers = _rows(s, ServerRow)
-    plan.servers = [
-        Server(r["name"], rack_name[r["rack_id"]], type_key[r["server_type_id"]], r["u_position"], r["face"])
-        for r in servers
-    ]
-    server_name = {r["id"]: r["name"] for r in servers}
-    placement: dict[int, list[tuple[str, int]]] = {}
-    for r in _rows(s, JobPlacementRow):
-        placement.setdefault(r["job_id"], []).append((server_name[r["server_id"]], r["gpus"]))
-    plan.jobs = [Job(**{k: (bool(v) if k == "preemptible" else v) for k, v in r.items() if k != "id"},
-                     placement=tuple(placement.get(r["id"], ())))
-                 for r in _rows(s, JobRow)]
-    plan.scenarios = [
-        Scenario(name=r["name"], start=datetime.fromisoformat(r["start"]), horizon_s=r["horizon_s"],
-                 step_s=r["step_s"], weather_file=r["weather_file"],
-                 tariff=Tariff(json.loads(r["hourly_price_json"]), r["demand_charge_usd_per_kw"]),
-                 load=r["load"], control=r["control"])
-        for r in _rows(s, ScenarioRow)
-    ]
-    return plan
+        if source is not None:
+            source.close()
 
 
 # ---------------------------------------------------------------------------------- save
@@ -308,15 +281,65 @@ class SaveCancelled(PlanFileError):
 _SIDE_SUFFIXES = ("-journal", "-wal", "-shm")
 
 
-def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None) -> None:
-    """Write ``plan`` to ``path`` atomically (temporary file + rename).
+# ---------------------------------------------------------------------------------- lock
+
+
+class PlanLockedError(PlanFileError):
+    """Another process holds the plan's write lock."""
+
+
+class ChangedOnDisk(PlanFileError):
+    """``save_plan(..., expect=stamp)`` found the file changed since ``stamp`` was taken."""
+
+
+@contextmanager
+def plan_lock(path: str | os.PathLike):
+    """Hold the write lock of the plan at ``path`` (existing or not) for a read-modify-write.
+
+    Every dcplan writer takes it (``save_plan`` does: one save at a time), so a ``dcplan import``
+    that loads, merges and saves cannot lose another writer's update. Another process holding it
+    raises ``PlanLockedError`` at once (one clear line; nothing waits or hangs). Re-entrant within
+    a process. Taking it removes the stale temporaries of crashed writers of this plan
+    (``planner.outputs.write_lock``).
+    """
+    shown = Path(path)
+    lock = write_lock(shown, busy=f"{shown}: is being changed by another program (a dcplan import or save); "
+                                  "try again when it has finished. The file was not changed.")
+    try:
+        lock.__enter__()
+    except LockedError as exc:
+        raise PlanLockedError(str(exc)) from None
+    except OutputError as exc:
+        raise PlanFileError(str(exc)) from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def disk_stamp(path: str | os.PathLike) -> tuple | None:
+    """Identity of the file at ``path`` now (device, inode, size, modification time [ns]); None if
+    there is none. A save replaces the file (a new inode), so any save changes it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None, expect=None) -> tuple | None:
+    """Write ``plan`` to ``path`` atomically (temporary file + rename), holding the plan's lock.
 
     A symlinked ``path`` is followed (the link stays a link) and the old file's permission
     bits are kept. ``cancel()`` returning True before the rename stops the save with
-    ``SaveCancelled`` and leaves the old file as it was.
+    ``SaveCancelled`` and leaves the old file as it was. ``expect``: the :func:`disk_stamp` the file
+    had when the plan was read; if the file changed since (another program saved over it), the save
+    raises ``ChangedOnDisk`` instead (checked under the lock, so no other save slips in between).
 
-    Raises ``PlanFileError`` for a plan with dangling references or duplicate names, a
-    read-only target, or a folder that is not writable; the existing file is then untouched.
+    Returns the saved file's :func:`disk_stamp` (taken under the lock: the ``expect`` of the next
+    save). Raises ``PlanFileError`` for a plan with dangling references or duplicate names, a
+    read-only target, a folder that is not writable, or a plan locked by another process; the
+    existing file is then untouched.
     """
     shown = Path(path)
     rows = _plan_rows(plan)  # validate before touching the disk
@@ -326,13 +349,20 @@ def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None) -> None:
         raise PlanFileError(f"{shown}: folder {folder} does not exist")
     if target.is_dir():
         raise PlanFileError(f"{shown}: is a folder, not a plan file")
-    mode = None
-    if target.exists():
-        if not os.access(target, os.W_OK) or not (target.stat().st_mode & 0o222):
-            raise PlanFileError(f"{shown}: the file is read-only; save under another name")
-        mode = stat.S_IMODE(target.stat().st_mode)
+    if target.exists() and (not os.access(target, os.W_OK) or not (target.stat().st_mode & 0o222)):
+        raise PlanFileError(f"{shown}: the file is read-only; save under another name")
+    with plan_lock(target):
+        if expect is not None and disk_stamp(target) != expect:
+            raise ChangedOnDisk(f"{shown}: changed on disk since it was opened (another program saved it)")
+        _write_plan(rows, shown, target, cancel)
+        return disk_stamp(target)
+
+
+def _write_plan(rows, shown: Path, target: Path, cancel) -> None:
+    folder = target.parent
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=folder)
     except OSError as exc:
         raise PlanFileError(f"{shown}: cannot write in {folder}: {exc.strerror}") from None
     os.close(fd)
@@ -368,10 +398,27 @@ def save_plan(plan: Plan, path: str | os.PathLike, *, cancel=None) -> None:
     except PlanFileError:
         raise
     except Exception as exc:
-        raise PlanFileError(f"{shown}: saving failed, the previous file is unchanged ({exc})") from None
+        raise _save_error(shown, exc) from None
     finally:
         engine.dispose()
-        if tmp.exists():
-            tmp.unlink()
+        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in _SIDE_SUFFIXES)):
+            if leftover.exists():
+                leftover.unlink()
+
+
+#: SQLite's result code for "database or disk is full" (sqlite3.h).
+_SQLITE_FULL = 13
+
+
+def _save_error(shown: Path, exc: BaseException) -> PlanFileError:
+    """One line for a failed save: a full disk says so; other causes keep SQLite's or the system's
+    words (which can span lines and quote SQL) in ``detail``."""
+    orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the sqlite3 error
+    full = (isinstance(orig, OSError) and orig.errno in (errno.ENOSPC, errno.EDQUOT)) or \
+        getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL or "database or disk is full" in str(orig)
+    if full:
+        return PlanFileError(f"disk full while writing {shown}; the previous file is unchanged", str(exc))
+    why = orig.strerror if isinstance(orig, OSError) and orig.strerror else _first_line(orig)
+    return PlanFileError(f"{shown}: saving failed ({why}); the previous file is unchanged", str(exc))
 
 

@@ -16,12 +16,11 @@ the design day agree.
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Container, Iterable
 
 from planner.assets import resolve_asset
+from planner.floor import FootprintIndex, boxes_overlap, leaves_hall, unit_footprint, unit_hall  # noqa: F401
 from planner.plan import (
     CONTAINMENTS,
     COOLING_TYPES,
@@ -383,167 +382,9 @@ def _design_day(plan: Plan, design: DesignConditions | None) -> list[Problem]:
 # ------------------------------------------------------------------------------- rules
 
 
-Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) [m]
-
-
-def boxes_overlap(a: Box, b: Box, eps: float = _EPS) -> bool:
-    """True if two axis-aligned boxes share area; touching edges (within ``eps`` [m]) do not."""
-    return min(a[2], b[2]) - max(a[0], b[0]) > eps and min(a[3], b[3]) - max(a[1], b[1]) > eps
-
-
-class FootprintIndex:
-    """Uniform-grid spatial hash of named floor footprints (racks, floor cooling units).
-
-    The one overlap test of dcplan: the validation rule, the GUI's placement checks
-    (move, rotate, add, import) and its free-spot search all ask this index. Each box is
-    filed in every ``cell`` x ``cell`` square it touches, so a query looks only at the few
-    boxes near it: building for 5,000 racks and querying all of them is linear (~10 ms)
-    instead of the n² pairwise test.
-
-    ``cell`` : float  Grid pitch [m]; 1.2 m (one rack depth) keeps each rack in ≤ 4 cells.
-    """
-
-    def __init__(self, items: Iterable[tuple[object, Box]] = (), cell: float = 1.2,
-                 eps: float = _EPS) -> None:
-        self.cell = float(cell)
-        self.eps = eps
-        self.boxes: dict[object, Box] = {}
-        self._grid: dict[tuple[int, int], list[object]] = defaultdict(list)
-        # boxes too big to file cell by cell (a typo like a 50 km rack): checked against everything
-        self._large: dict[object, None] = {}
-        for key, box in items:
-            self.add(key, box)
-
-    def __len__(self) -> int:
-        return len(self.boxes)
-
-    def __contains__(self, key) -> bool:
-        return key in self.boxes
-
-    MAX_CELLS = 4096  # a box spanning more cells than this is kept out of the grid
-
-    def _n_cells(self, box: Box) -> float:
-        c, e = self.cell, self.eps
-        return (math.floor((box[2] - e) / c) - math.floor(box[0] / c) + 1) * \
-            (math.floor((box[3] - e) / c) - math.floor(box[1] / c) + 1)
-
-    def _cells(self, box: Box):
-        c, e = self.cell, self.eps
-        for gx in range(math.floor(box[0] / c), math.floor((box[2] - e) / c) + 1):
-            for gy in range(math.floor(box[1] / c), math.floor((box[3] - e) / c) + 1):
-                yield gx, gy
-
-    def add(self, key, box: Box) -> None:
-        """File ``box`` under ``key`` (a key added twice replaces its box)."""
-        if key in self.boxes:
-            self.remove(key)
-        if not all(math.isfinite(v) for v in box):
-            return  # an unplaced element overlaps nothing
-        self.boxes[key] = box
-        if self._n_cells(box) > self.MAX_CELLS:
-            self._large[key] = None
-            return
-        for cell in self._cells(box):
-            self._grid[cell].append(key)
-
-    def remove(self, key) -> None:
-        box = self.boxes.pop(key, None)
-        if box is None:
-            return
-        if key in self._large:
-            del self._large[key]
-            return
-        for cell in self._cells(box):
-            members = self._grid.get(cell)
-            if members is not None:
-                members.remove(key)
-                if not members:
-                    del self._grid[cell]
-
-    def query(self, box: Box, ignore: Container = frozenset()) -> list:
-        """Keys whose boxes overlap ``box`` (in the order they were added), minus ``ignore``."""
-        if not all(math.isfinite(v) for v in box):
-            return []
-        if self._n_cells(box) > self.MAX_CELLS or self._large:
-            candidates = self.boxes if self._n_cells(box) > self.MAX_CELLS else \
-                self._grid_candidates(box) | dict.fromkeys(self._large)
-        else:
-            candidates = self._grid_candidates(box)
-        order = {k: i for i, k in enumerate(self.boxes)} if self._large else None
-        keys = sorted(candidates, key=order.__getitem__) if order else candidates
-        return [k for k in keys if k not in ignore and boxes_overlap(box, self.boxes[k], self.eps)]
-
-    def _grid_candidates(self, box: Box) -> dict:
-        """Keys filed in the cells ``box`` touches, first-seen order, each once."""
-        out: dict = {}
-        for cell in self._cells(box):
-            for key in self._grid.get(cell, ()):
-                out[key] = None
-        return out
-
-    def pairs(self) -> list[tuple[object, object]]:
-        """Every overlapping pair of filed boxes, each once, as ``(earlier, later)`` in insertion order."""
-        order = {k: i for i, k in enumerate(self.boxes)}
-        found: set[tuple[int, int]] = set()
-        for a in self._large:  # oversized boxes against every other box
-            for b in self.boxes:
-                if a != b and boxes_overlap(self.boxes[a], self.boxes[b], self.eps):
-                    found.add(tuple(sorted((order[a], order[b]))))
-        for members in self._grid.values():
-            for ai, a in enumerate(members):
-                for b in members[ai + 1:]:
-                    i, j = sorted((order[a], order[b]))
-                    if (i, j) not in found and boxes_overlap(self.boxes[a], self.boxes[b], self.eps):
-                        found.add((i, j))
-        keys = list(self.boxes)
-        return [(keys[i], keys[j]) for i, j in sorted(found)]
-
-    def free_spot(self, bounds: Box, w: float, d: float, near: tuple[float, float], step: float,
-                  ignore: Container = frozenset()) -> tuple[float, float] | None:
-        """Top-left corner ``(x, y)`` [m] on the ``step`` grid, nearest ``near``, where a ``w`` x ``d``
-        box fits inside ``bounds`` and overlaps nothing; None if there is no such place.
-
-        Grid corners are tried by distance of the box centre from ``near``; the first free one
-        wins, so on a mostly empty floor only a handful of queries run.
-        """
-        bx0, by0, bx1, by1 = bounds
-        nx = math.floor((bx1 - bx0 - w) / step + 1e-9)
-        ny = math.floor((by1 - by0 - d) / step + 1e-9)
-        if nx < 0 or ny < 0 or step <= 0:
-            return None
-        cx = (near[0] - w / 2 - bx0) / step
-        cy = (near[1] - d / 2 - by0) / step
-        # rings of growing Chebyshev radius around the nearest grid corner, each sorted by distance
-        i0, j0 = min(max(round(cx), 0), nx), min(max(round(cy), 0), ny)
-        best = None
-        for radius in range(0, max(nx, ny) + 1):
-            ring = []
-            for i in range(max(0, i0 - radius), min(nx, i0 + radius) + 1):
-                for j in (j0 - radius, j0 + radius) if radius else (j0,):
-                    if 0 <= j <= ny:
-                        ring.append((i, j))
-            for j in range(max(0, j0 - radius + 1), min(ny, j0 + radius - 1) + 1):
-                for i in (i0 - radius, i0 + radius):
-                    if 0 <= i <= nx:
-                        ring.append((i, j))
-            for i, j in sorted(ring, key=lambda ij: (ij[0] - cx) ** 2 + (ij[1] - cy) ** 2):
-                dist = (i - cx) ** 2 + (j - cy) ** 2
-                if best is not None and dist >= best[0]:
-                    break
-                x, y = bx0 + i * step, by0 + j * step
-                if not self.query((x, y, x + w, y + d), ignore):
-                    best = (dist, x, y)
-                    break
-            # every corner of a farther ring is at least radius + 0.5 steps from (cx, cy)
-            if best is not None and best[0] <= (radius + 0.5) ** 2:
-                break
-        if best is None:
-            return None
-        return round(best[1], 6), round(best[2], 6)
-
-
 def _overlaps(plan: Plan) -> list[Problem]:
-    """Racks in the same hall whose footprints share area (touching edges are fine)."""
+    """Racks and floor cooling units of one hall whose footprints share area (touching edges are
+    fine): the placement rule of ``planner.floor``, reported for the whole plan."""
     problems = []
     by_hall: dict[str, FootprintIndex] = defaultdict(FootprintIndex)
     for i, r in enumerate(plan.racks):
@@ -557,6 +398,19 @@ def _overlaps(plan: Plan) -> list[Problem]:
         problems.append(Problem(ERROR, "rack-overlap",
                                 f"Racks {ra.name} and {rb.name} overlap on the floor "
                                 f"({ox:.2f} m x {oy:.2f} m)", ra.name, rb.name))
+    halls = {h.name: h for h in plan.halls}
+    for u in plan.cooling_units:
+        box = unit_footprint(u)
+        if box is None:
+            continue
+        hall = unit_hall(plan, u)
+        for i in by_hall[hall].query(box) if hall in by_hall else ():
+            problems.append(Problem(ERROR, "rack-unit-overlap", f"Rack {plan.racks[i].name} and cooling unit "
+                                    f"{u.name} overlap on the floor", plan.racks[i].name, u.name))
+        if hall in halls and leaves_hall(box, halls[hall]):
+            problems.append(Problem(ERROR, "unit-outside-hall", f"Cooling unit {u.name} stands outside hall "
+                                    f"{hall} ({halls[hall].width_m:g} m x {halls[hall].depth_m:g} m)",
+                                    subject=u.name))
     return problems
 
 
@@ -589,8 +443,7 @@ def _rack_fields(plan: Plan) -> list[Problem]:
             out.append(Problem(ERROR, "rack-hall", f"Rack {r.name} is in hall '{r.hall}', which does not exist",
                                r.name))
         else:
-            x0, y0, x1, y1 = r.footprint()
-            if x0 < -_EPS or y0 < -_EPS or x1 > hall.width_m + _EPS or y1 > hall.depth_m + _EPS:
+            if leaves_hall(r.footprint(), hall):
                 out.append(Problem(ERROR, "rack-outside-hall",
                                    f"Rack {r.name} stands outside hall {hall.name} "
                                    f"({hall.width_m:g} m x {hall.depth_m:g} m)", r.name))
@@ -757,6 +610,32 @@ def _cooling(plan: Plan) -> list[Problem]:
     return out
 
 
+#: First characters that make a spreadsheet run a cell as a formula (OWASP "CSV Injection"):
+#: plain ``dcplan export`` prefixes such names with ``'``; ``export --netbox`` writes them as they are.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_names(plan: Plan) -> list[Problem]:
+    """Names exported to CSV that a spreadsheet would run as a formula (one warning per object)."""
+    named = [("Site", plan.site.name, None), *(("Hall", h.name, None) for h in plan.halls)]
+    named += [("Rack", r.name, r.name) for r in plan.racks]
+    named += [("Row", r.row, r.name) for r in plan.racks]
+    named += [("Server", s.name, s.rack) for s in plan.servers]
+    named += [(f"Server type {t.key} {what}", v, None) for t in plan.server_types
+              for what, v in (("manufacturer", t.manufacturer), ("model", t.model))]
+    named += [("Cooling loop", lp.name, None) for lp in plan.cooling_loops]
+    named += [("Power feed", f.name, None) for f in plan.power_feeds]
+    named += [("Power panel", f.panel, None) for f in plan.power_feeds]
+    out, seen = [], set()
+    for kind, name, rack in named:
+        if name and name.startswith(FORMULA_START) and (kind, name) not in seen:
+            seen.add((kind, name))
+            out.append(Problem(WARNING, "name-formula", f"{kind} {name!r} begins with {name[0]!r}: a spreadsheet may "
+                               "run it as a formula; plain export writes it with a leading ', export --netbox as it is",
+                               rack, None if rack else name))
+    return out
+
+
 def check_plan(plan: Plan, weather=None) -> list[Problem]:
     """Every problem of the plan, errors first, then in rule order.
 
@@ -768,7 +647,7 @@ def check_plan(plan: Plan, weather=None) -> list[Problem]:
     """
     design, problems = _design_for(plan, weather)
     problems = (_rack_fields(plan) + _overlaps(plan) + _servers(plan) + _power(plan) + _cooling(plan)
-                + _design_day(plan, design) + problems)
+                + _formula_names(plan) + _design_day(plan, design) + problems)
     problems.sort(key=lambda p: p.severity != ERROR)
     return problems
 

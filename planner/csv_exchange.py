@@ -25,11 +25,7 @@ So v4.6 = v4.7 minus the three v4.7 cooling fields = v4.5 plus ``group`` after
 ``location`` (the position it has in v4.7). Choice values come from ``dcim/choices.py``
 (RackStatusChoices, DeviceStatusChoices, DeviceFaceChoices, RackAirflowChoices,
 DeviceAirflowChoices, RackDimensionUnitChoices, WeightUnitChoices) and
-``RACK_U_HEIGHT_MAX = 100
-#: Sanity bounds [m]: the largest enclosures are ~1.4 m a side; floors are metres to a few hundred
-#: metres across. Beyond these a value is a typo (or an attack on the overlap grid), not a rack.
-RACK_SIDE_MAX_M = 5.0
-FLOOR_COORD_MAX_M = 10_000.0`` from ``dcim/constants.py``.
+``RACK_U_HEIGHT_MAX = 100`` from ``dcim/constants.py``.
 
 Mapping
 -------
@@ -84,22 +80,38 @@ rack, position, face (status is checked, not stored).
 * Halls, loops and feeds named but missing from the plan are created with defaults
   (air_loop -> medium "air", liquid_loop -> "liquid", feed_a/feed_b -> side A/B) and
   listed in ``notes``.
-* New racks that have no rack_plan.csv row are placed by :func:`_place_new_racks`.
+* New racks that have no rack_plan.csv row are placed by :func:`planner.floor.place_new_racks`
+  (rows with aisles, around racks and floor cooling units); a rack that finds no spot in its hall
+  refuses the import.
+* Every rack the import adds or moves obeys the editor's floor rule
+  (:func:`planner.floor.placement_conflicts`): no overlap with a rack or a floor cooling unit of its
+  hall, inside the hall's walls; otherwise the import is refused (all or nothing).
 """
 from __future__ import annotations
 
 import codecs
 import copy
 import csv
-import io
+import heapq
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
-from planner.outputs import write_output
+from planner.floor import (
+    FLOOR_COORD_MAX_M,
+    PLACEMENT_MARGIN_M,
+    RACK_SIDE_MAX_M,
+    RACK_SIDE_MIN_M,
+    moved_racks,
+    place_new_racks,
+    placement_conflicts,
+)
+from planner.inputs import InputFileError, open_input
+from planner.export_set import check_export_set, write_export_set
 from planner.plan import (
     COOLING_TYPES,
     ORIENTATIONS,
@@ -164,18 +176,9 @@ DIMENSION_UNITS = ("mm", "in")  # RackDimensionUnitChoices; 1 in = 0.0254 m exac
 WEIGHT_UNITS = ("kg", "g", "lb", "oz")  # WeightUnitChoices
 _LB_KG, _OZ_KG = 0.45359237, 0.028349523125  # international avoirdupois pound and ounce [kg], exact
 RACK_U_HEIGHT_MAX = 100
-#: Sanity bounds [m]: the largest enclosures are ~1.4 m a side; floors are metres to a few hundred
-#: metres across. Beyond these a value is a typo (or an attack on the overlap grid), not a rack.
-RACK_SIDE_MAX_M = 5.0
-FLOOR_COORD_MAX_M = 10_000.0
 
 NETBOX_RACK_WIDTH_IN = 19  # EIA-310 rail-to-rail width of a standard rack [in]
 DEVICE_ROLE = "GPU server"
-
-# Placement of new racks without a rack_plan.csv row (estimates: two 0.6 m floor tiles).
-PLACEMENT_MARGIN_M = 1.2  # clearance from the hall walls [m]
-PLACEMENT_AISLE_M = 1.2  # aisle between rack rows [m]
-_MAX_PLACEMENT_ROWS = 10_000  # scan bound; only reached with absurd geometry
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTE = "'"
@@ -207,12 +210,19 @@ class CsvProblem:
 
 
 class CsvImportError(ValueError):
-    """Import refused; ``problems`` lists every problem found in every file."""
+    """Import refused. ``problems``: the first problems found (at most :data:`MAX_PROBLEMS_KEPT`, in
+    file and row order); ``total``: how many there are in all."""
 
-    def __init__(self, problems: list[CsvProblem]):
+    def __init__(self, problems: _Problems, total: int | None = None):
         self.problems = list(problems)
+        self.total = len(self.problems) if total is None else total
         lines = "\n".join(str(p) for p in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the CSV import:\n{lines}")
+        super().__init__(f"{self.total:,} problem(s) in the CSV import:\n{lines}{self.more_text()}")
+
+    def more_text(self) -> str:
+        """``"\n... and N more problems"`` when only the first ones were kept, else ``""``."""
+        more = self.total - len(self.problems)
+        return f"\n... and {more:,} more problem(s) not shown" if more > 0 else ""
 
 
 @dataclass
@@ -223,6 +233,7 @@ class ImportOutcome:
     updated_racks, updated_servers : int  Existing objects whose values changed
     removed_servers : int  Plan servers dropped from complete racks (see module docstring)
     notes : list[str]  What was created or assumed (loops, feeds, halls, types, placements)
+    warnings : list[str]  What the user should know (files without a manifest, changed files let in)
     """
 
     plan: Plan
@@ -232,16 +243,18 @@ class ImportOutcome:
     removed_servers: int = 0
     notes: list[str] = field(default_factory=list)
     updated_servers: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- export
 
-def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=()) -> list[Path]:
-    """Write racks.csv, devices.csv (NetBox headers) and rack_plan.csv into ``out_dir``.
+def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None) -> list[Path]:
+    """Write racks.csv, devices.csv (NetBox headers) and rack_plan.csv into ``out_dir``, and
+    ``manifest.json`` last (:func:`planner.export_set.write_export_set`: one set, never a mix).
 
     The folder is created if needed. Output is deterministic (racks by name, servers by
-    rack, U, name). Returns the three paths in that order. Each file is written through
-    :func:`planner.outputs.write_output` (atomic; never over a plan or a ``protect`` path).
+    rack, U, name). Returns the three paths in that order (``[]`` if ``cancel()`` said so before
+    anything was written). Never writes over a plan or a ``protect`` path.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -289,7 +302,7 @@ def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=()) -> list[Path]
                                    if s.server_type in types) / 1000.0,
         })
 
-    paths = []
+    files = {}
     for name, columns, rows in ((RACKS_CSV, NETBOX_RACK_COLUMNS, rack_rows),
                                 (DEVICES_CSV, NETBOX_DEVICE_COLUMNS, device_rows),
                                 (RACK_PLAN_CSV, RACK_PLAN_COLUMNS, plan_rows)):
@@ -297,10 +310,8 @@ def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=()) -> list[Path]
         lines = [_csv_line(columns)]
         for row in rows:
             lines.append(_csv_line(_cell(row.get(c), c in numeric) for c in columns))
-        path = out / name
-        write_output(path, "".join(lines), protect=protect)
-        paths.append(path)
-    return paths
+        files[name] = "".join(lines).encode("utf-8")
+    return write_export_set(out, files, protect=protect, cancel=cancel)
 
 
 def _cell(value, numeric: bool) -> str:
@@ -359,57 +370,121 @@ def unneutralise(cell: str) -> str:
 
 # --------------------------------------------------------------------------- reading
 
+#: Largest CSV file imported [bytes], most data rows in one file, longest physical line [bytes].
+#: The largest AI campuses hold ~10,000 racks and ~100,000 servers; a bigger file is a wrong file
+#: (or an attack) and is refused while it streams, before it can exhaust memory.
+MAX_CSV_BYTES = 512 * 2 ** 20
+MAX_CSV_ROWS = 250_000
+MAX_LINE_BYTES = 2 ** 20
+#: Problems kept (and printed) by a refused import: the first ones in file and row order; the
+#: rest are counted (``CsvImportError.total``).
+MAX_PROBLEMS_KEPT = 100
+
+
+class _Problems:
+    """The problems of one import: every one counted, the first :data:`MAX_PROBLEMS_KEPT` in file
+    and row order kept (a heap), so a million bad rows cost no memory."""
+
+    def __init__(self, file_rank: dict[str, int], keep: int = MAX_PROBLEMS_KEPT):
+        self.rank, self.keep = file_rank, keep
+        self.total = 0
+        self._heap: list = []  # max-heap by negated (file rank, row, arrival)
+
+    def append(self, p: CsvProblem) -> None:
+        self.total += 1
+        key = (self.rank.get(p.file, -1), p.row, self.total)
+        heapq.heappush(self._heap, (tuple(-k for k in key), p))
+        if len(self._heap) > self.keep:
+            heapq.heappop(self._heap)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def error(self) -> "CsvImportError":
+        kept = [p for _k, p in sorted(self._heap, key=lambda e: tuple(-k for k in e[0]))]
+        return CsvImportError(kept, total=self.total)
+
+
 @dataclass
 class _Table:
+    """One CSV file being read: its header, and its data rows as they stream from the file.
+
+    rows : iterator of (spreadsheet row, cells)  Read once, in order; blank rows skipped; a file
+        error (malformed CSV, not UTF-8, too many rows) becomes a problem and ends the rows.
+    """
+
     file: str
     columns: dict[str, int]  # normalised header -> cell index
-    rows: list[tuple[int, list[str]]]  # (spreadsheet row, cells)
+    rows: Iterator[tuple[int, list[str]]]
+    close: Callable[[], None] = lambda: None
 
 
-def _read_table(path: str | PathLike, required: Sequence[str], problems: list[CsvProblem]) -> _Table | None:
-    """Read one CSV file; file-level problems are appended and give ``None``."""
+def _lines(fh, name: str, fail: Callable[[int, str], None]) -> Iterator[str]:
+    """Physical lines of a UTF-8 file as text (a BOM dropped); a bad byte or an endless line is a
+    problem on its line and ends the file."""
+    number = 0
+    while True:
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            fail(number, f"line longer than {MAX_LINE_BYTES // 2 ** 20} MiB; not a CSV file")
+            return
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8" writes a BOM
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            fail(number, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as 'CSV UTF-8'")
+            return
+
+
+def _read_table(path: str | PathLike, required: Sequence[str], problems: _Problems) -> _Table | None:
+    """Open one CSV file and read its header; file-level problems are appended and give ``None``.
+
+    The data rows stream from the open file (:attr:`_Table.rows`); call :attr:`_Table.close`.
+    """
     p = Path(path)
     name = p.name
+    failed = []
 
     def fail(row: int, message: str, column: str = "") -> None:
+        failed.append(row)
         problems.append(CsvProblem(name, row, column, message))
 
     try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        fail(0, "file not found")
+        fh = open_input(p)  # only a regular file: a FIFO would block, a device never end
+    except InputFileError as exc:
+        fail(0, {"does not exist": "file not found", "is a folder, not a file": "is a folder, not a CSV file"}
+             .get(str(exc), str(exc)))
         return None
-    except IsADirectoryError:
-        fail(0, "is a folder, not a CSV file")
+    size = os.fstat(fh.fileno()).st_size
+    if size > MAX_CSV_BYTES:
+        fh.close()
+        fail(0, f"{size / 2 ** 20:,.0f} MiB is larger than any rack or device file "
+                f"({MAX_CSV_BYTES // 2 ** 20} MiB at most)")
         return None
-    except OSError as exc:
-        fail(0, f"cannot read file: {exc.strerror or exc}")
-        return None
-    if data.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8" writes a BOM
-        data = data[len(codecs.BOM_UTF8):]
+    # strict: an unclosed quote must be an error, not swallow the rest of the file
+    reader = csv.reader(_lines(fh, name, fail), strict=True)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        fail(line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as 'CSV UTF-8'")
-        return None
-
-    records: list[list[str]] = []
-    try:
-        # strict: an unclosed quote must be an error, not swallow the rest of the file
-        for record in csv.reader(io.StringIO(text, newline=""), strict=True):
-            records.append(record)
+        header = next(reader, None)
     except csv.Error as exc:
-        fail(len(records) + 1, f"malformed CSV: {exc}")
+        fh.close()
+        fail(1, f"malformed CSV: {exc}")
         return None
-
-    if not records or not any(c.strip() for c in records[0]):
-        fail(1 if records else 0, "no header row" if records else "file is empty")
+    if header is None or not any(c.strip() for c in header):
+        fh.close()
+        if not failed:  # a bad byte on line 1 was reported already
+            fail(1 if header is not None else 0, "no header row" if header is not None else "file is empty")
         return None
-    header = records[0]
     if len(header) == 1:
         for sep, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
             if sep in header[0]:
+                fh.close()
                 fail(1, f"uses {label} as separator; dcplan expects ','")
                 return None
 
@@ -426,20 +501,32 @@ def _read_table(path: str | PathLike, required: Sequence[str], problems: list[Cs
         if c not in columns:
             fail(1, "missing required column", c)
 
-    rows = []
-    for number, record in enumerate(records[1:], start=2):
-        if not any(c.strip() for c in record):
-            continue  # blank line: a blank spreadsheet row
-        if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
-            fail(number, f"row has {len(record)} cells but the header has {len(header)}")
-        rows.append((number, record))
-    return _Table(name, columns, rows)
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        number, count = 1, 0
+        try:
+            for record in reader:
+                number += 1
+                if not any(c.strip() for c in record):
+                    continue  # blank line: a blank spreadsheet row
+                count += 1
+                if count > MAX_CSV_ROWS:
+                    fail(number, f"more than {MAX_CSV_ROWS:,} rows; no hall holds that many (split the file)")
+                    return
+                if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
+                    fail(number, f"row has {len(record)} cells but the header has {len(header)}")
+                yield number, record
+        except csv.Error as exc:
+            fail(number + 1, f"malformed CSV: {exc}")
+        finally:
+            fh.close()
+
+    return _Table(name, columns, rows(), fh.close)
 
 
 class _Cells:
     """Typed access to one row's cells; every bad cell becomes a problem."""
 
-    def __init__(self, table: _Table, row: int, cells: list[str], problems: list[CsvProblem]):
+    def __init__(self, table: _Table, row: int, cells: list[str], problems: _Problems):
         self.table, self.row, self.cells, self.problems = table, row, cells, problems
         self.ok = True
 
@@ -531,27 +618,63 @@ class _ServerIn:
     u_height: int
 
 
+#: Largest share of the plan's servers an import may remove without ``allow_deletions`` [-]: a
+#: devices.csv that misses more than a tenth of the servers of the racks it covers is more likely
+#: a wrong or truncated file than a decommissioning.
+MAX_REMOVED_SHARE = 0.10
+
+
+class DeletionsRefused(CsvImportError):
+    """The import's only problem: it would remove more than :data:`MAX_REMOVED_SHARE` of the plan's
+    servers. ``removed``, ``servers``: how many, of how many."""
+
+    def __init__(self, problems: list[CsvProblem], removed: int, servers: int):
+        super().__init__(problems)
+        self.removed, self.servers = removed, servers
+
+
 def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
                devices_path: str | PathLike | None = None,
                rack_plan_path: str | PathLike | None = None,
-               catalog_types: Sequence[ServerType] = ()) -> ImportOutcome:
+               catalog_types: Sequence[ServerType] = (), *, allow_deletions: bool = False,
+               ignore_manifest: bool = False) -> ImportOutcome:
     """Import NetBox racks/devices files and/or dcplan's rack_plan.csv into a copy of ``plan``.
 
-    Raises :class:`CsvImportError` listing every problem in every file; nothing is
+    The files must form one export set (:func:`planner.export_set.check_export_set`: a mixed or
+    interrupted export is refused; files without a manifest are warned about, in
+    ``ImportOutcome.warnings``; ``ignore_manifest`` accepts files changed since their export).
+    Removing more than :data:`MAX_REMOVED_SHARE` of the plan's servers needs ``allow_deletions``
+    (else :class:`DeletionsRefused`).
+
+    Raises :class:`CsvImportError` listing the problems in every file; nothing is
     imported then. See the module docstring for the rules.
     """
     if racks_path is None and devices_path is None and rack_plan_path is None:
         raise ValueError("import_csv needs racks_path, devices_path or rack_plan_path")
-    new = copy.deepcopy(plan)
-    problems: list[CsvProblem] = []
-    notes: list[str] = []
-    outcome = ImportOutcome(plan=new, notes=notes)
-
-    racks_t, plan_t, devices_t = (
-        _read_table(path, REQUIRED_COLUMNS[kind], problems) if path is not None else None
-        for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV)))
     # problems are reported file by file, in the order the files are processed
     file_rank = {Path(f).name: i for i, f in enumerate((racks_path, rack_plan_path, devices_path)) if f is not None}
+    problems = _Problems(file_rank)
+    given = [p for p in (racks_path, rack_plan_path, devices_path) if p is not None]
+    set_check = check_export_set(given, ignore_changes=ignore_manifest)
+    for file, message in set_check.problems:
+        problems.append(CsvProblem(file, 0, "", message))
+    tables = [_read_table(path, REQUIRED_COLUMNS[kind], problems) if path is not None else None
+              for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV))]
+    try:
+        outcome = _import(plan, *tables, catalog_types, problems, allow_deletions)
+    finally:
+        for t in tables:
+            if t is not None:
+                t.close()
+    outcome.warnings[:0] = set_check.warnings
+    return outcome
+
+
+def _import(plan: Plan, racks_t: _Table | None, plan_t: _Table | None, devices_t: _Table | None,
+            catalog_types: Sequence[ServerType], problems: _Problems, allow_deletions: bool) -> ImportOutcome:
+    new = copy.deepcopy(plan)
+    notes: list[str] = []
+    outcome = ImportOutcome(plan=new, notes=notes)
 
     sites: dict[str, str] = {}
     netbox_racks = _netbox_rack_rows(racks_t, problems, sites) if racks_t else {}
@@ -565,10 +688,15 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
                                    problems, outcome, sites)
     _check_kept_heights([s for s in new.servers if s.name not in imported], {r.name: r for r in new.racks},
                         new.server_type_map(), netbox_racks, plan_racks, problems)
-
     if problems:
-        problems.sort(key=lambda p: (file_rank.get(p.file, -1), p.row))
-        raise CsvImportError(problems)
+        raise problems.error()
+    removed, servers = outcome.removed_servers, len(plan.servers)
+    if removed > MAX_REMOVED_SHARE * servers and not allow_deletions:  # counted on clean files only
+        lists = " and ".join(t.file for t in (racks_t, plan_t) if t is not None)
+        raise DeletionsRefused([CsvProblem(devices_t.file, 0, "", (
+            f"would remove {removed:,} of {servers:,} servers ({100 * removed / servers:.0f} %): {lists} list their "
+            f"racks but {devices_t.file} does not list them; removing more than {MAX_REMOVED_SHARE:.0%} of the "
+            "servers needs --allow-deletions (in the editor: confirm)"))], removed, servers)
 
     if sites and not plan.racks and plan.site == Site():
         # a new plan takes its site name from the files, so an export of it matches theirs
@@ -576,11 +704,13 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     for file, site in sites.items():
         if site != new.site.name:
             notes.append(f"{file} names site {site!r}; the plan's site {new.site.name!r} is kept")
-    _place_new_racks(new, to_place, notes)
+    _place_on_floor(plan, new, to_place, netbox_racks, plan_racks, notes, problems)
+    if problems:
+        raise problems.error()
     return outcome
 
 
-def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, str]) -> dict[str, _RackIn]:
+def _netbox_rack_rows(t: _Table, problems: _Problems, sites: dict[str, str]) -> dict[str, _RackIn]:
     """racks.csv rows -> rack field values, by rack name."""
     out: dict[str, _RackIn] = {}
     for number, cells in t.rows:
@@ -601,7 +731,7 @@ def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, st
         if u is not None:
             values["u_height"] = u
         unit = c.choice("outer_unit", DIMENSION_UNITS)
-        width = c.number("outer_width", minimum=0, exclusive=True)
+        width = c.number("outer_width", minimum=0, exclusive=True)  # in outer_unit; checked in metres below
         depth = c.number("outer_depth", minimum=0, exclusive=True)
         if (width is not None or depth is not None) and not c.text("outer_unit"):
             c.problem("outer_unit", "required when outer_width or outer_depth is set")
@@ -609,7 +739,9 @@ def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, st
             if unit is not None and size is not None:
                 metres = size / 1000.0 if unit == "mm" else size * 0.0254
                 if metres > RACK_SIDE_MAX_M:
-                    c.problem(column, f"{size:g} {unit} is larger than any rack ({RACK_SIDE_MAX_M:g} m at most)")
+                    c.problem(column, f"{c.text(column)} {unit} is larger than any rack ({RACK_SIDE_MAX_M:g} m at most)")
+                elif metres < RACK_SIDE_MIN_M:  # the converted value: 4.9e-324 mm passes "> 0", then is 0 m
+                    c.problem(column, f"{c.text(column)} {unit} is less than 1 mm; no rack is that small")
                 else:
                     values[key] = metres
         weight_unit = c.choice("weight_unit", WEIGHT_UNITS)
@@ -630,7 +762,7 @@ def _netbox_rack_rows(t: _Table, problems: list[CsvProblem], sites: dict[str, st
     return out
 
 
-def _rack_plan_rows(t: _Table, problems: list[CsvProblem]) -> dict[str, _RackIn]:
+def _rack_plan_rows(t: _Table, problems: _Problems) -> dict[str, _RackIn]:
     """rack_plan.csv rows -> rack field values, by rack name."""
     out: dict[str, _RackIn] = {}
     for number, cells in t.rows:
@@ -642,8 +774,8 @@ def _rack_plan_rows(t: _Table, problems: list[CsvProblem]) -> dict[str, _RackIn]
             "x_m": c.number("x_m", required=True, minimum=-FLOOR_COORD_MAX_M, maximum=FLOOR_COORD_MAX_M),
             "y_m": c.number("y_m", required=True, minimum=-FLOOR_COORD_MAX_M, maximum=FLOOR_COORD_MAX_M),
             "orientation": c.choice("orientation", ORIENTATIONS, required=True),
-            "width_m": c.number("width_m", minimum=0, exclusive=True, maximum=RACK_SIDE_MAX_M),
-            "depth_m": c.number("depth_m", minimum=0, exclusive=True, maximum=RACK_SIDE_MAX_M),
+            "width_m": c.number("width_m", minimum=RACK_SIDE_MIN_M, maximum=RACK_SIDE_MAX_M),
+            "depth_m": c.number("depth_m", minimum=RACK_SIDE_MIN_M, maximum=RACK_SIDE_MAX_M),
             "u_height": c.number("u_height", integer=True, minimum=1, maximum=RACK_U_HEIGHT_MAX),
             "power_budget_kw": c.number("power_budget_kw", minimum=0),
             "max_weight_kg": c.number("max_weight_kg", minimum=0),
@@ -690,17 +822,32 @@ def _merge_racks(new: Plan, netbox: dict[str, _RackIn], own: dict[str, _RackIn],
         elif rack != before:
             outcome.updated_racks += 1
     halls = {h.name for h in new.halls}
+    placed = {id(r) for r in to_place}
     for name in dict.fromkeys([*netbox, *own]):
         hall = racks[name].hall
         if hall not in halls:
-            new.halls.append(Hall(name=hall))
             halls.add(hall)
-            h = new.halls[-1]
-            outcome.notes.append(f"created hall {hall!r} ({h.width_m:g} x {h.depth_m:g} m default size)")
+            h = _new_hall(hall, [r.footprint() for r in new.racks if r.hall == hall and id(r) not in placed])
+            new.halls.append(h)
+            default = Hall(name=hall)
+            how = "default size" if (h.width_m, h.depth_m) == (default.width_m, default.depth_m) else \
+                f"the {default.width_m:g} x {default.depth_m:g} m default enlarged to hold its racks"
+            outcome.notes.append(f"created hall {hall!r} ({h.width_m:g} x {h.depth_m:g} m {how})")
     return to_place
 
 
-def _check_loops_and_feeds(new: Plan, own: dict[str, _RackIn], problems: list[CsvProblem],
+def _new_hall(name: str, footprints: list[tuple[float, float, float, float]]) -> Hall:
+    """A hall the import creates (CSV files carry no hall size): the ``Hall`` defaults, enlarged
+    in whole tiles to hold the given rack footprints [m] plus the placement margin."""
+    h = Hall(name=name)
+    for attr, i in (("width_m", 2), ("depth_m", 3)):
+        far = max((fp[i] for fp in footprints if math.isfinite(fp[i])), default=0.0) + PLACEMENT_MARGIN_M
+        if far > getattr(h, attr):
+            setattr(h, attr, round(math.ceil(round(far / h.tile_m, 6)) * h.tile_m, 6))
+    return h
+
+
+def _check_loops_and_feeds(new: Plan, own: dict[str, _RackIn], problems: _Problems,
                            notes: list[str]) -> None:
     """Create loops/feeds named in rack_plan.csv but missing; check loop media."""
     loops = {lp.name: lp for lp in new.cooling_loops}
@@ -745,7 +892,7 @@ def _resolve_type(device_type: str, manufacturer: str, pools: Sequence[Sequence[
 
 
 def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox: dict[str, _RackIn],
-                    own: dict[str, _RackIn], complete: set[str], problems: list[CsvProblem],
+                    own: dict[str, _RackIn], complete: set[str], problems: _Problems,
                     outcome: ImportOutcome, sites: dict[str, str]) -> set[str]:
     """devices.csv -> servers of ``new``, with rack, type, height and overlap checks.
 
@@ -827,7 +974,7 @@ def _import_devices(new: Plan, t: _Table, catalog: Sequence[ServerType], netbox:
 
 def _check_kept_heights(kept: list[Server], racks: dict[str, Rack], types: dict[str, ServerType],
                         netbox: dict[str, _RackIn], own: dict[str, _RackIn],
-                        problems: list[CsvProblem]) -> None:
+                        problems: _Problems) -> None:
     """A kept server must still fit under a rack height changed by this import."""
     for s in kept:
         if s.rack not in racks:
@@ -846,96 +993,73 @@ def _check_kept_heights(kept: list[Server], racks: dict[str, Rack], types: dict[
 
 
 def _check_overlaps(incoming: dict[str, _ServerIn], kept: list[Server], types: dict[str, ServerType],
-                    file: str, problems: list[CsvProblem]) -> None:
-    """No two servers of one rack may share a U (servers are full depth: faces don't help)."""
-    kept_spans: dict[str, list[tuple[int, int, str]]] = {}
+                    file: str, problems: _Problems) -> None:
+    """No two servers of one rack may share a U (servers are full depth: faces don't help).
+
+    A row is reported against the servers already in the plan it overlaps, and against the first
+    earlier row it overlaps. Each rack's units are an occupancy table (racks are at most
+    ``RACK_U_HEIGHT_MAX`` units high), so a file of n devices costs O(n), however they pile up.
+    """
+    kept_at: dict[str, dict[int, tuple[int, int, str]]] = {}
     for s in kept:
         t = types.get(s.server_type)
         if t is not None:
-            kept_spans.setdefault(s.rack, []).append((s.u_position, s.u_position + t.u_height - 1, s.name))
-    by_rack: dict[str, list[_ServerIn]] = {}
-    for a in incoming.values():
-        by_rack.setdefault(a.server.rack, []).append(a)
+            span = (s.u_position, s.u_position + t.u_height - 1, s.name)
+            units = kept_at.setdefault(s.rack, {})
+            for u in range(max(span[0], 0), min(span[1], 10 * RACK_U_HEIGHT_MAX) + 1):
+                units.setdefault(u, span)
+    first_at: dict[str, dict[int, _ServerIn]] = {}
     for a in sorted(incoming.values(), key=lambda a: a.row):
         lo, hi = a.server.u_position, a.server.u_position + a.u_height - 1
-        for klo, khi, kname in kept_spans.get(a.server.rack, []):
-            if lo <= khi and klo <= hi:
-                problems.append(CsvProblem(file, a.row, "position",
-                                           f"U {lo}-{hi} overlaps {kname!r} (U {klo}-{khi}) "
-                                           "already in the plan"))
-        for b in by_rack[a.server.rack]:
-            if b.row >= a.row:
-                continue
+        units = range(lo, hi + 1)
+        kept_units = kept_at.get(a.server.rack, {})
+        for klo, khi, kname in dict.fromkeys(kept_units[u] for u in units if u in kept_units):
+            problems.append(CsvProblem(file, a.row, "position",
+                                       f"U {lo}-{hi} overlaps {kname!r} (U {klo}-{khi}) already in the plan"))
+        taken = first_at.setdefault(a.server.rack, {})
+        earlier = [taken[u] for u in units if u in taken]
+        if earlier:
+            b = min(earlier, key=lambda b: b.row)
             blo, bhi = b.server.u_position, b.server.u_position + b.u_height - 1
-            if lo <= bhi and blo <= hi:
-                problems.append(CsvProblem(file, a.row, "position",
-                                           f"U {lo}-{hi} overlaps {b.server.name!r} (U {blo}-{bhi}) "
-                                           f"on row {b.row}"))
+            problems.append(CsvProblem(file, a.row, "position",
+                                       f"U {lo}-{hi} overlaps {b.server.name!r} (U {blo}-{bhi}) on row {b.row}"))
+        for u in units:
+            taken.setdefault(u, a)
 
 
-def _place_new_racks(plan: Plan, new_racks: list[Rack], notes: list[str]) -> None:
-    """Put each new rack (in order) on the first free spot of its hall.
+def _place_on_floor(old: Plan, new: Plan, to_place: list[Rack], netbox: dict[str, _RackIn],
+                    own: dict[str, _RackIn], notes: list[str], problems: _Problems) -> None:
+    """Place the new racks that have no position (:func:`planner.floor.place_new_racks`) and apply
+    the floor rule of every edit (:func:`planner.floor.placement_conflicts`) to each rack the import
+    adds or moves. Problems name the row that set the rack's place: its rack_plan.csv row
+    (column ``x_m``), else its racks.csv row (column ``location``)."""
+    halls = {h.name: h for h in new.halls}
+    unplaced = {id(r) for r in place_new_racks(new, to_place)}
+    for rack in to_place:
+        src = netbox[rack.name]
+        if id(rack) in unplaced:
+            h = halls[rack.hall]
+            problems.append(CsvProblem(src.file, src.row, "location", (
+                f"no free spot for rack {rack.name!r} ({rack.width_m:g} m x {rack.depth_m:g} m) in hall "
+                f"{h.name!r} ({h.width_m:g} m x {h.depth_m:g} m) {PLACEMENT_MARGIN_M:g} m from the walls; "
+                "give its position in rack_plan.csv or enlarge the hall")))
+        else:
+            notes.append(f"placed new rack {rack.name!r} at x={_format_number(rack.x_m)} m, "
+                         f"y={_format_number(rack.y_m)} m in {rack.hall!r}, facing {rack.orientation}; "
+                         "it has no rack_plan.csv row")
+    if problems:
+        return
 
-    Rule: rows of racks run west to east; row j has its centre at
-    ``y = PLACEMENT_MARGIN_M + depth/2 + j * (depth + PLACEMENT_AISLE_M)``. Rows are tried
-    north to south; in a row the rack goes to the westmost gap, starting at the west margin
-    (``x0 = PLACEMENT_MARGIN_M``), that is at least its width and overlaps no positioned
-    rack of the hall, and that ends within ``hall.width_m - PLACEMENT_MARGIN_M`` (the margin
-    spot is allowed even in a hall narrower than the rack). Even rows face S and odd rows N,
-    so rows 0 and 1 share a cold aisle, then a hot aisle, and so on. A full hall continues
-    south beyond its wall (noted), where the user can see the rack and move it.
-    Coordinates are rounded to whole millimetres.
-    """
-    pending = {id(r) for r in new_racks}
-    footprints: dict[str, list[tuple[float, float, float, float]]] = {}
-    for r in plan.racks:
-        fp = r.footprint()
-        if id(r) not in pending and all(math.isfinite(v) for v in fp):
-            footprints.setdefault(r.hall, []).append(fp)
-    halls = {h.name: h for h in plan.halls}
-    memo: dict = {}
-    for rack in new_racks:
-        hall = halls[rack.hall]
-        others = footprints.setdefault(rack.hall, [])
-        x, y, j = _free_spot(hall, rack.width_m, rack.depth_m, others, memo)
-        rack.x_m, rack.y_m = round(x, 3), round(y, 3)  # whole millimetres
-        rack.orientation = "S" if j % 2 == 0 else "N"
-        others.append(rack.footprint())
-        w, d = rack.width_m, rack.depth_m
-        outside = rack.y_m + d / 2 > hall.depth_m + 1e-3 or rack.x_m + w / 2 > hall.width_m + 1e-3
-        notes.append(f"placed new rack {rack.name!r} at x={_format_number(rack.x_m)} m, "
-                     f"y={_format_number(rack.y_m)} m in {rack.hall!r}, facing {rack.orientation}"
-                     f"{' (outside the hall: no free spot inside)' if outside else ''}; "
-                     "it has no rack_plan.csv row")
+    def source(rack: Rack) -> tuple[int, int, str, str]:
+        """(file order, row, file, column) of the row that put ``rack`` where it is."""
+        if rack.name in own:
+            return 1, own[rack.name].row, own[rack.name].file, "x_m"
+        src = netbox[rack.name]
+        return 0, src.row, src.file, "location"
 
-
-def _free_spot(hall: Hall, w: float, d: float, others: list[tuple[float, float, float, float]],
-               memo: dict) -> tuple[float, float, int]:
-    """Centre ``(x, y)`` [m] and row index of the first free spot (see :func:`_place_new_racks`).
-
-    ``memo`` remembers, per (hall, depth), the row where the last rack went and its width:
-    rows before it had no gap that wide, and adding racks never opens one.
-    """
-    eps = 1e-3  # touching racks (within 1 mm) do not overlap
-    lowest = max((fp[3] for fp in others), default=-math.inf)
-    east_limit = hall.width_m - PLACEMENT_MARGIN_M + eps
-    first_row, known_width = memo.get((hall.name, d), (0, math.inf))
-    spot = None
-    for j in range(first_row if w >= known_width else 0, _MAX_PLACEMENT_ROWS):
-        y = PLACEMENT_MARGIN_M + d / 2 + j * (d + PLACEMENT_AISLE_M)
-        top, bottom = y - d / 2, y + d / 2
-        x0 = PLACEMENT_MARGIN_M  # west edge of the candidate spot
-        for a, b in sorted((fp[0], fp[2]) for fp in others if fp[1] < bottom - eps and top < fp[3] - eps):
-            if b <= x0 + eps:
-                continue  # wholly west of the candidate
-            if a >= x0 + w - eps:
-                break  # the gap before this rack is wide enough
-            x0 = b
-        if x0 == PLACEMENT_MARGIN_M or x0 + w <= east_limit:
-            spot = (x0 + w / 2, y, j)
-            break
-    if spot is None:  # rows up to the scan bound all blocked (absurd geometry): go below everything
-        spot = (PLACEMENT_MARGIN_M + w / 2, lowest + PLACEMENT_AISLE_M + d / 2, 0)
-    else:
-        memo[(hall.name, d)] = (spot[2], w)
-    return spot
+    # in file and row order, so an overlapping pair is reported on the later row
+    moved = sorted(moved_racks(old, new), key=source)
+    racks = {r.name: r for r in moved}
+    for c in placement_conflicts(new, moved):
+        _, row, file, column = source(racks[c.element[1]])
+        problems.append(CsvProblem(file, row, column, c.message()))

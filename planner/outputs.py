@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tempfile
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
@@ -84,6 +87,30 @@ def check_output_target(path: str | os.PathLike, *, protect: Iterable[str | os.P
     return target
 
 
+def temporary_pattern(name: str) -> re.Pattern:
+    """Temporaries of unfinished writes of the file ``name`` (this module's and the plan store's,
+    both ``tempfile.mkstemp``): ``.NAME.`` + 8 random characters + ``.tmp``, and the SQLite side files
+    of such a temporary database (``-journal``, ``-wal``, ``-shm``)."""
+    return re.compile(rf"{re.escape(TEMP_PREFIX + name)}\.[A-Za-z0-9_]{{8}}{re.escape(TEMP_SUFFIX)}(-journal|-wal|-shm)?")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, names: Iterable[str], *, older_than: float) -> list[Path]:
+    """Remove the temporaries a crashed run left for the files ``names`` in ``folder``; the removed paths.
+
+    Only :func:`temporary_pattern` files modified before ``older_than`` [s since the epoch]. Call it
+    holding the lock that every writer of those files takes (a plan's lock, an export folder's
+    lock), with the time it was taken: a temporary older than that belongs to no live writer.
+    """
+    patterns = [temporary_pattern(n) for n in names]
+    removed = []
+    for entry in os.scandir(folder):
+        if any(p.fullmatch(entry.name) for p in patterns) and entry.is_file(follow_symlinks=False) \
+                and entry.stat(follow_symlinks=False).st_mtime < older_than:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
 def fsync_dir(folder: str | os.PathLike) -> None:
     """Flush a folder's entries (a rename) to disk; a no-op where folders cannot be opened."""
     try:
@@ -110,6 +137,20 @@ def _write_error(shown: Path, exc: OSError) -> OutputError:
     return OutputError(f"{shown}: cannot write ({exc.strerror or exc})")
 
 
+def _temporary(shown: Path, target: Path) -> tuple[int, str, int]:
+    """``(fd, name, mode)``: a new temporary file beside ``target`` and the mode the output will get
+    (the existing file's, else the umask's)."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    except OSError as exc:
+        raise _write_error(shown, exc) from None
+    return fd, tmp, mode
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike, *, protect: Iterable[str | os.PathLike] = (), binary: bool = False,
                   encoding: str = "utf-8", newline: str | None = ""):
@@ -122,14 +163,7 @@ def atomic_output(path: str | os.PathLike, *, protect: Iterable[str | os.PathLik
     """
     shown = Path(path)
     target = check_output_target(shown, protect=protect)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
-    except OSError as exc:
-        raise _write_error(shown, exc) from None
+    fd, tmp, mode = _temporary(shown, target)
     try:
         fh = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding=encoding, newline=newline)
         with fh:
@@ -144,6 +178,121 @@ def atomic_output(path: str | os.PathLike, *, protect: Iterable[str | os.PathLik
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+class OutputSet:
+    """Output files that appear together or not at all (an export set).
+
+    :meth:`add` checks a target as :func:`atomic_output` does and writes the data to a temporary
+    file beside it, flushed to disk — nothing is visible yet. :meth:`commit` renames the temporaries
+    over their targets in the order they were added. Leaving the ``with`` block without committing
+    (an exception, a cancel) removes the temporaries and changes nothing.
+    """
+
+    def __init__(self, *, protect: Iterable[str | os.PathLike] = ()):
+        self.protect = list(protect)
+        self._staged: list[tuple[Path, Path, str]] = []  # (shown, target, temporary)
+
+    def __enter__(self) -> "OutputSet":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+    def add(self, path: str | os.PathLike, data: bytes | str) -> Path:
+        """Stage ``data`` (text as UTF-8) for ``path``; the real path it will replace."""
+        shown = Path(path)
+        target = check_output_target(shown, protect=self.protect)
+        if any(t == target for _s, t, _tmp in self._staged):
+            raise OutputError(f"{shown}: named twice in one set of outputs")
+        fd, tmp, mode = _temporary(shown, target)
+        self._staged.append((shown, target, tmp))
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, mode)
+        except OSError as exc:
+            raise _write_error(shown, exc) from None
+        return target
+
+    def commit(self) -> list[Path]:
+        """Rename every staged file into place, in order; the targets."""
+        done = []
+        for shown, target, tmp in self._staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise _write_error(shown, exc) from None
+            done.append(target)
+        for folder in dict.fromkeys(t.parent for t in done):
+            fsync_dir(folder)
+        self._staged = []
+        return done
+
+    def discard(self) -> None:
+        for _shown, _target, tmp in self._staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self._staged = []
+
+
+class LockedError(OutputError):
+    """Another process holds the write lock."""
+
+
+@contextmanager
+def write_lock(path: str | os.PathLike, *, names: Iterable[str] = (), busy: str = ""):
+    """Hold the write lock of ``path`` (a plan, an export folder's manifest) while writing it.
+
+    The lock is an OS file lock (``filelock``: ``flock`` / ``LockFileEx``) on ``.NAME.lock`` beside
+    the symlink-resolved ``path``; the lock file stays, holding it is what counts. Taken without
+    waiting: another process holding it raises :class:`LockedError` with ``busy`` (default: a plain
+    sentence). Re-entrant within a process. Once taken, the temporaries of crashed writers of
+    ``names`` (default: ``path``'s own name) in that folder are removed
+    (:func:`remove_stale_temporaries`, older than the moment the lock was taken).
+    """
+    shown = Path(path)
+    target = Path(os.path.realpath(shown))
+    key = str(target)
+    with _held_guard:
+        entry = _held.get(key)
+        if entry is not None:
+            entry[1] += 1
+    if entry is None:
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(target.with_name(f".{target.name}.lock")), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise LockedError(busy or f"{shown}: is being written by another program; try again when it has "
+                                      "finished") from None
+        except OSError as exc:
+            raise OutputError(f"{shown}: cannot lock it for writing in {target.parent} "
+                              f"({exc.strerror or exc})") from None
+        taken = time.time()
+        with _held_guard:
+            entry = _held[key] = [lock, 1]
+        try:
+            remove_stale_temporaries(target.parent, list(names) or [target.name], older_than=taken)
+        except OSError:
+            pass  # debris that cannot be removed is no reason to refuse the write
+    try:
+        yield
+    finally:
+        with _held_guard:
+            entry[1] -= 1
+            last = entry[1] == 0
+            if last:
+                del _held[key]
+        if last:
+            entry[0].release()
+
+
+_held: dict[str, list] = {}  # real path -> [FileLock, depth]: the write locks this process holds
+_held_guard = threading.Lock()
 
 
 def write_output(path: str | os.PathLike, data: bytes | str, *, protect: Iterable[str | os.PathLike] = ()) -> None:

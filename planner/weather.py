@@ -43,9 +43,14 @@ import numpy as np
 
 from . import psychrometrics as psy
 from .assets import WEATHER_DIR, resolve_asset
+from .inputs import InputFileError, check_regular, open_input, read_input
 
 HOURS_PER_YEAR = 8760
 HEADER_LINES = 8
+#: Largest EPW file read [bytes]: a year of hourly rows is about 1.6 MB (the bundled TMY3 files);
+#: 8 MiB leaves room for sub-hourly files and stops a wrong path (a log, an image) early.
+EPW_MAX_BYTES = 8 * 2 ** 20
+HEADER_LINE_MAX_BYTES = 64 * 2 ** 10  # a header line read for the design conditions (they are < 1 kB)
 DEFAULT_YEAR = 2025  # calendar year used when a caller gives none (design days); not a leap year
 MAX_SAMPLES = 10_000_000  # guard against accidental multi-GB grids (e.g. a year at 1 s)
 
@@ -321,9 +326,9 @@ def read_epw(path) -> EpwData:
     """Parse and validate an EPW file (cached on resolved path + mtime + size)."""
     p = Path(path).expanduser()
     try:
-        st = p.stat()
-    except OSError as exc:
-        raise WeatherError(p, None, None, f"cannot read weather file: {exc.strerror or exc}") from None
+        st = check_regular(p)  # a FIFO or a device as --weather would block or never end
+    except InputFileError as exc:
+        raise WeatherError(p, None, None, f"weather file {exc}") from None
     return _read_epw_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
 
 
@@ -341,9 +346,9 @@ def read_epw_header(path) -> EpwHeader:
     """
     p = Path(path).expanduser()
     try:
-        st = p.stat()
-    except OSError as exc:
-        raise WeatherError(p, None, None, f"cannot read weather file: {exc.strerror or exc}") from None
+        st = check_regular(p)  # a FIFO or a device would block or never end
+    except InputFileError as exc:
+        raise WeatherError(p, None, None, f"weather file {exc}") from None
     return _read_header_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
 
 
@@ -351,8 +356,10 @@ def read_epw_header(path) -> EpwHeader:
 def _read_header_cached(path: str, mtime_ns: int, size: int) -> EpwHeader:
     p = Path(path)
     try:
-        with p.open("rb") as f:
-            raw = [f.readline() for _ in range(HEADER_LINES)]
+        with open_input(p) as f:  # 8 lines, each bounded (a header line is a few hundred bytes)
+            raw = [f.readline(HEADER_LINE_MAX_BYTES) for _ in range(HEADER_LINES)]
+    except InputFileError as exc:
+        raise WeatherError(p, None, None, f"weather file {exc}") from None
     except OSError as exc:
         raise WeatherError(p, None, None, f"cannot read weather file: {exc.strerror or exc}") from None
     return _parse_header(p, _header_lines(p, b"".join(raw).decode("latin-1")))
@@ -374,10 +381,10 @@ def _header_lines(path: Path, text: str) -> list[str]:
 
 
 def _parse_epw(path: Path) -> EpwData:
-    try:
-        text = path.read_bytes().decode("latin-1")  # EPW is ASCII; latin-1 never fails
-    except OSError as exc:
-        raise WeatherError(path, None, None, f"cannot read weather file: {exc.strerror or exc}") from None
+    try:  # EPW is ASCII; latin-1 never fails
+        text = read_input(path, EPW_MAX_BYTES, "EPW file").decode("latin-1")
+    except InputFileError as exc:
+        raise WeatherError(path, None, None, f"weather file {exc}") from None
     lines = _header_lines(path, text)
     header = _parse_header(path, lines)
 

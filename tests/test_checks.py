@@ -244,6 +244,18 @@ def test_rack_outside_hall():
     assert "rack-outside-hall" in codes(p)
 
 
+def test_rack_on_a_floor_cooling_unit_and_unit_outside_hall():
+    """`dcplan check` reports what the editor and the import refuse (planner.floor's rule)."""
+    p = base_plan()
+    p.cooling_units[0].x_m, p.cooling_units[0].y_m = 1.5, 2.0  # CRAH 0.9 m x 2.4 m on R1
+    found = [(x.code, x.rack, x.subject) for x in check_plan(p)]
+    assert ("rack-unit-overlap", "R1", "CRAH1") in found
+    p.cooling_units[0].x_m = 3.0  # x 2.55-3.45: touches nothing
+    assert "rack-unit-overlap" not in codes(p) and "unit-outside-hall" not in codes(p)
+    p.cooling_units[0].y_m = 9.5  # y 8.3-10.7 leaves the 10 m deep hall
+    assert ("unit-outside-hall", None, "CRAH1") in [(x.code, x.rack, x.subject) for x in check_plan(p)]
+
+
 def test_bad_field_values():
     p = base_plan(orientation="X", cooling_type="steam")
     assert {"rack-orientation", "rack-cooling-type"} <= set(codes(p))
@@ -459,3 +471,19 @@ def test_rack_names_with_outer_whitespace_are_refused():
     assert "rack-name" in codes(p, ERROR)
     p.racks[0].name = p.servers[0].rack = ""
     assert "rack-name" in codes(p, ERROR)
+
+
+def test_check_warns_about_names_a_spreadsheet_would_run():
+    plan = build_demo_plan()
+    assert not [p for p in check_plan(plan) if p.code == "name-formula"]
+    plan.racks[0].name = "-R1"
+    for s in plan.servers:
+        if s.rack == "A01":
+            s.rack = "-R1"
+    plan.servers[0].name = "=S1"
+    plan.power_feeds[0].panel = "@PANEL"
+    plan.racks[1].row = "+A"
+    got = [p for p in check_plan(plan) if p.code == "name-formula"]
+    assert all(p.severity == WARNING for p in got)
+    assert [(p.message.split(" begins")[0], p.rack) for p in got] == [
+        ("Rack '-R1'", "-R1"), ("Row '+A'", "A02"), ("Server '=S1'", "-R1"), ("Power panel '@PANEL'", None)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import math
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from planner.csv_exchange import (
     neutralise,
     unneutralise,
 )
+from planner.floor import boxes_overlap
 from planner.plan import CoolingLoop, Hall, Plan, PowerFeed, Rack, Server, ServerType, Site
 
 DATA = Path(__file__).parent / "data" / "csv"
@@ -214,9 +216,10 @@ def test_demo_plan_round_trip(tmp_path):
 
 names = st.text(min_size=1, max_size=12).filter(lambda s: s == s.strip())
 # within the importer's sanity bounds (FLOOR_COORD_MAX_M, RACK_SIDE_MAX_M); any float inside them
-finite = st.floats(min_value=-10_000.0, max_value=10_000.0)
+#: floor coordinates a rack of up to 5 m can take inside a hall (the import's floor rule)
+on_floor = st.floats(min_value=2.5, max_value=10_000.0 - 2.5)
 non_negative = st.floats(min_value=0.0, allow_infinity=False)
-positive = st.floats(min_value=0.0, max_value=5.0, exclude_min=True)
+positive = st.floats(min_value=0.001, max_value=5.0)  # rack sides: 1 mm (the export resolution) to 5 m
 
 
 @st.composite
@@ -226,7 +229,8 @@ def random_plans(draw) -> Plan:
     racks, servers = [], []
     for name in rack_names:
         racks.append(Rack(
-            name, hall=draw(names), row=draw(st.one_of(st.just(""), names)), x_m=draw(finite), y_m=draw(finite),
+            # a hall of its own: racks at random places never overlap
+            name, hall=name + "~hall", row=draw(st.one_of(st.just(""), names)), x_m=draw(on_floor), y_m=draw(on_floor),
             orientation=draw(st.sampled_from("NESW")), width_m=draw(positive), depth_m=draw(positive),
             u_height=draw(st.integers(20, 100)), power_budget_kw=draw(non_negative),
             max_weight_kg=draw(non_negative), cooling_type=draw(st.sampled_from(["air", "liquid", "hybrid"])),
@@ -261,7 +265,7 @@ def test_formula_cells_are_neutralised_and_round_trip(tmp_path):
     plan = make_plan()
     evil = '=HYPERLINK("http://evil.example","click")'
     plan.racks[0].name = evil
-    plan.racks[0].x_m = -1.5  # a legitimate negative number
+    plan.racks[0].x_m = -1.5  # a negative number (the rack stands outside the hall: refused on import)
     plan.racks[0].feed_a = "+1-A"
     plan.servers[0].rack = plan.servers[1].rack = evil
     plan.servers[0].name = "@dgx"
@@ -272,9 +276,13 @@ def test_formula_cells_are_neutralised_and_round_trip(tmp_path):
     a01 = next(r for r in plan_rows if r[0] == "'" + evil)
     assert a01[RACK_PLAN_COLUMNS.index("x_m")] == "-1.5"  # numeric column: not escaped
     assert a01[RACK_PLAN_COLUMNS.index("feed_a")] == "'+1-A"
+    with pytest.raises(CsvImportError, match="stands outside hall"):  # read back as the number -1.5
+        import_csv(Plan(site=copy.deepcopy(plan.site)), *paths, catalog_types=plan.server_types)
+    plan.racks[0].x_m = 1.5
+    paths = export_csv(plan, tmp_path / "a")
     outcome = import_csv(Plan(site=copy.deepcopy(plan.site)), *paths, catalog_types=plan.server_types)
     rack = outcome.plan.rack_map()[evil]
-    assert (rack.x_m, rack.feed_a) == (-1.5, "+1-A")
+    assert (rack.x_m, rack.feed_a) == (1.5, "+1-A")
     assert {s.name for s in outcome.plan.servers if s.rack == evil} == {"@dgx", "A01-DGX2"}
     again = export_csv(outcome.plan, tmp_path / "b")
     assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
@@ -288,8 +296,8 @@ def test_neutralise_is_lossless_and_safe(text):
 
 
 def test_numeric_cell_with_neutralising_quote_is_read_as_number(tmp_path):
-    rp = write(tmp_path, RACK_PLAN_CSV, PLAN_HEAD + PLAN_A01.replace("A,2.7,", "A,'-2.7,"))
-    assert import_csv(make_plan(), rack_plan_path=rp).plan.rack_map()["A01"].x_m == -2.7
+    rp = write(tmp_path, RACK_PLAN_CSV, PLAN_HEAD + PLAN_A01.replace("A,2.7,", "A,'+2.7,"))
+    assert import_csv(make_plan(), rack_plan_path=rp).plan.rack_map()["A01"].x_m == 2.7
 
 
 # --------------------------------------------------------------------------- accepted NetBox files
@@ -341,7 +349,7 @@ def test_rack_plan_positions_loops_and_feeds(tmp_path):
                          devices_path=DATA / "netbox_devices.csv", rack_plan_path=DATA / "rack_plan.csv",
                          catalog_types=CATALOG)
     n01 = outcome.plan.rack_map()["N01"]
-    assert (n01.x_m, n01.y_m, n01.orientation, n01.power_budget_kw, n01.cooling_type) == (-1.5, 3.6, "E", 60.0,
+    assert (n01.x_m, n01.y_m, n01.orientation, n01.power_budget_kw, n01.cooling_type) == (0.9, 3.6, "E", 60.0,
                                                                                           "hybrid")
     assert (n01.air_loop, n01.liquid_loop, n01.feed_a, n01.feed_b) == ("AIR-B", "TCS-B", "N01-A", "N01-B")
     loops = {lp.name: lp.medium for lp in outcome.plan.cooling_loops}
@@ -355,7 +363,7 @@ def test_rack_plan_positions_loops_and_feeds(tmp_path):
         "created power feed 'N01-A' on side A with default rating (named in rack_plan.csv)",
         "created power feed 'N01-B' on side B with default rating (named in rack_plan.csv)",
     ]
-    # N01 (facing E) sits west of the margin, outside row 0's band: N02 goes to the margin.
+    # N01 (facing E, x 0.3-1.5 m) sits south of row 0's band (y 1.2-2.4 m): N02 goes to the margin.
     n02 = outcome.plan.rack_map()["N02"]
     assert (n02.x_m, n02.y_m) == (1.5, 1.8)  # 1.2 + 0.29999994, 1.2 + 0.59999988 to the mm
 
@@ -372,18 +380,6 @@ def test_new_racks_fill_the_first_free_spots(tmp_path):
             assert a[2] <= b[0] + 1e-9 or b[2] <= a[0] + 1e-9  # side by side, no overlap
 
 
-def test_full_hall_places_beyond_the_wall_with_a_note(tmp_path):
-    plan = Plan(site=Site(SITE), halls=[Hall("Tiny", 3.0, 3.0)])
-    racks = write(tmp_path, RACKS_CSV, f"site,location,name,status\n{SITE},Tiny,T1,active\n{SITE},Tiny,T2,active\n")
-    outcome = import_csv(plan, racks_path=racks)
-    t1, t2 = outcome.plan.racks
-    assert (t1.x_m, t1.y_m, t1.orientation) == (1.5, 1.8, "S")
-    # one rack per row fits (3.0 m - 2 x 1.2 m margin); row 1 at 1.2 + 0.6 + 1 x (1.2 + 1.2) m
-    assert (t2.x_m, t2.y_m, t2.orientation) == (1.5, 4.2, "N")
-    assert outcome.notes[-1] == ("placed new rack 'T2' at x=1.5 m, y=4.2 m in 'Tiny', facing N "
-                                 "(outside the hall: no free spot inside); it has no rack_plan.csv row")
-
-
 def test_narrow_rack_fills_a_gap_a_wider_one_skipped(tmp_path):
     # Hall 4 m wide: racks must end by x = 2.8 m. E0 spans x 1.7-2.3 in row 0, leaving
     # 0.5 m gaps on both sides. An 800 mm rack fits in neither -> row 1 at the margin
@@ -397,19 +393,30 @@ def test_narrow_rack_fills_a_gap_a_wider_one_skipped(tmp_path):
     assert (placed["narrow"].x_m, placed["narrow"].y_m, placed["narrow"].orientation) == (1.35, 1.8, "S")
 
 
-def reference_spot(hall: Hall, w: float, d: float, others: list) -> tuple[float, float]:
-    """Brute-force oracle for the documented placement rule: every row from row 0, every
-    candidate west edge (the margin or any rack's east edge), first one that fits wins."""
-    margin, aisle, eps = 1.2, 1.2, 1e-3
+def reference_spot(hall: Hall, w: float, d: float, others: list) -> tuple[float, float] | None:
+    """Brute-force oracle for the documented placement rule (planner.floor.place_new_racks): every
+    row from row 0 that ends 1.2 m before the south wall, every candidate west edge (the margin or
+    any obstacle's east edge, centre rounded up to the mm), first one that overlaps nothing and ends
+    1.2 m before the east wall wins; None when the hall is full."""
+    margin, aisle, eps = 1.2, 1.2, 1e-6
+
+    def mm_up(v):
+        return math.ceil(round(v * 1000.0, 6)) / 1000.0
+
     for j in range(1000):
-        y = margin + d / 2 + j * (d + aisle)
-        band = [fp for fp in others if fp[1] < y + d / 2 - eps and y - d / 2 < fp[3] - eps]
-        for x0 in sorted({margin, *(fp[2] for fp in band if fp[2] > margin)}):
-            if x0 > margin and x0 + w > hall.width_m - margin + eps:
+        y = round(margin + d / 2 + j * (d + aisle), 3)
+        if y + d / 2 > hall.depth_m - margin + 1e-9:
+            return None
+        top, bottom = y - d / 2, y + d / 2
+        for x0 in sorted({margin, *(fp[2] for fp in others if fp[2] > margin)}):
+            x = mm_up(x0 + w / 2)
+            if x + w / 2 > hall.width_m - margin + 1e-9:
                 break
-            if not any(x0 < fp[2] - eps and fp[0] < x0 + w - eps for fp in band):
-                return round(x0 + w / 2, 3), round(y, 3)
-    raise AssertionError("no spot in 1000 rows")
+            box = (x - w / 2, top, x + w / 2, bottom)
+            if not any(min(box[2], fp[2]) - max(box[0], fp[0]) > eps and min(box[3], fp[3]) - max(box[1], fp[1]) > eps
+                       for fp in others):
+                return x, y
+    raise AssertionError("no end of rows in 1000 rows")
 
 
 @settings(max_examples=150, deadline=None)
@@ -418,30 +425,39 @@ def reference_spot(hall: Hall, w: float, d: float, others: list) -> tuple[float,
        sizes_mm=st.lists(st.tuples(st.sampled_from([300, 600, 800, 1200]), st.sampled_from([600, 1200])) |
                          st.tuples(st.integers(300, 1500), st.integers(300, 1500)), min_size=1, max_size=10))
 def test_placement_takes_the_first_free_spot_and_never_overlaps(existing, sizes_mm):
-    """Matches the brute-force oracle, and placed racks overlap no rack of the hall by more
-    than 1.5 mm (racks may touch within 1 mm; positions are rounded to the mm, 0.5 mm)."""
+    """Matches the brute-force oracle; placed racks overlap no rack of the hall (touching is fine);
+    a rack that finds no spot refuses the import, naming it."""
     hall = Hall("H", 10.0, 8.0)
     plan = Plan(site=Site(SITE), halls=[hall],
                 racks=[Rack(f"E{i}", hall="H", x_m=x, y_m=y, width_m=w, depth_m=d, orientation=o)
                        for i, (x, y, w, d, o) in enumerate(existing)])
     text = "site,location,name,status,outer_width,outer_depth,outer_unit\n" + "".join(
         f"{SITE},H,N{i},planned,{w},{d},mm\n" for i, (w, d) in enumerate(sizes_mm))
-    with tempfile.TemporaryDirectory() as tmp:
-        outcome = import_csv(plan, racks_path=write(Path(tmp), RACKS_CSV, text))
-    racks = outcome.plan.rack_map()
     others = [r.footprint() for r in plan.racks]
-    for i in range(len(sizes_mm)):
-        rack = racks[f"N{i}"]
-        assert (rack.x_m, rack.y_m) == reference_spot(hall, rack.width_m, rack.depth_m, others)
-        others.append(rack.footprint())
+    expected, full = {}, []
+    for i, (w, d) in enumerate(sizes_mm):
+        spot = reference_spot(hall, w / 1000, d / 1000, others)
+        if spot is None:
+            full.append(f"N{i}")
+            continue
+        expected[f"N{i}"] = spot
+        others.append((spot[0] - w / 2000, spot[1] - d / 2000, spot[0] + w / 2000, spot[1] + d / 2000))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write(Path(tmp), RACKS_CSV, text)
+        if full:
+            with pytest.raises(CsvImportError) as e:
+                import_csv(plan, racks_path=path)
+            assert [p.message.split("'")[1] for p in e.value.problems] == full
+            return
+        outcome = import_csv(plan, racks_path=path)
+    racks = outcome.plan.rack_map()
+    assert {n: (racks[n].x_m, racks[n].y_m) for n in expected} == expected
     fps = {r.name: r.footprint() for r in outcome.plan.racks}
     for i in range(len(sizes_mm)):
         a = fps[f"N{i}"]
         for name, b in fps.items():
             if name != f"N{i}":
-                overlap_x = min(a[2], b[2]) - max(a[0], b[0])
-                overlap_y = min(a[3], b[3]) - max(a[1], b[1])
-                assert min(overlap_x, overlap_y) <= 1.5e-3, (name, a, b)
+                assert not boxes_overlap(a, b), (name, a, b)
 
 
 def test_new_rack_without_u_height_gets_the_default_with_a_note(tmp_path):
@@ -458,9 +474,9 @@ def test_site_mismatch_is_noted(tmp_path):
 
 
 def test_case_insensitive_headers_and_choices(tmp_path):
-    rp = write(tmp_path, RACK_PLAN_CSV, "Rack,HALL,x_m,y_m,Orientation,Cooling_Type\nA01,Hall A,2.7,1.8,e,LIQUID\n")
+    rp = write(tmp_path, RACK_PLAN_CSV, "Rack,HALL,x_m,y_m,Orientation,Cooling_Type\nA01,Hall A,2.7,1.8,n,LIQUID\n")
     rack = import_csv(make_plan(), rack_plan_path=rp).plan.rack_map()["A01"]
-    assert (rack.orientation, rack.cooling_type) == ("E", "liquid")
+    assert (rack.orientation, rack.cooling_type) == ("N", "liquid")
 
 
 def test_desc_units_positions_are_converted(tmp_path):
@@ -489,7 +505,9 @@ def test_devices_alone_merge_and_move(tmp_path):
 def test_racks_imported_with_devices_are_complete(tmp_path):
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + f"{SITE},A01,active,42\n")
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"A01-DGX1,DGX H100,{SITE},A01,5,active,front\n")
-    outcome = import_csv(make_plan(), racks_path=racks, devices_path=devices)
+    with pytest.raises(CsvImportError, match="would remove 1 of 4 servers"):  # 25 % > 10 %: asks first
+        import_csv(make_plan(), racks_path=racks, devices_path=devices)
+    outcome = import_csv(make_plan(), racks_path=racks, devices_path=devices, allow_deletions=True)
     assert sorted(s.name for s in outcome.plan.servers) == ["A01-DGX1", "A02-DGX1", "E01-NVL72"]
     assert (outcome.removed_servers, outcome.updated_servers, outcome.updated_racks) == (1, 0, 0)
 
@@ -556,8 +574,9 @@ def test_empty_required_cells(tmp_path):
     ("x_m", "nan", "not a finite number: 'nan'"),
     ("x_m", "-inf", "not a finite number: '-inf'"),
     ("x_m", "1e999", "not a finite number: '1e999'"),
-    ("width_m", "-0.6", "must be > 0, got -0.6"),
-    ("width_m", "0", "must be > 0, got 0"),
+    ("width_m", "-0.6", "must be >= 0.001, got -0.6"),
+    ("width_m", "0", "must be >= 0.001, got 0"),
+    ("depth_m", "5e-324", "must be >= 0.001, got 5e-324"),
     ("power_budget_kw", "-1", "must be >= 0, got -1"),
     ("u_height", "0", "must be >= 1, got 0"),
     ("u_height", "101", "must be <= 100, got 101"),
@@ -685,6 +704,9 @@ def test_too_many_cells_and_malformed_csv(tmp_path):
     huge = write(tmp_path, "huge.csv", RACKS_HEAD + f'{SITE},"{"x" * 200_000}",active,42\n')
     assert problems(make_plan(), racks_path=racks, devices_path=huge) == [
         "racks.csv:2: row has 5 cells but the header has 4",
+        "huge.csv:1: device_type: missing required column",
+        "huge.csv:1: rack: missing required column",
+        "huge.csv:1: position: missing required column",
         "huge.csv:2: malformed CSV: field larger than field limit (131072)",
     ]
 
@@ -819,4 +841,4 @@ def test_absurd_sizes_and_coordinates_are_refused(tmp_path):
     assert "rack_plan.csv:2: width_m: must be <= 5.0, got 1e308" in found
     racks = write(tmp_path, RACKS_CSV, f"site,name,status,outer_width,outer_unit\n{SITE},W1,active,50000000,mm\n")
     assert problems(make_plan(), racks_path=racks) == [
-        "racks.csv:2: outer_width: 5e+07 mm is larger than any rack (5 m at most)"]
+        "racks.csv:2: outer_width: 50000000 mm is larger than any rack (5 m at most)"]

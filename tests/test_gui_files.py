@@ -148,7 +148,8 @@ def test_export_and_import_csv(win, msgs, tmp_path, qtbot):
     out = tmp_path / "csv"
     msgs.directory = str(out)
     win.act_export.trigger()
-    assert sorted(p.name for p in out.iterdir()) == ["devices.csv", "rack_plan.csv", "racks.csv"]
+    assert sorted(p.name for p in out.iterdir() if p.suffix != ".lock") == ["devices.csv", "manifest.json",
+                                                                            "rack_plan.csv", "racks.csv"]
     assert msgs.infos and "rack_plan.csv" in msgs.infos[-1]
 
     win.doc.set_plan(small_plan(), None)
@@ -290,7 +291,8 @@ def test_cancelled_save_leaves_the_file_unchanged(win, msgs, tmp_path, monkeypat
     assert clicked and "Saving keep.dcplan" in clicked[0]
     assert win.isWindowModified() and path.read_bytes() == before
     # the worker finishes its temporary file and removes it: nothing is renamed over the plan
-    qtbot.waitUntil(lambda: sorted(p.name for p in path.parent.iterdir()) == ["keep.dcplan"], timeout=5000)
+    qtbot.waitUntil(lambda: sorted(p.name for p in path.parent.iterdir() if p.suffix != ".lock") == ["keep.dcplan"],
+                    timeout=5000)
     time.sleep(0.2)
     assert path.read_bytes() == before
 
@@ -325,7 +327,7 @@ def test_cancelled_export_writes_nothing(win, msgs, tmp_path, monkeypatch, qtbot
     win.act_export.trigger()
     assert clicked and not msgs.infos
     time.sleep(0.7)  # the worker's export_csv (0.6 s here) has ended and removed its staging folder
-    qtbot.waitUntil(lambda: list(out.iterdir()) == [], timeout=5000)  # the staged files were never moved in
+    qtbot.waitUntil(lambda: [p for p in out.iterdir() if p.suffix != ".lock"] == [], timeout=5000)  # the staged files were never moved in
 
 
 def test_cancelled_import_changes_nothing(win, msgs, tmp_path, monkeypatch, qtbot):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from planner.catalog import load_catalog
+from planner.demo import build_demo_plan
 from planner.netbox.device_types import (
     AIR_CP,
     AIR_DENSITY,
@@ -221,3 +222,26 @@ def test_side_file_values_and_sources(tmp_path):
     assert "side file side.yaml lists 'other-type', which no imported file defines" in result.warnings
     assert not any(w.startswith(("gpu_count:", "liquid_fraction:")) for w in result.warnings)
     assert math.isclose(t.idle_power_w, 1500.0)
+
+
+def test_add_server_types_to_a_plan():
+    from dataclasses import replace
+
+    from planner.netbox.catalog_import import CatalogImportError, add_server_types
+
+    demo = build_demo_plan()
+    imported = read_device_types(REAL, SIDE).types
+    merged = add_server_types(demo, imported)
+    assert sorted(merged.added) == sorted(t.key for t in imported) and merged.replaced == []
+    assert len(merged.plan.server_types) == len(demo.server_types) + 6 and len(demo.server_types) == 2
+    again = add_server_types(merged.plan, imported)
+    assert again.added == [] and sorted(again.unchanged) == sorted(t.key for t in imported)
+    # a taller DGX H100 would push the demo's 4th DGX (U 32-39) above a 42 U rack and onto its neighbours
+    dgx = next(t for t in demo.server_types if t.key == "nvidia-dgx-h100")
+    with pytest.raises(CatalogImportError) as exc:
+        add_server_types(demo, [replace(dgx, u_height=12)])
+    text = "\n".join(exc.value.problems)
+    assert "server 'A01-DGX4': nvidia-dgx-h100 is now 12 U, U 32-43 reaches above rack 'A01' (42 U)" in text
+    assert "server 'A01-DGX1': nvidia-dgx-h100 is now 12 U, U 5-16 overlaps 'A01-DGX2' (U 14-25)" in text
+    heavier = add_server_types(demo, [replace(dgx, weight_kg=140.0)])
+    assert heavier.replaced == ["nvidia-dgx-h100"] and demo.server_types[0].weight_kg == 130.45

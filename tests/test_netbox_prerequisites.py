@@ -167,3 +167,4 @@ def test_readme_lists_the_import_order(exported):
     positions = [text.index(f" {name} ") for name, _, _ in IMPORT_ORDER]
     assert positions == sorted(positions)
     assert text.index("sites.csv") < text.index("racks.csv") < text.index("devices.csv") < text.index("power_feeds.csv")
+

@@ -39,6 +39,11 @@ def test_simulate_json_and_timeseries(demo_file, demo_servers, tmp_path, capsys)
     summary = json.loads(capsys.readouterr().out)
     assert SUMMARY_KEYS <= set(summary)
     assert summary["servers"] == demo_servers and summary["steps"] == 2160 and summary["control"] == "predictive"
+    assert summary["stepping"] == "fixed" and summary["jobs_repeated"] is False
+    (month,) = summary["monthly"]
+    assert month["month"] == "2025-07" and month["cost_usd"] == pytest.approx(summary["cost_usd"], rel=1e-9)
+    assert len(summary["throttle_hours_by_month_hour"]) == 12
+    assert all(len(row) == 24 for row in summary["throttle_hours_by_month_hour"])
     rows = list(csv.reader(out_csv.open()))
     assert rows[0][:len(CSV_COLUMNS)] == CSV_COLUMNS
     assert len(rows) == 1 + 360  # one row per minute for 6 h
@@ -47,10 +52,24 @@ def test_simulate_json_and_timeseries(demo_file, demo_servers, tmp_path, capsys)
     assert max(it) == pytest.approx(summary["peak_it_kw"], rel=1e-6)
 
 
+def test_simulate_text_prints_the_monthly_table_for_long_runs(demo_file, capsys, monkeypatch):
+    """Runs of four weeks or more print monthly energy/PUE/cost/peak demand and the throttling table
+    (threshold lowered here so a 6-hour run shows it)."""
+    from ui import cli_sim
+    monkeypatch.setattr(cli_sim, "MONTHLY_TABLE_MIN_S", 0.0)
+    assert main(["simulate", str(demo_file), "--scenario", "1", "--start", "2025-07-16", "--days", "0.25",
+                 "--step", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "PUE" in out and "peak kW" in out
+    line = next(x for x in out.splitlines() if x.startswith("2025-07"))
+    assert len(line.split()) == 9
+    assert "no throttling" in out  # midnight to 6 a.m.
+
+
 def test_simulate_errors_are_one_line(demo_file, capsys):
     assert main(["simulate", str(demo_file), "--step", "1000"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("dcplan: error:") and "stability limit" in err and "Traceback" not in err
+    assert err.startswith("dcplan: error:") and "900 s" in err and "Traceback" not in err
     assert main(["simulate", str(demo_file) + ".missing"]) == 2
     assert main(["simulate", str(demo_file), "--weather", "nowhere.epw"]) == 2
     assert "nowhere.epw" in capsys.readouterr().err
@@ -77,3 +96,20 @@ def test_study_pump_lag_json(capsys, monkeypatch):
     _print_study("pump-lag", out)  # the text report of the same figures
     text = capsys.readouterr().out
     assert "s* =" in text and "reduction" in text and "forecast error: burst start ±60 s, power ±10 %" in text
+
+
+def test_simulate_stepping_options(demo_file, capsys):
+    """--step selects fixed stepping, --rtol adaptive (with --step as its base), --no-repeat runs the
+    job list once; bad tolerances and --year with --days are one-line errors."""
+    args = ["simulate", str(demo_file), "--days", "0.5", "--json"]
+    assert main(args + ["--step", "10"]) == 0
+    fixed = json.loads(capsys.readouterr().out)
+    assert fixed["stepping"] == "fixed" and fixed["steps"] == 4320
+    assert main(args + ["--rtol", "1e-3", "--step", "10"]) == 0
+    adaptive = json.loads(capsys.readouterr().out)
+    assert adaptive["stepping"] == "adaptive" and adaptive["steps"] < fixed["steps"]
+    assert adaptive["cost_usd"] == pytest.approx(fixed["cost_usd"], rel=2e-3)
+    assert main(args + ["--rtol", "0"]) == 2
+    assert "--rtol" in capsys.readouterr().err
+    assert main(["simulate", str(demo_file), "--year", "--days", "2"]) == 2
+    assert "--year" in capsys.readouterr().err

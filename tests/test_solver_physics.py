@@ -321,7 +321,8 @@ def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     """The fast integrator's own loop/actuator path: a CDU loop with fixed capacity, a load step the
     predictive controller sees L + τ = 40 s ahead, controller gain 0, dead time 25 s at 10 s steps
     (f = 0.5). The actuator must follow the exact FOPDT response and the loop temperature the exact
-    heat balance T[k+1] = T[k] + (Q[k] − y[k]·cap·dt)/C, to rounding."""
+    heat balance T[k+1] = T[k] + (Q[k] − ȳ[k]·cap·dt)/C with ȳ the actuator's mean over the step,
+    to rounding."""
     from datetime import datetime
     from planner.plan import CoolingLoop, CoolingUnit, Hall, Plan, Rack, Scenario, Server, ServerType, Site
     from planner.solver.integrate import run_fast
@@ -344,23 +345,26 @@ def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     res = run_fast(model, np.full(n + 1, 20.0), np.full(n + 1, 12.0), dt, n, control="predictive",
                    record=("summary", "minute"), start=sc.start, prices=np.full(24, 0.1), demand_charge=0.0)
     cap, c = 1e5, float(model.loop_c[0])
-    ends = (np.arange(n) + 1) * dt
-    y = np.r_[0.1, 0.1 + 0.4 * (1.0 - np.exp(-np.maximum(ends - 160.0 - 25.0, 0.0) / 15.0))]  # exact FOPDT
+    t = np.arange(n + 1) * dt
+
+    def y_integral(x):  # ∫₀ˣ y dt of the exact FOPDT: 0.1, then toward 0.5 from 185 s with τ = 15 s
+        z = np.maximum(x - 160.0 - 25.0, 0.0)
+        return 0.1 * x + 0.4 * (z - 15.0 * (1.0 - np.exp(-z / 15.0)))
+    y_mean = np.diff(y_integral(t)) / dt  # the loop removes ȳ·cap over each step
     q = np.where(np.arange(n) * dt >= 200.0, 5e4, 1e4) * dt
     # the servers' own heat storage at the load step (die + plate, settled within the step):
     # C_d·R·ΔP + C_p·R_p·ΔP (≈ τ·ΔP, the lumped node's)
     q[20] -= float(np.sum((model.c_die * model.r_th + model.c_plate * model.r_plate) * model.p_dyn))
     # ... and as they follow their coolant (τ = 1 ms: settled within a step), which the integrator
-    # takes at the step midpoint, extrapolated: 1.5·T[k] − 0.5·T[k−1]
+    # holds at the loop's end temperature (implicit coupling): their mass moves with the loop's
     c_srv = float(model.c_th.sum())
-    t = np.empty(n)
-    hist = [40.0, 40.0, 40.0]  # T[k−2], T[k−1], T[k]
+    temps = np.empty(n)
+    prev = 40.0
     for k in range(n):
-        mid, mid_prev = 1.5 * hist[2] - 0.5 * hist[1], 1.5 * hist[1] - 0.5 * hist[0]
-        t[k] = hist[2] + (q[k] - c_srv * (mid - mid_prev) - y[k] * cap * dt) / c
-        hist = [hist[1], hist[2], t[k]]
-    assert np.abs(res.loop_supply_c[:, 0] - t.reshape(-1, 6).mean(axis=1)).max() < 1e-9
-    assert res.final_loop_temp_c[0] == pytest.approx(t[-1], abs=1e-9)
+        prev = prev + (q[k] - y_mean[k] * cap * dt) / (c + c_srv)
+        temps[k] = prev
+    assert np.abs(res.loop_supply_c[:, 0] - temps.reshape(-1, 6).mean(axis=1)).max() < 1e-9
+    assert res.final_loop_temp_c[0] == pytest.approx(temps[-1], abs=1e-9)
 
 
 def _cdu_plan(flow_m3s):

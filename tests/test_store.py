@@ -112,7 +112,7 @@ def test_truncated_file(demo_file):
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(PlanFileError, match="no such file"):
+    with pytest.raises(PlanFileError, match="nope.dcplan: does not exist"):
         load_plan(tmp_path / "nope.dcplan")
     with pytest.raises(PlanFileError, match="folder"):
         load_plan(tmp_path)
@@ -147,7 +147,7 @@ def test_crash_during_save_keeps_old_file_and_no_temp(demo_file, monkeypatch):
     with pytest.raises(PlanFileError, match="previous file is unchanged"):
         save_plan(plan, demo_file)
     assert _digest(demo_file) == before
-    assert sorted(p.name for p in demo_file.parent.iterdir()) == ["demo.dcplan"]
+    assert sorted(p.name for p in demo_file.parent.iterdir()) == [".demo.dcplan.lock", "demo.dcplan"]
 
 
 def test_save_into_missing_folder(tmp_path):
@@ -216,7 +216,7 @@ def test_cancelled_save_keeps_old_file(demo_file):
     with pytest.raises(SaveCancelled):
         save_plan(build_demo_plan(100), demo_file, cancel=lambda: True)
     assert _digest(demo_file) == before
-    assert sorted(p.name for p in demo_file.parent.iterdir()) == ["demo.dcplan"]
+    assert sorted(p.name for p in demo_file.parent.iterdir()) == [".demo.dcplan.lock", "demo.dcplan"]
 
 
 # ----------------------------------------------------------------------------- schema versions

@@ -27,21 +27,17 @@ def _print_json(obj) -> None:
 
 
 def _load(path: str):
-    from models.store import PlanFileError, load_plan
+    """``models.store.load_plan``; its ``PlanFileError`` reaches :func:`main` (one line, detail
+    with ``--verbose``)."""
+    from models.store import load_plan
 
-    try:
-        return load_plan(path)
-    except PlanFileError as exc:
-        raise CliError(str(exc)) from None
+    return load_plan(path)
 
 
 def _save(plan, path: str) -> None:
-    from models.store import PlanFileError, save_plan
+    from models.store import save_plan
 
-    try:
-        save_plan(plan, path)
-    except PlanFileError as exc:
-        raise CliError(str(exc)) from None
+    save_plan(plan, path)
 
 
 # ------------------------------------------------------------------------------ commands
@@ -111,6 +107,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from models.store import plan_lock
     from planner.catalog import load_catalog
     from planner.csv_exchange import CsvImportError, import_csv
     from planner.plan import Plan
@@ -118,26 +115,34 @@ def cmd_import(args) -> int:
     if not (args.racks or args.devices or args.rack_plan):
         raise CliError("give at least one of --racks, --devices, --rack-plan")
     path = Path(args.plan)
-    plan = _load(str(path)) if path.exists() else Plan()
-    try:
-        outcome = import_csv(plan, racks_path=args.racks, devices_path=args.devices,
-                             rack_plan_path=args.rack_plan, catalog_types=load_catalog().server_types)
-    except CsvImportError as exc:
-        if args.json:
-            _print_json({"imported": False, "problems": [str(p) for p in exc.problems]})
-        else:
-            for p in exc.problems:
-                print(p, file=sys.stderr)
-            fate = "was not changed" if path.exists() else "was not created"
-            print(f"dcplan: import refused: {len(exc.problems)} problem(s); {path} {fate}", file=sys.stderr)
-        return EXIT_PROBLEMS
-    _save(outcome.plan, str(path))
+    with plan_lock(path):  # load, merge, save: no other writer in between (their update is never lost)
+        plan = _load(str(path)) if path.exists() else Plan()
+        try:
+            outcome = import_csv(plan, racks_path=args.racks, devices_path=args.devices,
+                                 rack_plan_path=args.rack_plan, catalog_types=load_catalog().server_types,
+                                 allow_deletions=args.allow_deletions, ignore_manifest=args.ignore_manifest)
+        except CsvImportError as exc:
+            if args.json:
+                _print_json({"imported": False, "problems": [str(p) for p in exc.problems],
+                             "problems_total": exc.total})
+            else:
+                for p in exc.problems:
+                    print(p, file=sys.stderr)
+                if exc.total > len(exc.problems):
+                    print(f"... and {exc.total - len(exc.problems):,} more problem(s) not shown", file=sys.stderr)
+                fate = "was not changed" if path.exists() else "was not created"
+                print(f"dcplan: import refused: {exc.total:,} problem(s); {path} {fate}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        _save(outcome.plan, str(path))
     info = {"imported": True, "plan": str(path), "created_racks": outcome.created_racks,
             "updated_racks": outcome.updated_racks, "created_servers": outcome.created_servers,
-            "updated_servers": outcome.updated_servers, "removed_servers": outcome.removed_servers, "notes": list(outcome.notes)}
+            "updated_servers": outcome.updated_servers, "removed_servers": outcome.removed_servers,
+            "notes": list(outcome.notes), "warnings": list(outcome.warnings)}
     if args.json:
         _print_json(info)
     else:
+        for w in outcome.warnings:
+            print(f"warning: {w}", file=sys.stderr)
         print(f"Imported into {path}: {outcome.created_racks} racks created, {outcome.updated_racks} updated, "
               f"{outcome.created_servers} servers created, {outcome.updated_servers} updated, "
               f"{outcome.removed_servers} removed")
@@ -214,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--racks", help="racks.csv (NetBox or dcplan export)")
     m.add_argument("--devices", help="devices.csv (NetBox or dcplan export)")
     m.add_argument("--rack-plan", dest="rack_plan", help="rack_plan.csv (dcplan positions, loops, feeds)")
+    m.add_argument("--allow-deletions", dest="allow_deletions", action="store_true",
+                   help="let the import remove more than 10 %% of the plan's servers (servers of listed racks "
+                        "that devices.csv does not list)")
+    m.add_argument("--ignore-manifest", dest="ignore_manifest", action="store_true",
+                   help="import files changed since their export (hand edits) with a warning instead of refusing")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_import)
 
@@ -224,16 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         cli_sim.add_subcommands(sub)
+    from ui import cli_sweep; cli_sweep.add_subcommands(sub)  # noqa: E702  (sweeps: their own module)
+    for command in sub.choices.values():  # every command, whichever module added it
+        try:
+            command.add_argument("--verbose", action="store_true",
+                                 help="with an error, also print the underlying report (SQLite's, the system's)")
+        except argparse.ArgumentError:
+            pass  # the command has its own --verbose
     return p
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is written for the user (file, row, field)."""
+    from models.store import PlanFileError
     from planner.catalog import CatalogError
     from planner.outputs import OutputError
     from planner.weather import WeatherError
 
-    return (CliError, CatalogError, OutputError, WeatherError)
+    return (CliError, CatalogError, OutputError, WeatherError, PlanFileError)
 
 
 def _silence_stdout() -> None:
@@ -259,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except _user_errors() as exc:
         print(f"dcplan: error: {exc}", file=sys.stderr)
+        detail = getattr(exc, "detail", "")
+        if detail and getattr(args, "verbose", False):
+            print(detail, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("dcplan: interrupted", file=sys.stderr)

@@ -15,6 +15,14 @@ from ui.progress import TerminalProgress
 STUDY_NAMES = ("phoenix", "pump-lag", "cost")
 
 
+def _control_modes():
+    from planner.solver.model import CONTROL_MODES
+    return CONTROL_MODES
+
+
+CONTROL_CHOICES = _control_modes()
+
+
 EXIT_USAGE = 2
 
 
@@ -85,13 +93,10 @@ def cmd_simulate(args) -> int:
     """``dcplan simulate PLAN ...``: run the solver, print a summary (or JSON), write minute CSV."""
     from dataclasses import replace
 
-    from models.store import PlanFileError, load_plan
+    from models.store import load_plan
     from planner.solver import SolverInputError, simulate
 
-    try:
-        plan = load_plan(args.plan)
-    except PlanFileError as exc:
-        raise _cli_error(str(exc)) from None
+    plan = load_plan(args.plan)  # PlanFileError: one line from ui.cli.main (detail with --verbose)
     sc = _pick_scenario(plan, args.scenario)
     changes = {}
     if args.start is not None:
@@ -100,6 +105,13 @@ def cmd_simulate(args) -> int:
         if not math.isfinite(args.days) or args.days <= 0:
             raise _cli_error(f"--days must be > 0, got {args.days}")
         changes["horizon_s"] = args.days * 86400.0
+    if args.year:
+        if args.start is not None or args.days is not None:
+            raise _cli_error("--year runs the whole weather year from 1 January; drop --start and --days")
+        changes["start"] = datetime((sc.start.year if sc is not None else 2025), 1, 1)
+        changes["horizon_s"] = 365 * 86400.0
+    if args.rtol is not None and (not math.isfinite(args.rtol) or args.rtol <= 0):
+        raise _cli_error(f"--rtol must be > 0, got {args.rtol}")
     if args.weather is not None:
         changes["weather_file"] = args.weather
     if args.load is not None:
@@ -114,7 +126,8 @@ def cmd_simulate(args) -> int:
             raise _cli_error(str(exc)) from None
     bar = TerminalProgress("simulating", total=sc.horizon_s / 3600.0, unit="h")
     try:
-        res = simulate(plan, sc, control=args.control, step_s=args.step, progress=bar)
+        res = simulate(plan, sc, control=args.control, step_s=args.step, rtol=args.rtol, progress=bar,
+                       repeat_jobs=not args.no_repeat)
     except SolverInputError as exc:
         raise _cli_error(str(exc)) from None
     finally:
@@ -128,17 +141,50 @@ def cmd_simulate(args) -> int:
     summary = res.summary()
     summary["scenario"] = sc.name
     summary["start"] = sc.start.isoformat()
+    annual = res.annual()
     if args.json:
-        _print_json(summary)
+        _print_json({**summary, **annual})
     else:
         _print_summary(summary)
+        if summary["horizon_s"] >= MONTHLY_TABLE_MIN_S:
+            _print_annual(annual)
     return 0
+
+
+#: Runs at least this long print the monthly table and the month × hour throttling table [s]
+MONTHLY_TABLE_MIN_S = 28 * 86400.0
+
+
+def _print_annual(annual: dict) -> None:
+    """Monthly energy, PUE, cost and peak demand; hours with throttling by month and hour of day."""
+    print()
+    print(f"{'month':8s} {'IT MWh':>9s} {'fac. MWh':>9s} {'PUE':>6s} {'energy $':>11s} {'demand $':>10s} "
+          f"{'cost $':>11s} {'peak kW':>8s} {'thr. GPU-h':>10s}")
+    for r in annual["monthly"]:
+        pue = f"{r['pue']:.3f}" if r["pue"] is not None else "-"
+        print(f"{r['month']:8s} {r['it_energy_kwh'] / 1e3:9.1f} {r['facility_energy_kwh'] / 1e3:9.1f} {pue:>6s} "
+              f"{r['energy_cost_usd']:11,.0f} {r['demand_charge_usd']:10,.0f} {r['cost_usd']:11,.0f} "
+              f"{r['peak_15min_facility_kw']:8.0f} {r['throttled_gpu_hours']:10.1f}")
+    table = annual["throttle_hours_by_month_hour"]
+    if not any(any(row) for row in table):
+        print("no throttling")
+        return
+    print()
+    print("hours with throttling by month (rows) and local hour of day (columns)")
+    print("     " + "".join(f"{h:>4d}" for h in range(24)))
+    names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    for name, row in zip(names, table):
+        if any(row):
+            print(f"{name:5s}" + "".join(f"{x:4.0f}" if x >= 0.5 else ("   ·" if x == 0 else "  <1") for x in row))
 
 
 def _print_summary(summary: dict) -> None:
     rows = [
         ("scenario", summary["scenario"], ""), ("start", summary["start"], "local"),
-        ("simulated", f"{summary['horizon_s'] / 3600:.2f}", "h"), ("step", summary["step_s"], "s"),
+        ("simulated", f"{summary['horizon_s'] / 3600:.2f}", "h"),
+        ("stepping", f"{summary['stepping']}, {summary['steps']} steps"
+         + (f" of {summary['step_s']:g} s" if summary["stepping"] == "fixed" else f" (base {summary['step_s']:g} s)"), ""),
+        ("jobs repeated", "yes" if summary["jobs_repeated"] else "no", ""),
         ("servers", summary["servers"], ""), ("control", summary["control"], ""),
         ("IT energy", f"{summary['it_energy_kwh']:.1f}", "kWh"),
         ("facility energy", f"{summary['facility_energy_kwh']:.1f}", "kWh"),
@@ -241,9 +287,15 @@ def add_subcommands(subparsers) -> None:
     s.add_argument("--weather", default=None, help="EPW file or bundled name (default: the scenario's)")
     s.add_argument("--start", default=None, help="local start date YYYY-MM-DD")
     s.add_argument("--days", type=float, default=None, help="simulated days, fractions allowed (0.25 = 6 h)")
-    s.add_argument("--step", type=float, default=None, help="time step in seconds")
-    from planner.solver.model import CONTROL_MODES
-    s.add_argument("--control", choices=CONTROL_MODES, default=None)
+    s.add_argument("--year", action="store_true", help="the whole weather year from 1 January (365 days)")
+    s.add_argument("--step", type=float, default=None,
+                   help="fixed time step in seconds (with --rtol: the base step of adaptive stepping)")
+    s.add_argument("--rtol", type=float, default=None,
+                   help="adaptive stepping with this local error tolerance (× 100 K per step); default: "
+                        "adaptive at 1e-3 for runs longer than a day, else fixed at the scenario's step")
+    s.add_argument("--no-repeat", action="store_true",
+                   help="run the job list once (default: repeat it with its own period to cover the run)")
+    s.add_argument("--control", choices=CONTROL_CHOICES, default=None)
     s.add_argument("--load", choices=("jobs", "full"), default=None, help="job list or continuous full load")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--timeseries", default=None, metavar="OUT.csv", help="write one row per minute")

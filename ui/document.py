@@ -23,7 +23,17 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from planner.checks import FootprintIndex, check_plan, plan_totals, rack_problem_severity
+from planner import floor
+from planner.checks import check_plan, plan_totals, rack_problem_severity
+from planner.floor import (  # noqa: F401  (the editor's names for planner.floor's rules)
+    FLOOR_UNIT_KINDS,
+    OVERLAP_EPS_M,
+    UNIT_FOOTPRINT_M,
+    FootprintIndex,
+    on_floor,
+    unit_footprint,
+    unit_size,
+)
 from planner.plan import CoolingUnit, Hall, Plan, Rack
 
 #: kind -> (Plan attribute, key attribute)
@@ -37,18 +47,10 @@ KINDS = {
     "hall": ("halls", "name"),
 }
 
-#: Floor footprint (long side, short side) [m] of units that stand in the hall.
-#: Estimates from common products: a perimeter chilled-water CRAH is ~2.4 m x 0.9 m
-#: (Vertiv Liebert CW / Stulz CyberAir class), an in-row CDU is a rack-sized 0.6 m x 1.2 m cabinet.
-UNIT_FOOTPRINT_M = {"crah": (2.4, 0.9), "cdu": (1.2, 0.6)}
-#: Cooling-unit kinds that stand on the hall floor (the others are outdoor plant).
-FLOOR_UNIT_KINDS = tuple(UNIT_FOOTPRINT_M)
 #: Medium of the loop each unit kind serves (CRAHs cool air, CDUs the liquid loop, plant the facility water).
 UNIT_MEDIUM = {"crah": "air", "cdu": "liquid"}
 PLANT_MEDIUM = "facility"
 
-#: Two footprints closer than this overlap [m]; racks placed side by side touch exactly.
-OVERLAP_EPS_M = 1e-6
 #: Longest rack, unit or row name the editor accepts [characters]: names label racks on the
 #: floor, history entries and exports; 64 is NetBox's ``name`` limit for racks.
 MAX_NAME_CHARS = 64
@@ -56,36 +58,6 @@ MAX_NAME_CHARS = 64
 
 def loop_medium(kind: str) -> str:
     return UNIT_MEDIUM.get(kind, PLANT_MEDIUM)
-
-
-def unit_size(u: CoolingUnit) -> tuple[float, float]:
-    """Size of a floor unit along x and y [m].
-
-    ``CoolingUnit`` carries no orientation, so one convention: both CRAHs and CDUs
-    stand with their long side north-south (y) — CRAHs at the ends of east-west
-    rows, CDUs in a row like a rack.
-    """
-    long, short = UNIT_FOOTPRINT_M.get(u.kind, (1.0, 1.0))
-    return short, long
-
-
-def on_floor(u: CoolingUnit) -> bool:
-    """A CRAH/CDU with a floor position (plant units and unplaced units are not on the floor)."""
-    return u.kind in FLOOR_UNIT_KINDS and u.x_m is not None and u.y_m is not None
-
-
-def unit_footprint(u: CoolingUnit) -> tuple[float, float, float, float] | None:
-    """Axis-aligned footprint of a floor unit ``(x0, y0, x1, y1)`` [m], None if not on the floor."""
-    if not on_floor(u):
-        return None
-    w, d = unit_size(u)
-    return (u.x_m - w / 2, u.y_m - d / 2, u.x_m + w / 2, u.y_m + d / 2)
-
-
-def outside(fp: tuple[float, float, float, float], hall: Hall) -> bool:
-    """True if footprint ``fp`` [m] leaves ``hall``'s floor."""
-    e = OVERLAP_EPS_M
-    return fp[0] < -e or fp[1] < -e or fp[2] > hall.width_m + e or fp[3] > hall.depth_m + e
 
 
 @dataclass
@@ -131,6 +103,9 @@ class PlanDocument(QObject):
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.plan: Plan = plan if plan is not None else new_plan()
         self.path: Path | None = Path(path) if path else None
+        #: ``models.store.disk_stamp`` of :attr:`path` when it was read or last saved (None: unknown);
+        #: a save over the file checks it, so another program's save is never silently overwritten
+        self.disk_stamp: tuple | None = None
         self.hall_name: str = self._first_hall_name()
         self.selected_racks: tuple[str, ...] = ()
         self.selected_units: tuple[str, ...] = ()
@@ -172,6 +147,7 @@ class PlanDocument(QObject):
     def set_plan(self, plan: Plan, path: Path | None, dirty: bool = False) -> None:
         """Replace the whole plan (open/new/recover); clears undo history."""
         self.plan = plan
+        self.disk_stamp = None
         self._forget_caches()
         self.hall_name = self._first_hall_name()
         self.undo_stack.clear()
@@ -252,7 +228,7 @@ class PlanDocument(QObject):
 
     def unit_hall(self, u: CoolingUnit) -> str:
         """Hall a cooling unit stands in (units saved without one belong to the first hall)."""
-        return u.hall or self._first_hall_name()
+        return floor.unit_hall(self.plan, u)
 
     def in_hall(self, element) -> bool:
         """True if a rack or cooling unit belongs to the hall shown."""
@@ -315,53 +291,35 @@ class PlanDocument(QObject):
         hall = hall or self.hall().name
         index = self._indexes.get(hall)
         if index is None:
-            index = FootprintIndex()
-            for r in self.plan.racks:
-                if r.hall == hall:
-                    index.add(("rack", r.name), r.footprint())
-            for u in self.plan.cooling_units:
-                if on_floor(u) and self.unit_hall(u) == hall:
-                    index.add(("unit", u.name), unit_footprint(u))
-            self._indexes[hall] = index
+            index = self._indexes[hall] = floor.hall_index(self.plan, hall)
         return index
+
+    def conflicts(self, racks: list[Rack] = (), units: list[CoolingUnit] = (), ignore: set[str] = frozenset(),
+                  ignore_units: set[str] = frozenset()) -> list[floor.Conflict]:
+        """``planner.floor.placement_conflicts`` of racks and units at proposed positions; racks named
+        in ``ignore`` and units in ``ignore_units`` (usually the ones being moved) are left out."""
+        skip = {floor.rack_key(n) for n in ignore} | {floor.unit_key(n) for n in ignore_units}
+        return floor.placement_conflicts(self.plan, racks, units, ignore=skip, indexes=self._indexes)
 
     def overlapping(self, candidates: list[Rack], ignore: set[str] = frozenset(),
                     units: list[CoolingUnit] = (), ignore_units: set[str] = frozenset()) -> list[tuple[str, str]]:
-        """Pairs (candidate, other) whose footprints overlap, within the candidate's hall.
-
-        ``candidates`` are racks at their proposed positions; racks named in
-        ``ignore`` (usually the ones being moved) are left out of "others".
-        Floor cooling units are obstacles too; ``units`` are proposed unit
-        positions checked the same way.
-        """
-        cands = [(("rack", r.name), r.hall, r.footprint()) for r in candidates]
-        cands += [(("unit", u.name), self.unit_hall(u), unit_footprint(u)) for u in units if on_floor(u)]
-        if not cands:
-            return []
-        skip = {("rack", n) for n in ignore} | {("unit", n) for n in ignore_units} | {k for k, _h, _f in cands}
-        out: list[tuple[str, str]] = []
-        by_hall: dict[str, FootprintIndex] = {}
-        for key, hall, fp in cands:
-            for other in self.floor_index(hall).query(fp, skip):
-                out.append((key[1], other[1]))
-            by_hall.setdefault(hall, FootprintIndex()).add(key, fp)
-        for index in by_hall.values():  # candidates among themselves
-            out += [(a[1], b[1]) for a, b in index.pairs()]
-        return out
+        """Pairs (candidate, other) of names whose footprints overlap, within the candidate's hall
+        (see :meth:`conflicts`)."""
+        return [(c.element[1], c.other[1]) for c in self.conflicts(candidates, units, ignore, ignore_units)
+                if not c.outside]
 
     def outside_hall(self, candidates: list[Rack], units: list[CoolingUnit] = ()) -> list[str]:
         """Names of racks and floor units whose footprint leaves their hall's floor."""
+        out = []
         halls = {h.name: h for h in self.plan.halls}
-        bad = []
         for r in candidates:
-            h = halls.get(r.hall, self.hall())
-            if outside(r.footprint(), h):
-                bad.append(r.name)
+            if floor.leaves_hall(r.footprint(), halls.get(r.hall, self.hall())):
+                out.append(r.name)
         for u in units:
-            fp = unit_footprint(u)
-            if fp is not None and outside(fp, halls.get(self.unit_hall(u), self.hall())):
-                bad.append(u.name)
-        return bad
+            box = unit_footprint(u)
+            if box is not None and floor.leaves_hall(box, halls.get(self.unit_hall(u), self.hall())):
+                out.append(u.name)
+        return out
 
     def free_spot(self, w: float, d: float, near: tuple[float, float],
                   ignore: set[str] = frozenset()) -> tuple[float, float] | None:

@@ -13,8 +13,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyle
 
+from planner.floor import row_aisles, unit_size
 from planner.plan import CoolingUnit, Rack
-from ui.document import unit_size
 
 # Palette: muted, distinguishable categories (Tableau 10, which is designed for
 # categorical data and reads well on white).
@@ -313,35 +313,24 @@ class FloorOverlayItem(QGraphicsItem):
     def rebuild(self, racks: list[Rack]) -> None:
         """Per row: the strip in front of it is cold, behind it hot; label at the row's start."""
         self.prepareGeometryChange()
-        d = self.AISLE_DEPTH_M
         cold, hot = QPainterPath(), QPainterPath()
         cold.setFillRule(Qt.FillRule.WindingFill)
         hot.setFillRule(Qt.FillRule.WindingFill)
-        rows: dict[tuple[str, str], list[Rack]] = {}
-        for r in racks:
-            rows.setdefault((r.row or r.name, r.orientation), []).append(r)
         labels = []
         bounds = QRectF()
-        for (row, o), members in rows.items():
-            fps = [m.footprint() for m in members]
-            x0, y0 = min(f[0] for f in fps), min(f[1] for f in fps)
-            x1, y1 = max(f[2] for f in fps), max(f[3] for f in fps)
-            front = {"N": QRectF(x0, y0 - d, x1 - x0, d), "S": QRectF(x0, y1, x1 - x0, d),
-                     "E": QRectF(x1, y0, d, y1 - y0), "W": QRectF(x0 - d, y0, d, y1 - y0)}[o]
-            back = {"N": QRectF(x0, y1, x1 - x0, d), "S": QRectF(x0, y0 - d, x1 - x0, d),
-                    "E": QRectF(x0 - d, y0, d, y1 - y0), "W": QRectF(x1, y0, d, y1 - y0)}[o]
+        for aisle in row_aisles(racks, self.AISLE_DEPTH_M):
+            front, back = (QRectF(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in (aisle.cold, aisle.hot))
             cold.addRect(front)
             hot.addRect(back)
             bounds = bounds.united(front).united(back)
-            if members[0].row:
+            if aisle.row:
                 # label in the hot aisle behind the row, at its start: the cold aisle in front
                 # stays clear, and the two rows sharing a hot aisle label opposite edges of it
-                if o == "S":
-                    labels.append((QPointF(x0, y0), f"Row {members[0].row}", "above"))
-                elif o == "N":
-                    labels.append((QPointF(x0, y1), f"Row {members[0].row}", "below"))
+                x0, y0, x1, y1 = aisle.extent
+                if aisle.orientation == "N":
+                    labels.append((QPointF(x0, y1), f"Row {aisle.row}", "below"))
                 else:
-                    labels.append((QPointF(x0, y0), f"Row {members[0].row}", "above"))
+                    labels.append((QPointF(x0, y0), f"Row {aisle.row}", "above"))
                 bounds = bounds.united(QRectF(x0 - 1, y0 - 1, 6, y1 - y0 + 2))
         self._cold, self._hot, self._labels = cold.simplified(), hot.simplified(), labels
         self._bounds = bounds

@@ -1,6 +1,7 @@
 """The main window: floor plan in the centre, catalog left, inspector right, problems and history below."""
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QToolBar,
                                QUndoView, QWidget)
 
+from models import store
 from models.store import PlanFileError
 from planner.plan import Plan
 from ui import commands as cmds
@@ -582,6 +584,7 @@ class MainWindow(QMainWindow):
             return False
         path = Path(path)
         t0 = time.perf_counter()
+        stamp = store.disk_stamp(path)  # before reading: a save by another program after it shows
         side = side_path(path)
         plan, dirty = None, False
         if side.exists() and (not path.exists() or side.stat().st_mtime >= path.stat().st_mtime):
@@ -605,6 +608,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Opening {path.name} cancelled", 5000)
                 return False
         self.doc.set_plan(plan, path, dirty=dirty)
+        self.doc.disk_stamp = stamp
         self._add_recent(path)
         self.statusBar().showMessage(f"Opened {path.name} in {time.perf_counter() - t0:.2f} s", 5000)
         return True
@@ -641,8 +645,17 @@ class MainWindow(QMainWindow):
         old_side_owner = self.doc.path
         snap = self.doc.snapshot()
         clean_index = self.doc.undo_stack.index()
-        res = jobs.run_job(self, "Save plan", f"Saving {path.name}…",
-                           lambda tok: file_jobs.save_plan_file(snap, path, tok))
+        same = self.doc.path is not None and os.path.realpath(self.doc.path) == os.path.realpath(path)
+        expect = self.doc.disk_stamp if same else None  # saving over the file we read: has it changed?
+        while True:
+            res = jobs.run_job(self, "Save plan", f"Saving {path.name}…",
+                               lambda tok: file_jobs.save_plan_file(snap, path, tok, expect))
+            if not isinstance(res.error, store.ChangedOnDisk):
+                break
+            if not messages.confirm(self, "File changed on disk", f"{path.name} was changed on disk since you opened "
+                                    "it (another program saved it). Overwrite it with your version?", "Overwrite"):
+                return False
+            expect = None
         if res.cancelled:
             self.statusBar().showMessage(f"Save cancelled: {path.name} is unchanged", 5000)
             return False
@@ -653,6 +666,7 @@ class MainWindow(QMainWindow):
             return False
         self.autosaver.discard(old_side_owner)
         self.doc.set_path(path)
+        self.doc.disk_stamp = res.value
         if self.doc.undo_stack.index() == clean_index:
             self.doc.undo_stack.setClean()
         self.autosaver.discard(path)
@@ -677,7 +691,7 @@ class MainWindow(QMainWindow):
         messages.info(self, "Rack plan exported", "Wrote:\n" + "\n".join(str(p) for p in res.value))
 
     def import_csv(self) -> None:
-        from planner.csv_exchange import CsvImportError
+        from planner.csv_exchange import CsvImportError, DeletionsRefused
 
         start = str(self.doc.path.parent) if self.doc.path else ""
         files = messages.ask_csv_files(self, start)
@@ -693,6 +707,11 @@ class MainWindow(QMainWindow):
         catalog = list(self.catalog.server_types)
         res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
                            lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok))
+        if isinstance(res.error, DeletionsRefused) and messages.confirm(
+                self, "Remove servers?", f"The import would remove {res.error.removed:,} of the plan's "
+                f"{res.error.servers:,} servers: {names} list their racks without them.", "Remove them"):
+            res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
+                               lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok, allow_deletions=True))
         if res.cancelled:
             self.statusBar().showMessage("Import cancelled: the plan is unchanged", 5000)
             return
@@ -711,7 +730,7 @@ class MainWindow(QMainWindow):
         self.doc.push(cmd)
         summary = (f"{out.created_racks} racks created, {out.updated_racks} updated; "
                    f"{out.created_servers} servers created, {out.removed_servers} removed.")
-        notes = "\n".join(f"• {n}" for n in out.notes[:20])
+        notes = "\n".join([f"⚠ {w}" for w in out.warnings] + [f"• {n}" for n in out.notes[:20]])
         messages.info(self, "Rack plan imported", summary + ("\n\n" + notes if notes else ""))
 
     def about(self) -> None:

@@ -24,6 +24,19 @@ def info(parent: QWidget | None, title: str, text: str) -> None:
     QMessageBox.information(parent, title, text)
 
 
+def confirm(parent: QWidget | None, title: str, text: str, ok: str) -> bool:
+    """A risky action needs a yes: True if the user chose the ``ok`` button (Cancel is the default)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(text)
+    yes = box.addButton(ok, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is yes
+
+
 def progress(parent: QWidget | None, title: str, label: str) -> QProgressDialog:
     """A window-modal busy indicator with a Cancel button for work running on a worker thread.
 

@@ -71,18 +71,55 @@ class DeadTimeBuffer:
         return buf[(k - self.n - 1) % size], buf[(k - self.n) % size]
 
 
+def fopdt_mean_weights(delay: float, dt: float, tau: float) -> tuple[float, float, float]:
+    """Weights of the mean output over a step, ``ȳ = m_y·y[k] + m_old·c[k−n−1] + m_new·c[k−n]``
+    (same pieces as :func:`fopdt_weights`: the older command for the first f·dt, then the newer)."""
+    n, a, _, _ = fopdt_weights(delay, dt, tau)
+    lag = delay / dt
+    f = lag - n if lag - n >= 1e-9 else 0.0
+    e1 = math.exp(-f * dt / tau)
+    e2 = math.exp(-(1.0 - f) * dt / tau)
+    k1, k2 = tau * (1.0 - e1), tau * (1.0 - e2)
+    # ∫y = c_old·f·dt + (y0 − c_old)·k1 + c_new·(1 − f)·dt + (y_mid − c_new)·k2, y_mid = c_old + (y0 − c_old)·e1
+    m_y = (k1 + e1 * k2) / dt
+    m_old = (f * dt - k1 + (1.0 - e1) * k2) / dt
+    m_new = ((1.0 - f) * dt - k2) / dt
+    return m_y, m_old, m_new
+
+
 class FopdtActuator:
     """One actuator: a :class:`DeadTimeBuffer`-style ring plus the exact lag of :func:`fopdt_weights`.
 
     y : float  Output at the start of the current step
+    For the implicit loop step: :meth:`window` gives the mean and end output over the coming step
+    as ``history + weight · (this step's command)``; the command enters within the step only when
+    the dead time is shorter than the step (n = 0).
     """
 
     def __init__(self, delay: float, tau: float, dt: float, initial: float):
         self.n, self.a, self.w_old, self.w_new = fopdt_weights(delay, dt, tau)
+        self.m_y, self.m_old, self.m_new = fopdt_mean_weights(delay, dt, tau)
         self.size = self.n + 2
         self.buf = [initial] * self.size
         self.k = 0
         self.y = initial
+
+    def window(self, t0: float, h: float):
+        """``(ȳ_hist, ω, y1_hist, ω1)``: mean and end output over the step are ``ȳ_hist + ω·c`` and
+        ``y1_hist + ω1·c`` for this step's command ``c`` (``t0``, ``h`` [s] unused: fixed step)."""
+        buf, size, k, n = self.buf, self.size, self.k, self.n
+        old = buf[(k - n - 1) % size]
+        if n == 0:  # the new command acts in this step, after the dead time
+            return self.m_y * self.y + self.m_old * old, self.m_new, self.a * self.y + self.w_old * old, self.w_new
+        new = buf[(k - n) % size]
+        return (self.m_y * self.y + self.m_old * old + self.m_new * new, 0.0,
+                self.a * self.y + self.w_old * old + self.w_new * new, 0.0)
+
+    def commit(self, t0: float, h: float, command: float, y1: float) -> None:
+        """Store this step's command and the output at the step end."""
+        self.buf[self.k % self.size] = command
+        self.k += 1
+        self.y = y1
 
     def step(self, command: float) -> float:
         """Take the command of this step; return (and keep) the output at the end of the step.
@@ -96,6 +133,88 @@ class FopdtActuator:
         return y
 
 
+class FopdtHistory:
+    """First-order lag with dead time for commands held over steps of any length (adaptive stepping).
+
+    Keeps the commands since ``t − L`` as pieces ``(start time, command)``; over a step
+    ``[t0, t0 + h)`` the actuator input is ``c(t − L)``: the pieces that overlap
+    ``[t0 − L, t0 + h − L)``, then — if the step is longer than the dead time — this step's own
+    command for the last ``h − L``. Each piece is an exact exponential (no discretisation error).
+
+    y : float  Output at the start of the coming step
+    """
+
+    def __init__(self, delay: float, tau: float, initial: float):
+        self.delay, self.tau = float(delay), float(tau)
+        self.y = float(initial)
+        self.t = [-math.inf]
+        self.c = [float(initial)]
+
+    def window(self, t0: float, h: float):
+        """``(ȳ_hist, ω, y1_hist, ω1)`` as :meth:`FopdtActuator.window`, for a step of ``h`` [s] from ``t0``."""
+        tau = self.tau
+        a, b = t0 - self.delay, t0 + h - self.delay
+        ts, cs = self.t, self.c
+        i = len(ts) - 1
+        while ts[i] > a:
+            i -= 1
+        y = self.y
+        integ = 0.0
+        pos = a
+        end_hist = b if b < t0 else t0
+        last = len(ts) - 1
+        while pos < end_hist:
+            seg_end = ts[i + 1] if i < last else math.inf
+            if seg_end > end_hist:
+                seg_end = end_hist
+            d = seg_end - pos
+            if d > 0.0:
+                e = math.exp(-d / tau)
+                u = cs[i]
+                integ += u * d + (y - u) * tau * (1.0 - e)
+                y = u + (y - u) * e
+            pos = seg_end
+            i += 1
+        if b > t0:  # this step's command acts for its last h − L
+            d = b - t0 if a < t0 else h
+            e = math.exp(-d / tau)
+            k1 = tau * (1.0 - e)
+            return (integ + y * k1) / h, (d - k1) / h, y * e, 1.0 - e
+        return integ / h, 0.0, y, 0.0
+
+    def commit(self, t0: float, h: float, command: float, y1: float) -> None:
+        """Store this step's command (from ``t0``) and the output at the step end."""
+        self.t.append(t0)
+        self.c.append(float(command))
+        self.y = y1
+        keep_from = t0 + h - self.delay  # the next window starts here
+        ts = self.t
+        j = 0
+        while j + 1 < len(ts) and ts[j + 1] <= keep_from:
+            j += 1
+        if j:
+            del self.t[:j]
+            del self.c[:j]
+
+
+class FopdtHistoryBank:
+    """:class:`FopdtHistory` for an array of loops (adaptive steps), with :class:`FopdtBank`'s
+    ``window`` / ``commit`` interface."""
+
+    def __init__(self, delays, taus, initial):
+        self.items = [FopdtHistory(float(L), float(t), float(y)) for L, t, y in zip(delays, taus, initial)]
+        self.y = np.array(initial, dtype=float)
+
+    def window(self, t0: float, h: float):
+        w = np.array([a.window(t0, h) for a in self.items]).T
+        return w[0], w[1], w[2], w[3]
+
+    def commit(self, t0: float, h: float, commands, y1) -> None:
+        for a, c, y in zip(self.items, np.asarray(commands, float).tolist(), np.asarray(y1, float).tolist()):
+            a.commit(t0, h, c, y)
+        self.y = np.asarray(y1, float)
+
+
 class FopdtBank:
     """:class:`FopdtActuator` for an array of loops (numpy; one delay and lag per loop).
 
@@ -104,6 +223,7 @@ class FopdtBank:
 
     def __init__(self, delays, taus, dt: float, initial):
         w = [fopdt_weights(float(L), dt, float(t)) for L, t in zip(delays, taus)]
+        self.delays, self.taus, self.dt = np.asarray(delays, float), np.asarray(taus, float), dt
         self.n = np.array([x[0] for x in w], dtype=int)
         self.a, self.w_old, self.w_new = (np.array([x[i] for x in w]) for i in (1, 2, 3))
         self.size = int(self.n.max(initial=0)) + 2
@@ -111,6 +231,26 @@ class FopdtBank:
         self.buf = np.repeat(self.y[None, :], self.size, axis=0)
         self.cols = np.arange(self.y.size)
         self.k = 0
+
+    def window(self, t0: float, h: float):
+        """Vector form of :meth:`FopdtActuator.window` (fixed step)."""
+        if not hasattr(self, "m_y"):
+            w = [fopdt_mean_weights(float(L), self.dt, float(t)) for L, t in zip(self.delays, self.taus)]
+            self.m_y, self.m_old, self.m_new = (np.array([x[i] for x in w]) for i in (0, 1, 2))
+            self.now = self.n == 0
+        k, size = self.k, self.size
+        old = self.buf[(k - self.n - 1) % size, self.cols]
+        new = np.where(self.now, 0.0, self.buf[(k - self.n) % size, self.cols])
+        ybar = self.m_y * self.y + self.m_old * old + self.m_new * new
+        y1 = self.a * self.y + self.w_old * old + self.w_new * new
+        zero = np.zeros_like(ybar)
+        return ybar, np.where(self.now, self.m_new, zero), y1, np.where(self.now, self.w_new, zero)
+
+    def commit(self, t0: float, h: float, commands, y1) -> None:
+        """Store this step's commands and the outputs at the step end."""
+        self.buf[self.k % self.size] = commands
+        self.k += 1
+        self.y = np.asarray(y1, float)
 
     def store(self, row_slice, values) -> None:
         """Store this step's commands for the loops in ``row_slice``."""

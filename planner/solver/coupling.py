@@ -62,38 +62,64 @@ class Coupling:
             else:
                 self.Rs = self.Rs_inlet = None
 
-    def use_step(self, dt: float, c_die, c_plate) -> None:
-        """Pre-scale for step ``dt`` [s] so the hot loop passes step energies [J] directly; fold the
-        midpoint extrapolation and recirculation into one product, and the heat to loops into
-        another (dense plans). ``c_die``, ``c_plate``: the servers' heat capacities [J/K]."""
-        self.inv_dt = 1.0 / dt
+    def setup(self, model: Model) -> None:
+        """Matrices for the implicit step: heat to loops [J] in one product (dense plans), and the
+        loop ← server share matrix for the coupling conductances."""
+        c_die, c_plate = model.c_die, model.c_plate
         self.C2 = np.vstack((c_die, c_plate))
         n = self.C2.shape[1]
-        self.tmp2 = np.empty((2, n))
         self.q_buf = np.empty(n)
+        self.tmp2 = np.empty((2, n))
+        self.S = model.loop_server_share.tocsr()
+        self.ST = self.S.T.tocsr()
         if self.dense:
-            self.WT_e = self.WT / dt
-            self.Rs_e = self.Rs / dt if self.Rs is not None else None
-            rs_t = self.Rs_e.T if self.Rs_e is not None else np.zeros((n, n))
-            # [T_loop, T_loop,prev, E_prev] @ [1.5 W; −0.5 W; R_s/dt]: midpoint supply + recirculation
-            self.m_tc = np.ascontiguousarray(np.vstack((1.5 * self.W, -0.5 * self.W, rs_t)))
-            # [E, ΔT_d, ΔT_p] @ [W/dt; −C_d W/dt; −C_p W/dt]: heat to the loops in one product
-            self.m_q = np.ascontiguousarray(np.vstack((self.WT_e, -c_die[:, None] * self.WT_e,
-                                                       -c_plate[:, None] * self.WT_e)))
+            # [E, ΔT_d, ΔT_p] @ [W; −C_d W; −C_p W]: heat to the loops in one product
+            self.m_q = np.ascontiguousarray(np.vstack((self.WT, -c_die[:, None] * self.WT, -c_plate[:, None] * self.WT)))
 
-    def coolant_mid(self, tl, tl_prev, e_prev, p_prev, rack_p=None):
-        """Coolant of every server [°C] over a step: loop supplies extrapolated to the step midpoint
-        (``1.5·T_k − 0.5·T_{k−1}``, second order in time for the explicit coupling; halves the lag
-        of servers behind fast loops) plus the recirculation of the last step's energies ``e_prev``
-        [J] (dense) or mean powers ``p_prev`` [W] (or of the air-side rack powers ``rack_p`` [W] if
-        the caller has them)."""
+    def gamma(self, g) -> np.ndarray:
+        """Coupling of loop end temperatures through the servers over a step, ``Γ = S·diag(g)·Sᵀ``
+        [J/K] ([loops × loops]) for the servers' heat sensitivities ``g`` [J/K]."""
         if self.dense:
-            return np.concatenate((tl, tl_prev, e_prev)) @ self.m_tc
-        tl_mid = 1.5 * np.asarray(tl) - 0.5 * np.asarray(tl_prev)
-        return self.coolant(tl_mid, p_prev, rack_p)
+            return (self.W * g) @ self.WT
+        return np.asarray((self.S.multiply(g[None, :]) @ self.ST).todense())
+
+    def rack_air_power(self, p):
+        """Air-side power of every rack [W] from server powers ``p`` [W]."""
+        w = p if self.li.size == 0 else self.air_w * p
+        if self.rack_sorted is not None:  # servers grouped by rack: segment sums beat bincount
+            ids, starts = self.rack_sorted
+            rack_p = np.zeros(self.nr)
+            rack_p[ids] = np.add.reduceat(w, starts)
+            return rack_p
+        return np.bincount(self.rack, weights=w, minlength=self.nr)
+
+    def recirculation(self, p, rack_p=None):
+        """The part of every server's coolant [°C] that is not its loops' supply: the recirculation
+        rise of server powers ``p`` [W] (or of the air-side rack powers ``rack_p`` [W])."""
+        if not self.has_recirc:
+            return 0.0
+        if self.dense:
+            return self.Rs @ p
+        if rack_p is None:
+            rack_p = self.rack_air_power(p)
+        r = self.hf * (self.D @ rack_p)[self.rack]
+        if self.li.size:
+            r[self.li] *= self.air_w[self.li]
+        return r
+
+    def loop_part(self, tl):
+        """The loops' part of every server's coolant [°C] for loop supply temperatures ``tl`` [°C]."""
+        if self.dense:
+            return np.asarray(tl, float) @ self.W
+        tl = np.asarray(tl, float)
+        tc = tl[self.air]
+        if self.li.size:
+            li = self.li
+            tc[li] = self.air_w[li] * tc[li] + self.lf[li] * tl[self.liq[li]]
+        return tc
 
     def heat_to_loops(self, energy, dX):
-        """Heat each loop took from its servers over the step [W]: ``E − C_d ΔT_d − C_p ΔT_p`` (exact
+        """Heat each loop took from its servers over the step [J]: ``E − C_d ΔT_d − C_p ΔT_p`` (exact
         energy bookkeeping: nothing is created or lost between servers and loops).
 
         energy : array  Server electric energy over the step [J]; dX : array [2 × n]  ΔT_d, ΔT_p [K]
@@ -103,14 +129,7 @@ class Coupling:
         cdx = np.multiply(self.C2, dX, out=self.tmp2)
         q_srv = np.subtract(energy, cdx[0], out=self.q_buf)
         q_srv -= cdx[1]
-        return self.to_loops(q_srv) * self.inv_dt
-
-    def coolant_e(self, tl, e):
-        """:meth:`coolant` from step energies ``e`` [J] (dense plans)."""
-        tc = tl @ self.W
-        if self.Rs_e is not None:
-            tc += self.Rs_e @ e
-        return tc
+        return self.to_loops(q_srv)
 
     def coolant(self, tl, p, rack_p=None):
         """``rack_p``: air-side power per rack [W] if the caller has it (saves a pass over servers)."""
@@ -122,13 +141,7 @@ class Coupling:
         tc = tl[self.air]
         if self.has_recirc:
             if rack_p is None:
-                w = p if self.li.size == 0 else self.air_w * p
-                if self.rack_sorted is not None:
-                    ids, starts = self.rack_sorted
-                    rack_p = np.zeros(self.nr)
-                    rack_p[ids] = np.add.reduceat(w, starts)
-                else:
-                    rack_p = np.bincount(self.rack, weights=w, minlength=self.nr)
+                rack_p = self.rack_air_power(p)
             delta = self.D @ rack_p
             tc += self.hf * delta[self.rack]
         if self.li.size:

@@ -49,8 +49,20 @@ EXACT = ForecastError(start_jitter_s=0.0, power_error=0.0)
 def forecast_job_utilization_step_means(placement: Placement, t0, dt: float, error: ForecastError) -> np.ndarray:
     """Forecast mean utilisation of every job over each step ``[t0, t0 + dt)`` [-], shape [jobs × steps]
     (:func:`.loads.job_utilization_step_means` with the burst errors of ``error``)."""
-    jobs = placement.jobs
     t0 = np.asarray(t0, float)
+    return _forecast_means(placement, t0, t0 + dt, error)
+
+
+def forecast_job_utilization_means(placement: Placement, t_edges, error: ForecastError) -> np.ndarray:
+    """Forecast mean utilisation of every job between consecutive ``t_edges`` [s] (steps of any
+    length), shape [jobs × (len(t_edges) − 1)]."""
+    t_edges = np.asarray(t_edges, float)
+    return _forecast_means(placement, t_edges[:-1], t_edges[1:], error)
+
+
+def _forecast_means(placement: Placement, t0, t1, error: ForecastError) -> np.ndarray:
+    jobs = placement.jobs
+    dt = t1 - t0
     out = np.zeros((len(jobs), t0.size))
     for j, job in enumerate(jobs):
         start = placement.start_s[j]
@@ -58,7 +70,7 @@ def forecast_job_utilization_step_means(placement: Placement, t0, dt: float, err
             continue
         d = job.duration_s
         tau = t0 - start
-        if np.all(tau + dt <= -error.start_jitter_s) or np.all(tau >= d + error.start_jitter_s):
+        if np.all(tau + dt <= -error.start_jitter_s) or np.all(tau >= d + error.start_jitter_s) or not tau.size:
             continue
         training = job.kind in TRAINING_KINDS
         n_b = int(np.ceil(d / CHECKPOINT_EVERY_S)) + 2 if training else 1

@@ -1,28 +1,35 @@
-"""Fast fixed-step integrator: numpy over servers, exact per-step updates, streaming aggregates.
+"""Fast integrator: numpy over servers, exact per-step pieces, implicit coupling, fixed or adaptive steps.
 
 System, stepping and result are kept apart (as python-control does): the compiled
 :class:`~.model.Model` is the system; :func:`run_fast` is the stepping; :class:`.recorder.Recorder`
-builds the :class:`~.results.SimulationResult`. Per step ``[t_k, t_k + dt)`` (inputs held over the
-step, zero-order hold):
+builds the :class:`~.results.SimulationResult`. Per step ``[t, t + h)`` (loads as exact step means,
+ambient as the step mean of its linear interpolation):
 
-1. coolant temperature of every server from its loops' supply temperatures and the recirculation
-   ``D·P`` of the previous step's rack powers (:class:`.coupling.Coupling`);
-2. every server's die/plate pair advances exactly (:class:`.serverstep.ServerBank`: the
-   precomputed full-clock propagator for cool servers, the exact piecewise path for hot ones;
-   throttling statistics);
-3. the heat each server gave its coolant, ``E − C_d ΔT_d − C_p ΔT_p``, is summed into its loops (exact energy
-   bookkeeping: nothing is created or lost between servers and loops);
-4. loops advance children-first (:mod:`.loopbank`: controllers, exact loop temperature step, FOPDT
-   actuators, fans/pumps, chillers), and what a loop delivers enters its parent loop;
-5. the recorder updates summary, per-minute and per-rack aggregates in place, so memory does not
-   grow with the horizon except for the per-minute series.
+1. every server's heat to its coolant over the step, as an affine function of its loops' *end*
+   temperatures (:meth:`.serverstep.ServerBank.predict`: exact at full clock, the die/plate pair's
+   ``e^{A h}`` with the coolant held at the end value); summed into loops, ``Q = Q̂ − Γ·T_end``
+   (:meth:`.coupling.Coupling.gamma`);
+2. loops advance children-first, implicitly coupled to their servers (``Γ``), to their parent loop
+   (coil) and to their controllers (the share of this step's command that acts within the step), each
+   an exact exponential of its own equipment (:mod:`.loopbank`); parents-first resolve the end
+   temperatures;
+3. servers advance exactly at the loops' end temperatures (full clock, band, or the piecewise path
+   through the slowdown kinks) and give their true heat; what differs from the prediction
+   (throttling, coupling between sibling loops through mixed air/liquid servers) is added to the
+   loops, so the energy bookkeeping stays exact;
+4. the recorder updates summary, per-minute and per-rack aggregates.
 
-Coupling between servers and loops is explicit over one step (loop temperatures are held while
-servers step); :func:`.stability.max_stable_step` gives the limit this imposes and
-:func:`~.run.simulate` refuses larger steps.
+The coupling is L-stable: the step is limited by accuracy, not by the explicit scheme's guard
+(:mod:`.stability`, kept as the reference for tests). Adaptive stepping (``rtol``) takes steps of
+``LEVEL_FACTORS`` × the base step aligned to their own length (a quarter hour at most, so tariff
+hours and demand intervals stay whole), boundaries at the known load events (job starts and ends),
+graded after them, the base step near slowdown while a training job runs on the hot servers, and
+the next step from a local error estimate (the IT-facing loops' change and the change of the
+loops' slope, against ``rtol × 100 K``).
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -30,9 +37,8 @@ from scipy import sparse
 
 from . import defaults as d
 from .coupling import Coupling
+from .forecast import forecast_job_utilization_means
 from .heat_rejection import chiller_capacity_linear
-from .forecast import forecast_job_utilization_step_means
-from .loads import job_utilization_step_means
 from .loopbank import initial_mover_heat, loop_bank
 from .model import Model
 from .power_cap import PowerCap
@@ -46,14 +52,15 @@ CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,00
 
 
 class _Chunk:
-    """Utilisation (and forecasts) for a block of steps."""
+    """Utilisation (and forecasts) for a block of steps with edges ``t_edges`` [s]."""
 
-    def __init__(self, model: Model, k0: int, k1: int, dt: float, lookahead, predictive: bool,
-                 forecast_w, forecast_base, rack_sums: bool = False):
-        t0 = np.arange(k0, k1) * dt
-        uj = job_utilization_step_means(model.placement, t0, dt)
-        self.u = np.ascontiguousarray(np.clip((model.placement.matrix @ uj).T, 0.0, 1.0))
-        self.n = k1 - k0
+    def __init__(self, model: Model, workload, t_edges, lookahead, predictive: bool, forecast_w, forecast_base,
+                 rack_sums: bool = False):
+        t_edges = np.asarray(t_edges, float)
+        h = np.diff(t_edges)
+        self.u = (workload.server_means_step(float(t_edges[0]), float(t_edges[1])) if len(t_edges) == 2
+                  else workload.server_means(t_edges))
+        self.n = self.u.shape[0]
         self.u_const = bool(np.all(self.u == self.u[0]))  # e.g. continuous full load
         self.band_cache = None
         p_a = model.p_idle + model.p_dyn * self.u  # power at full clock [W]
@@ -61,7 +68,7 @@ class _Chunk:
         self.rp2 = np.empty((p_a.shape[0], 2, p_a.shape[1]))
         np.multiply(p_a, model.r_th, out=self.rp2[:, 0, :])
         np.multiply(p_a, model.r_plate, out=self.rp2[:, 1, :])
-        self.e = p_a * dt  # energy at full clock [J]
+        self.e = p_a * h[:, None]  # energy at full clock [J]
         # air-side rack power at full clock [W] (recirculation), for steps where nothing throttles
         self.rack_p = np.ascontiguousarray((model.rack_air_share @ p_a.T).T) if rack_sums else None
         self.forecast = None
@@ -72,10 +79,10 @@ class _Chunk:
             # only: cooling is added ahead of a burst, never taken away ahead of a stall (the load is
             # still there until it drops; the measured heat follows the drop)
             err = model.options.forecast_error
-            now = forecast_job_utilization_step_means(model.placement, t0, dt, err)
-            fc = np.empty((k1 - k0, model.m))
+            now = forecast_job_utilization_means(model.placement, t_edges, err)
+            fc = np.empty((self.n, model.m))
             for l in range(model.m):
-                ujl = forecast_job_utilization_step_means(model.placement, t0 + lookahead[l], dt, err)
+                ujl = forecast_job_utilization_means(model.placement, t_edges + lookahead[l], err)
                 fc[:, l] = np.maximum(forecast_w[l] @ (ujl - now), 0.0)
             self.forecast = fc
 
@@ -115,16 +122,15 @@ def _initial_state(model: Model, u0, db0, wb0):
     at the temperature where their full capacity equals their load. Returns server (die) temperatures,
     loop temperatures, server powers, air-side rack powers, the loops' actuator fractions and the
     servers' plate temperatures."""
-    opt = model.options
     tl = model.loop_setpoint.copy()
     y0 = np.ones(model.m)
     p = server_power(model.p_idle, model.p_dyn, u0, 1.0)
     share = model.loop_server_share
+    kinks, pa, pb, _, _ = model.gpu_tables(u0)
     for _ in range(4):
         rack_p = model.rack_air_share @ p
         delta = model.recirc @ rack_p
         tc = _coolant(model, tl, delta)
-        kinks, pa, pb, _, _ = model.gpu_tables(u0)
         t = server_equilibrium_pieces(tc, u0, model.p_idle, model.p_dyn, model.r_th, kinks, pa, pb)
         p = server_power(model.p_idle, model.p_dyn, u0, piece_power_fraction(t, kinks, pa, pb))
         q = np.asarray(share @ p).ravel()
@@ -170,85 +176,187 @@ def forecast_weights(model: Model):
     return forecast_w, forecast_base
 
 
+#: Adaptive steps are these multiples of the base step, aligned to their own length (so a step never
+#: crosses a quarter hour: tariff hours and demand intervals stay whole) [-]
+LEVEL_FACTORS = (1, 2, 3, 6, 12, 18, 30, 60, 90)
+MAX_ADAPTIVE_STEP_S = 900.0
+#: Temperature scale of the relative tolerance: the local error bound is ``rtol × TEMP_SCALE_K`` [K]
+TEMP_SCALE_K = 100.0
+#: Near slowdown (within the event hysteresis of any GPU) steps stay at the base step while the hot
+#: servers' load moves (training iterations, starts) and at or below this when it is steady [s]
+HOT_MAX_STEP_S = 60.0
+HOT_EXTRA_K = 1.0  # "near slowdown" starts this far below the end of a throttle episode [K]
+EVENT_RESET = True  # a load event restarts at the base step
+EVENT_GRADING = True  # and steps grow no faster than half the time since it
+
+
 def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
-             prices, demand_charge, progress=None, cancel=None) -> SimulationResult:
-    """Integrate ``n_steps`` of ``dt`` [s]; see the module docstring. Returns a :class:`SimulationResult`."""
+             prices, demand_charge, progress=None, cancel=None, rtol: float | None = None, workload=None,
+             events=()) -> SimulationResult:
+    """Integrate ``n_steps`` of ``dt`` [s] (fixed), or the same horizon in adaptive steps of
+    ``dt × LEVEL_FACTORS`` when ``rtol`` is given (local error ≤ ``rtol × 100 K`` per step; step
+    boundaries at the known ``events`` [s]: job starts and ends). Ambient ``amb_db``/``amb_wb`` [°C]
+    at the ``n_steps + 1`` base-grid points. Returns a :class:`SimulationResult`."""
     wall0 = time.perf_counter()
+    from .workload import Workload
+    workload = workload or Workload(model.placement)
     predictive = control in ("predictive", "predictive-throttle")
+    adaptive = rtol is not None
+    if adaptive:
+        workload.use_grid(dt)
     cpl = Coupling(model)
-    cpl.use_step(dt, model.c_die, model.c_plate)
+    cpl.setup(model)
     dense = cpl.dense
-    # ambient at step midpoints (linear between step boundaries)
-    db_list = (0.5 * (amb_db[:-1] + amb_db[1:])).tolist()
-    wb_list = (0.5 * (amb_wb[:-1] + amb_wb[1:])).tolist()
+    # ambient means over any run of base steps (linear between grid points): trapezoid sums
+    cum_db = np.concatenate(([0.0], np.cumsum(0.5 * (amb_db[:-1] + amb_db[1:])))).tolist()
+    cum_wb = np.concatenate(([0.0], np.cumsum(0.5 * (amb_wb[:-1] + amb_wb[1:])))).tolist()
     forecast_w, forecast_base = forecast_weights(model)
-    lookahead = (model.loop_dead + model.loop_tau).tolist()
+    lookahead = (model.loop_dead + model.loop_tau)
+    horizon = n_steps * dt
 
     # ---- initial state
     chunk_steps = int(min(512, max(16, CHUNK_CELLS // max(model.n, 1))))
     rack_sums = (not dense) and cpl.has_recirc
-    chunk = _Chunk(model, 0, min(chunk_steps, n_steps), dt, lookahead, predictive, forecast_w, forecast_base,
-                   rack_sums)
+
+    def make_chunk(k0, k1, scale=1):
+        return _Chunk(model, workload, np.arange(k0, k1 + 1, scale) * dt if scale == 1 else
+                      np.array([k0, k1]) * dt, lookahead, predictive, forecast_w, forecast_base, rack_sums)
+    chunk = make_chunk(0, 1 if adaptive else min(chunk_steps, n_steps))
     t_srv, tl0, p_prev, _, y0, t_plt = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
     servers = ServerBank(model, dt, t_srv, t_plt)
-    bank = loop_bank(model, dt, tl0.tolist(), y0, cpl.to_loops(p_prev))
-    rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, servers.t_hottest_gpu)
+    bank = loop_bank(model, dt, tl0.tolist(), y0, cpl.to_loops(p_prev), variable=adaptive)
+    rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, servers,
+                   minute_len=60.0 if adaptive else None)
     rec.on_minute = servers.close_minute  # throttle episodes are kept on the minute record
     cap = PowerCap(model, dt, n_steps) if control == "predictive-throttle" else None
     energy0 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
                + sum(c * t for c, t in zip(model.loop_c.tolist(), bank.tl)))
-    tl = tl_prev = bank.tl
+    tl = bank.tl
     p_mean = p_prev
-    e_prev = p_prev * dt
     prev_rack_p = None
-    inv_dt = 1.0 / dt
     vsum = np.add.reduce
-    next_progress = 0
+    vmax = np.maximum.reduce
+    gammas: dict = {}
+    next_progress = 0.0
     cancelled = False
     steps_done = 0
     chunk_k0 = 0
+    k = 0  # base steps done
+    # adaptive stepping state
+    levels = [f for f in LEVEL_FACTORS if f * dt <= max(MAX_ADAPTIVE_STEP_S, dt) + 1e-9]
+    hot_levels = [1]
+    hot_levels_steady = [f for f in levels if f * dt <= HOT_MAX_STEP_S + 1e-9] or [1]
+    t_hot = model.first_kink - HOT_EXTRA_K  # a die this warm may have a GPU group near its control band
+    ev = np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt), np.floor(np.asarray(events, float) / dt) + 1])
+                   ) if len(events) else np.zeros(0)
+    ev_k = [int(x) for x in ev if 0 < x < n_steps]
+    ev_i = 0
+    want = 1
+    k_event = -10**12
+    tol = (rtol or 1.0) * TEMP_SCALE_K
+    dtl_prev = None
+    h_prev = dt
+    it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")] or list(range(model.m)))
+    hot_margin = float(t_hot.min())
+    tmax = float(t_srv.max())
+    stepping_wall = time.perf_counter()
 
-    for k in range(n_steps):
-        kk = k - chunk_k0
-        if cancel is not None and not (k & CANCEL_EVERY_MASK) and cancel():
+    while k < n_steps:
+        if cancel is not None and not (steps_done & CANCEL_EVERY_MASK) and cancel():
             cancelled = True
             break
-        if kk >= chunk.n:
-            chunk_k0 = k
+        if adaptive:
+            while ev_i < len(ev_k) and ev_k[ev_i] <= k:
+                if ev_k[ev_i] == k and EVENT_RESET:
+                    want = 1  # an event: start fine again
+                    k_event = k
+                ev_i += 1
+            # graded after an event: no step longer than half the time since it (the loops answer a
+            # load step after their dead time and lag, when the steps must still be short)
+            limit = min(want, max(1, (k - k_event) // 2) if EVENT_GRADING else want, n_steps - k,
+                        (ev_k[ev_i] - k) if ev_i < len(ev_k) else n_steps)
+            lv = levels
+            if tmax > hot_margin:  # near slowdown: short steps; the base step while the load moves
+                near = servers.t_die > t_hot
+                bursty = workload.bursty_servers(t0 := k * dt, t0 + hot_levels_steady[-1] * dt)
+                lv = hot_levels if np.any(near & bursty) else hot_levels_steady
+            f = 1
+            for x in lv:
+                if x <= limit and k % x == 0:
+                    f = x
+            h = f * dt
+            chunk = make_chunk(k, k + f, scale=f)
             kk = 0
-            chunk = _Chunk(model, k, min(k + chunk_steps, n_steps), dt, lookahead, predictive,
-                           forecast_w, forecast_base, rack_sums)
-        db = db_list[k]
-        # 1-2. servers at the coolant of the step (loop supplies extrapolated to the midpoint)
-        tc = cpl.coolant_mid(tl, tl_prev, e_prev, p_mean, prev_rack_p)
-        u_cap = cap.caps(k, chunk.u[kk], tl, bank.lines) if cap is not None else None
-        energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(tc, chunk, kk, u_cap)
-        # 3. heat to the loops
-        q_loop = cpl.heat_to_loops(energy, dX)
-        prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
-        if u_cap is not None:
-            prev_rack_p = None
-        e_step = vsum(energy)
-        e_prev = energy
-        if not dense:
-            p_mean = energy * inv_dt
-        # 4. loops, children first
-        tl_prev = tl
-        rejected_w, mover_elec, chiller_elec, mh_sum = bank.step(q_loop, db, wb_list[k],
+            if h != servers.dt:
+                servers.use_step(h)
+        else:
+            f, h = 1, dt
+            kk = k - chunk_k0
+            if kk >= chunk.n:
+                chunk_k0 = k
+                kk = 0
+                chunk = make_chunk(k, min(k + chunk_steps, n_steps))
+        t0 = k * dt
+        db = (cum_db[k + f] - cum_db[k]) / f
+        wb = (cum_wb[k + f] - cum_wb[k]) / f
+        # 1. servers' heat as a function of their loops' end temperatures (exact at full clock)
+        r = cpl.recirculation(p_mean, prev_rack_p)
+        q0, g = servers.predict(r, chunk, kk)
+        gam = gammas.get(h)
+        if gam is None:
+            full = cpl.gamma(g)
+            g_off = full - np.diag(np.diag(full))
+            gam = gammas[h] = (np.diag(full).copy(), g_off, bool(np.any(g_off)))
+        g_self, g_off, has_off = gam
+        tl_arr = np.asarray(tl, float)
+        q_hat = cpl.to_loops(q0) - g_off @ tl_arr  # coupling between sibling loops: start values
+        # 2. loops, implicitly coupled to servers, parents and controllers
+        rejected_w, mover_elec, chiller_elec, mh_sum = bank.step(q_hat, g_self, t0, h, db, wb,
                                                                  chunk.forecast[kk] if predictive else None)
+        tl_new = np.asarray(bank.tl, float)
+        # 3. servers at the loops' end temperatures: exact, throttling included
+        u_cap = cap.caps(k, chunk.u[kk], tl_new, bank.lines) if cap is not None else None
+        energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(cpl.loop_part(tl_new), r, chunk, kk, u_cap)
+        # 4. what the servers really gave beyond the prediction: with every server at full clock only
+        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
+        if throttled_step:
+            dq = cpl.heat_to_loops(energy, dX) - (q_hat - g_self * tl_new)
+        else:
+            dq = -(g_off @ (tl_new - tl_arr))
+        if has_off or throttled_step:
+            bank.correct(dq)
         tl = bank.tl
+        prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
+        e_step = vsum(energy)
+        p_mean = energy / h
         # 5. aggregates
-        rec.step(k, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
+        rec.step(t0, h, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
                  servers.t_hottest_gpu, tl, energy)
-        steps_done = k + 1
+        if adaptive:
+            # local error of the held couplings: servers see the loops' end temperature all step
+            # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
+            # (≈ half the change of their slope); the servers' own response to the step-mean load is exact
+            ratio = h / h_prev
+            dtl = np.asarray(tl, float) - tl_arr
+            err = 0.5 * float(np.abs(dtl[it_facing]).max())
+            if dtl_prev is not None:
+                err = max(err, 0.5 * float(np.abs(dtl - dtl_prev * ratio).max()))
+            dtl_prev = dtl
+            h_prev = h
+            grow = 2.0 if err <= 0.0 else min(2.0, max(0.25, 0.9 * math.sqrt(tol / err)))
+            want = max(1, int(f * grow))
+        k += f
+        steps_done += 1
         if progress is not None and k >= next_progress:
             progress(k / n_steps)
             next_progress = k + max(n_steps // 100, 1)
 
-    res = rec.finish(servers, tl, steps_done, control=control, cancelled=cancelled, energy0=energy0,
+    res = rec.finish(servers, tl, steps_done, k * dt, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge)
+    res.stepping = "adaptive" if adaptive else "fixed"
     res.free_cooling_full_hours = bank.free_full_s / 3600.0
     res.free_cooling_partial_hours = bank.free_partial_s / 3600.0
+    res.stepping_wall_s = time.perf_counter() - stepping_wall
     if progress is not None:
         progress(1.0)
     res.wall_time_s = time.perf_counter() - wall0

@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from . import defaults as d
-from .control import FopdtActuator, FopdtBank, loop_temperature_step, loop_temperature_step_vec
+from .control import FopdtActuator, FopdtBank, FopdtHistory, FopdtHistoryBank
 from .heat_rejection import chiller_capacity_linear, chiller_electric_power, chiller_scalar_kernels
 from .heat_rejection import chiller_electric_power_scalar as _chiller_power
 
@@ -150,14 +150,15 @@ def initial_mover_heat(model, q_server, movers_in=None) -> list:
     return mover_heat
 
 
-def loop_bank(model, dt: float, tl, y, q_server):
+def loop_bank(model, dt: float, tl, y, q_server, variable: bool = False):
     """The loop step for ``model`` at step ``dt`` [s] from loop temperatures ``tl`` [°C], actuator
     fractions ``y`` [-] and server heat per loop ``q_server`` [W]: a :class:`ScalarLoopBank` for up
-    to :data:`SCALAR_LOOP_LIMIT` loops, else a :class:`VectorLoopBank`."""
+    to :data:`SCALAR_LOOP_LIMIT` loops, else a :class:`VectorLoopBank`. ``variable``: steps of any
+    length (adaptive stepping; actuators keep a timed command history)."""
     movers_in, movers_out = mover_split(model)
     mover_heat = initial_mover_heat(model, q_server, movers_in)
     cls = ScalarLoopBank if model.m <= SCALAR_LOOP_LIMIT else VectorLoopBank
-    return cls(model, dt, tl, y, mover_heat, movers_in, movers_out)
+    return cls(model, dt, tl, y, mover_heat, movers_in, movers_out, variable)
 
 
 class ScalarLoopBank:
@@ -170,13 +171,17 @@ class ScalarLoopBank:
 
     scalar = True
 
-    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
+    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out, variable: bool = False):
         m = model.m
         self.m, self.dt = m, dt
         self.tl = [float(x) for x in tl]
         self.mover_heat = list(mover_heat)
-        self.acts = [FopdtActuator(float(model.loop_dead[l]), float(model.loop_tau[l]), dt, float(y[l]))
-                     for l in range(m)]
+        if variable:
+            self.acts = [FopdtHistory(float(model.loop_dead[l]), float(model.loop_tau[l]), float(y[l]))
+                         for l in range(m)]
+        else:
+            self.acts = [FopdtActuator(float(model.loop_dead[l]), float(model.loop_tau[l]), dt, float(y[l]))
+                         for l in range(m)]
         coil = model.loop_coil_ec.tolist()
         dc_ec = model.loop_drycooler_ec.tolist()
         ct_ec = model.loop_tower_ec.tolist()
@@ -193,7 +198,9 @@ class ScalarLoopBank:
                       float(model.loop_setpoint[l]), float(model.loop_c[l]), self.acts[l],
                       ch_w[l] > 0.0 and (dc_ec[l] > 0.0 or ct_ec[l] > 0.0), mover_args(model, l))
                      for l in model.loop_order]
-        self.inv_dt = 1.0 / dt
+        self.c = model.loop_c.tolist()
+        self.top_down = [int(l) for l in reversed(model.loop_order)]
+        self.parent = [int(x) for x in model.loop_parent]
         # water-side economiser modes, loop-seconds: full (chillers off) and partial free cooling
         self.free_full_s = self.free_partial_s = 0.0
         self.deliv = [0.0] * m  # heat each loop delivered over the last step [W] (plan order)
@@ -204,87 +211,134 @@ class ScalarLoopBank:
         """Actuator fractions [-] (plan order)."""
         return [a.y for a in self.acts]
 
-    def step(self, q_loop, db: float, wb: float, fc=None):
-        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] the foreseen
-        change of each loop's heat one lag ahead (predictive control: added to the measured heat).
-        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``: heat the plant loops
-        deliver outdoors (before the chillers' own electricity), fan/pump and chiller electricity, fan/pump
-        heat into the loops."""
-        dt, inv_dt = self.dt, self.inv_dt
-        tl = self.tl = self.tl[:]  # a new list each step: callers keep the last one
+    def step(self, q_hat, g_self, t0: float, h: float, db: float, wb: float, fc=None):
+        """Advance one step ``[t0, t0 + h)`` [s], implicitly coupled to the servers, the parent loop
+        and the controller (see :mod:`.stepping`).
+
+        q_hat : [J] per loop, the servers' heat over the step is ``q_hat − g_self·T_end``
+        g_self : [J/K] per loop; fc : [W] the rise of each loop's heat the predictive controller
+        foresees one lag ahead (added to the measured heat), or None
+        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)`` (step means): heat the
+        plant loops deliver outdoors (before the chillers' own electricity), fan/pump and chiller
+        electricity, fan/pump heat into the loops."""
+        m = self.m
+        t_start = self.tl
         mover_heat = self.mover_heat
-        child = [0.0] * self.m
-        rejected = mover_elec = chiller_elec = mh_sum = 0.0
+        inv_h = 1.0 / h
+        child_d = [0.0] * m
+        child_e = [0.0] * m
+        coef = [None] * m
+        mh_sum = 0.0
         for (l, p, fixed, dc, ct, ch_rc, b_cap, coil, ret_k, chiller, ch_cap, ch_pow, kc, tset, c, act, econ,
              mv) in self.rows:
             mh = mover_heat[l]
-            q_in = q_loop[l] + mh + child[l]
-            t0 = tl[l]
+            mh_sum += mh
+            t0l = t_start[l]
+            g = g_self[l] * inv_h  # W/K
+            e_child = child_e[l]
+            q_const = q_hat[l] * inv_h + mh + child_d[l]  # heat in at T_end = 0 [W]
+            s_in = g + e_child  # heat in falls by s_in per K of this loop's end temperature
+            q_in0 = q_const - s_in * t0l  # heat in predicted at the start temperature
             if econ:  # an economiser stage is bypassed while it cannot cool (no heat pushed back in)
-                t_ret0 = t0 + ret_k * q_in
+                t_ret0 = t0l + ret_k * q_in0
                 dc_on = dc if t_ret0 > db else 0.0
                 ct_on = ct if t_ret0 > wb else 0.0
                 b_cap = coil + dc_on + ct_on
             else:
                 dc_on, ct_on = dc, ct
-            a_cap = fixed - dc_on * db - ct_on * wb
-            if p >= 0:
-                a_cap -= coil * tl[p]
-            a_cap += b_cap * ret_k * q_in  # exchangers see the return, T + q_in/(ρ c_p V̇)
+            a_cap = fixed - dc_on * db - ct_on * wb + b_cap * ret_k * q_in0  # exchangers see the return
             if chiller:  # chiller curve linearised at the step's start temperature
-                cap_ch, slope = ch_cap((db - ch_rc) / d.CHILLER_TEMP_RISE_COEF, t0)
-                a_cap += cap_ch - slope * t0
+                cap_ch, slope = ch_cap((db - ch_rc) / d.CHILLER_TEMP_RISE_COEF, t0l)
+                a_cap += cap_ch - slope * t0l
                 b_cap += slope
-            cap_now = a_cap + b_cap * t0
-            target = (q_in if fc is None else q_in + fc[l]) + kc * (t0 - tset)
+            tp0 = t_start[p] if p >= 0 else 0.0
+            cap0 = a_cap - coil * tp0 + b_cap * t0l
+            ff = q_in0 if fc is None else q_in0 + fc[l]
+            target0 = ff + kc * (t0l - tset)
+            ybar, om, y1h, om1 = act.window(t0, h)
+            # removal over the step: ȳ_hist·cap(T) + ω·(this step's command)·cap(T); the command is
+            # taken at the new state (implicit controller): ω·target(T) unclipped, ω·cap(T) at 1, 0 at 0
+            alpha = q_const - ybar * a_cap
+            pi = ybar * coil
+            beta = ybar * b_cap
+            if cap0 <= 0.0:  # the equipment cannot reject at all (e.g. outdoor warmer than the water)
+                alpha, pi, beta = q_const, 0.0, 0.0
+            elif om > 0.0:
+                if target0 >= cap0:
+                    alpha -= om * a_cap
+                    pi += om * coil
+                    beta += om * b_cap
+                elif target0 > 0.0:
+                    alpha -= om * (ff - kc * tset)
+                    beta += om * kc
+            # C dT/dt = alpha − s_in·T_end + pi·T_parent,end − beta·T: exact exponential in T
+            x = beta * h / c
+            if x > 1e-12:
+                e = math.exp(-x)
+                phi = -math.expm1(-x) / beta
+            else:
+                e, phi = 1.0, h / c
+            den = 1.0 + phi * s_in
+            u = (t0l * e + phi * alpha) / den
+            v = phi * pi / den  # T_end = u + v·T_parent,end
+            kk = s_in + c * inv_h
+            d0 = q_const + c * t0l * inv_h - kk * u
+            d1 = kk * v  # delivered = d0 − d1·T_parent,end [W]
+            if p >= 0:
+                child_d[p] += d0
+                child_e[p] += d1
+            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar)
+        tl = [0.0] * m
+        for l in self.top_down:  # parents first: end temperatures
+            p = self.parent[l]
+            cf = coef[l]
+            tl[l] = cf[0] + cf[1] * tl[p] if p >= 0 else cf[0]
+        rejected = mover_elec = chiller_elec = 0.0
+        for (l, p, fixed, dc, ct, ch_rc, b_cap0, coil, ret_k, chiller, ch_cap, ch_pow, kc, tset, c, act, econ,
+             mv) in self.rows:
+            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar = coef[l]
+            t1 = tl[l]
+            tp1 = tl[p] if p >= 0 else 0.0
+            deliv = d0 - d1 * tp1
+            q_in1 = q_const - s_in * t1
+            target = (q_in1 if fc is None else q_in1 + fc[l]) + kc * (t1 - tset)
+            cap1 = a_cap - coil * tp1 + b_cap * t1
             if target <= 0.0:
                 cmd = 0.0
-            elif target >= cap_now:
+            elif target >= cap1:
                 cmd = 1.0
             else:
-                cmd = target / cap_now
-            yl = act.y
-            rb = yl * b_cap
-            if rb > 0.0 and cap_now >= 0.0:  # common case: positive capacity, one exponential
-                teq = (q_in - yl * a_cap) / rb
-                if teq * b_cap + a_cap >= 0.0:
-                    t1 = teq + (t0 - teq) * math.exp(-dt * rb / c)
-                else:
-                    t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
-            else:
-                t1 = loop_temperature_step(t0, q_in, yl, a_cap, b_cap, c, dt)
-            # act.step(cmd), inlined (FopdtActuator: ring of commands + exact FOPDT weights)
-            buf, size, ka = act.buf, act.size, act.k
-            buf[ka % size] = cmd
-            act.k = ka + 1
-            act.y = act.a * yl + act.w_old * buf[(ka - act.n - 1) % size] + act.w_new * buf[(ka - act.n) % size]
-            deliv = q_in - c * (t1 - t0) * inv_dt
-            tl[l] = t1
+                cmd = target / cap1
+            act.commit(t0, h, cmd, y1h + om1 * cmd)
             self.deliv[l] = deliv
             # removal y·(a + b·T) with the actuator where it stands or is being sent (predictive throttling)
-            self.lines[l] = (yl if yl > cmd else cmd, a_cap, b_cap)
+            self.lines[l] = (ybar if ybar > cmd else cmd, a_cap - coil * tp1, b_cap)
             free = 0.0
             if chiller:
                 if econ:
-                    free = economiser_free_w(dc, ct, t1 + ret_k * q_in, db, wb)
+                    free = economiser_free_w(dc, ct, t1 + ret_k * q_in1, db, wb)
                     if deliv > 0.0 and free > 0.0:
                         if free >= deliv:
-                            self.free_full_s += dt
+                            self.free_full_s += h
                         else:
-                            self.free_partial_s += dt
+                            self.free_partial_s += h
                 load = deliv - free
                 if load > 0.0:
                     chiller_elec += ch_pow(load, db, t1)
-            heat, elec = loop_movers(deliv, q_loop[l], yl, free, *mv)
-            mover_heat[l] = heat  # heats the loop over the next step
+            heat, elec = loop_movers(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, *mv)
             # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
-            mover_elec += mh + (elec - heat)
-            mh_sum += mh
-            if p >= 0:
-                child[p] += deliv
-            else:
+            mover_elec += mover_heat[l] + (elec - heat)
+            mover_heat[l] = heat  # heats the loop over the next step
+            if p < 0:
                 rejected += deliv
+        self.tl = tl
         return rejected, mover_elec, chiller_elec, mh_sum
+
+    def correct(self, dq) -> None:
+        """Add heat ``dq`` [J] per loop that the servers gave beyond the step's prediction (energy
+        bookkeeping stays exact)."""
+        c = self.c
+        self.tl = [t + q / ci for t, q, ci in zip(self.tl, dq, c)]
 
 
 class VectorLoopBank:
@@ -298,18 +352,7 @@ class VectorLoopBank:
 
     scalar = False
 
-    @property
-    def deliv(self):
-        """Heat each loop delivered over the last step [W] (plan order)."""
-        return self.delivered[self.inv]
-
-    @property
-    def lines(self):
-        """(y, a, b) per loop: removal y·(a + b·T) of the last step (plan order)."""
-        inv = self.inv
-        return list(zip(self.line_y[inv].tolist(), self.line_a[inv].tolist(), self.line_b[inv].tolist()))
-
-    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out):
+    def __init__(self, model, dt: float, tl, y, mover_heat, movers_in, movers_out, variable: bool = False):
         m = model.m
         self.m, self.dt = m, dt
         parent = model.loop_parent.astype(int)
@@ -346,16 +389,17 @@ class VectorLoopBank:
         self.b = self.coil + self.dc_ec + self.ct_ec
         self.ret_k = P(model.loop_return_k_per_w)
         self.ret_gain = self.b * self.ret_k  # exchangers see the return T + q_in/(ρ c_p V̇)
-        self.any_ret = bool(np.any(self.ret_gain > 0))
         self.rated = P(model.loop_duty_rated_w)
-        self.act = FopdtBank(P(model.loop_dead), P(model.loop_tau), dt, P(y))
+        if variable:
+            self.act = FopdtHistoryBank(P(model.loop_dead), P(model.loop_tau), P(y))
+        else:
+            self.act = FopdtBank(P(model.loop_dead), P(model.loop_tau), dt, P(y))
         self.pump_in, self.fan_in, self.fan_out = P(model.loop_pump_in_w), P(model.loop_fan_in_w), P(model.loop_fan_out_w)
         self.it_air_max, self.air_ratio = P(model.loop_it_air_max_w), P(model.loop_air_ratio)
         self.chiller_idx = np.flatnonzero(self.ch_w > 0)
         self.is_chiller = self.ch_w > 0
         self.econ = self.is_chiller & ((self.dc_ec > 0) | (self.ct_ec > 0))
-        self.any_econ = bool(self.econ.any())
-        self.any_free = self.any_econ
+        self.any_econ = self.any_free = bool(self.econ.any())
         self.free_full_s = self.free_partial_s = 0.0
         self.delivered = np.zeros(m)
         self.line_y, self.line_a, self.line_b = np.ones(m), np.zeros(m), np.zeros(m)
@@ -363,85 +407,138 @@ class VectorLoopBank:
         # per level: which loops have parents, and the parents' indices
         self.level_par = [(np.flatnonzero(self.has_par[sl]), self.par_p[sl][self.has_par[sl]]) for sl in self.slices]
 
-    def step(self, q_loop, db: float, wb: float, fc=None):
-        """Advance one step. ``q_loop`` [W] server heat per loop (plan order); ``fc`` [W] the foreseen
-        change of each loop's heat one lag ahead (predictive control: added to the measured heat).
-        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
-        t, dt = self.t, self.dt
-        y = self.act.y
-        q = np.asarray(q_loop)[self.perm]
+    def step(self, q_hat, g_self, t0: float, h: float, db: float, wb: float, fc=None):
+        """Vector form of :meth:`ScalarLoopBank.step` (one numpy pass per tree level)."""
+        m = self.m
+        t = self.t
+        c = self.c
+        inv_h = 1.0 / h
+        mh = self.mover_heat
+        q_const = np.asarray(q_hat, float)[self.perm] * inv_h + mh
+        s_in = np.asarray(g_self, float)[self.perm] * inv_h
         if fc is not None:
             fc = np.asarray(fc)[self.perm]
-        mh_in = self.mover_heat
-        q += mh_in
-        a_all = self.fixed - self.dc_ec * db - self.ct_ec * wb - self.coil * t[self.par_p]
+        ybar, om, y1h, om1 = self.act.window(t0, h)
+        a_out = self.fixed - self.dc_ec * db - self.ct_ec * wb
         b_all = self.b.copy()
         for i in self.chiller_idx:  # chiller curve linearised at the step's start temperature
             xc = (db - self.ch_rated_c[i]) / d.CHILLER_TEMP_RISE_COEF
             cap, slope = chiller_capacity_linear(float(self.ch_w[i]), xc, float(t[i]), float(self.ch_chw[i]),
                                                  float(self.ch_rated_c[i]))
-            a_all[i] += cap - slope * t[i]
+            a_out[i] += cap - slope * t[i]
             b_all[i] += slope
+        tp0 = np.where(self.has_par, t[self.par_p], 0.0)
+        u = np.empty(m)
+        v = np.empty(m)
+        d0 = np.empty(m)
+        d1 = np.empty(m)
+        a_cap = np.empty(m)
+        q_in0 = np.empty(m)
         for sl, (has, par) in zip(self.slices, self.level_par):
-            t0 = t[sl].copy()
-            q_in = q[sl]
-            a, b, c = a_all[sl], b_all[sl], self.c[sl]
-            rg = self.ret_gain[sl]
+            t0l = t[sl]
+            qc = q_const[sl]  # complete: the children of this level were stepped before
+            si = s_in[sl]
+            qi0 = qc - si * t0l
+            q_in0[sl] = qi0
+            a = a_out[sl] + self.ret_gain[sl] * qi0
+            b = b_all[sl]
             if self.any_econ and self.econ[sl].any():  # economiser stages bypassed while they cannot cool
-                e = self.econ[sl]
-                t_ret0 = t0 + self.ret_k[sl] * q_in
-                dc_off = np.where(e & (t_ret0 <= db), self.dc_ec[sl], 0.0)
-                ct_off = np.where(e & (t_ret0 <= wb), self.ct_ec[sl], 0.0)
-                a = a + dc_off * db + ct_off * wb
+                e_ = self.econ[sl]
+                t_ret0 = t0l + self.ret_k[sl] * qi0
+                dc_off = np.where(e_ & (t_ret0 <= db), self.dc_ec[sl], 0.0)
+                ct_off = np.where(e_ & (t_ret0 <= wb), self.ct_ec[sl], 0.0)
+                a = a + dc_off * db + ct_off * wb - (dc_off + ct_off) * self.ret_k[sl] * qi0
                 b = b - dc_off - ct_off
-                rg = rg - (dc_off + ct_off) * self.ret_k[sl]
-            if self.any_ret:  # q_in of this level is complete (children were stepped before)
-                a = a + rg * q_in
-            cap = a + b * t0
-            ff = q_in if fc is None else q_in + fc[sl]
-            target = ff + self.kc[sl] * (t0 - self.tset[sl])
+                b_all[sl] = b
+            a_cap[sl] = a
+            coil = self.coil[sl]
+            cap0 = a - coil * tp0[sl] + b * t0l
+            ff = qi0 if fc is None else qi0 + fc[sl]
+            target0 = ff + self.kc[sl] * (t0l - self.tset[sl])
+            yb, o = ybar[sl], om[sl]
+            sat = (o > 0.0) & (target0 >= cap0)
+            lin = (o > 0.0) & ~sat & (target0 > 0.0)
+            alpha = qc - yb * a - np.where(sat, o * a, np.where(lin, o * (ff - self.kc[sl] * self.tset[sl]), 0.0))
+            pi = (yb + np.where(sat, o, 0.0)) * coil
+            beta = yb * b + np.where(sat, o * b, np.where(lin, o * self.kc[sl], 0.0))
+            none = cap0 <= 0.0  # the equipment cannot reject at all
+            alpha = np.where(none, qc, alpha)
+            pi = np.where(none, 0.0, pi)
+            beta = np.where(none, 0.0, beta)
+            cl = c[sl]
+            x = beta * h / cl
+            small = x <= 1e-12
             with np.errstate(divide="ignore", invalid="ignore"):
-                cmd = np.where(target <= 0.0, 0.0, np.where(target >= cap, 1.0, target / np.where(cap > 0, cap, 1.0)))
-            self.line_y[sl], self.line_a[sl], self.line_b[sl] = np.maximum(y[sl], cmd), a, b
-            self.act.store(sl, cmd)
-            if sl.stop - sl.start <= 4:  # a few loops (the plant level): scalar code is faster
-                t1 = np.array([loop_temperature_step(*args, dt) for args in
-                               zip(t0.tolist(), q_in.tolist(), y[sl].tolist(), a.tolist(), b.tolist(), c.tolist())])
-            else:
-                t1 = loop_temperature_step_vec(t0, q_in, y[sl], a, b, c, dt)
-            deliv = q_in - c * (t1 - t0) / dt
-            self.delivered[sl] = deliv
-            t[sl] = t1
+                phi = np.where(small, h / cl, -np.expm1(-x) / np.where(small, 1.0, beta))
+            e = np.where(small, 1.0, np.exp(-x))
+            den = 1.0 + phi * si
+            ul = (t0l * e + phi * alpha) / den
+            vl = phi * pi / den
+            kk = si + cl * inv_h
+            d0l = qc + cl * t0l * inv_h - kk * ul
+            d1l = kk * vl
+            u[sl], v[sl], d0[sl], d1[sl] = ul, vl, d0l, d1l
             if has.size:
-                np.add.at(q, par, deliv[has])
-        y_start = y.copy() if self.fan_out.any() else y
-        self.act.advance()  # actuators: this step's commands, delayed and lagged (FopdtBank)
+                np.add.at(q_const, par, d0l[has])
+                np.add.at(s_in, par, d1l[has])
+        t1 = np.empty(m)
+        for sl in reversed(self.slices):  # parents first: end temperatures
+            t1[sl] = u[sl] + v[sl] * np.where(self.has_par[sl], t1[self.par_p[sl]], 0.0)
+        tp1 = np.where(self.has_par, t1[self.par_p], 0.0)
+        deliv = d0 - d1 * tp1
+        q_in1 = q_const - s_in * t1
+        ff1 = q_in1 if fc is None else q_in1 + fc
+        target = ff1 + self.kc * (t1 - self.tset)
+        cap1 = a_cap - self.coil * tp1 + b_all * t1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cmd = np.where(target <= 0.0, 0.0, np.where(target >= cap1, 1.0, target / np.where(cap1 > 0, cap1, 1.0)))
+        self.act.commit(t0, h, cmd, y1h + om1 * cmd)
+        self.delivered = deliv
+        self.line_y, self.line_a, self.line_b = np.maximum(ybar, cmd), a_cap - self.coil * tp1, b_all
+        mh_sum = float(mh.sum())
         chiller_elec = 0.0
-        free = np.zeros(self.m)
+        free = np.zeros(m)
         if self.chiller_idx.size:
             i = self.chiller_idx
-            load = self.delivered[i]
+            load = deliv[i]
             if self.any_free:
-                t_ret = t[i] + self.ret_k[i] * q[i]
+                t_ret = t1[i] + self.ret_k[i] * q_in1[i]
                 fi = (np.maximum(self.dc_ec[i] * (t_ret - db), 0.0) + np.maximum(self.ct_ec[i] * (t_ret - wb), 0.0))
                 free[i] = fi
                 used = (load > 0.0) & (fi > 0.0)
-                self.free_full_s += float(np.count_nonzero(used & (fi >= load))) * dt
-                self.free_partial_s += float(np.count_nonzero(used & (fi < load))) * dt
+                self.free_full_s += float(np.count_nonzero(used & (fi >= load))) * h
+                self.free_partial_s += float(np.count_nonzero(used & (fi < load))) * h
                 load = load - fi
             if i.size <= 4:
                 chiller_elec = sum(_chiller_power(x, w, db, cop, rc, tc, rw) for x, w, cop, rc, tc, rw in
                                    zip(load.tolist(), self.ch_w[i].tolist(), self.ch_cop[i].tolist(),
-                                       self.ch_rated_c[i].tolist(), t[i].tolist(), self.ch_chw[i].tolist()) if x > 0.0)
+                                       self.ch_rated_c[i].tolist(), t1[i].tolist(), self.ch_chw[i].tolist()) if x > 0.0)
             else:
                 chiller_elec = float(np.sum(chiller_electric_power(np.maximum(load, 0.0), self.ch_w[i], db,
-                                                                   self.ch_cop[i], self.ch_rated_c[i], t[i],
+                                                                   self.ch_cop[i], self.ch_rated_c[i], t1[i],
                                                                    self.ch_chw[i])))
-        heat, elec = loop_movers_vec(self.delivered, np.asarray(q_loop)[self.perm], y_start, free, self.rated,
-                                     self.pump_in, self.fan_in, self.fan_out, self.it_air_max, self.air_ratio,
-                                     self.is_chiller)
-        self.mover_heat = heat  # heats the loops over the next step
-        self.tl = t[self.inv]
-        mh_sum = float(mh_in.sum())
+        q_it = (np.asarray(q_hat, float)[self.perm] - np.asarray(g_self, float)[self.perm] * t1) * inv_h
+        heat, elec = loop_movers_vec(deliv, q_it, ybar, free, self.rated, self.pump_in, self.fan_in, self.fan_out,
+                                     self.it_air_max, self.air_ratio, self.is_chiller)
         # fans/pumps billed as what heated the loops this step, plus the outdoor fans
-        return float(self.delivered[self.root].sum()), mh_sum + float((elec - heat).sum()), chiller_elec, mh_sum
+        mover_elec = mh_sum + float((elec - heat).sum())
+        self.mover_heat = heat  # heats the loops over the next step
+        self.t = t1
+        self.tl = t1[self.inv]
+        return float(deliv[self.root].sum()), mover_elec, chiller_elec, mh_sum
+
+    @property
+    def deliv(self):
+        """Heat each loop delivered over the last step [W] (plan order)."""
+        return self.delivered[self.inv]
+
+    @property
+    def lines(self):
+        """(y, a, b) per loop: removal y·(a + b·T) of the last step (plan order)."""
+        inv = self.inv
+        return list(zip(self.line_y[inv].tolist(), self.line_a[inv].tolist(), self.line_b[inv].tolist()))
+
+    def correct(self, dq) -> None:
+        """As :meth:`ScalarLoopBank.correct`."""
+        self.t = self.t + np.asarray(dq, float)[self.perm] / self.c
+        self.tl = self.t[self.inv]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from ..floor import aisle_partners
 from . import defaults as d
 from .errors import SolverInputError
 
@@ -60,23 +61,9 @@ def intake_fractions(racks, containment="none"):
                 F[i, j] += f_nb
             F[i, i] += f_end * (2 - len(nbs)) / 2.0
     # hot-aisle partner: the nearest rack behind this one (within 4 m, roughly in line) whose back
-    # faces this rack's back across the hot aisle
-    x = np.array([r.x_m for r in racks])
-    y = np.array([r.y_m for r in racks])
-    fv = np.array([r.front_vector() for r in racks])
-    width = np.array([r.width_m for r in racks])
-    hall = np.array([hash(r.hall) for r in racks])
-    for i in range(n):
-        fx, fy = fv[i]
-        dx, dy = x - x[i], y - y[i]
-        back = -(dx * fx + dy * fy)
-        lateral = np.abs(dx * fy - dy * fx)
-        ok = ((fv[:, 0] == -fx) & (fv[:, 1] == -fy) & (hall == hall[i]) & (back > 0) & (back < 4.0)
-              & (lateral < 0.5 * width[i]))
-        ok[i] = False
-        if ok.any():
-            cand = np.flatnonzero(ok)
-            j = cand[np.argmin(back[cand])]
+    # faces this rack's back across the hot aisle (planner.floor's aisle relation)
+    for i, j in enumerate(aisle_partners(racks, max_gap_m=4.0).hot):
+        if j >= 0:
             F[i, i] += f_self / 2.0
             F[i, j] += f_self / 2.0
         else:

@@ -52,7 +52,8 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     forecast_base = np.asarray(down_share @ model.p_idle).ravel()
     forecast_w = np.asarray((down_share @ sparse.diags(model.p_dyn) @ model.placement.matrix).todense())
     look = model.loop_dead + model.loop_tau
-    chunk = _Chunk(model, 0, n_steps, dt, look, False, None, None)
+    from .workload import Workload
+    chunk = _Chunk(model, Workload(model.placement), np.arange(n_steps + 1) * dt, look, False, None, None)
     U = chunk.u  # [steps × servers]
     grid_t = np.arange(n_steps + 1) * dt
     mv_args = [mover_args(model, l) for l in range(m)]

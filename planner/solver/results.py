@@ -17,7 +17,7 @@ SUMMARY_FIELDS = (
     "inlet_rack_hours_outside_recommended", "inlet_rack_hours_outside_a1", "dew_point_hours_over_recommended",
     "dew_point_hours_over_a1", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
     "control", "integrator", "cancelled", "heat_rejected_kwh", "stored_energy_change_kwh",
-    "mover_heat_kwh",
+    "mover_heat_kwh", "stepping", "jobs_repeated",
 )
 MINUTE_FIELDS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
                  "max_gpu_temp_c", "throttled_fraction", "electrical_loss_kw", "pue", "pue_cooling")
@@ -63,7 +63,19 @@ class SimulationResult:
     ``loop_supply_c`` [minutes × loops] per loop.
 
     Per rack (``rack_names`` order): ``rack_max_inlet_c``, ``rack_max_gpu_c``,
-    ``rack_throttled_gpu_hours``. Per server, only if ``record`` had ``'server'``:
+    ``rack_throttled_gpu_hours``. Per rack over time (floor heat map), one sample per
+    ``rack_series_step_s`` (60 s up to 7 days, coarser beyond: at most 10,080 samples) starting at
+    ``rack_series_time_s`` [s]: ``rack_inlet_c`` (hottest air inlet, NaN for racks without air),
+    ``rack_gpu_max_c`` (hottest GPU), ``rack_throttled_fraction`` (share of the rack's GPU time
+    above slowdown), ``rack_power_kw`` (mean IT power) [samples × racks], float32.
+
+    Stepping: ``stepping`` is ``fixed`` or ``adaptive``; ``jobs_repeated`` says the job list was
+    repeated with its own period to cover the horizon. Annual outputs: ``monthly`` (one dict per
+    billing month: energies [kWh], PUE, energy cost, demand charge (prorated by the share of the
+    month simulated) and cost [$], peak 15-min facility demand [kW], throttled GPU-hours and hours
+    with any throttling), ``throttle_hours_by_month_hour`` [12 × 24] hours with any GPU above
+    slowdown by calendar month and local hour of day, ``throttled_gpu_hours_by_month_hour`` [12 × 24]
+    GPU-hours above slowdown. Per server, only if ``record`` had ``'server'``:
     ``server_temp_c`` and ``server_power_kw`` [minutes × servers] sampled at each minute's end.
     """
 
@@ -132,6 +144,17 @@ class SimulationResult:
     server_power_kw: np.ndarray | None = None
     final_server_temp_c: np.ndarray | None = None
     final_loop_temp_c: np.ndarray | None = None
+    stepping: str = "fixed"
+    jobs_repeated: bool = False
+    rack_series_step_s: float = 60.0
+    rack_series_time_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rack_inlet_c: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    rack_gpu_max_c: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    rack_throttled_fraction: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    rack_power_kw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    monthly: list = field(default_factory=list)
+    throttle_hours_by_month_hour: np.ndarray = field(default_factory=lambda: np.zeros((12, 24)))
+    throttled_gpu_hours_by_month_hour: np.ndarray = field(default_factory=lambda: np.zeros((12, 24)))
 
     def summary(self) -> dict:
         """The summary fields as a JSON-ready dict (floats rounded for printing, not for maths)."""
@@ -145,6 +168,18 @@ class SimulationResult:
                 v = int(v)
             out[k] = v
         return out
+
+    def annual(self) -> dict:
+        """Monthly figures and the month × hour throttling tables as a JSON-ready dict."""
+        def clean(v):
+            if isinstance(v, (float, np.floating)):
+                v = float(v)
+                return None if not np.isfinite(v) else round(v, 6)
+            return v
+        return {"monthly": [{k: clean(v) for k, v in row.items()} for row in self.monthly],
+                "throttle_hours_by_month_hour": np.round(np.asarray(self.throttle_hours_by_month_hour, float), 6).tolist(),
+                "throttled_gpu_hours_by_month_hour":
+                    np.round(np.asarray(self.throttled_gpu_hours_by_month_hour, float), 6).tolist()}
 
     def minute_table(self) -> dict:
         """Minute series by CSV column name (``max_gpu_temp_c`` is the series, not the summary)."""

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+import time
+
+import numpy as np
 from dataclasses import replace
 
 from ..plan import DEFAULT_STEP_S, Plan, Scenario  # noqa: F401  (DEFAULT_STEP_S re-exported)
@@ -9,8 +12,9 @@ from .ambient import ambient_grid, check_timezone
 from .energy import check_tariff
 from .errors import SolverInputError
 from .integrate import run_fast
-from .stability import max_stable_step
+from .limits import check_run_size
 from .model import CONTROL_MODES, SolverOptions, compile_model
+from .stability import max_stable_step
 from .results import SimulationResult
 
 #: Step used when neither the call nor the scenario asks for one [s]. Accuracy at this step is
@@ -34,10 +38,17 @@ def _positive(name, v):
     return float(v)
 
 
+#: Default local error tolerance of adaptive stepping (``× 100 K`` per step); chosen so annual energy
+#: and cost agree with the fixed 10 s run within 0.2 % (tests/test_solver_stepping.py)
+DEFAULT_RTOL = 1e-3
+#: Horizons longer than this run adaptive by default; shorter ones fixed at the scenario's step [s]
+ADAPTIVE_FROM_S = 86400.0
+
+
 def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, control=None, step_s=None,
              horizon_s=None, record=("summary", "minute"), progress=None, cancel=None,
-             options: SolverOptions | None = None, integrator: str | None = None,
-             **ivp_options) -> SimulationResult:
+             options: SolverOptions | None = None, integrator: str | None = None, rtol: float | None = None,
+             repeat_jobs: bool = True, **ivp_options) -> SimulationResult:
     """Run the transient power/thermal simulation of ``plan`` under ``scenario``.
 
     plan : Plan  The plan (plain dataclasses)
@@ -54,15 +65,32 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
         (the result then has ``cancelled=True`` and covers the steps done)
     options : SolverOptions | None  Model choices (containment, conversion losses, throttling)
     integrator : ``fast`` (default) or ``reference`` (scipy ``solve_ivp``; ``ivp_options`` such as
-        ``method``, ``rtol``, ``atol``, ``max_step`` are passed through, python-control style)
+        ``method``, ``atol``, ``max_step`` — and ``rtol`` — are passed through, python-control style)
+    rtol : float | None  Fast integrator: adaptive stepping with local error ≤ ``rtol × 100 K`` per
+        step on the base step grid (``step_s``, default the scenario's). ``step_s`` alone selects
+        fixed stepping; with neither, horizons longer than a day run adaptive at :data:`DEFAULT_RTOL`,
+        shorter ones fixed at the scenario's step. Reference integrator: solve_ivp's ``rtol``.
+    repeat_jobs : bool  When the horizon is longer than the job list, repeat the list with its own
+        period (first release to last deadline, rounded up to whole weeks); the result says so in
+        ``jobs_repeated``
     """
+    wall0 = time.perf_counter()  # wall_time_s covers the whole call: compile, weather, loads, stepping, results
     if not isinstance(plan, Plan):
         raise SolverInputError(f"plan must be a planner.plan.Plan, got {type(plan).__name__}")
+    check_run_size(plan, scenario, step_s=step_s, horizon_s=horizon_s, record=record)  # before any allocation
     sc = _pick_scenario(plan, scenario)
     mode = control or sc.control
     if mode not in CONTROL_MODES:
         raise SolverInputError(f"control must be one of {CONTROL_MODES}, got {mode!r}")
     horizon = _positive("horizon_s", horizon_s) or _positive("scenario horizon_s", sc.horizon_s)
+    if integrator is None:
+        integrator = "reference" if ivp_options else "fast"
+    if integrator == "reference" and rtol is not None:
+        ivp_options["rtol"] = rtol
+        rtol = None
+    rtol = _positive("rtol", rtol)
+    if integrator == "fast" and rtol is None and step_s is None and horizon > ADAPTIVE_FROM_S:
+        rtol = DEFAULT_RTOL
     step = _positive("step_s", step_s)
     if step is None:
         step = _positive("scenario step_s", sc.step_s)
@@ -75,12 +103,11 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     prices = check_tariff(sc.tariff)
     sc = replace(sc, control=mode)
     model = compile_model(plan, sc, horizon, options)
-    limit = max_stable_step(model)
-    if step > limit:
-        raise SolverInputError(
-            f"step {step:g} s is larger than the stability limit {limit:.3g} s of this plan "
-            f"(set by the smallest loop thermal mass against the server conductance, and the loop lags); "
-            f"use --step {max(math.floor(limit), 1)} or less")
+    if step > MAX_STEP_S:
+        raise SolverInputError(f"step {step:g} s is longer than {MAX_STEP_S:g} s: tariff hours and 15-minute "
+                               f"demand intervals need whole steps; use --step {MAX_STEP_S:g} or less "
+                               f"(or --rtol for adaptive steps)")
+    workload, events, repeated = _workload(model, horizon, repeat_jobs)
     n_steps = int(round(horizon / step))
     if abs(n_steps * step - horizon) > 1e-9 * max(horizon, 1.0):
         lo, hi = max(math.floor(horizon / step), 1) * step, math.ceil(horizon / step) * step
@@ -90,17 +117,45 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
             f"simulated time)")
     _, db, wb = ambient_grid(weather, start=sc.start, horizon_s=n_steps * step, step_s=step, n_steps=n_steps,
                              timezone=plan.site.timezone, weather_file=sc.weather_file)
-    if integrator is None:
-        integrator = "reference" if ivp_options else "fast"
     if integrator == "fast":
         if ivp_options:
             raise SolverInputError(f"solve_ivp options {sorted(ivp_options)} need integrator='reference'")
-        return run_fast(model, db, wb, step, n_steps, control=mode, record=record, start=sc.start,
-                        prices=prices, demand_charge=sc.tariff.demand_charge_usd_per_kw,
-                        progress=progress, cancel=cancel)
-    if integrator == "reference":
+        res = run_fast(model, db, wb, step, n_steps, control=mode, record=record, start=sc.start,
+                       prices=prices, demand_charge=sc.tariff.demand_charge_usd_per_kw,
+                       progress=progress, cancel=cancel, rtol=rtol, workload=workload, events=events)
+    elif integrator == "reference":
         from .reference import run_reference
-        return run_reference(model, db, wb, step, n_steps, control=mode, start=sc.start, prices=prices,
-                             demand_charge=sc.tariff.demand_charge_usd_per_kw, progress=progress,
-                             cancel=cancel, **ivp_options)
-    raise SolverInputError(f"integrator must be 'fast' or 'reference', got {integrator!r}")
+        res = run_reference(model, db, wb, step, n_steps, control=mode, start=sc.start, prices=prices,
+                            demand_charge=sc.tariff.demand_charge_usd_per_kw, progress=progress,
+                            cancel=cancel, **ivp_options)
+    else:
+        raise SolverInputError(f"integrator must be 'fast' or 'reference', got {integrator!r}")
+    res.jobs_repeated = repeated
+    res.wall_time_s = time.perf_counter() - wall0
+    return res
+
+
+#: Longest fixed step [s]: a quarter hour (tariff hours and demand intervals stay whole)
+MAX_STEP_S = 900.0
+
+
+def _workload(model, horizon: float, repeat: bool):
+    """The utilisation source for the run, the known load events [s] (job starts and ends, ramp
+    ends, repeated as the list repeats) and whether the job list repeats."""
+    from .loads import RAMP_S, TRAINING_KINDS
+    from .workload import Workload, repeat_period
+    pl = model.placement
+    period = repeat_period(pl) if (repeat and model.scenario.load == "jobs") else None
+    placed = np.isfinite(pl.start_s)
+    last_end = float(np.max(pl.end_s[placed])) if placed.any() else 0.0
+    repeated = period is not None and horizon > max(period, last_end)
+    wl = Workload(pl, period if repeated else None)
+    starts = pl.start_s[placed]
+    ends = pl.end_s[placed]
+    ramps = np.array([s + RAMP_S for s, j in zip(pl.start_s, pl.jobs) if j.kind in TRAINING_KINDS and np.isfinite(s)])
+    base = np.concatenate([starts, ends, ramps])
+    base = base[np.isfinite(base)]
+    if repeated:
+        copies = np.arange(int(np.ceil(horizon / period)) + 1) * period
+        base = (base[None, :] + copies[:, None]).ravel()
+    return wl, np.unique(base[(base > 0) & (base < horizon)]), repeated

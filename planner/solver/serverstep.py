@@ -90,10 +90,11 @@ class ServerBank:
         self.n = n = model.n
         self.p_idle, self.p_dyn = model.p_idle, model.p_dyn
         self.r_die, self.r_plate, self.c_die, self.c_plate = model.r_die, model.r_plate, model.c_die, model.c_plate
-        # full-clock propagator e^{A dt} of the die/plate pair, minus the identity on the diagonal
-        (f11, f12, f21, f22), _ = pair_propagator(0.0, self.r_die, self.r_plate, self.c_die, self.c_plate, dt)
-        self.F1 = np.vstack((f11 - 1.0, f22 - 1.0))  # diagonal of e^{A dt} − I, rows die / plate
-        self.F2 = np.vstack((f12, f21))  # off-diagonal, applied to the swapped rows
+        self.C2 = np.vstack((self.c_die, self.c_plate))
+        self._levels: dict = {}
+        self.kernel = None
+        self.kernel_key = None
+        self.use_step(dt)
         self.gpus = model.gpus
         self.total_gpus = float(self.gpus.sum()) or 1.0
         self.X_a = np.vstack((t_die, t_plate))
@@ -103,8 +104,6 @@ class ServerBank:
         self.first_kink = model.first_kink
         self.first_kink_min = float(model.first_kink.min())
         self.off_max = model.off_max
-        self.kernel = None
-        self.kernel_key = None
         # statistics
         self.thr_gpu_s = 0.0
         self.lost_gpu_s = 0.0
@@ -124,6 +123,34 @@ class ServerBank:
         self.cap_lost_gpu_s = 0.0  # work given up to predictive throttling (GPU-seconds)
         self.shutdowns = 0.0
         self.t_restart = model.t_slow - d.GPU_RESTART_BELOW_SLOWDOWN_K
+
+    def use_step(self, dt: float) -> None:
+        """Propagators for steps of ``dt`` [s] (cached per step length: adaptive steps come from a
+        small set of lengths)."""
+        lv = self._levels.get(dt)
+        if lv is None:
+            # full-clock propagator e^{A dt} of the die/plate pair, minus the identity on the diagonal
+            (f11, f12, f21, f22), _ = pair_propagator(0.0, self.r_die, self.r_plate, self.c_die, self.c_plate, dt)
+            F1 = np.vstack((f11 - 1.0, f22 - 1.0))  # diagonal of e^{A dt} − I, rows die / plate
+            F2 = np.vstack((f12, f21))  # off-diagonal, applied to the swapped rows
+            G1 = F1 + F2  # −∂ΔX/∂T_coolant [2 × n]
+            g = -(self.C2 * G1).sum(axis=0)  # heat to coolant falls by g per K of coolant [J/K]
+            lv = (F1, F2, G1, g)
+            self._levels[dt] = lv
+        self.dt = dt
+        self.F1, self.F2, self.G1, self.g = lv
+        self.kernel_key = None  # the piece kernel belongs to a step length
+
+    def predict(self, r, chunk, kk: int):
+        """Heat each server would give its coolant over the step if the loops' part of its coolant
+        were 0 °C, ``Q0`` [J]; with that part at ``T`` the heat is ``Q0 − g·T`` (full clock, exact).
+        ``r`` [°C]: the rest of the coolant (recirculation). Returns ``(Q0, g)``."""
+        y2 = np.subtract(self.X, r, out=self.y2)
+        y2 -= chunk.rp2[kk]
+        dX = np.multiply(self.F1, y2, out=self.dX_buf)
+        dX += np.multiply(self.F2, y2[::-1], out=self.tmp2)
+        q0 = chunk.e[kk] - (self.c_die * dX[0] + self.c_plate * dX[1])
+        return q0, self.g
 
     @property
     def t_die(self):
@@ -151,9 +178,10 @@ class ServerBank:
         _, p = self._groups(t_mean, sub, self.tables)
         return lost_work_fraction(p, self.model.gpu_w[self.hot_idx[sub]], self.model.alpha)
 
-    def step(self, tc, chunk, kk: int, u_cap=None):
-        """Advance every server one step at coolant ``tc`` [°C] with the utilisation of row ``kk``
-        of ``chunk`` (capped at ``u_cap`` if given: predictive throttling). Returns
+    def step(self, tcl, r, chunk, kk: int, u_cap=None):
+        """Advance every server one step at coolant ``tcl + r`` [°C] (loops' part, recirculation)
+        with the utilisation of row ``kk`` of ``chunk`` (capped at ``u_cap`` if given: predictive
+        throttling), after :meth:`predict` of the same step. Returns
         ``(energy_j, dX, tmax, throttled_step, step_thr_gpu_s)``: electric
         energy per server over the step [J], the change of die and plate temperatures [K]
         ([2 × n]), the hottest GPU at the step end [°C], whether any server was hot, and the GPU time
@@ -161,11 +189,10 @@ class ServerBank:
         dt = self.dt
         X = self.X
         t_srv, t_plt = X[0], X[1]
-        # full-clock pair, exact: x(dt) = x_eq + e^{A dt}(x0 − x_eq), e^{A dt} per server precomputed
-        y2 = np.subtract(X, tc, out=self.y2)
-        y2 -= chunk.rp2[kk]
-        dX = np.multiply(self.F1, y2, out=self.dX_buf)
-        dX += np.multiply(self.F2, y2[::-1], out=self.tmp2)
+        # full-clock pair, exact: x(dt) = x_eq + e^{A dt}(x0 − x_eq), e^{A dt} per server precomputed;
+        # predict() left the response at a 0 °C loop part in dX_buf, linear in the coolant
+        dX = self.dX_buf
+        dX -= np.multiply(self.G1, tcl, out=self.tmp2)
         X_new = self.X_b if X is self.X_a else self.X_a
         np.add(X, dX, out=X_new)
         energy = chunk.e[kk]
@@ -181,6 +208,7 @@ class ServerBank:
             self.X = X_new
             return energy, dX, float(vmax_(self.t_gpu)), False, 0.0
         m = self.model
+        tc = tcl + r
         hot_mask = (X_new[0] > self.first_kink) | (t_srv > self.first_kink)
         if self.any_down:
             hot_mask |= self.down.any(axis=1)
@@ -196,7 +224,7 @@ class ServerBank:
             u_run = u_base if down_w is None else u_base * (1.0 - down_w)
             td0, tp0, tch = t_srv[hot], t_plt[hot], tc[hot]
             plain = down_w is None and u_cap is None
-            tkey = (hot.tobytes(), id(chunk), None if chunk.u_const else kk)
+            tkey = (hot.tobytes(), id(chunk), None if chunk.u_const else kk, dt)
             if not plain or tkey != self.tables_key:
                 self.tables = m.gpu_tables(u_run, hot)
                 self.tables_key = tkey if plain else None
@@ -255,7 +283,7 @@ class ServerBank:
         self.X = X_new
         return energy, dX, float(vmax_(self.t_gpu)), bool(hot.size), step_thr_gpu_s
 
-    def close_minute(self) -> None:
+    def close_minute(self, minutes: int = 1) -> None:
         """Update throttle episodes from the minute just ended: a group that was below full clock at
         any time of the minute (its hottest die + offset above its max operating temperature)
         starts an episode if it had none; an episode ends after ``THROTTLE_EPISODE_GAP_MIN`` whole
@@ -269,7 +297,7 @@ class ServerBank:
             self.events += float((starts * m.gpu_w * self.gpus[:, None]).sum())
         self.ever |= thr
         self.in_episode |= thr
-        self.quiet_min = np.where(thr, 0, self.quiet_min + 1)
+        self.quiet_min = np.where(thr, 0, self.quiet_min + minutes)
         self.in_episode &= self.quiet_min < d.THROTTLE_EPISODE_GAP_MIN
         self.minute_thr.fill(False)
         self.minute_hot = False

@@ -1,8 +1,10 @@
-"""Step guard of the explicit server ↔ loop coupling and the sampled loop controllers.
+"""Step limit of an *explicit* server ↔ loop coupling with sampled loop controllers.
 
-One concept: how long a step the fixed-step integrator (:mod:`.integrate`) may take before the
-feedbacks it holds over a step (loop temperature seen by the servers, controller command, coil to
-the parent loop) make it oscillate. :func:`planner.solver.simulate` refuses longer steps.
+One concept: how long a step an explicit scheme (loop temperature held while servers step,
+controller command held over the step, coil to the parent loop held) may take before these
+feedbacks make it oscillate. The integrator before issue 12 was such a scheme and
+:func:`planner.solver.simulate` refused longer steps; the implicit coupling of :mod:`.integrate`
+has no such limit, and tests/test_solver_verification.py runs far beyond this one to show it.
 """
 from __future__ import annotations
 

@@ -1,0 +1,211 @@
+"""Running a sweep: on Dask (an embedded ``LocalCluster`` by default, or any cluster), or serially.
+
+Dask does the distribution, retries and cancellation; this module only submits one task per
+variant and collects the rows as they complete. The base plan and each distinct weather file are
+submitted once as tasks of their own (``dcplan-plan-…``, ``dcplan-weather-…``) that the variant
+tasks depend on, so they travel to each worker once and, unlike scattered data, are recomputed
+by the scheduler if the worker holding them dies. Variant tasks are keyed by their content hash
+(``dcplan-variant-…``). A worker process that dies mid-task is replaced by the scheduler, which
+reruns its tasks elsewhere (``distributed.scheduler.allowed-failures``); each key completes once,
+so no row is duplicated.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterable, Mapping
+
+from ..plan import Plan
+from .definition import Sweep, SweepError, define
+from .worker import run_variant
+
+#: Seconds to wait for a Dask scheduler given by address before giving up.
+CONNECT_TIMEOUT_S = 15.0
+#: How often the collection loop checks ``cancel`` while no result arrives [s].
+POLL_S = 0.2
+
+
+def _identity(x):
+    return x
+
+
+def default_workers() -> int:
+    """Worker processes of the embedded cluster: one per core this process may use."""
+    from dask.system import CPU_COUNT
+    return max(1, int(CPU_COUNT))
+
+
+@contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT while the embedded workers are spawned: they inherit the disposition (Python
+    keeps an inherited SIG_IGN), so Ctrl+C, which the terminal sends to the whole process group,
+    reaches only this process, which cancels the tasks and closes the cluster in order."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def check_address(address: str) -> None:
+    """Refuse a malformed scheduler address before a ``Client`` exists (a half-built client would
+    block for its close timeout when collected)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        _, location = parse_address(address)
+        parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise SweepError(f"--scheduler {address!r}: not a Dask scheduler address ({exc}); give e.g. "
+                         f"tcp://HOST:8786") from None
+
+
+@contextmanager
+def connect(client=None, *, scheduler: str | None = None, workers: int | None = None, tasks: int | None = None):
+    """A ``distributed.Client``: ``client`` as given (left open), one connected to ``scheduler``
+    (an address such as ``tcp://host:8786``), or an embedded ``LocalCluster`` of ``workers``
+    single-threaded worker processes (default one per core, at most one per task). The last two
+    are closed on exit."""
+    if client is not None:
+        yield client
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        check_address(scheduler)
+        try:
+            cl = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SweepError(f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT_S:g} s "
+                             f"({exc.__class__.__name__}: {exc}); start one with `dask scheduler` and "
+                             f"`dask worker {scheduler}`") from None
+        try:
+            yield cl
+        finally:
+            cl.close()
+        return
+    n = workers or default_workers()
+    if tasks:
+        n = min(n, tasks)
+    # processes, one thread each (CRITICAL: a worker's own log of the shutdown would be noise; failures
+    # reach the caller through the futures): the solver is numpy on small arrays and holds the GIL
+    with _sigint_ignored():
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
+    cl = Client(cluster, set_as_default=False)
+    try:
+        yield cl
+    finally:
+        cl.close()
+        cluster.close()
+
+
+def _failure(variant, exc) -> SweepError:
+    from distributed import KilledWorker
+
+    where = ", ".join(f"{k}={v}" for k, v in variant.labels.items())
+    if isinstance(exc, KilledWorker):
+        return SweepError(f"variant {where}: its task killed several workers in a row (out of memory?); "
+                          f"the rows done so far are kept")
+    return SweepError(f"variant {where}: failed on a worker: {exc.__class__.__name__}: {exc} (is the same dcplan "
+                      f"installed on every worker?)")
+
+
+def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers: int | None = None,
+            skip: Iterable[str] = (), on_row: Callable[[dict], None] | None = None,
+            progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None) -> list[dict]:
+    """Run the variants of ``sweep`` not in ``skip`` on Dask; the rows, in variant order.
+
+    client : distributed.Client | None  The user's client; default an embedded LocalCluster
+        (``workers`` processes) or a client of ``scheduler``
+    skip : hashes of variants already done (``--resume``)
+    on_row : called with each row as it arrives (in completion order)
+    progress : called with the fraction of the variants to run that is done
+    cancel : polled; True cancels the remaining tasks and returns the rows done
+    A ``KeyboardInterrupt`` cancels the remaining tasks too, then propagates.
+    """
+    from distributed import as_completed
+
+    skip = set(skip)
+    todo = [v for v in sweep.variants if v.hash not in skip]
+    rows: dict[int, dict] = {}
+    if not todo:
+        return []
+    if progress is not None:
+        progress(0.0)
+    with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo)) as cl:
+        from .definition import content_hash
+        plan_f = cl.submit(_identity, sweep.plan, key=f"dcplan-plan-{content_hash(sweep.plan)}")
+        weather_f = {k: cl.submit(_identity, sweep.weather[k], key=f"dcplan-weather-{k[:16]}")
+                     for k in {v.weather_key for v in todo} if k is not None}
+        futures = {}
+        for v in todo:
+            f = cl.submit(run_variant, plan_f, sweep.scenario, sweep.settings, v.changes,
+                          weather_f.get(v.weather_key), v.hash, v.labels, key=f"dcplan-variant-{v.hash}", retries=0)
+            futures[f] = v
+        pending = set(futures)
+        arrived = as_completed(list(futures), loop=cl.loop)
+        try:
+            while pending:
+                finished = arrived.next_batch(block=False)
+                if not finished:
+                    time.sleep(POLL_S)
+                for f in finished:
+                    pending.discard(f)
+                    v = futures[f]
+                    if f.status != "finished":
+                        raise _failure(v, f.exception())
+                    row = f.result()
+                    rows[v.index] = row
+                    f.release()
+                    if on_row is not None:
+                        on_row(row)
+                    if progress is not None:
+                        progress(len(rows) / len(todo))
+                if cancel is not None and cancel():
+                    break
+        finally:
+            if pending:
+                cl.cancel(list(pending))
+            cl.cancel([plan_f, *weather_f.values()])
+    return [rows[k] for k in sorted(rows)]
+
+
+def run_serial(sweep: Sweep, *, skip: Iterable[str] = (), on_row=None, progress=None, cancel=None) -> list[dict]:
+    """The same rows as :func:`execute`, computed one after another in this process (no Dask)."""
+    skip = set(skip)
+    todo = [v for v in sweep.variants if v.hash not in skip]
+    rows = []
+    for k, v in enumerate(todo):
+        if cancel is not None and cancel():
+            break
+        weather = sweep.weather.get(v.weather_key) if v.weather_key else None
+        row = run_variant(sweep.plan, sweep.scenario, sweep.settings, v.changes, weather, v.hash, v.labels)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+        if progress is not None:
+            progress((k + 1) / len(todo))
+    return rows
+
+
+def run(plan: Plan, params: Mapping[str, Iterable], client=None, *, scenario: str | None = None,
+        days: float | None = None, year: bool = False, workers: int | None = None,
+        progress=None, cancel=None) -> list[dict]:
+    """Define and run a sweep on Dask; the rows (dicts), in the variants' factorial order.
+
+    plan : Plan  Base plan; params : parameter name -> list of values (see :mod:`.definition`)
+    client : distributed.Client | None  Your own client (a notebook's, a Slurm cluster's); by
+        default an embedded LocalCluster with ``workers`` processes (one per core)
+    scenario, days, year : run settings, as in :func:`.definition.define`
+
+    >>> rows = run(plan, {"control": ["reactive", "predictive"], "setpoint.TCS": [40, 43]}, days=1)
+    """
+    sweep = define(plan, params, scenario=scenario, days=days, year=year)
+    return execute(sweep, client, workers=workers, progress=progress, cancel=cancel)

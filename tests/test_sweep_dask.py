@@ -1,0 +1,276 @@
+"""Sweeps on real Dask clusters: an in-process LocalCluster, a `dask scheduler` and `dask worker`
+processes on 127.0.0.1 (one killed mid-sweep), Ctrl+C then --resume through the CLI.
+
+Kept small (one-hour to six-hour demo variants) and bounded: every test has a timeout, every
+process it starts runs in its own session and is stopped at the end, and the tests check that
+nothing is left behind.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from models.store import load_plan, save_plan
+from planner.demo import build_demo_plan
+from planner.sweep import ResultsFile, TIMING_FIELDS, define, run, run_serial
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DCPLAN = [sys.executable, "-m", "ui.cli"]
+pytestmark = pytest.mark.slow
+
+
+def _comparable(rows):
+    """Rows keyed by content hash, timing fields dropped (they differ from run to run)."""
+    return {r["variant_hash"]: {k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows}
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _session_pids(sid: int) -> list[int]:
+    """Live processes of session ``sid`` (the processes a test started with start_new_session)."""
+    out = []
+    for p in psutil.process_iter(["pid"]):
+        try:
+            if os.getsid(p.pid) == sid and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p.pid)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            pass
+    return out
+
+
+def _left_in_session(sid: int, wait_s: float = 10.0) -> list[str]:
+    """Command lines of processes still in session ``sid`` after up to ``wait_s`` (helpers such
+    as multiprocessing's resource tracker exit a moment after their parent)."""
+    t0 = time.monotonic()
+    while _session_pids(sid) and time.monotonic() - t0 < wait_s:
+        time.sleep(0.1)
+    out = []
+    for pid in _session_pids(sid):
+        try:
+            out.append(" ".join(psutil.Process(pid).cmdline()))
+        except psutil.Error:
+            pass
+    return out
+
+
+def _stop_session(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Stop every process of the session ``proc`` leads: SIGTERM, then SIGKILL after ``grace_s``."""
+    sid = proc.pid
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        if not _session_pids(sid):
+            break
+        try:
+            os.killpg(sid, sig)
+        except ProcessLookupError:
+            pass
+        t0 = time.monotonic()
+        while _session_pids(sid) and time.monotonic() - t0 < wait:
+            time.sleep(0.1)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        pass
+
+
+def _children() -> set[int]:
+    """Child processes of this test process, except multiprocessing's resource tracker (the stdlib
+    starts one with the first spawned process; it lives as long as its parent, by design)."""
+    out = set()
+    for c in psutil.Process().children(recursive=True):
+        try:
+            if not any("resource_tracker" in part for part in c.cmdline()):
+                out.add(c.pid)
+        except psutil.Error:
+            pass
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return build_demo_plan()
+
+
+@pytest.fixture
+def plan_file(tmp_path, demo):
+    path = tmp_path / "demo.dcplan"
+    save_plan(demo, str(path))
+    return path
+
+
+@pytest.mark.timeout(240)
+def test_local_cluster_with_two_workers_gives_the_serial_rows(demo):
+    from distributed import Client, LocalCluster
+
+    params = {"weather": ["phoenix", "minneapolis"], "control": ["reactive", "predictive"],
+              "units.FWS": ["N", "N+1"], "setpoint.TCS": [43, 45]}
+    serial = run_serial(define(demo, params, days=2 / 24))
+    before = _children()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        rows = run(demo, params, client=client, days=2 / 24)
+        assert len(client.scheduler_info()["workers"]) == 2
+    assert len(rows) == len(serial) == 16
+    assert [r["variant_hash"] for r in rows] == [r["variant_hash"] for r in serial]  # factorial order
+    assert _comparable(rows) == _comparable(serial)  # every field but wall_time_s, bit for bit
+    assert all(r["error"] == "" and r["cost_usd"] > 0 for r in rows)
+    # the variants really differ (a TCS setpoint on a lightly loaded night moves energies in the 7th
+    # digit, below the rounded cost, since issue 12's implicit loop control: compare energies too)
+    assert len({(r["cost_usd"], r["max_gpu_temp_c"], r["facility_energy_kwh"], r["heat_rejected_kwh"])
+                for r in rows}) == 16
+    time.sleep(0.5)
+    assert _children() - before == set()
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """A `dask scheduler` and two single-thread `dask worker` processes on 127.0.0.1, each in its own
+    session; stopped (and checked gone) at the end."""
+    from distributed import Client
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs: dict[str, subprocess.Popen] = {}
+
+    def start(name, *args):
+        log = open(tmp_path / f"{name}.log", "w")
+        procs[name] = subprocess.Popen([str(BIN / "dask"), *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+
+    try:
+        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        for k in (1, 2):
+            start(f"worker{k}", "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
+                  "--no-dashboard", "--name", f"w{k}")
+        with Client(address, timeout="60s") as c:
+            c.wait_for_workers(2, timeout=90)
+        yield address, procs
+    finally:
+        for p in procs.values():
+            _stop_session(p)
+        left = {n: _session_pids(p.pid) for n, p in procs.items()}
+        assert not any(left.values()), f"processes left behind: {left}"
+
+
+@pytest.mark.timeout(300)
+def test_sweep_through_a_scheduler_survives_a_killed_worker(tmp_path, demo, plan_file, dask_processes):
+    from distributed import Client
+
+    address, procs = dask_processes
+    out = tmp_path / "results.csv"
+    vary = ["--vary", "control=reactive,predictive", "--vary", "setpoint.TCS=41,43,45,47,49"]
+    cli = subprocess.Popen([*DCPLAN, "sweep", str(plan_file), "--days", "0.25", *vary, "--scheduler", address,
+                            "--out", str(out), "--json"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120:  # kill worker 1 once results have started to arrive
+            if out.exists() and out.read_bytes().count(b"\n") >= 3:
+                break
+            time.sleep(0.05)
+        rows_at_kill = out.read_bytes().count(b"\n") - 1
+        assert cli.poll() is None and 2 <= rows_at_kill < 10, "the kill must land mid-sweep"
+        os.killpg(procs["worker1"].pid, signal.SIGKILL)  # worker and its nanny: a lost machine
+        stdout, stderr = cli.communicate(timeout=180)
+    finally:
+        _stop_session(cli)
+    assert cli.returncode == 0, stderr
+    with Client(address, timeout="30s") as c:
+        assert list(w["name"] for w in c.scheduler_info()["workers"].values()) == ["w2"]
+    rows = _read_csv(out)
+    hashes = [r["variant_hash"] for r in rows]
+    sweep = define(load_plan(str(plan_file)), {"control": ["reactive", "predictive"],
+                                               "setpoint.TCS": ["41", "43", "45", "47", "49"]},
+                   days=0.25)
+    assert hashes == [v.hash for v in sweep.variants]  # every row, once, in variant order
+    import json
+    report = json.loads(stdout)
+    assert report["run"] == 10 and report["failed"] == 0
+    assert _comparable(report["rows"]) == _comparable(run_serial(sweep))
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_then_resume_gives_the_uninterrupted_rows(tmp_path, demo, plan_file):
+    out = tmp_path / "results.csv"
+    args = [*DCPLAN, "sweep", str(plan_file), "--days", "0.25", "--vary", "containment=none,hot",
+            "--vary", "units.FWS=N-1,N,N+1,N+2", "--out", str(out), "--workers", "2"]
+    cli = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120:
+            if out.exists() and out.read_bytes().count(b"\n") >= 3:
+                break
+            time.sleep(0.05)
+        assert cli.poll() is None
+        os.killpg(cli.pid, signal.SIGINT)  # what Ctrl+C sends: the whole foreground process group
+        _, stderr = cli.communicate(timeout=60)
+        assert _left_in_session(cli.pid) == [], "the embedded cluster's workers must be gone"
+    finally:
+        _stop_session(cli)
+    assert cli.returncode == 130, stderr
+    assert "sweep interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    partial = _read_csv(out)
+    assert 2 <= len(partial) < 8
+    sweep = define(load_plan(str(plan_file)), {"containment": ["none", "hot"], "units.FWS": ["N-1", "N", "N+1", "N+2"]},
+                   days=0.25)
+    assert all(r["variant_hash"] in {v.hash for v in sweep.variants} for r in partial)
+    done = subprocess.run([*args, "--resume", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    import json
+    report = json.loads(done.stdout)
+    assert report["resumed"] == len(partial) and report["run"] == 8 - len(partial)
+    rf = ResultsFile(out, sweep, resume=True)
+    rf.open()
+    rf.close()
+    final = rf.ordered()
+    assert len(final) == 8
+    assert _comparable(final) == _comparable(run_serial(sweep))
+    # rows written before the interrupt are kept as they were, wall time included
+    by_hash = {r["variant_hash"]: r for r in _read_csv(out)}
+    assert all(by_hash[r["variant_hash"]] == r for r in partial)
+
+
+@pytest.mark.timeout(120)
+def test_cli_refuses_a_bad_definition_before_starting_any_cluster(tmp_path, plan_file, monkeypatch, capsys):
+    import planner.sweep.runner as ex
+    from ui.cli import main
+
+    def no_cluster(*a, **k):
+        raise AssertionError("a cluster was started for a refused sweep")
+
+    monkeypatch.setattr(ex, "connect", no_cluster)
+    out = tmp_path / "r.csv"
+    for vary, named in ((["setpoint.NOPE=40"], "setpoint.NOPE: unknown loop"),
+                        (["control="], "control: empty list"),
+                        (["setpoint.TCS=40,warm"], "setpoint.TCS: 'warm' is not a temperature"),
+                        (["colour=red"], "colour: unknown parameter")):
+        args = ["sweep", str(plan_file), "--days", "1", "--out", str(out)]
+        for v in vary:
+            args += ["--vary", v]
+        code = main(args)
+        assert code == 2
+        assert capsys.readouterr().err.startswith(f"dcplan: error: {named}")
+        assert not out.exists()
+    assert main(["sweep", str(plan_file), "--vary", "control=reactive", "--require", "cost<1"]) == 2
+    assert main(["sweep", str(plan_file), "--vary", "control=reactive", "--resume"]) == 2
