@@ -273,7 +273,7 @@ class ScalarLoopBank:
                     beta += om * kc
             # C dT/dt = alpha − s_in·T_end + pi·T_parent,end − beta·T: exact exponential in T
             x = beta * h / c
-            if x > 1e-12:
+            if abs(x) > 1e-12:  # beta < 0 where a chiller's capacity falls as the water warms
                 e = math.exp(-x)
                 phi = -math.expm1(-x) / beta
             else:
@@ -467,7 +467,7 @@ class VectorLoopBank:
             beta = np.where(none, 0.0, beta)
             cl = c[sl]
             x = beta * h / cl
-            small = x <= 1e-12
+            small = np.abs(x) <= 1e-12  # beta < 0 where a chiller's capacity falls as the water warms
             with np.errstate(divide="ignore", invalid="ignore"):
                 phi = np.where(small, h / cl, -np.expm1(-x) / np.where(small, 1.0, beta))
             e = np.where(small, 1.0, np.exp(-x))
