@@ -320,9 +320,9 @@ def test_vectorised_loop_step_equals_scalar():
 def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     """The fast integrator's own loop/actuator path: a CDU loop with fixed capacity, a load step the
     predictive controller sees L + τ = 40 s ahead, controller gain 0, dead time 25 s at 10 s steps
-    (f = 0.5). The actuator must follow the exact FOPDT response and the loop temperature the exact
-    heat balance T[k+1] = T[k] + (Q[k] − ȳ[k]·cap·dt)/C with ȳ the actuator's mean over the step,
-    to rounding."""
+    (f = 0.5), exact forecast. The commands are the measured heat plus the foreseen rise; the actuator
+    must follow the exact FOPDT response to them and the loop temperature the exact heat balance
+    T[k+1] = T[k] + (Q[k] − ȳ[k]·cap·dt)/C with ȳ the actuator's mean over the step, to rounding."""
     from datetime import datetime
     from planner.plan import CoolingLoop, CoolingUnit, Hall, Plan, Rack, Scenario, Server, ServerType, Site
     from planner.solver.integrate import run_fast
@@ -341,16 +341,13 @@ def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     sc = Scenario(name="t", start=datetime(2025, 1, 1), horizon_s=600.0, step_s=10.0, load="jobs")
     model = compile_model(plan, sc, 600.0)
     model.loop_gain[:] = 0.0
+    from dataclasses import replace as _replace
+    from planner.solver.forecast import EXACT
+    model.options = _replace(model.options, forecast_error=EXACT)  # the path under test, not the forecast's error
     dt, n = 10.0, 60
     res = run_fast(model, np.full(n + 1, 20.0), np.full(n + 1, 12.0), dt, n, control="predictive",
                    record=("summary", "minute"), start=sc.start, prices=np.full(24, 0.1), demand_charge=0.0)
     cap, c = 1e5, float(model.loop_c[0])
-    t = np.arange(n + 1) * dt
-
-    def y_integral(x):  # ∫₀ˣ y dt of the exact FOPDT: 0.1, then toward 0.5 from 185 s with τ = 15 s
-        z = np.maximum(x - 160.0 - 25.0, 0.0)
-        return 0.1 * x + 0.4 * (z - 15.0 * (1.0 - np.exp(-z / 15.0)))
-    y_mean = np.diff(y_integral(t)) / dt  # the loop removes ȳ·cap over each step
     q = np.where(np.arange(n) * dt >= 200.0, 5e4, 1e4) * dt
     # the servers' own heat storage at the load step (die + plate, settled within the step):
     # C_d·R·ΔP + C_p·R_p·ΔP (≈ τ·ΔP, the lumped node's)
@@ -358,11 +355,25 @@ def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     # ... and as they follow their coolant (τ = 1 ms: settled within a step), which the integrator
     # holds at the loop's end temperature (implicit coupling): their mass moves with the loop's
     c_srv = float(model.c_th.sum())
+    # the command of step j (taken at its end state, implicit controller) is the heat the loop measured
+    # over it plus the rise foreseen 40 s ahead (steps 16–19: 4·10⁴ W); it reaches the actuator over
+    # [t_j + 25 s, t_j + 35 s): step k sees command k−3 over its first 5 s and k−2 over its last 5 s
+    tau = 15.0
+    rise = np.where((np.arange(n) >= 16) & (np.arange(n) < 20), 4e4, 0.0)
+    cmd = np.empty(n)
+    y_now, prev = 0.1, 40.0
     temps = np.empty(n)
-    prev = 40.0
+
+    def piece(y0, u, s):  # ∫ y over s [s] of the first-order lag toward u, and y at its end
+        e = np.exp(-s / tau)
+        return u * s + (y0 - u) * tau * (1.0 - e), u + (y0 - u) * e
     for k in range(n):
-        prev = prev + (q[k] - y_mean[k] * cap * dt) / (c + c_srv)
-        temps[k] = prev
+        a, y_now = piece(y_now, cmd[k - 3] if k >= 3 else 0.1, 5.0)
+        b, y_now = piece(y_now, cmd[k - 2] if k >= 2 else 0.1, 5.0)
+        new = prev + (q[k] - (a + b) * cap) / (c + c_srv)
+        cmd[k] = min(max((q[k] - c_srv * (new - prev)) / dt + rise[k], 0.0) / cap, 1.0)
+        prev = new
+        temps[k] = new
     assert np.abs(res.loop_supply_c[:, 0] - temps.reshape(-1, 6).mean(axis=1)).max() < 1e-9
     assert res.final_loop_temp_c[0] == pytest.approx(temps[-1], abs=1e-9)
 

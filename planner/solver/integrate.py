@@ -185,7 +185,10 @@ TEMP_SCALE_K = 100.0
 #: Near slowdown (within the event hysteresis of any GPU) steps stay at the base step while the hot
 #: servers' load moves (training iterations, starts) and at or below this when it is steady [s]
 HOT_MAX_STEP_S = 60.0
-HOT_EXTRA_K = 1.0  # "near slowdown" starts this far below the end of a throttle episode [K]
+#: "Near slowdown" starts this far below the die temperature at which the server's hottest GPU group
+#: enters its thermal control band [K], and a server stays near for HOT_MAX_STEP_S after it was last
+#: seen there (a training iteration swings the die ~1.5 K: its troughs must not allow a long step)
+HOT_EXTRA_K = 1.0
 EVENT_RESET = True  # a load event restarts at the base step
 EVENT_GRADING = True  # and steps grow no faster than half the time since it
 
@@ -258,7 +261,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     h_prev = dt
     it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")] or list(range(model.m)))
     hot_margin = float(t_hot.min())
+    near_until = np.full(t_hot.shape, -np.inf)  # per server: counted near slowdown until then [s]
     tmax = float(t_srv.max())
+    dev = None  # [W] per loop: throttled servers' heat below their full-clock prediction, last step
     stepping_wall = time.perf_counter()
 
     while k < n_steps:
@@ -277,8 +282,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                         (ev_k[ev_i] - k) if ev_i < len(ev_k) else n_steps)
             lv = levels
             if tmax > hot_margin:  # near slowdown: short steps; the base step while the load moves
-                near = servers.t_die > t_hot
-                bursty = workload.bursty_servers(t0 := k * dt, t0 + hot_levels_steady[-1] * dt)
+                t0 = k * dt
+                near_until[servers.t_die > t_hot] = t0 + HOT_MAX_STEP_S
+                near = near_until > t0
+                bursty = workload.bursty_servers(t0, t0 + hot_levels_steady[-1] * dt)
                 lv = hot_levels if np.any(near & bursty) else hot_levels_steady
             f = 1
             for x in lv:
@@ -310,6 +317,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         g_self, g_off, has_off = gam
         tl_arr = np.asarray(tl, float)
         q_hat = cpl.to_loops(q0) - g_off @ tl_arr  # coupling between sibling loops: start values
+        carried = None
+        if dev is not None:  # throttled servers give less than at full clock: last step's shortfall
+            carried = dev * h  # carries over (the loops and controllers see it; step 4 keeps energy exact)
+            q_hat = q_hat + carried
         # 2. loops, implicitly coupled to servers, parents and controllers
         rejected_w, mover_elec, chiller_elec, mh_sum = bank.step(q_hat, g_self, t0, h, db, wb,
                                                                  chunk.forecast[kk] if predictive else None)
@@ -321,9 +332,17 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
         if throttled_step:
             dq = cpl.heat_to_loops(energy, dX) - (q_hat - g_self * tl_new)
+            # true heat − full-clock prediction at the end temperatures, for the next step
+            dev = dq + g_off @ (tl_new - tl_arr) if has_off else dq.copy()
+            if carried is not None:
+                dev += carried
+            dev /= h
         else:
             dq = -(g_off @ (tl_new - tl_arr))
-        if has_off or throttled_step:
+            if carried is not None:  # back at full clock: the prediction was exact without it
+                dq -= carried
+                dev = None
+        if has_off or throttled_step or carried is not None:
             bank.correct(dq)
         tl = bank.tl
         prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
