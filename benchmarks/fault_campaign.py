@@ -67,7 +67,7 @@ class Scenario:
     """Fixtures of one scenario in ``folder``: ``reset()`` puts the old state back, ``argv`` writes
     the new one, ``check()`` judges what a killed run left."""
 
-    def __init__(self, name: str, folder: Path):
+    def __init__(self, name: str, folder: Path, small: bool = False):
         from models.store import load_plan, save_plan
         from planner.demo import build_demo_plan
 
@@ -75,8 +75,8 @@ class Scenario:
         folder.mkdir(parents=True, exist_ok=True)
         self.pristine = folder / "pristine"
         self.pristine.mkdir(exist_ok=True)
-        old = build_demo_plan(400 if name == "gui_save" else None)
-        new = build_demo_plan(400 if name == "gui_save" else None)
+        racks = (120 if small else 400) if name == "gui_save" else None
+        old, new = build_demo_plan(racks), build_demo_plan(racks)
         for r in new.racks[: len(new.racks) // 2]:
             r.row, r.status = r.row + "-moved", "planned"
         save_plan(old, self.pristine / "old.dcplan")
@@ -96,10 +96,11 @@ class Scenario:
             self.argv = [sys.executable, "-c", _GUI_SAVE, self.pristine / "new.dcplan", self.plan]
         else:
             self.out = folder / "minutes.csv"
-            _run(_dcplan("simulate", self.pristine / "new.dcplan", "--days", "0.5", "--timeseries",
+            days = "0.125" if small else "0.5"
+            _run(_dcplan("simulate", self.pristine / "new.dcplan", "--days", days, "--timeseries",
                          self.pristine / "minutes.csv"))
             (self.pristine / "old_minutes.csv").write_text("time,old\n0,1\n")
-            self.argv = _dcplan("simulate", self.pristine / "new.dcplan", "--days", "0.5", "--timeseries", self.out)
+            self.argv = _dcplan("simulate", self.pristine / "new.dcplan", "--days", days, "--timeseries", self.out)
         self.argv = [str(a) for a in self.argv]
 
     def reset(self) -> None:
@@ -141,13 +142,13 @@ class Scenario:
                 versions[name] = "old" if now == old else "new"
             fresh = self.folder / "fresh.dcplan"
             shutil.copyfile(self.pristine / "old.dcplan", fresh)
-            proc = _run(_dcplan("import", fresh, *[a for n in ("racks", "devices", "rack_plan") for a in
-                                                  (f"--{n.replace('_', '-')}", self.out / f"{n}.csv")],
-                                "--allow-deletions"), check=False)
-            if proc.returncode == 0 and len(set(versions.values())) > 1:
+            code, err = _cli("import", fresh, *[a for n in ("racks", "devices", "rack_plan") for a in
+                                                (f"--{n.replace('_', '-')}", self.out / f"{n}.csv")],
+                             "--allow-deletions")
+            if code == 0 and len(set(versions.values())) > 1:
                 problems.append(f"a mixed export set imported: {versions}")
-            if proc.returncode not in (0, 1):
-                problems.append(f"import of the folder exited {proc.returncode}: {proc.stderr.strip()[-200:]}")
+            if code not in (0, 1):
+                problems.append(f"import of the folder exited {code}: {err.strip()[-200:]}")
         else:
             now = _sha(self.out)
             if now not in (_sha(self.pristine / "old_minutes.csv"), _sha(self.pristine / "minutes.csv")):
@@ -168,6 +169,19 @@ class Scenario:
         return sorted(p.name for p in folder.iterdir() if any(t.fullmatch(p.name) for t in pats))
 
 
+def _cli(*argv) -> tuple[int, str]:
+    """``dcplan`` in this process (for checks: no start-up cost); (exit code, stderr)."""
+    import contextlib
+    import io
+
+    from ui.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, err.getvalue()
+
+
 def _run(argv, check=True, timeout=600) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=_ENV, cwd=ROOT, timeout=timeout)
     if check and proc.returncode != 0:
@@ -182,13 +196,16 @@ def _duration(sc: Scenario) -> float:
     return time.perf_counter() - t0
 
 
-def run(runs: int, seed: int = 1, work: Path | None = None, scenarios=SCENARIOS) -> dict:
-    """``runs`` kill -9 runs spread over ``scenarios``; the summary."""
+def run(runs: int, seed: int = 1, work: Path | None = None, scenarios=SCENARIOS, follow_every: int = 1,
+        small: bool = False) -> dict:
+    """``runs`` kill -9 runs spread over ``scenarios``; the summary. Every ``follow_every``-th killed
+    run is followed by an uninterrupted one (it must succeed and clean the crashed run's debris);
+    ``small`` fixtures (a 120-rack save, a 3 h time series) keep the ``make test`` sample short."""
     tmp = Path(tempfile.mkdtemp(prefix="dcplan-fault-")) if work is None else Path(work)
     rng = random.Random(seed)
     t0 = time.perf_counter()
     try:
-        setups = {name: Scenario(name, tmp / name) for name in scenarios}
+        setups = {name: Scenario(name, tmp / name, small) for name in scenarios}
         durations = {name: _duration(sc) for name, sc in setups.items()}
         results = []
         for i in range(runs):
@@ -205,11 +222,12 @@ def run(runs: int, seed: int = 1, work: Path | None = None, scenarios=SCENARIOS)
             proc.wait()
             problems = sc.check()
             left = sc.debris()
-            follow = _run(sc.argv, check=False)  # the next writer: succeeds, and cleans the crashed run's debris
-            if follow.returncode != 0:
-                problems.append(f"the next run failed: {follow.stderr.strip()[-200:]}")
-            if sc.debris():
-                problems.append(f"temporaries left after the next run: {sc.debris()}")
+            if i % follow_every == 0:  # the next writer: succeeds, and cleans the crashed run's debris
+                follow = _run(sc.argv, check=False)
+                if follow.returncode != 0:
+                    problems.append(f"the next run failed: {follow.stderr.strip()[-200:]}")
+                if sc.debris():
+                    problems.append(f"temporaries left after the next run: {sc.debris()}")
             results.append({"run": i, "scenario": name, "delay_s": round(delay, 3), "killed": killed,
                             "debris_after_kill": left, "problems": problems})
     finally:

@@ -99,12 +99,8 @@ def text(*, nullable: bool = False, nonempty: bool = False, max_chars: int = 100
 
 
 def name() -> Checker:
-    def check(v):
-        s = text()(v)
-        if not s:
-            raise _Bad("empty")
-        return s
-    return check
+    """A non-empty text: the name or key that other rows refer to."""
+    return text(nonempty=True)
 
 
 def real(lo: float, hi: float, *, nullable: bool = False, lo_open: bool = False) -> Checker:

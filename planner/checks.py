@@ -20,7 +20,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from planner.assets import resolve_asset
-from planner.floor import FootprintIndex, boxes_overlap, leaves_hall, unit_footprint, unit_hall  # noqa: F401
+from planner.floor import (  # noqa: F401
+    EXHAUST_REACH_M,
+    MIN_COLD_AISLE_M,
+    MIN_HOT_AISLE_M,
+    FootprintIndex,
+    aisle_partners,
+    boxes_overlap,
+    clear_gap_m,
+    exhaust_facing,
+    leaves_hall,
+    unit_footprint,
+    unit_hall,
+)
 from planner.plan import (
     CONTAINMENTS,
     COOLING_TYPES,
@@ -524,6 +536,9 @@ def _power(plan: Plan) -> list[Problem]:
             if kw > 0:
                 out.append(Problem(ERROR, "rack-no-feed", f"Rack {r.name} draws {kw:.1f} kW but has no power feed",
                                    r.name))
+            else:  # a new rack: say so before servers go in (editors never guess its feeds)
+                out.append(Problem(WARNING, "rack-no-feed", f"Rack {r.name} has no power feed yet: pick its feeds "
+                                   "A and B", r.name))
         elif len(sides) == 1 and kw > 0:
             out.append(Problem(WARNING, "rack-single-feed", f"Rack {r.name} has only one power feed: no A/B "
                                "redundancy", r.name))
@@ -636,6 +651,87 @@ def _formula_names(plan: Plan) -> list[Problem]:
     return out
 
 
+def _row_label(racks: list) -> str:
+    """``row A`` for racks of one named row, else ``rack A01``."""
+    return f"row {racks[0].row}" if racks[0].row else f"rack {racks[0].name}"
+
+
+def _aisles(plan: Plan) -> list[Problem]:
+    """Aisles narrower than ANSI/TIA-942's minimums (1 m in front, 0.6 m behind: ``planner.floor``) and
+    rack inlets facing another rack's exhaust within :data:`planner.floor.EXHAUST_REACH_M`.
+
+    One warning per pair of rows (or unnamed racks), naming its narrowest gap and its first rack.
+    """
+    racks = [r for r in plan.racks if r.orientation in ORIENTATIONS]
+    partners = aisle_partners(racks)
+    facing = exhaust_facing(racks)
+    key = [r.row or r.name for r in racks]
+    found: dict[tuple[str, str, str], list] = {}  # (rule, row, other row) -> [narrowest gap, rack, other, racks]
+    for i, r in enumerate(racks):
+        pairs = [("aisle-narrow-cold", partners.cold[i], MIN_COLD_AISLE_M),
+                 ("aisle-narrow-hot", partners.hot[i], MIN_HOT_AISLE_M),
+                 ("inlet-faces-exhaust", facing[i], EXHAUST_REACH_M)]
+        for rule, j, limit in pairs:
+            if j < 0 or (rule != "inlet-faces-exhaust" and j < i):  # aisle pairs once, from the first rack
+                continue
+            gap = clear_gap_m(r, racks[j])
+            if gap >= limit - _EPS or gap < -_EPS:  # overlapping racks are the overlap rule's
+                continue
+            entry = found.setdefault((rule, key[i], key[j]), [gap, r, racks[j], 0])
+            entry[3] += 1
+            if gap < entry[0] - _EPS:
+                entry[:3] = [gap, r, racks[j]]
+    out = []
+    for (rule, _a, _b), (gap, r, o, n) in found.items():
+        what = f"{_row_label([r])} and {_row_label([o])}" if (r.row or o.row) else f"racks {r.name} and {o.name}"
+        racks_n = f" ({n} racks)" if n > 1 else ""
+        if rule == "inlet-faces-exhaust":
+            out.append(Problem(WARNING, "inlet-faces-exhaust",
+                               f"The fronts of {_row_label([r])} face the backs of {_row_label([o])} {gap:.2f} m away"
+                               f"{racks_n}: rack {r.name} draws rack {o.name}'s hot exhaust. Turn one row so fronts "
+                               "face fronts (cold aisle) and backs face backs (hot aisle)", r.name, o.name))
+        elif rule == "aisle-narrow-cold":
+            out.append(Problem(WARNING, "aisle-narrow-cold",
+                               f"Cold aisle between {what} is {gap:.2f} m wide{racks_n}, narrower than the "
+                               f"{MIN_COLD_AISLE_M:.1f} m ANSI/TIA-942 minimum clearance in front of racks",
+                               r.name, o.name))
+        else:
+            out.append(Problem(WARNING, "aisle-narrow-hot",
+                               f"Hot aisle between {what} is {gap:.2f} m wide{racks_n}, narrower than the "
+                               f"{MIN_HOT_AISLE_M:.1f} m ANSI/TIA-942 minimum clearance behind racks", r.name, o.name))
+    return out
+
+
+def _cooling_match(plan: Plan) -> list[Problem]:
+    """Racks whose loops or cooling type do not match the heat their servers send to air and liquid.
+
+    A liquid loop on a rack whose servers are all air-cooled carries no heat (a plan error: the loop's
+    CDU capacity is counted for nothing, the rack's fans still need the air loop); an air-cooled rack
+    whose servers need liquid, or a liquid-cooled one with air-only servers, is mislabelled. Missing
+    loops are ``_servers`` / ``_cooling``'s errors.
+    """
+    out = []
+    split = server_heat_split_kw(plan)
+    filled = {s.rack for s in plan.servers}
+    for r in plan.racks:
+        air, liq = split.get(r.name, (0.0, 0.0))
+        has_servers = r.name in filled
+        if r.liquid_loop is not None and liq <= _EPS and (has_servers or r.cooling_type == "air"):
+            why = "its servers reject no heat to liquid" if has_servers else "it is an air-cooled rack"
+            out.append(Problem(WARNING, "rack-loop-mismatch", f"Rack {r.name} is on liquid loop {r.liquid_loop} but "
+                               f"{why}: remove the loop or place liquid-cooled servers", r.name, r.liquid_loop))
+        if r.air_loop is not None and has_servers and air <= _EPS and liq > _EPS:
+            out.append(Problem(WARNING, "rack-loop-mismatch", f"Rack {r.name} is on air loop {r.air_loop} but its "
+                               "servers reject all their heat to liquid", r.name, r.air_loop))
+        if has_servers and r.cooling_type == "air" and liq > _EPS:
+            out.append(Problem(WARNING, "rack-loop-mismatch", f"Rack {r.name} is marked air-cooled but its servers "
+                               f"send {liq:.1f} kW to liquid: set its cooling to hybrid or liquid", r.name))
+        elif has_servers and r.cooling_type in ("liquid", "hybrid") and liq <= _EPS and air > _EPS:
+            out.append(Problem(WARNING, "rack-loop-mismatch", f"Rack {r.name} is marked {r.cooling_type}-cooled but "
+                               "its servers are air-cooled: set its cooling to air", r.name))
+    return out
+
+
 def check_plan(plan: Plan, weather=None) -> list[Problem]:
     """Every problem of the plan, errors first, then in rule order.
 
@@ -647,7 +743,8 @@ def check_plan(plan: Plan, weather=None) -> list[Problem]:
     """
     design, problems = _design_for(plan, weather)
     problems = (_rack_fields(plan) + _overlaps(plan) + _servers(plan) + _power(plan) + _cooling(plan)
-                + _formula_names(plan) + _design_day(plan, design) + problems)
+                + _formula_names(plan) + _aisles(plan) + _cooling_match(plan) + _design_day(plan, design)
+                + problems)
     problems.sort(key=lambda p: p.severity != ERROR)
     return problems
 

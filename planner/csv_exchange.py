@@ -7,25 +7,9 @@ Three files, UTF-8, ``,``-separated, ``\\n`` line endings:
 * ``rack_plan.csv`` -- dcplan's columns (:data:`RACK_PLAN_COLUMNS`): floor position,
   orientation, size, budgets, cooling loops and power feeds, so a plan survives a round trip.
 
-NetBox column source
---------------------
-``Meta.fields`` of ``RackImportForm`` and ``DeviceImportForm`` in
-``netbox/dcim/forms/bulk_import.py`` of netbox-community/netbox, in their order. The
-stored index held no copy of that file at a v4.6 commit, so the v4.6 lists were
-established from two copies that bracket it plus the v4.6 release notes:
-
-* a v4.5-era copy (has ``owner`` and ``outer_height``, no ``RackGroup``);
-* a v4.7 copy (has ``RackGroup`` plus the v4.7 cooling models and fields);
-* ``docs/release-notes/version-4.6.md`` at commit 3da4af35abf8 (v4.6.0-beta2): the only
-  Rack/Device import change in v4.6 is the new optional ``Rack.group`` (RackGroup, "by row
-  or aisle"). The v4.7 notes (#22447) add ``cooling_capability``/``cooling_capacity`` to
-  racks and ``cooling_method`` to devices (version-4.7.md at commit 002e8de1be7d, v4.7.1).
-
-So v4.6 = v4.7 minus the three v4.7 cooling fields = v4.5 plus ``group`` after
-``location`` (the position it has in v4.7). Choice values come from ``dcim/choices.py``
-(RackStatusChoices, DeviceStatusChoices, DeviceFaceChoices, RackAirflowChoices,
-DeviceAirflowChoices, RackDimensionUnitChoices, WeightUnitChoices) and
-``RACK_U_HEIGHT_MAX = 100`` from ``dcim/constants.py``.
+NetBox columns and choices: :mod:`planner.netbox.columns` (with their source); typed cell
+reading, writing and formula neutralising: :mod:`planner.csv_cells`. This module holds the
+mapping of a plan to these files and the merge rules of an import.
 
 Mapping
 -------
@@ -80,6 +64,10 @@ rack, position, face (status is checked, not stored).
 * Halls, loops and feeds named but missing from the plan are created with defaults
   (air_loop -> medium "air", liquid_loop -> "liquid", feed_a/feed_b -> side A/B) and
   listed in ``notes``.
+* racks.csv ``group`` ``"<hall> / <row>"`` (the NetBox rack group ``export --netbox`` writes) is
+  the row of that hall; any other group is the row as written.
+* racks.csv / devices.csv may be NetBox list exports (display labels): see
+  :mod:`planner.netbox.list_export`; power_panels.csv / power_feeds.csv: :mod:`planner.netbox.power`.
 * New racks that have no rack_plan.csv row are placed by :func:`planner.floor.place_new_racks`
   (rows with aisles, around racks and floor cooling units); a rack that finds no spot in its hall
   refuses the import.
@@ -89,17 +77,12 @@ rack, position, face (status is checked, not stored).
 """
 from __future__ import annotations
 
-import codecs
 import copy
-import csv
-import heapq
 import math
-import os
-import re
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Sequence
 
 from planner.floor import (
     FLOOR_COORD_MAX_M,
@@ -110,8 +93,39 @@ from planner.floor import (
     place_new_racks,
     placement_conflicts,
 )
-from planner.inputs import InputFileError, open_input
+from planner.csv_cells import (  # noqa: F401  (limits and neutralising re-exported for callers)
+    MAX_CSV_BYTES,
+    MAX_CSV_ROWS,
+    MAX_LINE_BYTES,
+    MAX_PROBLEMS_KEPT,
+    CsvImportError,
+    CsvProblem,
+    neutralise,
+    unneutralise,
+)
+from planner.csv_cells import Cells as _Cells  # the merge code below uses the short private names
+from planner.csv_cells import Problems as _Problems
+from planner.csv_cells import Table as _Table
+from planner.csv_cells import csv_line as _csv_line
+from planner.csv_cells import format_number as _format_number
+from planner.csv_cells import read_table as _read_table
 from planner.export_set import check_export_set, write_export_set
+from planner.netbox.columns import (
+    DEVICE_FACES,
+    DEVICE_ROLE,
+    DEVICE_STATUSES,
+    DIMENSION_UNITS,
+    NETBOX_DEVICE_COLUMNS,
+    NETBOX_RACK_COLUMNS,
+    NETBOX_RACK_WIDTH_IN,
+    RACK_STATUSES,
+    RACK_U_HEIGHT_MAX,
+    WEIGHT_UNITS,
+    LB_KG as _LB_KG,
+    OZ_KG as _OZ_KG,
+    rack_group_name,
+    row_from_group,
+)
 from planner.plan import (
     COOLING_TYPES,
     ORIENTATIONS,
@@ -126,22 +140,6 @@ from planner.plan import (
 )
 
 RACKS_CSV, DEVICES_CSV, RACK_PLAN_CSV = "racks.csv", "devices.csv", "rack_plan.csv"
-
-#: NetBox 4.6 ``RackImportForm.Meta.fields`` (see module docstring for the source).
-NETBOX_RACK_COLUMNS: tuple[str, ...] = (
-    "site", "location", "group", "name", "facility_id", "tenant", "status", "role", "rack_type",
-    "form_factor", "serial", "asset_tag", "width", "u_height", "desc_units", "outer_width",
-    "outer_height", "outer_depth", "outer_unit", "mounting_depth", "airflow", "weight",
-    "max_weight", "weight_unit", "description", "owner", "comments", "tags",
-)
-
-#: NetBox 4.6 ``DeviceImportForm.Meta.fields`` (see module docstring for the source).
-NETBOX_DEVICE_COLUMNS: tuple[str, ...] = (
-    "name", "role", "tenant", "manufacturer", "device_type", "platform", "serial", "asset_tag",
-    "status", "site", "location", "rack", "position", "face", "latitude", "longitude", "parent",
-    "device_bay", "airflow", "virtual_chassis", "vc_position", "vc_priority", "cluster",
-    "description", "config_template", "owner", "comments", "tags",
-)
 
 #: dcplan's own rack columns. ``servers`` (count) and ``max_it_kw`` (sum of server max
 #: power [kW]) are derived, written for people, and ignored on import.
@@ -168,63 +166,6 @@ NUMERIC_COLUMNS: dict[str, frozenset[str]] = {
                               "max_weight_kg", "servers", "max_it_kw"}),
 }
 
-# NetBox choice values (dcim/choices.py) and limits (dcim/constants.py).
-RACK_STATUSES = ("reserved", "available", "planned", "active", "deprecated")
-DEVICE_STATUSES = ("offline", "active", "planned", "staged", "failed", "inventory", "decommissioning")
-DEVICE_FACES = ("front", "rear")
-DIMENSION_UNITS = ("mm", "in")  # RackDimensionUnitChoices; 1 in = 0.0254 m exactly
-WEIGHT_UNITS = ("kg", "g", "lb", "oz")  # WeightUnitChoices
-_LB_KG, _OZ_KG = 0.45359237, 0.028349523125  # international avoirdupois pound and ounce [kg], exact
-RACK_U_HEIGHT_MAX = 100
-
-NETBOX_RACK_WIDTH_IN = 19  # EIA-310 rail-to-rail width of a standard rack [in]
-DEVICE_ROLE = "GPU server"
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_QUOTE = "'"
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
-_NON_FINITE = {"nan", "inf", "infinity"}
-
-
-# --------------------------------------------------------------------------- public types
-
-@dataclass
-class CsvProblem:
-    """One problem in an imported file.
-
-    file : str  File name as given (no directory)
-    row : int  Spreadsheet row (header = 1); 0 for the whole file
-    column : str  Column name ("" when the problem is not about one column)
-    """
-
-    file: str
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.row}" if self.row else self.file
-        if self.column:
-            where += f": {self.column}"
-        return f"{where}: {self.message}"
-
-
-class CsvImportError(ValueError):
-    """Import refused. ``problems``: the first problems found (at most :data:`MAX_PROBLEMS_KEPT`, in
-    file and row order); ``total``: how many there are in all."""
-
-    def __init__(self, problems: _Problems, total: int | None = None):
-        self.problems = list(problems)
-        self.total = len(self.problems) if total is None else total
-        lines = "\n".join(str(p) for p in self.problems)
-        super().__init__(f"{self.total:,} problem(s) in the CSV import:\n{lines}{self.more_text()}")
-
-    def more_text(self) -> str:
-        """``"\n... and N more problems"`` when only the first ones were kept, else ``""``."""
-        more = self.total - len(self.problems)
-        return f"\n... and {more:,} more problem(s) not shown" if more > 0 else ""
-
-
 @dataclass
 class ImportOutcome:
     """Result of :func:`import_csv`.
@@ -244,17 +185,28 @@ class ImportOutcome:
     notes: list[str] = field(default_factory=list)
     updated_servers: int = 0
     warnings: list[str] = field(default_factory=list)
+    created_feeds: int = 0
+    updated_feeds: int = 0
 
 
 # --------------------------------------------------------------------------- export
 
-def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None) -> list[Path]:
+def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None, netbox: bool = False,
+               notes: list[str] | None = None) -> list[Path]:
     """Write racks.csv, devices.csv (NetBox headers) and rack_plan.csv into ``out_dir``, and
     ``manifest.json`` last (:func:`planner.export_set.write_export_set`: one set, never a mix).
 
     The folder is created if needed. Output is deterministic (racks by name, servers by
     rack, U, name). Returns the three paths in that order (``[]`` if ``cancel()`` said so before
     anything was written). Never writes over a plan or a ``protect`` path.
+
+    netbox : also write NetBox's prerequisites (:mod:`planner.netbox.prerequisites`: site,
+        locations, rack groups, role, manufacturers, device types, power panels and feeds,
+        README.txt with the import order) in the same set; text cells are written as they are
+        (NetBox reads cells verbatim, a leading ``'`` would stay in its names) and racks.csv's
+        ``group`` is the rack group ``"<hall> / <row>"`` (rack groups are global in NetBox 4.6).
+        The paths are returned in import order.
+    notes : list that receives what NetBox cannot hold as the plan has it (``netbox`` only)
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,7 +217,8 @@ def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None) 
     rack_rows = []
     for r in racks:
         rack_rows.append({
-            "site": plan.site.name, "location": r.hall, "group": r.row, "name": r.name,
+            "site": plan.site.name, "location": r.hall, "group": rack_group_name(r.hall, r.row) if netbox else r.row,
+            "name": r.name,
             "status": r.status, "width": NETBOX_RACK_WIDTH_IN, "u_height": r.u_height,
             "desc_units": "false",
             "outer_width": _whole_mm(r.width_m), "outer_depth": _whole_mm(r.depth_m),
@@ -309,18 +262,26 @@ def export_csv(plan: Plan, out_dir: str | PathLike, *, protect=(), cancel=None) 
         numeric = NUMERIC_COLUMNS[name]
         lines = [_csv_line(columns)]
         for row in rows:
-            lines.append(_csv_line(_cell(row.get(c), c in numeric) for c in columns))
+            lines.append(_csv_line(_cell(row.get(c), c in numeric, raw=netbox) for c in columns))
         files[name] = "".join(lines).encode("utf-8")
+    if netbox:
+        from planner.netbox.prerequisites import IMPORT_ORDER, prerequisite_files  # imports this module
+
+        extra, extra_notes = prerequisite_files(plan)
+        if notes is not None:
+            notes.extend(extra_notes)
+        order = [n for n, _, _ in IMPORT_ORDER] + [RACK_PLAN_CSV]
+        files = {n: files.get(n) or extra[n].encode("utf-8") for n in [*order, *extra] if n in files or n in extra}
     return write_export_set(out, files, protect=protect, cancel=cancel)
 
 
-def _cell(value, numeric: bool) -> str:
-    """Text of one cell: numbers compact and lossless, text formula-escaped."""
+def _cell(value, numeric: bool, raw: bool = False) -> str:
+    """Text of one cell: numbers compact and lossless, text formula-escaped (unless ``raw``)."""
     if value is None:
         return ""
     if numeric and isinstance(value, (int, float)) and not isinstance(value, bool):
         return _format_number(value)
-    return neutralise(str(value))
+    return str(value) if raw else neutralise(str(value))
 
 
 def _whole(x: float) -> int | None:
@@ -332,271 +293,6 @@ def _whole_mm(x_m: float) -> int | None:
     """Length [m] as whole millimetres; ``None`` (empty cell) below 1 mm or not finite."""
     mm = _whole(x_m * 1000.0)
     return mm if mm is not None and mm >= 1 else None
-
-
-def _format_number(x: float) -> str:
-    """Shortest text that reads back to the same float: 1360.0 -> '1360', 0.6 -> '0.6'."""
-    x = float(x)
-    if math.isfinite(x) and x.is_integer() and abs(x) < 2.0 ** 53:
-        return str(int(x))
-    return repr(x)
-
-
-def _csv_line(cells: Iterable[str]) -> str:
-    """One RFC 4180 record. Quotes a cell holding ``,``, ``"``, LF or CR (the stdlib
-    writer with a ``\\n`` terminator would leave a bare CR unquoted)."""
-    out = []
-    for c in cells:
-        if any(ch in c for ch in ',"\n\r'):
-            c = '"' + c.replace('"', '""') + '"'
-        out.append(c)
-    return ",".join(out) + "\n"
-
-
-def neutralise(text: str) -> str:
-    """Prefix a single quote to text a spreadsheet would run as a formula (and to text
-    already starting with a quote, so :func:`unneutralise` restores it exactly)."""
-    if text[:1] in _FORMULA_START or text[:1] == _QUOTE:
-        return _QUOTE + text
-    return text
-
-
-def unneutralise(cell: str) -> str:
-    """Undo :func:`neutralise`: drop a quote that precedes a formula character or a quote."""
-    if len(cell) >= 2 and cell[0] == _QUOTE and (cell[1] in _FORMULA_START or cell[1] == _QUOTE):
-        return cell[1:]
-    return cell
-
-
-# --------------------------------------------------------------------------- reading
-
-#: Largest CSV file imported [bytes], most data rows in one file, longest physical line [bytes].
-#: The largest AI campuses hold ~10,000 racks and ~100,000 servers; a bigger file is a wrong file
-#: (or an attack) and is refused while it streams, before it can exhaust memory.
-MAX_CSV_BYTES = 512 * 2 ** 20
-MAX_CSV_ROWS = 250_000
-MAX_LINE_BYTES = 2 ** 20
-#: Problems kept (and printed) by a refused import: the first ones in file and row order; the
-#: rest are counted (``CsvImportError.total``).
-MAX_PROBLEMS_KEPT = 100
-
-
-class _Problems:
-    """The problems of one import: every one counted, the first :data:`MAX_PROBLEMS_KEPT` in file
-    and row order kept (a heap), so a million bad rows cost no memory."""
-
-    def __init__(self, file_rank: dict[str, int], keep: int = MAX_PROBLEMS_KEPT):
-        self.rank, self.keep = file_rank, keep
-        self.total = 0
-        self._heap: list = []  # max-heap by negated (file rank, row, arrival)
-
-    def append(self, p: CsvProblem) -> None:
-        self.total += 1
-        key = (self.rank.get(p.file, -1), p.row, self.total)
-        heapq.heappush(self._heap, (tuple(-k for k in key), p))
-        if len(self._heap) > self.keep:
-            heapq.heappop(self._heap)
-
-    def __bool__(self) -> bool:
-        return self.total > 0
-
-    def __len__(self) -> int:
-        return self.total
-
-    def error(self) -> "CsvImportError":
-        kept = [p for _k, p in sorted(self._heap, key=lambda e: tuple(-k for k in e[0]))]
-        return CsvImportError(kept, total=self.total)
-
-
-@dataclass
-class _Table:
-    """One CSV file being read: its header, and its data rows as they stream from the file.
-
-    rows : iterator of (spreadsheet row, cells)  Read once, in order; blank rows skipped; a file
-        error (malformed CSV, not UTF-8, too many rows) becomes a problem and ends the rows.
-    """
-
-    file: str
-    columns: dict[str, int]  # normalised header -> cell index
-    rows: Iterator[tuple[int, list[str]]]
-    close: Callable[[], None] = lambda: None
-
-
-def _lines(fh, name: str, fail: Callable[[int, str], None]) -> Iterator[str]:
-    """Physical lines of a UTF-8 file as text (a BOM dropped); a bad byte or an endless line is a
-    problem on its line and ends the file."""
-    number = 0
-    while True:
-        raw = fh.readline(MAX_LINE_BYTES + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_LINE_BYTES:
-            fail(number, f"line longer than {MAX_LINE_BYTES // 2 ** 20} MiB; not a CSV file")
-            return
-        if number == 1 and raw.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8" writes a BOM
-            raw = raw[len(codecs.BOM_UTF8):]
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            fail(number, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as 'CSV UTF-8'")
-            return
-
-
-def _read_table(path: str | PathLike, required: Sequence[str], problems: _Problems) -> _Table | None:
-    """Open one CSV file and read its header; file-level problems are appended and give ``None``.
-
-    The data rows stream from the open file (:attr:`_Table.rows`); call :attr:`_Table.close`.
-    """
-    p = Path(path)
-    name = p.name
-    failed = []
-
-    def fail(row: int, message: str, column: str = "") -> None:
-        failed.append(row)
-        problems.append(CsvProblem(name, row, column, message))
-
-    try:
-        fh = open_input(p)  # only a regular file: a FIFO would block, a device never end
-    except InputFileError as exc:
-        fail(0, {"does not exist": "file not found", "is a folder, not a file": "is a folder, not a CSV file"}
-             .get(str(exc), str(exc)))
-        return None
-    size = os.fstat(fh.fileno()).st_size
-    if size > MAX_CSV_BYTES:
-        fh.close()
-        fail(0, f"{size / 2 ** 20:,.0f} MiB is larger than any rack or device file "
-                f"({MAX_CSV_BYTES // 2 ** 20} MiB at most)")
-        return None
-    # strict: an unclosed quote must be an error, not swallow the rest of the file
-    reader = csv.reader(_lines(fh, name, fail), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        fh.close()
-        fail(1, f"malformed CSV: {exc}")
-        return None
-    if header is None or not any(c.strip() for c in header):
-        fh.close()
-        if not failed:  # a bad byte on line 1 was reported already
-            fail(1 if header is not None else 0, "no header row" if header is not None else "file is empty")
-        return None
-    if len(header) == 1:
-        for sep, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
-            if sep in header[0]:
-                fh.close()
-                fail(1, f"uses {label} as separator; dcplan expects ','")
-                return None
-
-    columns: dict[str, int] = {}
-    for i, h in enumerate(header):
-        key = h.strip().lower()
-        if not key:
-            continue
-        if key in columns:
-            fail(1, "duplicate column", key)
-            continue
-        columns[key] = i
-    for c in required:
-        if c not in columns:
-            fail(1, "missing required column", c)
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        number, count = 1, 0
-        try:
-            for record in reader:
-                number += 1
-                if not any(c.strip() for c in record):
-                    continue  # blank line: a blank spreadsheet row
-                count += 1
-                if count > MAX_CSV_ROWS:
-                    fail(number, f"more than {MAX_CSV_ROWS:,} rows; no hall holds that many (split the file)")
-                    return
-                if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
-                    fail(number, f"row has {len(record)} cells but the header has {len(header)}")
-                yield number, record
-        except csv.Error as exc:
-            fail(number + 1, f"malformed CSV: {exc}")
-        finally:
-            fh.close()
-
-    return _Table(name, columns, rows(), fh.close)
-
-
-class _Cells:
-    """Typed access to one row's cells; every bad cell becomes a problem."""
-
-    def __init__(self, table: _Table, row: int, cells: list[str], problems: _Problems):
-        self.table, self.row, self.cells, self.problems = table, row, cells, problems
-        self.ok = True
-
-    def problem(self, column: str, message: str) -> None:
-        self.problems.append(CsvProblem(self.table.file, self.row, column, message))
-        self.ok = False
-
-    def present(self, column: str) -> bool:
-        return column in self.table.columns
-
-    def text(self, column: str, required: bool = False) -> str | None:
-        """Stripped, unescaped cell; ``None`` if the column is absent (or required and empty)."""
-        i = self.table.columns.get(column)
-        if i is None:
-            return None
-        value = unneutralise(self.cells[i].strip()) if i < len(self.cells) else ""
-        if required and not value:
-            self.problem(column, "required value is empty")
-            return None
-        return value
-
-    def number(self, column: str, *, required: bool = False, minimum: float | None = None,
-               exclusive: bool = False, maximum: float | None = None, integer: bool = False):
-        """Finite number in range, ``int`` if ``integer``; ``None`` if not given or bad."""
-        v = self.text(column, required)
-        if not v:
-            return None
-        if v.lower().lstrip("+-") in _NON_FINITE:
-            self.problem(column, f"not a finite number: {v!r}")
-            return None
-        if not _NUMBER_RE.match(v):
-            self.problem(column, f"not a number: {v!r}")
-            return None
-        x = float(v)
-        if not math.isfinite(x):
-            self.problem(column, f"not a finite number: {v!r}")
-            return None
-        if integer and not x.is_integer():
-            self.problem(column, f"must be a whole number, got {v}")
-            return None
-        if minimum is not None and (x < minimum or (exclusive and x == minimum)):
-            self.problem(column, f"must be {'>' if exclusive else '>='} {minimum}, got {v}")
-            return None
-        if maximum is not None and x > maximum:
-            self.problem(column, f"must be <= {maximum}, got {v}")
-            return None
-        return int(x) if integer else x
-
-    def boolean(self, column: str) -> bool | None:
-        """NetBox CSV boolean (true/false, yes/no, 1/0); ``None`` if not given or bad."""
-        v = self.text(column)
-        if not v:
-            return None
-        if v.lower() in ("true", "yes", "1"):
-            return True
-        if v.lower() in ("false", "no", "0"):
-            return False
-        self.problem(column, f"not a boolean: {v!r}; expected true or false")
-        return None
-
-    def choice(self, column: str, choices: Sequence[str], required: bool = False) -> str | None:
-        """One of ``choices`` (matched case-insensitively, returned as spelt there)."""
-        v = self.text(column, required)
-        if not v:
-            return None
-        for c in choices:
-            if v.lower() == c.lower():
-                return c
-        self.problem(column, f"invalid choice {v!r}; expected one of {', '.join(choices)}")
-        return None
 
 
 # --------------------------------------------------------------------------- import
@@ -637,7 +333,8 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
                devices_path: str | PathLike | None = None,
                rack_plan_path: str | PathLike | None = None,
                catalog_types: Sequence[ServerType] = (), *, allow_deletions: bool = False,
-               ignore_manifest: bool = False) -> ImportOutcome:
+               ignore_manifest: bool = False, power_panels_path: str | PathLike | None = None,
+               power_feeds_path: str | PathLike | None = None) -> ImportOutcome:
     """Import NetBox racks/devices files and/or dcplan's rack_plan.csv into a copy of ``plan``.
 
     The files must form one export set (:func:`planner.export_set.check_export_set`: a mixed or
@@ -646,27 +343,61 @@ def import_csv(plan: Plan, racks_path: str | PathLike | None = None,
     Removing more than :data:`MAX_REMOVED_SHARE` of the plan's servers needs ``allow_deletions``
     (else :class:`DeletionsRefused`).
 
+    racks.csv and devices.csv may also be NetBox's own list exports (display labels such as
+    ``Height`` / ``42U``): :mod:`planner.netbox.list_export` translates them, and the defaults
+    they force are listed in ``ImportOutcome.warnings`` with counts. ``power_panels_path`` /
+    ``power_feeds_path`` (NetBox import columns, :mod:`planner.netbox.power`) are applied after
+    the racks, in the same all-or-nothing import.
+
     Raises :class:`CsvImportError` listing the problems in every file; nothing is
     imported then. See the module docstring for the rules.
     """
-    if racks_path is None and devices_path is None and rack_plan_path is None:
-        raise ValueError("import_csv needs racks_path, devices_path or rack_plan_path")
+    from planner.netbox import list_export  # imports this module
+
+    if racks_path is None and devices_path is None and rack_plan_path is None and power_feeds_path is None \
+            and power_panels_path is None:
+        raise ValueError("import_csv needs racks_path, devices_path, rack_plan_path or a power file")
     # problems are reported file by file, in the order the files are processed
     file_rank = {Path(f).name: i for i, f in enumerate((racks_path, rack_plan_path, devices_path)) if f is not None}
     problems = _Problems(file_rank)
-    given = [p for p in (racks_path, rack_plan_path, devices_path) if p is not None]
+    given = [p for p in (racks_path, rack_plan_path, devices_path, power_panels_path, power_feeds_path)
+             if p is not None]
     set_check = check_export_set(given, ignore_changes=ignore_manifest)
     for file, message in set_check.problems:
         problems.append(CsvProblem(file, 0, "", message))
-    tables = [_read_table(path, REQUIRED_COLUMNS[kind], problems) if path is not None else None
-              for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV))]
+    warnings = list(set_check.warnings)
+    tables = []
+    starting_units: dict[str, int] = {}
+    for path, kind in ((racks_path, RACKS_CSV), (rack_plan_path, RACK_PLAN_CSV), (devices_path, DEVICES_CSV)):
+        t = _read_table(path, (), problems) if path is not None else None
+        netbox_kind = {RACKS_CSV: list_export.RACKS, DEVICES_CSV: list_export.DEVICES}.get(kind)
+        if t is not None and netbox_kind and list_export.is_list_export(netbox_kind, t):
+            try:
+                translated = list_export.translate(netbox_kind, t, problems, starting_units)
+            finally:
+                t.close()
+            starting_units.update(translated.starting_units)
+            warnings += translated.warnings
+            t = translated.table
+        elif t is not None:
+            for c in REQUIRED_COLUMNS[kind]:
+                if c not in t.columns:
+                    problems.append(CsvProblem(t.file, 1, c, "missing required column"))
+        tables.append(t)
     try:
         outcome = _import(plan, *tables, catalog_types, problems, allow_deletions)
     finally:
         for t in tables:
             if t is not None:
                 t.close()
-    outcome.warnings[:0] = set_check.warnings
+    if power_panels_path is not None or power_feeds_path is not None:
+        from planner.netbox.power import import_power
+
+        power = import_power(outcome.plan, power_panels_path, power_feeds_path)
+        outcome.plan = power.plan
+        outcome.created_feeds, outcome.updated_feeds = power.created_feeds, power.updated_feeds
+        warnings += power.warnings
+    outcome.warnings[:0] = warnings
     return outcome
 
 
@@ -707,6 +438,9 @@ def _import(plan: Plan, racks_t: _Table | None, plan_t: _Table | None, devices_t
     _place_on_floor(plan, new, to_place, netbox_racks, plan_racks, notes, problems)
     if problems:
         raise problems.error()
+    if to_place:  # a default the files force: listed with its count (each placement is a note)
+        outcome.warnings.append(f"{len(to_place)} new rack(s) have no rack_plan.csv row: dcplan chose their floor "
+                                "positions (rows with aisles, in the notes); add rack_plan.csv to keep positions")
     return outcome
 
 
@@ -725,8 +459,8 @@ def _netbox_rack_rows(t: _Table, problems: _Problems, sites: dict[str, str]) -> 
         if hall:
             values["hall"] = hall
         row = c.text("group")
-        if row is not None:
-            values["row"] = row
+        if row is not None:  # a rack group "<hall> / <row>" (dcplan's NetBox export) is the hall's row
+            values["row"] = row_from_group(hall or "", row)
         u = c.number("u_height", integer=True, minimum=1, maximum=RACK_U_HEIGHT_MAX)
         if u is not None:
             values["u_height"] = u

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from planner.inputs import InputFileError, open_input, read_input
-from planner.outputs import OutputSet, write_lock, write_output
+from planner.outputs import OutputSet, write_output
 
 MANIFEST = "manifest.json"
 FORMAT = "dcplan-export"
@@ -52,30 +52,28 @@ def write_export_set(folder: str | os.PathLike, files: dict[str, bytes], *,
                      protect: Iterable[str | os.PathLike] = (), cancel: Callable[[], bool] | None = None) -> list[Path]:
     """Write ``files`` (name -> bytes) into ``folder`` as one export set, ``manifest.json`` last.
 
-    Holds the folder's write lock (another export into the same folder is refused at once) and,
-    taking it, removes the temporaries of crashed exports of these names. ``cancel()`` is asked once
+    Staging a file removes the temporaries a crashed export left for it (``planner.outputs``).
+    Two exports racing into one folder cannot pass for one set either: the manifest's digests then
+    do not match the files, and the import refuses them. ``cancel()`` is asked once
     every file is staged, before anything is visible: True returns ``[]`` and changes nothing.
     Returns the file paths in the order given. Raises ``OutputError`` (one line) for a target that
     must not be written (a plan, a ``protect`` input) and for write failures (disk full).
     """
     out = Path(folder)
     manifest = out / MANIFEST
-    names = [*files, MANIFEST]
-    with write_lock(manifest, names=names,
-                    busy=f"{out}: another export is writing into this folder; try again when it has finished"):
-        export_id = uuid.uuid4().hex
-        with OutputSet(protect=protect) as staged:
-            for name, data in files.items():
-                staged.add(out / name, data)
-            if cancel is not None and cancel():
-                return []
-            # from here on the folder changes: first say the set is incomplete, then replace the
-            # files, then describe the complete set
-            write_output(manifest, _manifest_text(export_id, False, {n: None for n in files}), protect=protect)
-            staged.commit()
-        write_output(manifest, _manifest_text(export_id, True, {n: _digest(d) for n, d in files.items()}),
-                     protect=protect)
-        return [out / name for name in files]
+    export_id = uuid.uuid4().hex
+    with OutputSet(protect=protect) as staged:
+        for name, data in files.items():
+            staged.add(out / name, data)
+        if cancel is not None and cancel():
+            return []
+        # from here on the folder changes: first say the set is incomplete, then replace the
+        # files, then describe the complete set
+        write_output(manifest, _manifest_text(export_id, False, {n: None for n in files}), protect=protect)
+        staged.commit()
+    write_output(manifest, _manifest_text(export_id, True, {n: _digest(d) for n, d in files.items()}),
+                 protect=protect)
+    return [out / name for name in files]
 
 
 @dataclass

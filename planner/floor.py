@@ -19,9 +19,10 @@ Coordinates are the plan's: x east, y south, metres; a box is ``(x0, y0, x1, y1)
 """
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Container, Iterable, Sequence
 
 from planner.plan import CoolingUnit, Hall, Plan, Rack
@@ -52,6 +53,23 @@ PLACEMENT_AISLE_M = 1.2  # aisle between rack rows [m]; 1.2 m is the usual minim
 #: Racks farther apart than this across an aisle are not aisle partners [m] (a 1.2 m aisle plus
 #: two 1.2 m rack depths, with room for a wider 1.8 m aisle: estimate).
 AISLE_PARTNER_MAX_M = 4.0
+
+#: Aisle widths [m] of ANSI/TIA-942 (Telecommunications Infrastructure Standard for Data Centers,
+#: 2005, clause on hot and cold aisles; BICSI 002 repeats them): at least 1 m (3 ft) of clear floor in
+#: front of racks and cabinets, 1.2 m (4 ft) preferred; at least 0.6 m (2 ft) behind them for
+#: service access, 1 m (3 ft) preferred. The check rules warn below the minimums; Add Row leaves the
+#: preferred widths, rounded up to whole floor tiles (a cold aisle is at least two tiles: the
+#: perforated tiles that feed it).
+MIN_COLD_AISLE_M = 1.0
+PREFERRED_COLD_AISLE_M = 1.2
+MIN_HOT_AISLE_M = 0.6
+PREFERRED_HOT_AISLE_M = 1.0
+#: A rack inlet facing another rack's exhaust across less clear floor than this draws that exhaust
+#: [m]. *Estimate*: two preferred cold aisles (four 0.6 m tiles); ASHRAE TC9.9's hot-aisle/cold-aisle
+#: arrangement exists to avoid any front-to-back arrangement, and at these distances the server fans'
+#: exhaust jet (2-3 m/s) crosses the gap before mixing with room air.
+EXHAUST_REACH_M = 2.4
+_OPPOSITE = {"N": "S", "S": "N", "E": "W", "W": "E"}
 
 
 # ------------------------------------------------------------------------- footprints
@@ -303,7 +321,7 @@ class Conflict:
 
 
 def placement_conflicts(plan: Plan, racks: Sequence[Rack] = (), units: Sequence[CoolingUnit] = (), *,
-                        ignore: Container = frozenset(), indexes: dict[str, FootprintIndex] | None = None
+                        ignore: Iterable = (), indexes: dict[str, FootprintIndex] | None = None
                         ) -> list[Conflict]:
     """Breaches of the placement rule by ``racks`` and floor ``units`` at their proposed positions.
 
@@ -319,8 +337,7 @@ def placement_conflicts(plan: Plan, racks: Sequence[Rack] = (), units: Sequence[
     halls = {h.name: h for h in plan.halls}
     proposed = [(rack_key(r.name), r.hall, r.footprint()) for r in racks]
     proposed += [(unit_key(u.name), unit_hall(plan, u), unit_footprint(u)) for u in units if on_floor(u)]
-    skip = set(ignore) if not isinstance(ignore, (set, frozenset)) else ignore
-    skip = skip | {key for key, _hall, _box in proposed}
+    skip = set(ignore) | {key for key, _hall, _box in proposed}
     out: list[Conflict] = []
     placed: dict[str, FootprintIndex] = {}
     indexes = {} if indexes is None else indexes
@@ -434,38 +451,89 @@ def aisle_partners(racks: Sequence[Rack], max_gap_m: float = AISLE_PARTNER_MAX_M
     Rack j is rack i's hot-aisle partner when it stands behind i (centre distance along i's facing
     between 0 and ``max_gap_m``), roughly in line (lateral offset under half i's width), in the same
     hall, facing the opposite way; the nearest such rack wins. Cold-aisle partners are the same in
-    front. Centres are filed in a grid of ``max_gap_m`` cells, so n racks cost O(n).
+    front. Racks are filed in strips along their facing and found by bisection: n racks cost
+    O(n log n).
+    """
+    cold, hot = _nearest_in_line(racks, max_gap_m, same_facing=False)
+    return AislePartners(tuple(cold), tuple(hot))
+
+
+def _nearest_in_line(racks: Sequence[Rack], max_gap_m: float, same_facing: bool) -> tuple[list[int], list[int]]:
+    """Per rack, the nearest rack in front of it and behind it (index, or -1).
+
+    Only racks of the same hall count that stand in line (lateral offset under half the rack's
+    width, centre distance along its facing under ``max_gap_m``) and face the opposite way
+    (``same_facing=False``: aisle partners) or the same way (``True``: one's exhaust blows at the
+    other's inlet).
     """
     n = len(racks)
-    cold, hot = [-1] * n, [-1] * n
+    ahead_of, behind = [-1] * n, [-1] * n
     if n == 0 or not max_gap_m > 0:
-        return AislePartners(tuple(cold), tuple(hot))
-    cell = float(max_gap_m)
-    grid: dict[tuple[str, int, int], list[int]] = defaultdict(list)
-    for i, r in enumerate(racks):
-        if math.isfinite(r.x_m) and math.isfinite(r.y_m):
-            grid[(r.hall, math.floor(r.x_m / cell), math.floor(r.y_m / cell))].append(i)
-    for i, r in enumerate(racks):
-        if not (math.isfinite(r.x_m) and math.isfinite(r.y_m)) or r.orientation not in ("N", "E", "S", "W"):
-            continue
+        return ahead_of, behind
+    # racks beyond the sanity bounds (a typo, refused by the plan reader) stand in line with nothing
+    placed = [i for i, r in enumerate(racks)
+              if abs(r.x_m) <= FLOOR_COORD_MAX_M and abs(r.y_m) <= FLOOR_COORD_MAX_M
+              and 0 < r.width_m <= RACK_SIDE_MAX_M and r.orientation in _OPPOSITE]
+    # racks filed by hall, facing and a strip across the facing one rack wide, sorted along the
+    # facing: a rack's candidates lie in the one or two strips its width spans, found by bisection
+    cell = max((racks[i].width_m for i in placed), default=1.0)
+    strips: dict[tuple[str, str, int], list[tuple[float, int, float]]] = defaultdict(list)
+    for j in placed:
+        r = racks[j]
+        lat, along = (r.x_m, r.y_m) if r.orientation in ("N", "S") else (r.y_m, r.x_m)
+        strips[(r.hall, r.orientation, math.floor(lat / cell))].append((along, j, lat))
+    keys = {}
+    for k, entries in strips.items():
+        entries.sort()
+        keys[k] = [e[0] for e in entries]
+    for i in placed:
+        r = racks[i]
+        vertical = r.orientation in ("N", "S")
+        lat_i, along_i = (r.x_m, r.y_m) if vertical else (r.y_m, r.x_m)
         fx, fy = r.front_vector()
-        gx, gy = math.floor(r.x_m / cell), math.floor(r.y_m / cell)
-        best = {1: (math.inf, n), -1: (math.inf, n)}  # +1: in front (cold), -1: behind (hot)
-        for ax in (gx - 1, gx, gx + 1):
-            for ay in (gy - 1, gy, gy + 1):
-                for j in grid.get((r.hall, ax, ay), ()):
-                    o = racks[j]
-                    if j == i or o.orientation not in ("N", "E", "S", "W") or o.front_vector() != (-fx, -fy):
-                        continue
-                    dx, dy = o.x_m - r.x_m, o.y_m - r.y_m
-                    ahead = dx * fx + dy * fy
-                    lateral = abs(dx * fy - dy * fx)
-                    if lateral >= 0.5 * r.width_m or ahead == 0 or abs(ahead) >= max_gap_m:
-                        continue
-                    side = 1 if ahead > 0 else -1
-                    best[side] = min(best[side], (abs(ahead), j))  # nearest; a tie goes to the first rack
-        cold[i], hot[i] = (j if j < n else -1 for _d, j in (best[1], best[-1]))
-    return AislePartners(tuple(cold), tuple(hot))
+        sign = fy if vertical else fx  # +1: "ahead" is towards larger along
+        want = r.orientation if same_facing else _OPPOSITE[r.orientation]
+        half = 0.5 * r.width_m
+        best = {1: (math.inf, n), -1: (math.inf, n)}  # +1: in front, -1: behind
+        for c in range(math.floor((lat_i - half) / cell), math.floor((lat_i + half) / cell) + 1):
+            entries = strips.get((r.hall, want, c))
+            if not entries:
+                continue
+            alongs = keys[(r.hall, want, c)]
+            for step, start in ((1, bisect.bisect_right(alongs, along_i)), (-1, bisect.bisect_left(alongs, along_i) - 1)):
+                side = 1 if step * sign > 0 else -1
+                idx = start
+                while 0 <= idx < len(entries):
+                    along_j, j, lat_j = entries[idx]
+                    dist = abs(along_j - along_i)
+                    if dist >= max_gap_m or dist > best[side][0]:
+                        break  # sorted: every later entry is farther
+                    if j != i and abs(lat_j - lat_i) < half:
+                        best[side] = min(best[side], (dist, j))  # nearest; a tie goes to the first rack
+                    idx += step
+        ahead_of[i], behind[i] = (j if j < n else -1 for _d, j in (best[1], best[-1]))
+    return ahead_of, behind
+
+
+def clear_gap_m(a: Rack, b: Rack) -> float:
+    """Clear floor between two racks standing in line [m]: centre distance along ``a``'s facing minus
+    half of each depth (negative when they overlap)."""
+    fx, fy = a.front_vector()
+    return abs((b.x_m - a.x_m) * fx + (b.y_m - a.y_m) * fy) - (a.depth_m + b.depth_m) / 2
+
+
+def exhaust_facing(racks: Sequence[Rack], reach_m: float = EXHAUST_REACH_M) -> list[int]:
+    """Per rack (index), the rack whose back (exhaust) its front (inlet) faces less than ``reach_m``
+    of clear floor away, or -1: both face the same way, the other one in front, in line.
+
+    That is the front-to-back ("classroom") layout: the inlet breathes the other rack's exhaust
+    instead of cold-aisle air.
+    """
+    if not racks:
+        return []
+    deepest = max((r.depth_m for r in racks if math.isfinite(r.depth_m)), default=0.0)
+    ahead, _behind = _nearest_in_line(racks, reach_m + deepest + OVERLAP_EPS_M, same_facing=True)
+    return [j if j >= 0 and clear_gap_m(racks[i], racks[j]) < reach_m else -1 for i, j in enumerate(ahead)]
 
 
 @dataclass(frozen=True)
@@ -501,3 +569,104 @@ def row_aisles(racks: Iterable[Rack], depth_m: float = PLACEMENT_AISLE_M) -> lis
         front, back = {"N": (north, south), "S": (south, north), "E": (east, west), "W": (west, east)}[o]
         out.append(RowAisle(row, o, front, back, (x0, y0, x1, y1)))
     return out
+
+
+# ------------------------------------------------------------------ rows across an aisle
+
+
+def aisle_widths(tile_m: float) -> tuple[float, float]:
+    """Clear widths (cold aisle, hot aisle) [m] that Add Row leaves: ANSI/TIA-942's preferred widths
+    (:data:`PREFERRED_COLD_AISLE_M`, :data:`PREFERRED_HOT_AISLE_M`) rounded up to whole tiles of
+    pitch ``tile_m`` [m], the cold aisle at least two tiles. 0.6 m tiles: 1.2 m and 1.2 m;
+    2 ft (0.6096 m) tiles: 1.2192 m (4 ft) and 1.2192 m."""
+    if not tile_m > 0:
+        return PREFERRED_COLD_AISLE_M, PREFERRED_HOT_AISLE_M
+
+    def tiles(width: float) -> float:
+        return math.ceil(width / tile_m - 1e-9) * tile_m
+
+    return round(max(tiles(PREFERRED_COLD_AISLE_M), 2 * tile_m), 6), round(tiles(PREFERRED_HOT_AISLE_M), 6)
+
+
+@dataclass(frozen=True)
+class RowPlacement:
+    """Where :func:`row_across_aisle` puts a new row.
+
+    racks : list[Rack]  The new racks at their positions
+    neighbour : str  Row name of the row it faces or backs onto
+    aisle : str  ``"cold"`` (fronts face each other) or ``"hot"`` (backs face each other)
+    aisle_m : float  Clear width of that aisle [m]
+    """
+
+    racks: list
+    neighbour: str
+    aisle: str
+    aisle_m: float
+
+
+def row_across_aisle(plan: Plan, hall: Hall, proto: Rack, names: Sequence[str], *,
+                     near: tuple[float, float] | None = None, orientation: str | None = None,
+                     neighbour_row: str | None = None, indexes: dict[str, FootprintIndex] | None = None
+                     ) -> RowPlacement | None:
+    """A row of ``len(names)`` racks like ``proto``, side by side, across an aisle from an existing row.
+
+    The hot-aisle/cold-aisle pattern: rows alternate their facing, so the new row faces the opposite
+    way of its neighbour and stands either in front of it (the fronts face each other across a cold
+    aisle) or behind it (backs to backs across a hot aisle), :func:`aisle_widths` of clear floor
+    away. The cold side is tried first, so a lone row gets its partner across a cold aisle, and a
+    pair of rows grows by a row behind one of them. Neighbours are tried in this order: the row
+    named ``neighbour_row`` (the selection's), then rows by distance from ``near`` [m]. Along the
+    aisle the new row starts where the neighbour starts, else ends where it ends, else is pushed
+    inside the walls. ``orientation`` (N/E/S/W) asks for a facing: only rows facing the other way
+    are then neighbours. None when no row has room on either side: the caller places the row on
+    free floor instead.
+    """
+    count = len(names)
+    if count < 1:
+        return None
+    mine = [r for r in plan.racks if r.hall == hall.name]
+    rows = [a for a in row_aisles(mine) if orientation is None or _OPPOSITE[a.orientation] == orientation]
+    if not rows:
+        return None
+
+    def distance(a: RowAisle) -> float:
+        if near is None:
+            return 0.0
+        x0, y0, x1, y1 = a.extent
+        return math.hypot(max(x0 - near[0], 0.0, near[0] - x1), max(y0 - near[1], 0.0, near[1] - y1))
+
+    rows.sort(key=lambda a: (a.row != neighbour_row or not neighbour_row, distance(a)))
+    cold_m, hot_m = aisle_widths(hall.tile_m)
+    for a in rows:
+        facing = _OPPOSITE[a.orientation]
+        fx, fy = Rack("", orientation=a.orientation).front_vector()
+        for aisle, gap in (("cold", cold_m), ("hot", hot_m)):
+            direction = 1 if aisle == "cold" else -1  # the new row stands on this side of the neighbour
+            for racks in _row_candidates(a, facing, (fx * direction, fy * direction), gap, proto, names, hall):
+                if not placement_conflicts(plan, racks, indexes=indexes):
+                    return RowPlacement(racks, a.row, aisle, gap)
+    return None
+
+
+def _row_candidates(a: RowAisle, facing: str, side: tuple[float, float], gap: float, proto: Rack,
+                    names: Sequence[str], hall: Hall):
+    """New rows facing ``facing`` beside row ``a`` on ``side`` (unit vector), ``gap`` [m] away."""
+    x0, y0, x1, y1 = a.extent
+    along_x = facing in ("N", "S")
+    w = proto.width_m  # along the row
+    d = proto.depth_m  # across it
+    length = w * len(names)
+    if along_x:
+        across = y1 + gap if side[1] > 0 else y0 - gap - d
+        lo, hi, limit = x0, x1, hall.width_m
+    else:
+        across = x1 + gap if side[0] > 0 else x0 - gap - d
+        lo, hi, limit = y0, y1, hall.depth_m
+    starts = [lo, hi - length, min(max(lo, 0.0), max(limit - length, 0.0))]
+    for start in dict.fromkeys(round(s, 6) for s in starts):
+        racks = []
+        for i, name in enumerate(names):
+            c_along, c_across = start + w / 2 + i * w, across + d / 2
+            x, y = (c_along, c_across) if along_x else (c_across, c_along)
+            racks.append(replace(proto, name=name, orientation=facing, x_m=round(x, 6), y_m=round(y, 6)))
+        yield racks

@@ -23,6 +23,11 @@ import stat
 import tempfile
 import threading
 import time
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
@@ -94,21 +99,46 @@ def temporary_pattern(name: str) -> re.Pattern:
     return re.compile(rf"{re.escape(TEMP_PREFIX + name)}\.[A-Za-z0-9_]{{8}}{re.escape(TEMP_SUFFIX)}(-journal|-wal|-shm)?")
 
 
-def remove_stale_temporaries(folder: str | os.PathLike, names: Iterable[str], *, older_than: float) -> list[Path]:
-    """Remove the temporaries a crashed run left for the files ``names`` in ``folder``; the removed paths.
+def remove_stale_temporaries(folder: str | os.PathLike, names: Iterable[str], *,
+                             older_than: float | None = None) -> list[Path]:
+    """Remove the temporaries crashed runs left for the files ``names`` in ``folder``; the removed paths.
 
-    Only :func:`temporary_pattern` files modified before ``older_than`` [s since the epoch]. Call it
-    holding the lock that every writer of those files takes (a plan's lock, an export folder's
-    lock), with the time it was taken: a temporary older than that belongs to no live writer.
+    A :func:`temporary_pattern` file is a crashed run's when nobody holds its ``flock`` (every live
+    writer of this module holds the lock of its temporary, :func:`_hold`; the kernel drops it when
+    the writer dies, kill -9 included) and, with ``older_than`` [s since the epoch], it was modified
+    before that moment — for temporaries whose writer cannot hold such a lock (SQLite's own files in
+    ``models.store``), call it holding the lock every writer of the file takes, with the time it was
+    taken.
     """
     patterns = [temporary_pattern(n) for n in names]
     removed = []
     for entry in os.scandir(folder):
-        if any(p.fullmatch(entry.name) for p in patterns) and entry.is_file(follow_symlinks=False) \
-                and entry.stat(follow_symlinks=False).st_mtime < older_than:
-            os.unlink(entry.path)
-            removed.append(Path(entry.path))
+        if not any(p.fullmatch(entry.name) for p in patterns) or not entry.is_file(follow_symlinks=False):
+            continue
+        if older_than is not None and entry.stat(follow_symlinks=False).st_mtime >= older_than:
+            continue
+        if _held_by_someone(entry.path):
+            continue
+        os.unlink(entry.path)
+        removed.append(Path(entry.path))
     return removed
+
+
+def _held_by_someone(path: str) -> bool:
+    """True if a live process holds the ``flock`` of ``path`` (never blocks)."""
+    if fcntl is None:  # pragma: no cover - Windows: an open file cannot be removed anyway
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return True  # gone or unreadable: leave it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also drops the lock we may have taken
+    return False
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:
@@ -137,9 +167,24 @@ def _write_error(shown: Path, exc: OSError) -> OutputError:
     return OutputError(f"{shown}: cannot write ({exc.strerror or exc})")
 
 
+def _hold(fd: int) -> None:
+    """Take an exclusive ``flock`` on a temporary file we write: while we live, no cleaner removes
+    it; when we die (even by kill -9) the kernel drops the lock and the file is a crashed run's."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # pragma: no cover - file systems without flock
+            pass
+
+
 def _temporary(shown: Path, target: Path) -> tuple[int, str, int]:
-    """``(fd, name, mode)``: a new temporary file beside ``target`` and the mode the output will get
-    (the existing file's, else the umask's)."""
+    """``(fd, name, mode)``: a new temporary file beside ``target`` (held: :func:`_hold`) and the mode
+    the output will get (the existing file's, else the umask's). Crashed runs' temporaries of the
+    same target are removed first."""
+    try:
+        remove_stale_temporaries(target.parent, [target.name])
+    except OSError:
+        pass  # debris that cannot be removed is no reason to refuse the write
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
@@ -148,6 +193,7 @@ def _temporary(shown: Path, target: Path) -> tuple[int, str, int]:
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
     except OSError as exc:
         raise _write_error(shown, exc) from None
+    _hold(fd)
     return fd, tmp, mode
 
 
@@ -164,34 +210,38 @@ def atomic_output(path: str | os.PathLike, *, protect: Iterable[str | os.PathLik
     shown = Path(path)
     target = check_output_target(shown, protect=protect)
     fd, tmp, mode = _temporary(shown, target)
+    fh = None
     try:
         fh = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding=encoding, newline=newline)
-        with fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+        os.fchmod(fh.fileno(), mode)
+        os.replace(tmp, target)  # still holding the temporary's lock: no cleaner can take it first
         fsync_dir(target.parent)
     except OSError as exc:
         raise _write_error(shown, exc) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if fh is not None:
+            fh.close()
+        else:
+            os.close(fd)
 
 
 class OutputSet:
     """Output files that appear together or not at all (an export set).
 
     :meth:`add` checks a target as :func:`atomic_output` does and writes the data to a temporary
-    file beside it, flushed to disk — nothing is visible yet. :meth:`commit` renames the temporaries
-    over their targets in the order they were added. Leaving the ``with`` block without committing
-    (an exception, a cancel) removes the temporaries and changes nothing.
+    file beside it, flushed to disk and held (:func:`_hold`) — nothing is visible yet. :meth:`commit`
+    renames the temporaries over their targets in the order they were added. Leaving the ``with``
+    block without committing (an exception, a cancel) removes the temporaries and changes nothing.
     """
 
     def __init__(self, *, protect: Iterable[str | os.PathLike] = ()):
         self.protect = list(protect)
-        self._staged: list[tuple[Path, Path, str]] = []  # (shown, target, temporary)
+        self._staged: list[tuple[Path, Path, str, int]] = []  # (shown, target, temporary, its held fd)
 
     def __enter__(self) -> "OutputSet":
         return self
@@ -203,16 +253,16 @@ class OutputSet:
         """Stage ``data`` (text as UTF-8) for ``path``; the real path it will replace."""
         shown = Path(path)
         target = check_output_target(shown, protect=self.protect)
-        if any(t == target for _s, t, _tmp in self._staged):
+        if any(t == target for _s, t, _tmp, _fd in self._staged):
             raise OutputError(f"{shown}: named twice in one set of outputs")
         fd, tmp, mode = _temporary(shown, target)
-        self._staged.append((shown, target, tmp))
+        self._staged.append((shown, target, tmp, fd))
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, mode)
+            view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+            os.fchmod(fd, mode)
         except OSError as exc:
             raise _write_error(shown, exc) from None
         return target
@@ -220,7 +270,7 @@ class OutputSet:
     def commit(self) -> list[Path]:
         """Rename every staged file into place, in order; the targets."""
         done = []
-        for shown, target, tmp in self._staged:
+        for shown, target, tmp, _fd in self._staged:
             try:
                 os.replace(tmp, target)
             except OSError as exc:
@@ -228,13 +278,15 @@ class OutputSet:
             done.append(target)
         for folder in dict.fromkeys(t.parent for t in done):
             fsync_dir(folder)
-        self._staged = []
+        self.discard()
         return done
 
     def discard(self) -> None:
-        for _shown, _target, tmp in self._staged:
+        """Remove what was staged and not committed; release the temporaries."""
+        for _shown, _target, tmp, fd in self._staged:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            os.close(fd)
         self._staged = []
 
 

@@ -57,8 +57,8 @@ def test_add_row_through_the_real_dialog(win, qtbot):
         QTest.keyClick(dlg.count, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
         QTest.keyClicks(dlg.count, "5")
         dlg.orientation.setFocus()
-        QTest.keyClick(dlg.orientation, Qt.Key.Key_Down)
-        QTest.keyClick(dlg.orientation, Qt.Key.Key_Down)  # N -> E -> S
+        for _ in range(3):  # Automatic -> N -> E -> S
+            QTest.keyClick(dlg.orientation, Qt.Key.Key_Down)
         dlg.row.setFocus()
         QTest.keyClick(dlg.row, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
         QTest.keyClicks(dlg.row, "Z")

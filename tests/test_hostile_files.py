@@ -151,7 +151,8 @@ def test_device_and_oversized_weather_are_refused(plan_file, tmp_path):
     (["--step", "1e-6"], "time steps"),
     (["--step", "0.001", "--days", "1"], "time steps"),
     (["--days", "1e6"], "longest simulated period"),
-    (["--start", "9999-12-31"], "ends after the year 9999"),
+    (["--start", "9999-12-31"], "the last day the solver's calendar covers"),
+    (["--start", "9999-12-29", "--days", "0.0125"], "the last day the solver's calendar covers"),  # fuzz find
 ])
 def test_solver_size_guards_answer_before_allocating(plan_file, args, part):
     code, err = run_cli("simulate", plan_file, *args, timeout=60)
@@ -165,6 +166,19 @@ def test_size_guard_runs_before_compile_and_names_the_limit():
     plan = build_demo_plan()
     with pytest.raises(SolverInputError, match=f"{MAX_TIME_STEPS:,}"):
         simulate(plan, plan.scenarios[0], step_s=1e-6)
+
+
+def test_a_huge_dead_time_is_refused_before_the_delay_buffer_is_allocated():
+    """dead_time_s = 1e9 s in a plan built in memory (the file reader refuses it on load): the
+    actuator's delay ring would hold 1e8 rows per loop (GBs); the guard names the loop and the limit."""
+    from planner.solver import SolverInputError, simulate
+    from planner.solver.limits import MAX_DELAY_STEPS
+
+    plan = build_demo_plan()
+    unit = next(u for u in plan.cooling_units if u.kind == "crah")
+    unit.dead_time_s = 1e9
+    with pytest.raises(SolverInputError, match=rf"cooling loop {unit.loop!r}: .* at most {MAX_DELAY_STEPS:,}"):
+        simulate(plan, plan.scenarios[0])
 
 
 def test_an_absurd_price_is_refused_before_the_cost_overflows():
@@ -292,15 +306,17 @@ def test_wal_plan_in_a_read_only_folder_opens(plan_file, capsys, tmp_path):
 
 # ------------------------------------------------------------------ point 8: large imports stream
 
+# peak resident memory [KiB] from /proc: VmHWM belongs to this process image (ru_maxrss would carry
+# the parent's peak across fork + exec on Linux and measure pytest, not the import)
 _RSS = """
-import resource, sys
+import sys
 from planner.csv_exchange import CsvImportError, import_csv
 from planner.plan import Hall, Plan, Site
 try:
     import_csv(Plan(site=Site("S"), halls=[Hall()]), racks_path=sys.argv[1])
 except CsvImportError:
     pass
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # peak resident memory [KiB]
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
 
 
@@ -310,8 +326,9 @@ def _peak_rss_kib(csv_path: Path) -> int:
     return int(out.stdout.split()[-1])
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory read from Linux's /proc")
 def test_blank_lines_stream_in_constant_memory(tmp_path):
-    """2 million blank lines after the header: the old reader held a list per line (~150 MB more)."""
+    """2 million blank lines after the header: the old reader held a list per line (~160 MB more)."""
     head = "site,location,name,status\nS,Hall 1,R1,active\n"
     small, big = tmp_path / "small.csv", tmp_path / "racks.csv"
     small.write_text(head)
@@ -323,11 +340,11 @@ def test_blank_lines_stream_in_constant_memory(tmp_path):
 
 
 def test_too_many_rows_stop_the_stream(tmp_path, monkeypatch):
-    import planner.csv_exchange as cx
+    import planner.csv_cells as cells  # the row bound lives with the CSV reader
     from planner.csv_exchange import CsvImportError, import_csv
     from planner.plan import Hall, Plan, Site
 
-    monkeypatch.setattr(cx, "MAX_CSV_ROWS", 1000)
+    monkeypatch.setattr(cells, "MAX_CSV_ROWS", 1000)
     racks = tmp_path / "racks.csv"
     racks.write_text("site,location,name,status\n" + "".join(f"S,Hall 1,R{i},active\n" for i in range(5000)))
     with pytest.raises(CsvImportError) as e:

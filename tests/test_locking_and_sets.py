@@ -14,6 +14,8 @@ import pytest
 
 from models.store import load_plan, save_plan
 from planner.demo import build_demo_plan
+from test_gui_support import msgs, win  # noqa: F401  (fixtures)
+from test_hostile_files import demo_bytes, plan_file  # noqa: F401  (fixtures: the demo plan in a file)
 from ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,20 +26,6 @@ def cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-@pytest.fixture(scope="module")
-def demo_bytes(tmp_path_factory):
-    p = tmp_path_factory.mktemp("demo") / "demo.dcplan"
-    save_plan(build_demo_plan(), p)
-    return p.read_bytes()
-
-
-@pytest.fixture
-def plan_file(tmp_path, demo_bytes):
-    p = tmp_path / "hall.dcplan"
-    p.write_bytes(demo_bytes)
-    return p
 
 
 def rack_plan_row(tmp_path, name, x, y=17.0):
@@ -84,20 +72,15 @@ def test_concurrent_imports_never_lose_an_update(plan_file, tmp_path):
                 assert name not in racks
 
 
-def test_gui_save_notices_a_file_changed_on_disk(qtbot, tmp_path, monkeypatch):
-    from test_gui_support import isolate_settings, select
+def test_gui_save_notices_a_file_changed_on_disk(win, msgs, tmp_path, monkeypatch):
+    from test_gui_support import select
     from ui import messages
-    from ui.main_window import MainWindow
 
-    isolate_settings(monkeypatch, tmp_path)
     asked = []
     answer = {"value": False}
     monkeypatch.setattr(messages, "confirm", lambda parent, title, text, ok: (asked.append(text), answer["value"])[1])
-    monkeypatch.setattr(messages, "warn", lambda parent, title, text: asked.append(text))
     path = tmp_path / "hall.dcplan"
     save_plan(build_demo_plan(), path)
-    win = MainWindow()
-    qtbot.addWidget(win)
     assert win.open_path(path)
     other = load_plan(path)  # meanwhile another program changes the file
     other.racks[0].row = "changed elsewhere"
@@ -106,7 +89,7 @@ def test_gui_save_notices_a_file_changed_on_disk(qtbot, tmp_path, monkeypatch):
     select(win, "A02")
     win.act_delete.trigger()
     assert not win.file_save()  # asked, answered Cancel: their file stays
-    assert len(asked) == 1 and "changed on disk since you opened it" in asked[0]
+    assert len(asked) == 1 and "changed on disk since you opened it" in asked[0] and not msgs.warnings
     assert path.read_bytes() == theirs and win.isWindowModified()
     answer["value"] = True
     assert win.file_save()  # asked again, answered Overwrite
@@ -248,3 +231,27 @@ def test_export_cleans_stale_temporaries_in_its_folder(plan_file, tmp_path, caps
         os.utime(p, (old, old))
     _export(capsys, plan_file, out)
     assert not stale.exists() and keep.exists()
+
+
+def test_gui_import_asks_before_removing_most_servers(win, msgs, tmp_path, monkeypatch, capsys):
+    """The editor's import refuses wholesale removal unless the user confirms it (the CLI's
+    --allow-deletions); files without a manifest are imported with the warning shown."""
+    from ui import messages
+
+    path = tmp_path / "hall.dcplan"
+    save_plan(build_demo_plan(), path)
+    files = _export(capsys, path, tmp_path / "a")
+    (tmp_path / "a" / "manifest.json").unlink()
+    files[1].write_text(files[1].read_text().splitlines()[0] + "\n")  # no devices
+    asked, answer = [], {"value": False}
+    monkeypatch.setattr(messages, "confirm", lambda parent, title, text, ok: (asked.append(text), answer["value"])[1])
+    msgs.csv_files = [str(f) for f in files]
+    assert win.open_path(path)
+    n = len(win.doc.plan.servers)
+    win.act_import.trigger()
+    assert len(asked) == 1 and f"remove {n:,} of the plan's {n:,} servers" in asked[0]
+    assert len(win.doc.plan.servers) == n and not win.isWindowModified()
+    answer["value"] = True
+    win.act_import.trigger()
+    assert len(asked) == 2 and win.doc.plan.servers == [] and win.isWindowModified()
+    assert not msgs.warnings and "no manifest.json" in msgs.infos[-1]

@@ -52,12 +52,13 @@ power-ports:
 """
 
 
-def test_six_real_library_files_import_with_the_side_file():
-    assert len(REAL) == 6
+def test_seven_real_library_files_import_with_the_side_file():
+    assert len(REAL) == 7
     result = read_device_types(REAL, SIDE)
     got = {t.key: t for t in result.types}
     assert set(got) == {"nvidia-dgx-a100-640gb", "supermicro-as-8125gs-tnmr2", "dell-poweredge-xe9680",
-                        "nvidia-qm9700", "ap8886", "supermicro-ars-121gl-nb3-lcc-r1"}
+                        "nvidia-qm9700", "ap8886", "apc-ap7900b", "supermicro-ars-121gl-nb3-lcc-r1"}
+    assert (got["apc-ap7900b"].u_height, got["apc-ap7900b"].weight_kg, got["apc-ap7900b"].liquid_fraction) == (1, 2.25, 0)
     dgx = got["nvidia-dgx-a100-640gb"]
     assert (dgx.manufacturer, dgx.model, dgx.u_height) == ("Nvidia", "NVIDIA DGX A100 640GB", 6)
     assert dgx.max_power_w == 6500 and dgx.gpu_count == 8 and dgx.gpu_tdp_w == 400
@@ -82,10 +83,11 @@ def test_six_real_library_files_import_with_the_side_file():
     assert "nvidia-dgx-a100-640gb: max_power_w 6500 from side file side.yaml replaces 2142" in text
     assert "supermicro-as-8125gs-tnmr2: max_power_w 9000 from side file side.yaml replaces 18000" in text
     assert "nvidia-qm9700: airflow rear-to-front" in text and "ap8886: 0 U" in text
+    assert "apc-ap7900b: is_full_depth false; dcplan treats every device as full depth" in text
     # one warning per estimated field, naming the types
     per_field = [w for w in result.warnings if "marked estimate for" in w]
     assert len(per_field) == len({w.split(":")[0] for w in per_field})
-    assert any(w.startswith("gpu_count: ") and "2 type(s): ap8886, nvidia-qm9700" in w for w in per_field)
+    assert any(w.startswith("gpu_count: ") and "3 type(s): apc-ap7900b, ap8886, nvidia-qm9700" in w for w in per_field)
     for t in result.types:
         assert all(k in t.sources for k in ("max_power_w", "idle_power_w", "gpu_count", "airflow_m3s"))
         assert 0 <= t.idle_power_w <= t.max_power_w
@@ -94,6 +96,8 @@ def test_six_real_library_files_import_with_the_side_file():
 def test_without_side_file_power_is_required_and_other_gaps_are_estimates():
     problems = errors(REAL)
     assert problems == [
+        "APC_AP7900B.yaml:20: power-ports: apc-ap7900b: no power-port gives a maximum_draw; dcplan needs the "
+        "system's maximum power: give max_power_w for it in a side file",
         "APC_AP8886.yaml:9: power-ports: ap8886: no power-port gives a maximum_draw; dcplan needs the system's "
         "maximum power: give max_power_w for it in a side file",
         "Dell_PowerEdge-XE9680.yaml:2: power-ports: dell-poweredge-xe9680: no power-port gives a maximum_draw; "
@@ -125,7 +129,7 @@ def test_dcplan_written_device_types_read_back():
         b = back[t.key]
         assert (b.manufacturer, b.model, b.u_height) == (t.manufacturer, t.model, t.u_height)
         assert b.max_power_w == round(t.max_power_w) and b.weight_kg == pytest.approx(t.weight_kg, abs=0.005)
-        assert b.liquid_fraction == (1.0 if t.liquid_fraction >= 1 else 0.0)
+        assert b.liquid_fraction == 0.0 and b.sources["liquid_fraction"].startswith("estimate")
 
 
 def read_device_types_text(text: str):
@@ -232,10 +236,12 @@ def test_add_server_types_to_a_plan():
     demo = build_demo_plan()
     imported = read_device_types(REAL, SIDE).types
     merged = add_server_types(demo, imported)
-    assert sorted(merged.added) == sorted(t.key for t in imported) and merged.replaced == []
+    kept = sorted(t.key for t in imported if t.key != "ap8886")
+    assert sorted(merged.added) == kept and merged.replaced == []
+    assert merged.notes == ["ap8886: 0 U (mounted outside the rack units) not added: dcplan places devices in rack units"]
     assert len(merged.plan.server_types) == len(demo.server_types) + 6 and len(demo.server_types) == 2
     again = add_server_types(merged.plan, imported)
-    assert again.added == [] and sorted(again.unchanged) == sorted(t.key for t in imported)
+    assert again.added == [] and sorted(again.unchanged) == kept
     # a taller DGX H100 would push the demo's 4th DGX (U 32-39) above a 42 U rack and onto its neighbours
     dgx = next(t for t in demo.server_types if t.key == "nvidia-dgx-h100")
     with pytest.raises(CatalogImportError) as exc:

@@ -43,6 +43,8 @@ def exported(tmp_path_factory):
 
 
 def test_column_lists_equal_netbox_4_6_8_import_forms():
+    forms = {k for k in FIELDS if not k.endswith(".required")}
+    assert set(nb.IMPORT_FORMS) == forms and len(forms) == 9
     for form, cols in nb.IMPORT_FORMS.items():
         assert list(cols) == FIELDS[form], form
 

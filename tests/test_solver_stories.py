@@ -12,7 +12,10 @@ def test_phoenix_hottest_day_throttles_in_the_afternoon_not_at_night():
     design-day check tells the same story before any simulation: Phoenix's plant is short at 43.4 °C,
     Minneapolis's holds at 32.8 °C."""
     from planner.weather import hottest_day, load_weather
-    out = phoenix_study()
+    runs = []
+    out = phoenix_study(on_run=lambda label, i, n: runs.append((i, n, label.split(":")[0])))
+    # each run named as it starts (dcplan study)
+    assert runs == [(0, 4, "phoenix"), (1, 4, "minneapolis"), (2, 4, "dallas"), (3, 4, "las_vegas")]
     ph, mn = out["phoenix"], out["minneapolis"]
     for city in ("phoenix", "minneapolis", "dallas", "las_vegas"):
         month, day = hottest_day(load_weather(out[city]["weather_file"]), month=7)

@@ -47,7 +47,7 @@ class SpyClient:
     ({"units.FWS": ["N+x"]}, "units.FWS", "not a unit count"),
     ({"units.FWS": [2.5]}, "units.FWS", "not a unit count"),
     ({"units.FWS": ["N-4"]}, "units.FWS", "leaves 0 units"),
-    ({"rating.CHW": [-5]}, "rating.CHW", "rating > 0"),
+    ({"rating.CHW": [-5]}, "rating.CHW", "must be > 0 kW"),
     ({"setpoint.NOPE": [40]}, "setpoint.NOPE", "unknown loop 'NOPE'"),
     ({"setpoint": [40]}, "setpoint", "name the loop"),
     ({"control.TCS": ["reactive"]}, "control.TCS", "applies to the whole plan"),
@@ -60,8 +60,9 @@ class SpyClient:
     ({"days": [0.0001]}, "days", "not a whole number"),
     ({"tariff": [{"hourly_usd_per_kwh": [0.1] * 23}]}, "tariff", "24 prices"),
     ({"scenario": ["Winter"]}, "scenario", "not a scenario of the plan"),
-    ({"scheduler": ["optimal"]}, "scheduler", "not part of this dcplan yet"),
-    ({"jobs": ["jobs.csv"]}, "jobs", "not part of this dcplan yet"),
+    ({"scheduler": ["fastest"]}, "scheduler", "not one of fcfs, backfill, greedy, optimal"),
+    ({"jobs": ["no-such-jobs.csv"]}, "jobs", "no-such-jobs.csv: file not found"),
+    ({"jobs": [7]}, "jobs", "not a jobs CSV file"),
 ])
 def test_bad_definitions_are_refused_naming_the_parameter_and_nothing_is_submitted(plan, params, named, says):
     spy = SpyClient()
@@ -143,7 +144,7 @@ def test_variants_are_the_full_factorial_with_stable_distinct_hashes(plan):
 
 
 def test_every_parameter_kind_has_a_transform_order():
-    assert set(KINDS) - {"jobs", "scheduler"} == set(_ORDER)
+    assert set(KINDS) == set(_ORDER)
 
 
 def test_weather_variant_moves_the_site_to_the_station_and_its_daylight_saving_zone(plan):
@@ -317,3 +318,63 @@ def test_readme_example_sweep_file_defines_the_36_variant_study(tmp_path, plan):
     assert len(sw) == 36 and [parse_constraint(r) for r in spec["require"]]
     assert {v.labels["weather"] for v in sw.variants} == {"phoenix", "minneapolis", "dallas"}
     assert sw.varies_capacity
+
+
+# ------------------------------------------------------------------ jobs and scheduler variants
+
+JOBS_CSV = """name,gpus,utilization,duration_h,release,deadline,preemptible,priority,kind
+big,576,0.95,4,2025-07-02T00:00,2025-07-03T00:00,false,0,training
+small,64,0.8,2,2025-07-02T06:00,,true,1,batch
+"""
+
+
+def test_a_bad_jobs_csv_is_refused_with_file_row_and_column(plan, tmp_path):
+    bad = tmp_path / "jobs.csv"
+    bad.write_text(JOBS_CSV.replace("576", "many"))
+    spy = SpyClient()
+    with pytest.raises(SweepError, match=r"^jobs: jobs.csv:2: gpus: 'many' is not an integer"):
+        run(plan, {"jobs": [str(bad)]}, client=spy, days=1)
+    assert spy.calls == []
+
+
+def test_jobs_variant_runs_exactly_those_jobs(plan, tmp_path):
+    """A jobs variant is the plan with the CSV's jobs (times on the variant's own wall clock)."""
+    from planner.schedule.jobs_csv import read_jobs_csv
+    from planner.solver import simulate
+    from planner.solver.results import SUMMARY_FIELDS
+
+    path = tmp_path / "jobs.csv"
+    path.write_text(JOBS_CSV)
+    sw = define(plan, {"jobs": [str(path)]}, days=0.5)
+    p, sc = apply_variant(sw.plan, sw.scenario, sw.variants[0].changes, sw.settings)
+    assert [j.name for j in p.jobs] == ["big", "small"] and sc.load == "jobs"
+    assert p.jobs == read_jobs_csv(path, sw.scenario.start, plan.site.timezone)
+    [row] = run_serial(sw)
+    direct = simulate(p, sc, record=("summary",)).summary()
+    assert {k: row[k] for k in SUMMARY_FIELDS if k not in TIMING_FIELDS} == \
+        {k: direct[k] for k in SUMMARY_FIELDS if k not in TIMING_FIELDS}
+
+
+def test_scheduler_variant_rows_are_the_verified_schedules(plan, tmp_path):
+    """Each scheduler variant schedules the variant's jobs and reports the solver's figures of exactly
+    that schedule, plus the scheduler's own (missed deadlines, model cost, gap)."""
+    from planner.schedule import schedule
+
+    path = tmp_path / "jobs.csv"
+    path.write_text(JOBS_CSV)
+    sw = define(plan, {"scheduler": ["fcfs", "greedy"], "jobs": [str(path)]}, days=1, schedule_time_limit_s=30)
+    rows = run_serial(sw)
+    assert [r["scheduler"] for r in rows] == ["fcfs", "greedy"]
+    for r, v in zip(rows, sw.variants):
+        p, sc = apply_variant(sw.plan, sw.scenario, v.changes, sw.settings)
+        ref = schedule(p, sc, method=r["scheduler"], time_limit_s=30)
+        summary = ref.simulation.summary()
+        for k in ("cost_usd", "facility_energy_kwh", "throttled_gpu_hours", "peak_15min_facility_kw"):
+            assert r[k] == pytest.approx(summary[k], rel=1e-9), k
+        assert r["missed_deadlines"] == len(ref.missed) and r["unscheduled_jobs"] == len(ref.unscheduled)
+        assert r["model_cost_usd"] == pytest.approx(ref.model_cost_usd, rel=1e-9)
+        assert r["error"] == ""
+    assert list(rows[0])[-1] == "variant_hash" and "schedule_gap" in rows[0]
+    # the budget is part of what a scheduler variant is: another budget, another hash
+    other = define(plan, {"scheduler": ["fcfs", "greedy"], "jobs": [str(path)]}, days=1, schedule_time_limit_s=10)
+    assert not {v.hash for v in other.variants} & {v.hash for v in sw.variants}

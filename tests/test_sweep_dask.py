@@ -214,8 +214,10 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_rows(tmp_path, demo, plan_fi
     out = tmp_path / "results.csv"
     args = [*DCPLAN, "sweep", str(plan_file), "--days", "0.25", "--vary", "containment=none,hot",
             "--vary", "units.FWS=N-1,N,N+1,N+2", "--out", str(out), "--workers", "2"]
+    # started as a shell starts it: SIGINT at its default (the test runner's own process may ignore
+    # SIGINT, and an ignored SIGINT is inherited: Python would then never raise KeyboardInterrupt)
     cli = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
+                           start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         t0 = time.monotonic()
         while time.monotonic() - t0 < 120:
@@ -274,3 +276,24 @@ def test_cli_refuses_a_bad_definition_before_starting_any_cluster(tmp_path, plan
         assert not out.exists()
     assert main(["sweep", str(plan_file), "--vary", "control=reactive", "--require", "cost<1"]) == 2
     assert main(["sweep", str(plan_file), "--vary", "control=reactive", "--resume"]) == 2
+
+
+@pytest.mark.timeout(180)
+def test_cli_text_summary_from_a_file_and_the_command_line(tmp_path, plan_file):
+    spec = tmp_path / "sweep.toml"
+    spec.write_text('days = 0.25\nrequire = ["lost_gpu_hours<=0"]\n[vary]\n"units.FWS" = ["N-1", "N"]\n')
+    out = tmp_path / "r.csv"
+    done = subprocess.run([*DCPLAN, "sweep", str(plan_file), "--file", str(spec), "--vary", "control=reactive,predictive",
+                           "--out", str(out), "--workers", "1", "--require", "max_gpu_temp_c<100"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=150)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert "4 variants (4 run on 1 local worker process(es), 0 from an earlier run, 0 failed)" in text
+    assert "Pareto set on cost_usd vs lost_gpu_hours vs installed_cooling_kw" in text
+    assert "Best with lost_gpu_hours<=0 and max_gpu_temp_c<100: units.FWS=N-1, control=predictive" in text
+    rows = _read_csv(out)
+    assert [(r["units.FWS"], r["control"]) for r in rows] == [
+        ("N-1", "reactive"), ("N-1", "predictive"), ("N", "reactive"), ("N", "predictive")]
+    again = subprocess.run([*DCPLAN, "sweep", str(plan_file), "--file", str(spec), "--vary", "units.FWS=N"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "units.FWS: given in" in again.stderr

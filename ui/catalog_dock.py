@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from planner.plan import CoolingUnit, ServerType
 from ui.document import FLOOR_UNIT_KINDS
 from ui.floor_view import MIME_COOLING_UNIT, MIME_SERVER_TYPE
-from ui.units import units
+from ui.units import flow_kind, units
 
 ROLE_KIND = Qt.ItemDataRole.UserRole
 ROLE_KEY = Qt.ItemDataRole.UserRole + 1
@@ -211,14 +211,14 @@ class CatalogWidget(QWidget):
                 f"({t.gpu_tdp_w:.0f} W each), {t.u_height}U<br>"
                 f"Max {u.fmt('power', t.max_power_w / 1000)}{est}, idle {u.fmt('power', t.idle_power_w / 1000)}<br>"
                 f"Cooling: {t.cooling_type} ({t.liquid_fraction * 100:.0f} % to liquid)"
-                + (f", airflow {u.fmt('flow', t.airflow_m3s)}" if t.airflow_m3s else ""))
+                + (f", airflow {u.fmt('airflow', t.airflow_m3s)}" if t.airflow_m3s else ""))
         else:
             c = self.cooling_unit(item.data(0, ROLE_KEY))
             self.add_button.setText("Place on floor" if c.kind in FLOOR_UNIT_KINDS else "Add to plant")
             self.details.setText(
                 f"<b>{c.name}</b><br>{KIND_LABELS.get(c.kind, c.kind)}, {u.fmt('cooling', c.rated_capacity_kw)} rated "
                 f"at {u.fmt('temp', c.rated_outdoor_c)} outdoor<br>Supply {u.fmt('temp', c.supply_setpoint_c)}"
-                + (f", flow {u.fmt('flow', c.flow_m3s)}" if c.flow_m3s else "")
+                + (f", flow {u.fmt(flow_kind(c.kind), c.flow_m3s)}" if c.flow_m3s else "")
                 + (f", fans/pumps {u.fmt('power', c.rated_power_kw)}" if c.rated_power_kw else ""))
 
     def _activate(self, item, _col=0) -> None:

@@ -95,14 +95,18 @@ def cmd_export(args) -> int:
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        files = export_csv(plan, out, protect=[args.plan])
+        notes: list[str] = []
+        files = export_csv(plan, out, protect=[args.plan], netbox=args.netbox, notes=notes)
     except OSError as exc:
         raise CliError(f"{out}: cannot write: {exc.strerror or exc}") from None
     if args.json:
-        _print_json({"files": [str(f) for f in files], "racks": len(plan.racks), "devices": len(plan.servers)})
+        _print_json({"files": [str(f) for f in files], "racks": len(plan.racks), "devices": len(plan.servers),
+                     "notes": notes})
     else:
         for f in files:
             print(f"wrote {f}")
+        for n in notes:
+            print(f"note: {n}")
     return EXIT_OK
 
 
@@ -112,15 +116,16 @@ def cmd_import(args) -> int:
     from planner.csv_exchange import CsvImportError, import_csv
     from planner.plan import Plan
 
-    if not (args.racks or args.devices or args.rack_plan):
-        raise CliError("give at least one of --racks, --devices, --rack-plan")
+    if not (args.racks or args.devices or args.rack_plan or args.power_panels or args.power_feeds):
+        raise CliError("give at least one of --racks, --devices, --rack-plan, --power-panels, --power-feeds")
     path = Path(args.plan)
     with plan_lock(path):  # load, merge, save: no other writer in between (their update is never lost)
         plan = _load(str(path)) if path.exists() else Plan()
         try:
             outcome = import_csv(plan, racks_path=args.racks, devices_path=args.devices,
                                  rack_plan_path=args.rack_plan, catalog_types=load_catalog().server_types,
-                                 allow_deletions=args.allow_deletions, ignore_manifest=args.ignore_manifest)
+                                 allow_deletions=args.allow_deletions, ignore_manifest=args.ignore_manifest,
+                                 power_panels_path=args.power_panels, power_feeds_path=args.power_feeds)
         except CsvImportError as exc:
             if args.json:
                 _print_json({"imported": False, "problems": [str(p) for p in exc.problems],
@@ -137,6 +142,7 @@ def cmd_import(args) -> int:
     info = {"imported": True, "plan": str(path), "created_racks": outcome.created_racks,
             "updated_racks": outcome.updated_racks, "created_servers": outcome.created_servers,
             "updated_servers": outcome.updated_servers, "removed_servers": outcome.removed_servers,
+            "created_feeds": outcome.created_feeds, "updated_feeds": outcome.updated_feeds,
             "notes": list(outcome.notes), "warnings": list(outcome.warnings)}
     if args.json:
         _print_json(info)
@@ -145,7 +151,9 @@ def cmd_import(args) -> int:
             print(f"warning: {w}", file=sys.stderr)
         print(f"Imported into {path}: {outcome.created_racks} racks created, {outcome.updated_racks} updated, "
               f"{outcome.created_servers} servers created, {outcome.updated_servers} updated, "
-              f"{outcome.removed_servers} removed")
+              f"{outcome.removed_servers} removed"
+              + (f", {outcome.created_feeds} power feeds created, {outcome.updated_feeds} updated"
+                 if args.power_feeds else ""))
         for n in outcome.notes:
             print(f"note: {n}")
     return EXIT_OK
@@ -211,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write racks.csv, devices.csv (NetBox columns) and rack_plan.csv")
     e.add_argument("plan")
     e.add_argument("--out", required=True, help="output folder")
+    e.add_argument("--netbox", action="store_true",
+                   help="also write what NetBox needs first (site, locations, rack groups, role, manufacturers, "
+                        "device types, power panels and feeds, README.txt with the import order); names as they are")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_export)
 
@@ -219,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--racks", help="racks.csv (NetBox or dcplan export)")
     m.add_argument("--devices", help="devices.csv (NetBox or dcplan export)")
     m.add_argument("--rack-plan", dest="rack_plan", help="rack_plan.csv (dcplan positions, loops, feeds)")
+    m.add_argument("--power-panels", dest="power_panels", help="power_panels.csv (NetBox columns)")
+    m.add_argument("--power-feeds", dest="power_feeds", help="power_feeds.csv (NetBox columns): feed ratings, A/B")
     m.add_argument("--allow-deletions", dest="allow_deletions", action="store_true",
                    help="let the import remove more than 10 %% of the plan's servers (servers of listed racks "
                         "that devices.csv does not list)")
@@ -227,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_import)
 
+    from ui import cli_catalog
+
+    cli_catalog.add_subcommands(sub)
     try:  # solver commands live with the solver's CLI module
         from ui import cli_sim
     except ImportError as exc:  # pragma: no cover - only while the solver is not installed
@@ -234,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         cli_sim.add_subcommands(sub)
+        from ui import cli_schedule; cli_schedule.add_subcommands(sub)  # noqa: E702  (scheduler, issue 9)
     from ui import cli_sweep; cli_sweep.add_subcommands(sub)  # noqa: E702  (sweeps: their own module)
     for command in sub.choices.values():  # every command, whichever module added it
         try:

@@ -10,9 +10,10 @@ import math
 import sys
 from datetime import datetime
 
+from ui.cli_text import explained, money, ratio_text
 from ui.progress import TerminalProgress
 
-STUDY_NAMES = ("phoenix", "pump-lag", "cost")
+STUDY_NAMES = ("phoenix", "pump-lag", "cost", "night-shift")  # night-shift: planner.schedule.study
 
 
 def _control_modes():
@@ -21,6 +22,17 @@ def _control_modes():
 
 
 CONTROL_CHOICES = _control_modes()
+LOAD_CHOICES = ("jobs", "full")
+#: Load of the run when the plan has no scenario: a plan without one rarely has jobs either.
+FALLBACK_LOAD = "full"
+
+
+def _scenario_default(field: str):
+    """The ``planner.plan.Scenario`` default of ``field`` (help texts quote it, never a copy)."""
+    from dataclasses import fields
+
+    from planner.plan import Scenario
+    return next(f.default for f in fields(Scenario) if f.name == field)
 
 
 EXIT_USAGE = 2
@@ -86,7 +98,7 @@ def _pick_scenario(plan, name):
         raise _cli_error(f"--scenario {name!r} not in the plan (scenarios: {names})")
     if plan.scenarios:
         return plan.scenarios[0]
-    return Scenario(name="command line", start=datetime(2025, 7, 1), horizon_s=86400.0, load="full")
+    return Scenario(name="command line", start=datetime(2025, 7, 1), horizon_s=86400.0, load=FALLBACK_LOAD)
 
 
 def cmd_simulate(args) -> int:
@@ -116,6 +128,10 @@ def cmd_simulate(args) -> int:
         changes["weather_file"] = args.weather
     if args.load is not None:
         changes["load"] = args.load
+    label = sc.name
+    if args.load is not None and args.load != sc.load:  # not the run the scenario's name describes
+        label = (("continuous full load" if args.load == "full" else "the plan's jobs") + f" (--load {args.load}) "
+                 f"on the dates and weather of scenario {sc.name!r}")
     sc = replace(sc, **changes)
     protect = [p for p in (args.plan, args.weather) if p]
     if args.timeseries:  # refuse a bad output name before a long run, not after it
@@ -138,9 +154,14 @@ def cmd_simulate(args) -> int:
             res.write_timeseries_csv(args.timeseries, protect=protect)
         except OutputError as exc:
             raise _cli_error(str(exc)) from None
+    from planner.solver.answers import answer_lines, answers
+
     summary = res.summary()
     summary["scenario"] = sc.name
+    summary["scenario_label"] = label
+    summary["load"] = sc.load
     summary["start"] = sc.start.isoformat()
+    summary["answers"] = answers(res, plan)
     annual = res.annual()
     if args.json:
         _print_json({**summary, **annual})
@@ -148,6 +169,9 @@ def cmd_simulate(args) -> int:
         _print_summary(summary)
         if summary["horizon_s"] >= MONTHLY_TABLE_MIN_S:
             _print_annual(annual)
+        print()
+        for line in answer_lines(summary["answers"]):
+            print(line)
     return 0
 
 
@@ -179,8 +203,10 @@ def _print_annual(annual: dict) -> None:
 
 
 def _print_summary(summary: dict) -> None:
+    from planner.solver.defaults import THROTTLE_EPISODE_GAP_MIN
+
     rows = [
-        ("scenario", summary["scenario"], ""), ("start", summary["start"], "local"),
+        ("scenario", summary.get("scenario_label", summary["scenario"]), ""), ("start", summary["start"], "local"),
         ("simulated", f"{summary['horizon_s'] / 3600:.2f}", "h"),
         ("stepping", f"{summary['stepping']}, {summary['steps']} steps"
          + (f" of {summary['step_s']:g} s" if summary["stepping"] == "fixed" else f" (base {summary['step_s']:g} s)"), ""),
@@ -191,14 +217,15 @@ def _print_summary(summary: dict) -> None:
         ("PUE (total)", f"{summary['pue']:.3f}" if summary["pue"] is not None else "-", ""),
         ("PUE (cooling)", f"{summary['pue_cooling']:.3f}" if summary["pue_cooling"] is not None else "-", ""),
         ("electrical losses", f"{summary['electrical_loss_kwh']:.1f}", "kWh"),
-        ("cost", f"{summary['cost_usd']:.2f}", "$"), ("peak IT", f"{summary['peak_it_kw']:.1f}", "kW"),
+        ("cost", money(summary["cost_usd"]), ""), ("peak IT", f"{summary['peak_it_kw']:.1f}", "kW"),
         ("peak facility", f"{summary['peak_facility_kw']:.1f}", "kW"),
         ("max GPU temperature", f"{summary['max_gpu_temp_c']:.1f}", "°C"),
         ("max inlet temperature", f"{summary['max_inlet_temp_c']:.1f}" if summary["max_inlet_temp_c"] is not None
          else "-", "°C"),
         ("lost throughput", f"{summary['lost_gpu_hours']:.2f}", "GPU·h"),
-        ("throttle episodes", summary["throttle_events"], "GPUs"),
-        ("GPUs throttled", summary["throttled_gpus"], f"of {summary['gpus']}"),
+        ("throttle episodes", summary["throttle_events"],
+         f"GPUs ({explained('throttle episodes', gap=THROTTLE_EPISODE_GAP_MIN)})"),
+        ("GPUs throttled", summary["throttled_gpus"], f"of {summary['gpus']} ({explained('GPUs throttled')})"),
         ("throttled GPU-hours", f"{summary['throttled_gpu_hours']:.1f}", "GPU·h"),
         ("max throttled fraction", f"{summary['max_throttled_fraction']:.3f}", ""),
         ("wall time", f"{summary['wall_time_s']:.2f}", "s"),
@@ -212,9 +239,17 @@ def cmd_study(args) -> int:
     from planner.solver import SolverInputError
     from planner.solver.studies import run_study
 
+    if args.name == "night-shift":  # the scheduler's study (issue 9) lives with the scheduler's CLI
+        from ui.cli_schedule import cmd_night_shift
+        return cmd_night_shift(args)
     bar = TerminalProgress(f"study {args.name}")
+
+    def on_run(label: str, index: int, count: int) -> None:  # a study of several simulations: say which runs
+        bar.set_label(f"study {args.name}, run {index + 1} of {count}")
+        bar.note(f"study {args.name}: run {index + 1} of {count}: {label}")
+
     try:
-        out = run_study(args.name, progress=bar)
+        out = run_study(args.name, progress=bar, on_run=on_run)
     except SolverInputError as exc:
         raise _cli_error(str(exc)) from None
     finally:
@@ -240,8 +275,9 @@ def _print_study(name: str, out: dict) -> None:
                 short = {k: v["shortfall_kw"] for k, v in dd["loops"].items() if v["shortfall_kw"] > 0}
                 what = ", ".join(f"{k} {v:.0f} kW short" for k, v in short.items()) or "plant holds its setpoints"
                 print(f"  {'':12s} design day {dd['design_dry_bulb_c']:.1f} °C: {what}")
-        r = out["ratio_phoenix_to_minneapolis"]
-        print(f"  Phoenix / Minneapolis throttled GPU-hours: {'∞ (none in Minneapolis)' if r is None else f'{r:.1f}x'}")
+        print("  Phoenix / Minneapolis throttled GPU-hours: "
+              + ratio_text(out["phoenix"]["throttled_gpu_hours_day"], out["minneapolis"]["throttled_gpu_hours_day"],
+                           "Phoenix", "Minneapolis", "throttled GPU-hours", "GPU·h"))
     elif name == "pump-lag":
         from planner.solver.model import CONTROL_MODES
 
@@ -267,16 +303,16 @@ def _print_study(name: str, out: dict) -> None:
                               for m in CONTROL_MODES)
             print(f"  {r['lag_s']:5.0f} s  {cells}")
     else:
-        print(f"IT energy {out['it_energy_kwh']:.0f} kWh, IT electricity ${out['it_cost_usd']:,.0f} "
-              f"(expected ${out['expected_it_cost_usd']:,.0f}, {out['error_fraction'] * 100:+.2f} %)")
+        print(f"IT energy {out['it_energy_kwh']:,.0f} kWh, IT electricity {money(out['it_cost_usd'])} "
+              f"(expected {money(out['expected_it_cost_usd'])}, {out['error_fraction'] * 100:+.2f} %)")
         print(f"nodes: idle {out['node_idle_w']:.0f} W, max {out['node_max_w']:.0f} W (catalog idle fraction)")
-        print(f"facility energy {out['facility_energy_kwh']:.0f} kWh, PUE {out['pue']:.3f} (cooling "
-              f"{out['pue_cooling']:.3f}), facility electricity ${out['facility_cost_usd']:,.0f} "
-              f"(IT ${out['it_cost_usd']:,.0f})")
+        print(f"facility energy {out['facility_energy_kwh']:,.0f} kWh, PUE {out['pue']:.3f} (cooling "
+              f"{out['pue_cooling']:.3f}), facility electricity {money(out['facility_cost_usd'])} "
+              f"(IT {money(out['it_cost_usd'])})")
         print(f"{'month':>5s} {'IT kWh':>9s} {'facility kWh':>12s} {'PUE':>6s} {'PUE cool':>8s} {'facility $':>10s}")
         for r in out.get("monthly", []):
-            print(f"{r['month']:5d} {r['it_kwh']:9.0f} {r['facility_kwh']:12.0f} {r['pue']:6.3f} "
-                  f"{r['pue_cooling']:8.3f} {r['facility_cost_usd']:10,.0f}")
+            print(f"{r['month']:5d} {r['it_kwh']:9,.0f} {r['facility_kwh']:12,.0f} {r['pue']:6.3f} "
+                  f"{r['pue_cooling']:8.3f} {money(r['facility_cost_usd']):>10s}")
 
 
 def add_subcommands(subparsers) -> None:
@@ -295,13 +331,17 @@ def add_subcommands(subparsers) -> None:
                         "adaptive at 1e-3 for runs longer than a day, else fixed at the scenario's step")
     s.add_argument("--no-repeat", action="store_true",
                    help="run the job list once (default: repeat it with its own period to cover the run)")
-    s.add_argument("--control", choices=CONTROL_CHOICES, default=None)
-    s.add_argument("--load", choices=("jobs", "full"), default=None, help="job list or continuous full load")
+    s.add_argument("--control", choices=CONTROL_CHOICES, default=None,
+                   help=f"cooling/throttle control: {', '.join(CONTROL_CHOICES)} (default: the scenario's, "
+                        f"{_scenario_default('control')} when the plan has no scenario)")
+    s.add_argument("--load", choices=LOAD_CHOICES, default=None,
+                   help="jobs: the plan's job list; full: every GPU busy all the time (default: the scenario's, "
+                        f"{FALLBACK_LOAD} when the plan has no scenario)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--timeseries", default=None, metavar="OUT.csv", help="write one row per minute")
     s.set_defaults(func=_guarded(cmd_simulate))
 
-    t = subparsers.add_parser("study", help="run a bundled seed-story study (phoenix, pump-lag, cost)")
+    t = subparsers.add_parser("study", help="run a bundled seed-story study (" + ", ".join(STUDY_NAMES) + ")")
     t.add_argument("name", choices=STUDY_NAMES)
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.set_defaults(func=_guarded(cmd_study))

@@ -20,15 +20,17 @@ parameters (--vary NAME=V1,V2,… or a [vary] table in --file; LOOP is a cooling
   weather          EPW file or bundled city (phoenix, minneapolis, …); moves the site there
   start            local start date YYYY-MM-DD          days         simulated days
   scenario         a scenario of the plan               control      control mode
-  load             jobs or full                          containment  none, cold or hot
+  load             jobs or full                         containment  none, cold or hot
   tariff           flat price [$/kWh] (file: a table with hourly_usd_per_kwh, demand_charge_usd_per_kw)
+  jobs             a jobs CSV (the `dcplan schedule --jobs` format); the variant runs those jobs
+  scheduler        fcfs, backfill, greedy or optimal: the variant's jobs are scheduled, then simulated
   setpoint.LOOP    supply setpoint of the loop's units [°C]
   units.LOOP       unit count: N, N+1, N-1 … (N = the plan's count) or a number
   rating.LOOP      rating of each of the loop's units [kW]
 examples:
   dcplan sweep demo.dcplan --days 1 --vary control=reactive,predictive --vary weather=phoenix,minneapolis
   dcplan sweep demo.dcplan --file sweep.toml --out results.csv --require "lost_gpu_hours<=0"
-  dcplan sweep demo.dcplan --file sweep.toml --out results.csv --scheduler tcp://10.0.0.5:8786
+  dcplan sweep demo.dcplan --file sweep.toml --out results.csv --scheduler tcp://HOST:8786
 """
 
 
@@ -55,13 +57,14 @@ def _definition(args):
 def cmd_sweep(args) -> int:
     """``dcplan sweep PLAN …``: run the variants, write the results file, print the ranking."""
     from models.store import PlanFileError, load_plan
-    from planner.sweep import (ResultsFile, SweepError, best, check_address, define, default_workers, execute, objectives_for,
-                               parse_constraint, pareto)
+    from planner.sweep import (ResultsFile, SweepError, best, check_address, define, default_workers, execute,
+                               objectives_for, parse_constraint, pareto)
 
     if args.workers is not None and args.workers < 1:
         raise _cli_error(f"--workers must be at least 1, got {args.workers}")
     if args.workers is not None and args.scheduler:
-        raise _cli_error("--workers sizes the embedded cluster; with --scheduler the cluster's own workers run the sweep")
+        raise _cli_error("--workers sizes the embedded cluster; with --scheduler the cluster's own workers run "
+                         "the sweep")
     if args.resume and not args.out:
         raise _cli_error("--resume needs --out RESULTS.csv (the file to resume)")
     if args.days is not None and (not math.isfinite(args.days) or args.days <= 0):
@@ -74,7 +77,8 @@ def cmd_sweep(args) -> int:
     try:
         vary, scenario, days, year, require = _definition(args)
         constraints = [parse_constraint(r) for r in require]
-        sweep = define(plan, vary, scenario=scenario, days=days, year=year)
+        sweep = define(plan, vary, scenario=scenario, days=days, year=year,
+                       schedule_time_limit_s=args.schedule_time_limit)
         if args.scheduler:
             check_address(args.scheduler)
         done: set[str] = set()
@@ -205,5 +209,7 @@ def add_subcommands(subparsers) -> None:
                    "tcp://host:8786 (default: an embedded local cluster)")
     s.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes of the embedded "
                    "cluster (default: one per core)")
+    s.add_argument("--schedule-time-limit", dest="schedule_time_limit", type=float, default=60.0, metavar="S",
+                   help="budget of each variant's scheduler run when 'scheduler' varies [s] (default: 60)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=_guarded(cmd_sweep))

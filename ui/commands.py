@@ -12,14 +12,16 @@ from dataclasses import replace
 
 from PySide6.QtGui import QUndoCommand
 
+from planner import floor
 from planner.plan import ORIENTATIONS, CoolingLoop, CoolingUnit, Plan, Rack, Server, ServerType
-from ui.document import FLOOR_UNIT_KINDS, MAX_NAME_CHARS, PlanDocument, loop_medium, on_floor, unit_footprint
+from ui.document import FLOOR_UNIT_KINDS, KINDS, MAX_NAME_CHARS, PlanDocument, loop_medium, on_floor, unit_footprint
 
 RACK_FIELDS = ("row", "x_m", "y_m", "orientation", "width_m", "depth_m", "u_height", "power_budget_kw",
                "max_weight_kg", "cooling_type", "air_loop", "liquid_loop", "feed_a", "feed_b", "status", "hall")
 GEOMETRY_FIELDS = {"x_m", "y_m", "orientation", "width_m", "depth_m"}
 UNIT_FIELDS = ("kind", "loop", "rated_capacity_kw", "supply_setpoint_c", "flow_m3s", "rated_power_kw",
-               "x_m", "y_m", "model", "hall")
+               "x_m", "y_m", "model", "hall", "rated_outdoor_c", "loop_volume_m3", "time_constant_s", "dead_time_s",
+               "design_cop", "approach_k")
 #: What the history list calls each edited field ("Set power budget of R01").
 FIELD_LABELS = {
     "row": "row", "x_m": "position", "y_m": "position", "orientation": "front", "width_m": "width",
@@ -27,7 +29,14 @@ FIELD_LABELS = {
     "cooling_type": "cooling type", "air_loop": "air loop", "liquid_loop": "liquid loop", "feed_a": "feed A",
     "feed_b": "feed B", "status": "status", "hall": "hall", "kind": "kind", "loop": "loop",
     "rated_capacity_kw": "rated capacity", "supply_setpoint_c": "supply setpoint", "flow_m3s": "design flow",
-    "rated_power_kw": "fan/pump power", "model": "model", "name": "name",
+    "rated_power_kw": "fan/pump power", "model": "model", "name": "name", "rated_outdoor_c": "rating outdoor",
+    "loop_volume_m3": "loop volume", "time_constant_s": "time constant", "dead_time_s": "dead time",
+    "design_cop": "design COP", "approach_k": "approach", "horizon_s": "days", "step_s": "step",
+    "weather_file": "weather", "hourly_price_usd_per_kwh": "prices", "demand_charge_usd_per_kw": "demand charge",
+    "elevation_m": "elevation", "timezone": "time zone", "gpus": "GPUs", "utilization": "utilisation",
+    "duration_s": "duration", "release_s": "release", "deadline_s": "deadline", "start_s": "start",
+    "tile_m": "floor tiles", "containment": "containment", "voltage": "voltage", "amperage": "breaker rating",
+    "phase": "phases", "max_utilization": "max utilisation", "side": "side", "panel": "panel",
 }
 
 
@@ -145,14 +154,16 @@ def next_row_letter(doc: PlanDocument) -> str:
         n += 1
 
 
-def default_rack(doc: PlanDocument, name: str, row: str = "") -> Rack:
-    """A new rack with the dataclass defaults, wired to the first air loop and A/B feeds."""
+def default_rack(doc: PlanDocument, name: str, row: str = "", feeds: tuple[str | None, str | None] = (None, None)) -> Rack:
+    """A new rack with the dataclass defaults on the first air loop, on ``feeds`` (A, B).
+
+    No feeds unless the user picked them: a feed is a budget the engineer assigns, and guessing
+    one (the first feed pair) overloaded it without a word. The problem list names racks without
+    feeds (``rack-no-feed``).
+    """
     loops = doc.plan.cooling_loops
     air = next((l.name for l in loops if l.medium == "air"), None)
-    feeds = doc.plan.power_feeds
-    fa = next((f.name for f in feeds if f.side == "A"), None)
-    fb = next((f.name for f in feeds if f.side == "B"), None)
-    return Rack(name=name, hall=doc.hall().name, row=row, air_loop=air, feed_a=fa, feed_b=fb)
+    return Rack(name=name, hall=doc.hall().name, row=row, air_loop=air, feed_a=feeds[0], feed_b=feeds[1])
 
 
 # -------------------------------------------------------------------- commands
@@ -211,8 +222,8 @@ def add_rack_at(doc: PlanDocument, near: tuple[float, float]) -> AddRacksCommand
     row = sel.row if sel is not None else next_row_letter(doc)
     name = doc.unique_name(f"{row}01", doc.element_names())
     proto = default_rack(doc, name, row)
-    if sel is not None:  # copy the look of the selected rack: same kind of rack is most likely
-        proto = replace(sel, name=name, hall=doc.hall().name)
+    if sel is not None:  # copy the look of the selected rack (same kind of rack is most likely), not its feeds
+        proto = replace(sel, name=name, hall=doc.hall().name, feed_a=None, feed_b=None)
     x0, y0, x1, y1 = proto.footprint()
     spot = find_free_spot(doc, x1 - x0, y1 - y0, near)
     if spot is None:
@@ -221,24 +232,45 @@ def add_rack_at(doc: PlanDocument, near: tuple[float, float]) -> AddRacksCommand
     return AddRacksCommand(doc, [rack])
 
 
-def add_row_at(doc: PlanDocument, near: tuple[float, float], count: int, orientation: str = "N",
-               row: str | None = None, prefix: str | None = None, origin: tuple[float, float] | None = None) -> AddRacksCommand:
-    """A row of ``count`` default racks side by side, fronts facing ``orientation``.
+def add_row_at(doc: PlanDocument, near: tuple[float, float], count: int, orientation: str | None = None,
+               row: str | None = None, prefix: str | None = None, origin: tuple[float, float] | None = None,
+               feeds: tuple[str | None, str | None] = (None, None), neighbour: str | None = None) -> AddRacksCommand:
+    """A row of ``count`` default racks side by side on ``feeds`` (A, B), fronts facing ``orientation``.
 
-    ``origin`` (top-left corner [m]) places it exactly; otherwise the nearest free spot to ``near``.
+    ``origin`` (top-left corner [m]) places it exactly (facing ``orientation``, default N). Otherwise
+    the row goes across an aisle from an existing row of the hall (``planner.floor.row_across_aisle``:
+    fronts facing fronts across a cold aisle, or backs facing backs across a hot aisle; row
+    ``neighbour`` first, then the row nearest ``near``); ``orientation`` None lets the hot/cold aisle
+    pattern choose the facing. A hall with no row to pair with (or no room beside one) gets the row at
+    the free spot nearest ``near``.
     """
     if count < 1:
         raise EditRefused("A row needs at least one rack.")
-    if orientation not in ORIENTATIONS:
+    if orientation is not None and orientation not in ORIENTATIONS:
         raise EditRefused(f"Orientation must be one of {', '.join(ORIENTATIONS)}.")
     row = (row or "").strip() or next_row_letter(doc)
     if len(row) > MAX_NAME_CHARS - 3:
         raise EditRefused(f"A row name can have at most {MAX_NAME_CHARS - 3} characters (this one has {len(row)}).")
     prefix = row if prefix is None else prefix
-    proto = replace(default_rack(doc, "", row), orientation=orientation)
+    unknown = [f for f in feeds if f is not None and f not in {p.name for p in doc.plan.power_feeds}]
+    if unknown:
+        raise EditRefused(f"No power feed named {short(unknown[0])}.")
+    taken = doc.element_names()
+    names = []
+    for i in range(count):
+        names.append(doc.unique_name(f"{prefix}{i + 1:02d}", taken))
+        taken.add(names[-1])
+    proto = default_rack(doc, "", row, feeds)
+    text = f"Add row {short(row)} ({count} racks)"
+    if origin is None:
+        placed = floor.row_across_aisle(doc.plan, doc.hall(), proto, names, near=near, orientation=orientation,
+                                        neighbour_row=neighbour, indexes=doc.floor_indexes())
+        if placed is not None:
+            return AddRacksCommand(doc, placed.racks, text=text)
+    proto = replace(proto, orientation=orientation or "N")
     x0, y0, x1, y1 = proto.footprint()
     rw, rd = x1 - x0, y1 - y0
-    along_x = orientation in ("N", "S")
+    along_x = proto.orientation in ("N", "S")
     w, d = (rw * count, rd) if along_x else (rw, rd * count)
     if origin is None:
         spot = find_free_spot(doc, w, d, near)
@@ -246,15 +278,12 @@ def add_row_at(doc: PlanDocument, near: tuple[float, float], count: int, orienta
             raise EditRefused(f"No free space on the hall floor for a row of {count} racks.")
     else:
         spot = origin
-    taken = doc.element_names()
     racks = []
-    for i in range(count):
-        name = doc.unique_name(f"{prefix}{i + 1:02d}", taken)
-        taken.add(name)
+    for i, name in enumerate(names):
         cx = spot[0] + rw / 2 + (i * rw if along_x else 0.0)
         cy = spot[1] + rd / 2 + (0.0 if along_x else i * rd)
         racks.append(replace(proto, name=name, x_m=round(cx, 6), y_m=round(cy, 6)))
-    return AddRacksCommand(doc, racks, text=f"Add row {short(row)} ({count} racks)")
+    return AddRacksCommand(doc, racks, text=text)
 
 
 class DeleteCommand(PlanCommand):
@@ -527,13 +556,21 @@ class MoveServerCommand(PlanCommand):
         self.doc.set_selected_server(self.server_name)
 
 
+def removal(doc: PlanDocument, kind: str, names, verb: str, plural: str, nothing: str) -> tuple[list, str]:
+    """The diff removing the ``kind`` elements called ``names`` and its history text; refused with
+    ``nothing`` if none exists."""
+    names = set(names)
+    attr, key = KINDS[kind]
+    diff = [(kind, x, None) for x in getattr(doc.plan, attr) if getattr(x, key) in names]
+    if not diff:
+        raise EditRefused(nothing)
+    text = f"{verb} {short(getattr(diff[0][1], key))}" if len(diff) == 1 else f"{verb} {len(diff)} {plural}"
+    return diff, text
+
+
 class RemoveServersCommand(PlanCommand):
     def __init__(self, doc: PlanDocument, names) -> None:
-        names = set(names)
-        diff = [("server", s, None) for s in doc.plan.servers if s.name in names]
-        if not diff:
-            raise EditRefused("No server selected.")
-        text = f"Remove {short(diff[0][1].name)}" if len(diff) == 1 else f"Remove {len(diff)} servers"
+        diff, text = removal(doc, "server", names, "Remove", "servers", "No server selected.")
         super().__init__(doc, text, diff)
 
 

@@ -45,6 +45,9 @@ KINDS = {
     "loop": ("cooling_loops", "name"),
     "feed": ("power_feeds", "name"),
     "hall": ("halls", "name"),
+    "job": ("jobs", "name"),
+    "scenario": ("scenarios", "name"),
+    "site": ("site", None),  # the one Site: old/new swap the whole object
 }
 
 #: Medium of the loop each unit kind serves (CRAHs cool air, CDUs the liquid loop, plant the facility water).
@@ -116,6 +119,9 @@ class PlanDocument(QObject):
         #: > 0 while a command's redo/undo runs: editors must not push commands from the
         #: focus-out and selection signals that a command itself causes
         self.executing = 0
+        #: bumped by every change of plan data (edit, undo, redo, new plan): results computed
+        #: from an older generation are stale
+        self.generation = 0
         self._rack_map: dict[str, Rack] | None = None
         self._unit_map: dict[str, CoolingUnit] | None = None
         self._indexes: dict[str, FootprintIndex] = {}
@@ -148,6 +154,7 @@ class PlanDocument(QObject):
         """Replace the whole plan (open/new/recover); clears undo history."""
         self.plan = plan
         self.disk_stamp = None
+        self.generation += 1
         self._forget_caches()
         self.hall_name = self._first_hall_name()
         self.undo_stack.clear()
@@ -165,6 +172,7 @@ class PlanDocument(QObject):
     def swap_plan(self, plan: Plan) -> None:
         """Replace the plan as part of an undoable command (CSV import)."""
         self.plan = plan
+        self.generation += 1
         self._forget_caches()
         if self.hall_name not in self.hall_names():
             self.hall_name = self._first_hall_name()
@@ -294,12 +302,17 @@ class PlanDocument(QObject):
             index = self._indexes[hall] = floor.hall_index(self.plan, hall)
         return index
 
+    def floor_indexes(self) -> dict[str, FootprintIndex]:
+        """The per-hall spatial indexes kept until the next rack/unit change (for ``planner.floor``
+        calls that take ``indexes``: they add missing halls, never change one)."""
+        return self._indexes
+
     def conflicts(self, racks: list[Rack] = (), units: list[CoolingUnit] = (), ignore: set[str] = frozenset(),
                   ignore_units: set[str] = frozenset()) -> list[floor.Conflict]:
         """``planner.floor.placement_conflicts`` of racks and units at proposed positions; racks named
         in ``ignore`` and units in ``ignore_units`` (usually the ones being moved) are left out."""
         skip = {floor.rack_key(n) for n in ignore} | {floor.unit_key(n) for n in ignore_units}
-        return floor.placement_conflicts(self.plan, racks, units, ignore=skip, indexes=self._indexes)
+        return floor.placement_conflicts(self.plan, racks, units, ignore=skip, indexes=self.floor_indexes())
 
     def overlapping(self, candidates: list[Rack], ignore: set[str] = frozenset(),
                     units: list[CoolingUnit] = (), ignore_units: set[str] = frozenset()) -> list[tuple[str, str]]:
@@ -384,8 +397,13 @@ class PlanDocument(QObject):
         by_kind: dict[str, list[tuple[object, object]]] = {}
         for kind, old, new in diff:
             by_kind.setdefault(kind, []).append((old, new))
+        self.generation += 1
         for kind, pairs in by_kind.items():
             attr, _ = KINDS[kind]
+            if kind == "site":
+                self.plan.site = pairs[-1][1]
+                change.other.add(kind)
+                continue
             replaced = {id(o): n for o, n in pairs if o is not None and n is not None}
             removed = {id(o) for o, n in pairs if o is not None and n is None}
             added = [n for o, n in pairs if o is None and n is not None]

@@ -72,6 +72,11 @@ def density_color(frac: float) -> QColor:
     return QColor(*stops[-1][1])
 
 
+def _fp_rect(fp) -> tuple[float, float, float, float]:
+    """``(x, y, w, h)`` of a footprint ``(x0, y0, x1, y1)``."""
+    return fp[0], fp[1], fp[2] - fp[0], fp[3] - fp[1]
+
+
 def _lod(painter: QPainter, option) -> float:
     """Device pixels per metre at the current zoom."""
     return option.levelOfDetailFromTransform(painter.worldTransform())
@@ -302,6 +307,9 @@ class FloorOverlayItem(QGraphicsItem):
         super().__init__()
         self.setZValue(AISLE_Z)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        # the aisle paths change only with the racks: a cached pixmap spares a path fill of the
+        # whole hall on every repaint (heat-map playback repaints many times a second)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._cold = QPainterPath()
         self._hot = QPainterPath()
         self._labels: list[tuple[QPointF, str, bool]] = []
@@ -386,6 +394,7 @@ class RackLayerItem(QGraphicsItem):
         self._errors: list[QRectF] = []
         self._warnings: list[QRectF] = []
         self._selected: list[QRectF] = []
+        self._rack_rects: list | None = None
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -422,8 +431,60 @@ class RackLayerItem(QGraphicsItem):
             for rect in rects:
                 bounds = bounds.united(rect)
         self._groups, self._unit_groups = list(groups.values()), list(ugroups.values())
+        # rack rectangles by item, for recolor() (colour changes without geometry changes)
+        self._rack_rects = [(item, QRectF(*_fp_rect(item.rack.footprint())))
+                            for name, item in self.fscene.rack_items.items() if name not in self.excluded]
+        self._heat_key = None
         self._fronts, self._errors, self._warnings, self._selected = fronts, errors, warnings, selected
         self._bounds = bounds.adjusted(-1, -1, 1, 1)
+        self.update()
+
+    def recolor(self) -> None:
+        """Regroup the rack rectangles by their items' current fill (a heat-map frame): no geometry,
+        front strips or outlines are recomputed."""
+        if self._rack_rects is None:
+            self.rebuild()
+            return
+        groups: dict[int, tuple[QColor, list[QRectF]]] = {}
+        for item, rect in self._rack_rects:
+            f = item.fill
+            g = groups.get(f.rgba())
+            if g is None:
+                groups[f.rgba()] = (f, [rect])
+            else:
+                g[1].append(rect)
+        self._groups = list(groups.values())
+        self.update()
+
+    def recolor_indices(self, names, indices) -> None:
+        """A heat-map frame: rack ``names[k]`` gets ``LUT[indices[k]]`` (-1: no data). Grouped with
+        numpy (a stable sort of the colour indices) and ``itemgetter``: no Python loop over racks."""
+        from operator import itemgetter
+
+        import numpy as np
+
+        from ui.heatmap import LUT
+
+        if self._rack_rects is None:
+            self.rebuild()
+        key = (id(names), len(self._rack_rects))
+        if getattr(self, "_heat_key", None) != key:  # map layer order -> column of the series, once
+            col = {n: k for k, n in enumerate(names)}
+            self._heat_pos = np.array([col.get(item.rack.name, -1) for item, _r in self._rack_rects], dtype=int)
+            self._heat_rects = [r for _i, r in self._rack_rects]
+            self._heat_key = key
+        pos = self._heat_pos
+        idx = np.where(pos >= 0, np.asarray(indices)[np.maximum(pos, 0)], -1) if pos.size else pos
+        order = np.argsort(idx, kind="stable")
+        sidx = idx[order]
+        cuts = np.flatnonzero(np.diff(sidx)) + 1
+        groups = []
+        from ui.floor_view import HEAT_NO_DATA
+        for part in np.split(order, cuts) if order.size else []:
+            i = int(idx[part[0]])
+            rects = itemgetter(*part.tolist())(self._heat_rects)
+            groups.append((LUT[i] if i >= 0 else HEAT_NO_DATA, list(rects) if isinstance(rects, tuple) else [rects]))
+        self._groups = groups
         self.update()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:

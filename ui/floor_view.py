@@ -27,7 +27,7 @@ COLOR_MODES = {
     "loop": "Cooling loop",
     "density": "Power density (kW per rack)",
     "budget": "Power vs budget",
-    "temperature": "Temperature (needs a simulation run)",
+    "temperature": "Temperature (simulation results over time)",
 }
 #: Below this zoom [px/m] racks are drawn by one RackLayerItem instead of one paint per item.
 DETAIL_PX_PER_M = 20.0
@@ -35,6 +35,8 @@ DETAIL_PX_PER_M = 20.0
 LIVE_CHECK_MAX = 1000
 #: Full scale of the density colour ramp [kW/rack]: a GB300 NVL72-class rack is ~140 kW.
 DENSITY_FULL_SCALE_KW = 150.0
+#: Racks without a value in the heat map (no results, or no GPUs / no air inlet).
+HEAT_NO_DATA = QColor("#d9dde2")
 
 
 class FloorScene(QGraphicsScene):
@@ -55,6 +57,11 @@ class FloorScene(QGraphicsScene):
         self._layer_timer.setInterval(0)
         self._layer_timer.timeout.connect(self._rebuild_layer)
         self.color_mode = "loop"
+        # heat-map frame (Temperature mode): rack names and LUT indices at the scrubbed instant
+        self._heat_frame: tuple = ((), ())
+        self._heat_map: dict | None = None
+        self._heat_items: list = []
+        self._heat_items_key = None
         self._rack_kw: dict[str, float] = {}
         self._loop_index: dict[str, int] | None = None
         self._syncing = False
@@ -82,6 +89,7 @@ class FloorScene(QGraphicsScene):
         self.clear()
         self.rack_items.clear()
         self.unit_items.clear()
+        self._heat_items_key = None
         self.overlay = FloorOverlayItem()
         self.addItem(self.overlay)
         self.layer = RackLayerItem(self)
@@ -206,12 +214,51 @@ class FloorScene(QGraphicsScene):
         elif self.color_mode == "budget":
             item.fill = ramp_color(kw / r.power_budget_kw if r.power_budget_kw > 0 else (2.0 if kw else 0.0))
         elif self.color_mode == "temperature":
-            item.fill = QColor("#d9dde2")  # no simulation results in the editor yet
+            item.fill = self.heat.get(r.name, HEAT_NO_DATA)
         else:
             loop = r.liquid_loop if r.cooling_type in ("liquid", "hybrid") and r.liquid_loop else r.air_loop
             item.fill = self.loop_color(loop)
         item.load_text = f"{kw:.0f}/{r.power_budget_kw:.0f} kW" if kw or r.power_budget_kw else ""
         item.update()
+
+    def set_heat(self, names, indices) -> None:
+        """Rack colours of one heat-map frame: ``indices`` into ``ui.heatmap.LUT`` (-1: no data),
+        aligned with ``names``. Repaints only in the Temperature mode (one layer rebuild)."""
+        from ui.heatmap import LUT
+
+        lut, none = LUT, HEAT_NO_DATA
+        self._heat_frame, self._heat_map = (names, indices), None
+        if self.color_mode != "temperature":
+            return
+        if self._heat_items_key != (id(names), len(self.rack_items)):  # items in series order, once
+            self._heat_items = [self.rack_items.get(n) for n in names]
+            self._heat_items_key = (id(names), len(self.rack_items))
+        detail = self.detail
+        for item, i in zip(self._heat_items, indices.tolist()):
+            if item is not None:
+                item.fill = lut[i] if i >= 0 else none
+                if detail:  # zoomed out the items paint nothing: the layer alone is recoloured
+                    item.update()
+        if not detail and self.layer is not None:
+            # geometry unchanged: regroup the cached rectangles by colour index
+            self.layer.recolor_indices(names, indices)
+
+    @property
+    def heat(self) -> dict:
+        """Rack name -> colour of the current heat-map frame (built on demand)."""
+        if self._heat_map is None:
+            from ui.heatmap import LUT
+
+            names, idx = self._heat_frame
+            self._heat_map = {n: (LUT[i] if i >= 0 else HEAT_NO_DATA) for n, i in zip(names, list(idx))}
+        return self._heat_map
+
+    def clear_heat(self) -> None:
+        self._heat_frame, self._heat_map = ((), ()), None
+        if self.color_mode == "temperature":
+            for item in self.rack_items.values():
+                self._style_rack(item)
+            self.mark_layer()
 
     def unit_fill(self, u) -> QColor:
         """Floor units take their loop's colour when colouring by loop, else one neutral teal."""
@@ -240,6 +287,8 @@ class FloorScene(QGraphicsScene):
     # ------------------------------------------------------------- updates
     def on_plan_changed(self, change) -> None:
         self._syncing = True
+        if change.racks_any:
+            self._heat_items_key = None  # rack items added, removed or renamed
         if change.server_racks:
             # power only changes for racks whose servers changed
             types = self.doc.plan.server_type_map()
@@ -258,6 +307,9 @@ class FloorScene(QGraphicsScene):
                 item.fill = self.unit_fill(item.unit)
         if "server_type" in change.other:
             self._rack_kw = self.doc.plan.rack_max_power_kw()
+        if "hall" in change.other:  # size or tiles: the floor, grid and rulers are drawn anew
+            self._update_rect()
+            self.invalidate(self.sceneRect(), self.SceneLayer.BackgroundLayer)
         for n in change.racks_removed:
             item = self.rack_items.pop(n, None)
             if item is not None:
@@ -376,6 +428,25 @@ class FloorScene(QGraphicsScene):
         painter.drawRect(hall)
         self._draw_rulers(painter, hall, lod, tile)
 
+    def ruler_marks(self, lod: float) -> tuple[float, list[float]]:
+        """Step [m] and positions [m] of the distance marks along the top wall at ``lod`` px/m: round
+        numbers of the display unit (whole 2 ft tiles in feet when the hall uses them)."""
+        from ui.units import ruler_step, units
+
+        u = units()
+        per_unit_m = u.from_display("length", 1.0)  # metres per displayed unit (1 or 0.3048)
+        step_m = ruler_step(per_unit_m * lod, self.doc.hall().tile_m, u.system) * per_unit_m
+        n = int(self.hall_rect().width() / step_m + 1e-9) + 1
+        return step_m, [i * step_m for i in range(n)]
+
+    def hall_caption(self) -> str:
+        """The line under the hall: name, size and floor tiles in the display units."""
+        from ui.units import tile_text, units
+
+        u, h = units(), self.doc.hall()
+        return (f"{h.name} — {u.fmt('length', h.width_m)} × {u.fmt('length', h.depth_m)}, "
+                f"{tile_text(h.tile_m, u.system)} tiles")
+
     def _draw_rulers(self, painter: QPainter, hall: QRectF, lod: float, tile: float) -> None:
         """Distance marks along the top and left walls, at round numbers of the display unit."""
         if lod <= 0:
@@ -383,22 +454,14 @@ class FloorScene(QGraphicsScene):
         from ui.units import units
 
         u = units()
-        per_unit_m = u.from_display("length", 1.0)  # metres per displayed unit (1 or 0.3048)
-        step = 1.0
-        for nice in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
-            step = float(nice)
-            if step * per_unit_m * lod >= 60:
-                break
-        step_m = step * per_unit_m
+        step_m, xs = self.ruler_marks(lod)
         painter.save()
         painter.scale(1 / lod, 1 / lod)
         f = QFont(painter.font())
         f.setPixelSize(10)
         painter.setFont(f)
         painter.setPen(QColor("#5b6672"))
-        n = int(hall.width() / step_m + 1e-9) + 1
-        for i in range(n):
-            x = i * step_m
+        for x in xs:
             painter.drawText(QRectF(x * lod - 40, hall.top() * lod - 18, 80, 14), int(Qt.AlignmentFlag.AlignCenter),
                              u.fmt("length", x, digits=0))
         n = int(hall.height() / step_m + 1e-9) + 1
@@ -407,13 +470,11 @@ class FloorScene(QGraphicsScene):
             painter.drawText(QRectF(hall.left() * lod - 64, y * lod - 7, 58, 14),
                              int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                              u.fmt("length", y, digits=0))
-        h = self.doc.hall()
         f.setBold(True)
         f.setPixelSize(12)
         painter.setFont(f)
         painter.drawText(QRectF(hall.left() * lod, hall.bottom() * lod + 6, 600, 18), int(Qt.AlignmentFlag.AlignLeft),
-                         f"{h.name} — {u.fmt('length', h.width_m)} × {u.fmt('length', h.depth_m)}, "
-                         f"{u.fmt('length', h.tile_m)} tiles")
+                         self.hall_caption())
         painter.restore()
 
 
@@ -535,6 +596,11 @@ class FloorView(QGraphicsView):
         self._fit_timer.timeout.connect(self.fit_hall)
         doc.sigPlanReplaced.connect(self.fit_soon)
         doc.sigHallChanged.connect(self.fit_soon)
+        doc.sigPlanChanged.connect(self._plan_changed)
+
+    def _plan_changed(self, change) -> None:
+        if "hall" in change.other:  # the cached background holds the old grid and rulers
+            self.resetCachedContent()
 
     def fit_soon(self) -> None:
         self._fit_timer.start()
@@ -767,6 +833,8 @@ class FloorView(QGraphicsView):
             item = self.fscene.unit_items.get(n)
             if item is not None:
                 item.setPos(x, y)
+        if d.get("started"):  # views that followed the drag (the inspector) show the real position again
+            self.doc.sigRacksChanging.emit(dict(d["racks"]))
 
     def _cancel_drag(self) -> None:
         d, self._drag = self._drag, None

@@ -9,11 +9,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QLabel, QLineEdit, QScrollArea,
                                QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
-from planner.plan import COOLING_TYPES, ORIENTATIONS, RACK_HEIGHTS_U, RACK_STATUSES
+from planner.plan import CONTAINMENTS, COOLING_TYPES, ORIENTATIONS, RACK_HEIGHTS_U, RACK_STATUSES
 from ui import commands as cmds
+from ui import plan_commands as pc
 from ui.commands import short
 from ui.document import PlanDocument
-from ui.units import units
+from ui.units import METRIC_TILE_M, US_TILE_M, flow_kind, tile_text, units
 from ui.widgets import PowerBar, QuantitySpinBox
 
 MIXED = "—"
@@ -21,6 +22,7 @@ NONE = "(none)"
 _NONE_KEY = "\x00none"  # item data standing for None (a QVariant cannot hold None reliably)
 STATUSES = RACK_STATUSES
 ORIENTATION_LABELS = {"N": "N (up)", "E": "E (right)", "S": "S (down)", "W": "W (left)"}
+CONTAINMENT_LABELS = {"none": "none (open aisles)", "cold": "cold aisle contained", "hot": "hot aisle contained"}
 
 
 def _shared(values):
@@ -92,12 +94,7 @@ class Inspector(QWidget):
         lay.addWidget(self.header)
         self.stack = QStackedWidget()
         lay.addWidget(self.stack, 1)
-        self.empty = QLabel("Click a rack or cooling unit on the floor plan to inspect it.\n\n"
-                            "Drag on empty floor to select several; Ctrl+A selects all.")
-        self.empty.setWordWrap(True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.empty.setStyleSheet("color: #6b7280; padding: 8px;")
-        self.stack.addWidget(self.empty)
+        self._build_hall_page()
         self._build_rack_page()
         self._build_unit_page()
         doc.sigSelectionChanged.connect(self.refresh)
@@ -206,6 +203,49 @@ class Inspector(QWidget):
         self.rack_page = scroll
         self.stack.addWidget(scroll)
 
+    def _build_hall_page(self) -> None:
+        """Nothing selected: the hall shown (size, floor tiles, containment) and how to select."""
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setContentsMargins(0, 0, 0, 0)
+        self.hall_box = QGroupBox("Hall")
+        form = QFormLayout(self.hall_box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.hall_width = self._qty("length", 1, 10000, "width_m", "hall")
+        self.hall_depth = self._qty("length", 1, 10000, "depth_m", "hall")
+        self.hall_tiles = Combo(lambda d: self._set("hall", "tile_m", d))
+        self.hall_tiles.setObjectName("hall_tile_m")
+        self.hall_tiles.setToolTip("Raised-floor tile pitch: the grid that racks snap to, and the unit of Add Row's "
+                                   "aisles (two tiles)")
+        self.hall_containment = Combo(lambda d: self._set("hall", "containment", d))
+        self.hall_containment.setObjectName("hall_containment")
+        form.addRow("Width (x)", self.hall_width)
+        form.addRow("Depth (y)", self.hall_depth)
+        form.addRow("Floor tiles", self.hall_tiles)
+        form.addRow("Containment", self.hall_containment)
+        v.addWidget(self.hall_box)
+        hint = QLabel("Click a rack or cooling unit on the floor plan to inspect it.\n\n"
+                      "Drag on empty floor to select several; Ctrl+A selects all.")
+        hint.setWordWrap(True)
+        hint.setAlignment(Qt.AlignmentFlag.AlignTop)
+        hint.setStyleSheet("color: #6b7280; padding: 8px;")
+        v.addWidget(hint)
+        v.addStretch(1)
+        self.empty = page
+        self.stack.addWidget(page)
+
+    def _show_hall(self) -> None:
+        h = self.doc.hall()
+        self.hall_box.setTitle(f"Hall {short(h.name)}")
+        self.hall_width.set_si(h.width_m)
+        self.hall_depth.set_si(h.depth_m)
+        tiles = [(f"{tile_text(METRIC_TILE_M, units().system)} (metric)", METRIC_TILE_M),
+                 (f"{tile_text(US_TILE_M, units().system)} (US)", US_TILE_M)]
+        if all(abs(h.tile_m - t) > 1e-9 for _n, t in tiles):
+            tiles.append((tile_text(h.tile_m, units().system), h.tile_m))
+        self.hall_tiles.fill(tiles, next((t for _n, t in tiles if abs(h.tile_m - t) <= 1e-9), h.tile_m))
+        self.hall_containment.fill([(CONTAINMENT_LABELS.get(c, c), c) for c in CONTAINMENTS], h.containment)
+
     def _build_unit_page(self) -> None:
         page = QWidget()
         v = QVBoxLayout(page)
@@ -223,7 +263,7 @@ class Inspector(QWidget):
         self.unit_loop.setObjectName("unit_loop")
         self.unit_cap = self._qty("cooling", 0, 100000, "rated_capacity_kw", "unit")
         self.unit_setpoint = self._qty("temp", -10, 60, "supply_setpoint_c", "unit")
-        self.unit_flow = self._qty("flow", 0, 1000, "flow_m3s", "unit")
+        self.unit_flow = self._qty("liquid_flow", 0, 1000, "flow_m3s", "unit")  # air flow for CRAHs
         self.unit_power = self._qty("power", 0, 10000, "rated_power_kw", "unit")
         self.unit_x = self._qty("length", 0, 10000, "x_m", "unit")
         self.unit_y = self._qty("length", 0, 10000, "y_m", "unit")
@@ -249,7 +289,9 @@ class Inspector(QWidget):
     # --------------------------------------------------------------- refresh
     def _on_change(self, change) -> None:
         sel = set(self.doc.selected_racks)
-        if (sel & (change.racks_any | change.server_racks) or set(self.doc.selected_units) & (
+        if not sel and not self.doc.selected_units and "hall" in change.other:
+            self.refresh()
+        elif (sel & (change.racks_any | change.server_racks) or set(self.doc.selected_units) & (
                 change.units_added | change.units_modified) or change.other):
             self.refresh()
 
@@ -278,6 +320,7 @@ class Inspector(QWidget):
             self.stack.setCurrentWidget(self.unit_page)
         else:
             self.header.setText("Nothing selected")
+            self._show_hall()
             self.stack.setCurrentWidget(self.empty)
 
     def _show_racks(self, racks) -> None:
@@ -349,12 +392,16 @@ class Inspector(QWidget):
         self.unit_kind.setText(_shared(u.kind for u in ulist).upper() if _shared(u.kind for u in ulist) is not MIXED else MIXED)
         self.unit_model.setText(_shared(u.model for u in ulist) or "—")
         self.unit_loop.fill([(l.name, l.name) for l in self.doc.plan.cooling_loops], _shared(u.loop for u in ulist))
+        flows = {flow_kind(u.kind) for u in ulist}
+        self.unit_flow.set_kind(next(iter(flows)) if len(flows) == 1 else "liquid_flow")
+        self.unit_flow.setEnabled(len(flows) == 1)  # CRAHs and CDUs together: air and liquid flow do not mix
         for box, f in ((self.unit_cap, "rated_capacity_kw"), (self.unit_setpoint, "supply_setpoint_c"),
                        (self.unit_flow, "flow_m3s"), (self.unit_power, "rated_power_kw"),
                        (self.unit_x, "x_m"), (self.unit_y, "y_m")):
             val = _shared(getattr(u, f) for u in ulist)
             box.set_si(None if val is MIXED or val is None else val)
-            box.setEnabled(not (f in ("x_m", "y_m") and val is None))
+            if f != "flow_m3s":
+                box.setEnabled(not (f in ("x_m", "y_m") and val is None))
         from planner.checks import loop_capacities_kw, loop_loads_kw
 
         loop = _shared(u.loop for u in ulist)
@@ -362,7 +409,8 @@ class Inspector(QWidget):
             load = loop_loads_kw(self.doc.plan).get(loop, 0.0)
             cap = loop_capacities_kw(self.doc.plan).get(loop, 0.0)
             uu = units()
-            self.unit_load.setText(f"{loop}: {uu.fmt('heat', load)} at max of {uu.fmt('cooling', cap)} rated"
+            # a load compared with a capacity: both in the capacity's unit (kW or tons, never BTU/h with tons)
+            self.unit_load.setText(f"{loop}: {uu.fmt('cooling', load)} at max of {uu.fmt('cooling', cap)} rated"
                                    + (f" ({load / cap * 100:.0f} %)" if cap else ""))
         else:
             self.unit_load.setText("")
@@ -376,7 +424,10 @@ class Inspector(QWidget):
     def _set(self, target: str, field: str, value) -> None:
         if not self._editable():
             return
-        if target == "rack":
+        if target == "hall":
+            if not cmds.try_push(self.doc, self, pc.EditHallCommand, self.doc.hall().name, {field: value}):
+                self.refresh()
+        elif target == "rack":
             names = [n for n in self.doc.selected_racks if self.doc.rack(n) is not None]
             if names:
                 if not cmds.try_push(self.doc, self, cmds.EditRacksCommand, names, {field: value}):
@@ -428,7 +479,8 @@ class Inspector(QWidget):
 
     def quantity_boxes(self):
         return [self.x_box, self.y_box, self.width_box, self.depth_box, self.budget_box, self.weight_box,
-                self.unit_cap, self.unit_setpoint, self.unit_flow, self.unit_power, self.unit_x, self.unit_y]
+                self.unit_cap, self.unit_setpoint, self.unit_flow, self.unit_power, self.unit_x, self.unit_y,
+                self.hall_width, self.hall_depth]
 
     def commit_pending(self, *_args) -> None:
         """Commit what the user typed but has not confirmed yet (Enter / leaving the field).

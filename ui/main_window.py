@@ -9,13 +9,14 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QSizePolicy, QToolBar,
-                               QUndoView, QWidget)
+                               QUndoView, QVBoxLayout, QWidget)
 
 from models import store
 from models.store import PlanFileError
 from planner.plan import Plan
 from ui import commands as cmds
 from ui import file_jobs, jobs, messages
+from ui.analysis import Analysis
 from ui.autosave import Autosaver, side_path, untitled_autosave_path
 from ui.catalog_dock import CatalogWidget
 from ui.document import FLOOR_UNIT_KINDS, PlanDocument, new_plan, unit_size
@@ -39,11 +40,21 @@ class MainWindow(QMainWindow):
         self.scene = FloorScene(self.doc, self)
         self.view = FloorView(self.doc, self.scene)
         self.view.setObjectName("floorView")
-        self.setCentralWidget(self.view)
         self.autosaver = Autosaver(self.doc, self)
         self.autosaver.sigFailed.connect(self._autosave_failed)  # bound method: queued from the worker
+        self.analysis = Analysis(self)
+        central = QWidget()
+        central.setObjectName("floorArea")
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.analysis.scrubber)  # the heat map's time scrubber, under the floor
+        self.setCentralWidget(central)
         self._build_docks()
         self._build_actions()
+        self.analysis.run_button.setDefaultAction(self.act_run)
+        self.analysis.scrubber.sigQuantityChanged.connect(lambda _q: self._update_legend())
         self._build_menus()
         self._build_toolbar()
         self._build_status()
@@ -66,7 +77,13 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_totals()
         self._update_legend()
+        # lay the docks out now: before its first activation the layout's minimum is the docks' size
+        # hints stacked (1,337 px for the demo), and a resize before show was clamped to it
+        self.layout().activate()
         self._size_to_screen()
+        self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.view.fit_soon()
 
     def _size_to_screen(self) -> None:
@@ -112,10 +129,30 @@ class MainWindow(QMainWindow):
         self.undo_view.setEmptyLabel("<opened plan>")
         self.history_dock = self._dock("History", "historyDock", self.undo_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.history_dock)
+        self.results_dock = self._dock("Results", "resultsDock", self.analysis.results,
+                                       Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.results_dock)
+        from ui.jobs_editor import JobsEditor
+        from ui.plant_editor import PlantEditor
+        from ui.scenario_editor import ScenarioEditor
+
+        self.jobs_editor = JobsEditor(self.doc, self.analysis)
+        self.jobs_dock = self._dock("Jobs", "jobsDock", self.jobs_editor, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.jobs_dock)
+        self.scenario_editor = ScenarioEditor(self.doc, self.analysis)
+        self.scenario_dock = self._dock("Site && Scenarios", "scenarioDock", self.scenario_editor,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.plant_editor = PlantEditor(self.doc)
+        self.plant_dock = self._dock("Plant", "plantDock", self.plant_editor, Qt.DockWidgetArea.RightDockWidgetArea)
+        from ui.power_editor import PowerEditor
+
+        self.power_editor = PowerEditor(self.doc)
+        self.power_dock = self._dock("Power Feeds", "powerDock", self.power_editor, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.power_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.scenario_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.plant_dock)
+        self.inspector_dock.raise_()
         self.problems_dock.raise_()
-        self.resizeDocks([self.catalog_dock, self.inspector_dock], [380, 370], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.catalog_dock, self.elevation_dock], [460, 480], Qt.Orientation.Vertical)
-        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -204,6 +241,21 @@ class MainWindow(QMainWindow):
             a.setChecked(units().system == system)
             a.triggered.connect(lambda _c=False, s=system: units().set_system(s))
         self.act_about = self._action("&About dcplan", self.about, None, "About")
+        self.act_run = self._action("&Run", self.analysis.run, "F5",
+                                    "Simulate the current scenario (results appear in the Results dock)", "run")
+        self.act_cancel_run = self._action("&Cancel Run", self.analysis.cancel, "Shift+F5",
+                                           "Stop the running simulation (results stay as they were)")
+        self.act_cancel_run.setEnabled(False)
+        self.act_export_plots = self._action("Export &Plots (PNG, SVG)…", lambda: self.analysis.export_plots(), None,
+                                             "Write every plot of the current run as PNG and SVG")
+        self.act_export_ts = self._action("Export &Time Series (CSV)…", lambda: self.analysis.export_csv(), None,
+                                          "Write the current run's minute series as CSV")
+        self.act_report = self._action("&Report (PDF)…", lambda: self.analysis.export_report(), "Ctrl+P",
+                                       "Answers, plots and the floor heat map at the worst instant, as a PDF")
+        self.act_compare = self._action("C&ompare Runs", lambda: self.analysis.show_compare(), None,
+                                        "Two scenarios, or before and after an edit, side by side")
+        self.act_schedule = self._action("&Schedule…", lambda: self.analysis.schedule(), "Ctrl+F5",
+                                         "Schedule the job list (method choice) and compare with first-come-first-served")
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -244,8 +296,18 @@ class MainWindow(QMainWindow):
         um.addAction(self.act_si)
         um.addAction(self.act_imperial)
         m.addSeparator()
-        for d in (self.catalog_dock, self.elevation_dock, self.inspector_dock, self.problems_dock, self.history_dock):
+        for d in (self.catalog_dock, self.elevation_dock, self.inspector_dock, self.problems_dock, self.history_dock,
+                  self.results_dock, self.scenario_dock, self.plant_dock, self.jobs_dock, self.power_dock):
             m.addAction(d.toggleViewAction())
+        self.sim_menu = m = mb.addMenu("&Simulation")
+        m.addAction(self.act_run)
+        m.addAction(self.act_cancel_run)
+        m.addSeparator()
+        m.addAction(self.act_schedule)
+        m.addAction(self.act_compare)
+        m.addSeparator()
+        for a in (self.act_export_plots, self.act_export_ts, self.act_report):
+            m.addAction(a)
         m = mb.addMenu("&Help")
         m.addAction(self.act_about)
 
@@ -266,6 +328,7 @@ class MainWindow(QMainWindow):
                 tb.addSeparator()
             else:
                 tb.addAction(a)
+        tb.addAction(self.act_run)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
@@ -300,6 +363,7 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         sb = self.statusBar()
+        sb.addPermanentWidget(self.analysis.progress)
         self.totals_labels = {}
         for key, tip in (("racks", "Racks in the plan"), ("servers", "Servers placed"), ("gpus", "GPUs"),
                          ("it", "IT power with every server at max"),
@@ -416,14 +480,27 @@ class MainWindow(QMainWindow):
         elif mode == "budget":
             entries = [(ramp_color(0.25), "< 50 %"), (ramp_color(0.75), "75 %"), (ramp_color(1.0), "100 %"),
                        (ramp_color(1.2), "over budget")]
+        elif self.analysis.scrubber.rs is not None:
+            from ui.heatmap import LUT, QUANTITIES
+
+            sc = self.analysis.scrubber
+            kind = QUANTITIES[sc.quantity][1]
+            for i in (255, 191, 128, 64, 0):
+                entries.append((LUT[i], sc.bar.label(sc.lo + (sc.hi - sc.lo) * i / 255)))
+            entries.append((QColor("#d9dde2"), "no value (no GPUs / no air)" if kind == "temp" else "no GPUs"))
         else:
-            entries = [(QColor("#d9dde2"), "run a simulation to colour by temperature")]
+            entries = [(QColor("#d9dde2"), "run a simulation (F5) to colour by temperature")]
         solid = QColor(COLD_AISLE)
         solid.setAlpha(160)
         hot = QColor(HOT_AISLE)
         hot.setAlpha(160)
         entries += [(solid, "cold aisle (rack fronts)"), (hot, "hot aisle (rack backs)"), (FRONT_COLOR, "rack front edge")]
-        self.view.legend.set_entries(COLOR_MODES[mode], entries)
+        title = COLOR_MODES[mode]
+        if mode == "temperature" and self.analysis.scrubber.rs is not None:
+            from ui.heatmap import QUANTITIES
+
+            title = f"{QUANTITIES[self.analysis.scrubber.quantity][0]} at the time under the floor"
+        self.view.legend.set_entries(title, entries)
 
     def set_color_mode(self, mode: str) -> None:
         self.scene.set_color_mode(mode)
@@ -450,10 +527,13 @@ class MainWindow(QMainWindow):
         cmds.try_push(self.doc, self, cmds.add_rack_at, self._view_center())
 
     def add_row(self) -> None:
-        params = messages.ask_row(self, {"count": 10, "orientation": "N", "row": cmds.next_row_letter(self.doc)})
+        params = messages.ask_row(self, {"count": 10, "orientation": None, "row": cmds.next_row_letter(self.doc),
+                                         "feeds": [f.name for f in self.doc.plan.power_feeds]})
         if params:
+            sel = self.doc.rack(self.doc.selected_racks[0]) if self.doc.selected_racks else None
             cmds.try_push(self.doc, self, cmds.add_row_at, self._view_center(), params["count"],
-                          params.get("orientation", "N"), params.get("row"))
+                          params.get("orientation"), params.get("row"), feeds=params.get("feeds", (None, None)),
+                          neighbour=sel.row if sel is not None else None)
 
     def duplicate(self) -> None:
         cmds.try_push(self.doc, self, cmds.DuplicateCommand, self.doc.selected_racks)
@@ -707,9 +787,12 @@ class MainWindow(QMainWindow):
         catalog = list(self.catalog.server_types)
         res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
                            lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok))
-        if isinstance(res.error, DeletionsRefused) and messages.confirm(
-                self, "Remove servers?", f"The import would remove {res.error.removed:,} of the plan's "
-                f"{res.error.servers:,} servers: {names} list their racks without them.", "Remove them"):
+        if isinstance(res.error, DeletionsRefused):
+            if not messages.confirm(self, "Remove servers?", f"The import would remove {res.error.removed:,} of the "
+                                    f"plan's {res.error.servers:,} servers: {names} list their racks without them.",
+                                    "Remove them"):
+                self.statusBar().showMessage("Import cancelled: the plan is unchanged", 5000)
+                return
             res = jobs.run_job(self, "Import rack plan", f"Importing {names}…",
                                lambda tok: file_jobs.import_csv_files(snap, kw, catalog, tok, allow_deletions=True))
         if res.cancelled:
@@ -739,6 +822,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.maybe_save():
+            self.analysis.runner.cancel()
+            self.analysis.runner.wait()
             self.autosaver.wait()
             if not self.doc.dirty:
                 self.autosaver.discard()

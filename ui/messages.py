@@ -114,3 +114,28 @@ def ask_row(parent: QWidget | None, defaults: dict) -> dict | None:
     if dlg.exec():
         return dlg.values()
     return None
+
+
+def ask_jobs_csv(parent: QWidget | None, mode: str) -> str | None:
+    """A jobs CSV to import (``mode="open"``) or to write (``"save"``)."""
+    if mode == "open":
+        path, _ = QFileDialog.getOpenFileName(parent, "Import jobs from CSV", "", "CSV files (*.csv);;All files (*)")
+    else:
+        path, _ = QFileDialog.getSaveFileName(parent, "Export jobs to CSV", "jobs.csv", "CSV files (*.csv)")
+    return path or None
+
+
+def ask_export_path(parent: QWidget | None, title: str, suggestion: str, filters: str) -> str | None:
+    """Where to write an exported file (plot image, time series, report)."""
+    path, _ = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
+    return path or None
+
+
+def ask_schedule_method(parent: QWidget | None, methods, default: str) -> str | None:
+    """The scheduling method to run, or None if cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    items = list(methods)
+    m, ok = QInputDialog.getItem(parent, "Schedule jobs", "Method (fcfs is the baseline it is compared with):",
+                                 items, items.index(default) if default in items else 0, False)
+    return m if ok else None

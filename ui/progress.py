@@ -70,6 +70,20 @@ class TerminalProgress:
             self.stream.flush()
             self._next_tenth += 1
 
+    def set_label(self, label: str) -> None:
+        """Name what runs from now on (a study's next run); later lines and the bar carry it."""
+        self.label = label
+        if self._bar is not None:
+            self._bar.set_description_str(label)
+
+    def note(self, text: str) -> None:
+        """Write one line of text without breaking the bar (above it on a terminal)."""
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

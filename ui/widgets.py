@@ -35,6 +35,12 @@ class QuantitySpinBox(QDoubleSpinBox):
     def _on_units(self, _system: str) -> None:
         self.set_si(self._si)
 
+    def set_kind(self, kind: str) -> None:
+        """Show another kind of quantity (a unit's flow is air or liquid flow, by unit kind)."""
+        if kind != self.kind:
+            self.kind = kind
+            self.set_si(self._si)
+
     def commit_pending(self) -> None:
         """Commit a value typed but not yet confirmed (before the units change under it)."""
         if self.lineEdit().isModified():

@@ -8,6 +8,8 @@ Rules (:func:`add_server_types`):
   server above its rack's top or onto another server is refused, naming the servers.
 * A type with the manufacturer and model of a plan type under another key is added and noted:
   devices.csv then names it ambiguously by model, and needs the key.
+* A zero-U type (a PDU on the rack's side) is left out and noted: a plan's devices sit in rack
+  units, so its server types are at least 1 U (``models`` refuses 0 U).
 
 The input plan is not changed; the result holds a new plan.
 """
@@ -45,6 +47,10 @@ def add_server_types(plan: Plan, types: Sequence[ServerType]) -> CatalogMerge:
     result = CatalogMerge(new)
     index = {t.key: i for i, t in enumerate(new.server_types)}
     for t in types:
+        if t.u_height < 1:
+            result.notes.append(f"{t.key}: 0 U (mounted outside the rack units) not added: dcplan places devices "
+                                "in rack units")
+            continue
         t = copy.deepcopy(t)
         i = index.get(t.key)
         if i is None:

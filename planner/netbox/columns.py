@@ -6,7 +6,6 @@ Source: netbox-community/netbox at tag v4.6.8 (Apache-2.0).
   (SiteImportForm, LocationImportForm, RackGroupImportForm, DeviceRoleImportForm,
   ManufacturerImportForm, PowerPanelImportForm, PowerFeedImportForm), in their order. A copy of
   the lists read from the tag is ``tests/data/netbox/import-fields-4.6.8.json``; the tests compare.
-  (RackImportForm and DeviceImportForm: ``planner.csv_exchange``.)
 * Choice values and their display labels: ``netbox/dcim/choices.py`` (SiteStatusChoices,
   LocationStatusChoices, RackStatusChoices, DeviceStatusChoices, DeviceFaceChoices,
   RackWidthChoices, PowerFeedStatusChoices, PowerFeedTypeChoices, PowerFeedSupplyChoices,
@@ -14,12 +13,61 @@ Source: netbox-community/netbox at tag v4.6.8 (Apache-2.0).
 * Limits: ``netbox/dcim/models/power.py`` (voltage: SmallIntegerField, not 0; amperage:
   PositiveSmallIntegerField >= 1; max_utilization: 1..100 [%]).
 
+Rack and device columns
+-----------------------
+``Meta.fields`` of ``RackImportForm`` and ``DeviceImportForm`` in
+``netbox/dcim/forms/bulk_import.py`` of netbox-community/netbox, in their order. The
+stored index held no copy of that file at a v4.6 commit, so the v4.6 lists were
+established (before the v4.6.8 tag could be read; ``tests/data/netbox/import-fields-4.6.8.json``
+confirms them) from two copies that bracket it plus the v4.6 release notes:
+
+* a v4.5-era copy (has ``owner`` and ``outer_height``, no ``RackGroup``);
+* a v4.7 copy (has ``RackGroup`` plus the v4.7 cooling models and fields);
+* ``docs/release-notes/version-4.6.md`` at commit 3da4af35abf8 (v4.6.0-beta2): the only
+  Rack/Device import change in v4.6 is the new optional ``Rack.group`` (RackGroup, "by row
+  or aisle"). The v4.7 notes (#22447) add ``cooling_capability``/``cooling_capacity`` to
+  racks and ``cooling_method`` to devices (version-4.7.md at commit 002e8de1be7d, v4.7.1).
+
+So v4.6 = v4.7 minus the three v4.7 cooling fields = v4.5 plus ``group`` after
+``location`` (the position it has in v4.7). Choice values come from ``dcim/choices.py``
+(RackStatusChoices, DeviceStatusChoices, DeviceFaceChoices, RackAirflowChoices,
+DeviceAirflowChoices, RackDimensionUnitChoices, WeightUnitChoices) and
+``RACK_U_HEIGHT_MAX = 100`` from ``dcim/constants.py``.
+
 Uniqueness NetBox enforces (``Meta.constraints`` of the models): site name and slug; location
 name and slug per site; rack group name and slug, *globally* (a rack group has no site in 4.6);
 device role, manufacturer: name and slug; device type: model and slug per manufacturer; power
 panel name per site; power feed name per power panel; rack name per location.
 """
 from __future__ import annotations
+
+#: NetBox 4.6 ``RackImportForm.Meta.fields`` (source: "Rack and device columns" above).
+NETBOX_RACK_COLUMNS: tuple[str, ...] = (
+    "site", "location", "group", "name", "facility_id", "tenant", "status", "role", "rack_type",
+    "form_factor", "serial", "asset_tag", "width", "u_height", "desc_units", "outer_width",
+    "outer_height", "outer_depth", "outer_unit", "mounting_depth", "airflow", "weight",
+    "max_weight", "weight_unit", "description", "owner", "comments", "tags",
+)
+
+#: NetBox 4.6 ``DeviceImportForm.Meta.fields`` (source: "Rack and device columns" above).
+NETBOX_DEVICE_COLUMNS: tuple[str, ...] = (
+    "name", "role", "tenant", "manufacturer", "device_type", "platform", "serial", "asset_tag",
+    "status", "site", "location", "rack", "position", "face", "latitude", "longitude", "parent",
+    "device_bay", "airflow", "virtual_chassis", "vc_position", "vc_priority", "cluster",
+    "description", "config_template", "owner", "comments", "tags",
+)
+
+
+RACK_STATUSES = ("reserved", "available", "planned", "active", "deprecated")
+DEVICE_STATUSES = ("offline", "active", "planned", "staged", "failed", "inventory", "decommissioning")
+DEVICE_FACES = ("front", "rear")
+DIMENSION_UNITS = ("mm", "in")  # RackDimensionUnitChoices; 1 in = 0.0254 m exactly
+WEIGHT_UNITS = ("kg", "g", "lb", "oz")  # WeightUnitChoices
+LB_KG, OZ_KG = 0.45359237, 0.028349523125  # international avoirdupois pound and ounce [kg], exact
+RACK_U_HEIGHT_MAX = 100
+
+NETBOX_RACK_WIDTH_IN = 19  # EIA-310 rail-to-rail width of a standard rack [in]
+DEVICE_ROLE = "GPU server"
 
 SITES_CSV = "sites.csv"
 LOCATIONS_CSV = "locations.csv"
@@ -54,6 +102,8 @@ POWER_FEED_COLUMNS: tuple[str, ...] = (
 
 #: Import form name -> its columns (the names of ``import-fields-4.6.8.json``).
 IMPORT_FORMS: dict[str, tuple[str, ...]] = {
+    "RackImportForm": NETBOX_RACK_COLUMNS,
+    "DeviceImportForm": NETBOX_DEVICE_COLUMNS,
     "SiteImportForm": SITE_COLUMNS,
     "LocationImportForm": LOCATION_COLUMNS,
     "RackGroupImportForm": RACK_GROUP_COLUMNS,

@@ -49,6 +49,7 @@ from typing import Iterable, Sequence
 
 import yaml
 
+from planner.csv_cells import CsvProblem
 from planner.netbox.slugs import SLUG_MAX, SLUG_RE, unique_slugs
 from planner.plan import ServerType
 
@@ -88,24 +89,10 @@ _INT_FIELDS = {"u_height", "gpu_count"}
 _TEXT_FIELDS = {"gpu_model"}
 
 
-@dataclass
-class DeviceTypeProblem:
-    """One problem in a device-type or side file.
-
-    line : int  1-based line in the file; 0 for the whole file
-    field : str  YAML path of the field, e.g. ``power-ports[1].maximum_draw`` ("" for none)
-    """
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        if self.field:
-            where += f": {self.field}"
-        return f"{where}: {self.message}"
+#: One problem in a device-type or side file: a :class:`planner.csv_cells.CsvProblem` whose ``row``
+#: is the 1-based line (0 for the whole file) and ``column`` the YAML path of the field, e.g.
+#: ``power-ports[1].maximum_draw``; printed ``FILE:LINE: FIELD: message``.
+DeviceTypeProblem = CsvProblem
 
 
 class DeviceTypeError(ValueError):
@@ -436,8 +423,8 @@ def _estimate(key: str, netbox: dict, values: dict) -> tuple[object, str]:
     if key == "idle_power_w":
         return max_w * IDLE_FRACTION, f"estimate: {IDLE_FRACTION:.0%} of max power (the bundled catalog's rule)"
     if key == "liquid_fraction":
-        if netbox["airflow"] == "passive":
-            return 1.0, "estimate: airflow 'passive' (no fans) in the NetBox device type: all heat to liquid"
+        # 'passive' (no fans) fits a PDU or a patch panel as well as a fully liquid-cooled server,
+        # so it says nothing about liquid: air is assumed either way, and marked
         return 0.0, "estimate: air-cooled assumed (NetBox device types carry no cooling method)"
     if key == "airflow_m3s":
         air_w = max_w * (1.0 - (lf or 0.0))

@@ -41,7 +41,10 @@ import re
 from dataclasses import dataclass, field
 from os import PathLike
 
-from planner.csv_exchange import CsvImportError, CsvProblem, _csv_line, _read_table, _Table
+from planner.csv_cells import CsvImportError, CsvProblem
+from planner.csv_cells import Table as _Table
+from planner.csv_cells import csv_line as _csv_line
+from planner.csv_cells import read_table as _read_table
 from planner.netbox import columns as nb
 
 RACKS, DEVICES = "racks", "devices"

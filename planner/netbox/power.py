@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
-from planner.csv_exchange import CsvImportError, CsvProblem, _Cells, _read_table
+from planner.csv_cells import Cells as _Cells
+from planner.csv_cells import CsvImportError, CsvProblem
+from planner.csv_cells import read_table as _read_table
 from planner.netbox import columns as nb
 from planner.netbox.prerequisites import NO_PANEL
 from planner.plan import Plan, PowerFeed

@@ -39,7 +39,10 @@ from os import PathLike
 from pathlib import Path
 from typing import Iterable
 
-from planner.csv_exchange import DEVICE_ROLE, DEVICES_CSV, RACKS_CSV, _csv_line, _format_number
+from planner.csv_cells import csv_line as _csv_line
+from planner.csv_cells import format_number as _format_number
+from planner.csv_exchange import DEVICES_CSV, RACKS_CSV
+from planner.netbox.columns import DEVICE_ROLE
 from planner.netbox import columns as nb
 from planner.netbox.device_types import device_types_yaml
 from planner.netbox.slugs import slugify, unique_slugs
@@ -204,6 +207,20 @@ def readme_text(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def prerequisite_files(plan: Plan) -> tuple[dict[str, str], list[str]]:
+    """``({file name: text}, notes)``: the prerequisite files in import order, README.txt last."""
+    tables, notes = prerequisite_tables(plan)
+    files: dict[str, str] = {}
+    for name, _, _ in IMPORT_ORDER:
+        if name in tables:
+            files[name] = csv_text(*tables[name])
+        elif name == nb.DEVICE_TYPES_YAML:
+            files[name] = device_types_yaml(plan.server_types)
+        # racks.csv, devices.csv: planner.csv_exchange
+    files[nb.README_TXT] = readme_text(plan)
+    return files, notes
+
+
 def write_prerequisites(plan: Plan, out_dir: str | PathLike, *, protect=()) -> PrerequisiteFiles:
     """Write the prerequisite files and README.txt into ``out_dir`` (created if needed).
 
@@ -212,18 +229,9 @@ def write_prerequisites(plan: Plan, out_dir: str | PathLike, *, protect=()) -> P
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tables, notes = prerequisite_tables(plan)
+    files, notes = prerequisite_files(plan)
     result = PrerequisiteFiles(notes=notes)
-    for name, _, _ in IMPORT_ORDER:
-        if name in tables:
-            cols, rows = tables[name]
-            text = csv_text(cols, rows)
-        elif name == nb.DEVICE_TYPES_YAML:
-            text = device_types_yaml(plan.server_types)
-        else:
-            continue  # racks.csv, devices.csv: csv_exchange
+    for name, text in files.items():
         write_output(out / name, text, protect=protect)
         result.paths.append(out / name)
-    write_output(out / nb.README_TXT, readme_text(plan), protect=protect)
-    result.paths.append(out / nb.README_TXT)
     return result

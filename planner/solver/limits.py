@@ -31,8 +31,10 @@ MAX_SERVER_SAMPLES = 50_000_000
 #: the cost of ten years of a gigawatt hall stays a finite number (never "inf", never JSON null).
 MAX_PRICE_USD_PER_KWH = 1000.0
 MAX_DEMAND_CHARGE_USD_PER_KW = 100_000.0
-#: Last moment a run may reach: the calendar's end, less a day for time-zone and weather lookups.
-LAST_INSTANT = datetime(9999, 12, 30)
+#: Last moment a run may reach: monthly figures need the start of the month after the run and
+#: Python's calendar ends with 9999, so a run ends by 30 November 9999 (a day of margin for time
+#: zones). The fuzz campaign found 9999-12-29 failing inside the recorder's month index.
+LAST_INSTANT = datetime(9999, 11, 30)
 FIRST_INSTANT = datetime(1, 1, 2)
 
 
@@ -74,8 +76,9 @@ def check_run_size(plan, scenario=None, *, step_s=None, horizon_s=None, record=(
             raise SolverInputError(f"start {start:%Y-%m-%d} is before the year 1: the calendar cannot hold it")
         if start > LAST_INSTANT or LAST_INSTANT - start < timedelta(seconds=horizon):
             raise SolverInputError(
-                f"a run from {start:%Y-%m-%d} for {horizon / 86400:,.6g} days ends after the year 9999, "
-                "the last date the calendar holds: choose an earlier start")
+                f"a run from {start:%Y-%m-%d} for {horizon / 86400:,.6g} days ends past {LAST_INSTANT:%Y-%m-%d}, "
+                "the last day the solver's calendar covers (monthly figures need the next month): choose an "
+                "earlier start")
     _check_delays(plan, step)
     _check_tariff(getattr(sc, "tariff", None))
     if "server" in tuple(record or ()):

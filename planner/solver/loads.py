@@ -1,6 +1,8 @@
 """Load curves: demanded GPU utilisation u(t) of every server from the job list.
 
-Jobs are placed on GPUs first-fit in start order (a job waits until enough GPUs are free); each
+Jobs run where a schedule placed them (``Job.start_s`` with ``Job.placement``: the scheduler's
+output, :mod:`planner.schedule`), the others first-fit in start order (a job waits until enough
+GPUs are free); each
 job has one utilisation curve shared by all its GPUs, because data-parallel training steps in
 lock-step. A server's demand is the GPU-weighted sum of the jobs on it:
 ``u_server(t) = Σ_j (gpus of j on server / server gpus) · u_j(t)``, kept as a sparse matrix so a
@@ -48,6 +50,7 @@ class Placement:
     matrix : scipy.sparse.csr_matrix  [servers × jobs] GPU share of each job on each server [-]
     jobs : list[Job]
     unplaced : list[str]  Names of jobs that never fit in the horizon
+    fixed : array[bool]  Jobs that ran where their ``placement`` put them (the rest first-fit)
     """
 
     start_s: np.ndarray
@@ -55,6 +58,7 @@ class Placement:
     matrix: sparse.csr_matrix
     jobs: list
     unplaced: list
+    fixed: np.ndarray = None
 
 
 def validate_job(job: Job) -> None:
@@ -75,46 +79,156 @@ def validate_job(job: Job) -> None:
         bad("gpus", f"must be ≥ 1, got {job.gpus}")
 
 
-def place_jobs(jobs: list[Job], server_gpus: np.ndarray, horizon_s: float) -> Placement:
-    """First-fit placement of jobs on GPUs, in order of requested start.
+def _fixed_reservations(jobs: list[Job], fixed: list[int], server_gpus: np.ndarray, server_names) -> tuple:
+    """Validate the fixed placements; return (start, end, server, gpus) arrays of every reservation.
 
-    jobs : list[Job]  Jobs; ``start_s`` (else ``release_s``) is the earliest start [s]
+    Each pair must name a server of the plan once, with 1 … its GPUs; the pairs must add up to the
+    job's GPUs; and no server may run more GPUs than it has at any instant (a sweep over the
+    reservations' starts and ends, ends first at equal times since a job ending at t frees its
+    GPUs for one starting at t).
+    """
+    if server_names is None:
+        raise SolverInputError("jobs with a fixed placement need the plan's server names")
+    idx = {name: i for i, name in enumerate(server_names)}
+    fs, fe, fsrv, fg, fjob = [], [], [], [], []
+    for k in fixed:
+        job = jobs[k]
+        seen = set()
+        total = 0
+        for pair in job.placement:
+            try:
+                name, g = pair
+            except (TypeError, ValueError):
+                raise SolverInputError(f"job {job.name!r}: placement entries must be (server, GPUs) pairs, "
+                                       f"got {pair!r}") from None
+            if name not in idx:
+                raise SolverInputError(f"job {job.name!r}: placement names server {name!r}, which is not in the plan")
+            if name in seen:
+                raise SolverInputError(f"job {job.name!r}: placement names server {name!r} twice")
+            seen.add(name)
+            i = idx[name]
+            if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 1 <= g <= server_gpus[i]:
+                raise SolverInputError(f"job {job.name!r}: {g!r} GPUs on server {name!r}, which has "
+                                       f"{int(server_gpus[i])}")
+            total += int(g)
+            fs.append(job.start_s)
+            fe.append(job.start_s + job.duration_s)
+            fsrv.append(i)
+            fg.append(int(g))
+            fjob.append(k)
+        if total != job.gpus:
+            raise SolverInputError(f"job {job.name!r}: placement gives {total} GPUs, the job asks for {job.gpus}")
+    fs, fe = np.array(fs, float), np.array(fe, float)
+    fsrv, fg, fjob = np.array(fsrv, int), np.array(fg, int), np.array(fjob, int)
+    # over-subscription sweep: per server, events sorted by time, ends (−) before starts (+)
+    order = np.lexsort((np.r_[np.ones(len(fs)), np.zeros(len(fe))], np.r_[fs, fe], np.r_[fsrv, fsrv]))
+    srv_ev = np.r_[fsrv, fsrv][order]
+    t_ev = np.r_[fs, fe][order]
+    delta = np.r_[fg, -fg][order]
+    who = np.r_[fjob, fjob][order]
+    used = 0
+    for e in range(len(order)):
+        if e > 0 and srv_ev[e] != srv_ev[e - 1]:
+            used = 0
+        used += delta[e]
+        i = srv_ev[e]
+        if used > server_gpus[i]:
+            t = t_ev[e]
+            on = sorted({jobs[fjob[r]].name for r in np.nonzero((fsrv == i) & (fs <= t) & (fe > t))[0]})
+            raise SolverInputError(
+                f"job {jobs[who[e]].name!r}: server {server_names[i]!r} would run {int(used)} GPUs at "
+                f"{t:g} s, it has {int(server_gpus[i])} (jobs there then: {', '.join(on)})")
+    return fs, fe, fsrv, fg
+
+
+def _reserved(res, t: float, d: float, n: int) -> np.ndarray:
+    """Most GPUs the fixed reservations hold on each server at any instant of ``[t, t + d)`` [-]."""
+    fs, fe, fsrv, fg = res
+    live = (fs < t + d) & (fe > t)
+    out = np.zeros(n)
+    if not live.any():
+        return out
+    s, e, srv, g = fs[live], fe[live], fsrv[live], fg[live]
+    for b in np.unique(np.r_[t, s[s > t]]):  # usage only rises at a start: check t and each start
+        on = (s <= b) & (e > b)
+        np.maximum(out, np.bincount(srv[on], weights=g[on], minlength=n), out=out)
+    return out
+
+
+def place_jobs(jobs: list[Job], server_gpus: np.ndarray, horizon_s: float, server_names=None) -> Placement:
+    """Place jobs on GPUs: fixed placements where a schedule gave them, first-fit for the rest.
+
+    A job with ``start_s`` *and* a non-empty ``placement`` runs exactly there (validated: the servers
+    exist, each count fits its server, the counts add up to the job's GPUs, and no server is
+    over-subscribed at any instant; :class:`SolverInputError` names the job otherwise). Every other
+    job is placed first-fit in order of requested start (``start_s``, else ``release_s``): strictly
+    first come, first served — a job starts at its requested time or, if too few GPUs are free for
+    its whole run (fixed reservations included), when enough are, never before a job ahead of it.
+
+    jobs : list[Job]  Jobs
     server_gpus : array  GPUs per server [-]
     horizon_s : float  Simulated time [s]; jobs that cannot start before it stay unplaced
+    server_names : list[str] | None  Server names (needed only for fixed placements)
     """
     for j in jobs:
         validate_job(j)
+    server_gpus = np.asarray(server_gpus)
     n = len(server_gpus)
     total = int(np.sum(server_gpus))
-    order = sorted(range(len(jobs)), key=lambda k: (jobs[k].start_s if jobs[k].start_s is not None
-                                                    else jobs[k].release_s, k))
-    free_at = np.zeros(n)  # time each server's GPUs are free again (whole-server granularity per job)
-    used = np.zeros(n)  # GPUs in use at the current candidate time
-    busy: list[tuple[float, np.ndarray, np.ndarray]] = []  # (end, servers, gpus taken)
+    for job in jobs:
+        if job.gpus > total:
+            raise SolverInputError(f"job {job.name!r}: asks for {job.gpus} GPUs, the plan has {total}")
+    fixed = [k for k, j in enumerate(jobs) if j.start_s is not None and j.placement]
+    is_fixed = np.zeros(len(jobs), dtype=bool)
+    is_fixed[fixed] = True
+    res = _fixed_reservations(jobs, fixed, server_gpus, server_names) if fixed else None
     start = np.full(len(jobs), np.nan)
     rows, cols, vals = [], [], []
     unplaced = []
+    if fixed:
+        idx = {name: i for i, name in enumerate(server_names)}
+        for k in fixed:
+            job = jobs[k]
+            if job.start_s >= horizon_s:
+                unplaced.append(job.name)
+                continue
+            start[k] = job.start_s
+            for name, g in job.placement:
+                i = idx[name]
+                rows.append(i)
+                cols.append(k)
+                vals.append(g / server_gpus[i])
+    order = sorted((k for k in range(len(jobs)) if not is_fixed[k]),
+                   key=lambda k: (jobs[k].start_s if jobs[k].start_s is not None else jobs[k].release_s, k))
+    used = np.zeros(n)  # GPUs the first-fit jobs hold at the current time
+    busy: list[tuple[float, np.ndarray, np.ndarray]] = []  # (end, servers, gpus taken)
+    t_last = -np.inf
     for k in order:
         job = jobs[k]
-        if job.gpus > total:
-            raise SolverInputError(f"job {job.name!r}: asks for {job.gpus} GPUs, the plan has {total}")
-        t = job.start_s if job.start_s is not None else job.release_s
+        requested = job.start_s if job.start_s is not None else job.release_s
+        t = max(requested, t_last)  # first come, first served: nobody overtakes
         while True:
-            # release everything finished by t
             still = []
-            for end, srv, g in busy:
+            for end, srv, g in busy:  # release everything finished by t
                 if end <= t:
                     used[srv] -= g
                 else:
                     still.append((end, srv, g))
             busy = still
             free = server_gpus - used
-            if free.sum() >= job.gpus:
+            if res is not None:
+                free = free - _reserved(res, t, job.duration_s, n)
+            free = np.maximum(free, 0)
+            if free.sum() >= job.gpus or t >= horizon_s:
                 break
-            t = min(end for end, _, _ in busy)  # wait for the next job to finish
+            nxt = [end for end, _, _ in busy]
+            if res is not None:
+                nxt += [e for e in res[1] if e > t]
+            t = min(nxt) if nxt else horizon_s
         if t >= horizon_s:
             unplaced.append(job.name)
             continue
+        t_last = t
         need = job.gpus
         srv_list, g_list = [], []
         for i in np.nonzero(free > 0)[0]:
@@ -132,10 +246,9 @@ def place_jobs(jobs: list[Job], server_gpus: np.ndarray, horizon_s: float) -> Pl
         rows.extend(srv.tolist())
         cols.extend([k] * len(srv))
         vals.extend((g / server_gpus[srv]).tolist())
-    del free_at
     m = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(jobs)))
     return Placement(start_s=start, end_s=start + np.array([j.duration_s for j in jobs]), matrix=m,
-                     jobs=list(jobs), unplaced=unplaced)
+                     jobs=list(jobs), unplaced=unplaced, fixed=is_fixed)
 
 
 def _square_wave_integral(t, period, duty, hi, lo):

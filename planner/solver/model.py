@@ -468,7 +468,8 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         placement = Placement(start_s=np.array([0.0]), end_s=np.array([np.inf]),
                               matrix=sparse.csr_matrix(np.ones((n, 1))), jobs=[pseudo], unplaced=[])
     elif scenario.load == "jobs":
-        placement = place_jobs(list(plan.jobs), np.maximum(gpus, 1), horizon_s)
+        placement = place_jobs(list(plan.jobs), np.maximum(gpus, 1), horizon_s,
+                               [s.name for s in plan.servers])
     else:
         raise SolverInputError(f"scenario {scenario.name!r}: load must be 'jobs' or 'full', got {scenario.load!r}")
 

@@ -21,10 +21,15 @@ from .run import simulate
 STUDIES = ("phoenix", "pump-lag", "cost")
 
 
-def run_study(name: str, progress=None) -> dict:
-    """Run the bundled study ``name`` (one of :data:`STUDIES`) and return its figures."""
+def run_study(name: str, progress=None, on_run=None) -> dict:
+    """Run the bundled study ``name`` (one of :data:`STUDIES`) and return its figures.
+
+    progress : callable(fraction) or None  Fraction of the whole study done (0..1)
+    on_run : callable(label, index, count) or None  Called as each simulation of a study of several
+        runs starts (``dcplan study`` labels its progress with it)
+    """
     if name == "phoenix":
-        return phoenix_study(progress=progress)
+        return phoenix_study(progress=progress, on_run=on_run)
     if name == "pump-lag":
         return pump_lag_study(progress=progress)
     if name == "cost":
@@ -87,7 +92,7 @@ def design_day_summary(plan: Plan, weather) -> dict:
             "errors": [p.message for p in problems if p.severity == ERROR and p.code == "loop-design-day"]}
 
 
-def phoenix_study(step_s: float = 10.0, progress=None, cities=tuple(PHOENIX_CITIES)) -> dict:
+def phoenix_study(step_s: float = 10.0, progress=None, cities=tuple(PHOENIX_CITIES), on_run=None) -> dict:
     """Demo hall at continuous full load through each city's *own* hottest July day.
 
     Phoenix, Minneapolis, Dallas and Las Vegas: for each, the hall is built on that site (EPW
@@ -112,6 +117,8 @@ def phoenix_study(step_s: float = 10.0, progress=None, cities=tuple(PHOENIX_CITI
                     elevation_m=h.elevation_m)
         sc = Scenario(name=f"full load, {city}", start=hot - timedelta(days=1), horizon_s=2 * 86400.0, step_s=step_s,
                       weather_file=epw_name, load="full", control="reactive")
+        if on_run is not None:
+            on_run(f"{city}: demo hall at full load, {sc.start:%d}-{hot:%d %b %Y} ({epw_name})", i, n)
         sub = None if progress is None else (lambda f, i=i: progress((i + f) / n))
         city_plan = replace(plan, site=site, scenarios=[sc])
         res = simulate(city_plan, sc, step_s=step_s, progress=sub)

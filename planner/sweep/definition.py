@@ -91,11 +91,13 @@ class RunSettings:
     scenario : str  Name of the base scenario (the plan's first unless chosen)
     days : float | None  Simulated days; ``None`` keeps the scenario's horizon
     year : bool  Whole weather year from 1 January of the scenario's year (365 days)
+    schedule_time_limit_s : float  Budget of each variant's scheduler run (``scheduler`` varied) [s]
     """
 
     scenario: str | None = None
     days: float | None = None
     year: bool = False
+    schedule_time_limit_s: float = 60.0
 
 
 @dataclass
@@ -132,7 +134,6 @@ class Sweep:
 class _Kind:
     name: str
     per_loop: bool
-    what: str  # for messages: "a number [°C]" …
     resolve: Callable[..., tuple[Any, str]]  # (param, raw, context) -> (value, label)
 
 
@@ -201,34 +202,40 @@ def _weather_key(ctx: _Context, epw) -> str:
 
 
 def _resolve_start(param, raw, ctx):
-    if isinstance(raw, datetime):
-        return raw.replace(tzinfo=None).isoformat(), _label(raw.date().isoformat() if raw.time() == datetime.min.time()
-                                                           else raw.isoformat())
-    if isinstance(raw, date):
-        return datetime(raw.year, raw.month, raw.day).isoformat(), raw.isoformat()
+    """Local start (naive, site time): text ``YYYY-MM-DD[THH:MM]`` or a TOML date / local date-time."""
     if isinstance(raw, str):
         try:
-            d = datetime.fromisoformat(raw.strip())
+            raw_dt = datetime.fromisoformat(raw.strip())
         except ValueError:
-            pass
-        else:
-            if d.tzinfo is None:
-                return d.isoformat(), _label(raw)
-    raise SweepError(f"{param}: {raw!r} is not a local date YYYY-MM-DD (or date and time YYYY-MM-DDTHH:MM)")
+            raw_dt = None
+    elif isinstance(raw, datetime):
+        raw_dt = raw
+    elif isinstance(raw, date):
+        raw_dt = datetime(raw.year, raw.month, raw.day)
+    else:
+        raw_dt = None
+    if raw_dt is None or raw_dt.tzinfo is not None:
+        raise SweepError(f"{param}: {raw!r} is not a local date YYYY-MM-DD (or date and time YYYY-MM-DDTHH:MM)")
+    return raw_dt.isoformat(), raw if isinstance(raw, str) else raw.isoformat()
+
+
+def _positive(param: str, raw, what: str, unit: str) -> tuple[float, str]:
+    v = _number(param, raw, what)
+    if v <= 0:
+        raise SweepError(f"{param}: {raw!r} must be > 0 {unit}")
+    return v, _label(raw)
 
 
 def _resolve_days(param, raw, ctx):
-    v = _number(param, raw, "a number of days")
-    if v <= 0:
-        raise SweepError(f"{param}: {raw!r} must be > 0 days")
-    return v, _label(raw)
+    return _positive(param, raw, "a number of days", "days")
 
 
 def _resolve_scenario(param, raw, ctx):
     names = [s.name for s in ctx.plan.scenarios]
     if isinstance(raw, str) and raw.strip() in names:
         return raw.strip(), _label(raw)
-    raise SweepError(f"{param}: {raw!r} is not a scenario of the plan (scenarios: {', '.join(map(repr, names)) or 'none'})")
+    listed = ", ".join(map(repr, names)) or "none"
+    raise SweepError(f"{param}: {raw!r} is not a scenario of the plan (scenarios: {listed})")
 
 
 def _resolve_control(param, raw, ctx):
@@ -280,10 +287,7 @@ def _resolve_units(param, raw, ctx):
 
 
 def _resolve_rating(param, raw, ctx):
-    v = _number(param, raw, "a unit rating [kW]")
-    if v <= 0:
-        raise SweepError(f"{param}: {raw!r} must be a rating > 0 kW")
-    return v, _label(raw)
+    return _positive(param, raw, "a unit rating [kW]", "kW")
 
 
 def _resolve_tariff(param, raw, ctx):
@@ -310,48 +314,59 @@ def _resolve_tariff(param, raw, ctx):
 
 
 def _resolve_scheduler(param, raw, ctx):
-    raise SweepError(f"{param}: the job scheduler (planner.schedule) is not part of this dcplan yet, so a "
-                     f"sweep cannot vary the scheduling method")
+    """A scheduling method of :mod:`planner.schedule`: the variant's jobs are scheduled, then simulated."""
+    from ..schedule import METHODS
+    return _choice(param, raw, METHODS), _label(raw)
 
 
 def _resolve_jobs(param, raw, ctx):
-    raise SweepError(f"{param}: reading a jobs CSV needs the job scheduler's reader (planner.schedule), which "
-                     f"is not part of this dcplan yet; vary 'load' (jobs, full) or edit the plan's jobs instead")
+    """A jobs CSV (the scheduler's format). Read and checked here against the base scenario; the
+    text travels to the workers, which parse it against the variant's own start and time zone."""
+    from ..schedule.jobs_csv import JobsCsvError, parse_jobs_csv, read_jobs_text
+
+    if not isinstance(raw, str) or not raw.strip():
+        raise SweepError(f"{param}: {raw!r} is not a jobs CSV file")
+    path = Path(raw.strip())
+    try:
+        text = read_jobs_text(path)
+        parse_jobs_csv(text, path.name, ctx.scenario.start, ctx.plan.site.timezone)
+    except JobsCsvError as exc:
+        shown = "; ".join(str(p) for p in exc.problems[:3])
+        more = f" (and {len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
+        raise SweepError(f"{param}: {shown}{more}") from None
+    return {"name": path.name, "text": text}, _label(raw)
 
 
 KINDS: dict[str, _Kind] = {k.name: k for k in (
-    _Kind("weather", False, "an EPW file or bundled city", _resolve_weather),
-    _Kind("start", False, "a local date YYYY-MM-DD", _resolve_start),
-    _Kind("days", False, "a number of days", _resolve_days),
-    _Kind("scenario", False, "a scenario name", _resolve_scenario),
-    _Kind("control", False, "a control mode", _resolve_control),
-    _Kind("load", False, "jobs or full", _resolve_load),
-    _Kind("containment", False, "none, cold or hot", _resolve_containment),
-    _Kind("tariff", False, "a price [$/kWh] or tariff table", _resolve_tariff),
-    _Kind("jobs", False, "a jobs CSV", _resolve_jobs),
-    _Kind("scheduler", False, "a scheduling method", _resolve_scheduler),
-    _Kind("setpoint", True, "a supply temperature [°C]", _resolve_setpoint),
-    _Kind("units", True, "a unit count (N, N+1 … or a number)", _resolve_units),
-    _Kind("rating", True, "a unit rating [kW]", _resolve_rating),
+    _Kind("weather", False, _resolve_weather),
+    _Kind("start", False, _resolve_start),
+    _Kind("days", False, _resolve_days),
+    _Kind("scenario", False, _resolve_scenario),
+    _Kind("control", False, _resolve_control),
+    _Kind("load", False, _resolve_load),
+    _Kind("containment", False, _resolve_containment),
+    _Kind("tariff", False, _resolve_tariff),
+    _Kind("jobs", False, _resolve_jobs),
+    _Kind("scheduler", False, _resolve_scheduler),
+    _Kind("setpoint", True, _resolve_setpoint),
+    _Kind("units", True, _resolve_units),
+    _Kind("rating", True, _resolve_rating),
 )}
 
 
-def parameter_help() -> str:
-    """One line per parameter kind, for ``--help`` and error messages."""
-    lines = []
-    for k in KINDS.values():
-        lines.append(f"{k.name}{'.LOOP' if k.per_loop else ''}: {k.what}")
-    return "; ".join(lines)
+def _known() -> str:
+    return ", ".join(k.name + (".LOOP" if k.per_loop else "") for k in KINDS.values())
 
 
 def _kind_of(param: str, ctx: _Context) -> _Kind:
     head, dot, loop = param.partition(".")
     kind = KINDS.get(head)
     if kind is None:
-        raise SweepError(f"{param}: unknown parameter; known: {', '.join(k.name + ('.LOOP' if k.per_loop else '') for k in KINDS.values())}")
+        raise SweepError(f"{param}: unknown parameter; known: {_known()}")
     if kind.per_loop:
         if not dot or not loop:
-            raise SweepError(f"{param}: name the loop, e.g. {head}.{ctx.plan.cooling_loops[0].name if ctx.plan.cooling_loops else 'LOOP'}")
+            example = ctx.plan.cooling_loops[0].name if ctx.plan.cooling_loops else "LOOP"
+            raise SweepError(f"{param}: name the loop, e.g. {head}.{example}")
         loops = [lp.name for lp in ctx.plan.cooling_loops]
         if loop not in loops:
             raise SweepError(f"{param}: unknown loop {loop!r} (loops of the plan: {', '.join(loops) or 'none'})")
@@ -501,7 +516,7 @@ def content_hash(*parts) -> str:
 
 
 def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None = None, days: float | None = None,
-           year: bool = False) -> Sweep:
+           year: bool = False, schedule_time_limit_s: float = 60.0) -> Sweep:
     """Check ``params`` against ``plan`` and list the variants; nothing runs.
 
     plan : Plan  Base plan
@@ -510,6 +525,7 @@ def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None =
     scenario : str | None  Base scenario name (default the plan's first)
     days : float | None  Simulated days for every variant (default the scenario's horizon)
     year : bool  Whole weather year from 1 January (365 days)
+    schedule_time_limit_s : float  Budget of each variant's scheduler run when ``scheduler`` varies [s]
 
     Raises :class:`SweepError` naming the parameter for any problem.
     """
@@ -517,7 +533,10 @@ def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None =
         raise SweepError(f"plan must be a planner.plan.Plan, got {type(plan).__name__}")
     if not isinstance(params, Mapping):
         raise SweepError("params must map parameter names to lists of values")
-    settings = RunSettings(scenario=scenario, days=days, year=year)
+    if isinstance(schedule_time_limit_s, bool) or not isinstance(schedule_time_limit_s, (int, float)) \
+            or not math.isfinite(schedule_time_limit_s) or schedule_time_limit_s <= 0:
+        raise SweepError(f"schedule time limit must be > 0 s, got {schedule_time_limit_s!r}")
+    settings = RunSettings(scenario=scenario, days=days, year=year, schedule_time_limit_s=float(schedule_time_limit_s))
     base = _base_scenario(plan, settings)
     ctx = _Context(plan, base)
     if not params:
@@ -564,6 +583,8 @@ def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None =
     plan_part = _canonical(plan)
     settings_part = {"scenario": base.name, "start": base.start, "horizon_s": base.horizon_s,
                      "days": days, "year": year}
+    if any(kinds[n].name == "scheduler" for n in names):  # the budget shapes an optimal schedule
+        settings_part["schedule_time_limit_s"] = settings.schedule_time_limit_s
     variants = []
     for i, combo in enumerate(itertools.product(*resolved.values())):
         by_kind = {c.kind: c for c in combo}

@@ -1,7 +1,8 @@
 """The results file of a sweep: one CSV row per variant, written as results arrive.
 
-Columns: the varied parameters (named as in ``--vary``), then :data:`.worker.RESULT_FIELDS`
-(``simulate --json`` summary fields, scenario, start, installed capacity, error, content hash).
+Columns: the varied parameters (named as in ``--vary``), then :func:`.worker.result_fields`
+(``simulate --json`` summary fields, scenario, start, installed capacity, error, the scheduler's
+figures when ``scheduler`` varies, content hash).
 
 Crash safety without a temporary file per row: the header is written atomically
 (:func:`planner.outputs.atomic_output`), then each row is appended as one complete record in a
@@ -27,7 +28,7 @@ from typing import Iterable
 from ..csv_exchange import neutralise, unneutralise
 from ..outputs import OutputError, atomic_output, check_output_target
 from .definition import Sweep, SweepError
-from .worker import RESULT_FIELDS, field_type
+from .worker import field_type, result_fields
 
 _HASH = re.compile(r"^[0-9a-f]{16}$")
 
@@ -41,7 +42,7 @@ def _write_failed(shown: Path, exc: OSError) -> SweepError:
 def columns(sweep: Sweep) -> list[str]:
     """Header of the results file of ``sweep``: the parameters, then the result fields (a result
     field named like a parameter, ``control`` or ``scenario``, is that parameter's column)."""
-    return list(sweep.params) + [f for f in RESULT_FIELDS if f not in sweep.params]
+    return list(sweep.params) + [f for f in result_fields(sweep.params) if f not in sweep.params]
 
 
 def format_cell(value, kind: str) -> str:
@@ -104,7 +105,8 @@ class ResultsFile:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            raise SweepError(f"{self.shown}: cannot read the earlier results ({getattr(exc, 'strerror', None) or exc})") from None
+            why = getattr(exc, "strerror", None) or exc
+            raise SweepError(f"{self.shown}: cannot read the earlier results ({why})") from None
         if not text:
             return []
         complete = text.endswith("\n")
@@ -130,7 +132,8 @@ class ResultsFile:
             try:
                 rows.append({c: parse_cell(v, t) for c, v, t in zip(self.columns, cells, self.kinds)})
             except ValueError as exc:
-                raise SweepError(f"{self.shown}, row {k + 2}: {exc}; the file is damaged, choose another --out") from None
+                raise SweepError(f"{self.shown}, row {k + 2}: {exc}; the file is damaged, choose another "
+                                 f"--out") from None
         return rows
 
     # ---------------------------------------------------------------- writing

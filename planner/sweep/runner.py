@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterable, Mapping
 
 from ..plan import Plan
-from .definition import Sweep, SweepError, define
+from .definition import Sweep, SweepError, content_hash, define
 from .worker import run_variant
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
@@ -75,6 +75,7 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     if client is not None:
         yield client
         return
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -93,17 +94,28 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     n = workers or default_workers()
     if tasks:
         n = min(n, tasks)
-    # processes, one thread each (CRITICAL: a worker's own log of the shutdown would be noise; failures
-    # reach the caller through the futures): the solver is numpy on small arrays and holds the GIL
-    with _sigint_ignored():
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.CRITICAL)
+    # Processes with one thread each: the solver is numpy on small arrays and holds the GIL. Logs at
+    # CRITICAL: a worker's own log of the shutdown would be noise, failures reach the caller through
+    # the futures. Everything listens on the loopback only; the scheduler's status page (health and
+    # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
+    # Nobody watches a dashboard, so no use for the workers' statistical profiler (samples every 10 ms).
+    with _sigint_ignored(), dask.config.set({"distributed.worker.profile.enabled": False}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     cl = Client(cluster, set_as_default=False)
     try:
         yield cl
     finally:
         cl.close()
         cluster.close()
+
+
+def _exception_of(future) -> BaseException:
+    """What went wrong with a future that did not finish (an error, or a cancel by the cluster)."""
+    try:
+        return future.exception()
+    except BaseException as exc:  # CancelledError and the like: the cancel is the answer
+        return exc
 
 
 def _failure(variant, exc) -> SweepError:
@@ -140,7 +152,6 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
     if progress is not None:
         progress(0.0)
     with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo)) as cl:
-        from .definition import content_hash
         plan_f = cl.submit(_identity, sweep.plan, key=f"dcplan-plan-{content_hash(sweep.plan)}")
         weather_f = {k: cl.submit(_identity, sweep.weather[k], key=f"dcplan-weather-{k[:16]}")
                      for k in {v.weather_key for v in todo} if k is not None}
@@ -160,7 +171,7 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                     pending.discard(f)
                     v = futures[f]
                     if f.status != "finished":
-                        raise _failure(v, f.exception())
+                        raise _failure(v, _exception_of(f))
                     row = f.result()
                     rows[v.index] = row
                     f.release()
@@ -197,15 +208,16 @@ def run_serial(sweep: Sweep, *, skip: Iterable[str] = (), on_row=None, progress=
 
 def run(plan: Plan, params: Mapping[str, Iterable], client=None, *, scenario: str | None = None,
         days: float | None = None, year: bool = False, workers: int | None = None,
-        progress=None, cancel=None) -> list[dict]:
+        schedule_time_limit_s: float = 60.0, progress=None, cancel=None) -> list[dict]:
     """Define and run a sweep on Dask; the rows (dicts), in the variants' factorial order.
 
     plan : Plan  Base plan; params : parameter name -> list of values (see :mod:`.definition`)
     client : distributed.Client | None  Your own client (a notebook's, a Slurm cluster's); by
         default an embedded LocalCluster with ``workers`` processes (one per core)
-    scenario, days, year : run settings, as in :func:`.definition.define`
+    scenario, days, year, schedule_time_limit_s : run settings, as in :func:`.definition.define`
 
     >>> rows = run(plan, {"control": ["reactive", "predictive"], "setpoint.TCS": [40, 43]}, days=1)
     """
-    sweep = define(plan, params, scenario=scenario, days=days, year=year)
+    sweep = define(plan, params, scenario=scenario, days=days, year=year,
+                   schedule_time_limit_s=schedule_time_limit_s)
     return execute(sweep, client, workers=workers, progress=progress, cancel=cancel)

@@ -18,8 +18,8 @@ from typing import Iterable
 from ..plan import CoolingUnit, Plan, Scenario, Site
 from .definition import Change, RunSettings, apply_settings, tariff_from
 
-_ORDER = ("scenario", "weather", "start", "days", "control", "load", "tariff", "containment", "units",
-          "rating", "setpoint")
+_ORDER = ("scenario", "weather", "start", "days", "control", "load", "jobs", "tariff", "containment", "units",
+          "rating", "setpoint", "scheduler")
 _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
 
 
@@ -89,6 +89,12 @@ def apply_variant(plan: Plan, scenario: Scenario, changes: Iterable[Change],
             sc.control = v
         elif c.kind == "load":
             sc.load = v
+        elif c.kind == "jobs":  # after weather and start: times are the variant's local wall clock
+            from ..schedule.jobs_csv import parse_jobs_csv
+            plan.jobs = parse_jobs_csv(v["text"], v["name"], sc.start, plan.site.timezone)
+            sc.load = "jobs"
+        elif c.kind == "scheduler":
+            pass  # not a change of the plan: the worker schedules the variant's jobs with this method
         elif c.kind == "tariff":
             sc.tariff = tariff_from(v)
         elif c.kind == "containment":

@@ -16,17 +16,35 @@ from .transform import apply_variant, installed_cooling_kw
 
 #: Columns after the varied parameters, in the results file's order.
 RESULT_FIELDS = SUMMARY_FIELDS + ("scenario", "start", "installed_cooling_kw", "error", "variant_hash")
+#: Extra columns when the sweep varies ``scheduler``: the scheduler's own figures of the variant
+#: (the solver figures above are those of the verified schedule).
+SCHEDULE_FIELDS = ("missed_deadlines", "unscheduled_jobs", "model_cost_usd", "schedule_gap", "verify_rounds")
+
+
+def result_fields(params) -> tuple[str, ...]:
+    """Result columns (after the parameters) of a sweep varying ``params``."""
+    extra = SCHEDULE_FIELDS if any(p.split(".", 1)[0] == "scheduler" for p in params) else ()
+    return RESULT_FIELDS[:-1] + extra + RESULT_FIELDS[-1:]  # the hash stays last (resume reads it there)
 #: Fields that change from run to run of the same variant (excluded when comparing rows).
 TIMING_FIELDS = ("wall_time_s",)
-_TYPES = {k: SimulationResult.__dataclass_fields__[k].type for k in SUMMARY_FIELDS}
+def _scalar_type(annotation) -> str:
+    """``float``, ``int``, ``bool`` or ``str`` from a dataclass annotation (``"float | None"`` …)."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    parts = {p.strip() for p in text.split("|")} - {"None"}
+    return next((t for t in ("bool", "int", "float") if parts == {t}), "str")
+
+
+_TYPES = {k: _scalar_type(SimulationResult.__dataclass_fields__[k].type) for k in SUMMARY_FIELDS}
 #: Result columns holding numbers (what ``--require`` and the ranking may use).
 NUMERIC_FIELDS = tuple(k for k in SUMMARY_FIELDS if _TYPES[k] in ("float", "int")) + ("installed_cooling_kw",)
 
 
 def field_type(name: str) -> str:
     """``float``, ``int``, ``bool`` or ``str`` for a result column (parameters are ``str``)."""
-    if name == "installed_cooling_kw":
+    if name in ("installed_cooling_kw", "model_cost_usd", "schedule_gap"):
         return "float"
+    if name in ("missed_deadlines", "unscheduled_jobs", "verify_rounds"):
+        return "int"
     return _TYPES.get(name, "str")
 
 
@@ -37,15 +55,26 @@ def run_variant(plan, scenario, settings, changes, weather, variant_hash: str, l
     ``Change`` tuple; weather : parsed ``EpwData`` (or ``None``: the scenario's file, read here);
     variant_hash : content hash; labels : parameter column -> value as written
     """
+    from ..schedule import ScheduleInputError, schedule
+
     row: dict = {}
     p, sc = apply_variant(plan, scenario, changes, settings)
+    method = next((c.value for c in changes if c.kind == "scheduler"), None)
+    fields = result_fields(labels)
     error = ""
     try:
-        summary = simulate(p, sc, weather=weather, record=("summary",)).summary()
-    except (SolverInputError, WeatherError) as exc:
-        summary, error = {k: None for k in SUMMARY_FIELDS}, str(exc)
+        if method is None:
+            summary = simulate(p, sc, weather=weather, record=("summary",)).summary()
+        else:  # schedule the variant's jobs, then the solver's figures of exactly that schedule
+            res = schedule(p, sc, method=method, weather=weather, time_limit_s=settings.schedule_time_limit_s)
+            summary = res.simulation.summary()
+            summary.update(missed_deadlines=len(res.missed), unscheduled_jobs=len(res.unscheduled),
+                           model_cost_usd=float(res.model_cost_usd), schedule_gap=res.gap,
+                           verify_rounds=res.verify_rounds)
+    except (SolverInputError, WeatherError, ScheduleInputError) as exc:
+        summary, error = {k: None for k in fields}, str(exc)
     row.update(summary)
     row.update(scenario=sc.name, start=sc.start.isoformat(), installed_cooling_kw=installed_cooling_kw(p),
                error=error, variant_hash=variant_hash)
     row.update(labels)  # a parameter named like a result field (control, scenario, start) keeps its value as written
-    return {k: row[k] for k in (*labels, *(f for f in RESULT_FIELDS if f not in labels))}
+    return {k: row[k] for k in (*labels, *(f for f in fields if f not in labels))}

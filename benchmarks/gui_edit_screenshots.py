@@ -1,0 +1,156 @@
+"""Screenshots of issue 13's editing, units and problem list (run under Xvfb).
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/gui_edit_screenshots.py [OUT_DIR]
+
+On the demo plan, with the hall made 6 m deeper (the inspector's hall page), Add Row is opened
+with ``xdotool`` (Ctrl+Shift+W, as a user would) twice next to row F: the first row backs onto F
+across a hot aisle, the second faces the first across a cold aisle. Writes into OUT_DIR (default
+``screenshots/``):
+
+* ``add_row_dialog.png`` — the dialog (Automatic facing, feeds picked);
+* ``add_row_after.png`` — the floor after both rows: aisles shaded, the problem list unchanged;
+* ``imperial_cdu.png`` — CDU-01 selected in imperial units: flow in GPM, loop load and capacity in tons;
+* ``imperial_cdu_plant.png`` — the same CDU in the Plant dock (GPM, gallons);
+* ``loop_mismatch.png`` — liquid loop TCS set on air-only rack A01: the warning in the problem list.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out_dir", nargs="?", default=str(ROOT / "screenshots"))
+    out = Path(ap.parse_args().out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="dcplan-shots-")  # the run's settings never touch the user's
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        os.environ[var] = scratch
+    from ui.app import make_app
+
+    app = make_app([])
+    from PySide6.QtWidgets import QApplication
+
+    from planner.demo import build_demo_plan
+    from ui import commands as cmds
+    from ui import plan_commands as pc
+    from ui.main_window import MainWindow
+    from ui.units import IMPERIAL, SI, units
+
+    units().set_system(SI)
+    win = MainWindow(build_demo_plan())
+    win.setWindowTitle("dcplan-edit-shots")
+    win.resize(1600, 1000)
+    win.show()
+
+    def settle(ms: int = 300) -> None:
+        end = QTimer()
+        end.setSingleShot(True)
+        end.start(ms)
+        while end.isActive():
+            app.processEvents()
+
+    def screen(name: str) -> None:
+        QApplication.primaryScreen().grabWindow(0).save(str(out / name))
+
+    settle(600)
+    win.doc.validate_now()
+    before = {(p.code, p.rack) for p in win.doc.problems}
+    # the user deepens the hall on the inspector's hall page (nothing selected): room south of row F
+    win.doc.set_selection()
+    cmds.try_push(win.doc, win, pc.EditHallCommand, "Hall 1", {"depth_m": 24.0})
+    win.view.fit_hall()
+    settle()
+
+    def add_row(shot: str | None) -> None:
+        """Select row F's first rack (or the last new row's), press Ctrl+Shift+W, pick feeds, OK."""
+        def fill() -> None:
+            dlg = QApplication.activeModalWidget()
+            if dlg is None or not dlg.isVisible():
+                QTimer.singleShot(50, fill)
+                return
+            dlg.count.setValue(4)
+            dlg.feed_a.setCurrentIndex(1)
+            dlg.feed_b.setCurrentIndex(2)
+            settle(200)
+            if shot:
+                screen(shot)
+            dlg.accept()
+
+        QTimer.singleShot(50, fill)
+        wid = subprocess.run(["xdotool", "search", "--name", "dcplan-edit-shots"], capture_output=True,
+                             text=True).stdout.split() if shutil.which("xdotool") else []
+        if wid:
+            subprocess.run(["xdotool", "windowfocus", "--sync", wid[0]], check=False)
+            settle(200)
+            n = win.doc.undo_stack.count()
+            subprocess.run(["xdotool", "key", "ctrl+shift+w"], check=True)
+            settle(800)
+            if win.doc.undo_stack.count() == n:
+                print("xdotool key did not reach the window; triggering Edit ▸ Add Row")
+                win.act_add_row.trigger()
+        else:
+            win.act_add_row.trigger()
+        settle(300)
+
+    win.doc.set_selection(["F01"])
+    add_row("add_row_dialog.png")
+    first = win.doc.selected_racks
+    win.doc.set_selection([first[0]])
+    add_row(None)
+    win.doc.set_selection()
+    win.doc.validate_now()
+    after = {(p.code, p.rack) for p in win.doc.problems}
+    new = sorted(set(win.doc.rack_map()) - {r.name for r in build_demo_plan().racks})
+    print(f"new racks: {', '.join(new)}; problems before {len(before)}, after {len(after)}, new: {after - before}")
+    win.problems_dock.raise_()
+    win.view.fit_hall()
+    settle(500)
+    win.grab().save(str(out / "add_row_after.png"))
+
+    units().set_system(IMPERIAL)
+    win.doc.set_selection([], ["CDU-01"])
+    win.inspector_dock.raise_()
+    win.view.center_on_unit("CDU-01")
+    settle(500)
+    win.grab().save(str(out / "imperial_cdu.png"))
+    win.plant_dock.raise_()
+    ed = win.plant_editor
+    item = next(it for it in ed.tree.findItems("*", Qt.MatchFlag.MatchWildcard | Qt.MatchFlag.MatchRecursive)
+                if it.data(0, Qt.ItemDataRole.UserRole) == ("unit", "CDU-01"))
+    ed.tree.setCurrentItem(item)
+    settle(300)
+    win.grab().save(str(out / "imperial_cdu_plant.png"))
+
+    units().set_system(SI)
+    win.inspector_dock.raise_()
+    win.doc.set_selection(["A01"])
+    cmds.try_push(win.doc, win, cmds.EditRacksCommand, ["A01"], {"liquid_loop": "TCS"})  # the inspector's combo
+    win.doc.validate_now()
+    win.problems_dock.raise_()
+    tree = win.problems.tree
+    for i in range(tree.topLevelItemCount()):
+        if tree.topLevelItem(i).text(3) == "rack-loop-mismatch":
+            tree.setCurrentItem(tree.topLevelItem(i))
+    win.view.center_on_rack("A01")
+    settle(500)
+    win.grab().save(str(out / "loop_mismatch.png"))
+    win.doc.undo_stack.setClean()
+    win.close()
+    print(f"wrote screenshots to {out}")
+
+
+if __name__ == "__main__":
+    main()

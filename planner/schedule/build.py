@@ -1,0 +1,139 @@
+"""Build the slot problem (:class:`.problem.Problem`) from a plan, a scenario and a job list."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from planner.plan import Job, Plan, Scenario
+from planner.solver.ambient import ambient_grid, check_timezone, local_hour, month_fractions, month_index
+from planner.solver.energy import check_tariff
+from planner.solver.loads import COMM_LEVEL, COMPUTE_FRACTION, TRAINING_KINDS, validate_job
+from planner.solver.model import Model, compile_model
+
+from .errors import ScheduleInputError
+from .headroom import HeadroomModel, Pool, build_pools, job_peak_utilization, round_conditions
+from .problem import Problem, SlotJob, job_profile
+from .transient import transient_margin
+
+
+@dataclass
+class Context:
+    """What the methods do not need but placement and verification do."""
+
+    plan: Plan
+    scenario: Scenario
+    model: Model
+    pools: list
+    jobs: list
+    weather: object
+    slot_conditions: np.ndarray  # [n] index into the headroom's conditions
+
+
+def _mean_utilization(job: Job) -> float:
+    """Mean utilisation over a training job's iterations (what a cold plate sees) [-]."""
+    if job.kind in TRAINING_KINDS:
+        return job_peak_utilization(job.utilization, job.kind) * (COMPUTE_FRACTION + (1 - COMPUTE_FRACTION) * COMM_LEVEL)
+    return job.utilization
+
+
+def _slot_job(k: int, job: Job, pools: list[Pool], slot_s: float, n: int, horizon_s: float) -> SlotJob:
+    pinned = job.start_s is not None and not job.placement  # a saved schedule (with placement) is re-planned
+    deadline = job.deadline_s if job.deadline_s is not None else horizon_s
+    fits = [p for p, pool in enumerate(pools) if pool.gpus >= job.gpus]
+    reason = ""
+    if pinned:
+        first = int(math.floor(job.start_s / slot_s + 1e-9))
+        offset = job.start_s - first * slot_s
+        earliest = latest = first
+        if not 0 <= first < n:
+            reason = "its fixed start lies outside the horizon"
+    else:
+        offset = 0.0
+        earliest = max(0, math.ceil(job.release_s / slot_s - 1e-9))
+        latest = min(math.floor((deadline - job.duration_s) / slot_s + 1e-9), n - 1)
+        if deadline < job.release_s + job.duration_s:
+            reason = (f"deadline {deadline / 3600:g} h is before release {job.release_s / 3600:g} h + "
+                      f"duration {job.duration_s / 3600:g} h")
+        elif earliest > latest:
+            reason = ("no start on the slot grid fits between release and deadline inside the horizon"
+                      if earliest < n else "released after the end of the horizon")
+    if not fits and not reason:
+        most = max((p.gpus for p in pools), default=0)
+        reason = f"asks for {job.gpus} GPUs, the largest loop pool has {most}"
+    return SlotJob(index=k, name=job.name, gpus=int(job.gpus), duration_s=float(job.duration_s),
+                   release_s=float(job.release_s), deadline_s=float(deadline), offset_s=float(offset),
+                   profile=job_profile(job, slot_s, offset), earliest=int(earliest), latest=int(latest),
+                   pinned=int(earliest) if pinned else None, preemptible=bool(job.preemptible),
+                   priority=int(job.priority), pools=fits, reason=reason)
+
+
+def build_problem(plan: Plan, scenario: Scenario, jobs: list[Job], slot_s: float, *, weather=None,
+                  cancel=None) -> tuple[Problem, Context]:
+    """The slot problem of ``jobs`` on ``plan`` under ``scenario`` (its start, horizon, weather, tariff).
+
+    Raises :class:`ScheduleInputError` for a slot that does not divide the horizon, bad jobs or a
+    plan the solver refuses.
+    """
+    from planner.solver.errors import SolverInputError
+
+    if not (isinstance(slot_s, (int, float)) and math.isfinite(slot_s) and slot_s > 0):
+        raise ScheduleInputError(f"slot must be a finite number of seconds > 0, got {slot_s!r}")
+    horizon = float(scenario.horizon_s)
+    n = int(round(horizon / slot_s))
+    if n < 1 or abs(n * slot_s - horizon) > 1e-6 * horizon:
+        raise ScheduleInputError(f"the horizon {horizon / 3600:g} h is not a whole number of {slot_s / 60:g}-min slots")
+    names = [j.name for j in jobs]
+    dup = sorted({x for x in names if names.count(x) > 1})
+    if dup:
+        raise ScheduleInputError(f"job names must be unique: {', '.join(map(repr, dup))}")
+    try:
+        for j in jobs:
+            validate_job(j)
+        check_timezone(plan.site.timezone)
+        prices = check_tariff(scenario.tariff)
+        model = compile_model(replace(plan, jobs=[]), replace(scenario, load="jobs"), horizon)
+        _, db, wb = ambient_grid(weather, start=scenario.start, horizon_s=horizon, step_s=slot_s, n_steps=n,
+                                 timezone=plan.site.timezone, weather_file=scenario.weather_file)
+    except SolverInputError as exc:
+        raise ScheduleInputError(str(exc)) from None
+    pools = build_pools(model)
+    if not pools:
+        raise ScheduleInputError("the plan has no servers with GPUs")
+    # the hottest moment of each slot (the weather is linear between its samples): headroom errs cool
+    db_s, wb_s = np.maximum(db[:-1], db[1:]), np.maximum(wb[:-1], wb[1:])
+    sjobs = [_slot_job(k, j, pools, slot_s, n, horizon) for k, j in enumerate(jobs)]
+    live = [j for j in jobs] or [Job(name="none", gpus=1, utilization=1.0)]
+    u_mean = max(_mean_utilization(j) for j in live)
+    u_peak = max(job_peak_utilization(j.utilization, j.kind) for j in live)
+    try:
+        margin = transient_margin(plan, scenario, pools, model, [j for j, s in zip(jobs, sjobs) if not s.reason],
+                                  cancel=cancel)
+    except SolverInputError as exc:
+        raise ScheduleInputError(str(exc)) from None
+    hm = HeadroomModel(model, pools, u_mean, u_peak, margin)
+    cond, inv = round_conditions(db_s, wb_s)
+    hr = hm.compute(cond[:, 0], cond[:, 1])
+    loops = hr.loops
+    share = np.array([[p.share[l] for l in loops] for p in pools])
+    slope = hr.cool_slope[:, inv]  # [loops × n]
+    t_mid = (np.arange(n) + 0.5) * slot_s
+    hours = local_hour(scenario.start, t_mid, plan.site.timezone)
+    price_w = prices[hours] * slot_s / 3.6e6  # $ per W held one slot
+    eff = 1.0  # the solver's default power-conversion efficiency: vendor power is at the wall
+    base = float(model.p_idle.sum()) / eff + hr.cool_base_w[inv]
+    t_start = np.arange(n) * slot_s
+    month = month_index(scenario.start, t_start, plan.site.timezone)
+    frac = month_fractions(scenario.start, t_start, slot_s, plan.site.timezone)
+    dc = scenario.tariff.demand_charge_usd_per_kw / 1e3
+    problem = Problem(
+        slot_s=float(slot_s), n=n, start=scenario.start, timezone=plan.site.timezone, price_w=price_w,
+        base_w=base, fac=1.0 / eff + share @ slope, dyn_w_per_gpu=np.array([p.dyn_w_per_gpu for p in pools]),
+        pool_gpus=np.array([p.gpus for p in pools], float), pool_names=[p.name for p in pools], share=share,
+        loop_names=[model.loop_names[l] for l in loops], headroom_w=hr.headroom_w[:, inv].copy(),
+        month=month, month_charge={int(k): dc * v for k, v in frac.items()}, jobs=sjobs, ambient_c=db_s,
+        tie_w=1e-9 * price_w.mean() * (db_s - db_s.min()))
+    ctx = Context(plan=plan, scenario=scenario, model=model, pools=pools, jobs=list(jobs), weather=weather,
+                  slot_conditions=inv)
+    return problem, ctx

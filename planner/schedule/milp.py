@@ -1,0 +1,539 @@
+"""``optimal``: the time-indexed MILP of the slot problem, solved with HiGHS (highspy).
+
+Variables: ``x[j,s,p]`` = 1 if job j starts in slot s on pool p (one column per start inside the
+job's window and pool with enough GPUs, whose power alone fits the headroom), ``u[j]`` = 1 if job j
+is left unscheduled (one penalty for every job, far above any cost: as many jobs as possible first), ``peak[m]`` the highest
+facility power of billing month m [W]. Identical servers of a loop are one pool, so the model has
+no per-server symmetry.
+
+    min   Σ c[j,s,p]·x + Σ M_j·u_j + Σ_m charge_m·peak_m          (+ the idle cost, a constant)
+    s.t.  Σ_{s,p} x[j,s,p] + u_j = 1                               every job
+          Σ gpus_j·x[j,s,p] over runs covering t ≤ GPUs_p           every pool, slot
+          Σ share_p,l·P_j,p[t−s]·x[j,s,p] ≤ H_l,t                   every IT loop, slot
+          base_t + Σ fac_p,t·P_j,p[t−s]·x[j,s,p] ≤ peak_m(t)        every slot
+
+``c`` is the energy cost of the start at the slot prices with the cooling slope of each slot
+(:mod:`.problem`), plus a tie-break weight toward cooler hours ~1e-9 of it. HiGHS starts from the
+greedy schedule (its columns are always in the model, so the result is never worse than greedy),
+stops at the time limit, and reports its proven dual bound. The reported ``lower_bound_usd`` is
+that bound less the incumbent's penalties and the largest possible tie-break total: no schedule
+that leaves no more (priority-weighted) jobs unscheduled costs less.
+
+When the full model has more than ``MAX_COLUMNS`` columns, starts are thinned to every k-th slot
+(greedy's starts kept) and a 15-min repair pass moves each job to its best slot afterwards; the
+bound then comes from a relaxation valid for the full grid (:func:`relaxation_bound`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .methods import Outcome, Usage, best_start
+from .problem import Problem, ends
+
+#: Largest number of start columns solved on the full slot grid (beyond: thinned starts) [-].
+MAX_COLUMNS = 3_000
+#: Largest LP relaxation attempted for the bound (its build alone grows with the columns) [-].
+LP_MAX_COLUMNS = 100_000
+KW = 1e3  #: heat and power rows in kW (keeps the matrix's coefficient range small for the simplex)
+
+
+@dataclass
+class MilpOutcome(Outcome):
+    lower_bound: float | None = None
+    status: str = ""
+    columns: int = 0
+    thinned_every: int = 1
+
+
+@contextmanager
+def _quiet_stdout():
+    """HiGHS prints its banner on stdout (C level) when constructed; keep ``--json`` output clean."""
+    try:
+        sys.stdout.flush()
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _columns(pr: Problem, thin: int, keep: dict) -> list[tuple[int, int, np.ndarray]]:
+    """(job, pool, starts) blocks of the model's columns."""
+    out = []
+    for j in pr.jobs:
+        if j.reason:
+            continue
+        starts_all = np.array([j.pinned]) if j.pinned is not None else np.arange(j.earliest, j.latest + 1)
+        for p in j.pools:
+            starts = starts_all
+            if thin > 1 and j.pinned is None:
+                sel = (starts % thin == 0) | (starts == j.earliest) | (starts == j.latest)
+                if keep.get(j.index, (None, None))[1] == p:
+                    sel |= starts == keep[j.index][0]
+                starts = starts[sel]
+            pw = pr.job_power(j, p)
+            ok = np.ones(starts.size, dtype=bool)
+            for l in np.flatnonzero(pr.share[p] > 0):  # the job alone must fit the headroom
+                room = np.concatenate([pr.headroom_w[l], np.full(j.length, np.inf)])
+                win = np.lib.stride_tricks.sliding_window_view(room, j.length)[starts]
+                ok &= np.min(win - pr.share[p, l] * pw[None, :], axis=1) >= -1e-6
+            if ok.any():
+                out.append((j.index, p, starts[ok]))
+    return out
+
+
+def relaxation_bound(pr: Problem, only=None) -> float:
+    """A lower bound on the cost model valid on the full grid for any schedule that runs at least the
+    jobs ``only`` (indices; default all schedulable).
+
+    Energy: every job at its cheapest start regardless of the others. Demand charge on the largest of
+    three peaks no schedule can avoid: (1) the idle facility power; (2) per slot, idle power plus the
+    *compulsory part* of every job whose window forces it to run then (latest start before earliest
+    end), at its least power; (3) for intervals [a, b) of slots in one billing month (ends on an
+    hourly grid for a week), the mean facility power of idle plus, for every job, the slots its run
+    must spend inside the interval (its length less what can hang out before a and after b) at its
+    least power (a peak is at least a mean).
+    """
+    n = pr.n
+    base = float(np.dot(pr.price_w, pr.base_w))
+    extra_energy = 0.0
+    compulsory = np.zeros(n)
+    inside_w = []  # (earliest, window end, least facility W·slots)
+    for j in pr.jobs:
+        if j.reason or (only is not None and j.index not in only):
+            continue
+        starts = np.array([j.pinned]) if j.pinned is not None else np.arange(j.earliest, j.latest + 1)
+        best_c, best_w, least_p = np.inf, np.inf, np.inf
+        for p in j.pools:
+            best_c = min(best_c, float(pr.energy_costs(j, p)[starts].min()))
+            pw = pr.job_power(j, p)
+            # energy inside the horizon is least at the latest start
+            best_w = min(best_w, float(np.sum(pw[: max(n - int(starts[-1]), 0)]) * pr.fac[p].min()))
+            least_p = min(least_p, float(pw.min()) * float(pr.fac[p].min()))
+        extra_energy += best_c if np.isfinite(best_c) else 0.0
+        lo, hi = int(starts[-1]), int(starts[0]) + j.length  # running at every start in [lo, hi)
+        if lo < hi and np.isfinite(least_p):
+            compulsory[lo:min(hi, n)] += least_p
+        if np.isfinite(least_p):
+            # the run's slots in ascending facility power at its most frugal pool: k slots inside the
+            # interval use at least the k smallest (piecewise linear in k: three segments)
+            pf = min(j.pools, key=lambda p: pr.dyn_w_per_gpu[p] * pr.fac[p].min())
+            p0, mid, pl, L = ends(pr.job_power(j, pf) * pr.fac[pf].min())
+            segs = sorted([(p0, 1.0), (pl, 1.0 if L >= 2 else 0.0), (mid, float(max(L - 2, 0)))])
+            inside_w.append((int(starts[0]), int(starts[-1]) + L, L, segs))
+    demand = 0.0
+    if inside_w:
+        e_ = np.array([x[0] for x in inside_w], float)
+        f_ = np.array([x[1] for x in inside_w], float)
+        lp_ = np.array([x[2] for x in inside_w], float)
+        seg_v = np.array([[v for v, _ in x[3]] for x in inside_w])  # [jobs × 3] W per slot
+        seg_n = np.array([[c for _, c in x[3]] for x in inside_w])  # slots of each segment
+        seg_s = np.cumsum(seg_n, axis=1) - seg_n  # where each segment starts in k
+    for mo, charge in pr.month_charge.items():
+        sel = np.flatnonzero(pr.month == mo)
+        if not sel.size:
+            continue
+        t0, t1 = int(sel[0]), int(sel[-1]) + 1
+        peak = max(float(pr.base_w[t0:t1].max()), float((pr.base_w + compulsory)[t0:t1].max()))
+        if inside_w:
+            cb = np.concatenate([[0.0], np.cumsum(pr.base_w)])
+            step = max(1, (t1 - t0) // 168)  # interval ends on a grid: any subset of intervals is valid
+            b = np.arange(t0 + 1, t1 + 1)
+            b = b[((b - t0) % step == 0) | (b == t1)]
+            for a in range(t0, t1, step):
+                bb = b[b > a]
+                # least slots of each job's run inside [a, b): it may hang out before a and after b
+                before = np.maximum(0.0, a - e_)[:, None]
+                after = np.maximum(0.0, f_[:, None] - bb[None, :])
+                length = np.minimum(lp_, f_ - e_)[:, None]
+                inside = np.clip(length - before - after, 0.0, None)  # [jobs × b]
+                k = inside[:, :, None] - seg_s[:, None, :]
+                energy = (seg_v[:, None, :] * np.clip(k, 0.0, seg_n[:, None, :])).sum(axis=(0, 2))
+                mean = (cb[bb] - cb[a] + energy) / (bb - a)
+                peak = max(peak, float(mean.max()))
+        demand += charge * peak
+    return base + extra_energy + demand
+
+
+@dataclass
+class _Model:
+    lp: object
+    col_of: list
+    x_cols: np.ndarray
+    cu: np.ndarray
+    cp: np.ndarray
+    months: list
+    pen: np.ndarray
+    blocks: list
+    n_cols_total: int
+
+
+def _build(pr: Problem, blocks, relax: bool = False) -> _Model:
+    """The HiGHS model of the slot problem over the start columns ``blocks`` (integrality dropped if ``relax``)."""
+    import highspy
+
+    J = len(pr.jobs)
+    P, Lp = pr.n_pools, pr.share.shape[1]
+    ext = pr.n + pr.max_len
+    months = sorted(pr.month_charge)
+    # rows: assignment, GPUs per pool and slot, heat per loop and slot, peak per slot, then the
+    # cumulative definitions of each block
+    r_cap = J
+    r_heat = r_cap + P * ext
+    r_peak = r_heat + Lp * pr.n
+    n_rows = r_peak + pr.n
+    R, C, V = [], [], []
+    cost_parts, kinds = [], []
+    col_of = []  # (job, pool, start) of the x columns, in column order
+    n_col = 0
+    cum_rows = []
+    for (k, p, starts) in blocks:
+        j = pr.jobs[k]
+        L = j.length
+        pw = pr.job_power(j, p)
+        m = pw[1] if L >= 3 else pw[0]
+        d0, dL = pw[0] - m, pw[-1] - m
+        S = starts
+        s_min, s_max = int(S[0]), int(S[-1])
+        nx = S.size
+        cx = n_col + np.arange(nx)  # x columns
+        col_x = np.full(s_max - s_min + 1, -1)
+        col_x[S - s_min] = cx
+        ny = s_max - s_min + 1
+        cy = n_col + nx + np.arange(ny)  # Y_t = Σ_{s ≤ t} x_s, t = s_min..s_max
+        n_col += nx + ny
+        cost_parts += [pr.energy_costs(j, p)[S] + pr.tie_costs(j, p)[S], np.zeros(ny)]
+        kinds += [np.ones(nx, dtype=bool), np.zeros(ny, dtype=bool)]
+        col_of.extend((k, p, int(s)) for s in S)
+        # assignment row: Σ x
+        R.append(np.full(nx, k)); C.append(cx); V.append(np.ones(nx))
+        # cumulative rows: Y_t − Y_{t−1} − x_t = 0
+        rc = n_rows + sum(cum_rows) + np.arange(ny)
+        cum_rows.append(ny)
+        R.append(rc); C.append(cy); V.append(np.ones(ny))
+        R.append(rc[1:]); C.append(cy[:-1]); V.append(-np.ones(ny - 1))
+        R.append(rc[S - s_min]); C.append(cx); V.append(-np.ones(nx))
+        # resources at slot t = s_min .. s_max + L − 1: running = Y_{min(t, s_max)} − Y_{t−L}
+        t = np.arange(s_min, s_max + L)
+        y_now = cy[np.minimum(t, s_max) - s_min]
+        has_old = t - L >= s_min
+        y_old = cy[np.clip(t - L, s_min, s_max) - s_min]
+        first = (t <= s_max) & (col_x[np.clip(t - s_min, 0, ny - 1)] >= 0)  # x_t: a run starts at t
+        x_first = col_x[np.clip(t - s_min, 0, ny - 1)]
+        tl = t - L + 1
+        last = (tl >= s_min) & (tl <= s_max) & (col_x[np.clip(tl - s_min, 0, ny - 1)] >= 0)
+        x_last = col_x[np.clip(tl - s_min, 0, ny - 1)]
+
+        def resource(rows, coef_now, coef_first, coef_last, valid):
+            R.append(rows[valid]); C.append(y_now[valid]); V.append(coef_now[valid])
+            v = valid & has_old
+            R.append(rows[v]); C.append(y_old[v]); V.append(-coef_now[v])
+            v = valid & first
+            R.append(rows[v]); C.append(x_first[v]); V.append(coef_first[v])
+            v = valid & last
+            R.append(rows[v]); C.append(x_last[v]); V.append(coef_last[v])
+
+        ones = np.ones(t.size)
+        resource(r_cap + p * ext + np.minimum(t, ext - 1), j.gpus * ones, 0 * ones, 0 * ones, t < ext)
+        in_h = t < pr.n
+        th = np.minimum(t, pr.n - 1)
+        for l in np.flatnonzero(pr.share[p] > 0):
+            a = pr.share[p, l]
+            resource(r_heat + l * pr.n + th, a * m * ones / KW, a * d0 * ones / KW, a * dL * ones / KW, in_h)
+        f = pr.fac[p][th] / KW
+        resource(r_peak + th, f * m, f * d0, f * dL, in_h)
+    n_x_y = n_col
+    # penalty of leaving a job out: one value for every job, far above anything a placement could
+    # cost, so the optimum schedules as many jobs as possible first and is cheapest second
+    charge_max = max(pr.month_charge.values(), default=0.0)
+    top = max((float(pr.energy_costs(j, p).max()) + charge_max * float(pr.job_power(j, p).max())
+               * float(pr.fac[p].max()) for j in pr.jobs for p in j.pools), default=0.0)
+    pen = np.full(J, 10.0 * J * top + 1.0)
+    pen[[j.index for j in pr.jobs if j.reason]] = 0.0  # out whatever happens: no constant in the objective
+    cu = n_x_y + np.arange(J)
+    R.append(np.arange(J)); C.append(cu); V.append(np.ones(J))
+    cp = n_x_y + J + np.arange(len(months))
+    for i, mo in enumerate(months):
+        rows = r_peak + np.flatnonzero(pr.month == mo)
+        R.append(rows); C.append(np.full(rows.size, cp[i])); V.append(-np.ones(rows.size))
+    n_cols_total = n_x_y + J + len(months)
+    n_rows_total = n_rows + sum(cum_rows)
+    is_x = np.concatenate(kinds + [np.ones(J, dtype=bool), np.zeros(len(months), dtype=bool)]) if kinds else \
+        np.concatenate([np.ones(J, dtype=bool), np.zeros(len(months), dtype=bool)])
+    cost = np.concatenate(cost_parts + [pen, KW * np.array([pr.month_charge[mo] for mo in months])])
+    lower = np.zeros(n_cols_total)
+    upper = np.concatenate([np.ones(n_x_y + J), np.full(len(months), np.inf)])
+    row_lo = np.full(n_rows_total, -np.inf)
+    row_hi = np.zeros(n_rows_total)
+    row_lo[:J] = 1.0
+    row_hi[:J] = 1.0
+    row_hi[r_cap:r_heat] = np.repeat(pr.pool_gpus, ext)
+    row_hi[r_heat:r_peak] = pr.headroom_w.ravel() / KW
+    row_hi[r_peak:n_rows] = -pr.base_w / KW
+    row_lo[n_rows:] = 0.0
+    A = sparse.csc_matrix((np.concatenate(V), (np.concatenate(R), np.concatenate(C))),
+                          shape=(n_rows_total, n_cols_total))
+    A.sum_duplicates()
+    x_cols = np.flatnonzero(np.concatenate(kinds)) if kinds else np.zeros(0, dtype=int)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols_total, n_rows_total
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+    lp.offset_ = float(np.dot(pr.price_w, pr.base_w))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.integrality_ = [highspy.HighsVarType.kInteger if b and not relax else highspy.HighsVarType.kContinuous for b in is_x]
+    return _Model(lp=lp, col_of=col_of, x_cols=x_cols, cu=cu, cp=cp, months=months, pen=pen, blocks=blocks,
+                  n_cols_total=n_cols_total)
+
+
+def _highs(time_limit_s: float, mip_rel_gap: float = 1e-4):
+    import highspy
+    with _quiet_stdout():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(os.environ.get("DCPLAN_HIGHS_LOG")))
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.1))
+    return h
+
+
+def lp_bound(pr: Problem, time_limit_s: float) -> float | None:
+    """Optimum of the LP relaxation on the full slot grid (interior point): a proven lower bound on
+    the cost model for any schedule that runs every schedulable job; None if not solved in time."""
+    blocks = _columns(pr, 1, {})
+    if sum(b[2].size for b in blocks) > LP_MAX_COLUMNS:
+        return None
+    m = _build(pr, blocks, relax=True)
+    m.lp.col_cost_ = np.asarray(m.lp.col_cost_, float).copy()
+    h = _highs(time_limit_s)
+    h.setOptionValue("solver", "ipm")
+    h.passModel(m.lp)
+    h.run()
+    if h.modelStatusToString(h.getModelStatus()) != "Optimal":
+        return None
+    x = np.asarray(h.getSolution().col_value)
+    if np.any(x[m.cu] > 1e-6):  # the relaxation left part of a job out: not a bound for full schedules
+        return None
+    tie_total = sum(float(max(pr.tie_costs(j, p).max() for p in j.pools)) for j in pr.jobs if j.pools and not j.reason)
+    return float(h.getInfo().objective_function_value) - tie_total
+
+
+def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float = 1e-4,
+          max_columns: int = MAX_COLUMNS, bound: bool = True) -> MilpOutcome:
+    """Solve the MILP from the warm start ``warm`` (greedy) within ``time_limit_s``."""
+    import highspy
+
+    t0 = time.perf_counter()
+    keep = {k: a for k, a in enumerate(warm.assign) if a is not None}
+    thin = 1
+    blocks = _columns(pr, 1, keep)
+    n_cols = sum(b[2].size for b in blocks)
+    while n_cols > max_columns and thin < 16:
+        thin *= 2
+        blocks = _columns(pr, thin, keep)
+        n_cols = sum(b[2].size for b in blocks)
+    J = len(pr.jobs)
+    mm = _build(pr, blocks)
+    lp, col_of, x_cols, cu, cp, months, pen = mm.lp, mm.col_of, mm.x_cols, mm.cu, mm.cp, mm.months, mm.pen
+    n_cols_total, n_x = mm.n_cols_total, len(mm.col_of)
+    h = _highs(time_limit_s - (time.perf_counter() - t0), 0.0)
+    # the tolerance is on the cost, not on the penalties of jobs that cannot run in any schedule
+    h.setOptionValue("mip_abs_gap", max(mip_rel_gap * pr.evaluate(warm.assign).cost, 1e-9))
+    h.passModel(lp)
+    # warm start from greedy (x, the cumulative Y, u, peaks)
+    x0 = np.zeros(n_cols_total)
+    pos = {c: x_cols[i] for i, c in enumerate(col_of)}
+    warm_ok = [a if a is not None and (k, a[1], a[0]) in pos else None for k, a in enumerate(warm.assign)]
+    for k, a in enumerate(warm_ok):
+        if a is not None:
+            x0[pos[(k, a[1], a[0])]] = 1.0
+        else:
+            x0[cu[k]] = 1.0
+    start_col = 0
+    for (k, p, starts) in blocks:  # Y = running sums of x inside each block
+        nx, ny = starts.size, int(starts[-1] - starts[0] + 1)
+        xs = np.zeros(ny)
+        xs[starts - starts[0]] = x0[start_col:start_col + nx]
+        x0[start_col + nx:start_col + nx + ny] = np.cumsum(xs)
+        start_col += nx + ny
+    ev = pr.evaluate(warm_ok)
+    for i, mo in enumerate(months):
+        x0[cp[i]] = float(ev.facility_w[pr.month == mo].max()) / KW
+    sol = highspy.HighsSolution()
+    sol.col_value = x0.tolist()
+    h.setSolution(sol)
+    h.run()
+    info = h.getInfo()
+    status = h.modelStatusToString(h.getModelStatus())
+    x = np.asarray(h.getSolution().col_value) if info.primal_solution_status else x0
+    assign = [None] * J
+    reasons = dict(warm.reasons)
+    for i, c in enumerate(col_of):
+        if x[x_cols[i]] > 0.5:
+            k, p, s = c
+            assign[k] = (s, p)
+    for j in pr.jobs:
+        if assign[j.index] is None and j.name not in reasons:
+            reasons[j.name] = j.reason or "left out by the optimisation (no feasible start with the others)"
+        if assign[j.index] is not None:
+            reasons.pop(j.name, None)
+    used_pen = float(sum(pen[k] for k in range(J) if assign[k] is None))
+    tie_total = sum(float(max(pr.tie_costs(j, p).max() for p in j.pools)) for j in pr.jobs if j.pools and not j.reason)
+    lb = float(info.mip_dual_bound) - used_pen - tie_total if np.isfinite(info.mip_dual_bound) else None
+    # never worse than the warm start (fewer jobs left out first, then the model cost)
+    def rank(a):
+        return (sum(x is None for x in a), pr.evaluate(a).cost)
+    if not pr.feasible(assign) or rank(assign) > rank(warm_ok):
+        assign = list(warm_ok)
+        reasons = dict(warm.reasons)
+    done = {k for k in range(J) if assign[k] is not None}
+    if not bound:
+        lb = None
+    elif thin > 1:  # the restricted model's bound is not one of the full grid
+        lb = relaxation_bound(pr, done)
+    elif lb is not None:
+        lb = max(lb, relaxation_bound(pr, done))
+    else:  # HiGHS stopped before a dual bound
+        lb = relaxation_bound(pr, done)
+    return MilpOutcome(assign=assign, reasons=reasons, lower_bound=lb, status=status, columns=n_x,
+                       thinned_every=thin)
+
+
+def repair(pr: Problem, assign: list, deadline: float) -> list:
+    """Move each job, one at a time, to its best 15-min start and pool given the others, while it
+    lowers the model cost (first improvement; stops at ``deadline``, a ``time.perf_counter`` value)."""
+    assign = list(assign)
+    cost = pr.evaluate(assign).cost
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for j in pr.jobs:
+            if time.perf_counter() >= deadline:
+                break
+            a = assign[j.index]
+            if a is None or j.pinned is not None:
+                continue
+            trial = list(assign)
+            trial[j.index] = None
+            u = Usage(pr)
+            for jj, aa in zip(pr.jobs, trial):
+                if aa is not None:
+                    u.add(jj, *aa)
+            hit, _ = best_start(pr, u, j)
+            if hit is None or hit == a:
+                continue
+            trial[j.index] = hit
+            c = pr.evaluate(trial).cost
+            if c < cost - 1e-9:
+                assign, cost, improved = trial, c, True
+    return assign
+
+
+def pool_groups(pr: Problem) -> list[list[int]]:
+    """Pools that share an IT loop, transitively (a pod: its air and liquid pools share the air loop)."""
+    parent = list(range(pr.n_pools))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for l in range(pr.share.shape[1]):
+        on = np.flatnonzero(pr.share[:, l] > 0)
+        for p in on[1:]:
+            parent[find(p)] = find(on[0])
+    groups: dict[int, list[int]] = {}
+    for p in range(pr.n_pools):
+        groups.setdefault(find(p), []).append(p)
+    return sorted(groups.values())
+
+
+def _subproblem(pr: Problem, assign: list, pools: list[int]):
+    """The jobs on ``pools`` as a problem of their own, everything else fixed: its facility power joins
+    the base, its heat leaves the headroom. Returns (sub, job indices in ``pr``, sub's warm assignment)."""
+    from dataclasses import replace as dc_replace
+    remap = {p: k for k, p in enumerate(pools)}
+    mine = [k for k, a in enumerate(assign) if a is not None and a[1] in remap]
+    others = [a if (a is None or a[1] not in remap) else None for a in assign]
+    ev = pr.evaluate(others)
+    jobs = [dc_replace(pr.jobs[k], index=i, pools=[remap[p] for p in pr.jobs[k].pools if p in remap])
+            for i, k in enumerate(mine)]
+    sub = dc_replace(pr, base_w=ev.facility_w.copy(), fac=pr.fac[pools], dyn_w_per_gpu=pr.dyn_w_per_gpu[pools],
+                     pool_gpus=pr.pool_gpus[pools], pool_names=[pr.pool_names[p] for p in pools],
+                     share=pr.share[pools], headroom_w=pr.headroom_w - ev.heat_w, jobs=jobs)
+    sub.__dict__.pop("_max_len", None)
+    warm = [(assign[k][0], remap[assign[k][1]]) for k in mine]
+    return sub, mine, warm
+
+
+def solve_by_groups(pr: Problem, assign: list, deadline: float) -> list:
+    """Improve ``assign`` one pool group (pod) at a time: each group's jobs re-solved as a MILP with the
+    rest fixed (their power in the base, so the shared facility peak is priced right), warm-started
+    from the current schedule, kept only if the whole schedule gets cheaper. Round robin until
+    ``deadline`` (a ``time.perf_counter`` value) or a full round without improvement."""
+    from .methods import Outcome
+    assign = list(assign)
+    cost = pr.evaluate(assign).cost
+    groups = pool_groups(pr)
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for k, g in enumerate(groups):
+            left = deadline - time.perf_counter()
+            if left <= 0.5:
+                break
+            sub, mine, warm = _subproblem(pr, assign, g)
+            if not mine:
+                continue
+            sol = solve(sub, Outcome(assign=warm), min(left, max(left / (len(groups) - k), 1.0)), bound=False)
+            if any(a is None for a in sol.assign):
+                continue
+            trial = list(assign)
+            for i, kk in enumerate(mine):
+                s, p = sol.assign[i]
+                trial[kk] = (s, g[p])
+            c = pr.evaluate(trial).cost
+            if c < cost - 1e-9 and pr.feasible(trial):
+                assign, cost, improved = trial, c, True
+    return assign
+
+
+def optimise(pr: Problem, warm: Outcome, budget_s: float) -> MilpOutcome:
+    """``optimal`` within ``budget_s``: greedy (``warm``) improved by single-job moves, then the MILP on
+    the whole problem — or, when that would need thinned starts and the hall has several pool groups
+    (pods), one MILP per group in turn (:func:`solve_by_groups`) — then a 15-min repair pass. The bound
+    is the MILP's where it solved the full grid, else :func:`relaxation_bound`."""
+    t0 = time.perf_counter()
+    deadline = t0 + budget_s
+    start = repair(pr, warm.assign, t0 + 0.2 * budget_s)
+    n_cols = sum(b[2].size for b in _columns(pr, 1, {}))
+    groups = pool_groups(pr)
+    if n_cols > MAX_COLUMNS and len(groups) > 1:
+        assign = solve_by_groups(pr, start, t0 + 0.65 * budget_s)  # model builds come on top of HiGHS's limit
+        assign = repair(pr, assign, deadline)
+        done = {k for k, a in enumerate(assign) if a is not None}
+        reasons = {j.name: warm.reasons.get(j.name, j.reason or "not scheduled") for j, a in zip(pr.jobs, assign)
+                   if a is None}
+        return MilpOutcome(assign=assign, reasons=reasons, lower_bound=relaxation_bound(pr, done),
+                           status=f"decomposed into {len(groups)} pool groups", columns=n_cols, thinned_every=0)
+    sol = solve(pr, Outcome(assign=start, reasons=warm.reasons), 0.8 * budget_s - (time.perf_counter() - t0))
+    sol.assign = repair(pr, sol.assign, deadline)
+    return sol

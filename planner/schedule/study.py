@@ -1,0 +1,83 @@
+"""Bundled study ``night-shift`` (seed story 4): which jobs should run between 22:00 and 06:00?
+
+The demo hall in its Phoenix July week (:data:`planner.demo.DEMO_WEEK_START`, the demo's first
+scenario and tariff) runs the demo week's jobs plus four training jobs of 576 GPUs × 8 h
+(utilisation 0.95, released at the start of the week, due at its end), shipped as
+``assets/jobs/night_shift_week.csv`` in the jobs CSV format. Every method schedules the same jobs;
+the solver runs each schedule. Reported per method: the ``schedule --json`` figures, and for the
+four large jobs the share of their GPU-hours between 22:00 and 06:00, 02:00 and 06:00 and
+12:00 and 20:00 local time.
+"""
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+
+from planner.assets import resolve_asset
+
+from .jobs_csv import read_jobs_csv
+from .scheduler import METHODS, schedule_many
+
+CSV_NAME = "jobs/night_shift_week.csv"
+LARGE_GPUS, LARGE_HOURS, LARGE_UTILIZATION, LARGE_COUNT = 576, 8.0, 0.95, 4
+WINDOWS = {"night_22_06": (22, 6), "early_02_06": (2, 6), "afternoon_12_20": (12, 20)}
+
+
+def night_shift_jobs():
+    """The study's jobs: the demo week's (:func:`planner.demo.demo_week_jobs`) plus the four large ones."""
+    from planner.demo import build_demo_plan
+    from planner.plan import Job
+    plan = build_demo_plan()
+    week = plan.scenarios[0].horizon_s
+    large = [Job(name=f"large-train-{k + 1}", gpus=LARGE_GPUS, utilization=LARGE_UTILIZATION,
+                 duration_s=LARGE_HOURS * 3600.0, release_s=0.0, deadline_s=week, preemptible=False, priority=8,
+                 kind="training") for k in range(LARGE_COUNT)]
+    return list(plan.jobs) + large
+
+
+def write_night_shift_csv(path) -> None:
+    """Write the study's jobs CSV (how ``assets/jobs/night_shift_week.csv`` was made)."""
+    from planner.demo import DEMO_WEEK_START
+    from planner.outputs import atomic_output
+
+    def iso(s):
+        return (DEMO_WEEK_START + timedelta(seconds=s)).isoformat(timespec="seconds")
+    with atomic_output(path) as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["name", "gpus", "utilization", "duration_h", "release", "deadline", "preemptible", "priority",
+                    "kind", "start"])
+        for j in night_shift_jobs():
+            w.writerow([j.name, j.gpus, repr(j.utilization), repr(j.duration_s / 3600.0), iso(j.release_s),
+                        "" if j.deadline_s is None else iso(j.deadline_s), str(j.preemptible).lower(), j.priority,
+                        j.kind, "" if j.start_s is None else iso(j.start_s)])
+
+
+def night_shift_results(progress=None, time_limit_s: float = 60.0, methods=METHODS):
+    """``(plan, scenario, {method: ScheduleResult}, names of the large jobs)`` of the night-shift week."""
+    from planner.demo import build_demo_plan
+    plan = build_demo_plan()
+    sc = plan.scenarios[0]
+    jobs = read_jobs_csv(resolve_asset(CSV_NAME), sc.start, plan.site.timezone)
+    large = [j.name for j in jobs if j.gpus == LARGE_GPUS and j.duration_s == LARGE_HOURS * 3600.0]
+    results = schedule_many(plan, sc, tuple(methods), jobs=jobs, time_limit_s=time_limit_s, progress=progress)
+    return plan, sc, results, large
+
+
+def study_json(sc, results: dict, large: list) -> dict:
+    """The ``study night-shift --json`` object: a ``schedule --json`` object per method, the large jobs'
+    shares by window and each schedule's starts [s from the week's start]."""
+    out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "large_jobs": large}
+    for m, res in results.items():
+        s = res.summary()
+        s["large_jobs_share"] = {w: res.share(h0, h1, large) for w, (h0, h1) in WINDOWS.items()}
+        s["starts"] = {j.name: j.start_s for j in res.jobs}
+        out[m] = s
+    if "optimal" in out:
+        out["largest_jobs_night_share"] = out["optimal"]["large_jobs_share"]["night_22_06"]
+    return out
+
+
+def night_shift_study(progress=None, time_limit_s: float = 60.0, methods=METHODS) -> dict:
+    """Run every method on the night-shift week; :func:`study_json` of the results."""
+    _, sc, results, large = night_shift_results(progress, time_limit_s, methods)
+    return study_json(sc, results, large)

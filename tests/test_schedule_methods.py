@@ -1,0 +1,182 @@
+"""Scheduling methods on small slot problems: exhaustive optimality of the MILP, properties of every method.
+
+The problems are built directly (no plan, no solver), so hundreds of instances run in seconds. The
+cost model is :meth:`planner.schedule.problem.Problem.evaluate`, the one all methods share.
+"""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.schedule import methods, milp
+from planner.schedule.problem import Problem, SlotJob
+
+
+def make_problem(seed: int, n_jobs: int = 5, n_slots: int = 12, n_pools: int = 2, tight: bool = True) -> Problem:
+    """A random small slot problem: prices with a peak, cooling slopes, headroom that sometimes binds."""
+    rng = np.random.default_rng(seed)
+    n = n_slots
+    pool_gpus = rng.choice([8, 16, 24], size=n_pools).astype(float)
+    dyn = rng.uniform(500.0, 1500.0, size=n_pools)
+    # pool 0 on loop 0; pool 1 (if any) mostly on loop 1 with a share on loop 0 (hybrid)
+    share = np.zeros((n_pools, 2))
+    share[0, 0] = 1.0
+    if n_pools > 1:
+        share[1] = [0.15, 0.85]
+    price = rng.uniform(0.05, 0.1, size=n) * 900 / 3.6e6
+    price[n // 2: n // 2 + 3] *= 3.0  # an on-peak block
+    fac = 1.0 + rng.uniform(0.05, 0.3, size=(n_pools, n))
+    base = rng.uniform(5e3, 1e4, size=n)
+    most = (pool_gpus * dyn)[:, None] * share  # [pools × loops]
+    head = np.vstack([np.full(n, most[:, l].sum()) for l in range(2)])
+    if tight:  # hot slots: less headroom
+        hot = rng.random(n) < 0.4
+        head[:, hot] *= rng.uniform(0.3, 0.8)
+    jobs = []
+    for k in range(n_jobs):
+        L = int(rng.integers(1, 5))
+        gpus = int(rng.integers(1, int(pool_gpus.max()) + 1))
+        earliest = int(rng.integers(0, n - L + 1))
+        latest = int(rng.integers(earliest, n - L + 1))
+        prof = rng.uniform(0.4, 1.0) * np.ones(L)
+        prof[-1] *= rng.uniform(0.3, 1.0)
+        pools = [p for p in range(n_pools) if pool_gpus[p] >= gpus]
+        jobs.append(SlotJob(index=k, name=f"j{k}", gpus=gpus, duration_s=(L - 0.5) * 900.0, release_s=earliest * 900.0,
+                            deadline_s=(latest + L) * 900.0, offset_s=0.0, profile=prof, earliest=earliest,
+                            latest=latest, pinned=None, preemptible=False, priority=int(rng.integers(0, 3)),
+                            pools=pools, reason="" if pools else "too big"))
+    return Problem(slot_s=900.0, n=n, start=datetime(2025, 7, 1), timezone="UTC", price_w=price, base_w=base,
+                   fac=fac, dyn_w_per_gpu=dyn, pool_gpus=pool_gpus, pool_names=[f"P{p}" for p in range(n_pools)],
+                   share=share, loop_names=["L0", "L1"], headroom_w=head, month=np.zeros(n, dtype=int),
+                   month_charge={0: float(rng.uniform(0.0, 0.02))}, jobs=jobs,
+                   ambient_c=rng.uniform(20, 40, size=n), tie_w=np.zeros(n))
+
+
+def brute_force(pr: Problem):
+    """Cheapest feasible schedule by enumerating every (start, pool) of every job (None: all must run)."""
+    options = [[(s, p) for s in range(j.earliest, j.latest + 1) for p in j.pools] for j in pr.jobs]
+    best, best_cost = None, np.inf
+    for combo in itertools.product(*options):
+        assign = list(combo)
+        if pr.feasible(assign):
+            c = pr.evaluate(assign).cost
+            if c < best_cost:
+                best, best_cost = assign, c
+    return best, best_cost
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_optimal_equals_exhaustive_enumeration(seed):
+    pr = make_problem(seed, n_jobs=4 + seed % 3, n_slots=8 + seed % 5)
+    best, best_cost = brute_force(pr)
+    g = methods.greedy(pr)
+    sol = milp.solve(pr, g, 30.0, mip_rel_gap=0.0)
+    if best is None:  # no schedule runs every job: the MILP must leave one out too
+        assert any(a is None for a in sol.assign)
+        return
+    assert all(a is not None for a in sol.assign)
+    assert pr.feasible(sol.assign)
+    cost = pr.evaluate(sol.assign).cost
+    assert cost == pytest.approx(best_cost, rel=1e-9, abs=1e-12)  # exactly, up to float summation
+    assert sol.lower_bound <= cost * (1 + 1e-9)
+    assert sol.lower_bound == pytest.approx(best_cost, rel=1e-6)  # proven optimal: the bound meets it
+
+
+def _check_common(pr: Problem, out, *, in_window: bool):
+    ev = pr.evaluate(out.assign)
+    assert ev.over_gpus <= 0  # never more GPUs than a pool has, at any slot
+    for j, a in zip(pr.jobs, out.assign):
+        if a is None:
+            assert j.name in out.reasons
+            continue
+        s, p = a  # one start, one pool: one piece on one loop
+        assert p in j.pools and s >= j.earliest  # never before release
+        if in_window:
+            assert s <= j.latest  # ends by its deadline
+    return ev
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_jobs=st.integers(1, 6), n_slots=st.integers(4, 12),
+       n_pools=st.integers(1, 2))
+def test_properties_of_every_method(seed, n_jobs, n_slots, n_pools):
+    pr = make_problem(seed, n_jobs, n_slots, n_pools)
+    for name in ("fcfs", "backfill"):
+        _check_common(pr, getattr(methods, name)(pr), in_window=False)
+    g = methods.greedy(pr)
+    ev_g = _check_common(pr, g, in_window=True)
+    assert ev_g.over_heat_w <= 1e-6  # greedy keeps headroom
+    sol = milp.solve(pr, g, 5.0)
+    ev_o = _check_common(pr, sol, in_window=True)
+    assert pr.feasible(sol.assign)
+    assert sum(a is None for a in sol.assign) <= sum(a is None for a in g.assign)
+    if sum(a is None for a in sol.assign) == sum(a is None for a in g.assign):
+        assert ev_o.cost <= ev_g.cost + 1e-9  # never worse than greedy
+    if sol.lower_bound is not None:
+        assert sol.lower_bound <= ev_o.cost * (1 + 1e-9)
+
+
+def test_greedy_finds_a_start_whenever_one_exists():
+    # one job alone on an otherwise empty problem: greedy schedules it iff some start fits its window
+    for seed in range(40):
+        pr = make_problem(seed, n_jobs=1, n_slots=10)
+        g = methods.greedy(pr)
+        exists = brute_force(pr)[0] is not None
+        assert (g.assign[0] is not None) == exists
+
+
+def test_fcfs_is_first_come_first_served_and_backfill_never_delays_the_head():
+    pr = make_problem(3, n_jobs=6, n_slots=12, n_pools=1, tight=False)
+    f = methods.fcfs(pr)
+    order = sorted((j for j in pr.jobs if f.assign[j.index] is not None), key=lambda j: (j.release_s, j.index))
+    starts = [f.assign[j.index][0] for j in order]
+    assert starts == sorted(starts)  # nobody overtakes
+    b = methods.backfill(pr)
+    # EASY: every job starts no later under backfill than under fcfs for the queue's head order
+    assert sum(a[0] for a in b.assign if a) <= sum(a[0] for a in f.assign if a)
+
+
+def test_thinned_model_keeps_greedy_and_its_bound_is_valid():
+    pr = make_problem(7, n_jobs=6, n_slots=12, tight=False)
+    g = methods.greedy(pr)
+    sol = milp.solve(pr, g, 10.0, max_columns=10)  # forces thinned start columns
+    assert sol.thinned_every > 1
+    best, best_cost = brute_force(pr)
+    cost = pr.evaluate(sol.assign).cost
+    assert cost <= pr.evaluate(g.assign).cost + 1e-9
+    assert sol.lower_bound <= best_cost * (1 + 1e-9)  # relaxation bound below the true optimum
+    fixed = milp.repair(pr, sol.assign, deadline=float("inf"))
+    assert pr.feasible(fixed) and pr.evaluate(fixed).cost <= cost + 1e-9
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6) | st.just(np.inf), min_size=1, max_size=60), st.integers(1, 60))
+def test_window_min_max_equal_the_direct_ones(values, w):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from planner.schedule.windows import window_max, window_min
+    a = np.array(values)
+    w = min(w, a.size)
+    assert np.array_equal(window_min(a, w), sliding_window_view(a, w).min(axis=1))
+    assert np.array_equal(window_max(a, w), sliding_window_view(a, w).max(axis=1))
+    assert np.array_equal(window_min(np.vstack([a, -a]), w)[1], sliding_window_view(-a, w).min(axis=1))
+
+
+def test_decomposition_by_pool_group_never_worse_and_feasible():
+    for seed in range(6):
+        pr = make_problem(seed, n_jobs=4, n_slots=8, tight=False)  # brute force stays small
+        assert milp.pool_groups(pr) == [[0, 1]]  # the hybrid pool shares loop 0
+        pr.share[1] = [0.0, 1.0]  # now two independent pods
+        assert milp.pool_groups(pr) == [[0], [1]]
+        g = methods.greedy(pr)
+        assign = milp.solve_by_groups(pr, g.assign, deadline=float("inf"))
+        assert pr.feasible(assign) and [a is None for a in assign] == [a is None for a in g.assign]
+        assert pr.evaluate(assign).cost <= pr.evaluate(g.assign).cost + 1e-9
+        best, best_cost = brute_force(pr)
+        if best is not None and all(a is not None for a in assign):
+            assert pr.evaluate(assign).cost >= best_cost - 1e-9
