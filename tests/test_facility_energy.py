@@ -163,3 +163,27 @@ def test_ashrae_envelope_hours_by_hand():
     cold.cooling_units[1].supply_setpoint_c = 12.0
     res = simulate(cold, weather=25.0, horizon_s=3600.0)
     assert res.dew_point_hours_over_recommended == 0.0 and res.dew_point_hours_over_a1 == 0.0
+
+
+def test_sweep_weather_variant_minneapolis_july_day_is_cheaper_than_phoenix(demo):
+    """The sweep engineer's report: the demo's first scenario (jobs, 2 July) for one day as a sweep
+    ``weather`` variant (site moved to the station) gave Minneapolis PUE 1.19 above Phoenix 1.18. On
+    main at aafff86 that reproduces exactly (1.1894 vs 1.1783): the old EnergyPlus test-fixture chiller
+    curves made COP *fall* as the air cooled and there was no economiser — issue 11's defect 1, not
+    physics. With the ASHRAE 90.1 App. J reference curves and the water-side economiser, measured here:
+    Phoenix 1.351 (cooling 1.267), Minneapolis 1.270 (1.186); the whole difference is cooling (same
+    IT, same electrical-chain losses): chillers 35 % less energy on a 30.6 °C day than on a 42.8 °C one,
+    and the economiser pre-cooling the chilled-water return for 8.7 h of the Minneapolis night."""
+    from planner.sweep import define
+    from planner.sweep.transform import apply_variant
+
+    sw = define(demo, {"weather": ["phoenix", "minneapolis"]}, days=1)
+    ph, mn = (simulate(*apply_variant(demo, sw.scenario, v.changes)) for v in sw.variants)
+    assert mn.pue < ph.pue - 0.06 and mn.pue_cooling < ph.pue_cooling - 0.06
+    assert mn.it_energy_kwh == pytest.approx(ph.it_energy_kwh, rel=1e-9)
+    assert mn.electrical_loss_kwh == pytest.approx(ph.electrical_loss_kwh, rel=1e-9)
+    assert mn.chiller_energy_kwh < 0.70 * ph.chiller_energy_kwh
+    assert mn.free_cooling_partial_hours > 6.0 and ph.free_cooling_partial_hours == ph.free_cooling_full_hours == 0.0
+    assert ph.pue == pytest.approx(1.351, abs=0.005) and mn.pue == pytest.approx(1.270, abs=0.005)
+    for r in (ph, mn):
+        assert abs(_facility_balance(r)) < 1e-9

@@ -9,7 +9,10 @@ of its heat (the liquid loop of a GB200 NVL72, the air loop of a DGX).
 
 Headroom (derivation)
 ---------------------
-A GPU throttles when its die passes slowdown ``T_slow``. In the solver's two-node server
+A GPU throttles when its die passes ``T_slow`` — in the solver, the first of a server's GPU groups
+slows down (NVIDIA's software slowdown at the max operating temperature) when the server's mean die
+passes ``model.first_kink`` = T_op − the hottest group's offset (:mod:`planner.solver.gpu_control`),
+which is the ``T_slow`` used here. In the solver's two-node server
 (:mod:`planner.solver.thermal`) the die of server *i* sits at steady state at
 ``T_die = T_cool + R·P``, with ``R = R_d + R_p`` (die → plate → coolant) and the coolant
 ``T_cool = (1 − f)·(T_air + h·δ_rack) + f·T_liq`` (liquid share f, recirculation rise δ of its rack
@@ -205,7 +208,7 @@ class HeadroomModel:
                 t_cool = t_cool + lf * eff[:, md.liq_loop[i]]
             p_mean = md.p_idle[i] + md.p_dyn[i] * self.u_mean
             p_peak = md.p_idle[i] + md.p_dyn[i] * self.u_peak
-            ok &= t_cool + md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean) <= md.t_slow[i]
+            ok &= t_cool + md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean) <= md.first_kink[i]
         return ok
 
     def _ok(self, q_jobs: np.ndarray, db, wb) -> np.ndarray:
