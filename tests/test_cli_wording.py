@@ -10,16 +10,6 @@ from ui.cli import main
 from ui.cli_text import money, ratio_text
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    from models.store import save_plan
-    from planner.demo import build_demo_plan
-
-    path = tmp_path_factory.mktemp("demo") / "demo.dcplan"
-    save_plan(build_demo_plan(), str(path))
-    return str(path)
-
-
 @pytest.mark.parametrize("usd, cents, text", [
     (631821.10, False, "$631,821"), (631821.10, True, "$631,821.10"), (-1200.4, False, "-$1,200"),
     (0.2, False, "$0"), (-0.2, False, "$0"), (None, False, "-"), (float("nan"), False, "-"),
@@ -37,8 +27,8 @@ def test_a_ratio_over_zero_says_so_in_words():
         "no ratio: neither Phoenix nor Minneapolis had any throttled GPU-hours"
 
 
-def test_simulate_text_money_load_label_and_explained_counts(demo_file, capsys):
-    assert main(["simulate", demo_file, "--days", "0.05", "--load", "full"]) == 0
+def test_simulate_text_money_load_label_and_explained_counts(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--load", "full"]) == 0
     out = capsys.readouterr().out
     lines = {line[:24].strip(): line[24:].strip() for line in out.splitlines() if len(line) > 24}
     assert lines["scenario"] == ("continuous full load (--load full) on the dates and weather of scenario "
@@ -49,12 +39,12 @@ def test_simulate_text_money_load_label_and_explained_counts(demo_file, capsys):
     assert lines["GPUs throttled"].endswith("of 1344 (GPUs that slowed down at least once)")
 
 
-def test_simulate_json_says_which_load_ran(demo_file, capsys):
-    assert main(["simulate", demo_file, "--days", "0.05", "--load", "full", "--json"]) == 0
+def test_simulate_json_says_which_load_ran(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--load", "full", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["scenario"], out["load"]) == ("Hottest July week (jobs)", "full")
     assert out["scenario_label"].startswith("continuous full load (--load full)")
-    assert main(["simulate", demo_file, "--days", "0.05", "--json"]) == 0
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["scenario_label"], out["load"]) == ("Hottest July week (jobs)", "jobs")
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from test_gui_simulation import DAY, demo_plan, dwin, menu_action, run_via_menu  # noqa: F401
-from test_gui_support import msgs  # noqa: F401
+from gui_helpers import menu_action, run_via_menu
+from sample_plans import DAY
 
 pytestmark = pytest.mark.gui
 

@@ -7,8 +7,8 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from test_gui_support import (H100, click_tool, drag, focus_floor, keys, msgs, pick, select,  # noqa: F401
-                              type_into, undo_redo, view_point, win)
+from gui_helpers import click_tool, drag, focus_floor, keys, pick, select, type_into, undo_redo, view_point
+from sample_plans import H100
 
 pytestmark = pytest.mark.gui
 
@@ -402,7 +402,7 @@ def test_problem_list_is_live_and_navigates(win, qtbot):
 
 
 def test_loop_problem_selects_every_rack_and_unit_on_the_loop(win, qtbot):
-    from test_gui_support import small_plan
+    from sample_plans import small_plan
 
     plan = small_plan()
     plan.cooling_units[0].rated_capacity_kw = 10.0  # 20.4 kW of heat on a 10 kW loop

@@ -9,55 +9,10 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from test_gui_support import focus_floor, keys, msgs  # noqa: F401
+from gui_helpers import keys, menu_action, run_via_menu
+from sample_plans import DAY, demo_plan
 
 pytestmark = pytest.mark.gui
-
-DAY = "Hottest July day, full load"
-
-
-def demo_plan(hours: float = 3.0):
-    """The bundled Phoenix demo (104 servers: small enough for automatic re-runs), its hot day cut to
-    ``hours`` from 13:00 (the GPUs throttle then) so tests stay quick."""
-    from planner.demo import build_demo_plan
-
-    plan = build_demo_plan()
-    plan.scenarios = [replace(s, horizon_s=hours * 3600.0, start=s.start.replace(hour=13)) if s.name == DAY else s
-                      for s in plan.scenarios]
-    return plan
-
-
-@pytest.fixture
-def dwin(qtbot, msgs):  # noqa: F811
-    from ui.main_window import MainWindow
-
-    w = MainWindow(demo_plan())
-    qtbot.addWidget(w)
-    w.resize(1500, 950)
-    w.show()
-    qtbot.waitExposed(w)
-    w.analysis.set_scenario(DAY)
-    yield w
-    w.analysis.runner.cancel()
-    w.analysis.runner.wait()
-    w.doc.undo_stack.setClean()
-    w.autosaver.wait()
-
-
-def menu_action(win, menu_title: str, text: str):
-    for a in win.menuBar().actions():
-        if a.text().replace("&", "") == menu_title:
-            for b in a.menu().actions():
-                if b.text().replace("&", "") == text:
-                    return b
-    raise AssertionError(f"no {menu_title} ▸ {text}")
-
-
-def run_via_menu(win, qtbot, timeout=60_000):
-    with qtbot.waitSignal(win.analysis.runner.sigFinished, timeout=timeout) as blocker:
-        menu_action(win, "Simulation", "Run").trigger()
-    return blocker.args[0]
-
 
 def test_run_through_the_menu_shows_answers_plots_and_heat_map(dwin, qtbot):
     assert not dwin.analysis.runner.running and dwin.analysis.store.current is None  # opening ran nothing

@@ -7,15 +7,10 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from planner.demo import DEMO_HOT_DAY, build_demo_plan
+from planner.demo import DEMO_HOT_DAY
 from planner.solver import DEFAULT_STEP_S, SolverInputError, simulate
 from planner.plan import Job
 from planner.solver.examples import liquid_burst_plan, small_air_plan
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return build_demo_plan()
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,6 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns
 
 
-@pytest.fixture
-def demo_file(tmp_path):
-    path = tmp_path / "demo.dcplan"
-    save_plan(build_demo_plan(), path)
-    return path
-
-
 def test_round_trip_is_lossless(demo_file):
     assert load_plan(demo_file) == build_demo_plan()
 

@@ -20,8 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from models.store import load_plan, save_plan
-from planner.demo import build_demo_plan
+from models.store import load_plan
 from planner.sweep import ResultsFile, TIMING_FIELDS, define, run, run_serial
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,18 +102,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return build_demo_plan()
-
-
-@pytest.fixture
-def plan_file(tmp_path, demo):
-    path = tmp_path / "demo.dcplan"
-    save_plan(demo, str(path))
-    return path
 
 
 @pytest.mark.timeout(240)
