@@ -74,3 +74,11 @@ def test_cost_of_100_nodes_for_a_year():
     assert out["it_energy_kwh"] == pytest.approx(100 * 0.57078 * 8760, rel=1e-4)
     assert out["pue"] > 1.0
     assert out["facility_cost_usd"] == pytest.approx(out["it_cost_usd"] * out["pue"], rel=1e-9)
+    # the monthly table adds up to the year (it was read off the minute series once: 1/12 of it)
+    months = out["monthly"]
+    assert [m["month"] for m in months] == list(range(1, 13))
+    for key, total in (("it_kwh", "it_energy_kwh"), ("facility_kwh", "facility_energy_kwh"),
+                       ("facility_cost_usd", "facility_cost_usd")):
+        assert sum(m[key] for m in months) == pytest.approx(out[total], rel=1e-9)
+    # Phoenix: July's PUE above January's (measured 1.414 vs 1.333), the year between them
+    assert months[6]["pue"] > months[0]["pue"] + 0.05 and months[0]["pue"] < out["pue"] < months[6]["pue"]

@@ -328,18 +328,16 @@ def cost_plan(idle_fraction: float | None = None) -> Plan:
 
 def monthly_figures(res, price_usd_per_kwh=None) -> list[dict]:
     """Per calendar month of the site's wall clock: IT, cooling and facility energy [kWh], total and
-    cooling PUE, and the electricity cost at a flat ``price_usd_per_kwh`` (None: not priced), from the
-    result's minute series."""
-    from .ambient import month_index
-    idx = month_index(res.start, res.time_s, res.timezone)
-    h = (res.step_s if res.step_s > 60.0 else 60.0) / 3600.0  # hours per minute-series entry
+    cooling PUE, and the electricity cost at a flat ``price_usd_per_kwh`` (None: not priced).
+
+    From the recorder's exact per-step energy bins (``res.monthly``), not from the minute series
+    (whose spacing is coarser than a minute in long runs): the months add up to the run's totals.
+    """
     out = []
-    for k in np.unique(idx):
-        sel = idx == k
-        it, cool, fac = (float(x[sel].sum() * h) for x in (res.it_kw, res.cooling_kw, res.facility_kw))
-        row = {"month": (res.start.month - 1 + int(k)) % 12 + 1, "it_kwh": it, "cooling_kwh": cool,
-               "facility_kwh": fac, "pue": fac / it if it > 0 else None,
-               "pue_cooling": (it + cool) / it if it > 0 else None}
+    for m in res.monthly:
+        it, cool, fac = m["it_energy_kwh"], m["cooling_energy_kwh"], m["facility_energy_kwh"]
+        row = {"month": int(m["month"][5:7]), "it_kwh": it, "cooling_kwh": cool, "facility_kwh": fac,
+               "pue": m["pue"], "pue_cooling": m["pue_cooling"]}
         if price_usd_per_kwh is not None:
             row["facility_cost_usd"] = fac * price_usd_per_kwh
             row["it_cost_usd"] = it * price_usd_per_kwh
