@@ -34,8 +34,8 @@ def test_simulate_text_money_load_label_and_explained_counts(demo_file_shared, c
     assert lines["scenario"] == ("continuous full load (--load full) on the dates and weather of scenario "
                                  "'Hottest July week (jobs)'")
     assert re.fullmatch(r"\$\d{1,3}(,\d{3})*", lines["cost"]), lines["cost"]  # "$256", not "256.10 $"
-    assert "(a GPU reaching its slowdown temperature; it counts again after cooling 2 K below it)" in \
-        lines["throttle events"]
+    assert "GPUs (spells of a GPU below full clock; a spell ends after 5 minutes at full clock)" in \
+        lines["throttle episodes"]
     assert lines["GPUs throttled"].endswith("of 1344 (GPUs that slowed down at least once)")
 
 
@@ -70,7 +70,7 @@ def test_control_and_load_help_give_choices_and_defaults_from_the_code(capsys):
 def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsys):
     from planner.solver import studies
 
-    city = {"max_ambient_c": 40.0, "max_gpu_temp_c": 88.0, "throttled_gpu_hours_day": 0.0,
+    city = {"day": "2025-07-19", "max_ambient_c": 40.0, "max_gpu_temp_c": 88.0, "throttled_gpu_hours_day": 0.0,
             "afternoon_14_18": {"max_throttled_fraction": 0.0}, "night_02_06": {"max_throttled_fraction": 0.0}}
 
     def fake(name, progress=None, on_run=None):  # the study's protocol, without two days of simulation
@@ -78,7 +78,8 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
             on_run(label, i, 2)
             for k in range(1, 11):
                 progress((i + k / 10) / 2)
-        return {"day": "2025-07-16", "step_s": 10.0, "phoenix": {**city, "throttled_gpu_hours_day": 15.5},
+        return {"step_s": 10.0, "cities": ["phoenix", "minneapolis"],
+                "phoenix": {**city, "day": "2025-07-16", "throttled_gpu_hours_day": 15.5},
                 "minneapolis": city, "ratio_phoenix_to_minneapolis": None}
 
     monkeypatch.setattr(studies, "run_study", fake)

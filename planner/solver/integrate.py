@@ -52,122 +52,18 @@ from .thermal import server_equilibrium, server_power
 from .workload import cumulative_1 as _cum1
 from .workload import cumulative_all, job_table, training_running
 
+#: The compiled kernel below runs the physics of main before issue 11 (one slowdown band per server,
+#: fans/pumps by the affinity law, no economiser, forecast without error, no power cap, die-based
+#: records). Until it carries issue 11's physics (planner/solver/STATUS.md, "Port of #11"), runs take
+#: issue 11's numpy stepping (integrate_numpy.py, recorder_numpy.py: main's code as merged).
+KERNEL_CARRIES_PHYSICS_11 = False
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
 
 
-class _Chunk:
-    """Utilisation (and forecasts) for a block of steps with edges ``t_edges`` [s]."""
-
-    def __init__(self, model: Model, workload, t_edges, lookahead, predictive: bool, forecast_w, forecast_base,
-                 rack_sums: bool = False):
-        t_edges = np.asarray(t_edges, float)
-        h = np.diff(t_edges)
-        self.u = (workload.server_means_step(float(t_edges[0]), float(t_edges[1])) if len(t_edges) == 2
-                  else workload.server_means(t_edges))
-        self.n = self.u.shape[0]
-        self.u_const = bool(np.all(self.u == self.u[0]))  # e.g. continuous full load
-        self.band_cache = None
-        p_a = model.p_idle + model.p_dyn * self.u  # power at full clock [W]
-        # [steps × 2 × servers]: die and plate rise over the coolant at steady state, R·P and R_p·P [K]
-        self.rp2 = np.empty((p_a.shape[0], 2, p_a.shape[1]))
-        np.multiply(p_a, model.r_th, out=self.rp2[:, 0, :])
-        np.multiply(p_a, model.r_plate, out=self.rp2[:, 1, :])
-        self.e = p_a * h[:, None]  # energy at full clock [J]
-        # air-side rack power at full clock [W] (recirculation), for steps where nothing throttles
-        self.rack_p = np.ascontiguousarray((model.rack_air_share @ p_a.T).T) if rack_sums else None
-        self.forecast = None
-        if predictive:
-            fc = np.empty((self.n, model.m))
-            for l in range(model.m):
-                ujl = workload.job_means(t_edges + lookahead[l])
-                fc[:, l] = forecast_base[l] + forecast_w[l] @ ujl
-            self.forecast = fc
-
-
-def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent: float,
-                  q_in: float = 0.0) -> tuple[float, float]:
-    """Capacity [W] of loop ``l``'s equipment at supply temperature ``t`` [°C] and its slope [W/K].
-
-    ``fixed + εC_coil (T_ret − T_parent) + εC_dc (T_ret − T_db) + εC_ct (T_ret − T_wb) + chillers(T_db, T)``
-    with the return ``T_ret = T + q_in / (ρ c_p V̇)`` for the heat ``q_in`` [W] the loop takes in
-    (:mod:`.heat_rejection`, ε-NTU at fixed flows); the chiller part is the exact curve on the
-    leaving (supply) water, linearised at ``t``.
-    """
-    b = model.loop_coil_ec[l] + model.loop_drycooler_ec[l] + model.loop_tower_ec[l]
-    t_ret = t + model.loop_return_k_per_w[l] * q_in
-    cap = (model.loop_fixed_w[l] + model.loop_coil_ec[l] * (t_ret - t_parent)
-           + model.loop_drycooler_ec[l] * (t_ret - db) + model.loop_tower_ec[l] * (t_ret - wb))
-    if model.loop_chiller_w[l] > 0:
-        xc = (db - model.loop_chiller_rated_c[l]) / d.CHILLER_TEMP_RISE_COEF
-        ch, slope = chiller_capacity_linear(float(model.loop_chiller_w[l]), xc, t,
-                                            float(model.loop_chiller_rated_chw_c[l]))
-        cap += ch
-        b += slope
-    return float(cap), float(b)
-
-
-def _initial_state(model: Model, u0, db0, wb0):
-    """Steady start: servers at equilibrium for the first step's load; loops at setpoint, or, where
-    the equipment cannot hold setpoint at the starting weather (e.g. dry coolers on a hot night),
-    at the temperature where their full capacity equals their load. Returns server (die) temperatures,
-    loop temperatures, server powers, air-side rack powers, the loops' actuator fractions and the
-    servers' plate temperatures."""
-    opt = model.options
-    tl = model.loop_setpoint.copy()
-    y0 = np.ones(model.m)
-    p = server_power(model.p_idle, model.p_dyn, u0, 1.0)
-    movers_in, _ = mover_split(model)
-    share = model.loop_server_share
-    for _ in range(4):
-        rack_p = model.rack_air_share @ p
-        delta = model.recirc @ rack_p
-        tc = _coolant(model, tl, delta)
-        t = server_equilibrium(tc, u0, model.p_idle, model.p_dyn, model.r_th, model.t_slow,
-                               opt.throttle_gain_per_k, opt.throttle_min_clock)
-        s = np.clip(1.0 - opt.throttle_gain_per_k * (t - model.t_slow), opt.throttle_min_clock, 1.0)
-        p = server_power(model.p_idle, model.p_dyn, u0, s)
-        q = np.asarray(share @ p).ravel()
-        q_in = np.zeros(model.m)
-        child = np.zeros(model.m)
-        for l in model.loop_order:  # children first: loads
-            speed = min(max((q[l] + child[l]) / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
-            q_in[l] = q[l] + child[l] + movers_in[l] * speed ** 3
-            if model.loop_parent[l] >= 0:
-                child[model.loop_parent[l]] += q_in[l]
-        for l in reversed(model.loop_order):  # parents first: temperatures
-            tp = tl[model.loop_parent[l]] if model.loop_parent[l] >= 0 else 0.0
-            x = model.loop_setpoint[l]
-            cap, b = loop_capacity(model, l, x, db0, wb0, tp, q_in[l])
-            if cap >= q_in[l]:
-                tl[l], y0[l] = x, (q_in[l] / cap if cap > 0 else 0.0)
-                continue
-            for _ in range(30):  # Newton on the (piecewise) linearised capacity: cap(T) = load
-                if b <= 0:
-                    break
-                x_new = x + (q_in[l] - cap) / b
-                cap, b = loop_capacity(model, l, x_new, db0, wb0, tp, q_in[l])
-                if abs(x_new - x) < 1e-10:
-                    x = x_new
-                    break
-                x = x_new
-            tl[l], y0[l] = x, 1.0
-    return t, tl, p, model.rack_air_share @ p, y0, t - model.r_die * p
-
-
-def _coolant(model: Model, tl, delta_rack):
-    lf = model.liquid_frac
-    air = tl[model.air_loop] + model.height_factor * delta_rack[model.rack]
-    return (1.0 - lf) * air + lf * tl[model.liq_loop]
-
-def forecast_weights(model: Model):
-    """Predictive control's forecast of each loop's IT heat at full clock: ``base + W @ u_jobs``
-    [W] (servers downstream of the loop)."""
-    share = model.loop_server_share.tocsr()
-    down_share = sparse.csr_matrix(model.loop_downstream) @ share  # [m × n]
-    forecast_base = np.asarray(down_share @ model.p_idle).ravel()
-    forecast_w = np.asarray((down_share @ sparse.diags(model.p_dyn) @ model.placement.matrix).todense())
-    return forecast_w, forecast_base
+# The model's helpers shared with the reference path (initial state, loop capacity, coolant,
+# predictive forecast weights, utilisation chunks) are issue 11's (integrate_numpy.py).
+from .integrate_numpy import _Chunk, _coolant, _initial_state, forecast_weights, loop_capacity  # noqa: E402,F401
 
 
 #: Adaptive steps are these multiples of the base step, aligned to their own length (so a step never
@@ -407,6 +303,11 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     die so far carry the base grid's training ripple (:mod:`.ripple`; default :data:`TRACK_MARGIN_K`,
     −inf: none). Returns a
     :class:`SimulationResult`."""
+    if not KERNEL_CARRIES_PHYSICS_11:
+        from .integrate_numpy import run_fast as run_numpy
+        return run_numpy(model, amb_db, amb_wb, dt, n_steps, control=control, record=record, start=start,
+                         prices=prices, demand_charge=demand_charge, progress=progress, cancel=cancel, rtol=rtol,
+                         workload=workload, events=events)
     wall0 = time.perf_counter()
     ripple_margin = TRACK_MARGIN_K if ripple_margin is None else float(ripple_margin)
     from .workload import Workload
