@@ -53,7 +53,7 @@ def gc_paused(pause: bool = True):
 
 
 #: The solver modules whose compiled functions the stepping kernel calls (and so inlines)
-KERNEL_MODULES = ("control", "coupling", "heat_rejection", "integrate", "jit", "loopbank", "recorder", "ripple", "serverstep",
+KERNEL_MODULES = ("control", "coupling", "heat_rejection", "integrate", "jit", "loopbank", "recorder", "ripple", "serverstep", "pieces", "groupstep",
                   "workload", "loads", "defaults")
 
 

@@ -556,8 +556,10 @@ from .control import ring_commit, ring_window  # noqa: E402
 from .heat_rejection import chiller_capacity_linear as _cap_py  # noqa: E402
 from .jit import njit  # noqa: E402
 
+# the kernel's own compiled copies (the numpy banks above keep calling the plain functions); they
+# are the pre-#11 curves until the port (STATUS.md, "Port of #11")
 _chiller_capacity = njit(_cap_py)
-_chiller_power = njit(_chiller_power)
+_chiller_power_nb = njit(_chiller_power)
 
 
 class LoopTable(NamedTuple):
@@ -721,7 +723,7 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
             free = T.dc[l] * (t_ret - db) + T.ct[l] * (t_ret - wb)
             load = deliv - (free if free > 0.0 else 0.0)
             if load > 0.0:
-                chiller_elec += _chiller_power(load, T.ch_w[l], db, T.ch_cop[l], T.ch_rc[l], t1, T.ch_chw[l])
+                chiller_elec += _chiller_power_nb(load, T.ch_w[l], db, T.ch_cop[l], T.ch_rc[l], t1, T.ch_chw[l])
     return rejected, mover_elec, chiller_elec, mh_sum
 
 

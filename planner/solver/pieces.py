@@ -14,6 +14,9 @@ from __future__ import annotations
 import math
 
 from .jit import njit
+from .serverstep import _illinois_1 as _illinois
+from .serverstep import _pair_modes_1 as _modes
+from .serverstep import _tdie
 
 
 @njit
@@ -111,46 +114,6 @@ def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out
         t_out[q] = x + off[q] + k * pg
         lost += w[q] * (1.0 - (pg if pg > 0.0 else 0.0) ** (1.0 / alpha))
     return lost
-
-
-@njit
-def _modes(k, r_d, r_p, c_d, c_p):
-    a11 = -(1.0 / r_d + k) / c_d
-    a12 = 1.0 / (r_d * c_d)
-    a21 = 1.0 / (r_d * c_p)
-    a22 = -(1.0 / r_d + 1.0 / r_p) / c_p
-    tr = a11 + a22
-    det = a11 * a22 - a12 * a21
-    disc = 0.25 * tr * tr - det
-    l2 = 0.5 * tr - math.sqrt(disc if disc > 0.0 else 0.0)
-    return a11, a12, a21, a22, det / l2, l2
-
-
-@njit
-def _tdie(t, ad, bd, e_d, l1, l2):
-    return e_d + ad * math.exp(l1 * t) + bd * math.exp(l2 * t)
-
-
-@njit
-def _illinois(ad, bd, e_d, l1, l2, bound, a, b, fa, fb):
-    side = 0
-    c = a
-    for _ in range(60):
-        c = (a * fb - b * fa) / (fb - fa)
-        fc = _tdie(c, ad, bd, e_d, l1, l2) - bound
-        if fc * fa > 0:
-            a, fa = c, fc
-            if side == 1:
-                fb *= 0.5
-            side = 1
-        else:
-            b, fb = c, fc
-            if side == -1:
-                fa *= 0.5
-            side = -1
-        if abs(fc) < 1e-12 or b - a < 1e-11:
-            break
-    return c
 
 
 @njit

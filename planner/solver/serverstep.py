@@ -387,10 +387,11 @@ def server_table(model) -> ServerTable:
     lf = f(model.liquid_frac)
     return ServerTable(f(model.p_idle), f(model.p_dyn), f(model.r_th), f(model.r_die), f(model.r_plate),
                        f(model.c_die), f(model.c_plate), f(model.t_slow),
-                       f(model.t_slow - opt.throttle_hysteresis_k), f(model.gpus),
+                       f(model.t_slow - getattr(opt, 'throttle_hysteresis_k', 2.0)), f(model.gpus),
                        np.maximum(model.air_loop, 0).astype(np.int64), np.maximum(model.liq_loop, 0).astype(np.int64),
                        f(1.0 - lf), lf, model.rack.astype(np.int64), f(model.height_factor),
-                       np.array([opt.throttle_gain_per_k, opt.throttle_min_clock, float(model.gpus.sum()) or 1.0]))
+                       np.array([getattr(opt, 'throttle_gain_per_k', 0.0), getattr(opt, 'throttle_min_clock', 1.0),
+                                 float(model.gpus.sum()) or 1.0]))
 
 
 def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
