@@ -37,6 +37,23 @@ def test_simulate_text_money_load_label_and_explained_counts(demo_file_shared, c
     assert "(a GPU reaching its slowdown temperature; it counts again after cooling 2 K below it)" in \
         lines["throttle events"]
     assert lines["GPUs throttled"].endswith("of 1344 (GPUs that slowed down at least once)")
+    # times as a clock shows them, with the zone; thousands separated; every count explained
+    assert lines["start"] == "2025-07-02 00:00 local time (America/Phoenix)" and lines["simulated"] == "1.2 h"
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*\.\d kWh", lines["facility energy"]), lines["facility energy"]
+    assert lines["most throttled at once"].endswith("% of GPUs (the largest share of GPUs slowed down at the same "
+                                                    "moment)")
+    assert "(demanded GPU work not done because throttled GPUs ran slower)" in lines["lost GPU-hours"]
+    hottest = next(line for line in out.splitlines() if line.startswith("hottest GPU:"))
+    assert re.search(r" at 2025-07-02 \d\d:\d\d in rack ", hottest), hottest
+    assert "T" not in out.split("hottest GPU:")[1].split("\n")[0].split(" in rack")[0]
+
+
+def test_days_that_are_not_whole_steps_are_rounded_and_said(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.02", "--json"]) == 0  # 1,728 s: refused before
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["horizon_s"] == 1730.0
+    assert cap.err.startswith("note: --days 0.02 is 1,728 s; simulating 1,730 s (0.0200231 days), a whole "
+                              "number of 10 s steps")
 
 
 def test_simulate_json_says_which_load_ran(demo_file_shared, capsys):
@@ -82,6 +99,8 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
                 "minneapolis": city, "ratio_phoenix_to_minneapolis": None}
 
     monkeypatch.setattr(studies, "run_study", fake)
+    from ui import progress
+    monkeypatch.setattr(progress, "QUIET_S", 0.0)  # the fake study takes no time: lines from the start
     assert main(["study", "phoenix"]) == 0
     cap = capsys.readouterr()
     err = cap.err.splitlines()
