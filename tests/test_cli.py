@@ -45,7 +45,7 @@ def test_check_exit_code_on_errors(tmp_path, capsys):
     plan.racks[1].x_m = plan.racks[0].x_m  # overlap
     save_plan(plan, plan_path)
     code, out, _ = run(capsys, "check", str(plan_path))
-    assert code == 1 and "rack-overlap" in out and "1 error(s)" in out
+    assert code == 1 and "rack-overlap" in out and "1 error, 2 warnings;" in out
 
 
 def test_bad_plan_file_is_a_clear_error(tmp_path, capsys):

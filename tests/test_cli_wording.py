@@ -111,3 +111,17 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
     assert "∞" not in cap.out
     assert ("Phoenix / Minneapolis throttled GPU-hours: no ratio: Minneapolis had no throttled GPU-hours "
             "(Phoenix 15.5 GPU·h)") in cap.out
+
+
+def test_info_and_check_read_as_words_with_units(demo_file_shared, capsys):
+    assert main(["info", str(demo_file_shared)]) == 0
+    lines = dict(line.split(None, 1) if not line[:20].strip().count(" ") else (line[:20].strip(), line[20:].strip())
+                 for line in capsys.readouterr().out.splitlines())
+    assert lines["IT at max"] == "2,035.2 kW" and lines["GPUs"] == "1,344"
+    assert lines["headroom"] == "98.8 kW (cooling capacity − IT at max)"
+    assert lines["site"] == "Phoenix AI Campus (America/Phoenix)"
+    assert lines["scenarios"] == "Hottest July week (jobs), 'Hottest July day, full load'"  # the comma is in a name
+    assert main(["check", str(demo_file_shared)]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("0 errors, 2 warnings; 32 racks, 104 servers, 1,344 GPUs, 2,035.2 kW IT at max")
+

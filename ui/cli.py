@@ -14,6 +14,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from ui.cli_text import count
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -76,9 +78,10 @@ def cmd_check(args) -> int:
     else:
         for p in problems:
             print(f"{p.severity.upper():7s} {p.code:24s} {p.message}")
-        print(f"{n_err} error(s), {len(problems) - n_err} warning(s); {totals.racks} racks, "
-              f"{totals.servers} servers, {totals.gpus} GPUs, {totals.it_kw_max:.1f} kW IT at max, "
-              f"{totals.cooling_capacity_kw:.0f} kW cooling, headroom {totals.headroom_kw:.1f} kW")
+        n_warn = len(problems) - n_err
+        print(f"{count(n_err, 'error')}, {count(n_warn, 'warning')}; {count(totals.racks, 'rack')}, "
+              f"{count(totals.servers, 'server')}, {count(totals.gpus, 'GPU')}, {totals.it_kw_max:,.1f} kW IT at max, "
+              f"{totals.cooling_capacity_kw:,.0f} kW cooling, headroom {totals.headroom_kw:,.1f} kW")
     return EXIT_PROBLEMS if n_err else EXIT_OK
 
 
@@ -167,9 +170,24 @@ def cmd_info(args) -> int:
     if args.json:
         _print_json(info)
     else:
-        for k, v in info.items():
-            print(f"{k:20s} {v}")
+        for label, value in _info_lines(info):
+            print(f"{label:20s} {value}")
     return EXIT_OK
+
+
+def _info_lines(info: dict) -> list[tuple[str, str]]:
+    """``dcplan info`` as an engineer reads it: words, units and separators (the JSON keeps the keys)."""
+    def names(xs) -> str:  # a name with a comma in it is quoted, so the list still reads
+        return ", ".join(repr(x) if "," in x else x for x in xs) or "none"
+
+    return [("site", f"{info['site']} ({info['timezone']})"), ("halls", names(info["halls"])),
+            ("racks", f"{info['racks']:,}"), ("servers", f"{info['servers']:,}"), ("GPUs", f"{info['gpus']:,}"),
+            ("IT at max", f"{info['it_kw_max']:,.1f} kW"),
+            ("cooling capacity", f"{info['cooling_capacity_kw']:,.1f} kW"),
+            ("headroom", f"{info['headroom_kw']:,.1f} kW (cooling capacity − IT at max)"),
+            ("cooling loops", names(info["loops"])), ("cooling units", f"{info['cooling_units']:,}"),
+            ("power feeds", f"{info['power_feeds']:,}"), ("jobs", f"{info['jobs']:,}"),
+            ("scenarios", names(info["scenarios"]))]
 
 
 # ------------------------------------------------------------------------------ parser

@@ -39,6 +39,11 @@ def ratio_text(top: float, bottom: float, top_name: str, bottom_name: str, what:
     return f"no ratio: neither {top_name} nor {bottom_name} had any {what}"
 
 
+def count(n: int, thing: str) -> str:
+    """``"1 error"``, ``"2 warnings"``, ``"1,344 GPUs"``: a count with its noun in the right number."""
+    return f"{n:,} {thing}" + ("" if n == 1 else "s")
+
+
 def clock_time(iso: str) -> str:
     """``"2025-07-02 00:00"`` for ``"2025-07-02T00:00:00"``: a local time as a clock shows it."""
     day, _, clock = iso.partition("T")
