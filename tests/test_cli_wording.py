@@ -125,3 +125,20 @@ def test_info_and_check_read_as_words_with_units(demo_file_shared, capsys):
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("0 errors, 2 warnings; 32 racks, 104 servers, 1,344 GPUs, 2,035.2 kW IT at max")
 
+
+def test_schedule_text_explains_its_baseline_and_model_cost(capsys):
+    from ui.cli_schedule import _print_text
+
+    row = {"cost_usd": 24836.0, "facility_energy_kwh": 206312.0, "peak_15min_facility_kw": 1630.0,
+           "throttled_gpu_hours": 0.0, "lost_gpu_hours": 0.0, "max_gpu_temp_c": 85.4, "night_gpu_hours_share": 0.355,
+           "missed_deadlines": 1}
+    _print_text({**row, "method": "optimal", "scheduled": 36, "jobs": 36, "slot_min": 15.0, "verify_rounds": 1,
+                 "solve_time_s": 5.1, "model_cost_usd": 24770.06, "lower_bound_usd": 24700.0, "gap": 0.0028,
+                 "baseline": {**row, "cost_usd": 25782.0, "missed_deadlines": 4}})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("optimal: 36 of 36 jobs scheduled (15-min slots), 1 missed deadline, 1 re-schedule (after the "
+                      "verifying simulation found too little headroom), solve 5.10 s")
+    assert out[1].endswith("(fcfs: first come, first served, the baseline)")
+    assert out[-1] == ("model cost $                     24,770   (the scheduler's own estimate; the cost row is the "
+                       "solver's verified figure); bound $24,700, gap 0.28% (no schedule can cost less than the bound)")
+
