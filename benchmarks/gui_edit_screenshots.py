@@ -91,8 +91,7 @@ def main() -> None:
             dlg.accept()
 
         QTimer.singleShot(50, fill)
-        wid = subprocess.run(["xdotool", "search", "--name", "dcplan-edit-shots"], capture_output=True,
-                             text=True).stdout.split() if shutil.which("xdotool") else []
+        wid = [str(int(win.winId()))] if shutil.which("xdotool") else []
         if wid:
             subprocess.run(["xdotool", "windowfocus", "--sync", wid[0]], check=False)
             settle(200)
