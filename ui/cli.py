@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ui import cli_catalog
 
     cli_catalog.add_subcommands(sub)
+    from ui import cli_edit; cli_edit.add_subcommands(sub)  # noqa: E702  (edits: planner.edits' rules)
     try:  # solver commands live with the solver's CLI module
         from ui import cli_sim
     except ImportError as exc:  # pragma: no cover - only while the solver is not installed
@@ -295,8 +296,9 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra:  # a mistyped option: the command's own usage, not the top-level one
-        args._subparsers.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # a mistyped option: the command's own usage (an action's, for dcplan edit), not the top-level one
+        usage = getattr(args, "_usage_parser", None) or args._subparsers.choices[args.command]
+        usage.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, while the handlers below can still answer
