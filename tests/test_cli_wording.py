@@ -54,6 +54,10 @@ def test_days_that_are_not_whole_steps_are_rounded_and_said(demo_file_shared, ca
     assert json.loads(cap.out)["horizon_s"] == 1730.0
     assert cap.err.startswith("note: --days 0.02 is 1,728 s; simulating 1,730 s (0.0200231 days), a whole "
                               "number of 10 s steps")
+    # absurd periods reach the solver's size guard as before (one line, exit 2), not an overflow
+    assert main(["simulate", str(demo_file_shared), "--step", "1e308", "--days", "1e308"]) == 2
+    assert main(["simulate", str(demo_file_shared), "--days", "1e308"]) == 2
+    assert "internal error" not in capsys.readouterr().err
 
 
 def test_simulate_json_says_which_load_ran(demo_file_shared, capsys):

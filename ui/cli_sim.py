@@ -111,7 +111,10 @@ def _whole_steps(sc, args):
     step = args.step if args.step is not None else sc.step_s
     if args.days is None or not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
         return sc  # a bad --step is refused by the solver, naming it
-    whole = max(1, round(sc.horizon_s / step)) * step
+    steps = sc.horizon_s / step
+    if not math.isfinite(steps) or steps > 1e12:
+        return sc  # far beyond any run: the solver's size guard refuses it, naming the limit
+    whole = max(1, round(steps)) * step
     if abs(whole - sc.horizon_s) <= 1e-9 * max(whole, 1.0):
         return sc
     print(f"note: --days {args.days:g} is {sc.horizon_s:,.6g} s; simulating {whole:,.6g} s "
