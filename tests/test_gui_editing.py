@@ -271,6 +271,8 @@ def test_imperial_cdu_page_shows_gpm_and_no_line_mixes_btu_h_with_tons(win, qtbo
     lines = label_lines(ins)
     assert any("tons at max of" in line for line in lines), lines
     assert not [line for line in lines if "BTU/h" in line and "tons" in line]
+    status = " ".join(win.totals_labels[k].text() for k in ("it", "cooling", "headroom"))
+    assert "tons" in status and "BTU/h" not in status, status  # the status bar is one line too
     click_rack(win, "R01")  # back on the CRAH: air flow in CFM
     c = win.doc.unit("CRAH-1")
     QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
