@@ -90,3 +90,22 @@ def test_bad_values_and_mistyped_options_name_the_action(hall, capsys):
     r = subprocess.run([sys.executable, "-m", "ui.cli", "edit", str(hall), "rotate", "R01", "--trun", "cw"],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and r.stderr.startswith("usage: dcplan edit PLAN rotate")
+
+
+def test_servers_are_placed_at_free_u_all_or_nothing(hall, capsys):
+    # R02 (42 U) is empty: four 8 U servers fill U1-U32; a sixth does not fit, so asking for six places none
+    before = hall.read_bytes()
+    code, _, err = edit(capsys, hall, "add-server", "R02", "Eight-U GPU box", "--count", "6")
+    assert code == 1 and err.startswith("dcplan: edit refused: No 8 U free in R02 for a Eight-U GPU box.")
+    assert hall.read_bytes() == before
+    code, out, _ = edit(capsys, "--json", hall, "add-server", "R02", "test-8u", "--count", "4", "--u", "3")
+    report = json.loads(out)
+    assert code == 0 and report["edit"] == "Add Eight-U GPU box to R02 U3 … Add Eight-U GPU box to R02 U27 (4 edits)"
+    assert report["racks_with_server_changes"] == ["R02"]
+    # 4 x 10.2 kW = 40.8 kW in a rack budgeted for 40 kW: the editor places them and says so
+    assert report["problems_added"] == ["error: rack-over-budget: Rack R02: 40.8 kW at max load exceeds its 40.0 kW "
+                                        "budget"]
+    placed = sorted(s.u_position for s in load_plan(hall).servers if s.rack == "R02")
+    assert placed == [3, 11, 19, 27]
+    code, _, err = edit(capsys, hall, "add-server", "R02", "nope")
+    assert code == 2 and "no server type 'nope' in the plan or the catalog; types: " in err

@@ -52,9 +52,42 @@ def _assignments(cls, pairs: list[str], allowed) -> dict:
     return out
 
 
+def _server_type(plan, key: str):
+    """The server type ``key`` (or model name) of the plan, else of the bundled catalog."""
+    from planner.catalog import load_catalog
+
+    k = key.strip().lower()
+    for t in plan.server_types:
+        if t.key.lower() == k or t.model.lower() == k:
+            return t
+    try:
+        return load_catalog().server_type(key)
+    except KeyError:
+        known = sorted({t.key for t in plan.server_types} | {t.key for t in load_catalog().server_types})
+        raise _Usage(f"no server type {key!r} in the plan or the catalog; types: {', '.join(known)}") from None
+
+
+def _edits(args, state):
+    """The :class:`planner.edits.Edit` s of ``args.action`` on ``state``: one, or one per server placed
+    (``add-server --count``); each is applied before the next is built, as the editor would."""
+    from planner.edits import NoChange, servers
+
+    if args.action != "add-server":
+        yield _edit(args, state)
+        return
+    if args.count < 1:
+        raise _Usage("--count must be at least 1")
+    stype = _server_type(state.plan, args.type)
+    for i in range(args.count):
+        try:
+            yield servers.add_server(state, args.rack, stype, args.u if i == 0 else None)
+        except NoChange:  # pragma: no cover - adding a server always changes the plan
+            return
+
+
 def _edit(args, state):
     """The :class:`planner.edits.Edit` of ``args.action`` on ``state``."""
-    from planner.edits import plant, racks
+    from planner.edits import plant, racks, servers
     from planner.plan import PowerFeed, Rack
 
     a = args.action
@@ -88,6 +121,10 @@ def _edit(args, state):
         return plant.edit_feed(state, args.feed, _assignments(PowerFeed, args.values, plant.FEED_FIELDS))
     if a == "delete-feed":
         return plant.delete_feeds(state, args.feeds)
+    if a == "move-server":
+        return servers.move_server(state, args.server, args.u, rack=args.rack)
+    if a == "remove-server":
+        return servers.remove_servers(state, args.servers)
     if a == "add-loop":
         return plant.add_loop(state, args.medium, args.name, args.rejects_to)
     if a == "rename-loop":
@@ -128,13 +165,21 @@ def cmd_edit(args) -> int:
         print(f"dcplan: error: no hall named {args.hall!r}; halls: {', '.join(state.hall_names())}", file=sys.stderr)
         return EXIT_USAGE
     before = _problem_keys(plan)
+    done, change = [], None
     try:
-        edit = _edit(args, state)
+        for edit in _edits(args, state):
+            c = state.apply(edit.diff)
+            done.append(edit)
+            if change is None:
+                change = c
+            else:
+                for name in ("racks_added", "racks_removed", "racks_modified", "server_racks"):
+                    getattr(change, name).update(getattr(c, name))
     except _Usage as exc:
         print(f"dcplan: error: edit {args.action}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NoChange:
-        edit = None
+        pass
     except EditRefused as exc:
         if args.json:
             _print_json({"action": args.action, "refused": str(exc), "saved": None})
@@ -143,8 +188,12 @@ def cmd_edit(args) -> int:
                 and "No room" in str(exc) else "")
         print(f"dcplan: edit refused: {exc}{hint} (the plan is unchanged)", file=sys.stderr)
         return EXIT_REFUSED
-    if edit is not None:
-        change = state.apply(edit.diff)
+    edit = None
+    if done:  # one report for the whole action (several servers placed: their texts joined)
+        from planner.edits.core import Edit
+
+        text = done[0].text if len(done) == 1 else f"{done[0].text} … {done[-1].text} ({len(done)} edits)"
+        edit = Edit(text, tuple(s for e in done for s in e.diff), done[0].hall)
     after = _problem_keys(plan) if edit is not None else before
     added = [p for k, p in after.items() if k not in before]
     removed = [p for k, p in before.items() if k not in after]
@@ -157,6 +206,7 @@ def cmd_edit(args) -> int:
            "racks_added": sorted(change.racks_added) if edit else [],
            "racks_removed": sorted(change.racks_removed) if edit else [],
            "racks_modified": sorted(change.racks_modified) if edit else [],
+           "racks_with_server_changes": sorted(change.server_racks) if edit else [],
            "problems_added": [f"{p.severity}: {p.code}: {p.message}" for p in added],
            "problems_removed": [f"{p.severity}: {p.code}: {p.message}" for p in removed],
            "errors": sum(p.severity == "error" for p in after.values()),
@@ -252,6 +302,17 @@ def add_subcommands(sub) -> None:
     r.add_argument("values", nargs="+", help="FIELD=VALUE pairs")
     r = action("delete-feed", "delete power feeds (their racks lose that side)")
     r.add_argument("feeds", nargs="+")
+    r = action("add-server", "place servers of a type (key or model, from the plan or the catalog) in a rack")
+    r.add_argument("rack")
+    r.add_argument("type", help="server type key or model name, e.g. dgx-h100")
+    r.add_argument("--u", type=int, default=None, help="lowest U of the first server (default: lowest free U)")
+    r.add_argument("--count", type=int, default=1, help="servers to place, each at the lowest free U (default 1)")
+    r = action("move-server", "move a server to another U (and rack)")
+    r.add_argument("server")
+    r.add_argument("u", type=int)
+    r.add_argument("--rack", default=None, help="rack to move it to (default: its own)")
+    r = action("remove-server", "take servers out of their racks")
+    r.add_argument("servers", nargs="+")
     r = action("add-loop", "a new empty cooling loop")
     r.add_argument("medium", choices=LOOP_MEDIA)
     r.add_argument("--name", default=None)
