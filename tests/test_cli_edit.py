@@ -96,7 +96,7 @@ def test_servers_are_placed_at_free_u_all_or_nothing(hall, capsys):
     # R02 (42 U) is empty: four 8 U servers fill U1-U32; a sixth does not fit, so asking for six places none
     before = hall.read_bytes()
     code, _, err = edit(capsys, hall, "add-server", "R02", "Eight-U GPU box", "--count", "6")
-    assert code == 1 and err.startswith("dcplan: edit refused: No 8 U free in R02 for a Eight-U GPU box.")
+    assert code == 1 and err.startswith("dcplan: edit refused: No 8 U free in R02 for the Eight-U GPU box.")
     assert hall.read_bytes() == before
     code, out, _ = edit(capsys, "--json", hall, "add-server", "R02", "test-8u", "--count", "4", "--u", "3")
     report = json.loads(out)
