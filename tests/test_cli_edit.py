@@ -109,3 +109,18 @@ def test_servers_are_placed_at_free_u_all_or_nothing(hall, capsys):
     assert placed == [3, 11, 19, 27]
     code, _, err = edit(capsys, hall, "add-server", "R02", "nope")
     assert code == 2 and "no server type 'nope' in the plan or the catalog; types: " in err
+
+
+def test_hall_and_cooling_units(hall, capsys):
+    code, _, err = edit(capsys, hall, "set-hall", "width_m=6")
+    assert code == 1 and "A 6 m x 8 m floor would leave L01 outside hall Hall 1" in err
+    code, out, _ = edit(capsys, hall, "set-hall", "depth_m=9.6", "containment=hot")
+    assert code == 0 and out.startswith("Set depth, containment of hall Hall 1 — saved to")
+    code, out, _ = edit(capsys, hall, "add-unit", "Chilled-water CRAH 150 kW", "--at", "9.45", "8.4")
+    assert code == 0 and out.startswith("Add CRAH CRAH-2 — saved to"), out  # the plan has CRAH-1
+    code, out, _ = edit(capsys, hall, "set-unit", "CRAH-2", "supply_setpoint_c=20", "name=CRAH-B")
+    assert code == 0 and out.startswith("Rename CRAH-2 to CRAH-B")
+    unit = next(u for u in load_plan(hall).cooling_units if u.name == "CRAH-B")
+    assert (unit.kind, unit.loop, unit.supply_setpoint_c) == ("crah", "AIR", 20.0)
+    code, _, err = edit(capsys, hall, "add-unit", "Chilled-water CRAH 150 kW", "--at", "0.45", "6.0")
+    assert code == 1 and "may not overlap" in err and "cooling unit CRAH-1" in err

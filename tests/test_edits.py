@@ -238,6 +238,19 @@ def test_a_cdu_dropped_on_a_plan_without_a_liquid_loop_brings_one(state, history
     assert round_trip(history, lambda: len(state.plan.cooling_loops)) == (1, 2)
 
 
+
+def test_units_from_the_catalog_get_tags_numbered_like_the_plans(state, history):
+    from planner.catalog import load_catalog
+
+    cat = {u.kind: u for u in load_catalog().cooling_units}
+    history.do(plant.add_cooling_unit(state, cat["crah"], pos=(9.0, 6.0)))  # the plan has CRAH-1
+    history.do(plant.add_cooling_unit(state, cat["chiller"]))
+    history.do(plant.add_cooling_unit(state, cat["dry_cooler"]))
+    assert [u.name for u in state.plan.cooling_units] == ["CRAH-1", "CRAH-2", "CH-1", "DC-1"]  # not "Chilled-water…-1"
+    state.plan.cooling_units[0] = replace(state.plan.cooling_units[0], name="CRAH-07")
+    assert plant.add_cooling_unit(state, cat["crah"], pos=(9.0, 3.0)).name == "CRAH-08"  # zero-padded as the plan
+
+
 # ------------------------------------------------------------------ site, scenarios, jobs
 def test_scenarios_and_jobs_refuse_what_the_solver_would(state, history):
     sc = scenarios.default_scenario(state.plan)

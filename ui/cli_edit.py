@@ -67,6 +67,17 @@ def _server_type(plan, key: str):
         raise _Usage(f"no server type {key!r} in the plan or the catalog; types: {', '.join(known)}") from None
 
 
+def _cooling_unit(name: str):
+    """The bundled catalog's cooling unit ``name`` (as the GUI's catalog lists them)."""
+    from planner.catalog import load_catalog
+
+    units = load_catalog().cooling_units
+    found = next((u for u in units if u.name.lower() == name.strip().lower()), None)
+    if found is None:
+        raise _Usage(f"no cooling unit {name!r} in the catalog; units: {', '.join(repr(u.name) for u in units)}")
+    return found
+
+
 def _edits(args, state):
     """The :class:`planner.edits.Edit` s of ``args.action`` on ``state``: one, or one per server placed
     (``add-server --count``); each is applied before the next is built, as the editor would."""
@@ -125,6 +136,18 @@ def _edit(args, state):
         return servers.move_server(state, args.server, args.u, rack=args.rack)
     if a == "remove-server":
         return servers.remove_servers(state, args.servers)
+    if a == "set-hall":
+        from planner.plan import Hall
+        return racks.edit_hall(state, state.hall().name, _assignments(Hall, args.values, racks.HALL_FIELDS))
+    if a == "add-unit":
+        return plant.add_cooling_unit(state, _cooling_unit(args.template), tuple(args.at) if args.at else None,
+                                      loop=args.loop)
+    if a == "set-unit":
+        from planner.plan import CoolingUnit
+        return plant.edit_units(state, [args.unit], _assignments(CoolingUnit, args.values,
+                                                                 plant.UNIT_FIELDS + ("name",)))
+    if a == "delete-unit":
+        return racks.delete(state, units=args.units)
     if a == "add-loop":
         return plant.add_loop(state, args.medium, args.name, args.rejects_to)
     if a == "rename-loop":
@@ -313,6 +336,17 @@ def add_subcommands(sub) -> None:
     r.add_argument("--rack", default=None, help="rack to move it to (default: its own)")
     r = action("remove-server", "take servers out of their racks")
     r.add_argument("servers", nargs="+")
+    r = action("set-hall", "set the hall's size, floor tile pitch or containment (refused if racks would be outside)")
+    r.add_argument("values", nargs="+", help="width_m=, depth_m=, tile_m=, containment=none|cold|hot")
+    r = action("add-unit", "place a catalog cooling unit (CRAH, CDU on the floor; plant units off it)")
+    r.add_argument("template", help="catalog name, e.g. 'Chilled-water CRAH 150 kW'")
+    r.add_argument("--at", **xy, help="centre [m] of a CRAH or CDU on the floor (snapped to the tiles)")
+    r.add_argument("--loop", default=None, help="loop it joins (default: the first of its medium, made if none)")
+    r = action("set-unit", "set cooling-unit fields (name= renames it)")
+    r.add_argument("unit")
+    r.add_argument("values", nargs="+", help="FIELD=VALUE pairs, e.g. rated_capacity_kw=200 supply_setpoint_c=18")
+    r = action("delete-unit", "delete cooling units")
+    r.add_argument("units", nargs="+")
     r = action("add-loop", "a new empty cooling loop")
     r.add_argument("medium", choices=LOOP_MEDIA)
     r.add_argument("--name", default=None)
