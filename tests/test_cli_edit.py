@@ -63,7 +63,8 @@ def test_dry_run_writes_nothing_and_out_keeps_the_original(hall, tmp_path, capsy
     report = json.loads(out)
     assert code == 0 and report["saved"] == str(other) and report["racks_modified"] == ["R01"]
     assert report["problems_added"] == ["warning: rack-single-feed: Rack R01 has only one power feed: no A/B redundancy"]
-    assert (report["edit"], report["errors"], report["warnings"]) == ("Set power budget, feed B of R01", 0, 1)
+    # (the other warning, already there: loop AIR has no redundant CRAH; issue 11's N+1 check)
+    assert (report["edit"], report["errors"], report["warnings"]) == ("Set power budget, feed B of R01", 0, 2)
     r01 = next(r for r in load_plan(other).racks if r.name == "R01")
     assert (r01.power_budget_kw, r01.feed_b) == (55.5, None)
     assert hall.read_bytes() == before
@@ -103,8 +104,10 @@ def test_servers_are_placed_at_free_u_all_or_nothing(hall, capsys):
     assert code == 0 and report["edit"] == "Add Eight-U GPU box to R02 U3 … Add Eight-U GPU box to R02 U27 (4 edits)"
     assert report["racks_with_server_changes"] == ["R02"]
     # 4 x 10.2 kW = 40.8 kW in a rack budgeted for 40 kW: the editor places them and says so
-    assert report["problems_added"] == ["error: rack-over-budget: Rack R02: 40.8 kW at max load exceeds its 40.0 kW "
-                                        "budget"]
+    assert report["problems_added"] == [
+        "error: rack-over-budget: Rack R02: 40.8 kW at max load exceeds its 40.0 kW budget",
+        "warning: loop-no-redundancy: Loop AIR has no redundant unit (N, not N+1): without CRAH-1 its units deliver "
+        "0 kW at their rating, less than the 61 kW load"]  # 20.4 kW of R01 + 40.8 kW now on one 150 kW CRAH
     placed = sorted(s.u_position for s in load_plan(hall).servers if s.rack == "R02")
     assert placed == [3, 11, 19, 27]
     code, _, err = edit(capsys, hall, "add-server", "R02", "nope")

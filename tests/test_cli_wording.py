@@ -34,8 +34,8 @@ def test_simulate_text_money_load_label_and_explained_counts(demo_file_shared, c
     assert lines["scenario"] == ("continuous full load (--load full) on the dates and weather of scenario "
                                  "'Hottest July week (jobs)'")
     assert re.fullmatch(r"\$\d{1,3}(,\d{3})*", lines["cost"]), lines["cost"]  # "$256", not "256.10 $"
-    assert "(a GPU reaching its slowdown temperature; it counts again after cooling 2 K below it)" in \
-        lines["throttle events"]
+    assert "GPUs (spells of a GPU below full clock; a spell ends after 5 minutes at full clock)" in \
+        lines["throttle episodes"]
     assert lines["GPUs throttled"].endswith("of 1344 (GPUs that slowed down at least once)")
     # times as a clock shows them, with the zone; thousands separated; every count explained
     assert lines["start"] == "2025-07-02 00:00 local time (America/Phoenix)" and lines["simulated"] == "1.2 h"
@@ -91,7 +91,7 @@ def test_control_and_load_help_give_choices_and_defaults_from_the_code(capsys):
 def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsys):
     from planner.solver import studies
 
-    city = {"max_ambient_c": 40.0, "max_gpu_temp_c": 88.0, "throttled_gpu_hours_day": 0.0,
+    city = {"day": "2025-07-19", "max_ambient_c": 40.0, "max_gpu_temp_c": 88.0, "throttled_gpu_hours_day": 0.0,
             "afternoon_14_18": {"max_throttled_fraction": 0.0}, "night_02_06": {"max_throttled_fraction": 0.0}}
 
     def fake(name, progress=None, on_run=None):  # the study's protocol, without two days of simulation
@@ -99,7 +99,8 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
             on_run(label, i, 2)
             for k in range(1, 11):
                 progress((i + k / 10) / 2)
-        return {"day": "2025-07-16", "step_s": 10.0, "phoenix": {**city, "throttled_gpu_hours_day": 15.5},
+        return {"step_s": 10.0, "cities": ["phoenix", "minneapolis"],
+                "phoenix": {**city, "day": "2025-07-16", "throttled_gpu_hours_day": 15.5},
                 "minneapolis": city, "ratio_phoenix_to_minneapolis": None}
 
     monkeypatch.setattr(studies, "run_study", fake)
@@ -122,12 +123,13 @@ def test_info_and_check_read_as_words_with_units(demo_file_shared, capsys):
     lines = dict(line.split(None, 1) if not line[:20].strip().count(" ") else (line[:20].strip(), line[20:].strip())
                  for line in capsys.readouterr().out.splitlines())
     assert lines["IT at max"] == "2,035.2 kW" and lines["GPUs"] == "1,344"
-    assert lines["headroom"] == "98.8 kW (cooling capacity − IT at max)"
+    assert lines["headroom"] == "-644.4 kW (cooling capacity − IT at max)"  # Phoenix's design day (issue 11)
+    assert lines["cooling capacity"] == "1,390.8 kW at the 43.4 °C design day (plant derated for the heat)"
     assert lines["site"] == "Phoenix AI Campus (America/Phoenix)"
     assert lines["scenarios"] == "Hottest July week (jobs), 'Hottest July day, full load'"  # the comma is in a name
-    assert main(["check", str(demo_file_shared)]) == 0
+    assert main(["check", str(demo_file_shared)]) == 1  # the demo's plant is short on Phoenix's design day
     last = capsys.readouterr().out.splitlines()[-1]
-    assert last.startswith("0 errors, 2 warnings; 32 racks, 104 servers, 1,344 GPUs, 2,035.2 kW IT at max")
+    assert last.startswith("2 errors, 5 warnings; 32 racks, 104 servers, 1,344 GPUs, 2,035.2 kW IT at max")
 
 
 def test_schedule_text_explains_its_baseline_and_model_cost(capsys):

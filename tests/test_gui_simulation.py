@@ -159,3 +159,18 @@ def test_results_follow_the_unit_preference(dwin, qtbot):
         assert dwin.analysis.scrubber.bar.label(30.0) == "86 °F"
     finally:
         units().set_system(SI)
+
+
+def test_demo_opens_with_the_design_day_shortfall_in_the_problem_list(dwin):
+    """Issue 11: the GUI tells the Phoenix story before any simulation — the plant sized at 35 °C with no
+    spare is short at the EPW header's 43.4 °C design dry bulb (facility water and chilled water), in
+    the problem list as errors and in the status bar's headroom, negative and labelled with the
+    design condition."""
+    dwin.doc.validate_now()
+    short = {p.subject: p for p in dwin.doc.problems if p.code == "loop-design-day"}
+    assert set(short) == {"CHW", "FWS"} and all(p.severity == "error" for p in short.values())
+    tree = dwin.problems.tree
+    rows = [f"{tree.topLevelItem(i).text(3)} {tree.topLevelItem(i).text(2)}" for i in range(tree.topLevelItemCount())]
+    assert sum(r.startswith("loop-design-day") and "43.4 °C design dry bulb" in r for r in rows) == 2
+    head = dwin.totals_labels["headroom"].text()
+    assert "#b91c1c" in head and head.endswith("at 43.4 °C")

@@ -277,8 +277,14 @@ def test_cli_text_summary_from_a_file_and_the_command_line(tmp_path, plan_file):
     text = done.stdout
     assert "4 variants (4 run on 1 local worker process(es), 0 from an earlier run, 0 failed)" in text
     assert "Pareto set on cost_usd vs lost_gpu_hours vs installed_cooling_kw" in text
-    assert "Best with lost_gpu_hours<=0 and max_gpu_temp_c<100: units.FWS=N-1, control=predictive" in text
     rows = _read_csv(out)
+    # the best is the cheapest row meeting both requirements; which one that is is physics (N and N-1
+    # dry coolers differ by 0.01 % here: fans on the 90.1 curve at part speed), so read it from the rows
+    ok = [r for r in rows if float(r["lost_gpu_hours"]) <= 0 and float(r["max_gpu_temp_c"]) < 100]
+    best = min(ok, key=lambda r: float(r["cost_usd"]))
+    assert (f"Best with lost_gpu_hours<=0 and max_gpu_temp_c<100: units.FWS={best['units.FWS']}, "
+            f"control={best['control']}") in text
+    assert best["control"] == "predictive"  # predictive control's lower loop temperatures cost less
     assert [(r["units.FWS"], r["control"]) for r in rows] == [
         ("N-1", "reactive"), ("N-1", "predictive"), ("N", "reactive"), ("N", "predictive")]
     again = subprocess.run([*DCPLAN, "sweep", str(plan_file), "--file", str(spec), "--vary", "units.FWS=N"],

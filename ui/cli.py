@@ -69,9 +69,13 @@ def cmd_check(args) -> int:
     from planner.checks import ERROR, check_plan, plan_totals
 
     plan = _load(args.plan)
-    problems = check_plan(plan)
+    weather = None
+    if args.weather is not None:
+        from planner.weather import load_weather_header
+        weather = load_weather_header(args.weather)  # a WeatherError is printed as one line
+    problems = check_plan(plan, weather)
     n_err = sum(p.severity == ERROR for p in problems)
-    totals = plan_totals(plan)
+    totals = plan_totals(plan, weather)
     if args.json:
         _print_json({"errors": n_err, "warnings": len(problems) - n_err,
                      "problems": [asdict(p) for p in problems], "totals": asdict(totals)})
@@ -81,7 +85,9 @@ def cmd_check(args) -> int:
         n_warn = len(problems) - n_err
         print(f"{count(n_err, 'error')}, {count(n_warn, 'warning')}; {count(totals.racks, 'rack')}, "
               f"{count(totals.servers, 'server')}, {count(totals.gpus, 'GPU')}, {totals.it_kw_max:,.1f} kW IT at max, "
-              f"{totals.cooling_capacity_kw:,.0f} kW cooling, headroom {totals.headroom_kw:,.1f} kW")
+              f"{totals.cooling_capacity_kw:,.0f} kW cooling, headroom {totals.headroom_kw:,.1f} kW"
+              + (f" at the {totals.design_dry_bulb_c:.1f} °C design day" if totals.design_dry_bulb_c is not None
+                 else ""))
     return EXIT_PROBLEMS if n_err else EXIT_OK
 
 
@@ -166,7 +172,7 @@ def cmd_info(args) -> int:
             "cooling_capacity_kw": round(t.cooling_capacity_kw, 3), "headroom_kw": round(t.headroom_kw, 3),
             "loops": [lp.name for lp in plan.cooling_loops], "cooling_units": len(plan.cooling_units),
             "power_feeds": len(plan.power_feeds), "jobs": len(plan.jobs),
-            "scenarios": [s.name for s in plan.scenarios]}
+            "scenarios": [s.name for s in plan.scenarios], "design_dry_bulb_c": t.design_dry_bulb_c}
     if args.json:
         _print_json(info)
     else:
@@ -183,7 +189,9 @@ def _info_lines(info: dict) -> list[tuple[str, str]]:
     return [("site", f"{info['site']} ({info['timezone']})"), ("halls", names(info["halls"])),
             ("racks", f"{info['racks']:,}"), ("servers", f"{info['servers']:,}"), ("GPUs", f"{info['gpus']:,}"),
             ("IT at max", f"{info['it_kw_max']:,.1f} kW"),
-            ("cooling capacity", f"{info['cooling_capacity_kw']:,.1f} kW"),
+            ("cooling capacity", f"{info['cooling_capacity_kw']:,.1f} kW" + (
+                f" at the {info['design_dry_bulb_c']:.1f} °C design day (plant derated for the heat)"
+                if info.get("design_dry_bulb_c") is not None else " at the units' ratings")),
             ("headroom", f"{info['headroom_kw']:,.1f} kW (cooling capacity − IT at max)"),
             ("cooling loops", names(info["loops"])), ("cooling units", f"{info['cooling_units']:,}"),
             ("power feeds", f"{info['power_feeds']:,}"), ("jobs", f"{info['jobs']:,}"),
@@ -217,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="list every problem of a plan (exit 1 on errors)")
     c.add_argument("plan")
+    c.add_argument("--weather", metavar="EPW",
+                   help="check the plant at this site's ASHRAE design day: an EPW file or a bundled city name "
+                        "(default: the weather file of the plan's first scenario)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_check)
 
