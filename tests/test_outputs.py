@@ -111,6 +111,33 @@ def test_disk_full_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("size", [100, 20_000])
+def test_disk_full_in_the_middle_of_a_buffered_write_is_one_line(tmp_path, monkeypatch, size):
+    """Fault campaign find: with a few KiB free, the writer's own buffered write failed inside the
+    block and the close in the clean-up flushed the rest and failed again; that second OSError
+    escaped as an internal error (exit 3). The temporary's descriptor is /dev/full here: every write
+    that reaches the disk answers ENOSPC, as a full disk does."""
+    import planner.outputs as outputs
+
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    real_mkstemp = outputs.tempfile.mkstemp
+
+    def on_a_full_disk(**kw):
+        fd, name = real_mkstemp(**kw)
+        os.dup2(os.open("/dev/full", os.O_WRONLY), fd)
+        return fd, name
+
+    monkeypatch.setattr(outputs.tempfile, "mkstemp", on_a_full_disk)
+    with pytest.raises(OutputError) as info:
+        with atomic_output(target) as fh:
+            fh.write("a,b\n" * (size // 4))
+    assert str(info.value).startswith(f"disk full while writing {target}") and "\n" not in str(info.value)
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
 def test_existing_output_keeps_its_mode_and_symlink(tmp_path):
     real = tmp_path / "real.csv"
     real.write_text("old")
