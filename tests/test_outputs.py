@@ -57,6 +57,57 @@ def test_simulate_timeseries_refuses_another_plan_and_the_input(plan_file, tmp_p
     load_plan(plan_file)
 
 
+# every option that writes a file, with the least arguments that reach the write (--out of export is
+# a folder: its racks.csv is the file at stake)
+OUTPUT_OPTIONS = {
+    ("simulate", "--timeseries"): ["--days", "0.01", "--step", "6"],
+    ("schedule", "--out"): ["--days", "1", "--method", "fcfs"],
+    ("sweep", "--out"): ["--vary", "control=reactive", "--days", "0.125"],
+    ("export", "--out"): [],
+}
+
+
+def test_every_output_option_of_the_cli_is_listed_here():
+    """A new option that writes a file joins OUTPUT_OPTIONS (and so the test below)."""
+    import argparse
+
+    from ui.cli import build_parser
+
+    found = set()
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= {(name, o) for a in sub._actions for o in a.option_strings
+                          if a.dest in ("out", "timeseries", "output", "save_as", "report", "csv")}
+    assert found == set(OUTPUT_OPTIONS)
+
+
+@pytest.mark.parametrize("command, option", sorted(OUTPUT_OPTIONS))
+def test_every_output_option_refuses_another_plan_and_the_input(plan_file, tmp_path, capsys, command, option):
+    """Point 1 for every file-writing option: a plan (known by its application id, whatever its name)
+    and the command's own input are never written over; exit 2 with one line, bytes unchanged."""
+    from ui.cli import main
+
+    other = tmp_path / "results.csv"  # a plan named like an output
+    save_plan(build_demo_plan(2), other)
+    target = other
+    if command == "export":
+        target = tmp_path / "set"
+        target.mkdir()
+        (target / "racks.csv").write_bytes(other.read_bytes())
+        other = target / "racks.csv"
+    before, plan_before = other.read_bytes(), plan_file.read_bytes()
+    code = main([command, str(plan_file), *OUTPUT_OPTIONS[command, option], option, str(target)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "is a dcplan plan" in err[-1], err
+    assert other.read_bytes() == before and plan_file.read_bytes() == plan_before
+    if command != "export":  # (export's --out is a folder, never the plan file itself)
+        code = main([command, str(plan_file), *OUTPUT_OPTIONS[command, option], option, str(plan_file)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and "input of this command" in err[-1], err
+        assert plan_file.read_bytes() == plan_before
+
+
 def test_export_refuses_to_write_over_a_plan_named_like_a_csv(plan_file, tmp_path):
     out = tmp_path / "csv"
     out.mkdir()
