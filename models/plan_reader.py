@@ -29,6 +29,7 @@ from planner.floor import FLOOR_COORD_MAX_M, RACK_SIDE_MAX_M, RACK_SIDE_MIN_M
 from planner.plan import (
     MAX_DEMAND_CHARGE_USD_PER_KW,
     MAX_PRICE_USD_PER_KWH,
+    QUANTITY_MAX,
     CONTAINMENTS,
     COOLING_TYPES,
     LOOP_MEDIA,
@@ -237,7 +238,7 @@ def _control_modes() -> tuple[str, ...]:
 # Bounds (SI; wide, see the module docstring). Temperatures [°C]; powers [W] for server types,
 # [kW] elsewhere; times [s].
 _KM = FLOOR_COORD_MAX_M
-_BIG = 1e9          # counts and sizes no plan reaches (a billion kW, a billion m³/s)
+_BIG = QUANTITY_MAX  # counts and sizes no plan reaches (a billion kW, a billion m³/s)
 _DAY, _YEAR = 86400.0, 366 * 86400.0
 TEMP = (-100.0, 1000.0)
 #: Longest pure delay a cooling unit may have [s]: valves and pumps respond in seconds to minutes;

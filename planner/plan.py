@@ -289,6 +289,11 @@ class Job:
     placement: tuple[tuple[str, int], ...] = ()
 
 
+#: Largest size or amount a plan holds [any unit: kW, kg, m³/s, a count]: a billion, beyond any hall.
+#: The plan reader (models.plan_reader) refuses more in a file; imports refuse it in a cell, so an
+#: import never saves a plan that cannot be opened again.
+QUANTITY_MAX = 1e9
+
 #: Highest energy price and demand charge a plan may hold [$/kWh, $/kW per month]: two hundred times
 #: the highest wholesale price cap in the US (ERCOT, $5/kWh) and far above any demand charge; with them
 #: the cost of ten years of a gigawatt hall stays a finite number (never "inf", never JSON null).
