@@ -61,6 +61,7 @@ STEPS = ["1e-9", "1e-6", "0.001", "0", "-1", "nan", "inf", "1e308", "7", "3.3", 
 DAYS = ["1e6", "0", "-1", "nan", "inf", "1e-9", "0.0125", "3650", "3661", "1e308", "x", "0.01"]
 STARTS = ["9999-12-31", "0001-01-01", "2025-02-30", "2025-13-01", "x", "1900-01-01", "2024-02-29", "9999-12-29"]
 COMMANDS = ["check", "info", "export", "simulate", "import"]
+MAX_ACCEPTED_STEPS = 20_000  # longest run an args case keeps (see make_case)
 KINDS = ("plan", "csv", "args", "path")
 CSV_FILES = ("racks", "devices", "rack_plan")
 # hostile CSV cells (text: a CSV has nothing else)
@@ -138,15 +139,17 @@ def make_case(rng: random.Random, index: int, kind: str, schema: dict[str, list[
         if "--days" not in case.argv:
             case.argv += ["--days", "0.0125"]
         # a legitimate but long run (say 1 million steps of 1 ms) is not a hang: keep accepted runs short
-        # (at most ~100,000 steps) so the timeout measures hangs; sizes beyond the solver's limits stay
+        # (at most 20,000 steps, ~2 s CPU on the 4-rack plan) so the timeout measures hangs even on a
+        # loaded machine (100,000 steps of 1 ms took 9.8 s CPU, > 60 s wall at load 15); sizes beyond
+        # the solver's limits stay as drawn
         try:
             step = float(case.argv[case.argv.index("--step") + 1]) if "--step" in case.argv else 10.0
             days = float(case.argv[case.argv.index("--days") + 1])
             steps = days * 86400 / step
         except (ValueError, ZeroDivisionError):
             steps = 0.0
-        if 1e5 < steps <= 1e7:
-            case.argv[case.argv.index("--days") + 1] = repr(1e5 * step / 86400)
+        if MAX_ACCEPTED_STEPS < steps <= 1e7:
+            case.argv[case.argv.index("--days") + 1] = repr(MAX_ACCEPTED_STEPS * step / 86400)
     else:
         case.commands = [rng.choice(["simulate", "import"])]
         case.weather = rng.choice(["fifo", "dev_zero", "folder", "missing", "big", "garbage", "plan_as_csv"])
