@@ -45,7 +45,6 @@ def main() -> None:
 
     from planner.demo import build_demo_plan
     from ui import commands as cmds
-    from ui import plan_commands as pc
     from ui.main_window import MainWindow
     from ui.units import IMPERIAL, SI, units
 
@@ -70,7 +69,7 @@ def main() -> None:
     before = {(p.code, p.rack) for p in win.doc.problems}
     # the user deepens the hall on the inspector's hall page (nothing selected): room south of row F
     win.doc.set_selection()
-    cmds.try_push(win.doc, win, pc.EditHallCommand, "Hall 1", {"depth_m": 24.0})
+    cmds.try_push(win.doc, win, cmds.EditHallCommand, "Hall 1", {"depth_m": 24.0})
     win.view.fit_hall()
     settle()
 

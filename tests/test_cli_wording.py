@@ -10,16 +10,6 @@ from ui.cli import main
 from ui.cli_text import money, ratio_text
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    from models.store import save_plan
-    from planner.demo import build_demo_plan
-
-    path = tmp_path_factory.mktemp("demo") / "demo.dcplan"
-    save_plan(build_demo_plan(), str(path))
-    return str(path)
-
-
 @pytest.mark.parametrize("usd, cents, text", [
     (631821.10, False, "$631,821"), (631821.10, True, "$631,821.10"), (-1200.4, False, "-$1,200"),
     (0.2, False, "$0"), (-0.2, False, "$0"), (None, False, "-"), (float("nan"), False, "-"),
@@ -37,24 +27,24 @@ def test_a_ratio_over_zero_says_so_in_words():
         "no ratio: neither Phoenix nor Minneapolis had any throttled GPU-hours"
 
 
-def test_simulate_text_money_load_label_and_explained_counts(demo_file, capsys):
-    assert main(["simulate", demo_file, "--days", "0.05", "--load", "full"]) == 0
+def test_simulate_text_money_load_label_and_explained_counts(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--load", "full"]) == 0
     out = capsys.readouterr().out
     lines = {line[:24].strip(): line[24:].strip() for line in out.splitlines() if len(line) > 24}
     assert lines["scenario"] == ("continuous full load (--load full) on the dates and weather of scenario "
                                  "'Hottest July week (jobs)'")
     assert re.fullmatch(r"\$\d{1,3}(,\d{3})*", lines["cost"]), lines["cost"]  # "$256", not "256.10 $"
-    assert "(a GPU reaching its slowdown temperature; it counts again after cooling 2 K below it)" in \
-        lines["throttle events"]
+    assert "GPUs (spells of a GPU below full clock; a spell ends after 5 minutes at full clock)" in \
+        lines["throttle episodes"]
     assert lines["GPUs throttled"].endswith("of 1344 (GPUs that slowed down at least once)")
 
 
-def test_simulate_json_says_which_load_ran(demo_file, capsys):
-    assert main(["simulate", demo_file, "--days", "0.05", "--load", "full", "--json"]) == 0
+def test_simulate_json_says_which_load_ran(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--load", "full", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["scenario"], out["load"]) == ("Hottest July week (jobs)", "full")
     assert out["scenario_label"].startswith("continuous full load (--load full)")
-    assert main(["simulate", demo_file, "--days", "0.05", "--json"]) == 0
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["scenario_label"], out["load"]) == ("Hottest July week (jobs)", "jobs")
 
@@ -80,7 +70,7 @@ def test_control_and_load_help_give_choices_and_defaults_from_the_code(capsys):
 def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsys):
     from planner.solver import studies
 
-    city = {"max_ambient_c": 40.0, "max_gpu_temp_c": 88.0, "throttled_gpu_hours_day": 0.0,
+    city = {"day": "2025-07-19", "max_ambient_c": 40.0, "max_gpu_temp_c": 88.0, "throttled_gpu_hours_day": 0.0,
             "afternoon_14_18": {"max_throttled_fraction": 0.0}, "night_02_06": {"max_throttled_fraction": 0.0}}
 
     def fake(name, progress=None, on_run=None):  # the study's protocol, without two days of simulation
@@ -88,7 +78,8 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
             on_run(label, i, 2)
             for k in range(1, 11):
                 progress((i + k / 10) / 2)
-        return {"day": "2025-07-16", "step_s": 10.0, "phoenix": {**city, "throttled_gpu_hours_day": 15.5},
+        return {"step_s": 10.0, "cities": ["phoenix", "minneapolis"],
+                "phoenix": {**city, "day": "2025-07-16", "throttled_gpu_hours_day": 15.5},
                 "minneapolis": city, "ratio_phoenix_to_minneapolis": None}
 
     monkeypatch.setattr(studies, "run_study", fake)

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from test_gui_support import (answer_dialog, click_tool, drag, msgs, pick, small_plan, undo_redo,  # noqa: F401
-                              view_point, win)
+from gui_helpers import answer_dialog, click_tool, drag, pick, undo_redo, view_point
+from sample_plans import small_plan
 
 pytestmark = pytest.mark.gui
 
@@ -304,7 +304,7 @@ def test_two_foot_tiles_for_a_us_hall(win, qtbot):
 
 
 def test_hall_that_would_leave_racks_outside_is_refused(win, msgs):
-    from test_gui_support import type_into
+    from gui_helpers import type_into
 
     win.doc.set_selection()
     type_into(win.inspector.hall_width, "6")

@@ -67,9 +67,13 @@ def cmd_check(args) -> int:
     from planner.checks import ERROR, check_plan, plan_totals
 
     plan = _load(args.plan)
-    problems = check_plan(plan)
+    weather = None
+    if args.weather is not None:
+        from planner.weather import load_weather_header
+        weather = load_weather_header(args.weather)  # a WeatherError is printed as one line
+    problems = check_plan(plan, weather)
     n_err = sum(p.severity == ERROR for p in problems)
-    totals = plan_totals(plan)
+    totals = plan_totals(plan, weather)
     if args.json:
         _print_json({"errors": n_err, "warnings": len(problems) - n_err,
                      "problems": [asdict(p) for p in problems], "totals": asdict(totals)})
@@ -78,7 +82,9 @@ def cmd_check(args) -> int:
             print(f"{p.severity.upper():7s} {p.code:24s} {p.message}")
         print(f"{n_err} error(s), {len(problems) - n_err} warning(s); {totals.racks} racks, "
               f"{totals.servers} servers, {totals.gpus} GPUs, {totals.it_kw_max:.1f} kW IT at max, "
-              f"{totals.cooling_capacity_kw:.0f} kW cooling, headroom {totals.headroom_kw:.1f} kW")
+              f"{totals.cooling_capacity_kw:.0f} kW cooling, headroom {totals.headroom_kw:.1f} kW"
+              + (f" at the {totals.design_dry_bulb_c:.1f} °C design day" if totals.design_dry_bulb_c is not None
+                 else ""))
     return EXIT_PROBLEMS if n_err else EXIT_OK
 
 
@@ -199,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="list every problem of a plan (exit 1 on errors)")
     c.add_argument("plan")
+    c.add_argument("--weather", metavar="EPW",
+                   help="check the plant at this site's ASHRAE design day: an EPW file or a bundled city name "
+                        "(default: the weather file of the plan's first scenario)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_check)
 

@@ -1,7 +1,7 @@
 """How the command line writes figures a reader must not misread. Imports no Qt.
 
 Money reads like money (``$631,821``), a ratio whose denominator is zero says so in words, and
-counts whose meaning is not obvious ("throttle events", "GPUs throttled") carry their explanation
+counts whose meaning is not obvious ("throttle episodes", "GPUs throttled") carry their explanation
 where they are printed (:data:`EXPLAINED`).
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import math
 
 #: Counted quantities of a run and what they count (printed beside the figure).
 EXPLAINED = {
-    "throttle events": "a GPU reaching its slowdown temperature; it counts again after cooling "
-                       "{hysteresis:g} K below it",
+    "throttle episodes": "spells of a GPU below full clock; a spell ends after {gap:g} minutes at "
+                         "full clock",
     "GPUs throttled": "GPUs that slowed down at least once",
 }
 
