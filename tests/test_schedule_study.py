@@ -6,19 +6,19 @@ figures depend a little on machine speed), solver-verified, all four methods —
 lighting on the facility meter, NVIDIA's software slowdown at the 87 °C max operating temperature per
 GPU group):
 
-=============================  ========  ========  ========  ========
+=============================  ========  ========  ========  =============
                                fcfs      backfill  greedy    optimal
-cost $                         32,759    32,954    31,719    31,555
+cost $                         32,759    32,954    31,719    31,479–31,555
 facility energy kWh            263,022   261,632   262,049   262,046
-peak 15-min facility kW        2,277     2,334     2,211     2,168 (another run: 2,163)
+peak 15-min facility kW        2,277     2,334     2,211     2,151–2,168
 throttled GPU-hours            28.8      29.6      0.0       0.0
 lost GPU-hours                 0.11      0.11      0.0       0.0
 max GPU °C                     87.1      87.1      85.9      85.9
 missed deadlines               6         0         0         0
-large jobs GPU-h 22:00-06:00   37.5 %    37.5 %    60.2 %    47.7 %
-large jobs GPU-h 02:00-06:00   25.0 %    25.0 %    37.5 %    30.5 %
-large jobs GPU-h 12:00-20:00   25.0 %    25.0 %    0.8 %     3.1 %
-=============================  ========  ========  ========  ========
+large jobs GPU-h 22:00-06:00   37.5 %    37.5 %    60.2 %    45.3–47.7 %
+large jobs GPU-h 02:00-06:00   25.0 %    25.0 %    37.5 %    28.1–30.5 %
+large jobs GPU-h 12:00-20:00   25.0 %    25.0 %    0.8 %     3.1–6.3 %
+=============================  ========  ========  ========  =============
 
 fcfs now throttles on the hot afternoons (the hottest GPU groups reach NVIDIA's max operating
 temperature, 87 °C) and the scheduled methods remove all of it, so "throttled GPU-hours down ≥ 90 %"
@@ -52,8 +52,8 @@ def test_night_shift_acceptance(study):
     opt, fcfs = out["optimal"], out["fcfs"]
     assert opt["missed_deadlines"] == 0 and opt["unscheduled"] == []
     assert opt["throttled_gpu_hours"] <= 0.1 * fcfs["throttled_gpu_hours"]  # down ≥ 90 % (28.8 → 0.0)
-    # the issue asks ≥ 50 % at night: met in some runs only (measured 0.523, 0.4375; 0.477 with issue
-    # 11's physics, greedy 0.60): the large jobs cost nearly the same at night as in the morning (same
+    # the issue asks ≥ 50 % at night: met in some runs only (measured 0.523, 0.4375; with issue 11's
+    # physics 0.477, 0.453; greedy 0.60): the large jobs cost nearly the same at night as in the morning (same
     # price; night cooling saves a few per cent of their energy), so which of the near-equal schedules
     # the time-limited MILP returns decides it. Pinned: clearly more than fcfs' 0.375.
     assert out["largest_jobs_night_share"] >= 0.42
@@ -63,7 +63,7 @@ def test_night_shift_acceptance(study):
     # the story's figures, pinned with margins: cost −3.7 % (optimal), −3.2 % (greedy) vs fcfs
     assert opt["cost_usd"] <= 0.975 * fcfs["cost_usd"]
     assert out["greedy"]["cost_usd"] <= 0.98 * fcfs["cost_usd"]
-    # measured −4.8 % / −5.0 % (two runs; −6.1 % before the electrical chain and lighting joined the
+    # measured −4.8 % / −5.0 % / −5.5 % (three runs; −6.1 % before the electrical chain and lighting joined the
     # facility meter: a constant-ish ~6 % of it that no schedule moves)
     assert opt["peak_15min_facility_kw"] <= 0.96 * fcfs["peak_15min_facility_kw"]
     assert fcfs["missed_deadlines"] >= 4  # fcfs is blind to deadlines (measured 6)
