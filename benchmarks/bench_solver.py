@@ -15,7 +15,7 @@ Parts:
   commit 31c66b1 (before issue 12) on the same plan in the same run, from git
 * ``scale-year``  the same hall for a full weather year, adaptive
 * ``speedup``  fast path vs solve_ivp on the demo hot hour
-Baseline for the node-step ratio (physics.md, "Peer speed"): ORNL RAPS on a synthetic 9,472-node
+Baseline for the node-step ratio (docs/physics.md, "Peer speed"): ORNL RAPS on a synthetic 9,472-node
 Frontier at 1 s steps, 2 cores: 1 simulated hour in ~25 s wall (≈ 1.4 million node-steps/s).
 """
 from __future__ import annotations

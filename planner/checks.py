@@ -6,13 +6,20 @@ The same rules feed ``dcplan check`` and the GUI's live problem list, so they mu
 fast for 5,000-rack plans: overlap tests use a tile hash, everything else is linear.
 
 Capacity rules use max power (every server at ``max_power_w``): the worst case a planner
-signs off, as in NetBox's allocated-power view and every power-budget spreadsheet.
+signs off, as in NetBox's allocated-power view and every power-budget spreadsheet. Plant that
+rejects heat outdoors is also checked at the site's ASHRAE cooling design condition (0.4 % dry
+bulb, and the 0.4 % evaporation wet bulb for towers) read from the EPW header of the plan's first
+scenario's weather file, or of the file the caller names: a loop that cannot hold its supply
+setpoint there is an error, a loop without a redundant unit (N, not N+1) a warning. The plant
+models are the solver's (:mod:`planner.solver.heat_rejection`), so the check and a simulation of
+the design day agree.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 
+from planner.assets import resolve_asset
 from planner.floor import (  # noqa: F401
     EXHAUST_REACH_M,
     MIN_COLD_AISLE_M,
@@ -37,6 +44,9 @@ from planner.plan import (
 )
 
 ERROR, WARNING = "error", "warning"
+# volumetric heat capacity of the loop media [J/(m³·K)] (planner.solver.defaults: air 1.2 × 1005,
+# water 997 × 4180)
+_RHO_CP = {"air": 1.2 * 1005.0, "liquid": 997.0 * 4180.0, "facility": 997.0 * 4180.0}
 TERMINAL_KINDS = ("crah", "cdu")          # units that take heat from racks
 PLANT_KINDS = ("chiller", "dry_cooler", "cooling_tower")  # units that reject heat outdoors
 _EPS = 1e-6
@@ -58,7 +68,11 @@ class Problem:
 
 @dataclass(frozen=True)
 class Totals:
-    """Plan totals for a status bar [counts, kW]."""
+    """Plan totals for a status bar [counts, kW].
+
+    ``cooling_capacity_kw`` is the smaller of terminal and plant capacity; with design conditions
+    known (``design_dry_bulb_c`` not None) the plant counts at the design day, not at its rating.
+    """
 
     racks: int
     servers: int
@@ -66,6 +80,51 @@ class Totals:
     it_kw_max: float
     cooling_capacity_kw: float
     headroom_kw: float
+    design_dry_bulb_c: float | None = None
+
+
+@dataclass(frozen=True)
+class DesignConditions:
+    """ASHRAE cooling design condition of a site, from an EPW header.
+
+    dry_bulb_c : float  0.4 % cooling design dry bulb [°C]
+    wet_bulb_c : float  0.4 % evaporation design wet bulb [°C] (towers, adiabatic coolers)
+    source : str  Where it came from, e.g. the EPW file name
+    """
+
+    dry_bulb_c: float
+    wet_bulb_c: float
+    source: str
+
+    def describe(self, towers: bool = False) -> str:
+        """e.g. ``"43.4 °C design dry bulb (ASHRAE 0.4 %, USA_AZ_Phoenix…epw)"`` — the header's one decimal."""
+        wb = f" / {self.wet_bulb_c:.1f} °C wet bulb" if towers else ""
+        return f"{self.dry_bulb_c:.1f} °C design dry bulb{wb} (ASHRAE 0.4 %, {self.source})"
+
+
+@dataclass(frozen=True)
+class PlantAtCondition:
+    """One plant loop's heat balance at an outdoor condition, supply at its setpoint [kW, °C].
+
+    load_kw : Heat to remove at max IT power (racks, fans/pumps in the loop, child loops)
+    capacity_kw : What its units can reject holding the supply setpoint
+    capacity_n1_kw : The same without its largest unit (redundancy)
+    largest_unit : Name of that unit
+    supply_c : Supply setpoint [°C]
+    has_towers : Whether a unit depends on the wet bulb
+    """
+
+    loop: str
+    load_kw: float
+    capacity_kw: float
+    capacity_n1_kw: float
+    largest_unit: str
+    supply_c: float
+    has_towers: bool
+
+    @property
+    def shortfall_kw(self) -> float:
+        return max(self.load_kw - self.capacity_kw, 0.0)
 
 
 def server_heat_split_kw(plan: Plan) -> dict[str, tuple[float, float]]:
@@ -94,9 +153,11 @@ def loop_loads_kw(plan: Plan) -> dict[str, float]:
             liq += air
         if r.liquid_loop in loads:
             loads[r.liquid_loop] += liq
-    # fan/pump power of terminal units ends up as heat in their loop
+    # fan/pump power of terminal units ends up as heat in their loop, and so does a chiller's
+    # chilled-water pump (its rated_power_kw; the solver puts it there too). Dry-cooler and tower
+    # fans blow theirs outdoors.
     for u in plan.cooling_units:
-        if u.kind in TERMINAL_KINDS and u.loop in loads:
+        if u.kind in TERMINAL_KINDS + ("chiller",) and u.loop in loads:
             loads[u.loop] += u.rated_power_kw
     # propagate child loop heat to the plant loop it rejects to (tree, guarded against cycles)
     parent = {lp.name: lp.rejects_to for lp in plan.cooling_loops}
@@ -111,11 +172,20 @@ def loop_loads_kw(plan: Plan) -> dict[str, float]:
     return loads
 
 
+def economisers(plan: Plan) -> set[str]:
+    """Names of the dry coolers / towers that are water-side economisers: in a loop with chillers they
+    pre-cool the return in cold weather and add nothing on a summer design day."""
+    chiller_loops = {u.loop for u in plan.cooling_units if u.kind == "chiller"}
+    return {u.name for u in plan.cooling_units if u.kind in ("dry_cooler", "cooling_tower") and u.loop in chiller_loops}
+
+
 def loop_capacities_kw(plan: Plan) -> dict[str, float]:
-    """Sum of rated capacities of the units in each loop [kW] (at their rating point)."""
+    """Sum of rated capacities of the units in each loop [kW] (at their rating point); economisers
+    (:func:`economisers`, rated for cold weather) do not count."""
     cap = {lp.name: 0.0 for lp in plan.cooling_loops}
+    econ = economisers(plan)
     for u in plan.cooling_units:
-        if u.loop in cap:
+        if u.loop in cap and u.name not in econ:
             cap[u.loop] += u.rated_capacity_kw
     return cap
 
@@ -131,14 +201,194 @@ def feed_loads_kw(plan: Plan) -> dict[str, float]:
     return loads
 
 
-def plan_totals(plan: Plan) -> Totals:
+def plan_totals(plan: Plan, weather=None) -> Totals:
+    """Counts and kW for a status bar; ``weather`` as :func:`check_plan` takes it."""
     types = plan.server_type_map()
     gpus = sum(types[s.server_type].gpu_count for s in plan.servers if s.server_type in types)
     it = sum(plan.rack_max_power_kw().values())
     terminal = sum(u.rated_capacity_kw for u in plan.cooling_units if u.kind in TERMINAL_KINDS)
-    plant = sum(u.rated_capacity_kw for u in plan.cooling_units if u.kind in PLANT_KINDS)
+    econ = economisers(plan)
+    plant = sum(u.rated_capacity_kw for u in plan.cooling_units if u.kind in PLANT_KINDS and u.name not in econ)
+    design, _ = _design_for(plan, weather)
+    db = None
+    if design is not None and plant > 0:
+        at = plant_at_condition(plan, design.dry_bulb_c, design.wet_bulb_c)
+        if at:
+            # the plant at the design day, minus what it carries besides IT (fans, pumps)
+            plant = sum(x.capacity_kw - (x.load_kw - _it_share(plan, x.loop)) for x in at)
+            db = design.dry_bulb_c
     capacity = min(terminal, plant) if plant > 0 else terminal
-    return Totals(len(plan.racks), len(plan.servers), gpus, it, capacity, capacity - it)
+    return Totals(len(plan.racks), len(plan.servers), gpus, it, capacity, capacity - it, db)
+
+
+def _it_share(plan: Plan, loop: str) -> float:
+    """IT heat at max power that ends in plant loop ``loop`` [kW] (through its child loops)."""
+    parent = {lp.name: lp.rejects_to for lp in plan.cooling_loops}
+
+    def root(name):
+        seen = set()
+        while name in parent and parent[name] is not None and name not in seen:
+            seen.add(name)
+            name = parent[name]
+        return name
+
+    split = server_heat_split_kw(plan)
+    total = 0.0
+    for r in plan.racks:
+        air, liq = split.get(r.name, (0.0, 0.0))
+        if r.air_loop is not None and root(r.air_loop) == loop:
+            total += air
+        elif r.air_loop is None and r.liquid_loop is not None and root(r.liquid_loop) == loop:
+            total += air
+        if r.liquid_loop is not None and root(r.liquid_loop) == loop:
+            total += liq
+    return total
+
+
+# ------------------------------------------------------------------------------ design day
+
+
+def design_conditions(header) -> DesignConditions | None:
+    """:class:`DesignConditions` from an :class:`planner.weather.EpwHeader`; None if it has none."""
+    d = header.design
+    if "cooling_db_004" not in d:
+        return None
+    wb = d.get("evaporation_wb_004", d.get("cooling_mcwb_004", d["cooling_db_004"]))
+    name = header.path.name if header.path is not None else f"{header.city} EPW header"
+    return DesignConditions(d["cooling_db_004"], wb, name)
+
+
+def _design_for(plan: Plan, weather) -> tuple[DesignConditions | None, list[Problem]]:
+    """Design conditions for ``weather`` (see :func:`check_plan`) and problems reading them.
+
+    An explicitly named file that cannot be read raises :class:`planner.weather.WeatherError`
+    (the caller asked for it); the plan's own scenario file only warns (the plan may be moved to
+    another machine; the simulation reports the file properly).
+    """
+    from planner.weather import EpwHeader, WeatherError, load_weather_header
+
+    if weather is False:
+        return None, []
+    if isinstance(weather, DesignConditions):
+        return weather, []
+    if isinstance(weather, EpwHeader):
+        header = weather
+    elif weather is not None:
+        header = load_weather_header(weather)
+    else:
+        if not plan.scenarios or not plan.scenarios[0].weather_file:
+            return None, []
+        name = plan.scenarios[0].weather_file
+        try:
+            header = load_weather_header(resolve_asset(name))
+        except WeatherError as exc:
+            return None, [Problem(WARNING, "design-day-skipped", f"Design-day check skipped: {exc}",
+                                  subject=plan.scenarios[0].name)]
+    design = design_conditions(header)
+    if design is None:
+        return None, [Problem(WARNING, "design-day-skipped",
+                              f"Design-day check skipped: {header.path.name if header.path else header.city} "
+                              "has no ASHRAE design conditions in its header")]
+    return design, []
+
+
+def plant_at_condition(plan: Plan, dry_bulb_c: float, wet_bulb_c: float) -> list[PlantAtCondition]:
+    """Every plant loop (one with chillers, dry coolers or towers) at an outdoor condition.
+
+    Each unit as the solver models it (:mod:`planner.solver.heat_rejection`): a chiller gives
+    ``rated · capacity_ratio(T_db, T_supply)`` (the reference curve at its rating); a dry cooler or
+    tower ``ε·C_min · (T_return − T_db or T_wb)`` with the return at setpoint + load / (ρ c_p V̇)
+    of the loop's flow (ε-NTU at fixed flows); a coil unit in the loop its rating. Units with
+    unusable fields are skipped (other rules report them).
+
+    dry_bulb_c, wet_bulb_c : float  Outdoor condition [°C]
+    """
+    from planner.solver.heat_rejection import chiller_capacity_ratio, design_rise_k, exchanger_conductance
+
+    loops = {lp.name: lp for lp in plan.cooling_loops}
+    units: dict[str, list] = defaultdict(list)
+    for u in plan.cooling_units:
+        if u.loop in loops:
+            units[u.loop].append(u)
+    loads = loop_loads_kw(plan)
+    out = []
+    for name, us in units.items():
+        if not any(u.kind in PLANT_KINDS for u in us):
+            continue
+        rated = sum(max(u.rated_capacity_kw, 0.0) for u in us)
+        if rated <= 0:
+            continue
+        has_chiller = any(u.kind == "chiller" for u in us)
+        # the loop's design duty (an economiser beside chillers carries their flow, not extra duty)
+        main = sum(max(u.rated_capacity_kw, 0.0) for u in us
+                   if not (has_chiller and u.kind in ("dry_cooler", "cooling_tower")))
+        supply = sum(max(u.rated_capacity_kw, 0.0) * u.supply_setpoint_c for u in us) / rated
+        rho_cp = _RHO_CP.get(loops[name].medium, _RHO_CP["facility"])
+        flow = sum(max(u.flow_m3s, 0.0) for u in us)
+        q = loads.get(name, 0.0)
+        t_return = supply + (q * 1e3 / (rho_cp * flow) if flow > 0 else 0.0)
+        caps = []
+        for u in us:
+            q_r = u.rated_capacity_kw * 1e3
+            if u.kind == "chiller":
+                c = q_r * float(chiller_capacity_ratio(dry_bulb_c, supply, u.rated_outdoor_c, u.supply_setpoint_c))
+            elif u.kind in ("dry_cooler", "cooling_tower"):
+                if u.approach_k <= 0 or q_r <= 0:
+                    continue
+                # the unit's own rated rise; a unit without a flow takes its loop's (as the solver does)
+                rise = float(design_rise_k(q_r, u.flow_m3s, rho_cp) if u.flow_m3s > 0
+                             else design_rise_k(main * 1e3, flow, rho_cp))
+                cold = dry_bulb_c if u.kind == "dry_cooler" else wet_bulb_c
+                c = float(exchanger_conductance(q_r, u.approach_k, rise)) * max(t_return - cold, 0.0)
+            else:
+                c = max(q_r, 0.0)
+            caps.append((c / 1e3, u.name))
+        if not caps:
+            continue
+        total = sum(c for c, _ in caps)
+        big, big_name = max(caps)
+        out.append(PlantAtCondition(name, q, total, total - big, big_name, supply,
+                                    any(u.kind == "cooling_tower" for u in us)))
+    return out
+
+
+def _design_day(plan: Plan, design: DesignConditions | None) -> list[Problem]:
+    out = []
+    plant_loops = set()
+    if design is not None:
+        for x in plant_at_condition(plan, design.dry_bulb_c, design.wet_bulb_c):
+            plant_loops.add(x.loop)
+            where = design.describe(x.has_towers)
+            if x.shortfall_kw > _EPS:
+                out.append(Problem(ERROR, "loop-design-day",
+                                   f"Loop {x.loop} cannot hold its {x.supply_c:.1f} °C supply at the {where}: "
+                                   f"{x.load_kw:.0f} kW to remove at max load, {x.capacity_kw:.0f} kW of plant, "
+                                   f"{x.shortfall_kw:.0f} kW short", subject=x.loop))
+            if x.load_kw > _EPS and x.capacity_n1_kw < x.load_kw - _EPS:
+                out.append(Problem(WARNING, "loop-no-redundancy",
+                                   f"Loop {x.loop} has no redundant unit (N, not N+1): without {x.largest_unit} "
+                                   f"its plant rejects {x.capacity_n1_kw:.0f} kW at the {where}, less than "
+                                   f"the {x.load_kw:.0f} kW load", subject=x.loop))
+    # loops not checked at a design condition: redundancy at the rating
+    loads = loop_loads_kw(plan)
+    by_loop: dict[str, list] = defaultdict(list)
+    econ = economisers(plan)
+    for u in plan.cooling_units:
+        if u.name not in econ:
+            by_loop[u.loop].append(u)
+    for lp in plan.cooling_loops:
+        us = by_loop.get(lp.name, [])
+        if lp.name in plant_loops or not us:
+            continue
+        q = loads.get(lp.name, 0.0)
+        total = sum(u.rated_capacity_kw for u in us)
+        big = max(us, key=lambda u: u.rated_capacity_kw)
+        if q > _EPS and total >= q - _EPS and total - big.rated_capacity_kw < q - _EPS:
+            out.append(Problem(WARNING, "loop-no-redundancy",
+                               f"Loop {lp.name} has no redundant unit (N, not N+1): without {big.name} its units "
+                               f"deliver {total - big.rated_capacity_kw:.0f} kW at their rating, less than the "
+                               f"{q:.0f} kW load", subject=lp.name))
+    return out
 
 
 # ------------------------------------------------------------------------------- rules
@@ -482,10 +732,19 @@ def _cooling_match(plan: Plan) -> list[Problem]:
     return out
 
 
-def check_plan(plan: Plan) -> list[Problem]:
-    """Every problem of the plan, errors first, then in rule order."""
+def check_plan(plan: Plan, weather=None) -> list[Problem]:
+    """Every problem of the plan, errors first, then in rule order.
+
+    weather : None | str | Path | EpwHeader | DesignConditions | False
+        Site design conditions for the plant checks: None reads the EPW header of the plan's first
+        scenario's weather file (if it has one); a path or bundled city name (``"Minneapolis"``)
+        reads that file's header (:class:`planner.weather.WeatherError` if it cannot); False skips
+        the design-day check (redundancy is then checked at the units' ratings).
+    """
+    design, problems = _design_for(plan, weather)
     problems = (_rack_fields(plan) + _overlaps(plan) + _servers(plan) + _power(plan) + _cooling(plan)
-                + _formula_names(plan) + _aisles(plan) + _cooling_match(plan))
+                + _formula_names(plan) + _aisles(plan) + _cooling_match(plan) + _design_day(plan, design)
+                + problems)
     problems.sort(key=lambda p: p.severity != ERROR)
     return problems
 

@@ -75,8 +75,9 @@ PLANT_SIZING = {
     # Air-cooled chillers selected for a *typical* summer, not the ASHRAE 0.4 % design day (43.4 °C
     # for Phoenix): N units, no spare, together delivering the pod's design air-side heat at the
     # AHRI 550/590 rating air temperature, 35 °C, with the plant's 15 °C leaving water. With the
-    # EnergyPlus Chiller:Electric curve the solver uses, a 44.4 °C afternoon leaves ~0.82 of that
-    # at 15 °C water; the chilled water floats up until its warmer evaporator makes up the rest.
+    # reference air-cooled chiller's capacity curve (ASHRAE 90.1 Appendix J, docs/physics.md), a
+    # 44.4 °C afternoon leaves 0.87 of that; the curve gains ~1 %/K of warmer water only up to its
+    # 16 °C limit, so the chilled water floats up and the CRAHs' supply air with it.
     "chillers_per_pod": 3,
     "chilled_water_setpoint_c": 15.0,
     # Facility water is ASHRAE class W40 (supply <= 40 °C; 2021 Thermal Guidelines), which dry
@@ -87,6 +88,16 @@ PLANT_SIZING = {
     "dry_coolers_per_pod": 4,
     "dry_cooler_approach_k": 5.0,
     "facility_water_setpoint_c": 40.0,
+    # Water-side economiser on the chilled water: dry coolers in series on the chilled-water return,
+    # ahead of the chillers (integrated free cooling). Sized like the ASHRAE 90.1 §6.5.1.2 water
+    # economiser requirement (100 % of the expected cooling load at 50 °F / 10 °C dry bulb or below):
+    # the pod's design air-side heat at 10 °C entering air and a 5 K approach to the 15 °C chilled
+    # water, with the chilled water's own flow (no flow of their own: they sit in the chillers'
+    # return). Below ~10 °C they carry the hall alone and the chillers stop; up to the return (~21 °C)
+    # they carry part of it.
+    "economiser_dry_coolers_per_pod": 2,
+    "economiser_outdoor_c": 10.0,
+    "economiser_approach_k": 5.0,
     # Ten 150 kW perimeter CRAHs (five a side) = 1,500 kW of coil for ~1,200 kW of air-side heat:
     # in-room units are usually N+1 or better, unlike the plant sized above.
     "crahs_per_pod": 10,
@@ -252,6 +263,11 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
     plan.cooling_units += _plant_units(dry_t, "DC", "FWS", s["dry_coolers_per_pod"] * n_pods,
                                        s["dry_cooler_rated_kw"], supply_setpoint_c=s["facility_water_setpoint_c"],
                                        approach_k=s["dry_cooler_approach_k"])
+    econ_kw = math.ceil(s["air_kw"] / s["economiser_dry_coolers_per_pod"])
+    plan.cooling_units += [replace(u, flow_m3s=0.0, rated_outdoor_c=s["economiser_outdoor_c"])
+                           for u in _plant_units(dry_t, "ECO", "CHW", s["economiser_dry_coolers_per_pod"] * n_pods,
+                                                 econ_kw, supply_setpoint_c=s["chilled_water_setpoint_c"],
+                                                 approach_k=s["economiser_approach_k"])]
     n_gpus = sum(air_t.gpu_count if r.cooling_type == "air" else liq_t.gpu_count for r in plan.racks)
     plan.jobs = demo_week_jobs(n_gpus)
     plan.scenarios = demo_scenarios()

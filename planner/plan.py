@@ -31,7 +31,7 @@ RACK_HEIGHTS_U = (42, 48, 52)
 
 #: Coolant temperatures at which a server type's ``gpu_design_temp_c`` is stated (the catalog's
 #: rating conditions) [°C]: 22 °C air inlet, mid-range of ASHRAE's recommended 18–27 °C envelope
-#: (Thermal Guidelines 5th ed., physics.md); 43 °C liquid supply, ASHRAE class W40 facility water
+#: (Thermal Guidelines 5th ed., docs/physics.md); 43 °C liquid supply, ASHRAE class W40 facility water
 #: plus a 3 K CDU approach. A server's thermal resistance follows from these, so it is a property
 #: of the hardware: warmer loop setpoints make the GPUs warmer, as they would.
 RATING_AIR_INLET_C = 22.0

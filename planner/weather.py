@@ -43,13 +43,14 @@ import numpy as np
 
 from . import psychrometrics as psy
 from .assets import WEATHER_DIR, resolve_asset
-from .inputs import InputFileError, check_regular, read_input
+from .inputs import InputFileError, check_regular, open_input, read_input
 
 HOURS_PER_YEAR = 8760
 HEADER_LINES = 8
 #: Largest EPW file read [bytes]: a year of hourly rows is about 1.6 MB (the bundled TMY3 files);
 #: 8 MiB leaves room for sub-hourly files and stops a wrong path (a log, an image) early.
 EPW_MAX_BYTES = 8 * 2 ** 20
+HEADER_LINE_MAX_BYTES = 64 * 2 ** 10  # a header line read for the design conditions (they are < 1 kB)
 DEFAULT_YEAR = 2025  # calendar year used when a caller gives none (design days); not a leap year
 MAX_SAMPLES = 10_000_000  # guard against accidental multi-GB grids (e.g. a year at 1 s)
 
@@ -205,6 +206,7 @@ class EpwHeader:
         ``DESIGN_FIELDS``), e.g. ``cooling_db_004`` [°C]; empty if the file has none
     data_source : str  LOCATION field 5, e.g. ``"TMY3"``
     design_source : str  e.g. ``"Climate Design Data 2009 ASHRAE Handbook"``
+    path : Path | None  File the header was read from (for messages)
     """
 
     city: str
@@ -218,6 +220,7 @@ class EpwHeader:
     design: dict[str, float] = field(default_factory=dict)
     data_source: str = ""
     design_source: str = ""
+    path: Path | None = None
 
 
 @dataclass
@@ -287,6 +290,17 @@ class WeatherSeries:
 def load_weather(path_or_name) -> EpwData:
     """Read an EPW file given a path, a file name in ``planner.assets.WEATHER_DIR``,
     or a unique part of a bundled file name (case-insensitive, e.g. ``"Phoenix"``)."""
+    return read_epw(resolve_weather(path_or_name))
+
+
+def load_weather_header(path_or_name) -> EpwHeader:
+    """The header of an EPW file named as :func:`load_weather` accepts, without its hourly rows."""
+    return read_epw_header(resolve_weather(path_or_name))
+
+
+def resolve_weather(path_or_name) -> Path:
+    """Path of an EPW file given a path, a bundled file name or a unique part of one (case-insensitive);
+    :class:`WeatherError` naming the bundled files if there is none."""
     p = resolve_asset(path_or_name)
     if not p.exists() and not Path(path_or_name).parent.parts:
         key = str(path_or_name).lower()
@@ -300,7 +314,7 @@ def load_weather(path_or_name) -> EpwData:
             names = ", ".join(f.name for f in list_weather_files()) or "none"
             raise WeatherError(path_or_name, None, None,
                                f"weather file not found (bundled files in {WEATHER_DIR}: {names})")
-    return read_epw(p)
+    return p
 
 
 def list_weather_files() -> list[Path]:
@@ -323,11 +337,36 @@ def _read_epw_cached(path: str, mtime_ns: int, size: int) -> EpwData:
     return _parse_epw(Path(path))
 
 
-def _parse_epw(path: Path) -> EpwData:
-    try:  # EPW is ASCII; latin-1 never fails
-        text = read_input(path, EPW_MAX_BYTES, "EPW file").decode("latin-1")
+def read_epw_header(path) -> EpwHeader:
+    """Parse only the 8 header lines of an EPW file: LOCATION and the ASHRAE design conditions.
+
+    The same parser as :func:`read_epw` (one header reader for the solver, the plan checks and the
+    GUI); cached on resolved path + mtime + size, so a live check re-reads nothing. Reads a few kB,
+    not the 8,760 rows (~1 ms).
+    """
+    p = Path(path).expanduser()
+    try:
+        st = check_regular(p)  # a FIFO or a device would block or never end
     except InputFileError as exc:
-        raise WeatherError(path, None, None, f"weather file {exc}") from None
+        raise WeatherError(p, None, None, f"weather file {exc}") from None
+    return _read_header_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_header_cached(path: str, mtime_ns: int, size: int) -> EpwHeader:
+    p = Path(path)
+    try:
+        with open_input(p) as f:  # 8 lines, each bounded (a header line is a few hundred bytes)
+            raw = [f.readline(HEADER_LINE_MAX_BYTES) for _ in range(HEADER_LINES)]
+    except InputFileError as exc:
+        raise WeatherError(p, None, None, f"weather file {exc}") from None
+    except OSError as exc:
+        raise WeatherError(p, None, None, f"cannot read weather file: {exc.strerror or exc}") from None
+    return _parse_header(p, _header_lines(p, b"".join(raw).decode("latin-1")))
+
+
+def _header_lines(path: Path, text: str) -> list[str]:
+    """The first :data:`HEADER_LINES` lines of EPW text (BOM dropped, \\r\\n accepted), or WeatherError."""
     if text.startswith("\u00ef\u00bb\u00bf"):  # UTF-8 byte order mark, as read through latin-1
         text = text[3:]
     # only \n (and \r\n) end a line: str.splitlines() would also break at \x0c or \x85 in comments
@@ -338,6 +377,15 @@ def _parse_epw(path: Path) -> EpwData:
         raise WeatherError(path, len(lines) + 1, "header",
                            f"file ends after {len(lines)} lines; an EPW file has {HEADER_LINES} header "
                            f"lines then {HOURS_PER_YEAR} hourly rows")
+    return lines
+
+
+def _parse_epw(path: Path) -> EpwData:
+    try:  # EPW is ASCII; latin-1 never fails
+        text = read_input(path, EPW_MAX_BYTES, "EPW file").decode("latin-1")
+    except InputFileError as exc:
+        raise WeatherError(path, None, None, f"weather file {exc}") from None
+    lines = _header_lines(path, text)
     header = _parse_header(path, lines)
 
     data = lines[HEADER_LINES:]
@@ -400,7 +448,7 @@ def _parse_header(path: Path, lines: list[str]) -> EpwHeader:
         return v
 
     header = EpwHeader(
-        city=loc[1], state=loc[2], country=loc[3], data_source=loc[4], wmo=loc[5],
+        city=loc[1], state=loc[2], country=loc[3], data_source=loc[4], wmo=loc[5], path=path,
         latitude=num(6, "latitude", -90.0, 90.0),
         longitude=num(7, "longitude", -180.0, 180.0),
         tz_offset_h=num(8, "tz_offset_h", -12.0, 14.0),

@@ -1,6 +1,8 @@
 """Every validation rule, on small hand-built plans with hand-computed figures."""
 import math
 from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -23,14 +25,15 @@ LIQ = replace(GPU, key="liq", model="L", liquid_fraction=0.8)
 
 
 def base_plan(**rack_kw) -> Plan:
-    """One hall, one rack with one 10 kW server, an air loop with 20 kW, two 43.7 kW feeds."""
+    """One hall, one rack with one 10 kW server, an air loop with 2 × 20 kW (N+1), two 43.7 kW feeds."""
     fields = dict(x_m=1.5, y_m=1.5, air_loop="AIR", feed_a="FA", feed_b="FB", power_budget_kw=15.0)
     rack = Rack("R1", **{**fields, **rack_kw})
     return Plan(
         halls=[Hall("Hall 1", 10, 10)], server_types=[GPU, LIQ], racks=[rack],
         servers=[Server("S1", "R1", "gpu8", 1)],
         cooling_loops=[CoolingLoop("AIR", "air", "CHW"), CoolingLoop("CHW", "facility")],
-        cooling_units=[CoolingUnit("CRAH1", "crah", "AIR", 20.0), CoolingUnit("CH1", "chiller", "CHW", 20.0)],
+        cooling_units=[CoolingUnit("CRAH1", "crah", "AIR", 20.0), CoolingUnit("CH1", "chiller", "CHW", 20.0),
+                       CoolingUnit("CRAH2", "crah", "AIR", 20.0), CoolingUnit("CH2", "chiller", "CHW", 20.0)],
         power_feeds=[PowerFeed("FA", amperage=80), PowerFeed("FB", amperage=80, side="B")],
     )
 
@@ -43,8 +46,127 @@ def test_clean_plan_has_no_problems():
     assert check_plan(base_plan()) == []
 
 
-def test_demo_has_no_errors():
-    assert codes(build_demo_plan(), ERROR) == []
+def test_demo_reports_the_design_day_shortfall_in_phoenix_and_none_in_minneapolis():
+    """The Phoenix demo's plant is sized at 35 °C with no spare: at Phoenix's 0.4 % design dry bulb
+    (43.4 °C, the EPW header) the facility-water dry coolers (and the chillers) cannot hold their
+    setpoints. The same hall with the Minneapolis file (32.8 °C) has no error."""
+    demo = build_demo_plan()
+    found = {x.subject: x for x in check_plan(demo) if x.severity == ERROR}
+    assert sorted(found) == ["CHW", "FWS"] and {x.code for x in found.values()} == {"loop-design-day"}
+    fws = found["FWS"].message
+    assert "43.4 °C design dry bulb" in fws and "USA_AZ_Phoenix" in fws and "40.0 °C supply" in fws
+    # hand-computed: 4 dry coolers of 229 kW, 5 K approach; ε·C_min = Q / (5 K + own rise), return at
+    # 40 °C + 914 kW / (ρ c_p V̇); 914 kW to remove at max load
+    dc = [u for u in demo.cooling_units if u.loop == "FWS"]
+    flow = sum(u.flow_m3s for u in dc)
+    load = 4 * 132.0 * 0.85 * 2 + 2 * 8.0  # 8 NVL72 liquid heat + 2 CDU pumps [kW]
+    t_ret = 40.0 + load * 1e3 / (997.0 * 4180.0 * flow)
+    cap = sum(u.rated_capacity_kw / (5.0 + u.rated_capacity_kw * 1e3 / (997.0 * 4180.0 * u.flow_m3s))
+              * (t_ret - 43.4) for u in dc)
+    assert f"{load:.0f} kW to remove" in fws and f"{cap:.0f} kW of plant" in fws
+    assert f"{load - cap:.0f} kW short" in fws
+    assert codes(demo.__class__(**{**demo.__dict__}), ERROR) == ["loop-design-day", "loop-design-day"]
+    assert [x for x in check_plan(demo, "Minneapolis") if x.severity == ERROR] == []
+    # no spare unit anywhere in the plant: warnings, in both cities
+    for weather in (None, "Minneapolis"):
+        red = {x.subject for x in check_plan(demo, weather) if x.code == "loop-no-redundancy"}
+        assert red == {"CHW", "FWS", "TCS"}
+
+
+def _chiller_plant(rated_kw: float, extra=()) -> Plan:
+    """A 100 kW rack on a CRAH pair (N+1) whose chilled water comes from chillers rated at 35 °C / 15 °C."""
+    p = base_plan(power_budget_kw=120)
+    p.server_types.append(replace(GPU, key="g100", max_power_w=100_000.0, idle_power_w=0.0))
+    p.servers = [Server("S1", "R1", "g100", 1)]
+    p.power_feeds = [PowerFeed("FA", amperage=250), PowerFeed("FB", amperage=250, side="B")]
+    p.cooling_units = [CoolingUnit("CRAH1", "crah", "AIR", 120.0), CoolingUnit("CRAH2", "crah", "AIR", 120.0),
+                       CoolingUnit("CH1", "chiller", "CHW", rated_kw, supply_setpoint_c=15.0), *extra]
+    return p
+
+
+def test_design_day_chiller_capacity_is_the_reference_curve():
+    from planner.checks import DesignConditions, plant_at_condition
+    # CAPFT(15, 43.4) / CAPFT(15, 35) of the ASHRAE 90.1 Appendix J air-cooled reference, by hand
+    c = (0.794185315225093, 0.060198988329897, -0.00201553365333625, 0.0062031510838352, -0.000228894018237535,
+         -0.000183160453325751)
+
+    def capft(x, y):
+        return c[0] + c[1] * x + c[2] * x * x + c[3] * y + c[4] * y * y + c[5] * x * y
+    ratio = capft(15.0, 43.4) / capft(15.0, 35.0)
+    p = _chiller_plant(105.0)
+    (chw,) = plant_at_condition(p, 43.4, 24.0)
+    assert chw.capacity_kw == pytest.approx(105.0 * ratio, rel=1e-12) and chw.load_kw == pytest.approx(100.0)
+    hot = DesignConditions(43.4, 24.0, "test.epw")
+    found = [x for x in check_plan(p, hot) if x.code == "loop-design-day"]
+    assert len(found) == 1 and found[0].subject == "CHW" and found[0].severity == ERROR
+    assert f"{100.0 - 105.0 * ratio:.0f} kW short" in found[0].message and "43.4 °C design dry bulb" in found[0].message
+    # at 35 °C it holds; the rating check agrees
+    assert not [x for x in check_plan(p, DesignConditions(35.0, 24.0, "t")) if x.severity == ERROR]
+
+
+def test_dry_cooler_and_tower_at_the_design_condition_epsilon_ntu():
+    from planner.checks import plant_at_condition
+    from planner.solver.heat_rejection import chiller_capacity_ratio
+    p = _chiller_plant(60.0, extra=(CoolingUnit("DC1", "dry_cooler", "CHW", 50.0, approach_k=5.0, flow_m3s=0.002,
+                                                supply_setpoint_c=15.0),
+                                    CoolingUnit("CT1", "cooling_tower", "CHW", 50.0, approach_k=4.0,
+                                                supply_setpoint_c=15.0)))
+    (chw,) = plant_at_condition(p, 10.0, 5.0)
+    rho_cp = 997.0 * 4180.0
+    t_ret = 15.0 + 100e3 / (rho_cp * 0.002)  # loop flow: the dry cooler's
+    rise_dc = 50e3 / (rho_cp * 0.002)
+    rise_ct = 60e3 / (rho_cp * 0.002)  # no own flow: the loop's rise at its design duty (the chiller's;
+    # beside a chiller the dry cooler and the tower are economisers, not extra duty)
+    ch = 60.0 * float(chiller_capacity_ratio(10.0, 15.0, 35.0, 15.0))
+    dc, ct = 50.0 / (5.0 + rise_dc) * (t_ret - 10.0), 50.0 / (4.0 + rise_ct) * (t_ret - 5.0)
+    assert chw.capacity_kw == pytest.approx(ch + dc + ct, rel=1e-12) and chw.has_towers
+    assert (chw.largest_unit, chw.capacity_n1_kw) == ("CT1", pytest.approx(ch + dc, rel=1e-12))
+    assert ct > max(ch, dc)  # 10 °C air, 5 °C wet bulb: the tower is the biggest unit today
+
+
+def test_redundancy_warning_names_the_largest_unit():
+    from planner.checks import DesignConditions
+    p = _chiller_plant(60.0, extra=(CoolingUnit("CH2", "chiller", "CHW", 60.0, supply_setpoint_c=15.0),))
+    mild = DesignConditions(30.0, 20.0, "mild.epw")
+    assert "loop-no-redundancy" in {x.code for x in check_plan(p, mild)}
+    p.cooling_units.append(CoolingUnit("CH3", "chiller", "CHW", 60.0, supply_setpoint_c=15.0))
+    assert "loop-no-redundancy" not in {x.code for x in check_plan(p, mild)}
+    # without design conditions, redundancy at the rating: the CRAH pair is N+1, one CRAH is not
+    p.cooling_units = [u for u in p.cooling_units if u.name != "CRAH2"]
+    found = [x for x in check_plan(p, False) if x.code == "loop-no-redundancy"]
+    assert [x.subject for x in found] == ["AIR"] and "without CRAH1" in found[0].message
+
+
+def test_design_day_weather_sources(tmp_path):
+    from planner.plan import Scenario
+    from planner.weather import WeatherError
+    p = _chiller_plant(105.0)
+    assert not [x for x in check_plan(p) if x.code.startswith("design-day")]  # no scenario: nothing to read
+    p.scenarios = [Scenario(name="s", start=datetime(2025, 7, 1), weather_file=str(tmp_path / "gone.epw"))]
+    skipped = [x for x in check_plan(p) if x.code == "design-day-skipped"]
+    assert len(skipped) == 1 and skipped[0].severity == WARNING and "gone.epw" in skipped[0].message
+    with pytest.raises(WeatherError, match="gone.epw"):  # named explicitly: the caller's error
+        check_plan(p, str(tmp_path / "gone.epw"))
+    p.scenarios = [Scenario(name="s", start=datetime(2025, 7, 1), weather_file="USA_AZ_Phoenix-Sky.Harbor.Intl.AP.722780_TMY3.epw")]
+    assert "loop-design-day" in {x.code for x in check_plan(p)}
+    assert "loop-design-day" not in {x.code for x in check_plan(p, "Minneapolis")}
+    # a file without design conditions
+    src = (Path(__file__).resolve().parents[1] / "assets" / "weather" /
+           "USA_MN_Minneapolis-St.Paul.Intl.AP.726580_TMY3.epw").read_text(encoding="latin-1").split("\n")
+    src[1] = "DESIGN CONDITIONS,0"
+    bare = tmp_path / "bare.epw"
+    bare.write_text("\n".join(src), encoding="latin-1")
+    skipped = [x for x in check_plan(p, str(bare)) if x.code == "design-day-skipped"]
+    assert len(skipped) == 1 and "no ASHRAE design conditions" in skipped[0].message
+
+
+def test_status_bar_headroom_counts_plant_at_the_design_day():
+    demo = build_demo_plan()
+    rated = plan_totals(demo, False)
+    hot, cold = plan_totals(demo), plan_totals(demo, "Minneapolis")
+    assert rated.design_dry_bulb_c is None and rated.headroom_kw > 0  # the old green light
+    assert hot.design_dry_bulb_c == 43.4 and hot.headroom_kw < -500
+    assert cold.design_dry_bulb_c == 32.8 and cold.headroom_kw > 0
 
 
 def test_feed_capacity_follows_netbox_formula():
@@ -186,8 +308,8 @@ def test_rack_overweight():
 
 def test_loop_over_capacity_includes_fan_heat_and_propagates_to_plant():
     p = base_plan(power_budget_kw=100)
-    p.cooling_units[0] = CoolingUnit("CRAH1", "crah", "AIR", 40.0, rated_power_kw=2.0)
-    p.cooling_units[1] = CoolingUnit("CH1", "chiller", "CHW", 20.0)
+    p.cooling_units = [CoolingUnit("CRAH1", "crah", "AIR", 40.0, rated_power_kw=2.0),
+                       CoolingUnit("CH1", "chiller", "CHW", 20.0)]
     p.servers.append(Server("S2", "R1", "gpu8", 10))
     loads = loop_loads_kw(p)
     assert loads["AIR"] == pytest.approx(22.0) and loads["CHW"] == pytest.approx(22.0)
@@ -271,7 +393,7 @@ def test_errors_come_first_and_rack_severity():
 
 
 def test_totals():
-    t = plan_totals(build_demo_plan())
+    t = plan_totals(build_demo_plan(), False)  # at the units' ratings (no design day)
     assert (t.racks, t.servers, t.gpus) == (32, 104, 24 * 32 + 8 * 72)
     assert t.it_kw_max == pytest.approx(24 * 40.8 + 8 * 132)
     # plant, by the demo's selection rule (hand-computed):
@@ -305,6 +427,7 @@ def _mutate(code):
         p.servers[0].server_type = "liq"
     elif code == "loop-near-capacity":
         p.cooling_units[0].rated_capacity_kw = 10.5
+        p.cooling_units = [u for u in p.cooling_units if u.name != "CRAH2"]
     return p
 
 

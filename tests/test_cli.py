@@ -1,5 +1,6 @@
 """The headless CLI: JSON output, exit codes, clear errors instead of tracebacks."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,22 @@ def test_demo_check_info(tmp_path, capsys):
     plan = tmp_path / "demo.dcplan"
     code, out, _ = run(capsys, "demo", str(plan), "--json")
     assert code == 0 and json.loads(out)["racks"] == 32
+    # the Phoenix demo's plant is sized at 35 °C with no spare: the design-day check says so
     code, out, _ = run(capsys, "check", str(plan), "--json")
     data = json.loads(out)
-    assert code == 0 and data["errors"] == 0 and data["totals"]["gpus"] == 1344
+    assert code == 1 and data["errors"] == 2 and data["totals"]["gpus"] == 1344
+    short = {p["subject"]: p["message"] for p in data["problems"] if p["code"] == "loop-design-day"}
+    assert set(short) == {"CHW", "FWS"} and "43.4 °C design dry bulb" in short["FWS"]
+    assert data["totals"]["design_dry_bulb_c"] == 43.4 and data["totals"]["headroom_kw"] < 0
+    # the same hall in Minneapolis: no error (bundled city names accepted), exit 0
+    code, out, _ = run(capsys, "check", str(plan), "--json", "--weather", "Minneapolis")
+    data = json.loads(out)
+    assert code == 0 and data["errors"] == 0 and data["totals"]["design_dry_bulb_c"] == 32.8
+    code, out, _ = run(capsys, "check", str(plan))
+    assert code == 1 and "loop-design-day" in out and "43.4 °C design dry bulb" in out
+    assert "at the 43.4 °C design day" in out
+    code, _, err = run(capsys, "check", str(plan), "--weather", "Atlantis")
+    assert code == 2 and "Atlantis" in err and "weather file not found" in err and "Traceback" not in err
     code, out, _ = run(capsys, "info", str(plan), "--json")
     assert json.loads(out)["site"] == "Phoenix AI Campus"
 
@@ -44,8 +58,8 @@ def test_check_exit_code_on_errors(tmp_path, capsys):
     plan = load_plan(plan_path)
     plan.racks[1].x_m = plan.racks[0].x_m  # overlap
     save_plan(plan, plan_path)
-    code, out, _ = run(capsys, "check", str(plan_path))
-    assert code == 1 and "rack-overlap" in out and "1 error(s)" in out
+    code, out, _ = run(capsys, "check", str(plan_path), "--weather", "Minneapolis")
+    assert code == 1 and "rack-overlap" in out and re.search(r"^1 error, \d+ warnings; 32 racks", out, re.M), out
 
 
 def test_bad_plan_file_is_a_clear_error(tmp_path, capsys):

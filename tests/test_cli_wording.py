@@ -10,16 +10,6 @@ from ui.cli import main
 from ui.cli_text import money, ratio_text
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    from models.store import save_plan
-    from planner.demo import build_demo_plan
-
-    path = tmp_path_factory.mktemp("demo") / "demo.dcplan"
-    save_plan(build_demo_plan(), str(path))
-    return str(path)
-
-
 @pytest.mark.parametrize("usd, cents, text", [
     (631821.10, False, "$631,821"), (631821.10, True, "$631,821.10"), (-1200.4, False, "-$1,200"),
     (0.2, False, "$0"), (-0.2, False, "$0"), (None, False, "-"), (float("nan"), False, "-"),
@@ -37,24 +27,45 @@ def test_a_ratio_over_zero_says_so_in_words():
         "no ratio: neither Phoenix nor Minneapolis had any throttled GPU-hours"
 
 
-def test_simulate_text_money_load_label_and_explained_counts(demo_file, capsys):
-    assert main(["simulate", demo_file, "--days", "0.05", "--load", "full"]) == 0
+def test_simulate_text_money_load_label_and_explained_counts(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--load", "full"]) == 0
     out = capsys.readouterr().out
     lines = {line[:24].strip(): line[24:].strip() for line in out.splitlines() if len(line) > 24}
     assert lines["scenario"] == ("continuous full load (--load full) on the dates and weather of scenario "
                                  "'Hottest July week (jobs)'")
     assert re.fullmatch(r"\$\d{1,3}(,\d{3})*", lines["cost"]), lines["cost"]  # "$256", not "256.10 $"
-    assert "(a GPU reaching its slowdown temperature; it counts again after cooling 2 K below it)" in \
-        lines["throttle events"]
+    assert "GPUs (spells of a GPU below full clock; a spell ends after 5 minutes at full clock)" in \
+        lines["throttle episodes"]
     assert lines["GPUs throttled"].endswith("of 1344 (GPUs that slowed down at least once)")
+    # times as a clock shows them, with the zone; thousands separated; every count explained
+    assert lines["start"] == "2025-07-02 00:00 local time (America/Phoenix)" and lines["simulated"] == "1.2 h"
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*\.\d kWh", lines["facility energy"]), lines["facility energy"]
+    assert lines["most throttled at once"].endswith("% of GPUs (the largest share of GPUs slowed down at the same "
+                                                    "moment)")
+    assert "(demanded GPU work not done because throttled GPUs ran slower)" in lines["lost GPU-hours"]
+    hottest = next(line for line in out.splitlines() if line.startswith("hottest GPU:"))
+    assert re.search(r" at 2025-07-02 \d\d:\d\d in rack ", hottest), hottest
+    assert "T" not in out.split("hottest GPU:")[1].split("\n")[0].split(" in rack")[0]
 
 
-def test_simulate_json_says_which_load_ran(demo_file, capsys):
-    assert main(["simulate", demo_file, "--days", "0.05", "--load", "full", "--json"]) == 0
+def test_days_that_are_not_whole_steps_are_rounded_and_said(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.02", "--json"]) == 0  # 1,728 s: refused before
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["horizon_s"] == 1730.0
+    assert cap.err.startswith("note: --days 0.02 is 1,728 s; simulating 1,730 s (0.0200231 days), a whole "
+                              "number of 10 s steps")
+    # absurd periods reach the solver's size guard as before (one line, exit 2), not an overflow
+    assert main(["simulate", str(demo_file_shared), "--step", "1e308", "--days", "1e308"]) == 2
+    assert main(["simulate", str(demo_file_shared), "--days", "1e308"]) == 2
+    assert "internal error" not in capsys.readouterr().err
+
+
+def test_simulate_json_says_which_load_ran(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--load", "full", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["scenario"], out["load"]) == ("Hottest July week (jobs)", "full")
     assert out["scenario_label"].startswith("continuous full load (--load full)")
-    assert main(["simulate", demo_file, "--days", "0.05", "--json"]) == 0
+    assert main(["simulate", str(demo_file_shared), "--days", "0.05", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["scenario_label"], out["load"]) == ("Hottest July week (jobs)", "jobs")
 
@@ -80,7 +91,7 @@ def test_control_and_load_help_give_choices_and_defaults_from_the_code(capsys):
 def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsys):
     from planner.solver import studies
 
-    city = {"max_ambient_c": 40.0, "max_gpu_temp_c": 88.0, "throttled_gpu_hours_day": 0.0,
+    city = {"day": "2025-07-19", "max_ambient_c": 40.0, "max_gpu_temp_c": 88.0, "throttled_gpu_hours_day": 0.0,
             "afternoon_14_18": {"max_throttled_fraction": 0.0}, "night_02_06": {"max_throttled_fraction": 0.0}}
 
     def fake(name, progress=None, on_run=None):  # the study's protocol, without two days of simulation
@@ -88,10 +99,13 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
             on_run(label, i, 2)
             for k in range(1, 11):
                 progress((i + k / 10) / 2)
-        return {"day": "2025-07-16", "step_s": 10.0, "phoenix": {**city, "throttled_gpu_hours_day": 15.5},
+        return {"step_s": 10.0, "cities": ["phoenix", "minneapolis"],
+                "phoenix": {**city, "day": "2025-07-16", "throttled_gpu_hours_day": 15.5},
                 "minneapolis": city, "ratio_phoenix_to_minneapolis": None}
 
     monkeypatch.setattr(studies, "run_study", fake)
+    from ui import progress
+    monkeypatch.setattr(progress, "QUIET_S", 0.0)  # the fake study takes no time: lines from the start
     assert main(["study", "phoenix"]) == 0
     cap = capsys.readouterr()
     err = cap.err.splitlines()
@@ -102,3 +116,35 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
     assert "∞" not in cap.out
     assert ("Phoenix / Minneapolis throttled GPU-hours: no ratio: Minneapolis had no throttled GPU-hours "
             "(Phoenix 15.5 GPU·h)") in cap.out
+
+
+def test_info_and_check_read_as_words_with_units(demo_file_shared, capsys):
+    assert main(["info", str(demo_file_shared)]) == 0
+    lines = dict(line.split(None, 1) if not line[:20].strip().count(" ") else (line[:20].strip(), line[20:].strip())
+                 for line in capsys.readouterr().out.splitlines())
+    assert lines["IT at max"] == "2,035.2 kW" and lines["GPUs"] == "1,344"
+    assert lines["headroom"] == "-644.4 kW (cooling capacity − IT at max)"  # Phoenix's design day (issue 11)
+    assert lines["cooling capacity"] == "1,390.8 kW at the 43.4 °C design day (plant derated for the heat)"
+    assert lines["site"] == "Phoenix AI Campus (America/Phoenix)"
+    assert lines["scenarios"] == "Hottest July week (jobs), 'Hottest July day, full load'"  # the comma is in a name
+    assert main(["check", str(demo_file_shared)]) == 1  # the demo's plant is short on Phoenix's design day
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("2 errors, 5 warnings; 32 racks, 104 servers, 1,344 GPUs, 2,035.2 kW IT at max")
+
+
+def test_schedule_text_explains_its_baseline_and_model_cost(capsys):
+    from ui.cli_schedule import _print_text
+
+    row = {"cost_usd": 24836.0, "facility_energy_kwh": 206312.0, "peak_15min_facility_kw": 1630.0,
+           "throttled_gpu_hours": 0.0, "lost_gpu_hours": 0.0, "max_gpu_temp_c": 85.4, "night_gpu_hours_share": 0.355,
+           "missed_deadlines": 1}
+    _print_text({**row, "method": "optimal", "scheduled": 36, "jobs": 36, "slot_min": 15.0, "verify_rounds": 1,
+                 "solve_time_s": 5.1, "model_cost_usd": 24770.06, "lower_bound_usd": 24700.0, "gap": 0.0028,
+                 "baseline": {**row, "cost_usd": 25782.0, "missed_deadlines": 4}})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("optimal: 36 of 36 jobs scheduled (15-min slots), 1 missed deadline, 1 re-schedule (after the "
+                      "verifying simulation found too little headroom), solve 5.10 s")
+    assert out[1].endswith("(fcfs: first come, first served, the baseline)")
+    assert out[-1] == ("model cost $                     24,770   (the scheduler's own estimate; the cost row is the "
+                       "solver's verified figure); bound $24,700, gap 0.28% (no schedule can cost less than the bound)")
+

@@ -7,8 +7,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from test_gui_simulation import demo_plan, dwin  # noqa: F401
-from test_gui_support import msgs  # noqa: F401
 
 pytestmark = pytest.mark.gui
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from test_gui_simulation import DAY, demo_plan, dwin, menu_action, run_via_menu  # noqa: F401
-from test_gui_support import msgs  # noqa: F401
+from gui_helpers import menu_action, run_via_menu
+from sample_plans import DAY
 
 pytestmark = pytest.mark.gui
 
@@ -32,9 +32,9 @@ def test_export_png_svg_csv_and_pdf(dwin, qtbot, msgs, tmp_path, monkeypatch):  
     monkeypatch.setattr(messages, "ask_export_path", lambda parent, title, sug, flt: str(ts))
     menu_action(dwin, "Simulation", "Export Time Series (CSV)…").trigger()
     rows = list(csv.reader(ts.open()))
-    assert rows[0][:8] == ["time", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
-                           "max_gpu_temp_c", "throttled_fraction"]
-    assert rows[0][8:] == [f"supply_{n}_c" for n in out.result.loop_names]
+    assert rows[0][:11] == ["time", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
+                            "max_gpu_temp_c", "throttled_fraction", "electrical_loss_kw", "pue", "pue_cooling"]
+    assert rows[0][11:] == [f"supply_{n}_c" for n in out.result.loop_names]
     assert len(rows) == 1 + len(out.result.time_s) == 1 + 180
     # PDF report through Qt's printing
     pdf = tmp_path / "report.pdf"

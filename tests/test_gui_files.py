@@ -6,7 +6,8 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from models.store import load_plan, save_plan
-from test_gui_support import keys, msgs, select, small_plan, undo_redo, win  # noqa: F401  (fixtures)
+from gui_helpers import keys, select, undo_redo
+from sample_plans import small_plan
 
 pytestmark = pytest.mark.gui
 

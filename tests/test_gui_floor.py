@@ -6,8 +6,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from test_gui_support import (answer_dialog, click_tool, drag, focus_floor, keys, msgs, select,  # noqa: F401
-                              undo_redo, view_point, win)
+from gui_helpers import answer_dialog, click_tool, drag, focus_floor, keys, select, undo_redo, view_point
 
 pytestmark = pytest.mark.gui
 

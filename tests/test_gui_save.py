@@ -7,7 +7,8 @@ import os
 import pytest
 
 from models.store import load_plan, save_plan
-from test_gui_support import msgs, select, small_plan, win  # noqa: F401  (fixtures)
+from gui_helpers import select
+from sample_plans import small_plan
 
 pytestmark = pytest.mark.gui
 

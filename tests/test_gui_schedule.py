@@ -8,8 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from test_gui_simulation import demo_plan, dwin, menu_action  # noqa: F401
-from test_gui_support import msgs  # noqa: F401
+from gui_helpers import menu_action
 
 pytestmark = pytest.mark.gui
 

@@ -9,55 +9,10 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from test_gui_support import focus_floor, keys, msgs  # noqa: F401
+from gui_helpers import keys, menu_action, run_via_menu
+from sample_plans import DAY, demo_plan
 
 pytestmark = pytest.mark.gui
-
-DAY = "Hottest July day, full load"
-
-
-def demo_plan(hours: float = 3.0):
-    """The bundled Phoenix demo (104 servers: small enough for automatic re-runs), its hot day cut to
-    ``hours`` from 13:00 (the GPUs throttle then) so tests stay quick."""
-    from planner.demo import build_demo_plan
-
-    plan = build_demo_plan()
-    plan.scenarios = [replace(s, horizon_s=hours * 3600.0, start=s.start.replace(hour=13)) if s.name == DAY else s
-                      for s in plan.scenarios]
-    return plan
-
-
-@pytest.fixture
-def dwin(qtbot, msgs):  # noqa: F811
-    from ui.main_window import MainWindow
-
-    w = MainWindow(demo_plan())
-    qtbot.addWidget(w)
-    w.resize(1500, 950)
-    w.show()
-    qtbot.waitExposed(w)
-    w.analysis.set_scenario(DAY)
-    yield w
-    w.analysis.runner.cancel()
-    w.analysis.runner.wait()
-    w.doc.undo_stack.setClean()
-    w.autosaver.wait()
-
-
-def menu_action(win, menu_title: str, text: str):
-    for a in win.menuBar().actions():
-        if a.text().replace("&", "") == menu_title:
-            for b in a.menu().actions():
-                if b.text().replace("&", "") == text:
-                    return b
-    raise AssertionError(f"no {menu_title} ▸ {text}")
-
-
-def run_via_menu(win, qtbot, timeout=60_000):
-    with qtbot.waitSignal(win.analysis.runner.sigFinished, timeout=timeout) as blocker:
-        menu_action(win, "Simulation", "Run").trigger()
-    return blocker.args[0]
-
 
 def test_run_through_the_menu_shows_answers_plots_and_heat_map(dwin, qtbot):
     assert not dwin.analysis.runner.running and dwin.analysis.store.current is None  # opening ran nothing
@@ -204,3 +159,18 @@ def test_results_follow_the_unit_preference(dwin, qtbot):
         assert dwin.analysis.scrubber.bar.label(30.0) == "86 °F"
     finally:
         units().set_system(SI)
+
+
+def test_demo_opens_with_the_design_day_shortfall_in_the_problem_list(dwin):
+    """Issue 11: the GUI tells the Phoenix story before any simulation — the plant sized at 35 °C with no
+    spare is short at the EPW header's 43.4 °C design dry bulb (facility water and chilled water), in
+    the problem list as errors and in the status bar's headroom, negative and labelled with the
+    design condition."""
+    dwin.doc.validate_now()
+    short = {p.subject: p for p in dwin.doc.problems if p.code == "loop-design-day"}
+    assert set(short) == {"CHW", "FWS"} and all(p.severity == "error" for p in short.values())
+    tree = dwin.problems.tree
+    rows = [f"{tree.topLevelItem(i).text(3)} {tree.topLevelItem(i).text(2)}" for i in range(tree.topLevelItemCount())]
+    assert sum(r.startswith("loop-design-day") and "43.4 °C design dry bulb" in r for r in rows) == 2
+    head = dwin.totals_labels["headroom"].text()
+    assert "#b91c1c" in head and head.endswith("at 43.4 °C")

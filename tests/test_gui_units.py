@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QGraphicsItem
 
-from test_gui_support import msgs, view_point  # noqa: F401  (fixtures)
+from gui_helpers import view_point
 from ui.units import IMPERIAL, SI, fmt, from_display, to_display
 
 pytestmark = pytest.mark.gui

@@ -35,20 +35,6 @@ def run_cli(*argv, timeout=60):
     return p.returncode, p.stderr
 
 
-@pytest.fixture(scope="module")
-def demo_bytes(tmp_path_factory):
-    p = tmp_path_factory.mktemp("demo") / "demo.dcplan"
-    save_plan(build_demo_plan(), p)
-    return p.read_bytes()
-
-
-@pytest.fixture
-def plan_file(tmp_path, demo_bytes):
-    p = tmp_path / "hall.dcplan"
-    p.write_bytes(demo_bytes)
-    return p
-
-
 def damage(path: Path, *statements: str, drop_not_null: str | None = None) -> bytes:
     """Edit a plan file with SQLite (a structurally valid file with bad values); its new bytes."""
     con = sqlite3.connect(path)

@@ -14,8 +14,6 @@ import pytest
 
 from models.store import load_plan, save_plan
 from planner.demo import build_demo_plan
-from test_gui_support import msgs, win  # noqa: F401  (fixtures)
-from test_hostile_files import demo_bytes, plan_file  # noqa: F401  (fixtures: the demo plan in a file)
 from ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +71,7 @@ def test_concurrent_imports_never_lose_an_update(plan_file, tmp_path):
 
 
 def test_gui_save_notices_a_file_changed_on_disk(win, msgs, tmp_path, monkeypatch):
-    from test_gui_support import select
+    from gui_helpers import select
     from ui import messages
 
     asked = []

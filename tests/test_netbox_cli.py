@@ -7,7 +7,6 @@ import io
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from models.store import load_plan, save_plan
@@ -33,13 +32,6 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-@pytest.fixture()
-def demo_file(tmp_path) -> Path:
-    path = tmp_path / "demo.dcplan"
-    save_plan(build_demo_plan(), path)
-    return path
 
 
 def test_export_netbox_has_every_prerequisite_in_netbox_4_6_columns(tmp_path, capsys, demo_file):

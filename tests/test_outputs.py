@@ -13,13 +13,6 @@ from planner.outputs import OutputError, atomic_output, check_output_target, is_
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture
-def plan_file(tmp_path):
-    path = tmp_path / "hall.dcplan"
-    save_plan(build_demo_plan(), path)
-    return path
-
-
 def _dcplan(*args, cwd):
     return subprocess.run([sys.executable, "-m", "ui.cli", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": ROOT})

@@ -61,10 +61,12 @@ def demo():
     return plan, sc, compile_model(plan, sc, sc.horizon_s)
 
 
-@pytest.mark.parametrize("outdoor", [30.0, 38.0])
+@pytest.mark.parametrize("outdoor", [30.0, 37.0])
 def test_steady_plant_equals_the_solver_plateau(demo, outdoor):
     """Constant full load and weather: after 6 h the solver's loops sit where the steady plant says
-    (38 °C: chillers and dry coolers saturated, the supplies float)."""
+    (30 °C: the economiser bypassed, its fans off; 37 °C: dry coolers saturated, the facility water and
+    the technology loop float — the warmest constant weather without throttling since the GPUs are
+    resolved in groups: at 38 °C the hottest GB200 groups reach their max operating temperature)."""
     plan, sc, md = demo
     q = np.asarray(md.loop_server_share @ (md.p_idle + md.p_dyn)).ravel()
     st = SteadyPlant(md).solve(q[None, :], [outdoor], [outdoor - 8.0])
@@ -72,28 +74,34 @@ def test_steady_plant_equals_the_solver_plateau(demo, outdoor):
     assert res.throttled_gpu_hours == 0.0  # so the heat is exactly full power
     assert np.abs(st.supply_c[0] - res.loop_supply_c[-1]).max() < 1e-6  # K; measured 2e-13 / 6e-8
     assert st.cooling_w[0] / 1e3 == pytest.approx(res.cooling_kw[-1], rel=5e-8)  # measured 5e-9 / 3e-9
-    if outdoor == 38.0:
+    if outdoor == 37.0:
         assert st.saturated[0].any()
 
 
 def test_headroom_keeps_the_solver_under_slowdown(demo):
-    """The TCS pool run at its computed headroom on a hot constant afternoon: the solver shows no
-    throttling; well above it (everything at full power), it throttles."""
+    """The TCS pool run at its computed headroom on a hot constant afternoon (40 °C: the facility water
+    floats): the solver shows no throttling; one server more than the headroom holds throttles, and so
+    does everything at full power. (At 44 °C the headroom is 0 and rightly so: since NVIDIA's software
+    slowdown at the max operating temperature is modelled, one GB200 node at full power there throttles.)"""
     plan, sc, md = demo
     pools = build_pools(md)
     hm = HeadroomModel(md, pools, u_mean=1.0, u_peak=1.0, margin_k=np.zeros(md.m))
-    outdoor = 44.0
+    outdoor = 40.0
     hr = hm.compute(np.array([outdoor]), np.array([outdoor - 8.0]))
     tcs = pools[[p.name for p in pools].index("TCS")]
     row = hr.loops.index(tcs.loop)
     allowed = hr.headroom_w[row, 0]
     per_server = tcs.p_dyn_w * tcs.share[tcs.loop]
     n_full = int(allowed // per_server)  # whole servers at full power inside the headroom
-    assert 0 < n_full < len(tcs.servers)
-    jobs = [Job("inside", n_full * tcs.gpus_per_server, utilization=1.0, duration_s=2 * sc.horizon_s, kind="batch",
-                start_s=0.0, placement=tuple((md.server_names[i], tcs.gpus_per_server) for i in tcs.servers[:n_full]))]
-    res = simulate(replace(plan, jobs=jobs), replace(sc, load="jobs"), weather=(outdoor, outdoor - 8.0))
-    assert res.throttled_gpu_hours == 0.0
+    assert 0 < n_full < len(tcs.servers)  # measured: 4 of 8
+
+    def run(n):
+        jobs = [Job("inside", n * tcs.gpus_per_server, utilization=1.0, duration_s=2 * sc.horizon_s, kind="batch",
+                    start_s=0.0, placement=tuple((md.server_names[i], tcs.gpus_per_server) for i in tcs.servers[:n]))]
+        return simulate(replace(plan, jobs=jobs), replace(sc, load="jobs"), weather=(outdoor, outdoor - 8.0))
+
+    assert run(n_full).throttled_gpu_hours == 0.0
+    assert run(n_full + 1).throttled_gpu_hours > 0.0  # the headroom is tight to a server (measured 270 GPU-h)
     full = simulate(plan, sc, weather=(outdoor, outdoor - 8.0))
     assert full.throttled_gpu_hours > 0.0
 

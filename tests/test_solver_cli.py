@@ -16,24 +16,15 @@ CSV_COLUMNS = ["time", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "suppl
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    from models.store import save_plan
-    from planner.demo import build_demo_plan
-    path = tmp_path_factory.mktemp("sim") / "demo.dcplan"
-    save_plan(build_demo_plan(), str(path))
-    return path
-
-
-@pytest.fixture(scope="module")
 def demo_servers():
     """Server count of whatever the public demo builder returns (the demo's size is the lead's to change)."""
     from planner.demo import build_demo_plan
     return len(build_demo_plan().servers)
 
 
-def test_simulate_json_and_timeseries(demo_file, demo_servers, tmp_path, capsys):
+def test_simulate_json_and_timeseries(demo_file_shared, demo_servers, tmp_path, capsys):
     out_csv = tmp_path / "ts.csv"
-    rc = main(["simulate", str(demo_file), "--scenario", "1", "--start", "2025-07-16", "--days", "0.25",
+    rc = main(["simulate", str(demo_file_shared), "--scenario", "1", "--start", "2025-07-16", "--days", "0.25",
                "--step", "10", "--control", "predictive", "--json", "--timeseries", str(out_csv)])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out)
@@ -52,12 +43,12 @@ def test_simulate_json_and_timeseries(demo_file, demo_servers, tmp_path, capsys)
     assert max(it) == pytest.approx(summary["peak_it_kw"], rel=1e-6)
 
 
-def test_simulate_text_prints_the_monthly_table_for_long_runs(demo_file, capsys, monkeypatch):
+def test_simulate_text_prints_the_monthly_table_for_long_runs(demo_file_shared, capsys, monkeypatch):
     """Runs of four weeks or more print monthly energy/PUE/cost/peak demand and the throttling table
     (threshold lowered here so a 6-hour run shows it)."""
     from ui import cli_sim
     monkeypatch.setattr(cli_sim, "MONTHLY_TABLE_MIN_S", 0.0)
-    assert main(["simulate", str(demo_file), "--scenario", "1", "--start", "2025-07-16", "--days", "0.25",
+    assert main(["simulate", str(demo_file_shared), "--scenario", "1", "--start", "2025-07-16", "--days", "0.25",
                  "--step", "10"]) == 0
     out = capsys.readouterr().out
     assert "PUE" in out and "peak kW" in out
@@ -66,32 +57,42 @@ def test_simulate_text_prints_the_monthly_table_for_long_runs(demo_file, capsys,
     assert "no throttling" in out  # midnight to 6 a.m.
 
 
-def test_simulate_errors_are_one_line(demo_file, capsys):
-    assert main(["simulate", str(demo_file), "--step", "1000"]) == 2
+def test_simulate_errors_are_one_line(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--step", "1000"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dcplan: error:") and "900 s" in err and "Traceback" not in err
-    assert main(["simulate", str(demo_file) + ".missing"]) == 2
-    assert main(["simulate", str(demo_file), "--weather", "nowhere.epw"]) == 2
+    assert main(["simulate", str(demo_file_shared) + ".missing"]) == 2
+    assert main(["simulate", str(demo_file_shared), "--weather", "nowhere.epw"]) == 2
     assert "nowhere.epw" in capsys.readouterr().err
-    assert main(["simulate", str(demo_file), "--start", "16/07/2025"]) == 2
+    assert main(["simulate", str(demo_file_shared), "--start", "16/07/2025"]) == 2
 
 
-def test_study_pump_lag_json(capsys):
+def test_study_pump_lag_json(capsys, monkeypatch):
+    """The --json shape (issue #11): ``band`` objects at 90 s lag and the smallest ``reduction``; the lag
+    sweep shortened to 90 s here (the full study: tests/test_solver_stories.py)."""
+    import functools
+
+    from planner.solver import studies
+    monkeypatch.setattr(studies, "pump_lag_study", functools.partial(studies.pump_lag_study, lags_s=(90.0,)))
     assert main(["study", "pump-lag", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {"reactive_events", "predictive_events", "reduction", "sweep"} <= set(out)
-    assert [r["lag_s"] for r in out["sweep"]] == [0, 30, 60, 90, 120, 150, 180]
-    assert out["reduction"] >= 0.7 and out["tcs_supply_c"] == 45.0
-    assert [r["lag_s"] for r in out["comparison"]["sweep"]] == [0, 30, 60, 90, 120, 150, 180]
-    # the gap between the modes grows with the lag
-    gaps = [r["gap_max_gpu_temp_k"] for r in out["sweep"]]
-    assert gaps[-1] > gaps[3] > 0
+    assert len(out["band"]) == 5
+    for row in out["band"]:
+        assert set(row) == {"setpoint_c", "reactive_lost_gpu_hours", "predictive_lost_gpu_hours",
+                            "predictive_throttle_lost_gpu_hours"}
+    assert [r["setpoint_c"] for r in out["band"]] == pytest.approx([out["setpoint_c"] + d for d in
+                                                                    (-0.5, 0.0, 0.5, 1.0, 1.5)])
+    assert out["reduction"] >= 0.7 and [r["lag_s"] for r in out["sweep"]] == [90.0]
+    from ui.cli_sim import _print_study
+    _print_study("pump-lag", out)  # the text report of the same figures
+    text = capsys.readouterr().out
+    assert "s* =" in text and "reduction" in text and "forecast error: burst start ±60 s, power ±10 %" in text
 
 
-def test_simulate_stepping_options(demo_file, capsys):
+def test_simulate_stepping_options(demo_file_shared, capsys):
     """--step selects fixed stepping, --rtol adaptive (with --step as its base), --no-repeat runs the
     job list once; bad tolerances and --year with --days are one-line errors."""
-    args = ["simulate", str(demo_file), "--days", "0.5", "--json"]
+    args = ["simulate", str(demo_file_shared), "--days", "0.5", "--json"]
     assert main(args + ["--step", "10"]) == 0
     fixed = json.loads(capsys.readouterr().out)
     assert fixed["stepping"] == "fixed" and fixed["steps"] == 4320
@@ -101,5 +102,5 @@ def test_simulate_stepping_options(demo_file, capsys):
     assert adaptive["cost_usd"] == pytest.approx(fixed["cost_usd"], rel=2e-3)
     assert main(args + ["--rtol", "0"]) == 2
     assert "--rtol" in capsys.readouterr().err
-    assert main(["simulate", str(demo_file), "--year", "--days", "2"]) == 2
+    assert main(["simulate", str(demo_file_shared), "--year", "--days", "2"]) == 2
     assert "--year" in capsys.readouterr().err

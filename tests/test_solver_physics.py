@@ -11,9 +11,7 @@ from scipy.integrate import quad, solve_ivp
 from planner.solver import defaults as d
 from planner.solver.control import FopdtActuator, FopdtBank, fopdt_response, loop_temperature_step
 from planner.solver.energy import demand_charge_usd, energy_cost_usd, peak_15min_kw
-from planner.solver.heat_rejection import (chiller_capacity_linear, chiller_capacity_ratio, chiller_electric_power,
-                                           chiller_electric_power_scalar, chiller_part_load_factor,
-                                           chiller_power_ratio, dry_cooler_capacity_ratio)
+from planner.solver.heat_rejection import dry_cooler_capacity_ratio
 from planner.solver.loads import job_utilization_step_means, place_jobs, training_utilization_integral
 from planner.solver.recirculation import intake_fractions, recirculation_matrix
 from planner.solver.thermal import (clock_fraction, pair_modes, pair_step_response, server_equilibrium,
@@ -220,30 +218,7 @@ def test_loop_step_linear_and_capacity_limited():
     assert loop_temperature_step(20.0, 0.0, 1.0, -ua * tp, ua, c, 1e6) == pytest.approx(tp, abs=1e-9)
 
 
-def test_chiller_curves_match_physics_reference():
-    """EnergyPlus Chiller:Electric: capacity ratio 1.24 / 1.00 / 0.81 / 0.73 at 25 / 35 / 45 / 50 °C with
-    rated (6.67 °C) water; the evaporator term of dT raises capacity ~6 %/K of warmer water, and the
-    power ratio uses the same dT (so warm water also raises COP)."""
-    r = chiller_capacity_ratio([25.0, 35.0, 45.0, 50.0])
-    assert r == pytest.approx([1.24, 1.00, 0.81, 0.73], abs=0.006)
-    # hand-computed: 15 °C water, 35 °C air: dT = −8.33, raw = 0.944836 + 0.0570088·8.33 + 0.00185486·8.33²
-    x = -(15.0 - 6.67)
-    raw = 0.944836 - 0.0570088 * x + 0.00185486 * x * x
-    assert float(chiller_capacity_ratio(35.0, 15.0)) == pytest.approx(raw / 0.944836, rel=1e-12)
-    slope = (float(chiller_capacity_ratio(35.0, 6.67 + 0.01)) - 1.0) / 0.01
-    assert 0.058 < slope < 0.062  # ~6 %/K at the rating
-    cap, dcap = chiller_capacity_linear(1e6, 0.0, 15.0)
-    assert cap == pytest.approx(1e6 * raw / 0.944836) and dcap == pytest.approx(
-        (chiller_capacity_ratio(35.0, 15.001) - chiller_capacity_ratio(35.0, 14.999)) / 0.002 * 1e6, rel=1e-6)
-    assert chiller_part_load_factor(1.0) == pytest.approx(1.0, abs=1e-4)
-    # at the rating, full load, power = capacity / COP
-    assert chiller_electric_power(1e6, 1e6, 35.0, 3.0) == pytest.approx(1e6 / 3.0, rel=1e-3)
-    # hotter: less capacity, more power per kW; warmer water: full-load COP 3.0 / power ratio > 3
-    assert chiller_electric_power(5e5, 1e6, 45.0) > chiller_electric_power(5e5, 1e6, 35.0)
-    assert 3.0 / float(chiller_power_ratio(35.0, 15.0)) > 4.0
-    full = 1e6 * float(chiller_capacity_ratio(40.0, 15.0))
-    assert chiller_electric_power_scalar(full, 1e6, 40.0, 3.0, 35.0, 15.0) == pytest.approx(
-        float(chiller_electric_power(full, 1e6, 40.0, 3.0, t_chw_c=15.0)), rel=1e-12)
+def test_dry_cooler_capacity_follows_the_approach():
     assert dry_cooler_capacity_ratio(38.0, 32.0, 6.0) == pytest.approx(1.0)
     assert dry_cooler_capacity_ratio(38.0, 35.0, 6.0) == pytest.approx(0.5)
     assert dry_cooler_capacity_ratio(38.0, 40.0, 6.0) == 0.0
@@ -345,9 +320,9 @@ def test_vectorised_loop_step_equals_scalar():
 def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     """The fast integrator's own loop/actuator path: a CDU loop with fixed capacity, a load step the
     predictive controller sees L + τ = 40 s ahead, controller gain 0, dead time 25 s at 10 s steps
-    (f = 0.5). The actuator must follow the exact FOPDT response and the loop temperature the exact
-    heat balance T[k+1] = T[k] + (Q[k] − ȳ[k]·cap·dt)/C with ȳ the actuator's mean over the step,
-    to rounding."""
+    (f = 0.5), exact forecast. The commands are the measured heat plus the foreseen rise; the actuator
+    must follow the exact FOPDT response to them and the loop temperature the exact heat balance
+    T[k+1] = T[k] + (Q[k] − ȳ[k]·cap·dt)/C with ȳ the actuator's mean over the step, to rounding."""
     from datetime import datetime
     from planner.plan import CoolingLoop, CoolingUnit, Hall, Plan, Rack, Scenario, Server, ServerType, Site
     from planner.solver.integrate import run_fast
@@ -366,16 +341,13 @@ def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     sc = Scenario(name="t", start=datetime(2025, 1, 1), horizon_s=600.0, step_s=10.0, load="jobs")
     model = compile_model(plan, sc, 600.0)
     model.loop_gain[:] = 0.0
+    from dataclasses import replace as _replace
+    from planner.solver.forecast import EXACT
+    model.options = _replace(model.options, forecast_error=EXACT)  # the path under test, not the forecast's error
     dt, n = 10.0, 60
     res = run_fast(model, np.full(n + 1, 20.0), np.full(n + 1, 12.0), dt, n, control="predictive",
                    record=("summary", "minute"), start=sc.start, prices=np.full(24, 0.1), demand_charge=0.0)
     cap, c = 1e5, float(model.loop_c[0])
-    t = np.arange(n + 1) * dt
-
-    def y_integral(x):  # ∫₀ˣ y dt of the exact FOPDT: 0.1, then toward 0.5 from 185 s with τ = 15 s
-        z = np.maximum(x - 160.0 - 25.0, 0.0)
-        return 0.1 * x + 0.4 * (z - 15.0 * (1.0 - np.exp(-z / 15.0)))
-    y_mean = np.diff(y_integral(t)) / dt  # the loop removes ȳ·cap over each step
     q = np.where(np.arange(n) * dt >= 200.0, 5e4, 1e4) * dt
     # the servers' own heat storage at the load step (die + plate, settled within the step):
     # C_d·R·ΔP + C_p·R_p·ΔP (≈ τ·ΔP, the lumped node's)
@@ -383,11 +355,25 @@ def test_integrator_actuator_path_is_exact_with_fractional_dead_time():
     # ... and as they follow their coolant (τ = 1 ms: settled within a step), which the integrator
     # holds at the loop's end temperature (implicit coupling): their mass moves with the loop's
     c_srv = float(model.c_th.sum())
+    # the command of step j (taken at its end state, implicit controller) is the heat the loop measured
+    # over it plus the rise foreseen 40 s ahead (steps 16–19: 4·10⁴ W); it reaches the actuator over
+    # [t_j + 25 s, t_j + 35 s): step k sees command k−3 over its first 5 s and k−2 over its last 5 s
+    tau = 15.0
+    rise = np.where((np.arange(n) >= 16) & (np.arange(n) < 20), 4e4, 0.0)
+    cmd = np.empty(n)
+    y_now, prev = 0.1, 40.0
     temps = np.empty(n)
-    prev = 40.0
+
+    def piece(y0, u, s):  # ∫ y over s [s] of the first-order lag toward u, and y at its end
+        e = np.exp(-s / tau)
+        return u * s + (y0 - u) * tau * (1.0 - e), u + (y0 - u) * e
     for k in range(n):
-        prev = prev + (q[k] - y_mean[k] * cap * dt) / (c + c_srv)
-        temps[k] = prev
+        a, y_now = piece(y_now, cmd[k - 3] if k >= 3 else 0.1, 5.0)
+        b, y_now = piece(y_now, cmd[k - 2] if k >= 2 else 0.1, 5.0)
+        new = prev + (q[k] - (a + b) * cap) / (c + c_srv)
+        cmd[k] = min(max((q[k] - c_srv * (new - prev)) / dt + rise[k], 0.0) / cap, 1.0)
+        prev = new
+        temps[k] = new
     assert np.abs(res.loop_supply_c[:, 0] - temps.reshape(-1, 6).mean(axis=1)).max() < 1e-9
     assert res.final_loop_temp_c[0] == pytest.approx(temps[-1], abs=1e-9)
 
@@ -485,9 +471,10 @@ def test_loop_at_fixed_actuator_is_less_self_regulating_with_epsilon_ntu():
 
 
 def test_server_resistance_belongs_to_the_hardware_not_to_the_loop_setpoint():
-    """R is calibrated at the type's rating coolant (22 °C air, 43 °C liquid), so a CDU run 2 K warmer
-    makes the GB200 GPUs 0.85 × 2 K warmer at steady full load (85 % of their heat goes to liquid),
-    and at NVIDIA's 45 °C limit they sit at the catalog anchor, max operating 87 °C."""
+    """R is calibrated at the type's rating coolant (22 °C air, 43 °C liquid) with the hottest GPU at the
+    design temperature, so a CDU run 2 K warmer makes the GB200 GPUs warmer (0.85 × 2 K without control:
+    85 % of their heat goes to liquid), and at NVIDIA's 45 °C limit the hottest reach the catalog
+    anchor, max operating 87 °C, where the software slowdown holds them."""
     from dataclasses import replace as dc_replace
 
     from planner.solver.examples import liquid_burst_plan
@@ -502,11 +489,14 @@ def test_server_resistance_belongs_to_the_hardware_not_to_the_loop_setpoint():
         temps[sup], inlets[sup] = res.max_gpu_temp_c, res.max_inlet_temp_c
     np.testing.assert_allclose(models[45.0].r_th, models[43.0].r_th, rtol=1e-12)
     st = liquid_burst_plan().server_types[0]
-    assert temps[45.0] - temps[43.0] == pytest.approx(st.liquid_fraction * 2.0, abs=0.02)
     # hand computation at 43 °C: the rating itself, plus the air share of the inlet's rise above 22 °C
     # (hot-aisle recirculation, hot containment: ~0.45 K)
     assert 0.0 < inlets[43.0] - 22.0 < 1.0
     assert temps[43.0] == pytest.approx(st.gpu_design_temp_c + (1 - st.liquid_fraction) * (inlets[43.0] - 22.0),
                                         abs=0.01)
-    # and at 45 °C the catalog's anchor itself: max operating 87 °C (plus the same air-side share)
-    assert temps[45.0] == pytest.approx(87.0 + (1 - st.liquid_fraction) * (inlets[45.0] - 22.0), abs=0.01)
+    # at 45 °C the catalog's anchor: the hottest GPU would sit at max operating 87 °C plus the same
+    # air-side share (~0.07 K) — and there NVIDIA's software slowdown holds it: just above 87 °C, a
+    # little below the unthrottled 0.85 × 2 K rise
+    anchor = 87.0 + (1 - st.liquid_fraction) * (inlets[45.0] - 22.0)
+    assert 87.0 < temps[45.0] < anchor - 0.005
+    assert temps[45.0] - temps[43.0] < st.liquid_fraction * 2.0

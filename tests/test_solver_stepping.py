@@ -7,7 +7,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner.demo import build_demo_plan
 from planner.solver import simulate
 from planner.solver.examples import liquid_burst_plan
 
@@ -20,11 +19,6 @@ def _agree(adaptive, fixed, *, energy=2e-3, temp=0.1, gpu_h=0.02):
     assert abs(adaptive.max_gpu_temp_c - fixed.max_gpu_temp_c) < temp
     if fixed.throttled_gpu_hours > 0:
         assert adaptive.throttled_gpu_hours == pytest.approx(fixed.throttled_gpu_hours, rel=gpu_h)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return build_demo_plan()
 
 
 def test_phoenix_hot_day_adaptive_matches_fixed_10s(demo):

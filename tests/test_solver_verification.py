@@ -7,15 +7,10 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from planner.demo import DEMO_HOT_DAY, build_demo_plan
+from planner.demo import DEMO_HOT_DAY
 from planner.solver import DEFAULT_STEP_S, SolverInputError, simulate
 from planner.plan import Job
 from planner.solver.examples import liquid_burst_plan, small_air_plan
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return build_demo_plan()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +40,9 @@ def test_fast_agrees_with_solve_ivp_on_demo_hall(demo, hot_hour):
     assert np.abs(fast.final_loop_temp_c - ref.final_loop_temp_c).max() < 0.3
     assert fast.max_gpu_temp_c == pytest.approx(ref.max_gpu_temp_c, abs=0.3)
     assert fast.it_energy_kwh == pytest.approx(ref.it_energy_kwh, rel=1e-3)
-    assert fast.max_gpu_temp_c > 89.0 and fast.throttled_gpu_hours > 0  # throttling is covered
+    # throttling is covered: the hottest GPUs past max operating (87 °C), held there by the software slowdown
+    assert fast.max_gpu_temp_c > 87.0 and fast.throttled_gpu_hours > 0 and fast.lost_gpu_hours > 0
+    assert fast.lost_gpu_hours == pytest.approx(ref.lost_gpu_hours, rel=0.02)
 
 
 def test_fast_agrees_with_solve_ivp_through_a_delayed_burst():
@@ -71,22 +68,27 @@ def test_halving_the_step_changes_results_by_less_than_0_1_k(demo, hot_hour):
     assert abs(a.max_inlet_temp_c - b.max_inlet_temp_c) < 0.1
 
 
-def test_throttled_gpus_are_the_gb200_rows_in_the_hot_hour(demo, hot_hour):
-    """14:00–15:00 on the hottest day: exactly the 8 GB200 NVL72 racks (576 GPUs) sit at slowdown on
-    the warm technology loop, the air-cooled DGX H100s do not; each GB200 enters one episode."""
+def test_hot_hour_throttles_where_the_design_day_check_finds_plant_short(demo, hot_hour):
+    """14:00–15:00 on the hottest day (44 °C): both plant loops the design-day check reports short
+    (planner.checks) run above their setpoints — the dry coolers' facility water (so the GB200s'
+    technology loop) and the chilled water (the reference chiller keeps 0.87 of its capacity and gains
+    nothing from water warmer than its curve's 16 °C, so the CRAH air warms). Every GB200 GPU is held
+    by the software slowdown (one episode each); the air-cooled DGX H100s, rated with their hottest
+    GPU at 79 °C at a 22 °C inlet, keep ~5 K to max operating in the ~26 °C air."""
     res = simulate(demo, hot_hour)
-    types = {t.key: t for t in demo.server_types}
-    liquid = sum(types[s.server_type].gpu_count for s in demo.servers
-                 if types[s.server_type].liquid_fraction > 0)
-    assert liquid == 576
-    assert res.throttled_gpus == liquid == res.throttle_events
-    assert res.max_throttled_fraction * res.gpus == pytest.approx(liquid)
+    t = dict(zip(res.loop_names, res.final_loop_temp_c))
+    assert t["FWS"] > 40.0 + 5.0 and t["TCS"] > 43.0 + 5.0
+    assert t["CHW"] > 15.0 + 5.0 and t["AIR"] > 22.0 + 3.0
+    assert res.throttled_gpus == res.throttle_events == 576  # the 8 NVL72 racks
+    assert res.max_throttled_fraction == pytest.approx(576 / 1344)
+    assert 0.0 < res.lost_gpu_hours < 0.2 * 576  # held near 87 °C: a part of their clocks, not all
 
 
 def _balance(res):
-    """(IT + fan/pump heat) − (rejected outdoors + Δstored) as a fraction of IT energy."""
-    return (res.it_energy_kwh + res.mover_heat_kwh - res.heat_rejected_kwh - res.stored_energy_change_kwh) \
-        / res.it_energy_kwh
+    """(IT + fan/pump heat + chiller work) − (rejected outdoors + Δstored) as a fraction of IT energy:
+    the heat to outdoors includes the chillers' compressor and condenser-fan work."""
+    return (res.it_energy_kwh + res.mover_heat_kwh + res.chiller_energy_kwh - res.heat_rejected_kwh
+            - res.stored_energy_change_kwh) / res.it_energy_kwh
 
 
 def _energy_mismatch(fast, ref):
@@ -121,6 +123,10 @@ def test_energy_check_catches_a_20_percent_server_energy_error(monkeypatch):
     still closes (it is bookkeeping), but the comparison with solve_ivp fails by ~20 %."""
     from planner.solver import integrate
     plan = small_air_plan()
+    # air at 20 °C (chilled water at 12 °C for the coil's 8 K approach): the GPUs stay well below max
+    # operating, nothing throttles
+    plan.cooling_units[0].supply_setpoint_c = 20.0
+    plan.cooling_units[1].supply_setpoint_c = 12.0
     ref = simulate(plan, weather=25.0, horizon_s=3600.0, integrator="reference")
     original = integrate._Chunk.__init__
 
@@ -174,7 +180,7 @@ def test_cost_plan_at_60_s_matches_10_s():
     scheme diverged into a ~240 K limit cycle at 60 s. Implicitly coupled, 60 s and 300 s steps settle
     and match the 10 s run's facility energy over two days."""
     from planner.solver.studies import cost_plan
-    plan = cost_plan()
+    plan = cost_plan(idle_fraction=0.0)
     sc = replace(plan.scenarios[0], horizon_s=2 * 86400.0)
     fine = simulate(plan, sc, step_s=10.0)
     for dt in (60.0, 300.0):

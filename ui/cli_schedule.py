@@ -10,6 +10,7 @@ import math
 import sys
 from dataclasses import replace
 
+from ui.cli_text import count
 from ui.cli_sim import SimCliError, _guarded, _jsonable, _parse_start, _pick_scenario, _print_json
 from ui.progress import TerminalProgress
 
@@ -104,18 +105,20 @@ def _fmt(v, spec):
 def _print_text(s: dict) -> None:
     b = s.get("baseline") or {}
     print(f"{s['method']}: {s['scheduled']} of {s['jobs']} jobs scheduled ({s['slot_min']:g}-min slots), "
-          f"{s['missed_deadlines']} missed deadlines, {s['verify_rounds']} verification round(s), "
-          f"solve {s['solve_time_s']:.2f} s")
+          f"{count(s['missed_deadlines'], 'missed deadline')}, {count(s['verify_rounds'], 're-schedule')} "
+          f"(after the verifying simulation found too little headroom), solve {s['solve_time_s']:.2f} s")
     rows = [("cost $", "cost_usd", ",.0f"), ("facility energy kWh", "facility_energy_kwh", ",.0f"),
             ("peak 15-min facility kW", "peak_15min_facility_kw", ",.0f"),
             ("throttled GPU-hours", "throttled_gpu_hours", ".1f"), ("lost GPU-hours", "lost_gpu_hours", ".1f"),
             ("max GPU °C", "max_gpu_temp_c", ".1f"), ("GPU-hours 22:00-06:00", "night_gpu_hours_share", ".1%"),
             ("missed deadlines", "missed_deadlines", "d")]
-    print(f"{'':26s} {s['method']:>12s} {'fcfs':>12s}" if b else "")
+    print(f"{'':26s} {s['method']:>12s} {'fcfs':>12s}   (fcfs: first come, first served, the baseline)" if b else "")
     for label, key, spec in rows:
         print(f"{label:26s} {_fmt(s.get(key), spec):>12s}" + (f" {_fmt(b.get(key), spec):>12s}" if b else ""))
-    print(f"{'model cost $':26s} {_fmt(s['model_cost_usd'], ',.2f'):>12s}"
-          + (f"   bound {_fmt(s['lower_bound_usd'], ',.2f')}, gap {_fmt(s['gap'], '.2%')}" if s["gap"] is not None else ""))
+    print(f"{'model cost $':26s} {_fmt(s['model_cost_usd'], ',.0f'):>12s}   (the scheduler's own estimate; the cost "
+          "row is the solver's verified figure)"
+          + (f"; bound ${_fmt(s['lower_bound_usd'], ',.0f')}, gap {_fmt(s['gap'], '.2%')} (no schedule can cost less "
+             "than the bound)" if s["gap"] is not None else ""))
     for name, why in s.get("unscheduled_reasons", {}).items():
         print(f"unscheduled {name}: {why}")
 

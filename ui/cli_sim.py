@@ -10,7 +10,7 @@ import math
 import sys
 from datetime import datetime
 
-from ui.cli_text import explained, money, ratio_text
+from ui.cli_text import clock_time, duration_text, explained, money, ratio_text
 from ui.progress import TerminalProgress
 
 STUDY_NAMES = ("phoenix", "pump-lag", "cost", "night-shift")  # night-shift: planner.schedule.study
@@ -101,6 +101,27 @@ def _pick_scenario(plan, name):
     return Scenario(name="command line", start=datetime(2025, 7, 1), horizon_s=86400.0, load=FALLBACK_LOAD)
 
 
+def _whole_steps(sc, args):
+    """``sc`` with a ``--days`` period rounded to a whole number of time steps (at least one), saying so
+    on stderr: the solver reports energy and cost for exactly the simulated time, so it refuses a
+    partial step, and ``--days 0.02`` (1,728 s) should run 1,730 s, not fail asking for seconds."""
+    import sys
+    from dataclasses import replace
+
+    step = args.step if args.step is not None else sc.step_s
+    if args.days is None or not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
+        return sc  # a bad --step is refused by the solver, naming it
+    steps = sc.horizon_s / step
+    if not math.isfinite(steps) or steps > 1e12:
+        return sc  # far beyond any run: the solver's size guard refuses it, naming the limit
+    whole = max(1, round(steps)) * step
+    if abs(whole - sc.horizon_s) <= 1e-9 * max(whole, 1.0):
+        return sc
+    print(f"note: --days {args.days:g} is {sc.horizon_s:,.6g} s; simulating {whole:,.6g} s "
+          f"({whole / 86400:.6g} days), a whole number of {step:g} s steps", file=sys.stderr)
+    return replace(sc, horizon_s=whole)
+
+
 def cmd_simulate(args) -> int:
     """``dcplan simulate PLAN ...``: run the solver, print a summary (or JSON), write minute CSV."""
     from dataclasses import replace
@@ -133,6 +154,7 @@ def cmd_simulate(args) -> int:
         label = (("continuous full load" if args.load == "full" else "the plan's jobs") + f" (--load {args.load}) "
                  f"on the dates and weather of scenario {sc.name!r}")
     sc = replace(sc, **changes)
+    sc = _whole_steps(sc, args)
     protect = [p for p in (args.plan, args.weather) if p]
     if args.timeseries:  # refuse a bad output name before a long run, not after it
         from planner.outputs import OutputError, check_output_target
@@ -161,6 +183,7 @@ def cmd_simulate(args) -> int:
     summary["scenario_label"] = label
     summary["load"] = sc.load
     summary["start"] = sc.start.isoformat()
+    summary["timezone"] = plan.site.timezone
     summary["answers"] = answers(res, plan)
     annual = res.annual()
     if args.json:
@@ -203,29 +226,34 @@ def _print_annual(annual: dict) -> None:
 
 
 def _print_summary(summary: dict) -> None:
-    from planner.solver.defaults import THROTTLE_HYSTERESIS_K
+    from planner.solver.defaults import THROTTLE_EPISODE_GAP_MIN
 
     rows = [
-        ("scenario", summary.get("scenario_label", summary["scenario"]), ""), ("start", summary["start"], "local"),
-        ("simulated", f"{summary['horizon_s'] / 3600:.2f}", "h"),
+        ("scenario", summary.get("scenario_label", summary["scenario"]), ""),
+        ("start", clock_time(summary["start"]), f"local time ({summary['timezone']})" if summary.get("timezone")
+         else "local time"),
+        ("simulated", duration_text(summary["horizon_s"]), ""),
         ("stepping", f"{summary['stepping']}, {summary['steps']} steps"
          + (f" of {summary['step_s']:g} s" if summary["stepping"] == "fixed" else f" (base {summary['step_s']:g} s)"), ""),
         ("jobs repeated", "yes" if summary["jobs_repeated"] else "no", ""),
         ("servers", summary["servers"], ""), ("control", summary["control"], ""),
-        ("IT energy", f"{summary['it_energy_kwh']:.1f}", "kWh"),
-        ("facility energy", f"{summary['facility_energy_kwh']:.1f}", "kWh"),
-        ("PUE", f"{summary['pue']:.3f}" if summary["pue"] is not None else "-", ""),
-        ("cost", money(summary["cost_usd"]), ""), ("peak IT", f"{summary['peak_it_kw']:.1f}", "kW"),
-        ("peak facility", f"{summary['peak_facility_kw']:.1f}", "kW"),
+        ("IT energy", f"{summary['it_energy_kwh']:,.1f}", "kWh"),
+        ("facility energy", f"{summary['facility_energy_kwh']:,.1f}", "kWh"),
+        ("PUE (total)", f"{summary['pue']:.3f}" if summary["pue"] is not None else "-", ""),
+        ("PUE (cooling)", f"{summary['pue_cooling']:.3f}" if summary["pue_cooling"] is not None else "-", ""),
+        ("electrical losses", f"{summary['electrical_loss_kwh']:,.1f}", "kWh"),
+        ("cost", money(summary["cost_usd"]), ""), ("peak IT", f"{summary['peak_it_kw']:,.1f}", "kW"),
+        ("peak facility", f"{summary['peak_facility_kw']:,.1f}", "kW"),
         ("max GPU temperature", f"{summary['max_gpu_temp_c']:.1f}", "°C"),
         ("max inlet temperature", f"{summary['max_inlet_temp_c']:.1f}" if summary["max_inlet_temp_c"] is not None
          else "-", "°C"),
-        ("throttle events", summary["throttle_events"],
-         f"({explained('throttle events', hysteresis=THROTTLE_HYSTERESIS_K)})"),
+        ("throttle episodes", summary["throttle_events"],
+         f"GPUs ({explained('throttle episodes', gap=THROTTLE_EPISODE_GAP_MIN)})"),
         ("GPUs throttled", summary["throttled_gpus"], f"of {summary['gpus']} ({explained('GPUs throttled')})"),
-        ("throttled GPU-hours", f"{summary['throttled_gpu_hours']:.1f}", "GPU·h"),
-        ("lost GPU-hours", f"{summary['lost_gpu_hours']:.1f}", "GPU·h"),
-        ("max throttled fraction", f"{summary['max_throttled_fraction']:.3f}", ""),
+        ("throttled GPU-hours", f"{summary['throttled_gpu_hours']:,.1f}", "GPU·h"),
+        ("lost GPU-hours", f"{summary['lost_gpu_hours']:,.2f}", f"GPU·h ({explained('lost GPU-hours')})"),
+        ("most throttled at once", f"{summary['max_throttled_fraction'] * 100:.1f} %",
+         f"of GPUs ({explained('most throttled at once')})"),
         ("wall time", f"{summary['wall_time_s']:.2f}", "s"),
     ]
     for name, value, unit in rows:
@@ -261,44 +289,56 @@ def cmd_study(args) -> int:
 
 def _print_study(name: str, out: dict) -> None:
     if name == "phoenix":
-        print(f"Demo hall, full load, {out['day']} (step {out['step_s']} s)")
-        for city in ("phoenix", "minneapolis"):
+        print(f"Demo hall, full load, each city on its own hottest July day (step {out['step_s']} s)")
+        for city in out.get("cities", ("phoenix", "minneapolis")):
             c = out[city]
-            print(f"  {city:12s} max ambient {c['max_ambient_c']:.1f} °C, max GPU {c['max_gpu_temp_c']:.1f} °C, "
-                  f"throttled GPU-hours {c['throttled_gpu_hours_day']:.1f}")
+            print(f"  {city:12s} {c['day']}: max ambient {c['max_ambient_c']:.1f} °C, max GPU "
+                  f"{c['max_gpu_temp_c']:.1f} °C, throttled GPU-hours {c['throttled_gpu_hours_day']:.1f}")
             print(f"  {'':12s} 14:00-18:00 max throttled fraction {c['afternoon_14_18']['max_throttled_fraction']:.2f},"
                   f" 02:00-06:00 {c['night_02_06']['max_throttled_fraction']:.2f}")
+            dd = c.get("design_day", {})
+            if dd.get("design_dry_bulb_c") is not None:
+                short = {k: v["shortfall_kw"] for k, v in dd["loops"].items() if v["shortfall_kw"] > 0}
+                what = ", ".join(f"{k} {v:.0f} kW short" for k, v in short.items()) or "plant holds its setpoints"
+                print(f"  {'':12s} design day {dd['design_dry_bulb_c']:.1f} °C: {what}")
         print("  Phoenix / Minneapolis throttled GPU-hours: "
               + ratio_text(out["phoenix"]["throttled_gpu_hours_day"], out["minneapolis"]["throttled_gpu_hours_day"],
                            "Phoenix", "Minneapolis", "throttled GPU-hours", "GPU·h"))
     elif name == "pump-lag":
-        def pct(x):
-            return "   n/a" if x is None else f"{x * 100:5.0f}%"
+        from planner.solver.model import CONTROL_MODES
 
-        def table(sweep):
-            print(f"{'lag s':>6s} {'total s':>7s} {'reactive':>9s} {'predictive':>10s} {'reduction':>9s} "
-                  f"{'react. GPU-h':>12s} {'react. max °C':>13s} {'pred. max °C':>12s} {'gap K':>6s}")
-            for r in sweep:
-                print(f"{r['lag_s']:6.0f} {r['total_lag_s']:7.0f} {r['reactive_events']:9d} "
-                      f"{r['predictive_events']:10d} {pct(r['reduction']):>9s} "
-                      f"{r['reactive_throttled_gpu_hours']:12.1f} {r['reactive_max_gpu_temp_c']:13.1f} "
-                      f"{r['predictive_max_gpu_temp_c']:12.1f} {r['gap_max_gpu_temp_k']:6.1f}")
-        print(f"GB200 pair ({out['gpus']} GPUs), training job, {out['outdoor_c']:.0f} °C outdoor; throttle events "
-              f"= GPUs crossing {out['gpu_slowdown_c']:.0f} °C")
-        print(f"CDU supply {out['tcs_supply_c']:.0f} °C, ~90 s lag ({out['total_lag_s']:.0f} s total): reactive "
-              f"{out['reactive_events']} events on {out['reactive_throttled_gpus']} GPUs "
-              f"({out['reactive_throttled_gpu_hours']:.1f} throttled GPU-h), predictive {out['predictive_events']} on "
-              f"{out['predictive_throttled_gpus']} GPUs ({out['predictive_throttled_gpu_hours']:.1f} GPU-h), "
-              f"reduction {pct(out['reduction']).strip()}")
-        table(out["sweep"])
-        if "comparison" in out:
-            print(f"Same sweep at a {out['comparison']['tcs_supply_c']:.0f} °C CDU supply:")
-            table(out["comparison"]["sweep"])
+        def pct(x):
+            return "n/a" if x is None else f"{x * 100:.0f} %"
+
+        print(f"GB200 pair ({out['gpus']} GPUs), training job, {out['outdoor_c']:.0f} °C outdoor, step "
+              f"{out['step_s']:g} s")
+        print(f"Rule: {out['rule']}")
+        print(f"s* = {out['setpoint_c']:.2f} °C; lost throughput [GPU-h] at {out['lag_s']:.0f} s lag:")
+        print(f"{'setpoint °C':>11s} {'reactive':>9s} {'predictive':>10s} {'pred.-throttle':>14s}")
+        for r in out["band"]:
+            print(f"{r['setpoint_c']:11.2f} {r['reactive_lost_gpu_hours']:9.3f} {r['predictive_lost_gpu_hours']:10.3f} "
+                  f"{r['predictive_throttle_lost_gpu_hours']:14.3f}")
+        print(f"reduction (smallest, over {out['band_points_counted']} band points where reactive loses >= 0.1 "
+              f"GPU-h): {pct(out['reduction'])}")
+        fe = out["forecast_error"]
+        print(f"forecast error: burst start ±{fe['start_jitter_s']:.0f} s, power ±{fe['power_error'] * 100:.0f} %, "
+              f"{fe['distribution']}, seed {fe['seed']}")
+        print(f"Lag sweep at {out['sweep_setpoint_c']:.2f} °C: lost GPU-h (episodes, GPUs) per mode")
+        for r in out["sweep"]:
+            cells = "  ".join(f"{m} {r[m]['lost_gpu_hours']:.3f} ({r[m]['events']}, {r[m]['throttled_gpus']})"
+                              for m in CONTROL_MODES)
+            print(f"  {r['lag_s']:5.0f} s  {cells}")
     else:
-        print(f"IT energy {out['it_energy_kwh']:.0f} kWh, IT electricity ${out['it_cost_usd']:,.0f} "
-              f"(expected ${out['expected_it_cost_usd']:,.0f}, {out['error_fraction'] * 100:+.2f} %)")
-        print(f"facility energy {out['facility_energy_kwh']:.0f} kWh, PUE {out['pue']:.3f}, "
-              f"total cost ${out['cost_usd']:,.0f}")
+        print(f"IT energy {out['it_energy_kwh']:,.0f} kWh, IT electricity {money(out['it_cost_usd'])} "
+              f"(expected {money(out['expected_it_cost_usd'])}, {out['error_fraction'] * 100:+.2f} %)")
+        print(f"nodes: idle {out['node_idle_w']:.0f} W, max {out['node_max_w']:.0f} W (catalog idle fraction)")
+        print(f"facility energy {out['facility_energy_kwh']:,.0f} kWh, PUE {out['pue']:.3f} (cooling "
+              f"{out['pue_cooling']:.3f}), facility electricity {money(out['facility_cost_usd'])} "
+              f"(IT {money(out['it_cost_usd'])})")
+        print(f"{'month':>5s} {'IT kWh':>9s} {'facility kWh':>12s} {'PUE':>6s} {'PUE cool':>8s} {'facility $':>10s}")
+        for r in out.get("monthly", []):
+            print(f"{r['month']:5d} {r['it_kwh']:9,.0f} {r['facility_kwh']:12,.0f} {r['pue']:6.3f} "
+                  f"{r['pue_cooling']:8.3f} {money(r['facility_cost_usd']):>10s}")
 
 
 def add_subcommands(subparsers) -> None:

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QLabel
 
 from planner.plan import CONTAINMENTS, COOLING_TYPES, ORIENTATIONS, RACK_HEIGHTS_U, RACK_STATUSES
 from ui import commands as cmds
-from ui import plan_commands as pc
 from ui.commands import short
 from ui.document import PlanDocument
 from ui.units import METRIC_TILE_M, US_TILE_M, flow_kind, tile_text, units
@@ -425,7 +424,7 @@ class Inspector(QWidget):
         if not self._editable():
             return
         if target == "hall":
-            if not cmds.try_push(self.doc, self, pc.EditHallCommand, self.doc.hall().name, {field: value}):
+            if not cmds.try_push(self.doc, self, cmds.EditHallCommand, self.doc.hall().name, {field: value}):
                 self.refresh()
         elif target == "rack":
             names = [n for n in self.doc.selected_racks if self.doc.rack(n) is not None]

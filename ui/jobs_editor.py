@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QS
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ui import messages
-from ui import plan_commands as pc
+from ui import commands as cmds
 from ui.commands import try_push
 
 COLUMNS = ("name", "gpus", "utilization", "duration_h", "release", "deadline", "preemptible", "priority", "kind",
@@ -44,7 +44,7 @@ class JobsEditor(QWidget):
         self.del_btn = QPushButton("Delete")
         self.imp_btn = QPushButton("Import CSV…")
         self.exp_btn = QPushButton("Export CSV…")
-        self.add_btn.clicked.connect(lambda: try_push(self.doc, self, pc.AddJobCommand))
+        self.add_btn.clicked.connect(lambda: try_push(self.doc, self, cmds.AddJobCommand))
         self.del_btn.clicked.connect(self.delete_selected)
         self.imp_btn.clicked.connect(self.import_csv)
         self.exp_btn.clicked.connect(self.export_csv)
@@ -124,7 +124,7 @@ class JobsEditor(QWidget):
                           + (f" (as {TIME_FMT.replace('%', '')})" if col in ("release", "deadline", "start") else ""))
             self.refresh()
             return
-        if not try_push(self.doc, self, pc.EditJobCommand, name, values):
+        if not try_push(self.doc, self, cmds.EditJobCommand, name, values):
             self.refresh()
 
     def selected_names(self) -> list[str]:
@@ -134,7 +134,7 @@ class JobsEditor(QWidget):
     def delete_selected(self) -> None:
         names = self.selected_names()
         if names:
-            try_push(self.doc, self, pc.DeleteJobsCommand, names)
+            try_push(self.doc, self, cmds.DeleteJobsCommand, names)
 
     def import_csv(self) -> None:
         from planner.schedule.jobs_csv import JobsCsvError, read_jobs_csv
@@ -146,7 +146,7 @@ class JobsEditor(QWidget):
         except JobsCsvError as e:
             messages.warn(self, "Import refused", str(e))
             return
-        try_push(self.doc, self, pc.ReplaceJobsCommand, jobs, f"Import {len(jobs)} jobs from CSV")
+        try_push(self.doc, self, cmds.ReplaceJobsCommand, jobs, f"Import {len(jobs)} jobs from CSV")
 
     def export_csv(self) -> None:
         from planner.outputs import OutputError, write_output

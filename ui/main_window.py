@@ -368,7 +368,8 @@ class MainWindow(QMainWindow):
         for key, tip in (("racks", "Racks in the plan"), ("servers", "Servers placed"), ("gpus", "GPUs"),
                          ("it", "IT power with every server at max"),
                          ("cooling", "Cooling capacity: in-room units, limited by the plant"),
-                         ("headroom", "Cooling capacity minus IT heat at max"), ("zoom", "Zoom")):
+                         ("headroom", "Cooling capacity minus IT heat at max; plant at the site's ASHRAE design day "
+                                      "when the first scenario's weather file has one"), ("zoom", "Zoom")):
             lbl = QLabel()
             lbl.setObjectName(f"status_{key}")
             lbl.setToolTip(tip)
@@ -447,13 +448,14 @@ class MainWindow(QMainWindow):
         L["racks"].setText(f"Racks <b>{t.racks:,}</b>")
         L["servers"].setText(f"Servers <b>{t.servers:,}</b>")
         L["gpus"].setText(f"GPUs <b>{t.gpus:,}</b>")
-        if u.system == IMPERIAL:
-            L["it"].setText(f"IT at max <b>{u.fmt('power', t.it_kw_max, 0)}</b> ({u.fmt('heat', t.it_kw_max)})")
+        if u.system == IMPERIAL:  # its heat in the unit of the cooling and headroom beside it (tons), not BTU/h
+            L["it"].setText(f"IT at max <b>{u.fmt('power', t.it_kw_max, 0)}</b> ({u.fmt('cooling', t.it_kw_max)} of heat)")
         else:
             L["it"].setText(f"IT at max <b>{u.fmt('power', t.it_kw_max, 0)}</b>")
         L["cooling"].setText(f"Cooling <b>{u.fmt('cooling', t.cooling_capacity_kw, 0)}</b>")
         color = "#b91c1c" if t.headroom_kw < 0 else "#1f7a3f"
-        L["headroom"].setText(f"Headroom <b style='color:{color}'>{u.fmt('cooling', t.headroom_kw, 0)}</b>")
+        at = "" if t.design_dry_bulb_c is None else f" at {u.fmt('temp', t.design_dry_bulb_c, 1)}"
+        L["headroom"].setText(f"Headroom <b style='color:{color}'>{u.fmt('cooling', t.headroom_kw, 0)}</b>{at}")
 
     def _update_zoom(self, px_per_m: float) -> None:
         self.totals_labels["zoom"].setText(f"{px_per_m:.0f} px/m")

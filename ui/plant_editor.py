@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
 
 from ui import commands as cmds
 from ui import messages
-from ui import plan_commands as pc
 from ui.units import flow_kind, units
 from ui.widgets import QuantitySpinBox
 
@@ -150,7 +149,7 @@ class PlantEditor(QWidget):
         made = {}
 
         def make(doc):
-            made["cmd"] = pc.AddLoopCommand(doc, medium)
+            made["cmd"] = cmds.AddLoopCommand(doc, medium)
             return made["cmd"]
 
         if cmds.try_push(self.doc, self, make):
@@ -163,13 +162,13 @@ class PlantEditor(QWidget):
         if not cur or cur[0] != "loop":
             messages.warn(self, "Delete loop", "Select a loop in the tree first.")
             return
-        racks = pc.racks_on_loop(self.doc, cur[1])
+        racks = cmds.racks_on_loop(self.doc, cur[1])
         if racks:
             shown = ", ".join(cmds.short(n) for n in racks[:5]) + (f" and {len(racks) - 5} more" if len(racks) > 5 else "")
             if not messages.confirm(self, "Delete cooling loop?", f"{len(racks)} rack(s) are on loop "
                                     f"{cmds.short(cur[1])} ({shown}); they will be left without it. Delete?", "Delete"):
                 return
-        cmds.try_push(self.doc, self, pc.DeleteLoopCommand, cur[1])
+        cmds.try_push(self.doc, self, cmds.DeleteLoopCommand, cur[1])
 
     def _rename_loop(self) -> None:
         cur = self.current()
@@ -177,7 +176,7 @@ class PlantEditor(QWidget):
         if self.doc.executing or not cur or cur[0] != "loop" or not self.loop_name.isModified():
             return
         self.loop_name.setModified(False)
-        made = cmds.try_push(self.doc, self, pc.RenameLoopCommand, cur[1], new)
+        made = cmds.try_push(self.doc, self, cmds.RenameLoopCommand, cur[1], new)
         if made:
             self.select_loop(new)
         else:
@@ -254,7 +253,7 @@ class PlantEditor(QWidget):
             self.loop_title.setText(f"Loop {loop.name} — {MEDIUM_LABELS.get(loop.medium, loop.medium)}")
             self.loop_name.setText(loop.name)
             self.loop_name.setModified(False)
-            racks = pc.racks_on_loop(self.doc, name)
+            racks = cmds.racks_on_loop(self.doc, name)
             self.loop_racks.setText(f"{len(racks)} rack(s) on this loop" if racks else "No racks on this loop")
             self.parent_combo.clear()
             self.parent_combo.addItem("(outdoors: its own units reject the heat)", None)
@@ -283,7 +282,7 @@ class PlantEditor(QWidget):
     def _parent_picked(self, _i: int) -> None:
         item = self.tree.currentItem()
         if item and item.data(0, ROLE) and item.data(0, ROLE)[0] == "loop":
-            cmds.try_push(self.doc, self, pc.EditLoopCommand, item.data(0, ROLE)[1], self.parent_combo.currentData())
+            cmds.try_push(self.doc, self, cmds.EditLoopCommand, item.data(0, ROLE)[1], self.parent_combo.currentData())
 
     def _set_unit(self, fld: str, value: float) -> None:
         item = self.tree.currentItem()

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from planner.checks import feed_loads_kw
 from ui import commands as cmds
 from ui import messages
-from ui import plan_commands as pc
 
 #: (field, header, editable); field None: computed
 COLUMNS = (
@@ -114,7 +113,7 @@ class FeedModel(QAbstractTableModel):
             v = text.upper()
         else:
             v = text
-        return cmds.try_push(self.doc, self.editor, pc.EditFeedCommand, f.name, {field: v})
+        return cmds.try_push(self.doc, self.editor, cmds.EditFeedCommand, f.name, {field: v})
 
 
 class PowerEditor(QWidget):
@@ -173,7 +172,7 @@ class PowerEditor(QWidget):
         cmd_holder = {}
 
         def make(doc):
-            cmd_holder["cmd"] = pc.AddFeedCommand(doc)
+            cmd_holder["cmd"] = cmds.AddFeedCommand(doc)
             return cmd_holder["cmd"]
 
         if cmds.try_push(self.doc, self, make):
@@ -190,11 +189,11 @@ class PowerEditor(QWidget):
         names = self.selected_names()
         if not names:
             return
-        racks = pc.racks_on_feeds(self.doc, names)
+        racks = cmds.racks_on_feeds(self.doc, names)
         if racks:
             shown = ", ".join(cmds.short(n) for n in racks[:5]) + (f" and {len(racks) - 5} more" if len(racks) > 5 else "")
             what = cmds.short(names[0]) if len(names) == 1 else f"these {len(names)} feeds"
             if not messages.confirm(self, "Delete power feeds?", f"{len(racks)} rack(s) are on {what} ({shown}); they "
                                     "will be left without that feed. Delete?", "Delete"):
                 return
-        cmds.try_push(self.doc, self, pc.DeleteFeedsCommand, names)
+        cmds.try_push(self.doc, self, cmds.DeleteFeedsCommand, names)

@@ -1,4 +1,4 @@
-"""Site and scenarios: what to simulate, edited as undoable commands (``ui.plan_commands``).
+"""Site and scenarios: what to simulate, edited as undoable commands (``ui.commands`` on ``planner.edits.scenarios``).
 
 Site: name, latitude/longitude, time zone, elevation. Scenarios: a list with Add / Duplicate /
 Delete, and for the selected one its start (local), days, step, load, control (every mode in
@@ -20,7 +20,7 @@ import pyqtgraph as pg
 
 from planner.plan import Tariff
 from ui import messages
-from ui import plan_commands as pc
+from ui import commands as cmds
 from ui.commands import try_push
 from ui.units import units
 
@@ -164,18 +164,18 @@ class ScenarioEditor(QWidget):
 
     def _site(self, field: str, value) -> None:
         if not self._loading:
-            try_push(self.doc, self, pc.EditSiteCommand, {field: value})
+            try_push(self.doc, self, cmds.EditSiteCommand, {field: value})
 
     def _set(self, field: str, value) -> None:
         sc = self.current()
         if sc is None or self._loading:
             return
         if field == "name":
-            if try_push(self.doc, self, pc.EditScenarioCommand, sc.name, {"name": value}):
+            if try_push(self.doc, self, cmds.EditScenarioCommand, sc.name, {"name": value}):
                 self.analysis.set_scenario(value.strip())
                 self.refresh(select=value.strip())
             return
-        try_push(self.doc, self, pc.EditScenarioCommand, sc.name, {field: value})
+        try_push(self.doc, self, cmds.EditScenarioCommand, sc.name, {field: value})
 
     def _tariff(self, prices=None, demand=None) -> None:
         sc = self.current()
@@ -184,7 +184,7 @@ class ScenarioEditor(QWidget):
         t = sc.tariff
         new = Tariff(list(prices if prices is not None else t.hourly_price_usd_per_kwh),
                      t.demand_charge_usd_per_kw if demand is None else demand)
-        try_push(self.doc, self, pc.EditScenarioCommand, sc.name, {"tariff": new})
+        try_push(self.doc, self, cmds.EditScenarioCommand, sc.name, {"tariff": new})
 
     def _price_edited(self, item: QTableWidgetItem) -> None:
         if self._loading or item.row() != 1:
@@ -205,19 +205,19 @@ class ScenarioEditor(QWidget):
 
     # --------------------------------------------------------------- actions
     def add(self) -> None:
-        cmd_ok = try_push(self.doc, self, pc.AddScenarioCommand, pc.default_scenario(self.doc))
+        cmd_ok = try_push(self.doc, self, cmds.AddScenarioCommand, cmds.default_scenario(self.doc))
         if cmd_ok:
             self.refresh(select=self.doc.plan.scenarios[-1].name)
 
     def duplicate(self) -> None:
         sc = self.current()
-        if sc is not None and try_push(self.doc, self, pc.AddScenarioCommand, sc, f"Duplicate scenario {sc.name}"):
+        if sc is not None and try_push(self.doc, self, cmds.AddScenarioCommand, sc, f"Duplicate scenario {sc.name}"):
             self.refresh(select=self.doc.plan.scenarios[-1].name)
 
     def delete(self) -> None:
         sc = self.current()
         if sc is not None:
-            try_push(self.doc, self, pc.DeleteScenarioCommand, sc.name)
+            try_push(self.doc, self, cmds.DeleteScenarioCommand, sc.name)
 
     def _weather_picked(self, _i: int) -> None:
         data = self.weather.currentData()

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPus
 from PySide6.QtCore import Qt
 
 from ui import messages
-from ui import plan_commands as pc
+from ui import commands as cmds
 from ui.commands import try_push
 from ui.gantt import GanttChart
 from ui.sim_runner import RunRequest, SimulationRunner
@@ -204,7 +204,7 @@ class ScheduleView(QWidget):
     def apply(self) -> None:
         if self.outcome is None:
             return
-        if try_push(self.doc, self, pc.ReplaceJobsCommand, list(self.outcome.result.jobs),
+        if try_push(self.doc, self, cmds.ReplaceJobsCommand, list(self.outcome.result.jobs),
                     f"Apply {self.outcome.method} schedule"):
             self.show_combo.setCurrentIndex(self.show_combo.findData("plan"))
             self.status.setText(f"Applied the {self.outcome.method} schedule (Ctrl+Z undoes it).")

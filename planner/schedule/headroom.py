@@ -9,7 +9,11 @@ of its heat (the liquid loop of a GB200 NVL72, the air loop of a DGX).
 
 Headroom (derivation)
 ---------------------
-A GPU throttles when its die passes slowdown ``T_slow``. In the solver's two-node server
+A GPU throttles when its die passes ``T_slow`` — in the solver, the first of a server's GPU groups
+slows down (NVIDIA's software slowdown at the max operating temperature) when the server's mean die
+passes ``model.first_kink`` = T_op − the hottest group's offset (:mod:`planner.solver.gpu_control`),
+which is the ``T_slow`` of the steady check here; a job start's transient is held below the hardware
+slowdown instead (:meth:`HeadroomModel.dies_ok`). In the solver's two-node server
 (:mod:`planner.solver.thermal`) the die of server *i* sits at steady state at
 ``T_die = T_cool + R·P``, with ``R = R_d + R_p`` (die → plate → coolant) and the coolant
 ``T_cool = (1 − f)·(T_air + h·δ_rack) + f·T_liq`` (liquid share f, recirculation rise δ of its rack
@@ -188,24 +192,38 @@ class HeadroomModel:
         self._m = m
 
     def dies_ok(self, supply: np.ndarray) -> np.ndarray:
-        """[batch] True where the worst server of every pool keeps its die under slowdown at these loop
-        supplies ([batch × loops], °C), each taken as ``max(steady, setpoint + δ_l)``: a job start
-        overshoots by up to δ_l while the plant has capacity in hand (from setpoint); a saturated plant
-        creeps to its new steady state without overshoot."""
+        """[batch] True where the worst server of every pool keeps its GPUs out of thermal slowdown at
+        these loop supplies ([batch × loops], °C), in two checks (NVIDIA's stack as the solver models
+        it, :mod:`planner.solver.gpu_control`):
+
+        * steady: at the steady supplies the hottest GPU group stays below its max operating
+          temperature (the server's mean die below ``model.first_kink``) — no software slowdown while
+          jobs run;
+        * start transient: at ``max(steady, setpoint + δ_l)`` (a job start overshoots by up to δ_l while
+          the plant has capacity in hand; a saturated plant creeps to its new steady state without
+          one) the hottest group stays below the *hardware* slowdown threshold (mean die below
+          ``t_slow − off_max``): the software slowdown may trim clocks for the minute or two of an
+          overshoot (a few per cent of one minute's work), the clock-halving hardware slowdown never.
+          δ_l is measured for the largest job starting at once on an idle pool, and a server at full
+          power on the loop is assumed besides — both at once, so this errs safe. The solver's
+          verification of every schedule (:mod:`.verify`) tightens any slot where it still throttles.
+        """
         md = self.model
         eff = np.where(self.use_margin, np.maximum(supply, md.loop_setpoint + self.margin), supply)
         ok = np.ones(supply.shape[0], dtype=bool)
         for p in self.pools:
             i = p.worst
             lf = md.liquid_frac[i]
-            t_cool = np.zeros(supply.shape[0])
-            if md.air_loop[i] >= 0:
-                t_cool = t_cool + (1 - lf) * (eff[:, md.air_loop[i]] + md.height_factor[i] * self.recirc[md.rack[i]])
-            if md.liq_loop[i] >= 0:
-                t_cool = t_cool + lf * eff[:, md.liq_loop[i]]
             p_mean = md.p_idle[i] + md.p_dyn[i] * self.u_mean
             p_peak = md.p_idle[i] + md.p_dyn[i] * self.u_peak
-            ok &= t_cool + md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean) <= md.t_slow[i]
+            rise = md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean)
+            for sup, limit in ((supply, md.first_kink[i]), (eff, md.t_slow[i] - md.off_max[i])):
+                t_cool = np.zeros(supply.shape[0])
+                if md.air_loop[i] >= 0:
+                    t_cool = t_cool + (1 - lf) * (sup[:, md.air_loop[i]] + md.height_factor[i] * self.recirc[md.rack[i]])
+                if md.liq_loop[i] >= 0:
+                    t_cool = t_cool + lf * sup[:, md.liq_loop[i]]
+                ok &= t_cool + rise <= limit
         return ok
 
     def _ok(self, q_jobs: np.ndarray, db, wb) -> np.ndarray:

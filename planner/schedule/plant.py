@@ -6,18 +6,22 @@ integrates (:mod:`planner.solver.integrate`, :mod:`planner.solver.heat_rejection
 conditions at once:
 
 * loads flow children first: a loop takes in its servers' heat, its own fan/pump heat and what its
-  child loops deliver; at steady state a loop delivers exactly what it takes in. Fan and pump power
-  follow the affinity law on speed = delivered / rated, floored at ``MOVER_MIN_SPEED`` (the same law
-  as the solver); their heat into the loop makes this a fixed point (contraction ≪ 1, 6 passes);
+  child loops deliver; at steady state a loop delivers exactly what it takes in. Fans and pumps are
+  the solver's own (:func:`planner.solver.loopbank.loop_movers_vec`: constant-Δp pumps on the
+  loop's duty, CRAH fans on the IT airflow they serve, ASHRAE 90.1 Appendix G fan curve); their
+  heat into the loop makes this a fixed point (contraction ≪ 1, 6 passes);
 * temperatures flow parents first: a loop holds its setpoint when its equipment's capacity there
   is at least its load (the solver's controller has load feed-forward, so no offset), else its
   supply floats to where capacity equals load. Capacity is the solver's ``a + b·T`` exchanger
-  sum on the return ``T + q_in/(ρ c_p V̇)`` (ε-NTU at fixed flows) plus the EnergyPlus chiller curve
-  on the leaving water (:func:`planner.solver.heat_rejection.chiller_capacity_ratio`); it rises with
-  the supply temperature, so bisection finds the float;
-* cooling power = fans and pumps + chiller compressors
-  (:func:`planner.solver.heat_rejection.chiller_electric_power` on the load the dry coolers /
-  towers of the same loop do not take for free).
+  sum on the return ``T + q_in/(ρ c_p V̇)`` (ε-NTU at fixed flows) plus the ASHRAE 90.1 App. J
+  chiller curve on the leaving water (:func:`planner.solver.heat_rejection.chiller_capacity_ratio`);
+  in a chilled-water loop a dry cooler / tower is a water-side economiser, bypassed while the return
+  is not warmer than the dry / wet bulb (as :func:`planner.solver.integrate.loop_capacity`); capacity
+  rises with the supply temperature, so bisection finds the float;
+* cooling power = fans and pumps (the plant loops' outdoor fans at the actuator's fraction
+  load / capacity, an economiser's at the share of its free capacity in use) + chiller compressors
+  (:func:`planner.solver.heat_rejection.chiller_electric_power` on the load the economiser does not
+  take for free, :func:`planner.solver.loopbank.economiser_free_w`).
 
 The solver stays the judge: the scheduler verifies every schedule with the full transient run
 (:mod:`.verify`); this model only ranks and bounds candidate schedules.
@@ -29,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.solver import defaults as d
-from planner.solver.heat_rejection import chiller_capacity_ratio, chiller_electric_power, mover_power
+from planner.solver.heat_rejection import chiller_capacity_ratio, chiller_electric_power
+from planner.solver.loopbank import loop_movers_vec
 from planner.solver.model import Model
 
 #: A loop whose supply would float more than this above setpoint has no steady state worth
@@ -55,22 +60,6 @@ class PlantState:
     cooling_w: np.ndarray
 
 
-def mover_split(model: Model) -> tuple[np.ndarray, np.ndarray]:
-    """Fan/pump power at design flow per loop [W]: heat into the loop, heat outdoors.
-
-    The solver's convention: CRAH fans, CDU pumps and chilled-water pumps heat the loop they move;
-    dry-cooler and tower fans blow their heat outdoors.
-    """
-    idx = {n: k for k, n in enumerate(model.loop_names)}
-    m_in, m_out = np.zeros(model.m), np.zeros(model.m)
-    for u in model.plan.cooling_units:
-        if u.kind in ("crah", "cdu", "chiller"):
-            m_in[idx[u.loop]] += u.rated_power_kw * 1e3
-        else:
-            m_out[idx[u.loop]] += u.rated_power_kw * 1e3
-    return m_in, m_out
-
-
 class SteadyPlant:
     """The steady-state plant of a compiled model; :meth:`solve` for a batch of conditions."""
 
@@ -79,16 +68,33 @@ class SteadyPlant:
         self.m = model.m
         self.order = list(model.loop_order)  # children before parents
         self.parent = np.asarray(model.loop_parent)
-        self.movers_in, self.movers_out = mover_split(model)
-        self.b = model.loop_coil_ec + model.loop_drycooler_ec + model.loop_tower_ec
+        self.chiller = model.loop_chiller_w > 0
+
+    def _movers(self, l: int, deliv, q_it, y, free):
+        """Loop ``l``'s fans and pumps: (heat into the loop, electricity) [W], arrays over the batch."""
+        md = self.model
+        one = np.ones_like(deliv)
+        return loop_movers_vec(deliv, q_it, y, free, md.loop_duty_rated_w[l] * one, md.loop_pump_in_w[l] * one,
+                               md.loop_fan_in_w[l] * one, md.loop_fan_out_w[l] * one,
+                               md.loop_it_air_max_w[l] * one, md.loop_air_ratio[l] * one,
+                               np.full(deliv.shape, bool(self.chiller[l])))
+
+    def _stages(self, l: int, t_ret, db, wb):
+        """Dry-cooler and tower ε·C_min [W/K] of loop ``l`` in use: an economiser stage of a
+        chilled-water loop is bypassed while the return is not warmer than its outdoor temperature."""
+        md = self.model
+        dc, ct = md.loop_drycooler_ec[l], md.loop_tower_ec[l]
+        if self.chiller[l]:
+            return np.where(t_ret > db, dc, 0.0), np.where(t_ret > wb, ct, 0.0)
+        return dc, ct
 
     def _capacity(self, l: int, t, q, t_parent, db, wb):
         """Capacity [W] of loop ``l`` at supply ``t`` with intake ``q`` (arrays over the batch)."""
         md = self.model
         t_ret = t + md.loop_return_k_per_w[l] * q
-        cap = (md.loop_fixed_w[l] + md.loop_coil_ec[l] * (t_ret - t_parent)
-               + md.loop_drycooler_ec[l] * (t_ret - db) + md.loop_tower_ec[l] * (t_ret - wb))
-        if md.loop_chiller_w[l] > 0:
+        dc, ct = self._stages(l, t_ret, db, wb)
+        cap = md.loop_fixed_w[l] + md.loop_coil_ec[l] * (t_ret - t_parent) + dc * (t_ret - db) + ct * (t_ret - wb)
+        if self.chiller[l]:
             cap = cap + md.loop_chiller_w[l] * chiller_capacity_ratio(
                 db, t, md.loop_chiller_rated_c[l], md.loop_chiller_rated_chw_c[l])
         return cap
@@ -101,17 +107,15 @@ class SteadyPlant:
         bsz = q_it.shape[0]
         db = np.broadcast_to(np.asarray(db, float), (bsz,))
         wb = np.broadcast_to(np.asarray(wb, float), (bsz,))
+        zero = np.zeros(bsz)
         load = np.zeros((bsz, self.m))
-        speed3 = np.zeros((bsz, self.m))
         for l in self.order:  # children first: what each loop takes in
             kids = np.flatnonzero(self.parent == l)
             q0 = q_it[:, l] + (load[:, kids].sum(axis=1) if kids.size else 0.0)
             q = q0
             for _ in range(_MOVER_PASSES):
-                s = np.clip(q / md.loop_rated_w[l], d.MOVER_MIN_SPEED, 1.0)
-                q = q0 + self.movers_in[l] * s ** 3
+                q = q0 + self._movers(l, q, q_it[:, l], zero, zero)[0]
             load[:, l] = q
-            speed3[:, l] = np.clip(q / md.loop_rated_w[l], d.MOVER_MIN_SPEED, 1.0) ** 3
         supply = np.zeros((bsz, self.m))
         sat = np.zeros((bsz, self.m), dtype=bool)
         cooling = np.zeros(bsz)
@@ -120,7 +124,8 @@ class SteadyPlant:
             tp = supply[:, p] if p >= 0 else np.zeros(bsz)
             q = load[:, l]
             tset = np.full(bsz, md.loop_setpoint[l])
-            short = self._capacity(l, tset, q, tp, db, wb) < q
+            cap_set = self._capacity(l, tset, q, tp, db, wb)
+            short = cap_set < q
             t = tset.copy()
             if short.any():
                 lo, hi = tset[short], tset[short] + MAX_FLOAT_K
@@ -134,12 +139,16 @@ class SteadyPlant:
                 t[short] = np.where(ok_hi & np.isfinite(tps), hi, np.inf)
             supply[:, l] = t
             sat[:, l] = short
-            cooling += mover_power(self.movers_in[l] + self.movers_out[l], speed3[:, l] ** (1.0 / 3.0))
-            if md.loop_chiller_w[l] > 0:
+            # actuator fraction at steady state: load / capacity where it holds setpoint, full where short
+            y = np.where(short, 1.0, np.divide(q, cap_set, out=np.zeros(bsz), where=cap_set > 0))
+            free = zero
+            if self.chiller[l]:
                 tf = np.where(np.isfinite(t), t, tset + MAX_FLOAT_K)
                 t_ret = tf + md.loop_return_k_per_w[l] * q
-                free = md.loop_drycooler_ec[l] * (t_ret - db) + md.loop_tower_ec[l] * (t_ret - wb)
-                ch_load = np.maximum(q - np.maximum(free, 0.0), 0.0)
-                cooling += chiller_electric_power(ch_load, md.loop_chiller_w[l], db, md.loop_chiller_cop[l],
-                                                  md.loop_chiller_rated_c[l], tf, md.loop_chiller_rated_chw_c[l])
+                dc, ct = self._stages(l, t_ret, db, wb)
+                free = dc * (t_ret - db) + ct * (t_ret - wb)
+                cooling += chiller_electric_power(np.maximum(q - free, 0.0), md.loop_chiller_w[l], db,
+                                                  md.loop_chiller_cop[l], md.loop_chiller_rated_c[l], tf,
+                                                  md.loop_chiller_rated_chw_c[l])
+            cooling += self._movers(l, q, q_it[:, l], y, free)[1]
         return PlantState(supply_c=supply, load_w=load, saturated=sat, cooling_w=cooling)

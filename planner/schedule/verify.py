@@ -52,7 +52,7 @@ def throttled_cells(pr: Problem, ctx, res) -> set[tuple[int, int]]:
     elif res.server_temp_c is not None and res.server_temp_c.size:
         minute_end = res.time_s + np.diff(np.r_[res.time_s, res.horizon_s])
         slot = np.minimum((minute_end - 1e-6) // pr.slot_s, pr.n - 1).astype(int)
-        hot = res.server_temp_c >= md.t_slow[None, :]  # [minutes × servers]
+        hot = res.server_temp_c >= md.t_op[None, :]  # hottest GPU at its max operating temperature [minutes × servers]
         for p, pool in enumerate(ctx.pools):
             rows = np.flatnonzero(pr.share[p] > 0)
             for tt in np.unique(slot[hot[:, pool.servers].any(axis=1)]):

@@ -7,14 +7,14 @@
   so the heat removed is ``y · cap(T)``: at a fixed pump speed a plate exchanger removes more as the
   loop warms (self-regulation), and the controller has to move ``y`` only for what is left.
 * Actuators follow the command as a first-order lag plus dead time, ``e^{−Ls}/(τs + 1)``,
-  discretised exactly for a command held over each step (physics.md). For ``L = (n + f)·dt``
+  discretised exactly for a command held over each step (docs/physics.md). For ``L = (n + f)·dt``
   the input over step k is the command of step k−n−1 for the first ``f·dt`` and of step k−n for
   the rest, so ``y[k+1] = a·y[k] + (a^{1−f} − a)·c[k−n−1] + (1 − a^{1−f})·c[k−n]``,
   ``a = e^{−dt/τ}`` (:func:`fopdt_weights`). L includes the loop transit time (volume / flow).
 * ``reactive`` control: heat target ``Q_measured + K_c (T − T_set)`` — feed forward the heat
   entering the loop now (flow × ΔT metering) plus proportional feedback on the supply temperature.
 * ``predictive`` control: ``Q_forecast(t + L + τ) + K_c (T − T_set)`` — the heat the known job
-  schedule will put into the loop one loop-lag ahead (Smith-predictor idea, physics.md).
+  schedule will put into the loop one loop-lag ahead (Smith-predictor idea, docs/physics.md).
 * ``K_c = C / (2 θ)`` with θ = L + τ: SIMC tuning of an integrating process (Skogestad 2003).
 * The command is the target as a fraction of the present capacity, clipped to [0, 1]
   (anti-windup: no asking for cooling that cannot come).
@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-CONTROL_MODES = ("reactive", "predictive")
+from .model import CONTROL_MODES  # noqa: F401  (the one list; re-exported for old imports)
 
 
 def fopdt_weights(delay: float, dt: float, tau: float) -> tuple[int, float, float, float]:

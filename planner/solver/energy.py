@@ -1,7 +1,7 @@
 """Energy, PUE and electricity cost.
 
 ``cost = Σ P_facility · Δt · price(local hour) + demand charge · peak 15-minute average kW`` per
-calendar month (physics.md, "Energy and cost"). Demand intervals are clock-aligned quarter hours,
+calendar month (docs/physics.md, "Energy and cost"). Demand intervals are clock-aligned quarter hours,
 as utility meters integrate them. A run that covers only part of a month is charged that month's
 demand charge prorated by the share of the month simulated (billing days), so a 7-day run carries
 7/31 of a July demand charge, not all of it; the unprorated peak is ``peak_15min_facility_kw``.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..plan import Tariff
+from . import defaults as d
 from .errors import SolverInputError
 
 
@@ -73,5 +74,88 @@ def demand_charge_usd(minute_times_s, minute_kw, month_idx, start_offset_s, char
 
 
 def pue(facility_energy, it_energy) -> float:
-    """Power usage effectiveness = facility energy / IT energy [-] (The Green Grid)."""
+    """Power usage effectiveness = total facility energy / IT energy [-] (The Green Grid, White Paper
+    #49, "PUE: a comprehensive examination of the metric"): facility energy counts everything the
+    site's meter sees — IT, cooling, the electrical chain's losses, lighting and other loads."""
     return float(facility_energy / it_energy) if it_energy > 0 else float("nan")
+
+
+def partial_pue(it_energy, infrastructure_energy) -> float:
+    """Partial PUE of one infrastructure subsystem, ``(IT + subsystem) / IT`` [-] (The Green Grid,
+    White Paper #49, pPUE); ``pue_cooling`` is this with the cooling energy."""
+    return float((it_energy + infrastructure_energy) / it_energy) if it_energy > 0 else float("nan")
+
+
+# ----------------------------------------------------------------------------- electrical chain
+
+def device_loss_w(output_w, rated_w, coeffs):
+    """Losses of a power-conversion device delivering ``output_w`` [W].
+
+    ``rating · (a0 + a1·L + a2·L²)``, L = output / rating: no-load, proportional and square-law
+    losses (Rasmussen, APC/Schneider White Paper 113; ``defaults.UPS_LOSS_COEFFS``,
+    ``defaults.TRANSFORMER_LOSS_COEFFS``). A device with no rating loses nothing.
+
+    output_w : array  Power delivered to the load [W]
+    rated_w : array  Rating [W]
+    coeffs : (a0, a1, a2)  Loss fractions of the rating [-]
+    """
+    rated = np.asarray(rated_w, float)
+    safe = np.where(rated > 0, rated, 1.0)
+    load = np.asarray(output_w, float) / safe
+    a0, a1, a2 = coeffs
+    return np.where(rated > 0, rated * (a0 + a1 * load + a2 * load * load), 0.0)
+
+
+def device_efficiency(load_fraction, coeffs):
+    """Efficiency, output / input, at ``load_fraction`` of the rating [-] (:func:`device_loss_w`)."""
+    load = np.asarray(load_fraction, float)
+    loss = device_loss_w(load, 1.0, coeffs)
+    return np.where(load > 0, load / np.where(load > 0, load + loss, 1.0), 0.0)
+
+
+def electrical_chain_w(it_w, rated_it_w, ups_coeffs=d.UPS_LOSS_COEFFS, transformer_coeffs=d.TRANSFORMER_LOSS_COEFFS,
+                       capacity_factor=d.ELECTRICAL_CAPACITY_FACTOR):
+    """Utility power drawn for the IT load through the UPS and the PDU transformers [W].
+
+    IT ← PDU transformer ← UPS ← utility, each rated ``capacity_factor · rated_it_w`` (2N: A and B
+    side each sized for the whole hall): the transformer delivers ``it_w`` and loses
+    :func:`device_loss_w` of it; the UPS delivers that plus the transformer's loss. Returns
+    ``(input_w, ups_loss_w, transformer_loss_w)``. Mechanical plant is fed upstream of the UPS
+    (not through it), as usual.
+
+    it_w : array  IT power [W]
+    rated_it_w : float  The hall's IT power at max [W]
+    """
+    rated = capacity_factor * float(rated_it_w)
+    it = np.asarray(it_w, float)
+    xfmr = device_loss_w(it, rated, transformer_coeffs)
+    ups = device_loss_w(it + xfmr, rated, ups_coeffs)
+    return it + xfmr + ups, ups, xfmr
+
+
+def electrical_chain_kernel(rated_it_w: float, ups_coeffs=d.UPS_LOSS_COEFFS,
+                            transformer_coeffs=d.TRANSFORMER_LOSS_COEFFS, capacity_factor=d.ELECTRICAL_CAPACITY_FACTOR):
+    """Scalar :func:`electrical_chain_w` for the stepping loop: ``f(it_w) -> (input_w, loss_w)`` [W]
+    (the same numbers, rating constants computed once)."""
+    rated = capacity_factor * float(rated_it_w)
+    if rated <= 0.0:
+        return lambda it_w: (it_w, 0.0)
+    t0, t1, t2 = (rated * transformer_coeffs[0], transformer_coeffs[1], transformer_coeffs[2] / rated)
+    u0, u1, u2 = (rated * ups_coeffs[0], ups_coeffs[1], ups_coeffs[2] / rated)
+
+    def chain(it_w: float) -> tuple[float, float]:
+        x = t0 + it_w * (t1 + it_w * t2)
+        o = it_w + x
+        loss = x + u0 + o * (u1 + o * u2)
+        return it_w + loss, loss
+
+    return chain
+
+
+def lighting_misc_w(hall_area_m2, rated_it_w, w_per_m2=d.LIGHTING_W_PER_M2, misc_fraction=d.MISC_FRACTION_OF_IT):
+    """Constant lighting and other facility loads [W]: ``area · W/m² + fraction · IT at max``.
+
+    hall_area_m2 : float  Floor area of the halls [m²]
+    rated_it_w : float  IT power at max [W]
+    """
+    return float(hall_area_m2) * w_per_m2 + misc_fraction * float(rated_it_w)

@@ -11,15 +11,15 @@ from ..plan import (CoolingLoop, CoolingUnit, Hall, Job, Plan, Rack, Scenario, S
 
 
 def dgx_h100() -> ServerType:
-    """NVIDIA DGX H100: 8 × H100 SXM, 10.2 kW max, 8U, air cooled (physics.md)."""
+    """NVIDIA DGX H100: 8 × H100 SXM, 10.2 kW max, 8U, air cooled (docs/physics.md)."""
     return ServerType(
         key="dgx-h100", manufacturer="NVIDIA", model="DGX H100", u_height=8, gpu_count=8, gpu_model="H100 SXM",
         gpu_tdp_w=700.0, idle_power_w=2500.0, max_power_w=10200.0, liquid_fraction=0.0, airflow_m3s=0.52,
         gpu_slowdown_c=89.0, gpu_shutdown_c=92.0, gpu_design_temp_c=80.0, thermal_time_constant_s=90.0,
-        sources={"max_power_w": "NVIDIA DGX H100 datasheet (physics.md)",
+        sources={"max_power_w": "NVIDIA DGX H100 datasheet (docs/physics.md)",
                  "idle_power_w": "estimate", "airflow_m3s": "NVIDIA DGX H100 user guide, ~1,105 CFM max (estimate)",
-                 "gpu_slowdown_c": "nvidia-smi -q, Hopper (physics.md)", "gpu_design_temp_c": "estimate",
-                 "thermal_time_constant_s": "estimate, air heat sink 1–2 min (physics.md)"})
+                 "gpu_slowdown_c": "nvidia-smi -q, Hopper (docs/physics.md)", "gpu_design_temp_c": "estimate",
+                 "thermal_time_constant_s": "estimate, air heat sink 1–2 min (docs/physics.md)"})
 
 
 def small_air_plan(n_racks: int = 2, servers_per_rack: int = 4, chiller_margin: float = 1.3,
@@ -58,7 +58,7 @@ def small_air_plan(n_racks: int = 2, servers_per_rack: int = 4, chiller_margin: 
 
 
 #: Pieces of the CDU loop's total lag θ = τ + L + V/V̇ in :func:`liquid_burst_plan` [s]: pump/valve
-#: first-order lag τ as the catalog CDU (Modelica Buildings movers: 30 s rise time, physics.md); the
+#: first-order lag τ as the catalog CDU (Modelica Buildings movers: 30 s rise time, docs/physics.md); the
 #: transit V/V̇ follows from the loop volume and flow; the rest of θ is pump-VFD / valve dead time.
 BURST_PUMP_TAU_S = 30.0
 
@@ -88,7 +88,7 @@ def liquid_burst_plan(lag_s: float = 90.0, n_racks: int = 2, start=datetime(2024
       stall every 30 min): every rack steps between ~25 % and ~90 % of max power together.
     * CDU: the catalog in-row CDU scaled to the pair at the demo's capacity per NVL72 rack
       (800 kW per 4 racks = 200 kW per rack), flow and loop volume in proportion to duty (15 K
-      rated secondary rise; 0.2 m³ per 800 kW, physics.md's 200 L loop), supply ``tcs_supply_c``
+      rated secondary rise; 0.2 m³ per 800 kW, docs/physics.md's 200 L loop), supply ``tcs_supply_c``
       (default 43 °C: W40 + 3 K; the pump-lag study's headline runs NVIDIA's 45 °C limit).
     * Facility water: W40 from one dry cooler rated at the pair's liquid heat + CDU pump heat
       at ``outdoor_design_c`` entering air with a 5 K approach (the demo's sizing rule), flow and

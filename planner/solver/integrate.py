@@ -37,13 +37,15 @@ from scipy import sparse
 
 from . import defaults as d
 from .coupling import Coupling
+from .forecast import forecast_job_utilization_means
 from .heat_rejection import chiller_capacity_linear
-from .loopbank import loop_bank, mover_split
+from .loopbank import initial_mover_heat, loop_bank
 from .model import Model
+from .power_cap import PowerCap
 from .recorder import Recorder
 from .results import SimulationResult
 from .serverstep import ServerBank
-from .thermal import server_equilibrium, server_power
+from .thermal import piece_power_fraction, server_equilibrium_pieces, server_power
 
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
@@ -71,10 +73,17 @@ class _Chunk:
         self.rack_p = np.ascontiguousarray((model.rack_air_share @ p_a.T).T) if rack_sums else None
         self.forecast = None
         if predictive:
+            # the rise of each loop's IT heat the controller foresees one loop-lag ahead, from a
+            # forecast with error (.forecast): max(forecast(t + θ) − forecast(t), 0), fed forward on top
+            # of the heat measured now (a steady error of the forecast then leaves no offset). Rises
+            # only: cooling is added ahead of a burst, never taken away ahead of a stall (the load is
+            # still there until it drops; the measured heat follows the drop)
+            err = model.options.forecast_error
+            now = forecast_job_utilization_means(model.placement, t_edges, err)
             fc = np.empty((self.n, model.m))
             for l in range(model.m):
-                ujl = workload.job_means(t_edges + lookahead[l])
-                fc[:, l] = forecast_base[l] + forecast_w[l] @ ujl
+                ujl = forecast_job_utilization_means(model.placement, t_edges + lookahead[l], err)
+                fc[:, l] = np.maximum(forecast_w[l] @ (ujl - now), 0.0)
             self.forecast = fc
 
 
@@ -85,16 +94,23 @@ def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent
     ``fixed + εC_coil (T_ret − T_parent) + εC_dc (T_ret − T_db) + εC_ct (T_ret − T_wb) + chillers(T_db, T)``
     with the return ``T_ret = T + q_in / (ρ c_p V̇)`` for the heat ``q_in`` [W] the loop takes in
     (:mod:`.heat_rejection`, ε-NTU at fixed flows); the chiller part is the exact curve on the
-    leaving (supply) water, linearised at ``t``.
+    leaving (supply) water, linearised at ``t``. In a loop with chillers a dry cooler / tower is a
+    water-side economiser, bypassed while the return is not warmer than the dry / wet bulb
+    (:mod:`.loopbank`).
     """
-    b = model.loop_coil_ec[l] + model.loop_drycooler_ec[l] + model.loop_tower_ec[l]
     t_ret = t + model.loop_return_k_per_w[l] * q_in
-    cap = (model.loop_fixed_w[l] + model.loop_coil_ec[l] * (t_ret - t_parent)
-           + model.loop_drycooler_ec[l] * (t_ret - db) + model.loop_tower_ec[l] * (t_ret - wb))
+    dc, ct = model.loop_drycooler_ec[l], model.loop_tower_ec[l]
+    if model.loop_chiller_w[l] > 0:
+        dc = dc if t_ret > db else 0.0
+        ct = ct if t_ret > wb else 0.0
+    b = model.loop_coil_ec[l] + dc + ct
+    cap = (model.loop_fixed_w[l] + model.loop_coil_ec[l] * (t_ret - t_parent) + dc * (t_ret - db)
+           + ct * (t_ret - wb))
     if model.loop_chiller_w[l] > 0:
         xc = (db - model.loop_chiller_rated_c[l]) / d.CHILLER_TEMP_RISE_COEF
         ch, slope = chiller_capacity_linear(float(model.loop_chiller_w[l]), xc, t,
-                                            float(model.loop_chiller_rated_chw_c[l]))
+                                            float(model.loop_chiller_rated_chw_c[l]),
+                                            float(model.loop_chiller_rated_c[l]))
         cap += ch
         b += slope
     return float(cap), float(b)
@@ -106,26 +122,23 @@ def _initial_state(model: Model, u0, db0, wb0):
     at the temperature where their full capacity equals their load. Returns server (die) temperatures,
     loop temperatures, server powers, air-side rack powers, the loops' actuator fractions and the
     servers' plate temperatures."""
-    opt = model.options
     tl = model.loop_setpoint.copy()
     y0 = np.ones(model.m)
     p = server_power(model.p_idle, model.p_dyn, u0, 1.0)
-    movers_in, _ = mover_split(model)
     share = model.loop_server_share
+    kinks, pa, pb, _, _ = model.gpu_tables(u0)
     for _ in range(4):
         rack_p = model.rack_air_share @ p
         delta = model.recirc @ rack_p
         tc = _coolant(model, tl, delta)
-        t = server_equilibrium(tc, u0, model.p_idle, model.p_dyn, model.r_th, model.t_slow,
-                               opt.throttle_gain_per_k, opt.throttle_min_clock)
-        s = np.clip(1.0 - opt.throttle_gain_per_k * (t - model.t_slow), opt.throttle_min_clock, 1.0)
-        p = server_power(model.p_idle, model.p_dyn, u0, s)
+        t = server_equilibrium_pieces(tc, u0, model.p_idle, model.p_dyn, model.r_th, kinks, pa, pb)
+        p = server_power(model.p_idle, model.p_dyn, u0, piece_power_fraction(t, kinks, pa, pb))
         q = np.asarray(share @ p).ravel()
         q_in = np.zeros(model.m)
         child = np.zeros(model.m)
+        mh = initial_mover_heat(model, q)
         for l in model.loop_order:  # children first: loads
-            speed = min(max((q[l] + child[l]) / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
-            q_in[l] = q[l] + child[l] + movers_in[l] * speed ** 3
+            q_in[l] = q[l] + child[l] + mh[l]
             if model.loop_parent[l] >= 0:
                 child[model.loop_parent[l]] += q_in[l]
         for l in reversed(model.loop_order):  # parents first: temperatures
@@ -172,7 +185,10 @@ TEMP_SCALE_K = 100.0
 #: Near slowdown (within the event hysteresis of any GPU) steps stay at the base step while the hot
 #: servers' load moves (training iterations, starts) and at or below this when it is steady [s]
 HOT_MAX_STEP_S = 60.0
-HOT_EXTRA_K = 1.0  # "near slowdown" starts this far below the end of a throttle episode [K]
+#: "Near slowdown" starts this far below the die temperature at which the server's hottest GPU group
+#: enters its thermal control band [K], and a server stays near for HOT_MAX_STEP_S after it was last
+#: seen there (a training iteration swings the die ~1.5 K: its troughs must not allow a long step)
+HOT_EXTRA_K = 1.0
 EVENT_RESET = True  # a load event restarts at the base step
 EVENT_GRADING = True  # and steps grow no faster than half the time since it
 
@@ -187,7 +203,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     wall0 = time.perf_counter()
     from .workload import Workload
     workload = workload or Workload(model.placement)
-    predictive = control == "predictive"
+    predictive = control in ("predictive", "predictive-throttle")
     adaptive = rtol is not None
     if adaptive:
         workload.use_grid(dt)
@@ -214,6 +230,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     bank = loop_bank(model, dt, tl0.tolist(), y0, cpl.to_loops(p_prev), variable=adaptive)
     rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, servers,
                    minute_len=60.0 if adaptive else None)
+    rec.on_minute = servers.close_minute  # throttle episodes are kept on the minute record
+    cap = PowerCap(model, dt, n_steps) if control == "predictive-throttle" else None
     energy0 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
                + sum(c * t for c, t in zip(model.loop_c.tolist(), bank.tl)))
     tl = bank.tl
@@ -231,7 +249,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     levels = [f for f in LEVEL_FACTORS if f * dt <= max(MAX_ADAPTIVE_STEP_S, dt) + 1e-9]
     hot_levels = [1]
     hot_levels_steady = [f for f in levels if f * dt <= HOT_MAX_STEP_S + 1e-9] or [1]
-    t_hot = model.t_slow - model.options.throttle_hysteresis_k - HOT_EXTRA_K
+    t_hot = model.first_kink - HOT_EXTRA_K  # a die this warm may have a GPU group near its control band
     ev = np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt), np.floor(np.asarray(events, float) / dt) + 1])
                    ) if len(events) else np.zeros(0)
     ev_k = [int(x) for x in ev if 0 < x < n_steps]
@@ -243,7 +261,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     h_prev = dt
     it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")] or list(range(model.m)))
     hot_margin = float(t_hot.min())
+    near_until = np.full(t_hot.shape, -np.inf)  # per server: counted near slowdown until then [s]
     tmax = float(t_srv.max())
+    dev = None  # [W] per loop: throttled servers' heat below their full-clock prediction, last step
     stepping_wall = time.perf_counter()
 
     while k < n_steps:
@@ -262,8 +282,10 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                         (ev_k[ev_i] - k) if ev_i < len(ev_k) else n_steps)
             lv = levels
             if tmax > hot_margin:  # near slowdown: short steps; the base step while the load moves
-                near = servers.t_die > t_hot
-                bursty = workload.bursty_servers(t0 := k * dt, t0 + hot_levels_steady[-1] * dt)
+                t0 = k * dt
+                near_until[servers.t_die > t_hot] = t0 + HOT_MAX_STEP_S
+                near = near_until > t0
+                bursty = workload.bursty_servers(t0, t0 + hot_levels_steady[-1] * dt)
                 lv = hot_levels if np.any(near & bursty) else hot_levels_steady
             f = 1
             for x in lv:
@@ -295,27 +317,40 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         g_self, g_off, has_off = gam
         tl_arr = np.asarray(tl, float)
         q_hat = cpl.to_loops(q0) - g_off @ tl_arr  # coupling between sibling loops: start values
+        carried = None
+        if dev is not None:  # throttled servers give less than at full clock: last step's shortfall
+            carried = dev * h  # carries over (the loops and controllers see it; step 4 keeps energy exact)
+            q_hat = q_hat + carried
         # 2. loops, implicitly coupled to servers, parents and controllers
         rejected_w, mover_elec, chiller_elec, mh_sum = bank.step(q_hat, g_self, t0, h, db, wb,
                                                                  chunk.forecast[kk] if predictive else None)
         tl_new = np.asarray(bank.tl, float)
         # 3. servers at the loops' end temperatures: exact, throttling included
-        energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(cpl.loop_part(tl_new), r, chunk, kk)
+        u_cap = cap.caps(k, chunk.u[kk], tl_new, bank.lines) if cap is not None else None
+        energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(cpl.loop_part(tl_new), r, chunk, kk, u_cap)
         # 4. what the servers really gave beyond the prediction: with every server at full clock only
         # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
         if throttled_step:
             dq = cpl.heat_to_loops(energy, dX) - (q_hat - g_self * tl_new)
+            # true heat − full-clock prediction at the end temperatures, for the next step
+            dev = dq + g_off @ (tl_new - tl_arr) if has_off else dq.copy()
+            if carried is not None:
+                dev += carried
+            dev /= h
         else:
             dq = -(g_off @ (tl_new - tl_arr))
-        if has_off or throttled_step:
+            if carried is not None:  # back at full clock: the prediction was exact without it
+                dq -= carried
+                dev = None
+        if has_off or throttled_step or carried is not None:
             bank.correct(dq)
         tl = bank.tl
         prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
         e_step = vsum(energy)
         p_mean = energy / h
         # 5. aggregates
-        rec.step(t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
-                 servers.t_die, tl, energy)
+        rec.step(t0, h, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
+                 servers.t_hottest_gpu, tl, energy)
         if adaptive:
             # local error of the held couplings: servers see the loops' end temperature all step
             # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
@@ -338,6 +373,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res = rec.finish(servers, tl, steps_done, k * dt, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge)
     res.stepping = "adaptive" if adaptive else "fixed"
+    res.free_cooling_full_hours = bank.free_full_s / 3600.0
+    res.free_cooling_partial_hours = bank.free_partial_s / 3600.0
     res.stepping_wall_s = time.perf_counter() - stepping_wall
     if progress is not None:
         progress(1.0)

@@ -10,8 +10,14 @@ One model, two implementations with one interface (``step(q_loop, db, wb, fc)`` 
 :func:`loop_bank` picks one. Per loop and step: capacity ``a + b·T`` (exchangers on the return,
 chillers linearised at the step start), the controller's command (:mod:`.control`), the exact
 loop temperature step (:func:`.control.loop_temperature_step`), the exact FOPDT actuator update,
-fan/pump heat by the affinity law, and chiller electricity. Plant-side logic (economisers, new
-control modes) belongs here, not in the integrator.
+fans and pumps at part load (:func:`loop_movers`) and chiller electricity.
+
+Water-side economiser: a dry cooler or tower in a loop with chillers pre-cools the return before
+the chillers (integrated free cooling). It runs whenever the return is warmer than the outdoor
+dry / wet bulb (below that it is bypassed and adds nothing, nor any heat), at full fan while the
+chillers trim (partial free cooling) and with the chillers off and its fans slowed once it carries
+the whole load alone (full free cooling). The loop's capacity is the sum of the two stages, the
+chillers' electricity is for what the economiser leaves them.
 """
 from __future__ import annotations
 
@@ -25,6 +31,80 @@ from .heat_rejection import chiller_capacity_linear, chiller_electric_power, chi
 from .heat_rejection import chiller_electric_power_scalar as _chiller_power
 
 SCALAR_LOOP_LIMIT = 8  # up to this many loops, plain Python floats beat numpy
+
+
+_F0, _F1, _F2, _F3 = d.VSD_FAN_CURVE
+_Q0, _Q1, _Q2, _Q3 = d.CONSTANT_DP_PUMP_CURVE
+
+
+def loop_movers(deliv: float, q_it: float, y: float, free: float, rated: float, pump_in: float, fan_in: float,
+                fan_out: float, it_air_max: float, air_ratio: float, chiller: bool) -> tuple[float, float]:
+    """Fans and pumps of one loop over a step: ``(heat into the loop, electricity)`` [W].
+
+    * pumps (CDU secondary, chilled water) at constant differential pressure, flow following the
+      loop's duty ``deliv / rated``: power ∝ flow (``defaults.CONSTANT_DP_PUMP_CURVE``);
+    * CRAH fans: their airflow follows the IT airflow they serve, ``air_ratio · g`` with g the
+      servers' airflow fraction at the loop's IT heat ``q_it / it_air_max``
+      (:func:`.heat_rejection.server_airflow_fraction`), on the ASHRAE 90.1 Appendix G fan curve;
+      without a CRAH flow (air_ratio 0) the duty stands in for the airflow;
+    * dry-cooler / tower fans (heat outdoors): in a plant loop they are its actuator, speed ``y``;
+      as a chilled-water economiser they run when it carries heat, at the speed that gives the part of
+      the free-cooling capacity ``free`` [W] in use (``min(free, deliv) / free``), off when bypassed.
+
+    All flows are floored at ``defaults.MOVER_MIN_SPEED``. Pump and CRAH-fan heat stays in the loop.
+    """
+    lo = d.MOVER_MIN_SPEED
+    heat = 0.0
+    f = deliv / rated if rated > 0.0 else 0.0
+    f = lo if f < lo else (1.0 if f > 1.0 else f)
+    if pump_in > 0.0:
+        heat += pump_in * (_Q0 + f * (_Q1 + f * (_Q2 + f * _Q3)))
+    if fan_in > 0.0:
+        if air_ratio > 0.0:
+            g = q_it / it_air_max if it_air_max > 0.0 else 1.0
+            g = d.SERVER_MIN_AIRFLOW_FRACTION if g < d.SERVER_MIN_AIRFLOW_FRACTION else (1.0 if g > 1.0 else g)
+            fa = air_ratio * g
+            fa = lo if fa < lo else (1.0 if fa > 1.0 else fa)
+        else:
+            fa = f
+        heat += fan_in * (_F0 + fa * (_F1 + fa * (_F2 + fa * _F3)))
+    out = 0.0
+    if fan_out > 0.0:
+        if chiller:
+            used = deliv if deliv < free else free
+            fo = used / free if (free > 0.0 and used > 0.0) else 0.0
+        else:
+            fo = y
+        if fo > 0.0 or not chiller:
+            fo = lo if fo < lo else (1.0 if fo > 1.0 else fo)
+            out = fan_out * (_F0 + fo * (_F1 + fo * (_F2 + fo * _F3)))
+    return heat, heat + out
+
+
+def loop_movers_vec(deliv, q_it, y, free, rated, pump_in, fan_in, fan_out, it_air_max, air_ratio, chiller):
+    """:func:`loop_movers` over arrays of loops: ``(heat into the loops, electricity)`` [W]."""
+    lo = d.MOVER_MIN_SPEED
+    f = np.clip(np.divide(deliv, rated, out=np.zeros_like(deliv), where=rated > 0), lo, 1.0)
+    heat = pump_in * (_Q0 + f * (_Q1 + f * (_Q2 + f * _Q3)))
+    g = np.clip(np.divide(q_it, it_air_max, out=np.ones_like(deliv), where=it_air_max > 0),
+                d.SERVER_MIN_AIRFLOW_FRACTION, 1.0)
+    fa = np.where(air_ratio > 0.0, np.clip(air_ratio * g, lo, 1.0), f)
+    heat = heat + fan_in * (_F0 + fa * (_F1 + fa * (_F2 + fa * _F3)))
+    used = np.minimum(deliv, free)
+    on = (free > 0.0) & (used > 0.0)
+    fo_econ = np.divide(used, free, out=np.zeros_like(deliv), where=on)
+    fo = np.clip(np.where(chiller, fo_econ, y), lo, 1.0)
+    run = np.where(chiller, on, True)
+    out = np.where(run & (fan_out > 0.0), fan_out * (_F0 + fo * (_F1 + fo * (_F2 + fo * _F3))), 0.0)
+    return heat, heat + out
+
+
+def economiser_free_w(dc_ec: float, ct_ec: float, t_return: float, db: float, wb: float) -> float:
+    """Free-cooling capacity of a loop's dry coolers / towers at full fan [W]: ε·C_min on the return
+    minus the dry / wet bulb, each stage only when it can cool (bypassed otherwise)."""
+    x = dc_ec * (t_return - db)
+    y = ct_ec * (t_return - wb)
+    return (x if x > 0.0 else 0.0) + (y if y > 0.0 else 0.0)
 
 
 def mover_split(model):
@@ -46,18 +126,24 @@ def mover_split(model):
     return m_in, m_out
 
 
-def initial_mover_heat(model, q_server, movers_in) -> list:
+def mover_args(model, l: int) -> tuple:
+    """The per-loop constants :func:`loop_movers` takes after ``(deliv, q_it, y, free)``."""
+    return (float(model.loop_duty_rated_w[l]), float(model.loop_pump_in_w[l]), float(model.loop_fan_in_w[l]),
+            float(model.loop_fan_out_w[l]), float(model.loop_it_air_max_w[l]), float(model.loop_air_ratio[l]),
+            bool(model.loop_chiller_w[l] > 0))
+
+
+def initial_mover_heat(model, q_server, movers_in=None) -> list:
     """Fan/pump heat into each loop [W] at the start, from the server heat per loop ``q_server``
-    [W] (children first: a loop's movers run at the speed of all the heat it carries)."""
+    [W] (children first: a loop's movers run at the duty of all the heat it carries)."""
     m = model.m
-    rated = model.loop_rated_w.tolist()
     parent = [int(x) for x in model.loop_parent]
     mover_heat = [0.0] * m
     child = [0.0] * m
     for l in model.loop_order:
         q = q_server[l] + child[l]
-        speed = min(max(q / rated[l], d.MOVER_MIN_SPEED), 1.0)
-        mover_heat[l] = movers_in[l] * speed ** 3
+        for _ in range(3):  # the heat they carry includes their own (a fast fixed point)
+            mover_heat[l] = loop_movers(q + mover_heat[l], q_server[l], 1.0, 0.0, *mover_args(model, l))[0]
         q += mover_heat[l]
         if parent[l] >= 0:
             child[parent[l]] += q
@@ -107,15 +193,18 @@ class ScalarLoopBank:
                 if ch_w[l] > 0 else (None, None) for l in range(m)]
         # per loop, in stepping order (children first), everything the step reads
         self.rows = [(l, int(model.loop_parent[l]), float(model.loop_fixed_w[l]), dc_ec[l], ct_ec[l],
-                      float(model.loop_chiller_rated_c[l]), b_caps[l], coil[l],
-                      b_caps[l] * ret_k[l],  # exchangers see the return, T + q_in/(ρ c_p V̇)
+                      float(model.loop_chiller_rated_c[l]), b_caps[l], coil[l], ret_k[l],
                       ch_w[l] > 0.0, kern[l][0], kern[l][1], float(model.loop_gain[l]),
                       float(model.loop_setpoint[l]), float(model.loop_c[l]), self.acts[l],
-                      float(model.loop_rated_w[l]), float(movers_in[l]), float(movers_in[l] + movers_out[l]),
-                      ret_k[l]) for l in model.loop_order]
+                      ch_w[l] > 0.0 and (dc_ec[l] > 0.0 or ct_ec[l] > 0.0), mover_args(model, l))
+                     for l in model.loop_order]
         self.c = model.loop_c.tolist()
         self.top_down = [int(l) for l in reversed(model.loop_order)]
         self.parent = [int(x) for x in model.loop_parent]
+        # water-side economiser modes, loop-seconds: full (chillers off) and partial free cooling
+        self.free_full_s = self.free_partial_s = 0.0
+        self.deliv = [0.0] * m  # heat each loop delivered over the last step [W] (plan order)
+        self.lines = [(1.0, 0.0, 0.0)] * m  # (y, a, b): each loop's removal y·(a + b·T) last step
 
     @property
     def y(self) -> list:
@@ -127,8 +216,11 @@ class ScalarLoopBank:
         and the controller (see :mod:`.stepping`).
 
         q_hat : [J] per loop, the servers' heat over the step is ``q_hat − g_self·T_end``
-        g_self : [J/K] per loop; fc : [W] forecasts (predictive control) or None
-        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)`` (step means)."""
+        g_self : [J/K] per loop; fc : [W] the rise of each loop's heat the predictive controller
+        foresees one lag ahead (added to the measured heat), or None
+        Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)`` (step means): heat the
+        plant loops deliver outdoors (before the chillers' own electricity), fan/pump and chiller
+        electricity, fan/pump heat into the loops."""
         m = self.m
         t_start = self.tl
         mover_heat = self.mover_heat
@@ -137,8 +229,8 @@ class ScalarLoopBank:
         child_e = [0.0] * m
         coef = [None] * m
         mh_sum = 0.0
-        for (l, p, fixed, dc, ct, ch_rc, b_cap, coil, ret_gain, chiller, ch_cap, ch_pow, kc, tset, c, act,
-             rated, mv_in, mv_all, ret_k) in self.rows:
+        for (l, p, fixed, dc, ct, ch_rc, b_cap, coil, ret_k, chiller, ch_cap, ch_pow, kc, tset, c, act, econ,
+             mv) in self.rows:
             mh = mover_heat[l]
             mh_sum += mh
             t0l = t_start[l]
@@ -147,14 +239,21 @@ class ScalarLoopBank:
             q_const = q_hat[l] * inv_h + mh + child_d[l]  # heat in at T_end = 0 [W]
             s_in = g + e_child  # heat in falls by s_in per K of this loop's end temperature
             q_in0 = q_const - s_in * t0l  # heat in predicted at the start temperature
-            a_cap = fixed - dc * db - ct * wb + ret_gain * q_in0
+            if econ:  # an economiser stage is bypassed while it cannot cool (no heat pushed back in)
+                t_ret0 = t0l + ret_k * q_in0
+                dc_on = dc if t_ret0 > db else 0.0
+                ct_on = ct if t_ret0 > wb else 0.0
+                b_cap = coil + dc_on + ct_on
+            else:
+                dc_on, ct_on = dc, ct
+            a_cap = fixed - dc_on * db - ct_on * wb + b_cap * ret_k * q_in0  # exchangers see the return
             if chiller:  # chiller curve linearised at the step's start temperature
                 cap_ch, slope = ch_cap((db - ch_rc) / d.CHILLER_TEMP_RISE_COEF, t0l)
                 a_cap += cap_ch - slope * t0l
                 b_cap += slope
             tp0 = t_start[p] if p >= 0 else 0.0
             cap0 = a_cap - coil * tp0 + b_cap * t0l
-            ff = q_in0 if fc is None else fc[l] + mh
+            ff = q_in0 if fc is None else q_in0 + fc[l]
             target0 = ff + kc * (t0l - tset)
             ybar, om, y1h, om1 = act.window(t0, h)
             # removal over the step: ȳ_hist·cap(T) + ω·(this step's command)·cap(T); the command is
@@ -174,7 +273,7 @@ class ScalarLoopBank:
                     beta += om * kc
             # C dT/dt = alpha − s_in·T_end + pi·T_parent,end − beta·T: exact exponential in T
             x = beta * h / c
-            if x > 1e-12:
+            if abs(x) > 1e-12:  # beta < 0 where a chiller's capacity falls as the water warms
                 e = math.exp(-x)
                 phi = -math.expm1(-x) / beta
             else:
@@ -188,22 +287,21 @@ class ScalarLoopBank:
             if p >= 0:
                 child_d[p] += d0
                 child_e[p] += d1
-            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1)
+            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar)
         tl = [0.0] * m
         for l in self.top_down:  # parents first: end temperatures
             p = self.parent[l]
             cf = coef[l]
             tl[l] = cf[0] + cf[1] * tl[p] if p >= 0 else cf[0]
         rejected = mover_elec = chiller_elec = 0.0
-        min_speed = d.MOVER_MIN_SPEED
-        for (l, p, fixed, dc, ct, ch_rc, b_cap0, coil, ret_gain, chiller, ch_cap, ch_pow, kc, tset, c, act,
-             rated, mv_in, mv_all, ret_k) in self.rows:
-            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1 = coef[l]
+        for (l, p, fixed, dc, ct, ch_rc, b_cap0, coil, ret_k, chiller, ch_cap, ch_pow, kc, tset, c, act, econ,
+             mv) in self.rows:
+            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar = coef[l]
             t1 = tl[l]
             tp1 = tl[p] if p >= 0 else 0.0
             deliv = d0 - d1 * tp1
             q_in1 = q_const - s_in * t1
-            target = (q_in1 if fc is None else ff) + kc * (t1 - tset)
+            target = (q_in1 if fc is None else q_in1 + fc[l]) + kc * (t1 - tset)
             cap1 = a_cap - coil * tp1 + b_cap * t1
             if target <= 0.0:
                 cmd = 0.0
@@ -212,19 +310,27 @@ class ScalarLoopBank:
             else:
                 cmd = target / cap1
             act.commit(t0, h, cmd, y1h + om1 * cmd)
-            speed = deliv / rated
-            speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
-            s3 = speed * speed * speed
-            mover_heat[l] = mv_in * s3
-            mover_elec += mv_all * s3
-            if p < 0:
-                rejected += deliv
+            self.deliv[l] = deliv
+            # removal y·(a + b·T) with the actuator where it stands or is being sent (predictive throttling)
+            self.lines[l] = (ybar if ybar > cmd else cmd, a_cap - coil * tp1, b_cap)
+            free = 0.0
             if chiller:
-                t_ret = t1 + ret_k * q_in1
-                free = dc * (t_ret - db) + ct * (t_ret - wb)
-                load = deliv - (free if free > 0.0 else 0.0)
+                if econ:
+                    free = economiser_free_w(dc, ct, t1 + ret_k * q_in1, db, wb)
+                    if deliv > 0.0 and free > 0.0:
+                        if free >= deliv:
+                            self.free_full_s += h
+                        else:
+                            self.free_partial_s += h
+                load = deliv - free
                 if load > 0.0:
                     chiller_elec += ch_pow(load, db, t1)
+            heat, elec = loop_movers(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, *mv)
+            # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
+            mover_elec += mover_heat[l] + (elec - heat)
+            mover_heat[l] = heat  # heats the loop over the next step
+            if p < 0:
+                rejected += deliv
         self.tl = tl
         return rejected, mover_elec, chiller_elec, mh_sum
 
@@ -283,15 +389,20 @@ class VectorLoopBank:
         self.b = self.coil + self.dc_ec + self.ct_ec
         self.ret_k = P(model.loop_return_k_per_w)
         self.ret_gain = self.b * self.ret_k  # exchangers see the return T + q_in/(ρ c_p V̇)
-        self.rated = P(model.loop_rated_w)
+        self.rated = P(model.loop_duty_rated_w)
         if variable:
             self.act = FopdtHistoryBank(P(model.loop_dead), P(model.loop_tau), P(y))
         else:
             self.act = FopdtBank(P(model.loop_dead), P(model.loop_tau), dt, P(y))
-        self.movers_in = P(movers_in)
-        self.movers_all = self.movers_in + P(movers_out)
+        self.pump_in, self.fan_in, self.fan_out = P(model.loop_pump_in_w), P(model.loop_fan_in_w), P(model.loop_fan_out_w)
+        self.it_air_max, self.air_ratio = P(model.loop_it_air_max_w), P(model.loop_air_ratio)
         self.chiller_idx = np.flatnonzero(self.ch_w > 0)
-        self.any_free = bool(np.any(self.dc_ec[self.chiller_idx] > 0) or np.any(self.ct_ec[self.chiller_idx] > 0))
+        self.is_chiller = self.ch_w > 0
+        self.econ = self.is_chiller & ((self.dc_ec > 0) | (self.ct_ec > 0))
+        self.any_econ = self.any_free = bool(self.econ.any())
+        self.free_full_s = self.free_partial_s = 0.0
+        self.delivered = np.zeros(m)
+        self.line_y, self.line_a, self.line_b = np.ones(m), np.zeros(m), np.zeros(m)
         self.tl = np.asarray(tl, float).copy()
         # per level: which loops have parents, and the parents' indices
         self.level_par = [(np.flatnonzero(self.has_par[sl]), self.par_p[sl][self.has_par[sl]]) for sl in self.slices]
@@ -312,7 +423,8 @@ class VectorLoopBank:
         b_all = self.b.copy()
         for i in self.chiller_idx:  # chiller curve linearised at the step's start temperature
             xc = (db - self.ch_rated_c[i]) / d.CHILLER_TEMP_RISE_COEF
-            cap, slope = chiller_capacity_linear(float(self.ch_w[i]), xc, float(t[i]), float(self.ch_chw[i]))
+            cap, slope = chiller_capacity_linear(float(self.ch_w[i]), xc, float(t[i]), float(self.ch_chw[i]),
+                                                 float(self.ch_rated_c[i]))
             a_out[i] += cap - slope * t[i]
             b_all[i] += slope
         tp0 = np.where(self.has_par, t[self.par_p], 0.0)
@@ -329,11 +441,19 @@ class VectorLoopBank:
             qi0 = qc - si * t0l
             q_in0[sl] = qi0
             a = a_out[sl] + self.ret_gain[sl] * qi0
-            a_cap[sl] = a
             b = b_all[sl]
+            if self.any_econ and self.econ[sl].any():  # economiser stages bypassed while they cannot cool
+                e_ = self.econ[sl]
+                t_ret0 = t0l + self.ret_k[sl] * qi0
+                dc_off = np.where(e_ & (t_ret0 <= db), self.dc_ec[sl], 0.0)
+                ct_off = np.where(e_ & (t_ret0 <= wb), self.ct_ec[sl], 0.0)
+                a = a + dc_off * db + ct_off * wb - (dc_off + ct_off) * self.ret_k[sl] * qi0
+                b = b - dc_off - ct_off
+                b_all[sl] = b
+            a_cap[sl] = a
             coil = self.coil[sl]
             cap0 = a - coil * tp0[sl] + b * t0l
-            ff = qi0 if fc is None else fc[sl] + mh[sl]
+            ff = qi0 if fc is None else qi0 + fc[sl]
             target0 = ff + self.kc[sl] * (t0l - self.tset[sl])
             yb, o = ybar[sl], om[sl]
             sat = (o > 0.0) & (target0 >= cap0)
@@ -347,7 +467,7 @@ class VectorLoopBank:
             beta = np.where(none, 0.0, beta)
             cl = c[sl]
             x = beta * h / cl
-            small = x <= 1e-12
+            small = np.abs(x) <= 1e-12  # beta < 0 where a chiller's capacity falls as the water warms
             with np.errstate(divide="ignore", invalid="ignore"):
                 phi = np.where(small, h / cl, -np.expm1(-x) / np.where(small, 1.0, beta))
             e = np.where(small, 1.0, np.exp(-x))
@@ -367,24 +487,28 @@ class VectorLoopBank:
         tp1 = np.where(self.has_par, t1[self.par_p], 0.0)
         deliv = d0 - d1 * tp1
         q_in1 = q_const - s_in * t1
-        ff1 = q_in1 if fc is None else fc + mh
+        ff1 = q_in1 if fc is None else q_in1 + fc
         target = ff1 + self.kc * (t1 - self.tset)
         cap1 = a_cap - self.coil * tp1 + b_all * t1
         with np.errstate(divide="ignore", invalid="ignore"):
             cmd = np.where(target <= 0.0, 0.0, np.where(target >= cap1, 1.0, target / np.where(cap1 > 0, cap1, 1.0)))
         self.act.commit(t0, h, cmd, y1h + om1 * cmd)
-        speed = np.clip(deliv / self.rated, d.MOVER_MIN_SPEED, 1.0)
-        s3 = speed * speed * speed
+        self.delivered = deliv
+        self.line_y, self.line_a, self.line_b = np.maximum(ybar, cmd), a_cap - self.coil * tp1, b_all
         mh_sum = float(mh.sum())
-        self.mover_heat = self.movers_in * s3
-        mover_elec = float(np.dot(self.movers_all, s3))
         chiller_elec = 0.0
+        free = np.zeros(m)
         if self.chiller_idx.size:
             i = self.chiller_idx
             load = deliv[i]
             if self.any_free:
                 t_ret = t1[i] + self.ret_k[i] * q_in1[i]
-                load = load - np.maximum(self.dc_ec[i] * (t_ret - db) + self.ct_ec[i] * (t_ret - wb), 0.0)
+                fi = (np.maximum(self.dc_ec[i] * (t_ret - db), 0.0) + np.maximum(self.ct_ec[i] * (t_ret - wb), 0.0))
+                free[i] = fi
+                used = (load > 0.0) & (fi > 0.0)
+                self.free_full_s += float(np.count_nonzero(used & (fi >= load))) * h
+                self.free_partial_s += float(np.count_nonzero(used & (fi < load))) * h
+                load = load - fi
             if i.size <= 4:
                 chiller_elec = sum(_chiller_power(x, w, db, cop, rc, tc, rw) for x, w, cop, rc, tc, rw in
                                    zip(load.tolist(), self.ch_w[i].tolist(), self.ch_cop[i].tolist(),
@@ -393,9 +517,26 @@ class VectorLoopBank:
                 chiller_elec = float(np.sum(chiller_electric_power(np.maximum(load, 0.0), self.ch_w[i], db,
                                                                    self.ch_cop[i], self.ch_rated_c[i], t1[i],
                                                                    self.ch_chw[i])))
+        q_it = (np.asarray(q_hat, float)[self.perm] - np.asarray(g_self, float)[self.perm] * t1) * inv_h
+        heat, elec = loop_movers_vec(deliv, q_it, ybar, free, self.rated, self.pump_in, self.fan_in, self.fan_out,
+                                     self.it_air_max, self.air_ratio, self.is_chiller)
+        # fans/pumps billed as what heated the loops this step, plus the outdoor fans
+        mover_elec = mh_sum + float((elec - heat).sum())
+        self.mover_heat = heat  # heats the loops over the next step
         self.t = t1
         self.tl = t1[self.inv]
         return float(deliv[self.root].sum()), mover_elec, chiller_elec, mh_sum
+
+    @property
+    def deliv(self):
+        """Heat each loop delivered over the last step [W] (plan order)."""
+        return self.delivered[self.inv]
+
+    @property
+    def lines(self):
+        """(y, a, b) per loop: removal y·(a + b·T) of the last step (plan order)."""
+        inv = self.inv
+        return list(zip(self.line_y[inv].tolist(), self.line_a[inv].tolist(), self.line_b[inv].tolist()))
 
     def correct(self, dq) -> None:
         """As :meth:`ScalarLoopBank.correct`."""

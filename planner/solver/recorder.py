@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from .ambient import local_hour, month_fractions, month_index, wall_clock_s
-from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
+from . import defaults as d
+from .energy import (demand_charge_usd, electrical_chain_kernel, energy_cost_usd, lighting_misc_w, partial_pue,
+                     peak_15min_kw, pue)
 from .model import Model
 from .results import SimulationResult
 
@@ -20,7 +22,7 @@ RACK_SERIES_STEPS_S = (60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
 RACK_SERIES_MAX_SAMPLES = 7 * 24 * 60
 
 MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
-               "throttled_fraction")
+               "throttled_fraction", "electrical_loss_kw")
 
 
 def rack_series_step(horizon_s: float, dt: float) -> float:
@@ -58,7 +60,12 @@ class Recorder:
         m, n = model.m, model.n
         self.model, self.dt, self.n_steps, self.start = model, dt, n_steps, start
         self.horizon = n_steps * dt
-        self.eff = model.options.power_conversion_efficiency
+        opt = model.options
+        # facility power = the IT's draw through the electrical chain + cooling + lighting and other loads
+        self.chain = electrical_chain_kernel(model.rated_it_w, opt.ups_loss_coeffs, opt.transformer_loss_coeffs,
+                                             opt.electrical_capacity_factor)
+        self.light_w = lighting_misc_w(model.hall_area_m2, model.rated_it_w, opt.lighting_w_per_m2,
+                                       opt.misc_fraction_of_it)
         self.tz = model.plan.site.timezone
         # tariff hour and billing month by minute of the run (steps take the bin of their start)
         times = np.arange(int(np.ceil(self.horizon / 60.0)) + 1) * 60.0
@@ -86,14 +93,24 @@ class Recorder:
         self.any_air = bool(np.any(self.is_air))
         # summary accumulators: energies summed as powers per step [W] (× dt at the end)
         self.e_it = self.e_cool = self.e_mover_heat = self.e_rejected = 0.0
+        self.e_chiller = self.e_loss = 0.0
         self.e_by_hour = [0.0] * 24
         self.e_it_by_hour = [0.0] * 24
         self.peak_it = self.peak_fac = 0.0
         self.max_thr_frac = 0.0
         self.servers = servers
-        self.srv_max_t = np.array(servers.t_die, dtype=float, copy=True)
+        self.srv_max_t = np.array(servers.t_hottest_gpu, dtype=float, copy=True)
         self.srv_max_in = (np.where(self.is_air, coupling.inlet(np.asarray(tl0), p0), -np.inf) if self.any_air
                            else np.full(n, -np.inf))
+        # ASHRAE envelopes: rack-minutes with the rack's warmest air inlet outside them, and minutes with a
+        # CRAH coil whose chilled water is too warm to hold the hall's dew point under the ceilings
+        self.env_rec_min = self.env_a1_min = 0.0
+        self.dew_rec_min = self.dew_a1_min = 0.0
+        par = model.loop_parent
+        self.coil_loops = [l for l in range(m) if model.loop_medium[l] == "air" and par[l] >= 0
+                           and model.loop_coil_ec[l] > 0]
+        self.coil_parent = [int(par[l]) for l in self.coil_loops]
+        self.on_minute = None  # called at the end of each minute (the server step's throttle episodes)
         # per-rack series: interval maxima / sums per server, folded into racks at each interval end
         self.rack_step = rack_series_step(self.horizon, dt)
         self.rack_gpus = np.bincount(model.rack, weights=model.gpus, minlength=len(model.rack_names))
@@ -117,23 +134,28 @@ class Recorder:
         self.cur_min_start = 0.0
 
     def _reset_minute(self):
-        self.a_db = self.a_it = self.a_cool = self.a_fac = self.a_sup = self.a_thr = self.a_cnt = 0.0
+        self.a_db = self.a_it = self.a_cool = self.a_fac = self.a_sup = self.a_thr = self.a_cnt = self.a_loss = 0.0
         self.a_loop = np.zeros(self.model.m)
         self.a_loop_l = [0.0] * self.model.m
         self.acc_max_t = -np.inf
 
-    def step(self, t0: float, h: float, db: float, e_step: float, cool_w: float, rejected_w: float,
-             mover_heat_w: float, tmax: float, step_thr_gpu_s: float, t_die, tl, energy) -> None:
+    def step(self, t0: float, h: float, db: float, e_step: float, mover_w: float, chiller_w: float,
+             rejected_w: float, mover_heat_w: float, tmax: float, step_thr_gpu_s: float, t_die, tl, energy) -> None:
         """Take the step ``[t0, t0 + h)`` [s]: mean ambient dry bulb ``db`` [°C], IT energy ``e_step``
-        [J], mean cooling electric power ``cool_w`` [W], heat rejected outdoors ``rejected_w`` [W],
-        fan/pump heat into loops ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU time above
-        slowdown [s], die temperatures [°C], loop supply temperatures ``tl`` [°C] and server
-        energies [J] at the end."""
+        [J], mean fan/pump and chiller (compressor + condenser fan) electric power ``mover_w``,
+        ``chiller_w`` [W], heat the plant loops deliver outdoors ``rejected_w`` [W] (the chillers'
+        electricity is rejected with it), fan/pump heat into loops ``mover_heat_w`` [W], hottest GPU
+        ``tmax`` [°C], GPU time below full clock [s], each server's hottest GPU [°C], loop supply
+        temperatures ``tl`` [°C] and server energies [J] at the end."""
         it_w = e_step / h
-        fac_w = it_w / self.eff + cool_w
+        cool_w = mover_w + chiller_w
+        chain_w, loss_w = self.chain(it_w)
+        fac_w = chain_w + cool_w + self.light_w
         self.e_it += e_step
         self.e_cool += cool_w * h
-        self.e_rejected += rejected_w * h
+        self.e_chiller += chiller_w * h
+        self.e_loss += loss_w * h
+        self.e_rejected += (rejected_w + chiller_w) * h
         self.e_mover_heat += mover_heat_w * h
         mi = int(t0 // 60.0)
         hr = self.hours[mi]
@@ -168,13 +190,13 @@ class Recorder:
             mins["time_s"].extend((t0 + self.minute_len * np.arange(reps)).tolist())
             for key, val in (("ambient_c", db), ("it_kw", it_w / 1e3), ("cooling_kw", cool_w / 1e3),
                              ("facility_kw", fac_w / 1e3), ("supply_temp_c", sup), ("max_gpu_temp_c", tmax),
-                             ("throttled_fraction", thr_frac)):
+                             ("throttled_fraction", thr_frac), ("electrical_loss_kw", loss_w / 1e3)):
                 mins[key].extend([val] * reps)
             row = np.array(tl, dtype=float)
             self.loop_min.extend([row] * reps)
             self.cur_min_start = t_end
             self.next_minute_end = t_end + self.minute_len
-            self._minute_end(t_end, t_die, tl, energy, h)
+            self._minute_end(t_end, t_die, tl, energy, h, reps)
         else:
             if tmax > self.acc_max_t:
                 self.acc_max_t = tmax
@@ -182,6 +204,7 @@ class Recorder:
             self.a_it += e_step
             self.a_cool += cool_w * h
             self.a_fac += fac_w * h
+            self.a_loss += loss_w * h
             if self.scalar:
                 self.a_sup += sup * h
                 a_loop_l = self.a_loop_l
@@ -208,6 +231,7 @@ class Recorder:
         mins["supply_temp_c"].append(self.a_sup / c)
         mins["max_gpu_temp_c"].append(self.acc_max_t)
         mins["throttled_fraction"].append(self.a_thr / c)
+        mins["electrical_loss_kw"].append(self.a_loss / c / 1e3)
         self.loop_min.append((np.array(self.a_loop_l) if self.scalar else self.a_loop) / c)
         self._reset_minute()
         self.cur_min_start = self.next_minute_end
@@ -215,11 +239,25 @@ class Recorder:
             self.next_minute_end += self.minute_len
         self._minute_end(t_end, t_die, tl, energy, h)
 
-    def _minute_end(self, t_end, t_die, tl, energy, h):
-        """Samples taken at the end of each minute: air inlets, per-server histories."""
+    def _minute_end(self, t_end, t_die, tl, energy, h, minutes: int = 1):
+        """Samples taken at the end of each minute (``minutes`` of them for a longer step): air inlets,
+        ASHRAE envelope counts, throttle episodes, per-server histories."""
+        if self.on_minute is not None:
+            self.on_minute(minutes)
         if self.any_air:
-            np.maximum(self.iv_max_in, self.cpl.inlet(np.asarray(tl), energy / h), out=self.iv_max_in,
-                       where=self.is_air)
+            inlet = self.cpl.inlet(np.asarray(tl), energy / h)
+            np.maximum(self.iv_max_in, inlet, out=self.iv_max_in, where=self.is_air)
+            rack_in = np.full(len(self.model.rack_names), np.nan)
+            np.fmax.at(rack_in, self.model.rack[self.is_air], inlet[self.is_air])
+            r = rack_in[np.isfinite(rack_in)]
+            lo, hi = d.ASHRAE_RECOMMENDED_C
+            self.env_rec_min += minutes * float(np.count_nonzero((r < lo) | (r > hi)))
+            lo, hi = d.ASHRAE_A1_C
+            self.env_a1_min += minutes * float(np.count_nonzero((r < lo) | (r > hi)))
+        if self.coil_loops:
+            floor = np.asarray(tl, float)[self.coil_parent] + d.COIL_APPARATUS_APPROACH_K  # coils' lowest dew point
+            self.dew_rec_min += minutes * float(np.any(floor > d.ASHRAE_RECOMMENDED_MAX_DEW_POINT_C))
+            self.dew_a1_min += minutes * float(np.any(floor > d.ASHRAE_A1_MAX_DEW_POINT_C))
         if self.record_servers:
             self.srv_hist_t.append(t_die.copy())
             self.srv_hist_p.append(energy * (1.0 / h / 1e3))
@@ -289,11 +327,24 @@ class Recorder:
         res.control, res.integrator, res.cancelled = control, "fast", cancelled
         res.it_energy_kwh = e_it / 3.6e6
         res.cooling_energy_kwh = e_cool / 3.6e6
-        res.facility_energy_kwh = (e_it / self.eff + e_cool) / 3.6e6
+        res.chiller_energy_kwh = self.e_chiller / 3.6e6
+        res.electrical_loss_kwh = self.e_loss / 3.6e6
+        res.lighting_misc_kwh = self.light_w * t_done / 3.6e6
+        res.facility_energy_kwh = (res.it_energy_kwh + res.cooling_energy_kwh + res.electrical_loss_kwh
+                                   + res.lighting_misc_kwh)
         res.pue = pue(res.facility_energy_kwh, res.it_energy_kwh)
+        res.pue_cooling = partial_pue(res.it_energy_kwh, res.cooling_energy_kwh)
         res.peak_it_kw, res.peak_facility_kw = self.peak_it / 1e3, self.peak_fac / 1e3
         res.throttle_events = int(round(servers.events))
-        res.throttled_gpus = int(round(float(gpus[servers.ever_throttled].sum())))
+        res.throttled_gpus = int(round(servers.throttled_gpus))
+        res.shutdown_gpu_hours = servers.shutdown_gpu_s / 3600.0
+        res.gpu_shutdowns = int(round(servers.shutdowns))
+        res.power_cap_lost_gpu_hours = servers.cap_lost_gpu_s / 3600.0
+        per_min = self.minute_len / 3600.0
+        res.inlet_rack_hours_outside_recommended = self.env_rec_min * per_min
+        res.inlet_rack_hours_outside_a1 = self.env_a1_min * per_min
+        res.dew_point_hours_over_recommended = self.dew_rec_min * per_min
+        res.dew_point_hours_over_a1 = self.dew_a1_min * per_min
         res.throttled_gpu_hours = servers.thr_gpu_s / 3600.0
         res.lost_gpu_hours = servers.lost_gpu_s / 3600.0
         res.max_throttled_fraction = self.max_thr_frac
@@ -302,7 +353,7 @@ class Recorder:
         res.mover_heat_kwh = e_mover_heat / 3.6e6
         mins = self.mins
         for key in ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
-                    "throttled_fraction"):
+                    "throttled_fraction", "electrical_loss_kw"):
             setattr(res, key, np.asarray(mins[key], float))
         res.max_gpu_temp_c_series = np.asarray(mins["max_gpu_temp_c"], float)
         res.max_gpu_temp_c = float(max(self.srv_max_t.max(), res.max_gpu_temp_c_series.max(initial=-np.inf)))
@@ -319,7 +370,7 @@ class Recorder:
         res.rack_max_gpu_c = rmax
         res.rack_throttled_gpu_hours = np.bincount(rack_of, weights=servers.srv_thr_s * gpus, minlength=nr) / 3600.0
         res.server_names = list(model.server_names)
-        res.final_server_temp_c = t_srv.copy()
+        res.final_server_temp_c = np.array(servers.t_hottest_gpu, dtype=float, copy=True)
         res.final_loop_temp_c = tl_np
         if self.record_servers:
             res.server_temp_c = np.asarray(self.srv_hist_t)
@@ -375,7 +426,8 @@ class Recorder:
                 "month": f"{year:04d}-{month:02d}", "simulated_h": float(minutes_in[mo]) / 60.0,
                 "billing_share": shares.get(mo, 0.0), "it_energy_kwh": e_it / 3.6e6,
                 "cooling_energy_kwh": e_cool / 3.6e6, "facility_energy_kwh": float(e_fac.sum()) / 3.6e6,
-                "pue": pue(float(e_fac.sum()), e_it), "energy_cost_usd": energy_cost, "demand_charge_usd": demand,
+                "pue": pue(float(e_fac.sum()), e_it), "pue_cooling": partial_pue(e_it, e_cool),
+                "energy_cost_usd": energy_cost, "demand_charge_usd": demand,
                 "cost_usd": energy_cost + demand, "peak_15min_facility_kw": float(peaks.max()) if peaks.size else 0.0,
                 "throttled_gpu_hours": float(np.sum(self.thr_gpu_bin[sl])) / 3600.0,
                 "throttle_hours": float(np.sum(self.thr_any_bin[sl])) / 3600.0})

@@ -20,12 +20,16 @@ import numpy as np
 from scipy import sparse
 from scipy.integrate import solve_ivp
 
-from . import defaults as d
 from .control import command_fraction
 from .errors import SolverInputError
 from .energy import pue
 from .integrate import _Chunk, _coolant, _initial_state, loop_capacity
-from .loopbank import mover_split
+from .defaults import GPU_RESTART_BELOW_SLOWDOWN_K
+from .gpu_control import lost_work_fraction
+from .heat_rejection import chiller_scalar_kernels
+from .thermal import piece_index
+from .loopbank import economiser_free_w, loop_movers, mover_args
+from .forecast import forecast_job_utilization_step_means
 from .loads import job_utilization_step_means
 from .model import Model
 from .results import SimulationResult
@@ -36,10 +40,12 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     """Integrate with ``solve_ivp``; returns a :class:`SimulationResult` with the summary temperatures,
     energies and throttling, and minute samples (minute-end values, not means)."""
     wall0 = time.perf_counter()
-    opt = model.options
-    gain, smin = opt.throttle_gain_per_k, opt.throttle_min_clock
     n, m = model.n, model.m
+    rows = np.arange(n)
     horizon = n_steps * dt
+    if control == "predictive-throttle":
+        raise SolverInputError("the solve_ivp reference path runs reactive and predictive control; "
+                               "predictive-throttle runs on the fast integrator only")
     predictive = control == "predictive"
     share = model.loop_server_share.tocsr()
     down_share = sparse.csr_matrix(model.loop_downstream) @ share
@@ -50,20 +56,47 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     chunk = _Chunk(model, Workload(model.placement), np.arange(n_steps + 1) * dt, look, False, None, None)
     U = chunk.u  # [steps × servers]
     grid_t = np.arange(n_steps + 1) * dt
-    movers_in, movers_out = (np.array(x) for x in mover_split(model))
+    mv_args = [mover_args(model, l) for l in range(m)]
+    econ = [bool(model.loop_chiller_w[l] > 0 and (model.loop_drycooler_ec[l] > 0 or model.loop_tower_ec[l] > 0))
+            for l in range(m)]
+    ch_pow = [chiller_scalar_kernels(float(model.loop_chiller_w[l]), float(model.loop_chiller_cop[l]),
+                                     float(model.loop_chiller_rated_c[l]),
+                                     float(model.loop_chiller_rated_chw_c[l]))[1]
+              if model.loop_chiller_w[l] > 0 else None for l in range(m)]
     order = list(model.loop_order)
     parent = model.loop_parent
     gpus = model.gpus
 
+    # GPU groups shut down (past their shutdown temperature), updated on the step grid as the fast
+    # path does: a shut-down group draws idle power only and delivers no work until it has cooled
+    down = np.zeros(model.gpu_w.shape, bool)
+    state = {"down_w": np.zeros(n)}
+    t_restart = model.t_slow - GPU_RESTART_BELOW_SLOWDOWN_K
+
     def u_at(t):
         return U[min(int(t // dt), n_steps - 1)]
 
+    table_cache = {}
+
+    def tables_at(u):
+        """The servers' GPU power-law tables at utilisation u (with shut-down groups' share off)."""
+        key = (u.tobytes(), state["down_w"].tobytes())
+        if key not in table_cache:
+            if len(table_cache) > 64:
+                table_cache.clear()
+            table_cache[key] = model.gpu_tables(u * (1.0 - state["down_w"]))
+        return table_cache[key]
+
     def forecast_at(t):
+        """The foreseen rise of each loop's heat one lag ahead (as the fast path's _Chunk)."""
+        err = model.options.forecast_error
         k = np.minimum(((t + look) // dt).astype(int), 10**9)
+        k_now = min(int(t // dt), 10**9)
+        now = forecast_job_utilization_step_means(model.placement, np.array([k_now * dt]), dt, err)[:, 0]
         out = np.empty(m)
         for l in range(m):
-            uj = job_utilization_step_means(model.placement, np.array([k[l] * dt]), dt)[:, 0]
-            out[l] = forecast_base[l] + forecast_w[l] @ uj
+            uj = forecast_job_utilization_step_means(model.placement, np.array([k[l] * dt]), dt, err)[:, 0]
+            out[l] = max(float(forecast_w[l] @ (uj - now)), 0.0)
         return out
 
     def evaluate(t, x):
@@ -73,8 +106,10 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         u = u_at(t)
         db = np.interp(t, grid_t, amb_db)
         wb = np.interp(t, grid_t, amb_wb)
-        s = np.clip(1.0 - gain * (T - model.t_slow), smin, 1.0)
-        P = model.p_idle + model.p_dyn * u * s
+        kinks, pa, pb, pthr, k_die = tables_at(u)  # GPU groups' thermal control (.gpu_control)
+        j = piece_index(T, kinks)
+        pbar = pa[rows, j] - pb[rows, j] * T
+        P = model.p_idle + model.p_dyn * u * (1.0 - state["down_w"]) * pbar
         delta = model.recirc @ (model.rack_air_share @ P)
         tc = _coolant(model, TL, delta)
         q_dp = (T - TP) / model.r_die
@@ -87,32 +122,39 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         mover_heat = np.zeros(m)
         dTL = np.zeros(m)
         fc = forecast_at(t) if predictive else None
+        ch_elec = 0.0
         for l in order:
             tp = TL[parent[l]] if parent[l] >= 0 else 0.0
             # the exchangers see the return T + q_in/(ρ c_p V̇), and q_in includes the fan/pump heat,
-            # which depends on what is delivered: a fixed point, contracting by ~ε·3·P_mover/Q_rated
+            # which depends on what is delivered: a fixed point, contracting by ~ε·P_mover/Q_rated
             # (a few %) per pass; 8 passes leave < 1e-10 of it
             mh = 0.0
-            for _ in range(8 if model.loop_return_k_per_w[l] > 0 and movers_in[l] > 0 else 1):
+            free = 0.0
+            for _ in range(8 if model.loop_return_k_per_w[l] > 0 else 1):
                 q_in = q_srv[l] + mh + child[l]
                 cap = max(loop_capacity(model, l, TL[l], db, wb, tp, q_in)[0], 0.0)  # exact chiller curve
                 deliv[l] = Y[l] * cap
-                speed = min(max(deliv[l] / model.loop_rated_w[l], d.MOVER_MIN_SPEED), 1.0)
-                mh = movers_in[l] * speed ** 3
+                if econ[l]:
+                    free = economiser_free_w(float(model.loop_drycooler_ec[l]), float(model.loop_tower_ec[l]),
+                                             TL[l] + model.loop_return_k_per_w[l] * q_in, db, wb)
+                mh = loop_movers(deliv[l], q_srv[l], Y[l], free, *mv_args[l])[0]
             mover_heat[l] = mh
+            if ch_pow[l] is not None and deliv[l] - free > 0.0:  # compressor + condenser fans, rejected too
+                ch_elec += ch_pow[l](deliv[l] - free, db, TL[l])
             q_in = q_srv[l] + mover_heat[l] + child[l]
-            ff = q_in if fc is None else fc[l] + mover_heat[l]
+            ff = q_in if fc is None else q_in + fc[l]
             cmd[l] = command_fraction(ff + model.loop_gain[l] * (TL[l] - model.loop_setpoint[l]), cap)
             dTL[l] = (q_in - deliv[l]) / model.loop_c[l]
             if parent[l] >= 0:
                 child[parent[l]] += deliv[l]
-        rejected = float(deliv[parent < 0].sum())
-        return dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u
+        rejected = float(deliv[parent < 0].sum()) + ch_elec  # heat to outdoors incl. the chillers' work
+        return dT, dTL, cmd, P, deliv, mover_heat, rejected, (pthr[rows, j], pbar, k_die), u, ch_elec
 
     # initial state identical to the fast path: servers and loops steady, actuators delivering the
     # heat each loop takes in (children first)
     T0, TL0, P0, _, Y0, TP0 = _initial_state(model, U[0], amb_db[0], amb_wb[0])
-    x0 = np.concatenate([T0, TP0, TL0, Y0, np.zeros(5)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu
+    x0 = np.concatenate([T0, TP0, TL0, Y0, np.zeros(6)])  # + ∫IT, ∫rejected, ∫mover heat, ∫thr gpu, ∫lost gpu,
+    # ∫chiller electricity
     nx = 2 * n + 2 * m
     cmd0 = evaluate(0.0, x0[:nx])[2]
 
@@ -126,7 +168,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     cache = {}
 
     def rhs(t, x):
-        dT, dTL, cmd, P, deliv, mover_heat, rejected, s, u = evaluate(t, x[:nx])
+        dT, dTL, cmd, P, deliv, mover_heat, rejected, j, u, ch_elec = evaluate(t, x[:nx])
         if "ht" not in cache:
             cache["ht"] = np.asarray(hist_t)
             cache["hc"] = np.asarray(hist_cmd)
@@ -139,9 +181,12 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
             else:
                 cd[l] = cmd0[l] if tt <= 0 else np.interp(tt, ht, hc[:, l])
         dY = (cd - x[2 * n + m:nx]) / model.loop_tau
-        thr = float(np.dot(gpus, x[:n] > model.t_slow))
-        lost = float(np.dot(gpus * u, 1.0 - s))
-        return np.concatenate([dT, dTL, dY, [P.sum(), rejected, mover_heat.sum(), thr, lost]])
+        dw = state["down_w"]
+        thr_share, pbar, k_die = j
+        _, p_g = model.gpu_groups(x[:n], pbar, rows, k_die)
+        thr = float(np.dot(gpus, thr_share * (1.0 - dw) + dw))
+        lost = float(np.dot(gpus * u, lost_work_fraction(p_g, model.gpu_w, model.alpha) * (1.0 - dw) + dw))
+        return np.concatenate([dT, dTL, dY, [P.sum(), rejected, mover_heat.sum(), thr, lost, ch_elec]])
 
     options = {"method": "LSODA", "rtol": 1e-6, "atol": 1e-6, "max_step": dt}
     options.update(ivp_options)
@@ -151,7 +196,7 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         # slowdown slope), the plate ↔ loop conductances and the actuator lags; left out: recirculation,
         # capacity slopes, controller terms. The Jacobian only drives the Newton iterations; accuracy is
         # set by the error control (rtol/atol), as before.
-        nxa = nx + 5
+        nxa = nx + 6
         ii = np.arange(n)
         j_dp = 1.0 / (model.r_die * model.c_die)
         j_pd = 1.0 / (model.r_die * model.c_plate)
@@ -165,8 +210,9 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
         def jac(t, x):
             J = np.zeros((nxa, nxa))
             u = u_at(t)
-            band = (x[:n] > model.t_slow) & (x[:n] < model.t_slow + (1.0 - smin) / gain)
-            J[ii, ii] = -(1.0 / model.r_die + np.where(band, model.p_dyn * u * gain, 0.0)) / model.c_die
+            kinks, _, pb, _, _ = tables_at(u)
+            slope = model.p_dyn * u * pb[rows, piece_index(x[:n], kinks)]
+            J[ii, ii] = -(1.0 / model.r_die + slope) / model.c_die
             J[ii, n + ii] = j_dp
             J[n + ii, ii] = j_pd
             J[n + ii, n + ii] = j_pp
@@ -185,7 +231,11 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     samples = []
     cancelled = False
     while t < horizon - 1e-9:
-        t1 = min(t + chunk_len, horizon)
+        t_gpu = x[:n, None] + model.gpu_off
+        if down.any() or np.any(t_gpu > model.t_shut[:, None] - 1.0):  # near shutdown: the step grid
+            t1 = min((np.floor(t / dt + 1e-9) + 1.0) * dt, horizon)
+        else:
+            t1 = min(t + chunk_len, horizon)
         cache.clear()
         sol = solve_ivp(rhs, (t, t1), x, dense_output=True, **options)
         if not sol.success:
@@ -202,6 +252,11 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
             samples.append(sol.sol(tk))
         x = sol.y[:, -1]
         t = t1
+        t_gpu = x[:n, None] + model.gpu_off
+        if abs(t / dt - round(t / dt)) < 1e-9:  # shutdowns and restarts at step ends, as the fast path
+            new_down = (t_gpu > model.t_shut[:, None]) & (model.gpu_w > 0)
+            down = (down | new_down) & ~(t_gpu < t_restart[:, None])
+            state["down_w"] = (model.gpu_w * down).sum(axis=1)
         if progress is not None:
             progress(t / horizon)
         if cancel is not None and cancel():
@@ -211,15 +266,13 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     res = SimulationResult(start=start, timezone=model.plan.site.timezone)
     res.integrator, res.control, res.cancelled = "reference", control, cancelled
     res.servers, res.gpus, res.steps, res.step_s, res.horizon_s = n, int(gpus.sum()), len(S), dt, t
-    Tall = np.vstack([T0[None, :], S[:, :n]])  # the initial state counts when nothing was sampled
-    res.max_gpu_temp_c = float(Tall.max())
-    res.final_server_temp_c = x[:n].copy()
     res.final_loop_temp_c = x[2 * n:2 * n + m].copy()
     res.it_energy_kwh = x[nx] / 3.6e6
     res.heat_rejected_kwh = x[nx + 1] / 3.6e6
     res.mover_heat_kwh = x[nx + 2] / 3.6e6
     res.throttled_gpu_hours = x[nx + 3] / 3600.0
     res.lost_gpu_hours = x[nx + 4] / 3600.0
+    res.chiller_energy_kwh = x[nx + 5] / 3.6e6
     e0 = float(np.dot(model.c_die, T0) + np.dot(model.c_plate, TP0) + np.dot(model.loop_c, TL0))
     e1 = float(np.dot(model.c_die, x[:n]) + np.dot(model.c_plate, x[n:2 * n]) + np.dot(model.loop_c, x[2 * n:2 * n + m]))
     res.stored_energy_change_kwh = (e1 - e0) / 3.6e6
@@ -229,9 +282,20 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     res.loop_supply_c = S[:, 2 * n:2 * n + m]
     res.loop_names = list(model.loop_names)
     res.server_names = list(model.server_names)
-    res.server_temp_c = S[:, :n]
-    res.max_gpu_temp_c_series = S[:, :n].max(axis=1)
-    res.throttled_fraction = (S[:, :n] > model.t_slow) @ gpus / max(gpus.sum(), 1)
+    hottest, thr_frac = [], []
+    for kk, r in enumerate(S[:, :n]):  # the GPU groups at each sample (utilisation of the step ending there)
+        uk = U[min(kk, n_steps - 1)]
+        kinks, pa, pb, pthr, k_die = model.gpu_tables(uk)
+        jj = piece_index(r, kinks)
+        t_g, _ = model.gpu_groups(r, pa[rows, jj] - pb[rows, jj] * r, rows, k_die)
+        hottest.append(np.max(np.where(model.gpu_w > 0, t_g, -np.inf), axis=1))
+        thr_frac.append(np.dot(gpus, pthr[rows, jj]) / max(gpus.sum(), 1))
+    res.server_temp_c = np.asarray(hottest).reshape(len(S), n)
+    res.max_gpu_temp_c_series = res.server_temp_c.max(axis=1) if len(S) else np.zeros(0)
+    res.throttled_fraction = np.asarray(thr_frac, float)
+    res.final_server_temp_c = res.server_temp_c[-1].copy() if len(S) else T0 + model.off_max
+    # the hottest GPU, as the fast path reports (the initial state counts when nothing was sampled)
+    res.max_gpu_temp_c = float(max((T0 + model.off_max).max(), res.max_gpu_temp_c_series.max(initial=-np.inf)))
     res.max_throttled_fraction = float(res.throttled_fraction.max()) if len(S) else 0.0
     res.wall_time_s = time.perf_counter() - wall0
     return res

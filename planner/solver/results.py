@@ -8,15 +8,19 @@ from datetime import datetime
 import numpy as np
 
 SUMMARY_FIELDS = (
-    "it_energy_kwh", "cooling_energy_kwh", "facility_energy_kwh", "pue", "cost_usd", "energy_cost_usd",
+    "it_energy_kwh", "cooling_energy_kwh", "facility_energy_kwh", "pue", "pue_cooling", "chiller_energy_kwh",
+    "electrical_loss_kwh", "lighting_misc_kwh", "free_cooling_full_hours", "free_cooling_partial_hours",
+    "cost_usd", "energy_cost_usd",
     "demand_charge_usd", "it_cost_usd", "peak_it_kw", "peak_facility_kw", "peak_15min_facility_kw",
     "max_gpu_temp_c", "max_inlet_temp_c", "throttle_events", "throttled_gpus", "throttled_gpu_hours", "lost_gpu_hours",
-    "max_throttled_fraction", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
+    "max_throttled_fraction", "shutdown_gpu_hours", "gpu_shutdowns", "power_cap_lost_gpu_hours",
+    "inlet_rack_hours_outside_recommended", "inlet_rack_hours_outside_a1", "dew_point_hours_over_recommended",
+    "dew_point_hours_over_a1", "servers", "gpus", "steps", "step_s", "horizon_s", "wall_time_s",
     "control", "integrator", "cancelled", "heat_rejected_kwh", "stored_energy_change_kwh",
     "mover_heat_kwh", "stepping", "jobs_repeated",
 )
 MINUTE_FIELDS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c",
-                 "max_gpu_temp_c", "throttled_fraction")
+                 "max_gpu_temp_c", "throttled_fraction", "electrical_loss_kw", "pue", "pue_cooling")
 
 
 @dataclass
@@ -25,13 +29,32 @@ class SimulationResult:
 
     Summary (units in the names): energies [kWh], powers [kW], temperatures [°C], cost [$]
     (``demand_charge_usd`` prorated by the share of each billing month simulated);
-    ``throttle_events`` counts GPU slowdown episodes (per GPU, with hysteresis: a GPU hovering at
-    slowdown through compute/communication phases starts a new episode whenever it cooled 2 K);
+    ``facility_energy_kwh`` is the site meter: IT through the electrical chain (``electrical_loss_kwh``:
+    UPS and PDU transformers), cooling (``cooling_energy_kwh``: fans, pumps and
+    ``chiller_energy_kwh``) and ``lighting_misc_kwh``; ``pue`` = facility / IT (total PUE, The Green
+    Grid), ``pue_cooling`` = (IT + cooling) / IT (partial PUE of cooling);
+    ``free_cooling_full_hours`` / ``free_cooling_partial_hours`` count chilled-water-loop hours with the
+    economiser carrying the whole load (chillers off) / part of it;
+    ``throttle_events`` counts throttle episodes in GPUs (per GPU group, on the minute record: an
+    episode ends after ``defaults.THROTTLE_EPISODE_GAP_MIN`` quiet minutes, so oscillation within a
+    throttled spell does not start new ones and no temperature hysteresis enters the count);
     ``throttled_gpus`` how many GPUs throttled at all (fast integrator; 0 from the reference path);
-    ``throttled_gpu_hours`` is GPU time spent above slowdown; ``lost_gpu_hours`` the demanded GPU
-    work not delivered, ``Σ gpus · u · (1 − s) dt``; ``max_throttled_fraction`` the largest share of
-    GPUs throttled in any step. ``heat_rejected_kwh`` / ``stored_energy_change_kwh`` /
-    ``mover_heat_kwh`` close the energy balance ``IT + mover heat = rejected + Δstored``.
+    ``throttled_gpu_hours`` is GPU time below full clock (NVIDIA's software thermal slowdown above the
+    max operating temperature, hardware slowdown, shutdown); ``lost_gpu_hours`` the demanded GPU work
+    not delivered, ``Σ gpus · u · (1 − clock) dt`` — the headline; ``max_throttled_fraction`` the
+    largest share of GPUs throttled in any step; ``shutdown_gpu_hours`` / ``gpu_shutdowns`` GPUs that
+    passed their shutdown temperature (stopped until cooled); ``power_cap_lost_gpu_hours`` the part of
+    ``lost_gpu_hours`` given up on purpose by ``predictive-throttle`` control (:mod:`.power_cap`).
+    ASHRAE envelopes (Thermal Guidelines, 5th ed.): ``inlet_rack_hours_outside_recommended`` /
+    ``_a1`` are rack-hours with a rack's warmest air inlet outside 18–27 °C / 15–32 °C (minute
+    record); ``dew_point_hours_over_recommended`` / ``_a1`` are hours in which a CRAH coil's chilled
+    water (+ its apparatus approach) is too warm to hold the hall's dew point under 15 / 17 °C — the
+    hall's humidity is otherwise not modelled (the economiser is water-side: no outdoor air, no
+    outdoor moisture). GPUs are resolved in groups around their
+    server's mean die (:mod:`.gpu_control`); temperatures reported are the hottest GPU's. ``heat_rejected_kwh`` is the heat to outdoors through the plant:
+    evaporator and exchanger duty plus the chillers' compressor and condenser-fan work; with
+    ``stored_energy_change_kwh`` and ``mover_heat_kwh`` it closes the energy balance
+    ``IT + fan/pump heat + chiller work = rejected + Δstored``.
 
     Minute arrays (one entry per minute, or per step if the step is longer): ``time_s`` [s from
     start], ``ambient_c`` (dry bulb), ``it_kw``, ``cooling_kw`` (fans, pumps, compressors),
@@ -62,6 +85,12 @@ class SimulationResult:
     cooling_energy_kwh: float = 0.0
     facility_energy_kwh: float = 0.0
     pue: float = float("nan")
+    pue_cooling: float = float("nan")
+    chiller_energy_kwh: float = 0.0
+    electrical_loss_kwh: float = 0.0
+    lighting_misc_kwh: float = 0.0
+    free_cooling_full_hours: float = 0.0
+    free_cooling_partial_hours: float = 0.0
     cost_usd: float = 0.0
     energy_cost_usd: float = 0.0
     demand_charge_usd: float = 0.0
@@ -76,6 +105,13 @@ class SimulationResult:
     throttled_gpu_hours: float = 0.0
     lost_gpu_hours: float = 0.0
     max_throttled_fraction: float = 0.0
+    shutdown_gpu_hours: float = 0.0
+    gpu_shutdowns: int = 0
+    power_cap_lost_gpu_hours: float = 0.0
+    inlet_rack_hours_outside_recommended: float = 0.0
+    inlet_rack_hours_outside_a1: float = 0.0
+    dew_point_hours_over_recommended: float = 0.0
+    dew_point_hours_over_a1: float = 0.0
     servers: int = 0
     gpus: int = 0
     steps: int = 0
@@ -93,6 +129,7 @@ class SimulationResult:
     it_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cooling_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     facility_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    electrical_loss_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     supply_temp_c: np.ndarray = field(default_factory=lambda: np.zeros(0))
     max_gpu_temp_c_series: np.ndarray = field(default_factory=lambda: np.zeros(0))
     throttled_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -146,8 +183,14 @@ class SimulationResult:
 
     def minute_table(self) -> dict:
         """Minute series by CSV column name (``max_gpu_temp_c`` is the series, not the summary)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pue_min = np.where(self.it_kw > 0, self.facility_kw / self.it_kw, np.nan)
+            pue_cool = np.where(self.it_kw > 0, (self.it_kw + self.cooling_kw) / self.it_kw, np.nan)
+        loss = self.electrical_loss_kw if self.electrical_loss_kw.size == self.time_s.size else \
+            np.full(self.time_s.size, np.nan)
         return {"time_s": self.time_s, "ambient_c": self.ambient_c, "it_kw": self.it_kw,
-                "cooling_kw": self.cooling_kw, "facility_kw": self.facility_kw,
+                "cooling_kw": self.cooling_kw, "facility_kw": self.facility_kw, "electrical_loss_kw": loss,
+                "pue": pue_min, "pue_cooling": pue_cool,
                 "supply_temp_c": self.supply_temp_c, "max_gpu_temp_c": self.max_gpu_temp_c_series,
                 "throttled_fraction": self.throttled_fraction}
 

@@ -9,12 +9,12 @@ from dataclasses import replace
 
 from ..plan import DEFAULT_STEP_S, Plan, Scenario  # noqa: F401  (DEFAULT_STEP_S re-exported)
 from .ambient import ambient_grid, check_timezone
-from .control import CONTROL_MODES
 from .energy import check_tariff
 from .errors import SolverInputError
 from .integrate import run_fast
 from .limits import check_run_size
-from .model import SolverOptions, compile_model
+from .model import CONTROL_MODES, SolverOptions, compile_model
+from .stability import max_stable_step
 from .results import SimulationResult
 
 #: Step used when neither the call nor the scenario asks for one [s]. Accuracy at this step is

@@ -39,167 +39,264 @@ def run_study(name: str, progress=None, on_run=None) -> dict:
 
 # ----------------------------------------------------------------------------- seed story 1
 
+def throttle_levels(fraction, min_minutes: int = 5, step: float = 0.005) -> list[float]:
+    """Levels a minute throttled-fraction series holds: values rounded to ``step`` held for at least
+    ``min_minutes`` consecutive minutes, in the order first reached (each once) [-]."""
+    r = np.round(np.asarray(fraction, float) / step) * step
+    levels: list[float] = []
+    i = 0
+    while i < r.size:
+        j = i
+        while j + 1 < r.size and r[j + 1] == r[i]:
+            j += 1
+        if j - i + 1 >= min_minutes and round(float(r[i]), 3) not in levels:
+            levels.append(round(float(r[i]), 3))
+        i = j + 1
+    return levels
+
+
 def _window_stats(res, day_start_s: float, h0: float, h1: float) -> dict:
     """Throttled-fraction figures for local hours [h0, h1) of the day starting ``day_start_s``."""
     t = res.time_s - day_start_s
     sel = (t >= h0 * 3600) & (t < h1 * 3600)
     frac = res.throttled_fraction[sel]
+    it = res.it_kw[sel]
     return {"max_throttled_fraction": float(frac.max()) if frac.size else 0.0,
-            "throttled_gpu_hours": float(frac.sum() * res.gpus * 60.0 / 3600.0)}
+            "throttled_gpu_hours": float(frac.sum() * res.gpus * 60.0 / 3600.0),
+            "levels": throttle_levels(frac),
+            "mean_it_kw": float(it.mean()) if it.size else 0.0}
 
 
-def phoenix_study(step_s: float = 10.0, progress=None, on_run=None) -> dict:
-    """Demo hall at continuous full load through Phoenix's hottest July day, and Minneapolis.
+#: The cities of the Phoenix story: bundled EPW file and the IANA zone of the site's wall clock (the
+#: EPW's LOCATION line gives coordinates and standard time only; "14:00–18:00" is local time with DST).
+PHOENIX_CITIES = {
+    "phoenix": (PHOENIX_EPW, "America/Phoenix"),
+    "minneapolis": (MINNEAPOLIS_EPW, "America/Chicago"),
+    "dallas": ("USA_TX_Dallas-Fort.Worth.Intl.AP.722590_TMY3.epw", "America/Chicago"),
+    "las_vegas": ("USA_NV_Las.Vegas-McCarran.Intl.AP.723860_TMY3.epw", "America/Los_Angeles"),
+}
 
-    Runs 15–16 July (the 15th spins the plant up from its setpoints so the night of the 16th
-    inherits the previous afternoon) and reports the 16th: throttled fraction by hour, the
-    14:00–18:00 and 02:00–06:00 windows, and throttled GPU-hours in both cities.
+
+def design_day_summary(plan: Plan, weather) -> dict:
+    """The plan's design-day check (:func:`planner.checks.check_plan`) at ``weather`` as plain data:
+    design dry bulb, every plant loop's load / capacity / shortfall there [kW], and the messages."""
+    from ..checks import ERROR, _design_for, check_plan, plant_at_condition
+    design, _ = _design_for(plan, weather)
+    if design is None:
+        return {"design_dry_bulb_c": None, "loops": {}, "errors": []}
+    loops = {x.loop: {"load_kw": x.load_kw, "capacity_kw": x.capacity_kw, "shortfall_kw": x.shortfall_kw,
+                      "capacity_n1_kw": x.capacity_n1_kw, "redundant": x.capacity_n1_kw >= x.load_kw}
+             for x in plant_at_condition(plan, design.dry_bulb_c, design.wet_bulb_c)}
+    problems = check_plan(plan, design)
+    return {"design_dry_bulb_c": design.dry_bulb_c, "design_wet_bulb_c": design.wet_bulb_c, "loops": loops,
+            "errors": [p.message for p in problems if p.severity == ERROR and p.code == "loop-design-day"]}
+
+
+def phoenix_study(step_s: float = 10.0, progress=None, cities=tuple(PHOENIX_CITIES), on_run=None) -> dict:
+    """Demo hall at continuous full load through each city's *own* hottest July day.
+
+    Phoenix, Minneapolis, Dallas and Las Vegas: for each, the hall is built on that site (EPW
+    coordinates and elevation, the city's IANA clock) and run from the day before its EPW's hottest
+    July day (:func:`planner.weather.hottest_day`; the extra day spins the plant up from its
+    setpoints so the night inherits the previous afternoon), reporting that day: throttled fraction
+    by hour, the 14:00–18:00 and 02:00–06:00 windows, throttled and lost GPU-hours, and the
+    city's design-day check (:func:`design_day_summary`).
     """
     from ..demo import DEMO_HOT_DAY, build_demo_plan
+    from ..weather import hottest_day, load_weather
     plan = build_demo_plan()
-    start = DEMO_HOT_DAY - timedelta(days=1)
-    out: dict = {"day": DEMO_HOT_DAY.date().isoformat(), "step_s": step_s}
-    # the same hall built in Minneapolis: its own coordinates and clock (EPW LOCATION line, IANA zone),
-    # so "14:00–18:00" is Minneapolis local time there
-    sites = {"phoenix": plan.site,
-             "minneapolis": Site(name="Minneapolis AI Campus", latitude=44.88, longitude=-93.23,
-                                 timezone="America/Chicago", elevation_m=254.0)}
-    runs = (("phoenix", PHOENIX_EPW), ("minneapolis", MINNEAPOLIS_EPW))
-    n = len(runs)
-    for i, (city, epw) in enumerate(runs):
-        sc = Scenario(name=f"full load, {city}", start=start, horizon_s=2 * 86400.0, step_s=step_s,
-                      weather_file=epw, load="full", control="reactive")
+    out: dict = {"day": DEMO_HOT_DAY.date().isoformat(), "step_s": step_s, "cities": list(cities)}
+    n = len(cities)
+    for i, city in enumerate(cities):
+        epw_name, zone = PHOENIX_CITIES[city]
+        epw = load_weather(epw_name)
+        month, day = hottest_day(epw, month=7)
+        hot = datetime(DEMO_HOT_DAY.year, month, day)
+        h = epw.header
+        site = Site(name=f"{h.city} AI Campus", latitude=h.latitude, longitude=h.longitude, timezone=zone,
+                    elevation_m=h.elevation_m)
+        sc = Scenario(name=f"full load, {city}", start=hot - timedelta(days=1), horizon_s=2 * 86400.0, step_s=step_s,
+                      weather_file=epw_name, load="full", control="reactive")
         if on_run is not None:
-            on_run(f"{city}: demo hall at full load, {start:%d}-{DEMO_HOT_DAY:%d %b %Y} ({epw})", i, n)
+            on_run(f"{city}: demo hall at full load, {sc.start:%d}-{hot:%d %b %Y} ({epw_name})", i, n)
         sub = None if progress is None else (lambda f, i=i: progress((i + f) / n))
-        res = simulate(replace(plan, site=sites[city]), sc, step_s=step_s, progress=sub)
+        city_plan = replace(plan, site=site, scenarios=[sc])
+        res = simulate(city_plan, sc, step_s=step_s, progress=sub)
         day0 = 86400.0
         t = res.time_s - day0
         on_day = t >= 0
-        hourly = [float(res.throttled_fraction[on_day & (t >= h * 3600) & (t < (h + 1) * 3600)].max())
-                  for h in range(24)]
-        amb = [float(res.ambient_c[on_day & (t >= h * 3600) & (t < (h + 1) * 3600)].max()) for h in range(24)]
-        day = _window_stats(res, day0, 0, 24)
+        hourly = [float(res.throttled_fraction[on_day & (t >= h_ * 3600) & (t < (h_ + 1) * 3600)].max())
+                  for h_ in range(24)]
+        amb = [float(res.ambient_c[on_day & (t >= h_ * 3600) & (t < (h_ + 1) * 3600)].max()) for h_ in range(24)]
+        whole = _window_stats(res, day0, 0, 24)
         out[city] = {
+            "day": hot.date().isoformat(),
+            "weather_file": epw_name,
             "afternoon_14_18": _window_stats(res, day0, 14, 18),
             "night_02_06": _window_stats(res, day0, 2, 6),
-            "throttled_gpu_hours_day": day["throttled_gpu_hours"],
+            "day_11_21": _window_stats(res, day0, 11, 21),
+            "throttled_gpu_hours_day": whole["throttled_gpu_hours"],
+            "lost_gpu_hours_run": res.lost_gpu_hours,
+            "pue_run": res.pue, "pue_cooling_run": res.pue_cooling,
             "max_ambient_c": max(amb),
             "max_gpu_temp_c": float(res.max_gpu_temp_c_series[on_day].max()),
             "max_supply_temp_c": float(res.supply_temp_c[on_day].max()),
             "hourly_max_throttled_fraction": hourly,
             "hourly_max_ambient_c": amb,
             "gpus": res.gpus,
+            "design_day": design_day_summary(city_plan, epw_name),
             "wall_time_s": res.wall_time_s,
         }
-    ph, mn = out["phoenix"]["throttled_gpu_hours_day"], out["minneapolis"]["throttled_gpu_hours_day"]
-    # None when Minneapolis has no throttling at all (the ratio is unbounded)
-    out["ratio_phoenix_to_minneapolis"] = (ph / mn) if mn > 0 else None
+    if "phoenix" in out and "minneapolis" in out:
+        ph, mn = out["phoenix"]["throttled_gpu_hours_day"], out["minneapolis"]["throttled_gpu_hours_day"]
+        # None when Minneapolis has no throttling at all (the ratio is unbounded)
+        out["ratio_phoenix_to_minneapolis"] = (ph / mn) if mn > 0 else None
     return out
 
 
 # ----------------------------------------------------------------------------- seed story 2
 
-#: Technology-cooling (CDU) supply of the pump-lag study's headline [°C]: NVIDIA's 45 °C warm-water
-#: rack-inlet limit (the catalog's GB200 calibration anchor), the setpoint a chiller-free hall runs at.
-PUMP_LAG_SUPPLY_C = 45.0
-#: The same sweep at the catalog's design supply (W40 facility water + 3 K CDU approach) [°C].
-PUMP_LAG_COMPARE_SUPPLY_C = 43.0
+#: The pump-lag study's rules, fixed before any run (docs/physics.md, "Pump-lag study").
+PUMP_LAG_HEADLINE_LAG_S = 90.0  #: total CDU lag of the headline [s] (the seed story's ~90 s)
+PUMP_LAG_MIN_LOSS_GPU_H = 0.1  #: "loses throughput": at least this much lost work [GPU-h], the report's resolution
+PUMP_LAG_SEARCH_C = (40.0, 50.0)  #: bisection bracket of the CDU supply setpoint [°C]
+PUMP_LAG_SEARCH_TOL_K = 0.05  #: bisection resolution [K]
+PUMP_LAG_BAND_OFFSETS_K = (-0.5, 0.0, 0.5, 1.0, 1.5)  #: the band around s* [K]
+PUMP_LAG_SWEEP_OFFSET_K = 1.0  #: the lag sweep runs at s* + this (the middle of the band) [K]
 PUMP_LAG_LAGS_S = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)
+PUMP_LAG_MODES = ("reactive", "predictive", "predictive-throttle")
 
 
-def _lag_sweep(lags_s, tcs_supply_c: float, step_s: float, outdoor_c: float, on_lag_done=None) -> list[dict]:
-    """Reactive and predictive runs of :func:`.examples.liquid_burst_plan` for every lag in ``lags_s``;
-    ``on_lag_done()`` is called after each lag."""
-    from .model import compile_model
-    sweep = []
-    for lag in lags_s:
-        plan = liquid_burst_plan(lag_s=lag, tcs_supply_c=tcs_supply_c)
-        sc = plan.scenarios[0]
-        model = compile_model(plan, sc, sc.horizon_s)
-        cdu = plan.cooling_loops[0].name
-        k = model.loop_names.index(cdu)
-        row = {"lag_s": lag, "total_lag_s": float(model.loop_tau[k] + model.loop_dead[k])}
-        for mode in ("reactive", "predictive"):
-            res = simulate(plan, weather=outdoor_c, control=mode, step_s=step_s)
-            row[f"{mode}_events"] = res.throttle_events
-            row[f"{mode}_throttled_gpus"] = res.throttled_gpus
-            row[f"{mode}_throttled_gpu_hours"] = res.throttled_gpu_hours
-            row[f"{mode}_max_gpu_temp_c"] = res.max_gpu_temp_c
-            row[f"{mode}_max_supply_temp_c"] = float(res.loop_supply_c[:, res.loop_names.index(cdu)].max())
-            row[f"{mode}_max_throttled_fraction"] = res.max_throttled_fraction
-        r, p = row["reactive_events"], row["predictive_events"]
-        row["reduction"] = (1.0 - p / r) if r > 0 else None
-        row["gap_max_gpu_temp_k"] = row["reactive_max_gpu_temp_c"] - row["predictive_max_gpu_temp_c"]
-        sweep.append(row)
-        if on_lag_done is not None:
-            on_lag_done()
-    return sweep
+def _lag_run(lag_s: float, supply_c: float, mode: str, step_s: float, outdoor_c: float) -> dict:
+    """One run of :func:`.examples.liquid_burst_plan` and the figures the study reports."""
+    plan = liquid_burst_plan(lag_s=lag_s, tcs_supply_c=supply_c)
+    res = simulate(plan, weather=outdoor_c, control=mode, step_s=step_s)
+    cdu = res.loop_names.index(plan.cooling_loops[0].name)
+    return {"lost_gpu_hours": res.lost_gpu_hours, "events": res.throttle_events,
+            "throttled_gpus": res.throttled_gpus, "throttled_gpu_hours": res.throttled_gpu_hours,
+            "power_cap_lost_gpu_hours": res.power_cap_lost_gpu_hours, "max_gpu_temp_c": res.max_gpu_temp_c,
+            "max_supply_temp_c": float(res.loop_supply_c[:, cdu].max())}
 
 
-def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float = 35.0,
-                   tcs_supply_c: float = PUMP_LAG_SUPPLY_C,
-                   compare_supply_c: float | None = PUMP_LAG_COMPARE_SUPPLY_C, progress=None) -> dict:
-    """A GB200 rack pair's training job on a CDU loop with a total actuator lag: reactive vs predictive.
+def pump_lag_setpoint(step_s: float = 2.0, outdoor_c: float = 35.0, on_run=None) -> float:
+    """s*: the lowest CDU supply setpoint [°C] at which reactive control loses throughput at the headline
+    lag — at least ``PUMP_LAG_MIN_LOSS_GPU_H`` of lost GPU work — by bisection on
+    ``PUMP_LAG_SEARCH_C`` to ``PUMP_LAG_SEARCH_TOL_K`` (the upper end of the final bracket: a setpoint
+    that does lose it). Reactive losses grow with the setpoint (less margin to max operating)."""
+    lo, hi = PUMP_LAG_SEARCH_C
 
-    Each lag runs the same plan (:func:`.examples.liquid_burst_plan`: idle, then a training job with
-    its start-up, 6 s iterations and checkpoint stalls) both ways at ``outdoor_c`` (the plant's rating
-    point, so the facility water can hold its setpoint and the CDU's lag is what is studied) and counts
-    throttle events (per GPU, above the 89 °C slowdown).
+    def loses(sup):
+        r = _lag_run(PUMP_LAG_HEADLINE_LAG_S, sup, "reactive", step_s, outdoor_c)
+        if on_run is not None:
+            on_run()
+        return r["lost_gpu_hours"] >= PUMP_LAG_MIN_LOSS_GPU_H
+    if loses(lo) or not loses(hi):
+        raise SolverInputError(f"pump-lag setpoint rule: the bracket {lo}–{hi} °C does not contain the onset")
+    while hi - lo > PUMP_LAG_SEARCH_TOL_K + 1e-9:
+        mid = round(0.5 * (lo + hi) / PUMP_LAG_SEARCH_TOL_K) * PUMP_LAG_SEARCH_TOL_K
+        if mid <= lo or mid >= hi:
+            break
+        lo, hi = (lo, mid) if loses(mid) else (mid, hi)
+    return round(hi, 3)
 
-    The headline runs the technology loop at ``tcs_supply_c`` = NVIDIA's 45 °C warm-water limit, where
-    the GPUs' steady full-load temperature is max operating 87 °C (the catalog calibration): 2 K of
-    margin that the loop's lag may or may not eat. ``compare_supply_c`` (None: skip) repeats the sweep
-    at the catalog's 43 °C design supply to show what 2 K of extra margin buys.
-    ``total_lag_s`` is τ + dead time + transit as compiled (the transit V/V̇ ≈ 16 s is the floor of the
-    0 s point). The headline is the ~90 s lag of the seed story; ``reduction`` is
-    1 − predictive / reactive events (None without reactive events).
 
-    lags_s : sequence  Total CDU lags to sweep [s]
-    step_s : float  Integrator step [s] (2 s resolves the 6 s iterations)
-    outdoor_c : float  Constant outdoor dry bulb [°C]
-    tcs_supply_c, compare_supply_c : float  CDU supply setpoints of the headline / comparison [°C]
-    progress : callable(fraction) or None
+def pump_lag_study(lags_s=PUMP_LAG_LAGS_S, step_s: float = 2.0, outdoor_c: float = 35.0, progress=None) -> dict:
+    """A GB200 rack pair's training job on a CDU loop with a total actuator lag, under three controls.
+
+    The rules are fixed before any run (module constants, docs/physics.md):
+
+    * plan: :func:`.examples.liquid_burst_plan` — two NVL72 racks (144 GPUs), one synchronous training
+      job from t = 10 min (120 s start-up ramp, 6 s compute / communication iterations, a 90 s
+      checkpoint stall every 30 min: a burst at the start and at every resume), 4 h at 2 s steps,
+      35 °C outdoors (the facility water holds its setpoint; the CDU's lag is what is studied);
+    * setpoint: s* = the lowest CDU supply at which *reactive* control at the headline 90 s lag loses at
+      least 0.1 GPU-h (:func:`pump_lag_setpoint`, bisection); the band is s* − 0.5 K … s* + 1.5 K in
+      0.5 K steps;
+    * controls: ``reactive`` (measured heat + proportional feedback), ``predictive`` (adds the heat
+      rise a forecast *with error* foresees one lag ahead: each burst's start ±60 s, its power ±10 %,
+      uniform, seeded — :mod:`.forecast`), ``predictive-throttle`` (predictive plus a controlled
+      power cap ahead of a burst the loop cannot follow, :mod:`.power_cap`);
+    * figures: lost throughput (GPU-h of demanded work not delivered) and throttle episodes per mode,
+      over the band at 90 s and over the 0–180 s lag sweep at s* + 1 K; ``reduction`` is the smallest
+      ``1 − min(predictive, predictive-throttle) / reactive`` over the band points where reactive
+      loses at least 0.1 GPU-h.
     """
-    runs = [tcs_supply_c] + ([compare_supply_c] if compare_supply_c is not None else [])
-    total = len(lags_s) * len(runs)
+    band_n = len(PUMP_LAG_BAND_OFFSETS_K) * len(PUMP_LAG_MODES)
+    total = 9 + band_n + len(lags_s) * len(PUMP_LAG_MODES)
     done = [0]
 
     def tick():
         done[0] += 1
         if progress is not None:
-            progress(done[0] / total)
-
-    sweeps = [_lag_sweep(lags_s, sup, step_s, outdoor_c, tick) for sup in runs]
-    sweep = sweeps[0]
-    head = min(sweep, key=lambda r: abs(r["lag_s"] - 90.0))
+            progress(min(done[0] / total, 1.0))
+    s_star = pump_lag_setpoint(step_s, outdoor_c, on_run=tick)
+    band, details, reductions = [], [], []
+    for off in PUMP_LAG_BAND_OFFSETS_K:
+        sup = round(s_star + off, 3)
+        runs = {}
+        for mode in PUMP_LAG_MODES:
+            runs[mode] = _lag_run(PUMP_LAG_HEADLINE_LAG_S, sup, mode, step_s, outdoor_c)
+            tick()
+        band.append({"setpoint_c": sup, "reactive_lost_gpu_hours": runs["reactive"]["lost_gpu_hours"],
+                     "predictive_lost_gpu_hours": runs["predictive"]["lost_gpu_hours"],
+                     "predictive_throttle_lost_gpu_hours": runs["predictive-throttle"]["lost_gpu_hours"]})
+        details.append({"setpoint_c": sup, **{m: runs[m] for m in PUMP_LAG_MODES}})
+        r = runs["reactive"]["lost_gpu_hours"]
+        if r >= PUMP_LAG_MIN_LOSS_GPU_H:
+            best = min(runs["predictive"]["lost_gpu_hours"], runs["predictive-throttle"]["lost_gpu_hours"])
+            reductions.append(1.0 - best / r)
+    sweep_sup = round(s_star + PUMP_LAG_SWEEP_OFFSET_K, 3)
+    sweep = []
+    for lag in lags_s:
+        row = {"lag_s": lag}
+        for mode in PUMP_LAG_MODES:
+            row[mode] = _lag_run(lag, sweep_sup, mode, step_s, outdoor_c)
+            tick()
+        sweep.append(row)
     plan = liquid_burst_plan()
-    types = {t.key: t for t in plan.server_types}
-    out = {"lag_s": head["lag_s"], "total_lag_s": head["total_lag_s"], "outdoor_c": outdoor_c,
-           "tcs_supply_c": tcs_supply_c, "step_s": step_s,
-           "reactive_events": head["reactive_events"], "predictive_events": head["predictive_events"],
-           "reduction": head["reduction"],
-           "reactive_throttled_gpus": head["reactive_throttled_gpus"],
-           "predictive_throttled_gpus": head["predictive_throttled_gpus"],
-           "reactive_throttled_gpu_hours": head["reactive_throttled_gpu_hours"],
-           "predictive_throttled_gpu_hours": head["predictive_throttled_gpu_hours"],
-           "gpu_slowdown_c": float(plan.server_types[0].gpu_slowdown_c),
-           "gpus": sum(types[s.server_type].gpu_count for s in plan.servers),
-           "sweep": sweep}
-    if compare_supply_c is not None:
-        out["comparison"] = {"tcs_supply_c": compare_supply_c, "sweep": sweeps[1]}
-    return out
+    from .forecast import ForecastError
+    err = ForecastError()
+    return {"rule": "s* = lowest CDU supply at which reactive control loses >= 0.1 GPU-h at 90 s lag (bisection); "
+                    "band s*-0.5 .. s*+1.5 K in 0.5 K steps",
+            "setpoint_c": s_star, "lag_s": PUMP_LAG_HEADLINE_LAG_S, "outdoor_c": outdoor_c, "step_s": step_s,
+            "gpus": sum(t.gpu_count for t in plan.server_types for s in plan.servers if s.server_type == t.key),
+            "band": band, "band_details": details,
+            "reduction": min(reductions) if reductions else None, "band_points_counted": len(reductions),
+            "sweep_setpoint_c": sweep_sup, "sweep": sweep,
+            "forecast_error": {"start_jitter_s": err.start_jitter_s, "power_error": err.power_error,
+                               "seed": err.seed, "distribution": "uniform, per burst"}}
 
 
 # ----------------------------------------------------------------------------- seed story 3
 
-def cost_plan() -> Plan:
-    """100 nodes of 815 W peak (linear in utilisation from 0 W, physics.md check figure) running a
-    flat 70 % utilisation batch load all year, on CRAHs and an air-cooled chiller."""
-    st = ServerType(key="node-815w", manufacturer="generic", model="815 W node", u_height=2, gpu_count=1,
-                    gpu_model="accelerator", gpu_tdp_w=500.0, idle_power_w=0.0, max_power_w=815.0,
+#: The seed story's check figure: $60,000 a year at $0.12/kWh is 500 MWh, 57.1 kW on average: 571 W
+#: per node for 100 nodes at 70 % utilisation (docs/physics.md, "Energy and cost").
+COST_NODE_MEAN_W = 60000.0 / 0.12 / 8760.0 * 1000.0 / 100.0
+COST_UTILIZATION = 0.7
+
+
+def catalog_idle_fraction() -> float:
+    """Idle / max power of the catalog's server types [-] (the median; every type is 25 %, the catalog's
+    *estimate*), so a generic node idles as the catalog's nodes do, not at 0 W."""
+    from ..catalog import load_catalog
+    fr = sorted(t.idle_power_w / t.max_power_w for t in load_catalog().server_types if t.max_power_w > 0)
+    return fr[len(fr) // 2]
+
+
+def cost_plan(idle_fraction: float | None = None) -> Plan:
+    """100 nodes running a flat 70 % utilisation batch load all year, on CRAHs and an air-cooled chiller.
+
+    The node idles at ``idle_fraction`` of its max power — by default the catalog's
+    (:func:`catalog_idle_fraction`, 25 %) — and peaks where 70 % utilisation averages the story's
+    571 W: ``max = 571 W / (f + (1 − f)·0.7)`` = 737 W, idle 184 W (f = 0 gives the physics
+    reference's 815 W peak, linear from 0 W)."""
+    f = catalog_idle_fraction() if idle_fraction is None else idle_fraction
+    p_max = COST_NODE_MEAN_W / (f + (1.0 - f) * COST_UTILIZATION)
+    st = ServerType(key="node-571w", manufacturer="generic", model="571 W mean node", u_height=2, gpu_count=1,
+                    gpu_model="accelerator", gpu_tdp_w=500.0, idle_power_w=f * p_max, max_power_w=p_max,
                     airflow_m3s=0.07, gpu_design_temp_c=75.0, thermal_time_constant_s=90.0,
-                    sources={"max_power_w": "physics.md cost check figure", "idle_power_w": "physics.md: linear from 0"})
+                    sources={"max_power_w": "docs/physics.md cost check figure: 571 W mean at 70 % utilisation",
+                             "idle_power_w": "catalog idle fraction (25 % of max, estimate)"})
     racks, servers = [], []
     for r in range(5):
         racks.append(Rack(name=f"C{r + 1:02d}", row="C", x_m=1.0 + 0.6 * r, y_m=3.0, orientation="S",
@@ -211,7 +308,7 @@ def cost_plan() -> Plan:
                          rated_power_kw=3.0, time_constant_s=30.0),
              CoolingUnit(name="CH", kind="chiller", loop="CHW", rated_capacity_kw=130.0, supply_setpoint_c=15.0,
                          loop_volume_m3=0.85, time_constant_s=120.0, dead_time_s=30.0, rated_power_kw=2.0,
-                         design_cop=4.1)]  # catalog chiller: rated at 35 °C air / 15 °C water (COP 4.1 there),
+                         design_cop=3.176)]  # catalog chiller: rated at 35 °C air / 15 °C water (COP 3.176 there),
     # 6.5 L/kW of loop volume
     year = 365 * 86400.0
     return Plan(site=Site(name="Cost", timezone="America/Phoenix"), halls=[Hall(name="Hall 1", width_m=6, depth_m=6)],
@@ -229,11 +326,37 @@ def cost_plan() -> Plan:
                                     weather_file=PHOENIX_EPW, tariff=Tariff([0.12] * 24), load="jobs")])
 
 
+def monthly_figures(res, price_usd_per_kwh=None) -> list[dict]:
+    """Per calendar month of the site's wall clock: IT, cooling and facility energy [kWh], total and
+    cooling PUE, and the electricity cost at a flat ``price_usd_per_kwh`` (None: not priced).
+
+    From the recorder's exact per-step energy bins (``res.monthly``), not from the minute series
+    (whose spacing is coarser than a minute in long runs): the months add up to the run's totals.
+    """
+    out = []
+    for m in res.monthly:
+        it, cool, fac = m["it_energy_kwh"], m["cooling_energy_kwh"], m["facility_energy_kwh"]
+        row = {"month": int(m["month"][5:7]), "it_kwh": it, "cooling_kwh": cool, "facility_kwh": fac,
+               "pue": m["pue"], "pue_cooling": m["pue_cooling"]}
+        if price_usd_per_kwh is not None:
+            row["facility_cost_usd"] = fac * price_usd_per_kwh
+            row["it_cost_usd"] = it * price_usd_per_kwh
+        out.append(row)
+    return out
+
+
 def cost_study(progress=None) -> dict:
-    """Seed story 3: a year of 100 × 815 W nodes at 70 % at $0.12/kWh ≈ $60,000 of IT electricity."""
+    """Seed story 3: a year of 100 nodes at 70 % (571 W mean) at $0.12/kWh ≈ $60,000 of IT electricity,
+    and what the facility around them costs (cooling and the rest of the facility at the meter)."""
     plan = cost_plan()
     res = simulate(plan, progress=progress)
-    return {"it_energy_kwh": res.it_energy_kwh, "it_cost_usd": res.it_cost_usd,
+    st = plan.server_types[0]
+    return {"node_idle_w": st.idle_power_w, "node_max_w": st.max_power_w,
+            "it_energy_kwh": res.it_energy_kwh, "it_cost_usd": res.it_cost_usd,
             "expected_it_cost_usd": 60000.0, "error_fraction": res.it_cost_usd / 60000.0 - 1.0,
-            "facility_energy_kwh": res.facility_energy_kwh, "pue": res.pue, "cost_usd": res.cost_usd,
+            "facility_energy_kwh": res.facility_energy_kwh, "facility_cost_usd": res.cost_usd,
+            "energy_cost_usd": res.energy_cost_usd, "demand_charge_usd": res.demand_charge_usd,
+            "pue": res.pue, "pue_cooling": res.pue_cooling, "electrical_loss_kwh": res.electrical_loss_kwh,
+            "cooling_energy_kwh": res.cooling_energy_kwh, "cost_usd": res.cost_usd,
+            "monthly": monthly_figures(res, plan.scenarios[0].tariff.hourly_price_usd_per_kwh[0]),
             "steps": res.steps, "step_s": res.step_s, "wall_time_s": res.wall_time_s}

@@ -8,7 +8,7 @@ One-node form:
 
 Each server (its GPUs lumped into one node) obeys ``C dT/dt = P(T) − (T − T_c)/R`` with
 
-* ``P = P_idle + (P_max − P_idle) · u · s`` (RAPS power model, physics.md),
+* ``P = P_idle + (P_max − P_idle) · u · s`` (RAPS power model, docs/physics.md),
 * ``s(T) = clip(1 − g (T − T_slow), s_min, 1)``: proportional clock reduction above slowdown
   (NVIDIA's thermal slowdown lowers clocks in steps as the GPU passes 89 °C; *estimate* of the
   gain in :mod:`.defaults`),
@@ -39,7 +39,7 @@ def clock_fraction(t_gpu_c, t_slow_c, gain_per_k, min_clock):
 
 
 def server_power(p_idle_w, p_dyn_w, utilization, clock):
-    """Server electric power ``P_idle + (P_max − P_idle)·u·s`` [W] (RAPS, physics.md)."""
+    """Server electric power ``P_idle + (P_max − P_idle)·u·s`` [W] (RAPS, docs/physics.md)."""
     return p_idle_w + p_dyn_w * utilization * clock
 
 
@@ -321,3 +321,139 @@ def server_pair_step(td0, tp0, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_s
         if not hit.any():
             break
     return td, tp, energy, thr, lost
+
+
+# ----------------------------------------------------------------------------- GPU groups
+#
+# With the GPUs of a server resolved into groups at offsets δ_g around the server's mean die
+# temperature (:mod:`.gpu_control`), the die power is P = P_idle + P_dyn·u·(A_j − B_j·T_d) in piece j
+# of a sorted kink list: still piecewise linear, so the same exact step applies with more pieces.
+
+
+def piece_index(td, kinks, heading_up=None):
+    """Piece of each server's law at die temperature ``td``: the number of its kinks below ``td``
+    (on a kink: the piece the trajectory heads into, ``heading_up`` bool array; None: below)."""
+    below = (kinks < td[:, None]).sum(axis=1)
+    if heading_up is None:
+        return below
+    return np.where(heading_up, (kinks <= td[:, None]).sum(axis=1), below)
+
+
+def piece_power_fraction(td, kinks, A, B):
+    """Mean dynamic-power fraction of each server's GPUs at die temperature ``td`` [°C] [-]
+    (continuous across kinks)."""
+    rows = np.arange(td.size)
+    j = piece_index(td, kinks)
+    return A[rows, j] - B[rows, j] * td
+
+
+def server_pair_step_pieces(td0, tp0, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
+                            lost_rate=None, max_pieces=48):
+    """Exact step of two-node servers whose die power is piecewise linear in the die temperature.
+
+    Per server: ``kinks`` [n × M] sorted (padded with +inf), and per piece ``A``, ``B``, ``thr``
+    [n × (M+1)]: dynamic-power fraction ``A − B·T_d`` and share of GPUs below full clock
+    (:func:`.gpu_control.piece_table`). Within a piece the pair is linear with constant input and
+    solved as :func:`server_pair_step` does; kink crossings are found exactly (Illinois on
+    monotone sub-intervals). ``lost_rate(T_mean, idx)`` [-] gives the share of demanded work not
+    delivered at a piece's mean die temperature (nonlinear in T: clock = power^{1/α}; the mean over
+    each piece's sub-interval is used).
+
+    Returns ``(td1, tp1, energy_j, throttled_s, lost_s)``: throttled time weighted by the share of
+    GPUs throttled [s], lost work as ``u ·`` time [s].
+    """
+    td = np.array(td0, dtype=float, copy=True)
+    n = td.size
+    tp = np.array(np.broadcast_to(np.asarray(tp0, float), td.shape), copy=True)
+    t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p = (np.broadcast_to(np.asarray(x, float), td.shape)
+                                                    for x in (t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p))
+    rows = np.arange(n)
+    m = kinks.shape[1]
+    r_th = r_d + r_p
+    pu = p_dyn * u
+    rem = np.full(n, float(dt))
+    energy = np.zeros(n)
+    thr_t = np.zeros(n)
+    lost = np.zeros(n)
+    for it in range(max_pieces):
+        p_now = p_idle + pu * piece_power_fraction(td, kinks, A, B)
+        up = (p_now - (td - tp) / r_d) > 0.0
+        j = piece_index(td, kinks, up)
+        k = pu * B[rows, j]
+        p0 = p_idle + pu * A[rows, j]
+        a11, a12, a21, a22, l1, l2 = pair_modes(k, r_d, r_p, c_d, c_p)
+        e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
+        e_p = t_cool + r_p * (p0 - k * e_d)
+        yd, yp = td - e_d, tp - e_p
+        inv = 1.0 / (l1 - l2)
+        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
+        bd = yd - ad
+        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
+        bp = yp - ap
+        lo = np.where(j > 0, kinks[rows, np.maximum(j - 1, 0)], -np.inf)
+        hi = np.where(j < m, kinks[rows, np.minimum(j, m - 1)], np.inf)
+
+        def tdie(t, ad=ad, bd=bd, e_d=e_d, l1=l1, l2=l2):
+            return e_d + ad * np.exp(l1 * t) + bd * np.exp(l2 * t)
+        h = rem
+        hit = np.zeros(n, bool)
+        if it < max_pieces - 1:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = -bd * l2 / (ad * l1)
+                t_ext = np.where(ratio > 0, np.log(np.where(ratio > 0, ratio, 1.0)) / (l1 - l2), -1.0)
+            has_ext = (t_ext > 0) & (t_ext < rem)
+            t1 = np.where(has_ext, t_ext, rem)
+            v1 = tdie(t1)
+            v2 = tdie(rem)
+            out1 = (v1 > hi) | (v1 < lo)
+            out2 = has_ext & ~out1 & ((v2 > hi) | (v2 < lo))
+            hit = (out1 | out2) & (rem > 0.0)
+            if hit.any():
+                idx = np.flatnonzero(hit)
+                o1 = out1[idx]
+                va = np.where(o1, td[idx], v1[idx])
+                vb = np.where(o1, v1[idx], v2[idx])
+                bound = np.where(vb > hi[idx], hi[idx], lo[idx])
+                ta = np.where(o1, 0.0, t1[idx])
+                tb = np.where(o1, t1[idx], rem[idx])
+                sub = (ad[idx], bd[idx], e_d[idx], l1[idx], l2[idx])
+
+                def g(t, sub=sub, bound=bound):
+                    return tdie(t, *sub) - bound
+                root = _illinois(g, ta, tb, va - bound, vb - bound)
+                h = rem.copy()
+                h[idx] = np.clip(root, 0.0, rem[idx])
+        e1, e2 = np.exp(l1 * h), np.exp(l2 * h)
+        td_new = e_d + ad * e1 + bd * e2
+        tp_new = e_p + ap * e1 + bp * e2
+        if hit.any():
+            td_new[idx] = bound
+        int_t = e_d * h + ad * np.expm1(l1 * h) / l1 + bd * np.expm1(l2 * h) / l2
+        energy += p0 * h - k * int_t
+        thr_t += thr[rows, j] * h
+        if lost_rate is not None:
+            live = h > 0.0
+            if live.any():
+                lost[live] += h[live] * lost_rate(int_t[live] / h[live], rows[live])
+        td, tp = td_new, tp_new
+        rem = rem - h
+        if not hit.any():
+            break
+    return td, tp, energy, thr_t, lost
+
+
+def server_equilibrium_pieces(t_cool, u, p_idle, p_dyn, r_th, kinks, A, B):
+    """Steady die temperature [°C] of servers with a piecewise-linear power law (:mod:`.gpu_control`).
+
+    In piece j the steady state is ``T* = (T_c + R(P_idle + P_dyn·u·A_j)) / (1 + R·P_dyn·u·B_j)``;
+    the right-hand side is strictly decreasing in T, so exactly one piece holds its own T*.
+    """
+    t_cool, u, p_idle, p_dyn, r_th = (np.broadcast_to(np.asarray(x, float), (kinks.shape[0],))
+                                      for x in (t_cool, u, p_idle, p_dyn, r_th))
+    pu = (p_dyn * u)[:, None]
+    cand = (t_cool[:, None] + r_th[:, None] * (p_idle[:, None] + pu * A)) / (1.0 + r_th[:, None] * pu * B)
+    lo = np.concatenate([np.full((kinks.shape[0], 1), -np.inf), kinks], axis=1)
+    hi = np.concatenate([kinks, np.full((kinks.shape[0], 1), np.inf)], axis=1)
+    ok = (cand >= lo - 1e-9) & (cand <= hi + 1e-9)
+    j = np.argmax(ok, axis=1)
+    return cand[np.arange(kinks.shape[0]), j]

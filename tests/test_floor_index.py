@@ -1,4 +1,5 @@
-"""planner.checks.FootprintIndex: the one overlap test the editor uses (against brute force)."""
+"""planner.floor.FootprintIndex (re-exported by planner.checks): the one overlap test the editor and
+the checks use, against brute force (no Qt)."""
 from __future__ import annotations
 
 import math
