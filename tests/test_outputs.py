@@ -57,6 +57,7 @@ OUTPUT_OPTIONS = {
     ("schedule", "--out"): ["--days", "1", "--method", "fcfs"],
     ("sweep", "--out"): ["--vary", "control=reactive", "--days", "0.125"],
     ("export", "--out"): [],
+    ("edit", "--out"): ["rename", "A01", "Z01"],  # the edited plan saved to another file
 }
 
 
