@@ -11,12 +11,8 @@ import sys
 from dataclasses import replace
 
 from ui.cli_text import count
-from ui.cli_sim import SimCliError, _guarded, _jsonable, _parse_start, _pick_scenario, _print_json
+from ui.cli_sim import _cli_error as _error, _guarded, _jsonable, _pick_scenario, _print_json, _scenario_changes
 from ui.progress import TerminalProgress
-
-
-def _error(msg: str) -> SimCliError:
-    return SimCliError(msg)
 
 
 def cmd_schedule(args) -> int:
@@ -34,16 +30,7 @@ def cmd_schedule(args) -> int:
     if args.method not in METHODS:  # argparse checks it; kept for callers building args by hand
         raise _error(f"--method must be one of {', '.join(METHODS)}")
     sc = _pick_scenario(plan, args.scenario)
-    changes = {}
-    if args.start is not None:
-        changes["start"] = _parse_start(args.start)
-    if args.days is not None:
-        if not math.isfinite(args.days) or args.days <= 0:
-            raise _error(f"--days must be > 0, got {args.days}")
-        changes["horizon_s"] = args.days * 86400.0
-    if args.weather is not None:
-        changes["weather_file"] = args.weather
-    sc = replace(sc, **changes)
+    sc = replace(sc, **_scenario_changes(args))
     if not math.isfinite(args.slot) or args.slot <= 0:
         raise _error(f"--slot must be > 0 minutes, got {args.slot}")
     if not math.isfinite(args.time_limit) or args.time_limit <= 0:

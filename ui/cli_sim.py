@@ -88,6 +88,21 @@ def _parse_start(text: str) -> datetime:
         raise _cli_error(f"--start {text!r}: expected a date as YYYY-MM-DD") from None
 
 
+def _scenario_changes(args) -> dict:
+    """The scenario fields ``--start``, ``--days`` and ``--weather`` override (shared by simulate and
+    schedule), checked: a dict for ``dataclasses.replace``."""
+    changes = {}
+    if args.start is not None:
+        changes["start"] = _parse_start(args.start)
+    if args.days is not None:
+        if not math.isfinite(args.days) or args.days <= 0:
+            raise _cli_error(f"--days must be > 0, got {args.days}")
+        changes["horizon_s"] = args.days * 86400.0
+    if args.weather is not None:
+        changes["weather_file"] = args.weather
+    return changes
+
+
 def _pick_scenario(plan, name):
     from planner.plan import Scenario
     if name is not None:
@@ -131,13 +146,7 @@ def cmd_simulate(args) -> int:
 
     plan = load_plan(args.plan)  # PlanFileError: one line from ui.cli.main (detail with --verbose)
     sc = _pick_scenario(plan, args.scenario)
-    changes = {}
-    if args.start is not None:
-        changes["start"] = _parse_start(args.start)
-    if args.days is not None:
-        if not math.isfinite(args.days) or args.days <= 0:
-            raise _cli_error(f"--days must be > 0, got {args.days}")
-        changes["horizon_s"] = args.days * 86400.0
+    changes = _scenario_changes(args)
     if args.year:
         if args.start is not None or args.days is not None:
             raise _cli_error("--year runs the whole weather year from 1 January; drop --start and --days")
@@ -145,8 +154,6 @@ def cmd_simulate(args) -> int:
         changes["horizon_s"] = 365 * 86400.0
     if args.rtol is not None and (not math.isfinite(args.rtol) or args.rtol <= 0):
         raise _cli_error(f"--rtol must be > 0, got {args.rtol}")
-    if args.weather is not None:
-        changes["weather_file"] = args.weather
     if args.load is not None:
         changes["load"] = args.load
     label = sc.name
