@@ -16,9 +16,18 @@ measured uninterrupted duration, then check what is on disk):
 After every killed run the next uninterrupted writer of the same target is run too: it must succeed
 and leave no temporary of the crashed run (the plan's / the export folder's write lock cleans them).
 
-Run: ``.venv/bin/python benchmarks/fault_campaign.py [--runs 200] [--seed 1]``; prints one JSON
-object. ``tests/test_campaigns.py`` runs a seeded sample (~20 runs) in ``make test``. As root, a
-``--disk-full`` pass also writes onto a 1 MiB tmpfs (one-line "disk full" and the old files kept).
+Two more passes:
+
+* ``--disk-full LEVELS`` (root: it mounts a 1 MiB tmpfs) — every writer (``import``, GUI save,
+  ``export``, ``--timeseries``, ``schedule --out``) onto a disk filled to LEVELS random levels: a
+  complete output, or exit 2 with one line ``disk full while writing …`` and the old files byte
+  for byte, never a temporary or a truncated file left;
+* ``--concurrency ROUNDS`` — two or three ``dcplan import`` runs started together into one plan:
+  no lost update (every import that exits 0 is in the plan; the others are refused in one line).
+
+Run: ``.venv/bin/python benchmarks/fault_campaign.py [--runs 200] [--seed 1] [--disk-full 24]
+[--concurrency 60]``; prints one JSON object. ``tests/test_campaigns.py`` runs a seeded sample
+(~20 runs) in ``make test``.
 """
 from __future__ import annotations
 
@@ -27,6 +36,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -246,59 +256,198 @@ def run(runs: int, seed: int = 1, work: Path | None = None, scenarios=SCENARIOS,
             "failures": len(failures), "failure_examples": failures[:20], "wall_s": round(time.perf_counter() - t0, 1)}
 
 
-def disk_full(work: Path) -> dict:
-    """Writes onto a 1 MiB tmpfs (root only): each refused with one "disk full" line, old files kept."""
+_GUI_SAVE_PLAN = """
+import sys
+from models.store import PlanFileError
+from planner.demo import build_demo_plan
+from ui.file_jobs import save_plan_file
+from ui.jobs import CancelToken
+try:
+    save_plan_file(build_demo_plan(int(sys.argv[2])), sys.argv[1], CancelToken())
+except PlanFileError as exc:  # the GUI shows this text in its message box
+    sys.exit(f"{exc}")
+"""
+
+
+def disk_full(work: Path, levels: int = 24, seed: int = 1) -> dict:
+    """Every writer onto a 1 MiB tmpfs (root only) filled to ``levels`` random levels (a ballast file
+    leaves 0 to 600 KiB free). Each run must either succeed with a complete output or exit 2 with
+    one line ``disk full while writing …``; the old plan / output is byte for byte unchanged, no
+    temporary is left and nothing incomplete sits under a final name."""
     mnt = work / "full"
     mnt.mkdir(parents=True, exist_ok=True)
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True).returncode:
         return {"skipped": "cannot mount a tmpfs here (not root)"}
-    out = {}
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    runs = []
     try:
         from models.store import save_plan
         from planner.demo import build_demo_plan
 
-        plan = work / "big.dcplan"
-        save_plan(build_demo_plan(400), plan)  # larger than the tmpfs
-        small = mnt / "hall.dcplan"
-        save_plan(build_demo_plan(2), small)
-        before = _sha(small)
-        cases = {
-            "import": _dcplan("import", small, "--rack-plan", _big_rack_plan(work)),
-            "export": _dcplan("export", plan, "--out", mnt / "csv"),
-            "timeseries": _dcplan("simulate", plan, "--days", "2", "--timeseries", mnt / "minutes.csv"),
+        plan = work / "big.dcplan"  # inputs live off the small disk
+        save_plan(build_demo_plan(60), plan)
+        _run(_dcplan("export", plan, "--out", work / "big_csv"))
+        small_plan = work / "small.dcplan"
+        save_plan(build_demo_plan(2), small_plan)
+        bare = build_demo_plan(60)  # the 60 racks without servers: the import adds 240 servers
+        bare.servers, bare.jobs = [], []
+        bare_plan = work / "bare.dcplan"
+        save_plan(bare, bare_plan)
+        writers = {  # name: (argv, the file it changes or writes)
+            "import": (_dcplan("import", mnt / "hall.dcplan", *[a for n in ("racks", "devices", "rack_plan") for a in
+                                                               (f"--{n.replace('_', '-')}", work / "big_csv" / f"{n}.csv")]),
+                       mnt / "hall.dcplan"),
+            "gui_save": ([sys.executable, "-c", _GUI_SAVE_PLAN, mnt / "hall.dcplan", "RACKS"], mnt / "hall.dcplan"),
+            "export": (_dcplan("export", plan, "--out", mnt / "csv"), mnt / "csv" / "devices.csv"),
+            "timeseries": (_dcplan("simulate", plan, "--days", "0.5", "--timeseries", mnt / "minutes.csv"),
+                           mnt / "minutes.csv"),
+            "schedule_out": (_dcplan("schedule", small_plan, "--days", "1", "--method", "fcfs", "--out",
+                                     mnt / "schedule.csv"), mnt / "schedule.csv"),
         }
-        (mnt / "minutes.csv").write_text("old\n")
-        for name, argv in cases.items():
+        for i in range(levels * len(writers)):
+            name = list(writers)[i % len(writers)]
+            argv, target = writers[name]
+            for p in list(mnt.iterdir()):
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            argv = [str(a).replace("RACKS", str(rng.choice([4, 40, 120, 300]))) for a in argv]
+            if name in ("import", "gui_save"):
+                shutil.copyfile(bare_plan if name == "import" else small_plan, target)
+            elif name == "export":
+                _run(_dcplan("export", small_plan, "--out", mnt / "csv"))
+            else:
+                target.write_text("old\n")
+            before = {p.relative_to(mnt): _sha(p) for p in mnt.rglob("*") if p.is_file()}  # (no lock file yet)
+            free = shutil.disk_usage(mnt).free
+            leave = rng.choice([0, 4096, rng.randrange(0, 600 * 1024)])
+            with open(mnt / "ballast", "wb") as fh:
+                try:
+                    fh.write(b"\0" * max(0, free - leave))
+                except OSError:
+                    pass
             proc = _run(argv, check=False)
+            (mnt / "ballast").unlink()
             err = proc.stderr.strip().splitlines()
-            out[name] = {"exit": proc.returncode, "stderr_lines": len(err), "message": err[-1] if err else "",
-                         "plan_unchanged": _sha(small) == before,
-                         "left": sorted(p.name for p in mnt.rglob("*") if ".tmp" in p.name)}
-        out["minutes_csv_unchanged"] = (mnt / "minutes.csv").read_text() == "old\n"
+            after = {p.relative_to(mnt): _sha(p) for p in mnt.rglob("*") if p.is_file() and p.name != ".hall.dcplan.lock"}
+            problems = []
+            said = [line for line in err if not _PROGRESS.match(line)]  # progress lines aside
+            if proc.returncode == 0:
+                problems += _complete(name, target)
+            else:
+                if proc.returncode not in (1, 2) or len(said) != 1 or "disk full while writing" not in said[0]:
+                    problems.append(f"exit {proc.returncode}, stderr {said[-3:]}")
+                if after != before:
+                    problems.append("files changed by a refused write: "
+                                    f"{sorted(str(k) for k in set(after) ^ set(before) | {k for k in after if after[k] != before.get(k)})}")
+            left = sorted(str(k) for k in after if ".tmp" in str(k))
+            if left:
+                problems.append(f"temporaries left: {left}")
+            runs.append({"writer": name, "free_bytes": min(free, leave), "exit": proc.returncode,
+                         "message": err[-1][:200] if err else "", "problems": problems})
     finally:
         subprocess.run(["umount", str(mnt)], capture_output=True)
-    return out
+    by = {}
+    for r in runs:
+        s = by.setdefault(r["writer"], {"runs": 0, "succeeded": 0, "disk_full": 0, "failures": 0})
+        s["runs"] += 1
+        s["succeeded"] += r["exit"] == 0
+        s["disk_full"] += "disk full while writing" in r["message"]
+        s["failures"] += bool(r["problems"])
+    failures = [r for r in runs if r["problems"]]
+    return {"runs": len(runs), "by_writer": by, "failures": len(failures), "failure_examples": failures[:10],
+            "messages": sorted({r["message"] for r in runs if r["exit"]})[:8], "wall_s": round(time.perf_counter() - t0, 1)}
 
 
-def _big_rack_plan(work: Path) -> Path:
-    p = work / "big_rack_plan.csv"
-    p.write_text("rack,hall,x_m,y_m,orientation\n" + "".join(
-        f"BIG{i},Big hall {i // 1000},{1.5 + 0.6 * (i % 40)},{1.8 + 2.4 * ((i // 40) % 25)},S\n" for i in range(20000)))
-    return p
+_PROGRESS = re.compile(r"\w[\w ()]*: +\d+ % \(")  # ui.progress.TerminalProgress lines on stderr
+
+
+def _complete(name: str, target: Path) -> list[str]:
+    """A write that reported success left a complete file."""
+    from models.store import PlanFileError, load_plan
+
+    if name in ("import", "gui_save"):
+        try:
+            load_plan(target)
+        except PlanFileError as exc:
+            return [f"saved plan does not load: {exc}"]
+        return []
+    if name == "export":
+        manifest = json.loads((target.parent / "manifest.json").read_text())
+        return [f"{f} does not match the manifest" for f, d in manifest.get("files", {}).items()
+                if _sha(target.parent / f) != (d.get("sha256") if isinstance(d, dict) else d)]
+    text = target.read_text()
+    return [] if text.endswith("\n") and text.count("\n") > 2 else [f"{target.name} is incomplete"]
+
+
+def concurrency(trials: int, seed: int = 1, work: Path | None = None) -> dict:
+    """``trials`` rounds of two or three ``dcplan import`` runs started together into one plan, each
+    adding its own rack: every import that exits 0 has its rack in the plan afterwards (no lost
+    update); a refused one exits 2 with one line saying another program is changing the plan, and its
+    rack is absent. The plan passes ``PRAGMA integrity_check`` after every round."""
+    from models.store import load_plan, save_plan
+    from planner.demo import build_demo_plan
+
+    tmp = Path(tempfile.mkdtemp(prefix="dcplan-conc-")) if work is None else Path(work)
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    rounds = []
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        plan = tmp / "hall.dcplan"
+        save_plan(build_demo_plan(300), plan)  # a 42 m x 36 m hall: room for the new racks
+        for t in range(trials):
+            names = [f"C{t:03d}{k}" for k in range(rng.choice([2, 2, 3]))]
+            procs = []
+            for k, name in enumerate(names):
+                csv = tmp / f"{name}.csv"  # a new rack without a position: placed on the first free spot
+                csv.write_text(f"site,location,name,status,u_height\nPhoenix AI Campus,Hall 1,{name},planned,42\n")
+                procs.append(subprocess.Popen(_dcplan("import", plan, "--racks", csv), stderr=subprocess.PIPE,
+                                              stdout=subprocess.DEVNULL, text=True, env=_ENV, cwd=ROOT))
+            codes = [p.wait(timeout=300) for p in procs]
+            errs = [p.stderr.read().strip() for p in procs]
+            racks = load_plan(plan).rack_map()
+            problems = []
+            for name, code, err in zip(names, codes, errs):
+                if code == 0 and name not in racks:
+                    problems.append(f"{name}: imported (exit 0) but lost")
+                elif code != 0 and (code != 2 or len(err.splitlines()) != 1 or "another program" not in err
+                                    or name in racks):
+                    problems.append(f"{name}: exit {code}: {err[-200:]}")
+            con = sqlite3.connect(f"file:{plan}?mode=ro", uri=True)
+            if con.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                problems.append("integrity_check failed")
+            con.close()
+            rounds.append({"round": t, "imports": len(names), "exit_codes": codes, "problems": problems})
+    finally:
+        if work is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    imports = sum(r["imports"] for r in rounds)
+    ok = sum(c == 0 for r in rounds for c in r["exit_codes"])
+    failures = [r for r in rounds if r["problems"]]
+    return {"rounds": len(rounds), "imports": imports, "applied": ok, "refused_held": imports - ok,
+            "rounds_all_applied": sum(all(c == 0 for c in r["exit_codes"]) for r in rounds),
+            "lost_updates": sum("lost" in p for r in rounds for p in r["problems"]), "failures": len(failures),
+            "failure_examples": failures[:10], "wall_s": round(time.perf_counter() - t0, 1)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--disk-full", action="store_true", help="also the disk-full pass (needs root for a tmpfs)")
+    ap.add_argument("--disk-full", type=int, default=0, metavar="LEVELS",
+                    help="also the disk-full pass: every writer at LEVELS fill levels (needs root for a tmpfs)")
+    ap.add_argument("--concurrency", type=int, default=0, metavar="ROUNDS",
+                    help="also ROUNDS of two or three imports started together into one plan")
     args = ap.parse_args()
-    out = run(args.runs, args.seed)
+    out = run(args.runs, args.seed) if args.runs else {"campaign": "fault", "runs": 0, "failures": 0}
     if args.disk_full:
         with tempfile.TemporaryDirectory(prefix="dcplan-full-") as tmp:
-            out["disk_full"] = disk_full(Path(tmp))
+            out["disk_full"] = disk_full(Path(tmp), args.disk_full, args.seed)
+    if args.concurrency:
+        out["concurrency"] = concurrency(args.concurrency, args.seed)
     print(json.dumps(out, indent=2, default=str))
-    sys.exit(1 if out["failures"] else 0)
+    failed = out["failures"] + sum(out.get(k, {}).get("failures", 0) for k in ("disk_full", "concurrency"))
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

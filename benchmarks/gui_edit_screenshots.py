@@ -9,6 +9,8 @@ across a hot aisle, the second faces the first across a cold aisle. Writes into 
 
 * ``add_row_dialog.png`` — the dialog (Automatic facing, feeds picked);
 * ``add_row_after.png`` — the floor after both rows: aisles shaded, the problem list unchanged;
+* ``duplicate.png`` — the last rack of the new row G duplicated (Ctrl+D with ``xdotool``): the copy
+  continues row G with the same facing (no rack behind another drawing its exhaust);
 * ``imperial_cdu.png`` — CDU-01 selected in imperial units: flow in GPM, loop load and capacity in tons;
 * ``imperial_cdu_plant.png`` — the same CDU in the Plant dock (GPM, gallons);
 * ``loop_mismatch.png`` — liquid loop TCS set on air-only rack A01: the warning in the problem list.
@@ -89,8 +91,7 @@ def main() -> None:
             dlg.accept()
 
         QTimer.singleShot(50, fill)
-        wid = subprocess.run(["xdotool", "search", "--name", "dcplan-edit-shots"], capture_output=True,
-                             text=True).stdout.split() if shutil.which("xdotool") else []
+        wid = [str(int(win.winId()))] if shutil.which("xdotool") else []
         if wid:
             subprocess.run(["xdotool", "windowfocus", "--sync", wid[0]], check=False)
             settle(200)
@@ -118,6 +119,39 @@ def main() -> None:
     win.view.fit_hall()
     settle(500)
     win.grab().save(str(out / "add_row_after.png"))
+
+    # Duplicate (Ctrl+D, sent with xdotool) on the last rack of the new row G: the copy continues the row
+    last_g = sorted(n for n in win.doc.rack_map() if n.startswith("G"))[-1]
+    win.doc.set_selection([last_g])
+    n_racks = len(win.doc.plan.racks)
+    wid = [str(int(win.winId()))] if shutil.which("xdotool") else []  # the title now names the plan
+    if wid:  # click the rack on the floor, then Ctrl+D, as a user would
+        from PySide6.QtCore import QPointF
+
+        win.view.center_on_rack(last_g)
+        settle(300)
+        r = win.doc.rack(last_g)
+        at = win.view.viewport().mapToGlobal(win.view.mapFromScene(QPointF(r.x_m, r.y_m)))
+        subprocess.run(["xdotool", "windowfocus", "--sync", wid[0]], check=False)
+        subprocess.run(["xdotool", "mousemove", "--sync", str(at.x()), str(at.y()), "click", "1"], check=False)
+        settle(300)
+        subprocess.run(["xdotool", "key", "ctrl+d"], check=True)
+        settle(600)
+    if len(win.doc.plan.racks) == n_racks:
+        print("xdotool key did not reach the window; triggering Edit ▸ Duplicate")
+        win.act_duplicate.trigger()
+        settle(300)
+    copy = win.doc.rack(win.doc.selected_racks[0])
+    src = win.doc.rack(last_g)
+    win.doc.validate_now()
+    print(f"duplicate of {last_g} ({src.x_m:.2f}, {src.y_m:.2f}) {src.orientation}: {copy.name} at "
+          f"({copy.x_m:.2f}, {copy.y_m:.2f}) {copy.orientation}; problems naming it: "
+          f"{[p.code for p in win.doc.problems if p.rack == copy.name] or 'none'}")
+    win.view.center_on_rack(copy.name)
+    settle(500)
+    win.grab().save(str(out / "duplicate.png"))
+    win.doc.undo_stack.undo()
+    settle(200)
 
     units().set_system(IMPERIAL)
     win.doc.set_selection([], ["CDU-01"])

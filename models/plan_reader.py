@@ -27,6 +27,9 @@ from typing import Callable
 
 from planner.floor import FLOOR_COORD_MAX_M, RACK_SIDE_MAX_M, RACK_SIDE_MIN_M
 from planner.plan import (
+    MAX_DEMAND_CHARGE_USD_PER_KW,
+    MAX_PRICE_USD_PER_KWH,
+    QUANTITY_MAX,
     CONTAINMENTS,
     COOLING_TYPES,
     LOOP_MEDIA,
@@ -183,10 +186,6 @@ def sources_json() -> Checker:
     return check
 
 
-#: Highest energy price a plan may hold [$/kWh] (as ``planner.solver.limits``: see there).
-MAX_PRICE_USD_PER_KWH = 1000.0
-
-
 def prices_json() -> Checker:
     def check(v):
         s = text()(v)
@@ -239,7 +238,7 @@ def _control_modes() -> tuple[str, ...]:
 # Bounds (SI; wide, see the module docstring). Temperatures [°C]; powers [W] for server types,
 # [kW] elsewhere; times [s].
 _KM = FLOOR_COORD_MAX_M
-_BIG = 1e9          # counts and sizes no plan reaches (a billion kW, a billion m³/s)
+_BIG = QUANTITY_MAX  # counts and sizes no plan reaches (a billion kW, a billion m³/s)
 _DAY, _YEAR = 86400.0, 366 * 86400.0
 TEMP = (-100.0, 1000.0)
 #: Longest pure delay a cooling unit may have [s]: valves and pumps respond in seconds to minutes;
@@ -287,7 +286,7 @@ TABLES: dict[str, dict[str, Checker]] = {
     "job_placement": {"job_id": ref("job"), "server_id": ref("server"), "gpus": integer(0, 10_000_000)},
     "scenario": {"name": name(), "start": local_time(), "horizon_s": real(0, 100 * _YEAR, lo_open=True),
                  "step_s": real(0, _DAY, lo_open=True), "weather_file": text(), "hourly_price_json": prices_json(),
-                 "demand_charge_usd_per_kw": real(0, 100_000), "load": choice(("jobs", "full")),
+                 "demand_charge_usd_per_kw": real(0, MAX_DEMAND_CHARGE_USD_PER_KW), "load": choice(("jobs", "full")),
                  "control": choice(_control_modes)},
 }
 

@@ -129,6 +129,7 @@ from planner.netbox.columns import (
 from planner.plan import (
     COOLING_TYPES,
     ORIENTATIONS,
+    QUANTITY_MAX,
     CoolingLoop,
     Hall,
     Plan,
@@ -483,8 +484,12 @@ def _netbox_rack_rows(t: _Table, problems: _Problems, sites: dict[str, str]) -> 
         if max_weight is not None and not c.text("weight_unit"):
             c.problem("weight_unit", "required when max_weight is set")
         if max_weight is not None and weight_unit is not None:
-            values["max_weight_kg"] = {"kg": max_weight, "g": max_weight / 1000.0,
-                                       "lb": max_weight * _LB_KG, "oz": max_weight * _OZ_KG}[weight_unit]
+            kg = {"kg": max_weight, "g": max_weight / 1000.0, "lb": max_weight * _LB_KG,
+                  "oz": max_weight * _OZ_KG}[weight_unit]
+            if kg > QUANTITY_MAX:  # the converted value, as the plan holds it
+                c.problem("max_weight", f"{c.text('max_weight')} {weight_unit} is more than {QUANTITY_MAX:g} kg")
+            else:
+                values["max_weight_kg"] = kg
         top_down = c.boolean("desc_units")
         if site:
             sites.setdefault(t.file, site)
@@ -511,8 +516,8 @@ def _rack_plan_rows(t: _Table, problems: _Problems) -> dict[str, _RackIn]:
             "width_m": c.number("width_m", minimum=RACK_SIDE_MIN_M, maximum=RACK_SIDE_MAX_M),
             "depth_m": c.number("depth_m", minimum=RACK_SIDE_MIN_M, maximum=RACK_SIDE_MAX_M),
             "u_height": c.number("u_height", integer=True, minimum=1, maximum=RACK_U_HEIGHT_MAX),
-            "power_budget_kw": c.number("power_budget_kw", minimum=0),
-            "max_weight_kg": c.number("max_weight_kg", minimum=0),
+            "power_budget_kw": c.number("power_budget_kw", minimum=0, maximum=QUANTITY_MAX),
+            "max_weight_kg": c.number("max_weight_kg", minimum=0, maximum=QUANTITY_MAX),
             "cooling_type": c.choice("cooling_type", COOLING_TYPES),
             "status": c.choice("status", RACK_STATUSES),
         }

@@ -198,6 +198,24 @@ class FootprintIndex:
         keys = sorted(candidates, key=order.__getitem__) if order else candidates
         return [k for k in keys if k not in ignore and boxes_overlap(box, self.boxes[k], self.eps)]
 
+    def first(self, box: Box, ignore: Container = frozenset()):
+        """``query(box, ignore)[0]`` (None if nothing overlaps), found without collecting the rest:
+        a box dropped on a pile of k others costs O(1), not O(k) — so checking n racks piled onto a
+        few spots stays linear (the fuzz campaign's 3,400-row pile took 20 s, quadratic)."""
+        if not all(math.isfinite(v) for v in box):
+            return None
+        if self._n_cells(box) > self.MAX_CELLS or self._large:
+            hits = self.query(box, ignore)
+            return hits[0] if hits else None
+        seen = set()
+        for cell in self._cells(box):
+            for key in self._grid.get(cell, ()):
+                if key not in seen:
+                    seen.add(key)
+                    if key not in ignore and boxes_overlap(box, self.boxes[key], self.eps):
+                        return key
+        return None
+
     def _grid_candidates(self, box: Box) -> dict:
         """Keys filed in the cells ``box`` touches, first-seen order, each once."""
         out: dict = {}
@@ -328,11 +346,14 @@ def placement_conflicts(plan: Plan, racks: Sequence[Rack] = (), units: Sequence[
     Each proposed element is checked, in the order given (racks first), against the racks and floor
     units of its hall in ``plan`` — except the keys in ``ignore`` (``("rack", name)`` /
     ``("unit", name)``, usually the elements being moved) and the proposed elements themselves — and
-    against the proposed elements before it. So each overlapping pair is reported once, on the later
-    element. A hall named but missing from the plan counts as a default-sized hall of that name.
+    against the proposed elements before it. An element that overlaps is reported once, against the
+    first element it meets (the plan's before the proposed ones), so n elements piled on one spot
+    give n - 1 conflicts found in linear time, not n²/2. A hall named but missing from the plan
+    counts as a default-sized hall of that name.
 
     indexes : {hall: FootprintIndex} of ``plan`` to reuse (the GUI keeps them between edits); a hall's
         index missing there is built with :func:`hall_index` and added. Existing ones are not changed.
+        Without it, each hall's index is built without the proposed and ignored elements.
     """
     halls = {h.name: h for h in plan.halls}
     proposed = [(rack_key(r.name), r.hall, r.footprint()) for r in racks]
@@ -340,14 +361,18 @@ def placement_conflicts(plan: Plan, racks: Sequence[Rack] = (), units: Sequence[
     skip = set(ignore) | {key for key, _hall, _box in proposed}
     out: list[Conflict] = []
     placed: dict[str, FootprintIndex] = {}
+    own = indexes is None  # indexes of this call only: leave the skipped keys out of them
     indexes = {} if indexes is None else indexes
     for key, hall_name, box in proposed:
         hall = halls.get(hall_name) or Hall(hall_name)
         index = indexes.get(hall_name)
         if index is None:
-            index = indexes[hall_name] = hall_index(plan, hall_name)
+            index = indexes[hall_name] = hall_index(plan, hall_name, skip=skip if own else frozenset())
         mine = placed.setdefault(hall_name, FootprintIndex())
-        for other in index.query(box, skip) + mine.query(box):
+        other = index.first(box, skip)
+        if other is None:
+            other = mine.first(box)
+        if other is not None:
             out.append(Conflict(key, other, hall))
         if leaves_hall(box, hall):
             out.append(Conflict(key, None, hall))

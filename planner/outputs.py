@@ -224,10 +224,13 @@ def atomic_output(path: str | os.PathLike, *, protect: Iterable[str | os.PathLik
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        if fh is not None:
-            fh.close()
-        else:
-            os.close(fd)
+        try:
+            if fh is not None:
+                fh.close()  # after a failed write it flushes what is still buffered, and fails again
+            else:
+                os.close(fd)
+        except OSError:
+            pass  # the temporary is gone; the error that matters is already on its way (or there is none)
 
 
 class OutputSet:

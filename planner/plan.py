@@ -289,12 +289,26 @@ class Job:
     placement: tuple[tuple[str, int], ...] = ()
 
 
+#: Largest size or amount a plan holds [any unit: kW, kg, m³/s, a count]: a billion, beyond any hall.
+#: The plan reader (models.plan_reader) refuses more in a file; imports refuse it in a cell, so an
+#: import never saves a plan that cannot be opened again.
+QUANTITY_MAX = 1e9
+
+#: Highest energy price and demand charge a plan may hold [$/kWh, $/kW per month]: two hundred times
+#: the highest wholesale price cap in the US (ERCOT, $5/kWh) and far above any demand charge; with them
+#: the cost of ten years of a gigawatt hall stays a finite number (never "inf", never JSON null).
+#: Checked when a plan is read (models.plan_reader) and before a run (planner.solver.limits).
+MAX_PRICE_USD_PER_KWH = 1000.0
+MAX_DEMAND_CHARGE_USD_PER_KW = 100_000.0
+
+
 @dataclass
 class Tariff:
     """Electricity price.
 
-    hourly_price_usd_per_kwh : list[float]  24 prices by local hour [$/kWh]
-    demand_charge_usd_per_kw : float  On the peak 15-minute average [$/kW per month]
+    hourly_price_usd_per_kwh : list[float]  24 prices by local hour [$/kWh], 0 to MAX_PRICE_USD_PER_KWH
+    demand_charge_usd_per_kw : float  On the peak 15-minute average [$/kW per month], 0 to
+        MAX_DEMAND_CHARGE_USD_PER_KW
     """
 
     hourly_price_usd_per_kwh: list[float] = field(default_factory=lambda: [0.12] * 24)

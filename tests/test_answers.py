@@ -153,6 +153,7 @@ def test_cli_prints_the_same_answers(tmp_path, capsys):
     assert a["hottest_gpu"]["temp_c"] == pytest.approx(out["max_gpu_temp_c"], abs=1e-6)
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert f"hottest GPU: {a['hottest_gpu']['temp_c']:.1f} °C at {a['hottest_gpu']['time']} in rack " \
+    clock = lambda iso: iso.replace("T", " ")[:16]  # noqa: E731  (local time as a clock shows it)
+    assert f"hottest GPU: {a['hottest_gpu']['temp_c']:.1f} °C at {clock(a['hottest_gpu']['time'])} in rack " \
            f"{a['hottest_gpu']['rack']}" in text
-    assert f"peak facility power: {a['peak']['facility_kw']:,.0f} kW at {a['peak']['facility_time']}" in text
+    assert f"peak facility power: {a['peak']['facility_kw']:,.0f} kW at {clock(a['peak']['facility_time'])}" in text

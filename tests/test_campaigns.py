@@ -26,6 +26,9 @@ def test_fault_campaign_sample(tmp_path):
 
 
 def test_fuzz_campaign_sample(tmp_path):
-    out = fuzz_campaign.run(48, seed=20260801, workers=1, timeout=120, work=tmp_path)
-    assert out["cases"] == 48 and len(out["by_kind"]) == 5, out
+    out = fuzz_campaign.run(plans=8, csvs=24, args=6, paths=4, seed=20260801, workers=1, timeout=120, work=tmp_path)
+    assert out["cases"] == 42 and out["command_runs"] == 8 * 5 + 24 + 6 + 4, out
+    assert out["cases_by_kind"] == {"plan": 8, "csv": 24, "args": 6, "path": 4}, out
+    csv_codes = out["by_kind"]["csv"]["exit_codes"]
+    assert csv_codes.get("import:0", 0) >= 2 and csv_codes.get("import:1", 0) >= 2, csv_codes  # both outcomes met
     assert out["failures"] == 0 and out["hangs"] == 0, out["failure_examples"]

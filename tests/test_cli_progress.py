@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_not_a_terminal_prints_a_line_per_ten_percent_with_remaining_time():
     out = io.StringIO()  # not a tty, like a pipe or a CI log
-    bar = TerminalProgress("simulating", total=24.0, unit="h", stream=out)
+    bar = TerminalProgress("simulating", total=24.0, unit="h", stream=out, quiet_s=0.0)
     for k in range(1, 1001):
         bar(k / 1000)
     bar.close()
@@ -22,11 +22,32 @@ def test_not_a_terminal_prints_a_line_per_ten_percent_with_remaining_time():
 
 def test_progress_never_goes_backwards_or_past_the_end():
     out = io.StringIO()
-    bar = TerminalProgress("x", stream=out)
-    bar(0.55)
+    bar = TerminalProgress("x", stream=out, quiet_s=0.0)
+    bar(0.55)  # a jump past five marks: one line, the mark reached
     bar(0.2)  # a late, smaller report changes nothing
     bar(7.0)  # clamped to done
-    assert len(out.getvalue().splitlines()) == 10
+    assert [line.split("(")[0] for line in out.getvalue().splitlines()] == ["x:  50 % ", "x: 100 % "]
+
+
+def test_a_quick_run_prints_nothing_and_a_slow_one_starts_at_the_mark_it_reached(monkeypatch):
+    from ui import progress
+
+    now = [0.0]
+    monkeypatch.setattr(progress, "_now", lambda: now[0])
+    quick, slow = io.StringIO(), io.StringIO()
+    bar = TerminalProgress("quick", stream=quick)
+    for k in range(1, 11):  # done in 1 s: under the 2 s quiet time
+        now[0] = k * 0.1
+        bar(k / 10)
+    assert quick.getvalue() == ""
+    now[0] = 0.0
+    bar = TerminalProgress("study cost", stream=slow)  # two minutes, as in the issue
+    for k in range(1, 121):
+        now[0] = float(k)
+        bar(k / 120)
+    lines = slow.getvalue().splitlines()
+    assert len(lines) == 10 and lines[0] == "study cost:  10 % (12 s elapsed, about 1 min 48 s left)"
+    assert lines[-1] == "study cost: 100 % (2 min 00 s elapsed, about 0 s left)"
 
 
 class _Tty(io.StringIO):

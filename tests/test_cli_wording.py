@@ -37,6 +37,27 @@ def test_simulate_text_money_load_label_and_explained_counts(demo_file_shared, c
     assert "GPUs (spells of a GPU below full clock; a spell ends after 5 minutes at full clock)" in \
         lines["throttle episodes"]
     assert lines["GPUs throttled"].endswith("of 1344 (GPUs that slowed down at least once)")
+    # times as a clock shows them, with the zone; thousands separated; every count explained
+    assert lines["start"] == "2025-07-02 00:00 local time (America/Phoenix)" and lines["simulated"] == "1.2 h"
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*\.\d kWh", lines["facility energy"]), lines["facility energy"]
+    assert lines["most throttled at once"].endswith("% of GPUs (the largest share of GPUs slowed down at the same "
+                                                    "moment)")
+    assert "(demanded GPU work not done because throttled GPUs ran slower)" in lines["lost GPU-hours"]
+    hottest = next(line for line in out.splitlines() if line.startswith("hottest GPU:"))
+    assert re.search(r" at 2025-07-02 \d\d:\d\d in rack ", hottest), hottest
+    assert "T" not in out.split("hottest GPU:")[1].split("\n")[0].split(" in rack")[0]
+
+
+def test_days_that_are_not_whole_steps_are_rounded_and_said(demo_file_shared, capsys):
+    assert main(["simulate", str(demo_file_shared), "--days", "0.02", "--json"]) == 0  # 1,728 s: refused before
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["horizon_s"] == 1730.0
+    assert cap.err.startswith("note: --days 0.02 is 1,728 s; simulating 1,730 s (0.0200231 days), a whole "
+                              "number of 10 s steps")
+    # absurd periods reach the solver's size guard as before (one line, exit 2), not an overflow
+    assert main(["simulate", str(demo_file_shared), "--step", "1e308", "--days", "1e308"]) == 2
+    assert main(["simulate", str(demo_file_shared), "--days", "1e308"]) == 2
+    assert "internal error" not in capsys.readouterr().err
 
 
 def test_simulate_json_says_which_load_ran(demo_file_shared, capsys):
@@ -83,6 +104,8 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
                 "minneapolis": city, "ratio_phoenix_to_minneapolis": None}
 
     monkeypatch.setattr(studies, "run_study", fake)
+    from ui import progress
+    monkeypatch.setattr(progress, "QUIET_S", 0.0)  # the fake study takes no time: lines from the start
     assert main(["study", "phoenix"]) == 0
     cap = capsys.readouterr()
     err = cap.err.splitlines()
@@ -93,3 +116,35 @@ def test_study_phoenix_labels_each_run_and_words_a_zero_ratio(monkeypatch, capsy
     assert "∞" not in cap.out
     assert ("Phoenix / Minneapolis throttled GPU-hours: no ratio: Minneapolis had no throttled GPU-hours "
             "(Phoenix 15.5 GPU·h)") in cap.out
+
+
+def test_info_and_check_read_as_words_with_units(demo_file_shared, capsys):
+    assert main(["info", str(demo_file_shared)]) == 0
+    lines = dict(line.split(None, 1) if not line[:20].strip().count(" ") else (line[:20].strip(), line[20:].strip())
+                 for line in capsys.readouterr().out.splitlines())
+    assert lines["IT at max"] == "2,035.2 kW" and lines["GPUs"] == "1,344"
+    assert lines["headroom"] == "-644.4 kW (cooling capacity − IT at max)"  # Phoenix's design day (issue 11)
+    assert lines["cooling capacity"] == "1,390.8 kW at the 43.4 °C design day (plant derated for the heat)"
+    assert lines["site"] == "Phoenix AI Campus (America/Phoenix)"
+    assert lines["scenarios"] == "Hottest July week (jobs), 'Hottest July day, full load'"  # the comma is in a name
+    assert main(["check", str(demo_file_shared)]) == 1  # the demo's plant is short on Phoenix's design day
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("2 errors, 5 warnings; 32 racks, 104 servers, 1,344 GPUs, 2,035.2 kW IT at max")
+
+
+def test_schedule_text_explains_its_baseline_and_model_cost(capsys):
+    from ui.cli_schedule import _print_text
+
+    row = {"cost_usd": 24836.0, "facility_energy_kwh": 206312.0, "peak_15min_facility_kw": 1630.0,
+           "throttled_gpu_hours": 0.0, "lost_gpu_hours": 0.0, "max_gpu_temp_c": 85.4, "night_gpu_hours_share": 0.355,
+           "missed_deadlines": 1}
+    _print_text({**row, "method": "optimal", "scheduled": 36, "jobs": 36, "slot_min": 15.0, "verify_rounds": 1,
+                 "solve_time_s": 5.1, "model_cost_usd": 24770.06, "lower_bound_usd": 24700.0, "gap": 0.0028,
+                 "baseline": {**row, "cost_usd": 25782.0, "missed_deadlines": 4}})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("optimal: 36 of 36 jobs scheduled (15-min slots), 1 missed deadline, 1 re-schedule (after the "
+                      "verifying simulation found too little headroom), solve 5.10 s")
+    assert out[1].endswith("(fcfs: first come, first served, the baseline)")
+    assert out[-1] == ("model cost $                     24,770   (the scheduler's own estimate; the cost row is the "
+                       "solver's verified figure); bound $24,700, gap 0.28% (no schedule can cost less than the bound)")
+

@@ -28,7 +28,7 @@ from planner.csv_exchange import (
     unneutralise,
 )
 from planner.floor import boxes_overlap
-from planner.plan import CoolingLoop, Hall, Plan, PowerFeed, Rack, Server, ServerType, Site
+from planner.plan import QUANTITY_MAX, CoolingLoop, Hall, Plan, PowerFeed, Rack, Server, ServerType, Site
 
 DATA = Path(__file__).parent / "data" / "csv"
 SITE = "Phoenix AI Campus"
@@ -218,7 +218,7 @@ names = st.text(min_size=1, max_size=12).filter(lambda s: s == s.strip())
 # within the importer's sanity bounds (FLOOR_COORD_MAX_M, RACK_SIDE_MAX_M); any float inside them
 #: floor coordinates a rack of up to 5 m can take inside a hall (the import's floor rule)
 on_floor = st.floats(min_value=2.5, max_value=10_000.0 - 2.5)
-non_negative = st.floats(min_value=0.0, allow_infinity=False)
+non_negative = st.floats(min_value=0.0, max_value=QUANTITY_MAX)  # a plan holds no more (its reader's bound)
 positive = st.floats(min_value=0.001, max_value=5.0)  # rack sides: 1 mm (the export resolution) to 5 m
 
 

@@ -110,6 +110,23 @@ def test_cli_import_json_lists_floor_problems(plan_file, tmp_path, capsys):
     assert json.loads(out)["problems"] == ["rack_plan.csv:2: x_m: rack 'B01' overlaps rack 'A01' in hall 'H'"]
 
 
+def test_racks_piled_onto_one_spot_are_one_problem_per_row(tmp_path):
+    """Fuzz campaign find: 3,400 rack_plan rows on six spots gave 971,283 problems (every rack
+    against every earlier one) and took 20 s. Each row is reported once, against the first rack it
+    meets (a rack of the plan before the file's own), so n rows give n problems."""
+    n = 3000
+    csv = tmp_path / RACK_PLAN_CSV
+    csv.write_text(PLAN_HEAD + "".join(f"P{i},H,{3.0 if i % 2 else 6.0},{1.8 if i % 2 else 6.0},S\n"
+                                       for i in range(n)))
+    with pytest.raises(CsvImportError) as e:
+        import_csv(hall_plan(), rack_plan_path=csv)
+    assert e.value.total == n - 1  # P0 stands alone at (6.0, 6.0); every other row overlaps once
+    shown = [str(p) for p in e.value.problems]
+    assert shown[:3] == ["rack_plan.csv:3: x_m: rack 'P1' overlaps rack 'A01' in hall 'H'",
+                         "rack_plan.csv:4: x_m: rack 'P2' overlaps rack 'P0' in hall 'H'",
+                         "rack_plan.csv:5: x_m: rack 'P3' overlaps rack 'A01' in hall 'H'"]
+
+
 def test_moving_an_existing_rack_onto_another_is_refused_but_untouched_overlaps_are_not(tmp_path):
     """Only racks the import adds or moves are checked: an overlap already in the plan (reported by
     `dcplan check`) does not block an unrelated import."""

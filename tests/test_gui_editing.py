@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from planner.plan import Rack
 from gui_helpers import answer_dialog, click_tool, drag, pick, undo_redo, view_point
 from sample_plans import small_plan
 
@@ -270,6 +271,8 @@ def test_imperial_cdu_page_shows_gpm_and_no_line_mixes_btu_h_with_tons(win, qtbo
     lines = label_lines(ins)
     assert any("tons at max of" in line for line in lines), lines
     assert not [line for line in lines if "BTU/h" in line and "tons" in line]
+    status = " ".join(win.totals_labels[k].text() for k in ("it", "cooling", "headroom"))
+    assert "tons" in status and "BTU/h" not in status, status  # the status bar is one line too
     click_rack(win, "R01")  # back on the CRAH: air flow in CFM
     c = win.doc.unit("CRAH-1")
     QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
@@ -340,3 +343,19 @@ def test_the_window_opens_no_taller_than_asked(qtbot, msgs):
     qtbot.waitExposed(w)
     assert (w.width(), w.height()) == (1600, 1000)
     w.doc.undo_stack.setClean()
+
+
+def test_a_cold_aisle_between_rows_of_unequal_length_is_shaded(qapp):
+    """Seen on a screenshot after Duplicate lengthened row G: the cold aisle between G and H lost its
+    shading (QPainterPath.simplified() on strips 18.6 m and 18.599999999999998 m deep)."""
+    from PySide6.QtCore import QPointF
+
+    from ui.floor_items import FloorOverlayItem
+
+    g = [Rack(f"G0{i + 1}", row="G", x_m=2.7 + 0.6 * i, y_m=18.0, orientation="S") for i in range(5)]
+    h = [Rack(f"H0{i + 1}", row="H", x_m=2.7 + 0.6 * i, y_m=20.4 - 2 ** -48, orientation="N") for i in range(4)]
+    item = FloorOverlayItem()
+    item.rebuild(g + h)
+    assert item._cold.contains(QPointF(3.0, 19.2)) and item._cold.contains(QPointF(5.1, 19.2))
+    assert not item._cold.contains(QPointF(5.7, 19.2)) and item._hot.contains(QPointF(3.0, 17.0))
+

@@ -439,7 +439,8 @@ def test_imperial_preference_switches_every_view(win):
     assert win.inspector.x_box.value() == pytest.approx(1.5 / 0.3048, abs=0.01)
     assert "tons" in win.totals_labels["cooling"].text()  # 150 kW = 42.7 tons
     assert "43 tons" in win.totals_labels["cooling"].text()
-    assert "BTU/h" in win.totals_labels["it"].text()
+    # the status bar compares IT heat with cooling and headroom: one unit (tons) along the line
+    assert "tons of heat" in win.totals_labels["it"].text() and "BTU/h" not in win.totals_labels["it"].text()
     assert "BTU/h" in win.inspector.heat_label.text()
     assert "CFM" in win.catalog.details.text() or win.catalog.tree.topLevelItemCount() == 2
     # editing in feet stores metres

@@ -201,6 +201,26 @@ def test_sub_millimetre_rack_is_refused_and_own_export_reimports(tmp_path):
     assert again.racks[0].depth_m == 0.001
 
 
+@pytest.mark.parametrize("file, head, row, problem", [
+    ("rack_plan.csv", "rack,hall,x_m,y_m,orientation,power_budget_kw", "A01,Hall 1,2.7,1.8,S,1e308",
+     "rack_plan.csv:2: power_budget_kw: must be <= "),
+    ("rack_plan.csv", "rack,hall,x_m,y_m,orientation,max_weight_kg", "A01,Hall 1,2.7,1.8,S,999999999999999999999",
+     "rack_plan.csv:2: max_weight_kg: must be <= "),
+    ("racks.csv", "site,location,name,status,max_weight,weight_unit", "Phoenix AI Campus,Hall 1,A01,active,3e9,lb",
+     "racks.csv:2: max_weight: 3e9 lb is more than 1e+09 kg"),
+])
+def test_import_refuses_sizes_the_plan_could_not_be_opened_with(plan_file, tmp_path, capsys, file, head, row, problem):
+    """Fuzz campaign find: these cells were imported (exit 0) into a plan that then failed to open.
+    The import's bounds are the reader's (planner.plan.QUANTITY_MAX); the plan is not changed."""
+    csv = tmp_path / file
+    csv.write_text(f"{head}\n{row}\n")
+    before = plan_file.read_bytes()
+    option = "--rack-plan" if file == "rack_plan.csv" else "--racks"
+    code, _, err = cli(capsys, "import", plan_file, option, csv)
+    assert code == 1 and err.splitlines()[0].startswith(problem), err
+    assert plan_file.read_bytes() == before
+
+
 # ------------------------------------------------------------------ point 11: disk full, one line
 
 @pytest.fixture

@@ -50,6 +50,58 @@ def test_simulate_timeseries_refuses_another_plan_and_the_input(plan_file, tmp_p
     load_plan(plan_file)
 
 
+# every option that writes a file, with the least arguments that reach the write (--out of export is
+# a folder: its racks.csv is the file at stake)
+OUTPUT_OPTIONS = {
+    ("simulate", "--timeseries"): ["--days", "0.01", "--step", "6"],
+    ("schedule", "--out"): ["--days", "1", "--method", "fcfs"],
+    ("sweep", "--out"): ["--vary", "control=reactive", "--days", "0.125"],
+    ("export", "--out"): [],
+    ("edit", "--out"): ["rename", "A01", "Z01"],  # the edited plan saved to another file
+}
+
+
+def test_every_output_option_of_the_cli_is_listed_here():
+    """A new option that writes a file joins OUTPUT_OPTIONS (and so the test below)."""
+    import argparse
+
+    from ui.cli import build_parser
+
+    found = set()
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= {(name, o) for a in sub._actions for o in a.option_strings
+                          if a.dest in ("out", "timeseries", "output", "save_as", "report", "csv")}
+    assert found == set(OUTPUT_OPTIONS)
+
+
+@pytest.mark.parametrize("command, option", sorted(OUTPUT_OPTIONS))
+def test_every_output_option_refuses_another_plan_and_the_input(plan_file, tmp_path, capsys, command, option):
+    """Point 1 for every file-writing option: a plan (known by its application id, whatever its name)
+    and the command's own input are never written over; exit 2 with one line, bytes unchanged."""
+    from ui.cli import main
+
+    other = tmp_path / "results.csv"  # a plan named like an output
+    save_plan(build_demo_plan(2), other)
+    target = other
+    if command == "export":
+        target = tmp_path / "set"
+        target.mkdir()
+        (target / "racks.csv").write_bytes(other.read_bytes())
+        other = target / "racks.csv"
+    before, plan_before = other.read_bytes(), plan_file.read_bytes()
+    code = main([command, str(plan_file), *OUTPUT_OPTIONS[command, option], option, str(target)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "is a dcplan plan" in err[-1], err
+    assert other.read_bytes() == before and plan_file.read_bytes() == plan_before
+    if command != "export":  # (export's --out is a folder, never the plan file itself)
+        code = main([command, str(plan_file), *OUTPUT_OPTIONS[command, option], option, str(plan_file)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and "input of this command" in err[-1], err
+        assert plan_file.read_bytes() == plan_before
+
+
 def test_export_refuses_to_write_over_a_plan_named_like_a_csv(plan_file, tmp_path):
     out = tmp_path / "csv"
     out.mkdir()
@@ -100,6 +152,33 @@ def test_disk_full_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(OutputError) as info:
         write_output(target, "a,b\n" * 1000)
     assert str(info.value).startswith("disk full while writing") and "\n" not in str(info.value)
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("size", [100, 20_000])
+def test_disk_full_in_the_middle_of_a_buffered_write_is_one_line(tmp_path, monkeypatch, size):
+    """Fault campaign find: with a few KiB free, the writer's own buffered write failed inside the
+    block and the close in the clean-up flushed the rest and failed again; that second OSError
+    escaped as an internal error (exit 3). The temporary's descriptor is /dev/full here: every write
+    that reaches the disk answers ENOSPC, as a full disk does."""
+    import planner.outputs as outputs
+
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    real_mkstemp = outputs.tempfile.mkstemp
+
+    def on_a_full_disk(**kw):
+        fd, name = real_mkstemp(**kw)
+        os.dup2(os.open("/dev/full", os.O_WRONLY), fd)
+        return fd, name
+
+    monkeypatch.setattr(outputs.tempfile, "mkstemp", on_a_full_disk)
+    with pytest.raises(OutputError) as info:
+        with atomic_output(target) as fh:
+            fh.write("a,b\n" * (size // 4))
+    assert str(info.value).startswith(f"disk full while writing {target}") and "\n" not in str(info.value)
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 

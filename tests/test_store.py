@@ -120,6 +120,23 @@ def test_save_with_dangling_reference_leaves_old_file(demo_file):
     assert _digest(demo_file) == before
 
 
+@pytest.mark.parametrize("field, value, column", [
+    ("power_budget_kw", 1e308, "power_budget_kw"), ("max_weight_kg", 1e21, "max_weight_kg"),
+    ("orientation", "n", "orientation")])
+def test_a_plan_the_reader_would_refuse_is_never_saved(demo_file, field, value, column):
+    """Fuzz campaign find: an import saved a 1e308 kW power budget, and the plan then refused to
+    open (its reader's bound is 1e9). A save reads its file back through the reader before the
+    rename: refused with the reader's table, row and column; the old file and no temporary stay."""
+    before = _digest(demo_file)
+    plan = build_demo_plan()
+    setattr(plan.racks[0], field, value)
+    with pytest.raises(PlanFileError) as e:
+        save_plan(plan, demo_file)
+    assert f"table rack, row 'A01', column {column}:" in str(e.value) and "\n" not in str(e.value)
+    assert _digest(demo_file) == before
+    assert sorted(p.name for p in demo_file.parent.iterdir() if ".tmp" in p.name) == []
+
+
 def test_save_with_duplicate_rack_names(tmp_path):
     plan = build_demo_plan()
     plan.racks.append(Rack(name="A01"))

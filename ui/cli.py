@@ -14,6 +14,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from ui.cli_text import count
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -80,9 +82,10 @@ def cmd_check(args) -> int:
     else:
         for p in problems:
             print(f"{p.severity.upper():7s} {p.code:24s} {p.message}")
-        print(f"{n_err} error(s), {len(problems) - n_err} warning(s); {totals.racks} racks, "
-              f"{totals.servers} servers, {totals.gpus} GPUs, {totals.it_kw_max:.1f} kW IT at max, "
-              f"{totals.cooling_capacity_kw:.0f} kW cooling, headroom {totals.headroom_kw:.1f} kW"
+        n_warn = len(problems) - n_err
+        print(f"{count(n_err, 'error')}, {count(n_warn, 'warning')}; {count(totals.racks, 'rack')}, "
+              f"{count(totals.servers, 'server')}, {count(totals.gpus, 'GPU')}, {totals.it_kw_max:,.1f} kW IT at max, "
+              f"{totals.cooling_capacity_kw:,.0f} kW cooling, headroom {totals.headroom_kw:,.1f} kW"
               + (f" at the {totals.design_dry_bulb_c:.1f} °C design day" if totals.design_dry_bulb_c is not None
                  else ""))
     return EXIT_PROBLEMS if n_err else EXIT_OK
@@ -169,13 +172,30 @@ def cmd_info(args) -> int:
             "cooling_capacity_kw": round(t.cooling_capacity_kw, 3), "headroom_kw": round(t.headroom_kw, 3),
             "loops": [lp.name for lp in plan.cooling_loops], "cooling_units": len(plan.cooling_units),
             "power_feeds": len(plan.power_feeds), "jobs": len(plan.jobs),
-            "scenarios": [s.name for s in plan.scenarios]}
+            "scenarios": [s.name for s in plan.scenarios], "design_dry_bulb_c": t.design_dry_bulb_c}
     if args.json:
         _print_json(info)
     else:
-        for k, v in info.items():
-            print(f"{k:20s} {v}")
+        for label, value in _info_lines(info):
+            print(f"{label:20s} {value}")
     return EXIT_OK
+
+
+def _info_lines(info: dict) -> list[tuple[str, str]]:
+    """``dcplan info`` as an engineer reads it: words, units and separators (the JSON keeps the keys)."""
+    def names(xs) -> str:  # a name with a comma in it is quoted, so the list still reads
+        return ", ".join(repr(x) if "," in x else x for x in xs) or "none"
+
+    return [("site", f"{info['site']} ({info['timezone']})"), ("halls", names(info["halls"])),
+            ("racks", f"{info['racks']:,}"), ("servers", f"{info['servers']:,}"), ("GPUs", f"{info['gpus']:,}"),
+            ("IT at max", f"{info['it_kw_max']:,.1f} kW"),
+            ("cooling capacity", f"{info['cooling_capacity_kw']:,.1f} kW" + (
+                f" at the {info['design_dry_bulb_c']:.1f} °C design day (plant derated for the heat)"
+                if info.get("design_dry_bulb_c") is not None else " at the units' ratings")),
+            ("headroom", f"{info['headroom_kw']:,.1f} kW (cooling capacity − IT at max)"),
+            ("cooling loops", names(info["loops"])), ("cooling units", f"{info['cooling_units']:,}"),
+            ("power feeds", f"{info['power_feeds']:,}"), ("jobs", f"{info['jobs']:,}"),
+            ("scenarios", names(info["scenarios"]))]
 
 
 # ------------------------------------------------------------------------------ parser
@@ -243,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ui import cli_catalog
 
     cli_catalog.add_subcommands(sub)
+    from ui import cli_edit; cli_edit.add_subcommands(sub)  # noqa: E702  (edits: planner.edits' rules)
     try:  # solver commands live with the solver's CLI module
         from ui import cli_sim
     except ImportError as exc:  # pragma: no cover - only while the solver is not installed
@@ -286,8 +307,9 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra:  # a mistyped option: the command's own usage, not the top-level one
-        args._subparsers.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # a mistyped option: the command's own usage (an action's, for dcplan edit), not the top-level one
+        usage = getattr(args, "_usage_parser", None) or args._subparsers.choices[args.command]
+        usage.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, while the handlers below can still answer

@@ -10,12 +10,9 @@ import math
 import sys
 from dataclasses import replace
 
-from ui.cli_sim import SimCliError, _guarded, _jsonable, _parse_start, _pick_scenario, _print_json
+from ui.cli_text import count
+from ui.cli_sim import _cli_error as _error, _guarded, _jsonable, _pick_scenario, _print_json, _scenario_changes
 from ui.progress import TerminalProgress
-
-
-def _error(msg: str) -> SimCliError:
-    return SimCliError(msg)
 
 
 def cmd_schedule(args) -> int:
@@ -33,16 +30,7 @@ def cmd_schedule(args) -> int:
     if args.method not in METHODS:  # argparse checks it; kept for callers building args by hand
         raise _error(f"--method must be one of {', '.join(METHODS)}")
     sc = _pick_scenario(plan, args.scenario)
-    changes = {}
-    if args.start is not None:
-        changes["start"] = _parse_start(args.start)
-    if args.days is not None:
-        if not math.isfinite(args.days) or args.days <= 0:
-            raise _error(f"--days must be > 0, got {args.days}")
-        changes["horizon_s"] = args.days * 86400.0
-    if args.weather is not None:
-        changes["weather_file"] = args.weather
-    sc = replace(sc, **changes)
+    sc = replace(sc, **_scenario_changes(args))
     if not math.isfinite(args.slot) or args.slot <= 0:
         raise _error(f"--slot must be > 0 minutes, got {args.slot}")
     if not math.isfinite(args.time_limit) or args.time_limit <= 0:
@@ -104,18 +92,20 @@ def _fmt(v, spec):
 def _print_text(s: dict) -> None:
     b = s.get("baseline") or {}
     print(f"{s['method']}: {s['scheduled']} of {s['jobs']} jobs scheduled ({s['slot_min']:g}-min slots), "
-          f"{s['missed_deadlines']} missed deadlines, {s['verify_rounds']} verification round(s), "
-          f"solve {s['solve_time_s']:.2f} s")
+          f"{count(s['missed_deadlines'], 'missed deadline')}, {count(s['verify_rounds'], 're-schedule')} "
+          f"(after the verifying simulation found too little headroom), solve {s['solve_time_s']:.2f} s")
     rows = [("cost $", "cost_usd", ",.0f"), ("facility energy kWh", "facility_energy_kwh", ",.0f"),
             ("peak 15-min facility kW", "peak_15min_facility_kw", ",.0f"),
             ("throttled GPU-hours", "throttled_gpu_hours", ".1f"), ("lost GPU-hours", "lost_gpu_hours", ".1f"),
             ("max GPU °C", "max_gpu_temp_c", ".1f"), ("GPU-hours 22:00-06:00", "night_gpu_hours_share", ".1%"),
             ("missed deadlines", "missed_deadlines", "d")]
-    print(f"{'':26s} {s['method']:>12s} {'fcfs':>12s}" if b else "")
+    print(f"{'':26s} {s['method']:>12s} {'fcfs':>12s}   (fcfs: first come, first served, the baseline)" if b else "")
     for label, key, spec in rows:
         print(f"{label:26s} {_fmt(s.get(key), spec):>12s}" + (f" {_fmt(b.get(key), spec):>12s}" if b else ""))
-    print(f"{'model cost $':26s} {_fmt(s['model_cost_usd'], ',.2f'):>12s}"
-          + (f"   bound {_fmt(s['lower_bound_usd'], ',.2f')}, gap {_fmt(s['gap'], '.2%')}" if s["gap"] is not None else ""))
+    print(f"{'model cost $':26s} {_fmt(s['model_cost_usd'], ',.0f'):>12s}   (the scheduler's own estimate; the cost "
+          "row is the solver's verified figure)"
+          + (f"; bound ${_fmt(s['lower_bound_usd'], ',.0f')}, gap {_fmt(s['gap'], '.2%')} (no schedule can cost less "
+             "than the bound)" if s["gap"] is not None else ""))
     for name, why in s.get("unscheduled_reasons", {}).items():
         print(f"unscheduled {name}: {why}")
 

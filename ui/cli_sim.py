@@ -10,7 +10,7 @@ import math
 import sys
 from datetime import datetime
 
-from ui.cli_text import explained, money, ratio_text
+from ui.cli_text import clock_time, duration_text, explained, money, ratio_text
 from ui.progress import TerminalProgress
 
 STUDY_NAMES = ("phoenix", "pump-lag", "cost", "night-shift")  # night-shift: planner.schedule.study
@@ -93,6 +93,21 @@ def _parse_start(text: str) -> datetime:
         raise _cli_error(f"--start {text!r}: expected a date as YYYY-MM-DD") from None
 
 
+def _scenario_changes(args) -> dict:
+    """The scenario fields ``--start``, ``--days`` and ``--weather`` override (shared by simulate and
+    schedule), checked: a dict for ``dataclasses.replace``."""
+    changes = {}
+    if args.start is not None:
+        changes["start"] = _parse_start(args.start)
+    if args.days is not None:
+        if not math.isfinite(args.days) or args.days <= 0:
+            raise _cli_error(f"--days must be > 0, got {args.days}")
+        changes["horizon_s"] = args.days * 86400.0
+    if args.weather is not None:
+        changes["weather_file"] = args.weather
+    return changes
+
+
 def _pick_scenario(plan, name):
     from planner.plan import Scenario
     if name is not None:
@@ -106,6 +121,27 @@ def _pick_scenario(plan, name):
     return Scenario(name="command line", start=datetime(2025, 7, 1), horizon_s=86400.0, load=FALLBACK_LOAD)
 
 
+def _whole_steps(sc, args):
+    """``sc`` with a ``--days`` period rounded to a whole number of time steps (at least one), saying so
+    on stderr: the solver reports energy and cost for exactly the simulated time, so it refuses a
+    partial step, and ``--days 0.02`` (1,728 s) should run 1,730 s, not fail asking for seconds."""
+    import sys
+    from dataclasses import replace
+
+    step = args.step if args.step is not None else sc.step_s
+    if args.days is None or not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
+        return sc  # a bad --step is refused by the solver, naming it
+    steps = sc.horizon_s / step
+    if not math.isfinite(steps) or steps > 1e12:
+        return sc  # far beyond any run: the solver's size guard refuses it, naming the limit
+    whole = max(1, round(steps)) * step
+    if abs(whole - sc.horizon_s) <= 1e-9 * max(whole, 1.0):
+        return sc
+    print(f"note: --days {args.days:g} is {sc.horizon_s:,.6g} s; simulating {whole:,.6g} s "
+          f"({whole / 86400:.6g} days), a whole number of {step:g} s steps", file=sys.stderr)
+    return replace(sc, horizon_s=whole)
+
+
 def cmd_simulate(args) -> int:
     """``dcplan simulate PLAN ...``: run the solver, print a summary (or JSON), write minute CSV."""
     from dataclasses import replace
@@ -115,13 +151,7 @@ def cmd_simulate(args) -> int:
 
     plan = load_plan(args.plan)  # PlanFileError: one line from ui.cli.main (detail with --verbose)
     sc = _pick_scenario(plan, args.scenario)
-    changes = {}
-    if args.start is not None:
-        changes["start"] = _parse_start(args.start)
-    if args.days is not None:
-        if not math.isfinite(args.days) or args.days <= 0:
-            raise _cli_error(f"--days must be > 0, got {args.days}")
-        changes["horizon_s"] = args.days * 86400.0
+    changes = _scenario_changes(args)
     if args.year:
         if args.start is not None or args.days is not None:
             raise _cli_error("--year runs the whole weather year from 1 January; drop --start and --days")
@@ -129,8 +159,6 @@ def cmd_simulate(args) -> int:
         changes["horizon_s"] = 365 * 86400.0
     if args.rtol is not None and (not math.isfinite(args.rtol) or args.rtol <= 0):
         raise _cli_error(f"--rtol must be > 0, got {args.rtol}")
-    if args.weather is not None:
-        changes["weather_file"] = args.weather
     if args.load is not None:
         changes["load"] = args.load
     label = sc.name
@@ -138,6 +166,7 @@ def cmd_simulate(args) -> int:
         label = (("continuous full load" if args.load == "full" else "the plan's jobs") + f" (--load {args.load}) "
                  f"on the dates and weather of scenario {sc.name!r}")
     sc = replace(sc, **changes)
+    sc = _whole_steps(sc, args)
     protect = [p for p in (args.plan, args.weather) if p]
     if args.timeseries:  # refuse a bad output name before a long run, not after it
         from planner.outputs import OutputError, check_output_target
@@ -166,6 +195,7 @@ def cmd_simulate(args) -> int:
     summary["scenario_label"] = label
     summary["load"] = sc.load
     summary["start"] = sc.start.isoformat()
+    summary["timezone"] = plan.site.timezone
     summary["answers"] = answers(res, plan)
     annual = res.annual()
     if args.json:
@@ -211,28 +241,31 @@ def _print_summary(summary: dict) -> None:
     from planner.solver.defaults import THROTTLE_EPISODE_GAP_MIN
 
     rows = [
-        ("scenario", summary.get("scenario_label", summary["scenario"]), ""), ("start", summary["start"], "local"),
-        ("simulated", f"{summary['horizon_s'] / 3600:.2f}", "h"),
+        ("scenario", summary.get("scenario_label", summary["scenario"]), ""),
+        ("start", clock_time(summary["start"]), f"local time ({summary['timezone']})" if summary.get("timezone")
+         else "local time"),
+        ("simulated", duration_text(summary["horizon_s"]), ""),
         ("stepping", f"{summary['stepping']}, {summary['steps']} steps"
          + (f" of {summary['step_s']:g} s" if summary["stepping"] == "fixed" else f" (base {summary['step_s']:g} s)"), ""),
         ("jobs repeated", "yes" if summary["jobs_repeated"] else "no", ""),
         ("servers", summary["servers"], ""), ("control", summary["control"], ""),
-        ("IT energy", f"{summary['it_energy_kwh']:.1f}", "kWh"),
-        ("facility energy", f"{summary['facility_energy_kwh']:.1f}", "kWh"),
+        ("IT energy", f"{summary['it_energy_kwh']:,.1f}", "kWh"),
+        ("facility energy", f"{summary['facility_energy_kwh']:,.1f}", "kWh"),
         ("PUE (total)", f"{summary['pue']:.3f}" if summary["pue"] is not None else "-", ""),
         ("PUE (cooling)", f"{summary['pue_cooling']:.3f}" if summary["pue_cooling"] is not None else "-", ""),
-        ("electrical losses", f"{summary['electrical_loss_kwh']:.1f}", "kWh"),
-        ("cost", money(summary["cost_usd"]), ""), ("peak IT", f"{summary['peak_it_kw']:.1f}", "kW"),
-        ("peak facility", f"{summary['peak_facility_kw']:.1f}", "kW"),
+        ("electrical losses", f"{summary['electrical_loss_kwh']:,.1f}", "kWh"),
+        ("cost", money(summary["cost_usd"]), ""), ("peak IT", f"{summary['peak_it_kw']:,.1f}", "kW"),
+        ("peak facility", f"{summary['peak_facility_kw']:,.1f}", "kW"),
         ("max GPU temperature", f"{summary['max_gpu_temp_c']:.1f}", "°C"),
         ("max inlet temperature", f"{summary['max_inlet_temp_c']:.1f}" if summary["max_inlet_temp_c"] is not None
          else "-", "°C"),
-        ("lost throughput", f"{summary['lost_gpu_hours']:.2f}", "GPU·h"),
         ("throttle episodes", summary["throttle_events"],
          f"GPUs ({explained('throttle episodes', gap=THROTTLE_EPISODE_GAP_MIN)})"),
         ("GPUs throttled", summary["throttled_gpus"], f"of {summary['gpus']} ({explained('GPUs throttled')})"),
-        ("throttled GPU-hours", f"{summary['throttled_gpu_hours']:.1f}", "GPU·h"),
-        ("max throttled fraction", f"{summary['max_throttled_fraction']:.3f}", ""),
+        ("throttled GPU-hours", f"{summary['throttled_gpu_hours']:,.1f}", "GPU·h"),
+        ("lost GPU-hours", f"{summary['lost_gpu_hours']:,.2f}", f"GPU·h ({explained('lost GPU-hours')})"),
+        ("most throttled at once", f"{summary['max_throttled_fraction'] * 100:.1f} %",
+         f"of GPUs ({explained('most throttled at once')})"),
         ("wall time", f"{summary['wall_time_s']:.2f}", "s"),
     ]
     for name, value, unit in rows:

@@ -13,6 +13,8 @@ EXPLAINED = {
     "throttle episodes": "spells of a GPU below full clock; a spell ends after {gap:g} minutes at "
                          "full clock",
     "GPUs throttled": "GPUs that slowed down at least once",
+    "lost GPU-hours": "demanded GPU work not done because throttled GPUs ran slower",
+    "most throttled at once": "the largest share of GPUs slowed down at the same moment",
 }
 
 
@@ -35,6 +37,26 @@ def ratio_text(top: float, bottom: float, top_name: str, bottom_name: str, what:
     if top > 0:
         return f"no ratio: {bottom_name} had no {what} ({top_name} {top:,.1f}{u})"
     return f"no ratio: neither {top_name} nor {bottom_name} had any {what}"
+
+
+def count(n: int, thing: str) -> str:
+    """``"1 error"``, ``"2 warnings"``, ``"1,344 GPUs"``: a count with its noun in the right number."""
+    return f"{n:,} {thing}" + ("" if n == 1 else "s")
+
+
+def clock_time(iso: str) -> str:
+    """``"2025-07-02 00:00"`` for ``"2025-07-02T00:00:00"``: a local time as a clock shows it."""
+    day, _, clock = iso.partition("T")
+    return f"{day} {clock[:5]}".strip() if clock[5:] in ("", ":00") else f"{day} {clock}"
+
+
+def duration_text(seconds: float) -> str:
+    """``"2.4 h"``, ``"7 days (168 h)"``: a simulated period as an engineer states it."""
+    hours = seconds / 3600.0
+    if hours < 48:
+        return f"{hours:,.3g} h"
+    days = hours / 24.0
+    return f"{days:,.4g} days ({hours:,.0f} h)"
 
 
 def explained(name: str, **figures) -> str:

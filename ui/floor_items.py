@@ -298,6 +298,12 @@ class UnitItem(QGraphicsItem):
             painter.restore()
 
 
+def _strip(box) -> QRectF:
+    """An aisle strip ``(x0, y0, x1, y1)`` [m] as a rectangle with its edges on the micrometre."""
+    x0, y0, x1, y1 = (round(v, 6) for v in box)
+    return QRectF(x0, y0, x1 - x0, y1 - y0)
+
+
 class FloorOverlayItem(QGraphicsItem):
     """Hot/cold aisle shading and row labels, computed from all racks at once (one item)."""
 
@@ -327,7 +333,10 @@ class FloorOverlayItem(QGraphicsItem):
         labels = []
         bounds = QRectF()
         for aisle in row_aisles(racks, self.AISLE_DEPTH_M):
-            front, back = (QRectF(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in (aisle.cold, aisle.hot))
+            # on the micrometre: QPainterPath.simplified() drops the union of two strips whose edges
+            # differ by float noise (18.6 vs 18.599999999999998 m: a cold aisle between two rows of
+            # unequal length was not shaded at all)
+            front, back = _strip(aisle.cold), _strip(aisle.hot)
             cold.addRect(front)
             hot.addRect(back)
             bounds = bounds.united(front).united(back)

@@ -448,8 +448,8 @@ class MainWindow(QMainWindow):
         L["racks"].setText(f"Racks <b>{t.racks:,}</b>")
         L["servers"].setText(f"Servers <b>{t.servers:,}</b>")
         L["gpus"].setText(f"GPUs <b>{t.gpus:,}</b>")
-        if u.system == IMPERIAL:
-            L["it"].setText(f"IT at max <b>{u.fmt('power', t.it_kw_max, 0)}</b> ({u.fmt('heat', t.it_kw_max)})")
+        if u.system == IMPERIAL:  # its heat in the unit of the cooling and headroom beside it (tons), not BTU/h
+            L["it"].setText(f"IT at max <b>{u.fmt('power', t.it_kw_max, 0)}</b> ({u.fmt('cooling', t.it_kw_max)} of heat)")
         else:
             L["it"].setText(f"IT at max <b>{u.fmt('power', t.it_kw_max, 0)}</b>")
         L["cooling"].setText(f"Cooling <b>{u.fmt('cooling', t.cooling_capacity_kw, 0)}</b>")

@@ -2,7 +2,7 @@
 
 On a terminal: a tqdm bar with the amount done, the rate and the time remaining. Not on a
 terminal (a pipe, a CI log, a file): one plain line per 10 % with elapsed and remaining time, so
-a run that takes minutes never sits silent. The object is the ``progress(fraction)`` callback the
+a run that takes minutes never sits silent; a run over within :data:`QUIET_S` prints none. The object is the ``progress(fraction)`` callback the
 solver, the scheduler and sweeps accept; for counted work (sweeps) use :meth:`TerminalProgress.set_done`.
 
 tqdm: the well-kept standard for terminal progress (rate and ETA smoothing, terminal width,
@@ -12,6 +12,12 @@ from __future__ import annotations
 
 import sys
 import time
+
+
+_now = time.perf_counter  # the clock (tests replace it)
+
+#: Off a terminal, a run quicker than this prints no progress lines [s].
+QUIET_S = 2.0
 
 
 def _clock(seconds: float) -> str:
@@ -32,13 +38,17 @@ class TerminalProgress:
     total : float  Amount of work in ``unit`` (e.g. simulated hours, variants); 100 by default
     unit : str  Unit of ``total`` for the rate, e.g. ``"h"`` (simulated hours) or ``"variant"``
     stream : text stream  Default ``sys.stderr``
+    quiet_s : float  Off a terminal, no line before this much time has passed [s]: a run that ends
+        sooner prints nothing (ten "0 s elapsed" lines told nothing), a longer one starts with the
+        10 % mark it has reached. Default :data:`QUIET_S`.
     """
 
-    def __init__(self, label: str, total: float = 100.0, unit: str = "%", stream=None):
+    def __init__(self, label: str, total: float = 100.0, unit: str = "%", stream=None, quiet_s: float | None = None):
+        self.quiet_s = QUIET_S if quiet_s is None else float(quiet_s)
         self.stream = stream if stream is not None else sys.stderr
         self.label, self.total, self.unit = label, float(total), unit
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.t0 = time.perf_counter()
+        self.t0 = _now()
         self.done = 0.0
         self._next_tenth = 1
         self._bar = None
@@ -62,8 +72,12 @@ class TerminalProgress:
                 self._bar.update(step)
             return
         fraction = self.done / self.total if self.total > 0 else 1.0
+        elapsed = _now() - self.t0
+        if elapsed < self.quiet_s:
+            return
+        while self._next_tenth < 10 and fraction >= (self._next_tenth + 1) / 10 - 1e-12:
+            self._next_tenth += 1  # marks passed while quiet: start with the one reached
         while self._next_tenth <= 10 and fraction >= self._next_tenth / 10 - 1e-12:
-            elapsed = time.perf_counter() - self.t0
             remaining = elapsed * (1.0 - fraction) / fraction if fraction > 0 else float("nan")
             self.stream.write(f"{self.label}: {self._next_tenth * 10:3d} % ({_clock(elapsed)} elapsed, "
                               f"about {_clock(remaining)} left)\n")

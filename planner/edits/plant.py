@@ -36,11 +36,27 @@ FEED_FIELDS = tuple(f.name for f in fields(PowerFeed))
 FEED_SIDES = ("A", "B")
 #: Name of a loop created for a unit when the plan has none of its medium.
 NEW_LOOP_NAMES = {"air": "Air loop 1", "liquid": "Liquid loop 1", "facility": "Facility water 1"}
+#: Tag of each cooling-unit kind in a unit's name (``CH-1``, ``DC-2``: the demo's and drawings' usage).
+UNIT_TAGS = {"crah": "CRAH", "cdu": "CDU", "chiller": "CH", "dry_cooler": "DC", "cooling_tower": "CT"}
 #: Name stem of a new loop of each medium.
 LOOP_STEMS = {"air": "Air loop", "liquid": "Liquid loop", "facility": "Facility water"}
 
 
 # ------------------------------------------------------------------ cooling units
+def _unit_base_name(state: PlanState, template: CoolingUnit) -> str:
+    """``CRAH-11`` / ``CH-2`` ...: the kind's tag and the number after the plan's highest of that kind, as
+    wide as the plan writes them (``CRAH-10`` -> ``CRAH-11``, ``CDU-02`` -> ``CDU-03``). A catalog entry's name is a
+    description ("Chilled-water CRAH 150 kW"), too long for a label on the floor; a template whose name
+    is already a tag (no spaces, ends in a digit) keeps it."""
+    if template.name and " " not in template.name and template.name[-1:].isdigit():
+        return template.name[:MAX_NAME_CHARS]
+    prefix = f"{UNIT_TAGS.get(template.kind, template.kind.upper())}-"
+    numbers = [u.name[len(prefix):] for u in state.plan.cooling_units
+               if u.name.startswith(prefix) and u.name[len(prefix):].isdigit()]
+    width = max((len(n) for n in numbers), default=1)
+    return f"{prefix}{max((int(n) for n in numbers), default=0) + 1:0{width}d}"
+
+
 def add_cooling_unit(state: PlanState, template: CoolingUnit, pos: tuple[float, float] | None = None,
                      loop: str | None = None) -> Edit:
     """Place a catalog cooling unit: CRAHs and CDUs on the floor at ``pos`` [m] (snapped), others off-floor.
@@ -48,8 +64,7 @@ def add_cooling_unit(state: PlanState, template: CoolingUnit, pos: tuple[float, 
     The unit joins ``loop``, else the first loop of the medium it serves (CRAH: air, CDU: liquid,
     plant: facility water); with no such loop one is created with it.
     """
-    base = (template.name or template.kind.upper())[:MAX_NAME_CHARS - 4]
-    name = state.unique_name(base if base[-1:].isdigit() else f"{base}-1", state.element_names())
+    name = state.unique_name(_unit_base_name(state, template), state.element_names())
     medium = loop_medium(template.kind)
     if loop is None:
         loop = next((l.name for l in state.plan.cooling_loops if l.medium == medium), template.loop)

@@ -166,7 +166,8 @@ def add_rack_at(state: PlanState, near: tuple[float, float], like: str | None = 
 
 def add_row_at(state: PlanState, near: tuple[float, float], count: int, orientation: str | None = None,
                row: str | None = None, prefix: str | None = None, origin: tuple[float, float] | None = None,
-               feeds: tuple[str | None, str | None] = (None, None), neighbour: str | None = None) -> Edit:
+               feeds: tuple[str | None, str | None] = (None, None), neighbour: str | None = None,
+               free_floor: bool = True) -> Edit:
     """A row of ``count`` default racks side by side on ``feeds`` (A, B), fronts facing ``orientation``.
 
     ``origin`` (top-left corner [m]) places it exactly (facing ``orientation``, default N). Otherwise
@@ -174,7 +175,8 @@ def add_row_at(state: PlanState, near: tuple[float, float], count: int, orientat
     fronts facing fronts across a cold aisle, or backs facing backs across a hot aisle; row
     ``neighbour`` first, then the row nearest ``near``); ``orientation`` None lets the hot/cold aisle
     pattern choose the facing. A hall with no row to pair with (or no room beside one) gets the row at
-    the free spot nearest ``near``.
+    the free spot nearest ``near``; with ``free_floor`` False that is refused instead (a script that
+    named the row to pair with should not find its row in a corner of the hall).
     """
     if count < 1:
         raise EditRefused("A row needs at least one rack.")
@@ -199,6 +201,10 @@ def add_row_at(state: PlanState, near: tuple[float, float], count: int, orientat
                                         neighbour_row=neighbour, indexes=state.floor_indexes())
         if placed is not None:
             return add_racks(state, placed.racks, text=text)
+        if not free_floor:
+            beside = f"row {short(neighbour)}" if neighbour else "any row"
+            raise EditRefused(f"No room for a row of {count} racks beside {beside} of {short(state.hall().name)} "
+                              "across a hot or cold aisle; give a place for it.")
     proto = replace(proto, orientation=orientation or "N")
     x0, y0, x1, y1 = proto.footprint()
     rw, rd = x1 - x0, y1 - y0

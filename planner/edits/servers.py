@@ -60,7 +60,7 @@ def add_server(state: PlanState, rack: str, stype: ServerType, u: int | None = N
     if u is None:
         u = first_free_u(state, rack, stype.u_height)
         if u is None:
-            raise EditRefused(f"No {stype.u_height} U free in {short(rack)} for a {stype.model}.")
+            raise EditRefused(f"No {stype.u_height} U free in {short(rack)} for the {stype.model}.")
     else:
         why = fits(state, rack, u, stype.u_height)
         if why:

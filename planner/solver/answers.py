@@ -162,29 +162,37 @@ def _num(x, fmt: str, unit: str = "") -> str:
     return "-" if x is None else (format(x, fmt) + (f" {unit}" if unit else ""))
 
 
+def _when(iso: str | None) -> str:
+    """``"2025-07-16 16:07"`` for ``"2025-07-16T16:07:00"`` (local wall time, as read on a clock); ``-`` for none."""
+    if not iso:
+        return "-"
+    day, _, clock = iso.partition("T")
+    return f"{day} {clock[:5]}" if clock.endswith(":00") or len(clock) == 5 else f"{day} {clock}"
+
+
 def answer_lines(a: dict) -> list[str]:
-    """:func:`answers` as plain sentences (SI), one per line: the CLI's text output."""
+    """:func:`answers` as plain sentences (SI, local times as on a clock), one per line: the CLI's text output."""
     h, thr, e, c, p = a["hottest_gpu"], a["throttling"], a["energy"], a["cost"], a["peak"]
     where = f"rack {h['rack']}" + (f", server {h['server']}" if h.get("server") else "") if h["rack"] else "-"
-    lines = [f"hottest GPU: {_num(h['temp_c'], '.1f', '°C')} at {h['time'] or '-'} in {where}"
+    lines = [f"hottest GPU: {_num(h['temp_c'], '.1f', '°C')} at {_when(h['time'])} in {where}"
              + (f" ({abs(h['slowdown_margin_k']):.1f} K {'below' if h['slowdown_margin_k'] >= 0 else 'above'} slowdown)"
                 if h.get("slowdown_margin_k") is not None else "")]
     if thr["gpus"] or thr["peak_gpus"]:
         lines.append(f"throttling: {thr['gpus']} of {thr['of_gpus']} GPUs throttled; most at once "
-                     f"{thr['peak_gpus']} ({thr['peak_fraction'] * 100:.0f} %) at {thr['peak_time']}; "
+                     f"{thr['peak_gpus']} ({thr['peak_fraction'] * 100:.0f} %) at {_when(thr['peak_time'])}; "
                      f"local hours {', '.join(thr['hours']) or '-'}")
         if thr["worst_racks"]:
-            lines.append("racks losing most: " + ", ".join(
-                f"{x['rack']} ({x['throttled_gpu_hours']:.1f} GPU·h)" for x in thr["worst_racks"]))
+            lines.append("racks throttled most: " + ", ".join(
+                f"{x['rack']} ({x['throttled_gpu_hours']:,.1f} GPU·h)" for x in thr["worst_racks"]))
     else:
         lines.append(f"throttling: none of {thr['of_gpus']} GPUs throttled")
-    lines.append(f"lost GPU-hours: {_num(thr['lost_gpu_hours'], '.1f', 'GPU·h')} "
-                 f"(throttled {_num(thr['throttled_gpu_hours'], '.1f', 'GPU·h')})")
+    lines.append(f"lost GPU-hours: {_num(thr['lost_gpu_hours'], ',.1f', 'GPU·h')} "
+                 f"(throttled {_num(thr['throttled_gpu_hours'], ',.1f', 'GPU·h')})")
     lines.append(f"energy: IT {_num(e['it_kwh'], ',.0f', 'kWh')}, facility {_num(e['facility_kwh'], ',.0f', 'kWh')}, "
                  f"PUE {_num(e['pue'], '.3f')}")
     lines.append(f"cost: ${_num(c['total_usd'], ',.0f')} (energy ${_num(c['energy_usd'], ',.0f')}, demand "
                  f"${_num(c['demand_usd'], ',.0f')})" + (f"; ${c['per_year_usd']:,.0f} per year"
                                                         if c.get("per_year_usd") is not None else ""))
-    lines.append(f"peak facility power: {_num(p['facility_kw'], ',.0f', 'kW')} at {p['facility_time'] or '-'} "
+    lines.append(f"peak facility power: {_num(p['facility_kw'], ',.0f', 'kW')} at {_when(p['facility_time'])} "
                  f"(15-min {_num(p['facility_15min_kw'], ',.0f', 'kW')})")
     return lines

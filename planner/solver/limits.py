@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from planner.plan import MAX_DEMAND_CHARGE_USD_PER_KW, MAX_PRICE_USD_PER_KWH
+
 from .errors import SolverInputError
 
 #: Most integrator steps one run takes [-]. The time grid, the ambient series and the local-hour
@@ -26,11 +28,6 @@ MAX_DELAY_STEPS = 1_000_000
 #: Most (server x minute) samples kept when per-server histories are recorded (``record=("server",)``):
 #: several float arrays of this size are kept, 50 million samples ~ 400 MB each.
 MAX_SERVER_SAMPLES = 50_000_000
-#: Highest energy price and demand charge accepted [$/kWh, $/kW per month]: two hundred times the
-#: highest wholesale price cap in the US (ERCOT, $5/kWh) and far above any demand charge; with them
-#: the cost of ten years of a gigawatt hall stays a finite number (never "inf", never JSON null).
-MAX_PRICE_USD_PER_KWH = 1000.0
-MAX_DEMAND_CHARGE_USD_PER_KW = 100_000.0
 #: Last moment a run may reach: monthly figures need the start of the month after the run and
 #: Python's calendar ends with 9999, so a run ends by 30 November 9999 (a day of margin for time
 #: zones). The fuzz campaign found 9999-12-29 failing inside the recorder's month index.
