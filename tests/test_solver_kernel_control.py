@@ -71,7 +71,7 @@ def test_power_cap_equals_the_numpy_power_cap():
         a = rng.normal(0.0, 2e5, model.m)
         b = rng.random(model.m) * 2e4
         want = ref.caps(k, u, tl, list(zip(y, a, b)))
-        got = caps_into(C, P, k, u, tl, y, a, b, u_cap)
+        got = caps_into(C, P, k, u, tl, np.stack([y, a, b], axis=1), u_cap)
         n_active += bool(ref.any_step[k])
         if want is None:
             assert not got, k

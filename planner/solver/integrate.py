@@ -43,13 +43,14 @@ from .heat_rejection import chiller_capacity_linear
 from .jit import gc_paused, njit
 from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
-from .recorder import Recorder, record_step
+from .forecast import forecast_rise, forecast_table
+from .groupstep import close_minute, group_state, group_table, servers_step_groups
+from .power_cap import cap_table, caps_into
+from .recorder import CNT_MIN, Recorder, record_step
 from .ripple import TRACK_MARGIN_K, servers_ripple
 from .results import SimulationResult
-from .serverstep import (rack_delta, server_state, server_table, servers_finish, servers_predict_all, servers_step,
-                         step_levels)
-from .thermal import server_equilibrium, server_power
-from .workload import cumulative_1 as _cum1
+from .serverstep import (rack_delta, server_state, server_table, servers_finish, servers_off_change,
+                         servers_predict_all, step_levels)
 from .workload import cumulative_all, job_table, training_running
 
 #: The compiled kernel below runs the physics of main before issue 11 (one slowdown band per server,
@@ -75,7 +76,10 @@ TEMP_SCALE_K = 100.0
 #: Near slowdown (within the event hysteresis of any GPU) steps stay at the base step while the hot
 #: servers' load moves (training iterations, starts) and at or below this when it is steady [s]
 HOT_MAX_STEP_S = 60.0
-HOT_EXTRA_K = 1.0  # "near slowdown" starts this far below the end of a throttle episode [K]
+#: "Near slowdown" starts this far below the die temperature at which the server's hottest GPU group
+#: enters its thermal control band [K], and a server stays near for HOT_MAX_STEP_S after it was last
+#: seen there (a training iteration swings the die ~1.5 K: its troughs must not allow a long step)
+HOT_EXTRA_K = 1.0
 #: Weight of the held-coupling term of the local error (the IT-facing loops' change over the step) [-]
 HOLD_ERROR_WEIGHT = 0.5
 EVENT_RESET = True  # a load event restarts at the base step
@@ -85,16 +89,18 @@ EVENT_GRADING = True  # and steps grow no faster than half the time since it
 class Stepping(NamedTuple):
     """The stepping plan and its state for the kernel.
 
-    cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling, hold-error weight, ripple margin [K]]``; ints: ``[n_steps, n_events]``; levels,
-    hot_levels_steady: allowed factors (ascending); ev_k: base-step indices of load events;
-    t_hot [n]: "near slowdown" per server [°C]; it_facing: loop indices; st (int):
-    ``[k, steps, ev_i, want, k_event, have_prev]``; sf (float): ``[h_prev, tmax, t of cum0, hottest die
+    cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling, hold-error weight, ripple margin [K],
+    near-slowdown hold [s]]``; ints: ``[n_steps, n_events]``; levels, hot_levels_steady: allowed factors
+    (ascending); ev_k: base-step indices of load events; t_hot [n]: "near slowdown" per server (first
+    kink − HOT_EXTRA_K) [°C]; it_facing: loop indices; st (int): ``[k, steps, ev_i, want, k_event,
+    have_prev, shortfall carried, power cap on]``; sf (float): ``[h_prev, tmax, t of cum0, hottest GPU
     recorded so far]``; rip [2 × n]: the base-grid ripple of the hottest servers (:mod:`.ripple`), rcum
-    its scratch [server-job pairs], peak / t_end [n] each server's recorded die of the step: hottest and
-    at its end [°C];
-    dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; p_mean [n]:
-    the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps forced
-    near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid."""
+    its scratch [server-job pairs], peak / t_end [n] each server's recorded GPU of the step: hottest and
+    at its end [°C]; dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; p_mean
+    [n]: the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps
+    forced near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid; near_until [n]: a
+    server counts as near slowdown until then [s]; dev [m]: throttled servers' heat below their
+    full-clock prediction, last step [W]; doff, carried [m], u_cap [n], no_cap [0]: scratch."""
 
     cfg: np.ndarray
     ints: np.ndarray
@@ -123,42 +129,39 @@ class Stepping(NamedTuple):
     rcum: np.ndarray
     peak: np.ndarray
     t_end: np.ndarray
+    near_until: np.ndarray
+    dev: np.ndarray
+    doff: np.ndarray
+    carried: np.ndarray
+    u_cap: np.ndarray
+    no_cap: np.ndarray
 
 
 class Forecast(NamedTuple):
-    """Predictive control (``on``): each loop's forecast IT heat ``base + W @ u_jobs(t + lookahead)``
-    [W] (:func:`forecast_weights`)."""
+    """Predictive control (``on``): each loop's foreseen rise of IT heat one loop lag ``lookahead``
+    [s] ahead, ``max(w · (u_f(t + θ) − u_f(t)), 0)`` [W] with ``w`` [m × jobs] [W per unit
+    utilisation] (:func:`forecast_weights`) and the forecast with error ``u_f``
+    (:func:`.forecast.forecast_rise`); ``now`` [jobs] scratch."""
 
     on: np.ndarray
-    base: np.ndarray
     w: np.ndarray
     lookahead: np.ndarray
+    now: np.ndarray
 
 
 @njit
-def _forecast(J, F, t0, h, fc):
-    """Each loop's forecast [W] for the step ``[t0, t0 + h)`` [s], one loop lag ahead."""
-    for l in range(fc.size):
-        la = F.lookahead[l]
-        acc = F.base[l]
-        for j in range(F.w.shape[1]):
-            wj = F.w[l, j]
-            if wj != 0.0:
-                acc += wj * (_cum1(J, j, t0 + h + la) - _cum1(J, j, t0 + la)) / h
-        fc[l] = acc
-
-
-@njit
-def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
+def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps):
     """Take up to ``max_steps`` steps (fixed or adaptive, :class:`Stepping` ``P``) of the whole
     hall: utilisation, server prediction, implicit loop step, exact server step, correction,
     recording (module docstring, steps 1–4). State lives in the arrays; returns the steps taken.
 
-    J jobs, T/L/S servers (table, step levels, state), D recirculation, LT/LS/R loops (table,
-    state, actuators), A recorder, F forecast."""
+    J jobs, T/L/S servers (table, step levels, state), GT/GS their GPU groups (:mod:`.groupstep`),
+    D recirculation, LT/LS/R loops (table, state, actuators), A recorder, F/FT forecast
+    (:mod:`.forecast`), C power cap (:mod:`.power_cap`) with the loops' removal ``lines`` [m × 3]."""
     dt, tol, hot_margin = P.cfg[0], P.cfg[1], P.cfg[2]
     adaptive = P.cfg[3] > 0.0
     has_off = P.cfg[4] > 0.0
+    hot_hold = P.cfg[7]
     n_steps, n_ev = P.ints[0], P.ints[1]
     st, sf = P.st, P.sf
     s = S
@@ -166,6 +169,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
     m = tl.size
     n = s.u.size
     predictive = F.on[0]
+    capping = st[7] != 0
     taken = 0
     while st[0] < n_steps and taken < max_steps:
         k = st[0]
@@ -187,9 +191,14 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
             if sf[1] > hot_margin:  # near slowdown: short steps; the base step while the load moves
                 t0 = k * dt
                 t1 = t0 + P.hot_levels_steady[-1] * dt
+                # a server whose hottest GPU group may be near its control band counts as near for
+                # the hold after it was last seen there (an iteration's trough must not allow a long step)
+                for i in range(n):
+                    if s.X[0, i] > P.t_hot[i]:
+                        P.near_until[i] = t0 + hot_hold
                 moving = False
                 for i in range(n):  # a training job on a server near slowdown
-                    if s.X[0, i] > P.t_hot[i]:
+                    if P.near_until[i] > t0:
                         for q in range(J.indptr[i], J.indptr[i + 1]):
                             if training_running(J, J.indices[q], t0, t1):
                                 moving = True
@@ -216,7 +225,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
         P.cum0[:] = P.cum1
         sf[2] = t0 + h
         if predictive:
-            _forecast(J, F, t0, h, P.fc)
+            forecast_rise(FT, F.w, F.lookahead, t0, (k + f) * dt, F.now, P.fc)
         # 1. servers' heat as a function of their loops' end temperatures (exact at full clock), with
         # their step-mean load and recirculation (from the last step's rack powers), in one pass
         if D.has[0]:
@@ -228,35 +237,63 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
                 P.q_hat[l] = P.q_loops[l] - (P.q_hat[l] - g_self[l] * tl[l])
         else:
             P.q_hat[:] = P.q_loops
+        carry = st[6] != 0
+        if carry:  # throttled servers give less than at full clock: last step's shortfall carries
+            for l in range(m):  # over (loops and controllers see it; step 4 keeps the energy exact)
+                P.carried[l] = P.dev[l] * h
+                P.q_hat[l] += P.carried[l]
         P.tl_start[:] = tl
         # 2. loops, implicitly coupled to servers, parents and controllers
         rejected_w, mover_elec, chiller_elec, mh_sum = loop_step(LT, LS, R, P.q_hat, g_self, t0, h, db, wb, P.fc,
                                                                  predictive)
-        # 3. servers at the loops' end temperatures: exact, throttling included
-        tmax, throttled, step_thr = servers_step(T, L, lv, s, tl, h)
-        if adaptive:  # the die as the base grid sees it near the run's maximum (training ripple)
-            tmax = servers_ripple(J, T, L, lv, f, s, P.rip, P.rcum, t0, dt, sf[3] - P.cfg[6], P.peak, P.t_end)
+        # 3. servers at the loops' end temperatures: exact, GPU groups' throttling included, with
+        # the power cap of predictive throttling where the loop could not follow the burst
+        u_cap = P.no_cap
+        if capping and caps_into(C, T, k, s.u, tl, lines, P.u_cap):
+            u_cap = P.u_cap
+        tmax, throttled, step_thr = servers_step_groups(T, GT, GS, L, lv, s, tl, h, u_cap)
+        if adaptive:  # the hottest GPU as the base grid sees it near the run's maximum (training ripple)
+            t_rec_max = servers_ripple(J, T, L, lv, f, s, P.rip, P.rcum, t0, dt, sf[3] - P.cfg[6], GS.t_gpu,
+                                       P.peak, P.t_end)
             t_rec, t_end = P.peak, P.t_end
         else:
-            t_rec, t_end = s.X[0], s.X[0]
-        if tmax > sf[3]:
-            sf[3] = tmax
+            t_rec_max = tmax
+            t_rec, t_end = GS.t_gpu, GS.t_gpu
+        if t_rec_max > sf[3]:
+            sf[3] = t_rec_max
         # 4. what the servers really gave beyond the prediction: with every server at full clock only
         # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat; with the
         # step's mean powers, rack powers and the servers' part of the record, in one pass
         e_step = servers_finish(T, L, lv, s, D, throttled, has_off, tl, P.tl_start, h, P.dq, P.p_mean, t_rec,
                                 A.iv_max_t, A.iv_e)
         if throttled:
+            if has_off:
+                servers_off_change(T, L, lv, tl, P.tl_start, P.doff)
             for l in range(m):
                 P.dq[l] -= P.q_hat[l] - g_self[l] * tl[l]
+                # true heat − full-clock prediction at the end temperatures, for the next step
+                x = P.dq[l]
+                if has_off:
+                    x += P.doff[l] - g_self[l] * (tl[l] - P.tl_start[l])
+                if carry:
+                    x += P.carried[l]
+                P.dev[l] = x / h
+            st[6] = 1
             loop_correct(LS, LT.c, P.dq)
-        elif has_off:
+        elif has_off or carry:
             for l in range(m):
-                P.dq[l] = -(P.dq[l] - g_self[l] * (tl[l] - P.tl_start[l]))
+                x = -(P.dq[l] - g_self[l] * (tl[l] - P.tl_start[l])) if has_off else 0.0
+                if carry:  # back at full clock: the prediction was exact without it
+                    x -= P.carried[l]
+                P.dq[l] = x
+            st[6] = 0
             loop_correct(LS, LT.c, P.dq)
-        # 5. aggregates
-        record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax,
-                    step_thr, t_end, t_rec, tl, s.energy, True)
+        # 5. aggregates; throttle episodes at the recorder's minute ends
+        rows0 = A.cnt[CNT_MIN]
+        record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum,
+                    t_rec_max, step_thr, t_end, t_rec, tl, s.energy, True)
+        if A.cnt[CNT_MIN] > rows0:
+            close_minute(GT, GS, T, A.cnt[CNT_MIN] - rows0)
         if adaptive:
             # local error of the held couplings: servers see the loops' end temperature all step
             # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
@@ -312,13 +349,13 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     ripple_margin = TRACK_MARGIN_K if ripple_margin is None else float(ripple_margin)
     from .workload import Workload
     workload = workload or Workload(model.placement)
-    predictive = control == "predictive"
+    predictive = control in ("predictive", "predictive-throttle")
     adaptive = rtol is not None
     cpl = Coupling(model)
     # ambient means over any run of base steps (linear between grid points): trapezoid sums
     cum_db = np.concatenate(([0.0], np.cumsum(0.5 * (amb_db[:-1] + amb_db[1:]))))
     cum_wb = np.concatenate(([0.0], np.cumsum(0.5 * (amb_wb[:-1] + amb_wb[1:]))))
-    forecast_w, forecast_base = forecast_weights(model)
+    forecast_w, _ = forecast_weights(model)
     lookahead = (model.loop_dead + model.loop_tau).astype(float)
 
     # ---- initial state
@@ -329,41 +366,50 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     srv_t = server_table(model)
     lvls = step_levels(model, srv_t, dt, levels)
     srv = server_state(model, t_srv, t_plt)
+    gt, gs = group_table(model), group_state(model, t_srv)
     lt = loop_table(model)
     ls = loop_state(model, tl0, cpl.to_loops(p_prev))
     ring = fopdt_ring(model.loop_dead, model.loop_tau, y0, dt)
-    rec = Recorder(model, dt, n_steps, start, record, cpl, tl0, p_prev, t_srv, minute_len=60.0 if adaptive else None)
+    rec = Recorder(model, dt, n_steps, start, record, cpl, tl0, p_prev, gs.t_gpu,
+                   minute_len=60.0 if adaptive else None)
     jobs = job_table(workload)
     nj = jobs.start.size
     energy0 = (float(np.dot(srv_t.c_die, t_srv)) + float(np.dot(srv_t.c_plate, t_plt))
                + float(np.dot(lt.c, tl0)))  # heat stored, by the kernel's own constants [J]
-    t_hot = model.t_slow - model.options.throttle_hysteresis_k - HOT_EXTRA_K
+    t_hot = model.first_kink - HOT_EXTRA_K  # a die this warm may have a GPU group near its control band
     ev = (np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt),
                                     np.floor(np.asarray(events, float) / dt) + 1])) if len(events) else np.zeros(0))
     ev_k = np.array([int(x) for x in ev if 0 < x < n_steps], np.int64)
     it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")]
                          or list(range(model.m)), np.int64)
-    m = model.m
+    m, n = model.m, model.n
     zm = lambda: np.zeros(m)  # noqa: E731
     zj = lambda: np.zeros(nj)  # noqa: E731
+    capping = control == "predictive-throttle"
     plan = Stepping(np.array([dt, (rtol or 1.0) * TEMP_SCALE_K, float(t_hot.min()), float(adaptive),
-                              float(has_sibling_coupling(srv_t)), HOLD_ERROR_WEIGHT,
-                              ripple_margin]),
+                              float(has_sibling_coupling(srv_t)), HOLD_ERROR_WEIGHT, ripple_margin,
+                              HOT_MAX_STEP_S]),
                     np.array([n_steps, ev_k.size], np.int64), np.asarray(levels, np.int64),
                     np.asarray(hot_steady, np.int64), ev_k, np.asarray(t_hot, float), it_facing,
-                    np.array([0, 0, 0, 1, -10**12, 0], np.int64), np.array([dt, float(t_srv.max()), np.nan, float(t_srv.max())]),
+                    np.array([0, 0, 0, 1, -10**12, 0, 0, int(capping)], np.int64),
+                    np.array([dt, float(t_srv.max()), np.nan, float(gs.t_gpu.max())]),
                     zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), zm(),
                     np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb,
-                    np.zeros((2, model.n)), np.zeros(jobs.data.size), np.asarray(t_srv, float).copy(),
-                    np.asarray(t_srv, float).copy())
-    fc = Forecast(np.array([predictive]), np.asarray(forecast_base, float), np.ascontiguousarray(forecast_w, float),
-                  lookahead)
+                    np.zeros((2, n)), np.zeros(jobs.data.size), gs.t_gpu.copy(), gs.t_gpu.copy(),
+                    np.full(n, -np.inf), zm(), zm(), zm(), np.zeros(n), np.zeros(0))
+    fc = Forecast(np.array([predictive]), np.ascontiguousarray(forecast_w, float), lookahead, zj())
+    ft = forecast_table(model.placement, model.options.forecast_error)
+    cap = cap_table(model, dt, n_steps if capping else 0)
+    # each loop's removal line (y, a, b) of the last step, for the power cap (loop_step fills it)
+    lines = getattr(ls, "lines", None)
+    if lines is None:
+        lines = np.tile(np.array([1.0, 0.0, 0.0]), (m, 1))
     rc = recirc_table(model)
     loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (jit.gc_paused says why)
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
             rack_rise(srv_t, rc, np.asarray(p_prev, float))
-    args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc)
+    args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc, ft, gt, gs, cap, lines)
     stepping_wall = time.perf_counter()
 
     cancelled = False
@@ -389,8 +435,12 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
         del taken
     k = int(plan.st[0])
     res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
-                     prices=prices, demand_charge=demand_charge, server_table=srv_t)
+                     prices=prices, demand_charge=demand_charge, server_table=srv_t, groups=(gt, gs))
     res.stepping = "adaptive" if adaptive else "fixed"
+    free_s = getattr(ls, "free_s", None)  # the economiser's loop-seconds of full / partial free cooling
+    if free_s is not None:
+        res.free_cooling_full_hours = float(free_s[0]) / 3600.0
+        res.free_cooling_partial_hours = float(free_s[1]) / 3600.0
     res.step_factor_counts = {int(f): int(plan.f_hist[f]) for f in levels if plan.f_hist[f]}
     res.base_steps_near_slowdown = int(plan.f_hist[0])
     res.stepping_wall_s = time.perf_counter() - stepping_wall

@@ -206,9 +206,10 @@ def cap_table(model: Model, dt: float, n_steps: int) -> CapTable:
 
 
 @njit
-def caps_into(C, P, k, u, tl, line_y, line_a, line_b, u_cap):
+def caps_into(C, P, k, u, tl, lines, u_cap):
     """:meth:`PowerCap.caps` of base step ``k`` (steps in increasing order) into ``u_cap`` [n]:
-    demanded utilisation ``u`` [-], loop supplies ``tl`` [°C], removal lines ``y·(a + b·T)`` [W]
+    demanded utilisation ``u`` [-], loop supplies ``tl`` [°C], removal lines ``y·(a + b·T)`` [W] as
+    rows ``(y, a, b)`` [m × 3] (:class:`.loopbank.LoopState` ``lines``)
     (``P``: :class:`.serverstep.ServerTable`, the servers' powers). Returns whether any server is
     capped below its demand (``ServerBank.step``'s test; else ``u_cap`` is not to be used)."""
     m = tl.size
@@ -242,7 +243,7 @@ def caps_into(C, P, k, u, tl, line_y, line_a, line_b, u_cap):
         if not act or not math.isfinite(ta):
             continue
         t = tl[l]
-        allow = line_y[l] * (line_a[l] + line_b[l] * t) + C.c[l] * (ta - t) / C.theta[l]
+        allow = lines[l, 0] * (lines[l, 1] + lines[l, 2] * t) + C.c[l] * (ta - t) / C.theta[l]
         q_dem = C.q_filt[l]
         if q_dem > allow:
             over_any = True

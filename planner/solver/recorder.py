@@ -124,7 +124,7 @@ class Recorder:
 
     model : Model; start : datetime  Local start; record : tuple  ``server`` adds per-server minute
     histories; coupling : :class:`.coupling.Coupling` (air inlets); tl0 [°C], p0 [W]: loop
-    temperatures and server powers at the start; t_die0 [°C]: die temperatures at the start;
+    temperatures and server powers at the start; t_die0 [°C]: each server's hottest GPU at the start;
     minute_len [s]: length of a minute row (default ``max(60, dt)``).
     """
 
@@ -177,10 +177,11 @@ class Recorder:
             np.zeros(n), np.zeros(n))
 
     def finish(self, servers, tl, steps_done: int, t_done: float, *, control: str, cancelled: bool, energy0: float,
-               prices, demand_charge: float, server_table=None) -> SimulationResult:
-        """The result of the steps taken: ``servers`` (:class:`.serverstep.ServerState`, final state and
-        throttling statistics), final loop temperatures ``tl`` [°C], tariff ``prices`` [$/kWh by
-        local hour] and ``demand_charge`` [$/kW per month]."""
+               prices, demand_charge: float, server_table=None, groups=None) -> SimulationResult:
+        """The result of the steps taken: ``servers`` (:class:`.serverstep.ServerState`, final state),
+        ``groups`` (``(GroupTable, GroupState)`` of :mod:`.groupstep`: hottest GPUs and throttling
+        statistics), final loop temperatures ``tl`` [°C], tariff ``prices`` [$/kWh by local hour] and
+        ``demand_charge`` [$/kW per month]."""
         model, dt, start, tz = self.model, self.dt, self.start, self.tz
         A = self.arrays
         acc, cnt = A.acc, A.cnt
@@ -191,7 +192,8 @@ class Recorder:
         rack_of = model.rack
         tl_np = np.array(tl, dtype=float)
         t_srv, t_plt = servers.X[0], servers.X[1]
-        stats = servers.stats
+        gt, gs = groups
+        stats = gs.stats  # events, throttled, lost, shut-down, power-capped GPU-s, shutdowns (groupstep)
         e_it, e_cool = acc[ACC_E_IT], acc[ACC_E_COOL]
         eff = acc[ACC_EFF]
         energy1 = (float(np.dot(server_table.c_die, t_srv)) + float(np.dot(server_table.c_plate, t_plt))
@@ -206,9 +208,12 @@ class Recorder:
         res.pue = pue(res.facility_energy_kwh, res.it_energy_kwh)
         res.peak_it_kw, res.peak_facility_kw = acc[ACC_PEAK_IT] / 1e3, acc[ACC_PEAK_FAC] / 1e3
         res.throttle_events = int(round(stats[0]))
-        res.throttled_gpus = int(round(float(gpus[servers.ever].sum())))
+        res.throttled_gpus = int(round(float((gs.ever * gt.w * gpus[:, None]).sum())))
         res.throttled_gpu_hours = stats[1] / 3600.0
         res.lost_gpu_hours = stats[2] / 3600.0
+        res.shutdown_gpu_hours = stats[3] / 3600.0
+        res.gpu_shutdowns = int(round(stats[5]))
+        res.power_cap_lost_gpu_hours = stats[4] / 3600.0
         res.max_throttled_fraction = float(acc[ACC_MAX_THR])
         res.heat_rejected_kwh = acc[ACC_E_REJ] / 3.6e6
         res.stored_energy_change_kwh = (energy1 - energy0) / 3.6e6
@@ -233,7 +238,7 @@ class Recorder:
         res.rack_max_gpu_c = rmax
         res.rack_throttled_gpu_hours = np.bincount(rack_of, weights=servers.srv_thr_s * gpus, minlength=nr) / 3600.0
         res.server_names = list(model.server_names)
-        res.final_server_temp_c = t_srv.copy()
+        res.final_server_temp_c = np.array(gs.t_gpu, dtype=float, copy=True)  # each server's hottest GPU
         res.final_loop_temp_c = tl_np
         res.gpu_p95_c = A.p95[:rows]
         res.loop_heat_kw = A.loop_heat[:rows]

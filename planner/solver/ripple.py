@@ -35,12 +35,13 @@ TRACK_MARGIN_K = 3.0
 
 
 @njit
-def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, peak, end):
+def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, base, peak, end):
     """Advance the ripple ``rip`` [2 × n] [K] of the step ``[t0, t0 + f·dt)`` (level ``lv``) just
-    taken by :func:`.serverstep.servers_step` (``s.X`` at its end, ``s.dX`` its change, ``s.tcl`` /
-    ``s.r`` the coolant it held), for the servers whose die is above ``floor`` [°C]; others drop it.
-    ``peak`` [n]: each server's hottest die over the step as the base grid sees it, ``end`` [n] its die
-    at the step's end [°C]; ``cum``:
+    taken by :func:`.groupstep.servers_step_groups` (``s.X`` at its end, ``s.dX`` its change, ``s.tcl``
+    / ``s.r`` the coolant it held), for the servers whose recorded temperature ``base`` [°C] (the hottest
+    GPU, die + offset) plus the ripple is above ``floor`` [°C]; others drop it. ``peak`` [n]: each
+    server's hottest GPU over the step as the base grid sees it (``base`` + the die's deviation), ``end``
+    [n] at the step's end [°C]; ``cum``:
     scratch, one entry per server-job pair. Returns the hottest of ``peak``."""
     n = T.p_idle.size
     F1b, F2b = L.F1[0], L.F2[0]
@@ -50,13 +51,14 @@ def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, peak, end):
     for i in range(n):
         xd, xp = s.X[0, i], s.X[1, i]
         dd, dp = rip[0, i], rip[1, i]
-        if xd + dd <= floor:
+        b = base[i]
+        if b + dd <= floor:
             rip[0, i] = 0.0
             rip[1, i] = 0.0
-            peak[i] = xd
-            end[i] = xd
-            if xd > hottest:
-                hottest = xd
+            peak[i] = b
+            end[i] = b
+            if b > hottest:
+                hottest = b
             continue
         q0, q1 = J.indptr[i], J.indptr[i + 1]
         moving = False
@@ -93,8 +95,9 @@ def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, peak, end):
                     pk = zd
             rip[0, i] = zd - xd
             rip[1, i] = zp - xp
+        pk += b - xd  # the die's deviation on the recorded temperature
         peak[i] = pk
-        end[i] = xd + rip[0, i]
+        end[i] = b + rip[0, i]
         if pk > hottest:
             hottest = pk
     return hottest

@@ -729,3 +729,18 @@ def servers_finish(S, L, lv, s, D, throttled, off_on, tl, tl_start, h, dq, p_mea
     if run_b >= 0:
         dq[run_b] += sum_b
     return e_step
+
+
+@njit
+def servers_off_change(S, L, lv, tl, tl_start, out):
+    """``Σ g·w·(w·ΔT)`` per loop over the servers [J] (``ΔT`` the loops' change over the step): the
+    sibling coupling's change before Γ's diagonal is taken off, for a throttled step's carried
+    shortfall (:func:`servers_finish` gives it only for a step at full clock)."""
+    g = L.g[lv]
+    out[:] = 0.0
+    for i in range(S.p_idle.size):
+        la, lb = S.air[i], S.liq[i]
+        wa, wb = S.wa[i], S.wb[i]
+        x = g[i] * (wa * (tl[la] - tl_start[la]) + wb * (tl[lb] - tl_start[lb]))
+        out[la] += wa * x
+        out[lb] += wb * x
