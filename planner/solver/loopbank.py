@@ -546,24 +546,69 @@ class VectorLoopBank:
 
 # ----------------------------------------------------------------------------- compiled form
 #
-# The loop step for the stepping kernel: :meth:`ScalarLoopBank.step`'s arithmetic over arrays of
+# The loop step for the stepping kernel: :meth:`ScalarLoopBank.step`'s arithmetic (issue 11's
+# physics: economiser, fan/pump curves, chillers rated at their own air temperature) over arrays of
 # loops (any number: the compiled loop over loops is as fast for 196 loops as numpy per level),
-# actuators in a :class:`.control.FopdtRing`.
+# actuators in a :class:`.control.FopdtRing`. Equal to :class:`ScalarLoopBank` to rounding
+# (tests/test_solver_loopstep.py).
 
 from typing import NamedTuple  # noqa: E402
 
+from . import heat_rejection as _hr  # noqa: E402
 from .control import ring_commit, ring_window  # noqa: E402
-from .heat_rejection import chiller_capacity_linear as _cap_py  # noqa: E402
 from .jit import njit  # noqa: E402
 
-# the kernel's own compiled copies (the numpy banks above keep calling the plain functions); they
-# are the pre-#11 curves until the port (STATUS.md, "Port of #11")
-_chiller_capacity = njit(_cap_py)
-_chiller_power_nb = njit(_chiller_power)
+# compiled copies of the plain functions the numpy banks call (same source, so the same numbers)
+_loop_movers_nb = njit(loop_movers)
+_economiser_free_nb = njit(economiser_free_w)
+_curve_point_nb = njit(_hr._curve_point)
+_CQ = tuple(float(x) for x in d.CHILLER_CAPFT)
+_CE = tuple(float(x) for x in d.CHILLER_EIRFT)
+_CL = tuple(float(x) for x in d.CHILLER_EIRFPLR)
+_RISE = float(d.CHILLER_TEMP_RISE_COEF)
+_PMIN = float(d.CHILLER_MIN_PLR)
+
+
+@njit
+def _chiller_capacity_nb(k, rated_c, x_cond, t_chw):
+    """:func:`.heat_rejection.chiller_scalar_kernels`' ``capacity_linear`` of a chiller with rating
+    constant ``k`` [W] and rated entering air ``rated_c`` [°C]: ``(capacity [W], d/dT_chw [W/K])``."""
+    x, y, dx, dy = _curve_point_nb(rated_c + x_cond * _RISE, t_chw)
+    raw = _CQ[0] + _CQ[1] * x + _CQ[2] * x * x + _CQ[3] * y + _CQ[4] * y * y + _CQ[5] * x * y
+    slope = (_CQ[1] + 2.0 * _CQ[2] * x + _CQ[5] * y) * dx + (_CQ[3] + 2.0 * _CQ[4] * y + _CQ[5] * x) * dy
+    if raw <= 0.0:
+        return 0.0, 0.0
+    return k * raw, k * slope
+
+
+@njit
+def _chiller_power_nb(load, t_out, t_chw, k, scale, cop, eir_den, plf_min):
+    """:func:`.heat_rejection.chiller_scalar_kernels`' ``electric_power`` [W] (compressor and
+    condenser fans removing ``load`` [W] at outdoor ``t_out`` and chilled water ``t_chw`` [°C])."""
+    x, y, _, _ = _curve_point_nb(t_out, t_chw)
+    avail = k * (_CQ[0] + _CQ[1] * x + _CQ[2] * x * x + _CQ[3] * y + _CQ[4] * y * y + _CQ[5] * x * y)
+    if avail <= 0.0:
+        return 0.0
+    plr = load / avail
+    if plr > 1.0:
+        plr = 1.0
+    eir = _CE[0] + _CE[1] * x + _CE[2] * x * x + _CE[3] * y + _CE[4] * y * y + _CE[5] * x * y
+    if plr >= _PMIN:
+        return avail * scale * eir * (_CL[0] + plr * (_CL[1] + plr * (_CL[2] + plr * _CL[3])))
+    return avail * eir / (cop * eir_den) * plf_min * (plr if plr > 0.0 else 0.0)
 
 
 class LoopTable(NamedTuple):
-    """Per-loop constants of the step (plan order; ``order``: children first)."""
+    """Per-loop constants of the step (plan order; ``order``: children first).
+
+    Exchangers ``dc``, ``ct``, ``coil`` (ε·C_min [W/K]), ``b_cap`` their sum, ``ret_k`` the return's
+    rise per W [K/W]; ``econ``: 1 where a dry cooler / tower is a chilled-water economiser; chillers
+    ``ch_w`` rated [W], ``ch_rc`` rated entering air, ``ch_chw`` rated leaving water [°C], ``ch_cop``,
+    and their curve constants (:func:`.heat_rejection.chiller_scalar_kernels`): ``ch_k`` [W],
+    ``ch_scale``, ``ch_eir_den``, ``ch_plf_min``; controller gain ``kc`` [W/K], setpoint ``tset``
+    [°C], heat capacity ``c`` [J/K]; movers (:func:`loop_movers`, :func:`mover_args`): duty basis
+    ``rated`` [W], ``pump_in``, ``fan_in``, ``fan_out`` at design flow [W], ``it_air_max`` [W],
+    ``air_ratio`` [-]."""
 
     order: np.ndarray
     parent: np.ndarray
@@ -572,58 +617,93 @@ class LoopTable(NamedTuple):
     ct: np.ndarray
     coil: np.ndarray
     b_cap: np.ndarray
-    ret_gain: np.ndarray
     ret_k: np.ndarray
+    econ: np.ndarray
     ch_w: np.ndarray
     ch_rc: np.ndarray
     ch_chw: np.ndarray
     ch_cop: np.ndarray
+    ch_k: np.ndarray
+    ch_scale: np.ndarray
+    ch_eir_den: np.ndarray
+    ch_plf_min: np.ndarray
     kc: np.ndarray
     tset: np.ndarray
     c: np.ndarray
     rated: np.ndarray
-    mv_in: np.ndarray
-    mv_all: np.ndarray
+    pump_in: np.ndarray
+    fan_in: np.ndarray
+    fan_out: np.ndarray
+    it_air_max: np.ndarray
+    air_ratio: np.ndarray
 
 
 class LoopState(NamedTuple):
     """Loop supply temperatures ``tl`` [°C], fan/pump heat into each loop ``mover_heat`` [W] (acts
-    over the coming step), and scratch for the step."""
+    over the coming step), what the last step did — ``deliv`` [W] heat each loop delivered, ``lines``
+    [m × 3] each loop's removal ``y·(a + b·T)`` as ``(y, a, b)`` (the actuator where it stands or is
+    being sent, ``a`` with the parent's end temperature in it; what the power cap reads),
+    ``free_s`` [2] loop-seconds of full and partial free cooling so far — and scratch for the step."""
 
     tl: np.ndarray
     mover_heat: np.ndarray
     child_d: np.ndarray
     child_e: np.ndarray
     coef: np.ndarray
+    deliv: np.ndarray
+    lines: np.ndarray
+    free_s: np.ndarray
 
 
 def loop_table(model) -> LoopTable:
     """:class:`LoopTable` of a compiled model."""
-    movers_in, movers_out = mover_split(model)
+    m = model.m
     coil = model.loop_coil_ec.astype(float)
-    b_cap = coil + model.loop_drycooler_ec + model.loop_tower_ec
+    dc, ct = model.loop_drycooler_ec.astype(float), model.loop_tower_ec.astype(float)
+    ch_w = model.loop_chiller_w.astype(float)
+    ch = np.zeros((4, m))  # k, scale, eir_den, plf_min: chiller_scalar_kernels' rating constants
+    pm = d.CHILLER_MIN_PLR
+    lc = d.CHILLER_EIRFPLR
+    for l in range(m):
+        if ch_w[l] > 0.0:
+            rc, rw = float(model.loop_chiller_rated_c[l]), float(model.loop_chiller_rated_chw_c[l])
+            eir_den = _hr._eirft_scalar(rc, rw)
+            ch[0, l] = ch_w[l] / _hr._capft_scalar(rc, rw)[0]
+            ch[1, l] = 1.0 / (float(model.loop_chiller_cop[l]) * eir_den * _hr._PLF_FULL)
+            ch[2, l] = eir_den
+            ch[3, l] = (lc[0] + pm * (lc[1] + pm * (lc[2] + pm * lc[3]))) / _hr._PLF_FULL / pm
     f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
+    econ = (ch_w > 0) & ((dc > 0) | (ct > 0))
     return LoopTable(np.asarray(model.loop_order, np.int64), model.loop_parent.astype(np.int64),
-                     f(model.loop_fixed_w), f(model.loop_drycooler_ec), f(model.loop_tower_ec), f(coil), f(b_cap),
-                     f(b_cap * model.loop_return_k_per_w), f(model.loop_return_k_per_w), f(model.loop_chiller_w),
-                     f(model.loop_chiller_rated_c), f(model.loop_chiller_rated_chw_c), f(model.loop_chiller_cop),
-                     f(model.loop_gain), f(model.loop_setpoint), f(model.loop_c), f(model.loop_rated_w),
-                     f(movers_in), f(np.asarray(movers_in) + np.asarray(movers_out)))
+                     f(model.loop_fixed_w), f(dc), f(ct), f(coil), f(coil + dc + ct), f(model.loop_return_k_per_w),
+                     f(econ), f(ch_w), f(model.loop_chiller_rated_c), f(model.loop_chiller_rated_chw_c),
+                     f(model.loop_chiller_cop), f(ch[0]), f(ch[1]), f(ch[2]), f(ch[3]),
+                     f(model.loop_gain), f(model.loop_setpoint), f(model.loop_c), f(model.loop_duty_rated_w),
+                     f(model.loop_pump_in_w), f(model.loop_fan_in_w), f(model.loop_fan_out_w),
+                     f(model.loop_it_air_max_w), f(model.loop_air_ratio))
 
 
 def loop_state(model, tl, q_server) -> LoopState:
-    """Loops at temperatures ``tl`` [°C] carrying server heat ``q_server`` [W] per loop."""
+    """Loops at temperatures ``tl`` [°C] carrying server heat ``q_server`` [W] per loop (the fan/pump
+    heat of the first step from :func:`initial_mover_heat`, as the numpy banks start)."""
     m = model.m
     movers_in, _ = mover_split(model)
+    lines = np.zeros((m, 3))
+    lines[:, 0] = 1.0
     return LoopState(np.asarray(tl, float).copy(), np.asarray(initial_mover_heat(model, q_server, movers_in), float),
-                     np.zeros(m), np.zeros(m), np.zeros((m, 11)))
+                     np.zeros(m), np.zeros(m), np.zeros((m, 12)), np.zeros(m), lines, np.zeros(2))
 
 
 @njit
 def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
     """:meth:`ScalarLoopBank.step` on :class:`LoopTable` ``T`` / :class:`LoopState` ``S`` with the
-    actuators ``R`` (:class:`.control.FopdtRing`); ``S.tl`` becomes the end temperatures.
-    Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)``."""
+    actuators ``R`` (:class:`.control.FopdtRing`); ``S.tl`` becomes the end temperatures, ``S.deliv``,
+    ``S.lines`` this step's, ``S.free_s`` counts free cooling.
+
+    q_hat [J], g_self [J/K] per loop: the servers' heat over the step is ``q_hat − g_self·T_end``;
+    fc [W] (read when ``use_fc``): the rise of each loop's heat the predictive controller foresees
+    one lag ahead, ``max(forecast(t + θ) − forecast(t), 0)``, added to the measured heat.
+    Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)`` (step means)."""
     m = S.tl.size
     tl = S.tl
     mover_heat = S.mover_heat
@@ -639,29 +719,36 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
         mh_sum += mh
         t0l = tl[l]
         g = g_self[l] * inv_h
-        q_const = q_hat[l] * inv_h + mh + child_d[l]
+        q_const = q_hat[l] * inv_h + mh + child_d[l]  # heat in at T_end = 0 [W]
         s_in = g + child_e[l]
-        q_in0 = q_const - s_in * t0l
-        a_cap = T.fixed[l] - T.dc[l] * db - T.ct[l] * wb + T.ret_gain[l] * q_in0
+        q_in0 = q_const - s_in * t0l  # heat in predicted at the start temperature
+        coil = T.coil[l]
+        dc_on, ct_on = T.dc[l], T.ct[l]
         b_cap = T.b_cap[l]
+        if T.econ[l] > 0.0:  # an economiser stage is bypassed while it cannot cool
+            t_ret0 = t0l + T.ret_k[l] * q_in0
+            if not t_ret0 > db:
+                dc_on = 0.0
+            if not t_ret0 > wb:
+                ct_on = 0.0
+            b_cap = coil + dc_on + ct_on
+        a_cap = T.fixed[l] - dc_on * db - ct_on * wb + b_cap * T.ret_k[l] * q_in0  # exchangers see the return
         if T.ch_w[l] > 0.0:  # chiller curve linearised at the step's start temperature
-            cap_ch, slope = _chiller_capacity(T.ch_w[l], (db - T.ch_rc[l]) / d.CHILLER_TEMP_RISE_COEF, t0l,
-                                              T.ch_chw[l])
+            cap_ch, slope = _chiller_capacity_nb(T.ch_k[l], T.ch_rc[l], (db - T.ch_rc[l]) / _RISE, t0l)
             a_cap += cap_ch - slope * t0l
             b_cap += slope
-        coil = T.coil[l]
         kc = T.kc[l]
         tset = T.tset[l]
         c = T.c[l]
         tp0 = tl[p] if p >= 0 else 0.0
         cap0 = a_cap - coil * tp0 + b_cap * t0l
-        ff = fc[l] + mh if use_fc else q_in0
+        ff = q_in0 + fc[l] if use_fc else q_in0
         target0 = ff + kc * (t0l - tset)
         ybar, om, y1h, om1 = ring_window(R, l, t0, h)
         alpha = q_const - ybar * a_cap
         pi = ybar * coil
         beta = ybar * b_cap
-        if cap0 <= 0.0:
+        if cap0 <= 0.0:  # the equipment cannot reject at all
             alpha, pi, beta = q_const, 0.0, 0.0
         elif om > 0.0:
             if target0 >= cap0:
@@ -672,7 +759,7 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
                 alpha -= om * (ff - kc * tset)
                 beta += om * kc
         x = beta * h / c
-        if x > 1e-12:
+        if abs(x) > 1e-12:  # beta < 0 where a chiller's capacity falls as the water warms
             e = math.exp(-x)
             phi = -math.expm1(-x) / beta
         else:
@@ -688,13 +775,12 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
             child_e[p] += d1
         cf = coef[l]
         cf[0], cf[1], cf[2], cf[3], cf[4], cf[5] = u, v, d0, d1, q_const, s_in
-        cf[6], cf[7], cf[8], cf[9], cf[10] = a_cap, b_cap, ff, y1h, om1
+        cf[6], cf[7], cf[8], cf[9], cf[10], cf[11] = a_cap, b_cap, ff, y1h, om1, ybar
     for i in range(m - 1, -1, -1):  # parents first: end temperatures
         l = T.order[i]
         p = T.parent[l]
         tl[l] = coef[l, 0] + coef[l, 1] * tl[p] if p >= 0 else coef[l, 0]
     rejected = mover_elec = chiller_elec = 0.0
-    min_speed = d.MOVER_MIN_SPEED
     for l in T.order:
         p = T.parent[l]
         cf = coef[l]
@@ -702,7 +788,8 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
         tp1 = tl[p] if p >= 0 else 0.0
         deliv = cf[2] - cf[3] * tp1
         q_in1 = cf[4] - cf[5] * t1
-        target = (cf[8] if use_fc else q_in1) + T.kc[l] * (t1 - T.tset[l])
+        ybar = cf[11]
+        target = (q_in1 + fc[l] if use_fc else q_in1) + T.kc[l] * (t1 - T.tset[l])
         cap1 = cf[6] - T.coil[l] * tp1 + cf[7] * t1
         if target <= 0.0:
             cmd = 0.0
@@ -711,19 +798,32 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
         else:
             cmd = target / cap1
         ring_commit(R, l, t0, h, cmd, cf[9] + cf[10] * cmd)
-        speed = deliv / T.rated[l]
-        speed = min_speed if speed < min_speed else (1.0 if speed > 1.0 else speed)
-        s3 = speed * speed * speed
-        mover_heat[l] = T.mv_in[l] * s3
-        mover_elec += T.mv_all[l] * s3
+        S.deliv[l] = deliv
+        # removal y·(a + b·T) with the actuator where it stands or is being sent (predictive throttling)
+        S.lines[l, 0] = ybar if ybar > cmd else cmd
+        S.lines[l, 1] = cf[6] - T.coil[l] * tp1
+        S.lines[l, 2] = cf[7]
+        free = 0.0
+        if T.ch_w[l] > 0.0:
+            if T.econ[l] > 0.0:
+                free = _economiser_free_nb(T.dc[l], T.ct[l], t1 + T.ret_k[l] * q_in1, db, wb)
+                if deliv > 0.0 and free > 0.0:
+                    if free >= deliv:
+                        S.free_s[0] += h
+                    else:
+                        S.free_s[1] += h
+            load = deliv - free
+            if load > 0.0:
+                chiller_elec += _chiller_power_nb(load, db, t1, T.ch_k[l], T.ch_scale[l], T.ch_cop[l],
+                                                  T.ch_eir_den[l], T.ch_plf_min[l])
+        heat, elec = _loop_movers_nb(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, T.rated[l],
+                                     T.pump_in[l], T.fan_in[l], T.fan_out[l], T.it_air_max[l], T.air_ratio[l],
+                                     T.ch_w[l] > 0.0)
+        # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
+        mover_elec += mover_heat[l] + (elec - heat)
+        mover_heat[l] = heat  # heats the loop over the next step
         if p < 0:
             rejected += deliv
-        if T.ch_w[l] > 0.0:
-            t_ret = t1 + T.ret_k[l] * q_in1
-            free = T.dc[l] * (t_ret - db) + T.ct[l] * (t_ret - wb)
-            load = deliv - (free if free > 0.0 else 0.0)
-            if load > 0.0:
-                chiller_elec += _chiller_power_nb(load, T.ch_w[l], db, T.ch_cop[l], T.ch_rc[l], t1, T.ch_chw[l])
     return rejected, mover_elec, chiller_elec, mh_sum
 
 
