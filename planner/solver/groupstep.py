@@ -15,7 +15,7 @@ import numpy as np
 
 from . import defaults as d
 from .jit import njit
-from .pieces import group_lost_and_hottest, pair_step_pieces_1, piece_of, piece_table_1
+from .pieces import group_state_1, pair_step_pieces_1, piece_of, piece_table_1
 
 
 class GroupTable(NamedTuple):
@@ -156,11 +156,9 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
         # the GPU groups at the step's ends: minute record, hottest GPU, shutdowns
         kn, A, B = GS.kinks[i], GS.A[i], GS.B[i]
         j1 = piece_of(th, kn, False)
-        group_lost_and_hottest(th, A[j1] - B[j1] * th, GT.off[i], GT.w[i], GT.t_op[i], GT.t_slow[i], p_hw, k_die,
-                               alpha, GS.p_g, GS.t_g)
+        group_state_1(th, A[j1] - B[j1] * th, GT.off[i], GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g, GS.t_g)
         j0 = piece_of(td0, kn, False)
-        group_lost_and_hottest(td0, A[j0] - B[j0] * td0, GT.off[i], GT.w[i], GT.t_op[i], GT.t_slow[i], p_hw,
-                               k_die, alpha, GS.p_g0, GS.xs)
+        group_state_1(td0, A[j0] - B[j0] * td0, GT.off[i], GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
         tg = -math.inf
         for q in range(GT.w.shape[1]):
             if GT.w[i, q] > 0.0:

@@ -117,6 +117,20 @@ def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out
 
 
 @njit
+def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
+    """:func:`group_lost_and_hottest` without the lost work (its ``p_out``, ``t_out`` only: the
+    step's end states need no ``p^(1/α)``)."""
+    g = (1.0 - p_hw) / (t_slow - t_op)
+    den = 1.0 + g * k
+    x = td - k * pbar
+    for q in range(off.size):
+        pg = (1.0 - g * (x + off[q] - t_op)) / den
+        pg = p_hw if pg < p_hw else (1.0 if pg > 1.0 else pg)
+        p_out[q] = pg
+        t_out[q] = x + off[q] + k * pg
+
+
+@njit
 def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
                        off, w, t_op, t_slow, p_hw, k_die, alpha, p_scr, t_scr, max_pieces=48):
     """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the
