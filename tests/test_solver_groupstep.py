@@ -14,8 +14,8 @@ from planner.solver.model import compile_model
 from planner.solver.serverstep import ServerBank, server_state, server_table, servers_predict_all, step_levels
 
 
-@pytest.mark.parametrize("dt", [10.0, 60.0])
-def test_group_step_equals_the_numpy_server_bank(dt):
+@pytest.mark.parametrize("dt, spike", [(10.0, 25.0), (60.0, 25.0), (10.0, 60.0)])
+def test_group_step_equals_the_numpy_server_bank(dt, spike):
     demo = build_demo_plan()
     sc = replace(demo.scenarios[1], horizon_s=86400.0)
     model = compile_model(demo, sc, sc.horizon_s)
@@ -42,7 +42,7 @@ def test_group_step_equals_the_numpy_server_bank(dt):
     worst = np.zeros(4)
     for k in range(400):
         u = np.clip(0.6 + 0.5 * rng.random(n), 0.0, 1.0)
-        tl = model.loop_setpoint + rng.normal(0.0, 4.0, m) + (6.0 if 100 < k < 250 else 0.0) + (25.0 if 300 < k < 330 else 0.0)
+        tl = model.loop_setpoint + rng.normal(0.0, 4.0, m) + (6.0 if 100 < k < 250 else 0.0) + (spike if 300 < k < 330 else 0.0)
         # numpy bank
         p_a = model.p_idle + model.p_dyn * u
         chunk = SimpleNamespace(u=u[None, :], e=(p_a * dt)[None, :], u_const=False,
@@ -67,4 +67,7 @@ def test_group_step_equals_the_numpy_server_bank(dt):
     assert st[1] == pytest.approx(bank.thr_gpu_s, rel=1e-12) and st[2] == pytest.approx(bank.lost_gpu_s, rel=1e-9)
     assert st[0] == bank.events and st[5] == bank.shutdowns and st[3] == pytest.approx(bank.shutdown_gpu_s)
     assert bank.thr_gpu_s > 0 and bank.events > 0  # (+25 K holds GPUs at the hardware floor; no shutdown)
+    if spike > 50:  # coolant near slowdown: groups shut down, restart once cooled
+        assert bank.shutdowns > 0 and bank.shutdown_gpu_s > 0
+        np.testing.assert_array_equal(GS.down, bank.down)
     print(worst, bank.events, bank.shutdowns, bank.thr_gpu_s)
