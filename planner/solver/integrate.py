@@ -255,7 +255,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, max_steps):
                 P.dq[l] = -(P.dq[l] - g_self[l] * (tl[l] - P.tl_start[l]))
             loop_correct(LS, LT.c, P.dq)
         # 5. aggregates
-        record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum, tmax,
+        record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum, tmax,
                     step_thr, t_end, t_rec, tl, s.energy, True)
         if adaptive:
             # local error of the held couplings: servers see the loops' end temperature all step
@@ -332,7 +332,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     lt = loop_table(model)
     ls = loop_state(model, tl0, cpl.to_loops(p_prev))
     ring = fopdt_ring(model.loop_dead, model.loop_tau, y0, dt)
-    rec = Recorder(model, dt, n_steps, start, record, cpl, tl0, p_prev, t_srv, minute_len=60.0 if adaptive else None)
+    rec = Recorder(model, dt, n_steps, start, record, cpl, tl0, p_prev, t_srv, minute_len=60.0 if adaptive else None,
+                   loops=ls)
     jobs = job_table(workload)
     nj = jobs.start.size
     energy0 = (float(np.dot(srv_t.c_die, t_srv)) + float(np.dot(srv_t.c_plate, t_plt))
