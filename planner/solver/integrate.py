@@ -290,7 +290,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps)
             loop_correct(LS, LT.c, P.dq)
         # 5. aggregates; throttle episodes at the recorder's minute ends
         rows0 = A.cnt[CNT_MIN]
-        record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec + chiller_elec, rejected_w, mh_sum,
+        record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum,
                     t_rec_max, step_thr, t_end, t_rec, tl, s.energy, True)
         if A.cnt[CNT_MIN] > rows0:
             close_minute(GT, GS, T, A.cnt[CNT_MIN] - rows0)
@@ -371,7 +371,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     ls = loop_state(model, tl0, cpl.to_loops(p_prev))
     ring = fopdt_ring(model.loop_dead, model.loop_tau, y0, dt)
     rec = Recorder(model, dt, n_steps, start, record, cpl, tl0, p_prev, gs.t_gpu,
-                   minute_len=60.0 if adaptive else None)
+                   minute_len=60.0 if adaptive else None, loops=ls)
     jobs = job_table(workload)
     nj = jobs.start.size
     energy0 = (float(np.dot(srv_t.c_die, t_srv)) + float(np.dot(srv_t.c_plate, t_plt))
@@ -400,10 +400,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     fc = Forecast(np.array([predictive]), np.ascontiguousarray(forecast_w, float), lookahead, zj())
     ft = forecast_table(model.placement, model.options.forecast_error)
     cap = cap_table(model, dt, n_steps if capping else 0)
-    # each loop's removal line (y, a, b) of the last step, for the power cap (loop_step fills it)
-    lines = getattr(ls, "lines", None)
-    if lines is None:
-        lines = np.tile(np.array([1.0, 0.0, 0.0]), (m, 1))
+    lines = ls.lines  # each loop's removal line (y, a, b) of the last step, for the power cap
     rc = recirc_table(model)
     loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (jit.gc_paused says why)
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
@@ -437,10 +434,6 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge, server_table=srv_t, groups=(gt, gs))
     res.stepping = "adaptive" if adaptive else "fixed"
-    free_s = getattr(ls, "free_s", None)  # the economiser's loop-seconds of full / partial free cooling
-    if free_s is not None:
-        res.free_cooling_full_hours = float(free_s[0]) / 3600.0
-        res.free_cooling_partial_hours = float(free_s[1]) / 3600.0
     res.step_factor_counts = {int(f): int(plan.f_hist[f]) for f in levels if plan.f_hist[f]}
     res.base_steps_near_slowdown = int(plan.f_hist[0])
     res.stepping_wall_s = time.perf_counter() - stepping_wall

@@ -11,9 +11,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import defaults as d
 from .ambient import local_hour, month_fractions, month_index, wall_clock_s
 from .jit import njit
-from .energy import demand_charge_usd, energy_cost_usd, peak_15min_kw, pue
+from .energy import (demand_charge_usd, electrical_chain_coeffs, electrical_chain_poly, energy_cost_usd,
+                     lighting_misc_w, partial_pue, peak_15min_kw, pue)
 from .model import Model
 from .results import SimulationResult
 
@@ -28,7 +30,7 @@ RACK_SERIES_MAX_SAMPLES = 7 * 24 * 60
 LOOP_SERIES_F64_MAX_CELLS = 20_000_000
 
 MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
-               "throttled_fraction")
+               "throttled_fraction", "electrical_loss_kw")
 
 
 def _downstream_csr(model):
@@ -72,7 +74,11 @@ class RecordArrays(NamedTuple):
     histories (empty unless recorded); ``p95`` [rows]: GPU-weighted 95th percentile of the dies and
     ``loop_heat`` [rows × loops] (float32): the IT power each loop carries, downstream loops included,
     both at each minute's end (:func:`_minute_series`), with the servers × loops downstream shares
-    as CSR (``down_*``) and selection scratch ``sel_v``, ``sel_w`` [n]."""
+    as CSR (``down_*``) and selection scratch ``sel_v``, ``sel_w`` [n]. Plant parts (issue 11):
+    ``chain`` the electrical chain's constants (:func:`.energy.electrical_chain_coeffs`);
+    ``coil_loops`` the air loops with a CRAH coil on a parent loop and ``coil_parent`` those parents
+    (the coils' dew-point floor); ``rack_in`` [racks] scratch: each rack's warmest air inlet at a
+    minute's end (ASHRAE envelope counts)."""
 
     acc: np.ndarray
     cnt: np.ndarray
@@ -108,12 +114,18 @@ class RecordArrays(NamedTuple):
     down_data: np.ndarray
     sel_v: np.ndarray
     sel_w: np.ndarray
+    chain: np.ndarray
+    coil_loops: np.ndarray
+    coil_parent: np.ndarray
+    rack_in: np.ndarray
 
 
-# float accumulators
+# float accumulators (ACC_LIGHT: lighting and other facility loads [W]; ACC_LOSS: the minute's
+# electrical-chain loss; ACC_ENV_* / ACC_DEW_*: ASHRAE envelope rack-minutes and dew-point minutes)
 (ACC_E_IT, ACC_E_COOL, ACC_E_REJ, ACC_E_MOVER, ACC_PEAK_IT, ACC_PEAK_FAC, ACC_MAX_THR, ACC_DB, ACC_IT, ACC_COOL,
  ACC_FAC, ACC_SUP, ACC_THR, ACC_CNT, ACC_MAX_T, ACC_NEXT_MIN, ACC_CUR_MIN, ACC_IV_START, ACC_NEXT_RACK,
- ACC_MINUTE_LEN, ACC_RACK_STEP, ACC_HORIZON, ACC_EFF, ACC_TOTAL_GPUS, ACC_ANY_AIR, ACC_RECORD_SERVERS) = range(26)
+ ACC_MINUTE_LEN, ACC_RACK_STEP, ACC_HORIZON, ACC_LIGHT, ACC_TOTAL_GPUS, ACC_ANY_AIR, ACC_RECORD_SERVERS,
+ ACC_E_CHILLER, ACC_E_LOSS, ACC_LOSS, ACC_ENV_REC, ACC_ENV_A1, ACC_DEW_REC, ACC_DEW_A1) = range(33)
 # counters: minute rows, rack rows, steps in the rack interval, server history rows
 CNT_MIN, CNT_RACK, CNT_IV_STEPS, CNT_HIST = range(4)
 
@@ -125,11 +137,12 @@ class Recorder:
     model : Model; start : datetime  Local start; record : tuple  ``server`` adds per-server minute
     histories; coupling : :class:`.coupling.Coupling` (air inlets); tl0 [°C], p0 [W]: loop
     temperatures and server powers at the start; t_die0 [°C]: each server's hottest GPU at the start;
-    minute_len [s]: length of a minute row (default ``max(60, dt)``).
+    minute_len [s]: length of a minute row (default ``max(60, dt)``); loops: the kernel's
+    :class:`.loopbank.LoopState` (its free-cooling seconds go into the result).
     """
 
     def __init__(self, model: Model, dt: float, n_steps: int, start, record, coupling, tl0, p0, t_die0,
-                 minute_len: float | None = None):
+                 minute_len: float | None = None, loops=None):
         m, n = model.m, model.n
         self.model, self.dt, self.n_steps, self.start = model, dt, n_steps, start
         self.horizon = horizon = n_steps * dt
@@ -155,12 +168,21 @@ class Recorder:
         srv_max_t = np.array(t_die0, dtype=float, copy=True)
         srv_max_in = (np.where(is_air, coupling.inlet(np.asarray(tl0, float), p0), -np.inf) if any_air
                       else np.full(n, -np.inf))
-        acc = np.zeros(26)
+        self.loops = loops
+        acc = np.zeros(33)
         acc[ACC_MAX_T] = -np.inf
         acc[ACC_NEXT_MIN] = self.minute_len
         acc[ACC_NEXT_RACK] = self.rack_step
         acc[ACC_MINUTE_LEN], acc[ACC_RACK_STEP], acc[ACC_HORIZON] = self.minute_len, self.rack_step, horizon
-        acc[ACC_EFF] = model.options.power_conversion_efficiency
+        opt = model.options
+        # facility power = the IT's draw through the electrical chain + cooling + lighting and other loads
+        acc[ACC_LIGHT] = lighting_misc_w(model.hall_area_m2, model.rated_it_w, opt.lighting_w_per_m2,
+                                         opt.misc_fraction_of_it)
+        chain = electrical_chain_coeffs(model.rated_it_w, opt.ups_loss_coeffs, opt.transformer_loss_coeffs,
+                                        opt.electrical_capacity_factor)
+        par = model.loop_parent
+        coil_loops = [l for l in range(m) if model.loop_medium[l] == "air" and par[l] >= 0
+                      and model.loop_coil_ec[l] > 0]
         acc[ACC_TOTAL_GPUS] = float(model.gpus.sum()) or 1.0
         acc[ACC_ANY_AIR], acc[ACC_RECORD_SERVERS] = float(any_air), float(self.record_servers)
         loop_dtype = np.float64 if rows * m <= LOOP_SERIES_F64_MAX_CELLS else np.float32
@@ -174,7 +196,8 @@ class Recorder:
             np.bincount(model.rack, weights=model.gpus, minlength=nr).astype(float), np.zeros(rack_rows),
             f32(), f32(), f32(), f32(), np.zeros((2, nr)), np.zeros((hist_rows, n)), np.zeros((hist_rows, n)),
             np.zeros(n), np.full(rows, np.nan), np.zeros((rows, m), np.float32), *_downstream_csr(model),
-            np.zeros(n), np.zeros(n))
+            np.zeros(n), np.zeros(n), chain, np.asarray(coil_loops, np.int64),
+            np.asarray([int(par[l]) for l in coil_loops], np.int64), np.zeros(nr))
 
     def finish(self, servers, tl, steps_done: int, t_done: float, *, control: str, cancelled: bool, energy0: float,
                prices, demand_charge: float, server_table=None, groups=None) -> SimulationResult:
@@ -195,7 +218,6 @@ class Recorder:
         gt, gs = groups
         stats = gs.stats  # events, throttled, lost, shut-down, power-capped GPU-s, shutdowns (groupstep)
         e_it, e_cool = acc[ACC_E_IT], acc[ACC_E_COOL]
-        eff = acc[ACC_EFF]
         energy1 = (float(np.dot(server_table.c_die, t_srv)) + float(np.dot(server_table.c_plate, t_plt))
                    + float(np.dot(model.loop_c, tl_np)))
         res = SimulationResult(start=start, timezone=tz)
@@ -204,8 +226,21 @@ class Recorder:
         res.control, res.integrator, res.cancelled = control, "fast", cancelled
         res.it_energy_kwh = e_it / 3.6e6
         res.cooling_energy_kwh = e_cool / 3.6e6
-        res.facility_energy_kwh = (e_it / eff + e_cool) / 3.6e6
+        res.chiller_energy_kwh = acc[ACC_E_CHILLER] / 3.6e6
+        res.electrical_loss_kwh = acc[ACC_E_LOSS] / 3.6e6
+        res.lighting_misc_kwh = acc[ACC_LIGHT] * t_done / 3.6e6
+        res.facility_energy_kwh = (res.it_energy_kwh + res.cooling_energy_kwh + res.electrical_loss_kwh
+                                   + res.lighting_misc_kwh)
         res.pue = pue(res.facility_energy_kwh, res.it_energy_kwh)
+        res.pue_cooling = partial_pue(res.it_energy_kwh, res.cooling_energy_kwh)
+        per_min = self.minute_len / 3600.0
+        res.inlet_rack_hours_outside_recommended = acc[ACC_ENV_REC] * per_min
+        res.inlet_rack_hours_outside_a1 = acc[ACC_ENV_A1] * per_min
+        res.dew_point_hours_over_recommended = acc[ACC_DEW_REC] * per_min
+        res.dew_point_hours_over_a1 = acc[ACC_DEW_A1] * per_min
+        if self.loops is not None:
+            res.free_cooling_full_hours = float(self.loops.free_s[0]) / 3600.0
+            res.free_cooling_partial_hours = float(self.loops.free_s[1]) / 3600.0
         res.peak_it_kw, res.peak_facility_kw = acc[ACC_PEAK_IT] / 1e3, acc[ACC_PEAK_FAC] / 1e3
         res.throttle_events = int(round(stats[0]))
         res.throttled_gpus = int(round(float((gs.ever * gt.w * gpus[:, None]).sum())))
@@ -295,7 +330,8 @@ class Recorder:
                 "month": f"{year:04d}-{month:02d}", "simulated_h": float(minutes_in[mo]) / 60.0,
                 "billing_share": shares.get(mo, 0.0), "it_energy_kwh": e_it / 3.6e6,
                 "cooling_energy_kwh": e_cool / 3.6e6, "facility_energy_kwh": float(e_fac.sum()) / 3.6e6,
-                "pue": pue(float(e_fac.sum()), e_it), "energy_cost_usd": energy_cost, "demand_charge_usd": demand,
+                "pue": pue(float(e_fac.sum()), e_it), "pue_cooling": partial_pue(e_it, e_cool),
+                "energy_cost_usd": energy_cost, "demand_charge_usd": demand,
                 "cost_usd": energy_cost + demand, "peak_15min_facility_kw": float(peaks.max()) if peaks.size else 0.0,
                 "throttled_gpu_hours": float(np.sum(bins_e[3, sl])) / 3600.0,
                 "throttle_hours": float(np.sum(bins_e[4, sl])) / 3600.0})
@@ -307,6 +343,8 @@ class Recorder:
 # ----------------------------------------------------------------------------- compiled form
 
 from .coupling import rack_rise  # noqa: E402
+
+_chain = njit(electrical_chain_poly)  # the electrical chain's polynomial, compiled from its one source
 
 
 @njit
@@ -375,10 +413,17 @@ def _minute_series(A, S, t_die, energy, h, row0, reps):
             A.loop_heat[r, l] = A.loop_heat[row0, l]
 
 
+_REC_LO, _REC_HI = (float(x) for x in d.ASHRAE_RECOMMENDED_C)
+_A1_LO, _A1_HI = (float(x) for x in d.ASHRAE_A1_C)
+_DEW_REC = float(d.ASHRAE_RECOMMENDED_MAX_DEW_POINT_C)
+_DEW_A1 = float(d.ASHRAE_A1_MAX_DEW_POINT_C)
+_COIL_APPROACH = float(d.COIL_APPARATUS_APPROACH_K)
+
+
 @njit
 def _minute_end(A, S, D, tl, t_die, energy, h, reps):
-    """Samples taken at the end of each minute: air inlets, the 95th-percentile die and loop IT power
-    series, per-server histories (``reps`` rows: a step of several whole minutes fills each of its
+    """Samples taken at the end of each minute: air inlets, ASHRAE envelope rack-minutes and coil
+    dew-point minutes, the 95th-percentile die and loop IT power series, per-server histories (``reps`` rows: a step of several whole minutes fills each of its
     minutes with its end state, as the minute series does)."""
     _minute_series(A, S, t_die, energy, h, A.cnt[CNT_MIN] - reps, reps)
     if A.acc[ACC_ANY_AIR] > 0.0:
@@ -388,11 +433,40 @@ def _minute_end(A, S, D, tl, t_die, energy, h, reps):
         recirc = D.has[0]
         if recirc:
             rack_rise(S, D, pw)
+        rin = A.rack_in  # each rack's warmest air inlet at this minute's end [°C] (nan: no air server)
+        rin[:] = np.nan
         for i in range(energy.size):
             if A.is_air[i]:
                 t_in = tl[S.air[i]] + (S.hf[i] * D.delta[S.rack[i]] if recirc else 0.0)
                 if t_in > A.iv_max_in[i]:
                     A.iv_max_in[i] = t_in
+                r = S.rack[i]
+                if not t_in <= rin[r]:  # fmax: nan (no sample yet) gives way
+                    rin[r] = t_in
+        # ASHRAE envelopes: rack-minutes with the rack's warmest air inlet outside them
+        out_rec = out_a1 = 0
+        for r in range(rin.size):
+            x = rin[r]
+            if math.isfinite(x):
+                if x < _REC_LO or x > _REC_HI:
+                    out_rec += 1
+                if x < _A1_LO or x > _A1_HI:
+                    out_a1 += 1
+        A.acc[ACC_ENV_REC] += reps * float(out_rec)
+        A.acc[ACC_ENV_A1] += reps * float(out_a1)
+    if A.coil_loops.size:
+        # minutes with a CRAH coil whose chilled water is too warm to hold the hall's dew point
+        over_rec = over_a1 = False
+        for j in range(A.coil_loops.size):
+            floor = tl[A.coil_parent[j]] + _COIL_APPROACH  # the coil's lowest dew point [°C]
+            if floor > _DEW_REC:
+                over_rec = True
+            if floor > _DEW_A1:
+                over_a1 = True
+        if over_rec:
+            A.acc[ACC_DEW_REC] += reps
+        if over_a1:
+            A.acc[ACC_DEW_A1] += reps
     if A.acc[ACC_RECORD_SERVERS] > 0.0:
         for _ in range(reps):
             row = A.cnt[CNT_HIST]
@@ -418,11 +492,13 @@ def _flush_minute(A, S, D, t_end, t_die, tl, energy, h):
     mr[5] = acc[ACC_SUP] / c
     mr[6] = acc[ACC_MAX_T]
     mr[7] = acc[ACC_THR] / c
+    mr[8] = acc[ACC_LOSS] / c / 1e3
     for l in range(A.a_loop.size):
         A.loop_min[row, l] = A.a_loop[l] / c
         A.a_loop[l] = 0.0
     A.cnt[CNT_MIN] = row + 1
     acc[ACC_DB] = acc[ACC_IT] = acc[ACC_COOL] = acc[ACC_FAC] = acc[ACC_SUP] = acc[ACC_THR] = acc[ACC_CNT] = 0.0
+    acc[ACC_LOSS] = 0.0
     acc[ACC_MAX_T] = -np.inf
     acc[ACC_CUR_MIN] = acc[ACC_NEXT_MIN]
     while acc[ACC_NEXT_MIN] <= t_end + 1e-9:
@@ -480,21 +556,28 @@ def flush_racks(A, S, srv_thr_s, t_end):
 
 
 @njit
-def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, cool_w, rejected_w, mover_heat_w, tmax, step_thr_gpu_s,
-                t_die, t_peak, tl, energy, servers_done=False):
+def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, mover_w, chiller_w, rejected_w, mover_heat_w, tmax,
+                step_thr_gpu_s, t_die, t_peak, tl, energy, servers_done=False):
     """Take the step ``[t0, t0 + h)`` [s] (:class:`Recorder`): mean ambient dry bulb ``db`` [°C], IT
-    energy ``e_step`` [J], mean cooling electric power ``cool_w`` [W], heat rejected outdoors
-    ``rejected_w`` [W], fan/pump heat into loops ``mover_heat_w`` [W], hottest die ``tmax`` [°C], GPU
+    energy ``e_step`` [J], mean fan/pump and chiller (compressor + condenser fan) electric power
+    ``mover_w``, ``chiller_w`` [W], heat the plant loops deliver outdoors ``rejected_w`` [W] (the
+    chillers' electricity is rejected with it), fan/pump heat into loops ``mover_heat_w`` [W]; facility
+    power = the IT's draw through the electrical chain + cooling + lighting and other loads (issue 11,
+    as :class:`.recorder_numpy.Recorder`); hottest die ``tmax`` [°C], GPU
     time above slowdown [s], die temperatures [°C] at the end and hottest over the step ``t_peak``
     [°C] (:mod:`.ripple`), loop supply temperatures ``tl`` [°C] and server energies [J] at the end
     (``servers_done``: the per-server interval maxima and energies were taken by the caller,
     :func:`.serverstep.servers_finish`)."""
     acc = A.acc
     it_w = e_step / h
-    fac_w = it_w / acc[ACC_EFF] + cool_w
+    cool_w = mover_w + chiller_w
+    chain_w, loss_w = _chain(A.chain, it_w)
+    fac_w = chain_w + cool_w + acc[ACC_LIGHT]
     acc[ACC_E_IT] += e_step
     acc[ACC_E_COOL] += cool_w * h
-    acc[ACC_E_REJ] += rejected_w * h
+    acc[ACC_E_CHILLER] += chiller_w * h
+    acc[ACC_E_LOSS] += loss_w * h
+    acc[ACC_E_REJ] += (rejected_w + chiller_w) * h
     acc[ACC_E_MOVER] += mover_heat_w * h
     mi = int(t0 // 60.0)
     hr = A.hours[mi]
@@ -541,6 +624,7 @@ def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, cool_w, rejected_w, mover
             mr[5] = sup
             mr[6] = tmax
             mr[7] = thr_frac
+            mr[8] = loss_w / 1e3
             for l in range(tl.size):
                 A.loop_min[row, l] = tl[l]
             A.cnt[CNT_MIN] = row + 1
@@ -554,6 +638,7 @@ def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, cool_w, rejected_w, mover
         acc[ACC_IT] += e_step
         acc[ACC_COOL] += cool_w * h
         acc[ACC_FAC] += fac_w * h
+        acc[ACC_LOSS] += loss_w * h
         acc[ACC_SUP] += sup * h
         for l in range(tl.size):
             A.a_loop[l] += tl[l] * h
