@@ -87,7 +87,8 @@ def test_compiled_recorder_equals_the_numpy_recorder(which, adaptive):
     prices = 0.08 + 0.06 * (np.arange(24) >= 12)
     kw = dict(control="reactive", cancelled=False, energy0=0.0, prices=prices, demand_charge=15.0)
     a = rec_np.finish(bank, tl, 1, horizon, **kw)
-    b = rec_k.finish(S, tl, 1, horizon, server_table=T, **kw)
+    from planner.solver.groupstep import group_state, group_table
+    b = rec_k.finish(S, tl, 1, horizon, server_table=T, groups=(group_table(model), group_state(model, td0)), **kw)
     rel = {}
     for key in ("it_energy_kwh", "cooling_energy_kwh", "chiller_energy_kwh", "electrical_loss_kwh",
                 "lighting_misc_kwh", "facility_energy_kwh", "pue", "pue_cooling", "peak_it_kw", "peak_facility_kw",
