@@ -9,14 +9,7 @@ import pytest
 
 from planner.solver import simulate
 from planner.solver.examples import liquid_burst_plan
-from planner.solver.integrate import KERNEL_CARRIES_PHYSICS_11
 from planner.solver.run import DEFAULT_RTOL
-
-#: Tests of what only the compiled kernel does (base-grid ripple, kernel recorder series): they run
-#: again when the kernel carries issue 11's physics and run_fast takes it (STATUS.md, "Port of #11")
-kernel_only = pytest.mark.skipif(not KERNEL_CARRIES_PHYSICS_11,
-                                 reason="runs take issue 11's numpy stepping until the kernel carries it")
-
 
 def _agree(adaptive, fixed, *, energy=2e-3, temp=0.1, gpu_h=0.02):
     """Issue 12's accuracy targets against the fixed 10 s run."""
@@ -63,7 +56,6 @@ def test_pump_lag_burst_at_45c_throttles_as_the_fixed_run():
     assert adaptive.steps * 3 < fixed.steps
 
 
-@kernel_only
 def test_demo_days_of_jobs_match_fixed_10s(demo):
     """Three days of the demo's job week in July (training iterations, checkpoints, job starts and
     ends): energy and cost within 0.2 %, max GPU within 0.1 K of the fixed 10 s run. The hottest die
@@ -98,7 +90,6 @@ def test_job_list_repeats_with_its_own_period(demo):
     assert once.it_kw[week:].mean() == pytest.approx(idle, rel=1e-6)
 
 
-@kernel_only
 def test_a_month_of_the_demo_matches_fixed_10s(demo):
     """Issue 12's month on the demo: July in Phoenix with the job week repeated, default stepping
     (adaptive beyond a day) against fixed 10 s steps — energy and cost within 0.2 %, max GPU within
@@ -112,7 +103,6 @@ def test_a_month_of_the_demo_matches_fixed_10s(demo):
     assert adaptive.steps * 4 < fixed.steps
 
 
-@kernel_only
 def test_training_ripple_on_the_base_grid_keeps_max_gpu(demo, monkeypatch):
     """A January Monday–Wednesday of the demo's jobs (no server near slowdown, so adaptive steps run
     long through training): the hottest die follows the 10 s-to-10 s ripple of the iterations'
@@ -131,7 +121,6 @@ def test_training_ripple_on_the_base_grid_keeps_max_gpu(demo, monkeypatch):
     assert blind.max_gpu_temp_c < fixed.max_gpu_temp_c - 0.15
 
 
-@kernel_only
 def test_adaptive_server_histories_have_a_row_per_minute(demo):
     """Per-server minute histories line up with the minute series when steps span several minutes."""
     day = replace(demo.scenarios[0], horizon_s=2 * 86400.0)
@@ -142,7 +131,6 @@ def test_adaptive_server_histories_have_a_row_per_minute(demo):
     assert np.all(res.server_temp_c.max(axis=1) <= res.max_gpu_temp_c_series + 1e-9)
 
 
-@kernel_only
 @pytest.mark.parametrize("rtol", [None, DEFAULT_RTOL])
 def test_minute_p95_and_loop_heat_equal_what_the_histories_give(demo, rtol):
     """gpu_p95_c and loop_heat_kw, recorded at each minute's end without per-server histories, equal
@@ -157,7 +145,6 @@ def test_minute_p95_and_loop_heat_equal_what_the_histories_give(demo, rtol):
     assert res.loop_heat_kw.max() > 100.0 and np.all(np.isfinite(res.gpu_p95_c))
 
 
-@kernel_only
 def test_long_runs_keep_loop_series_in_float32(demo, monkeypatch):
     """Beyond LOOP_SERIES_F64_MAX_CELLS loop-minutes (a year of a 10,000-server hall) the per-loop
     minute series are float32 (half the memory); the run is otherwise the same."""

@@ -53,11 +53,11 @@ from .serverstep import (rack_delta, server_state, server_table, servers_finish,
                          servers_predict_all, step_levels)
 from .workload import cumulative_all, job_table, training_running
 
-#: The compiled kernel below runs the physics of main before issue 11 (one slowdown band per server,
-#: fans/pumps by the affinity law, no economiser, forecast without error, no power cap, die-based
-#: records). Until it carries issue 11's physics (planner/solver/STATUS.md, "Port of #11"), runs take
-#: issue 11's numpy stepping (integrate_numpy.py, recorder_numpy.py: main's code as merged).
-KERNEL_CARRIES_PHYSICS_11 = False
+#: The compiled kernel below carries issue 11's physics (GPU groups, economiser, fan/pump curves,
+#: forecast with error, power cap, electrical chain, ASHRAE records), equal to issue 11's numpy stepping
+#: (integrate_numpy.py, recorder_numpy.py) to 1e-9 in fixed steps (tests/test_solver_kernel_parity.py).
+#: False sends runs to that numpy stepping (the reference the parity tests compare with).
+KERNEL_CARRIES_PHYSICS_11 = True
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
 
