@@ -558,44 +558,11 @@ from . import heat_rejection as _hr  # noqa: E402
 from .control import ring_commit, ring_window  # noqa: E402
 from .jit import njit  # noqa: E402
 
-# compiled copies of the plain functions the numpy banks call (same source, so the same numbers)
+# compiled copies of the plain functions the numpy banks call (same source, so the same numbers);
+# the chillers' scalar kernels are numba-callable as they are (heat_rejection, register_jitable)
 _loop_movers_nb = njit(loop_movers)
 _economiser_free_nb = njit(economiser_free_w)
-_curve_point_nb = njit(_hr._curve_point)
-_CQ = tuple(float(x) for x in d.CHILLER_CAPFT)
-_CE = tuple(float(x) for x in d.CHILLER_EIRFT)
-_CL = tuple(float(x) for x in d.CHILLER_EIRFPLR)
 _RISE = float(d.CHILLER_TEMP_RISE_COEF)
-_PMIN = float(d.CHILLER_MIN_PLR)
-
-
-@njit
-def _chiller_capacity_nb(k, rated_c, x_cond, t_chw):
-    """:func:`.heat_rejection.chiller_scalar_kernels`' ``capacity_linear`` of a chiller with rating
-    constant ``k`` [W] and rated entering air ``rated_c`` [°C]: ``(capacity [W], d/dT_chw [W/K])``."""
-    x, y, dx, dy = _curve_point_nb(rated_c + x_cond * _RISE, t_chw)
-    raw = _CQ[0] + _CQ[1] * x + _CQ[2] * x * x + _CQ[3] * y + _CQ[4] * y * y + _CQ[5] * x * y
-    slope = (_CQ[1] + 2.0 * _CQ[2] * x + _CQ[5] * y) * dx + (_CQ[3] + 2.0 * _CQ[4] * y + _CQ[5] * x) * dy
-    if raw <= 0.0:
-        return 0.0, 0.0
-    return k * raw, k * slope
-
-
-@njit
-def _chiller_power_nb(load, t_out, t_chw, k, scale, cop, eir_den, plf_min):
-    """:func:`.heat_rejection.chiller_scalar_kernels`' ``electric_power`` [W] (compressor and
-    condenser fans removing ``load`` [W] at outdoor ``t_out`` and chilled water ``t_chw`` [°C])."""
-    x, y, _, _ = _curve_point_nb(t_out, t_chw)
-    avail = k * (_CQ[0] + _CQ[1] * x + _CQ[2] * x * x + _CQ[3] * y + _CQ[4] * y * y + _CQ[5] * x * y)
-    if avail <= 0.0:
-        return 0.0
-    plr = load / avail
-    if plr > 1.0:
-        plr = 1.0
-    eir = _CE[0] + _CE[1] * x + _CE[2] * x * x + _CE[3] * y + _CE[4] * y * y + _CE[5] * x * y
-    if plr >= _PMIN:
-        return avail * scale * eir * (_CL[0] + plr * (_CL[1] + plr * (_CL[2] + plr * _CL[3])))
-    return avail * eir / (cop * eir_den) * plf_min * (plr if plr > 0.0 else 0.0)
 
 
 class LoopTable(NamedTuple):
@@ -661,17 +628,12 @@ def loop_table(model) -> LoopTable:
     coil = model.loop_coil_ec.astype(float)
     dc, ct = model.loop_drycooler_ec.astype(float), model.loop_tower_ec.astype(float)
     ch_w = model.loop_chiller_w.astype(float)
-    ch = np.zeros((4, m))  # k, scale, eir_den, plf_min: chiller_scalar_kernels' rating constants
-    pm = d.CHILLER_MIN_PLR
-    lc = d.CHILLER_EIRFPLR
+    ch = np.zeros((4, m))  # k, scale, eir_den, plf_min: the chillers' rating constants
     for l in range(m):
         if ch_w[l] > 0.0:
-            rc, rw = float(model.loop_chiller_rated_c[l]), float(model.loop_chiller_rated_chw_c[l])
-            eir_den = _hr._eirft_scalar(rc, rw)
-            ch[0, l] = ch_w[l] / _hr._capft_scalar(rc, rw)[0]
-            ch[1, l] = 1.0 / (float(model.loop_chiller_cop[l]) * eir_den * _hr._PLF_FULL)
-            ch[2, l] = eir_den
-            ch[3, l] = (lc[0] + pm * (lc[1] + pm * (lc[2] + pm * lc[3]))) / _hr._PLF_FULL / pm
+            ch[:, l] = _hr.chiller_rating_constants(float(ch_w[l]), float(model.loop_chiller_cop[l]),
+                                                    float(model.loop_chiller_rated_c[l]),
+                                                    float(model.loop_chiller_rated_chw_c[l]))
     f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
     econ = (ch_w > 0) & ((dc > 0) | (ct > 0))
     return LoopTable(np.asarray(model.loop_order, np.int64), model.loop_parent.astype(np.int64),
@@ -734,7 +696,7 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
             b_cap = coil + dc_on + ct_on
         a_cap = T.fixed[l] - dc_on * db - ct_on * wb + b_cap * T.ret_k[l] * q_in0  # exchangers see the return
         if T.ch_w[l] > 0.0:  # chiller curve linearised at the step's start temperature
-            cap_ch, slope = _chiller_capacity_nb(T.ch_k[l], T.ch_rc[l], (db - T.ch_rc[l]) / _RISE, t0l)
+            cap_ch, slope = _hr.chiller_capacity_point(T.ch_k[l], T.ch_rc[l], (db - T.ch_rc[l]) / _RISE, t0l)
             a_cap += cap_ch - slope * t0l
             b_cap += slope
         kc = T.kc[l]
@@ -814,8 +776,8 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
                         S.free_s[1] += h
             load = deliv - free
             if load > 0.0:
-                chiller_elec += _chiller_power_nb(load, db, t1, T.ch_k[l], T.ch_scale[l], T.ch_cop[l],
-                                                  T.ch_eir_den[l], T.ch_plf_min[l])
+                chiller_elec += _hr.chiller_power_point(load, db, t1, T.ch_k[l], T.ch_scale[l], T.ch_cop[l],
+                                                        T.ch_eir_den[l], T.ch_plf_min[l])
         heat, elec = _loop_movers_nb(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, T.rated[l],
                                      T.pump_in[l], T.fan_in[l], T.fan_out[l], T.it_air_max[l], T.air_ratio[l],
                                      T.ch_w[l] > 0.0)
