@@ -46,7 +46,7 @@ def _weather_steps(rng, n_per_segment=160):
 
 
 def _model(variant):
-    demo = build_demo_plan()
+    demo = build_demo_plan(320 if variant == "10 pods" else None)
     sc = replace(demo.scenarios[1], horizon_s=86400.0)
     model = compile_model(demo, sc, sc.horizon_s)
     if variant == "tower+rating":
@@ -153,3 +153,39 @@ def test_compiled_loop_step_at_a_fixed_step_equals_the_fixed_step_bank():
         worst_p = max(worst_p, max(abs(a - b) for a, b in zip(out_k, out_s)) / (max(map(abs, out_s)) + 1.0))
     print(worst_t, worst_p)
     assert worst_t < 1e-9 and worst_p < 1e-9
+
+
+def test_compiled_loop_step_equals_the_vector_bank_of_a_large_hall():
+    """The demo scaled to 10 pods (22 loops: the numpy path takes VectorLoopBank, one pass per tree
+    level), reactive and predictive steps alike."""
+    model = _model("10 pods")
+    m = model.m
+    rng = np.random.default_rng(23)
+    steps = _weather_steps(rng, 120)
+    cpl = Coupling(model)
+    tl0 = model.loop_setpoint + rng.normal(0.0, 0.5, m)
+    y0 = rng.uniform(0.3, 1.0, m)
+    q0 = cpl.to_loops(0.5 * (model.p_idle + model.p_dyn))
+    bank = loop_bank(model, 10.0, tl0.tolist(), y0, q0, variable=True)
+    assert isinstance(bank, VectorLoopBank) and m > 20
+    LT, LS = loop_table(model), loop_state(model, tl0, q0)
+    R = fopdt_ring(model.loop_dead, model.loop_tau, y0, 10.0)
+    worst_t = worst_p = worst_l = 0.0
+    t0 = 0.0
+    for k, (db, wb, h) in enumerate(steps):
+        q_hat, g_self, fc = _inputs(model, rng, k, h, steps)
+        use_fc = k % 2 == 1
+        out_v = bank.step(q_hat, g_self, t0, h, db, wb, fc if use_fc else None)
+        out_k = loop_step(LT, LS, R, q_hat, g_self, t0, h, db, wb, fc, use_fc)
+        t0 += h
+        scale = max(abs(x) for x in out_v) + 1.0
+        worst_t = max(worst_t, np.abs(LS.tl - np.asarray(bank.tl)).max())
+        worst_p = max(worst_p, max(abs(a - b) for a, b in zip(out_k, out_v)) / scale)
+        lines = np.asarray(bank.lines)
+        worst_l = max(worst_l, np.abs(LS.lines[:, 0] - lines[:, 0]).max(),
+                      np.abs(LS.lines[:, 1:] - lines[:, 1:]).max() / scale,
+                      np.abs(LS.deliv - bank.deliv).max() / scale)
+        assert abs(LS.free_s[0] - bank.free_full_s) < 1e-9 and abs(LS.free_s[1] - bank.free_partial_s) < 1e-9
+    print(m, worst_t, worst_p, worst_l, LS.free_s)
+    assert worst_t < 1e-9 and worst_p < 1e-9 and worst_l < 1e-9
+    assert LS.free_s[0] > 0 and LS.free_s[1] > 0
