@@ -47,8 +47,8 @@ def loop_movers(deliv: float, q_it: float, y: float, free: float, rated: float, 
       servers' airflow fraction at the loop's IT heat ``q_it / it_air_max``
       (:func:`.heat_rejection.server_airflow_fraction`), on the ASHRAE 90.1 Appendix G fan curve;
       without a CRAH flow (air_ratio 0) the duty stands in for the airflow;
-    * dry-cooler / tower fans (heat outdoors): in a plant loop they are its actuator, speed ``y``;
-      as a chilled-water economiser they run when it carries heat, at the speed that gives the part of
+    * dry-cooler / tower fans (heat outdoors): in a plant loop they are its actuator, speed ``y``
+      (its mean output over the step); as a chilled-water economiser they run when it carries heat, at the speed that gives the part of
       the free-cooling capacity ``free`` [W] in use (``min(free, deliv) / free``), off when bypassed.
 
     All flows are floored at ``defaults.MOVER_MIN_SPEED``. Pump and CRAH-fan heat stays in the loop.
@@ -287,7 +287,7 @@ class ScalarLoopBank:
             if p >= 0:
                 child_d[p] += d0
                 child_e[p] += d1
-            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar)
+            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar, om)
         tl = [0.0] * m
         for l in self.top_down:  # parents first: end temperatures
             p = self.parent[l]
@@ -296,7 +296,7 @@ class ScalarLoopBank:
         rejected = mover_elec = chiller_elec = 0.0
         for (l, p, fixed, dc, ct, ch_rc, b_cap0, coil, ret_k, chiller, ch_cap, ch_pow, kc, tset, c, act, econ,
              mv) in self.rows:
-            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar = coef[l]
+            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar, om = coef[l]
             t1 = tl[l]
             tp1 = tl[p] if p >= 0 else 0.0
             deliv = d0 - d1 * tp1
@@ -325,7 +325,9 @@ class ScalarLoopBank:
                 load = deliv - free
                 if load > 0.0:
                     chiller_elec += ch_pow(load, db, t1)
-            heat, elec = loop_movers(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, *mv)
+            # fans that are the actuator run at its mean output over the step: the earlier commands'
+            # share ȳ_hist plus this step's command's ω·cmd (it acts within a step longer than the dead time)
+            heat, elec = loop_movers(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar + om * cmd, free, *mv)
             # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
             mover_elec += mover_heat[l] + (elec - heat)
             mover_heat[l] = heat  # heats the loop over the next step
@@ -518,8 +520,9 @@ class VectorLoopBank:
                                                                    self.ch_cop[i], self.ch_rated_c[i], t1[i],
                                                                    self.ch_chw[i])))
         q_it = (np.asarray(q_hat, float)[self.perm] - np.asarray(g_self, float)[self.perm] * t1) * inv_h
-        heat, elec = loop_movers_vec(deliv, q_it, ybar, free, self.rated, self.pump_in, self.fan_in, self.fan_out,
-                                     self.it_air_max, self.air_ratio, self.is_chiller)
+        # the actuator's mean output over the step (earlier commands + this step's, see ScalarLoopBank)
+        heat, elec = loop_movers_vec(deliv, q_it, ybar + om * cmd, free, self.rated, self.pump_in, self.fan_in,
+                                     self.fan_out, self.it_air_max, self.air_ratio, self.is_chiller)
         # fans/pumps billed as what heated the loops this step, plus the outdoor fans
         mover_elec = mh_sum + float((elec - heat).sum())
         self.mover_heat = heat  # heats the loops over the next step
@@ -653,7 +656,7 @@ def loop_state(model, tl, q_server) -> LoopState:
     lines = np.zeros((m, 3))
     lines[:, 0] = 1.0
     return LoopState(np.asarray(tl, float).copy(), np.asarray(initial_mover_heat(model, q_server, movers_in), float),
-                     np.zeros(m), np.zeros(m), np.zeros((m, 12)), np.zeros(m), lines, np.zeros(2))
+                     np.zeros(m), np.zeros(m), np.zeros((m, 13)), np.zeros(m), lines, np.zeros(2))
 
 
 @njit
@@ -737,7 +740,7 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
             child_e[p] += d1
         cf = coef[l]
         cf[0], cf[1], cf[2], cf[3], cf[4], cf[5] = u, v, d0, d1, q_const, s_in
-        cf[6], cf[7], cf[8], cf[9], cf[10], cf[11] = a_cap, b_cap, ff, y1h, om1, ybar
+        cf[6], cf[7], cf[8], cf[9], cf[10], cf[11], cf[12] = a_cap, b_cap, ff, y1h, om1, ybar, om
     for i in range(m - 1, -1, -1):  # parents first: end temperatures
         l = T.order[i]
         p = T.parent[l]
@@ -778,8 +781,9 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
             if load > 0.0:
                 chiller_elec += _hr.chiller_power_point(load, db, t1, T.ch_k[l], T.ch_scale[l], T.ch_cop[l],
                                                         T.ch_eir_den[l], T.ch_plf_min[l])
-        heat, elec = _loop_movers_nb(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, T.rated[l],
-                                     T.pump_in[l], T.fan_in[l], T.fan_out[l], T.it_air_max[l], T.air_ratio[l],
+        # fans that are the actuator run at its mean output over the step (ȳ_hist + ω·cmd)
+        heat, elec = _loop_movers_nb(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar + cf[12] * cmd, free,
+                                     T.rated[l], T.pump_in[l], T.fan_in[l], T.fan_out[l], T.it_air_max[l], T.air_ratio[l],
                                      T.ch_w[l] > 0.0)
         # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
         mover_elec += mover_heat[l] + (elec - heat)
