@@ -46,7 +46,7 @@ def _weather_steps(rng, n_per_segment=160):
 
 
 def _model(variant):
-    demo = build_demo_plan()
+    demo = build_demo_plan(320 if variant == "10 pods" else None)
     sc = replace(demo.scenarios[1], horizon_s=86400.0)
     model = compile_model(demo, sc, sc.horizon_s)
     if variant == "tower+rating":
@@ -153,3 +153,100 @@ def test_compiled_loop_step_at_a_fixed_step_equals_the_fixed_step_bank():
         worst_p = max(worst_p, max(abs(a - b) for a, b in zip(out_k, out_s)) / (max(map(abs, out_s)) + 1.0))
     print(worst_t, worst_p)
     assert worst_t < 1e-9 and worst_p < 1e-9
+
+
+def test_compiled_loop_step_equals_the_vector_bank_of_a_large_hall():
+    """The demo scaled to 10 pods (22 loops: the numpy path takes VectorLoopBank, one pass per tree
+    level), reactive and predictive steps alike."""
+    model = _model("10 pods")
+    m = model.m
+    rng = np.random.default_rng(23)
+    steps = _weather_steps(rng, 120)
+    cpl = Coupling(model)
+    tl0 = model.loop_setpoint + rng.normal(0.0, 0.5, m)
+    y0 = rng.uniform(0.3, 1.0, m)
+    q0 = cpl.to_loops(0.5 * (model.p_idle + model.p_dyn))
+    bank = loop_bank(model, 10.0, tl0.tolist(), y0, q0, variable=True)
+    assert isinstance(bank, VectorLoopBank) and m > 20
+    LT, LS = loop_table(model), loop_state(model, tl0, q0)
+    R = fopdt_ring(model.loop_dead, model.loop_tau, y0, 10.0)
+    worst_t = worst_p = worst_l = 0.0
+    t0 = 0.0
+    for k, (db, wb, h) in enumerate(steps):
+        q_hat, g_self, fc = _inputs(model, rng, k, h, steps)
+        use_fc = k % 2 == 1
+        out_v = bank.step(q_hat, g_self, t0, h, db, wb, fc if use_fc else None)
+        out_k = loop_step(LT, LS, R, q_hat, g_self, t0, h, db, wb, fc, use_fc)
+        t0 += h
+        scale = max(abs(x) for x in out_v) + 1.0
+        worst_t = max(worst_t, np.abs(LS.tl - np.asarray(bank.tl)).max())
+        worst_p = max(worst_p, max(abs(a - b) for a, b in zip(out_k, out_v)) / scale)
+        lines = np.asarray(bank.lines)
+        worst_l = max(worst_l, np.abs(LS.lines[:, 0] - lines[:, 0]).max(),
+                      np.abs(LS.lines[:, 1:] - lines[:, 1:]).max() / scale,
+                      np.abs(LS.deliv - bank.deliv).max() / scale)
+        assert abs(LS.free_s[0] - bank.free_full_s) < 1e-9 and abs(LS.free_s[1] - bank.free_partial_s) < 1e-9
+    print(m, worst_t, worst_p, worst_l, LS.free_s)
+    assert worst_t < 1e-9 and worst_p < 1e-9 and worst_l < 1e-9
+    assert LS.free_s[0] > 0 and LS.free_s[1] > 0
+
+
+def _copy_state(kind, bank):
+    import copy
+    if kind == "kernel":
+        LT, LS, R = bank
+        return LT, type(LS)(*(x.copy() for x in LS)), type(R)(*(x.copy() for x in R))
+    return copy.deepcopy(bank)
+
+
+def _take(kind, bank, q_hat, g_self, t0, h, db, wb):
+    if kind == "kernel":
+        LT, LS, R = bank
+        return loop_step(LT, LS, R, q_hat, g_self, t0, h, db, wb, np.zeros(LS.tl.size), False)
+    return bank.step(q_hat, g_self, t0, h, db, wb)
+
+
+@pytest.mark.parametrize("kind", ["scalar", "vector", "kernel"])
+def test_outdoor_fans_run_at_the_step_mean_actuator_output_at_any_step_length(kind):
+    """A plant loop's dry-cooler fans are its actuator: over a step they run at the actuator's mean
+    output ``ȳ_hist + ω·cmd``. At a steady state one 900 s step (longer than the loop's dead time, so
+    its own command acts within it) bills the fans as 90 steps of 10 s do. Before the fix they ran at
+    ``ȳ_hist`` alone, the earlier commands' share (~dead time / step ≈ 0.3 of the speed)."""
+    model = _model("demo")
+    m = model.m
+    fws = model.loop_names.index("FWS")
+    assert model.loop_fan_out_w[fws] > 0 and model.loop_chiller_w[fws] == 0 and model.loop_dead[fws] < 900.0
+    cpl = Coupling(model)
+    q = cpl.to_loops(0.6 * (model.p_idle + model.p_dyn))
+    it = np.array([model.loop_medium[l] in ("air", "liquid") for l in range(m)])
+    tl0 = model.loop_setpoint.copy()
+    y0 = np.full(m, 0.6)
+    db, wb = 22.0, 14.0  # mild: the dry coolers hold the facility water at part speed
+    if kind == "kernel":
+        bank = (loop_table(model), loop_state(model, tl0, q), fopdt_ring(model.loop_dead, model.loop_tau, y0, 10.0))
+    elif kind == "scalar":
+        bank = loop_bank(model, 10.0, tl0.tolist(), y0, q, variable=True)
+    else:
+        movers_in, movers_out = mover_split(model)
+        bank = VectorLoopBank(model, 10.0, tl0, y0, initial_mover_heat(model, q), movers_in, movers_out, True)
+
+    def inputs(h):
+        g = np.where(it, 25e3, 0.0)
+        return (q + g * (model.loop_setpoint + 2.0)) * h, g * h
+
+    t0 = 0.0
+    for _ in range(2160):  # six hours at 10 s: the loops and actuators settle
+        _take(kind, bank, *inputs(10.0), t0, 10.0, db, wb)
+        t0 += 10.0
+    y_now = {"kernel": lambda: bank[2].y, "scalar": lambda: np.asarray(bank.y),
+             "vector": lambda: bank.act.y[bank.inv]}[kind]()[fws]
+    assert 0.3 < y_now < 0.95  # at part speed, not saturated
+    long = _copy_state(kind, bank)
+    out_long = _take(kind, long, *inputs(900.0), t0, 900.0, db, wb)
+    fans_short = 0.0
+    for i in range(90):
+        out = _take(kind, bank, *inputs(10.0), t0 + 10.0 * i, 10.0, db, wb)
+        fans_short += (out[1] - out[3]) / 90.0  # outdoor fans: electricity beyond the movers' heat billed
+    fans_long = out_long[1] - out_long[3]
+    print(kind, y_now, fans_long, fans_short)
+    assert fans_long == pytest.approx(fans_short, rel=1e-4)

@@ -47,8 +47,8 @@ def loop_movers(deliv: float, q_it: float, y: float, free: float, rated: float, 
       servers' airflow fraction at the loop's IT heat ``q_it / it_air_max``
       (:func:`.heat_rejection.server_airflow_fraction`), on the ASHRAE 90.1 Appendix G fan curve;
       without a CRAH flow (air_ratio 0) the duty stands in for the airflow;
-    * dry-cooler / tower fans (heat outdoors): in a plant loop they are its actuator, speed ``y``;
-      as a chilled-water economiser they run when it carries heat, at the speed that gives the part of
+    * dry-cooler / tower fans (heat outdoors): in a plant loop they are its actuator, speed ``y``
+      (its mean output over the step); as a chilled-water economiser they run when it carries heat, at the speed that gives the part of
       the free-cooling capacity ``free`` [W] in use (``min(free, deliv) / free``), off when bypassed.
 
     All flows are floored at ``defaults.MOVER_MIN_SPEED``. Pump and CRAH-fan heat stays in the loop.
@@ -287,7 +287,7 @@ class ScalarLoopBank:
             if p >= 0:
                 child_d[p] += d0
                 child_e[p] += d1
-            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar)
+            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar, om)
         tl = [0.0] * m
         for l in self.top_down:  # parents first: end temperatures
             p = self.parent[l]
@@ -296,7 +296,7 @@ class ScalarLoopBank:
         rejected = mover_elec = chiller_elec = 0.0
         for (l, p, fixed, dc, ct, ch_rc, b_cap0, coil, ret_k, chiller, ch_cap, ch_pow, kc, tset, c, act, econ,
              mv) in self.rows:
-            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar = coef[l]
+            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar, om = coef[l]
             t1 = tl[l]
             tp1 = tl[p] if p >= 0 else 0.0
             deliv = d0 - d1 * tp1
@@ -325,7 +325,9 @@ class ScalarLoopBank:
                 load = deliv - free
                 if load > 0.0:
                     chiller_elec += ch_pow(load, db, t1)
-            heat, elec = loop_movers(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, *mv)
+            # fans that are the actuator run at its mean output over the step: the earlier commands'
+            # share ȳ_hist plus this step's command's ω·cmd (it acts within a step longer than the dead time)
+            heat, elec = loop_movers(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar + om * cmd, free, *mv)
             # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
             mover_elec += mover_heat[l] + (elec - heat)
             mover_heat[l] = heat  # heats the loop over the next step
@@ -518,8 +520,9 @@ class VectorLoopBank:
                                                                    self.ch_cop[i], self.ch_rated_c[i], t1[i],
                                                                    self.ch_chw[i])))
         q_it = (np.asarray(q_hat, float)[self.perm] - np.asarray(g_self, float)[self.perm] * t1) * inv_h
-        heat, elec = loop_movers_vec(deliv, q_it, ybar, free, self.rated, self.pump_in, self.fan_in, self.fan_out,
-                                     self.it_air_max, self.air_ratio, self.is_chiller)
+        # the actuator's mean output over the step (earlier commands + this step's, see ScalarLoopBank)
+        heat, elec = loop_movers_vec(deliv, q_it, ybar + om * cmd, free, self.rated, self.pump_in, self.fan_in,
+                                     self.fan_out, self.it_air_max, self.air_ratio, self.is_chiller)
         # fans/pumps billed as what heated the loops this step, plus the outdoor fans
         mover_elec = mh_sum + float((elec - heat).sum())
         self.mover_heat = heat  # heats the loops over the next step
@@ -558,44 +561,11 @@ from . import heat_rejection as _hr  # noqa: E402
 from .control import ring_commit, ring_window  # noqa: E402
 from .jit import njit  # noqa: E402
 
-# compiled copies of the plain functions the numpy banks call (same source, so the same numbers)
+# compiled copies of the plain functions the numpy banks call (same source, so the same numbers);
+# the chillers' scalar kernels are numba-callable as they are (heat_rejection, register_jitable)
 _loop_movers_nb = njit(loop_movers)
 _economiser_free_nb = njit(economiser_free_w)
-_curve_point_nb = njit(_hr._curve_point)
-_CQ = tuple(float(x) for x in d.CHILLER_CAPFT)
-_CE = tuple(float(x) for x in d.CHILLER_EIRFT)
-_CL = tuple(float(x) for x in d.CHILLER_EIRFPLR)
 _RISE = float(d.CHILLER_TEMP_RISE_COEF)
-_PMIN = float(d.CHILLER_MIN_PLR)
-
-
-@njit
-def _chiller_capacity_nb(k, rated_c, x_cond, t_chw):
-    """:func:`.heat_rejection.chiller_scalar_kernels`' ``capacity_linear`` of a chiller with rating
-    constant ``k`` [W] and rated entering air ``rated_c`` [°C]: ``(capacity [W], d/dT_chw [W/K])``."""
-    x, y, dx, dy = _curve_point_nb(rated_c + x_cond * _RISE, t_chw)
-    raw = _CQ[0] + _CQ[1] * x + _CQ[2] * x * x + _CQ[3] * y + _CQ[4] * y * y + _CQ[5] * x * y
-    slope = (_CQ[1] + 2.0 * _CQ[2] * x + _CQ[5] * y) * dx + (_CQ[3] + 2.0 * _CQ[4] * y + _CQ[5] * x) * dy
-    if raw <= 0.0:
-        return 0.0, 0.0
-    return k * raw, k * slope
-
-
-@njit
-def _chiller_power_nb(load, t_out, t_chw, k, scale, cop, eir_den, plf_min):
-    """:func:`.heat_rejection.chiller_scalar_kernels`' ``electric_power`` [W] (compressor and
-    condenser fans removing ``load`` [W] at outdoor ``t_out`` and chilled water ``t_chw`` [°C])."""
-    x, y, _, _ = _curve_point_nb(t_out, t_chw)
-    avail = k * (_CQ[0] + _CQ[1] * x + _CQ[2] * x * x + _CQ[3] * y + _CQ[4] * y * y + _CQ[5] * x * y)
-    if avail <= 0.0:
-        return 0.0
-    plr = load / avail
-    if plr > 1.0:
-        plr = 1.0
-    eir = _CE[0] + _CE[1] * x + _CE[2] * x * x + _CE[3] * y + _CE[4] * y * y + _CE[5] * x * y
-    if plr >= _PMIN:
-        return avail * scale * eir * (_CL[0] + plr * (_CL[1] + plr * (_CL[2] + plr * _CL[3])))
-    return avail * eir / (cop * eir_den) * plf_min * (plr if plr > 0.0 else 0.0)
 
 
 class LoopTable(NamedTuple):
@@ -661,17 +631,12 @@ def loop_table(model) -> LoopTable:
     coil = model.loop_coil_ec.astype(float)
     dc, ct = model.loop_drycooler_ec.astype(float), model.loop_tower_ec.astype(float)
     ch_w = model.loop_chiller_w.astype(float)
-    ch = np.zeros((4, m))  # k, scale, eir_den, plf_min: chiller_scalar_kernels' rating constants
-    pm = d.CHILLER_MIN_PLR
-    lc = d.CHILLER_EIRFPLR
+    ch = np.zeros((4, m))  # k, scale, eir_den, plf_min: the chillers' rating constants
     for l in range(m):
         if ch_w[l] > 0.0:
-            rc, rw = float(model.loop_chiller_rated_c[l]), float(model.loop_chiller_rated_chw_c[l])
-            eir_den = _hr._eirft_scalar(rc, rw)
-            ch[0, l] = ch_w[l] / _hr._capft_scalar(rc, rw)[0]
-            ch[1, l] = 1.0 / (float(model.loop_chiller_cop[l]) * eir_den * _hr._PLF_FULL)
-            ch[2, l] = eir_den
-            ch[3, l] = (lc[0] + pm * (lc[1] + pm * (lc[2] + pm * lc[3]))) / _hr._PLF_FULL / pm
+            ch[:, l] = _hr.chiller_rating_constants(float(ch_w[l]), float(model.loop_chiller_cop[l]),
+                                                    float(model.loop_chiller_rated_c[l]),
+                                                    float(model.loop_chiller_rated_chw_c[l]))
     f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
     econ = (ch_w > 0) & ((dc > 0) | (ct > 0))
     return LoopTable(np.asarray(model.loop_order, np.int64), model.loop_parent.astype(np.int64),
@@ -691,7 +656,7 @@ def loop_state(model, tl, q_server) -> LoopState:
     lines = np.zeros((m, 3))
     lines[:, 0] = 1.0
     return LoopState(np.asarray(tl, float).copy(), np.asarray(initial_mover_heat(model, q_server, movers_in), float),
-                     np.zeros(m), np.zeros(m), np.zeros((m, 12)), np.zeros(m), lines, np.zeros(2))
+                     np.zeros(m), np.zeros(m), np.zeros((m, 13)), np.zeros(m), lines, np.zeros(2))
 
 
 @njit
@@ -734,7 +699,7 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
             b_cap = coil + dc_on + ct_on
         a_cap = T.fixed[l] - dc_on * db - ct_on * wb + b_cap * T.ret_k[l] * q_in0  # exchangers see the return
         if T.ch_w[l] > 0.0:  # chiller curve linearised at the step's start temperature
-            cap_ch, slope = _chiller_capacity_nb(T.ch_k[l], T.ch_rc[l], (db - T.ch_rc[l]) / _RISE, t0l)
+            cap_ch, slope = _hr.chiller_capacity_point(T.ch_k[l], T.ch_rc[l], (db - T.ch_rc[l]) / _RISE, t0l)
             a_cap += cap_ch - slope * t0l
             b_cap += slope
         kc = T.kc[l]
@@ -775,7 +740,7 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
             child_e[p] += d1
         cf = coef[l]
         cf[0], cf[1], cf[2], cf[3], cf[4], cf[5] = u, v, d0, d1, q_const, s_in
-        cf[6], cf[7], cf[8], cf[9], cf[10], cf[11] = a_cap, b_cap, ff, y1h, om1, ybar
+        cf[6], cf[7], cf[8], cf[9], cf[10], cf[11], cf[12] = a_cap, b_cap, ff, y1h, om1, ybar, om
     for i in range(m - 1, -1, -1):  # parents first: end temperatures
         l = T.order[i]
         p = T.parent[l]
@@ -814,10 +779,11 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
                         S.free_s[1] += h
             load = deliv - free
             if load > 0.0:
-                chiller_elec += _chiller_power_nb(load, db, t1, T.ch_k[l], T.ch_scale[l], T.ch_cop[l],
-                                                  T.ch_eir_den[l], T.ch_plf_min[l])
-        heat, elec = _loop_movers_nb(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, T.rated[l],
-                                     T.pump_in[l], T.fan_in[l], T.fan_out[l], T.it_air_max[l], T.air_ratio[l],
+                chiller_elec += _hr.chiller_power_point(load, db, t1, T.ch_k[l], T.ch_scale[l], T.ch_cop[l],
+                                                        T.ch_eir_den[l], T.ch_plf_min[l])
+        # fans that are the actuator run at its mean output over the step (ȳ_hist + ω·cmd)
+        heat, elec = _loop_movers_nb(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar + cf[12] * cmd, free,
+                                     T.rated[l], T.pump_in[l], T.fan_in[l], T.fan_out[l], T.it_air_max[l], T.air_ratio[l],
                                      T.ch_w[l] > 0.0)
         # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
         mover_elec += mover_heat[l] + (elec - heat)
