@@ -10,7 +10,7 @@ Measured: building the slot problem (headroom incl. the solver's transient probe
 baseline of the ratios), ``greedy``, and ``optimal`` with a total budget of 10, 30 and 60 s (MILP
 from the greedy start, 15-min repair, proven bound: the MILP's own on the full grid, else the LP
 relaxation if it finishes in the budget, else the relaxation bound of :func:`milp.relaxation_bound`;
-above 3,000 start columns the MILP runs per pod, :func:`milp.solve_by_groups`);
+above 3,000 start columns the neighbourhood search :func:`milp.window_search` (per pod × 4-day window));
 its gap = (model cost − bound) / model cost. Optionally the solver's verification run of the
 greedy schedule (``--verify``; a week of 1,040 servers). Run: ``python benchmarks/bench_schedule.py``.
 """
@@ -57,6 +57,7 @@ def optimal_within(pr, g, budget: float) -> dict:
     return {"budget_s": budget, "wall_s": round(time.perf_counter() - t0, 2), "model_cost_usd": round(cost, 2),
             "lower_bound_usd": round(lb, 2), "bound": how, "gap": round((cost - lb) / cost, 4),
             "thinned_every": sol.thinned_every, "columns": sol.columns, "milp_status": sol.status,
+            "search_complete": sol.complete,
             "unscheduled": sum(a is None for a in assign)}
 
 

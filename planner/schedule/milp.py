@@ -19,9 +19,12 @@ stops at the time limit, and reports its proven dual bound. The reported ``lower
 that bound less the incumbent's penalties and the largest possible tie-break total: no schedule
 that leaves no more (priority-weighted) jobs unscheduled costs less.
 
-When the full model has more than ``MAX_COLUMNS`` columns, starts are thinned to every k-th slot
-(greedy's starts kept) and a 15-min repair pass moves each job to its best slot afterwards; the
-bound then comes from a relaxation valid for the full grid (:func:`relaxation_bound`).
+When the full model has more than ``MAX_COLUMNS`` columns, :func:`window_search` improves the greedy
+schedule by neighbourhoods instead — per pod and per 4-day window, the jobs inside re-solved exactly
+as a MILP on hourly starts (node-limited: the same result on any machine given the time), everything
+else fixed — and a 15-min repair pass moves each job to its best slot afterwards (equal cost: the
+cooler slot, the issue's tie-break); the bound then comes from a relaxation valid for the full grid
+(:func:`relaxation_bound`; the LP relaxation when it fits the budget, :func:`lp_bound`).
 """
 from __future__ import annotations
 
@@ -50,6 +53,7 @@ class MilpOutcome(Outcome):
     status: str = ""
     columns: int = 0
     thinned_every: int = 1
+    complete: bool = True  # the search ended by itself, not by the time limit
 
 
 @contextmanager
@@ -337,14 +341,15 @@ def lp_bound(pr: Problem, time_limit_s: float) -> float | None:
 
 
 def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float = 1e-4,
-          max_columns: int = MAX_COLUMNS, bound: bool = True) -> MilpOutcome:
-    """Solve the MILP from the warm start ``warm`` (greedy) within ``time_limit_s``."""
+          max_columns: int = MAX_COLUMNS, bound: bool = True, max_nodes: int | None = None,
+          thin: int = 1) -> MilpOutcome:
+    """Solve the MILP from the warm start ``warm`` (greedy) within ``time_limit_s``; ``max_nodes`` caps the
+    branch-and-bound nodes (a limit on work, not time: the result does not depend on machine speed)."""
     import highspy
 
     t0 = time.perf_counter()
     keep = {k: a for k, a in enumerate(warm.assign) if a is not None}
-    thin = 1
-    blocks = _columns(pr, 1, keep)
+    blocks = _columns(pr, thin, keep)
     n_cols = sum(b[2].size for b in blocks)
     while n_cols > max_columns and thin < 16:
         thin *= 2
@@ -357,6 +362,8 @@ def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float
     h = _highs(time_limit_s - (time.perf_counter() - t0), 0.0)
     # the tolerance is on the cost, not on the penalties of jobs that cannot run in any schedule
     h.setOptionValue("mip_abs_gap", max(mip_rel_gap * pr.evaluate(warm.assign).cost, 1e-9))
+    if max_nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(max_nodes))
     h.passModel(lp)
     # warm start from greedy (x, the cumulative Y, u, peaks)
     x0 = np.zeros(n_cols_total)
@@ -417,11 +424,18 @@ def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float
                        thinned_every=thin)
 
 
+def tie_total(pr: Problem, assign: list) -> float:
+    """The schedule's tie-break measure: heat × (slot's outdoor temperature − the coolest) [-]
+    (``Problem.tie_w``; lower = cooler hours, lower GPU temperatures)."""
+    return float(sum(pr.tie_costs(j, a[1])[a[0]] for j, a in zip(pr.jobs, assign) if a is not None))
+
+
 def repair(pr: Problem, assign: list, deadline: float) -> list:
     """Move each job, one at a time, to its best 15-min start and pool given the others, while it
-    lowers the model cost (first improvement; stops at ``deadline``, a ``time.perf_counter`` value)."""
+    lowers the model cost — or keeps it (to 1e-9 relative) and moves heat to cooler hours, the issue's
+    tie-break (first improvement in job order; stops at ``deadline``, a ``time.perf_counter`` value)."""
     assign = list(assign)
-    cost = pr.evaluate(assign).cost
+    cost, tie = pr.evaluate(assign).cost, tie_total(pr, assign)
     improved = True
     while improved and time.perf_counter() < deadline:
         improved = False
@@ -442,8 +456,13 @@ def repair(pr: Problem, assign: list, deadline: float) -> list:
                 continue
             trial[j.index] = hit
             c = pr.evaluate(trial).cost
-            if c < cost - 1e-9:
-                assign, cost, improved = trial, c, True
+            eps = 1e-9 * max(1.0, abs(cost))
+            if c < cost - eps:
+                assign, cost, tie, improved = trial, c, tie_total(pr, trial), True
+            elif c <= cost + eps:
+                t = tie_total(pr, trial)
+                if t < tie - 1e-12 * max(1.0, abs(tie)):
+                    assign, cost, tie, improved = trial, c, t, True
     return assign
 
 
@@ -484,56 +503,122 @@ def _subproblem(pr: Problem, assign: list, pools: list[int]):
     return sub, mine, warm
 
 
-def solve_by_groups(pr: Problem, assign: list, deadline: float) -> list:
-    """Improve ``assign`` one pool group (pod) at a time: each group's jobs re-solved as a MILP with the
-    rest fixed (their power in the base, so the shared facility peak is priced right), warm-started
-    from the current schedule, kept only if the whole schedule gets cheaper. Round robin until
-    ``deadline`` (a ``time.perf_counter`` value) or a full round without improvement."""
+#: The large-instance search (:func:`window_search`): jobs whose run lies inside a window of
+#: ``WINDOW_S`` move freely inside it on starts every ``WINDOW_START_S`` (their current start kept), all
+#: others stay; windows begin every ``WINDOW_STEP_S``; each neighbourhood's MILP stops after
+#: ``WINDOW_NODES`` branch-and-bound nodes — a limit on work, so the search's result does not depend on
+#: machine speed unless the time budget stops it first (then ``complete`` is False) [s, s, s, -].
+WINDOW_S = 4 * 86400.0
+WINDOW_STEP_S = 86400.0
+WINDOW_START_S = 3600.0
+WINDOW_NODES = 30
+
+
+def _window_problem(pr: Problem, assign: list, a: int, b: int) -> tuple[Problem, int]:
+    """``pr`` with only the jobs whose run lies inside slots [a, b) free to move (inside it); every other
+    scheduled job pinned to its start and pool, unscheduled ones left out. Same job order as ``pr``.
+    Returns (problem, number of free jobs)."""
+    from dataclasses import replace as dc_replace
+    jobs, free = [], 0
+    for j, s in zip(pr.jobs, assign):
+        if s is not None and j.pinned is None and not j.reason and s[0] >= a and s[0] + j.length <= b:
+            jobs.append(dc_replace(j, earliest=max(j.earliest, a), latest=min(j.latest, b - j.length)))
+            free += 1
+        elif s is not None:
+            jobs.append(dc_replace(j, pinned=s[0], pools=[s[1]]))
+        else:
+            jobs.append(dc_replace(j, reason=j.reason or "left out"))
+    sub = dc_replace(pr, jobs=jobs)
+    sub.__dict__.pop("_max_len", None)
+    return sub, free
+
+
+def _windows(n: int, slot_s: float) -> list[tuple[int, int]]:
+    """Slot windows [a, b) of the search, in order; the last one ends at the horizon."""
+    w = max(1, int(round(WINDOW_S / slot_s)))
+    step = max(1, int(round(WINDOW_STEP_S / slot_s)))
+    if n <= w:
+        return [(0, n)]
+    out = [(a, a + w) for a in range(0, n - w + 1, step)]
+    if out[-1][1] < n:
+        out.append((n - w, n))
+    return out
+
+
+def window_search(pr: Problem, assign: list, deadline: float) -> tuple[list, bool]:
+    """Improve ``assign`` by re-solving neighbourhoods exactly: for each pool group (pod; the whole hall
+    when it is one) and each time window (:func:`_windows`), the jobs inside move, the rest stay, and the
+    neighbourhood's MILP (hourly starts, node limit) replaces them when the whole schedule gets cheaper.
+    Passes over all neighbourhoods in a fixed order until one changes nothing; a neighbourhood whose
+    jobs and surroundings did not change since it was solved is not solved again. Deterministic: the
+    same schedule on any machine, unless ``deadline`` (a ``time.perf_counter`` value) stops it first.
+    Returns (schedule, True if it converged before the deadline)."""
     from .methods import Outcome
     assign = list(assign)
     cost = pr.evaluate(assign).cost
     groups = pool_groups(pr)
-    improved = True
-    while improved and time.perf_counter() < deadline:
+    thin = max(1, int(round(WINDOW_START_S / pr.slot_s)))
+    seen: dict = {}
+    while True:
         improved = False
-        for k, g in enumerate(groups):
-            left = deadline - time.perf_counter()
-            if left <= 0.5:
-                break
-            sub, mine, warm = _subproblem(pr, assign, g)
+        for gi, g in enumerate(groups):
+            if len(groups) > 1:
+                P, mine, warm = _subproblem(pr, assign, g)
+            else:
+                P, mine, warm = pr, list(range(len(assign))), list(assign)
             if not mine:
                 continue
-            sol = solve(sub, Outcome(assign=warm), min(left, max(left / (len(groups) - k), 1.0)), bound=False)
-            if any(a is None for a in sol.assign):
-                continue
-            trial = list(assign)
-            for i, kk in enumerate(mine):
-                s, p = sol.assign[i]
-                trial[kk] = (s, g[p])
-            c = pr.evaluate(trial).cost
-            if c < cost - 1e-9 and pr.feasible(trial):
-                assign, cost, improved = trial, c, True
-    return assign
+            for (a, b) in _windows(P.n, P.slot_s):
+                if time.perf_counter() >= deadline:
+                    return assign, False
+                key = (gi, a)
+                if seen.get(key) == tuple(warm):
+                    continue
+                seen[key] = tuple(warm)
+                sub, free = _window_problem(P, warm, a, b)
+                if not free:
+                    continue
+                sol = solve(sub, Outcome(assign=warm), deadline - time.perf_counter(), max_columns=10 ** 9,
+                            bound=False, max_nodes=WINDOW_NODES, thin=thin)
+                if "time limit" in sol.status.lower():
+                    return assign, False  # stopped by the clock, not by its work limit: keep the last schedule
+                trial = list(assign)
+                for i, kk in enumerate(mine):
+                    if sol.assign[i] is not None:
+                        s, p = sol.assign[i]
+                        trial[kk] = (s, g[p] if len(groups) > 1 else p)
+                c = pr.evaluate(trial).cost
+                if c < cost - 1e-9 * max(1.0, abs(cost)) and pr.feasible(trial):
+                    assign, cost, improved = trial, c, True
+                    warm = [trial[kk] if len(groups) == 1 else (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
+                    seen[key] = tuple(warm)
+        if not improved:
+            return assign, True
 
 
 def optimise(pr: Problem, warm: Outcome, budget_s: float) -> MilpOutcome:
     """``optimal`` within ``budget_s``: greedy (``warm``) improved by single-job moves, then the MILP on
-    the whole problem — or, when that would need thinned starts and the hall has several pool groups
-    (pods), one MILP per group in turn (:func:`solve_by_groups`) — then a 15-min repair pass. The bound
-    is the MILP's where it solved the full grid, else :func:`relaxation_bound`."""
+    the whole problem when its full slot grid is small (≤ ``MAX_COLUMNS`` start columns), else the
+    neighbourhood search :func:`window_search`; then single-job moves again (15-min starts; equal
+    cost → the cooler start). The bound is the MILP's where it solved the full grid, else
+    :func:`relaxation_bound`. ``status`` says whether the search converged inside the budget (its
+    schedule is then independent of machine speed)."""
     t0 = time.perf_counter()
     deadline = t0 + budget_s
     start = repair(pr, warm.assign, t0 + 0.2 * budget_s)
     n_cols = sum(b[2].size for b in _columns(pr, 1, {}))
-    groups = pool_groups(pr)
-    if n_cols > MAX_COLUMNS and len(groups) > 1:
-        assign = solve_by_groups(pr, start, t0 + 0.65 * budget_s)  # model builds come on top of HiGHS's limit
+    if n_cols > MAX_COLUMNS:
+        assign, complete = window_search(pr, start, t0 + 0.85 * budget_s)
         assign = repair(pr, assign, deadline)
         done = {k for k, a in enumerate(assign) if a is not None}
         reasons = {j.name: warm.reasons.get(j.name, j.reason or "not scheduled") for j, a in zip(pr.jobs, assign)
                    if a is None}
+        groups = len(pool_groups(pr))
         return MilpOutcome(assign=assign, reasons=reasons, lower_bound=relaxation_bound(pr, done),
-                           status=f"decomposed into {len(groups)} pool groups", columns=n_cols, thinned_every=0)
+                           status=("converged" if complete else "stopped by the time limit")
+                           + f" ({len(_windows(pr.n, pr.slot_s))} windows × {groups} pool groups)",
+                           columns=n_cols, thinned_every=0, complete=complete)
     sol = solve(pr, Outcome(assign=start, reasons=warm.reasons), 0.8 * budget_s - (time.perf_counter() - t0))
     sol.assign = repair(pr, sol.assign, deadline)
+    sol.complete = "time limit" not in sol.status.lower() and time.perf_counter() < deadline
     return sol
