@@ -149,7 +149,7 @@ def cmd_night_shift(args) -> int:
         print(f"{'  energy $ at ' + price + ' $/kWh':30s}"
               + "".join(f"{_fmt(out[m]['bill']['energy_by_price'][price]['energy_usd'], ',.0f'):>12s}" for m in ms))
     share = out[ms[0]]["bill"]["demand_share_of_month"]
-    label = "  demand charge $" + ("" if share is None else f" ({share:.3f} of a month)")
+    label = "  demand $" + ("" if share is None else f" ({share:.1%} of month)")
     print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill']['demand_charge_usd'], ',.0f'):>12s}" for m in ms))
     for key, label in (("it_kwh", "  IT kWh"), ("cooling_kwh", "  cooling kWh"),
                        ("electrical_loss_kwh", "  electrical losses kWh"), ("lighting_misc_kwh", "  lighting, other kWh")):
