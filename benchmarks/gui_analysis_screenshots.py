@@ -10,52 +10,16 @@ report's first page, rendered with ``pdftoppm``).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from PySide6.QtCore import QTimer  # noqa: E402
+from shots_session import ShotSession  # also puts the project on sys.path
 
 
 def main() -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out_dir", nargs="?", default=str(ROOT / "screenshots"))
-    out = Path(ap.parse_args().out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix="dcplan-shots-")
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        os.environ[var] = scratch
-    from ui.app import make_app
-
-    app = make_app([])
-    from planner.demo import build_demo_plan
-    from ui import messages
-    from ui.main_window import MainWindow
-    from ui.units import SI, units
-
-    messages.warn = lambda parent, title, text: print(f"[warning] {title}: {text}")
-    messages.info = lambda parent, title, text: print(f"[info] {title}: {text}")
-    units().set_system(SI)
-    win = MainWindow(build_demo_plan())
-    win.setWindowTitle("dcplan-shots")
-    win.resize(1600, 1000)
-    win.show()
-
-    def settle(ms: int = 300) -> None:
-        end = QTimer()
-        end.setSingleShot(True)
-        end.start(ms)
-        while end.isActive():
-            app.processEvents()
+    session = ShotSession(__doc__.splitlines()[0], title="dcplan-shots", quiet_dialogs=True)
+    app, win, out, settle = session.app, session.win, session.out, session.settle
 
     def wait_for(cond, timeout_s: float = 300.0) -> None:
         t0 = time.time()

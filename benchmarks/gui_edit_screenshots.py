@@ -17,51 +17,22 @@ across a hot aisle, the second faces the first across a cold aisle. Writes into 
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from shots_session import ShotSession  # also puts the project on sys.path
 
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
 
 def main() -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out_dir", nargs="?", default=str(ROOT / "screenshots"))
-    out = Path(ap.parse_args().out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix="dcplan-shots-")  # the run's settings never touch the user's
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        os.environ[var] = scratch
-    from ui.app import make_app
-
-    app = make_app([])
+    session = ShotSession(__doc__.splitlines()[0], title="dcplan-edit-shots")
+    win, out, settle = session.win, session.out, session.settle
     from PySide6.QtWidgets import QApplication
 
     from planner.demo import build_demo_plan
     from ui import commands as cmds
-    from ui.main_window import MainWindow
     from ui.units import IMPERIAL, SI, units
-
-    units().set_system(SI)
-    win = MainWindow(build_demo_plan())
-    win.setWindowTitle("dcplan-edit-shots")
-    win.resize(1600, 1000)
-    win.show()
-
-    def settle(ms: int = 300) -> None:
-        end = QTimer()
-        end.setSingleShot(True)
-        end.start(ms)
-        while end.isActive():
-            app.processEvents()
 
     def screen(name: str) -> None:
         QApplication.primaryScreen().grabWindow(0).save(str(out / name))

@@ -7,48 +7,18 @@ imperial.png and density.png into OUT_DIR (default ``screenshots/``).
 """
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
+from shots_session import ShotSession  # also puts the project on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QDragMoveEvent  # noqa: E402
 
 
 def main() -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(description="Screenshots of the GUI on the demo plan (run under Xvfb).")
-    ap.add_argument("out_dir", nargs="?", default=str(ROOT / "screenshots"))
-    out = Path(ap.parse_args().out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    import tempfile
-
-    scratch = tempfile.mkdtemp(prefix="dcplan-shots-")  # the run's settings never touch the user's
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        os.environ[var] = scratch
-    from ui.app import make_app
-
-    app = make_app([])
+    session = ShotSession("Screenshots of the GUI on the demo plan (run under Xvfb).")
+    win, out, settle = session.win, session.out, session.settle
     from planner.demo import build_demo_plan
     from ui.floor_view import MIME_SERVER_TYPE
-    from ui.main_window import MainWindow
-    from ui.units import SI, IMPERIAL, units
-
-    units().set_system(SI)
-    win = MainWindow(build_demo_plan())
-    win.resize(1600, 1000)
-    win.show()
-
-    def settle(ms: int = 300) -> None:
-        end = QTimer()
-        end.setSingleShot(True)
-        end.start(ms)
-        while end.isActive():
-            app.processEvents()
+    from ui.units import IMPERIAL, SI, units
 
     settle(600)
     win.view.fit_hall()

@@ -229,6 +229,63 @@ def _illinois(f, a, b, fa, fb, iters=60, tol=1e-11):
     return c
 
 
+def _pair_piece(td, tp, e_d, e_p, modes, lo, hi, rem, search):
+    """One linear piece of the die/plate pair from ``(td, tp)`` towards its equilibrium
+    ``(e_d, e_p)`` [°C] with ``modes`` (:func:`pair_modes`), for ``rem`` [s] or until the die first
+    leaves ``[lo, hi]`` [°C] (only where ``search``: the last allowed piece runs to its end).
+
+    The die path ``T_d(t) = e_d + a·e^{λ1 t} + b·e^{λ2 t}`` has at most one extremum, so it is
+    monotone on ``[0, t_ext]`` and ``[t_ext, rem]``; the first sub-interval whose end lies outside
+    the band holds the crossing, found by Illinois. Returns ``(td1, tp1, h, int_t, hit)``: end state,
+    time spent [s], ``∫T_d dt`` over it [K·s] and where the piece ended on a band edge.
+    """
+    a11, a12, a21, a22, l1, l2 = modes
+    yd, yp = td - e_d, tp - e_p
+    inv = 1.0 / (l1 - l2)
+    ad = (a11 * yd + a12 * yp - l2 * yd) * inv
+    bd = yd - ad
+    ap = (a21 * yd + a22 * yp - l2 * yp) * inv
+    bp = yp - ap
+
+    def tdie(t, ad=ad, bd=bd, e_d=e_d, l1=l1, l2=l2):
+        return e_d + ad * np.exp(l1 * t) + bd * np.exp(l2 * t)
+    h = rem
+    hit = np.zeros(td.shape, bool)
+    if search:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = -bd * l2 / (ad * l1)
+            t_ext = np.where(ratio > 0, np.log(np.where(ratio > 0, ratio, 1.0)) / (l1 - l2), -1.0)
+        has_ext = (t_ext > 0) & (t_ext < rem)
+        t1 = np.where(has_ext, t_ext, rem)
+        v1 = tdie(t1)
+        v2 = tdie(rem)
+        out1 = (v1 > hi) | (v1 < lo)
+        out2 = has_ext & ~out1 & ((v2 > hi) | (v2 < lo))
+        hit = (out1 | out2) & (rem > 0.0)
+        if hit.any():
+            idx = np.flatnonzero(hit)
+            o1 = out1[idx]
+            va = np.where(o1, td[idx], v1[idx])
+            vb = np.where(o1, v1[idx], v2[idx])
+            bound = np.where(vb > hi[idx], hi[idx], lo[idx])
+            ta = np.where(o1, 0.0, t1[idx])
+            tb = np.where(o1, t1[idx], rem[idx])
+            sub = (ad[idx], bd[idx], e_d[idx], l1[idx], l2[idx])
+
+            def g(t, sub=sub, bound=bound):
+                return tdie(t, *sub) - bound
+            root = _illinois(g, ta, tb, va - bound, vb - bound)
+            h = rem.copy()
+            h[idx] = np.clip(root, 0.0, rem[idx])
+    e1, e2 = np.exp(l1 * h), np.exp(l2 * h)
+    td_new = e_d + ad * e1 + bd * e2
+    tp_new = e_p + ap * e1 + bp * e2
+    if hit.any():
+        td_new[idx] = bound  # exactly on the kink: the next piece starts from it
+    int_t = e_d * h + ad * np.expm1(l1 * h) / l1 + bd * np.expm1(l2 * h) / l2
+    return td_new, tp_new, h, int_t, hit
+
+
 def server_pair_step(td0, tp0, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, gain, min_clock, dt,
                      max_pieces=8):
     """Exact step of the two-node server with slowdown on the die, inputs frozen over ``dt``.
@@ -266,53 +323,10 @@ def server_pair_step(td0, tp0, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_s
         a11, a12, a21, a22, l1, l2 = (np.where(in_b, xb, x0) for xb, x0 in zip(modes_b, modes0))
         e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
         e_p = t_cool + r_p * (p0 - k * e_d)
-        yd, yp = td - e_d, tp - e_p
-        inv = 1.0 / (l1 - l2)
-        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
-        bd = yd - ad
-        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
-        bp = yp - ap
         lo = np.where(in_b, t_slow, np.where(in_c, t_floor, -np.inf))
         hi = np.where(in_b, t_floor, np.where(in_c, np.inf, t_slow))
-
-        def tdie(t, ad=ad, bd=bd, e_d=e_d, l1=l1, l2=l2):
-            return e_d + ad * np.exp(l1 * t) + bd * np.exp(l2 * t)
-        h = rem
-        if it < max_pieces - 1:
-            # the one extremum of T_d, if inside (0, rem)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = -bd * l2 / (ad * l1)
-                t_ext = np.where(ratio > 0, np.log(np.where(ratio > 0, ratio, 1.0)) / (l1 - l2), -1.0)
-            has_ext = (t_ext > 0) & (t_ext < rem)
-            t1 = np.where(has_ext, t_ext, rem)
-            v1 = tdie(t1)
-            v2 = tdie(rem)
-            out1 = (v1 > hi) | (v1 < lo)
-            out2 = has_ext & ~out1 & ((v2 > hi) | (v2 < lo))
-            hit = out1 | out2
-            if hit.any():
-                idx = np.flatnonzero(hit)
-                o1 = out1[idx]
-                va = np.where(o1, td[idx], v1[idx])
-                vb = np.where(o1, v1[idx], v2[idx])
-                bound = np.where(vb > hi[idx], hi[idx], lo[idx])
-                ta = np.where(o1, 0.0, t1[idx])
-                tb = np.where(o1, t1[idx], rem[idx])
-                sub = (ad[idx], bd[idx], e_d[idx], l1[idx], l2[idx])
-
-                def g(t, sub=sub, bound=bound):
-                    return tdie(t, *sub) - bound
-                root = _illinois(g, ta, tb, va - bound, vb - bound)
-                h = rem.copy()
-                h[idx] = np.clip(root, 0.0, rem[idx])
-        else:
-            hit = np.zeros(shape, bool)
-        e1, e2 = np.exp(l1 * h), np.exp(l2 * h)
-        td_new = e_d + ad * e1 + bd * e2
-        tp_new = e_p + ap * e1 + bp * e2
-        if hit.any():
-            td_new[idx] = bound
-        int_t = e_d * h + ad * np.expm1(l1 * h) / l1 + bd * np.expm1(l2 * h) / l2
+        td_new, tp_new, h, int_t, hit = _pair_piece(td, tp, e_d, e_p, (a11, a12, a21, a22, l1, l2), lo, hi, rem,
+                                                    it < max_pieces - 1)
         energy += np.where(in_b, p_b0 * h - kb * int_t, p0 * h)
         thr += (piece > 0) * h
         lost += np.where(in_b, gain * (int_t - t_slow * h), in_c * ((1.0 - min_clock) * h))
@@ -384,51 +398,10 @@ def server_pair_step_pieces(td0, tp0, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c
         a11, a12, a21, a22, l1, l2 = pair_modes(k, r_d, r_p, c_d, c_p)
         e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
         e_p = t_cool + r_p * (p0 - k * e_d)
-        yd, yp = td - e_d, tp - e_p
-        inv = 1.0 / (l1 - l2)
-        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
-        bd = yd - ad
-        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
-        bp = yp - ap
         lo = np.where(j > 0, kinks[rows, np.maximum(j - 1, 0)], -np.inf)
         hi = np.where(j < m, kinks[rows, np.minimum(j, m - 1)], np.inf)
-
-        def tdie(t, ad=ad, bd=bd, e_d=e_d, l1=l1, l2=l2):
-            return e_d + ad * np.exp(l1 * t) + bd * np.exp(l2 * t)
-        h = rem
-        hit = np.zeros(n, bool)
-        if it < max_pieces - 1:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = -bd * l2 / (ad * l1)
-                t_ext = np.where(ratio > 0, np.log(np.where(ratio > 0, ratio, 1.0)) / (l1 - l2), -1.0)
-            has_ext = (t_ext > 0) & (t_ext < rem)
-            t1 = np.where(has_ext, t_ext, rem)
-            v1 = tdie(t1)
-            v2 = tdie(rem)
-            out1 = (v1 > hi) | (v1 < lo)
-            out2 = has_ext & ~out1 & ((v2 > hi) | (v2 < lo))
-            hit = (out1 | out2) & (rem > 0.0)
-            if hit.any():
-                idx = np.flatnonzero(hit)
-                o1 = out1[idx]
-                va = np.where(o1, td[idx], v1[idx])
-                vb = np.where(o1, v1[idx], v2[idx])
-                bound = np.where(vb > hi[idx], hi[idx], lo[idx])
-                ta = np.where(o1, 0.0, t1[idx])
-                tb = np.where(o1, t1[idx], rem[idx])
-                sub = (ad[idx], bd[idx], e_d[idx], l1[idx], l2[idx])
-
-                def g(t, sub=sub, bound=bound):
-                    return tdie(t, *sub) - bound
-                root = _illinois(g, ta, tb, va - bound, vb - bound)
-                h = rem.copy()
-                h[idx] = np.clip(root, 0.0, rem[idx])
-        e1, e2 = np.exp(l1 * h), np.exp(l2 * h)
-        td_new = e_d + ad * e1 + bd * e2
-        tp_new = e_p + ap * e1 + bp * e2
-        if hit.any():
-            td_new[idx] = bound
-        int_t = e_d * h + ad * np.expm1(l1 * h) / l1 + bd * np.expm1(l2 * h) / l2
+        td_new, tp_new, h, int_t, hit = _pair_piece(td, tp, e_d, e_p, (a11, a12, a21, a22, l1, l2), lo, hi, rem,
+                                                    it < max_pieces - 1)
         energy += p0 * h - k * int_t
         thr_t += thr[rows, j] * h
         if lost_rate is not None:
