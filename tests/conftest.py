@@ -27,6 +27,18 @@ def demo():
     return build_demo_plan()
 
 
+@pytest.fixture(scope="module")
+def netbox_export(tmp_path_factory):
+    """The demo plan's NetBox prerequisite files written once per module: ``(plan, folder,
+    write_prerequisites result)``; read them, never write them."""
+    from planner.demo import build_demo_plan
+    from planner.netbox.prerequisites import write_prerequisites
+
+    out = tmp_path_factory.mktemp("netbox")
+    plan = build_demo_plan()
+    return plan, out, write_prerequisites(plan, out)
+
+
 @pytest.fixture(scope="session")
 def demo_bytes(tmp_path_factory) -> bytes:
     """The demo plan as a saved ``.dcplan`` file's bytes (saved once: 0.4 s a save)."""

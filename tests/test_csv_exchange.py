@@ -28,48 +28,15 @@ from planner.csv_exchange import (
     unneutralise,
 )
 from planner.floor import boxes_overlap
-from planner.plan import QUANTITY_MAX, CoolingLoop, Hall, Plan, PowerFeed, Rack, Server, ServerType, Site
+from planner.plan import QUANTITY_MAX, Hall, Plan, Rack, Server, ServerType, Site
+from sample_plans import CSV_SITE as SITE, DGX_H100 as H100, GB200_NVL72 as NVL72, three_rack_plan
 
 DATA = Path(__file__).parent / "data" / "csv"
-SITE = "Phoenix AI Campus"
 
-# Test server types (power figures from the vendors' data sheets; the import only uses
-# key, manufacturer, model and u_height).
-H100 = ServerType(key="nvidia-dgx-h100", manufacturer="NVIDIA", model="DGX H100", u_height=8, gpu_count=8,
-                  gpu_model="H100 SXM", gpu_tdp_w=700.0, idle_power_w=3000.0, max_power_w=10200.0)
-NVL72 = ServerType(key="nvidia-gb200-nvl72", manufacturer="NVIDIA", model="GB200 NVL72", u_height=48,
-                   gpu_count=72, gpu_model="B200", gpu_tdp_w=1200.0, idle_power_w=30000.0,
-                   max_power_w=132000.0, liquid_fraction=0.85)
+# The shared three-rack plan and its server types: tests/sample_plans.py (test_hostile_files uses it too)
 B200 = ServerType(key="nvidia-dgx-b200", manufacturer="NVIDIA", model="DGX B200", u_height=10, gpu_count=8,
                   gpu_model="B200", gpu_tdp_w=1000.0, idle_power_w=4000.0, max_power_w=14300.0)
 CATALOG = [B200]
-
-
-def make_plan() -> Plan:
-    """Three racks in one hall: two air-cooled DGX racks and one GB200 NVL72 rack."""
-    return Plan(
-        site=Site(SITE, 33.43, -112.01, "America/Phoenix", 337.0),
-        halls=[Hall("Hall A", 12.0, 9.0)],
-        server_types=[copy.deepcopy(H100), copy.deepcopy(NVL72)],
-        racks=[
-            Rack("A01", hall="Hall A", row="A", x_m=2.7, y_m=1.8, orientation="S", power_budget_kw=48.0,
-                 air_loop="AIR", feed_a="A01-A", feed_b="A01-B"),
-            Rack("A02", hall="Hall A", row="A", x_m=3.3, y_m=1.8, orientation="S", power_budget_kw=48.0,
-                 air_loop="AIR", feed_a="A02-A", feed_b="A02-B"),
-            Rack("E01", hall="Hall A", row="E", x_m=2.7, y_m=5.4, orientation="S", u_height=48,
-                 power_budget_kw=140.0, max_weight_kg=1800.0, cooling_type="hybrid", air_loop="AIR",
-                 liquid_loop="TCS"),
-        ],
-        servers=[
-            Server("A01-DGX1", "A01", H100.key, 5),
-            Server("A01-DGX2", "A01", H100.key, 14),
-            Server("A02-DGX1", "A02", H100.key, 5, face="rear"),
-            Server("E01-NVL72", "E01", NVL72.key, 1),
-        ],
-        cooling_loops=[CoolingLoop("AIR", "air"), CoolingLoop("TCS", "liquid")],
-        power_feeds=[PowerFeed("A01-A", side="A"), PowerFeed("A01-B", side="B"),
-                     PowerFeed("A02-A", side="A"), PowerFeed("A02-B", side="B")],
-    )
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -129,7 +96,7 @@ def test_netbox_columns_are_the_netbox_4_6_import_fields_in_order():
 
 
 def test_export_writes_netbox_and_plan_rows(tmp_path):
-    paths = export_csv(make_plan(), tmp_path / "out")
+    paths = export_csv(three_rack_plan(), tmp_path / "out")
     assert [p.name for p in paths] == [RACKS_CSV, DEVICES_CSV, RACK_PLAN_CSV]
     racks, devices, plan_rows = (p.read_bytes().decode("utf-8") for p in paths)
     assert "\r" not in racks + devices + plan_rows
@@ -157,7 +124,7 @@ def test_export_writes_netbox_and_plan_rows(tmp_path):
 
 
 def test_export_is_sorted_and_deterministic(tmp_path):
-    plan = make_plan()
+    plan = three_rack_plan()
     shuffled = copy.deepcopy(plan)
     shuffled.racks.reverse()
     shuffled.servers.reverse()
@@ -168,7 +135,7 @@ def test_export_is_sorted_and_deterministic(tmp_path):
 
 
 def test_liquid_only_server_exports_passive_airflow_and_planned_status(tmp_path):
-    plan = make_plan()
+    plan = three_rack_plan()
     plan.server_types[1].liquid_fraction = 1.0
     plan.racks[2].status = "planned"
     rows = rows_of(export_csv(plan, tmp_path)[1])
@@ -180,7 +147,7 @@ def test_liquid_only_server_exports_passive_airflow_and_planned_status(tmp_path)
 # --------------------------------------------------------------------------- round trips
 
 def test_round_trip_is_byte_identical(tmp_path):
-    plan = make_plan()
+    plan = three_rack_plan()
     first = export_csv(plan, tmp_path / "first")
     target = Plan(site=copy.deepcopy(plan.site))
     outcome = import_csv(target, *first, catalog_types=plan.server_types)
@@ -191,7 +158,7 @@ def test_round_trip_is_byte_identical(tmp_path):
 
 
 def test_reimport_into_same_plan_changes_nothing(tmp_path):
-    plan = make_plan()
+    plan = three_rack_plan()
     paths = export_csv(plan, tmp_path)
     outcome = import_csv(plan, *paths)
     assert outcome.plan == plan and outcome.plan is not plan
@@ -262,7 +229,7 @@ def test_random_plans_round_trip_byte_identical(plan):
 # --------------------------------------------------------------------------- formula injection
 
 def test_formula_cells_are_neutralised_and_round_trip(tmp_path):
-    plan = make_plan()
+    plan = three_rack_plan()
     evil = '=HYPERLINK("http://evil.example","click")'
     plan.racks[0].name = evil
     plan.racks[0].x_m = -1.5  # a negative number (the rack stands outside the hall: refused on import)
@@ -297,7 +264,7 @@ def test_neutralise_is_lossless_and_safe(text):
 
 def test_numeric_cell_with_neutralising_quote_is_read_as_number(tmp_path):
     rp = write(tmp_path, RACK_PLAN_CSV, PLAN_HEAD + PLAN_A01.replace("A,2.7,", "A,'+2.7,"))
-    assert import_csv(make_plan(), rack_plan_path=rp).plan.rack_map()["A01"].x_m == 2.7
+    assert import_csv(three_rack_plan(), rack_plan_path=rp).plan.rack_map()["A01"].x_m == 2.7
 
 
 # --------------------------------------------------------------------------- accepted NetBox files
@@ -305,7 +272,7 @@ def test_numeric_cell_with_neutralising_quote_is_read_as_number(tmp_path):
 def test_import_netbox_files(tmp_path):
     """Column order free, extra columns ignored, quoted commas and newlines, unit conversion,
     catalog type added, new hall created, new racks placed."""
-    plan = make_plan()
+    plan = three_rack_plan()
     outcome = import_csv(plan, racks_path=DATA / "netbox_racks.csv", devices_path=DATA / "netbox_devices.csv",
                          catalog_types=CATALOG)
     new = outcome.plan
@@ -334,18 +301,18 @@ def test_import_netbox_files(tmp_path):
         "placed new rack 'N02' at x=2.1 m, y=1.8 m in 'Hall B', facing S; it has no rack_plan.csv row",
     ]
     assert_racks_consistent(new)
-    assert plan == make_plan()
+    assert plan == three_rack_plan()
 
 
 def test_utf8_bom_is_accepted():
-    plan = make_plan()
+    plan = three_rack_plan()
     plain = import_csv(plan, racks_path=DATA / "netbox_racks.csv")
     bom = import_csv(plan, racks_path=DATA / "netbox_racks_bom.csv")
     assert bom.plan == plain.plan and bom.plan.rack_map()["N01"].status == "planned"
 
 
 def test_rack_plan_positions_loops_and_feeds(tmp_path):
-    outcome = import_csv(make_plan(), racks_path=DATA / "netbox_racks.csv",
+    outcome = import_csv(three_rack_plan(), racks_path=DATA / "netbox_racks.csv",
                          devices_path=DATA / "netbox_devices.csv", rack_plan_path=DATA / "rack_plan.csv",
                          catalog_types=CATALOG)
     n01 = outcome.plan.rack_map()["N01"]
@@ -371,7 +338,7 @@ def test_rack_plan_positions_loops_and_feeds(tmp_path):
 def test_new_racks_fill_the_first_free_spots(tmp_path):
     # Hall A: A01 spans x 2.4-3.0 and A02 3.0-3.6 in row 0 (y 1.2-2.4).
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + "".join(f"{SITE},B{i},planned,42\n" for i in (1, 2, 3)))
-    outcome = import_csv(make_plan(), racks_path=racks)
+    outcome = import_csv(three_rack_plan(), racks_path=racks)
     spots = [(r.x_m, r.y_m, r.orientation) for r in outcome.plan.racks[3:]]
     assert spots == [(1.5, 1.8, "S"), (2.1, 1.8, "S"), (3.9, 1.8, "S")]
     footprints = [r.footprint() for r in outcome.plan.racks if r.hall == "Hall A" and r.row != "E"]
@@ -462,27 +429,27 @@ def test_placement_takes_the_first_free_spot_and_never_overlaps(existing, sizes_
 
 def test_new_rack_without_u_height_gets_the_default_with_a_note(tmp_path):
     racks = write(tmp_path, RACKS_CSV, f"site,name,status\n{SITE},B1,planned\n")
-    outcome = import_csv(make_plan(), racks_path=racks)
+    outcome = import_csv(three_rack_plan(), racks_path=racks)
     assert outcome.plan.rack_map()["B1"].u_height == 42
     assert outcome.notes[0] == "new rack 'B1' has no u_height; using 42 U"
 
 
 def test_site_mismatch_is_noted(tmp_path):
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + "Other DC,A01,active,42\n")
-    outcome = import_csv(make_plan(), racks_path=racks)
+    outcome = import_csv(three_rack_plan(), racks_path=racks)
     assert outcome.notes == ["racks.csv names site 'Other DC'; the plan's site 'Phoenix AI Campus' is kept"]
 
 
 def test_case_insensitive_headers_and_choices(tmp_path):
     rp = write(tmp_path, RACK_PLAN_CSV, "Rack,HALL,x_m,y_m,Orientation,Cooling_Type\nA01,Hall A,2.7,1.8,n,LIQUID\n")
-    rack = import_csv(make_plan(), rack_plan_path=rp).plan.rack_map()["A01"]
+    rack = import_csv(three_rack_plan(), rack_plan_path=rp).plan.rack_map()["A01"]
     assert (rack.orientation, rack.cooling_type) == ("N", "liquid")
 
 
 def test_desc_units_positions_are_converted(tmp_path):
     racks = write(tmp_path, RACKS_CSV, f"site,name,status,u_height,desc_units\n{SITE},N01,active,42,true\n")
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"top,DGX H100,{SITE},N01,1,active,front\n")
-    outcome = import_csv(make_plan(), racks_path=racks, devices_path=devices)
+    outcome = import_csv(three_rack_plan(), racks_path=racks, devices_path=devices)
     # top-down units 1-8 of a 42 U rack are bottom-up units 35-42
     assert outcome.plan.servers[-1].u_position == 42 - 8 + 1
     assert "rack 'N01' numbers units from the top (desc_units); positions converted to dcplan's bottom-up U" \
@@ -495,7 +462,7 @@ def test_devices_alone_merge_and_move(tmp_path):
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD
                     + f"A01-DGX2,DGX H100,{SITE},A02,14,active,front\n"   # moved from A01
                     + f"A01-DGX3,nvidia-dgx-b200,{SITE},A01,23,planned,\n")  # new, by key, catalog type
-    outcome = import_csv(make_plan(), devices_path=devices, catalog_types=CATALOG)
+    outcome = import_csv(three_rack_plan(), devices_path=devices, catalog_types=CATALOG)
     got = {s.name: (s.rack, s.u_position) for s in outcome.plan.servers}
     assert got == {"A01-DGX1": ("A01", 5), "A01-DGX2": ("A02", 14), "A02-DGX1": ("A02", 5),
                    "E01-NVL72": ("E01", 1), "A01-DGX3": ("A01", 23)}
@@ -506,14 +473,14 @@ def test_racks_imported_with_devices_are_complete(tmp_path):
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + f"{SITE},A01,active,42\n")
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"A01-DGX1,DGX H100,{SITE},A01,5,active,front\n")
     with pytest.raises(CsvImportError, match="would remove 1 of 4 servers"):  # 25 % > 10 %: asks first
-        import_csv(make_plan(), racks_path=racks, devices_path=devices)
-    outcome = import_csv(make_plan(), racks_path=racks, devices_path=devices, allow_deletions=True)
+        import_csv(three_rack_plan(), racks_path=racks, devices_path=devices)
+    outcome = import_csv(three_rack_plan(), racks_path=racks, devices_path=devices, allow_deletions=True)
     assert sorted(s.name for s in outcome.plan.servers) == ["A01-DGX1", "A02-DGX1", "E01-NVL72"]
     assert (outcome.removed_servers, outcome.updated_servers, outcome.updated_racks) == (1, 0, 0)
 
 
 def test_model_resolution_uses_the_manufacturer(tmp_path):
-    plan = make_plan()
+    plan = three_rack_plan()
     plan.server_types.append(ServerType(key="oem-dgx-h100", manufacturer="OEM", model="DGX H100", u_height=8,
                                         gpu_count=8, gpu_model="H100", gpu_tdp_w=700.0, idle_power_w=3000.0,
                                         max_power_w=10200.0))
@@ -537,22 +504,22 @@ def test_problem_text_format():
 def test_file_missing_folder_empty_and_not_utf8(tmp_path):
     (tmp_path / "folder.csv").mkdir()
     write(tmp_path, "empty.csv", "")
-    assert problems(make_plan(), racks_path=tmp_path / "racks.csv", devices_path=tmp_path / "folder.csv",
+    assert problems(three_rack_plan(), racks_path=tmp_path / "racks.csv", devices_path=tmp_path / "folder.csv",
                     rack_plan_path=tmp_path / "empty.csv") == [
         "racks.csv: file not found", "empty.csv: file is empty", "folder.csv: is a folder, not a CSV file"]
-    assert problems(make_plan(), racks_path=DATA / "racks_latin1.csv") == [
+    assert problems(three_rack_plan(), racks_path=DATA / "racks_latin1.csv") == [
         "racks_latin1.csv:3: not UTF-8 text (byte 0xe9); save the file as 'CSV UTF-8'"]
 
 
 def test_semicolon_separated_file_is_rejected():
-    assert problems(make_plan(), racks_path=DATA / "racks_semicolon.csv") == [
+    assert problems(three_rack_plan(), racks_path=DATA / "racks_semicolon.csv") == [
         "racks_semicolon.csv:1: uses ';' as separator; dcplan expects ','"]
 
 
 def test_missing_and_duplicate_columns(tmp_path):
     racks = write(tmp_path, RACKS_CSV, f"site,name,name\n{SITE},A01,A01\n")
     devices = write(tmp_path, DEVICES_CSV, f"name,site,rack,position,status\nx,{SITE},A01,30,active\n")
-    assert problems(make_plan(), racks_path=racks, devices_path=devices) == [
+    assert problems(three_rack_plan(), racks_path=racks, devices_path=devices) == [
         "racks.csv:1: name: duplicate column",
         "racks.csv:1: status: missing required column",
         "devices.csv:1: device_type: missing required column",
@@ -561,7 +528,7 @@ def test_missing_and_duplicate_columns(tmp_path):
 
 def test_empty_required_cells(tmp_path):
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + f"{SITE},A01,active,42\n{SITE},A02, ,42\n,,active,42\n")
-    assert problems(make_plan(), racks_path=racks) == [
+    assert problems(three_rack_plan(), racks_path=racks) == [
         "racks.csv:3: status: required value is empty",
         "racks.csv:4: name: required value is empty",
         "racks.csv:4: site: required value is empty",
@@ -586,7 +553,7 @@ def test_bad_numbers(tmp_path, column, value, message):
     cells = dict(zip(RACK_PLAN_COLUMNS, next(csv.reader([PLAN_A01.strip()]))))
     cells[column] = value
     rp = write(tmp_path, RACK_PLAN_CSV, PLAN_HEAD + ",".join(f'"{v}"' for v in cells.values()) + "\n")
-    assert problems(make_plan(), rack_plan_path=rp) == [f"rack_plan.csv:2: {column}: {message}"]
+    assert problems(three_rack_plan(), rack_plan_path=rp) == [f"rack_plan.csv:2: {column}: {message}"]
 
 
 def test_invalid_choices(tmp_path):
@@ -594,7 +561,7 @@ def test_invalid_choices(tmp_path):
                "A01,Hall A,2.7,1.8,NE,immersion\n")
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + f"{SITE},A02,online,42\n")
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"x,DGX H100,{SITE},A01,30,running,top\n")
-    assert problems(make_plan(), racks_path=racks, devices_path=devices, rack_plan_path=rp) == [
+    assert problems(three_rack_plan(), racks_path=racks, devices_path=devices, rack_plan_path=rp) == [
         "racks.csv:2: status: invalid choice 'online'; expected one of reserved, available, planned, active, "
         "deprecated",
         "rack_plan.csv:2: orientation: invalid choice 'NE'; expected one of N, E, S, W",
@@ -611,7 +578,7 @@ def test_duplicate_names(tmp_path):
     rp = write(tmp_path, RACK_PLAN_CSV, PLAN_HEAD + PLAN_A01 + PLAN_A01)
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"x,DGX H100,{SITE},A01,30,active\n"
                     f"x,DGX H100,{SITE},A02,30,active\n")
-    assert problems(make_plan(), racks_path=racks, devices_path=devices, rack_plan_path=rp) == [
+    assert problems(three_rack_plan(), racks_path=racks, devices_path=devices, rack_plan_path=rp) == [
         "racks.csv:4: name: duplicate rack name 'N01' (first on row 2)",
         "rack_plan.csv:3: rack: duplicate rack name 'A01' (first on row 2)",
         "devices.csv:3: name: duplicate device name 'x' (first on row 2)",
@@ -623,7 +590,7 @@ def test_unknown_rack_and_unknown_device_type(tmp_path):
                     f"x1,NVIDIA,DGX H100,{SITE},Z99,1,active\n"
                     f"x2,NVIDIA,DGX Z1,{SITE},A01,30,active\n"
                     f"x3,,mystery,{SITE},A01,40,active\n")
-    assert problems(make_plan(), devices_path=devices) == [
+    assert problems(three_rack_plan(), devices_path=devices) == [
         "devices.csv:2: rack: unknown rack 'Z99'",
         "devices.csv:3: device_type: unknown device type 'DGX Z1' from manufacturer 'NVIDIA'",
         "devices.csv:4: device_type: unknown device type 'mystery'",
@@ -635,7 +602,7 @@ def test_catalog_type_clashing_with_a_plan_key(tmp_path):
     clash.model = "DGX H100 (other)"
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"x,DGX H100 (other),{SITE},A01,30,active\n")
     with pytest.raises(CsvImportError) as exc:
-        import_csv(make_plan(), devices_path=devices, catalog_types=[clash])
+        import_csv(three_rack_plan(), devices_path=devices, catalog_types=[clash])
     assert [str(p) for p in exc.value.problems] == [
         "devices.csv:2: device_type: catalog type 'nvidia-dgx-h100' clashes with a different plan server type "
         "of the same key"]
@@ -645,7 +612,7 @@ def test_positions_below_one_and_above_the_top(tmp_path):
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"x1,DGX H100,{SITE},A01,0,active\n"
                     f"x2,DGX H100,{SITE},A01,36,active\n"
                     f"x3,DGX H100,{SITE},A01,35,active\n")  # U 35-42: fits exactly
-    assert problems(make_plan(), devices_path=devices) == [
+    assert problems(three_rack_plan(), devices_path=devices) == [
         "devices.csv:2: position: must be >= 1, got 0",
         "devices.csv:3: position: server occupies U 36-43, above the top of rack 'A01' (42 U)",
     ]
@@ -656,7 +623,7 @@ def test_overlaps_in_file_and_with_kept_servers(tmp_path):
                     + f"x1,DGX H100,{SITE},A01,22,active,front\n"  # U 22-29 touches A01-DGX2 (14-21): fine
                     + f"x2,DGX H100,{SITE},A01,26,active,rear\n"   # U 26-33 overlaps x1 (rear face too)
                     + f"x3,DGX H100,{SITE},A02,1,active,front\n")  # U 1-8 overlaps kept A02-DGX1 (5-12)
-    assert problems(make_plan(), devices_path=devices) == [
+    assert problems(three_rack_plan(), devices_path=devices) == [
         "devices.csv:3: position: U 26-33 overlaps 'x1' (U 22-29) on row 2",
         "devices.csv:4: position: U 1-8 overlaps 'A02-DGX1' (U 5-12) already in the plan",
     ]
@@ -664,14 +631,14 @@ def test_overlaps_in_file_and_with_kept_servers(tmp_path):
 
 def test_kept_server_above_a_lowered_rack(tmp_path):
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + f"{SITE},A01,active,20\n")
-    assert problems(make_plan(), racks_path=racks) == [
+    assert problems(three_rack_plan(), racks_path=racks) == [
         "racks.csv:2: u_height: rack height 20 U leaves server 'A01-DGX2' (U 14-21) above the top"]
 
 
 def test_loop_of_the_wrong_medium(tmp_path):
     rp = write(tmp_path, RACK_PLAN_CSV, "rack,hall,x_m,y_m,orientation,air_loop,liquid_loop\n"
                "A01,Hall A,2.7,1.8,S,TCS,AIR\n")
-    assert problems(make_plan(), rack_plan_path=rp) == [
+    assert problems(three_rack_plan(), rack_plan_path=rp) == [
         "rack_plan.csv:2: air_loop: 'TCS' is a liquid loop, not air",
         "rack_plan.csv:2: liquid_loop: 'AIR' is a air loop, not liquid",
     ]
@@ -680,7 +647,7 @@ def test_loop_of_the_wrong_medium(tmp_path):
 def test_units_required_with_dimensions_and_weight(tmp_path):
     racks = write(tmp_path, RACKS_CSV, "site,name,status,outer_width,max_weight\n"
                   f"{SITE},A01,active,600,1360\n")
-    assert problems(make_plan(), racks_path=racks) == [
+    assert problems(three_rack_plan(), racks_path=racks) == [
         "racks.csv:2: outer_unit: required when outer_width or outer_depth is set",
         "racks.csv:2: weight_unit: required when max_weight is set",
     ]
@@ -693,7 +660,7 @@ def test_row_numbers_count_spreadsheet_rows(tmp_path):
                     + f"x1,DGX H100,{SITE},A01,0,active\n"
                     + "\n"
                     + f"x2,DGX H100,{SITE},A01,x,active\n")
-    assert problems(make_plan(), devices_path=devices) == [
+    assert problems(three_rack_plan(), devices_path=devices) == [
         "devices.csv:3: position: must be >= 1, got 0",
         "devices.csv:5: position: not a number: 'x'",
     ]
@@ -702,7 +669,7 @@ def test_row_numbers_count_spreadsheet_rows(tmp_path):
 def test_too_many_cells_and_malformed_csv(tmp_path):
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + f"{SITE},A01,active,42,extra\n{SITE},A02,active,42,,\n")
     huge = write(tmp_path, "huge.csv", RACKS_HEAD + f'{SITE},"{"x" * 200_000}",active,42\n')
-    assert problems(make_plan(), racks_path=racks, devices_path=huge) == [
+    assert problems(three_rack_plan(), racks_path=racks, devices_path=huge) == [
         "racks.csv:2: row has 5 cells but the header has 4",
         "huge.csv:1: device_type: missing required column",
         "huge.csv:1: rack: missing required column",
@@ -712,7 +679,7 @@ def test_too_many_cells_and_malformed_csv(tmp_path):
 
 
 def test_every_problem_in_every_file_is_reported_and_nothing_imported(tmp_path):
-    plan = make_plan()
+    plan = three_rack_plan()
     racks = write(tmp_path, RACKS_CSV, RACKS_HEAD + f"{SITE},N01,active,0\n")
     rp = write(tmp_path, RACK_PLAN_CSV, "rack,hall,x_m,y_m,orientation\nN02,Hall A,,1.8,S\n")
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f"x,DGX H100,{SITE},Z9,1,active\n"
@@ -727,7 +694,7 @@ def test_every_problem_in_every_file_is_reported_and_nothing_imported(tmp_path):
 
 def test_import_needs_a_file():
     with pytest.raises(ValueError):
-        import_csv(make_plan())
+        import_csv(three_rack_plan())
 
 
 # --------------------------------------------------------------------------- corrupted files
@@ -785,7 +752,7 @@ def _corrupt(data, raw: bytes) -> bytes:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_corrupted_files_give_an_outcome_or_csv_import_error(data):
-    plan = make_plan()
+    plan = three_rack_plan()
     snapshot = copy.deepcopy(plan)
     with tempfile.TemporaryDirectory() as tmp:
         paths = export_csv(plan, Path(tmp) / "in")
@@ -810,25 +777,25 @@ def test_corrupted_files_give_an_outcome_or_csv_import_error(data):
 def test_unclosed_quote_is_an_error_not_a_swallowed_file(tmp_path):
     devices = write(tmp_path, DEVICES_CSV, DEVICES_HEAD + f'D1,DGX H100,{SITE},A01,1,active,"front\n'
                     f"D2,DGX H100,{SITE},A01,9,active,front\nD3,DGX H100,{SITE},A01,17,active,front\n")
-    found = problems(make_plan(), devices_path=devices)
+    found = problems(three_rack_plan(), devices_path=devices)
     assert len(found) == 1 and found[0].startswith("devices.csv:2: malformed CSV: unexpected end of data")
 
 
 def test_not_a_boolean(tmp_path):
     racks = write(tmp_path, RACKS_CSV, f"site,name,status,u_height,desc_units\n{SITE},N01,active,42,maybe\n")
-    assert problems(make_plan(), racks_path=racks) == [
+    assert problems(three_rack_plan(), racks_path=racks) == [
         "racks.csv:2: desc_units: not a boolean: 'maybe'; expected true or false"]
 
 
 @pytest.mark.parametrize("sep,label", [("\t", "tab"), ("|", "'|'")])
 def test_other_separators_are_rejected(tmp_path, sep, label):
     racks = write(tmp_path, RACKS_CSV, sep.join(["site", "name", "status"]) + "\n" + sep.join([SITE, "A9", "active"]))
-    assert problems(make_plan(), racks_path=racks) == [f"racks.csv:1: uses {label} as separator; dcplan expects ','"]
+    assert problems(three_rack_plan(), racks_path=racks) == [f"racks.csv:1: uses {label} as separator; dcplan expects ','"]
 
 
 def test_no_header_row(tmp_path):
     racks = write(tmp_path, RACKS_CSV, ",,\nPhoenix,A01,active\n")
-    assert problems(make_plan(), racks_path=racks) == ["racks.csv:1: no header row"]
+    assert problems(three_rack_plan(), racks_path=racks) == ["racks.csv:1: no header row"]
 
 
 def test_absurd_sizes_and_coordinates_are_refused(tmp_path):
@@ -836,9 +803,9 @@ def test_absurd_sizes_and_coordinates_are_refused(tmp_path):
     row = PLAN_A01.split(",")
     row[3], row[6] = "1.7e308", "1e308"  # x_m, width_m
     plan_csv = write(tmp_path, RACK_PLAN_CSV, PLAN_HEAD + ",".join(row))
-    found = problems(make_plan(), rack_plan_path=plan_csv)
+    found = problems(three_rack_plan(), rack_plan_path=plan_csv)
     assert "rack_plan.csv:2: x_m: must be <= 10000.0, got 1.7e308" in found
     assert "rack_plan.csv:2: width_m: must be <= 5.0, got 1e308" in found
     racks = write(tmp_path, RACKS_CSV, f"site,name,status,outer_width,outer_unit\n{SITE},W1,active,50000000,mm\n")
-    assert problems(make_plan(), racks_path=racks) == [
+    assert problems(three_rack_plan(), racks_path=racks) == [
         "racks.csv:2: outer_width: 50000000 mm is larger than any rack (5 m at most)"]

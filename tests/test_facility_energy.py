@@ -31,12 +31,6 @@ def _facility_balance(res):
     return (res.facility_energy_kwh - out) / res.facility_energy_kwh
 
 
-@pytest.fixture(scope="module")
-def demo():
-    from planner.demo import build_demo_plan
-    return build_demo_plan()
-
-
 def _in_city(plan, city, start, days):
     epw, zone = PHOENIX_CITIES[city]
     from planner.weather import load_weather_header

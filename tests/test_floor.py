@@ -31,7 +31,7 @@ def cli(capsys, *argv):
 
 
 @pytest.fixture
-def plan_file(tmp_path):
+def hall_file(tmp_path):
     p = tmp_path / "hall.dcplan"
     save_plan(hall_plan(), p)
     return p
@@ -42,19 +42,19 @@ def plan_file(tmp_path):
     ("B01,H,8.0,2.0,N", "rack_plan.csv:2: x_m: rack 'B01' overlaps cooling unit 'CRAH-1' in hall 'H'"),
     ("B01,H,11.9,4.0,N", "rack_plan.csv:2: x_m: rack 'B01' stands outside hall 'H' (12 m x 8 m)"),
 ])
-def test_cli_import_refuses_what_the_gui_refuses(plan_file, tmp_path, capsys, row, message):
+def test_cli_import_refuses_what_the_gui_refuses(hall_file, tmp_path, capsys, row, message):
     """All or nothing: a rack on another rack, on a floor cooling unit or outside the hall is
     refused by `dcplan import` with `file:row: column: message`, and the plan is unchanged."""
-    before = plan_file.read_bytes()
+    before = hall_file.read_bytes()
     csv = tmp_path / RACK_PLAN_CSV
     csv.write_text(PLAN_HEAD + "C01,H,6.0,6.0,N\n".replace("C01", "OK1") + row + "\n")
     # the good row comes first: the refused row is row 3
     message = message.replace("rack_plan.csv:2:", "rack_plan.csv:3:")
-    code, _, err = cli(capsys, "import", str(plan_file), "--rack-plan", str(csv))
+    code, _, err = cli(capsys, "import", str(hall_file), "--rack-plan", str(csv))
     assert code == 1, err
     assert message in err.splitlines()
     assert "was not changed" in err
-    assert plan_file.read_bytes() == before
+    assert hall_file.read_bytes() == before
 
 
 def test_gui_and_cli_import_give_the_same_problems(tmp_path):
@@ -102,10 +102,10 @@ def test_full_hall_refuses_the_import_naming_the_rack(tmp_path, capsys):
         "1.2 m from the walls; give its position in rack_plan.csv or enlarge the hall"]
 
 
-def test_cli_import_json_lists_floor_problems(plan_file, tmp_path, capsys):
+def test_cli_import_json_lists_floor_problems(hall_file, tmp_path, capsys):
     csv = tmp_path / RACK_PLAN_CSV
     csv.write_text(PLAN_HEAD + "B01,H,3.3,1.8,S\n")
-    code, out, _ = cli(capsys, "import", str(plan_file), "--rack-plan", str(csv), "--json")
+    code, out, _ = cli(capsys, "import", str(hall_file), "--rack-plan", str(csv), "--json")
     assert code == 1
     assert json.loads(out)["problems"] == ["rack_plan.csv:2: x_m: rack 'B01' overlaps rack 'A01' in hall 'H'"]
 

@@ -383,13 +383,13 @@ def test_devices_piled_into_one_unit_are_one_problem_per_row(tmp_path):
     not against every earlier row (4.5 million problems, quadratic time)."""
     from planner.csv_exchange import CsvImportError, import_csv
 
-    from test_csv_exchange import make_plan
+    from sample_plans import three_rack_plan
 
     devices = tmp_path / "devices.csv"
     devices.write_text("name,device_type,site,rack,position,status\n"
                        + "".join(f"X{i},DGX H100,S,A01,1,active\n" for i in range(3000)))
     with pytest.raises(CsvImportError) as e:
-        import_csv(make_plan(), devices_path=devices)
+        import_csv(three_rack_plan(), devices_path=devices)
     assert e.value.total == 3000 * 2 - 1  # each row overlaps A01-DGX1 in the plan; rows 3.. also row 2
     assert str(e.value.problems[1]) == "devices.csv:3: position: U 1-8 overlaps 'A01-DGX1' (U 5-12) already in the plan"
     assert str(e.value.problems[2]) == "devices.csv:3: position: U 1-8 overlaps 'X0' (U 1-8) on row 2"

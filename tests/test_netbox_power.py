@@ -10,7 +10,7 @@ from planner.csv_exchange import CsvImportError
 from planner.demo import build_demo_plan
 from planner.netbox import columns as nb
 from planner.netbox.power import import_power, parse_feed_description
-from planner.netbox.prerequisites import prerequisite_tables, write_prerequisites
+from planner.netbox.prerequisites import prerequisite_tables
 from planner.plan import Plan, PowerFeed
 
 
@@ -22,16 +22,8 @@ def without_feeds(plan: Plan) -> Plan:
     return out
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nb")
-    plan = build_demo_plan()
-    write_prerequisites(plan, out)
-    return plan, out
-
-
-def test_feeds_and_panels_round_trip(exported):
-    demo, out = exported
+def test_feeds_and_panels_round_trip(netbox_export):
+    demo, out, _ = netbox_export
     result = import_power(without_feeds(demo), out / nb.POWER_PANELS_CSV, out / nb.POWER_FEEDS_CSV)
     assert result.created_feeds == 64 and result.updated_feeds == 0 and result.warnings == []
     back = result.plan
@@ -44,8 +36,8 @@ def test_feeds_and_panels_round_trip(exported):
     assert sum(f.capacity_kw for f in back.power_feeds) == pytest.approx(sum(f.capacity_kw for f in demo.power_feeds))
 
 
-def test_reimport_updates_in_place(exported):
-    demo, out = exported
+def test_reimport_updates_in_place(netbox_export):
+    demo, out, _ = netbox_export
     result = import_power(demo, feeds_path=out / nb.POWER_FEEDS_CSV)
     assert (result.created_feeds, result.updated_feeds) == (0, 0)
     text = (out / nb.POWER_FEEDS_CSV).read_text().replace("A01-A,active,primary,,ac,three-phase,415,80,80",

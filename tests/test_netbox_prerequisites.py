@@ -12,7 +12,7 @@ import yaml
 
 from planner.demo import build_demo_plan
 from planner.netbox import columns as nb
-from planner.netbox.prerequisites import IMPORT_ORDER, NO_PANEL, prerequisite_tables, write_prerequisites
+from planner.netbox.prerequisites import IMPORT_ORDER, NO_PANEL, prerequisite_tables
 from planner.netbox.slugs import SLUG_MAX, is_valid_slug, slugify, unique_slugs
 from planner.plan import Hall, PowerFeed, Rack
 
@@ -34,14 +34,6 @@ def read_csv(path: Path) -> tuple[list[str], list[dict]]:
     return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    out = tmp_path_factory.mktemp("netbox")
-    plan = build_demo_plan()
-    result = write_prerequisites(plan, out)
-    return plan, out, result
-
-
 def test_column_lists_equal_netbox_4_6_8_import_forms():
     forms = {k for k in FIELDS if not k.endswith(".required")}
     assert set(nb.IMPORT_FORMS) == forms and len(forms) == 9
@@ -49,8 +41,8 @@ def test_column_lists_equal_netbox_4_6_8_import_forms():
         assert list(cols) == FIELDS[form], form
 
 
-def test_every_prerequisite_file_has_the_import_form_columns(exported):
-    plan, out, result = exported
+def test_every_prerequisite_file_has_the_import_form_columns(netbox_export):
+    plan, out, result = netbox_export
     names = [p.name for p in result.paths]
     assert names == [n for n, _, _ in IMPORT_ORDER if n not in ("racks.csv", "devices.csv")] + ["README.txt"]
     for file, form in FORMS.items():
@@ -64,8 +56,8 @@ def test_every_prerequisite_file_has_the_import_form_columns(exported):
     assert result.notes == []
 
 
-def test_required_import_values_are_present_and_valid_choices(exported):
-    _, out, _ = exported
+def test_required_import_values_are_present_and_valid_choices(netbox_export):
+    _, out, _ = netbox_export
     site = read_csv(out / nb.SITES_CSV)[1][0]
     assert site["status"] in dict(nb.SITE_STATUSES) and site["time_zone"] == "America/Phoenix"
     assert site["latitude"] == "33.45" and site["longitude"] == "-111.98"
@@ -81,8 +73,8 @@ def test_required_import_values_are_present_and_valid_choices(exported):
     assert sorted(p["name"] for p in panels) == sorted(f"PDU-{r}-{s}" for r in "ABCDEF" for s in "AB")
 
 
-def test_slugs_valid_and_unique_in_netbox_scope(exported):
-    _, out, _ = exported
+def test_slugs_valid_and_unique_in_netbox_scope(netbox_export):
+    _, out, _ = netbox_export
     for file in (nb.SITES_CSV, nb.LOCATIONS_CSV, nb.RACK_GROUPS_CSV, nb.DEVICE_ROLES_CSV, nb.MANUFACTURERS_CSV):
         rows = read_csv(out / file)[1]
         slugs = [r["slug"] for r in rows]
@@ -96,8 +88,8 @@ def test_slugs_valid_and_unique_in_netbox_scope(exported):
         assert len(set(slugs)) == len(slugs) and all(is_valid_slug(s) for s in slugs)
 
 
-def test_device_types_yaml_follows_the_library_schema(exported):
-    plan, out, _ = exported
+def test_device_types_yaml_follows_the_library_schema(netbox_export):
+    plan, out, _ = netbox_export
     docs = list(yaml.safe_load_all((out / nb.DEVICE_TYPES_YAML).read_text()))
     assert (out / nb.DEVICE_TYPES_YAML).read_text().count("---\n") == len(docs) == len(plan.server_types)
     schema_fields = {"manufacturer", "model", "slug", "u_height", "is_full_depth", "airflow", "weight",
@@ -163,8 +155,8 @@ def test_unique_slugs_are_valid_distinct_and_stable():
     assert all(more[n] == slugs[n] for n in names)
 
 
-def test_readme_lists_the_import_order(exported):
-    _, out, _ = exported
+def test_readme_lists_the_import_order(netbox_export):
+    _, out, _ = netbox_export
     text = (out / nb.README_TXT).read_text()
     positions = [text.index(f" {name} ") for name, _, _ in IMPORT_ORDER]
     assert positions == sorted(positions)

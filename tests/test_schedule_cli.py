@@ -81,7 +81,7 @@ def _sha(path):
 
 
 @pytest.fixture()
-def small_plan(tmp_path):
+def day_plan_file(tmp_path):
     """The demo hall for one day with a handful of jobs (fast)."""
     plan = build_demo_plan()
     sc = replace(plan.scenarios[0], name="day", horizon_s=86400.0)
@@ -96,28 +96,28 @@ def small_plan(tmp_path):
     return path
 
 
-def test_bad_csv_exits_2_and_leaves_the_plan_untouched(tmp_path, small_plan, capsys):
-    before = _sha(small_plan)
+def test_bad_csv_exits_2_and_leaves_the_plan_untouched(tmp_path, day_plan_file, capsys):
+    before = _sha(day_plan_file)
     bad = _csv(tmp_path, HEADER + "a,x,0.9,2,2025-07-02T00:00,,false,1,training,\n")
-    assert main(["schedule", str(small_plan), "--jobs", str(bad), "--save", "--json"]) == 2
+    assert main(["schedule", str(day_plan_file), "--jobs", str(bad), "--save", "--json"]) == 2
     err = capsys.readouterr().err
     assert "dcplan: error: jobs.csv:2: gpus: 'x' is not an integer" in err
-    assert _sha(small_plan) == before
+    assert _sha(day_plan_file) == before
 
 
-def test_unschedulable_jobs_reported_by_name_exit_0(tmp_path, small_plan, capsys):
+def test_unschedulable_jobs_reported_by_name_exit_0(tmp_path, day_plan_file, capsys):
     jobs = _csv(tmp_path, HEADER + GOOD + "huge,5000,0.9,2,2025-07-02T00:00,,false,1,training,\n"
                 "late,8,0.9,5,2025-07-02T10:00,2025-07-02T12:00,false,1,training,\n")
-    assert main(["schedule", str(small_plan), "--jobs", str(jobs), "--json", "--method", "greedy"]) == 0
+    assert main(["schedule", str(day_plan_file), "--jobs", str(jobs), "--json", "--method", "greedy"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["unscheduled"] == ["huge", "late"]
     assert "5000 GPUs" in out["unscheduled_reasons"]["huge"] and "deadline" in out["unscheduled_reasons"]["late"]
     assert out["scheduled"] == 1 and out["jobs"] == 3 and out["missed_deadlines"] == 2
 
 
-def test_schedule_json_out_and_save_then_simulate_runs_exactly_that_schedule(tmp_path, small_plan, capsys):
+def test_schedule_json_out_and_save_then_simulate_runs_exactly_that_schedule(tmp_path, day_plan_file, capsys):
     out_csv = tmp_path / "schedule.csv"
-    assert main(["schedule", str(small_plan), "--method", "greedy", "--json", "--out", str(out_csv), "--save"]) == 0
+    assert main(["schedule", str(day_plan_file), "--method", "greedy", "--json", "--out", str(out_csv), "--save"]) == 0
     s = json.loads(capsys.readouterr().out)
     for key in ("method", "jobs", "scheduled", "unscheduled", "missed_deadlines", "cost_usd", "facility_energy_kwh",
                 "peak_15min_facility_kw", "throttled_gpu_hours", "lost_gpu_hours", "max_gpu_temp_c",
@@ -128,7 +128,7 @@ def test_schedule_json_out_and_save_then_simulate_runs_exactly_that_schedule(tmp
     assert s["baseline"]["method"] == "fcfs" and "baseline" not in s["baseline"]
     rows = list(csv.DictReader(out_csv.open()))
     assert [r for r in rows[0]] == ["name", "start", "end", "loop", "servers", "gpus"]
-    plan = load_plan(small_plan)
+    plan = load_plan(day_plan_file)
     by_name = {j.name: j for j in plan.jobs}
     for r in rows:
         j = by_name[r["name"]]
@@ -140,21 +140,21 @@ def test_schedule_json_out_and_save_then_simulate_runs_exactly_that_schedule(tmp
     for key in ("cost_usd", "throttled_gpu_hours", "facility_energy_kwh", "max_gpu_temp_c"):
         assert res.summary()[key] == pytest.approx(s[key], rel=1e-9, abs=1e-9), key
     # --save never writes over another output and --out never over the plan
-    assert main(["schedule", str(small_plan), "--out", str(small_plan)]) == 2
+    assert main(["schedule", str(day_plan_file), "--out", str(day_plan_file)]) == 2
     assert "plan" in capsys.readouterr().err
 
 
-def test_options_by_full_name_only_and_bad_values(small_plan, capsys):
+def test_options_by_full_name_only_and_bad_values(day_plan_file, capsys):
     with pytest.raises(SystemExit):
-        main(["schedule", str(small_plan), "--meth", "fcfs"])
-    assert main(["schedule", str(small_plan), "--slot", "7"]) == 2  # 24 h is 205.7 slots of 7 min
+        main(["schedule", str(day_plan_file), "--meth", "fcfs"])
+    assert main(["schedule", str(day_plan_file), "--slot", "7"]) == 2  # 24 h is 205.7 slots of 7 min
     assert "whole number" in capsys.readouterr().err
-    assert main(["schedule", str(small_plan), "--time-limit", "0"]) == 2
+    assert main(["schedule", str(day_plan_file), "--time-limit", "0"]) == 2
 
 
-def test_fcfs_one_loop_per_job_and_plan_order(small_plan):
+def test_fcfs_one_loop_per_job_and_plan_order(day_plan_file):
     from planner.schedule import schedule
-    plan = load_plan(small_plan)
+    plan = load_plan(day_plan_file)
     res = schedule(plan, method="fcfs")
     loops = {}
     for s in plan.servers:
@@ -166,9 +166,9 @@ def test_fcfs_one_loop_per_job_and_plan_order(small_plan):
     assert isinstance(plan.scenarios[0], Scenario)
 
 
-def test_cancel_and_progress(small_plan):
+def test_cancel_and_progress(day_plan_file):
     from planner.schedule import ScheduleCancelled, schedule
-    plan = load_plan(small_plan)
+    plan = load_plan(day_plan_file)
     with pytest.raises(ScheduleCancelled):
         schedule(plan, method="greedy", cancel=lambda: True)
     seen = []

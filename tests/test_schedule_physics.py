@@ -55,19 +55,19 @@ def test_back_to_back_fixed_jobs_share_a_server():
 
 
 @pytest.fixture(scope="module")
-def demo():
+def demo_6h():
     plan = build_demo_plan()
     sc = replace(plan.scenarios[1], horizon_s=6 * 3600.0)  # full load, 6 h
     return plan, sc, compile_model(plan, sc, sc.horizon_s)
 
 
 @pytest.mark.parametrize("outdoor", [30.0, 37.0])
-def test_steady_plant_equals_the_solver_plateau(demo, outdoor):
+def test_steady_plant_equals_the_solver_plateau(demo_6h, outdoor):
     """Constant full load and weather: after 6 h the solver's loops sit where the steady plant says
     (30 °C: the economiser bypassed, its fans off; 37 °C: dry coolers saturated, the facility water and
     the technology loop float — the warmest constant weather without throttling since the GPUs are
     resolved in groups: at 38 °C the hottest GB200 groups reach their max operating temperature)."""
-    plan, sc, md = demo
+    plan, sc, md = demo_6h
     q = np.asarray(md.loop_server_share @ (md.p_idle + md.p_dyn)).ravel()
     st = SteadyPlant(md).solve(q[None, :], [outdoor], [outdoor - 8.0])
     res = simulate(plan, sc, weather=(outdoor, outdoor - 8.0))
@@ -78,12 +78,12 @@ def test_steady_plant_equals_the_solver_plateau(demo, outdoor):
         assert st.saturated[0].any()
 
 
-def test_headroom_keeps_the_solver_under_slowdown(demo):
+def test_headroom_keeps_the_solver_under_slowdown(demo_6h):
     """The TCS pool run at its computed headroom on a hot constant afternoon (40 °C: the facility water
     floats): the solver shows no throttling; one server more than the headroom holds throttles, and so
     does everything at full power. (At 44 °C the headroom is 0 and rightly so: since NVIDIA's software
     slowdown at the max operating temperature is modelled, one GB200 node at full power there throttles.)"""
-    plan, sc, md = demo
+    plan, sc, md = demo_6h
     pools = build_pools(md)
     hm = HeadroomModel(md, pools, u_mean=1.0, u_peak=1.0, margin_k=np.zeros(md.m))
     outdoor = 40.0

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import pytest
 
-from planner.solver.studies import cost_study, phoenix_study, pump_lag_study
+from planner.solver.studies import pump_lag_study
+
+import solver_accuracy as acc
 
 
 def test_phoenix_hottest_day_throttles_in_the_afternoon_not_at_night():
     """Full load through each city's own hottest July day: ≥ 1/3 of GPUs throttled at some time
-    14:00–18:00 in Phoenix, none 02:00–06:00; Minneapolis ≥ 10× fewer throttled GPU-hours. The
-    design-day check tells the same story before any simulation: Phoenix's plant is short at 43.4 °C,
-    Minneapolis's holds at 32.8 °C."""
+    14:00–18:00 in Phoenix, none 02:00–06:00. Phoenix throttles 10,525.3 GPU-hours that day (±0.1 %),
+    Minneapolis none: its hottest GPU peaks at 86.498 °C (±0.03 K), 0.5 K below max operating, so
+    its zero is not an accident of a threshold (margins: tests/solver_accuracy.py, ``phoenix.*``).
+    The design-day check tells the same story before any simulation: Phoenix's plant is short at
+    43.4 °C, Minneapolis's holds at 32.8 °C."""
     from planner.weather import hottest_day, load_weather
     runs = []
-    out = phoenix_study(on_run=lambda label, i, n: runs.append((i, n, label.split(":")[0])))
+    out = acc.phoenix_story(on_run=lambda label, i, n: runs.append((i, n, label.split(":")[0])))
     # each run named as it starts (dcplan study)
     assert runs == [(0, 4, "phoenix"), (1, 4, "minneapolis"), (2, 4, "dallas"), (3, 4, "las_vegas")]
     ph, mn = out["phoenix"], out["minneapolis"]
@@ -33,8 +37,10 @@ def test_phoenix_hottest_day_throttles_in_the_afternoon_not_at_night():
     rising = levels[:levels.index(max(levels)) + 1]
     assert len([x for x in rising if 0.0 < x < 0.5]) > 3 and len(levels) > 3
     assert ph["lost_gpu_hours_run"] > 0 and mn["lost_gpu_hours_run"] == 0.0
-    assert ph["throttled_gpu_hours_day"] > 0
-    assert mn["throttled_gpu_hours_day"] * 10 <= ph["throttled_gpu_hours_day"]
+    err = acc.phoenix_story_errors(out)
+    for key in ("phoenix_throttled", "minneapolis_throttled", "minneapolis_max_gpu"):
+        assert err[key] < acc.bound(f"phoenix.{key}"), (key, err[key], ph["throttled_gpu_hours_day"], mn["max_gpu_temp_c"])
+    assert mn["max_gpu_temp_c"] < 87.0 - 0.4  # the headroom behind Minneapolis's zero
     assert ph["max_ambient_c"] == pytest.approx(44.4, abs=0.1)  # the EPW's hottest July hour
 
 
@@ -66,12 +72,14 @@ def test_predictive_control_removes_most_lost_throughput_over_the_band_at_90s_la
 
 @pytest.mark.slow
 def test_cost_of_100_nodes_for_a_year():
-    """100 nodes averaging 571 W (70 % utilisation, idle at the catalog's 25 % of max) for 8,760 h at
-    $0.12/kWh ≈ $60,000 of IT electricity (±2 %); the facility's bill is reported beside it."""
-    out = cost_study()
+    """100 nodes averaging 570.78 W (70 % utilisation, idle at the catalog's 25 % of max) for 8,760 h
+    = 500,000 kWh at $0.12/kWh = $60,000 of IT electricity. Exact up to rounding (constant utilisation
+    below slowdown: the power does not depend on temperature or step; flat tariff): within 5e-9
+    (measured 3e-14; tests/solver_accuracy.py, ``cost.*``). The facility's bill is reported beside it."""
+    out = acc.cost_story()
     assert out["node_idle_w"] == pytest.approx(0.25 * out["node_max_w"]) and out["node_idle_w"] > 150.0
-    assert out["it_cost_usd"] == pytest.approx(60000.0, rel=0.02)
-    assert out["it_energy_kwh"] == pytest.approx(100 * 0.57078 * 8760, rel=1e-4)
+    err = acc.cost_story_errors(out)
+    assert err["it_cost"] < acc.bound("cost.it_cost") and err["it_energy"] < acc.bound("cost.it_energy"), err
     assert out["pue"] > 1.0
     assert out["facility_cost_usd"] == pytest.approx(out["it_cost_usd"] * out["pue"], rel=1e-9)
     # the monthly table adds up to the year (it was read off the minute series once: 1/12 of it)
