@@ -16,6 +16,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m planner.solver.warmup
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -37,6 +38,7 @@ run: $(STAMP) sysdeps-run $(DEMO)
 	$(BIN)/dcplan-gui $(DEMO)
 
 test: $(STAMP) sysdeps-test
+	$(BIN)/python -m planner.solver.warmup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

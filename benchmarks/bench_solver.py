@@ -4,15 +4,22 @@ Run: ``.venv/bin/python benchmarks/bench_solver.py [--part NAME|all] [--hours H]
 object per part. Every part runs a **machine probe** in its own process first (numpy streaming
 kernel: per-call overhead of a multiply-add on arrays of the plan's size, and element throughput on
 large arrays) and states its figures also as ratios to it, so figures travel between machines.
+Each timed run is preceded by a short run of the same plan (``first_call_s``: numba loads the
+compiled kernels from its cache, or compiles them once after a source change), and reports wall
+time and the process's CPU time: on the shared 2-core machine wall time swings with the load, CPU
+time much less, so the ratios use CPU time (probe included) and the wall figures are stated beside.
 
 Parts:
 * ``interactive``  demo (104 servers) 24 h at the default step, each demo scenario's first day
 * ``year``  demo, full weather year from 1 January, jobs load repeated weekly, default (adaptive)
   stepping; also fixed 10 s for the accuracy figures (``--accuracy``)
-* ``week``  demo 7-day jobs scenario (fixed placements), adaptive: the scheduler's verification run
+* ``week``  the scheduler's verification: ``planner.schedule.schedule`` on the demo's 7-day jobs week,
+  each solver call timed (cold process, then warm)
 * ``scale``  demo scaled with --racks to ≥ 10,000 servers, 24 h Phoenix hot day, fixed 1 s and
   adaptive; peak RSS per mode (each in its own process); ``--baseline`` adds the integrator of
   commit 31c66b1 (before issue 12) on the same plan in the same run, from git
+* ``scale-ab``  fixed 1 s on that hall, this tree and the baseline commit alternating 2-hour slices in
+  one process (the speed ratio under a changing machine load)
 * ``scale-year``  the same hall for a full weather year, adaptive
 * ``speedup``  fast path vs solve_ivp on the demo hot hour
 Baseline for the node-step ratio (docs/physics.md, "Peer speed"): ORNL RAPS on a synthetic 9,472-node
@@ -42,27 +49,45 @@ BASELINE_COMMIT = "31c66b1"  # the integrator before issue 12 (explicit coupling
 
 
 def probe(n: int = 10_004, repeats: int = 2000) -> dict:
-    """Machine probe: a numpy multiply-add (``c = a*b; c += d``) on ``n``-element arrays — seconds per
-    call (per-call overhead plus streaming) — and element throughput on 4 M-element arrays."""
+    """Machine probe: a numpy multiply-add (``c = a*b; c += d``) on ``n``-element arrays — CPU seconds
+    per call (per-call overhead plus streaming) — and element throughput on 4 M-element arrays (best
+    of 5, process CPU time)."""
     import numpy as np
     a, b, d = (np.random.default_rng(k).random(n) for k in range(3))
     c = np.empty(n)
     best = math.inf
     for _ in range(5):
-        t = time.perf_counter()
+        t = time.process_time()
         for _ in range(repeats):
             np.multiply(a, b, out=c)
             c += d
-        best = min(best, (time.perf_counter() - t) / (2 * repeats))
+        best = min(best, (time.process_time() - t) / (2 * repeats))
     big = [np.random.default_rng(k).random(4_000_000) for k in range(3)]
     cb = np.empty(4_000_000)
     tb = math.inf
     for _ in range(5):
-        t = time.perf_counter()
-        np.multiply(big[0], big[1], out=cb)
-        cb += big[2]
-        tb = min(tb, (time.perf_counter() - t) / 2)
+        t = time.process_time()
+        for _ in range(5):
+            np.multiply(big[0], big[1], out=cb)
+            cb += big[2]
+        tb = min(tb, (time.process_time() - t) / 10)
     return {"n": n, "ufunc_call_s": best, "elem_ops_per_s_large": 4_000_000 / tb}
+
+
+def _timed(fn, *a, **k):
+    """``(result, wall_s, cpu_s)`` of ``fn(*a, **k)``."""
+    w, c = time.perf_counter(), time.process_time()
+    r = fn(*a, **k)
+    return r, time.perf_counter() - w, time.process_time() - c
+
+
+def _first_call(simulate, plan, sc, **kw) -> float:
+    """A ten-minute run of the same plan (kernels loaded or compiled, EPW parsed): its wall time [s]."""
+    return _timed(simulate, plan, replace(sc, horizon_s=600.0), **kw)[1]
+
+
+def _load() -> list:
+    return list(os.getloadavg())
 
 
 def _demo(racks=None):
@@ -109,15 +134,17 @@ def year(accuracy: bool = False) -> dict:
     plan = _demo()
     pr = probe(len(plan.servers))
     sc = replace(plan.scenarios[0], start=datetime(2025, 1, 1), horizon_s=365 * 86400.0)
-    t = time.perf_counter()
-    res = simulate(plan, sc)
-    wall = time.perf_counter() - t
-    out = {"probe": pr, "servers": res.servers, "adaptive": _summary(res), "wall_s": wall,
-           "wall_in_probe_calls": wall / pr["ufunc_call_s"], "target_s": 5.0,
+    first = _first_call(simulate, plan, sc)
+    res, wall, cpu = _timed(simulate, plan, sc)
+    out = {"probe": pr, "servers": res.servers, "first_call_s": first, "adaptive": _summary(res), "wall_s": wall,
+           "cpu_s": cpu, "stepping_wall_s": res.stepping_wall_s, "cpu_in_probe_calls": cpu / pr["ufunc_call_s"],
+           "target_s": 5.0, "load_average": _load(),
+           "step_factor_counts": res.step_factor_counts, "base_steps_near_slowdown": res.base_steps_near_slowdown,
            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
     if accuracy:
-        fixed = simulate(plan, sc, step_s=10.0)
-        out["fixed_10s"] = _summary(fixed)
+        fixed, fwall, fcpu = _timed(simulate, plan, sc, step_s=10.0)
+        out["fixed_10s"] = {**_summary(fixed), "cpu_s": fcpu}
+        out["cpu_ratio_fixed_10s_to_adaptive"] = fcpu / cpu
         out["rel_diff"] = {k: getattr(res, k) / getattr(fixed, k) - 1.0 for k in
                            ("it_energy_kwh", "facility_energy_kwh", "cost_usd")}
         out["max_gpu_temp_diff_k"] = res.max_gpu_temp_c - fixed.max_gpu_temp_c
@@ -125,19 +152,40 @@ def year(accuracy: bool = False) -> dict:
 
 
 def week() -> dict:
-    """The scheduler's verification stand-in: the demo's 7-day jobs scenario (placements fixed by the
-    job list: first fit at the given start), default stepping."""
-    from planner.solver import simulate
+    """The scheduler's verification (issue 9): ``planner.schedule.schedule(demo, method)`` on the demo's
+    7-day jobs week, every solver call it makes timed (the transient probe and each verification
+    round: a 7-day simulation of the schedule as placed). First in a fresh process (``cold``: the
+    compiled kernels load from numba's cache), then again (``warm``)."""
+    import planner.schedule as schedule
+    import planner.schedule.transient as transient
+    import planner.schedule.verify as verify
     plan = _demo()
     pr = probe(len(plan.servers))
-    sc = replace(plan.scenarios[0], horizon_s=7 * 86400.0)
-    simulate(plan, replace(sc, horizon_s=3600.0))
-    walls = []
-    for _ in range(3):
-        res = simulate(plan, sc)
-        walls.append(res.wall_time_s)
-    return {"probe": pr, "servers": res.servers, "result": _summary(res), "wall_s_min": min(walls),
-            "wall_in_probe_calls": min(walls) / pr["ufunc_call_s"], "target_s": 1.0}
+    calls = []
+
+    def timed(fn):
+        def run(*a, **k):
+            t = time.perf_counter()
+            r = fn(*a, **k)
+            calls.append({"wall_s": time.perf_counter() - t, "horizon_h": r.horizon_s / 3600.0, "steps": r.steps,
+                          "stepping": r.stepping})
+            return r
+        return run
+
+    verify.simulate, transient.simulate = timed(verify.simulate), timed(transient.simulate)
+    out = {"probe": pr, "servers": len(plan.servers), "target_s": 1.0}
+    for label, method in (("cold", "greedy"), ("warm", "greedy"), ("warm_fcfs", "fcfs")):
+        calls.clear()
+        t = time.perf_counter()
+        res = schedule.schedule(plan, method=method)
+        wall = time.perf_counter() - t
+        weeks = [c for c in calls if c["horizon_h"] >= 7 * 24 - 1e-6]
+        out[label] = {"method": method, "schedule_wall_s": wall, "solver_calls": list(calls),
+                      "solver_s": sum(c["wall_s"] for c in calls),
+                      "verification_s": sum(c["wall_s"] for c in weeks), "verify_rounds": len(weeks),
+                      "verification_in_probe_calls": sum(c["wall_s"] for c in weeks) / pr["ufunc_call_s"],
+                      "throttled_gpu_hours": res.simulation.throttled_gpu_hours}
+    return out
 
 
 def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict:
@@ -153,15 +201,17 @@ def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict
     plan = demo.build_demo_plan(racks)
     pr = probe(len(plan.servers))
     sc = replace(plan.scenarios[1], horizon_s=hours * 3600.0, step_s=1.0)
-    t = time.perf_counter()
-    kw = {"step_s": 1.0} if mode == "fixed" else {"rtol": 1e-3, "step_s": 10.0}
-    res = solver.simulate(plan, sc, **kw)
-    wall = time.perf_counter() - t
+    # adaptive: the default tolerance on the default 10 s base step (a day runs fixed unless asked)
+    kw = {"step_s": 1.0} if mode == "fixed" else {"rtol": solver.run.DEFAULT_RTOL, "step_s": 10.0}
+    first = _first_call(solver.simulate, plan, sc, **kw)
+    res, wall, cpu = _timed(solver.simulate, plan, sc, **kw)
     node_steps = res.servers * hours * 3600.0  # node-seconds simulated (= node-steps at 1 s)
     return {"mode": mode, "baseline": bool(baseline_dir), "servers": res.servers, "racks": racks,
-            "loops": len(plan.cooling_loops), "steps": res.steps, "simulated_h": hours, "wall_s": wall,
-            "node_steps_per_s": node_steps / wall, "ratio_vs_raps": node_steps / wall / RAPS_NODE_STEPS_PER_S,
-            "node_steps_per_probe_elem": node_steps / wall / (pr["n"] / pr["ufunc_call_s"]),
+            "loops": len(plan.cooling_loops), "steps": res.steps, "stepping": getattr(res, "stepping", "fixed"),
+            "simulated_h": hours, "first_call_s": first, "wall_s": wall, "cpu_s": cpu, "load_average": _load(),
+            "node_steps_per_s": node_steps / wall, "node_steps_per_cpu_s": node_steps / cpu,
+            "ratio_vs_raps": node_steps / wall / RAPS_NODE_STEPS_PER_S,
+            "node_steps_per_probe_elem": node_steps / cpu / (pr["n"] / pr["ufunc_call_s"]),
             "probe": pr, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "throttled_gpu_hours": res.throttled_gpu_hours, "max_gpu_temp_c": res.max_gpu_temp_c,
             "facility_energy_kwh": res.facility_energy_kwh}
@@ -170,7 +220,8 @@ def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict
 def baseline_tree() -> str:
     """The solver of ``BASELINE_COMMIT`` from git, as package ``planner_base`` in a temporary dir."""
     tmp = tempfile.mkdtemp(prefix="dcplan-base-")
-    arch = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "planner", "assets"],
+    repo = os.environ.get("DCPLAN_BENCH_GIT", str(ROOT))  # a benchmark run from an exported tree names its repo
+    arch = subprocess.run(["git", "-C", repo, "archive", BASELINE_COMMIT, "planner", "assets"],
                           check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", tmp], input=arch, check=True)
     os.rename(os.path.join(tmp, "planner"), os.path.join(tmp, "planner_base"))
@@ -205,6 +256,51 @@ def scale(hours: float = 24.0, baseline: bool = False) -> dict:
         out["fixed_speedup_vs_baseline_probe_normalised"] = (new["node_steps_per_probe_elem"]
                                                              / old["node_steps_per_probe_elem"])
         out["fixed_speedup_vs_baseline_raw"] = new["node_steps_per_s"] / old["node_steps_per_s"]
+        out["fixed_speedup_vs_baseline_cpu"] = new["node_steps_per_cpu_s"] / old["node_steps_per_cpu_s"]
+    return out
+
+
+def scale_ab(hours: float = 24.0, slice_h: float = 2.0) -> dict:
+    """Fixed 1 s on the ≥ 10,000-server hall: this tree and the integrator of ``BASELINE_COMMIT`` in ONE
+    process, alternating slices of ``slice_h`` hours through the Phoenix hot day (each slice a run
+    from that hour, the same slices for both), so both see the same machine load; CPU time and wall
+    time summed per side, with the probe run between slices."""
+    tree = baseline_tree()
+    try:
+        sys.path.insert(0, tree)
+        import importlib
+        new_solver = importlib.import_module("planner.solver")
+        base_solver = importlib.import_module("planner_base.solver")
+        base_demo = importlib.import_module("planner_base.demo")
+        racks = int(os.environ.get("DCPLAN_SCALE_RACKS") or 0) or _scale_racks()
+        plans = {"new": _demo(racks), "baseline": base_demo.build_demo_plan(racks)}
+        solvers = {"new": new_solver, "baseline": base_solver}
+        tot = {k: {"cpu_s": 0.0, "wall_s": 0.0, "node_steps": 0.0} for k in plans}
+        probes = []
+        for k in plans:  # kernels loaded / compiled, EPW parsed
+            _first_call(solvers[k].simulate, plans[k], replace(plans[k].scenarios[1], step_s=1.0), step_s=1.0)
+        t = 0.0
+        while t < hours - 1e-9:
+            h = min(slice_h, hours - t)
+            probes.append(probe(len(plans["new"].servers), repeats=500)["ufunc_call_s"])
+            for k in ("new", "baseline") if int(t / slice_h) % 2 == 0 else ("baseline", "new"):
+                sc0 = plans[k].scenarios[1]
+                sc = replace(sc0, start=sc0.start + timedelta(hours=t), horizon_s=h * 3600.0, step_s=1.0)
+                res, wall, cpu = _timed(solvers[k].simulate, plans[k], sc, step_s=1.0)
+                tot[k]["cpu_s"] += cpu
+                tot[k]["wall_s"] += wall
+                tot[k]["node_steps"] += res.servers * h * 3600.0
+            t += h
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    probe_s = sorted(probes)[len(probes) // 2]
+    out = {"servers": len(plans["new"].servers), "hours": hours, "slice_h": slice_h, "load_average": _load(),
+           "probe_ufunc_call_s_median": probe_s, "probe_ufunc_call_s_range": [min(probes), max(probes)]}
+    for k, v in tot.items():
+        out[k] = {**v, "node_steps_per_cpu_s": v["node_steps"] / v["cpu_s"],
+                  "node_steps_per_probe_elem": v["node_steps"] / v["cpu_s"] / (out["servers"] / probe_s)}
+    out["fixed_speedup_cpu"] = out["new"]["node_steps_per_cpu_s"] / out["baseline"]["node_steps_per_cpu_s"]
+    out["fixed_speedup_wall"] = out["baseline"]["wall_s"] / out["new"]["wall_s"]
     return out
 
 
@@ -228,7 +324,7 @@ def speedup(hours: float = 1.0) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", default="all", choices=("interactive", "year", "week", "scale", "scale-year",
+    ap.add_argument("--part", default="all", choices=("interactive", "year", "week", "scale", "scale-ab", "scale-year",
                                                       "speedup", "scale-run", "all"))
     ap.add_argument("--hours", type=float, default=24.0, help="simulated hours of the scale run")
     ap.add_argument("--mode", choices=("fixed", "adaptive"), default="fixed", help=argparse.SUPPRESS)
@@ -242,7 +338,8 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, __file__, "--part", part, "--hours", str(args.hours), *extra], check=True)
         return 0
     fn = {"interactive": interactive, "year": lambda: year(args.accuracy), "week": week,
-          "scale": lambda: scale(args.hours, args.baseline), "scale-year": scale_year, "speedup": speedup,
+          "scale": lambda: scale(args.hours, args.baseline), "scale-year": scale_year,
+          "scale-ab": lambda: scale_ab(args.hours), "speedup": speedup,
           "scale-run": lambda: _scale_run(args.mode, args.hours, args.baseline_dir)}[args.part]
     print(json.dumps({args.part: fn()}, indent=2, default=float))
     return 0

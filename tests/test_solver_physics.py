@@ -9,7 +9,7 @@ import pytest
 from scipy.integrate import quad, solve_ivp
 
 from planner.solver import defaults as d
-from planner.solver.control import FopdtActuator, FopdtBank, fopdt_response, loop_temperature_step
+from planner.solver.control import fopdt_response, fopdt_ring, loop_temperature_step, ring_commit, ring_window
 from planner.solver.energy import demand_charge_usd, energy_cost_usd, peak_15min_kw
 from planner.solver.heat_rejection import dry_cooler_capacity_ratio
 from planner.solver.loads import job_utilization_step_means, place_jobs, training_utilization_integral
@@ -116,16 +116,24 @@ def _time_above(rhs, y0, t_end, threshold, **options):
     return total, sol
 
 
+def _compiled_pair_step(td, tp, tc, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, gain, smin, dt):
+    """The stepping kernel's compiled one-server form of :func:`server_pair_step`, on 1-element arrays."""
+    from planner.solver.serverstep import pair_step_1
+    out = pair_step_1(float(td[0]), float(tp[0]), tc, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, gain, smin, dt)
+    return tuple(np.array([x]) for x in out)
+
+
+@pytest.mark.parametrize("step", [server_pair_step, _compiled_pair_step], ids=["numpy", "compiled"])
 @pytest.mark.parametrize("td0,tp0,tc,u", [(60.0, 50.0, 40.0, 1.0),   # heats through slowdown into the floor
                                           (98.0, 70.0, 20.0, 1.0),   # cools from the floor back to full clock
                                           (85.0, 65.0, 33.0, 0.8),   # settles inside the proportional band
                                           (95.0, 75.0, 35.0, 1.0),   # settles in the band from above
                                           (92.0, 50.0, 40.0, 0.5)])  # die over slowdown, cold plate: down and back
-def test_server_pair_step_crosses_kinks_exactly(td0, tp0, tc, u):
+def test_server_pair_step_crosses_kinks_exactly(td0, tp0, tc, u, step):
     """The two-node exact piecewise step (slowdown on the die) agrees with a tight solve_ivp of the
     same ODE (Radau, rtol = atol = 1e-12), including energy, time above slowdown and lost clock, over
-    steps that cross the kinks; the reference's time above slowdown comes from its located crossings
-    (event). Bounds ~3× the largest error over the cases (measured: time above 1.1e-10 s — the step's
+    steps that cross the kinks (numpy form and the stepping kernel's compiled form); the reference's
+    time above slowdown comes from its located crossings (event). Bounds ~3× the largest error over the cases (measured: time above 1.1e-10 s — the step's
     own root finding: DOP853 at 1e-12 gives the same —, temperatures 1.1e-13 K, energy 5.7e-15, lost
     clock 2.2e-13 s; were 0.1 s, 1e-4 K, 1e-6, 1e-4 / 1e-3 s against LSODA at 1e-10, whose own error
     is 3e-7 s / 4e-9 K)."""
@@ -133,7 +141,7 @@ def test_server_pair_step_crosses_kinks_exactly(td0, tp0, tc, u):
     td, tp = np.array([td0]), np.array([tp0])
     tot = np.zeros(3)
     for _ in range(12):
-        td, tp, e, thr, lost = server_pair_step(td, tp, tc, u, P_IDLE, P_DYN, R_D, R_P, C_D, C_P, 89.0, G, SMIN, dt)
+        td, tp, e, thr, lost = step(td, tp, tc, u, P_IDLE, P_DYN, R_D, R_P, C_D, C_P, 89.0, G, SMIN, dt)
         tot += [e[0], thr[0], lost[0]]
     above, ref = _time_above(_pair_rhs(tc, u), [td0, tp0, 0.0, 0.0], 12 * dt, 89.0, method="Radau",
                              rtol=1e-12, atol=1e-12)
@@ -204,21 +212,23 @@ def _step_response(actuator_step, delay, dt, tau, t_step=100.0, t_end=400.0):
 @pytest.mark.parametrize("delay,dt", [(90.0, 1.0), (90.0, 10.0), (25.0, 10.0), (7.3, 10.0), (33.0, 4.0)])
 def test_fopdt_dead_time_is_exact(delay, dt):
     """A unit step in the (step-held) command at t = 100 s: nothing moves before t = 100 + L, then the
-    sampled response equals 1 − e^(−(t − t0 − L)/τ) at every sample, for whole and fractional L/dt
-    (exact weights a^(1−f) − a and 1 − a^(1−f)), in the scalar actuator and the numpy bank alike."""
+    sampled response equals 1 − e^(−(t − t0 − L)/τ) at every sample, for whole and fractional L/dt,
+    in the stepping kernel's actuator ring (timed command pieces, each an exact exponential)."""
     tau = 20.0
-    act = FopdtActuator(delay, tau, dt, 0.0)
-    times, out = _step_response(act.step, delay, dt, tau)
+    ring = fopdt_ring(np.array([delay, 0.0]), np.array([tau, 5.0]), np.zeros(2), dt)
+    clock = [0.0]
+
+    def ring_step(c):  # the integrator's use: window over the step, then commit this step's command
+        t0 = clock[0]
+        for l in range(2):
+            _, _, y1h, om1 = ring_window(ring, l, t0, dt)
+            ring_commit(ring, l, t0, dt, c, y1h + om1 * c)
+        clock[0] = t0 + dt
+        return ring.y[0]
+    times, out = _step_response(ring_step, delay, dt, tau)
     exact = fopdt_response(times, 100.0, 1.0, tau, delay)
     assert np.max(np.abs(out - exact)) < 1e-12
     assert np.all(out[times <= 100.0 + delay] == 0.0)
-    bank = FopdtBank(np.array([delay, 0.0]), np.array([tau, 5.0]), dt, np.zeros(2))
-
-    def bank_step(c):
-        bank.store(slice(0, 2), np.array([c, c]))
-        return bank.advance()[0]
-    _, out_b = _step_response(bank_step, delay, dt, tau)
-    assert np.max(np.abs(out_b - exact)) < 1e-12
 
 
 def test_loop_step_linear_and_capacity_limited():

@@ -124,8 +124,10 @@ def test_energy_is_conserved_and_matches_an_independent_integration():
 
 
 def test_energy_check_catches_a_20_percent_server_energy_error(monkeypatch):
-    """Mutation test: inflate every server's step energy by 20 % in the fast path. Its own balance
-    still closes (it is bookkeeping), but the comparison with solve_ivp fails by ~20 %."""
+    """Mutation test: inflate every server's step energy by 20 % in the fast path (its compiled kernel
+    reads the powers from the server table: powers × 1.2 with R / 1.2 and C × 1.2 there, so every
+    temperature rise, time constant and GPU-group share stays the same and only the energy is wrong).
+    Its own balance still closes (it is bookkeeping), but the comparison with solve_ivp fails by ~20 %."""
     from planner.solver import integrate
     plan = small_air_plan()
     # air at 20 °C (chilled water at 12 °C for the coil's 8 K approach): the GPUs stay well below max
@@ -133,12 +135,19 @@ def test_energy_check_catches_a_20_percent_server_energy_error(monkeypatch):
     plan.cooling_units[0].supply_setpoint_c = 20.0
     plan.cooling_units[1].supply_setpoint_c = 12.0
     ref = simulate(plan, weather=25.0, horizon_s=3600.0, integrator="reference")
-    original = integrate._Chunk.__init__
+    original, original_levels = integrate.server_table, integrate.step_levels
 
-    def inflated(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.e = self.e * 1.2
-    monkeypatch.setattr(integrate._Chunk, "__init__", inflated)
+    def inflated(model):
+        table = original(model)
+        return table._replace(p_idle=table.p_idle * 1.2, p_dyn=table.p_dyn * 1.2, r_th=table.r_th / 1.2,
+                              r_die=table.r_die / 1.2, r_plate=table.r_plate / 1.2, c_die=table.c_die * 1.2,
+                              c_plate=table.c_plate * 1.2)
+
+    def inflated_levels(model, table, dt, factors):  # the servers' heat sensitivity of the same C
+        lv = original_levels(model, table, dt, factors)
+        return lv._replace(g=lv.g * 1.2, g_self=lv.g_self * 1.2)
+    monkeypatch.setattr(integrate, "server_table", inflated)
+    monkeypatch.setattr(integrate, "step_levels", inflated_levels)
     bad = simulate(plan, weather=25.0, horizon_s=3600.0)
     assert bad.throttled_gpu_hours == 0.0  # every step took the (mutated) full-clock path
     assert abs(acc.balance(bad)) < acc.bound("energy.fast_balance")  # the old self-consistency check cannot see it

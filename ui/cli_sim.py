@@ -21,6 +21,11 @@ def _control_modes():
     return CONTROL_MODES
 
 
+def _default_rtol():
+    from planner.solver.model import DEFAULT_RTOL
+    return DEFAULT_RTOL
+
+
 CONTROL_CHOICES = _control_modes()
 LOAD_CHOICES = ("jobs", "full")
 #: Load of the run when the plan has no scenario: a plan without one rarely has jobs either.
@@ -361,7 +366,7 @@ def add_subcommands(subparsers) -> None:
                    help="fixed time step in seconds (with --rtol: the base step of adaptive stepping)")
     s.add_argument("--rtol", type=float, default=None,
                    help="adaptive stepping with this local error tolerance (× 100 K per step); default: "
-                        "adaptive at 1e-3 for runs longer than a day, else fixed at the scenario's step")
+                        f"adaptive at {_default_rtol():g} for runs longer than a day, else fixed at the scenario's step")
     s.add_argument("--no-repeat", action="store_true",
                    help="run the job list once (default: repeat it with its own period to cover the run)")
     s.add_argument("--control", choices=CONTROL_CHOICES, default=None,

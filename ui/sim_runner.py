@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
-#: Per-server minute histories are recorded (GPU 95th percentile, loop heat vs capacity, the
-#: hottest server's name) up to this many server-minutes [cells]; beyond, those curves are left
-#: out (two float64 arrays: 30 M cells ≈ 480 MB would be too much). The heat map reads the
-#: solver's own per-rack series, which every run records.
+#: Per-server minute histories are recorded (the hottest server's name, per-server curves) up to
+#: this many server-minutes [cells]; beyond, they are left out (two float64 arrays: 30 M cells ≈
+#: 480 MB would be too much). The GPU 95th percentile and loop heat vs capacity come from the
+#: solver's own minute series and the heat map from its per-rack series, which every run records.
 SERVER_HISTORY_CELLS = 6_000_000
 
 

@@ -16,6 +16,8 @@ ambient as piecewise linear between them (hourly EPW data is interpolated linear
 """
 from __future__ import annotations
 
+import functools
+
 import os
 from datetime import datetime, timedelta, timezone as dt_timezone, tzinfo
 
@@ -38,6 +40,9 @@ def check_timezone(name: str) -> tzinfo:
         return wx.parse_timezone(name)[0]
     except ValueError as exc:
         raise SolverInputError(f"site {exc}") from None
+
+
+MINUTE_S = 60.0
 
 
 def _series_from_epw(epw, start: datetime, horizon_s: float, step_s: float, tz: str):
@@ -82,7 +87,11 @@ def ambient_grid(weather, *, start: datetime, horizon_s: float, step_s: float, n
             wb = db - DEFAULT_WET_BULB_DEPRESSION_K
     else:
         if not hasattr(weather, "times_s"):  # an EpwData: slice it
-            weather = _series_from_epw(weather, start, horizon_s, step_s, timezone)
+            # hourly values interpolated linearly: their knots sit on whole minutes when the start
+            # does, so a minute grid carries the same piecewise-linear series as the step grid
+            # (6× fewer samples than 10 s steps over a year; interpolated onto the steps below)
+            coarse = MINUTE_S if (step_s < MINUTE_S and start.second == 0 and start.microsecond == 0) else step_s
+            weather = _series_from_epw(weather, start, horizon_s, coarse, timezone)
         ts = np.asarray(weather.times_s, float)
         if ts.size < 2 or ts[0] > 1e-9 or ts[-1] < t[-1] - 1e-6:
             have = f"{ts[0]:.0f}–{ts[-1]:.0f} s" if ts.size else "none"
@@ -113,17 +122,31 @@ def wall_clock_s(start: datetime, times_s, tz: str = "UTC") -> np.ndarray:
     :func:`planner.weather.weather_series` does, so weather and tariff use the same clock.
     """
     t = np.asarray(times_s, float)
-    zone = check_timezone(tz)
     if t.size == 0:
         return t.copy()
+    edges, values = _offset_changes(start, tz, float(min(t.min(), 0.0)), float(t.max()))
+    k = np.searchsorted(edges, t, side="right") - 1
+    return t + values[np.maximum(k, 0)]
+
+
+#: Sampling interval of the UTC offset when looking for daylight-saving changes [s]: a quarter day
+#: (zones change their offset at most twice a year, never twice within six hours)
+OFFSET_SCAN_S = 6 * 3600.0
+
+
+@functools.lru_cache(maxsize=64)
+def _offset_changes(start: datetime, tz: str, lo: float, hi: float):
+    """``(edges, values)``: elapsed times [s] from which the wall clock's offset from ``start``'s
+    changes to ``values`` [s] (the first edge is ``lo``), over ``[lo, hi]``; each change bisected to
+    the second. Cached: a run asks for the same span several times (tariff hours, months, demand)."""
+    zone = check_timezone(tz)
     utc0 = start.replace(tzinfo=zone).astimezone(dt_timezone.utc)
     off0 = start.replace(tzinfo=zone).utcoffset().total_seconds()
 
     def off(x: float) -> float:
         return (utc0 + timedelta(seconds=float(x))).astimezone(zone).utcoffset().total_seconds() - off0
 
-    lo, hi = float(min(t.min(), 0.0)), float(t.max())
-    grid = np.arange(lo, hi + 3600.0, 3600.0)
+    grid = np.arange(lo, hi + OFFSET_SCAN_S, OFFSET_SCAN_S)
     offs = np.array([off(x) for x in grid])
     edges, values = [lo], [offs[0]]
     for i in np.flatnonzero(np.diff(offs) != 0.0):  # bisect each change to the second
@@ -136,8 +159,9 @@ def wall_clock_s(start: datetime, times_s, tz: str = "UTC") -> np.ndarray:
                 b = mid
         edges.append(round(b))
         values.append(offs[i + 1])
-    k = np.searchsorted(np.asarray(edges), t, side="right") - 1
-    return t + np.asarray(values)[np.maximum(k, 0)]
+    edges_a, values_a = np.asarray(edges, float), np.asarray(values, float)
+    edges_a.flags.writeable = values_a.flags.writeable = False  # shared by the cache
+    return edges_a, values_a
 
 
 def local_times(start: datetime, times_s, tz: str = "UTC") -> list[str]:

@@ -340,3 +340,94 @@ def loop_temperature_step_vec(t0, q_in, y, a, b, c, dt: float):
         up = np.where((q_in <= 0) | (tt_up >= dt), lin, teq + (tz - teq) * np.exp(-(dt - tt_up) / tau))
         out = np.where(above, np.where(teq >= tz, expo, down), up)
         return np.where(pos, out, flat)
+
+
+# ----------------------------------------------------------------------------- compiled form
+#
+# :class:`FopdtHistory` for the stepping kernel: per loop a ring of timed command pieces in arrays
+# (same pieces, same exact exponentials), one implementation for fixed and adaptive steps.
+
+from typing import NamedTuple  # noqa: E402
+
+from .jit import njit  # noqa: E402
+
+
+class FopdtRing(NamedTuple):
+    """Actuators of all loops: dead time ``delay`` and lag ``tau`` [s], output ``y`` at the start of
+    the coming step [-], and each loop's command pieces since ``t − L``: start times ``ts`` [s] and
+    commands ``cs`` [-] in a ring (``first``, ``count``)."""
+
+    delay: np.ndarray
+    tau: np.ndarray
+    y: np.ndarray
+    ts: np.ndarray
+    cs: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
+
+
+def fopdt_ring(delays, taus, initial, min_step: float) -> FopdtRing:
+    """Rings for loops with dead times ``delays`` and lags ``taus`` [s] at outputs ``initial`` [-],
+    long enough for steps of at least ``min_step`` [s]."""
+    delays = np.asarray(delays, float)
+    m = delays.size
+    cap = int(math.ceil(float(delays.max(initial=0.0)) / min_step)) + 4
+    ts = np.full((m, cap), -np.inf)
+    cs = np.zeros((m, cap))
+    cs[:, 0] = np.asarray(initial, float)
+    return FopdtRing(delays.copy(), np.asarray(taus, float).copy(), np.asarray(initial, float).copy(), ts, cs,
+                     np.zeros(m, np.int64), np.ones(m, np.int64))
+
+
+@njit
+def ring_window(R, l, t0, h):
+    """:meth:`FopdtHistory.window` of loop ``l``: ``(ȳ_hist, ω, y1_hist, ω1)``."""
+    tau = R.tau[l]
+    a = t0 - R.delay[l]
+    b = t0 + h - R.delay[l]
+    cap = R.ts.shape[1]
+    f0 = R.first[l]
+    last = R.count[l] - 1
+    i = last
+    while i > 0 and R.ts[l, (f0 + i) % cap] > a:  # the oldest piece always starts by a
+        i -= 1
+    y = R.y[l]
+    integ = 0.0
+    pos = a
+    end_hist = b if b < t0 else t0
+    while pos < end_hist:
+        seg_end = R.ts[l, (f0 + i + 1) % cap] if i < last else math.inf
+        if seg_end > end_hist:
+            seg_end = end_hist
+        d = seg_end - pos
+        if d > 0.0:
+            e = math.exp(-d / tau)
+            u = R.cs[l, (f0 + i) % cap]
+            integ += u * d + (y - u) * tau * (1.0 - e)
+            y = u + (y - u) * e
+        pos = seg_end
+        i += 1
+    if b > t0:  # this step's command acts for its last h − L
+        d = b - t0 if a < t0 else h
+        e = math.exp(-d / tau)
+        k1 = tau * (1.0 - e)
+        return (integ + y * k1) / h, (d - k1) / h, y * e, 1.0 - e
+    return integ / h, 0.0, y, 0.0
+
+
+@njit
+def ring_commit(R, l, t0, h, command, y1):
+    """:meth:`FopdtHistory.commit` of loop ``l``."""
+    cap = R.ts.shape[1]
+    f0 = R.first[l]
+    n = R.count[l]
+    R.ts[l, (f0 + n) % cap] = t0
+    R.cs[l, (f0 + n) % cap] = command
+    n += 1
+    R.y[l] = y1
+    keep_from = t0 + h - R.delay[l]
+    j = 0
+    while j + 1 < n and R.ts[l, (f0 + j + 1) % cap] <= keep_from:
+        j += 1
+    R.first[l] = (f0 + j) % cap
+    R.count[l] = n - j

@@ -174,3 +174,98 @@ class Coupling:
             out -= np.bincount(self.air[li], weights=ql, minlength=self.m)
             out += np.bincount(self.liq[li], weights=ql, minlength=self.m)
         return out
+
+
+# ----------------------------------------------------------------------------- compiled form
+#
+# The same couplings for the stepping kernel, in index form (air / liquid loop and weight per
+# server, the rack recirculation matrix in CSR): O(servers) per step whatever the plan's size.
+
+from typing import NamedTuple  # noqa: E402
+
+from .jit import njit  # noqa: E402
+
+
+class RecircTable(NamedTuple):
+    """Rack recirculation ``D`` [racks × racks] [K/W] as CSR, ``has`` = [any recirculation], and
+    per-rack scratch (air-side power [W], rise [K])."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    has: np.ndarray
+    rack_p: np.ndarray
+    delta: np.ndarray
+
+
+def recirc_table(model) -> RecircTable:
+    D = model.recirc.tocsr()
+    nr = D.shape[0]
+    return RecircTable(D.indptr.astype(np.int64), D.indices.astype(np.int64), D.data.astype(float),
+                       np.array([D.nnz > 0]), np.zeros(nr), np.zeros(nr))
+
+
+def has_sibling_coupling(table) -> bool:
+    """Whether some server couples two different loops (mixed air/liquid): Γ has off-diagonal terms."""
+    return bool(np.any((table.wa > 0) & (table.wb > 0) & (table.air != table.liq)))
+
+
+@njit
+def rack_rise(S, D, p):
+    """Recirculation rise of every rack ``D @ (air-side rack power)`` into ``D.delta`` [K] from
+    server powers ``p`` [W]."""
+    rack_p, delta = D.rack_p, D.delta
+    rack_p[:] = 0.0
+    for i in range(p.size):
+        rack_p[S.rack[i]] += S.wa[i] * p[i]
+    for r in range(delta.size):
+        acc = 0.0
+        for q in range(D.indptr[r], D.indptr[r + 1]):
+            acc += D.data[q] * rack_p[D.indices[q]]
+        delta[r] = acc
+
+
+@njit
+def recirculation_into(S, D, p, out):
+    """:meth:`Coupling.recirculation`: the coolant of every server beyond its loops' supply [°C]."""
+    if not D.has[0]:
+        out[:] = 0.0
+        return
+    rack_rise(S, D, p)
+    for i in range(out.size):
+        out[i] = S.wa[i] * S.hf[i] * D.delta[S.rack[i]]
+
+
+@njit
+def inlet_into(S, D, tl, p, out):
+    """:meth:`Coupling.inlet`: air inlet of every server [°C] (loop supply + recirculation)."""
+    if D.has[0]:
+        rack_rise(S, D, p)
+        for i in range(out.size):
+            out[i] = tl[S.air[i]] + S.hf[i] * D.delta[S.rack[i]]
+    else:
+        for i in range(out.size):
+            out[i] = tl[S.air[i]]
+
+
+@njit
+def to_loops_into(S, q, out):
+    """:meth:`Coupling.to_loops`: per-server heat ``q`` [J] summed into loops."""
+    out[:] = 0.0
+    for i in range(q.size):
+        out[S.air[i]] += S.wa[i] * q[i]
+        out[S.liq[i]] += S.wb[i] * q[i]
+
+
+@njit
+def gamma_off_into(S, g, g_self, tl, out):
+    """``Γ_off @ tl``: the coupling between sibling loops through servers with sensitivity ``g``
+    [J/K] (Γ = S diag(g) Sᵀ less its diagonal ``g_self``) applied to loop temperatures ``tl``."""
+    out[:] = 0.0
+    for i in range(g.size):
+        lp = S.wa[i] * tl[S.air[i]] + S.wb[i] * tl[S.liq[i]]
+        x = g[i] * lp
+        out[S.air[i]] += S.wa[i] * x
+        out[S.liq[i]] += S.wb[i] * x
+    for l in range(out.size):
+        out[l] -= g_self[l] * tl[l]

@@ -133,23 +133,36 @@ def electrical_chain_w(it_w, rated_it_w, ups_coeffs=d.UPS_LOSS_COEFFS, transform
     return it + xfmr + ups, ups, xfmr
 
 
+def electrical_chain_coeffs(rated_it_w: float, ups_coeffs=d.UPS_LOSS_COEFFS,
+                            transformer_coeffs=d.TRANSFORMER_LOSS_COEFFS,
+                            capacity_factor=d.ELECTRICAL_CAPACITY_FACTOR) -> np.ndarray:
+    """The six constants of :func:`electrical_chain_poly` for a hall of ``rated_it_w`` [W]:
+    ``(t0 [W], t1 [-], t2 [1/W], u0 [W], u1 [-], u2 [1/W])``, the transformer's and the UPS's
+    no-load, proportional and square-law loss terms with their ratings folded in (all zero for a hall
+    with no IT rating: no losses)."""
+    rated = capacity_factor * float(rated_it_w)
+    if rated <= 0.0:
+        return np.zeros(6)
+    return np.array([rated * transformer_coeffs[0], transformer_coeffs[1], transformer_coeffs[2] / rated,
+                     rated * ups_coeffs[0], ups_coeffs[1], ups_coeffs[2] / rated], dtype=float)
+
+
+def electrical_chain_poly(c, it_w: float) -> tuple[float, float]:
+    """:func:`electrical_chain_w` as a polynomial in the IT power ``it_w`` [W] with the constants
+    ``c`` of :func:`electrical_chain_coeffs`: ``(input_w, loss_w)`` [W]. Plain arithmetic, so the
+    stepping kernel compiles this very function (:mod:`.recorder`)."""
+    x = c[0] + it_w * (c[1] + it_w * c[2])  # transformer loss
+    o = it_w + x  # what the UPS delivers
+    loss = x + c[3] + o * (c[4] + o * c[5])
+    return it_w + loss, loss
+
+
 def electrical_chain_kernel(rated_it_w: float, ups_coeffs=d.UPS_LOSS_COEFFS,
                             transformer_coeffs=d.TRANSFORMER_LOSS_COEFFS, capacity_factor=d.ELECTRICAL_CAPACITY_FACTOR):
     """Scalar :func:`electrical_chain_w` for the stepping loop: ``f(it_w) -> (input_w, loss_w)`` [W]
-    (the same numbers, rating constants computed once)."""
-    rated = capacity_factor * float(rated_it_w)
-    if rated <= 0.0:
-        return lambda it_w: (it_w, 0.0)
-    t0, t1, t2 = (rated * transformer_coeffs[0], transformer_coeffs[1], transformer_coeffs[2] / rated)
-    u0, u1, u2 = (rated * ups_coeffs[0], ups_coeffs[1], ups_coeffs[2] / rated)
-
-    def chain(it_w: float) -> tuple[float, float]:
-        x = t0 + it_w * (t1 + it_w * t2)
-        o = it_w + x
-        loss = x + u0 + o * (u1 + o * u2)
-        return it_w + loss, loss
-
-    return chain
+    (the same numbers, rating constants computed once: :func:`electrical_chain_poly`)."""
+    c = tuple(electrical_chain_coeffs(rated_it_w, ups_coeffs, transformer_coeffs, capacity_factor).tolist())
+    return lambda it_w: electrical_chain_poly(c, it_w)
 
 
 def lighting_misc_w(hall_area_m2, rated_it_w, w_per_m2=d.LIGHTING_W_PER_M2, misc_fraction=d.MISC_FRACTION_OF_IT):

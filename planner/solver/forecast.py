@@ -85,3 +85,111 @@ def _forecast_means(placement: Placement, t0, t1, error: ForecastError) -> np.nd
             mean = job.utilization * (hi - lo) / dt
         out[j] = np.clip(mean * (1.0 + scale[k]), 0.0, 1.0)
     return out
+
+
+# ----------------------------------------------------------------------------- compiled form
+#
+# The stepping kernel (:mod:`.integrate`) evaluates the same forecast per step and job:
+# :func:`forecast_mean_1` is :func:`_forecast_means` for one job and one step (same arithmetic), the
+# burst draws of every job kept as CSR arrays.
+
+import math  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+from .jit import njit  # noqa: E402
+from .workload import training_integral_1  # noqa: E402
+
+
+class ForecastTable(NamedTuple):
+    """The forecast's view of the placed jobs (plan order): ``start`` [s] (inf: unplaced), ``dur``
+    [s], ``util`` [-], ``training``; burst draws ``shift`` [s] and ``scale`` [-] of job ``j`` at
+    ``ptr[j] … ptr[j + 1]``; ``opt = [start_jitter_s]``."""
+
+    start: np.ndarray
+    dur: np.ndarray
+    util: np.ndarray
+    training: np.ndarray
+    ptr: np.ndarray
+    shift: np.ndarray
+    scale: np.ndarray
+    opt: np.ndarray
+
+
+def forecast_table(placement: Placement, error: ForecastError) -> ForecastTable:
+    """:class:`ForecastTable` of the placed jobs with the bursts' errors of ``error``."""
+    jobs = placement.jobs
+    nj = len(jobs)
+    start = np.asarray(placement.start_s, float).copy() if nj else np.zeros(0)
+    dur = np.array([j.duration_s for j in jobs], float)
+    util = np.array([j.utilization for j in jobs], float)
+    training = np.array([j.kind in TRAINING_KINDS for j in jobs], np.bool_)
+    ptr = np.zeros(nj + 1, np.int64)
+    shifts, scales = [], []
+    for j, job in enumerate(jobs):
+        n_b = 0
+        if np.isfinite(start[j]):
+            n_b = int(np.ceil(job.duration_s / CHECKPOINT_EVERY_S)) + 2 if training[j] else 1
+            s, e = error.draws(j, n_b)
+            shifts.append(s)
+            scales.append(e)
+        ptr[j + 1] = ptr[j] + n_b
+    cat = lambda xs: np.ascontiguousarray(np.concatenate(xs), float) if xs else np.zeros(0)  # noqa: E731
+    return ForecastTable(start, dur, util, training, ptr, cat(shifts), cat(scales),
+                         np.array([float(error.start_jitter_s)]))
+
+
+@njit
+def _round_half_even(x):
+    r = math.floor(x + 0.5)
+    if r - x == 0.5 and r % 2.0 != 0.0:  # a tie: numpy rounds to the even neighbour
+        r -= 1.0
+    return r
+
+
+@njit
+def forecast_mean_1(FT, j, t0, t1):
+    """Forecast mean utilisation of job ``j`` over ``[t0, t1)`` [s] (:func:`_forecast_means`)."""
+    start = FT.start[j]
+    if not math.isfinite(start):
+        return 0.0
+    d = FT.dur[j]
+    dt = t1 - t0
+    tau = t0 - start
+    jit = FT.opt[0]
+    if tau + dt <= -jit or tau >= d + jit:
+        return 0.0
+    p0 = FT.ptr[j]
+    k = 0
+    if FT.training[j]:
+        n_b = FT.ptr[j + 1] - p0
+        kf = _round_half_even(tau / CHECKPOINT_EVERY_S)
+        k = 0 if kf < 0.0 else (n_b - 1 if kf > n_b - 1 else int(kf))
+    sh = FT.shift[p0 + k]
+    lo = min(max(tau - sh, 0.0), d)
+    hi = min(max(tau + dt - sh, 0.0), d)
+    if FT.training[j]:
+        mean = (training_integral_1(hi, FT.util[j]) - training_integral_1(lo, FT.util[j])) / dt
+    else:
+        mean = FT.util[j] * (hi - lo) / dt
+    x = mean * (1.0 + FT.scale[p0 + k])
+    return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+
+
+@njit
+def forecast_rise(FT, w, lookahead, t0, t1, now, fc):
+    """Each loop's foreseen rise of IT heat for the step ``[t0, t1)`` [s], one loop lag
+    ``lookahead`` [s] ahead: ``fc[l] = max(w[l] · (u_f(t + θ_l) − u_f(t)), 0)`` [W] with the forecast
+    job means ``u_f`` and ``w`` [m × jobs] [W] (:class:`.integrate_numpy._Chunk`); ``now``: scratch
+    [jobs]."""
+    nj = now.size
+    for j in range(nj):
+        now[j] = forecast_mean_1(FT, j, t0, t1)
+    for l in range(fc.size):
+        la = lookahead[l]
+        a, b = t0 + la, t1 + la
+        acc = 0.0
+        for j in range(nj):
+            wj = w[l, j]
+            if wj != 0.0:
+                acc += wj * (forecast_mean_1(FT, j, a, b) - now[j])
+        fc[l] = acc if acc > 0.0 else 0.0

@@ -6,6 +6,7 @@ plan's ``CoolingUnit.rated_capacity_kw`` stays the one sizing number.
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import register_jitable
 
 from . import defaults as d
 
@@ -244,8 +245,10 @@ _XLO, _XHI = d.CHILLER_CHW_RANGE_C
 _YLO, _YHI = d.CHILLER_AIR_RANGE_C
 _LIFT = d.CHILLER_MIN_LIFT_K
 _RISE = d.CHILLER_TEMP_RISE_COEF
+_PMIN = d.CHILLER_MIN_PLR
 
 
+@register_jitable
 def _curve_point(t_out: float, t_chw: float) -> tuple[float, float, float, float]:
     """Scalar :func:`chiller_curve_inputs` with the inputs' slopes: ``(x, y, dx/dT_chw, dy/dT_chw)``."""
     if t_chw < _XLO:
@@ -264,6 +267,7 @@ def _curve_point(t_out: float, t_chw: float) -> tuple[float, float, float, float
     return x, y, dx, dy
 
 
+@register_jitable
 def _capft_scalar(t_out: float, t_chw: float) -> tuple[float, float]:
     """CAPFT at (T_out, T_chw) and its slope d/dT_chw [1/K] (through the clamps and the lift floor)."""
     x, y, dx, dy = _curve_point(t_out, t_chw)
@@ -299,33 +303,62 @@ def chiller_electric_power_scalar(load: float, rated_w: float, t_out: float, cop
     return chiller_scalar_kernels(rated_w, cop, rated_c, rated_chw)[1](load, t_out, t_chw)
 
 
-def chiller_scalar_kernels(rated_w: float, cop: float, rated_c: float, rated_chw: float = d.CHILLER_RATED_EVAP_C):
-    """``(capacity_linear(x_cond, t_chw), electric_power(load, t_out, t_chw))`` for one chiller, with
-    the rating-point constants computed once: the same numbers as :func:`chiller_capacity_linear`
-    and :func:`chiller_electric_power` (the integrator calls these every step)."""
+def chiller_rating_constants(rated_w: float, cop: float, rated_c: float,
+                             rated_chw: float = d.CHILLER_RATED_EVAP_C) -> tuple[float, float, float, float]:
+    """The rating-point constants of one chiller the scalar kernels take: ``(k [W], scale [-], eir_den
+    [-], plf_min [-])`` — capacity per unit of CAPFT, ``1 / (COP · EIRFT_rated · PLF(1))``, EIRFT at the
+    rating and the cycling part-load slope below ``CHILLER_MIN_PLR``."""
     k = rated_w / _capft_scalar(rated_c, rated_chw)[0]
     eir_den = _eirft_scalar(rated_c, rated_chw)
     pm = d.CHILLER_MIN_PLR
     plf_min = (_L[0] + pm * (_L[1] + pm * (_L[2] + pm * _L[3]))) / _PLF_FULL / pm
     scale = 1.0 / (cop * eir_den * _PLF_FULL)
+    return k, scale, eir_den, plf_min
+
+
+@register_jitable
+def chiller_capacity_point(k: float, rated_c: float, x_cond: float, t_chw: float) -> tuple[float, float]:
+    """Capacity [W] of a chiller with rating constant ``k`` (:func:`chiller_rating_constants`) and
+    rated entering air ``rated_c`` [°C] at ``x_cond`` (the outdoor dry bulb's offset from the rating,
+    :func:`chiller_capacity_linear`) and chilled water ``t_chw`` [°C], and its slope d/dT_chw [W/K].
+    Plain arithmetic: the stepping kernel compiles this same function (numba ``register_jitable``)."""
+    raw, slope = _capft_scalar(rated_c + x_cond * _RISE, t_chw)
+    if raw <= 0.0:
+        return 0.0, 0.0
+    return k * raw, k * slope
+
+
+@register_jitable
+def chiller_power_point(load: float, t_out: float, t_chw: float, k: float, scale: float, cop: float, eir_den: float,
+                        plf_min: float) -> float:
+    """Electric power [W] (compressor and condenser fans) of a chiller removing ``load`` [W] at
+    outdoor ``t_out`` and chilled water ``t_chw`` [°C], with its rating constants
+    (:func:`chiller_rating_constants`) and rated ``cop``: :func:`chiller_electric_power`'s numbers.
+    Plain arithmetic: the stepping kernel compiles this same function."""
+    x, y, _, _ = _curve_point(t_out, t_chw)
+    avail = k * (_Q[0] + _Q[1] * x + _Q[2] * x * x + _Q[3] * y + _Q[4] * y * y + _Q[5] * x * y)
+    if avail <= 0.0:
+        return 0.0
+    plr = load / avail
+    if plr > 1.0:
+        plr = 1.0
+    eir = _E[0] + _E[1] * x + _E[2] * x * x + _E[3] * y + _E[4] * y * y + _E[5] * x * y
+    if plr >= _PMIN:
+        return avail * scale * eir * (_L[0] + plr * (_L[1] + plr * (_L[2] + plr * _L[3])))
+    return avail * eir / (cop * eir_den) * plf_min * (plr if plr > 0.0 else 0.0)
+
+
+def chiller_scalar_kernels(rated_w: float, cop: float, rated_c: float, rated_chw: float = d.CHILLER_RATED_EVAP_C):
+    """``(capacity_linear(x_cond, t_chw), electric_power(load, t_out, t_chw))`` for one chiller, with
+    the rating-point constants computed once: the same numbers as :func:`chiller_capacity_linear`
+    and :func:`chiller_electric_power` (the integrator calls these every step; the stepping kernel
+    calls :func:`chiller_capacity_point` / :func:`chiller_power_point` with the same constants)."""
+    k, scale, eir_den, plf_min = chiller_rating_constants(rated_w, cop, rated_c, rated_chw)
 
     def capacity_linear(x_cond: float, t_chw: float) -> tuple[float, float]:
-        raw, slope = _capft_scalar(rated_c + x_cond * _RISE, t_chw)
-        if raw <= 0.0:
-            return 0.0, 0.0
-        return k * raw, k * slope
+        return chiller_capacity_point(k, rated_c, x_cond, t_chw)
 
     def electric_power(load: float, t_out: float, t_chw: float) -> float:
-        x, y, _, _ = _curve_point(t_out, t_chw)
-        avail = k * (_Q[0] + _Q[1] * x + _Q[2] * x * x + _Q[3] * y + _Q[4] * y * y + _Q[5] * x * y)
-        if avail <= 0.0:
-            return 0.0
-        plr = load / avail
-        if plr > 1.0:
-            plr = 1.0
-        eir = _E[0] + _E[1] * x + _E[2] * x * x + _E[3] * y + _E[4] * y * y + _E[5] * x * y
-        if plr >= pm:
-            return avail * scale * eir * (_L[0] + plr * (_L[1] + plr * (_L[2] + plr * _L[3])))
-        return avail * eir / (cop * eir_den) * plf_min * (plr if plr > 0.0 else 0.0)
+        return chiller_power_point(load, t_out, t_chw, k, scale, cop, eir_den, plf_min)
 
     return capacity_linear, electric_power

@@ -6,7 +6,7 @@ builds the :class:`~.results.SimulationResult`. Per step ``[t, t + h)`` (loads a
 ambient as the step mean of its linear interpolation):
 
 1. every server's heat to its coolant over the step, as an affine function of its loops' *end*
-   temperatures (:meth:`.serverstep.ServerBank.predict`: exact at full clock, the die/plate pair's
+   temperatures (:func:`.serverstep.servers_predict_all`: exact at full clock, the die/plate pair's
    ``e^{A h}`` with the coolant held at the end value); summed into loops, ``Q = Q̂ − Γ·T_end``
    (:meth:`.coupling.Coupling.gamma`);
 2. loops advance children-first, implicitly coupled to their servers (``Γ``), to their parent loop
@@ -31,149 +31,40 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
 
 from . import defaults as d
-from .coupling import Coupling
-from .forecast import forecast_job_utilization_means
+from .control import fopdt_ring
+from .coupling import Coupling, has_sibling_coupling, rack_rise, recirc_table
 from .heat_rejection import chiller_capacity_linear
-from .loopbank import initial_mover_heat, loop_bank
+from .jit import gc_paused, njit
+from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
-from .power_cap import PowerCap
-from .recorder import Recorder
+from .forecast import forecast_rise, forecast_table
+from .groupstep import close_minute, group_state, group_table, servers_step_groups
+from .power_cap import cap_table, caps_into
+from .recorder import CNT_MIN, Recorder, record_step
+from .ripple import TRACK_MARGIN_K, servers_ripple
 from .results import SimulationResult
-from .serverstep import ServerBank
-from .thermal import piece_power_fraction, server_equilibrium_pieces, server_power
+from .serverstep import (rack_delta, server_state, server_table, servers_finish, servers_off_change,
+                         servers_predict_all, step_levels)
+from .workload import cumulative_all, job_table, training_running
 
+#: The compiled kernel below carries issue 11's physics (GPU groups, economiser, fan/pump curves,
+#: forecast with error, power cap, electrical chain, ASHRAE records), equal to issue 11's numpy stepping
+#: (integrate_numpy.py, recorder_numpy.py) to 1e-9 in fixed steps (tests/test_solver_kernel_parity.py).
+#: False sends runs to that numpy stepping (the reference the parity tests compare with).
+KERNEL_CARRIES_PHYSICS_11 = True
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
 
 
-class _Chunk:
-    """Utilisation (and forecasts) for a block of steps with edges ``t_edges`` [s]."""
-
-    def __init__(self, model: Model, workload, t_edges, lookahead, predictive: bool, forecast_w, forecast_base,
-                 rack_sums: bool = False):
-        t_edges = np.asarray(t_edges, float)
-        h = np.diff(t_edges)
-        self.u = (workload.server_means_step(float(t_edges[0]), float(t_edges[1])) if len(t_edges) == 2
-                  else workload.server_means(t_edges))
-        self.n = self.u.shape[0]
-        self.u_const = bool(np.all(self.u == self.u[0]))  # e.g. continuous full load
-        self.band_cache = None
-        p_a = model.p_idle + model.p_dyn * self.u  # power at full clock [W]
-        # [steps × 2 × servers]: die and plate rise over the coolant at steady state, R·P and R_p·P [K]
-        self.rp2 = np.empty((p_a.shape[0], 2, p_a.shape[1]))
-        np.multiply(p_a, model.r_th, out=self.rp2[:, 0, :])
-        np.multiply(p_a, model.r_plate, out=self.rp2[:, 1, :])
-        self.e = p_a * h[:, None]  # energy at full clock [J]
-        # air-side rack power at full clock [W] (recirculation), for steps where nothing throttles
-        self.rack_p = np.ascontiguousarray((model.rack_air_share @ p_a.T).T) if rack_sums else None
-        self.forecast = None
-        if predictive:
-            # the rise of each loop's IT heat the controller foresees one loop-lag ahead, from a
-            # forecast with error (.forecast): max(forecast(t + θ) − forecast(t), 0), fed forward on top
-            # of the heat measured now (a steady error of the forecast then leaves no offset). Rises
-            # only: cooling is added ahead of a burst, never taken away ahead of a stall (the load is
-            # still there until it drops; the measured heat follows the drop)
-            err = model.options.forecast_error
-            now = forecast_job_utilization_means(model.placement, t_edges, err)
-            fc = np.empty((self.n, model.m))
-            for l in range(model.m):
-                ujl = forecast_job_utilization_means(model.placement, t_edges + lookahead[l], err)
-                fc[:, l] = np.maximum(forecast_w[l] @ (ujl - now), 0.0)
-            self.forecast = fc
-
-
-def loop_capacity(model: Model, l: int, t: float, db: float, wb: float, t_parent: float,
-                  q_in: float = 0.0) -> tuple[float, float]:
-    """Capacity [W] of loop ``l``'s equipment at supply temperature ``t`` [°C] and its slope [W/K].
-
-    ``fixed + εC_coil (T_ret − T_parent) + εC_dc (T_ret − T_db) + εC_ct (T_ret − T_wb) + chillers(T_db, T)``
-    with the return ``T_ret = T + q_in / (ρ c_p V̇)`` for the heat ``q_in`` [W] the loop takes in
-    (:mod:`.heat_rejection`, ε-NTU at fixed flows); the chiller part is the exact curve on the
-    leaving (supply) water, linearised at ``t``. In a loop with chillers a dry cooler / tower is a
-    water-side economiser, bypassed while the return is not warmer than the dry / wet bulb
-    (:mod:`.loopbank`).
-    """
-    t_ret = t + model.loop_return_k_per_w[l] * q_in
-    dc, ct = model.loop_drycooler_ec[l], model.loop_tower_ec[l]
-    if model.loop_chiller_w[l] > 0:
-        dc = dc if t_ret > db else 0.0
-        ct = ct if t_ret > wb else 0.0
-    b = model.loop_coil_ec[l] + dc + ct
-    cap = (model.loop_fixed_w[l] + model.loop_coil_ec[l] * (t_ret - t_parent) + dc * (t_ret - db)
-           + ct * (t_ret - wb))
-    if model.loop_chiller_w[l] > 0:
-        xc = (db - model.loop_chiller_rated_c[l]) / d.CHILLER_TEMP_RISE_COEF
-        ch, slope = chiller_capacity_linear(float(model.loop_chiller_w[l]), xc, t,
-                                            float(model.loop_chiller_rated_chw_c[l]),
-                                            float(model.loop_chiller_rated_c[l]))
-        cap += ch
-        b += slope
-    return float(cap), float(b)
-
-
-def _initial_state(model: Model, u0, db0, wb0):
-    """Steady start: servers at equilibrium for the first step's load; loops at setpoint, or, where
-    the equipment cannot hold setpoint at the starting weather (e.g. dry coolers on a hot night),
-    at the temperature where their full capacity equals their load. Returns server (die) temperatures,
-    loop temperatures, server powers, air-side rack powers, the loops' actuator fractions and the
-    servers' plate temperatures."""
-    tl = model.loop_setpoint.copy()
-    y0 = np.ones(model.m)
-    p = server_power(model.p_idle, model.p_dyn, u0, 1.0)
-    share = model.loop_server_share
-    kinks, pa, pb, _, _ = model.gpu_tables(u0)
-    for _ in range(4):
-        rack_p = model.rack_air_share @ p
-        delta = model.recirc @ rack_p
-        tc = _coolant(model, tl, delta)
-        t = server_equilibrium_pieces(tc, u0, model.p_idle, model.p_dyn, model.r_th, kinks, pa, pb)
-        p = server_power(model.p_idle, model.p_dyn, u0, piece_power_fraction(t, kinks, pa, pb))
-        q = np.asarray(share @ p).ravel()
-        q_in = np.zeros(model.m)
-        child = np.zeros(model.m)
-        mh = initial_mover_heat(model, q)
-        for l in model.loop_order:  # children first: loads
-            q_in[l] = q[l] + child[l] + mh[l]
-            if model.loop_parent[l] >= 0:
-                child[model.loop_parent[l]] += q_in[l]
-        for l in reversed(model.loop_order):  # parents first: temperatures
-            tp = tl[model.loop_parent[l]] if model.loop_parent[l] >= 0 else 0.0
-            x = model.loop_setpoint[l]
-            cap, b = loop_capacity(model, l, x, db0, wb0, tp, q_in[l])
-            if cap >= q_in[l]:
-                tl[l], y0[l] = x, (q_in[l] / cap if cap > 0 else 0.0)
-                continue
-            for _ in range(30):  # Newton on the (piecewise) linearised capacity: cap(T) = load
-                if b <= 0:
-                    break
-                x_new = x + (q_in[l] - cap) / b
-                cap, b = loop_capacity(model, l, x_new, db0, wb0, tp, q_in[l])
-                if abs(x_new - x) < 1e-10:
-                    x = x_new
-                    break
-                x = x_new
-            tl[l], y0[l] = x, 1.0
-    return t, tl, p, model.rack_air_share @ p, y0, t - model.r_die * p
-
-
-def _coolant(model: Model, tl, delta_rack):
-    lf = model.liquid_frac
-    air = tl[model.air_loop] + model.height_factor * delta_rack[model.rack]
-    return (1.0 - lf) * air + lf * tl[model.liq_loop]
-
-def forecast_weights(model: Model):
-    """Predictive control's forecast of each loop's IT heat at full clock: ``base + W @ u_jobs``
-    [W] (servers downstream of the loop)."""
-    share = model.loop_server_share.tocsr()
-    down_share = sparse.csr_matrix(model.loop_downstream) @ share  # [m × n]
-    forecast_base = np.asarray(down_share @ model.p_idle).ravel()
-    forecast_w = np.asarray((down_share @ sparse.diags(model.p_dyn) @ model.placement.matrix).todense())
-    return forecast_w, forecast_base
+# The model's helpers shared with the reference path (initial state, loop capacity, coolant,
+# predictive forecast weights, utilisation chunks) are issue 11's (integrate_numpy.py).
+from .integrate_numpy import _Chunk, _coolant, _initial_state, forecast_weights, loop_capacity  # noqa: E402,F401
 
 
 #: Adaptive steps are these multiples of the base step, aligned to their own length (so a step never
@@ -189,192 +80,362 @@ HOT_MAX_STEP_S = 60.0
 #: enters its thermal control band [K], and a server stays near for HOT_MAX_STEP_S after it was last
 #: seen there (a training iteration swings the die ~1.5 K: its troughs must not allow a long step)
 HOT_EXTRA_K = 1.0
+#: Weight of the held-coupling term of the local error (the IT-facing loops' change over the step) [-]
+HOLD_ERROR_WEIGHT = 0.5
 EVENT_RESET = True  # a load event restarts at the base step
 EVENT_GRADING = True  # and steps grow no faster than half the time since it
 
 
-def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
-             prices, demand_charge, progress=None, cancel=None, rtol: float | None = None, workload=None,
-             events=()) -> SimulationResult:
-    """Integrate ``n_steps`` of ``dt`` [s] (fixed), or the same horizon in adaptive steps of
-    ``dt × LEVEL_FACTORS`` when ``rtol`` is given (local error ≤ ``rtol × 100 K`` per step; step
-    boundaries at the known ``events`` [s]: job starts and ends). Ambient ``amb_db``/``amb_wb`` [°C]
-    at the ``n_steps + 1`` base-grid points. Returns a :class:`SimulationResult`."""
-    wall0 = time.perf_counter()
-    from .workload import Workload
-    workload = workload or Workload(model.placement)
-    predictive = control in ("predictive", "predictive-throttle")
-    adaptive = rtol is not None
-    if adaptive:
-        workload.use_grid(dt)
-    cpl = Coupling(model)
-    cpl.setup(model)
-    dense = cpl.dense
-    # ambient means over any run of base steps (linear between grid points): trapezoid sums
-    cum_db = np.concatenate(([0.0], np.cumsum(0.5 * (amb_db[:-1] + amb_db[1:])))).tolist()
-    cum_wb = np.concatenate(([0.0], np.cumsum(0.5 * (amb_wb[:-1] + amb_wb[1:])))).tolist()
-    forecast_w, forecast_base = forecast_weights(model)
-    lookahead = (model.loop_dead + model.loop_tau)
-    horizon = n_steps * dt
+class Stepping(NamedTuple):
+    """The stepping plan and its state for the kernel.
 
-    # ---- initial state
-    chunk_steps = int(min(512, max(16, CHUNK_CELLS // max(model.n, 1))))
-    rack_sums = (not dense) and cpl.has_recirc
+    cfg (float): ``[dt, tol, hot_margin, adaptive, sibling coupling, hold-error weight, ripple margin [K],
+    near-slowdown hold [s]]``; ints: ``[n_steps, n_events]``; levels, hot_levels_steady: allowed factors
+    (ascending); ev_k: base-step indices of load events; t_hot [n]: "near slowdown" per server (first
+    kink − HOT_EXTRA_K) [°C]; it_facing: loop indices; st (int): ``[k, steps, ev_i, want, k_event,
+    have_prev, shortfall carried, power cap on]``; sf (float): ``[h_prev, tmax, t of cum0, hottest GPU
+    recorded so far]``; rip [2 × n]: the base-grid ripple of the hottest servers (:mod:`.ripple`), rcum
+    its scratch [server-job pairs], peak / t_end [n] each server's recorded GPU of the step: hottest and
+    at its end [°C]; dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; p_mean
+    [n]: the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps
+    forced near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid; near_until [n]: a
+    server counts as near slowdown until then [s]; dev [m]: throttled servers' heat below their
+    full-clock prediction, last step [W]; doff, carried [m], u_cap [n], no_cap [0]: scratch."""
 
-    def make_chunk(k0, k1, scale=1):
-        return _Chunk(model, workload, np.arange(k0, k1 + 1, scale) * dt if scale == 1 else
-                      np.array([k0, k1]) * dt, lookahead, predictive, forecast_w, forecast_base, rack_sums)
-    chunk = make_chunk(0, 1 if adaptive else min(chunk_steps, n_steps))
-    t_srv, tl0, p_prev, _, y0, t_plt = _initial_state(model, chunk.u[0], amb_db[0], amb_wb[0])
-    servers = ServerBank(model, dt, t_srv, t_plt)
-    bank = loop_bank(model, dt, tl0.tolist(), y0, cpl.to_loops(p_prev), variable=adaptive)
-    rec = Recorder(model, dt, n_steps, start, record, cpl, bank.scalar, bank.tl, p_prev, servers,
-                   minute_len=60.0 if adaptive else None)
-    rec.on_minute = servers.close_minute  # throttle episodes are kept on the minute record
-    cap = PowerCap(model, dt, n_steps) if control == "predictive-throttle" else None
-    energy0 = (float(np.dot(model.c_die, t_srv)) + float(np.dot(model.c_plate, t_plt))
-               + sum(c * t for c, t in zip(model.loop_c.tolist(), bank.tl)))
-    tl = bank.tl
-    p_mean = p_prev
-    prev_rack_p = None
-    vsum = np.add.reduce
-    vmax = np.maximum.reduce
-    gammas: dict = {}
-    next_progress = 0.0
-    cancelled = False
-    steps_done = 0
-    chunk_k0 = 0
-    k = 0  # base steps done
-    # adaptive stepping state
-    levels = [f for f in LEVEL_FACTORS if f * dt <= max(MAX_ADAPTIVE_STEP_S, dt) + 1e-9]
-    hot_levels = [1]
-    hot_levels_steady = [f for f in levels if f * dt <= HOT_MAX_STEP_S + 1e-9] or [1]
-    t_hot = model.first_kink - HOT_EXTRA_K  # a die this warm may have a GPU group near its control band
-    ev = np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt), np.floor(np.asarray(events, float) / dt) + 1])
-                   ) if len(events) else np.zeros(0)
-    ev_k = [int(x) for x in ev if 0 < x < n_steps]
-    ev_i = 0
-    want = 1
-    k_event = -10**12
-    tol = (rtol or 1.0) * TEMP_SCALE_K
-    dtl_prev = None
-    h_prev = dt
-    it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")] or list(range(model.m)))
-    hot_margin = float(t_hot.min())
-    near_until = np.full(t_hot.shape, -np.inf)  # per server: counted near slowdown until then [s]
-    tmax = float(t_srv.max())
-    dev = None  # [W] per loop: throttled servers' heat below their full-clock prediction, last step
-    stepping_wall = time.perf_counter()
+    cfg: np.ndarray
+    ints: np.ndarray
+    levels: np.ndarray
+    hot_levels_steady: np.ndarray
+    ev_k: np.ndarray
+    t_hot: np.ndarray
+    it_facing: np.ndarray
+    st: np.ndarray
+    sf: np.ndarray
+    dtl_prev: np.ndarray
+    tl_start: np.ndarray
+    dtl: np.ndarray
+    q_loops: np.ndarray
+    q_hat: np.ndarray
+    dq: np.ndarray
+    cum0: np.ndarray
+    cum1: np.ndarray
+    uj: np.ndarray
+    fc: np.ndarray
+    p_mean: np.ndarray
+    f_hist: np.ndarray
+    cum_db: np.ndarray
+    cum_wb: np.ndarray
+    rip: np.ndarray
+    rcum: np.ndarray
+    peak: np.ndarray
+    t_end: np.ndarray
+    near_until: np.ndarray
+    dev: np.ndarray
+    doff: np.ndarray
+    carried: np.ndarray
+    u_cap: np.ndarray
+    no_cap: np.ndarray
 
-    while k < n_steps:
-        if cancel is not None and not (steps_done & CANCEL_EVERY_MASK) and cancel():
-            cancelled = True
-            break
+
+class Forecast(NamedTuple):
+    """Predictive control (``on``): each loop's foreseen rise of IT heat one loop lag ``lookahead``
+    [s] ahead, ``max(w · (u_f(t + θ) − u_f(t)), 0)`` [W] with ``w`` [m × jobs] [W per unit
+    utilisation] (:func:`forecast_weights`) and the forecast with error ``u_f``
+    (:func:`.forecast.forecast_rise`); ``now`` [jobs] scratch."""
+
+    on: np.ndarray
+    w: np.ndarray
+    lookahead: np.ndarray
+    now: np.ndarray
+
+
+@njit
+def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps):
+    """Take up to ``max_steps`` steps (fixed or adaptive, :class:`Stepping` ``P``) of the whole
+    hall: utilisation, server prediction, implicit loop step, exact server step, correction,
+    recording (module docstring, steps 1–4). State lives in the arrays; returns the steps taken.
+
+    J jobs, T/L/S servers (table, step levels, state), GT/GS their GPU groups (:mod:`.groupstep`),
+    D recirculation, LT/LS/R loops (table, state, actuators), A recorder, F/FT forecast
+    (:mod:`.forecast`), C power cap (:mod:`.power_cap`) with the loops' removal ``lines`` [m × 3]."""
+    dt, tol, hot_margin = P.cfg[0], P.cfg[1], P.cfg[2]
+    adaptive = P.cfg[3] > 0.0
+    has_off = P.cfg[4] > 0.0
+    hot_hold = P.cfg[7]
+    n_steps, n_ev = P.ints[0], P.ints[1]
+    st, sf = P.st, P.sf
+    s = S
+    tl = LS.tl
+    m = tl.size
+    n = s.u.size
+    predictive = F.on[0]
+    capping = st[7] != 0
+    taken = 0
+    while st[0] < n_steps and taken < max_steps:
+        k = st[0]
+        f = 1
         if adaptive:
-            while ev_i < len(ev_k) and ev_k[ev_i] <= k:
-                if ev_k[ev_i] == k and EVENT_RESET:
-                    want = 1  # an event: start fine again
-                    k_event = k
+            ev_i = st[2]
+            while ev_i < n_ev and P.ev_k[ev_i] <= k:
+                if P.ev_k[ev_i] == k:
+                    st[3] = 1  # an event: start fine again
+                    st[4] = k
                 ev_i += 1
-            # graded after an event: no step longer than half the time since it (the loops answer a
-            # load step after their dead time and lag, when the steps must still be short)
-            limit = min(want, max(1, (k - k_event) // 2) if EVENT_GRADING else want, n_steps - k,
-                        (ev_k[ev_i] - k) if ev_i < len(ev_k) else n_steps)
-            lv = levels
-            if tmax > hot_margin:  # near slowdown: short steps; the base step while the load moves
+            st[2] = ev_i
+            # graded after an event: no step longer than half the time since it (the loops answer
+            # a load step after their dead time and lag, when the steps must still be short)
+            limit = min(st[3], max(1, (k - st[4]) // 2), n_steps - k)
+            if ev_i < n_ev:
+                limit = min(limit, P.ev_k[ev_i] - k)
+            lv_arr = L.factors
+            if sf[1] > hot_margin:  # near slowdown: short steps; the base step while the load moves
                 t0 = k * dt
-                near_until[servers.t_die > t_hot] = t0 + HOT_MAX_STEP_S
-                near = near_until > t0
-                bursty = workload.bursty_servers(t0, t0 + hot_levels_steady[-1] * dt)
-                lv = hot_levels if np.any(near & bursty) else hot_levels_steady
-            f = 1
-            for x in lv:
+                t1 = t0 + P.hot_levels_steady[-1] * dt
+                # a server whose hottest GPU group may be near its control band counts as near for
+                # the hold after it was last seen there (an iteration's trough must not allow a long step)
+                for i in range(n):
+                    if s.X[0, i] > P.t_hot[i]:
+                        P.near_until[i] = t0 + hot_hold
+                moving = False
+                for i in range(n):  # a training job on a server near slowdown
+                    if P.near_until[i] > t0:
+                        for q in range(J.indptr[i], J.indptr[i + 1]):
+                            if training_running(J, J.indices[q], t0, t1):
+                                moving = True
+                                break
+                        if moving:
+                            break
+                lv_arr = P.hot_levels_steady[:1] if moving else P.hot_levels_steady
+                if moving:
+                    P.f_hist[0] += 1
+            for x in lv_arr:
                 if x <= limit and k % x == 0:
                     f = x
-            h = f * dt
-            chunk = make_chunk(k, k + f, scale=f)
-            kk = 0
-            if h != servers.dt:
-                servers.use_step(h)
-        else:
-            f, h = 1, dt
-            kk = k - chunk_k0
-            if kk >= chunk.n:
-                chunk_k0 = k
-                kk = 0
-                chunk = make_chunk(k, min(k + chunk_steps, n_steps))
+        h = f * dt
+        lv = L.of_factor[f]
         t0 = k * dt
-        db = (cum_db[k + f] - cum_db[k]) / f
-        wb = (cum_wb[k + f] - cum_wb[k]) / f
-        # 1. servers' heat as a function of their loops' end temperatures (exact at full clock)
-        r = cpl.recirculation(p_mean, prev_rack_p)
-        q0, g = servers.predict(r, chunk, kk)
-        gam = gammas.get(h)
-        if gam is None:
-            full = cpl.gamma(g)
-            g_off = full - np.diag(np.diag(full))
-            gam = gammas[h] = (np.diag(full).copy(), g_off, bool(np.any(g_off)))
-        g_self, g_off, has_off = gam
-        tl_arr = np.asarray(tl, float)
-        q_hat = cpl.to_loops(q0) - g_off @ tl_arr  # coupling between sibling loops: start values
-        carried = None
-        if dev is not None:  # throttled servers give less than at full clock: last step's shortfall
-            carried = dev * h  # carries over (the loops and controllers see it; step 4 keeps energy exact)
-            q_hat = q_hat + carried
-        # 2. loops, implicitly coupled to servers, parents and controllers
-        rejected_w, mover_elec, chiller_elec, mh_sum = bank.step(q_hat, g_self, t0, h, db, wb,
-                                                                 chunk.forecast[kk] if predictive else None)
-        tl_new = np.asarray(bank.tl, float)
-        # 3. servers at the loops' end temperatures: exact, throttling included
-        u_cap = cap.caps(k, chunk.u[kk], tl_new, bank.lines) if cap is not None else None
-        energy, dX, tmax, throttled_step, step_thr_gpu_s = servers.step(cpl.loop_part(tl_new), r, chunk, kk, u_cap)
-        # 4. what the servers really gave beyond the prediction: with every server at full clock only
-        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat
-        if throttled_step:
-            dq = cpl.heat_to_loops(energy, dX) - (q_hat - g_self * tl_new)
-            # true heat − full-clock prediction at the end temperatures, for the next step
-            dev = dq + g_off @ (tl_new - tl_arr) if has_off else dq.copy()
-            if carried is not None:
-                dev += carried
-            dev /= h
+        db = (P.cum_db[k + f] - P.cum_db[k]) / f
+        wb = (P.cum_wb[k + f] - P.cum_wb[k]) / f
+        # utilisation: step means from the jobs' cumulative utilisation
+        if sf[2] != t0:
+            cumulative_all(J, t0, P.cum0)
+        cumulative_all(J, t0 + h, P.cum1)
+        for j in range(P.uj.size):
+            P.uj[j] = (P.cum1[j] - P.cum0[j]) / h
+        P.cum0[:] = P.cum1
+        sf[2] = t0 + h
+        if predictive:
+            forecast_rise(FT, F.w, F.lookahead, t0, (k + f) * dt, F.now, P.fc)
+        # 1. servers' heat as a function of their loops' end temperatures (exact at full clock), with
+        # their step-mean load and recirculation (from the last step's rack powers), in one pass
+        if D.has[0]:
+            rack_delta(D)
+        g_self = L.g_self[lv]
+        servers_predict_all(T, J, L, lv, s, D, P.uj, h, tl, has_off, P.q_loops, P.q_hat)
+        if has_off:  # coupling between sibling loops: start values
+            for l in range(m):
+                P.q_hat[l] = P.q_loops[l] - (P.q_hat[l] - g_self[l] * tl[l])
         else:
-            dq = -(g_off @ (tl_new - tl_arr))
-            if carried is not None:  # back at full clock: the prediction was exact without it
-                dq -= carried
-                dev = None
-        if has_off or throttled_step or carried is not None:
-            bank.correct(dq)
-        tl = bank.tl
-        prev_rack_p = chunk.rack_p[kk] if (rack_sums and not throttled_step) else None
-        e_step = vsum(energy)
-        p_mean = energy / h
-        # 5. aggregates
-        rec.step(t0, h, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum, tmax, step_thr_gpu_s,
-                 servers.t_hottest_gpu, tl, energy)
+            P.q_hat[:] = P.q_loops
+        carry = st[6] != 0
+        if carry:  # throttled servers give less than at full clock: last step's shortfall carries
+            for l in range(m):  # over (loops and controllers see it; step 4 keeps the energy exact)
+                P.carried[l] = P.dev[l] * h
+                P.q_hat[l] += P.carried[l]
+        P.tl_start[:] = tl
+        # 2. loops, implicitly coupled to servers, parents and controllers
+        rejected_w, mover_elec, chiller_elec, mh_sum = loop_step(LT, LS, R, P.q_hat, g_self, t0, h, db, wb, P.fc,
+                                                                 predictive)
+        # 3. servers at the loops' end temperatures: exact, GPU groups' throttling included, with
+        # the power cap of predictive throttling where the loop could not follow the burst
+        u_cap = P.no_cap
+        if capping and caps_into(C, T, k, s.u, tl, lines, P.u_cap):
+            u_cap = P.u_cap
+        tmax, throttled, step_thr = servers_step_groups(T, GT, GS, L, lv, s, tl, h, u_cap)
+        if adaptive:  # the hottest GPU as the base grid sees it near the run's maximum (training ripple)
+            t_rec_max = servers_ripple(J, T, L, lv, f, s, P.rip, P.rcum, t0, dt, sf[3] - P.cfg[6], GS.t_gpu,
+                                       P.peak, P.t_end)
+            t_rec, t_end = P.peak, P.t_end
+        else:
+            t_rec_max = tmax
+            t_rec, t_end = GS.t_gpu, GS.t_gpu
+        if t_rec_max > sf[3]:
+            sf[3] = t_rec_max
+        # 4. what the servers really gave beyond the prediction: with every server at full clock only
+        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat; with the
+        # step's mean powers, rack powers and the servers' part of the record, in one pass
+        e_step = servers_finish(T, L, lv, s, D, throttled, has_off, tl, P.tl_start, h, P.dq, P.p_mean, t_rec,
+                                A.iv_max_t, A.iv_e)
+        if throttled:
+            if has_off:
+                servers_off_change(T, L, lv, tl, P.tl_start, P.doff)
+            for l in range(m):
+                P.dq[l] -= P.q_hat[l] - g_self[l] * tl[l]
+                # true heat − full-clock prediction at the end temperatures, for the next step
+                x = P.dq[l]
+                if has_off:
+                    x += P.doff[l] - g_self[l] * (tl[l] - P.tl_start[l])
+                if carry:
+                    x += P.carried[l]
+                P.dev[l] = x / h
+            st[6] = 1
+            loop_correct(LS, LT.c, P.dq)
+        elif has_off or carry:
+            for l in range(m):
+                x = -(P.dq[l] - g_self[l] * (tl[l] - P.tl_start[l])) if has_off else 0.0
+                if carry:  # back at full clock: the prediction was exact without it
+                    x -= P.carried[l]
+                P.dq[l] = x
+            st[6] = 0
+            loop_correct(LS, LT.c, P.dq)
+        # 5. aggregates; throttle episodes at the recorder's minute ends
+        rows0 = A.cnt[CNT_MIN]
+        record_step(A, T, D, s.srv_thr_s, t0, h, db, e_step, mover_elec, chiller_elec, rejected_w, mh_sum,
+                    t_rec_max, step_thr, t_end, t_rec, tl, s.energy, True)
+        if A.cnt[CNT_MIN] > rows0:
+            close_minute(GT, GS, T, A.cnt[CNT_MIN] - rows0)
         if adaptive:
             # local error of the held couplings: servers see the loops' end temperature all step
             # (≈ half the IT-facing loops' change) and the loops' path is first order in the step
             # (≈ half the change of their slope); the servers' own response to the step-mean load is exact
-            ratio = h / h_prev
-            dtl = np.asarray(tl, float) - tl_arr
-            err = 0.5 * float(np.abs(dtl[it_facing]).max())
-            if dtl_prev is not None:
-                err = max(err, 0.5 * float(np.abs(dtl - dtl_prev * ratio).max()))
-            dtl_prev = dtl
-            h_prev = h
+            ratio = h / sf[0]
+            err = 0.0
+            for l in P.it_facing:
+                x = abs(tl[l] - P.tl_start[l])
+                if x > err:
+                    err = x
+            err *= P.cfg[5]
+            for l in range(m):
+                dtl = tl[l] - P.tl_start[l]
+                if st[5]:
+                    x = 0.5 * abs(dtl - P.dtl_prev[l] * ratio)
+                    if x > err:
+                        err = x
+                P.dtl_prev[l] = dtl
+            st[5] = 1
+            sf[0] = h
             grow = 2.0 if err <= 0.0 else min(2.0, max(0.25, 0.9 * math.sqrt(tol / err)))
-            want = max(1, int(f * grow))
-        k += f
-        steps_done += 1
+            st[3] = max(1, int(f * grow))
+        sf[1] = tmax
+        P.f_hist[f] += 1
+        taken += 1
+        st[1] += 1
+        st[0] = k + f
+    return taken
+
+
+#: Cancel is polled every this many steps for the first few polls, then about every
+#: :data:`POLL_S` of stepping (a compiled step takes microseconds; a poll is a Python call)
+CANCEL_FIRST_STEPS = CANCEL_EVERY_MASK + 1
+POLL_S = 0.05
+
+
+def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
+             prices, demand_charge, progress=None, cancel=None, rtol: float | None = None, workload=None,
+             events=(), ripple_margin: float | None = None) -> SimulationResult:
+    """Integrate ``n_steps`` of ``dt`` [s] (fixed), or the same horizon in adaptive steps of
+    ``dt × LEVEL_FACTORS`` when ``rtol`` is given (local error ≤ ``rtol × 100 K`` per step; step
+    boundaries at the known ``events`` [s]: job starts and ends). Ambient ``amb_db``/``amb_wb`` [°C]
+    at the ``n_steps + 1`` base-grid points. ``ripple_margin`` [K]: servers this close to the hottest
+    die so far carry the base grid's training ripple (:mod:`.ripple`; default :data:`TRACK_MARGIN_K`,
+    −inf: none). Returns a
+    :class:`SimulationResult`."""
+    if not KERNEL_CARRIES_PHYSICS_11:
+        from .integrate_numpy import run_fast as run_numpy
+        return run_numpy(model, amb_db, amb_wb, dt, n_steps, control=control, record=record, start=start,
+                         prices=prices, demand_charge=demand_charge, progress=progress, cancel=cancel, rtol=rtol,
+                         workload=workload, events=events)
+    wall0 = time.perf_counter()
+    ripple_margin = TRACK_MARGIN_K if ripple_margin is None else float(ripple_margin)
+    from .workload import Workload
+    workload = workload or Workload(model.placement)
+    predictive = control in ("predictive", "predictive-throttle")
+    adaptive = rtol is not None
+    cpl = Coupling(model)
+    # ambient means over any run of base steps (linear between grid points): trapezoid sums
+    cum_db = np.concatenate(([0.0], np.cumsum(0.5 * (amb_db[:-1] + amb_db[1:]))))
+    cum_wb = np.concatenate(([0.0], np.cumsum(0.5 * (amb_wb[:-1] + amb_wb[1:]))))
+    forecast_w, _ = forecast_weights(model)
+    lookahead = (model.loop_dead + model.loop_tau).astype(float)
+
+    # ---- initial state
+    u0 = workload.server_means(np.array([0.0, min(dt, n_steps * dt)]))[0]
+    t_srv, tl0, p_prev, _, y0, t_plt = _initial_state(model, u0, amb_db[0], amb_wb[0])
+    levels = [f for f in LEVEL_FACTORS if f * dt <= max(MAX_ADAPTIVE_STEP_S, dt) + 1e-9] if adaptive else [1]
+    hot_steady = [f for f in levels if f * dt <= HOT_MAX_STEP_S + 1e-9] or [1]
+    srv_t = server_table(model)
+    lvls = step_levels(model, srv_t, dt, levels)
+    srv = server_state(model, t_srv, t_plt)
+    gt, gs = group_table(model), group_state(model, t_srv)
+    lt = loop_table(model)
+    ls = loop_state(model, tl0, cpl.to_loops(p_prev))
+    ring = fopdt_ring(model.loop_dead, model.loop_tau, y0, dt)
+    rec = Recorder(model, dt, n_steps, start, record, cpl, tl0, p_prev, gs.t_gpu,
+                   minute_len=60.0 if adaptive else None, loops=ls)
+    jobs = job_table(workload)
+    nj = jobs.start.size
+    energy0 = (float(np.dot(srv_t.c_die, t_srv)) + float(np.dot(srv_t.c_plate, t_plt))
+               + float(np.dot(lt.c, tl0)))  # heat stored, by the kernel's own constants [J]
+    t_hot = model.first_kink - HOT_EXTRA_K  # a die this warm may have a GPU group near its control band
+    ev = (np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt),
+                                    np.floor(np.asarray(events, float) / dt) + 1])) if len(events) else np.zeros(0))
+    ev_k = np.array([int(x) for x in ev if 0 < x < n_steps], np.int64)
+    it_facing = np.array([l for l in range(model.m) if model.loop_medium[l] in ("air", "liquid")]
+                         or list(range(model.m)), np.int64)
+    m, n = model.m, model.n
+    zm = lambda: np.zeros(m)  # noqa: E731
+    zj = lambda: np.zeros(nj)  # noqa: E731
+    capping = control == "predictive-throttle"
+    plan = Stepping(np.array([dt, (rtol or 1.0) * TEMP_SCALE_K, float(t_hot.min()), float(adaptive),
+                              float(has_sibling_coupling(srv_t)), HOLD_ERROR_WEIGHT, ripple_margin,
+                              HOT_MAX_STEP_S]),
+                    np.array([n_steps, ev_k.size], np.int64), np.asarray(levels, np.int64),
+                    np.asarray(hot_steady, np.int64), ev_k, np.asarray(t_hot, float), it_facing,
+                    np.array([0, 0, 0, 1, -10**12, 0, 0, int(capping)], np.int64),
+                    np.array([dt, float(t_srv.max()), np.nan, float(gs.t_gpu.max())]),
+                    zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), zm(),
+                    np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb,
+                    np.zeros((2, n)), np.zeros(jobs.data.size), gs.t_gpu.copy(), gs.t_gpu.copy(),
+                    np.full(n, -np.inf), zm(), zm(), zm(), np.zeros(n), np.zeros(0))
+    fc = Forecast(np.array([predictive]), np.ascontiguousarray(forecast_w, float), lookahead, zj())
+    ft = forecast_table(model.placement, model.options.forecast_error)
+    cap = cap_table(model, dt, n_steps if capping else 0)
+    lines = ls.lines  # each loop's removal line (y, a, b) of the last step, for the power cap
+    rc = recirc_table(model)
+    loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (jit.gc_paused says why)
+    if rc.has[0]:  # the rack powers the first step's recirculation starts from
+        with gc_paused(loading):
+            rack_rise(srv_t, rc, np.asarray(p_prev, float))
+    args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc, ft, gt, gs, cap, lines)
+    stepping_wall = time.perf_counter()
+
+    cancelled = False
+    polls = 0
+    chunk = CANCEL_FIRST_STEPS
+    next_progress = 0.0
+    while plan.st[0] < n_steps:
+        if cancel is not None and cancel():
+            cancelled = True
+            break
+        polls += 1
+        t = time.perf_counter()
+        with gc_paused(loading):
+            taken = _advance(*args, chunk)
+        loading = False
+        spent = time.perf_counter() - t
+        if polls >= 4:  # after the first polls, about every POLL_S of stepping
+            chunk = int(min(max(chunk * min(POLL_S / max(spent, 1e-6), 4.0), CANCEL_FIRST_STEPS), 1 << 22))
+        k = int(plan.st[0])
         if progress is not None and k >= next_progress:
             progress(k / n_steps)
             next_progress = k + max(n_steps // 100, 1)
-
-    res = rec.finish(servers, tl, steps_done, k * dt, control=control, cancelled=cancelled, energy0=energy0,
-                     prices=prices, demand_charge=demand_charge)
+        del taken
+    k = int(plan.st[0])
+    res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
+                     prices=prices, demand_charge=demand_charge, server_table=srv_t, groups=(gt, gs))
     res.stepping = "adaptive" if adaptive else "fixed"
-    res.free_cooling_full_hours = bank.free_full_s / 3600.0
-    res.free_cooling_partial_hours = bank.free_partial_s / 3600.0
+    res.step_factor_counts = {int(f): int(plan.f_hist[f]) for f in levels if plan.f_hist[f]}
+    res.base_steps_near_slowdown = int(plan.f_hist[0])
     res.stepping_wall_s = time.perf_counter() - stepping_wall
     if progress is not None:
         progress(1.0)

@@ -47,8 +47,8 @@ def loop_movers(deliv: float, q_it: float, y: float, free: float, rated: float, 
       servers' airflow fraction at the loop's IT heat ``q_it / it_air_max``
       (:func:`.heat_rejection.server_airflow_fraction`), on the ASHRAE 90.1 Appendix G fan curve;
       without a CRAH flow (air_ratio 0) the duty stands in for the airflow;
-    * dry-cooler / tower fans (heat outdoors): in a plant loop they are its actuator, speed ``y``;
-      as a chilled-water economiser they run when it carries heat, at the speed that gives the part of
+    * dry-cooler / tower fans (heat outdoors): in a plant loop they are its actuator, speed ``y``
+      (its mean output over the step); as a chilled-water economiser they run when it carries heat, at the speed that gives the part of
       the free-cooling capacity ``free`` [W] in use (``min(free, deliv) / free``), off when bypassed.
 
     All flows are floored at ``defaults.MOVER_MIN_SPEED``. Pump and CRAH-fan heat stays in the loop.
@@ -287,7 +287,7 @@ class ScalarLoopBank:
             if p >= 0:
                 child_d[p] += d0
                 child_e[p] += d1
-            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar)
+            coef[l] = (u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar, om)
         tl = [0.0] * m
         for l in self.top_down:  # parents first: end temperatures
             p = self.parent[l]
@@ -296,7 +296,7 @@ class ScalarLoopBank:
         rejected = mover_elec = chiller_elec = 0.0
         for (l, p, fixed, dc, ct, ch_rc, b_cap0, coil, ret_k, chiller, ch_cap, ch_pow, kc, tset, c, act, econ,
              mv) in self.rows:
-            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar = coef[l]
+            u, v, d0, d1, q_const, s_in, a_cap, b_cap, ff, y1h, om1, ybar, om = coef[l]
             t1 = tl[l]
             tp1 = tl[p] if p >= 0 else 0.0
             deliv = d0 - d1 * tp1
@@ -325,7 +325,9 @@ class ScalarLoopBank:
                 load = deliv - free
                 if load > 0.0:
                     chiller_elec += ch_pow(load, db, t1)
-            heat, elec = loop_movers(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar, free, *mv)
+            # fans that are the actuator run at its mean output over the step: the earlier commands'
+            # share ȳ_hist plus this step's command's ω·cmd (it acts within a step longer than the dead time)
+            heat, elec = loop_movers(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar + om * cmd, free, *mv)
             # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
             mover_elec += mover_heat[l] + (elec - heat)
             mover_heat[l] = heat  # heats the loop over the next step
@@ -518,8 +520,9 @@ class VectorLoopBank:
                                                                    self.ch_cop[i], self.ch_rated_c[i], t1[i],
                                                                    self.ch_chw[i])))
         q_it = (np.asarray(q_hat, float)[self.perm] - np.asarray(g_self, float)[self.perm] * t1) * inv_h
-        heat, elec = loop_movers_vec(deliv, q_it, ybar, free, self.rated, self.pump_in, self.fan_in, self.fan_out,
-                                     self.it_air_max, self.air_ratio, self.is_chiller)
+        # the actuator's mean output over the step (earlier commands + this step's, see ScalarLoopBank)
+        heat, elec = loop_movers_vec(deliv, q_it, ybar + om * cmd, free, self.rated, self.pump_in, self.fan_in,
+                                     self.fan_out, self.it_air_max, self.air_ratio, self.is_chiller)
         # fans/pumps billed as what heated the loops this step, plus the outdoor fans
         mover_elec = mh_sum + float((elec - heat).sum())
         self.mover_heat = heat  # heats the loops over the next step
@@ -542,3 +545,256 @@ class VectorLoopBank:
         """As :meth:`ScalarLoopBank.correct`."""
         self.t = self.t + np.asarray(dq, float)[self.perm] / self.c
         self.tl = self.t[self.inv]
+
+
+# ----------------------------------------------------------------------------- compiled form
+#
+# The loop step for the stepping kernel: :meth:`ScalarLoopBank.step`'s arithmetic (issue 11's
+# physics: economiser, fan/pump curves, chillers rated at their own air temperature) over arrays of
+# loops (any number: the compiled loop over loops is as fast for 196 loops as numpy per level),
+# actuators in a :class:`.control.FopdtRing`. Equal to :class:`ScalarLoopBank` to rounding
+# (tests/test_solver_loopstep.py).
+
+from typing import NamedTuple  # noqa: E402
+
+from . import heat_rejection as _hr  # noqa: E402
+from .control import ring_commit, ring_window  # noqa: E402
+from .jit import njit  # noqa: E402
+
+# compiled copies of the plain functions the numpy banks call (same source, so the same numbers);
+# the chillers' scalar kernels are numba-callable as they are (heat_rejection, register_jitable)
+_loop_movers_nb = njit(loop_movers)
+_economiser_free_nb = njit(economiser_free_w)
+_RISE = float(d.CHILLER_TEMP_RISE_COEF)
+
+
+class LoopTable(NamedTuple):
+    """Per-loop constants of the step (plan order; ``order``: children first).
+
+    Exchangers ``dc``, ``ct``, ``coil`` (ε·C_min [W/K]), ``b_cap`` their sum, ``ret_k`` the return's
+    rise per W [K/W]; ``econ``: 1 where a dry cooler / tower is a chilled-water economiser; chillers
+    ``ch_w`` rated [W], ``ch_rc`` rated entering air, ``ch_chw`` rated leaving water [°C], ``ch_cop``,
+    and their curve constants (:func:`.heat_rejection.chiller_scalar_kernels`): ``ch_k`` [W],
+    ``ch_scale``, ``ch_eir_den``, ``ch_plf_min``; controller gain ``kc`` [W/K], setpoint ``tset``
+    [°C], heat capacity ``c`` [J/K]; movers (:func:`loop_movers`, :func:`mover_args`): duty basis
+    ``rated`` [W], ``pump_in``, ``fan_in``, ``fan_out`` at design flow [W], ``it_air_max`` [W],
+    ``air_ratio`` [-]."""
+
+    order: np.ndarray
+    parent: np.ndarray
+    fixed: np.ndarray
+    dc: np.ndarray
+    ct: np.ndarray
+    coil: np.ndarray
+    b_cap: np.ndarray
+    ret_k: np.ndarray
+    econ: np.ndarray
+    ch_w: np.ndarray
+    ch_rc: np.ndarray
+    ch_chw: np.ndarray
+    ch_cop: np.ndarray
+    ch_k: np.ndarray
+    ch_scale: np.ndarray
+    ch_eir_den: np.ndarray
+    ch_plf_min: np.ndarray
+    kc: np.ndarray
+    tset: np.ndarray
+    c: np.ndarray
+    rated: np.ndarray
+    pump_in: np.ndarray
+    fan_in: np.ndarray
+    fan_out: np.ndarray
+    it_air_max: np.ndarray
+    air_ratio: np.ndarray
+
+
+class LoopState(NamedTuple):
+    """Loop supply temperatures ``tl`` [°C], fan/pump heat into each loop ``mover_heat`` [W] (acts
+    over the coming step), what the last step did — ``deliv`` [W] heat each loop delivered, ``lines``
+    [m × 3] each loop's removal ``y·(a + b·T)`` as ``(y, a, b)`` (the actuator where it stands or is
+    being sent, ``a`` with the parent's end temperature in it; what the power cap reads),
+    ``free_s`` [2] loop-seconds of full and partial free cooling so far — and scratch for the step."""
+
+    tl: np.ndarray
+    mover_heat: np.ndarray
+    child_d: np.ndarray
+    child_e: np.ndarray
+    coef: np.ndarray
+    deliv: np.ndarray
+    lines: np.ndarray
+    free_s: np.ndarray
+
+
+def loop_table(model) -> LoopTable:
+    """:class:`LoopTable` of a compiled model."""
+    m = model.m
+    coil = model.loop_coil_ec.astype(float)
+    dc, ct = model.loop_drycooler_ec.astype(float), model.loop_tower_ec.astype(float)
+    ch_w = model.loop_chiller_w.astype(float)
+    ch = np.zeros((4, m))  # k, scale, eir_den, plf_min: the chillers' rating constants
+    for l in range(m):
+        if ch_w[l] > 0.0:
+            ch[:, l] = _hr.chiller_rating_constants(float(ch_w[l]), float(model.loop_chiller_cop[l]),
+                                                    float(model.loop_chiller_rated_c[l]),
+                                                    float(model.loop_chiller_rated_chw_c[l]))
+    f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
+    econ = (ch_w > 0) & ((dc > 0) | (ct > 0))
+    return LoopTable(np.asarray(model.loop_order, np.int64), model.loop_parent.astype(np.int64),
+                     f(model.loop_fixed_w), f(dc), f(ct), f(coil), f(coil + dc + ct), f(model.loop_return_k_per_w),
+                     f(econ), f(ch_w), f(model.loop_chiller_rated_c), f(model.loop_chiller_rated_chw_c),
+                     f(model.loop_chiller_cop), f(ch[0]), f(ch[1]), f(ch[2]), f(ch[3]),
+                     f(model.loop_gain), f(model.loop_setpoint), f(model.loop_c), f(model.loop_duty_rated_w),
+                     f(model.loop_pump_in_w), f(model.loop_fan_in_w), f(model.loop_fan_out_w),
+                     f(model.loop_it_air_max_w), f(model.loop_air_ratio))
+
+
+def loop_state(model, tl, q_server) -> LoopState:
+    """Loops at temperatures ``tl`` [°C] carrying server heat ``q_server`` [W] per loop (the fan/pump
+    heat of the first step from :func:`initial_mover_heat`, as the numpy banks start)."""
+    m = model.m
+    movers_in, _ = mover_split(model)
+    lines = np.zeros((m, 3))
+    lines[:, 0] = 1.0
+    return LoopState(np.asarray(tl, float).copy(), np.asarray(initial_mover_heat(model, q_server, movers_in), float),
+                     np.zeros(m), np.zeros(m), np.zeros((m, 13)), np.zeros(m), lines, np.zeros(2))
+
+
+@njit
+def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
+    """:meth:`ScalarLoopBank.step` on :class:`LoopTable` ``T`` / :class:`LoopState` ``S`` with the
+    actuators ``R`` (:class:`.control.FopdtRing`); ``S.tl`` becomes the end temperatures, ``S.deliv``,
+    ``S.lines`` this step's, ``S.free_s`` counts free cooling.
+
+    q_hat [J], g_self [J/K] per loop: the servers' heat over the step is ``q_hat − g_self·T_end``;
+    fc [W] (read when ``use_fc``): the rise of each loop's heat the predictive controller foresees
+    one lag ahead, ``max(forecast(t + θ) − forecast(t), 0)``, added to the measured heat.
+    Returns ``(rejected_w, mover_elec_w, chiller_elec_w, mover_heat_in_w)`` (step means)."""
+    m = S.tl.size
+    tl = S.tl
+    mover_heat = S.mover_heat
+    child_d, child_e, coef = S.child_d, S.child_e, S.coef
+    inv_h = 1.0 / h
+    for l in range(m):
+        child_d[l] = 0.0
+        child_e[l] = 0.0
+    mh_sum = 0.0
+    for l in T.order:
+        p = T.parent[l]
+        mh = mover_heat[l]
+        mh_sum += mh
+        t0l = tl[l]
+        g = g_self[l] * inv_h
+        q_const = q_hat[l] * inv_h + mh + child_d[l]  # heat in at T_end = 0 [W]
+        s_in = g + child_e[l]
+        q_in0 = q_const - s_in * t0l  # heat in predicted at the start temperature
+        coil = T.coil[l]
+        dc_on, ct_on = T.dc[l], T.ct[l]
+        b_cap = T.b_cap[l]
+        if T.econ[l] > 0.0:  # an economiser stage is bypassed while it cannot cool
+            t_ret0 = t0l + T.ret_k[l] * q_in0
+            if not t_ret0 > db:
+                dc_on = 0.0
+            if not t_ret0 > wb:
+                ct_on = 0.0
+            b_cap = coil + dc_on + ct_on
+        a_cap = T.fixed[l] - dc_on * db - ct_on * wb + b_cap * T.ret_k[l] * q_in0  # exchangers see the return
+        if T.ch_w[l] > 0.0:  # chiller curve linearised at the step's start temperature
+            cap_ch, slope = _hr.chiller_capacity_point(T.ch_k[l], T.ch_rc[l], (db - T.ch_rc[l]) / _RISE, t0l)
+            a_cap += cap_ch - slope * t0l
+            b_cap += slope
+        kc = T.kc[l]
+        tset = T.tset[l]
+        c = T.c[l]
+        tp0 = tl[p] if p >= 0 else 0.0
+        cap0 = a_cap - coil * tp0 + b_cap * t0l
+        ff = q_in0 + fc[l] if use_fc else q_in0
+        target0 = ff + kc * (t0l - tset)
+        ybar, om, y1h, om1 = ring_window(R, l, t0, h)
+        alpha = q_const - ybar * a_cap
+        pi = ybar * coil
+        beta = ybar * b_cap
+        if cap0 <= 0.0:  # the equipment cannot reject at all
+            alpha, pi, beta = q_const, 0.0, 0.0
+        elif om > 0.0:
+            if target0 >= cap0:
+                alpha -= om * a_cap
+                pi += om * coil
+                beta += om * b_cap
+            elif target0 > 0.0:
+                alpha -= om * (ff - kc * tset)
+                beta += om * kc
+        x = beta * h / c
+        if abs(x) > 1e-12:  # beta < 0 where a chiller's capacity falls as the water warms
+            e = math.exp(-x)
+            phi = -math.expm1(-x) / beta
+        else:
+            e, phi = 1.0, h / c
+        den = 1.0 + phi * s_in
+        u = (t0l * e + phi * alpha) / den
+        v = phi * pi / den
+        kk = s_in + c * inv_h
+        d0 = q_const + c * t0l * inv_h - kk * u
+        d1 = kk * v
+        if p >= 0:
+            child_d[p] += d0
+            child_e[p] += d1
+        cf = coef[l]
+        cf[0], cf[1], cf[2], cf[3], cf[4], cf[5] = u, v, d0, d1, q_const, s_in
+        cf[6], cf[7], cf[8], cf[9], cf[10], cf[11], cf[12] = a_cap, b_cap, ff, y1h, om1, ybar, om
+    for i in range(m - 1, -1, -1):  # parents first: end temperatures
+        l = T.order[i]
+        p = T.parent[l]
+        tl[l] = coef[l, 0] + coef[l, 1] * tl[p] if p >= 0 else coef[l, 0]
+    rejected = mover_elec = chiller_elec = 0.0
+    for l in T.order:
+        p = T.parent[l]
+        cf = coef[l]
+        t1 = tl[l]
+        tp1 = tl[p] if p >= 0 else 0.0
+        deliv = cf[2] - cf[3] * tp1
+        q_in1 = cf[4] - cf[5] * t1
+        ybar = cf[11]
+        target = (q_in1 + fc[l] if use_fc else q_in1) + T.kc[l] * (t1 - T.tset[l])
+        cap1 = cf[6] - T.coil[l] * tp1 + cf[7] * t1
+        if target <= 0.0:
+            cmd = 0.0
+        elif target >= cap1:
+            cmd = 1.0
+        else:
+            cmd = target / cap1
+        ring_commit(R, l, t0, h, cmd, cf[9] + cf[10] * cmd)
+        S.deliv[l] = deliv
+        # removal y·(a + b·T) with the actuator where it stands or is being sent (predictive throttling)
+        S.lines[l, 0] = ybar if ybar > cmd else cmd
+        S.lines[l, 1] = cf[6] - T.coil[l] * tp1
+        S.lines[l, 2] = cf[7]
+        free = 0.0
+        if T.ch_w[l] > 0.0:
+            if T.econ[l] > 0.0:
+                free = _economiser_free_nb(T.dc[l], T.ct[l], t1 + T.ret_k[l] * q_in1, db, wb)
+                if deliv > 0.0 and free > 0.0:
+                    if free >= deliv:
+                        S.free_s[0] += h
+                    else:
+                        S.free_s[1] += h
+            load = deliv - free
+            if load > 0.0:
+                chiller_elec += _hr.chiller_power_point(load, db, t1, T.ch_k[l], T.ch_scale[l], T.ch_cop[l],
+                                                        T.ch_eir_den[l], T.ch_plf_min[l])
+        # fans that are the actuator run at its mean output over the step (ȳ_hist + ω·cmd)
+        heat, elec = _loop_movers_nb(deliv, (q_hat[l] - g_self[l] * t1) * inv_h, ybar + cf[12] * cmd, free,
+                                     T.rated[l], T.pump_in[l], T.fan_in[l], T.fan_out[l], T.it_air_max[l], T.air_ratio[l],
+                                     T.ch_w[l] > 0.0)
+        # billed as what heated the loop this step (so electricity = heat, exactly) + outdoor fans
+        mover_elec += mover_heat[l] + (elec - heat)
+        mover_heat[l] = heat  # heats the loop over the next step
+        if p < 0:
+            rejected += deliv
+    return rejected, mover_elec, chiller_elec, mh_sum
+
+
+@njit
+def loop_correct(S, c, dq):
+    """:meth:`ScalarLoopBank.correct`: add heat ``dq`` [J] per loop."""
+    for l in range(S.tl.size):
+        S.tl[l] += dq[l] / c[l]

@@ -134,3 +134,134 @@ class PowerCap:
             on = loops >= 0
             fs[on] = np.minimum(fs[on], f[loops[on]])
         return u * fs
+
+
+# ----------------------------------------------------------------------------- compiled form
+#
+# :meth:`PowerCap.caps` for the stepping kernel (:mod:`.integrate`): the same arithmetic, the burst
+# windows as merged base-step intervals per loop (a pointer per loop walks them as the run advances,
+# instead of the steps × loops grid).
+
+import math  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+from .jit import njit  # noqa: E402
+
+
+class CapTable(NamedTuple):
+    """Per loop: ``t_allow`` [°C] (inf: no servers), ``theta`` [s], ``c`` [J/K], ``q_idle`` [W]; windows
+    ``[w_k0, w_k1)`` (base steps) of loop ``l`` at ``w_ptr[l] … w_ptr[l + 1]``; the loops × servers
+    share (CSR ``sh_*``); per server its air and liquid loop (−1: none); ``opt = [filter factor a]``; state: ``w_at`` [m] window pointer, ``q_filt``
+    [m], ``st = [filter valid]``; scratch ``f`` [m], ``q_now`` [m]."""
+
+    t_allow: np.ndarray
+    theta: np.ndarray
+    c: np.ndarray
+    q_idle: np.ndarray
+    w_ptr: np.ndarray
+    w_k0: np.ndarray
+    w_k1: np.ndarray
+    sh_indptr: np.ndarray
+    sh_indices: np.ndarray
+    sh_data: np.ndarray
+    srv_air: np.ndarray
+    srv_liq: np.ndarray
+    opt: np.ndarray
+    w_at: np.ndarray
+    q_filt: np.ndarray
+    st: np.ndarray
+    f: np.ndarray
+    q_now: np.ndarray
+
+
+def cap_table(model: Model, dt: float, n_steps: int) -> CapTable:
+    """:class:`CapTable` of :class:`PowerCap` ``(model, dt, n_steps)``."""
+    m = model.m
+    windows = burst_windows(model, model.options.forecast_error, n_steps * dt)
+    ptr, k0s, k1s = [0], [], []
+    for ws in windows:
+        iv = []
+        for a, b in ws:  # PowerCap's grid cells, merged into intervals
+            k0, k1 = max(int(np.floor(a / dt)), 0), min(int(np.ceil(b / dt)), n_steps)
+            if k1 > k0:
+                iv.append((k0, k1))
+        iv.sort()
+        merged: list[list[int]] = []
+        for k0, k1 in iv:
+            if merged and k0 <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], k1)
+            else:
+                merged.append([k0, k1])
+        k0s += [x[0] for x in merged]
+        k1s += [x[1] for x in merged]
+        ptr.append(len(k0s))
+    share = model.loop_server_share.tocsr()  # PowerCap's matrix, in its order (same sums)
+    f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
+    return CapTable(f(allowed_supply_c(model)), f(model.loop_tau + model.loop_dead), f(model.loop_c),
+                    f(np.asarray(share @ model.p_idle).ravel()), np.asarray(ptr, np.int64),
+                    np.asarray(k0s, np.int64), np.asarray(k1s, np.int64), share.indptr.astype(np.int64),
+                    share.indices.astype(np.int64), f(share.data), model.air_loop.astype(np.int64), model.liq_loop.astype(np.int64),
+                    np.array([float(np.exp(-dt / DEMAND_FILTER_S))]),
+                    np.zeros(m, np.int64), np.zeros(m), np.zeros(1, np.int64), np.zeros(m), np.zeros(m))
+
+
+@njit
+def caps_into(C, P, k, u, tl, lines, u_cap):
+    """:meth:`PowerCap.caps` of base step ``k`` (steps in increasing order) into ``u_cap`` [n]:
+    demanded utilisation ``u`` [-], loop supplies ``tl`` [°C], removal lines ``y·(a + b·T)`` [W] as
+    rows ``(y, a, b)`` [m × 3] (:class:`.loopbank.LoopState` ``lines``)
+    (``P``: :class:`.serverstep.ServerTable`, the servers' powers). Returns whether any server is
+    capped below its demand (``ServerBank.step``'s test; else ``u_cap`` is not to be used)."""
+    m = tl.size
+    any_act = False
+    for l in range(m):
+        i = C.w_at[l]
+        end = C.w_ptr[l + 1]
+        while i < end and C.w_k1[i] <= k:
+            i += 1
+        C.w_at[l] = i
+        if i < end and C.w_k0[i] <= k:
+            any_act = True
+    if not any_act:
+        C.st[0] = 0
+        return False
+    a = C.opt[0]
+    valid = C.st[0] != 0
+    for l in range(m):
+        acc = 0.0
+        for q in range(C.sh_indptr[l], C.sh_indptr[l + 1]):
+            i = C.sh_indices[q]
+            acc += C.sh_data[q] * (P.p_idle[i] + P.p_dyn[i] * u[i])
+        C.q_filt[l] = a * C.q_filt[l] + (1.0 - a) * acc if valid else acc
+    C.st[0] = 1
+    over_any = False
+    for l in range(m):
+        C.f[l] = 1.0
+        i = C.w_at[l]
+        act = i < C.w_ptr[l + 1] and C.w_k0[i] <= k
+        ta = C.t_allow[l]
+        if not act or not math.isfinite(ta):
+            continue
+        t = tl[l]
+        allow = lines[l, 0] * (lines[l, 1] + lines[l, 2] * t) + C.c[l] * (ta - t) / C.theta[l]
+        q_dem = C.q_filt[l]
+        if q_dem > allow:
+            over_any = True
+            dyn = q_dem - C.q_idle[l]
+            x = (allow - C.q_idle[l]) / (dyn if dyn > 0.0 else 1.0)
+            C.f[l] = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+    if not over_any:
+        return False
+    capped = False
+    for i in range(u.size):  # a server takes the smallest factor of the loops it feeds
+        fs = 1.0
+        la, lq = C.srv_air[i], C.srv_liq[i]
+        if la >= 0 and C.f[la] < fs:
+            fs = C.f[la]
+        if lq >= 0 and C.f[lq] < fs:
+            fs = C.f[lq]
+        x = u[i] * fs
+        u_cap[i] = x
+        if x < u[i] - 1e-12:
+            capped = True
+    return capped

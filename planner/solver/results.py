@@ -60,7 +60,10 @@ class SimulationResult:
     start], ``ambient_c`` (dry bulb), ``it_kw``, ``cooling_kw`` (fans, pumps, compressors),
     ``facility_kw``, ``supply_temp_c`` (hottest IT-facing loop supply), ``max_gpu_temp_c``,
     ``throttled_fraction`` — minute means except ``max_gpu_temp_c`` (minute maximum).
-    ``loop_supply_c`` [minutes × loops] per loop.
+    ``loop_supply_c`` [minutes × loops] per loop. Sampled at each minute's end (any run length, no
+    per-server history needed): ``gpu_p95_c`` the GPU-weighted 95th percentile of the servers' dies
+    [°C] and ``loop_heat_kw`` [minutes × loops] (float32) the IT power each loop carries, loops
+    downstream of it included [kW] (what :func:`.series.view_series` derives from the histories).
 
     Per rack (``rack_names`` order): ``rack_max_inlet_c``, ``rack_max_gpu_c``,
     ``rack_throttled_gpu_hours``. Per rack over time (floor heat map), one sample per
@@ -142,6 +145,8 @@ class SimulationResult:
     server_names: list = field(default_factory=list)
     server_temp_c: np.ndarray | None = None
     server_power_kw: np.ndarray | None = None
+    gpu_p95_c: np.ndarray | None = None
+    loop_heat_kw: np.ndarray | None = None
     final_server_temp_c: np.ndarray | None = None
     final_loop_temp_c: np.ndarray | None = None
     stepping: str = "fixed"

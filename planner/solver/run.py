@@ -13,7 +13,7 @@ from .energy import check_tariff
 from .errors import SolverInputError
 from .integrate import run_fast
 from .limits import check_run_size
-from .model import CONTROL_MODES, SolverOptions, compile_model
+from .model import CONTROL_MODES, DEFAULT_RTOL, SolverOptions, compile_model  # noqa: F401  (DEFAULT_RTOL re-exported)
 from .stability import max_stable_step
 from .results import SimulationResult
 
@@ -38,9 +38,6 @@ def _positive(name, v):
     return float(v)
 
 
-#: Default local error tolerance of adaptive stepping (``× 100 K`` per step); chosen so annual energy
-#: and cost agree with the fixed 10 s run within 0.2 % (tests/test_solver_stepping.py)
-DEFAULT_RTOL = 1e-3
 #: Horizons longer than this run adaptive by default; shorter ones fixed at the scenario's step [s]
 ADAPTIVE_FROM_S = 86400.0
 

@@ -5,7 +5,9 @@ the solver read, :func:`.ambient.ambient_grid`), the energy price [$/kWh] of eac
 (DST included, as the solver bills it), the 95th percentile of GPU temperature [°C] (GPU-weighted
 over servers), and per loop the heat it takes in [kW] against the capacity of its equipment at
 that minute's weather and loop temperatures [kW] (:func:`.integrate.loop_capacity` at full actuator:
-the ambient-derated capacity).
+the ambient-derated capacity). The percentile and the loop heat are the solver's own minute series
+(``gpu_p95_c``, ``loop_heat_kw``, recorded at any run length) when the result has them, else they
+are derived from the per-server minute histories.
 
 :func:`rack_series` is the one adapter from a result to per-rack series for the floor heat map.
 The solver's own per-rack series (``rack_series_time_s``, ``rack_inlet_c``, ``rack_gpu_max_c``,
@@ -92,9 +94,9 @@ def rack_series(result, plan) -> RackSeries | None:
 def view_series(result, plan, scenario) -> dict:
     """Extra minute series for the plots (see module doc): a dict of arrays and names.
 
-    Keys: ``wet_bulb_c``, ``price_usd_per_kwh``, ``gpu_p95_c`` (None without per-server history),
-    ``loop_names``, ``loop_heat_kw`` and ``loop_capacity_kw`` [minutes × loops] (None if the model
-    cannot be rebuilt, e.g. the plan changed since).
+    Keys: ``wet_bulb_c``, ``price_usd_per_kwh``, ``gpu_p95_c`` (None without the solver's series or a
+    per-server history), ``loop_names``, ``loop_heat_kw`` and ``loop_capacity_kw`` [minutes × loops]
+    (None if the model cannot be rebuilt, e.g. the plan changed since).
     """
     r = result
     t = np.asarray(r.time_s, float)
@@ -117,18 +119,24 @@ def view_series(result, plan, scenario) -> dict:
         out["wet_bulb_c"] = wb
     except Exception:  # noqa: BLE001 - weather shown only if it can be read; the run itself succeeded
         pass
-    if r.server_temp_c is not None and np.size(r.server_temp_c):
+    if _has(getattr(r, "gpu_p95_c", None)):
+        out["gpu_p95_c"] = np.asarray(r.gpu_p95_c, float)
+    elif _has(r.server_temp_c):
         types = plan.server_type_map()
         by_name = {s.name: s for s in plan.servers}
         w = np.array([types[by_name[s].server_type].gpu_count if s in by_name and by_name[s].server_type in types
                       else 0 for s in r.server_names], float)
         out["gpu_p95_c"] = weighted_percentile(np.asarray(r.server_temp_c, float), w, 95.0)
-    if r.server_power_kw is not None and np.size(r.server_power_kw) and db is not None:
+    if (_has(getattr(r, "loop_heat_kw", None)) or _has(r.server_power_kw)) and db is not None:
         try:
             out["loop_heat_kw"], out["loop_capacity_kw"] = _loop_heat_and_capacity(r, plan, scenario, db, wb)
         except Exception:  # noqa: BLE001 - a plan edited since the run: no loop curves rather than wrong ones
             pass
     return out
+
+
+def _has(a) -> bool:
+    return a is not None and np.size(a) > 0
 
 
 def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
@@ -148,8 +156,11 @@ def _loop_heat_and_capacity(r, plan, scenario, db, wb):
     model = compile_model(plan, scenario, float(r.horizon_s), None)
     if list(model.loop_names) != list(r.loop_names) or list(model.server_names) != list(r.server_names):
         raise ValueError("plan changed since the run")
-    down = np.asarray(model.loop_downstream, float) @ model.loop_server_share.toarray()  # [loops × servers]
-    heat = np.asarray(r.server_power_kw, float) @ down.T  # IT heat each loop carries, downstream incl. [kW]
+    if _has(getattr(r, "loop_heat_kw", None)):  # the solver's own series: any run length
+        heat = np.asarray(r.loop_heat_kw, float)
+    else:
+        down = np.asarray(model.loop_downstream, float) @ model.loop_server_share.toarray()  # [loops × servers]
+        heat = np.asarray(r.server_power_kw, float) @ down.T  # IT heat each loop carries, downstream incl. [kW]
     sup = np.asarray(r.loop_supply_c, float)
     nt, m = sup.shape
     parent = [int(p) for p in model.loop_parent]

@@ -306,3 +306,441 @@ class ServerBank:
     def throttled_gpus(self) -> float:
         """GPUs that were below full clock at some time [-]."""
         return float((self.ever * self.model.gpu_w * self.gpus[:, None]).sum())
+
+
+# ----------------------------------------------------------------------------- compiled form
+#
+# The server step for the stepping kernel (:mod:`.integrate`): the same arithmetic as
+# :class:`ServerBank` and :func:`.thermal.server_pair_step`, one server at a time. Servers below
+# slowdown take the full-clock propagator; the hot ones the exact piecewise path through the kinks
+# (the band is one of its pieces: in compiled code the general path costs no more than the band
+# kernel did in numpy).
+
+import math  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+from .jit import njit  # noqa: E402
+
+
+class ServerTable(NamedTuple):
+    """Per-server constants (model order): powers [W], resistances [K/W], capacities [J/K],
+    slowdown and event-end temperatures [°C], GPUs, air / liquid loop index and weight (1 − lf, lf),
+    rack, recirculation height factor; ``opt``: ``[gain 1/K, min clock, total GPUs]``."""
+
+    p_idle: np.ndarray
+    p_dyn: np.ndarray
+    r_th: np.ndarray
+    r_die: np.ndarray
+    r_plate: np.ndarray
+    c_die: np.ndarray
+    c_plate: np.ndarray
+    t_slow: np.ndarray
+    t_event_end: np.ndarray
+    gpus: np.ndarray
+    air: np.ndarray
+    liq: np.ndarray
+    wa: np.ndarray
+    wb: np.ndarray
+    rack: np.ndarray
+    hf: np.ndarray
+    opt: np.ndarray
+
+
+class StepLevels(NamedTuple):
+    """Full-clock propagators per step length (level ``i`` = ``factors[i]`` base steps): ``F1``
+    diagonal of ``e^{A h} − I`` (rows die / plate), ``F2`` its off-diagonal, ``G1 = F1 + F2``
+    [levels × 2 × n]; ``g`` the servers' heat sensitivity to their coolant [J/K] [levels × n];
+    ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor`` level index of a factor."""
+
+    factors: np.ndarray
+    F1: np.ndarray
+    F2: np.ndarray
+    G1: np.ndarray
+    g: np.ndarray
+    g_self: np.ndarray
+    of_factor: np.ndarray
+
+
+class ServerState(NamedTuple):
+    """Die / plate temperatures ``X`` [2 × n] [°C], scratch per step, and throttling statistics:
+    ``in_event``, ``ever`` (per server), ``srv_thr_s`` [s] per server, ``stats`` = [events (GPUs),
+    GPU time above slowdown [s], lost GPU work [s], servers in an event]."""
+
+    X: np.ndarray
+    dX: np.ndarray
+    rp: np.ndarray
+    e_full: np.ndarray
+    u: np.ndarray
+    r: np.ndarray
+    tcl: np.ndarray
+    energy: np.ndarray
+    q0: np.ndarray
+    in_event: np.ndarray
+    ever: np.ndarray
+    srv_thr_s: np.ndarray
+    stats: np.ndarray
+
+
+def server_table(model) -> ServerTable:
+    opt = model.options
+    f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
+    lf = f(model.liquid_frac)
+    return ServerTable(f(model.p_idle), f(model.p_dyn), f(model.r_th), f(model.r_die), f(model.r_plate),
+                       f(model.c_die), f(model.c_plate), f(model.t_slow),
+                       f(model.t_slow - getattr(opt, 'throttle_hysteresis_k', 2.0)), f(model.gpus),
+                       np.maximum(model.air_loop, 0).astype(np.int64), np.maximum(model.liq_loop, 0).astype(np.int64),
+                       f(1.0 - lf), lf, model.rack.astype(np.int64), f(model.height_factor),
+                       np.array([getattr(opt, 'throttle_gain_per_k', 0.0), getattr(opt, 'throttle_min_clock', 1.0),
+                                 float(model.gpus.sum()) or 1.0]))
+
+
+def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
+    """:class:`StepLevels` for steps of ``factors`` × ``dt`` [s]."""
+    factors = np.asarray(factors, np.int64)
+    nl, n, m = factors.size, model.n, model.m
+    F1, F2, G1 = (np.empty((nl, 2, n)) for _ in range(3))
+    g = np.empty((nl, n))
+    g_self = np.zeros((nl, m))
+    C2 = np.vstack((model.c_die, model.c_plate))
+    for i, f in enumerate(factors):
+        (f11, f12, f21, f22), _ = pair_propagator(0.0, model.r_die, model.r_plate, model.c_die, model.c_plate,
+                                                  f * dt)
+        F1[i] = np.vstack((f11 - 1.0, f22 - 1.0))
+        F2[i] = np.vstack((f12, f21))
+        G1[i] = F1[i] + F2[i]
+        g[i] = -(C2 * G1[i]).sum(axis=0)
+        # Γ's diagonal: Σ over servers of g·w² per loop (air and liquid weights)
+        np.add.at(g_self[i], table.air, g[i] * table.wa * table.wa)
+        np.add.at(g_self[i], table.liq, g[i] * table.wb * table.wb)
+        same = table.air == table.liq
+        np.add.at(g_self[i], table.air[same], 2.0 * g[i][same] * table.wa[same] * table.wb[same])
+    of_factor = np.full(int(factors.max()) + 1, -1, np.int64)
+    of_factor[factors] = np.arange(nl)
+    return StepLevels(factors, F1, F2, G1, g, g_self, of_factor)
+
+
+def server_state(model, t_die, t_plate) -> ServerState:
+    n = model.n
+    z = lambda: np.zeros(n)  # noqa: E731
+    return ServerState(np.vstack((t_die, t_plate)).astype(float), np.zeros((2, n)), np.zeros((2, n)), z(), z(), z(),
+                       z(), z(), z(), np.zeros(n, np.bool_), np.zeros(n, np.bool_), z(), np.zeros(4))
+
+
+@njit
+def _pair_modes_1(k, r_d, r_p, c_d, c_p):
+    a11 = -(1.0 / r_d + k) / c_d
+    a12 = 1.0 / (r_d * c_d)
+    a21 = 1.0 / (r_d * c_p)
+    a22 = -(1.0 / r_d + 1.0 / r_p) / c_p
+    tr = a11 + a22
+    det = a11 * a22 - a12 * a21
+    disc = 0.25 * tr * tr - det
+    l2 = 0.5 * tr - math.sqrt(disc if disc > 0.0 else 0.0)
+    return a11, a12, a21, a22, det / l2, l2
+
+
+@njit
+def _tdie(t, ad, bd, e_d, l1, l2):
+    return e_d + ad * math.exp(l1 * t) + bd * math.exp(l2 * t)
+
+
+@njit
+def _illinois_1(ad, bd, e_d, l1, l2, bound, a, b, fa, fb):
+    """:func:`.thermal._illinois` for one server: the time [s] in ``[a, b]`` where the die reaches
+    ``bound``."""
+    side = 0
+    c = a
+    for _ in range(60):
+        c = (a * fb - b * fa) / (fb - fa)
+        fc = _tdie(c, ad, bd, e_d, l1, l2) - bound
+        if fc * fa > 0:  # root in [c, b]
+            a, fa = c, fc
+            if side == 1:
+                fb *= 0.5
+            side = 1
+        else:
+            b, fb = c, fc
+            if side == -1:
+                fa *= 0.5
+            side = -1
+        if abs(fc) < 1e-12 or b - a < 1e-11:
+            break
+    return c
+
+
+@njit
+def pair_step_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, gain, min_clock, dt):
+    """:func:`.thermal.server_pair_step` for one server: ``(td1, tp1, energy_j, throttled_s,
+    lost_clock_s)``."""
+    r_th = r_d + r_p
+    t_floor = t_slow + (1.0 - min_clock) / gain
+    pu = p_dyn * u
+    kb = pu * gain
+    p_a = p_idle + pu
+    p_b0 = p_idle + pu * (1.0 + gain * t_slow)
+    p_c = p_idle + pu * min_clock
+    rem = dt
+    energy = thr = lost = 0.0
+    max_pieces = 8
+    for it in range(max_pieces):
+        s = 1.0 - gain * (td - t_slow)
+        s = min_clock if s < min_clock else (1.0 if s > 1.0 else s)
+        if (p_idle + pu * s - (td - tp) / r_d) > 0.0:
+            piece = (1 if td >= t_slow else 0) + (1 if td >= t_floor else 0)
+        else:
+            piece = (1 if td > t_slow else 0) + (1 if td > t_floor else 0)
+        if piece == 1:
+            k, p0, lo, hi = kb, p_b0, t_slow, t_floor
+        elif piece == 2:
+            k, p0, lo, hi = 0.0, p_c, t_floor, math.inf
+        else:
+            k, p0, lo, hi = 0.0, p_a, -math.inf, t_slow
+        a11, a12, a21, a22, l1, l2 = _pair_modes_1(k, r_d, r_p, c_d, c_p)
+        e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
+        e_p = t_cool + r_p * (p0 - k * e_d)
+        yd, yp = td - e_d, tp - e_p
+        inv = 1.0 / (l1 - l2)
+        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
+        bd = yd - ad
+        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
+        bp = yp - ap
+        h = rem
+        hit = False
+        bound = 0.0
+        if it < max_pieces - 1:
+            ratio = -bd * l2 / (ad * l1)
+            t_ext = math.log(ratio) / (l1 - l2) if ratio > 0 else -1.0
+            has_ext = (t_ext > 0) and (t_ext < rem)
+            t1 = t_ext if has_ext else rem
+            v1 = _tdie(t1, ad, bd, e_d, l1, l2)
+            v2 = _tdie(rem, ad, bd, e_d, l1, l2)
+            out1 = (v1 > hi) or (v1 < lo)
+            out2 = has_ext and (not out1) and ((v2 > hi) or (v2 < lo))
+            hit = out1 or out2
+            if hit:
+                va = td if out1 else v1
+                vb = v1 if out1 else v2
+                bound = hi if vb > hi else lo
+                ta = 0.0 if out1 else t1
+                tb = t1 if out1 else rem
+                root = _illinois_1(ad, bd, e_d, l1, l2, bound, ta, tb, va - bound, vb - bound)
+                h = 0.0 if root < 0.0 else (rem if root > rem else root)
+        e1, e2 = math.exp(l1 * h), math.exp(l2 * h)
+        td_new = bound if hit else e_d + ad * e1 + bd * e2
+        tp_new = e_p + ap * e1 + bp * e2
+        int_t = e_d * h + ad * math.expm1(l1 * h) / l1 + bd * math.expm1(l2 * h) / l2
+        if piece == 1:
+            energy += p_b0 * h - kb * int_t
+            lost += gain * (int_t - t_slow * h)
+        else:
+            energy += p0 * h
+            if piece == 2:
+                lost += (1.0 - min_clock) * h
+        if piece > 0:
+            thr += h
+        td, tp = td_new, tp_new
+        rem = rem - h
+        if not hit:
+            break
+    return td, tp, energy, thr, lost
+
+
+@njit
+def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
+    """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
+    couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
+    (clipped to [0, 1]), full-clock energy ``s.e_full`` [J], recirculation ``s.r`` [K] from
+    ``D.delta`` (the last step's rack powers, :func:`rack_delta`), the heat at a 0 °C loop part
+    ``s.q0`` [J] (response in ``s.dX``) summed into ``q_loops``; with sibling coupling (``off_on``)
+    ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
+    before its diagonal is taken off)."""
+    F1, F2 = L.F1[lv], L.F2[lv]
+    g = L.g[lv]
+    X = s.X
+    recirc = D.has[0]
+    q_loops[:] = 0.0
+    q_off[:] = 0.0
+    run_a = run_b = -1
+    sum_a = sum_b = off_a = off_b = 0.0
+    for i in range(S.p_idle.size):
+        acc = 0.0
+        for q in range(J.indptr[i], J.indptr[i + 1]):
+            acc += J.data[q] * uj[J.indices[q]]
+        u = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
+        s.u[i] = u
+        p_a = S.p_idle[i] + S.p_dyn[i] * u
+        e = p_a * h
+        s.e_full[i] = e
+        r = S.wa[i] * S.hf[i] * D.delta[S.rack[i]] if recirc else 0.0
+        s.r[i] = r
+        yd = X[0, i] - r - p_a * S.r_th[i]
+        yp = X[1, i] - r - p_a * S.r_plate[i]
+        d0 = F1[0, i] * yd + F2[0, i] * yp
+        d1 = F1[1, i] * yp + F2[1, i] * yd
+        s.dX[0, i] = d0
+        s.dX[1, i] = d1
+        q0 = e - (S.c_die[i] * d0 + S.c_plate[i] * d1)
+        s.q0[i] = q0
+        la, lb = S.air[i], S.liq[i]
+        wa, wb = S.wa[i], S.wb[i]
+        # sums per loop over runs of servers on the same loops (plan order keeps a rack's servers,
+        # and racks of a row, together): adds in registers instead of a store-to-load chain
+        if la != run_a:
+            if run_a >= 0:
+                q_loops[run_a] += sum_a
+                q_off[run_a] += off_a
+            run_a, sum_a, off_a = la, 0.0, 0.0
+        if lb != run_b:
+            if run_b >= 0:
+                q_loops[run_b] += sum_b
+                q_off[run_b] += off_b
+            run_b, sum_b, off_b = lb, 0.0, 0.0
+        sum_a += wa * q0
+        sum_b += wb * q0
+        if off_on:
+            x = g[i] * (wa * tl[la] + wb * tl[lb])
+            off_a += wa * x
+            off_b += wb * x
+    if run_a >= 0:
+        q_loops[run_a] += sum_a
+        q_off[run_a] += off_a
+    if run_b >= 0:
+        q_loops[run_b] += sum_b
+        q_off[run_b] += off_b
+    if not off_on:
+        q_off[:] = 0.0
+
+
+@njit
+def rack_delta(D):
+    """Recirculation rise of every rack ``D.delta = D @ D.rack_p`` [K] (air-side rack powers [W]
+    accumulated by :func:`servers_finish`)."""
+    for r in range(D.delta.size):
+        acc = 0.0
+        for q in range(D.indptr[r], D.indptr[r + 1]):
+            acc += D.data[q] * D.rack_p[D.indices[q]]
+        D.delta[r] = acc
+
+
+@njit
+def servers_step(S, L, lv, s, tl, h):
+    """:meth:`ServerBank.step` at the loops' end temperatures ``tl`` [°C], one pass: ``s.X``
+    advanced, ``s.dX`` its change, ``s.energy`` [J] per server; servers at or past slowdown take the
+    exact piecewise path. Returns ``(tmax, throttled_step, step_thr_gpu_s)``."""
+    G1 = L.G1[lv]
+    X, dX = s.X, s.dX
+    gain, smin = S.opt[0], S.opt[1]
+    stats = s.stats
+    tmax = -math.inf
+    hot_any = False
+    step_thr = 0.0
+    lost = 0.0
+    for i in range(S.p_idle.size):
+        tcl = S.wa[i] * tl[S.air[i]] + S.wb[i] * tl[S.liq[i]]
+        s.tcl[i] = tcl
+        d0 = dX[0, i] - G1[0, i] * tcl
+        d1 = dX[1, i] - G1[1, i] * tcl
+        td0 = X[0, i]
+        t_new = td0 + d0
+        if t_new > S.t_slow[i] or td0 > S.t_slow[i]:  # hot: the exact piecewise path
+            hot_any = True
+            tp0 = X[1, i]
+            td1, tp1, e, thr_h, lost_h = pair_step_1(td0, tp0, tcl + s.r[i], s.u[i], S.p_idle[i], S.p_dyn[i],
+                                                     S.r_die[i], S.r_plate[i], S.c_die[i], S.c_plate[i],
+                                                     S.t_slow[i], gain, smin, h)
+            dX[0, i] = td1 - td0
+            dX[1, i] = tp1 - tp0
+            X[0, i] = td1
+            X[1, i] = tp1
+            s.energy[i] = e
+            step_thr += S.gpus[i] * thr_h
+            lost += S.gpus[i] * s.u[i] * lost_h
+            s.srv_thr_s[i] += thr_h
+            if (td1 > S.t_slow[i] or thr_h > 0.0) and not s.in_event[i]:
+                stats[0] += S.gpus[i]
+                s.in_event[i] = True
+                s.ever[i] = True
+                stats[3] += 1.0
+            t_new = td1
+        else:
+            dX[0, i] = d0
+            dX[1, i] = d1
+            X[0, i] = t_new
+            X[1, i] += d1
+            s.energy[i] = s.e_full[i]
+        if s.in_event[i] and t_new < S.t_event_end[i]:  # cool enough to end its event
+            s.in_event[i] = False
+            stats[3] -= 1.0
+        if t_new > tmax:
+            tmax = t_new
+    stats[1] += step_thr
+    stats[2] += lost
+    return tmax, hot_any, step_thr
+
+
+@njit
+def servers_finish(S, L, lv, s, D, throttled, off_on, tl, tl_start, h, dq, p_mean, t_rec, iv_max_t, iv_e):
+    """Step 4 and the servers' part of step 5 in one pass: into ``dq`` [J] per loop the servers'
+    true heat (``throttled``) or, with sibling coupling, ``Σ g·w·(w·ΔT)`` over the loops' change
+    (the caller completes both); the step's mean power ``p_mean`` [W] and the air-side rack powers
+    ``D.rack_p`` (next step's recirculation); each server's interval maximum ``iv_max_t`` of
+    ``t_rec`` [°C] and energy ``iv_e`` [J] (:func:`.recorder.record_step`). Returns the IT energy [J]."""
+    g = L.g[lv]
+    recirc = D.has[0]
+    if recirc:
+        D.rack_p[:] = 0.0
+    if throttled or off_on:
+        dq[:] = 0.0
+    e_step = 0.0
+    inv_h = 1.0 / h
+    scatter = throttled or off_on
+    run_a = run_b = -1
+    sum_a = sum_b = 0.0
+    for i in range(S.p_idle.size):
+        e = s.energy[i]
+        e_step += e
+        pm = e * inv_h
+        p_mean[i] = pm
+        wa = S.wa[i]
+        if recirc:
+            D.rack_p[S.rack[i]] += wa * pm
+        if scatter:
+            la, lb = S.air[i], S.liq[i]
+            wb = S.wb[i]
+            if throttled:
+                x = e - S.c_die[i] * s.dX[0, i] - S.c_plate[i] * s.dX[1, i]
+            else:
+                x = g[i] * (wa * (tl[la] - tl_start[la]) + wb * (tl[lb] - tl_start[lb]))
+            if la != run_a:  # per-loop sums over runs of servers on the same loops (as in the predict)
+                if run_a >= 0:
+                    dq[run_a] += sum_a
+                run_a, sum_a = la, 0.0
+            if lb != run_b:
+                if run_b >= 0:
+                    dq[run_b] += sum_b
+                run_b, sum_b = lb, 0.0
+            sum_a += wa * x
+            sum_b += wb * x
+        if t_rec[i] > iv_max_t[i]:
+            iv_max_t[i] = t_rec[i]
+        iv_e[i] += e
+    if run_a >= 0:
+        dq[run_a] += sum_a
+    if run_b >= 0:
+        dq[run_b] += sum_b
+    return e_step
+
+
+@njit
+def servers_off_change(S, L, lv, tl, tl_start, out):
+    """``Σ g·w·(w·ΔT)`` per loop over the servers [J] (``ΔT`` the loops' change over the step): the
+    sibling coupling's change before Γ's diagonal is taken off, for a throttled step's carried
+    shortfall (:func:`servers_finish` gives it only for a step at full clock)."""
+    g = L.g[lv]
+    out[:] = 0.0
+    for i in range(S.p_idle.size):
+        la, lb = S.air[i], S.liq[i]
+        wa, wb = S.wa[i], S.wb[i]
+        x = g[i] * (wa * (tl[la] - tl_start[la]) + wb * (tl[lb] - tl_start[lb]))
+        out[la] += wa * x
+        out[lb] += wb * x

@@ -12,9 +12,12 @@ rounded up to whole weeks (a week of jobs makes a working year; the issue's rule
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
+from . import loads as _loads
+from .jit import njit
 from .loads import TRAINING_KINDS, Placement, training_utilization_integral
 
 WEEK_S = 7 * 86400.0
@@ -146,3 +149,140 @@ class Workload:
         clipped to [0, 1]."""
         uj = self.job_means(t_edges)
         return np.ascontiguousarray(np.clip((self.matrix @ uj).T, 0.0, 1.0))
+
+
+# ----------------------------------------------------------------------------- compiled form
+#
+# The stepping kernel (:mod:`.integrate`) evaluates the same cumulative utilisation per step, job by
+# job, with the training curve's closed form (:func:`.loads.training_utilization_integral`, same
+# arithmetic, scalar).
+
+_RAMP, _ITER, _CF, _COMM = _loads.RAMP_S, _loads.ITERATION_S, _loads.COMPUTE_FRACTION, _loads.COMM_LEVEL
+_CK_EVERY, _CK_S, _CK_LEVEL = _loads.CHECKPOINT_EVERY_S, _loads.CHECKPOINT_S, _loads.CHECKPOINT_LEVEL
+
+
+class JobTable(NamedTuple):
+    """The placed job list as arrays for the kernel (jobs in plan order; unplaced ones never run).
+
+    start, dur [s]; util [-]; training (bool); u_full: ``U_j`` at the job's end [s]; u_period:
+    ``U_j(P)`` [s]; period: ``[P]`` [s] (0: no repetition); indptr, indices, data: the servers ×
+    jobs GPU-share matrix (CSR)."""
+
+    start: np.ndarray
+    dur: np.ndarray
+    util: np.ndarray
+    training: np.ndarray
+    u_full: np.ndarray
+    u_period: np.ndarray
+    period: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+
+def job_table(wl: Workload) -> JobTable:
+    """:class:`JobTable` of a :class:`Workload`."""
+    nj = wl.n_jobs
+    start = np.full(nj, np.inf)
+    dur = np.ones(nj)
+    util = np.zeros(nj)
+    training = np.zeros(nj, np.bool_)
+    u_full = np.zeros(nj)
+    start[wl.idx], dur[wl.idx], util[wl.idx], training[wl.idx], u_full[wl.idx] = (
+        wl.start, wl.dur, wl.util, wl.training, wl.u_full)
+    u_period = wl.u_period if wl.u_period is not None else np.zeros(nj)
+    m = wl.matrix
+    return JobTable(start, dur, util, training, u_full, np.asarray(u_period, float),
+                    np.array([wl.period or 0.0]), m.indptr.astype(np.int64), m.indices.astype(np.int64),
+                    m.data.astype(float))
+
+
+@njit
+def _square_wave_integral_1(t, period, duty, hi, lo):
+    n = math.floor(t / period)
+    r = t - n * period
+    on = duty * period
+    return n * (on * hi + (period - on) * lo) + min(r, on) * hi + max(r - on, 0.0) * lo
+
+
+@njit
+def training_integral_1(t, utilization):
+    """:func:`.loads.training_utilization_integral` for one job at one time ``t`` ≥ 0 [s]."""
+    mean_wave = _CF + (1.0 - _CF) * _COMM
+    u_hi = min(utilization / mean_wave, 1.0)
+    u_lo = u_hi * _COMM
+    work = _CK_EVERY - _CK_S
+    n = math.floor(t / _CK_EVERY)
+    r = t - n * _CK_EVERY
+    per_period = _square_wave_integral_1(work, _ITER, _CF, u_hi, u_lo) + _CK_S * _CK_LEVEL
+    body = (n * per_period + _square_wave_integral_1(min(r, work), _ITER, _CF, u_hi, u_lo)
+            + max(r - work, 0.0) * _CK_LEVEL)
+    if _RAMP > 0:
+        tr = min(t, _RAMP)
+        ramp_int = 0.5 * tr * tr / _RAMP if tr < _RAMP else tr - 0.5 * _RAMP
+        body = body - u_hi * mean_wave * (tr - ramp_int)
+    return body
+
+
+@njit
+def _cumulative_once_1(J, j, t):
+    x = t - J.start[j]
+    if x <= 0.0:
+        return 0.0
+    if x >= J.dur[j]:
+        return J.u_full[j]
+    if J.training[j]:
+        return training_integral_1(x, J.util[j])
+    return J.util[j] * x
+
+
+@njit
+def cumulative_1(J, j, t):
+    """``U_j(t)`` [s] of job ``j`` with the list's repetition (:meth:`Workload.cumulative`)."""
+    p = J.period[0]
+    if p <= 0.0:
+        return _cumulative_once_1(J, j, t)
+    k = math.floor(t / p)
+    return k * J.u_period[j] + _cumulative_once_1(J, j, t - k * p)
+
+
+@njit
+def cumulative_all(J, t, out):
+    """``U_j(t)`` for every job into ``out`` [s] (:func:`cumulative_1`, the period's count taken once)."""
+    p = J.period[0]
+    if p <= 0.0:
+        for j in range(out.size):
+            out[j] = _cumulative_once_1(J, j, t)
+        return
+    k = math.floor(t / p)
+    tr = t - k * p
+    for j in range(out.size):
+        out[j] = k * J.u_period[j] + _cumulative_once_1(J, j, tr)
+
+
+@njit
+def server_means_into(J, c0, c1, h, uj, u):
+    """Step-mean utilisation of every server ``u`` [-] from the jobs' cumulative utilisation at the
+    step's start ``c0`` and end ``c1`` [s] over ``h`` [s] (``uj``: the jobs' means, scratch)."""
+    for j in range(uj.size):
+        uj[j] = (c1[j] - c0[j]) / h
+    for s in range(u.size):
+        acc = 0.0
+        for q in range(J.indptr[s], J.indptr[s + 1]):
+            acc += J.data[q] * uj[J.indices[q]]
+        u[s] = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
+
+
+@njit
+def training_running(J, j, t0, t1):
+    """Whether training job ``j`` runs at some time in ``[t0, t1)`` [s] (:meth:`Workload.bursty_servers`)."""
+    if not J.training[j]:
+        return False
+    a, b = t0, t1
+    p = J.period[0]
+    if p > 0.0:
+        k = math.floor(t0 / p)
+        a, b = t0 - k * p, t1 - k * p
+    if J.start[j] < b and J.start[j] + J.dur[j] > a:
+        return True
+    return p > 0.0 and b > p and J.start[j] < b - p

@@ -1,0 +1,225 @@
+"""Compiled server step with issue 11's GPU thermal control (per GPU group), for the kernel.
+
+The same arithmetic as :meth:`.serverstep.ServerBank.step` (numpy, issue 11) one server at a time:
+servers below their first kink take the full-clock propagator; the others the exact piecewise path
+through their groups' kinks (:mod:`.pieces`), with shut-down groups, the minute record of
+throttled groups (episodes: :func:`close_minute`) and the hottest GPU of each server. Piece tables
+are kept per server and rebuilt only when its running utilisation changes.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from . import defaults as d
+from .jit import njit
+from .pieces import group_state_1, pair_step_pieces_1, piece_of, piece_table_1
+
+
+class GroupTable(NamedTuple):
+    """Per server: ``first_kink``, ``off_max`` [°C / K], ``t_op``, ``t_slow``, ``t_shut``, ``t_restart``
+    [°C], GPU groups ``off``, ``w`` [n × G]; ``opt`` = ``[p_hw, alpha]``."""
+
+    first_kink: np.ndarray
+    off_max: np.ndarray
+    t_op: np.ndarray
+    t_slow: np.ndarray
+    t_shut: np.ndarray
+    t_restart: np.ndarray
+    off: np.ndarray
+    w: np.ndarray
+    opt: np.ndarray
+
+
+class GroupState(NamedTuple):
+    """``t_gpu`` [n] hottest GPU [°C]; ``down``, ``minute_thr``, ``in_episode``, ``ever`` [n × G] flags;
+    ``quiet`` [n × G] quiet minutes; ``stats`` = ``[events, thr_gpu_s, lost_gpu_s, shutdown_gpu_s,
+    cap_lost_gpu_s, shutdowns, any_down, minute_hot]``; piece tables per server ``kinks`` [n × M],
+    ``A``, ``B``, ``thr`` [n × (M + 1)] for running utilisation ``u_key`` [n]; scratch."""
+
+    t_gpu: np.ndarray
+    down: np.ndarray
+    minute_thr: np.ndarray
+    in_episode: np.ndarray
+    ever: np.ndarray
+    quiet: np.ndarray
+    stats: np.ndarray
+    kinks: np.ndarray
+    A: np.ndarray
+    B: np.ndarray
+    thr: np.ndarray
+    u_key: np.ndarray
+    xk: np.ndarray
+    xs: np.ndarray
+    p_g: np.ndarray
+    t_g: np.ndarray
+    p_g0: np.ndarray
+
+
+def group_table(model) -> GroupTable:
+    f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
+    return GroupTable(f(model.first_kink), f(model.off_max), f(model.t_op), f(model.t_slow), f(model.t_shut),
+                      f(model.t_slow - d.GPU_RESTART_BELOW_SLOWDOWN_K), f(model.gpu_off), f(model.gpu_w),
+                      np.array([float(model.p_hw), float(model.alpha)]))
+
+
+def group_state(model, t_die) -> GroupState:
+    n, G = model.gpu_w.shape
+    M = 2 * G
+    b = lambda: np.zeros((n, G), np.bool_)  # noqa: E731
+    return GroupState(np.asarray(t_die, float) + model.off_max, b(), b(), b(), b(), np.zeros((n, G), np.int64),
+                      np.zeros(8), np.full((n, M), np.inf), np.zeros((n, M + 1)), np.zeros((n, M + 1)),
+                      np.zeros((n, M + 1)), np.full(n, np.nan), np.zeros(M), np.zeros(G), np.zeros(G), np.zeros(G),
+                      np.zeros(G))
+
+
+@njit
+def _tables(S, GT, GS, i, u_run):
+    """Server ``i``'s piece tables at running utilisation ``u_run`` (cached while it stays)."""
+    if GS.u_key[i] != u_run:
+        k = S.r_die[i] * S.p_dyn[i] * u_run
+        piece_table_1(GT.off[i], GT.w[i], GT.t_op[i], GT.t_slow[i], GT.opt[0], k, GS.kinks[i], GS.A[i], GS.B[i],
+                      GS.thr[i], GS.xk, GS.xs)
+        GS.u_key[i] = u_run
+
+
+@njit
+def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
+    """:meth:`.serverstep.ServerBank.step` at the loops' end temperatures ``tl`` [°C] (after
+    :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.dX`` its change,
+    ``s.energy`` [J]; ``u_cap`` [n] (predictive throttling) or an empty array. Returns ``(hottest GPU
+    [°C], any server off the full-clock path, GPU time below full clock [s])``."""
+    G1 = L.G1[lv]
+    X, dX = s.X, s.dX
+    st = GS.stats
+    p_hw, alpha = GT.opt[0], GT.opt[1]
+    capped_any = u_cap.size > 0
+    any_down = st[6] > 0.0
+    tmax = -math.inf
+    hot_any = False
+    step_thr = 0.0
+    for i in range(S.p_idle.size):
+        tcl = S.wa[i] * tl[S.air[i]] + S.wb[i] * tl[S.liq[i]]
+        s.tcl[i] = tcl
+        d0 = dX[0, i] - G1[0, i] * tcl
+        d1 = dX[1, i] - G1[1, i] * tcl
+        td0 = X[0, i]
+        t_new = td0 + d0
+        u = s.u[i]
+        capped = capped_any and u_cap[i] < u - 1e-12
+        down_w = 0.0
+        if any_down:
+            for q in range(GT.w.shape[1]):
+                if GS.down[i, q]:
+                    down_w += GT.w[i, q]
+        hot = t_new > GT.first_kink[i] or td0 > GT.first_kink[i] or down_w > 0.0 or capped
+        if not hot:
+            dX[0, i] = d0
+            dX[1, i] = d1
+            X[0, i] = t_new
+            X[1, i] += d1
+            s.energy[i] = s.e_full[i]
+            tg = t_new + GT.off_max[i]
+            GS.t_gpu[i] = tg
+            if tg > tmax:
+                tmax = tg
+            continue
+        hot_any = True
+        u_base = u_cap[i] if capped_any else u
+        u_run = u_base * (1.0 - down_w)
+        _tables(S, GT, GS, i, u_run)
+        k_die = S.r_die[i] * S.p_dyn[i] * u_run
+        tp0 = X[1, i]
+        th, tph, eh, thr_t, lost = pair_step_pieces_1(
+            td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
+            S.c_plate[i], GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i], h, GT.off[i], GT.w[i], GT.t_op[i],
+            GT.t_slow[i], p_hw, k_die, alpha, GS.p_g, GS.t_g)
+        g_i = S.gpus[i]
+        if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
+            lost = lost * (1.0 - down_w) + down_w * h
+            thr_t = thr_t * (1.0 - down_w) + down_w * h
+            st[3] += g_i * down_w * h
+        step_thr += g_i * thr_t
+        st[2] += g_i * u_base * lost
+        if capped_any:
+            cl = g_i * (u - u_base) * h
+            st[2] += cl
+            st[4] += cl
+        s.srv_thr_s[i] += thr_t
+        dX[0, i] = th - td0
+        dX[1, i] = tph - tp0
+        X[0, i] = th
+        X[1, i] = tph
+        s.energy[i] = eh
+        # the GPU groups at the step's ends: minute record, hottest GPU, shutdowns
+        kn, A, B = GS.kinks[i], GS.A[i], GS.B[i]
+        j1 = piece_of(th, kn, False)
+        group_state_1(th, A[j1] - B[j1] * th, GT.off[i], GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g, GS.t_g)
+        j0 = piece_of(td0, kn, False)
+        group_state_1(td0, A[j0] - B[j0] * td0, GT.off[i], GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
+        tg = -math.inf
+        for q in range(GT.w.shape[1]):
+            if GT.w[i, q] > 0.0:
+                if GS.t_g[q] > tg:
+                    tg = GS.t_g[q]
+                if GS.p_g[q] < 1.0 - 1e-12 or GS.p_g0[q] < 1.0 - 1e-12:
+                    GS.minute_thr[i, q] = True
+                if GS.t_g[q] > GT.t_shut[i] and not GS.down[i, q]:
+                    st[5] += GT.w[i, q] * g_i
+                    GS.down[i, q] = True
+                elif GS.down[i, q] and GS.t_g[q] < GT.t_restart[i]:
+                    GS.down[i, q] = False
+        st[7] = 1.0
+        GS.t_gpu[i] = tg
+        if tg > tmax:
+            tmax = tg
+    if hot_any:
+        nd = 0.0
+        for i in range(GS.down.shape[0]):
+            for q in range(GS.down.shape[1]):
+                if GS.down[i, q]:
+                    nd = 1.0
+                    break
+            if nd > 0.0:
+                break
+        st[6] = nd
+    st[1] += step_thr
+    return tmax, hot_any, step_thr
+
+
+@njit
+def close_minute(GT, GS, S, minutes):
+    """:meth:`.serverstep.ServerBank.close_minute`: episodes from the minute just ended (a group below
+    full clock at any time of it, or shut down, starts one; ``THROTTLE_EPISODE_GAP_MIN`` quiet minutes
+    end it)."""
+    st = GS.stats
+    if st[7] == 0.0:
+        busy = False
+        for i in range(GS.in_episode.shape[0]):
+            for q in range(GS.in_episode.shape[1]):
+                if GS.in_episode[i, q]:
+                    busy = True
+                    break
+            if busy:
+                break
+        if not busy:
+            return
+    gap = d.THROTTLE_EPISODE_GAP_MIN
+    for i in range(GS.in_episode.shape[0]):
+        for q in range(GS.in_episode.shape[1]):
+            live = GT.w[i, q] > 0.0
+            thr = (GS.minute_thr[i, q] and live) or GS.down[i, q]
+            if thr and not GS.in_episode[i, q]:
+                st[0] += GT.w[i, q] * S.gpus[i]
+            if thr:
+                GS.ever[i, q] = True
+                GS.in_episode[i, q] = True
+                GS.quiet[i, q] = 0
+            else:
+                GS.quiet[i, q] += minutes
+            if GS.quiet[i, q] >= gap:
+                GS.in_episode[i, q] = False
+            GS.minute_thr[i, q] = False
+    st[7] = 0.0

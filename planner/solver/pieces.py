@@ -1,0 +1,198 @@
+"""Compiled form of the GPU-group power law and the exact server step through its kinks.
+
+Issue 11's GPU thermal control (NVIDIA's software slowdown from the max operating temperature to
+the hardware floor at the slowdown threshold, per GPU group at offsets around the server's mean die;
+``physics`` branch: ``gpu_control.py`` / ``thermal.server_pair_step_pieces``) for the stepping
+kernel. The kernel's scalar counterparts of :func:`.gpu_control.piece_tables`,
+:func:`.gpu_control.group_state`, :func:`.gpu_control.lost_work_fraction` and
+:func:`.thermal.server_pair_step_pieces`: one server at a time, the same arithmetic, plain arrays in
+and out (a server's GPU groups as ``offsets`` / ``weights`` [G], its law as ``kinks`` [M = 2G] and
+``A``, ``B``, ``thr`` [M + 1]).
+"""
+from __future__ import annotations
+
+import math
+
+from .jit import njit
+from .serverstep import _illinois_1 as _illinois
+from .serverstep import _pair_modes_1 as _modes
+from .serverstep import _tdie
+
+
+@njit
+def piece_table_1(off, w, t_op, t_slow, p_hw, k, kinks, A, B, thr, xk, xs):
+    """:func:`.gpu_control.piece_tables` for one server with die share ``k = R_die·P_dyn·u`` [K]:
+    fills ``kinks`` [M] (sorted, +inf where padded), ``A``, ``B``, ``thr`` [M + 1]; ``xk`` [M],
+    ``xs`` [G] are scratch. Returns the number of real kinks."""
+    G = off.size
+    M = 2 * G
+    g = (1.0 - p_hw) / (t_slow - t_op)
+    n_fin = 0
+    for q in range(G):
+        if w[q] > 0.0:
+            xs[q] = t_op - off[q] - k
+            xk[n_fin] = xs[q]
+            xk[n_fin + 1] = t_op - off[q] + (1.0 - p_hw * (1.0 + g * k)) / g
+            n_fin += 2
+        else:
+            xs[q] = math.inf
+    for j in range(n_fin, M):
+        xk[j] = math.inf
+    # insertion sort (M ≤ 2·GPU_OFFSET_GROUPS)
+    for a in range(1, n_fin):
+        v = xk[a]
+        b = a - 1
+        while b >= 0 and xk[b] > v:
+            xk[b + 1] = xk[b]
+            b -= 1
+        xk[b + 1] = v
+    den = 1.0 + g * k
+    prev_p = 0.0
+    prev_td = 0.0
+    A[0] = 1.0
+    B[0] = 0.0
+    for j in range(M):
+        if j < n_fin:
+            x = xk[j]
+            pb = 0.0
+            for q in range(G):
+                if w[q] > 0.0:
+                    pg = (1.0 - g * (x + off[q] - t_op)) / den
+                    pg = p_hw if pg < p_hw else (1.0 if pg > 1.0 else pg)
+                    pb += w[q] * pg
+            td = x + k * pb
+            kinks[j] = td
+            if j >= 1:
+                d_td = td - prev_td
+                slope = -(pb - prev_p) / d_td if d_td > 1e-12 else 0.0
+                B[j] = slope
+                A[j] = prev_p + slope * prev_td
+            prev_p, prev_td = pb, td
+        else:
+            kinks[j] = math.inf
+    # beyond the last real kink: every group at the hardware-slowdown floor; padding repeats it
+    for j in range(n_fin, M + 1):
+        A[j] = p_hw if n_fin > 0 else 1.0
+        B[j] = 0.0
+    thr[0] = 0.0
+    for j in range(1, M + 1):
+        if j >= n_fin:
+            thr[j] = 1.0 if n_fin > 0 else 0.0
+        else:
+            s = 0.0
+            for q in range(G):
+                if w[q] > 0.0 and xs[q] <= xk[j - 1]:
+                    s += w[q]
+            thr[j] = s
+    return n_fin
+
+
+@njit
+def piece_of(td, kinks, heading_up):
+    """:func:`.thermal.piece_index` of one server: kinks below ``td`` (on a kink, the piece the
+    trajectory heads into)."""
+    j = 0
+    for x in kinks:
+        if x < td or (heading_up and x == td):
+            j += 1
+    return j
+
+
+@njit
+def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out, t_out):
+    """:func:`.gpu_control.group_state` and :func:`.gpu_control.lost_work_fraction` of one server at
+    mean die ``td`` [°C] with mean power fraction ``pbar``: each group's power fraction ``p_out``
+    and temperature ``t_out`` [G]; returns the share of demanded work not delivered [-]."""
+    g = (1.0 - p_hw) / (t_slow - t_op)
+    den = 1.0 + g * k
+    x = td - k * pbar
+    lost = 0.0
+    for q in range(off.size):
+        pg = (1.0 - g * (x + off[q] - t_op)) / den
+        pg = p_hw if pg < p_hw else (1.0 if pg > 1.0 else pg)
+        p_out[q] = pg
+        t_out[q] = x + off[q] + k * pg
+        lost += w[q] * (1.0 - (pg if pg > 0.0 else 0.0) ** (1.0 / alpha))
+    return lost
+
+
+@njit
+def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
+    """:func:`group_lost_and_hottest` without the lost work (its ``p_out``, ``t_out`` only: the
+    step's end states need no ``p^(1/α)``)."""
+    g = (1.0 - p_hw) / (t_slow - t_op)
+    den = 1.0 + g * k
+    x = td - k * pbar
+    for q in range(off.size):
+        pg = (1.0 - g * (x + off[q] - t_op)) / den
+        pg = p_hw if pg < p_hw else (1.0 if pg > 1.0 else pg)
+        p_out[q] = pg
+        t_out[q] = x + off[q] + k * pg
+
+
+@njit
+def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
+                       off, w, t_op, t_slow, p_hw, k_die, alpha, p_scr, t_scr, max_pieces=48):
+    """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the
+    server's GPU groups (:func:`group_lost_and_hottest` at each piece's mean die):
+    ``(td1, tp1, energy_j, throttled_s, lost_s)``."""
+    m = kinks.size
+    r_th = r_d + r_p
+    pu = p_dyn * u
+    rem = dt
+    energy = thr_t = lost = 0.0
+    for it in range(max_pieces):
+        j = piece_of(td, kinks, False)
+        p_now = p_idle + pu * (A[j] - B[j] * td)
+        up = (p_now - (td - tp) / r_d) > 0.0
+        j = piece_of(td, kinks, up)
+        k = pu * B[j]
+        p0 = p_idle + pu * A[j]
+        a11, a12, a21, a22, l1, l2 = _modes(k, r_d, r_p, c_d, c_p)
+        e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
+        e_p = t_cool + r_p * (p0 - k * e_d)
+        yd, yp = td - e_d, tp - e_p
+        inv = 1.0 / (l1 - l2)
+        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
+        bd = yd - ad
+        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
+        bp = yp - ap
+        lo = kinks[j - 1] if j > 0 else -math.inf
+        hi = kinks[j] if j < m else math.inf
+        h = rem
+        hit = False
+        bound = 0.0
+        if it < max_pieces - 1:
+            ratio = -bd * l2 / (ad * l1)
+            t_ext = math.log(ratio) / (l1 - l2) if ratio > 0 else -1.0
+            has_ext = (t_ext > 0) and (t_ext < rem)
+            t1 = t_ext if has_ext else rem
+            v1 = _tdie(t1, ad, bd, e_d, l1, l2)
+            v2 = _tdie(rem, ad, bd, e_d, l1, l2)
+            out1 = (v1 > hi) or (v1 < lo)
+            out2 = has_ext and (not out1) and ((v2 > hi) or (v2 < lo))
+            hit = (out1 or out2) and rem > 0.0
+            if hit:
+                va = td if out1 else v1
+                vb = v1 if out1 else v2
+                bound = hi if vb > hi else lo
+                ta = 0.0 if out1 else t1
+                tb = t1 if out1 else rem
+                root = _illinois(ad, bd, e_d, l1, l2, bound, ta, tb, va - bound, vb - bound)
+                h = 0.0 if root < 0.0 else (rem if root > rem else root)
+        e1, e2 = math.exp(l1 * h), math.exp(l2 * h)
+        td_new = bound if hit else e_d + ad * e1 + bd * e2
+        tp_new = e_p + ap * e1 + bp * e2
+        int_t = e_d * h + ad * math.expm1(l1 * h) / l1 + bd * math.expm1(l2 * h) / l2
+        energy += p0 * h - k * int_t
+        thr_t += thr[j] * h
+        if h > 0.0:
+            tm = int_t / h
+            jm = piece_of(tm, kinks, False)
+            lost += h * group_lost_and_hottest(tm, A[jm] - B[jm] * tm, off, w, t_op, t_slow, p_hw, k_die, alpha,
+                                               p_scr, t_scr)
+        td, tp = td_new, tp_new
+        rem = rem - h
+        if not hit:
+            break
+    return td, tp, energy, thr_t, lost

@@ -1,0 +1,35 @@
+"""Compile (or load) the solver's kernels once: ``python -m planner.solver.warmup``.
+
+numba compiles the stepping kernel on its first use and keeps the machine code in its cache
+(``__pycache__`` beside the sources, :mod:`.jit`); a fresh install or a changed kernel source pays
+that once — a minute or more on a loaded 2-core machine. ``make venv`` runs this right after
+installing, and ``make test`` before the tests, so the first simulation in the GUI (in a worker
+thread, with a progress bar) or in a test with a time limit does not pay it.
+"""
+from __future__ import annotations
+
+import time
+
+
+def warm() -> float:
+    """Run a twenty-minute simulation of a small plan, fixed and adaptive, and once with the float32
+    loop series of long runs (:data:`.recorder.LOOP_SERIES_F64_MAX_CELLS`: another specialisation of
+    the kernel); returns the wall time [s]."""
+    from . import recorder
+    from .examples import liquid_burst_plan
+    from .run import simulate
+    t = time.perf_counter()
+    plan = liquid_burst_plan(lag_s=60.0, horizon_s=1200.0)
+    simulate(plan, weather=30.0, step_s=10.0)
+    simulate(plan, weather=30.0, step_s=10.0, rtol=1e-3, control="predictive")
+    cells = recorder.LOOP_SERIES_F64_MAX_CELLS
+    recorder.LOOP_SERIES_F64_MAX_CELLS = 0
+    try:
+        simulate(plan, weather=30.0, step_s=10.0, rtol=1e-3)
+    finally:
+        recorder.LOOP_SERIES_F64_MAX_CELLS = cells
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    print(f"dcplan solver kernels ready ({warm():.1f} s)")
