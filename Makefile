@@ -35,6 +35,7 @@ run: $(STAMP) sysdeps-run $(DEMO)
 	  echo "make run: no display (DISPLAY/WAYLAND_DISPLAY unset). Run it in a desktop session, or on a"; \
 	  echo "headless machine under a virtual screen: xvfb-run -s '-screen 0 1600x1000x24' make run"; \
 	  exit 2; fi
+	$(BIN)/python -m planner.solver.warmup
 	$(BIN)/dcplan-gui $(DEMO)
 
 test: $(STAMP) sysdeps-test
