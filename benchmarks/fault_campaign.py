@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import random
 import re
@@ -199,11 +200,22 @@ def _run(argv, check=True, timeout=600) -> subprocess.CompletedProcess:
     return proc
 
 
+#: Uninterrupted runs a scenario's duration is measured over; the fastest counts
+DURATION_RUNS = 3
+
+
 def _duration(sc: Scenario) -> float:
-    sc.reset()
-    t0 = time.perf_counter()
-    _run(sc.argv)
-    return time.perf_counter() - t0
+    """The scenario's shortest uninterrupted run [s]. The kills are timed as fractions of it: a
+    single measurement taken while the machine was busier (another suite, a first load of the
+    solver's compiled kernels) made later, faster runs end before their kill and the sample
+    killed fewer runs than it asserts (seen: 4 of 16 as the load fell)."""
+    best = math.inf
+    for _ in range(DURATION_RUNS):
+        sc.reset()
+        t0 = time.perf_counter()
+        _run(sc.argv)
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def run(runs: int, seed: int = 1, work: Path | None = None, scenarios=SCENARIOS, follow_every: int = 1,
