@@ -7,14 +7,15 @@ tasks depend on, so they travel to each worker once and, unlike scattered data, 
 by the scheduler if the worker holding them dies. Variant tasks are keyed by their content hash
 (``dcplan-variant-…``). A worker process that dies mid-task is replaced by the scheduler, which
 reruns its tasks elsewhere (``distributed.scheduler.allowed-failures``); each key completes once,
-so no row is duplicated.
+so no row is duplicated. Each worker loads the solver's compiled kernels once, when it joins
+(:class:`.kernels.SolverKernels`), not inside the first variant it runs.
 """
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
-import time
 from contextlib import contextmanager
 from typing import Callable, Iterable, Mapping
 
@@ -24,7 +25,9 @@ from .worker import run_variant
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 CONNECT_TIMEOUT_S = 15.0
-#: How often the collection loop checks ``cancel`` while no result arrives [s].
+#: How often the collection loop checks ``cancel`` while no result arrives [s]. A result that
+#: arrives wakes the loop at once (it waits on a queue the futures' done-callbacks fill), so this
+#: sets only how soon a cancel is seen, not the latency of a row or of the sweep's end.
 POLL_S = 0.2
 
 
@@ -142,7 +145,7 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
     cancel : polled; True cancels the remaining tasks and returns the rows done
     A ``KeyboardInterrupt`` cancels the remaining tasks too, then propagates.
     """
-    from distributed import as_completed
+    from .kernels import SolverKernels
 
     skip = set(skip)
     todo = [v for v in sweep.variants if v.hash not in skip]
@@ -152,6 +155,8 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
     if progress is not None:
         progress(0.0)
     with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo)) as cl:
+        # Waits until every worker present has loaded the kernels; later workers load them as they join.
+        cl.register_plugin(SolverKernels())
         plan_f = cl.submit(_identity, sweep.plan, key=f"dcplan-plan-{content_hash(sweep.plan)}")
         weather_f = {k: cl.submit(_identity, sweep.weather[k], key=f"dcplan-weather-{k[:16]}")
                      for k in {v.weather_key for v in todo} if k is not None}
@@ -161,13 +166,20 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                           weather_f.get(v.weather_key), v.hash, v.labels, key=f"dcplan-variant-{v.hash}", retries=0)
             futures[f] = v
         pending = set(futures)
-        arrived = as_completed(list(futures), loop=cl.loop)
+        arrived: queue.SimpleQueue = queue.SimpleQueue()
+        for f in futures:
+            f.add_done_callback(arrived.put)  # called from Dask's callback thread
         try:
             while pending:
-                finished = arrived.next_batch(block=False)
-                if not finished:
-                    time.sleep(POLL_S)
+                try:
+                    finished = [arrived.get(timeout=POLL_S)]
+                except queue.Empty:
+                    finished = []
+                while not arrived.empty():
+                    finished.append(arrived.get_nowait())
                 for f in finished:
+                    if f not in pending:
+                        continue
                     pending.discard(f)
                     v = futures[f]
                     if f.status != "finished":
