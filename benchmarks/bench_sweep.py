@@ -8,7 +8,7 @@ Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual
   process (``planner.sweep.run_serial``) and on a LocalCluster of ``--workers`` processes (default
   one per core), alternating over ``--rounds`` slices so both see the same machine load. Reported:
   speed-up end to end (cluster start-up included) and of the task phase alone; cluster start-up
-  time; per-task overhead of the sweep, ``(workers × task-phase wall − Σ serial variant times) / n``
+  time (the workers' kernel load included); the cores the idle cluster uses (background loops); per-task overhead of the sweep, ``(workers × task-phase wall − Σ serial variant times) / n``
   (scheduling, transfer, deep copy of the plan, idle tail); the round trip of an empty task; the
   CPU seconds per variant and the cores each phase actually got, with the load average: on a
   machine other sessions saturate, Linux's per-session (autogroup) scheduling gives all of one
@@ -72,7 +72,7 @@ def _own_cpu_s() -> float:
     return t.user + t.system
 
 
-def scaling(n_variants: int, days: float, workers: int | None, rounds: int) -> dict:
+def scaling(n_variants: int, days: float, workers: int | None, rounds: int, idle_s: float = 5.0) -> dict:
     """Serial and cluster phases alternate over ``rounds`` slices of the variants, so both see the
     same machine load; CPU seconds used per phase show how much of the machine each phase got
     (on a shared machine with Linux autogroup scheduling, all processes of one session share one
@@ -97,6 +97,9 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int) -> d
         client.register_plugin(SolverKernels())  # what execute() does first; counted as start-up
         startup = time.perf_counter() - t0
         worker_load = sorted(client.run(loaded_s).values())
+        c0, wc0, t_idle = _own_cpu_s(), _worker_cpu_s(client), time.perf_counter()
+        time.sleep(idle_s)  # the cluster's background CPU (event-loop ticks, monitors, heartbeats)
+        idle_cores = (_own_cpu_s() - c0 + _worker_cpu_s(client) - wc0) / (time.perf_counter() - t_idle)
         serial_rows, rows = [], []
         for part in slices:
             sub = Sweep(plan=sweep.plan, scenario=sweep.scenario, params=sweep.params, variants=part,
@@ -129,7 +132,7 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int) -> d
         "serial_per_variant_s": {"mean": round(statistics.fmean(times), 3), "min": round(min(times), 3),
                                  "max": round(max(times), 3)},
         "kernel_load_s": {"here": round(load_here, 2), "workers": [round(x, 2) for x in worker_load]},
-        "cluster_startup_s": round(startup, 2), "cluster_task_phase_s": round(t_tasks, 2),
+        "cluster_startup_s": round(startup, 2), "idle_cluster_cores": round(idle_cores, 4), "cluster_task_phase_s": round(t_tasks, 2),
         "cluster_cores_used": round(cpu_cluster / t_tasks, 2),
         "speedup_end_to_end": round(t_serial / (t_tasks + startup), 2), "speedup_task_phase": round(t_serial / t_tasks, 2),
         "cpu_per_variant_s": {"serial": round(cpu_serial / n, 3), "cluster": round(cpu_cluster / n, 3)},

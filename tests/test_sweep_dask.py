@@ -174,6 +174,28 @@ def test_workers_load_the_compiled_kernels_once_when_they_join_and_never_compile
         assert sorted(st[2] for st in client.run(_kernel_state).values()) == sorted(st[2] for st in states)
 
 
+def _dask_setting(name):
+    import dask
+    return dask.config.get(name)
+
+
+@pytest.mark.timeout(120)
+def test_the_embedded_cluster_runs_its_background_loops_at_the_sweep_settings():
+    """The embedded cluster's scheduler and worker processes run with EMBEDDED_CONFIG (an idle
+    2-worker cluster: 0.017 of a core instead of Dask's default 0.077, bench_sweep.py), and the
+    caller's own Dask configuration is left as it was."""
+    import dask
+
+    from planner.sweep.runner import EMBEDDED_CONFIG, connect
+
+    before = {k: dask.config.get(k) for k in EMBEDDED_CONFIG}
+    assert before != EMBEDDED_CONFIG  # Dask's defaults differ, so the check below can fail
+    with connect(workers=1) as client:
+        for name, value in EMBEDDED_CONFIG.items():
+            assert list(client.run(_dask_setting, name).values()) == [value], name
+    assert {k: dask.config.get(k) for k in EMBEDDED_CONFIG} == before
+
+
 @pytest.fixture
 def dask_processes(tmp_path):
     """A `dask scheduler` and two single-thread `dask worker` processes on 127.0.0.1, each in its own

@@ -25,6 +25,20 @@ from .worker import run_variant
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 CONNECT_TIMEOUT_S = 15.0
+#: Dask settings of the embedded cluster (its scheduler, nannies and workers). Dask's defaults suit
+#: a long-lived cluster with a dashboard: a 20 ms event-loop health tick, a 500 ms system monitor and
+#: a 100 ms memory check per worker. Idle, those cost an embedded 2-worker cluster 0.077 of a core
+#: (a sweep of one-day variants runs ~0.15 CPU-s per variant; over a loaded machine's long walls that
+#: was 0.025 CPU-s per variant, 17 %). With these: 0.017 of a core (measured with
+#: benchmarks/bench_sweep.py ``idle_cluster_cores``; planner/sweep/STATUS.md). A blocked event loop
+#: is still reported (after 3 s, ``tick.limit``); a worker is still paused or restarted on memory
+#: within half a second. Nobody watches a dashboard, so no statistical profiler either (every 10 ms).
+EMBEDDED_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "500ms",
+}
 #: How often the collection loop checks ``cancel`` while no result arrives [s]. A result that
 #: arrives wakes the loop at once (it waits on a queue the futures' done-callbacks fill), so this
 #: sets only how soon a cancel is seen, not the latency of a row or of the sweep's end.
@@ -101,8 +115,8 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     # CRITICAL: a worker's own log of the shutdown would be noise, failures reach the caller through
     # the futures. Everything listens on the loopback only; the scheduler's status page (health and
     # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
-    # Nobody watches a dashboard, so no use for the workers' statistical profiler (samples every 10 ms).
-    with _sigint_ignored(), dask.config.set({"distributed.worker.profile.enabled": False}):
+    # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at spawn.
+    with _sigint_ignored(), dask.config.set(EMBEDDED_CONFIG):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     cl = Client(cluster, set_as_default=False)
