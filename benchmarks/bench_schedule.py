@@ -9,8 +9,9 @@ and evaluation jobs), names prefixed ``bKK-``, concatenated in order and cut at 
 Measured: building the slot problem (headroom incl. the solver's transient probe), ``fcfs`` (the
 baseline of the ratios), ``greedy``, and ``optimal`` with a total budget of 10, 30 and 60 s (MILP
 from the greedy start, 15-min repair, proven bound: the MILP's own on the full grid, else the LP
-relaxation if it finishes in the budget, else the relaxation bound of :func:`milp.relaxation_bound`;
-above 3,000 start columns the MILP runs per pod, :func:`milp.solve_by_groups`);
+relaxation if it finishes in the budget, else the best of :func:`milp.relaxation_bound` and
+:func:`milp.lagrangian_bound`;
+above 3,000 start columns the neighbourhood search :func:`milp.window_search` (per pod × 4-day window));
 its gap = (model cost − bound) / model cost. Optionally the solver's verification run of the
 greedy schedule (``--verify``; a week of 1,040 servers). Run: ``python benchmarks/bench_schedule.py``.
 """
@@ -47,7 +48,7 @@ def optimal_within(pr, g, budget: float) -> dict:
     t0 = time.perf_counter()
     sol = milp.optimise(pr, g, 0.7 * budget)
     assign = sol.assign
-    lb, how = sol.lower_bound, "milp" if sol.thinned_every == 1 else "relaxation"
+    lb, how = sol.lower_bound, "milp" if sol.thinned_every == 1 else "relaxation/lagrangian"
     left = budget - (time.perf_counter() - t0)
     if left > 1.0 and sol.thinned_every != 1:
         lp = milp.lp_bound(pr, left)
@@ -57,6 +58,7 @@ def optimal_within(pr, g, budget: float) -> dict:
     return {"budget_s": budget, "wall_s": round(time.perf_counter() - t0, 2), "model_cost_usd": round(cost, 2),
             "lower_bound_usd": round(lb, 2), "bound": how, "gap": round((cost - lb) / cost, 4),
             "thinned_every": sol.thinned_every, "columns": sol.columns, "milp_status": sol.status,
+            "search_complete": sol.complete,
             "unscheduled": sum(a is None for a in assign)}
 
 

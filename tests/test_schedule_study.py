@@ -1,33 +1,37 @@
 """The night-shift study (seed story 4): acceptance figures, verified by the solver.
 
-Measured on this machine (2 shared cores, heavily loaded; the optimal method's 60 s budget makes its
-figures depend a little on machine speed), solver-verified, all four methods — re-measured after issue
-11's physics (reference chiller curves, economiser, fans on the 90.1 curve, the electrical chain and
-lighting on the facility meter, NVIDIA's software slowdown at the 87 °C max operating temperature per
-GPU group):
+Measured on this machine (2 shared cores, load average ~6, main's compiled kernel), solver-verified, all four methods, on issue
+11's physics, with the scheduler's cost model billing the electrical chain and lighting like the solver
+and ``optimal``'s deterministic neighbourhood search (it converges to the same schedule on any machine
+given the time; before, a time-limited MILP returned 47.7–63 % night shares between runs):
 
-=============================  ========  ========  ========  =============
+=============================  ========  ========  ========  ========
                                fcfs      backfill  greedy    optimal
-cost $                         32,759    32,954    31,719    31,479–31,555
-facility energy kWh            263,022   261,632   262,049   262,046
-peak 15-min facility kW        2,277     2,334     2,211     2,151–2,168
-throttled GPU-hours            28.8      29.6      0.0       0.0
+cost $                         32,771    32,968    31,729    30,636 (−6.5 %)
+  energy $ (0.065/0.11/0.21)   12,298    12,191    12,714    12,425
+                               4,736     4,723     4,333     4,549
+                               6,483     6,570     5,697     5,944
+  demand charge $ (7/31 month) 9,255     9,484     8,985     7,718
+facility energy kWh            263,121   261,770   262,125   260,817
+peak 15-min facility kW        2,277     2,333     2,211     1,899
+throttled GPU-hours            28.9      29.6      0.0       0.0
 lost GPU-hours                 0.11      0.11      0.0       0.0
 max GPU °C                     87.1      87.1      85.9      85.9
 missed deadlines               6         0         0         0
-large jobs GPU-h 22:00-06:00   37.5 %    37.5 %    60.2 %    45.3–47.7 %
-large jobs GPU-h 02:00-06:00   25.0 %    25.0 %    37.5 %    28.1–30.5 %
-large jobs GPU-h 12:00-20:00   25.0 %    25.0 %    0.8 %     3.1–6.3 %
-=============================  ========  ========  ========  =============
+model cost $                   32,689    32,764    31,607    30,521 (bound 29,108, gap 4.6 %)
+large jobs GPU-h 22:00-06:00   37.5 %    37.5 %    60.2 %    59.4 %
+large jobs GPU-h 02:00-06:00   25.0 %    25.0 %    37.5 %    28.1 %
+large jobs GPU-h 12:00-20:00   25.0 %    25.0 %    0.8 %     9.4 %
+=============================  ========  ========  ========  ========
 
-fcfs now throttles on the hot afternoons (the hottest GPU groups reach NVIDIA's max operating
-temperature, 87 °C) and the scheduled methods remove all of it, so "throttled GPU-hours down ≥ 90 %"
-is demonstrated. The ≥ 50 % night share of the large jobs is met by greedy, by optimal in some runs
-only (see the acceptance test). One acceptance point is not met and is kept as a strict expected
-failure with the reason: the cost falls 3.7 %, not ≥ 10 %: half the facility power is the servers'
-idle power, base cooling and the electrical chain, which no schedule moves, the tariff prices
-22:00–06:00 the same as 06:00–14:00, and the cooling saved at night is a few per cent of the moved
-jobs' energy.
+fcfs throttles on the hot afternoons (the hottest GPU groups reach NVIDIA's max operating temperature,
+87 °C) and the scheduled methods remove all of it. One acceptance point is not met and is kept as a
+strict expected failure with the reason: the cost falls 6.5 %, not ≥ 10 % (planner/schedule/STATUS.md,
+"Why not 10 %"): 42 % of the bill is idle power, base cooling, the electrical chain's no-load losses and
+lighting, which no schedule moves; fcfs already runs 74 % of the jobs' energy in the cheapest price band
+(it covers 71 % of the hours: 21:00–14:00); the demand charge is a week's share (7/31) of a month's;
+and the proven bounds say no schedule costs less than $29,108 (LP relaxation, what the study reports)
+or $29,371 (the full MILP's dual bound after 600 s) in the model: at most −10.15 % of fcfs' model cost.
 """
 from __future__ import annotations
 
@@ -50,22 +54,23 @@ def study():
 def test_night_shift_acceptance(study):
     _, _, results, large, out = study
     opt, fcfs = out["optimal"], out["fcfs"]
+    # the figures below are those of the converged search; a machine too loaded for it to converge in the
+    # study's 600 s stops it early (a different, dearer schedule) — say so rather than fail on a figure
+    assert opt["search_complete"], "optimal's search did not converge in the study's time limit (machine load?)"
     assert opt["missed_deadlines"] == 0 and opt["unscheduled"] == []
-    assert opt["throttled_gpu_hours"] <= 0.1 * fcfs["throttled_gpu_hours"]  # down ≥ 90 % (28.8 → 0.0)
-    # the issue asks ≥ 50 % at night: met in some runs only (measured 0.523, 0.4375; with issue 11's
-    # physics 0.477, 0.453; greedy 0.60): the large jobs cost nearly the same at night as in the morning (same
-    # price; night cooling saves a few per cent of their energy), so which of the near-equal schedules
-    # the time-limited MILP returns decides it. Pinned: clearly more than fcfs' 0.375.
-    assert out["largest_jobs_night_share"] >= 0.42
-    assert opt["large_jobs_share"]["afternoon_12_20"] <= 0.20  # met: measured 0.070 (the afternoon prices drive it)
-    assert opt["lower_bound_usd"] <= opt["model_cost_usd"] and 0.0 <= opt["gap"] < 0.15  # measured 8.2 %
+    assert opt["throttled_gpu_hours"] <= 0.1 * fcfs["throttled_gpu_hours"]  # down ≥ 90 % (28.9 → 0.0)
+    assert out["largest_jobs_night_share"] >= 0.50  # met: 0.594 (the issue's ≥ 50 %)
+    assert opt["large_jobs_share"]["afternoon_12_20"] <= 0.20  # met: 0.094
+    # gap measured 4.6 % on the LP bound (8.1 % on the relaxation bound when no time is left for the LP)
+    assert opt["lower_bound_usd"] <= opt["model_cost_usd"] and 0.0 <= opt["gap"] < 0.10
     assert opt["model_cost_usd"] <= out["greedy"]["model_cost_usd"] + 1e-6
-    # the story's figures, pinned with margins: cost −3.7 % (optimal), −3.2 % (greedy) vs fcfs
-    assert opt["cost_usd"] <= 0.975 * fcfs["cost_usd"]
+    # the model bills what the solver bills: measured −0.2 % (fcfs, which throttles: −0.2 %), −0.4 % (optimal)
+    for m in ("greedy", "optimal"):
+        assert abs(out[m]["model_cost_usd"] / out[m]["cost_usd"] - 1.0) < 0.01
+    # the story's figures, pinned with margins: cost −6.5 % (optimal), −3.2 % (greedy) vs fcfs
+    assert opt["cost_usd"] <= 0.95 * fcfs["cost_usd"]
     assert out["greedy"]["cost_usd"] <= 0.98 * fcfs["cost_usd"]
-    # measured −4.8 % / −5.0 % / −5.5 % (three runs; −6.1 % before the electrical chain and lighting joined the
-    # facility meter: a constant-ish ~6 % of it that no schedule moves)
-    assert opt["peak_15min_facility_kw"] <= 0.96 * fcfs["peak_15min_facility_kw"]
+    assert opt["peak_15min_facility_kw"] <= 0.87 * fcfs["peak_15min_facility_kw"]  # measured −16.5 %
     assert fcfs["missed_deadlines"] >= 4  # fcfs is blind to deadlines (measured 6)
     for m in ("fcfs", "backfill", "greedy", "optimal"):
         assert out[m]["method"] == m and out[m]["jobs"] == 40
@@ -92,10 +97,25 @@ def test_night_shift_fcfs_throttles_and_the_schedules_do_not(study):
         assert out[m]["throttled_gpu_hours"] == 0.0 and out[m]["lost_gpu_hours"] == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="measured: optimal costs 3.7 % less than fcfs (31,555 vs 32,759 $), not 10 %: "
-                   "idle power, base cooling and the electrical chain are half the bill, nights cost the same "
-                   "as mornings in the demo tariff, and night cooling saves a few per cent of the moved jobs' "
-                   "energy")
+@pytest.mark.xfail(strict=True, reason="measured: optimal costs 6.5 % less than fcfs (30,636 vs 32,771 $), not "
+                   "10 %: 42 % of the bill (idle, base cooling, chain no-load losses, lighting) no schedule moves, "
+                   "fcfs already runs 74 % of the jobs' energy in the cheapest band, the demand charge is 7/31 of a "
+                   "month's; the proven bound allows at most 10.2 % in the model (full MILP's dual bound; planner/schedule/STATUS.md)")
 def test_night_shift_cost_down_10_percent(study):
     out = study[4]
     assert out["optimal"]["cost_usd"] <= 0.90 * out["fcfs"]["cost_usd"]
+
+
+def test_the_bill_breakdown_adds_up(study):
+    """Per method, the bill's parts are the solver's: energy by tariff price sums to its energy cost and
+    the week's hours, facility energy = IT + cooling + electrical losses + lighting, and the demand
+    charge is the peak's month charge prorated to the 7 days of July the run covers."""
+    out = study[4]
+    for m in ("fcfs", "backfill", "greedy", "optimal"):
+        b, s = out[m]["bill"], out[m]
+        assert sum(v["energy_usd"] for v in b["energy_by_price"].values()) == pytest.approx(b["energy_cost_usd"], rel=1e-6)
+        assert sum(v["hours"] for v in b["energy_by_price"].values()) == pytest.approx(168.0, abs=1e-3)
+        parts = b["it_kwh"] + b["cooling_kwh"] + b["electrical_loss_kwh"] + b["lighting_misc_kwh"]
+        assert parts == pytest.approx(s["facility_energy_kwh"], rel=1e-9)
+        assert b["demand_share_of_month"] == pytest.approx(7.0 / 31.0, rel=1e-12)
+        assert b["energy_cost_usd"] + b["demand_charge_usd"] == pytest.approx(s["cost_usd"], rel=1e-9)  # summary: 6 decimals

@@ -144,6 +144,16 @@ def cmd_night_shift(args) -> int:
     for w, label in (("night_22_06", "large jobs GPU-h 22:00-06:00"), ("early_02_06", "large jobs GPU-h 02:00-06:00"),
                      ("afternoon_12_20", "large jobs GPU-h 12:00-20:00")):
         print(f"{label:30s}" + "".join(f"{_fmt(out[m]['large_jobs_share'][w], '.1%'):>12s}" for m in ms))
+    print("Where the bill goes (solver):")
+    for price in out[ms[0]]["bill"]["energy_by_price"]:
+        print(f"{'  energy $ at ' + price + ' $/kWh':30s}"
+              + "".join(f"{_fmt(out[m]['bill']['energy_by_price'][price]['energy_usd'], ',.0f'):>12s}" for m in ms))
+    share = out[ms[0]]["bill"]["demand_share_of_month"]
+    label = "  demand $" + ("" if share is None else f" ({share:.1%} of month)")
+    print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill']['demand_charge_usd'], ',.0f'):>12s}" for m in ms))
+    for key, label in (("it_kwh", "  IT kWh"), ("cooling_kwh", "  cooling kWh"),
+                       ("electrical_loss_kwh", "  electrical losses kWh"), ("lighting_misc_kwh", "  lighting, other kWh")):
+        print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill'][key], ',.0f'):>12s}" for m in ms))
     return 0
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from planner.plan import Job, Plan, Scenario
 from planner.solver.ambient import ambient_grid, check_timezone, local_hour, month_fractions, month_index
-from planner.solver.energy import check_tariff
+from planner.solver.energy import check_tariff, electrical_chain_w, lighting_misc_w
 from planner.solver.loads import COMM_LEVEL, COMPUTE_FRACTION, TRAINING_KINDS, validate_job
 from planner.solver.model import Model, compile_model
 
@@ -69,6 +69,33 @@ def _slot_job(k: int, job: Job, pools: list[Pool], slot_s: float, n: int, horizo
                    priority=int(job.priority), pools=fits, reason=reason)
 
 
+def electrical_chain(model: Model) -> tuple[float, float]:
+    """The utility's draw for the hall's IT through the electrical chain, linear in the jobs' IT power:
+    ``(input at idle [W], secant slope from idle to every server at max [W per W])``.
+
+    The solver's chain (:func:`planner.solver.energy.electrical_chain_w`: PDU transformer and UPS,
+    no-load + proportional + square-law losses on the total IT power) is quadratic in the jobs' power
+    J: ``loss(I_idle + J)``. The secant over [0, J_max] errs by at most ``c2·J_max²/4`` (c2 the
+    square-law coefficient per W), 0.1 % of the demo's facility power, in the middle.
+    """
+    idle = float(model.p_idle.sum())
+    top = float(model.rated_it_w)
+    opt = model.options
+
+    def draw(it_w):
+        return float(electrical_chain_w(it_w, model.rated_it_w, opt.ups_loss_coeffs, opt.transformer_loss_coeffs,
+                                        opt.electrical_capacity_factor)[0])
+    base = draw(idle)
+    slope = (draw(top) - base) / (top - idle) if top > idle else 1.0
+    return base, slope
+
+
+def lighting_w(model: Model) -> float:
+    """Lighting and other facility loads, constant [W] (:func:`planner.solver.energy.lighting_misc_w`)."""
+    opt = model.options
+    return lighting_misc_w(model.hall_area_m2, model.rated_it_w, opt.lighting_w_per_m2, opt.misc_fraction_of_it)
+
+
 def build_problem(plan: Plan, scenario: Scenario, jobs: list[Job], slot_s: float, *, weather=None,
                   cancel=None) -> tuple[Problem, Context]:
     """The slot problem of ``jobs`` on ``plan`` under ``scenario`` (its start, horizon, weather, tariff).
@@ -121,15 +148,15 @@ def build_problem(plan: Plan, scenario: Scenario, jobs: list[Job], slot_s: float
     t_mid = (np.arange(n) + 0.5) * slot_s
     hours = local_hour(scenario.start, t_mid, plan.site.timezone)
     price_w = prices[hours] * slot_s / 3.6e6  # $ per W held one slot
-    eff = 1.0  # the solver's default power-conversion efficiency: vendor power is at the wall
-    base = float(model.p_idle.sum()) / eff + hr.cool_base_w[inv]
+    chain_base_w, chain_slope = electrical_chain(model)
+    base = chain_base_w + lighting_w(model) + hr.cool_base_w[inv]
     t_start = np.arange(n) * slot_s
     month = month_index(scenario.start, t_start, plan.site.timezone)
     frac = month_fractions(scenario.start, t_start, slot_s, plan.site.timezone)
     dc = scenario.tariff.demand_charge_usd_per_kw / 1e3
     problem = Problem(
         slot_s=float(slot_s), n=n, start=scenario.start, timezone=plan.site.timezone, price_w=price_w,
-        base_w=base, fac=1.0 / eff + share @ slope, dyn_w_per_gpu=np.array([p.dyn_w_per_gpu for p in pools]),
+        base_w=base, fac=chain_slope + share @ slope, dyn_w_per_gpu=np.array([p.dyn_w_per_gpu for p in pools]),
         pool_gpus=np.array([p.gpus for p in pools], float), pool_names=[p.name for p in pools], share=share,
         loop_names=[model.loop_names[l] for l in loops], headroom_w=hr.headroom_w[:, inv].copy(),
         month=month, month_charge={int(k): dc * v for k, v in frac.items()}, jobs=sjobs, ambient_c=db_s,

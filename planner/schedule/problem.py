@@ -6,12 +6,14 @@ its power in slot k of its run is the slot mean of its utilisation curve, the so
 (:mod:`planner.solver.loads`: training ramp, bursts, checkpoints; the slots between the first and
 the last at their mean), times its GPUs' dynamic power.
 
-Cost model (the optimisation's own, ``model_cost_usd``): facility power in slot t is
+Cost model (the optimisation's own, ``model_cost_usd``): facility power in slot t is what the
+solver's meter sees,
 
-    F_t = P_idle + cool_t(idle) + Σ_jobs P_j,t · (1 + Σ_l share_l · c_l,t)
+    F_t = chain(P_idle) + lighting + cool_t(idle) + Σ_jobs P_j,t · (k_chain + Σ_l share_l · c_l,t)
 
-(:mod:`.headroom`: IT plus the plant's cooling power at that slot's outdoor conditions, linearised
-per loop), and the cost is ``Σ_t price(local hour)·F_t·Δt + Σ_months demand charge · share of the
+(:mod:`.build`: the IT's draw through the electrical chain, linear in the jobs' power by its secant
+k_chain; :mod:`.headroom`: the plant's cooling power at that slot's outdoor conditions, linearised
+per loop; lighting and other loads constant), and the cost is ``Σ_t price(local hour)·F_t·Δt + Σ_months demand charge · share of the
 month · max_t F_t`` — the solver's tariff rule (:mod:`planner.solver.energy`) on slot means. The
 solver's verified figures (``cost_usd`` etc.) come from the full transient run instead.
 """

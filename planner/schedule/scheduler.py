@@ -137,6 +137,7 @@ def _optimise(method, pr, ctx, finish, clock, a, share, sim_time, time_limit_s, 
     deadline = t_opt + float(time_limit_s)
     rounds = 0
     lb = None
+    complete = None
     step = share / (MAX_VERIFY_ROUNDS + 1)
     while True:
         clock.at(a + step * rounds)
@@ -152,6 +153,7 @@ def _optimise(method, pr, ctx, finish, clock, a, share, sim_time, time_limit_s, 
                     and pr.evaluate(assign).cost <= pr.evaluate(g.assign).cost + 1e-9:
                 out = methods.Outcome(assign=assign, reasons=sol.reasons)
             lb = sol.lower_bound
+            complete = sol.complete
         sjobs = finish(out, False)
         sim = _sim(ctx, sjobs, clock, a + step * rounds, a + step * (rounds + 1))
         if sim.throttled_gpu_hours <= 0 or rounds >= MAX_VERIFY_ROUNDS or time.perf_counter() >= deadline:
@@ -166,8 +168,12 @@ def _optimise(method, pr, ctx, finish, clock, a, share, sim_time, time_limit_s, 
         if lp is not None and all(x is not None for x, j in zip(out.assign, pr.jobs) if not j.reason):
             lb = lp if lb is None else max(lb, lp)
     solve_time = time.perf_counter() - t_opt
-    return _result(method, pr, ctx, out, sjobs, sim, baseline, solve_time, rounds,
-                   lb if method == "optimal" else None)
+    res = _result(method, pr, ctx, out, sjobs, sim, baseline, solve_time, rounds, lb if method == "optimal" else None)
+    if complete is not None:
+        # True: the search ended by itself (its schedule does not depend on machine speed); False: the
+        # time limit stopped it (a faster machine or a larger --time-limit may find a cheaper schedule)
+        res.notes["search_complete"] = bool(complete)
+    return res
 
 
 def _result(method, pr, ctx, outcome, sjobs, sim, baseline, solve_time, rounds, lb) -> ScheduleResult:

@@ -21,6 +21,10 @@ from .scheduler import METHODS, schedule_many
 CSV_NAME = "jobs/night_shift_week.csv"
 LARGE_GPUS, LARGE_HOURS, LARGE_UTILIZATION, LARGE_COUNT = 576, 8.0, 0.95, 4
 WINDOWS = {"night_22_06": (22, 6), "early_02_06": (2, 6), "afternoon_12_20": (12, 20)}
+#: Wall-clock budget of each method [s]. ``optimal``'s neighbourhood search on this week needs about
+#: 75 s of CPU to converge (measured; 2-3× that in wall time on a loaded machine): with 600 s it ends by
+#: itself, so the study's schedule is the same on any machine (``search_complete`` in its figures).
+STUDY_TIME_LIMIT_S = 600.0
 
 
 def night_shift_jobs():
@@ -52,7 +56,7 @@ def write_night_shift_csv(path) -> None:
                         j.kind, "" if j.start_s is None else iso(j.start_s)])
 
 
-def night_shift_results(progress=None, time_limit_s: float = 60.0, methods=METHODS):
+def night_shift_results(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS):
     """``(plan, scenario, {method: ScheduleResult}, names of the large jobs)`` of the night-shift week."""
     from planner.demo import build_demo_plan
     plan = build_demo_plan()
@@ -63,12 +67,47 @@ def night_shift_results(progress=None, time_limit_s: float = 60.0, methods=METHO
     return plan, sc, results, large
 
 
+def bill_breakdown(res, tariff) -> dict:
+    """Where a verified schedule's bill goes, from the solver's minute record (JSON-ready).
+
+    ``energy_by_price``: per tariff price [$/kWh] the hours at that price, the facility energy [kWh]
+    and its cost [$] (their sum is the solver's ``energy_cost_usd``); ``demand_charge_usd`` with the
+    peak it bills and ``demand_share_of_month`` (a run shorter than its billing month pays that share
+    of the month's charge, :mod:`planner.solver.energy`); the facility energy by where it goes: IT,
+    cooling, electrical chain losses, lighting and other loads [kWh].
+    """
+    import numpy as np
+
+    from planner.solver.ambient import local_hour
+
+    sim = res.simulation
+    t = np.asarray(sim.time_s, float)
+    dt = np.diff(np.r_[t, sim.horizon_s])
+    prices = np.asarray(tariff.hourly_price_usd_per_kwh, float)
+    p = prices[local_hour(res.start, t, res.timezone)]  # a minute bills at its start's hour, as the solver does
+    kwh = np.asarray(sim.facility_kw, float) * dt / 3600.0
+    bands = {}
+    for price in sorted(set(prices.tolist())):
+        sel = p == price
+        bands[f"{price:g}"] = {"hours": round(float(dt[sel].sum()) / 3600.0, 4),
+                               "facility_kwh": round(float(kwh[sel].sum()), 3),
+                               "energy_usd": round(float(np.dot(kwh[sel], p[sel])), 4)}
+    peak_charge = sim.peak_15min_facility_kw * tariff.demand_charge_usd_per_kw
+    return {"energy_by_price": bands, "energy_cost_usd": sim.energy_cost_usd,
+            "demand_charge_usd": sim.demand_charge_usd, "peak_15min_facility_kw": sim.peak_15min_facility_kw,
+            "demand_share_of_month": sim.demand_charge_usd / peak_charge if peak_charge > 0 else None,
+            "it_kwh": sim.it_energy_kwh, "cooling_kwh": sim.cooling_energy_kwh,
+            "electrical_loss_kwh": sim.electrical_loss_kwh, "lighting_misc_kwh": sim.lighting_misc_kwh}
+
+
 def study_json(sc, results: dict, large: list) -> dict:
     """The ``study night-shift --json`` object: a ``schedule --json`` object per method, the large jobs'
-    shares by window and each schedule's starts [s from the week's start]."""
+    shares by window, each schedule's starts [s from the week's start] and its bill
+    (:func:`bill_breakdown`)."""
     out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "large_jobs": large}
     for m, res in results.items():
         s = res.summary()
+        s["bill"] = bill_breakdown(res, sc.tariff)
         s["large_jobs_share"] = {w: res.share(h0, h1, large) for w, (h0, h1) in WINDOWS.items()}
         s["starts"] = {j.name: j.start_s for j in res.jobs}
         out[m] = s
@@ -77,7 +116,7 @@ def study_json(sc, results: dict, large: list) -> dict:
     return out
 
 
-def night_shift_study(progress=None, time_limit_s: float = 60.0, methods=METHODS) -> dict:
+def night_shift_study(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS) -> dict:
     """Run every method on the night-shift week; :func:`study_json` of the results."""
     _, sc, results, large = night_shift_results(progress, time_limit_s, methods)
     return study_json(sc, results, large)
