@@ -1,19 +1,25 @@
 """Sweep speed on Dask: 200 one-day demo variants on the embedded LocalCluster against a serial
 loop, the per-task overhead, and the wall time of a 36-variant annual sweep.
 
-Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part scaling|annual|all] [--variants 200]
+Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual|all] [--variants 200]
 [--days 1] [--workers N] [--annual-days 365]``. Prints one JSON object per part.
 
 * scaling: the same variants (TCS and air-loop setpoints × control mode) run serially in this
   process (``planner.sweep.run_serial``) and on a LocalCluster of ``--workers`` processes (default
   one per core), alternating over ``--rounds`` slices so both see the same machine load. Reported:
   speed-up end to end (cluster start-up included) and of the task phase alone; cluster start-up
-  time; per-task overhead of the sweep, ``(workers × task-phase wall − Σ serial variant times) / n``
+  time (the workers' kernel load included); the cores the idle cluster uses (background loops); per-task overhead of the sweep, ``(workers × task-phase wall − Σ serial variant times) / n``
   (scheduling, transfer, deep copy of the plan, idle tail); the round trip of an empty task; the
   CPU seconds per variant and the cores each phase actually got, with the load average: on a
   machine other sessions saturate, Linux's per-session (autogroup) scheduling gives all of one
   session's processes one share, which caps the speed-up whatever the worker count.
   Target (issue 15): ≥ 1.7× on 2 cores.
+* kernels: whether a worker compiles the solver's numba kernels or loads them from the on-disk
+  cache, and what the load costs: on a fresh LocalCluster, 2 × ``--kernel-tasks`` one-day
+  variants per worker, the first task of each worker against its later ones (wall and CPU
+  seconds, numba cache hits and misses of the stepping kernel), once with the workers as Dask
+  starts them and once with dcplan's worker plugin (:class:`planner.sweep.kernels.SolverKernels`,
+  which ``execute`` registers) having loaded the kernels when the worker joined.
 * annual: 3 cities × 3 TCS setpoints × 2 containments × N/N+1 dry coolers = 36 variants of
   ``--annual-days`` from 1 January (365: the whole weather year) on the LocalCluster. The solver
   measured is the one in this checkout (its git commit is printed).
@@ -66,7 +72,7 @@ def _own_cpu_s() -> float:
     return t.user + t.system
 
 
-def scaling(n_variants: int, days: float, workers: int | None, rounds: int) -> dict:
+def scaling(n_variants: int, days: float, workers: int | None, rounds: int, idle_s: float = 5.0) -> dict:
     """Serial and cluster phases alternate over ``rounds`` slices of the variants, so both see the
     same machine load; CPU seconds used per phase show how much of the machine each phase got
     (on a shared machine with Linux autogroup scheduling, all processes of one session share one
@@ -75,6 +81,7 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int) -> d
 
     from planner.demo import build_demo_plan
     from planner.sweep import Sweep, connect, default_workers, define, execute, run_serial
+    from planner.sweep.kernels import SolverKernels, load_kernels, loaded_s
 
     plan = build_demo_plan()
     sweep = define(plan, _scaling_params(n_variants), days=days)
@@ -85,9 +92,14 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int) -> d
     t_serial = t_tasks = cpu_serial = cpu_cluster = 0.0
     load = [os.getloadavg()[0]]
     t0 = time.perf_counter()
+    load_here = load_kernels()  # the serial baseline runs with loaded kernels, like the workers
     with connect(workers=w, tasks=n) as client:
+        client.register_plugin(SolverKernels())  # what execute() does first; counted as start-up
         startup = time.perf_counter() - t0
-        client.gather(client.map(_warm, range(w), pure=False))  # import the solver on every worker
+        worker_load = sorted(client.run(loaded_s).values())
+        c0, wc0, t_idle = _own_cpu_s(), _worker_cpu_s(client), time.perf_counter()
+        time.sleep(idle_s)  # the cluster's background CPU (event-loop ticks, monitors, heartbeats)
+        idle_cores = (_own_cpu_s() - c0 + _worker_cpu_s(client) - wc0) / (time.perf_counter() - t_idle)
         serial_rows, rows = [], []
         for part in slices:
             sub = Sweep(plan=sweep.plan, scenario=sweep.scenario, params=sweep.params, variants=part,
@@ -119,9 +131,11 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int) -> d
         "serial_s": round(t_serial, 2), "serial_cores_used": round(cpu_serial / t_serial, 2),
         "serial_per_variant_s": {"mean": round(statistics.fmean(times), 3), "min": round(min(times), 3),
                                  "max": round(max(times), 3)},
-        "cluster_startup_s": round(startup, 2), "cluster_task_phase_s": round(t_tasks, 2),
+        "kernel_load_s": {"here": round(load_here, 2), "workers": [round(x, 2) for x in worker_load]},
+        "cluster_startup_s": round(startup, 2), "idle_cluster_cores": round(idle_cores, 4), "cluster_task_phase_s": round(t_tasks, 2),
         "cluster_cores_used": round(cpu_cluster / t_tasks, 2),
-        "speedup_end_to_end": round(t_serial / (t_tasks + startup), 2), "speedup_task_phase": round(t_serial / t_tasks, 2),
+        # end to end = from a fresh process each: the serial loop pays its kernel load in its first variant
+        "speedup_end_to_end": round((t_serial + load_here) / (t_tasks + startup), 2), "speedup_task_phase": round(t_serial / t_tasks, 2),
         "cpu_per_variant_s": {"serial": round(cpu_serial / n, 3), "cluster": round(cpu_cluster / n, 3)},
         "overhead_per_task_s": round((w * t_tasks - sum(times)) / n, 4),
         "empty_task_round_trip_s": round(t_empty * w / n, 5),
@@ -129,9 +143,62 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int) -> d
     }
 
 
-def _warm(_):
-    import planner.sweep.worker  # noqa: F401  (numpy, scipy and the solver imported before timing)
-    return None
+def _timed_variant(plan, scenario, settings, changes, h, labels):
+    """One variant on a worker: its wall and CPU seconds, whether the kernels were loaded before it,
+    the stepping kernel's numba cache hits and misses (a miss = a compile) in this process."""
+    import os
+
+    from planner.solver import integrate
+    from planner.sweep.worker import run_variant
+    loaded = bool(getattr(integrate._advance, "signatures", None))
+    t, c = time.perf_counter(), time.process_time()
+    run_variant(plan, scenario, settings, changes, None, h, labels)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    st = integrate._advance.stats
+    return {"pid": os.getpid(), "wall": wall, "cpu": cpu, "loaded_before": loaded,
+            "cache_hits": sum(st.cache_hits.values()), "cache_misses": sum(st.cache_misses.values())}
+
+
+def kernels(per_worker: int, workers: int | None) -> dict:
+    """First task against later tasks on each worker, without and with the kernel plugin."""
+    import os
+
+    from planner.demo import build_demo_plan
+    from planner.sweep import connect, default_workers, define
+    from planner.sweep.kernels import SolverKernels, loaded_s
+
+    w = workers or default_workers()
+    plan = build_demo_plan()
+    sweep = define(plan, {"setpoint.TCS": [round(40 + 0.25 * k, 2) for k in range(w * per_worker)]}, days=1)
+    out: dict = {"part": "kernels", "commit": _commit(), "workers": w, "tasks_per_worker": per_worker,
+                 "load_average_1min": [round(os.getloadavg()[0], 1)]}
+    for mode in ("dask_default", "with_plugin"):
+        t0 = time.perf_counter()
+        with connect(workers=w, tasks=len(sweep)) as client:
+            if mode == "with_plugin":
+                client.register_plugin(SolverKernels())
+            startup = time.perf_counter() - t0
+            plugin_load = sorted(x for x in client.run(loaded_s).values() if x is not None)
+            plan_f = client.scatter(sweep.plan, broadcast=True)
+            fs = [client.submit(_timed_variant, plan_f, sweep.scenario, sweep.settings, v.changes, v.hash, v.labels,
+                                pure=False) for v in sweep.variants]
+            res = client.gather(fs)
+        by_pid: dict[int, list[dict]] = {}
+        for r in res:  # submission order = execution order on each single-thread worker
+            by_pid.setdefault(r["pid"], []).append(r)
+        first = [rs[0] for rs in by_pid.values()]
+        later = [r for rs in by_pid.values() for r in rs[1:]]
+        out[mode] = {
+            "startup_s": round(startup, 2), "plugin_load_s": [round(x, 2) for x in plugin_load],
+            "first_task": {"wall_s": [round(r["wall"], 3) for r in first], "cpu_s": [round(r["cpu"], 3) for r in first],
+                           "kernels_loaded_before": [r["loaded_before"] for r in first]},
+            "later_tasks": {"wall_s_median": round(statistics.median(r["wall"] for r in later), 3),
+                            "cpu_s_median": round(statistics.median(r["cpu"] for r in later), 3), "n": len(later)},
+            "numba_cache_hits": sum(max(r["cache_hits"] for r in rs) for rs in by_pid.values()),
+            "numba_cache_misses_compiles": sum(max(r["cache_misses"] for r in rs) for rs in by_pid.values()),
+        }
+        out["load_average_1min"].append(round(os.getloadavg()[0], 1))
+    return out
 
 
 def _empty(x):
@@ -166,7 +233,8 @@ def annual(days: float, workers: int | None, limit: int | None = None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("scaling", "annual", "all"), default="all")
+    ap.add_argument("--part", choices=("kernels", "scaling", "annual", "all"), default="all")
+    ap.add_argument("--kernel-tasks", type=int, default=6, help="one-day variants per worker in the kernels part")
     ap.add_argument("--variants", type=int, default=200)
     ap.add_argument("--days", type=float, default=1.0, help="simulated days of each scaling variant")
     ap.add_argument("--workers", type=int, default=None, help="cluster worker processes (default one per core)")
@@ -175,6 +243,8 @@ def main() -> None:
                     help="days of each annual-sweep variant from 1 January (365: the weather year)")
     ap.add_argument("--annual-limit", type=int, default=None, help="run only the first N of the 36 variants")
     a = ap.parse_args()
+    if a.part in ("kernels", "all"):
+        print(json.dumps(kernels(a.kernel_tasks, a.workers)), flush=True)
     if a.part in ("scaling", "all"):
         print(json.dumps(scaling(a.variants, a.days, a.workers, a.rounds)), flush=True)
     if a.part in ("annual", "all"):

@@ -128,6 +128,74 @@ def test_local_cluster_with_two_workers_gives_the_serial_rows(demo):
     assert _children() - before == set()
 
 
+def _kernel_state():
+    """On a worker: (stepping kernel loaded, numba cache misses = compiles, seconds the dcplan plugin's
+    load took or None)."""
+    from planner.solver import integrate
+    from planner.sweep.kernels import loaded_s
+
+    return (bool(integrate._advance.signatures), sum(integrate._advance.stats.cache_misses.values()), loaded_s())
+
+
+def _first_task_state():
+    from planner.solver import integrate
+    return bool(integrate._advance.signatures)
+
+
+@pytest.mark.timeout(240)
+def test_workers_load_the_compiled_kernels_once_when_they_join_and_never_compile(demo):
+    """The worker plugin loads numba's cached kernels as a worker joins (a replacement worker too),
+    so no variant pays the load (bench_sweep.py --part kernels: ~5x a one-day variant's CPU) and no
+    worker compiles."""
+    from distributed import Client, LocalCluster
+
+    from planner.sweep.kernels import load_kernels
+
+    load_kernels()  # fills the on-disk cache here if this checkout's kernels are not compiled yet
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert list(client.run(_kernel_state).values()) == [(False, 0, None)]  # Dask alone: nothing loaded
+        rows = run(demo, {"setpoint.TCS": [43, 45]}, client=client, days=1 / 24)
+        assert [r["error"] for r in rows] == ["", ""]
+        (loaded, compiles, first_load_s), = client.run(_kernel_state).values()
+        assert loaded and compiles == 0 and first_load_s > 0
+        # a task submitted now (a new variant's first call) finds them loaded
+        assert client.submit(_first_task_state, pure=False).result()
+        cluster.scale(2)  # a worker that joins later (as after a crash) gets the plugin from the scheduler
+        client.wait_for_workers(2, timeout=120)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120:
+            states = list(client.run(_kernel_state).values())
+            if all(st[2] is not None for st in states):
+                break
+            time.sleep(0.2)
+        assert len(states) == 2 and all(st[0] and st[1] == 0 and st[2] > 0 for st in states), states
+        run(demo, {"setpoint.TCS": [44]}, client=client, days=1 / 24)  # registered again: not reloaded
+        assert sorted(st[2] for st in client.run(_kernel_state).values()) == sorted(st[2] for st in states)
+
+
+def _dask_setting(name):
+    import dask
+    return dask.config.get(name)
+
+
+@pytest.mark.timeout(120)
+def test_the_embedded_cluster_runs_its_background_loops_at_the_sweep_settings():
+    """The embedded cluster's scheduler and worker processes run with EMBEDDED_CONFIG (an idle
+    2-worker cluster: 0.017 of a core instead of Dask's default 0.077, bench_sweep.py), and the
+    caller's own Dask configuration is left as it was."""
+    import dask
+
+    from planner.sweep.runner import EMBEDDED_CONFIG, connect
+
+    before = {k: dask.config.get(k) for k in EMBEDDED_CONFIG}
+    assert before != EMBEDDED_CONFIG  # Dask's defaults differ, so the check below can fail
+    with connect(workers=1) as client:
+        for name, value in EMBEDDED_CONFIG.items():
+            assert list(client.run(_dask_setting, name).values()) == [value], name
+    assert {k: dask.config.get(k) for k in EMBEDDED_CONFIG} == before
+
+
 @pytest.fixture
 def dask_processes(tmp_path):
     """A `dask scheduler` and two single-thread `dask worker` processes on 127.0.0.1, each in its own

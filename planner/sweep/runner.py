@@ -7,14 +7,15 @@ tasks depend on, so they travel to each worker once and, unlike scattered data, 
 by the scheduler if the worker holding them dies. Variant tasks are keyed by their content hash
 (``dcplan-variant-…``). A worker process that dies mid-task is replaced by the scheduler, which
 reruns its tasks elsewhere (``distributed.scheduler.allowed-failures``); each key completes once,
-so no row is duplicated.
+so no row is duplicated. Each worker loads the solver's compiled kernels once, when it joins
+(:class:`.kernels.SolverKernels`), not inside the first variant it runs.
 """
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
-import time
 from contextlib import contextmanager
 from typing import Callable, Iterable, Mapping
 
@@ -24,7 +25,23 @@ from .worker import run_variant
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 CONNECT_TIMEOUT_S = 15.0
-#: How often the collection loop checks ``cancel`` while no result arrives [s].
+#: Dask settings of the embedded cluster (its scheduler, nannies and workers). Dask's defaults suit
+#: a long-lived cluster with a dashboard: a 20 ms event-loop health tick, a 500 ms system monitor and
+#: a 100 ms memory check per worker. Idle, those cost an embedded 2-worker cluster 0.077 of a core
+#: (a sweep of one-day variants runs ~0.15 CPU-s per variant; over a loaded machine's long walls that
+#: was 0.025 CPU-s per variant, 17 %). With these: 0.017 of a core (measured with
+#: benchmarks/bench_sweep.py ``idle_cluster_cores``; planner/sweep/STATUS.md). A blocked event loop
+#: is still reported (after 3 s, ``tick.limit``); a worker is still paused or restarted on memory
+#: within half a second. Nobody watches a dashboard, so no statistical profiler either (every 10 ms).
+EMBEDDED_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "500ms",
+}
+#: How often the collection loop checks ``cancel`` while no result arrives [s]. A result that
+#: arrives wakes the loop at once (it waits on a queue the futures' done-callbacks fill), so this
+#: sets only how soon a cancel is seen, not the latency of a row or of the sweep's end.
 POLL_S = 0.2
 
 
@@ -98,8 +115,8 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     # CRITICAL: a worker's own log of the shutdown would be noise, failures reach the caller through
     # the futures. Everything listens on the loopback only; the scheduler's status page (health and
     # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
-    # Nobody watches a dashboard, so no use for the workers' statistical profiler (samples every 10 ms).
-    with _sigint_ignored(), dask.config.set({"distributed.worker.profile.enabled": False}):
+    # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at spawn.
+    with _sigint_ignored(), dask.config.set(EMBEDDED_CONFIG):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     cl = Client(cluster, set_as_default=False)
@@ -142,7 +159,7 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
     cancel : polled; True cancels the remaining tasks and returns the rows done
     A ``KeyboardInterrupt`` cancels the remaining tasks too, then propagates.
     """
-    from distributed import as_completed
+    from .kernels import SolverKernels
 
     skip = set(skip)
     todo = [v for v in sweep.variants if v.hash not in skip]
@@ -152,6 +169,8 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
     if progress is not None:
         progress(0.0)
     with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo)) as cl:
+        # Waits until every worker present has loaded the kernels; later workers load them as they join.
+        cl.register_plugin(SolverKernels())
         plan_f = cl.submit(_identity, sweep.plan, key=f"dcplan-plan-{content_hash(sweep.plan)}")
         weather_f = {k: cl.submit(_identity, sweep.weather[k], key=f"dcplan-weather-{k[:16]}")
                      for k in {v.weather_key for v in todo} if k is not None}
@@ -161,13 +180,20 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                           weather_f.get(v.weather_key), v.hash, v.labels, key=f"dcplan-variant-{v.hash}", retries=0)
             futures[f] = v
         pending = set(futures)
-        arrived = as_completed(list(futures), loop=cl.loop)
+        arrived: queue.SimpleQueue = queue.SimpleQueue()
+        for f in futures:
+            f.add_done_callback(arrived.put)  # called from Dask's callback thread
         try:
             while pending:
-                finished = arrived.next_batch(block=False)
-                if not finished:
-                    time.sleep(POLL_S)
+                try:
+                    finished = [arrived.get(timeout=POLL_S)]
+                except queue.Empty:
+                    finished = []
+                while not arrived.empty():
+                    finished.append(arrived.get_nowait())
                 for f in finished:
+                    if f not in pending:
+                        continue
                     pending.discard(f)
                     v = futures[f]
                     if f.status != "finished":

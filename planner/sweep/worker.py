@@ -55,11 +55,14 @@ def run_variant(plan, scenario, settings, changes, weather, variant_hash: str, l
     ``Change`` tuple; weather : parsed ``EpwData`` (or ``None``: the scenario's file, read here);
     variant_hash : content hash; labels : parameter column -> value as written
     """
-    from ..schedule import ScheduleInputError, schedule
-
     row: dict = {}
     p, sc = apply_variant(plan, scenario, changes, settings)
     method = next((c.value for c in changes if c.kind == "scheduler"), None)
+    refused: tuple[type[Exception], ...] = (SolverInputError, WeatherError)
+    if method is not None:  # imported only here: planner.schedule pulls in scipy.ndimage/special (~0.4 CPU-s
+        # per process), which would otherwise land in every worker's first variant of any sweep
+        from ..schedule import ScheduleInputError, schedule
+        refused += (ScheduleInputError,)
     fields = result_fields(labels)
     error = ""
     try:
@@ -71,7 +74,7 @@ def run_variant(plan, scenario, settings, changes, weather, variant_hash: str, l
             summary.update(missed_deadlines=len(res.missed), unscheduled_jobs=len(res.unscheduled),
                            model_cost_usd=float(res.model_cost_usd), schedule_gap=res.gap,
                            verify_rounds=res.verify_rounds)
-    except (SolverInputError, WeatherError, ScheduleInputError) as exc:
+    except refused as exc:
         summary, error = {k: None for k in fields}, str(exc)
     row.update(summary)
     row.update(scenario=sc.name, start=sc.start.isoformat(), installed_cooling_kw=installed_cooling_kw(p),
