@@ -135,6 +135,17 @@ def _exception_of(future) -> BaseException:
         return exc
 
 
+def _settled(future) -> bool | None:
+    """True: the future's row is there; False: it failed (an error, or cancelled); None: not yet —
+    its result lived on a worker that died after the task had finished ("lost", read between the
+    done-callback and here) and the scheduler computes it again ("pending"), so wait for it."""
+    if future.status == "finished":
+        return True
+    if future.status in ("lost", "pending"):
+        return None
+    return False
+
+
 def _failure(variant, exc) -> SweepError:
     from distributed import KilledWorker
 
@@ -180,6 +191,7 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                           weather_f.get(v.weather_key), v.hash, v.labels, key=f"dcplan-variant-{v.hash}", retries=0)
             futures[f] = v
         pending = set(futures)
+        lost: set = set()  # finished, then lost with their worker: computed again by the cluster
         arrived: queue.SimpleQueue = queue.SimpleQueue()
         for f in futures:
             f.add_done_callback(arrived.put)  # called from Dask's callback thread
@@ -191,12 +203,21 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                     finished = []
                 while not arrived.empty():
                     finished.append(arrived.get_nowait())
+                # rows lost with a worker are polled until the cluster has computed them again (a done
+                # callback fires once, and at once for a lost future: Dask waits only on "pending")
+                back = [f for f in lost if _settled(f) is not None]
+                lost.difference_update(back)
+                finished.extend(back)
                 for f in finished:
                     if f not in pending:
                         continue
+                    state = _settled(f)
+                    if state is None:
+                        lost.add(f)
+                        continue
                     pending.discard(f)
                     v = futures[f]
-                    if f.status != "finished":
+                    if not state:
                         raise _failure(v, _exception_of(f))
                     row = f.result()
                     rows[v.index] = row
