@@ -45,18 +45,23 @@ from planner.solver import simulate
 pytestmark = pytest.mark.slow
 
 
+#: The optimal's search ends by itself after ~75 s of CPU (its schedule then depends on no clock); the
+#: study's own 600 s wall-clock limit stops it early on a machine loaded ~8 deep (seen: a shared CI
+#: box). The test gives it room so that the figures below never depend on the machine's load.
+TEST_TIME_LIMIT_S = 3600.0
+
+
 @pytest.fixture(scope="module")
 def study():
-    plan, sc, results, large = night_shift_results()
+    plan, sc, results, large = night_shift_results(time_limit_s=TEST_TIME_LIMIT_S)
     return plan, sc, results, large, study_json(sc, results, large)
 
 
 def test_night_shift_acceptance(study):
     _, _, results, large, out = study
     opt, fcfs = out["optimal"], out["fcfs"]
-    # the figures below are those of the converged search; a machine too loaded for it to converge in the
-    # study's 600 s stops it early (a different, dearer schedule) — say so rather than fail on a figure
-    assert opt["search_complete"], "optimal's search did not converge in the study's time limit (machine load?)"
+    # the figures below are those of the converged search (TEST_TIME_LIMIT_S leaves it the time)
+    assert opt["search_complete"], "optimal's search did not converge in the test's time limit"
     assert opt["missed_deadlines"] == 0 and opt["unscheduled"] == []
     assert opt["throttled_gpu_hours"] <= 0.1 * fcfs["throttled_gpu_hours"]  # down ≥ 90 % (28.9 → 0.0)
     assert out["largest_jobs_night_share"] >= 0.50  # met: 0.594 (the issue's ≥ 50 %)

@@ -76,16 +76,6 @@ def group_state(model, t_die) -> GroupState:
 
 
 @njit
-def _tables(S, GT, GS, i, u_run):
-    """Server ``i``'s piece tables at running utilisation ``u_run`` (cached while it stays)."""
-    if GS.u_key[i] != u_run:
-        k = S.r_die[i] * S.p_dyn[i] * u_run
-        piece_table_1(GT.off[i], GT.w[i], GT.t_op[i], GT.t_slow[i], GT.opt[0], k, GS.kinks[i], GS.A[i], GS.B[i],
-                      GS.thr[i], GS.xk, GS.xs)
-        GS.u_key[i] = u_run
-
-
-@njit
 def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
     """:meth:`.serverstep.ServerBank.step` at the loops' end temperatures ``tl`` [°C] (after
     :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.dX`` its change,
@@ -129,13 +119,19 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
         hot_any = True
         u_base = u_cap[i] if capped_any else u
         u_run = u_base * (1.0 - down_w)
-        _tables(S, GT, GS, i, u_run)
         k_die = S.r_die[i] * S.p_dyn[i] * u_run
+        # this server's rows, taken once: each view, and each array of a tuple handed to a helper per
+        # server, costs an atomic reference count (perf: 40 % of the hot day's kernel time was that)
+        kn, A, B, thr_tab = GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i]
+        off, w = GT.off[i], GT.w[i]
+        if GS.u_key[i] != u_run:  # piece tables at this running utilisation (kept while it stays)
+            piece_table_1(off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, kn, A, B, thr_tab, GS.xk, GS.xs)
+            GS.u_key[i] = u_run
         tp0 = X[1, i]
         th, tph, eh, thr_t, lost = pair_step_pieces_1(
             td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
-            S.c_plate[i], GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i], h, GT.off[i], GT.w[i], GT.t_op[i],
-            GT.t_slow[i], p_hw, k_die, alpha, GS.p_g, GS.t_g)
+            S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha, GS.p_g,
+            GS.t_g)
         g_i = S.gpus[i]
         if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
             lost = lost * (1.0 - down_w) + down_w * h
@@ -154,11 +150,10 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
         X[1, i] = tph
         s.energy[i] = eh
         # the GPU groups at the step's ends: minute record, hottest GPU, shutdowns
-        kn, A, B = GS.kinks[i], GS.A[i], GS.B[i]
         j1 = piece_of(th, kn, False)
-        group_state_1(th, A[j1] - B[j1] * th, GT.off[i], GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g, GS.t_g)
+        group_state_1(th, A[j1] - B[j1] * th, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g, GS.t_g)
         j0 = piece_of(td0, kn, False)
-        group_state_1(td0, A[j0] - B[j0] * td0, GT.off[i], GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
+        group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
         tg = -math.inf
         for q in range(GT.w.shape[1]):
             if GT.w[i, q] > 0.0:
