@@ -13,37 +13,9 @@ from . import defaults as d
 from .energy import (demand_charge_usd, electrical_chain_kernel, energy_cost_usd, lighting_misc_w, partial_pue,
                      peak_15min_kw, pue)
 from .model import Model
+# the per-rack series step, minute keys and billing calendar are the kernel recorder's: both bin a run alike
+from .recorder import MINUTE_KEYS, _calendar, rack_series_step
 from .results import SimulationResult
-
-#: Per-rack series (floor heat map) at 60 s for runs up to 7 days; longer runs take the smallest of
-#: these steps that keeps the sample count at or below a 7-day run's, so memory stays bounded by
-#: racks × 10,080 samples × 4 series × 4 bytes (3,000 racks: ~480 MB, a year as much as a week).
-RACK_SERIES_STEPS_S = (60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0)
-RACK_SERIES_MAX_SAMPLES = 7 * 24 * 60
-
-MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
-               "throttled_fraction", "electrical_loss_kw")
-
-
-def rack_series_step(horizon_s: float, dt: float) -> float:
-    """Interval of the per-rack series [s]: 60 s up to 7 days, coarser beyond (see
-    :data:`RACK_SERIES_STEPS_S`), never shorter than the integrator step ``dt`` [s]."""
-    need = horizon_s / RACK_SERIES_MAX_SAMPLES
-    for s in RACK_SERIES_STEPS_S:
-        if s >= need - 1e-9:
-            return max(s, dt)
-    return max(RACK_SERIES_STEPS_S[-1], dt, need)
-
-
-def _calendar(start, month_idx, wall):
-    """Per billing month index: ``(year, month)`` of its first sample's local date."""
-    from datetime import timedelta
-    out = {}
-    for mo in np.unique(month_idx):
-        first = start + timedelta(seconds=float(wall[np.argmax(month_idx == mo)]))
-        out[int(mo)] = (first.year, first.month)
-    return out
-
 
 class Recorder:
     """Per-step aggregates of a fixed-step run of ``n_steps`` of ``dt`` [s].
