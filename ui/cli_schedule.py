@@ -151,6 +151,10 @@ def cmd_night_shift(args) -> int:
     share = out[ms[0]]["bill"]["demand_share_of_month"]
     label = "  demand $" + ("" if share is None else f" ({share:.1%} of month)")
     print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill']['demand_charge_usd'], ',.0f'):>12s}" for m in ms))
+    for key, label in (("on_peak_demand_usd", "    on-peak demand $"), ("off_peak_demand_usd", "    off-peak demand $"),
+                       ("on_peak_15min_facility_kw", "    on-peak 15-min kW"),
+                       ("off_peak_15min_facility_kw", "    off-peak 15-min kW")):
+        print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill'][key], ',.0f'):>12s}" for m in ms))
     for key, label in (("it_kwh", "  IT kWh"), ("cooling_kwh", "  cooling kWh"),
                        ("electrical_loss_kwh", "  electrical losses kWh"), ("lighting_misc_kwh", "  lighting, other kWh")):
         print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill'][key], ',.0f'):>12s}" for m in ms))

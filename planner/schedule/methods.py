@@ -243,8 +243,8 @@ def best_start(pr: Problem, u: Usage, j: SlotJob) -> tuple[tuple[int, int] | Non
     tie = scale[:, None] * _run_sums(pr.tie_w[None, :], starts, L, p0, mid, pl)
     ext = u.ext
     f = np.concatenate([pr.fac[P], np.ones((P.size, ext - pr.n))], axis=1)
-    for mo, charge in pr.month_charge.items():
-        sel = pr.month == mo
+    for mo, charge in pr.period_charge.items():
+        sel = pr.period == mo
         if not sel.any():
             continue
         cur = u.fac[: pr.n][sel].max()

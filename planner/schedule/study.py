@@ -71,9 +71,10 @@ def bill_breakdown(res, tariff) -> dict:
     """Where a verified schedule's bill goes, from the solver's minute record (JSON-ready).
 
     ``energy_by_price``: per tariff price [$/kWh] the hours at that price, the facility energy [kWh]
-    and its cost [$] (their sum is the solver's ``energy_cost_usd``); ``demand_charge_usd`` with the
-    peak it bills and ``demand_share_of_month`` (a run shorter than its billing month pays that share
-    of the month's charge, :mod:`planner.solver.energy`); the facility energy by where it goes: IT,
+    and its cost [$] (their sum is the solver's ``energy_cost_usd``); ``demand_charge_usd``, the peak
+    15-min facility power inside the tariff's on-peak demand window and outside it [kW], what each
+    bills [$], and ``demand_share_of_month`` (a run shorter than its billing month pays that share of
+    the month's charges, :mod:`planner.solver.energy`); the facility energy by where it goes: IT,
     cooling, electrical chain losses, lighting and other loads [kWh].
     """
     import numpy as np
@@ -92,10 +93,24 @@ def bill_breakdown(res, tariff) -> dict:
         bands[f"{price:g}"] = {"hours": round(float(dt[sel].sum()) / 3600.0, 4),
                                "facility_kwh": round(float(kwh[sel].sum()), 3),
                                "energy_usd": round(float(np.dot(kwh[sel], p[sel])), 4)}
-    peak_charge = sim.peak_15min_facility_kw * tariff.demand_charge_usd_per_kw
+    from planner.solver.energy import demand_charges, demand_window_mask, peak_15min_kw
+
+    dc = demand_charges(tariff)
+    inside = demand_window_mask(res.start, t, res.timezone, dc)
+    offset = res.start.minute * 60 + res.start.second
+    kw = np.asarray(sim.facility_kw, float)
+
+    def peak(sel):
+        return float(peak_15min_kw(t[sel], kw[sel], offset).max()) if np.any(sel) else 0.0
+    on_kw, off_kw = peak(inside), peak(~inside)
+    full = on_kw * dc.on_peak_usd_per_kw + off_kw * dc.off_peak_usd_per_kw
+    share = sim.demand_charge_usd / full if full > 0 else None  # one billing month in this study
     return {"energy_by_price": bands, "energy_cost_usd": sim.energy_cost_usd,
             "demand_charge_usd": sim.demand_charge_usd, "peak_15min_facility_kw": sim.peak_15min_facility_kw,
-            "demand_share_of_month": sim.demand_charge_usd / peak_charge if peak_charge > 0 else None,
+            "on_peak_15min_facility_kw": on_kw, "off_peak_15min_facility_kw": off_kw,
+            "on_peak_demand_usd": None if share is None else share * on_kw * dc.on_peak_usd_per_kw,
+            "off_peak_demand_usd": None if share is None else share * off_kw * dc.off_peak_usd_per_kw,
+            "demand_share_of_month": share,
             "it_kwh": sim.it_energy_kwh, "cooling_kwh": sim.cooling_energy_kwh,
             "electrical_loss_kwh": sim.electrical_loss_kwh, "lighting_misc_kwh": sim.lighting_misc_kwh}
 
