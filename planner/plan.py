@@ -373,6 +373,40 @@ class Tariff:
                 and (not self.demand_window_months or set(self.demand_window_months) == set(range(1, 13))))
 
 
+def parse_months(text: str) -> tuple[int, ...]:
+    """Months typed as a list (``"5-10"``, ``"6, 7, 8"``, ``"all"`` or empty = every month) as a
+    :attr:`Tariff.demand_window_months` tuple; :class:`ValueError` naming the bad part."""
+    text = text.strip().lower()
+    if text in ("", "all"):
+        return ()
+    out: list[int] = []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise ValueError(f"months: {part!r} is not a month 1-12 or a range like 5-10") from None
+        if not (1 <= a <= 12 and 1 <= b <= 12 and a <= b):
+            raise ValueError(f"months: {part!r} is not a month 1-12 or a range like 5-10")
+        out.extend(m for m in range(a, b + 1) if m not in out)
+    return () if sorted(out) == list(range(1, 13)) else tuple(sorted(out))
+
+
+def months_text(months) -> str:
+    """``(5, 6, 7, 8, 9, 10)`` -> ``"5-10"``; empty -> ``"all"`` (what :func:`parse_months` reads)."""
+    ms = sorted(set(months))
+    if not ms:
+        return "all"
+    runs, start = [], ms[0]
+    for a, b in zip(ms, ms[1:] + [None]):
+        if b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    return ", ".join(runs)
+
+
 @dataclass
 class Scenario:
     """What to simulate.

@@ -235,6 +235,11 @@ def test_cancelled_save_keeps_old_file(demo_file):
 OLD_PLANS = os.path.join(os.path.dirname(__file__), "data", "plans")
 
 
+#: The demo tariff of schema 1's and 2's day (tests/data/plans/demo_schema1.dcplan, demo_schema2.dcplan):
+#: an illustrative three-band summer TOU with one demand charge on the peak at any hour.
+SCHEMA2_PRICES = [0.065] * 14 + [0.11, 0.11, 0.21, 0.21, 0.21, 0.11, 0.11] + [0.065] * 3
+
+
 def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
     """tests/data/plans/demo_schema1.dcplan was written by the schema-1 dcplan (`dcplan demo`)."""
     from pathlib import Path
@@ -256,6 +261,10 @@ def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
     for u in expected.cooling_units:
         if u.kind == "chiller":
             u.design_cop = 4.1
+    # and the demo tariff of its day (before APS E-32 TOU L, schema 3): one demand charge at any hour
+    from dataclasses import replace
+    from planner.plan import Tariff
+    expected.scenarios = [replace(sc, tariff=Tariff(SCHEMA2_PRICES, 18.0)) for sc in expected.scenarios]
     assert plan == expected  # schema 1 had no job placement: every job comes back with none
     assert all(j.placement == () for j in plan.jobs)
 
@@ -274,11 +283,6 @@ def test_schema_1_plan_saved_becomes_current_schema(tmp_path):
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     con.close()
     assert load_plan(path) == plan
-
-
-#: The demo tariff of schema 2's day (tests/data/plans/demo_schema2.dcplan): an illustrative three-band
-#: summer TOU with one demand charge on the peak at any hour.
-SCHEMA2_PRICES = [0.065] * 14 + [0.11, 0.11, 0.21, 0.21, 0.21, 0.11, 0.11] + [0.065] * 3
 
 
 def test_schema_2_plan_opens_with_the_any_hour_demand_charge_and_stays_untouched():
