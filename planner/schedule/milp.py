@@ -696,14 +696,18 @@ def window_search(pr: Problem, assign: list, deadline: float) -> tuple[list, boo
 
 
 def optimise(pr: Problem, warm: Outcome, budget_s: float) -> MilpOutcome:
-    """``optimal`` within ``budget_s``: greedy (``warm``) improved by single-job moves, then the MILP on
+    """``optimal`` within ``budget_s``: greedy (``warm``; when it left jobs out, the best of
+    :func:`.methods.greedy_promoting`'s re-orderings) improved by single-job moves, then the MILP on
     the whole problem when its full slot grid is small (≤ ``MAX_COLUMNS`` start columns), else the
     neighbourhood search :func:`window_search`; then single-job moves again (15-min starts; equal
     cost → the cooler start). The bound is the MILP's where it solved the full grid, else
     :func:`relaxation_bound`. ``status`` says whether the search converged inside the budget (its
     schedule is then independent of machine speed)."""
+    from .methods import greedy_promoting, left_out
     t0 = time.perf_counter()
     deadline = t0 + budget_s
+    if left_out(pr, warm.assign):  # run as many jobs as possible first: re-ordered greedy rounds
+        warm = greedy_promoting(pr, warm)
     start = repair(pr, warm.assign, t0 + 0.2 * budget_s)
     n_cols = sum(b[2].size for b in _columns(pr, 1, {}))
     if n_cols > MAX_COLUMNS:
