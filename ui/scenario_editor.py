@@ -152,7 +152,6 @@ class ScenarioEditor(QWidget):
         self.weekdays.setObjectName("demandWindowWeekdays")
         self.weekdays.toggled.connect(
             lambda on: None if self._loading else self._tariff(demand_window_weekdays_only=bool(on)))
-        hours.addWidget(self.weekdays)
         hours.addStretch(1)
         self.win_months = QLineEdit()
         self.win_months.setObjectName("demandWindowMonths")
@@ -160,6 +159,7 @@ class ScenarioEditor(QWidget):
         self.win_months.editingFinished.connect(self._months_edited)
         f.addRow("On-peak demand charge", self.demand)
         f.addRow("On-peak hours", hours)
+        f.addRow("", self.weekdays)
         f.addRow("On-peak months", self.win_months)
         f.addRow("Off-peak demand charge", self.off_demand)
         tv.addLayout(f)
