@@ -274,8 +274,9 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
     return plan
 
 
-#: The demo's rate: APS (Arizona Public Service, Phoenix) rate schedule E-32 TOU L, large general
-#: service time-of-use (customers of 400 kW and more), summer. Structure from APS's own page
+#: A real rate for the demo's site, a choice beside the demo's default (:func:`demo_tariff`): APS
+#: (Arizona Public Service, Phoenix) rate schedule E-32 TOU L, large general service time-of-use
+#: (customers of 400 kW and more), summer. Structure from APS's own page
 #: (aps.com, Business > Service plans > Compare service plans): time-of-use business plans bill energy
 #: by time of day plus "two monthly demand charges — one for the highest 15-minute period of usage
 #: during on-peak hours and one for the highest 15-minute period of usage during off-peak hours";
@@ -295,6 +296,19 @@ DEMO_ON_PEAK_HOURS = (15, 20)
 
 
 def demo_tariff() -> Tariff:
+    """The demo scenarios' tariff: an illustrative summer time-of-use rate modelled on Arizona utilities'
+    large-customer TOU plans (on-peak 16:00–19:00, shoulders 14:00–16:00 and 19:00–21:00; one demand
+    charge on the month's peak at any hour) — an ESTIMATE, not a published rate. The published APS rate
+    is :func:`aps_e32_tou_l_tariff` (``dcplan study night-shift --tariff aps-e32-tou-l``)."""
+    prices = [0.065] * 24
+    for h in range(16, 19):
+        prices[h] = 0.21
+    for h in (14, 15, 19, 20):
+        prices[h] = 0.11
+    return Tariff(hourly_price_usd_per_kwh=prices, demand_charge_usd_per_kw=18.0)
+
+
+def aps_e32_tou_l_tariff() -> Tariff:
     """APS E-32 TOU L, summer (:data:`DEMO_ON_PEAK_HOURS`; sources and estimates above)."""
     start, end = DEMO_ON_PEAK_HOURS
     prices = [0.06334] * 24
@@ -303,6 +317,10 @@ def demo_tariff() -> Tariff:
     return Tariff(hourly_price_usd_per_kwh=prices, demand_charge_usd_per_kw=18.941,
                   demand_window_start_h=start, demand_window_end_h=end, demand_window_weekdays_only=True,
                   off_peak_demand_charge_usd_per_kw=2.85)
+
+
+#: Tariffs a study can run the demo under, by name (``--tariff``).
+DEMO_TARIFFS = {"demo": demo_tariff, "aps-e32-tou-l": aps_e32_tou_l_tariff}
 
 
 def demo_scenarios() -> list[Scenario]:

@@ -235,8 +235,8 @@ def test_cancelled_save_keeps_old_file(demo_file):
 OLD_PLANS = os.path.join(os.path.dirname(__file__), "data", "plans")
 
 
-#: The demo tariff of schema 1's and 2's day (tests/data/plans/demo_schema1.dcplan, demo_schema2.dcplan):
-#: an illustrative three-band summer TOU with one demand charge on the peak at any hour.
+#: The demo tariff in tests/data/plans/demo_schema2.dcplan (and the demo's still): an illustrative
+#: three-band summer TOU with one demand charge on the peak at any hour.
 SCHEMA2_PRICES = [0.065] * 14 + [0.11, 0.11, 0.21, 0.21, 0.21, 0.11, 0.11] + [0.065] * 3
 
 
@@ -261,10 +261,6 @@ def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
     for u in expected.cooling_units:
         if u.kind == "chiller":
             u.design_cop = 4.1
-    # and the demo tariff of its day (before APS E-32 TOU L, schema 3): one demand charge at any hour
-    from dataclasses import replace
-    from planner.plan import Tariff
-    expected.scenarios = [replace(sc, tariff=Tariff(SCHEMA2_PRICES, 18.0)) for sc in expected.scenarios]
     assert plan == expected  # schema 1 had no job placement: every job comes back with none
     assert all(j.placement == () for j in plan.jobs)
 
@@ -304,8 +300,7 @@ def test_schema_2_plan_opens_with_the_any_hour_demand_charge_and_stays_untouched
     for sc in plan.scenarios:
         assert sc.tariff == Tariff(SCHEMA2_PRICES, 18.0)
         assert sc.tariff.window_is_whole_time and sc.tariff.off_peak_demand_charge_usd_per_kw == 0.0
-    expected = build_demo_plan()
-    expected.scenarios = [replace(sc, tariff=Tariff(SCHEMA2_PRICES, 18.0)) for sc in expected.scenarios]
+    expected = build_demo_plan()  # the demo's tariff is still that one
     expected.jobs[1].start_s = 3600.0
     expected.jobs[1].placement = (("F04-NVL72", 56), ("F03-NVL72", 8))
     assert plan == expected

@@ -134,3 +134,31 @@ def test_defaults_keep_one_charge_at_any_hour():
     kw = np.linspace(500, 900, 600)
     assert demand_charge_usd(t, kw, np.zeros(600, int), 0.0, dc) == pytest.approx(
         18.0 * peak_15min_kw(t, kw, 0.0).max(), rel=1e-15)
+
+
+def test_study_tariff_option_is_for_the_night_shift_only(capsys):
+    from ui.cli import main
+
+    assert main(["study", "cost", "--tariff", "aps-e32-tou-l"]) == 2
+    assert "--tariff applies to the night-shift study only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["study", "night-shift", "--tariff", "srp"])
+    assert exc.value.code == 2
+    from planner.schedule.errors import ScheduleInputError
+    from planner.schedule.study import night_shift_results
+    with pytest.raises(ScheduleInputError, match="tariff must be one of demo, aps-e32-tou-l"):
+        night_shift_results(tariff="srp")
+
+
+def test_aps_rate_is_the_published_figures():
+    """APS E-32 TOU L summer as planner/demo.py cites it: $0.07741 on-peak 15:00-20:00, $0.06334 off-peak,
+    $18.941/kW on the weekday on-peak peak, $2.85/kW (estimate) off-peak; a valid window."""
+    from planner.demo import aps_e32_tou_l_tariff, demo_tariff
+
+    t = aps_e32_tou_l_tariff()
+    assert t.window_problem() == ""
+    assert [h for h, p in enumerate(t.hourly_price_usd_per_kwh) if p == 0.07741] == list(range(15, 20))
+    assert {p for p in t.hourly_price_usd_per_kwh} == {0.06334, 0.07741}
+    assert (t.demand_charge_usd_per_kw, t.off_peak_demand_charge_usd_per_kw) == (18.941, 2.85)
+    assert (t.demand_window_start_h, t.demand_window_end_h, t.demand_window_weekdays_only) == (15, 20, True)
+    assert demo_tariff().window_is_whole_time  # the demo's own tariff keeps one charge at any hour

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from planner.assets import resolve_asset
 
+from .errors import ScheduleInputError
 from .jobs_csv import read_jobs_csv
 from .scheduler import METHODS, schedule_many
 
@@ -56,11 +57,17 @@ def write_night_shift_csv(path) -> None:
                         j.kind, "" if j.start_s is None else iso(j.start_s)])
 
 
-def night_shift_results(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS):
-    """``(plan, scenario, {method: ScheduleResult}, names of the large jobs)`` of the night-shift week."""
-    from planner.demo import build_demo_plan
+def night_shift_results(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS,
+                        tariff: str = "demo"):
+    """``(plan, scenario, {method: ScheduleResult}, names of the large jobs)`` of the night-shift week under
+    ``tariff``, a name of :data:`planner.demo.DEMO_TARIFFS` (``demo``: the demo scenario's own)."""
+    from dataclasses import replace
+
+    from planner.demo import DEMO_TARIFFS, build_demo_plan
+    if tariff not in DEMO_TARIFFS:
+        raise ScheduleInputError(f"tariff must be one of {', '.join(DEMO_TARIFFS)}, got {tariff!r}")
     plan = build_demo_plan()
-    sc = plan.scenarios[0]
+    sc = replace(plan.scenarios[0], tariff=DEMO_TARIFFS[tariff]())
     jobs = read_jobs_csv(resolve_asset(CSV_NAME), sc.start, plan.site.timezone)
     large = [j.name for j in jobs if j.gpus == LARGE_GPUS and j.duration_s == LARGE_HOURS * 3600.0]
     results = schedule_many(plan, sc, tuple(methods), jobs=jobs, time_limit_s=time_limit_s, progress=progress)
@@ -115,11 +122,11 @@ def bill_breakdown(res, tariff) -> dict:
             "electrical_loss_kwh": sim.electrical_loss_kwh, "lighting_misc_kwh": sim.lighting_misc_kwh}
 
 
-def study_json(sc, results: dict, large: list) -> dict:
+def study_json(sc, results: dict, large: list, tariff_name: str = "demo") -> dict:
     """The ``study night-shift --json`` object: a ``schedule --json`` object per method, the large jobs'
     shares by window, each schedule's starts [s from the week's start] and its bill
     (:func:`bill_breakdown`)."""
-    out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "large_jobs": large}
+    out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "tariff": tariff_name, "large_jobs": large}
     for m, res in results.items():
         s = res.summary()
         s["bill"] = bill_breakdown(res, sc.tariff)
@@ -131,7 +138,8 @@ def study_json(sc, results: dict, large: list) -> dict:
     return out
 
 
-def night_shift_study(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS) -> dict:
-    """Run every method on the night-shift week; :func:`study_json` of the results."""
-    _, sc, results, large = night_shift_results(progress, time_limit_s, methods)
-    return study_json(sc, results, large)
+def night_shift_study(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS,
+                      tariff: str = "demo") -> dict:
+    """Run every method on the night-shift week under ``tariff``; :func:`study_json` of the results."""
+    _, sc, results, large = night_shift_results(progress, time_limit_s, methods, tariff)
+    return study_json(sc, results, large, tariff)
