@@ -283,9 +283,11 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
 #: summer rates on the May–October billing cycles. Figures: energymanager.ai's APS rate guide
 #: (https://energymanager.ai/rates/arizona-public-service-aps; rates of ACC Decision No. 79293,
 #: effective 8 March 2024): on-peak energy $0.07741/kWh, off-peak $0.06334/kWh, on-peak demand
-#: $18.941/kW, on-peak 3–8 p.m. — a secondary source: APS's rate sheet itself (e-32TOUL.pdf) was not
-#: reachable with this project's search tools, so these are unverified against it. Weekdays only for
-#: the on-peak period (APS's TOU plans; SRP's too, "all weekend hours are off peak", srpnet.com).
+#: $18.941/kW — a secondary source: APS's rate sheet itself (e-32TOUL.pdf) and its OpenEI URDB entry
+#: were not reachable with this project's search tools, so the dollar figures are unverified against
+#: it. The on-peak period, 3–8 p.m. Monday–Friday, and the 15-minute demand interval of commercial
+#: customers: APS's Director of Rates & Rate Strategy, Leland Snook (Public Utilities Fortnightly,
+#: May 2019, https://fortnightly.com/fortnightly/2019/05/leland-snook-aps-director-rates-rate-strategy).
 #: The off-peak demand charge is an ESTIMATE (APS's figure not found): $18.941 × SRP's published ratio
 #: of its business TOU off-peak to summer-peak on-peak demand charge, $1.05 / $6.99 (srpnet.com,
 #: Business Time-of-Use Price Plan E-32) = $2.85/kW. Not modelled: the six utility holidays billed
