@@ -226,6 +226,23 @@ class HeadroomModel:
                 ok &= t_cool + rise <= limit
         return ok
 
+    def start_room_k(self, pool: Pool, u_mean: float, u_peak: float) -> float:
+        """Room [K] between the worst server's mean die running a job at ``u_mean`` / ``u_peak`` with every
+        loop at its setpoint (the reference recirculation around it) and ``model.first_kink`` (the hottest
+        GPU at its max operating temperature: NVIDIA's software slowdown, which the solver counts as
+        throttled). A job's start overshoot on the die must stay inside it (:func:`refuse_hot_starts`)."""
+        md = self.model
+        i = pool.worst
+        lf = md.liquid_frac[i]
+        p_mean = md.p_idle[i] + md.p_dyn[i] * u_mean
+        p_peak = md.p_idle[i] + md.p_dyn[i] * max(u_peak, u_mean)
+        t_cool = 0.0
+        if md.air_loop[i] >= 0:
+            t_cool += (1 - lf) * (md.loop_setpoint[md.air_loop[i]] + md.height_factor[i] * self.recirc[md.rack[i]])
+        if md.liq_loop[i] >= 0:
+            t_cool += lf * md.loop_setpoint[md.liq_loop[i]]
+        return float(md.first_kink[i] - (t_cool + md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean)))
+
     def _ok(self, q_jobs: np.ndarray, db, wb) -> np.ndarray:
         q = self.idle[None, :] + q_jobs
         return self.dies_ok(self.plant.solve(q, db, wb).supply_c)
