@@ -22,6 +22,9 @@ Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual
   seconds, numba cache hits and misses of the stepping kernel), once with the workers as Dask
   starts them and once with dcplan's worker plugin (:class:`planner.sweep.kernels.SolverKernels`,
   which ``execute`` registers) having loaded the kernels when the worker joined.
+* threads: worker processes (what ``dcplan sweep`` starts) against one worker process with
+  ``--workers`` threads and against worker threads inside this process, each after its own serial
+  run of the same variants (the solver's numba kernel releases the GIL; the Python around it does not).
 * annual: 3 cities × 3 TCS setpoints × 2 containments × N/N+1 dry coolers = 36 variants of
   ``--annual-days`` from 1 January (365: the whole weather year) on the LocalCluster. The solver
   measured is the one in this checkout (its git commit is printed).
@@ -184,6 +187,67 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int, batc
     return out
 
 
+def _cluster(kind: str, w: int):
+    """A LocalCluster with the embedded cluster's settings: ``processes`` (w single-thread worker
+    processes, what ``dcplan sweep`` starts), ``threads`` (one worker process with w threads) or
+    ``in-process`` (w worker threads in this process, no worker process at all)."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    from planner.sweep.runner import EMBEDDED_CONFIG, _sigint_ignored
+
+    n, t, procs = {"processes": (w, 1, True), "threads": (1, w, True), "in-process": (1, w, False)}[kind]
+    kw = {"host": "127.0.0.1"} if procs else {}
+    with _sigint_ignored(), dask.config.set(EMBEDDED_CONFIG):
+        return LocalCluster(n_workers=n, threads_per_worker=t, processes=procs, dashboard_address=None,
+                            silence_logs=logging.CRITICAL, **kw)
+
+
+def threads(n_variants: int, days: float, workers: int | None, kinds: list[str]) -> dict:
+    """Worker processes against worker threads (numba's kernel releases the GIL, the rest of a
+    variant holds it): the same one-day variants serially, then on each kind of cluster (start-up
+    included, automatic batches), alternating in one run."""
+    import os
+
+    from distributed import Client
+
+    from planner.demo import build_demo_plan
+    from planner.sweep import default_workers, define, execute, run_serial
+    from planner.sweep.kernels import SolverKernels, load_kernels
+
+    w = workers or default_workers()
+    plan = build_demo_plan()
+    sweep = define(plan, _scaling_params(n_variants), days=days)
+    load_here = load_kernels()
+    out: dict = {"part": "threads", "commit": _commit(), "variants": len(sweep), "days_each": days, "workers": w,
+                 "kernel_load_here_s": round(load_here, 2), "load_average_1min": [round(os.getloadavg()[0], 1)]}
+    for kind in kinds:
+        c0, t0 = _own_cpu_s(), time.perf_counter()
+        serial = run_serial(sweep)
+        t_serial, cpu_serial = time.perf_counter() - t0, _own_cpu_s() - c0
+        t0 = time.perf_counter()
+        cluster = _cluster(kind, w)
+        with Client(cluster, set_as_default=False) as client:
+            client.register_plugin(SolverKernels())
+            startup = time.perf_counter() - t0
+            wc0 = _worker_cpu_s(client) if kind != "in-process" else 0.0
+            c0, t1 = _own_cpu_s(), time.perf_counter()
+            rows = execute(sweep, client)
+            t_tasks = time.perf_counter() - t1
+            cpu = _own_cpu_s() - c0 + (_worker_cpu_s(client) - wc0 if kind != "in-process" else 0.0)
+        cluster.close()
+        assert sorted(r["variant_hash"] for r in rows) == sorted(r["variant_hash"] for r in serial)
+        out[kind] = {"serial_s": round(t_serial, 2), "serial_cores_used": round(cpu_serial / t_serial, 2),
+                     "startup_s": round(startup, 2), "task_phase_s": round(t_tasks, 2),
+                     "cores_used": round(cpu / t_tasks, 2),
+                     "speedup_task_phase": round(t_serial / t_tasks, 2),
+                     "speedup_end_to_end": round((t_serial + load_here) / (t_tasks + startup), 2)}
+        out["load_average_1min"].append(round(os.getloadavg()[0], 1))
+    return out
+
+
 def _timed_variant(plan, scenario, settings, changes, h, labels):
     """One variant on a worker: its wall and CPU seconds, whether the kernels were loaded before it,
     the stepping kernel's numba cache hits and misses (a miss = a compile) in this process."""
@@ -274,7 +338,9 @@ def annual(days: float, workers: int | None, limit: int | None = None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("kernels", "scaling", "annual", "all"), default="all")
+    ap.add_argument("--part", choices=("kernels", "scaling", "threads", "annual", "all"), default="all")
+    ap.add_argument("--kinds", default="processes,threads,in-process",
+                    help="clusters of the threads part: processes, threads (one process), in-process")
     ap.add_argument("--kernel-tasks", type=int, default=6, help="one-day variants per worker in the kernels part")
     ap.add_argument("--variants", type=int, default=200)
     ap.add_argument("--days", type=float, default=1.0, help="simulated days of each scaling variant")
@@ -290,6 +356,8 @@ def main() -> None:
         print(json.dumps(kernels(a.kernel_tasks, a.workers)), flush=True)
     if a.part in ("scaling", "all"):
         print(json.dumps(scaling(a.variants, a.days, a.workers, a.rounds, a.batches.split(","))), flush=True)
+    if a.part in ("threads", "all"):
+        print(json.dumps(threads(a.variants, a.days, a.workers, a.kinds.split(","))), flush=True)
     if a.part in ("annual", "all"):
         print(json.dumps(annual(a.annual_days, a.workers, a.annual_limit)), flush=True)
 
