@@ -112,8 +112,11 @@ def mover_split(model):
 
     CRAH fans and CDU pumps heat the air / technology loop they move; chilled-water pumps (the
     ``rated_power_kw`` of a chiller unit) heat the chilled water. Dry-cooler and tower fans blow
-    their heat outdoors.
+    their heat outdoors. (Compiled models carry them: ``loop_mover_in_w`` / ``loop_mover_out_w``, the
+    same sums, so a lumped model's loops (:mod:`.lumping`) have theirs.)
     """
+    if getattr(model, "loop_mover_in_w", None) is not None:
+        return [float(x) for x in model.loop_mover_in_w], [float(x) for x in model.loop_mover_out_w]
     idx = {n: k for k, n in enumerate(model.loop_names)}
     m_in = [0.0] * model.m
     m_out = [0.0] * model.m

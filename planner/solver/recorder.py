@@ -78,7 +78,8 @@ class RecordArrays(NamedTuple):
     ``chain`` the electrical chain's constants (:func:`.energy.electrical_chain_coeffs`);
     ``coil_loops`` the air loops with a CRAH coil on a parent loop and ``coil_parent`` those parents
     (the coils' dew-point floor); ``rack_in`` [racks] scratch: each rack's warmest air inlet at a
-    minute's end (ASHRAE envelope counts)."""
+    minute's end (ASHRAE envelope counts); ``rack_w`` [racks]: racks each one stands for (a lumped
+    model, :mod:`.lumping`; else ones)."""
 
     acc: np.ndarray
     cnt: np.ndarray
@@ -118,6 +119,7 @@ class RecordArrays(NamedTuple):
     coil_loops: np.ndarray
     coil_parent: np.ndarray
     rack_in: np.ndarray
+    rack_w: np.ndarray
 
 
 # float accumulators (ACC_LIGHT: lighting and other facility loads [W]; ACC_LOSS: the minute's
@@ -197,7 +199,8 @@ class Recorder:
             f32(), f32(), f32(), f32(), np.zeros((2, nr)), np.zeros((hist_rows, n)), np.zeros((hist_rows, n)),
             np.zeros(n), np.full(rows, np.nan), np.zeros((rows, m), np.float32), *_downstream_csr(model),
             np.zeros(n), np.zeros(n), chain, np.asarray(coil_loops, np.int64),
-            np.asarray([int(par[l]) for l in coil_loops], np.int64), np.zeros(nr))
+            np.asarray([int(par[l]) for l in coil_loops], np.int64), np.zeros(nr),
+            np.ones(nr) if model.rack_count is None else np.asarray(model.rack_count, float))
 
     def finish(self, servers, tl, steps_done: int, t_done: float, *, control: str, cancelled: bool, energy0: float,
                prices, demand_charge: float, server_table=None, groups=None) -> SimulationResult:
@@ -444,16 +447,16 @@ def _minute_end(A, S, D, tl, t_die, energy, h, reps):
                 if not t_in <= rin[r]:  # fmax: nan (no sample yet) gives way
                     rin[r] = t_in
         # ASHRAE envelopes: rack-minutes with the rack's warmest air inlet outside them
-        out_rec = out_a1 = 0
+        out_rec = out_a1 = 0.0
         for r in range(rin.size):
             x = rin[r]
             if math.isfinite(x):
                 if x < _REC_LO or x > _REC_HI:
-                    out_rec += 1
+                    out_rec += A.rack_w[r]
                 if x < _A1_LO or x > _A1_HI:
-                    out_a1 += 1
-        A.acc[ACC_ENV_REC] += reps * float(out_rec)
-        A.acc[ACC_ENV_A1] += reps * float(out_a1)
+                    out_a1 += A.rack_w[r]
+        A.acc[ACC_ENV_REC] += reps * out_rec
+        A.acc[ACC_ENV_A1] += reps * out_a1
     if A.coil_loops.size:
         # minutes with a CRAH coil whose chilled water is too warm to hold the hall's dew point
         over_rec = over_a1 = False
