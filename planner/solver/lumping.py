@@ -24,7 +24,6 @@ per rack class; loops by their constants, parent class, servers' and child loops
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -32,6 +31,7 @@ from scipy import sparse
 
 from .loads import Placement
 from .model import Model
+from .recorder import LOOP_SERIES_F64_MAX_CELLS
 
 #: Per-server Model arrays: scaled by the class size k, by 1/k, taken as they are, or indices
 SERVER_EXTENSIVE = ("p_idle", "p_dyn", "c_th", "c_die", "c_plate", "gpus")
@@ -90,57 +90,61 @@ def _ids(keys) -> np.ndarray:
     return np.array([seen.setdefault(k, len(seen)) for k in keys], np.int64)
 
 
+def _first_ids(rows: np.ndarray) -> np.ndarray:
+    """Class id of every row of ``rows`` (equal rows, equal ids), numbered by first occurrence."""
+    _, first, inv = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[np.asarray(inv).ravel()]
+
+
+def _row_keys(a) -> list:
+    """Each row of a sparse matrix as a hashable key (its column indices and values)."""
+    a = a.tocsr()
+    a.sum_duplicates()
+    a.sort_indices()
+    ptr, idx, val = a.indptr, a.indices.astype(np.int64), a.data.astype(float)
+    return [(idx[ptr[r]:ptr[r + 1]].tobytes(), val[ptr[r]:ptr[r + 1]].tobytes()) for r in range(a.shape[0])]
+
+
 def classes(model: Model):
     """``(server, rack, loop)`` class ids (numbered by first occurrence) of the coarsest stable
     partition (module docstring)."""
     _check_fields(model)
     n, m, nr = model.n, model.m, len(model.rack_names)
     P = model.placement.matrix.tocsr()
-
-    def row(a, i):
-        a = np.asarray(a)
-        return tuple(a[i].tolist()) if a.ndim > 1 else float(a[i])
-
-    srv_static = [tuple(row(getattr(model, f), i) for f in SERVER_EXTENSIVE + SERVER_INVERSE + SERVER_INTENSIVE)
-                  + (tuple(P.indices[P.indptr[i]:P.indptr[i + 1]].tolist()), tuple(P.data[P.indptr[i]:P.indptr[i + 1]].tolist()))
-                  for i in range(n)]
+    jobs_of = _ids((tuple(P.indices[P.indptr[i]:P.indptr[i + 1]].tolist()),
+                    tuple(P.data[P.indptr[i]:P.indptr[i + 1]].tolist())) for i in range(n))
+    cols = [np.asarray(getattr(model, f), float).reshape(n, -1) for f in SERVER_EXTENSIVE + SERVER_INVERSE
+            + SERVER_INTENSIVE]
+    srv_static = _first_ids(np.column_stack(cols + [jobs_of.astype(float)]))
     loop_static = [tuple(float(getattr(model, f)[k]) for f in LOOP_EXTENSIVE + LOOP_INVERSE + LOOP_INTENSIVE)
                    + (model.loop_medium[k],) for k in range(m)]
     rack_static = [tuple(float(getattr(model, f)[r]) for f in RACK_INTENSIVE) for r in range(nr)]
-    s_cls, r_cls, l_cls = _ids(srv_static), _ids(rack_static), _ids(loop_static)
+    s_cls, r_cls, l_cls = srv_static.copy(), _ids(rack_static), _ids(loop_static)
     D = model.recirc.tocsr()
-    by_rack: list[list[int]] = [[] for _ in range(nr)]
-    by_loop: list[list[int]] = [[] for _ in range(m)]
-    for i in range(n):
-        by_rack[model.rack[i]].append(i)
-        for l in {int(model.air_loop[i]), int(model.liq_loop[i])}:
-            if l >= 0:
-                by_loop[l].append(i)
-    kids: list[list[int]] = [[] for _ in range(m)]
-    for k in range(m):
-        if model.loop_parent[k] >= 0:
-            kids[int(model.loop_parent[k])].append(k)
+    # (loop, server) membership: a server's air and liquid loops (once if they are the same loop)
+    pairs = {(int(l), i) for i, l in enumerate(model.air_loop) if l >= 0}
+    pairs |= {(int(l), i) for i, l in enumerate(model.liq_loop) if l >= 0}
+    pl_loop = np.array([p[0] for p in pairs], np.int64)
+    pl_srv = np.array([p[1] for p in pairs], np.int64)
+    kid = np.flatnonzero(model.loop_parent >= 0)
     air, liq, parent, rack_air = model.air_loop, model.liq_loop, model.loop_parent, model.rack_air_loop
-
-    def lc(l):
-        return int(l_cls[l]) if l >= 0 else -1
-
     sizes = None
     while True:
-        s_cls = _ids((srv_static[i], int(s_cls[i]), int(r_cls[model.rack[i]]), lc(air[i]), lc(liq[i]))
-                     for i in range(n))
-        keys = []
-        for r in range(nr):
-            sums: dict = {}
-            for q in range(D.indptr[r], D.indptr[r + 1]):
-                c = int(r_cls[D.indices[q]])
-                sums[c] = sums.get(c, 0.0) + float(D.data[q])
-            keys.append((int(r_cls[r]), lc(rack_air[r]), tuple(sorted(Counter(int(s_cls[i]) for i in by_rack[r]).items())),
-                         tuple(sorted((c, float(f"{v:.{RECIRC_DIGITS}g}")) for c, v in sums.items()))))
-        r_cls = _ids(keys)
-        l_cls = _ids((int(l_cls[k]), lc(parent[k]), tuple(sorted(Counter(int(s_cls[i]) for i in by_loop[k]).items())),
-                      tuple(sorted(Counter(int(l_cls[c]) for c in kids[k]).items()))) for k in range(m))
-        now = (int(s_cls.max()) + 1, int(r_cls.max()) + 1 if nr else 0, int(l_cls.max()) + 1)
+        l_of = np.append(l_cls, -1)  # index -1: no loop
+        s_cls = _first_ids(np.column_stack((srv_static, s_cls, r_cls[model.rack], l_of[air], l_of[liq])))
+        ns, nrc, nl = int(s_cls.max()) + 1, int(r_cls.max()) + 1 if nr else 0, int(l_cls.max()) + 1
+        srv_count = _row_keys(sparse.csr_matrix((np.ones(n), (model.rack, s_cls)), shape=(nr, ns)))
+        to_cls = sparse.csr_matrix((np.ones(nr), (np.arange(nr), r_cls)), shape=(nr, max(nrc, 1)))
+        recirc = (D @ to_cls).tocsr()
+        recirc.data = np.array([float(f"{v:.{RECIRC_DIGITS}g}") for v in recirc.data])
+        recirc_keys = _row_keys(recirc)
+        r_cls = _ids(zip(r_cls.tolist(), l_of[rack_air].tolist(), srv_count, recirc_keys))
+        loop_srv = _row_keys(sparse.csr_matrix((np.ones(pl_loop.size), (pl_loop, s_cls[pl_srv])), shape=(m, ns)))
+        loop_kids = _row_keys(sparse.csr_matrix((np.ones(kid.size), (parent[kid], l_cls[kid])), shape=(m, nl)))
+        l_cls = _ids(zip(l_cls.tolist(), l_of[parent].tolist(), loop_srv, loop_kids))
+        now = (ns, int(r_cls.max()) + 1 if nr else 0, int(l_cls.max()) + 1)
         if now == sizes:
             return s_cls, r_cls, l_cls
         sizes = now
@@ -251,12 +255,16 @@ def expand(res, model: Model, lm: LumpMap):
     res.rack_inlet_c = res.rack_inlet_c[:, R]
     res.rack_gpu_max_c = res.rack_gpu_max_c[:, R]
     res.rack_throttled_fraction = res.rack_throttled_fraction[:, R]
-    res.rack_power_kw = (res.rack_power_kw[:, R] / lm.k_rack[R].astype(res.rack_power_kw.dtype)).astype(
-        res.rack_power_kw.dtype)
-    res.loop_supply_c = res.loop_supply_c[:, L]
+    res.rack_power_kw = res.rack_power_kw[:, R]  # (gathers copy; divided in place: a year of 3,000
+    res.rack_power_kw /= lm.k_rack[R].astype(res.rack_power_kw.dtype)  # racks is 100 MB a series)
+    # the plan's loop count sets the series' precision, as an unlumped run's recorder does (a year of
+    # the 196-loop hall in float64 would be 824 MB)
+    rows = res.loop_supply_c.shape[0]
+    f32 = rows * len(L) > LOOP_SERIES_F64_MAX_CELLS
+    res.loop_supply_c = np.asarray(res.loop_supply_c, np.float32 if f32 else res.loop_supply_c.dtype)[:, L]
     if res.loop_heat_kw is not None:
-        res.loop_heat_kw = (res.loop_heat_kw[:, L] / lm.k_loop[L].astype(res.loop_heat_kw.dtype)).astype(
-            res.loop_heat_kw.dtype)
+        res.loop_heat_kw = res.loop_heat_kw[:, L]
+        res.loop_heat_kw /= lm.k_loop[L].astype(res.loop_heat_kw.dtype)
     if res.final_loop_temp_c is not None:
         res.final_loop_temp_c = np.asarray(res.final_loop_temp_c)[L]
     return res
