@@ -98,6 +98,32 @@ def _first_ids(rows: np.ndarray) -> np.ndarray:
     return rank[np.asarray(inv).ravel()]
 
 
+def _first_ids_int(cols) -> np.ndarray:
+    """:func:`_first_ids` of rows of small non-negative integer columns (one int64 key per row when
+    their ranges allow, else rows)."""
+    cols = [np.asarray(c, np.int64) for c in cols]
+    key = np.zeros(cols[0].size, np.int64)
+    span = 1
+    for c in cols:
+        hi = int(c.max()) + 1 if c.size else 1
+        if span * hi >= 2 ** 62:
+            return _first_ids(np.column_stack(cols))
+        key = key * hi + c
+        span *= hi
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[np.asarray(inv).ravel()]
+
+
+def _round_sig(x: np.ndarray, digits: int) -> np.ndarray:
+    """``x`` rounded to ``digits`` significant digits (zeros stay zero)."""
+    x = np.asarray(x, float)
+    mag = np.floor(np.log10(np.where(x != 0, np.abs(x), 1.0)))
+    scale = 10.0 ** (digits - 1 - mag)
+    return np.round(x * scale) / scale
+
+
 def _row_keys(a) -> list:
     """Each row of a sparse matrix as a hashable key (its column indices and values)."""
     a = a.tocsr()
@@ -133,12 +159,12 @@ def classes(model: Model):
     sizes = None
     while True:
         l_of = np.append(l_cls, -1)  # index -1: no loop
-        s_cls = _first_ids(np.column_stack((srv_static, s_cls, r_cls[model.rack], l_of[air], l_of[liq])))
+        s_cls = _first_ids_int((s_cls, r_cls[model.rack], l_of[air] + 1, l_of[liq] + 1))
         ns, nrc, nl = int(s_cls.max()) + 1, int(r_cls.max()) + 1 if nr else 0, int(l_cls.max()) + 1
         srv_count = _row_keys(sparse.csr_matrix((np.ones(n), (model.rack, s_cls)), shape=(nr, ns)))
         to_cls = sparse.csr_matrix((np.ones(nr), (np.arange(nr), r_cls)), shape=(nr, max(nrc, 1)))
         recirc = (D @ to_cls).tocsr()
-        recirc.data = np.array([float(f"{v:.{RECIRC_DIGITS}g}") for v in recirc.data])
+        recirc.data = _round_sig(recirc.data, RECIRC_DIGITS)
         recirc_keys = _row_keys(recirc)
         r_cls = _ids(zip(r_cls.tolist(), l_of[rack_air].tolist(), srv_count, recirc_keys))
         loop_srv = _row_keys(sparse.csr_matrix((np.ones(pl_loop.size), (pl_loop, s_cls[pl_srv])), shape=(m, ns)))

@@ -356,17 +356,22 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
     transit = np.where((vol > 0) & (flow > 0) & (np.array(medium) != "air"), vol / np.where(flow > 0, flow, 1), 0.0)
     dead = dead + transit
     # thermal mass: given volumes, else estimates (see defaults)
-    racks_of_loop = [[r for r in racks if r.air_loop == loop_names[k]] for k in range(m)]
+    halls_of_loop: dict = {}  # air loop name -> halls of its racks
+    air_loops_in_hall: dict = {}  # hall name -> air loops of its racks
+    for r in racks:
+        halls_of_loop.setdefault(r.air_loop, set()).add(r.hall)
+        if r.air_loop:
+            air_loops_in_hall.setdefault(r.hall, set()).add(r.air_loop)
+    halls = {h.name: h for h in plan.halls}
     for k in range(m):
         if vol[k] > 0:
             continue
         if medium[k] == "air":
-            halls = {h.name: h for h in plan.halls}
             area = 0.0
-            for hname in {r.hall for r in racks_of_loop[k]}:
+            for hname in halls_of_loop.get(loop_names[k], set()):
                 h = halls.get(hname)
                 if h is not None:
-                    n_loops = len({r.air_loop for r in racks if r.hall == hname and r.air_loop})
+                    n_loops = len(air_loops_in_hall.get(hname, ()))
                     area += h.width_m * h.depth_m / max(n_loops, 1)
             vol[k] = area * d.HALL_AIR_HEIGHT_M
         else:
