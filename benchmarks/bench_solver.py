@@ -86,6 +86,16 @@ def _first_call(simulate, plan, sc, **kw) -> float:
     return _timed(simulate, plan, replace(sc, horizon_s=600.0), **kw)[1]
 
 
+def _lumping_on() -> bool:
+    """Whether this process's solver lumps identical servers (planner/solver/lumping.py; ``--no-lump``
+    measures the kernel stepping every server)."""
+    try:
+        import planner.solver.lumping as lumping
+    except ImportError:
+        return False
+    return bool(lumping.LUMP)
+
+
 def _load() -> list:
     return list(os.getloadavg())
 
@@ -231,7 +241,8 @@ def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict
             "node_steps_per_probe_elem": node_steps / cpu / (pr["n"] / pr["ufunc_call_s"]),
             "probe": pr, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "throttled_gpu_hours": res.throttled_gpu_hours, "max_gpu_temp_c": res.max_gpu_temp_c,
-            "facility_energy_kwh": res.facility_energy_kwh}
+            "facility_energy_kwh": res.facility_energy_kwh,
+            "servers_stepped": getattr(res, "servers_stepped", res.servers), "lumping": _lumping_on()}
 
 
 def baseline_tree() -> str:
@@ -312,6 +323,7 @@ def scale_ab(hours: float = 24.0, slice_h: float = 2.0) -> dict:
         shutil.rmtree(tree, ignore_errors=True)
     probe_s = sorted(probes)[len(probes) // 2]
     out = {"servers": len(plans["new"].servers), "hours": hours, "slice_h": slice_h, "load_average": _load(),
+           "lumping": _lumping_on(),
            "probe_ufunc_call_s_median": probe_s, "probe_ufunc_call_s_range": [min(probes), max(probes)]}
     for k, v in tot.items():
         out[k] = {**v, "node_steps_per_cpu_s": v["node_steps"] / v["cpu_s"],
@@ -348,7 +360,14 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline-dir", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--baseline", action="store_true", help=f"scale: also the integrator of {BASELINE_COMMIT}")
     ap.add_argument("--accuracy", action="store_true", help="year: also the fixed 10 s run and the differences")
+    ap.add_argument("--no-lump", action="store_true",
+                    help="step every server (no lumping of identical servers, racks, loops); inherited by the "
+                         "parts' subprocesses")
     args = ap.parse_args(argv)
+    if args.no_lump or os.environ.get("DCPLAN_BENCH_NO_LUMP"):
+        os.environ["DCPLAN_BENCH_NO_LUMP"] = "1"
+        import planner.solver.lumping as lumping
+        lumping.LUMP = False
     if args.part == "all":  # each part in its own process so peak RSS is its own
         for part in ("interactive", "week", "year", "speedup", "scale"):
             extra = ["--baseline"] if part == "scale" else []

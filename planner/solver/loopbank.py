@@ -662,7 +662,7 @@ def loop_state(model, tl, q_server) -> LoopState:
                      np.zeros(m), np.zeros(m), np.zeros((m, 13)), np.zeros(m), lines, np.zeros(2))
 
 
-@njit
+@njit(refcount=False)
 def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
     """:meth:`ScalarLoopBank.step` on :class:`LoopTable` ``T`` / :class:`LoopState` ``S`` with the
     actuators ``R`` (:class:`.control.FopdtRing`); ``S.tl`` becomes the end temperatures, ``S.deliv``,
@@ -796,7 +796,7 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
     return rejected, mover_elec, chiller_elec, mh_sum
 
 
-@njit
+@njit(refcount=False)
 def loop_correct(S, c, dq):
     """:meth:`ScalarLoopBank.correct`: add heat ``dq`` [J] per loop."""
     for l in range(S.tl.size):

@@ -19,7 +19,7 @@ from .serverstep import _pair_modes_1 as _modes
 from .serverstep import _tdie
 
 
-@njit
+@njit(refcount=False)
 def piece_table_1(off, w, t_op, t_slow, p_hw, k, kinks, A, B, thr, xk, xs):
     """:func:`.gpu_control.piece_tables` for one server with die share ``k = R_die·P_dyn·u`` [K]:
     fills ``kinks`` [M] (sorted, +inf where padded), ``A``, ``B``, ``thr`` [M + 1]; ``xk`` [M],
@@ -87,7 +87,7 @@ def piece_table_1(off, w, t_op, t_slow, p_hw, k, kinks, A, B, thr, xk, xs):
     return n_fin
 
 
-@njit
+@njit(refcount=False)
 def piece_of(td, kinks, heading_up):
     """:func:`.thermal.piece_index` of one server: kinks below ``td`` (on a kink, the piece the
     trajectory heads into)."""
@@ -98,7 +98,7 @@ def piece_of(td, kinks, heading_up):
     return j
 
 
-@njit
+@njit(refcount=False)
 def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out, t_out):
     """:func:`.gpu_control.group_state` and :func:`.gpu_control.lost_work_fraction` of one server at
     mean die ``td`` [°C] with mean power fraction ``pbar``: each group's power fraction ``p_out``
@@ -116,7 +116,7 @@ def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out
     return lost
 
 
-@njit
+@njit(refcount=False)
 def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
     """:func:`group_lost_and_hottest` without the lost work (its ``p_out``, ``t_out`` only: the
     step's end states need no ``p^(1/α)``)."""
@@ -130,7 +130,7 @@ def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
         t_out[q] = x + off[q] + k * pg
 
 
-@njit
+@njit(refcount=False)
 def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
                        off, w, t_op, t_slow, p_hw, k_die, alpha, p_scr, t_scr, max_pieces=48):
     """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the

@@ -126,6 +126,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
                        progress=progress, cancel=cancel, rtol=rtol, workload=workload, events=events)
         if lumped is not None:
             lumping.expand(res, model, lumped)
+        res.servers_stepped = int(run_model.n)  # servers the kernel stepped (lumped classes)
     elif integrator == "reference":
         from .reference import run_reference
         res = run_reference(model, db, wb, step, n_steps, control=mode, start=sc.start, prices=prices,
