@@ -113,3 +113,19 @@ def test_cancel_is_checked_promptly(plan):
     res = simulate(plan, weather=30.0, horizon_s=3600.0, step_s=1.0,
                    cancel=lambda: calls.append(1) or len(calls) > 3)
     assert res.cancelled and res.steps <= 4 * 16
+
+
+@pytest.mark.parametrize("integrator", ["fixed", "numpy"])
+def test_a_cancelled_run_never_reports_it_is_done(plan, integrator, monkeypatch):
+    """The progress a cancelled run reported last is the fraction it reached, never 1 (a terminal bar at
+    100 % or a GUI bar full for a cut run)."""
+    if integrator == "numpy":
+        from planner.solver import integrate
+        monkeypatch.setattr(integrate, "KERNEL_CARRIES_PHYSICS_11", False)
+    seen = []
+    res = simulate(plan, weather=30.0, horizon_s=3600.0, step_s=1.0, progress=seen.append,
+                   cancel=lambda: len(seen) >= 2)
+    assert res.cancelled and seen and max(seen) < 1.0
+    seen.clear()
+    res = simulate(plan, weather=30.0, horizon_s=600.0, step_s=1.0, progress=seen.append)
+    assert not res.cancelled and seen[-1] == 1.0

@@ -440,7 +440,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res.step_factor_counts = {int(f): int(plan.f_hist[f]) for f in levels if plan.f_hist[f]}
     res.base_steps_near_slowdown = int(plan.f_hist[0])
     res.stepping_wall_s = time.perf_counter() - stepping_wall
-    if progress is not None:
+    if progress is not None and not cancelled:  # a cut run never reports 100 %
         progress(1.0)
     res.wall_time_s = time.perf_counter() - wall0
     return res

@@ -376,7 +376,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res.free_cooling_full_hours = bank.free_full_s / 3600.0
     res.free_cooling_partial_hours = bank.free_partial_s / 3600.0
     res.stepping_wall_s = time.perf_counter() - stepping_wall
-    if progress is not None:
+    if progress is not None and not cancelled:  # a cut run never reports 100 %
         progress(1.0)
     res.wall_time_s = time.perf_counter() - wall0
     return res
