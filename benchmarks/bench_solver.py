@@ -215,7 +215,7 @@ def week_sim() -> dict:
             "wall_in_probe_calls": min(walls) / pr["ufunc_call_s"], "target_s": 1.0}
 
 
-def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict:
+def _scale_run(mode: str, hours: float, baseline_dir: str | None = None, scenario: int = 1) -> dict:
     """One scale run in this process (so peak RSS is its own)."""
     pkg = "planner"
     if baseline_dir:
@@ -227,13 +227,13 @@ def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict
     racks = int(os.environ.get("DCPLAN_SCALE_RACKS") or 0) or _scale_racks()
     plan = demo.build_demo_plan(racks)
     pr = probe(len(plan.servers))
-    sc = replace(plan.scenarios[1], horizon_s=hours * 3600.0, step_s=1.0)
+    sc = replace(plan.scenarios[scenario], horizon_s=hours * 3600.0, step_s=1.0)
     # adaptive: the default tolerance on the default 10 s base step (a day runs fixed unless asked)
     kw = {"step_s": 1.0} if mode == "fixed" else {"rtol": solver.run.DEFAULT_RTOL, "step_s": 10.0}
     first = _first_call(solver.simulate, plan, sc, **kw)
     res, wall, cpu = _timed(solver.simulate, plan, sc, **kw)
     node_steps = res.servers * hours * 3600.0  # node-seconds simulated (= node-steps at 1 s)
-    return {"mode": mode, "baseline": bool(baseline_dir), "servers": res.servers, "racks": racks,
+    return {"mode": mode, "baseline": bool(baseline_dir), "scenario": sc.name, "servers": res.servers, "racks": racks,
             "loops": len(plan.cooling_loops), "steps": res.steps, "stepping": getattr(res, "stepping", "fixed"),
             "simulated_h": hours, "first_call_s": first, "wall_s": wall, "cpu_s": cpu, "load_average": _load(),
             "node_steps_per_s": node_steps / wall, "node_steps_per_cpu_s": node_steps / cpu,
@@ -333,8 +333,9 @@ def scale_ab(hours: float = 24.0, slice_h: float = 2.0) -> dict:
     return out
 
 
-def scale_year() -> dict:
-    return _sub("scale-run", "--mode", "adaptive", "--hours", str(365 * 24.0))
+def scale_year(hours: float = 365 * 24.0, scenario: int = 1) -> dict:
+    """The scaled hall from the scenario's start for ``hours`` (a year unless told), adaptive."""
+    return _sub("scale-run", "--mode", "adaptive", "--hours", str(hours), "--scenario", str(scenario))
 
 
 def speedup(hours: float = 1.0) -> dict:
@@ -355,7 +356,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", default="all", choices=("interactive", "year", "week", "week-sim", "scale", "scale-ab",
                                                       "scale-year", "speedup", "scale-run", "all"))
-    ap.add_argument("--hours", type=float, default=24.0, help="simulated hours of the scale run")
+    ap.add_argument("--hours", type=float, default=None,
+                    help="simulated hours of the scale runs (default 24; scale-year: a year)")
+    ap.add_argument("--scenario", type=int, default=1,
+                    help="scale-run / scale-year: the demo scenario (1 the hottest day at full load, 0 the jobs week)")
     ap.add_argument("--mode", choices=("fixed", "adaptive"), default="fixed", help=argparse.SUPPRESS)
     ap.add_argument("--baseline-dir", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--baseline", action="store_true", help=f"scale: also the integrator of {BASELINE_COMMIT}")
@@ -371,12 +375,15 @@ def main(argv=None) -> int:
     if args.part == "all":  # each part in its own process so peak RSS is its own
         for part in ("interactive", "week", "year", "speedup", "scale"):
             extra = ["--baseline"] if part == "scale" else []
-            subprocess.run([sys.executable, __file__, "--part", part, "--hours", str(args.hours), *extra], check=True)
+            subprocess.run([sys.executable, __file__, "--part", part, "--hours", str(24.0 if args.hours is None
+                                                                                  else args.hours), *extra], check=True)
         return 0
+    hours = 24.0 if args.hours is None else args.hours
     fn = {"interactive": interactive, "year": lambda: year(args.accuracy), "week": week,
-          "week-sim": week_sim, "scale": lambda: scale(args.hours, args.baseline), "scale-year": scale_year,
-          "scale-ab": lambda: scale_ab(args.hours), "speedup": speedup,
-          "scale-run": lambda: _scale_run(args.mode, args.hours, args.baseline_dir)}[args.part]
+          "week-sim": week_sim, "scale": lambda: scale(hours, args.baseline),
+          "scale-year": lambda: scale_year(365 * 24.0 if args.hours is None else args.hours, args.scenario),
+          "scale-ab": lambda: scale_ab(hours), "speedup": speedup,
+          "scale-run": lambda: _scale_run(args.mode, hours, args.baseline_dir, args.scenario)}[args.part]
     print(json.dumps({args.part: fn()}, indent=2, default=float))
     return 0
 
