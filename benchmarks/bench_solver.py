@@ -22,6 +22,10 @@ Parts:
   one process (the speed ratio under a changing machine load)
 * ``scale-year``  the same hall for a full weather year, adaptive
 * ``speedup``  fast path vs solve_ivp on the demo hot hour
+Lumping: the solver steps identical servers, racks and loops once (planner/solver/lumping.py: the scaled
+hall at full load is 54 kinds of server); ``--no-lump`` measures the kernel stepping every server (the
+kernel's own per-node speed), inherited by each part's subprocesses. Node-steps count the plan's servers
+× simulated seconds either way; ``servers_stepped`` says how many the kernel stepped.
 Baseline for the node-step ratio (docs/physics.md, "Peer speed"): ORNL RAPS on a synthetic 9,472-node
 Frontier at 1 s steps, 2 cores: 1 simulated hour in ~25 s wall (≈ 1.4 million node-steps/s).
 """
