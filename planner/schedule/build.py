@@ -8,7 +8,8 @@ import numpy as np
 
 from planner.plan import Job, Plan, Scenario
 from planner.solver.ambient import ambient_grid, check_timezone, local_hour, month_fractions, month_index
-from planner.solver.energy import check_tariff, electrical_chain_w, lighting_misc_w
+from planner.solver.energy import (check_tariff, demand_charges, demand_window_mask, electrical_chain_w,
+                                   lighting_misc_w)
 from planner.solver.loads import COMM_LEVEL, COMPUTE_FRACTION, TRAINING_KINDS, validate_job
 from planner.solver.model import Model, compile_model
 
@@ -96,6 +97,26 @@ def lighting_w(model: Model) -> float:
     return lighting_misc_w(model.hall_area_m2, model.rated_it_w, opt.lighting_w_per_m2, opt.misc_fraction_of_it)
 
 
+def demand_periods(scenario: Scenario, timezone: str, t_mid, month, frac) -> tuple[np.ndarray, dict]:
+    """Each slot's demand period and each period's charge [$ per W of its peak]: period ``2·m`` is
+    billing month m's slots inside the tariff's on-peak demand window (the on-peak charge), ``2·m + 1``
+    its slots outside (the off-peak charge), each prorated by the month's share simulated — the
+    solver's bill (:func:`planner.solver.energy.demand_charge_usd`). A slot is placed by its middle
+    (the window is whole hours: a clock-aligned 15-min slot lies wholly inside or outside). Every
+    slot has a period, also one with no charge (the MILP's peak rows need a column).
+
+    t_mid : [n] slot middles [s]; month : [n] billing-month index; frac : {month: share of the month}
+    """
+    dc = demand_charges(scenario.tariff)
+    inside = demand_window_mask(scenario.start, t_mid, timezone, dc)
+    period = 2 * np.asarray(month, int) + (~inside).astype(int)
+    charge = {}
+    for key in np.unique(period).tolist():
+        rate = dc.on_peak_usd_per_kw if key % 2 == 0 else dc.off_peak_usd_per_kw
+        charge[int(key)] = rate / 1e3 * frac[key // 2]
+    return period, charge
+
+
 def build_problem(plan: Plan, scenario: Scenario, jobs: list[Job], slot_s: float, *, weather=None,
                   cancel=None) -> tuple[Problem, Context]:
     """The slot problem of ``jobs`` on ``plan`` under ``scenario`` (its start, horizon, weather, tariff).
@@ -153,13 +174,13 @@ def build_problem(plan: Plan, scenario: Scenario, jobs: list[Job], slot_s: float
     t_start = np.arange(n) * slot_s
     month = month_index(scenario.start, t_start, plan.site.timezone)
     frac = month_fractions(scenario.start, t_start, slot_s, plan.site.timezone)
-    dc = scenario.tariff.demand_charge_usd_per_kw / 1e3
+    period, period_charge = demand_periods(scenario, plan.site.timezone, t_mid, month, frac)
     problem = Problem(
         slot_s=float(slot_s), n=n, start=scenario.start, timezone=plan.site.timezone, price_w=price_w,
         base_w=base, fac=chain_slope + share @ slope, dyn_w_per_gpu=np.array([p.dyn_w_per_gpu for p in pools]),
         pool_gpus=np.array([p.gpus for p in pools], float), pool_names=[p.name for p in pools], share=share,
         loop_names=[model.loop_names[l] for l in loops], headroom_w=hr.headroom_w[:, inv].copy(),
-        month=month, month_charge={int(k): dc * v for k, v in frac.items()}, jobs=sjobs, ambient_c=db_s,
+        period=period, period_charge=period_charge, jobs=sjobs, ambient_c=db_s,
         tie_w=1e-9 * price_w.mean() * (db_s - db_s.min()))
     ctx = Context(plan=plan, scenario=scenario, model=model, pools=pools, jobs=list(jobs), weather=weather,
                   slot_conditions=inv)

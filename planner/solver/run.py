@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ..plan import DEFAULT_STEP_S, Plan, Scenario  # noqa: F401  (DEFAULT_STEP_S re-exported)
 from .ambient import ambient_grid, check_timezone
-from .energy import check_tariff
+from .energy import check_tariff, demand_charges
 from .errors import SolverInputError
 from . import integrate, lumping
 from .integrate import run_fast
@@ -122,7 +122,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
         if ivp_options:
             raise SolverInputError(f"solve_ivp options {sorted(ivp_options)} need integrator='reference'")
         res = run_fast(run_model, db, wb, step, n_steps, control=mode, record=record, start=sc.start,
-                       prices=prices, demand_charge=sc.tariff.demand_charge_usd_per_kw,
+                       prices=prices, demand_charge=demand_charges(sc.tariff),
                        progress=progress, cancel=cancel, rtol=rtol, workload=workload, events=events)
         if lumped is not None:
             lumping.expand(res, model, lumped)
@@ -130,7 +130,7 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     elif integrator == "reference":
         from .reference import run_reference
         res = run_reference(model, db, wb, step, n_steps, control=mode, start=sc.start, prices=prices,
-                            demand_charge=sc.tariff.demand_charge_usd_per_kw, progress=progress,
+                            demand_charge=demand_charges(sc.tariff), progress=progress,
                             cancel=cancel, **ivp_options)
     else:
         raise SolverInputError(f"integrator must be 'fast' or 'reference', got {integrator!r}")
