@@ -2,7 +2,7 @@
 loop, the per-task overhead, and the wall time of a 36-variant annual sweep.
 
 Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual|all] [--variants 200]
-[--days 1] [--workers N] [--annual-days 365]``. Prints one JSON object per part.
+[--days 1] [--workers N] [--rounds 2] [--batches 1,auto] [--annual-days 365]``. Prints one JSON object per part.
 
 * scaling: the same variants (TCS and air-loop setpoints × control mode) run serially in this
   process (``planner.sweep.run_serial``) and on a LocalCluster of ``--workers`` processes (default
@@ -13,6 +13,8 @@ Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual
   CPU seconds per variant and the cores each phase actually got, with the load average: on a
   machine other sessions saturate, Linux's per-session (autogroup) scheduling gives all of one
   session's processes one share, which caps the speed-up whatever the worker count.
+  Each slice runs on the cluster once per ``--batches`` entry (variants per Dask task: 1 = a task
+  per variant, ``auto`` = what ``execute`` chooses by default), with the tasks and batch sizes used.
   Target (issue 15): ≥ 1.7× on 2 cores.
 * kernels: whether a worker compiles the solver's numba kernels or loads them from the on-disk
   cache, and what the load costs: on a fresh LocalCluster, 2 × ``--kernel-tasks`` one-day
@@ -20,6 +22,9 @@ Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual
   seconds, numba cache hits and misses of the stepping kernel), once with the workers as Dask
   starts them and once with dcplan's worker plugin (:class:`planner.sweep.kernels.SolverKernels`,
   which ``execute`` registers) having loaded the kernels when the worker joined.
+* threads: worker processes (what ``dcplan sweep`` starts) against one worker process with
+  ``--workers`` threads and against worker threads inside this process, each after its own serial
+  run of the same variants (the solver's numba kernel releases the GIL; the Python around it does not).
 * annual: 3 cities × 3 TCS setpoints × 2 containments × N/N+1 dry coolers = 36 variants of
   ``--annual-days`` from 1 January (365: the whole weather year) on the LocalCluster. The solver
   measured is the one in this checkout (its git commit is printed).
@@ -72,15 +77,23 @@ def _own_cpu_s() -> float:
     return t.user + t.system
 
 
-def scaling(n_variants: int, days: float, workers: int | None, rounds: int, idle_s: float = 5.0) -> dict:
+def _batch_arg(text: str) -> int | None:
+    return None if text == "auto" else int(text)
+
+
+def scaling(n_variants: int, days: float, workers: int | None, rounds: int, batches: list[str],
+            idle_s: float = 5.0) -> dict:
     """Serial and cluster phases alternate over ``rounds`` slices of the variants, so both see the
     same machine load; CPU seconds used per phase show how much of the machine each phase got
     (on a shared machine with Linux autogroup scheduling, all processes of one session share one
-    session's CPU share, so a saturated machine caps any speed-up)."""
+    session's CPU share, so a saturated machine caps any speed-up). Each slice runs on the cluster
+    once per entry of ``batches`` (variants per Dask task: a number, or ``auto``, the default of
+    ``execute``), in the order given, after the serial loop."""
     import os
 
     from planner.demo import build_demo_plan
     from planner.sweep import Sweep, connect, default_workers, define, execute, run_serial
+    from planner.sweep import runner
     from planner.sweep.kernels import SolverKernels, load_kernels, loaded_s
 
     plan = build_demo_plan()
@@ -89,18 +102,31 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int, idle
     w = workers or default_workers()
     slices = [sweep.variants[k::rounds] for k in range(rounds)]
     times: list[float] = []
-    t_serial = t_tasks = cpu_serial = cpu_cluster = 0.0
+    t_serial = cpu_serial = 0.0
+    phase = {b: {"t": 0.0, "cpu": 0.0, "cpu_here": 0.0, "sizes": []} for b in batches}
+    sizes: list[int] = []
+    real_next = runner._BatchSizer.next
+
+    def counted_next(self, remaining, threads):  # records the batch sizes execute() chooses (client side)
+        k = real_next(self, remaining, threads)
+        sizes.append(k)
+        return k
+
+    runner._BatchSizer.next = counted_next
     load = [os.getloadavg()[0]]
     t0 = time.perf_counter()
     load_here = load_kernels()  # the serial baseline runs with loaded kernels, like the workers
+    t_cluster = time.perf_counter()
     with connect(workers=w, tasks=n) as client:
+        t_plugin = time.perf_counter()
         client.register_plugin(SolverKernels())  # what execute() does first; counted as start-up
-        startup = time.perf_counter() - t0
+        startup = time.perf_counter() - t_cluster
+        plugin_s = time.perf_counter() - t_plugin
         worker_load = sorted(client.run(loaded_s).values())
         c0, wc0, t_idle = _own_cpu_s(), _worker_cpu_s(client), time.perf_counter()
         time.sleep(idle_s)  # the cluster's background CPU (event-loop ticks, monitors, heartbeats)
         idle_cores = (_own_cpu_s() - c0 + _worker_cpu_s(client) - wc0) / (time.perf_counter() - t_idle)
-        serial_rows, rows = [], []
+        serial_rows, rows = [], {b: [] for b in batches}
         for part in slices:
             sub = Sweep(plan=sweep.plan, scenario=sweep.scenario, params=sweep.params, variants=part,
                         weather=sweep.weather, settings=sweep.settings)
@@ -116,31 +142,110 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int, idle
             serial_rows += run_serial(sub, on_row=tick)
             t_serial += time.perf_counter() - t_start
             cpu_serial += _own_cpu_s() - c0
-            c0, wc0, t_start = _own_cpu_s(), _worker_cpu_s(client), time.perf_counter()
-            rows += execute(sub, client)
-            t_tasks += time.perf_counter() - t_start
-            cpu_cluster += _own_cpu_s() - c0 + _worker_cpu_s(client) - wc0
+            for b in batches:
+                sizes.clear()
+                c0, wc0, t_start = _own_cpu_s(), _worker_cpu_s(client), time.perf_counter()
+                rows[b] += execute(sub, client, batch_size=_batch_arg(b))
+                ph = phase[b]
+                ph["t"] += time.perf_counter() - t_start
+                here = _own_cpu_s() - c0
+                ph["cpu_here"] += here
+                ph["cpu"] += here + _worker_cpu_s(client) - wc0
+                ph["sizes"] += sizes
             load.append(os.getloadavg()[0])
         t_e = time.perf_counter()
         client.gather(client.map(_empty, range(n), pure=False))
         t_empty = time.perf_counter() - t_e
-    assert sorted(r["variant_hash"] for r in rows) == sorted(r["variant_hash"] for r in serial_rows)
-    return {
+    runner._BatchSizer.next = real_next
+    for b in batches:
+        assert sorted(r["variant_hash"] for r in rows[b]) == sorted(r["variant_hash"] for r in serial_rows)
+    out = {
         "part": "scaling", "commit": _commit(), "variants": n, "days_each": days, "workers": w, "rounds": rounds,
-        "integrator": rows[0]["integrator"], "load_average_1min": [round(x, 1) for x in load],
+        "integrator": serial_rows[0]["integrator"], "load_average_1min": [round(x, 1) for x in load],
         "serial_s": round(t_serial, 2), "serial_cores_used": round(cpu_serial / t_serial, 2),
         "serial_per_variant_s": {"mean": round(statistics.fmean(times), 3), "min": round(min(times), 3),
                                  "max": round(max(times), 3)},
+        "serial_cpu_per_variant_s": round(cpu_serial / n, 3),
         "kernel_load_s": {"here": round(load_here, 2), "workers": [round(x, 2) for x in worker_load]},
-        "cluster_startup_s": round(startup, 2), "idle_cluster_cores": round(idle_cores, 4), "cluster_task_phase_s": round(t_tasks, 2),
-        "cluster_cores_used": round(cpu_cluster / t_tasks, 2),
-        # end to end = from a fresh process each: the serial loop pays its kernel load in its first variant
-        "speedup_end_to_end": round((t_serial + load_here) / (t_tasks + startup), 2), "speedup_task_phase": round(t_serial / t_tasks, 2),
-        "cpu_per_variant_s": {"serial": round(cpu_serial / n, 3), "cluster": round(cpu_cluster / n, 3)},
-        "overhead_per_task_s": round((w * t_tasks - sum(times)) / n, 4),
-        "empty_task_round_trip_s": round(t_empty * w / n, 5),
-        "target_speedup": 1.7,
+        "cluster_startup_s": round(startup, 2), "cluster_startup_plugin_s": round(plugin_s, 2),
+        "idle_cluster_cores": round(idle_cores, 4),
+        "empty_task_round_trip_s": round(t_empty * w / n, 5), "target_speedup": 1.7, "by_batch": {},
     }
+    for b in batches:
+        ph = phase[b]
+        tasks = len(ph["sizes"])
+        out["by_batch"][b] = {
+            "tasks": tasks, "variants_per_task": {"mean": round(n / tasks, 2), "max": max(ph["sizes"])},
+            "cluster_task_phase_s": round(ph["t"], 2), "cluster_cores_used": round(ph["cpu"] / ph["t"], 2),
+            # end to end = from a fresh process each: the serial loop pays its kernel load in its first variant
+            "speedup_end_to_end": round((t_serial + load_here) / (ph["t"] + startup), 2),
+            "speedup_task_phase": round(t_serial / ph["t"], 2),
+            "cpu_per_variant_s": round(ph["cpu"] / n, 3), "client_scheduler_cpu_per_variant_s": round(ph["cpu_here"] / n, 4),
+            "overhead_per_task_s": round((w * ph["t"] - sum(times)) / tasks, 4),
+            "overhead_per_variant_s": round((w * ph["t"] - sum(times)) / n, 4),
+        }
+    return out
+
+
+def _cluster(kind: str, w: int):
+    """A LocalCluster with the embedded cluster's settings: ``processes`` (w single-thread worker
+    processes, what ``dcplan sweep`` starts), ``threads`` (one worker process with w threads) or
+    ``in-process`` (w worker threads in this process, no worker process at all)."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    from planner.sweep.runner import EMBEDDED_CONFIG, _sigint_ignored
+
+    n, t, procs = {"processes": (w, 1, True), "threads": (1, w, True), "in-process": (1, w, False)}[kind]
+    kw = {"host": "127.0.0.1"} if procs else {}
+    with _sigint_ignored(), dask.config.set(EMBEDDED_CONFIG):
+        return LocalCluster(n_workers=n, threads_per_worker=t, processes=procs, dashboard_address=None,
+                            silence_logs=logging.CRITICAL, **kw)
+
+
+def threads(n_variants: int, days: float, workers: int | None, kinds: list[str]) -> dict:
+    """Worker processes against worker threads (numba's kernel releases the GIL, the rest of a
+    variant holds it): the same one-day variants serially, then on each kind of cluster (start-up
+    included, automatic batches), alternating in one run."""
+    import os
+
+    from distributed import Client
+
+    from planner.demo import build_demo_plan
+    from planner.sweep import default_workers, define, execute, run_serial
+    from planner.sweep.kernels import SolverKernels, load_kernels
+
+    w = workers or default_workers()
+    plan = build_demo_plan()
+    sweep = define(plan, _scaling_params(n_variants), days=days)
+    load_here = load_kernels()
+    out: dict = {"part": "threads", "commit": _commit(), "variants": len(sweep), "days_each": days, "workers": w,
+                 "kernel_load_here_s": round(load_here, 2), "load_average_1min": [round(os.getloadavg()[0], 1)]}
+    for kind in kinds:
+        c0, t0 = _own_cpu_s(), time.perf_counter()
+        serial = run_serial(sweep)
+        t_serial, cpu_serial = time.perf_counter() - t0, _own_cpu_s() - c0
+        t0 = time.perf_counter()
+        cluster = _cluster(kind, w)
+        with Client(cluster, set_as_default=False) as client:
+            client.register_plugin(SolverKernels())
+            startup = time.perf_counter() - t0
+            wc0 = _worker_cpu_s(client) if kind != "in-process" else 0.0
+            c0, t1 = _own_cpu_s(), time.perf_counter()
+            rows = execute(sweep, client)
+            t_tasks = time.perf_counter() - t1
+            cpu = _own_cpu_s() - c0 + (_worker_cpu_s(client) - wc0 if kind != "in-process" else 0.0)
+        cluster.close()
+        assert sorted(r["variant_hash"] for r in rows) == sorted(r["variant_hash"] for r in serial)
+        out[kind] = {"serial_s": round(t_serial, 2), "serial_cores_used": round(cpu_serial / t_serial, 2),
+                     "startup_s": round(startup, 2), "task_phase_s": round(t_tasks, 2),
+                     "cores_used": round(cpu / t_tasks, 2),
+                     "speedup_task_phase": round(t_serial / t_tasks, 2),
+                     "speedup_end_to_end": round((t_serial + load_here) / (t_tasks + startup), 2)}
+        out["load_average_1min"].append(round(os.getloadavg()[0], 1))
+    return out
 
 
 def _timed_variant(plan, scenario, settings, changes, h, labels):
@@ -233,12 +338,16 @@ def annual(days: float, workers: int | None, limit: int | None = None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("kernels", "scaling", "annual", "all"), default="all")
+    ap.add_argument("--part", choices=("kernels", "scaling", "threads", "annual", "all"), default="all")
+    ap.add_argument("--kinds", default="processes,threads,in-process",
+                    help="clusters of the threads part: processes, threads (one process), in-process")
     ap.add_argument("--kernel-tasks", type=int, default=6, help="one-day variants per worker in the kernels part")
     ap.add_argument("--variants", type=int, default=200)
     ap.add_argument("--days", type=float, default=1.0, help="simulated days of each scaling variant")
     ap.add_argument("--workers", type=int, default=None, help="cluster worker processes (default one per core)")
-    ap.add_argument("--rounds", type=int, default=4, help="alternations of serial and cluster slices")
+    ap.add_argument("--rounds", type=int, default=2, help="alternations of serial and cluster slices")
+    ap.add_argument("--batches", default="1,auto", help="variants per Dask task in the scaling part, each measured "
+                    "against the same serial slices: numbers or 'auto' (execute's default), comma-separated")
     ap.add_argument("--annual-days", type=float, default=365.0,
                     help="days of each annual-sweep variant from 1 January (365: the weather year)")
     ap.add_argument("--annual-limit", type=int, default=None, help="run only the first N of the 36 variants")
@@ -246,7 +355,9 @@ def main() -> None:
     if a.part in ("kernels", "all"):
         print(json.dumps(kernels(a.kernel_tasks, a.workers)), flush=True)
     if a.part in ("scaling", "all"):
-        print(json.dumps(scaling(a.variants, a.days, a.workers, a.rounds)), flush=True)
+        print(json.dumps(scaling(a.variants, a.days, a.workers, a.rounds, a.batches.split(","))), flush=True)
+    if a.part in ("threads", "all"):
+        print(json.dumps(threads(a.variants, a.days, a.workers, a.kinds.split(","))), flush=True)
     if a.part in ("annual", "all"):
         print(json.dumps(annual(a.annual_days, a.workers, a.annual_limit)), flush=True)
 

@@ -141,6 +141,8 @@ def test_variants_are_the_full_factorial_with_stable_distinct_hashes(plan):
     # the same values written differently are the same variant
     assert define(plan, {"setpoint.TCS": ["40"]}, days=1).variants[0].hash == \
         define(plan, {"setpoint.TCS": [40.0]}, days=1).variants[0].hash
+    # `--days 1` (float) and a TOML `days = 1` (int) are one sweep: --resume finds its rows either way
+    assert define(plan, params, days=1).variants[0].hash == define(plan, params, days=1.0).variants[0].hash
 
 
 def test_every_parameter_kind_has_a_transform_order():

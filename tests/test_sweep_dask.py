@@ -185,6 +185,8 @@ def test_the_embedded_cluster_runs_its_background_loops_at_the_sweep_settings():
     2-worker cluster: 0.017 of a core instead of Dask's default 0.077, bench_sweep.py), and the
     caller's own Dask configuration is left as it was."""
     import dask
+    import distributed  # noqa: F401  (registers the distributed.* config defaults read below; alone, this
+    # test used to run before anything had imported it and dask.config.get raised KeyError)
 
     from planner.sweep.runner import EMBEDDED_CONFIG, connect
 
@@ -233,10 +235,12 @@ def test_sweep_through_a_scheduler_survives_a_killed_worker(tmp_path, demo, plan
 
     address, procs = dask_processes
     out = tmp_path / "results.csv"
-    vary = ["--vary", "control=reactive,predictive", "--vary", "setpoint.TCS=41,43,45,47,49"]
-    cli = subprocess.Popen([*DCPLAN, "sweep", str(plan_file), "--days", "0.25", *vary, "--scheduler", address,
-                            "--out", str(out), "--json"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True)
+    # 20 one-day variants (~2.6 CPU-s) in tasks of 2: a killed worker's batch is run again, whole
+    tcs = [str(41 + k) for k in range(10)]
+    vary = ["--vary", "control=reactive,predictive", "--vary", f"setpoint.TCS={','.join(tcs)}"]
+    cli = subprocess.Popen([*DCPLAN, "sweep", str(plan_file), "--days", "1", *vary, "--scheduler", address,
+                            "--out", str(out), "--json", "--batch", "2"], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         t0 = time.monotonic()
         while time.monotonic() - t0 < 120:  # kill worker 1 once results have started to arrive
@@ -244,7 +248,7 @@ def test_sweep_through_a_scheduler_survives_a_killed_worker(tmp_path, demo, plan
                 break
             time.sleep(0.05)
         rows_at_kill = out.read_bytes().count(b"\n") - 1
-        assert cli.poll() is None and 2 <= rows_at_kill < 10, "the kill must land mid-sweep"
+        assert cli.poll() is None and 2 <= rows_at_kill < 20, "the kill must land mid-sweep"
         os.killpg(procs["worker1"].pid, signal.SIGKILL)  # worker and its nanny: a lost machine
         stdout, stderr = cli.communicate(timeout=180)
     finally:
@@ -254,21 +258,24 @@ def test_sweep_through_a_scheduler_survives_a_killed_worker(tmp_path, demo, plan
         assert list(w["name"] for w in c.scheduler_info()["workers"].values()) == ["w2"]
     rows = _read_csv(out)
     hashes = [r["variant_hash"] for r in rows]
-    sweep = define(load_plan(str(plan_file)), {"control": ["reactive", "predictive"],
-                                               "setpoint.TCS": ["41", "43", "45", "47", "49"]},
-                   days=0.25)
+    sweep = define(load_plan(str(plan_file)), {"control": ["reactive", "predictive"], "setpoint.TCS": tcs}, days=1)
     assert hashes == [v.hash for v in sweep.variants]  # every row, once, in variant order
     import json
     report = json.loads(stdout)
-    assert report["run"] == 10 and report["failed"] == 0
+    assert report["run"] == 20 and report["failed"] == 0
     assert _comparable(report["rows"]) == _comparable(run_serial(sweep))
 
 
 @pytest.mark.timeout(300)
 def test_ctrl_c_then_resume_gives_the_uninterrupted_rows(tmp_path, demo, plan_file):
     out = tmp_path / "results.csv"
-    args = [*DCPLAN, "sweep", str(plan_file), "--days", "0.25", "--vary", "containment=none,hot",
-            "--vary", "units.FWS=N-1,N,N+1,N+2", "--out", str(out), "--workers", "2"]
+    # 24 one-day variants in tasks of 2 (~3 CPU-s: the Ctrl+C after the first rows lands mid-sweep
+    # however fast the machine; the rows of batches that finished are kept, the rest run on --resume)
+    vary = {"containment": ["none", "hot"], "units.FWS": ["N-1", "N", "N+1", "N+2"],
+            "setpoint.TCS": ["42", "44", "46"]}
+    args = [*DCPLAN, "sweep", str(plan_file), "--days", "1", "--out", str(out), "--workers", "2", "--batch", "2"]
+    for name, values in vary.items():
+        args += ["--vary", f"{name}={','.join(values)}"]
     # started as a shell starts it: SIGINT at its default (the test runner's own process may ignore
     # SIGINT, and an ignored SIGINT is inherited: Python would then never raise KeyboardInterrupt)
     cli = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -288,20 +295,19 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_rows(tmp_path, demo, plan_fi
     assert cli.returncode == 130, stderr
     assert "sweep interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr
     partial = _read_csv(out)
-    assert 2 <= len(partial) < 8
-    sweep = define(load_plan(str(plan_file)), {"containment": ["none", "hot"], "units.FWS": ["N-1", "N", "N+1", "N+2"]},
-                   days=0.25)
+    assert 2 <= len(partial) < 24
+    sweep = define(load_plan(str(plan_file)), vary, days=1)
     assert all(r["variant_hash"] in {v.hash for v in sweep.variants} for r in partial)
     done = subprocess.run([*args, "--resume", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     import json
     report = json.loads(done.stdout)
-    assert report["resumed"] == len(partial) and report["run"] == 8 - len(partial)
+    assert report["resumed"] == len(partial) and report["run"] == 24 - len(partial)
     rf = ResultsFile(out, sweep, resume=True)
     rf.open()
     rf.close()
     final = rf.ordered()
-    assert len(final) == 8
+    assert len(final) == 24
     assert _comparable(final) == _comparable(run_serial(sweep))
     # rows written before the interrupt are kept as they were, wall time included
     by_hash = {r["variant_hash"]: r for r in _read_csv(out)}

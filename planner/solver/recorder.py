@@ -78,7 +78,8 @@ class RecordArrays(NamedTuple):
     ``chain`` the electrical chain's constants (:func:`.energy.electrical_chain_coeffs`);
     ``coil_loops`` the air loops with a CRAH coil on a parent loop and ``coil_parent`` those parents
     (the coils' dew-point floor); ``rack_in`` [racks] scratch: each rack's warmest air inlet at a
-    minute's end (ASHRAE envelope counts)."""
+    minute's end (ASHRAE envelope counts); ``rack_w`` [racks]: racks each one stands for (a lumped
+    model, :mod:`.lumping`; else ones)."""
 
     acc: np.ndarray
     cnt: np.ndarray
@@ -103,7 +104,7 @@ class RecordArrays(NamedTuple):
     rack_gmax: np.ndarray
     rack_thr: np.ndarray
     rack_power: np.ndarray
-    rack_max: np.ndarray
+    rack_scr: np.ndarray
     hist_t: np.ndarray
     hist_p: np.ndarray
     inlet: np.ndarray
@@ -118,6 +119,7 @@ class RecordArrays(NamedTuple):
     coil_loops: np.ndarray
     coil_parent: np.ndarray
     rack_in: np.ndarray
+    rack_w: np.ndarray
 
 
 # float accumulators (ACC_LIGHT: lighting and other facility loads [W]; ACC_LOSS: the minute's
@@ -194,10 +196,11 @@ class Recorder:
             np.asarray(it_facing, np.int64), is_air, srv_max_t.copy(), srv_max_in.copy(), np.zeros(n), np.zeros(n),
             srv_max_t, srv_max_in,
             np.bincount(model.rack, weights=model.gpus, minlength=nr).astype(float), np.zeros(rack_rows),
-            f32(), f32(), f32(), f32(), np.zeros((2, nr)), np.zeros((hist_rows, n)), np.zeros((hist_rows, n)),
+            f32(), f32(), f32(), f32(), np.zeros((4, nr)), np.zeros((hist_rows, n)), np.zeros((hist_rows, n)),
             np.zeros(n), np.full(rows, np.nan), np.zeros((rows, m), np.float32), *_downstream_csr(model),
             np.zeros(n), np.zeros(n), chain, np.asarray(coil_loops, np.int64),
-            np.asarray([int(par[l]) for l in coil_loops], np.int64), np.zeros(nr))
+            np.asarray([int(par[l]) for l in coil_loops], np.int64), np.zeros(nr),
+            np.ones(nr) if model.rack_count is None else np.asarray(model.rack_count, float))
 
     def finish(self, servers, tl, steps_done: int, t_done: float, *, control: str, cancelled: bool, energy0: float,
                prices, demand_charge: float, server_table=None, groups=None) -> SimulationResult:
@@ -348,7 +351,7 @@ from .coupling import rack_rise  # noqa: E402
 _chain = njit(electrical_chain_poly)  # the electrical chain's polynomial, compiled from its one source
 
 
-@njit
+@njit(refcount=False)
 def weighted_select(v, w, target):
     """Smallest value of ``v`` whose cumulative weight (values sorted ascending) reaches ``target``
     (the inverted CDF; :func:`.series.weighted_percentile`); ``v``, ``w`` are reordered in place.
@@ -387,7 +390,7 @@ def weighted_select(v, w, target):
     return v[lo]
 
 
-@njit
+@njit(refcount=False)
 def _minute_series(A, S, t_die, energy, h, row0, reps):
     """The GPU-weighted 95th percentile of the dies and each loop's IT power at a minute's end into
     rows ``row0 …`` (``reps`` of them for a step of several minutes)."""
@@ -421,7 +424,7 @@ _DEW_A1 = float(d.ASHRAE_A1_MAX_DEW_POINT_C)
 _COIL_APPROACH = float(d.COIL_APPARATUS_APPROACH_K)
 
 
-@njit
+@njit(refcount=False)
 def _minute_end(A, S, D, tl, t_die, energy, h, reps):
     """Samples taken at the end of each minute: air inlets, ASHRAE envelope rack-minutes and coil
     dew-point minutes, the 95th-percentile die and loop IT power series, per-server histories (``reps`` rows: a step of several whole minutes fills each of its
@@ -445,16 +448,16 @@ def _minute_end(A, S, D, tl, t_die, energy, h, reps):
                 if not t_in <= rin[r]:  # fmax: nan (no sample yet) gives way
                     rin[r] = t_in
         # ASHRAE envelopes: rack-minutes with the rack's warmest air inlet outside them
-        out_rec = out_a1 = 0
+        out_rec = out_a1 = 0.0
         for r in range(rin.size):
             x = rin[r]
             if math.isfinite(x):
                 if x < _REC_LO or x > _REC_HI:
-                    out_rec += 1
+                    out_rec += A.rack_w[r]
                 if x < _A1_LO or x > _A1_HI:
-                    out_a1 += 1
-        A.acc[ACC_ENV_REC] += reps * float(out_rec)
-        A.acc[ACC_ENV_A1] += reps * float(out_a1)
+                    out_a1 += A.rack_w[r]
+        A.acc[ACC_ENV_REC] += reps * out_rec
+        A.acc[ACC_ENV_A1] += reps * out_a1
     if A.coil_loops.size:
         # minutes with a CRAH coil whose chilled water is too warm to hold the hall's dew point
         over_rec = over_a1 = False
@@ -479,7 +482,7 @@ def _minute_end(A, S, D, tl, t_die, energy, h, reps):
             A.cnt[CNT_HIST] = row + 1
 
 
-@njit
+@njit(refcount=False)
 def _flush_minute(A, S, D, t_end, t_die, tl, energy, h):
     acc = A.acc
     c = acc[ACC_CNT]
@@ -507,17 +510,18 @@ def _flush_minute(A, S, D, t_end, t_die, tl, energy, h):
     _minute_end(A, S, D, tl, t_die, energy, h, 1)
 
 
-@njit
+@njit(refcount=False)
 def flush_racks(A, S, srv_thr_s, t_end):
     """Close a per-rack interval: hottest inlet (minute-end samples) and die, throttled share of GPU
     time, mean IT power (:meth:`Recorder` rack series)."""
     acc = A.acc
     nr = A.rack_gpus.size
     span = t_end - acc[ACC_IV_START]
-    rin_row = np.full(nr, -np.inf)
-    gmax_row = np.full(nr, -np.inf)
-    gpu_s = np.zeros(nr)
-    power = np.zeros(nr)
+    rin_row, gmax_row, gpu_s, power = A.rack_scr[0], A.rack_scr[1], A.rack_scr[2], A.rack_scr[3]
+    rin_row[:] = -np.inf
+    gmax_row[:] = -np.inf
+    gpu_s[:] = 0.0
+    power[:] = 0.0
     for i in range(S.rack.size):
         r = S.rack[i]
         if A.iv_max_in[i] > rin_row[r]:
@@ -556,7 +560,7 @@ def flush_racks(A, S, srv_thr_s, t_end):
         acc[ACC_NEXT_RACK] += rack_step
 
 
-@njit
+@njit(refcount=False)
 def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, mover_w, chiller_w, rejected_w, mover_heat_w, tmax,
                 step_thr_gpu_s, t_die, t_peak, tl, energy, servers_done=False):
     """Take the step ``[t0, t0 + h)`` [s] (:class:`Recorder`): mean ambient dry bulb ``db`` [°C], IT

@@ -541,6 +541,8 @@ def define(plan: Plan, params: Mapping[str, Iterable], *, scenario: str | None =
     if isinstance(schedule_time_limit_s, bool) or not isinstance(schedule_time_limit_s, (int, float)) \
             or not math.isfinite(schedule_time_limit_s) or schedule_time_limit_s <= 0:
         raise SweepError(f"schedule time limit must be > 0 s, got {schedule_time_limit_s!r}")
+    if isinstance(days, int) and not isinstance(days, bool):
+        days = float(days)  # `--days 1` (a float) and a TOML `days = 1` (an int) are one sweep: one hash each
     settings = RunSettings(scenario=scenario, days=days, year=year, schedule_time_limit_s=float(schedule_time_limit_s))
     base = _base_scenario(plan, settings)
     ctx = _Context(plan, base)

@@ -1,11 +1,12 @@
 """Running a sweep: on Dask (an embedded ``LocalCluster`` by default, or any cluster), or serially.
 
-Dask does the distribution, retries and cancellation; this module only submits one task per
-variant and collects the rows as they complete. The base plan and each distinct weather file are
+Dask does the distribution, retries and cancellation; this module only submits tasks of one or
+more variants (a batch: one-day variants are too short for a task each, see :func:`execute`) and
+collects the rows as they complete. The base plan and each distinct weather file are
 submitted once as tasks of their own (``dcplan-plan-…``, ``dcplan-weather-…``) that the variant
 tasks depend on, so they travel to each worker once and, unlike scattered data, are recomputed
-by the scheduler if the worker holding them dies. Variant tasks are keyed by their content hash
-(``dcplan-variant-…``). A worker process that dies mid-task is replaced by the scheduler, which
+by the scheduler if the worker holding them dies. Variant tasks are keyed by their variants'
+content hashes (``dcplan-variants-…``). A worker process that dies mid-task is replaced by the scheduler, which
 reruns its tasks elsewhere (``distributed.scheduler.allowed-failures``); each key completes once,
 so no row is duplicated. Each worker loads the solver's compiled kernels once, when it joins
 (:class:`.kernels.SolverKernels`), not inside the first variant it runs.
@@ -13,15 +14,17 @@ so no row is duplicated. Each worker loads the solver's compiled kernels once, w
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterable, Mapping
 
 from ..plan import Plan
 from .definition import Sweep, SweepError, content_hash, define
-from .worker import run_variant
+from .worker import run_batch, run_variant
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 CONNECT_TIMEOUT_S = 15.0
@@ -43,6 +46,18 @@ EMBEDDED_CONFIG = {
 #: arrives wakes the loop at once (it waits on a queue the futures' done-callbacks fill), so this
 #: sets only how soon a cancel is seen, not the latency of a row or of the sweep's end.
 POLL_S = 0.2
+#: Work per Dask task that automatic batching aims at, at the time per variant measured on the
+#: workers [s]. Dask's fixed cost per task here is ~0.03 s of wall time and ~20 % extra CPU on
+#: one-day variants of 0.13 CPU-s (benchmarks/bench_sweep.py, planner/sweep/STATUS.md), so a task
+#: of 1 s keeps it to a few per cent; a variant of a second or more (a year: ~5 s) runs alone.
+BATCH_TARGET_S = 1.0
+#: Tasks kept submitted per worker thread (Dask queues them; a worker never waits for the next).
+IN_FLIGHT_PER_THREAD = 2
+#: The variants left are split into at least this many tasks per worker thread, so batches shrink
+#: near the end and the workers finish together.
+TAIL_TASKS_PER_THREAD = 2
+#: How often the sweep asks the scheduler how many worker threads there are [s].
+THREADS_POLL_S = 1.0
 
 
 def _identity(x):
@@ -146,32 +161,86 @@ def _settled(future) -> bool | None:
     return False
 
 
-def _failure(variant, exc) -> SweepError:
+def _named(variants) -> str:
+    return "; ".join(", ".join(f"{k}={val}" for k, val in v.labels.items()) for v in variants)
+
+
+def _failure(variants, exc) -> SweepError:
+    """The error of a task that did not finish: the variant (or the batch's variants) named."""
     from distributed import KilledWorker
 
-    where = ", ".join(f"{k}={v}" for k, v in variant.labels.items())
+    which = f"variant {_named(variants)}" if len(variants) == 1 else \
+        f"one of the {len(variants)} variants of a batch ({_named(variants)})"
     if isinstance(exc, KilledWorker):
-        return SweepError(f"variant {where}: its task killed several workers in a row (out of memory?); "
+        return SweepError(f"{which}: its task killed several workers in a row (out of memory?); "
                           f"the rows done so far are kept")
-    return SweepError(f"variant {where}: failed on a worker: {exc.__class__.__name__}: {exc} (is the same dcplan "
+    return SweepError(f"{which}: failed on a worker: {exc.__class__.__name__}: {exc} (is the same dcplan "
                       f"installed on every worker?)")
+
+
+def _variant_failed(variant, outcome) -> SweepError:
+    """A variant that raised inside its batch (its batch-mates' rows are kept). The worker's
+    traceback is on the error as ``worker_traceback`` (the message stays one line)."""
+    err = SweepError(f"variant {_named([variant])}: failed on a worker: {outcome.failure} (is the same dcplan "
+                     f"installed on every worker?); the rows done so far, its batch-mates' included, are kept")
+    err.worker_traceback = outcome.trace
+    return err
+
+
+class _BatchSizer:
+    """How many variants the next Dask task runs.
+
+    Fixed when the caller gives ``batch_size``; otherwise one variant per task until the first
+    results come back, then enough variants that a task is about :data:`BATCH_TARGET_S` of work at
+    the mean time per variant measured so far on the workers, but never so many that fewer than
+    :data:`TAIL_TASKS_PER_THREAD` tasks per worker thread remain for the rest (the workers finish
+    together instead of one running a long last batch alone).
+    """
+
+    def __init__(self, batch_size: int | None):
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise SweepError(f"batch size must be a whole number >= 1, got {batch_size!r}")
+        self.fixed = batch_size
+        self.seconds = 0.0
+        self.measured = 0
+
+    def measure(self, outcomes) -> None:
+        for o in outcomes:
+            self.seconds += o.seconds
+            self.measured += 1
+
+    def next(self, remaining: int, threads: int) -> int:
+        if self.fixed is not None:
+            return min(self.fixed, remaining)
+        if not self.measured:
+            return 1
+        per = max(self.seconds / self.measured, 1e-6)
+        size = math.ceil(BATCH_TARGET_S / per)
+        tail = math.ceil(remaining / (TAIL_TASKS_PER_THREAD * max(threads, 1)))
+        return max(1, min(size, tail, remaining))
 
 
 def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers: int | None = None,
             skip: Iterable[str] = (), on_row: Callable[[dict], None] | None = None,
-            progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None) -> list[dict]:
+            progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
+            batch_size: int | None = None) -> list[dict]:
     """Run the variants of ``sweep`` not in ``skip`` on Dask; the rows, in variant order.
 
     client : distributed.Client | None  The user's client; default an embedded LocalCluster
         (``workers`` processes) or a client of ``scheduler``
     skip : hashes of variants already done (``--resume``)
     on_row : called with each row as it arrives (in completion order)
-    progress : called with the fraction of the variants to run that is done
+    progress : called with the fraction of the variants to run that is done (per variant)
     cancel : polled; True cancels the remaining tasks and returns the rows done
+    batch_size : variants per Dask task; ``None`` (default) sizes batches from the time per variant
+        measured on the workers, so each task is about :data:`BATCH_TARGET_S` of work (one-day demo
+        variants: ~8 per task; annual ones: 1). Rows still arrive, count and are written per
+        variant; a variant that fails inside a batch is named, its batch-mates' rows are kept.
     A ``KeyboardInterrupt`` cancels the remaining tasks too, then propagates.
     """
     from .kernels import SolverKernels
 
+    sizer = _BatchSizer(batch_size)
     skip = set(skip)
     todo = [v for v in sweep.variants if v.hash not in skip]
     rows: dict[int, dict] = {}
@@ -185,17 +254,29 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
         plan_f = cl.submit(_identity, sweep.plan, key=f"dcplan-plan-{content_hash(sweep.plan)}")
         weather_f = {k: cl.submit(_identity, sweep.weather[k], key=f"dcplan-weather-{k[:16]}")
                      for k in {v.weather_key for v in todo} if k is not None}
-        futures = {}
-        for v in todo:
-            f = cl.submit(run_variant, plan_f, sweep.scenario, sweep.settings, v.changes,
-                          weather_f.get(v.weather_key), v.hash, v.labels, key=f"dcplan-variant-{v.hash}", retries=0)
-            futures[f] = v
-        pending = set(futures)
+        futures: dict = {}  # future -> the variants of its batch
+        pending: set = set()
         lost: set = set()  # finished, then lost with their worker: computed again by the cluster
         arrived: queue.SimpleQueue = queue.SimpleQueue()
-        for f in futures:
-            f.add_done_callback(arrived.put)  # called from Dask's callback thread
+        by_index = {v.index: v for v in todo}
+        queued = list(reversed(todo))  # popped from the end: factorial order
+        threads = _Threads(cl)
+
+        def submit() -> None:
+            """Top up the tasks in flight to IN_FLIGHT_PER_THREAD per worker thread."""
+            while queued and len(pending) < IN_FLIGHT_PER_THREAD * threads.count():
+                n = sizer.next(len(queued), threads.count())
+                batch = [queued.pop() for _ in range(n)]
+                keys = {v.weather_key for v in batch if v.weather_key is not None}
+                f = cl.submit(run_batch, plan_f, sweep.scenario, sweep.settings, {k: weather_f[k] for k in keys},
+                              [(v.index, v.changes, v.weather_key, v.hash, v.labels) for v in batch],
+                              key=f"dcplan-variants-{content_hash([v.hash for v in batch])}", retries=0)
+                futures[f] = batch
+                pending.add(f)
+                f.add_done_callback(arrived.put)  # called from Dask's callback thread
+
         try:
+            submit()
             while pending:
                 try:
                     finished = [arrived.get(timeout=POLL_S)]
@@ -216,23 +297,51 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                         lost.add(f)
                         continue
                     pending.discard(f)
-                    v = futures[f]
                     if not state:
-                        raise _failure(v, _exception_of(f))
-                    row = f.result()
-                    rows[v.index] = row
+                        raise _failure(futures[f], _exception_of(f))
+                    outcomes = f.result()
                     f.release()
-                    if on_row is not None:
-                        on_row(row)
-                    if progress is not None:
-                        progress(len(rows) / len(todo))
+                    sizer.measure(outcomes)
+                    bad = None
+                    for o in outcomes:
+                        if o.row is None:
+                            bad = bad or o
+                            continue
+                        rows[o.index] = o.row
+                        if on_row is not None:
+                            on_row(o.row)
+                        if progress is not None:
+                            progress(len(rows) / len(todo))
+                    if bad is not None:
+                        raise _variant_failed(by_index[bad.index], bad)
                 if cancel is not None and cancel():
                     break
+                submit()
         finally:
             if pending:
                 cl.cancel(list(pending))
             cl.cancel([plan_f, *weather_f.values()])
     return [rows[k] for k in sorted(rows)]
+
+
+class _Threads:
+    """Worker threads of the cluster, asked of the scheduler at most every :data:`THREADS_POLL_S`
+    (a cluster may grow, shrink or lose a worker during a sweep)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.at = -math.inf
+        self.value = 1
+
+    def count(self) -> int:
+        now = time.monotonic()
+        if now - self.at >= THREADS_POLL_S:
+            self.at = now
+            try:
+                self.value = max(1, sum(self.client.nthreads().values()))
+            except Exception:  # a scheduler that does not answer: keep the last count, the futures tell the rest
+                pass
+        return self.value
 
 
 def run_serial(sweep: Sweep, *, skip: Iterable[str] = (), on_row=None, progress=None, cancel=None) -> list[dict]:
@@ -255,16 +364,18 @@ def run_serial(sweep: Sweep, *, skip: Iterable[str] = (), on_row=None, progress=
 
 def run(plan: Plan, params: Mapping[str, Iterable], client=None, *, scenario: str | None = None,
         days: float | None = None, year: bool = False, workers: int | None = None,
-        schedule_time_limit_s: float = 60.0, progress=None, cancel=None) -> list[dict]:
+        schedule_time_limit_s: float = 60.0, progress=None, cancel=None, batch_size: int | None = None) -> list[dict]:
     """Define and run a sweep on Dask; the rows (dicts), in the variants' factorial order.
 
     plan : Plan  Base plan; params : parameter name -> list of values (see :mod:`.definition`)
     client : distributed.Client | None  Your own client (a notebook's, a Slurm cluster's); by
         default an embedded LocalCluster with ``workers`` processes (one per core)
     scenario, days, year, schedule_time_limit_s : run settings, as in :func:`.definition.define`
+    batch_size : variants per Dask task (default: sized from the measured time per variant, see
+        :func:`execute`)
 
     >>> rows = run(plan, {"control": ["reactive", "predictive"], "setpoint.TCS": [40, 43]}, days=1)
     """
     sweep = define(plan, params, scenario=scenario, days=days, year=year,
                    schedule_time_limit_s=schedule_time_limit_s)
-    return execute(sweep, client, workers=workers, progress=progress, cancel=cancel)
+    return execute(sweep, client, workers=workers, progress=progress, cancel=cancel, batch_size=batch_size)

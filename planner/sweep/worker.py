@@ -9,6 +9,11 @@ sweep; anything else is a bug and propagates.
 """
 from __future__ import annotations
 
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
 from ..solver import SolverInputError, simulate
 from ..solver.results import SUMMARY_FIELDS, SimulationResult
 from ..weather import WeatherError
@@ -81,3 +86,44 @@ def run_variant(plan, scenario, settings, changes, weather, variant_hash: str, l
                error=error, variant_hash=variant_hash)
     row.update(labels)  # a parameter named like a result field (control, scenario, start) keeps its value as written
     return {k: row[k] for k in (*labels, *(f for f in fields if f not in labels))}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one variant of a batch gave: its row, or the failure that stopped it (a bug, not a
+    refused input: those are rows with ``error``).
+
+    index : int  The variant's position in the sweep's factorial order
+    row : dict | None  Its results row (``None`` when it failed)
+    seconds : float  Wall time of the variant on the worker, transform included [s]
+    failure : str  ``"ExceptionClass: message"`` when it failed, else empty
+    trace : str  The worker's traceback of that failure (for a bug report), else empty
+    """
+
+    index: int
+    row: dict | None
+    seconds: float
+    failure: str = ""
+    trace: str = ""
+
+
+def run_batch(plan, scenario, settings, weather: Mapping[str, object], items: Sequence[tuple]) -> list[Outcome]:
+    """Run several variants one after another in one Dask task; one :class:`Outcome` each.
+
+    items : (index, changes, weather_key, variant_hash, labels) per variant; weather : parsed
+    weather by key for the keys the items name. A variant that raises is reported in its outcome
+    and the batch goes on, so its batch-mates' rows still reach the client; the client then names
+    the failed variant (:func:`planner.sweep.runner.execute`).
+    """
+    out = []
+    for index, changes, key, variant_hash, labels in items:
+        t = time.perf_counter()
+        try:
+            row = run_variant(plan, scenario, settings, changes, weather.get(key) if key else None, variant_hash,
+                              labels)
+        except Exception as exc:  # reported by name on the client; KeyboardInterrupt/SystemExit are not caught
+            out.append(Outcome(index, None, time.perf_counter() - t, f"{exc.__class__.__name__}: {exc}",
+                               traceback.format_exc()))
+            continue
+        out.append(Outcome(index, row, time.perf_counter() - t))
+    return out
