@@ -589,7 +589,9 @@ def _subproblem(pr: Problem, assign: list, pools: list[int]):
     the base, its heat leaves the headroom. Returns (sub, job indices in ``pr``, sub's warm assignment)."""
     from dataclasses import replace as dc_replace
     remap = {p: k for k, p in enumerate(pools)}
-    mine = [k for k, a in enumerate(assign) if a is not None and a[1] in remap]
+    # its scheduled jobs, and the jobs left out that could run there (the search may fit them in)
+    mine = [k for k, a in enumerate(assign) if (a[1] in remap if a is not None else
+                                                (not pr.jobs[k].reason and any(p in remap for p in pr.jobs[k].pools)))]
     others = [a if (a is None or a[1] not in remap) else None for a in assign]
     ev = pr.evaluate(others)
     jobs = [dc_replace(pr.jobs[k], index=i, pools=[remap[p] for p in pr.jobs[k].pools if p in remap])
@@ -598,7 +600,7 @@ def _subproblem(pr: Problem, assign: list, pools: list[int]):
                      pool_gpus=pr.pool_gpus[pools], pool_names=[pr.pool_names[p] for p in pools],
                      share=pr.share[pools], headroom_w=pr.headroom_w - ev.heat_w, jobs=jobs)
     sub.__dict__.pop("_max_len", None)
-    warm = [(assign[k][0], remap[assign[k][1]]) for k in mine]
+    warm = [None if assign[k] is None else (assign[k][0], remap[assign[k][1]]) for k in mine]
     return sub, mine, warm
 
 
@@ -615,13 +617,16 @@ WINDOW_NODES = 30
 
 def _window_problem(pr: Problem, assign: list, a: int, b: int) -> tuple[Problem, int]:
     """``pr`` with only the jobs whose run lies inside slots [a, b) free to move (inside it); every other
-    scheduled job pinned to its start and pool, unscheduled ones left out. Same job order as ``pr``.
-    Returns (problem, number of free jobs)."""
+    scheduled job pinned to its start and pool. A job left out so far whose window allows a run inside
+    [a, b) is free too (the MILP's penalty asks it in: the search can fit in what greedy left out);
+    the other unscheduled ones stay out. Same job order as ``pr``. Returns (problem, number of free jobs)."""
     from dataclasses import replace as dc_replace
     jobs, free = [], 0
     for j, s in zip(pr.jobs, assign):
-        if s is not None and j.pinned is None and not j.reason and s[0] >= a and s[0] + j.length <= b:
-            jobs.append(dc_replace(j, earliest=max(j.earliest, a), latest=min(j.latest, b - j.length)))
+        lo, hi = max(j.earliest, a), min(j.latest, b - j.length)
+        inside = s is not None and s[0] >= a and s[0] + j.length <= b
+        if j.pinned is None and not j.reason and (inside or (s is None and j.pools and lo <= hi)):
+            jobs.append(dc_replace(j, earliest=lo, latest=hi))
             free += 1
         elif s is not None:
             jobs.append(dc_replace(j, pinned=s[0], pools=[s[1]]))
@@ -655,6 +660,7 @@ def window_search(pr: Problem, assign: list, deadline: float) -> tuple[list, boo
     from .methods import Outcome
     assign = list(assign)
     cost = pr.evaluate(assign).cost
+    out = sum(a is None for a in assign)  # fewer jobs left out first, then the cost (the MILP's penalties)
     groups = pool_groups(pr)
     thin = max(1, int(round(WINDOW_START_S / pr.slot_s)))
     seen: dict = {}
@@ -687,9 +693,11 @@ def window_search(pr: Problem, assign: list, deadline: float) -> tuple[list, boo
                         s, p = sol.assign[i]
                         trial[kk] = (s, g[p] if len(groups) > 1 else p)
                 c = pr.evaluate(trial).cost
-                if c < cost - 1e-9 * max(1.0, abs(cost)) and pr.feasible(trial):
-                    assign, cost, improved = trial, c, True
-                    warm = [trial[kk] if len(groups) == 1 else (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
+                o = sum(x is None for x in trial)
+                if (o < out or (o == out and c < cost - 1e-9 * max(1.0, abs(cost)))) and pr.feasible(trial):
+                    assign, cost, out, improved = trial, c, o, True
+                    warm = [trial[kk] if (len(groups) == 1 or trial[kk] is None) else
+                            (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
                     seen[key] = tuple(warm)
         if not improved:
             return assign, True
