@@ -186,15 +186,20 @@ def sources_json() -> Checker:
     return check
 
 
+def _json_list(v) -> list | None:
+    """The JSON list a text cell holds, or None when it holds anything else (or no JSON)."""
+    try:
+        value = json.loads(text()(v))
+    except ValueError:
+        return None
+    return value if isinstance(value, list) else None
+
+
 def months_json() -> Checker:
     """A JSON list of distinct calendar months 1–12 (a tariff's demand-window months; [] = all)."""
     def check(v):
-        s = text()(v)
-        try:
-            months = json.loads(s)
-        except ValueError:
-            months = None
-        if not isinstance(months, list):
+        months = _json_list(v)
+        if months is None:
             raise _Bad("not a JSON list of months 1-12")
         for m in months:
             if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 12:
@@ -207,12 +212,8 @@ def months_json() -> Checker:
 
 def prices_json() -> Checker:
     def check(v):
-        s = text()(v)
-        try:
-            prices = json.loads(s)
-        except ValueError:
-            prices = None
-        if not isinstance(prices, list) or len(prices) != 24:
+        prices = _json_list(v)
+        if prices is None or len(prices) != 24:
             raise _Bad("not a JSON list of 24 prices [$/kWh]")
         for i, p in enumerate(prices):
             if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p) \

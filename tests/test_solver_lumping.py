@@ -13,14 +13,11 @@ from planner.demo import build_demo_plan
 from planner.solver import simulate
 from planner.solver.model import compile_model
 from test_solver_kernel_parity import _agree
+from test_solver_kernel_parity import _both as _flag_both
 
 
 def _both(monkeypatch, run):
-    monkeypatch.setattr(lumping, "LUMP", False)
-    ref = run()
-    monkeypatch.setattr(lumping, "LUMP", True)
-    got = run()
-    return ref, got
+    return _flag_both(monkeypatch, run, lumping, "LUMP")
 
 
 def _sizes(plan, sc):

@@ -240,17 +240,24 @@ OLD_PLANS = os.path.join(os.path.dirname(__file__), "data", "plans")
 SCHEMA2_PRICES = [0.065] * 14 + [0.11, 0.11, 0.21, 0.21, 0.21, 0.11, 0.11] + [0.065] * 3
 
 
-def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
-    """tests/data/plans/demo_schema1.dcplan was written by the schema-1 dcplan (`dcplan demo`)."""
+def _open_old_plan(name: str, version: int):
+    """Open the committed ``tests/data/plans/NAME`` (a file of schema ``version``, checked read-only
+    before) and check that opening it wrote nothing, also not to migrate; returns the plan."""
     from pathlib import Path
 
-    old = Path(OLD_PLANS) / "demo_schema1.dcplan"
+    old = Path(OLD_PLANS) / name
     before = _digest(old)
     con = sqlite3.connect(old.resolve().as_uri() + "?mode=ro", uri=True)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == version
     con.close()
     plan = load_plan(old)
     assert _digest(old) == before  # opening never writes, also not to migrate
+    return plan
+
+
+def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
+    """tests/data/plans/demo_schema1.dcplan was written by the schema-1 dcplan (`dcplan demo`)."""
+    plan = _open_old_plan("demo_schema1.dcplan", 1)
     import copy
     expected = copy.deepcopy(build_demo_plan())  # its server types are the catalog's objects: edit a copy
     # the file keeps the demo of its day: the catalog chiller COP 4.1 and no water-side economiser
@@ -284,18 +291,9 @@ def test_schema_1_plan_saved_becomes_current_schema(tmp_path):
 def test_schema_2_plan_opens_with_the_any_hour_demand_charge_and_stays_untouched():
     """tests/data/plans/demo_schema2.dcplan was written by the schema-2 dcplan (main 92a6a5e: the demo
     plan, ``save_plan``) with one saved schedule (job finetune-001 at 01:00 on two servers)."""
-    from dataclasses import replace
-    from pathlib import Path
-
     from planner.plan import Tariff
 
-    old = Path(OLD_PLANS) / "demo_schema2.dcplan"
-    before = _digest(old)
-    con = sqlite3.connect(old.resolve().as_uri() + "?mode=ro", uri=True)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
-    con.close()
-    plan = load_plan(old)
-    assert _digest(old) == before
+    plan = _open_old_plan("demo_schema2.dcplan", 2)
     # schema 2 knew one demand charge on the month's peak at any hour: the migration's defaults say so
     for sc in plan.scenarios:
         assert sc.tariff == Tariff(SCHEMA2_PRICES, 18.0)

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import sparse
 
 from .loads import Placement
-from .model import Model
+from .model import Model, children_first, downstream_matrix
 from .recorder import LOOP_SERIES_F64_MAX_CELLS
 
 #: Per-server Model arrays: scaled by the class size k, by 1/k, taken as they are, or indices
@@ -232,19 +232,8 @@ def lump(model: Model, min_reduction: float = MIN_REDUCTION):
     new["loop_parent"] = parent
     new["loop_names"] = [model.loop_names[l] for l in l_rep]
     new["loop_medium"] = [model.loop_medium[l] for l in l_rep]
-    depth = np.zeros(m_l, int)
-    for k in range(m_l):
-        j = parent[k]
-        while j >= 0:
-            depth[k] += 1
-            j = parent[j]
-    new["loop_order"] = sorted(range(m_l), key=lambda k: -depth[k])
-    down = np.eye(m_l)
-    for k in range(m_l):
-        j = parent[k]
-        while j >= 0:
-            down[j, k] = 1.0
-            j = parent[j]
+    down = downstream_matrix(parent)
+    new["loop_order"] = children_first(down)
     new["loop_downstream"] = down
     share = model.loop_server_share.tocsc()
     srows, scols, svals = [], [], []

@@ -251,6 +251,25 @@ def _loops(plan: Plan):
     return names, idx, parent, order
 
 
+def downstream_matrix(parent: np.ndarray) -> np.ndarray:
+    """``down[j, k] = 1`` where loop ``j`` is loop ``k`` or a loop ``k`` rejects its heat to, directly or
+    through others (``parent``: the loop each rejects to, index or −1; acyclic, :func:`_loops` checks)."""
+    m = len(parent)
+    down = np.eye(m)
+    for k in range(m):
+        j = parent[k]
+        while j >= 0:
+            down[j, k] = 1.0
+            j = parent[j]
+    return down
+
+
+def children_first(down: np.ndarray) -> list:
+    """Loop indices deepest first (children before the loops they reject to), ties by index: the
+    order :func:`_loops` gives, from a :func:`downstream_matrix`."""
+    return sorted(range(down.shape[0]), key=lambda k: -int(down[:, k].sum()))
+
+
 def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
                   options: SolverOptions | None = None) -> Model:
     """Turn ``plan`` + ``scenario`` into a :class:`Model`; raise :class:`SolverInputError` on bad input."""
@@ -481,12 +500,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
     np.add.at(it_airflow, air_loop[on_air], airflow[on_air])
     np.add.at(it_air_max, air_loop[on_air], ((1 - lf) * p_max)[on_air])
     air_ratio = np.where(crah_flow > 0, it_airflow / np.where(crah_flow > 0, crah_flow, 1.0), 0.0)
-    down = np.eye(m)
-    for k in range(m):
-        j = parent[k]
-        while j >= 0:
-            down[j, k] = 1.0
-            j = parent[j]
+    down = downstream_matrix(parent)
 
     # --- load placement ---------------------------------------------------------------
     if scenario.load == "full":
