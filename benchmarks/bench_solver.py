@@ -22,6 +22,10 @@ Parts:
   one process (the speed ratio under a changing machine load)
 * ``scale-year``  the same hall for a full weather year, adaptive
 * ``speedup``  fast path vs solve_ivp on the demo hot hour
+Lumping: the solver steps identical servers, racks and loops once (planner/solver/lumping.py: the scaled
+hall at full load is 54 kinds of server); ``--no-lump`` measures the kernel stepping every server (the
+kernel's own per-node speed), inherited by each part's subprocesses. Node-steps count the plan's servers
+× simulated seconds either way; ``servers_stepped`` says how many the kernel stepped.
 Baseline for the node-step ratio (docs/physics.md, "Peer speed"): ORNL RAPS on a synthetic 9,472-node
 Frontier at 1 s steps, 2 cores: 1 simulated hour in ~25 s wall (≈ 1.4 million node-steps/s).
 """
@@ -84,6 +88,16 @@ def _timed(fn, *a, **k):
 def _first_call(simulate, plan, sc, **kw) -> float:
     """A ten-minute run of the same plan (kernels loaded or compiled, EPW parsed): its wall time [s]."""
     return _timed(simulate, plan, replace(sc, horizon_s=600.0), **kw)[1]
+
+
+def _lumping_on() -> bool:
+    """Whether this process's solver lumps identical servers (planner/solver/lumping.py; ``--no-lump``
+    measures the kernel stepping every server)."""
+    try:
+        import planner.solver.lumping as lumping
+    except ImportError:
+        return False
+    return bool(lumping.LUMP)
 
 
 def _load() -> list:
@@ -205,7 +219,7 @@ def week_sim() -> dict:
             "wall_in_probe_calls": min(walls) / pr["ufunc_call_s"], "target_s": 1.0}
 
 
-def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict:
+def _scale_run(mode: str, hours: float, baseline_dir: str | None = None, scenario: int = 1) -> dict:
     """One scale run in this process (so peak RSS is its own)."""
     pkg = "planner"
     if baseline_dir:
@@ -217,13 +231,13 @@ def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict
     racks = int(os.environ.get("DCPLAN_SCALE_RACKS") or 0) or _scale_racks()
     plan = demo.build_demo_plan(racks)
     pr = probe(len(plan.servers))
-    sc = replace(plan.scenarios[1], horizon_s=hours * 3600.0, step_s=1.0)
+    sc = replace(plan.scenarios[scenario], horizon_s=hours * 3600.0, step_s=1.0)
     # adaptive: the default tolerance on the default 10 s base step (a day runs fixed unless asked)
     kw = {"step_s": 1.0} if mode == "fixed" else {"rtol": solver.run.DEFAULT_RTOL, "step_s": 10.0}
     first = _first_call(solver.simulate, plan, sc, **kw)
     res, wall, cpu = _timed(solver.simulate, plan, sc, **kw)
     node_steps = res.servers * hours * 3600.0  # node-seconds simulated (= node-steps at 1 s)
-    return {"mode": mode, "baseline": bool(baseline_dir), "servers": res.servers, "racks": racks,
+    return {"mode": mode, "baseline": bool(baseline_dir), "scenario": sc.name, "servers": res.servers, "racks": racks,
             "loops": len(plan.cooling_loops), "steps": res.steps, "stepping": getattr(res, "stepping", "fixed"),
             "simulated_h": hours, "first_call_s": first, "wall_s": wall, "cpu_s": cpu, "load_average": _load(),
             "node_steps_per_s": node_steps / wall, "node_steps_per_cpu_s": node_steps / cpu,
@@ -231,7 +245,8 @@ def _scale_run(mode: str, hours: float, baseline_dir: str | None = None) -> dict
             "node_steps_per_probe_elem": node_steps / cpu / (pr["n"] / pr["ufunc_call_s"]),
             "probe": pr, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "throttled_gpu_hours": res.throttled_gpu_hours, "max_gpu_temp_c": res.max_gpu_temp_c,
-            "facility_energy_kwh": res.facility_energy_kwh}
+            "facility_energy_kwh": res.facility_energy_kwh,
+            "servers_stepped": getattr(res, "servers_stepped", res.servers), "lumping": _lumping_on()}
 
 
 def baseline_tree() -> str:
@@ -312,6 +327,7 @@ def scale_ab(hours: float = 24.0, slice_h: float = 2.0) -> dict:
         shutil.rmtree(tree, ignore_errors=True)
     probe_s = sorted(probes)[len(probes) // 2]
     out = {"servers": len(plans["new"].servers), "hours": hours, "slice_h": slice_h, "load_average": _load(),
+           "lumping": _lumping_on(),
            "probe_ufunc_call_s_median": probe_s, "probe_ufunc_call_s_range": [min(probes), max(probes)]}
     for k, v in tot.items():
         out[k] = {**v, "node_steps_per_cpu_s": v["node_steps"] / v["cpu_s"],
@@ -321,8 +337,9 @@ def scale_ab(hours: float = 24.0, slice_h: float = 2.0) -> dict:
     return out
 
 
-def scale_year() -> dict:
-    return _sub("scale-run", "--mode", "adaptive", "--hours", str(365 * 24.0))
+def scale_year(hours: float = 365 * 24.0, scenario: int = 1) -> dict:
+    """The scaled hall from the scenario's start for ``hours`` (a year unless told), adaptive."""
+    return _sub("scale-run", "--mode", "adaptive", "--hours", str(hours), "--scenario", str(scenario))
 
 
 def speedup(hours: float = 1.0) -> dict:
@@ -343,21 +360,34 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", default="all", choices=("interactive", "year", "week", "week-sim", "scale", "scale-ab",
                                                       "scale-year", "speedup", "scale-run", "all"))
-    ap.add_argument("--hours", type=float, default=24.0, help="simulated hours of the scale run")
+    ap.add_argument("--hours", type=float, default=None,
+                    help="simulated hours of the scale runs (default 24; scale-year: a year)")
+    ap.add_argument("--scenario", type=int, default=1,
+                    help="scale-run / scale-year: the demo scenario (1 the hottest day at full load, 0 the jobs week)")
     ap.add_argument("--mode", choices=("fixed", "adaptive"), default="fixed", help=argparse.SUPPRESS)
     ap.add_argument("--baseline-dir", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--baseline", action="store_true", help=f"scale: also the integrator of {BASELINE_COMMIT}")
     ap.add_argument("--accuracy", action="store_true", help="year: also the fixed 10 s run and the differences")
+    ap.add_argument("--no-lump", action="store_true",
+                    help="step every server (no lumping of identical servers, racks, loops); inherited by the "
+                         "parts' subprocesses")
     args = ap.parse_args(argv)
+    if args.no_lump or os.environ.get("DCPLAN_BENCH_NO_LUMP"):
+        os.environ["DCPLAN_BENCH_NO_LUMP"] = "1"
+        import planner.solver.lumping as lumping
+        lumping.LUMP = False
     if args.part == "all":  # each part in its own process so peak RSS is its own
         for part in ("interactive", "week", "year", "speedup", "scale"):
             extra = ["--baseline"] if part == "scale" else []
-            subprocess.run([sys.executable, __file__, "--part", part, "--hours", str(args.hours), *extra], check=True)
+            subprocess.run([sys.executable, __file__, "--part", part, "--hours", str(24.0 if args.hours is None
+                                                                                  else args.hours), *extra], check=True)
         return 0
+    hours = 24.0 if args.hours is None else args.hours
     fn = {"interactive": interactive, "year": lambda: year(args.accuracy), "week": week,
-          "week-sim": week_sim, "scale": lambda: scale(args.hours, args.baseline), "scale-year": scale_year,
-          "scale-ab": lambda: scale_ab(args.hours), "speedup": speedup,
-          "scale-run": lambda: _scale_run(args.mode, args.hours, args.baseline_dir)}[args.part]
+          "week-sim": week_sim, "scale": lambda: scale(hours, args.baseline),
+          "scale-year": lambda: scale_year(365 * 24.0 if args.hours is None else args.hours, args.scenario),
+          "scale-ab": lambda: scale_ab(hours), "speedup": speedup,
+          "scale-run": lambda: _scale_run(args.mode, hours, args.baseline_dir, args.scenario)}[args.part]
     print(json.dumps({args.part: fn()}, indent=2, default=float))
     return 0
 

@@ -28,6 +28,15 @@ STEPS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX ix_job_placement_job_id ON job_placement (job_id)",
     ),
+    # 2 -> 3: a tariff's on-peak demand window and off-peak demand charge; the defaults (every hour of
+    # every day, no off-peak charge) are what a schema-2 tariff meant: one charge on the peak at any hour
+    2: (
+        "ALTER TABLE scenario ADD COLUMN demand_window_start_h INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE scenario ADD COLUMN demand_window_end_h INTEGER NOT NULL DEFAULT 24",
+        "ALTER TABLE scenario ADD COLUMN demand_window_weekdays_only BOOLEAN NOT NULL DEFAULT 0",
+        "ALTER TABLE scenario ADD COLUMN demand_window_months_json VARCHAR NOT NULL DEFAULT '[]'",
+        "ALTER TABLE scenario ADD COLUMN off_peak_demand_charge_usd_per_kw FLOAT NOT NULL DEFAULT 0",
+    ),
 }
 
 

@@ -186,14 +186,34 @@ def sources_json() -> Checker:
     return check
 
 
+def _json_list(v) -> list | None:
+    """The JSON list a text cell holds, or None when it holds anything else (or no JSON)."""
+    try:
+        value = json.loads(text()(v))
+    except ValueError:
+        return None
+    return value if isinstance(value, list) else None
+
+
+def months_json() -> Checker:
+    """A JSON list of distinct calendar months 1–12 (a tariff's demand-window months; [] = all)."""
+    def check(v):
+        months = _json_list(v)
+        if months is None:
+            raise _Bad("not a JSON list of months 1-12")
+        for m in months:
+            if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 12:
+                raise _Bad(f"month {_shown(m)} is not a whole number from 1 to 12")
+        if len(set(months)) != len(months):
+            raise _Bad("lists a month twice")
+        return tuple(months)
+    return check
+
+
 def prices_json() -> Checker:
     def check(v):
-        s = text()(v)
-        try:
-            prices = json.loads(s)
-        except ValueError:
-            prices = None
-        if not isinstance(prices, list) or len(prices) != 24:
+        prices = _json_list(v)
+        if prices is None or len(prices) != 24:
             raise _Bad("not a JSON list of 24 prices [$/kWh]")
         for i, p in enumerate(prices):
             if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p) \
@@ -286,8 +306,11 @@ TABLES: dict[str, dict[str, Checker]] = {
     "job_placement": {"job_id": ref("job"), "server_id": ref("server"), "gpus": integer(0, 10_000_000)},
     "scenario": {"name": name(), "start": local_time(), "horizon_s": real(0, 100 * _YEAR, lo_open=True),
                  "step_s": real(0, _DAY, lo_open=True), "weather_file": text(), "hourly_price_json": prices_json(),
-                 "demand_charge_usd_per_kw": real(0, MAX_DEMAND_CHARGE_USD_PER_KW), "load": choice(("jobs", "full")),
-                 "control": choice(_control_modes)},
+                 "demand_charge_usd_per_kw": real(0, MAX_DEMAND_CHARGE_USD_PER_KW),
+                 "demand_window_start_h": integer(0, 23), "demand_window_end_h": integer(1, 24),
+                 "demand_window_weekdays_only": boolean(), "demand_window_months_json": months_json(),
+                 "off_peak_demand_charge_usd_per_kw": real(0, MAX_DEMAND_CHARGE_USD_PER_KW),
+                 "load": choice(("jobs", "full")), "control": choice(_control_modes)},
 }
 
 #: The column that names a row (the row label of an error), per table.
@@ -395,9 +418,17 @@ def read_plan(con: sqlite3.Connection) -> Plan:
         placement.setdefault(r["job_id"], []).append((named("server", r["server_id"]), r["gpus"]))
     plan.jobs = [Job(**{k: r[k] for k in TABLES["job"]}, placement=tuple(placement.get(r["id"], ())))
                  for r in t["job"]]
-    plan.scenarios = [
-        Scenario(name=r["name"], start=r["start"], horizon_s=r["horizon_s"], step_s=r["step_s"],
-                 weather_file=r["weather_file"], tariff=Tariff(r["hourly_price_json"], r["demand_charge_usd_per_kw"]),
-                 load=r["load"], control=r["control"])
-        for r in t["scenario"]]
+    plan.scenarios = []
+    for r in t["scenario"]:
+        tariff = Tariff(r["hourly_price_json"], r["demand_charge_usd_per_kw"],
+                        demand_window_start_h=r["demand_window_start_h"], demand_window_end_h=r["demand_window_end_h"],
+                        demand_window_weekdays_only=r["demand_window_weekdays_only"],
+                        demand_window_months=r["demand_window_months_json"],
+                        off_peak_demand_charge_usd_per_kw=r["off_peak_demand_charge_usd_per_kw"])
+        problem = tariff.window_problem()  # the rule across columns (each column is checked above)
+        if problem:
+            raise _cell_error("scenario", repr(r["name"]), "demand_window_start_h", problem)
+        plan.scenarios.append(Scenario(name=r["name"], start=r["start"], horizon_s=r["horizon_s"], step_s=r["step_s"],
+                                       weather_file=r["weather_file"], tariff=tariff, load=r["load"],
+                                       control=r["control"]))
     return plan

@@ -267,6 +267,11 @@ def _plan_rows(plan: Plan) -> list[tuple[type, list[dict]]]:
                             step_s=sc.step_s, weather_file=sc.weather_file,
                             hourly_price_json=json.dumps(list(sc.tariff.hourly_price_usd_per_kwh)),
                             demand_charge_usd_per_kw=sc.tariff.demand_charge_usd_per_kw,
+                            demand_window_start_h=int(sc.tariff.demand_window_start_h),
+                            demand_window_end_h=int(sc.tariff.demand_window_end_h),
+                            demand_window_weekdays_only=bool(sc.tariff.demand_window_weekdays_only),
+                            demand_window_months_json=json.dumps([int(m) for m in sc.tariff.demand_window_months]),
+                            off_peak_demand_charge_usd_per_kw=sc.tariff.off_peak_demand_charge_usd_per_kw,
                             load=sc.load, control=sc.control)
                        for i, sc in enumerate(plan.scenarios, start=1)]),
     ]

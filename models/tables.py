@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Optional
 
+from sqlalchemy import text
 from sqlmodel import Field, SQLModel
 
 from planner.outputs import PLAN_APPLICATION_ID as APPLICATION_ID  # "dcp1": marks dcplan files (SQLite header)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class MetaRow(SQLModel, table=True):
@@ -184,3 +185,10 @@ class ScenarioRow(SQLModel, table=True):
     demand_charge_usd_per_kw: float
     load: str
     control: str
+    # schema 3 (appended, as the 2 -> 3 migration's ALTER TABLE puts them, with the same defaults):
+    # the tariff's on-peak demand window and off-peak demand charge (planner.plan.Tariff)
+    demand_window_start_h: int = Field(sa_column_kwargs={"server_default": text("0")})
+    demand_window_end_h: int = Field(sa_column_kwargs={"server_default": text("24")})
+    demand_window_weekdays_only: bool = Field(sa_column_kwargs={"server_default": text("0")})
+    demand_window_months_json: str = Field(sa_column_kwargs={"server_default": text("'[]'")})
+    off_peak_demand_charge_usd_per_kw: float = Field(sa_column_kwargs={"server_default": text("0")})

@@ -274,20 +274,64 @@ def build_demo_plan(n_racks: int | None = None) -> Plan:
     return plan
 
 
+#: A real rate for the demo's site, a choice beside the demo's default (:func:`demo_tariff`): APS
+#: (Arizona Public Service, Phoenix) rate schedule E-32 TOU L, large general service time-of-use
+#: (customers of 400 kW and more), summer. Structure from APS's own page
+#: (aps.com, Business > Service plans > Compare service plans): time-of-use business plans bill energy
+#: by time of day plus "two monthly demand charges — one for the highest 15-minute period of usage
+#: during on-peak hours and one for the highest 15-minute period of usage during off-peak hours";
+#: summer rates on the May–October billing cycles. Figures: energymanager.ai's APS rate guide
+#: (https://energymanager.ai/rates/arizona-public-service-aps; rates of ACC Decision No. 79293,
+#: effective 8 March 2024): on-peak energy $0.07741/kWh, off-peak $0.06334/kWh, on-peak demand
+#: $18.941/kW — a secondary source: APS's rate sheet itself (e-32TOUL.pdf) and its OpenEI URDB entry
+#: were not reachable with this project's search tools, so the dollar figures are unverified against
+#: it. The on-peak period, 3–8 p.m. Monday–Friday, and the 15-minute demand interval of commercial
+#: customers: APS's Director of Rates & Rate Strategy, Leland Snook (Public Utilities Fortnightly,
+#: May 2019, https://fortnightly.com/fortnightly/2019/05/leland-snook-aps-director-rates-rate-strategy).
+#: The off-peak demand charge is an ESTIMATE (APS's figure not found): $18.941 × SRP's published ratio
+#: of its business TOU off-peak to summer-peak on-peak demand charge, $1.05 / $6.99 (srpnet.com,
+#: Business Time-of-Use Price Plan E-32) = $2.85/kW. Not modelled: the six utility holidays billed
+#: off-peak, APS's basic service charge ($/day), the weekday-only energy band (dcplan's 24 hourly
+#: prices apply every day, so weekend afternoons are billed at the on-peak energy price), the winter
+#: season (the summer rate applies all year).
+DEMO_ON_PEAK_HOURS = (15, 20)
+
+
+def demo_tariff() -> Tariff:
+    """The demo scenarios' tariff: an illustrative summer time-of-use rate modelled on Arizona utilities'
+    large-customer TOU plans (on-peak 16:00–19:00, shoulders 14:00–16:00 and 19:00–21:00; one demand
+    charge on the month's peak at any hour) — an ESTIMATE, not a published rate. The published APS rate
+    is :func:`aps_e32_tou_l_tariff` (``dcplan study night-shift --tariff aps-e32-tou-l``)."""
+    prices = [0.065] * 24
+    for h in range(16, 19):
+        prices[h] = 0.21
+    for h in (14, 15, 19, 20):
+        prices[h] = 0.11
+    return Tariff(hourly_price_usd_per_kwh=prices, demand_charge_usd_per_kw=18.0)
+
+
+def aps_e32_tou_l_tariff() -> Tariff:
+    """APS E-32 TOU L, summer (:data:`DEMO_ON_PEAK_HOURS`; sources and estimates above)."""
+    start, end = DEMO_ON_PEAK_HOURS
+    prices = [0.06334] * 24
+    for h in range(start, end):
+        prices[h] = 0.07741
+    return Tariff(hourly_price_usd_per_kwh=prices, demand_charge_usd_per_kw=18.941,
+                  demand_window_start_h=start, demand_window_end_h=end, demand_window_weekdays_only=True,
+                  off_peak_demand_charge_usd_per_kw=2.85)
+
+
+#: Tariffs a study can run the demo under, by name (``--tariff``).
+DEMO_TARIFFS = {"demo": demo_tariff, "aps-e32-tou-l": aps_e32_tou_l_tariff}
+
+
 def demo_scenarios() -> list[Scenario]:
     """The demo's scenarios: a week of jobs, and the full-load hottest-day stress case.
 
     (The same hall under Minneapolis weather is ``dcplan study phoenix``'s comparison: it needs the
     site moved to Minneapolis's time zone too, which a scenario cannot express.)
     """
-    # Illustrative summer time-of-use tariff modelled on Arizona utilities' large-customer
-    # TOU plans (on-peak 16:00-19:00): an estimate, not a published rate.
-    prices = [0.065] * 24
-    for h in range(16, 19):
-        prices[h] = 0.21
-    for h in (14, 15, 19, 20):
-        prices[h] = 0.11
-    tariff = Tariff(hourly_price_usd_per_kwh=prices, demand_charge_usd_per_kw=18.0)
+    tariff = demo_tariff()
     return [
         Scenario(name="Hottest July week (jobs)", start=DEMO_WEEK_START, horizon_s=7 * 86400.0,
                  step_s=10.0, weather_file=PHOENIX_EPW, tariff=tariff, load="jobs", control="reactive"),

@@ -304,15 +304,107 @@ MAX_DEMAND_CHARGE_USD_PER_KW = 100_000.0
 
 @dataclass
 class Tariff:
-    """Electricity price.
+    """Electricity price: energy by local hour, and demand charges on the month's peak 15-minute
+    average facility power inside and outside an on-peak demand window.
+
+    Large-customer time-of-use rates bill demand by period: APS's business TOU plans carry "two
+    monthly demand charges — one for the highest 15-minute period of usage during on-peak hours and
+    one for the highest 15-minute period of usage during off-peak hours" (aps.com, Business service
+    plans); SRP's business TOU (E-32) an on-peak and a shoulder/off-peak demand charge, weekends all
+    off-peak (srpnet.com). The window is the set of local instants whose hour lies in
+    ``[demand_window_start_h, demand_window_end_h)`` on the days it covers (Monday–Friday when
+    ``demand_window_weekdays_only``) in the months it covers (``demand_window_months``; empty = every
+    month). Utility holidays (billed off-peak by APS and SRP) are not modelled: they count as weekdays.
+    The defaults (every hour of every day, no off-peak charge) are one demand charge on the month's
+    peak at any hour, what plans saved before schema 3 mean.
 
     hourly_price_usd_per_kwh : list[float]  24 prices by local hour [$/kWh], 0 to MAX_PRICE_USD_PER_KWH
-    demand_charge_usd_per_kw : float  On the peak 15-minute average [$/kW per month], 0 to
-        MAX_DEMAND_CHARGE_USD_PER_KW
+    demand_charge_usd_per_kw : float  On the month's peak 15-minute average inside the demand window
+        [$/kW per month], 0 to MAX_DEMAND_CHARGE_USD_PER_KW
+    demand_window_start_h, demand_window_end_h : int  Local clock hours the window starts (included)
+        and ends (excluded) each day it covers, 0 ≤ start < end ≤ 24
+    demand_window_weekdays_only : bool  The window covers Monday to Friday only
+    demand_window_months : tuple[int, ...]  Calendar months (1–12) the window covers; empty = all
+    off_peak_demand_charge_usd_per_kw : float  On the month's peak 15-minute average outside the
+        window [$/kW per month], 0 to MAX_DEMAND_CHARGE_USD_PER_KW
     """
 
     hourly_price_usd_per_kwh: list[float] = field(default_factory=lambda: [0.12] * 24)
     demand_charge_usd_per_kw: float = 0.0
+    demand_window_start_h: int = 0
+    demand_window_end_h: int = 24
+    demand_window_weekdays_only: bool = False
+    demand_window_months: tuple[int, ...] = ()
+    off_peak_demand_charge_usd_per_kw: float = 0.0
+
+    def window_problem(self) -> str:
+        """What is wrong with the demand window and the off-peak charge, naming the field ("" if nothing).
+
+        The one rule the plan reader, the editors and the solver apply."""
+        a, b = self.demand_window_start_h, self.demand_window_end_h
+        for name, v in (("demand_window_start_h", a), ("demand_window_end_h", b)):
+            if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, float) and v.is_integer()):
+                return f"{name} must be a whole hour, got {v!r}"
+        if not 0 <= a < b <= 24:
+            return (f"the demand window {a:g}:00–{b:g}:00 must start before it ends, within the day "
+                    "(0 ≤ start < end ≤ 24)")
+        if not isinstance(self.demand_window_weekdays_only, bool):
+            return f"demand_window_weekdays_only must be true or false, got {self.demand_window_weekdays_only!r}"
+        months = self.demand_window_months
+        try:
+            bad = [m for m in months if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 12]
+        except TypeError:
+            return f"demand_window_months must be a list of months 1–12, got {months!r}"
+        if bad:
+            return f"demand_window_months must be months 1–12, got {bad[0]!r}"
+        if len(set(months)) != len(months):
+            return "demand_window_months lists a month twice"
+        off = self.off_peak_demand_charge_usd_per_kw
+        if isinstance(off, bool) or not isinstance(off, (int, float)) or not 0 <= off <= MAX_DEMAND_CHARGE_USD_PER_KW:
+            return (f"off_peak_demand_charge_usd_per_kw must be 0 to {MAX_DEMAND_CHARGE_USD_PER_KW:g} $/kW, "
+                    f"got {off!r}")
+        return ""
+
+    @property
+    def window_is_whole_time(self) -> bool:
+        """The window covers every instant (one demand charge at any hour: the pre-schema-3 rule)."""
+        return (self.demand_window_start_h == 0 and self.demand_window_end_h == 24
+                and not self.demand_window_weekdays_only
+                and (not self.demand_window_months or set(self.demand_window_months) == set(range(1, 13))))
+
+
+def parse_months(text: str) -> tuple[int, ...]:
+    """Months typed as a list (``"5-10"``, ``"6, 7, 8"``, ``"all"`` or empty = every month) as a
+    :attr:`Tariff.demand_window_months` tuple; :class:`ValueError` naming the bad part."""
+    text = text.strip().lower()
+    if text in ("", "all"):
+        return ()
+    out: list[int] = []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise ValueError(f"months: {part!r} is not a month 1-12 or a range like 5-10") from None
+        if not (1 <= a <= 12 and 1 <= b <= 12 and a <= b):
+            raise ValueError(f"months: {part!r} is not a month 1-12 or a range like 5-10")
+        out.extend(m for m in range(a, b + 1) if m not in out)
+    return () if sorted(out) == list(range(1, 13)) else tuple(sorted(out))
+
+
+def months_text(months) -> str:
+    """``(5, 6, 7, 8, 9, 10)`` -> ``"5-10"``; empty -> ``"all"`` (what :func:`parse_months` reads)."""
+    ms = sorted(set(months))
+    if not ms:
+        return "all"
+    runs, start = [], ms[0]
+    for a, b in zip(ms, ms[1:] + [None]):
+        if b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    return ", ".join(runs)
 
 
 @dataclass

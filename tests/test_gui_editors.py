@@ -83,6 +83,34 @@ def test_tariff_price_edit_and_chart(dwin):
     assert ed.current().tariff.hourly_price_usd_per_kwh == before
 
 
+def test_tariff_demand_window_fields_edit_undo_and_refuse(dwin, msgs):  # noqa: F811
+    """The demo's tariff has one demand charge at any hour (window 0–24, every day and month, no off-peak
+    charge); each field edits the tariff (the rest kept) into APS E-32 TOU L's shape, undo restores it,
+    a window that ends before it starts and a month 13 are refused with the reason."""
+    ed = dwin.scenario_editor
+    t0 = ed.current().tariff
+    assert (ed.win_start.value(), ed.win_end.value(), ed.weekdays.isChecked()) == (0, 24, False)
+    assert ed.win_months.text() == "all" and ed.demand.value() == pytest.approx(18.0)
+    assert ed.off_demand.value() == 0.0
+    set_text(ed.win_start, "15")
+    set_text(ed.win_end, "20")
+    ed.weekdays.setChecked(True)
+    set_text(ed.win_months, "5-10")
+    set_text(ed.off_demand, "2.85")
+    t = ed.current().tariff
+    assert (t.demand_window_start_h, t.demand_window_end_h, t.demand_window_weekdays_only) == (15, 20, True)
+    assert t.demand_window_months == (5, 6, 7, 8, 9, 10) and t.off_peak_demand_charge_usd_per_kw == 2.85
+    assert t.hourly_price_usd_per_kwh == t0.hourly_price_usd_per_kwh and t.demand_charge_usd_per_kw == 18.0
+    set_text(ed.win_start, "21")  # after the window's end (20:00)
+    assert "the demand window 21:00–20:00 must start before it ends" in msgs.warnings[-1]
+    assert ed.current().tariff.demand_window_start_h == 15 and ed.win_start.value() == 15
+    set_text(ed.win_months, "13")
+    assert "months: '13' is not a month 1-12" in msgs.warnings[-1]
+    for _ in range(5):
+        dwin.doc.undo_stack.undo()
+    assert ed.current().tariff == t0
+
+
 def test_plant_tree_has_every_unit_by_loop_and_edits(dwin, msgs):  # noqa: F811
     from ui.plant_editor import ROLE
 

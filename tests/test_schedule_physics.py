@@ -141,3 +141,48 @@ def test_verification_round_tightens_where_the_solver_throttled(monkeypatch):
     first, second = calls[1][0][1], calls[2][0][1]
     assert abs(second - first) >= 4 * 3600.0 - 900.0 or out.loops["big"] != "TCS"  # moved off the cells
     assert out.simulation.throttled_gpu_hours == 0.0
+
+
+@pytest.fixture(scope="module")
+def demo_12h():
+    plan = build_demo_plan()
+    return replace(plan, jobs=[]), replace(plan.scenarios[0], horizon_s=12 * 3600.0, load="jobs")
+
+
+def _only(plan, server_type):
+    return replace(plan, servers=[s for s in plan.servers if server_type in s.server_type])
+
+
+@pytest.mark.parametrize("weather", [(30.0, 22.0), 30.0])
+def test_a_job_whose_own_start_throttles_is_refused_by_name(demo_12h, weather):
+    """Rule 1 at a constant 30 °C: 576 GPUs of batch work at utilisation 1 on the GB200 (TCS) pool, released
+    at 2 h. The steady hottest GPU sits 1.22 K under its max operating temperature (87 °C); the start's
+    overshoot (the loop's supply 4.4 K over setpoint while the plant catches up, plus the servers' lag) takes
+    it 1.55 K up: every start throttles, at any outdoor temperature. Before: scheduled, and still 65.5 /
+    65.5 throttled GPU-h (greedy / optimal) after 3 verification rounds, which cut (loop, slot) headroom and
+    only moved the job from 2:00 to 3:30. Now refused by name with the figures; 144 GPUs (overshoot 1.2 K)
+    run, verified clean. The same on the air pool of the whole hall: 768 GPUs (overshoot 3.86 K, room
+    3.77 K; before 1.43 GPU-h after 3 rounds) refused, 576 run on it clean."""
+    from planner.schedule import schedule
+    plan, sc = demo_12h
+    tcs = _only(plan, "gb200")
+    big = Job("big", 576, utilization=1.0, duration_s=4 * 3600.0, release_s=7200.0, kind="batch")
+    for method in ("greedy", "optimal"):
+        out = schedule(tcs, sc, method=method, jobs=[big], weather=weather)
+        why = out.unscheduled["big"]
+        assert out.loops == {} and out.simulation.throttled_gpu_hours == 0.0
+        for w in ("every start throttles", "on TCS", "1.55 K", "1.22 K", "87 °C"):
+            assert w in why, why
+    # the refusal is the solver's verdict: the job run at its release on the pool throttles
+    md = compile_model(tcs, sc, sc.horizon_s)
+    (pool,) = build_pools(md)
+    fixed = replace(big, start_s=7200.0, placement=tuple((md.server_names[i], 72) for i in pool.servers))
+    assert simulate(replace(tcs, jobs=[fixed]), sc, weather=weather).throttled_gpu_hours > 60.0  # measured 65.5
+    small = schedule(tcs, sc, method="greedy", jobs=[replace(big, gpus=144)], weather=weather)
+    assert small.unscheduled == {} and small.verify_rounds == 0 and small.simulation.throttled_gpu_hours == 0.0
+    assert small.simulation.max_gpu_temp_c < 87.0  # measured 86.75: its 1.2 K overshoot fits
+    air = schedule(plan, sc, method="greedy", jobs=[replace(big, gpus=768)], weather=weather)
+    assert "on AIR its start overshoots the hottest GPU by 3.86 K" in air.unscheduled["big"]
+    assert air.simulation.throttled_gpu_hours == 0.0
+    fits = schedule(plan, sc, method="greedy", jobs=[big], weather=weather)
+    assert fits.loops == {"big": "AIR"} and fits.verify_rounds == 0 and fits.simulation.throttled_gpu_hours == 0.0

@@ -32,6 +32,31 @@ lighting, which no schedule moves; fcfs already runs 74 % of the jobs' energy in
 (it covers 71 % of the hours: 21:00–14:00); the demand charge is a week's share (7/31) of a month's;
 and the proven bounds say no schedule costs less than $29,108 (LP relaxation, what the study reports)
 or $29,371 (the full MILP's dual bound after 600 s) in the model: at most −10.15 % of fcfs' model cost.
+(Re-measured in session 5 on the schema-3 code: the same figures to the dollar.)
+
+The same week under APS's published rate E-32 TOU L (``--tariff aps-e32-tou-l``, planner/demo.py: energy
+$0.06334/kWh, $0.07741 at 15:00–20:00; $18.941/kW on the peak quarter hour 15:00–20:00 Monday–Friday,
+$2.85/kW (estimate) on the peak outside), pinned by :func:`test_night_shift_under_aps_e32_tou_l`:
+
+=============================  ===========  ===========  ===========  ===========
+APS E-32 TOU L                 fcfs         backfill     greedy       optimal
+cost $                         28,592       28,794       26,149       26,056 (−8.9 %)
+  energy $ at 0.06334 / 0.07741 13,358/4,043 13,249/4,071 13,684/3,567 13,522/3,662
+  on-peak demand $ (7/31)      9,739        9,972        7,476        7,470
+  off-peak demand $ (7/31)     1,453        1,502        1,423        1,401
+peak 15-min kW on-/off-peak    2,277/2,258  2,331/2,333  1,748/2,211  1,746/2,177
+throttled GPU-hours            28.9         29.6         0.0          0.0
+max GPU °C                     87.1         87.1         85.9         86.0
+missed deadlines               6            0            0            0
+model cost $                   28,475       28,549       26,084       25,951 (LP bound 24,243, gap 6.6 %)
+large jobs GPU-h 22:00-06:00   37.5 %       37.5 %       60.2 %       43.8 %
+large jobs GPU-h 12:00-20:00   25.0 %       25.0 %       0.8 %        7.0 %
+=============================  ===========  ===========  ===========  ===========
+
+Under it neither the 10 % cost cut nor the ≥ 50 % night share holds: the on-peak peak falls 23 % but the
+week's long pre-training jobs cannot all miss every weekday afternoon, every hour 20:00–15:00 costs the
+same, and the nights are full (moving a large job to a night start is mostly infeasible, else it raises
+the off-peak peak: $36–470 against a cooling saving of $0–10). planner/schedule/STATUS.md has the analysis.
 """
 from __future__ import annotations
 
@@ -55,6 +80,12 @@ TEST_TIME_LIMIT_S = 3600.0
 def study():
     plan, sc, results, large = night_shift_results(time_limit_s=TEST_TIME_LIMIT_S)
     return plan, sc, results, large, study_json(sc, results, large)
+
+
+@pytest.fixture(scope="module")
+def aps_study():
+    plan, sc, results, large = night_shift_results(time_limit_s=TEST_TIME_LIMIT_S, tariff="aps-e32-tou-l")
+    return study_json(sc, results, large, "aps-e32-tou-l")
 
 
 def test_night_shift_acceptance(study):
@@ -123,4 +154,33 @@ def test_the_bill_breakdown_adds_up(study):
         parts = b["it_kwh"] + b["cooling_kwh"] + b["electrical_loss_kwh"] + b["lighting_misc_kwh"]
         assert parts == pytest.approx(s["facility_energy_kwh"], rel=1e-9)
         assert b["demand_share_of_month"] == pytest.approx(7.0 / 31.0, rel=1e-12)
+        # one demand charge at any hour: all of it "on-peak", the peak the week's
+        assert b["on_peak_demand_usd"] == pytest.approx(b["demand_charge_usd"], rel=1e-12)
+        assert b["on_peak_15min_facility_kw"] == pytest.approx(s["peak_15min_facility_kw"], rel=1e-6)
         assert b["energy_cost_usd"] + b["demand_charge_usd"] == pytest.approx(s["cost_usd"], rel=1e-9)  # summary: 6 decimals
+
+
+def test_night_shift_under_aps_e32_tou_l(aps_study):
+    """The same week under APS's E-32 TOU L (figures in the module docstring), pinned with margins: the
+    schedules still remove all throttling and cut the on-peak demand by a quarter; the cost falls 8.9 %
+    (greedy 8.5 %), the large jobs' night share is 43.8 % — measured, not acceptance (the issue's points
+    are met under the demo's tariff, above)."""
+    out = aps_study
+    opt, fcfs, greedy = out["optimal"], out["fcfs"], out["greedy"]
+    assert out["tariff"] == "aps-e32-tou-l" and opt["search_complete"]
+    assert opt["missed_deadlines"] == 0 and opt["unscheduled"] == []
+    assert opt["throttled_gpu_hours"] == 0.0 and fcfs["throttled_gpu_hours"] > 10.0
+    assert 0.90 < opt["cost_usd"] / fcfs["cost_usd"] < 0.92  # measured 0.9113
+    assert greedy["cost_usd"] <= 0.93 * fcfs["cost_usd"]  # measured 0.9145
+    assert opt["model_cost_usd"] <= greedy["model_cost_usd"] + 1e-6
+    assert opt["lower_bound_usd"] <= opt["model_cost_usd"] and 0.0 <= opt["gap"] < 0.08  # measured 6.6 %
+    ob, fb = opt["bill"], fcfs["bill"]
+    assert ob["on_peak_15min_facility_kw"] <= 0.80 * fb["on_peak_15min_facility_kw"]  # measured 2,277 -> 1,746 kW
+    assert ob["on_peak_demand_usd"] + ob["off_peak_demand_usd"] == pytest.approx(ob["demand_charge_usd"], rel=1e-12)
+    assert max(ob["on_peak_15min_facility_kw"], ob["off_peak_15min_facility_kw"]) == pytest.approx(
+        opt["peak_15min_facility_kw"], rel=1e-6)
+    assert set(ob["energy_by_price"]) == {"0.06334", "0.07741"}
+    assert 0.40 < out["largest_jobs_night_share"] < 0.48  # measured 0.4375: below the issue's 50 %
+    assert opt["large_jobs_share"]["afternoon_12_20"] <= 0.10  # measured 0.070
+    for m in ("greedy", "optimal"):
+        assert abs(out[m]["model_cost_usd"] / out[m]["cost_usd"] - 1.0) < 0.01  # measured −0.25 %, −0.40 %

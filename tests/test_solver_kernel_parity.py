@@ -23,10 +23,11 @@ _SKIP = {"wall_time_s", "stepping_wall_s", "step_factor_counts", "base_steps_nea
 REL = 1e-9  # of each quantity's own scale (largest magnitude over the run)
 
 
-def _both(monkeypatch, run):
-    monkeypatch.setattr(integrate, "KERNEL_CARRIES_PHYSICS_11", False)
+def _both(monkeypatch, run, module=integrate, flag="KERNEL_CARRIES_PHYSICS_11"):
+    """``run()`` with ``module.flag`` False (the reference), then True."""
+    monkeypatch.setattr(module, flag, False)
     ref = run()
-    monkeypatch.setattr(integrate, "KERNEL_CARRIES_PHYSICS_11", True)
+    monkeypatch.setattr(module, flag, True)
     got = run()
     return ref, got
 

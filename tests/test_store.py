@@ -1,6 +1,7 @@
 """Plan files: round trip, foreign keys, schema version, damaged files, atomic save."""
 import hashlib
 import os
+import re
 import sqlite3
 
 import pytest
@@ -234,18 +235,31 @@ def test_cancelled_save_keeps_old_file(demo_file):
 OLD_PLANS = os.path.join(os.path.dirname(__file__), "data", "plans")
 
 
-def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
-    """tests/data/plans/demo_schema1.dcplan was written by the schema-1 dcplan (`dcplan demo`)."""
+#: The demo tariff in tests/data/plans/demo_schema2.dcplan (and the demo's still): an illustrative
+#: three-band summer TOU with one demand charge on the peak at any hour.
+SCHEMA2_PRICES = [0.065] * 14 + [0.11, 0.11, 0.21, 0.21, 0.21, 0.11, 0.11] + [0.065] * 3
+
+
+def _open_old_plan(name: str, version: int):
+    """Open the committed ``tests/data/plans/NAME`` (a file of schema ``version``, checked read-only
+    before) and check that opening it wrote nothing, also not to migrate; returns the plan."""
     from pathlib import Path
 
-    old = Path(OLD_PLANS) / "demo_schema1.dcplan"
+    old = Path(OLD_PLANS) / name
     before = _digest(old)
     con = sqlite3.connect(old.resolve().as_uri() + "?mode=ro", uri=True)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == version
     con.close()
     plan = load_plan(old)
     assert _digest(old) == before  # opening never writes, also not to migrate
-    expected = build_demo_plan()
+    return plan
+
+
+def test_schema_1_plan_opens_migrated_in_memory_and_stays_untouched():
+    """tests/data/plans/demo_schema1.dcplan was written by the schema-1 dcplan (`dcplan demo`)."""
+    plan = _open_old_plan("demo_schema1.dcplan", 1)
+    import copy
+    expected = copy.deepcopy(build_demo_plan())  # its server types are the catalog's objects: edit a copy
     # the file keeps the demo of its day: the catalog chiller COP 4.1 and no water-side economiser
     # (both changed by #11: reference chiller curves, economiser dry coolers on the chilled water)
     expected.cooling_units = [u for u in expected.cooling_units if not u.name.startswith("ECO-")]
@@ -272,6 +286,68 @@ def test_schema_1_plan_saved_becomes_current_schema(tmp_path):
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     con.close()
     assert load_plan(path) == plan
+
+
+def test_schema_2_plan_opens_with_the_any_hour_demand_charge_and_stays_untouched():
+    """tests/data/plans/demo_schema2.dcplan was written by the schema-2 dcplan (main 92a6a5e: the demo
+    plan, ``save_plan``) with one saved schedule (job finetune-001 at 01:00 on two servers)."""
+    from planner.plan import Tariff
+
+    plan = _open_old_plan("demo_schema2.dcplan", 2)
+    # schema 2 knew one demand charge on the month's peak at any hour: the migration's defaults say so
+    for sc in plan.scenarios:
+        assert sc.tariff == Tariff(SCHEMA2_PRICES, 18.0)
+        assert sc.tariff.window_is_whole_time and sc.tariff.off_peak_demand_charge_usd_per_kw == 0.0
+    expected = build_demo_plan()  # the demo's tariff is still that one
+    expected.jobs[1].start_s = 3600.0
+    expected.jobs[1].placement = (("F04-NVL72", 56), ("F03-NVL72", 8))
+    assert plan == expected
+
+
+def test_schema_2_plan_saved_becomes_current_schema_with_its_window(tmp_path):
+    from dataclasses import replace
+    from pathlib import Path
+    import shutil
+
+    path = tmp_path / "old.dcplan"
+    shutil.copy(Path(OLD_PLANS) / "demo_schema2.dcplan", path)
+    plan = load_plan(path)
+    t = replace(plan.scenarios[0].tariff, demand_window_start_h=15, demand_window_end_h=20,
+                demand_window_weekdays_only=True, demand_window_months=(5, 6, 7, 8, 9, 10),
+                off_peak_demand_charge_usd_per_kw=2.5)
+    plan.scenarios[0] = replace(plan.scenarios[0], tariff=t)
+    save_plan(plan, path)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()
+    back = load_plan(path)
+    assert back == plan and back.scenarios[0].tariff.demand_window_months == (5, 6, 7, 8, 9, 10)
+
+
+@pytest.mark.parametrize("column, value, words", [
+    ("demand_window_end_h", 25, "column demand_window_end_h: 25 is outside 1..24"),
+    ("demand_window_months_json", "[7, 13]", "column demand_window_months_json: month 13 is not a whole number"),
+    ("demand_window_months_json", "July", "column demand_window_months_json: not a JSON list"),
+    ("demand_window_weekdays_only", 2, "column demand_window_weekdays_only: 2 is not true or false"),
+    ("off_peak_demand_charge_usd_per_kw", -1.0, "column off_peak_demand_charge_usd_per_kw: -1 is below 0"),
+    ("demand_window_start_h", 21, "column demand_window_start_h: the demand window 21:00–20:00 must start before"),
+])
+def test_bad_demand_window_in_a_file_is_named(tmp_path, column, value, words):
+    from dataclasses import replace
+
+    from planner.plan import Tariff
+
+    plan = build_demo_plan()
+    plan.scenarios[0] = replace(plan.scenarios[0], tariff=Tariff([0.1] * 24, 10.0, demand_window_start_h=15,
+                                                                  demand_window_end_h=20))
+    path = tmp_path / "p.dcplan"
+    save_plan(plan, path)
+    con = sqlite3.connect(path)
+    con.execute(f"UPDATE scenario SET {column}=? WHERE id=1", (value,))
+    con.commit()
+    con.close()
+    with pytest.raises(PlanFileError, match=re.escape(f"table scenario, row '{plan.scenarios[0].name}', {words}")):
+        load_plan(path)
 
 
 def test_job_placement_round_trip_and_cascade(tmp_path):
@@ -302,8 +378,10 @@ def test_placement_on_an_unknown_server_is_refused_before_writing(tmp_path):
     assert not (tmp_path / "x.dcplan").exists()
 
 
-def test_migrated_schema_equals_a_fresh_one(tmp_path):
-    """Every table, column, foreign key and index of a migrated schema-1 file is what a save writes."""
+@pytest.mark.parametrize("name, version", [("demo_schema1.dcplan", 1), ("demo_schema2.dcplan", 2)])
+def test_migrated_schema_equals_a_fresh_one(tmp_path, name, version):
+    """Every table, column (order, type, default), foreign key and index of a migrated file is what a
+    save writes."""
     from pathlib import Path
 
     from models.migrations import migrated_copy
@@ -318,8 +396,8 @@ def test_migrated_schema_equals_a_fresh_one(tmp_path):
 
     save_plan(Plan(), tmp_path / "fresh.dcplan")
     fresh = sqlite3.connect(tmp_path / "fresh.dcplan")
-    old = sqlite3.connect((Path(OLD_PLANS) / "demo_schema1.dcplan").resolve().as_uri() + "?mode=ro", uri=True)
-    migrated = migrated_copy(old, 1, SCHEMA_VERSION)
+    old = sqlite3.connect((Path(OLD_PLANS) / name).resolve().as_uri() + "?mode=ro", uri=True)
+    migrated = migrated_copy(old, version, SCHEMA_VERSION)
     assert shape(migrated) == shape(fresh)
     assert migrated.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     for con in (fresh, old, migrated):

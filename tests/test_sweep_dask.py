@@ -185,6 +185,8 @@ def test_the_embedded_cluster_runs_its_background_loops_at_the_sweep_settings():
     2-worker cluster: 0.017 of a core instead of Dask's default 0.077, bench_sweep.py), and the
     caller's own Dask configuration is left as it was."""
     import dask
+    import distributed  # noqa: F401  (registers the distributed.* config defaults read below; alone, this
+    # test used to run before anything had imported it and dask.config.get raised KeyError)
 
     from planner.sweep.runner import EMBEDDED_CONFIG, connect
 

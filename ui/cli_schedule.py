@@ -117,7 +117,7 @@ def cmd_night_shift(args) -> int:
 
     bar = TerminalProgress("study night-shift")
     try:
-        out = night_shift_study(progress=bar)
+        out = night_shift_study(progress=bar, tariff=getattr(args, "tariff", None) or "demo")
     except ScheduleInputError as exc:
         raise _error(str(exc)) from None
     finally:
@@ -128,8 +128,8 @@ def cmd_night_shift(args) -> int:
     out = _jsonable(out)
     from planner.schedule import METHODS
     ms = [m for m in METHODS if m in out]
-    print(f"Night shift: {out['scenario']} from {out['start']}, demo jobs + {len(out['large_jobs'])} large "
-          f"training jobs ({', '.join(out['large_jobs'])})")
+    print(f"Night shift: {out['scenario']} from {out['start']}, tariff {out['tariff']}, demo jobs + "
+          f"{len(out['large_jobs'])} large training jobs ({', '.join(out['large_jobs'])})")
     print(f"{'':30s}" + "".join(f"{m:>12s}" for m in ms))
     rows = [("cost $", "cost_usd", ",.0f"), ("facility energy kWh", "facility_energy_kwh", ",.0f"),
             ("peak 15-min facility kW", "peak_15min_facility_kw", ",.0f"),
@@ -151,6 +151,10 @@ def cmd_night_shift(args) -> int:
     share = out[ms[0]]["bill"]["demand_share_of_month"]
     label = "  demand $" + ("" if share is None else f" ({share:.1%} of month)")
     print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill']['demand_charge_usd'], ',.0f'):>12s}" for m in ms))
+    for key, label in (("on_peak_demand_usd", "    on-peak demand $"), ("off_peak_demand_usd", "    off-peak demand $"),
+                       ("on_peak_15min_facility_kw", "    on-peak 15-min kW"),
+                       ("off_peak_15min_facility_kw", "    off-peak 15-min kW")):
+        print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill'][key], ',.0f'):>12s}" for m in ms))
     for key, label in (("it_kwh", "  IT kWh"), ("cooling_kwh", "  cooling kWh"),
                        ("electrical_loss_kwh", "  electrical losses kWh"), ("lighting_misc_kwh", "  lighting, other kWh")):
         print(f"{label:30s}" + "".join(f"{_fmt(out[m]['bill'][key], ',.0f'):>12s}" for m in ms))

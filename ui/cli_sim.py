@@ -280,6 +280,9 @@ def cmd_study(args) -> int:
     if args.name == "night-shift":  # the scheduler's study (issue 9) lives with the scheduler's CLI
         from ui.cli_schedule import cmd_night_shift
         return cmd_night_shift(args)
+    if getattr(args, "tariff", None) is not None:
+        print(f"dcplan study {args.name}: --tariff applies to the night-shift study only", file=sys.stderr)
+        return 2
     bar = TerminalProgress(f"study {args.name}")
 
     def on_run(label: str, index: int, count: int) -> None:  # a study of several simulations: say which runs
@@ -382,4 +385,7 @@ def add_subcommands(subparsers) -> None:
     t = subparsers.add_parser("study", help="run a bundled seed-story study (" + ", ".join(STUDY_NAMES) + ")")
     t.add_argument("name", choices=STUDY_NAMES)
     t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.add_argument("--tariff", default=None, choices=("demo", "aps-e32-tou-l"),
+                   help="night-shift only: the demo's illustrative tariff (default) or APS's published E-32 TOU L "
+                        "(on-peak demand 15:00-20:00 weekdays)")
     t.set_defaults(func=_guarded(cmd_study))

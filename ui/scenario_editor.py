@@ -8,17 +8,18 @@ and ASHRAE design conditions are shown, read by ``planner.weather``'s one EPW re
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateTimeEdit, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QPushButton, QScrollArea,
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 import pyqtgraph as pg
 
-from planner.plan import Tariff
+from planner.plan import Tariff, months_text, parse_months
 from ui import messages
 from ui import commands as cmds
 from ui.commands import try_push
@@ -132,8 +133,35 @@ class ScenarioEditor(QWidget):
         self.chart.setLabel("bottom", "local hour")
         tv.addWidget(self.chart)
         f = QFormLayout()
-        self.demand = self._dspin(0, 1000, 2, " $/kW·month", lambda d: self._tariff(demand=d))
-        f.addRow("Demand charge", self.demand)
+        # demand charges of a time-of-use rate: on the month's peak quarter hour inside the on-peak
+        # window and outside it (planner.plan.Tariff; every hour + no off-peak charge = one charge)
+        self.demand = self._dspin(0, 1000, 3, " $/kW·month", lambda d: self._tariff(demand_charge_usd_per_kw=d))
+        self.demand.setObjectName("onPeakDemandCharge")
+        self.off_demand = self._dspin(0, 1000, 3, " $/kW·month",
+                                      lambda d: self._tariff(off_peak_demand_charge_usd_per_kw=d))
+        self.off_demand.setObjectName("offPeakDemandCharge")
+        self.win_start = self._ispin(0, 23, lambda h: self._tariff(demand_window_start_h=h))
+        self.win_start.setObjectName("demandWindowStart")
+        self.win_end = self._ispin(1, 24, lambda h: self._tariff(demand_window_end_h=h))
+        self.win_end.setObjectName("demandWindowEnd")
+        hours = QHBoxLayout()
+        hours.addWidget(self.win_start)
+        hours.addWidget(QLabel("to"))
+        hours.addWidget(self.win_end)
+        self.weekdays = QCheckBox("Monday to Friday only")
+        self.weekdays.setObjectName("demandWindowWeekdays")
+        self.weekdays.toggled.connect(
+            lambda on: None if self._loading else self._tariff(demand_window_weekdays_only=bool(on)))
+        hours.addStretch(1)
+        self.win_months = QLineEdit()
+        self.win_months.setObjectName("demandWindowMonths")
+        self.win_months.setPlaceholderText("all, or e.g. 5-10")
+        self.win_months.editingFinished.connect(self._months_edited)
+        f.addRow("On-peak demand charge", self.demand)
+        f.addRow("On-peak hours", hours)
+        f.addRow("", self.weekdays)
+        f.addRow("On-peak months", self.win_months)
+        f.addRow("Off-peak demand charge", self.off_demand)
         tv.addLayout(f)
         lay.addWidget(tb)
         lay.addStretch(1)
@@ -158,6 +186,26 @@ class ScenarioEditor(QWidget):
         b.editingFinished.connect(lambda: None if self._loading else commit(b.value()))
         return b
 
+    def _ispin(self, lo, hi, commit) -> QSpinBox:
+        b = QSpinBox()
+        b.setRange(lo, hi)
+        b.setSuffix(":00")
+        b.setKeyboardTracking(False)
+        b.editingFinished.connect(lambda: None if self._loading else commit(b.value()))
+        return b
+
+    def _months_edited(self) -> None:
+        if self._loading or self.current() is None:
+            return
+        try:
+            months = parse_months(self.win_months.text())
+        except ValueError as exc:
+            messages.warn(self, "Edit refused", f"On-peak {exc}")
+            self.refresh()
+            return
+        if months != tuple(self.current().tariff.demand_window_months):
+            self._tariff(demand_window_months=months)
+
     def current(self):
         name = self.list.currentItem().text() if self.list.currentItem() else None
         return next((s for s in self.doc.plan.scenarios if s.name == name), None)
@@ -177,14 +225,17 @@ class ScenarioEditor(QWidget):
             return
         try_push(self.doc, self, cmds.EditScenarioCommand, sc.name, {field: value})
 
-    def _tariff(self, prices=None, demand=None) -> None:
+    def _tariff(self, prices=None, **fields) -> None:
+        """Push the scenario's tariff with ``prices`` and/or other :class:`Tariff` ``fields`` changed
+        (the rest kept); a refused edit (a window that ends before it starts) shows why."""
         sc = self.current()
         if sc is None or self._loading:
             return
         t = sc.tariff
-        new = Tariff(list(prices if prices is not None else t.hourly_price_usd_per_kwh),
-                     t.demand_charge_usd_per_kw if demand is None else demand)
-        try_push(self.doc, self, cmds.EditScenarioCommand, sc.name, {"tariff": new})
+        new = replace(t, hourly_price_usd_per_kwh=list(prices if prices is not None else t.hourly_price_usd_per_kwh),
+                      **fields)
+        if new != t and not try_push(self.doc, self, cmds.EditScenarioCommand, sc.name, {"tariff": new}):
+            self._show_tariff(t)
 
     def _price_edited(self, item: QTableWidgetItem) -> None:
         if self._loading or item.row() != 1:
@@ -315,10 +366,20 @@ class ScenarioEditor(QWidget):
             a.setFlags(Qt.ItemFlag.ItemIsEnabled)
             a.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             self.prices.setItem(0, h, a)
-            b = QTableWidgetItem(f"{p[h]:.3f}" if h < len(p) else "")
+            b = QTableWidgetItem(f"{p[h]:.5g}" if h < len(p) else "")
             b.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             self.prices.setItem(1, h, b)
-        self.demand.setValue(t.demand_charge_usd_per_kw)
+        was = self._loading
+        self._loading = True
+        try:
+            self.demand.setValue(t.demand_charge_usd_per_kw)
+            self.off_demand.setValue(t.off_peak_demand_charge_usd_per_kw)
+            self.win_start.setValue(int(t.demand_window_start_h))
+            self.win_end.setValue(int(t.demand_window_end_h))
+            self.weekdays.setChecked(bool(t.demand_window_weekdays_only))
+            self.win_months.setText(months_text(t.demand_window_months))
+        finally:
+            self._loading = was
         self.chart.clear()
         if len(p) == 24:
             self.chart.addItem(pg.BarGraphItem(x=list(range(24)), height=p, width=0.8, brush="#59a14f"))

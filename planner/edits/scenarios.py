@@ -69,6 +69,9 @@ def check_scenario(sc: Scenario) -> None:
     for h, p in enumerate(prices):
         finite(f"Tariff price at {h:02d}:00", p, 0)
     finite("Demand charge", sc.tariff.demand_charge_usd_per_kw, 0)
+    problem = sc.tariff.window_problem()
+    if problem:
+        raise EditRefused(f"Tariff: {problem}.")
 
 
 def scenario_named(state: PlanState, name: str) -> Scenario:

@@ -8,14 +8,15 @@ import numpy as np
 
 from planner.plan import Job, Plan, Scenario
 from planner.solver.ambient import ambient_grid, check_timezone, local_hour, month_fractions, month_index
-from planner.solver.energy import check_tariff, electrical_chain_w, lighting_misc_w
+from planner.solver.energy import (check_tariff, demand_charges, demand_window_mask, electrical_chain_w,
+                                   lighting_misc_w)
 from planner.solver.loads import COMM_LEVEL, COMPUTE_FRACTION, TRAINING_KINDS, validate_job
 from planner.solver.model import Model, compile_model
 
 from .errors import ScheduleInputError
 from .headroom import HeadroomModel, Pool, build_pools, job_peak_utilization, round_conditions
 from .problem import Problem, SlotJob, job_profile
-from .transient import transient_margin
+from .transient import MAX_START_PROBES, start_probe, transient_margin
 
 
 @dataclass
@@ -96,6 +97,87 @@ def lighting_w(model: Model) -> float:
     return lighting_misc_w(model.hall_area_m2, model.rated_it_w, opt.lighting_w_per_m2, opt.misc_fraction_of_it)
 
 
+def demand_periods(scenario: Scenario, timezone: str, t_mid, month, frac) -> tuple[np.ndarray, dict]:
+    """Each slot's demand period and each period's charge [$ per W of its peak]: period ``2·m`` is
+    billing month m's slots inside the tariff's on-peak demand window (the on-peak charge), ``2·m + 1``
+    its slots outside (the off-peak charge), each prorated by the month's share simulated — the
+    solver's bill (:func:`planner.solver.energy.demand_charge_usd`). A slot is placed by its middle
+    (the window is whole hours: a clock-aligned 15-min slot lies wholly inside or outside). Every
+    slot has a period, also one with no charge (the MILP's peak rows need a column).
+
+    t_mid : [n] slot middles [s]; month : [n] billing-month index; frac : {month: share of the month}
+    """
+    dc = demand_charges(scenario.tariff)
+    inside = demand_window_mask(scenario.start, t_mid, timezone, dc)
+    period = 2 * np.asarray(month, int) + (~inside).astype(int)
+    charge = {}
+    for key in np.unique(period).tolist():
+        rate = dc.on_peak_usd_per_kw if key % 2 == 0 else dc.off_peak_usd_per_kw
+        charge[int(key)] = rate / 1e3 * frac[key // 2]
+    return period, charge
+
+
+def refuse_hot_starts(plan: Plan, scenario: Scenario, model: Model, pools: list[Pool], hm: HeadroomModel,
+                      jobs: list[Job], sjobs: list[SlotJob], cancel=None) -> None:
+    """Take off each job's pool list the pools where the job's own start throttles, whatever the hour.
+
+    A job start is a heat step; the plant catches up after an overshoot, so the hottest GPU passes its
+    settled value by the *start overshoot* (measured with the solver: :func:`.transient.start_probe`,
+    the job alone on the pool's hottest servers, the plant at its setpoint). With the plant holding
+    its setpoint that overshoot sits on the die at setpoint supplies, at any outdoor temperature; where
+    it exceeds the room left to the software slowdown (:meth:`.HeadroomModel.start_room_k`) the job
+    throttles at every start on that pool, and no (loop, slot) headroom can prevent it — the
+    verification rounds only moved such a job from slot to slot. A job left with no pool is reported
+    by name with the figures (``SlotJob.reason``).
+
+    The largest job per pool is probed first; a job with more room than that overshoot needs no probe
+    of its own (the overshoot grows with the step). At most :data:`.transient.MAX_START_PROBES`
+    probes; past that, the largest overshoot measured on the pool stands in (errs toward refusing).
+    """
+    cache: dict[tuple, tuple[float, float]] = {}
+    largest: dict[int, float] = {}
+
+    def overshoot(p: int, job: Job) -> tuple[float, float]:
+        pool = pools[p]
+        n_srv = min(math.ceil(job.gpus / pool.gpus_per_server), len(pool.servers))
+        key = (p, n_srv, round(float(job.utilization), 4), job.kind)
+        if key not in cache:
+            if len(cache) >= MAX_START_PROBES and p in largest:
+                return largest[p], float("nan")
+            probe = replace(job, gpus=min(n_srv * pool.gpus_per_server, pool.gpus))
+            peak, settled = start_probe(plan, scenario, model, pool, probe, cancel=cancel)
+            cache[key] = (max(peak - settled, 0.0), peak)
+            largest[p] = max(largest.get(p, 0.0), cache[key][0])
+        return cache[key]
+
+    live = [(j, s) for j, s in zip(jobs, sjobs) if not s.reason and s.pools]
+    for p in range(len(pools)):  # the largest job by heat on each pool: an upper bound on the overshoot
+        fit = [j for j, s in live if p in s.pools]
+        if fit:
+            overshoot(p, max(fit, key=lambda j: (j.gpus * j.utilization, j.gpus)))
+    for job, sj in live:
+        u_mean, u_peak = _mean_utilization(job), job_peak_utilization(job.utilization, job.kind)
+        keep, why = [], []
+        for p in sj.pools:
+            room = hm.start_room_k(pools[p], u_mean, u_peak)
+            if room < 0 or (p in largest and largest[p] <= room):
+                keep.append(p)  # steady already too hot (the headroom says so), or any start fits
+                continue
+            over, peak = overshoot(p, job)
+            if over <= room:
+                keep.append(p)
+                continue
+            i = pools[p].worst
+            why.append(f"on {pools[p].name} its start overshoots the hottest GPU by {over:.2f} K"
+                       + (f" (to {peak:.1f} °C)" if math.isfinite(peak) else "")
+                       + f" where {room:.2f} K are left below the max operating temperature "
+                       f"{model.t_op[i]:g} °C at the loops' setpoints")
+        if keep != sj.pools:
+            sj.pools = keep
+            if not keep:
+                sj.reason = ("every start throttles, at any outdoor temperature: " + "; ".join(why))
+
+
 def build_problem(plan: Plan, scenario: Scenario, jobs: list[Job], slot_s: float, *, weather=None,
                   cancel=None) -> tuple[Problem, Context]:
     """The slot problem of ``jobs`` on ``plan`` under ``scenario`` (its start, horizon, weather, tariff).
@@ -140,6 +222,10 @@ def build_problem(plan: Plan, scenario: Scenario, jobs: list[Job], slot_s: float
     except SolverInputError as exc:
         raise ScheduleInputError(str(exc)) from None
     hm = HeadroomModel(model, pools, u_mean, u_peak, margin)
+    try:
+        refuse_hot_starts(plan, scenario, model, pools, hm, jobs, sjobs, cancel=cancel)
+    except SolverInputError as exc:
+        raise ScheduleInputError(str(exc)) from None
     cond, inv = round_conditions(db_s, wb_s)
     hr = hm.compute(cond[:, 0], cond[:, 1])
     loops = hr.loops
@@ -153,13 +239,13 @@ def build_problem(plan: Plan, scenario: Scenario, jobs: list[Job], slot_s: float
     t_start = np.arange(n) * slot_s
     month = month_index(scenario.start, t_start, plan.site.timezone)
     frac = month_fractions(scenario.start, t_start, slot_s, plan.site.timezone)
-    dc = scenario.tariff.demand_charge_usd_per_kw / 1e3
+    period, period_charge = demand_periods(scenario, plan.site.timezone, t_mid, month, frac)
     problem = Problem(
         slot_s=float(slot_s), n=n, start=scenario.start, timezone=plan.site.timezone, price_w=price_w,
         base_w=base, fac=chain_slope + share @ slope, dyn_w_per_gpu=np.array([p.dyn_w_per_gpu for p in pools]),
         pool_gpus=np.array([p.gpus for p in pools], float), pool_names=[p.name for p in pools], share=share,
         loop_names=[model.loop_names[l] for l in loops], headroom_w=hr.headroom_w[:, inv].copy(),
-        month=month, month_charge={int(k): dc * v for k, v in frac.items()}, jobs=sjobs, ambient_c=db_s,
+        period=period, period_charge=period_charge, jobs=sjobs, ambient_c=db_s,
         tie_w=1e-9 * price_w.mean() * (db_s - db_s.min()))
     ctx = Context(plan=plan, scenario=scenario, model=model, pools=pools, jobs=list(jobs), weather=weather,
                   slot_conditions=inv)

@@ -47,6 +47,22 @@ checked at ``max(steady supply, setpoint + δ_l)``. Where the
 full solver still finds throttling on a schedule, :mod:`.verify` tightens the headroom of that loop
 and slot and the schedule is solved again.
 
+A job's *own* start (per job, not per loop and slot): the check above is all-or-nothing in the heat
+(while the plant holds its setpoint the overshoot does not depend on the loop's load), and a loop whose
+overshoot alone breaks a die at idle drops its margin — exactly where the overshoot is largest. So a
+job whose start throttles by itself was scheduled, and the verification rounds, which cut (loop, slot)
+headroom, only moved it from slot to slot: at a constant 30 °C the demo's GB200 pool took 576 GPUs of
+batch work at utilisation 1 and throttled 65.5 GPU-h after 3 rounds. Its steady hottest GPU sits
+1.22 K under the max operating temperature (the software slowdown, which the solver counts as
+throttled); the start overshoot on the die is 1.55 K, at any outdoor temperature. Hence
+:func:`.build.refuse_hot_starts`: the overshoot of each job's start on the hottest servers of a pool
+is measured with the solver (:func:`.transient.start_probe`; it does not scale with the job: 1.2 /
+1.4 / 1.6 K for 2 / 4 / 8 of those servers) and compared with :meth:`HeadroomModel.start_room_k`,
+the room left under slowdown at the loops' setpoints; a pool where it does not fit is taken off the
+job's list, and a job with no pool left is reported by name with both figures. Several jobs starting
+in one slot still add their overshoots; the verification rounds handle that (moving one start away
+removes it).
+
 Cooling cost
 ------------
 Facility power in a slot is IT power plus the plant's cooling power at that slot's outdoor
@@ -225,6 +241,23 @@ class HeadroomModel:
                     t_cool = t_cool + lf * sup[:, md.liq_loop[i]]
                 ok &= t_cool + rise <= limit
         return ok
+
+    def start_room_k(self, pool: Pool, u_mean: float, u_peak: float) -> float:
+        """Room [K] between the worst server's mean die running a job at ``u_mean`` / ``u_peak`` with every
+        loop at its setpoint (the reference recirculation around it) and ``model.first_kink`` (the hottest
+        GPU at its max operating temperature: NVIDIA's software slowdown, which the solver counts as
+        throttled). A job's start overshoot on the die must stay inside it (:func:`refuse_hot_starts`)."""
+        md = self.model
+        i = pool.worst
+        lf = md.liquid_frac[i]
+        p_mean = md.p_idle[i] + md.p_dyn[i] * u_mean
+        p_peak = md.p_idle[i] + md.p_dyn[i] * max(u_peak, u_mean)
+        t_cool = 0.0
+        if md.air_loop[i] >= 0:
+            t_cool += (1 - lf) * (md.loop_setpoint[md.air_loop[i]] + md.height_factor[i] * self.recirc[md.rack[i]])
+        if md.liq_loop[i] >= 0:
+            t_cool += lf * md.loop_setpoint[md.liq_loop[i]]
+        return float(md.first_kink[i] - (t_cool + md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean)))
 
     def _ok(self, q_jobs: np.ndarray, db, wb) -> np.ndarray:
         q = self.idle[None, :] + q_jobs

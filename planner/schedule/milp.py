@@ -3,7 +3,8 @@
 Variables: ``x[j,s,p]`` = 1 if job j starts in slot s on pool p (one column per start inside the
 job's window and pool with enough GPUs, whose power alone fits the headroom), ``u[j]`` = 1 if job j
 is left unscheduled (one penalty for every job, far above any cost: as many jobs as possible first), ``peak[m]`` the highest
-facility power of billing month m [W]. Identical servers of a loop are one pool, so the model has
+facility power of demand period m [W] (a billing month's slots inside, or outside, the tariff's
+on-peak demand window). Identical servers of a loop are one pool, so the model has
 no per-server symmetry.
 
     min   Σ c[j,s,p]·x + Σ M_j·u_j + Σ_m charge_m·peak_m          (+ the idle cost, a constant)
@@ -111,10 +112,12 @@ def relaxation_bound(pr: Problem, only=None) -> float:
     Energy: every job at its cheapest start regardless of the others. Demand charge on the largest of
     three peaks no schedule can avoid: (1) the idle facility power; (2) per slot, idle power plus the
     *compulsory part* of every job whose window forces it to run then (latest start before earliest
-    end), at its least power; (3) for intervals [a, b) of slots in one billing month (ends on an
-    hourly grid for a week), the mean facility power of idle plus, for every job, the slots its run
-    must spend inside the interval (its length less what can hang out before a and after b) at its
-    least power (a peak is at least a mean).
+    end), at its least power; (3) for intervals [a, b) of consecutive slots of one demand period (ends
+    on an hourly grid for a week), the mean facility power of idle plus, for every job, the slots its
+    run must spend inside the interval (its length less what can hang out before a and after b) at its
+    least power (a peak is at least a mean). Each demand period's charge is on the largest of these
+    over its own slots only (an on-peak window is a set of separate afternoons: intervals never span
+    the hours between them).
     """
     n = pr.n
     base = float(np.dot(pr.price_w, pr.base_w))
@@ -151,28 +154,30 @@ def relaxation_bound(pr: Problem, only=None) -> float:
         seg_v = np.array([[v for v, _ in x[3]] for x in inside_w])  # [jobs × 3] W per slot
         seg_n = np.array([[c for _, c in x[3]] for x in inside_w])  # slots of each segment
         seg_s = np.cumsum(seg_n, axis=1) - seg_n  # where each segment starts in k
-    for mo, charge in pr.month_charge.items():
-        sel = np.flatnonzero(pr.month == mo)
-        if not sel.size:
+    for mo, charge in pr.period_charge.items():
+        sel = np.flatnonzero(pr.period == mo)
+        if not sel.size or charge == 0:
             continue
-        t0, t1 = int(sel[0]), int(sel[-1]) + 1
-        peak = max(float(pr.base_w[t0:t1].max()), float((pr.base_w + compulsory)[t0:t1].max()))
+        peak = max(float(pr.base_w[sel].max()), float((pr.base_w + compulsory)[sel].max()))
         if inside_w:
             cb = np.concatenate([[0.0], np.cumsum(pr.base_w)])
-            step = max(1, (t1 - t0) // 168)  # interval ends on a grid: any subset of intervals is valid
-            b = np.arange(t0 + 1, t1 + 1)
-            b = b[((b - t0) % step == 0) | (b == t1)]
-            for a in range(t0, t1, step):
-                bb = b[b > a]
-                # least slots of each job's run inside [a, b): it may hang out before a and after b
-                before = np.maximum(0.0, a - e_)[:, None]
-                after = np.maximum(0.0, f_[:, None] - bb[None, :])
-                length = np.minimum(lp_, f_ - e_)[:, None]
-                inside = np.clip(length - before - after, 0.0, None)  # [jobs × b]
-                k = inside[:, :, None] - seg_s[:, None, :]
-                energy = (seg_v[:, None, :] * np.clip(k, 0.0, seg_n[:, None, :])).sum(axis=(0, 2))
-                mean = (cb[bb] - cb[a] + energy) / (bb - a)
-                peak = max(peak, float(mean.max()))
+            step = max(1, sel.size // 168)  # interval ends on a grid: any subset of intervals is valid
+            cuts = np.flatnonzero(np.diff(sel) > 1) + 1
+            for run in np.split(sel, cuts):  # consecutive slots of the period
+                t0, t1 = int(run[0]), int(run[-1]) + 1
+                b = np.arange(t0 + 1, t1 + 1)
+                b = b[((b - t0) % step == 0) | (b == t1)]
+                for a in range(t0, t1, step):
+                    bb = b[b > a]
+                    # least slots of each job's run inside [a, b): it may hang out before a and after b
+                    before = np.maximum(0.0, a - e_)[:, None]
+                    after = np.maximum(0.0, f_[:, None] - bb[None, :])
+                    length = np.minimum(lp_, f_ - e_)[:, None]
+                    inside = np.clip(length - before - after, 0.0, None)  # [jobs × b]
+                    k = inside[:, :, None] - seg_s[:, None, :]
+                    energy = (seg_v[:, None, :] * np.clip(k, 0.0, seg_n[:, None, :])).sum(axis=(0, 2))
+                    mean = (cb[bb] - cb[a] + energy) / (bb - a)
+                    peak = max(peak, float(mean.max()))
         demand += charge * peak
     return base + extra_energy + demand
 
@@ -188,14 +193,14 @@ def _project_simplex(v: np.ndarray, total: float) -> np.ndarray:
     return np.maximum(v - css[rho] / (rho + 1), 0.0)
 
 
-LAGRANGE_STEP = 0.002  #: first step of the multipliers, as a share of the month's charge [-]
+LAGRANGE_STEP = 0.002  #: first step of the multipliers, as a share of the demand period's charge [-]
 
 
 def lagrangian_bound(pr: Problem, only=None, iterations: int = 150, deadline: float = float("inf")) -> float:
     """A lower bound on the cost model for any schedule that runs at least the jobs ``only`` (indices;
     default all schedulable): the Lagrangian dual of the peak rows.
 
-    With multipliers λ_t ≥ 0 summing to each month's demand charge, ``charge·peak ≥ Σ_t λ_t·F_t`` for any
+    With multipliers λ_t ≥ 0 on each demand period's slots summing to its charge, ``charge·peak ≥ Σ_t λ_t·F_t`` for any
     schedule, so ``Σ_t λ_t·base_t + Σ_j min over its starts and pools (energy + Σ_t λ_t·facility W)`` —
     GPU capacity and headroom dropped, every job at its own best start that fits alone — is below every
     schedule's cost, for every λ. Projected subgradient ascent on λ (step ``LAGRANGE_STEP`` × the charge,
@@ -234,7 +239,7 @@ def lagrangian_bound(pr: Problem, only=None, iterations: int = 150, deadline: fl
     iw_s, iw_last = P * w_width + S, P * w_width + last
     ic_hi, ic_lo = P * c_width + mid_hi, P * c_width + mid_lo
     base_cost = float(np.dot(pr.price_w, pr.base_w))
-    months = [(np.flatnonzero(pr.month == mo), ch) for mo, ch in sorted(pr.month_charge.items())]
+    months = [(np.flatnonzero(pr.period == mo), ch) for mo, ch in sorted(pr.period_charge.items())]
     lam = np.zeros(n)
     for sel, ch in months:
         if sel.size:
@@ -288,7 +293,7 @@ def _build(pr: Problem, blocks, relax: bool = False) -> _Model:
     J = len(pr.jobs)
     P, Lp = pr.n_pools, pr.share.shape[1]
     ext = pr.n + pr.max_len
-    months = sorted(pr.month_charge)
+    months = sorted(pr.period_charge)
     # rows: assignment, GPUs per pool and slot, heat per loop and slot, peak per slot, then the
     # cumulative definitions of each block
     r_cap = J
@@ -358,7 +363,7 @@ def _build(pr: Problem, blocks, relax: bool = False) -> _Model:
     n_x_y = n_col
     # penalty of leaving a job out: one value for every job, far above anything a placement could
     # cost, so the optimum schedules as many jobs as possible first and is cheapest second
-    charge_max = max(pr.month_charge.values(), default=0.0)
+    charge_max = max(pr.period_charge.values(), default=0.0)
     top = max((float(pr.energy_costs(j, p).max()) + charge_max * float(pr.job_power(j, p).max())
                * float(pr.fac[p].max()) for j in pr.jobs for p in j.pools), default=0.0)
     pen = np.full(J, 10.0 * J * top + 1.0)
@@ -367,13 +372,13 @@ def _build(pr: Problem, blocks, relax: bool = False) -> _Model:
     R.append(np.arange(J)); C.append(cu); V.append(np.ones(J))
     cp = n_x_y + J + np.arange(len(months))
     for i, mo in enumerate(months):
-        rows = r_peak + np.flatnonzero(pr.month == mo)
+        rows = r_peak + np.flatnonzero(pr.period == mo)
         R.append(rows); C.append(np.full(rows.size, cp[i])); V.append(-np.ones(rows.size))
     n_cols_total = n_x_y + J + len(months)
     n_rows_total = n_rows + sum(cum_rows)
     is_x = np.concatenate(kinds + [np.ones(J, dtype=bool), np.zeros(len(months), dtype=bool)]) if kinds else \
         np.concatenate([np.ones(J, dtype=bool), np.zeros(len(months), dtype=bool)])
-    cost = np.concatenate(cost_parts + [pen, KW * np.array([pr.month_charge[mo] for mo in months])])
+    cost = np.concatenate(cost_parts + [pen, KW * np.array([pr.period_charge[mo] for mo in months])])
     lower = np.zeros(n_cols_total)
     upper = np.concatenate([np.ones(n_x_y + J), np.full(len(months), np.inf)])
     row_lo = np.full(n_rows_total, -np.inf)
@@ -477,7 +482,7 @@ def solve(pr: Problem, warm: Outcome, time_limit_s: float, *, mip_rel_gap: float
         start_col += nx + ny
     ev = pr.evaluate(warm_ok)
     for i, mo in enumerate(months):
-        x0[cp[i]] = float(ev.facility_w[pr.month == mo].max()) / KW
+        x0[cp[i]] = float(ev.facility_w[pr.period == mo].max()) / KW
     sol = highspy.HighsSolution()
     sol.col_value = x0.tolist()
     h.setSolution(sol)
@@ -584,7 +589,9 @@ def _subproblem(pr: Problem, assign: list, pools: list[int]):
     the base, its heat leaves the headroom. Returns (sub, job indices in ``pr``, sub's warm assignment)."""
     from dataclasses import replace as dc_replace
     remap = {p: k for k, p in enumerate(pools)}
-    mine = [k for k, a in enumerate(assign) if a is not None and a[1] in remap]
+    # its scheduled jobs, and the jobs left out that could run there (the search may fit them in)
+    mine = [k for k, a in enumerate(assign) if (a[1] in remap if a is not None else
+                                                (not pr.jobs[k].reason and any(p in remap for p in pr.jobs[k].pools)))]
     others = [a if (a is None or a[1] not in remap) else None for a in assign]
     ev = pr.evaluate(others)
     jobs = [dc_replace(pr.jobs[k], index=i, pools=[remap[p] for p in pr.jobs[k].pools if p in remap])
@@ -593,7 +600,7 @@ def _subproblem(pr: Problem, assign: list, pools: list[int]):
                      pool_gpus=pr.pool_gpus[pools], pool_names=[pr.pool_names[p] for p in pools],
                      share=pr.share[pools], headroom_w=pr.headroom_w - ev.heat_w, jobs=jobs)
     sub.__dict__.pop("_max_len", None)
-    warm = [(assign[k][0], remap[assign[k][1]]) for k in mine]
+    warm = [None if assign[k] is None else (assign[k][0], remap[assign[k][1]]) for k in mine]
     return sub, mine, warm
 
 
@@ -610,13 +617,16 @@ WINDOW_NODES = 30
 
 def _window_problem(pr: Problem, assign: list, a: int, b: int) -> tuple[Problem, int]:
     """``pr`` with only the jobs whose run lies inside slots [a, b) free to move (inside it); every other
-    scheduled job pinned to its start and pool, unscheduled ones left out. Same job order as ``pr``.
-    Returns (problem, number of free jobs)."""
+    scheduled job pinned to its start and pool. A job left out so far whose window allows a run inside
+    [a, b) is free too (the MILP's penalty asks it in: the search can fit in what greedy left out);
+    the other unscheduled ones stay out. Same job order as ``pr``. Returns (problem, number of free jobs)."""
     from dataclasses import replace as dc_replace
     jobs, free = [], 0
     for j, s in zip(pr.jobs, assign):
-        if s is not None and j.pinned is None and not j.reason and s[0] >= a and s[0] + j.length <= b:
-            jobs.append(dc_replace(j, earliest=max(j.earliest, a), latest=min(j.latest, b - j.length)))
+        lo, hi = max(j.earliest, a), min(j.latest, b - j.length)
+        inside = s is not None and s[0] >= a and s[0] + j.length <= b
+        if j.pinned is None and not j.reason and (inside or (s is None and j.pools and lo <= hi)):
+            jobs.append(dc_replace(j, earliest=lo, latest=hi))
             free += 1
         elif s is not None:
             jobs.append(dc_replace(j, pinned=s[0], pools=[s[1]]))
@@ -650,6 +660,7 @@ def window_search(pr: Problem, assign: list, deadline: float) -> tuple[list, boo
     from .methods import Outcome
     assign = list(assign)
     cost = pr.evaluate(assign).cost
+    out = sum(a is None for a in assign)  # fewer jobs left out first, then the cost (the MILP's penalties)
     groups = pool_groups(pr)
     thin = max(1, int(round(WINDOW_START_S / pr.slot_s)))
     seen: dict = {}
@@ -682,23 +693,29 @@ def window_search(pr: Problem, assign: list, deadline: float) -> tuple[list, boo
                         s, p = sol.assign[i]
                         trial[kk] = (s, g[p] if len(groups) > 1 else p)
                 c = pr.evaluate(trial).cost
-                if c < cost - 1e-9 * max(1.0, abs(cost)) and pr.feasible(trial):
-                    assign, cost, improved = trial, c, True
-                    warm = [trial[kk] if len(groups) == 1 else (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
+                o = sum(x is None for x in trial)
+                if (o < out or (o == out and c < cost - 1e-9 * max(1.0, abs(cost)))) and pr.feasible(trial):
+                    assign, cost, out, improved = trial, c, o, True
+                    warm = [trial[kk] if (len(groups) == 1 or trial[kk] is None) else
+                            (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
                     seen[key] = tuple(warm)
         if not improved:
             return assign, True
 
 
 def optimise(pr: Problem, warm: Outcome, budget_s: float) -> MilpOutcome:
-    """``optimal`` within ``budget_s``: greedy (``warm``) improved by single-job moves, then the MILP on
+    """``optimal`` within ``budget_s``: greedy (``warm``; when it left jobs out, the best of
+    :func:`.methods.greedy_promoting`'s re-orderings) improved by single-job moves, then the MILP on
     the whole problem when its full slot grid is small (≤ ``MAX_COLUMNS`` start columns), else the
     neighbourhood search :func:`window_search`; then single-job moves again (15-min starts; equal
     cost → the cooler start). The bound is the MILP's where it solved the full grid, else
     :func:`relaxation_bound`. ``status`` says whether the search converged inside the budget (its
     schedule is then independent of machine speed)."""
+    from .methods import greedy_promoting, left_out
     t0 = time.perf_counter()
     deadline = t0 + budget_s
+    if left_out(pr, warm.assign):  # run as many jobs as possible first: re-ordered greedy rounds
+        warm = greedy_promoting(pr, warm)
     start = repair(pr, warm.assign, t0 + 0.2 * budget_s)
     n_cols = sum(b[2].size for b in _columns(pr, 1, {}))
     if n_cols > MAX_COLUMNS:

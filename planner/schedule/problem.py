@@ -13,8 +13,10 @@ solver's meter sees,
 
 (:mod:`.build`: the IT's draw through the electrical chain, linear in the jobs' power by its secant
 k_chain; :mod:`.headroom`: the plant's cooling power at that slot's outdoor conditions, linearised
-per loop; lighting and other loads constant), and the cost is ``Σ_t price(local hour)·F_t·Δt + Σ_months demand charge · share of the
-month · max_t F_t`` — the solver's tariff rule (:mod:`planner.solver.energy`) on slot means. The
+per loop; lighting and other loads constant), and the cost is ``Σ_t price(local hour)·F_t·Δt +
+Σ_periods charge · share of the month · max_{t in period} F_t``, a demand period being the slots of one
+billing month inside the tariff's on-peak demand window (on-peak charge) or outside it (off-peak
+charge) — the solver's tariff rule (:mod:`planner.solver.energy`) on slot means. The
 solver's verified figures (``cost_usd`` etc.) come from the full transient run instead.
 """
 from __future__ import annotations
@@ -107,7 +109,8 @@ class Problem:
     pool_gpus : [pools]
     share : [pools × loops] Heat share of each pool into each IT-facing loop
     headroom_w : [loops × n] Job heat allowed per loop (above idle) [W]
-    month : [n] billing-month index of each slot; month_charge : {month: $ per W of peak}
+    period : [n] demand period of each slot (billing month × inside/outside the on-peak demand
+        window); period_charge : {period: $ per W of the period's peak} (prorated by the month's share)
     """
 
     slot_s: float
@@ -123,8 +126,8 @@ class Problem:
     share: np.ndarray
     loop_names: list
     headroom_w: np.ndarray
-    month: np.ndarray
-    month_charge: dict
+    period: np.ndarray
+    period_charge: dict
     jobs: list
     ambient_c: np.ndarray = field(default=None)  # [n] dry bulb used for the slot [°C]
     tie_w: np.ndarray = field(default=None)  # [n] tie-break weight per W (warmer slots, warmer GPUs)
@@ -188,8 +191,8 @@ class Problem:
             fac_w[sl] += pw * np.concatenate([self.fac[p], np.ones(L)])[sl]
         f = self.base_w + fac_w[: self.n]
         energy = float(np.dot(self.price_w, f))
-        demand = sum(charge * float(f[self.month == mo].max()) for mo, charge in self.month_charge.items()
-                     if np.any(self.month == mo))
+        demand = sum(charge * float(f[self.period == mo].max()) for mo, charge in self.period_charge.items()
+                     if np.any(self.period == mo))
         over_gpu = float(np.max(use[:, : self.n] - self.pool_gpus[:, None], initial=0.0))
         over_heat = float(np.max(heat[:, : self.n] - self.headroom_w, initial=0.0))
         return Evaluation(cost=energy + demand, energy_cost=energy, demand_cost=demand, facility_w=f,

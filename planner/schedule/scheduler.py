@@ -149,8 +149,10 @@ def _optimise(method, pr, ctx, finish, clock, a, share, sim_time, time_limit_s, 
             budget = max(left * (0.6 if rounds == 0 else 0.4), 1.0)
             sol = milp.optimise(pr, g, budget)
             assign = sol.assign
-            if pr.feasible(assign) and sum(x is None for x in assign) <= sum(x is None for x in g.assign) \
-                    and pr.evaluate(assign).cost <= pr.evaluate(g.assign).cost + 1e-9:
+            n_opt, n_g = sum(x is None for x in assign), sum(x is None for x in g.assign)
+            # as many jobs as possible first, then the cost (what the MILP's penalties say)
+            if pr.feasible(assign) and (n_opt < n_g or n_opt == n_g
+                                        and pr.evaluate(assign).cost <= pr.evaluate(g.assign).cost + 1e-9):
                 out = methods.Outcome(assign=assign, reasons=sol.reasons)
             lb = sol.lower_bound
             complete = sol.complete

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from planner.assets import resolve_asset
 
+from .errors import ScheduleInputError
 from .jobs_csv import read_jobs_csv
 from .scheduler import METHODS, schedule_many
 
@@ -56,11 +57,17 @@ def write_night_shift_csv(path) -> None:
                         j.kind, "" if j.start_s is None else iso(j.start_s)])
 
 
-def night_shift_results(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS):
-    """``(plan, scenario, {method: ScheduleResult}, names of the large jobs)`` of the night-shift week."""
-    from planner.demo import build_demo_plan
+def night_shift_results(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS,
+                        tariff: str = "demo"):
+    """``(plan, scenario, {method: ScheduleResult}, names of the large jobs)`` of the night-shift week under
+    ``tariff``, a name of :data:`planner.demo.DEMO_TARIFFS` (``demo``: the demo scenario's own)."""
+    from dataclasses import replace
+
+    from planner.demo import DEMO_TARIFFS, build_demo_plan
+    if tariff not in DEMO_TARIFFS:
+        raise ScheduleInputError(f"tariff must be one of {', '.join(DEMO_TARIFFS)}, got {tariff!r}")
     plan = build_demo_plan()
-    sc = plan.scenarios[0]
+    sc = replace(plan.scenarios[0], tariff=DEMO_TARIFFS[tariff]())
     jobs = read_jobs_csv(resolve_asset(CSV_NAME), sc.start, plan.site.timezone)
     large = [j.name for j in jobs if j.gpus == LARGE_GPUS and j.duration_s == LARGE_HOURS * 3600.0]
     results = schedule_many(plan, sc, tuple(methods), jobs=jobs, time_limit_s=time_limit_s, progress=progress)
@@ -71,9 +78,10 @@ def bill_breakdown(res, tariff) -> dict:
     """Where a verified schedule's bill goes, from the solver's minute record (JSON-ready).
 
     ``energy_by_price``: per tariff price [$/kWh] the hours at that price, the facility energy [kWh]
-    and its cost [$] (their sum is the solver's ``energy_cost_usd``); ``demand_charge_usd`` with the
-    peak it bills and ``demand_share_of_month`` (a run shorter than its billing month pays that share
-    of the month's charge, :mod:`planner.solver.energy`); the facility energy by where it goes: IT,
+    and its cost [$] (their sum is the solver's ``energy_cost_usd``); ``demand_charge_usd``, the peak
+    15-min facility power inside the tariff's on-peak demand window and outside it [kW], what each
+    bills [$], and ``demand_share_of_month`` (a run shorter than its billing month pays that share of
+    the month's charges, :mod:`planner.solver.energy`); the facility energy by where it goes: IT,
     cooling, electrical chain losses, lighting and other loads [kWh].
     """
     import numpy as np
@@ -92,19 +100,33 @@ def bill_breakdown(res, tariff) -> dict:
         bands[f"{price:g}"] = {"hours": round(float(dt[sel].sum()) / 3600.0, 4),
                                "facility_kwh": round(float(kwh[sel].sum()), 3),
                                "energy_usd": round(float(np.dot(kwh[sel], p[sel])), 4)}
-    peak_charge = sim.peak_15min_facility_kw * tariff.demand_charge_usd_per_kw
+    from planner.solver.energy import demand_charges, demand_window_mask, peak_15min_kw
+
+    dc = demand_charges(tariff)
+    inside = demand_window_mask(res.start, t, res.timezone, dc)
+    offset = res.start.minute * 60 + res.start.second
+    kw = np.asarray(sim.facility_kw, float)
+
+    def peak(sel):
+        return float(peak_15min_kw(t[sel], kw[sel], offset).max()) if np.any(sel) else 0.0
+    on_kw, off_kw = peak(inside), peak(~inside)
+    full = on_kw * dc.on_peak_usd_per_kw + off_kw * dc.off_peak_usd_per_kw
+    share = sim.demand_charge_usd / full if full > 0 else None  # one billing month in this study
     return {"energy_by_price": bands, "energy_cost_usd": sim.energy_cost_usd,
             "demand_charge_usd": sim.demand_charge_usd, "peak_15min_facility_kw": sim.peak_15min_facility_kw,
-            "demand_share_of_month": sim.demand_charge_usd / peak_charge if peak_charge > 0 else None,
+            "on_peak_15min_facility_kw": on_kw, "off_peak_15min_facility_kw": off_kw,
+            "on_peak_demand_usd": None if share is None else share * on_kw * dc.on_peak_usd_per_kw,
+            "off_peak_demand_usd": None if share is None else share * off_kw * dc.off_peak_usd_per_kw,
+            "demand_share_of_month": share,
             "it_kwh": sim.it_energy_kwh, "cooling_kwh": sim.cooling_energy_kwh,
             "electrical_loss_kwh": sim.electrical_loss_kwh, "lighting_misc_kwh": sim.lighting_misc_kwh}
 
 
-def study_json(sc, results: dict, large: list) -> dict:
+def study_json(sc, results: dict, large: list, tariff_name: str = "demo") -> dict:
     """The ``study night-shift --json`` object: a ``schedule --json`` object per method, the large jobs'
     shares by window, each schedule's starts [s from the week's start] and its bill
     (:func:`bill_breakdown`)."""
-    out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "large_jobs": large}
+    out: dict = {"scenario": sc.name, "start": sc.start.isoformat(), "tariff": tariff_name, "large_jobs": large}
     for m, res in results.items():
         s = res.summary()
         s["bill"] = bill_breakdown(res, sc.tariff)
@@ -116,7 +138,8 @@ def study_json(sc, results: dict, large: list) -> dict:
     return out
 
 
-def night_shift_study(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS) -> dict:
-    """Run every method on the night-shift week; :func:`study_json` of the results."""
-    _, sc, results, large = night_shift_results(progress, time_limit_s, methods)
-    return study_json(sc, results, large)
+def night_shift_study(progress=None, time_limit_s: float = STUDY_TIME_LIMIT_S, methods=METHODS,
+                      tariff: str = "demo") -> dict:
+    """Run every method on the night-shift week under ``tariff``; :func:`study_json` of the results."""
+    _, sc, results, large = night_shift_results(progress, time_limit_s, methods, tariff)
+    return study_json(sc, results, large, tariff)

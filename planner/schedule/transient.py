@@ -64,3 +64,39 @@ def transient_margin(plan: Plan, scenario: Scenario, pools, model: Model, jobs: 
     res = simulate(replace(plan, jobs=probe), sc, weather=PROBE_AMBIENT_C, cancel=cancel)
     rise = res.loop_supply_c - model.loop_setpoint[None, :]
     return np.maximum(rise.max(axis=0), 0.0)
+
+
+#: The settled hottest GPU of a start probe is the highest over its last this many seconds (a training
+#: job's bursts repeat within seconds, so the peak of the late window is its settled peak) [s].
+SETTLED_WINDOW_S = 1800.0
+#: Start probes per schedule at most (distinct pool × servers × utilisation × kind); past it the
+#: largest overshoot measured so far on that pool stands for the rest (errs toward refusing a pool).
+MAX_START_PROBES = 24
+
+
+def start_probe(plan: Plan, scenario: Scenario, model: Model, pool, job: Job, cancel=None) -> tuple[float, float]:
+    """(peak, settled) hottest GPU [°C] when ``job`` starts alone on the *hottest* servers of ``pool``
+    at the probe ambient (the plant at its setpoint): the solver's own start transient of that job.
+
+    The difference is the job's start overshoot on the die: the loop's supply overshooting while pumps,
+    fans and valves catch up, plus the servers' own lag. It does not grow in proportion to the job
+    (demo GB200 pool, batch at utilisation 1: 1.2 K for 2 servers, 1.5 K for 4, 1.6 K for 8), so it is
+    measured per job size, not scaled from the largest job.
+    """
+    need, placement = job.gpus, []
+    for i in pool.servers[::-1]:
+        g = min(need, pool.gpus_per_server)
+        placement.append((model.server_names[i], int(g)))
+        need -= g
+        if need == 0:
+            break
+    probe = Job(name="start-probe", gpus=job.gpus, utilization=job.utilization, duration_s=PROBE_AFTER_S * 2,
+                kind=job.kind, start_s=PROBE_START_S, placement=tuple(placement))
+    step = scenario.step_s
+    horizon = math.ceil((PROBE_START_S + PROBE_AFTER_S) / step) * step
+    sc = replace(scenario, horizon_s=horizon, load="jobs")
+    res = simulate(replace(plan, jobs=[probe]), sc, weather=PROBE_AMBIENT_C, cancel=cancel)
+    series = np.asarray(res.max_gpu_temp_c_series, float)
+    t = np.asarray(res.time_s, float)
+    late = series[t >= horizon - SETTLED_WINDOW_S]
+    return float(res.max_gpu_temp_c), float(late.max() if late.size else series[-1])

@@ -379,7 +379,7 @@ def fopdt_ring(delays, taus, initial, min_step: float) -> FopdtRing:
                      np.zeros(m, np.int64), np.ones(m, np.int64))
 
 
-@njit
+@njit(refcount=False)
 def ring_window(R, l, t0, h):
     """:meth:`FopdtHistory.window` of loop ``l``: ``(ȳ_hist, ω, y1_hist, ω1)``."""
     tau = R.tau[l]
@@ -415,7 +415,7 @@ def ring_window(R, l, t0, h):
     return integ / h, 0.0, y, 0.0
 
 
-@njit
+@njit(refcount=False)
 def ring_commit(R, l, t0, h, command, y1):
     """:meth:`FopdtHistory.commit` of loop ``l``."""
     cap = R.ts.shape[1]

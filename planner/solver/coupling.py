@@ -210,7 +210,7 @@ def has_sibling_coupling(table) -> bool:
     return bool(np.any((table.wa > 0) & (table.wb > 0) & (table.air != table.liq)))
 
 
-@njit
+@njit(refcount=False)
 def rack_rise(S, D, p):
     """Recirculation rise of every rack ``D @ (air-side rack power)`` into ``D.delta`` [K] from
     server powers ``p`` [W]."""
@@ -225,7 +225,7 @@ def rack_rise(S, D, p):
         delta[r] = acc
 
 
-@njit
+@njit(refcount=False)
 def recirculation_into(S, D, p, out):
     """:meth:`Coupling.recirculation`: the coolant of every server beyond its loops' supply [°C]."""
     if not D.has[0]:
@@ -236,7 +236,7 @@ def recirculation_into(S, D, p, out):
         out[i] = S.wa[i] * S.hf[i] * D.delta[S.rack[i]]
 
 
-@njit
+@njit(refcount=False)
 def inlet_into(S, D, tl, p, out):
     """:meth:`Coupling.inlet`: air inlet of every server [°C] (loop supply + recirculation)."""
     if D.has[0]:
@@ -248,7 +248,7 @@ def inlet_into(S, D, tl, p, out):
             out[i] = tl[S.air[i]]
 
 
-@njit
+@njit(refcount=False)
 def to_loops_into(S, q, out):
     """:meth:`Coupling.to_loops`: per-server heat ``q`` [J] summed into loops."""
     out[:] = 0.0
@@ -257,7 +257,7 @@ def to_loops_into(S, q, out):
         out[S.liq[i]] += S.wb[i] * q[i]
 
 
-@njit
+@njit(refcount=False)
 def gamma_off_into(S, g, g_self, tl, out):
     """``Γ_off @ tl``: the coupling between sibling loops through servers with sensitivity ``g``
     [J/K] (Γ = S diag(g) Sᵀ less its diagonal ``g_self``) applied to loop temperatures ``tl``."""

@@ -5,10 +5,18 @@ calendar month (docs/physics.md, "Energy and cost"). Demand intervals are clock-
 as utility meters integrate them. A run that covers only part of a month is charged that month's
 demand charge prorated by the share of the month simulated (billing days), so a 7-day run carries
 7/31 of a July demand charge, not all of it; the unprorated peak is ``peak_15min_facility_kw``.
+
+Time-of-use demand (:class:`planner.plan.Tariff`): the on-peak charge bills the month's peak quarter
+hour inside the tariff's demand window, the off-peak charge the peak quarter hour outside it
+(:func:`demand_window_mask`, :func:`demand_charge_usd`). The window is whole local hours, so a
+clock-aligned quarter hour lies wholly inside or outside it.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from ..plan import Tariff
 from . import defaults as d
@@ -25,7 +33,68 @@ def check_tariff(tariff: Tariff) -> np.ndarray:
     dc = tariff.demand_charge_usd_per_kw
     if not np.isfinite(dc) or dc < 0:
         raise SolverInputError(f"tariff: demand_charge_usd_per_kw must be finite and ≥ 0, got {dc}")
+    problem = tariff.window_problem()
+    if problem:
+        raise SolverInputError(f"tariff: {problem}")
     return p
+
+
+@dataclass(frozen=True)
+class DemandCharges:
+    """The demand part of a tariff, plain data for the solver's bill (:func:`demand_charges`).
+
+    on_peak_usd_per_kw, off_peak_usd_per_kw : float  [$/kW per month] inside / outside the window
+    start_h, end_h : int  Window hours [start, end) of local clock time
+    weekdays_only : bool  Window on Monday–Friday only
+    months : tuple[int, ...]  Calendar months of the window (empty = all)
+    """
+
+    on_peak_usd_per_kw: float
+    off_peak_usd_per_kw: float = 0.0
+    start_h: int = 0
+    end_h: int = 24
+    weekdays_only: bool = False
+    months: tuple[int, ...] = ()
+
+    @property
+    def whole_time(self) -> bool:
+        return (self.start_h == 0 and self.end_h == 24 and not self.weekdays_only
+                and (not self.months or set(self.months) == set(range(1, 13))))
+
+
+def demand_charges(tariff: Tariff) -> DemandCharges:
+    """The tariff's demand charges and window (:class:`DemandCharges`)."""
+    return DemandCharges(float(tariff.demand_charge_usd_per_kw), float(tariff.off_peak_demand_charge_usd_per_kw),
+                         int(tariff.demand_window_start_h), int(tariff.demand_window_end_h),
+                         bool(tariff.demand_window_weekdays_only), tuple(int(m) for m in tariff.demand_window_months))
+
+
+def as_demand_charges(charge) -> DemandCharges:
+    """A :class:`DemandCharges` from one, or from a bare charge [$/kW per month] on every hour."""
+    return charge if isinstance(charge, DemandCharges) else DemandCharges(float(charge))
+
+
+def demand_window_mask(start: datetime, times_s, tz: str, charge) -> np.ndarray:
+    """True where the local wall-clock time at elapsed ``times_s`` [s] (from the naive local ``start``,
+    daylight saving included, as the tariff hours) lies in the demand window of ``charge``
+    (:class:`DemandCharges` or a bare charge: every instant)."""
+    from .ambient import month_index, wall_clock_s
+
+    dc = as_demand_charges(charge)
+    t = np.asarray(times_s, float)
+    if dc.whole_time:
+        return np.ones(t.shape, dtype=bool)
+    s0 = start.hour * 3600 + start.minute * 60 + start.second + start.microsecond * 1e-6
+    local = s0 + wall_clock_s(start, t, tz)  # seconds after the start day's midnight
+    hour = np.floor(local / 3600.0) % 24
+    inside = (hour >= dc.start_h) & (hour < dc.end_h)
+    if dc.weekdays_only:
+        weekday = (start.weekday() + np.floor(local / 86400.0).astype(int)) % 7
+        inside &= weekday < 5
+    if dc.months:
+        month = (start.month - 1 + month_index(start, t, tz)) % 12 + 1
+        inside &= np.isin(month, dc.months)
+    return inside
 
 
 def energy_cost_usd(energy_by_hour_j, price_usd_per_kwh) -> float:
@@ -54,22 +123,35 @@ def peak_15min_kw(minute_times_s, minute_kw, start_offset_s: float) -> np.ndarra
     return sums[counts > 0] / counts[counts > 0]
 
 
-def demand_charge_usd(minute_times_s, minute_kw, month_idx, start_offset_s, charge_usd_per_kw,
-                      month_share=None) -> float:
-    """Σ over calendar months of (peak 15-min average kW × charge × share of the month simulated) [$].
+def demand_charge_usd(minute_times_s, minute_kw, month_idx, start_offset_s, charge,
+                      month_share=None, in_window=None) -> float:
+    """Σ over calendar months of the demand charges × share of the month simulated [$]: the on-peak
+    charge on the month's peak 15-min average kW inside the demand window, the off-peak charge on
+    the peak outside it.
 
+    charge : DemandCharges | float  The charges (:func:`demand_charges`), or one charge [$/kW per
+        month] on the peak at any hour
     month_share : dict | None  Month index -> fraction of that billing month covered [0..1]
         (:func:`planner.solver.ambient.month_fractions`); None charges whole months.
+    in_window : array[bool] | None  Each minute inside the demand window (:func:`demand_window_mask`);
+        None = every minute
     """
-    if charge_usd_per_kw == 0 or len(minute_kw) == 0:
+    dc = as_demand_charges(charge)
+    if (dc.on_peak_usd_per_kw == 0 and dc.off_peak_usd_per_kw == 0) or len(minute_kw) == 0:
         return 0.0
+    t = np.asarray(minute_times_s, float)
+    kw = np.asarray(minute_kw, float)
+    inside = np.ones(t.shape, dtype=bool) if in_window is None else np.asarray(in_window, dtype=bool)
     total = 0.0
     month_idx = np.asarray(month_idx)
     for mo in np.unique(month_idx):
-        sel = month_idx == mo
-        peaks = peak_15min_kw(np.asarray(minute_times_s)[sel], np.asarray(minute_kw)[sel], start_offset_s)
         share = 1.0 if month_share is None else month_share.get(int(mo), 1.0)
-        total += float(peaks.max()) * charge_usd_per_kw * share
+        for rate, part in ((dc.on_peak_usd_per_kw, inside), (dc.off_peak_usd_per_kw, ~inside)):
+            sel = (month_idx == mo) & part
+            if rate == 0 or not np.any(sel):
+                continue
+            peaks = peak_15min_kw(t[sel], kw[sel], start_offset_s)
+            total += float(peaks.max()) * rate * share
     return total
 
 

@@ -138,7 +138,7 @@ def forecast_table(placement: Placement, error: ForecastError) -> ForecastTable:
                          np.array([float(error.start_jitter_s)]))
 
 
-@njit
+@njit(refcount=False)
 def _round_half_even(x):
     r = math.floor(x + 0.5)
     if r - x == 0.5 and r % 2.0 != 0.0:  # a tie: numpy rounds to the even neighbour
@@ -146,7 +146,7 @@ def _round_half_even(x):
     return r
 
 
-@njit
+@njit(refcount=False)
 def forecast_mean_1(FT, j, t0, t1):
     """Forecast mean utilisation of job ``j`` over ``[t0, t1)`` [s] (:func:`_forecast_means`)."""
     start = FT.start[j]
@@ -175,7 +175,7 @@ def forecast_mean_1(FT, j, t0, t1):
     return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
 
 
-@njit
+@njit(refcount=False)
 def forecast_rise(FT, w, lookahead, t0, t1, now, fc):
     """Each loop's foreseen rise of IT heat for the step ``[t0, t1)`` [s], one loop lag
     ``lookahead`` [s] ahead: ``fc[l] = max(w[l] · (u_f(t + θ_l) − u_f(t)), 0)`` [W] with the forecast

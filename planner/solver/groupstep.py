@@ -75,7 +75,7 @@ def group_state(model, t_die) -> GroupState:
                       np.zeros(G))
 
 
-@njit
+@njit(refcount=False)
 def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
     """:meth:`.serverstep.ServerBank.step` at the loops' end temperatures ``tl`` [°C] (after
     :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.dX`` its change,
@@ -184,7 +184,7 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
     return tmax, hot_any, step_thr
 
 
-@njit
+@njit(refcount=False)
 def close_minute(GT, GS, S, minutes):
     """:meth:`.serverstep.ServerBank.close_minute`: episodes from the minute just ended (a group below
     full clock at any time of it, or shut down, starts one; ``THROTTLE_EPISODE_GAP_MIN`` quiet minutes

@@ -149,7 +149,7 @@ class Forecast(NamedTuple):
     now: np.ndarray
 
 
-@njit
+@njit(refcount=False)
 def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps):
     """Take up to ``max_steps`` steps (fixed or adaptive, :class:`Stepping` ``P``) of the whole
     hall: utilisation, server prediction, implicit loop step, exact server step, correction,
@@ -222,7 +222,8 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps)
         cumulative_all(J, t0 + h, P.cum1)
         for j in range(P.uj.size):
             P.uj[j] = (P.cum1[j] - P.cum0[j]) / h
-        P.cum0[:] = P.cum1
+        for j in range(P.cum0.size):  # (element loops: an array copy would need numba's allocator)
+            P.cum0[j] = P.cum1[j]
         sf[2] = t0 + h
         if predictive:
             forecast_rise(FT, F.w, F.lookahead, t0, (k + f) * dt, F.now, P.fc)
@@ -236,13 +237,15 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps)
             for l in range(m):
                 P.q_hat[l] = P.q_loops[l] - (P.q_hat[l] - g_self[l] * tl[l])
         else:
-            P.q_hat[:] = P.q_loops
+            for l in range(m):
+                P.q_hat[l] = P.q_loops[l]
         carry = st[6] != 0
         if carry:  # throttled servers give less than at full clock: last step's shortfall carries
             for l in range(m):  # over (loops and controllers see it; step 4 keeps the energy exact)
                 P.carried[l] = P.dev[l] * h
                 P.q_hat[l] += P.carried[l]
-        P.tl_start[:] = tl
+        for l in range(m):
+            P.tl_start[l] = tl[l]
         # 2. loops, implicitly coupled to servers, parents and controllers
         rejected_w, mover_elec, chiller_elec, mh_sum = loop_step(LT, LS, R, P.q_hat, g_self, t0, h, db, wb, P.fc,
                                                                  predictive)

@@ -24,8 +24,17 @@ import numba
 OPTIONS = {"cache": True, "error_model": "numpy", "boundscheck": False, "nogil": True}
 
 
-def njit(fn=None, **overrides):
-    """``numba.njit`` with the solver's :data:`OPTIONS` (usable bare or with keyword overrides)."""
+def njit(fn=None, refcount: bool = True, **overrides):
+    """``numba.njit`` with the solver's :data:`OPTIONS` (usable bare or with keyword overrides).
+
+    ``refcount=False`` compiles without numba's reference counting (NRT): for the per-step kernels,
+    which allocate nothing and keep no array beyond the call. With it, every call of a compiled
+    function increments and decrements (atomically) the count of each array it is handed, on entry
+    and exit, and of each view it takes: perf on the demo's hot day put a third of the kernel's
+    samples in ``NRT_incref`` / ``NRT_decref`` (record_step alone is handed ~40 arrays a step).
+    A function compiled so cannot allocate an array (numba refuses at compile time)."""
+    if not refcount:
+        overrides = {**overrides, "_nrt": False}
     opts = {**OPTIONS, **overrides}
     if fn is None:
         return lambda f: numba.njit(**opts)(f)

@@ -112,8 +112,11 @@ def mover_split(model):
 
     CRAH fans and CDU pumps heat the air / technology loop they move; chilled-water pumps (the
     ``rated_power_kw`` of a chiller unit) heat the chilled water. Dry-cooler and tower fans blow
-    their heat outdoors.
+    their heat outdoors. (Compiled models carry them: ``loop_mover_in_w`` / ``loop_mover_out_w``, the
+    same sums, so a lumped model's loops (:mod:`.lumping`) have theirs.)
     """
+    if getattr(model, "loop_mover_in_w", None) is not None:
+        return [float(x) for x in model.loop_mover_in_w], [float(x) for x in model.loop_mover_out_w]
     idx = {n: k for k, n in enumerate(model.loop_names)}
     m_in = [0.0] * model.m
     m_out = [0.0] * model.m
@@ -659,7 +662,7 @@ def loop_state(model, tl, q_server) -> LoopState:
                      np.zeros(m), np.zeros(m), np.zeros((m, 13)), np.zeros(m), lines, np.zeros(2))
 
 
-@njit
+@njit(refcount=False)
 def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
     """:meth:`ScalarLoopBank.step` on :class:`LoopTable` ``T`` / :class:`LoopState` ``S`` with the
     actuators ``R`` (:class:`.control.FopdtRing`); ``S.tl`` becomes the end temperatures, ``S.deliv``,
@@ -793,7 +796,7 @@ def loop_step(T, S, R, q_hat, g_self, t0, h, db, wb, fc, use_fc):
     return rejected, mover_elec, chiller_elec, mh_sum
 
 
-@njit
+@njit(refcount=False)
 def loop_correct(S, c, dq):
     """:meth:`ScalarLoopBank.correct`: add heat ``dq`` [J] per loop."""
     for l in range(S.tl.size):

@@ -160,6 +160,12 @@ class Model:
     off_max: np.ndarray = field(default=None)  # hottest group's offset [K]
     p_hw: float = 0.125  # hardware-slowdown dynamic-power fraction [-]
     alpha: float = 3.0  # dynamic power vs clock exponent [-]
+    # fan/pump power at design flow per loop [W] that heats the loop (CRAH fans, CDU and chilled-water
+    # pumps) and that goes outdoors (dry-cooler / tower fans): :func:`.loopbank.mover_split`
+    loop_mover_in_w: np.ndarray = field(default=None)
+    loop_mover_out_w: np.ndarray = field(default=None)
+    # racks each rack stands for (None: one each; a lumped model's classes, :mod:`.lumping`)
+    rack_count: np.ndarray = field(default=None)
 
     @property
     def m(self) -> int:
@@ -245,6 +251,25 @@ def _loops(plan: Plan):
     return names, idx, parent, order
 
 
+def downstream_matrix(parent: np.ndarray) -> np.ndarray:
+    """``down[j, k] = 1`` where loop ``j`` is loop ``k`` or a loop ``k`` rejects its heat to, directly or
+    through others (``parent``: the loop each rejects to, index or −1; acyclic, :func:`_loops` checks)."""
+    m = len(parent)
+    down = np.eye(m)
+    for k in range(m):
+        j = parent[k]
+        while j >= 0:
+            down[j, k] = 1.0
+            j = parent[j]
+    return down
+
+
+def children_first(down: np.ndarray) -> list:
+    """Loop indices deepest first (children before the loops they reject to), ties by index: the
+    order :func:`_loops` gives, from a :func:`downstream_matrix`."""
+    return sorted(range(down.shape[0]), key=lambda k: -int(down[:, k].sum()))
+
+
 def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
                   options: SolverOptions | None = None) -> Model:
     """Turn ``plan`` + ``scenario`` into a :class:`Model`; raise :class:`SolverInputError` on bad input."""
@@ -276,6 +301,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
     z = np.zeros(m)
     coil_ec, fixed_w, ch_w, ch_rated, ch_cop, dc_ec, ct_ec, ch_chw = (z.copy() for _ in range(8))
     rated_w, mover_w, lag, dead, vol, flow = (z.copy() for _ in range(6))
+    mover_in, mover_out = z.copy(), z.copy()
     fan_in, pump_in, fan_out, out_rated, crah_flow, duty_w = (z.copy() for _ in range(6))
     rho_cp = np.array([RHO_CP[x] for x in medium])
     main_w = z.copy()  # rated capacity without economisers (dry coolers / towers beside chillers) [W]
@@ -297,6 +323,10 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         for u in us:
             q = u.rated_capacity_kw * 1e3
             mover_w[k] += u.rated_power_kw * 1e3
+            if u.kind in ("crah", "cdu", "chiller"):
+                mover_in[k] += u.rated_power_kw * 1e3
+            else:
+                mover_out[k] += u.rated_power_kw * 1e3
             # fans and pumps by what they move (docs/physics.md, "Fans and pumps at part load")
             if u.kind == "crah":
                 fan_in[k] += u.rated_power_kw * 1e3
@@ -345,17 +375,22 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
     transit = np.where((vol > 0) & (flow > 0) & (np.array(medium) != "air"), vol / np.where(flow > 0, flow, 1), 0.0)
     dead = dead + transit
     # thermal mass: given volumes, else estimates (see defaults)
-    racks_of_loop = [[r for r in racks if r.air_loop == loop_names[k]] for k in range(m)]
+    halls_of_loop: dict = {}  # air loop name -> halls of its racks
+    air_loops_in_hall: dict = {}  # hall name -> air loops of its racks
+    for r in racks:
+        halls_of_loop.setdefault(r.air_loop, set()).add(r.hall)
+        if r.air_loop:
+            air_loops_in_hall.setdefault(r.hall, set()).add(r.air_loop)
+    halls = {h.name: h for h in plan.halls}
     for k in range(m):
         if vol[k] > 0:
             continue
         if medium[k] == "air":
-            halls = {h.name: h for h in plan.halls}
             area = 0.0
-            for hname in {r.hall for r in racks_of_loop[k]}:
+            for hname in halls_of_loop.get(loop_names[k], set()):
                 h = halls.get(hname)
                 if h is not None:
-                    n_loops = len({r.air_loop for r in racks if r.hall == hname and r.air_loop})
+                    n_loops = len(air_loops_in_hall.get(hname, ()))
                     area += h.width_m * h.depth_m / max(n_loops, 1)
             vol[k] = area * d.HALL_AIR_HEIGHT_M
         else:
@@ -465,12 +500,7 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
     np.add.at(it_airflow, air_loop[on_air], airflow[on_air])
     np.add.at(it_air_max, air_loop[on_air], ((1 - lf) * p_max)[on_air])
     air_ratio = np.where(crah_flow > 0, it_airflow / np.where(crah_flow > 0, crah_flow, 1.0), 0.0)
-    down = np.eye(m)
-    for k in range(m):
-        j = parent[k]
-        while j >= 0:
-            down[j, k] = 1.0
-            j = parent[j]
+    down = downstream_matrix(parent)
 
     # --- load placement ---------------------------------------------------------------
     if scenario.load == "full":
@@ -505,4 +535,5 @@ def compile_model(plan: Plan, scenario: Scenario, horizon_s: float,
         loop_downstream=down, placement=placement, options=opt, scenario=scenario, plan=plan,
         t_cool_design=t_cool, rated_it_w=float(p_max.sum()), t_op=t_op, t_shut=t_shut, gpu_off=gpu_off,
         gpu_w=gpu_w, first_kink=first_kink, off_max=off_max, p_hw=p_hw, alpha=float(opt.gpu_power_clock_exponent),
-        hall_area_m2=float(sum(h.width_m * h.depth_m for h in plan.halls)))
+        hall_area_m2=float(sum(h.width_m * h.depth_m for h in plan.halls)), loop_mover_in_w=mover_in,
+        loop_mover_out_w=mover_out)

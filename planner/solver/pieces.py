@@ -19,7 +19,7 @@ from .serverstep import _pair_modes_1 as _modes
 from .serverstep import _tdie
 
 
-@njit
+@njit(refcount=False)
 def piece_table_1(off, w, t_op, t_slow, p_hw, k, kinks, A, B, thr, xk, xs):
     """:func:`.gpu_control.piece_tables` for one server with die share ``k = R_die·P_dyn·u`` [K]:
     fills ``kinks`` [M] (sorted, +inf where padded), ``A``, ``B``, ``thr`` [M + 1]; ``xk`` [M],
@@ -87,7 +87,7 @@ def piece_table_1(off, w, t_op, t_slow, p_hw, k, kinks, A, B, thr, xk, xs):
     return n_fin
 
 
-@njit
+@njit(refcount=False)
 def piece_of(td, kinks, heading_up):
     """:func:`.thermal.piece_index` of one server: kinks below ``td`` (on a kink, the piece the
     trajectory heads into)."""
@@ -98,7 +98,7 @@ def piece_of(td, kinks, heading_up):
     return j
 
 
-@njit
+@njit(refcount=False)
 def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out, t_out):
     """:func:`.gpu_control.group_state` and :func:`.gpu_control.lost_work_fraction` of one server at
     mean die ``td`` [°C] with mean power fraction ``pbar``: each group's power fraction ``p_out``
@@ -107,16 +107,27 @@ def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out
     den = 1.0 + g * k
     x = td - k * pbar
     lost = 0.0
+    root_hw = -1.0  # p_hw^(1/α), taken once when a group sits at the floor
     for q in range(off.size):
         pg = (1.0 - g * (x + off[q] - t_op)) / den
         pg = p_hw if pg < p_hw else (1.0 if pg > 1.0 else pg)
         p_out[q] = pg
         t_out[q] = x + off[q] + k * pg
-        lost += w[q] * (1.0 - (pg if pg > 0.0 else 0.0) ** (1.0 / alpha))
+        # the same terms without a pow per group and piece (pow was 16 % of the hot day's kernel):
+        # a group at full clock loses nothing (1^(1/α) = 1 exactly), one at the floor takes the
+        # floor's root (the same pow, once)
+        if w[q] == 0.0 or pg == 1.0:
+            continue
+        if pg == p_hw and pg > 0.0:
+            if root_hw < 0.0:
+                root_hw = p_hw ** (1.0 / alpha)
+            lost += w[q] * (1.0 - root_hw)
+        else:
+            lost += w[q] * (1.0 - (pg if pg > 0.0 else 0.0) ** (1.0 / alpha))
     return lost
 
 
-@njit
+@njit(refcount=False)
 def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
     """:func:`group_lost_and_hottest` without the lost work (its ``p_out``, ``t_out`` only: the
     step's end states need no ``p^(1/α)``)."""
@@ -130,7 +141,7 @@ def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
         t_out[q] = x + off[q] + k * pg
 
 
-@njit
+@njit(refcount=False)
 def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
                        off, w, t_op, t_slow, p_hw, k_die, alpha, p_scr, t_scr, max_pieces=48):
     """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the

@@ -205,7 +205,7 @@ def cap_table(model: Model, dt: float, n_steps: int) -> CapTable:
                     np.zeros(m, np.int64), np.zeros(m), np.zeros(1, np.int64), np.zeros(m), np.zeros(m))
 
 
-@njit
+@njit(refcount=False)
 def caps_into(C, P, k, u, tl, lines, u_cap):
     """:meth:`PowerCap.caps` of base step ``k`` (steps in increasing order) into ``u_cap`` [n]:
     demanded utilisation ``u`` [-], loop supplies ``tl`` [°C], removal lines ``y·(a + b·T)`` [W] as

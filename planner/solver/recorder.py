@@ -14,8 +14,8 @@ import numpy as np
 from . import defaults as d
 from .ambient import local_hour, month_fractions, month_index, wall_clock_s
 from .jit import njit
-from .energy import (demand_charge_usd, electrical_chain_coeffs, electrical_chain_poly, energy_cost_usd,
-                     lighting_misc_w, partial_pue, peak_15min_kw, pue)
+from .energy import (demand_charge_usd, demand_window_mask, electrical_chain_coeffs, electrical_chain_poly,
+                     energy_cost_usd, lighting_misc_w, partial_pue, peak_15min_kw, pue)
 from .model import Model
 from .results import SimulationResult
 
@@ -78,7 +78,8 @@ class RecordArrays(NamedTuple):
     ``chain`` the electrical chain's constants (:func:`.energy.electrical_chain_coeffs`);
     ``coil_loops`` the air loops with a CRAH coil on a parent loop and ``coil_parent`` those parents
     (the coils' dew-point floor); ``rack_in`` [racks] scratch: each rack's warmest air inlet at a
-    minute's end (ASHRAE envelope counts)."""
+    minute's end (ASHRAE envelope counts); ``rack_w`` [racks]: racks each one stands for (a lumped
+    model, :mod:`.lumping`; else ones)."""
 
     acc: np.ndarray
     cnt: np.ndarray
@@ -103,7 +104,7 @@ class RecordArrays(NamedTuple):
     rack_gmax: np.ndarray
     rack_thr: np.ndarray
     rack_power: np.ndarray
-    rack_max: np.ndarray
+    rack_scr: np.ndarray
     hist_t: np.ndarray
     hist_p: np.ndarray
     inlet: np.ndarray
@@ -118,6 +119,7 @@ class RecordArrays(NamedTuple):
     coil_loops: np.ndarray
     coil_parent: np.ndarray
     rack_in: np.ndarray
+    rack_w: np.ndarray
 
 
 # float accumulators (ACC_LIGHT: lighting and other facility loads [W]; ACC_LOSS: the minute's
@@ -194,10 +196,11 @@ class Recorder:
             np.asarray(it_facing, np.int64), is_air, srv_max_t.copy(), srv_max_in.copy(), np.zeros(n), np.zeros(n),
             srv_max_t, srv_max_in,
             np.bincount(model.rack, weights=model.gpus, minlength=nr).astype(float), np.zeros(rack_rows),
-            f32(), f32(), f32(), f32(), np.zeros((2, nr)), np.zeros((hist_rows, n)), np.zeros((hist_rows, n)),
+            f32(), f32(), f32(), f32(), np.zeros((4, nr)), np.zeros((hist_rows, n)), np.zeros((hist_rows, n)),
             np.zeros(n), np.full(rows, np.nan), np.zeros((rows, m), np.float32), *_downstream_csr(model),
             np.zeros(n), np.zeros(n), chain, np.asarray(coil_loops, np.int64),
-            np.asarray([int(par[l]) for l in coil_loops], np.int64), np.zeros(nr))
+            np.asarray([int(par[l]) for l in coil_loops], np.int64), np.zeros(nr),
+            np.ones(nr) if model.rack_count is None else np.asarray(model.rack_count, float))
 
     def finish(self, servers, tl, steps_done: int, t_done: float, *, control: str, cancelled: bool, energy0: float,
                prices, demand_charge: float, server_table=None, groups=None) -> SimulationResult:
@@ -287,11 +290,12 @@ class Recorder:
         offset = start.minute * 60 + start.second
         peaks = peak_15min_kw(res.time_s, res.facility_kw, offset)
         res.peak_15min_facility_kw = float(peaks.max()) if peaks.size else 0.0
+        in_window = demand_window_mask(start, res.time_s, tz, demand_charge)  # the tariff's on-peak demand hours
         res.demand_charge_usd = demand_charge_usd(res.time_s, res.facility_kw, month_index(start, res.time_s, tz),
                                                   offset, demand_charge,
-                                                  month_fractions(start, res.time_s, self.minute_len, tz))
+                                                  month_fractions(start, res.time_s, self.minute_len, tz), in_window)
         res.cost_usd = res.energy_cost_usd + res.demand_charge_usd
-        self._annual(res, t_done, prices, demand_charge, offset)
+        self._annual(res, t_done, prices, demand_charge, offset, in_window)
         k = int(cnt[CNT_RACK])
         res.rack_series_step_s = self.rack_step
         res.rack_series_time_s = A.rack_time[:k].copy()
@@ -299,7 +303,7 @@ class Recorder:
             x[:k] for x in (A.rack_inlet, A.rack_gmax, A.rack_thr, A.rack_power))
         return res
 
-    def _annual(self, res, t_done, prices, demand_charge, offset):
+    def _annual(self, res, t_done, prices, demand_charge, offset, in_window=None):
         """Monthly energy, PUE, cost and peak demand (demand charge per billing month), and the
         month × local-hour throttling tables."""
         start, tz = self.start, self.tz
@@ -321,7 +325,7 @@ class Recorder:
             sel = min_month == mo
             peaks = peak_15min_kw(t_min[sel], res.facility_kw[sel], offset)
             demand = demand_charge_usd(t_min[sel], res.facility_kw[sel], min_month[sel], offset, demand_charge,
-                                       {mo: shares.get(mo, 1.0)})
+                                       {mo: shares.get(mo, 1.0)}, None if in_window is None else in_window[sel])
             energy_cost = energy_cost_usd(e_fac, prices)
             year, month = self.calendar[mo]
             thr_any[month - 1] += bins_e[4, sl] / 3600.0
@@ -347,7 +351,7 @@ from .coupling import rack_rise  # noqa: E402
 _chain = njit(electrical_chain_poly)  # the electrical chain's polynomial, compiled from its one source
 
 
-@njit
+@njit(refcount=False)
 def weighted_select(v, w, target):
     """Smallest value of ``v`` whose cumulative weight (values sorted ascending) reaches ``target``
     (the inverted CDF; :func:`.series.weighted_percentile`); ``v``, ``w`` are reordered in place.
@@ -386,7 +390,7 @@ def weighted_select(v, w, target):
     return v[lo]
 
 
-@njit
+@njit(refcount=False)
 def _minute_series(A, S, t_die, energy, h, row0, reps):
     """The GPU-weighted 95th percentile of the dies and each loop's IT power at a minute's end into
     rows ``row0 …`` (``reps`` of them for a step of several minutes)."""
@@ -420,7 +424,7 @@ _DEW_A1 = float(d.ASHRAE_A1_MAX_DEW_POINT_C)
 _COIL_APPROACH = float(d.COIL_APPARATUS_APPROACH_K)
 
 
-@njit
+@njit(refcount=False)
 def _minute_end(A, S, D, tl, t_die, energy, h, reps):
     """Samples taken at the end of each minute: air inlets, ASHRAE envelope rack-minutes and coil
     dew-point minutes, the 95th-percentile die and loop IT power series, per-server histories (``reps`` rows: a step of several whole minutes fills each of its
@@ -444,16 +448,16 @@ def _minute_end(A, S, D, tl, t_die, energy, h, reps):
                 if not t_in <= rin[r]:  # fmax: nan (no sample yet) gives way
                     rin[r] = t_in
         # ASHRAE envelopes: rack-minutes with the rack's warmest air inlet outside them
-        out_rec = out_a1 = 0
+        out_rec = out_a1 = 0.0
         for r in range(rin.size):
             x = rin[r]
             if math.isfinite(x):
                 if x < _REC_LO or x > _REC_HI:
-                    out_rec += 1
+                    out_rec += A.rack_w[r]
                 if x < _A1_LO or x > _A1_HI:
-                    out_a1 += 1
-        A.acc[ACC_ENV_REC] += reps * float(out_rec)
-        A.acc[ACC_ENV_A1] += reps * float(out_a1)
+                    out_a1 += A.rack_w[r]
+        A.acc[ACC_ENV_REC] += reps * out_rec
+        A.acc[ACC_ENV_A1] += reps * out_a1
     if A.coil_loops.size:
         # minutes with a CRAH coil whose chilled water is too warm to hold the hall's dew point
         over_rec = over_a1 = False
@@ -478,7 +482,7 @@ def _minute_end(A, S, D, tl, t_die, energy, h, reps):
             A.cnt[CNT_HIST] = row + 1
 
 
-@njit
+@njit(refcount=False)
 def _flush_minute(A, S, D, t_end, t_die, tl, energy, h):
     acc = A.acc
     c = acc[ACC_CNT]
@@ -506,17 +510,18 @@ def _flush_minute(A, S, D, t_end, t_die, tl, energy, h):
     _minute_end(A, S, D, tl, t_die, energy, h, 1)
 
 
-@njit
+@njit(refcount=False)
 def flush_racks(A, S, srv_thr_s, t_end):
     """Close a per-rack interval: hottest inlet (minute-end samples) and die, throttled share of GPU
     time, mean IT power (:meth:`Recorder` rack series)."""
     acc = A.acc
     nr = A.rack_gpus.size
     span = t_end - acc[ACC_IV_START]
-    rin_row = np.full(nr, -np.inf)
-    gmax_row = np.full(nr, -np.inf)
-    gpu_s = np.zeros(nr)
-    power = np.zeros(nr)
+    rin_row, gmax_row, gpu_s, power = A.rack_scr[0], A.rack_scr[1], A.rack_scr[2], A.rack_scr[3]
+    rin_row[:] = -np.inf
+    gmax_row[:] = -np.inf
+    gpu_s[:] = 0.0
+    power[:] = 0.0
     for i in range(S.rack.size):
         r = S.rack[i]
         if A.iv_max_in[i] > rin_row[r]:
@@ -555,7 +560,7 @@ def flush_racks(A, S, srv_thr_s, t_end):
         acc[ACC_NEXT_RACK] += rack_step
 
 
-@njit
+@njit(refcount=False)
 def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, mover_w, chiller_w, rejected_w, mover_heat_w, tmax,
                 step_thr_gpu_s, t_die, t_peak, tl, energy, servers_done=False):
     """Take the step ``[t0, t0 + h)`` [s] (:class:`Recorder`): mean ambient dry bulb ``db`` [°C], IT

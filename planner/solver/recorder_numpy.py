@@ -10,7 +10,7 @@ import numpy as np
 
 from .ambient import local_hour, month_fractions, month_index, wall_clock_s
 from . import defaults as d
-from .energy import (demand_charge_usd, electrical_chain_kernel, energy_cost_usd, lighting_misc_w, partial_pue,
+from .energy import (demand_charge_usd, demand_window_mask, electrical_chain_kernel, energy_cost_usd, lighting_misc_w, partial_pue,
                      peak_15min_kw, pue)
 from .model import Model
 # the per-rack series step, minute keys and billing calendar are the kernel recorder's: both bin a run alike
@@ -354,11 +354,12 @@ class Recorder:
         offset = start.minute * 60 + start.second
         peaks = peak_15min_kw(res.time_s, res.facility_kw, offset)
         res.peak_15min_facility_kw = float(peaks.max()) if peaks.size else 0.0
+        in_window = demand_window_mask(start, res.time_s, tz, demand_charge)  # the tariff's on-peak demand hours
         res.demand_charge_usd = demand_charge_usd(res.time_s, res.facility_kw, month_index(start, res.time_s, tz),
                                                   offset, demand_charge,
-                                                  month_fractions(start, res.time_s, self.minute_len, tz))
+                                                  month_fractions(start, res.time_s, self.minute_len, tz), in_window)
         res.cost_usd = res.energy_cost_usd + res.demand_charge_usd
-        self._annual(res, t_done, prices, demand_charge, offset)
+        self._annual(res, t_done, prices, demand_charge, offset, in_window)
         rs = self.rack_series
         res.rack_series_step_s = self.rack_step
         res.rack_series_time_s = np.asarray(rs["time_s"], float)
@@ -368,7 +369,7 @@ class Recorder:
             setattr(res, name, np.asarray(rs[key], np.float32).reshape(len(rs[key]), nr))
         return res
 
-    def _annual(self, res, t_done, prices, demand_charge, offset):
+    def _annual(self, res, t_done, prices, demand_charge, offset, in_window=None):
         """Monthly energy, PUE, cost and peak demand (demand charge per billing month), and the
         month × local-hour throttling tables."""
         start, tz = self.start, self.tz
@@ -389,7 +390,7 @@ class Recorder:
             sel = min_month == mo
             peaks = peak_15min_kw(t_min[sel], res.facility_kw[sel], offset)
             demand = demand_charge_usd(t_min[sel], res.facility_kw[sel], min_month[sel], offset, demand_charge,
-                                       {mo: shares.get(mo, 1.0)})
+                                       {mo: shares.get(mo, 1.0)}, None if in_window is None else in_window[sel])
             energy_cost = energy_cost_usd(e_fac, prices)
             year, month = self.calendar[mo]
             thr_any[month - 1] += np.asarray(self.thr_any_bin[sl]) / 3600.0

@@ -34,7 +34,7 @@ from .workload import cumulative_1, training_running
 TRACK_MARGIN_K = 3.0
 
 
-@njit
+@njit(refcount=False)
 def servers_ripple(J, T, L, lv, f, s, rip, cum, t0, dt, floor, base, peak, end):
     """Advance the ripple ``rip`` [2 × n] [K] of the step ``[t0, t0 + f·dt)`` (level ``lv``) just
     taken by :func:`.groupstep.servers_step_groups` (``s.X`` at its end, ``s.dX`` its change, ``s.tcl``

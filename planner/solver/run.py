@@ -9,8 +9,9 @@ from dataclasses import replace
 
 from ..plan import DEFAULT_STEP_S, Plan, Scenario  # noqa: F401  (DEFAULT_STEP_S re-exported)
 from .ambient import ambient_grid, check_timezone
-from .energy import check_tariff
+from .energy import check_tariff, demand_charges
 from .errors import SolverInputError
+from . import integrate, lumping
 from .integrate import run_fast
 from .limits import check_run_size
 from .model import CONTROL_MODES, DEFAULT_RTOL, SolverOptions, compile_model  # noqa: F401  (DEFAULT_RTOL re-exported)
@@ -104,7 +105,10 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
         raise SolverInputError(f"step {step:g} s is longer than {MAX_STEP_S:g} s: tariff hours and 15-minute "
                                f"demand intervals need whole steps; use --step {MAX_STEP_S:g} or less "
                                f"(or --rtol for adaptive steps)")
-    workload, events, repeated = _workload(model, horizon, repeat_jobs)
+    run_model, lumped = model, None
+    if integrator == "fast" and lumping.LUMP and integrate.KERNEL_CARRIES_PHYSICS_11:
+        run_model, lumped = lumping.lump(model)  # identical servers, racks and loops stepped once
+    workload, events, repeated = _workload(run_model, horizon, repeat_jobs)
     n_steps = int(round(horizon / step))
     if abs(n_steps * step - horizon) > 1e-9 * max(horizon, 1.0):
         lo, hi = max(math.floor(horizon / step), 1) * step, math.ceil(horizon / step) * step
@@ -117,13 +121,16 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     if integrator == "fast":
         if ivp_options:
             raise SolverInputError(f"solve_ivp options {sorted(ivp_options)} need integrator='reference'")
-        res = run_fast(model, db, wb, step, n_steps, control=mode, record=record, start=sc.start,
-                       prices=prices, demand_charge=sc.tariff.demand_charge_usd_per_kw,
+        res = run_fast(run_model, db, wb, step, n_steps, control=mode, record=record, start=sc.start,
+                       prices=prices, demand_charge=demand_charges(sc.tariff),
                        progress=progress, cancel=cancel, rtol=rtol, workload=workload, events=events)
+        if lumped is not None:
+            lumping.expand(res, model, lumped)
+        res.servers_stepped = int(run_model.n)  # servers the kernel stepped (lumped classes)
     elif integrator == "reference":
         from .reference import run_reference
         res = run_reference(model, db, wb, step, n_steps, control=mode, start=sc.start, prices=prices,
-                            demand_charge=sc.tariff.demand_charge_usd_per_kw, progress=progress,
+                            demand_charge=demand_charges(sc.tariff), progress=progress,
                             cancel=cancel, **ivp_options)
     else:
         raise SolverInputError(f"integrator must be 'fast' or 'reference', got {integrator!r}")

@@ -426,7 +426,7 @@ def server_state(model, t_die, t_plate) -> ServerState:
                        z(), z(), z(), np.zeros(n, np.bool_), np.zeros(n, np.bool_), z(), np.zeros(4))
 
 
-@njit
+@njit(refcount=False)
 def _pair_modes_1(k, r_d, r_p, c_d, c_p):
     a11 = -(1.0 / r_d + k) / c_d
     a12 = 1.0 / (r_d * c_d)
@@ -439,12 +439,12 @@ def _pair_modes_1(k, r_d, r_p, c_d, c_p):
     return a11, a12, a21, a22, det / l2, l2
 
 
-@njit
+@njit(refcount=False)
 def _tdie(t, ad, bd, e_d, l1, l2):
     return e_d + ad * math.exp(l1 * t) + bd * math.exp(l2 * t)
 
 
-@njit
+@njit(refcount=False)
 def _illinois_1(ad, bd, e_d, l1, l2, bound, a, b, fa, fb):
     """:func:`.thermal._illinois` for one server: the time [s] in ``[a, b]`` where the die reaches
     ``bound``."""
@@ -468,7 +468,7 @@ def _illinois_1(ad, bd, e_d, l1, l2, bound, a, b, fa, fb):
     return c
 
 
-@njit
+@njit(refcount=False)
 def pair_step_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, gain, min_clock, dt):
     """:func:`.thermal.server_pair_step` for one server: ``(td1, tp1, energy_j, throttled_s,
     lost_clock_s)``."""
@@ -545,7 +545,7 @@ def pair_step_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, ga
     return td, tp, energy, thr, lost
 
 
-@njit
+@njit(refcount=False)
 def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
     """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
     couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
@@ -611,7 +611,7 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
         q_off[:] = 0.0
 
 
-@njit
+@njit(refcount=False)
 def rack_delta(D):
     """Recirculation rise of every rack ``D.delta = D @ D.rack_p`` [K] (air-side rack powers [W]
     accumulated by :func:`servers_finish`)."""
@@ -622,7 +622,7 @@ def rack_delta(D):
         D.delta[r] = acc
 
 
-@njit
+@njit(refcount=False)
 def servers_step(S, L, lv, s, tl, h):
     """:meth:`ServerBank.step` at the loops' end temperatures ``tl`` [°C], one pass: ``s.X``
     advanced, ``s.dX`` its change, ``s.energy`` [J] per server; servers at or past slowdown take the
@@ -678,7 +678,7 @@ def servers_step(S, L, lv, s, tl, h):
     return tmax, hot_any, step_thr
 
 
-@njit
+@njit(refcount=False)
 def servers_finish(S, L, lv, s, D, throttled, off_on, tl, tl_start, h, dq, p_mean, t_rec, iv_max_t, iv_e):
     """Step 4 and the servers' part of step 5 in one pass: into ``dq`` [J] per loop the servers'
     true heat (``throttled``) or, with sibling coupling, ``Σ g·w·(w·ΔT)`` over the loops' change
@@ -731,7 +731,7 @@ def servers_finish(S, L, lv, s, D, throttled, off_on, tl, tl_start, h, dq, p_mea
     return e_step
 
 
-@njit
+@njit(refcount=False)
 def servers_off_change(S, L, lv, tl, tl_start, out):
     """``Σ g·w·(w·ΔT)`` per loop over the servers [J] (``ΔT`` the loops' change over the step): the
     sibling coupling's change before Γ's diagonal is taken off, for a throttled step's carried

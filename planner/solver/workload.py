@@ -197,7 +197,7 @@ def job_table(wl: Workload) -> JobTable:
                     m.data.astype(float))
 
 
-@njit
+@njit(refcount=False)
 def _square_wave_integral_1(t, period, duty, hi, lo):
     n = math.floor(t / period)
     r = t - n * period
@@ -205,7 +205,7 @@ def _square_wave_integral_1(t, period, duty, hi, lo):
     return n * (on * hi + (period - on) * lo) + min(r, on) * hi + max(r - on, 0.0) * lo
 
 
-@njit
+@njit(refcount=False)
 def training_integral_1(t, utilization):
     """:func:`.loads.training_utilization_integral` for one job at one time ``t`` ≥ 0 [s]."""
     mean_wave = _CF + (1.0 - _CF) * _COMM
@@ -224,7 +224,7 @@ def training_integral_1(t, utilization):
     return body
 
 
-@njit
+@njit(refcount=False)
 def _cumulative_once_1(J, j, t):
     x = t - J.start[j]
     if x <= 0.0:
@@ -236,7 +236,7 @@ def _cumulative_once_1(J, j, t):
     return J.util[j] * x
 
 
-@njit
+@njit(refcount=False)
 def cumulative_1(J, j, t):
     """``U_j(t)`` [s] of job ``j`` with the list's repetition (:meth:`Workload.cumulative`)."""
     p = J.period[0]
@@ -246,7 +246,7 @@ def cumulative_1(J, j, t):
     return k * J.u_period[j] + _cumulative_once_1(J, j, t - k * p)
 
 
-@njit
+@njit(refcount=False)
 def cumulative_all(J, t, out):
     """``U_j(t)`` for every job into ``out`` [s] (:func:`cumulative_1`, the period's count taken once)."""
     p = J.period[0]
@@ -260,7 +260,7 @@ def cumulative_all(J, t, out):
         out[j] = k * J.u_period[j] + _cumulative_once_1(J, j, tr)
 
 
-@njit
+@njit(refcount=False)
 def server_means_into(J, c0, c1, h, uj, u):
     """Step-mean utilisation of every server ``u`` [-] from the jobs' cumulative utilisation at the
     step's start ``c0`` and end ``c1`` [s] over ``h`` [s] (``uj``: the jobs' means, scratch)."""
@@ -273,7 +273,7 @@ def server_means_into(J, c0, c1, h, uj, u):
         u[s] = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
 
 
-@njit
+@njit(refcount=False)
 def training_running(J, j, t0, t1):
     """Whether training job ``j`` runs at some time in ``[t0, t1)`` [s] (:meth:`Workload.bursty_servers`)."""
     if not J.training[j]:

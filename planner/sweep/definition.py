@@ -310,7 +310,12 @@ def _resolve_tariff(param, raw, ctx):
         prices, demand = [flat] * 24, base.demand_charge_usd_per_kw
     if min(prices) < 0 or demand < 0:
         raise SweepError(f"{param}: prices and demand charge must be >= 0")
-    return {"hourly_price_usd_per_kwh": prices, "demand_charge_usd_per_kw": demand}, _label(raw)
+    # the demand window and the off-peak demand charge stay the base scenario's (schema 3)
+    window = {"demand_window_start_h": int(base.demand_window_start_h), "demand_window_end_h": int(base.demand_window_end_h),
+              "demand_window_weekdays_only": bool(base.demand_window_weekdays_only),
+              "demand_window_months": [int(m) for m in base.demand_window_months],
+              "off_peak_demand_charge_usd_per_kw": float(base.off_peak_demand_charge_usd_per_kw)}
+    return {"hourly_price_usd_per_kwh": prices, "demand_charge_usd_per_kw": demand, **window}, _label(raw)
 
 
 def _resolve_scheduler(param, raw, ctx):
@@ -634,4 +639,9 @@ def _weather_key_of_scenario(ctx: _Context, sc: Scenario) -> str | None:
 def tariff_from(value: Mapping) -> Tariff:
     """The :class:`Tariff` of a resolved ``tariff`` value."""
     return Tariff(hourly_price_usd_per_kwh=list(value["hourly_price_usd_per_kwh"]),
-                  demand_charge_usd_per_kw=float(value["demand_charge_usd_per_kw"]))
+                  demand_charge_usd_per_kw=float(value["demand_charge_usd_per_kw"]),
+                  demand_window_start_h=int(value.get("demand_window_start_h", 0)),
+                  demand_window_end_h=int(value.get("demand_window_end_h", 24)),
+                  demand_window_weekdays_only=bool(value.get("demand_window_weekdays_only", False)),
+                  demand_window_months=tuple(value.get("demand_window_months", ())),
+                  off_peak_demand_charge_usd_per_kw=float(value.get("off_peak_demand_charge_usd_per_kw", 0.0)))
