@@ -126,7 +126,11 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     n = workers or default_workers()
     if tasks:
         n = min(n, tasks)
-    # Processes with one thread each: the solver is numpy on small arrays and holds the GIL. Logs at
+    # Processes with one thread each: a variant that crashes or exhausts memory takes down its worker
+    # (the nanny restarts it), not the sweep, and closing the cluster stops running variants at once.
+    # The solver's numba kernel releases the GIL, but the Python around it (~17 % of a one-day
+    # variant) holds it: on a quiet 2-core machine 2 worker threads did 1.15-1.46x serial where 2
+    # processes did 1.68x (benchmarks/bench_sweep.py --part threads, planner/sweep/STATUS.md). Logs at
     # CRITICAL: a worker's own log of the shutdown would be noise, failures reach the caller through
     # the futures. Everything listens on the loopback only; the scheduler's status page (health and
     # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
