@@ -10,15 +10,12 @@ import time
 
 import pytest
 
-from planner.sweep import SweepError, TIMING_FIELDS, define, execute, run_serial
+from planner.sweep import SweepError, define, execute, run_serial
 from planner.sweep.runner import BATCH_TARGET_S, TAIL_TASKS_PER_THREAD, _BatchSizer
 from planner.sweep.worker import Outcome
+from test_sweep_dask import _comparable
 
 pytestmark = pytest.mark.slow
-
-
-def _comparable(rows):
-    return {r["variant_hash"]: {k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows}
 
 
 def _variant_tasks(events) -> list[str]:

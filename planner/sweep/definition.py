@@ -640,8 +640,8 @@ def tariff_from(value: Mapping) -> Tariff:
     """The :class:`Tariff` of a resolved ``tariff`` value."""
     return Tariff(hourly_price_usd_per_kwh=list(value["hourly_price_usd_per_kwh"]),
                   demand_charge_usd_per_kw=float(value["demand_charge_usd_per_kw"]),
-                  demand_window_start_h=int(value.get("demand_window_start_h", 0)),
-                  demand_window_end_h=int(value.get("demand_window_end_h", 24)),
-                  demand_window_weekdays_only=bool(value.get("demand_window_weekdays_only", False)),
-                  demand_window_months=tuple(value.get("demand_window_months", ())),
-                  off_peak_demand_charge_usd_per_kw=float(value.get("off_peak_demand_charge_usd_per_kw", 0.0)))
+                  demand_window_start_h=value["demand_window_start_h"],
+                  demand_window_end_h=value["demand_window_end_h"],
+                  demand_window_weekdays_only=value["demand_window_weekdays_only"],
+                  demand_window_months=tuple(value["demand_window_months"]),
+                  off_peak_demand_charge_usd_per_kw=value["off_peak_demand_charge_usd_per_kw"])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -30,12 +29,9 @@ def load_kernels() -> float:
     """Load (or compile, if the cache lacks them) every specialisation of the solver kernels in this
     process, once; the seconds it took the first time [s] (later calls return at once)."""
     global _loaded_s
-    if _loaded_s is None:
-        t = time.perf_counter()
-        import planner.sweep.worker  # noqa: F401  (the solver's modules, numpy and scipy parts a variant uses)
+    if _loaded_s is None:  # (planner.sweep's __init__ has already imported the worker's modules)
         from planner.solver.warmup import warm
-        warm()
-        _loaded_s = time.perf_counter() - t
+        _loaded_s = warm()
     return _loaded_s
 
 
@@ -57,11 +53,9 @@ class SolverKernels(WorkerPlugin):
     idempotent = True  # registering again (another sweep on the same cluster) does not re-run setup
 
     async def setup(self, worker) -> None:
-        t = time.perf_counter()
         try:
-            await asyncio.to_thread(load_kernels)
+            seconds = await asyncio.to_thread(load_kernels)
         except Exception:  # the tasks report it; a plugin error would only be logged on the worker
             logger.exception("dcplan: loading the solver kernels failed on %s", getattr(worker, "address", "?"))
             return
-        logger.info("dcplan: solver kernels ready on %s in %.1f s", getattr(worker, "address", "?"),
-                    time.perf_counter() - t)
+        logger.info("dcplan: solver kernels ready on %s in %.1f s", getattr(worker, "address", "?"), seconds)

@@ -178,15 +178,18 @@ def _failure(variants, exc) -> SweepError:
     if isinstance(exc, KilledWorker):
         return SweepError(f"{which}: its task killed several workers in a row (out of memory?); "
                           f"the rows done so far are kept")
-    return SweepError(f"{which}: failed on a worker: {exc.__class__.__name__}: {exc} (is the same dcplan "
-                      f"installed on every worker?)")
+    return SweepError(_failed_on_a_worker(which, f"{exc.__class__.__name__}: {exc}"))
+
+
+def _failed_on_a_worker(which: str, what: str) -> str:
+    return f"{which}: failed on a worker: {what} (is the same dcplan installed on every worker?)"
 
 
 def _variant_failed(variant, outcome) -> SweepError:
     """A variant that raised inside its batch (its batch-mates' rows are kept). The worker's
     traceback is on the error as ``worker_traceback`` (the message stays one line)."""
-    err = SweepError(f"variant {_named([variant])}: failed on a worker: {outcome.failure} (is the same dcplan "
-                     f"installed on every worker?); the rows done so far, its batch-mates' included, are kept")
+    err = SweepError(_failed_on_a_worker(f"variant {_named([variant])}", outcome.failure)
+                     + "; the rows done so far, its batch-mates' included, are kept")
     err.worker_traceback = outcome.trace
     return err
 
@@ -258,30 +261,27 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
         plan_f = cl.submit(_identity, sweep.plan, key=f"dcplan-plan-{content_hash(sweep.plan)}")
         weather_f = {k: cl.submit(_identity, sweep.weather[k], key=f"dcplan-weather-{k[:16]}")
                      for k in {v.weather_key for v in todo} if k is not None}
-        futures: dict = {}  # future -> the variants of its batch
-        pending: set = set()
+        futures: dict = {}  # in flight: future -> the variants of its batch
         lost: set = set()  # finished, then lost with their worker: computed again by the cluster
         arrived: queue.SimpleQueue = queue.SimpleQueue()
-        by_index = {v.index: v for v in todo}
         queued = list(reversed(todo))  # popped from the end: factorial order
         threads = _Threads(cl)
 
         def submit() -> None:
             """Top up the tasks in flight to IN_FLIGHT_PER_THREAD per worker thread."""
-            while queued and len(pending) < IN_FLIGHT_PER_THREAD * threads.count():
+            while queued and len(futures) < IN_FLIGHT_PER_THREAD * threads.count():
                 n = sizer.next(len(queued), threads.count())
                 batch = [queued.pop() for _ in range(n)]
                 keys = {v.weather_key for v in batch if v.weather_key is not None}
                 f = cl.submit(run_batch, plan_f, sweep.scenario, sweep.settings, {k: weather_f[k] for k in keys},
-                              [(v.index, v.changes, v.weather_key, v.hash, v.labels) for v in batch],
+                              batch,
                               key=f"dcplan-variants-{content_hash([v.hash for v in batch])}", retries=0)
                 futures[f] = batch
-                pending.add(f)
                 f.add_done_callback(arrived.put)  # called from Dask's callback thread
 
         try:
             submit()
-            while pending:
+            while futures:
                 try:
                     finished = [arrived.get(timeout=POLL_S)]
                 except queue.Empty:
@@ -290,19 +290,18 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                     finished.append(arrived.get_nowait())
                 # rows lost with a worker are polled until the cluster has computed them again (a done
                 # callback fires once, and at once for a lost future: Dask waits only on "pending")
-                back = [f for f in lost if _settled(f) is not None]
-                lost.difference_update(back)
-                finished.extend(back)
+                finished.extend(lost)
+                lost.clear()
                 for f in finished:
-                    if f not in pending:
+                    if f not in futures:
                         continue
                     state = _settled(f)
                     if state is None:
                         lost.add(f)
                         continue
-                    pending.discard(f)
+                    batch = futures.pop(f)
                     if not state:
-                        raise _failure(futures[f], _exception_of(f))
+                        raise _failure(batch, _exception_of(f))
                     outcomes = f.result()
                     f.release()
                     sizer.measure(outcomes)
@@ -317,13 +316,13 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                         if progress is not None:
                             progress(len(rows) / len(todo))
                     if bad is not None:
-                        raise _variant_failed(by_index[bad.index], bad)
+                        raise _variant_failed(next(v for v in batch if v.index == bad.index), bad)
                 if cancel is not None and cancel():
                     break
                 submit()
         finally:
-            if pending:
-                cl.cancel(list(pending))
+            if futures:
+                cl.cancel(list(futures))
             cl.cancel([plan_f, *weather_f.values()])
     return [rows[k] for k in sorted(rows)]
 

@@ -107,23 +107,22 @@ class Outcome:
     trace: str = ""
 
 
-def run_batch(plan, scenario, settings, weather: Mapping[str, object], items: Sequence[tuple]) -> list[Outcome]:
+def run_batch(plan, scenario, settings, weather: Mapping[str, object], variants: Sequence) -> list[Outcome]:
     """Run several variants one after another in one Dask task; one :class:`Outcome` each.
 
-    items : (index, changes, weather_key, variant_hash, labels) per variant; weather : parsed
-    weather by key for the keys the items name. A variant that raises is reported in its outcome
+    variants : :class:`planner.sweep.definition.Variant` each; weather : parsed weather by key for
+    the keys the variants name. A variant that raises is reported in its outcome
     and the batch goes on, so its batch-mates' rows still reach the client; the client then names
     the failed variant (:func:`planner.sweep.runner.execute`).
     """
     out = []
-    for index, changes, key, variant_hash, labels in items:
+    for v in variants:
         t = time.perf_counter()
         try:
-            row = run_variant(plan, scenario, settings, changes, weather.get(key) if key else None, variant_hash,
-                              labels)
+            row = run_variant(plan, scenario, settings, v.changes, weather.get(v.weather_key), v.hash, v.labels)
         except Exception as exc:  # reported by name on the client; KeyboardInterrupt/SystemExit are not caught
-            out.append(Outcome(index, None, time.perf_counter() - t, f"{exc.__class__.__name__}: {exc}",
+            out.append(Outcome(v.index, None, time.perf_counter() - t, f"{exc.__class__.__name__}: {exc}",
                                traceback.format_exc()))
             continue
-        out.append(Outcome(index, row, time.perf_counter() - t))
+        out.append(Outcome(v.index, row, time.perf_counter() - t))
     return out
