@@ -368,9 +368,14 @@ class Tariff:
     @property
     def window_is_whole_time(self) -> bool:
         """The window covers every instant (one demand charge at any hour: the pre-schema-3 rule)."""
-        return (self.demand_window_start_h == 0 and self.demand_window_end_h == 24
-                and not self.demand_window_weekdays_only
-                and (not self.demand_window_months or set(self.demand_window_months) == set(range(1, 13))))
+        return window_covers_all_time(self.demand_window_start_h, self.demand_window_end_h,
+                                      self.demand_window_weekdays_only, self.demand_window_months)
+
+
+def window_covers_all_time(start_h: int, end_h: int, weekdays_only: bool, months) -> bool:
+    """A demand window of hours ``[start_h, end_h)``, on weekdays only or every day, in ``months``
+    (empty: all) covers every instant (one demand charge at any hour)."""
+    return start_h == 0 and end_h == 24 and not weekdays_only and (not months or set(months) == set(range(1, 13)))
 
 
 def parse_months(text: str) -> tuple[int, ...]:

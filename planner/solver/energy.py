@@ -18,7 +18,7 @@ import numpy as np
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..plan import Tariff
+from ..plan import Tariff, window_covers_all_time
 from . import defaults as d
 from .errors import SolverInputError
 
@@ -58,8 +58,7 @@ class DemandCharges:
 
     @property
     def whole_time(self) -> bool:
-        return (self.start_h == 0 and self.end_h == 24 and not self.weekdays_only
-                and (not self.months or set(self.months) == set(range(1, 13))))
+        return window_covers_all_time(self.start_h, self.end_h, self.weekdays_only, self.months)
 
 
 def demand_charges(tariff: Tariff) -> DemandCharges:

@@ -112,21 +112,10 @@ def mover_split(model):
 
     CRAH fans and CDU pumps heat the air / technology loop they move; chilled-water pumps (the
     ``rated_power_kw`` of a chiller unit) heat the chilled water. Dry-cooler and tower fans blow
-    their heat outdoors. (Compiled models carry them: ``loop_mover_in_w`` / ``loop_mover_out_w``, the
-    same sums, so a lumped model's loops (:mod:`.lumping`) have theirs.)
+    their heat outdoors. :func:`.model.compile_model` sums them per loop (``loop_mover_in_w`` /
+    ``loop_mover_out_w``), so a lumped model's loops (:mod:`.lumping`) have theirs.
     """
-    if getattr(model, "loop_mover_in_w", None) is not None:
-        return [float(x) for x in model.loop_mover_in_w], [float(x) for x in model.loop_mover_out_w]
-    idx = {n: k for k, n in enumerate(model.loop_names)}
-    m_in = [0.0] * model.m
-    m_out = [0.0] * model.m
-    for u in model.plan.cooling_units:
-        l = idx[u.loop]
-        if u.kind in ("crah", "cdu", "chiller"):
-            m_in[l] += u.rated_power_kw * 1e3
-        else:
-            m_out[l] += u.rated_power_kw * 1e3
-    return m_in, m_out
+    return [float(x) for x in model.loop_mover_in_w], [float(x) for x in model.loop_mover_out_w]
 
 
 def mover_args(model, l: int) -> tuple:

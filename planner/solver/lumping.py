@@ -24,6 +24,7 @@ per rack class; loops by their constants, parent class, servers' and child loops
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -133,9 +134,10 @@ def _row_keys(a) -> list:
     return [(idx[ptr[r]:ptr[r + 1]].tobytes(), val[ptr[r]:ptr[r + 1]].tobytes()) for r in range(a.shape[0])]
 
 
-def classes(model: Model):
+def classes(model: Model, max_servers: float = math.inf):
     """``(server, rack, loop)`` class ids (numbered by first occurrence) of the coarsest stable
-    partition (module docstring)."""
+    partition (module docstring), or None as soon as there are more than ``max_servers`` server
+    classes (refinement only splits classes, so there would be more at the end too)."""
     _check_fields(model)
     n, m, nr = model.n, model.m, len(model.rack_names)
     P = model.placement.matrix.tocsr()
@@ -147,7 +149,9 @@ def classes(model: Model):
     loop_static = [tuple(float(getattr(model, f)[k]) for f in LOOP_EXTENSIVE + LOOP_INVERSE + LOOP_INTENSIVE)
                    + (model.loop_medium[k],) for k in range(m)]
     rack_static = [tuple(float(getattr(model, f)[r]) for f in RACK_INTENSIVE) for r in range(nr)]
-    s_cls, r_cls, l_cls = srv_static.copy(), _ids(rack_static), _ids(loop_static)
+    if srv_static.max() + 1 > max_servers:
+        return None
+    s_cls, r_cls, l_cls = srv_static, _ids(rack_static), _ids(loop_static)
     D = model.recirc.tocsr()
     # (loop, server) membership: a server's air and liquid loops (once if they are the same loop)
     pairs = {(int(l), i) for i, l in enumerate(model.air_loop) if l >= 0}
@@ -161,6 +165,8 @@ def classes(model: Model):
         l_of = np.append(l_cls, -1)  # index -1: no loop
         s_cls = _first_ids_int((s_cls, r_cls[model.rack], l_of[air] + 1, l_of[liq] + 1))
         ns, nrc, nl = int(s_cls.max()) + 1, int(r_cls.max()) + 1 if nr else 0, int(l_cls.max()) + 1
+        if ns > max_servers:
+            return None
         srv_count = _row_keys(sparse.csr_matrix((np.ones(n), (model.rack, s_cls)), shape=(nr, ns)))
         to_cls = sparse.csr_matrix((np.ones(nr), (np.arange(nr), r_cls)), shape=(nr, max(nrc, 1)))
         recirc = (D @ to_cls).tocsr()
@@ -185,10 +191,11 @@ def _reps(cls: np.ndarray) -> np.ndarray:
 def lump(model: Model, min_reduction: float = MIN_REDUCTION):
     """``(lumped model, LumpMap)``, or ``(model, None)`` when lumping would remove fewer than
     ``min_reduction`` of the servers."""
-    s_cls, r_cls, l_cls = classes(model)
-    ns = int(s_cls.max()) + 1
-    if ns > (1.0 - min_reduction) * model.n:
+    found = classes(model, max_servers=(1.0 - min_reduction) * model.n)
+    if found is None:
         return model, None
+    s_cls, r_cls, l_cls = found
+    ns = int(s_cls.max()) + 1
     nr_l, m_l = int(r_cls.max()) + 1, int(l_cls.max()) + 1
     s_rep, r_rep, l_rep = _reps(s_cls), _reps(r_cls), _reps(l_cls)
     k_s = np.bincount(s_cls, minlength=ns).astype(float)
