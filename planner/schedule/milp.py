@@ -154,13 +154,14 @@ def relaxation_bound(pr: Problem, only=None) -> float:
         seg_v = np.array([[v for v, _ in x[3]] for x in inside_w])  # [jobs × 3] W per slot
         seg_n = np.array([[c for _, c in x[3]] for x in inside_w])  # slots of each segment
         seg_s = np.cumsum(seg_n, axis=1) - seg_n  # where each segment starts in k
+        length = np.minimum(lp_, f_ - e_)[:, None]
+        cb = np.concatenate([[0.0], np.cumsum(pr.base_w)])
     for mo, charge in pr.period_charge.items():
         sel = np.flatnonzero(pr.period == mo)
         if not sel.size or charge == 0:
             continue
         peak = max(float(pr.base_w[sel].max()), float((pr.base_w + compulsory)[sel].max()))
         if inside_w:
-            cb = np.concatenate([[0.0], np.cumsum(pr.base_w)])
             step = max(1, sel.size // 168)  # interval ends on a grid: any subset of intervals is valid
             cuts = np.flatnonzero(np.diff(sel) > 1) + 1
             for run in np.split(sel, cuts):  # consecutive slots of the period
@@ -172,7 +173,6 @@ def relaxation_bound(pr: Problem, only=None) -> float:
                     # least slots of each job's run inside [a, b): it may hang out before a and after b
                     before = np.maximum(0.0, a - e_)[:, None]
                     after = np.maximum(0.0, f_[:, None] - bb[None, :])
-                    length = np.minimum(lp_, f_ - e_)[:, None]
                     inside = np.clip(length - before - after, 0.0, None)  # [jobs × b]
                     k = inside[:, :, None] - seg_s[:, None, :]
                     energy = (seg_v[:, None, :] * np.clip(k, 0.0, seg_n[:, None, :])).sum(axis=(0, 2))
@@ -196,7 +196,8 @@ def _project_simplex(v: np.ndarray, total: float) -> np.ndarray:
 LAGRANGE_STEP = 0.002  #: first step of the multipliers, as a share of the demand period's charge [-]
 
 
-def lagrangian_bound(pr: Problem, only=None, iterations: int = 150, deadline: float = float("inf")) -> float:
+def lagrangian_bound(pr: Problem, only=None, iterations: int = 150, deadline: float = float("inf"),
+                     columns=None) -> float:
     """A lower bound on the cost model for any schedule that runs at least the jobs ``only`` (indices;
     default all schedulable): the Lagrangian dual of the peak rows.
 
@@ -208,8 +209,10 @@ def lagrangian_bound(pr: Problem, only=None, iterations: int = 150, deadline: fl
     bound does not depend on machine speed unless ``deadline``, a ``time.perf_counter`` value, stops it
     first); the best value seen is returned. All start columns are priced at once per iteration: usable
     where the LP relaxation is too large to solve (the 500-job benchmark: 150 iterations in ~8 s).
+    ``columns``: ``_columns(pr, 1, {})`` when the caller has built them already.
     """
-    blocks = [(k, p, st) for (k, p, st) in _columns(pr, 1, {}) if only is None or k in only]
+    columns = _columns(pr, 1, {}) if columns is None else columns
+    blocks = [(k, p, st) for (k, p, st) in columns if only is None or k in only]
     if not blocks:
         return relaxation_bound(pr, only)
     if only is not None and set(only) - {k for k, _, _ in blocks}:
@@ -724,10 +727,12 @@ def optimise(pr: Problem, warm: Outcome, budget_s: float) -> MilpOutcome:
     if left_out(pr, warm.assign):  # run as many jobs as possible first: re-ordered greedy rounds
         warm = greedy_promoting(pr, warm)
     start = repair(pr, warm.assign, t0 + 0.2 * budget_s)
-    n_cols = sum(b[2].size for b in _columns(pr, 1, {}))
+    columns = _columns(pr, 1, {})
+    n_cols = sum(b[2].size for b in columns)
     if n_cols > MAX_COLUMNS:
         done = {k for k, a in enumerate(start) if a is not None}  # the search never leaves one of them out
-        lb = max(relaxation_bound(pr, done), lagrangian_bound(pr, done, deadline=t0 + 0.3 * budget_s))
+        lb = max(relaxation_bound(pr, done),
+                 lagrangian_bound(pr, done, deadline=t0 + 0.3 * budget_s, columns=columns))
         assign, complete = window_search(pr, start, t0 + 0.85 * budget_s)
         assign = repair(pr, assign, deadline)
         reasons = {j.name: warm.reasons.get(j.name, j.reason or "not scheduled") for j, a in zip(pr.jobs, assign)
