@@ -53,7 +53,7 @@ def test_group_step_equals_the_numpy_server_bank(dt, spike):
         e_np, dX_np, tmax_np, hot_np, thr_np = bank.step(cpl.loop_part(tl), np.zeros(n), chunk, 0)
         # kernel
         servers_predict_all(T, J, L, 0, S, D, u, dt, tl, False, np.zeros(m), np.zeros(m))
-        tmax_k, hot_k, thr_k = servers_step_groups(T, GT, GS, L, 0, S, tl, dt, np.zeros(0))
+        tmax_k, hot_k, thr_k, _ = servers_step_groups(T, GT, GS, L, 0, S, tl, dt, np.zeros(0))
         if k % 6 == 5:
             bank.close_minute(1)
             close_minute(GT, GS, T, 1)

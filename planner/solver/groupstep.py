@@ -15,7 +15,7 @@ import numpy as np
 
 from . import defaults as d
 from .jit import njit
-from .pieces import group_state_1, pair_step_pieces_1, piece_of, piece_table_1
+from .pieces import PC_LEN, group_state_1, pair_step_pieces_1, piece_of, piece_table_1
 
 
 class GroupTable(NamedTuple):
@@ -36,8 +36,9 @@ class GroupTable(NamedTuple):
 class GroupState(NamedTuple):
     """``t_gpu`` [n] hottest GPU [°C]; ``down``, ``minute_thr``, ``in_episode``, ``ever`` [n × G] flags;
     ``quiet`` [n × G] quiet minutes; ``stats`` = ``[events, thr_gpu_s, lost_gpu_s, shutdown_gpu_s,
-    cap_lost_gpu_s, shutdowns, any_down, minute_hot]``; piece tables per server ``kinks`` [n × M],
-    ``A``, ``B``, ``thr`` [n × (M + 1)] for running utilisation ``u_key`` [n]; scratch."""
+    cap_lost_gpu_s, shutdowns, groups down, minute_hot]``; piece tables per server ``kinks`` [n × M],
+    ``A``, ``B``, ``thr`` [n × (M + 1)] for running utilisation ``u_key`` [n]; scratch; ``pc`` [n ×
+    :data:`.pieces.PC_LEN`] each server's last piece propagator (:func:`.pieces.pair_step_pieces_1`)."""
 
     t_gpu: np.ndarray
     down: np.ndarray
@@ -56,6 +57,7 @@ class GroupState(NamedTuple):
     p_g: np.ndarray
     t_g: np.ndarray
     p_g0: np.ndarray
+    pc: np.ndarray
 
 
 def group_table(model) -> GroupTable:
@@ -72,15 +74,95 @@ def group_state(model, t_die) -> GroupState:
     return GroupState(np.asarray(t_die, float) + model.off_max, b(), b(), b(), b(), np.zeros((n, G), np.int64),
                       np.zeros(8), np.full((n, M), np.inf), np.zeros((n, M + 1)), np.zeros((n, M + 1)),
                       np.zeros((n, M + 1)), np.full(n, np.nan), np.zeros(M), np.zeros(G), np.zeros(G), np.zeros(G),
-                      np.zeros(G))
+                      np.zeros(G), np.full((n, PC_LEN), np.nan))
+
+
+class StepFinish(NamedTuple):
+    """What :func:`servers_step_groups` does after each server's step when handed one (the old
+    ``servers_finish`` pass fused in: one pass over the servers instead of two or three):
+    ``tl_start`` [m] the loops at the step's start [°C]; out: ``p_mean`` [n] step-mean power [W],
+    the air-side rack powers ``D.rack_p`` (next step's recirculation), ``dq`` [m] the servers' true
+    heat per loop [J] and ``doff`` [m] the sibling coupling's change ``Σ g·w·(w·ΔT)`` [J] (both as
+    per-loop sums over runs of servers on the same loops), ``iv_e`` [n] += energy, and (``flags[1]``)
+    ``iv_max_t`` [n] the interval maximum of the hottest GPU; ``flags[0]``: sibling coupling."""
+
+    D: tuple
+    tl_start: np.ndarray
+    p_mean: np.ndarray
+    dq: np.ndarray
+    doff: np.ndarray
+    iv_max_t: np.ndarray
+    iv_e: np.ndarray
+    flags: np.ndarray
 
 
 @njit(refcount=False)
-def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
+def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw, alpha, st):
+    """One server off the full-clock path (in or near its GPU groups' control band, shut-down
+    groups, or power-capped): the exact piecewise step, its statistics and its groups at the step's
+    ends. Returns ``(hottest GPU [°C], GPU time below full clock [GPU-s])``."""
+    u_base = u_cap[i] if capped_any else u
+    u_run = u_base * (1.0 - down_w)
+    k_die = S.r_die[i] * S.p_dyn[i] * u_run
+    # this server's rows, taken once: each view, and each array of a tuple handed to a helper per
+    # server, costs an atomic reference count (perf: 40 % of the hot day's kernel time was that)
+    kn, A, B, thr_tab = GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i]
+    off, w = GT.off[i], GT.w[i]
+    if GS.u_key[i] != u_run:  # piece tables at this running utilisation (kept while it stays)
+        piece_table_1(off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, kn, A, B, thr_tab, GS.xk, GS.xs)
+        GS.u_key[i] = u_run
+    tp0 = X[1, i]
+    th, tph, eh, thr_t, lost = pair_step_pieces_1(
+        td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
+        S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha, GS.p_g,
+        GS.t_g, 48, GS.pc[i])
+    g_i = S.gpus[i]
+    if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
+        lost = lost * (1.0 - down_w) + down_w * h
+        thr_t = thr_t * (1.0 - down_w) + down_w * h
+        st[3] += g_i * down_w * h
+    thr_gpu = g_i * thr_t
+    st[2] += g_i * u_base * lost
+    if capped_any:
+        cl = g_i * (u - u_base) * h
+        st[2] += cl
+        st[4] += cl
+    s.srv_thr_s[i] += thr_t
+    dX[0, i] = th - td0
+    dX[1, i] = tph - tp0
+    X[0, i] = th
+    X[1, i] = tph
+    s.energy[i] = eh
+    # the GPU groups at the step's ends: minute record, hottest GPU, shutdowns
+    j1 = piece_of(th, kn, False)
+    group_state_1(th, A[j1] - B[j1] * th, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g, GS.t_g)
+    j0 = piece_of(td0, kn, False)
+    group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
+    tg = -math.inf
+    for q in range(GT.w.shape[1]):
+        if GT.w[i, q] > 0.0:
+            if GS.t_g[q] > tg:
+                tg = GS.t_g[q]
+            if GS.p_g[q] < 1.0 - 1e-12 or GS.p_g0[q] < 1.0 - 1e-12:
+                GS.minute_thr[i, q] = True
+            if GS.t_g[q] > GT.t_shut[i] and not GS.down[i, q]:
+                st[5] += GT.w[i, q] * g_i
+                GS.down[i, q] = True
+                st[6] += 1.0
+            elif GS.down[i, q] and GS.t_g[q] < GT.t_restart[i]:
+                GS.down[i, q] = False
+                st[6] -= 1.0
+    st[7] = 1.0
+    return tg, thr_gpu
+
+
+@njit(refcount=False)
+def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F=None):
     """:meth:`.serverstep.ServerBank.step` at the loops' end temperatures ``tl`` [°C] (after
     :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.dX`` its change,
-    ``s.energy`` [J]; ``u_cap`` [n] (predictive throttling) or an empty array. Returns ``(hottest GPU
-    [°C], any server off the full-clock path, GPU time below full clock [s])``."""
+    ``s.energy`` [J]; ``u_cap`` [n] (predictive throttling) or an empty array; with ``F``
+    (:class:`StepFinish`) each server's part of the step's end in the same pass. Returns ``(hottest
+    GPU [°C], any server off the full-clock path, GPU time below full clock [s], IT energy [J])``."""
     G1 = L.G1[lv]
     X, dX = s.X, s.dX
     st = GS.stats
@@ -90,8 +172,24 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
     tmax = -math.inf
     hot_any = False
     step_thr = 0.0
+    e_step = 0.0
+    inv_h = 1.0 / h
+    run_a = run_b = -1
+    sum_a = sum_b = off_a = off_b = 0.0
+    if F is not None:
+        g = L.g[lv]
+        D = F.D
+        recirc = D.has[0]
+        off_on = F.flags[0] != 0.0
+        rec_iv = F.flags[1] != 0.0
+        if recirc:
+            D.rack_p[:] = 0.0
+        F.dq[:] = 0.0
+        F.doff[:] = 0.0
     for i in range(S.p_idle.size):
-        tcl = S.wa[i] * tl[S.air[i]] + S.wb[i] * tl[S.liq[i]]
+        la, lb = S.air[i], S.liq[i]
+        wa, wb = S.wa[i], S.wb[i]
+        tcl = wa * tl[la] + wb * tl[lb]
         s.tcl[i] = tcl
         d0 = dX[0, i] - G1[0, i] * tcl
         d1 = dX[1, i] - G1[1, i] * tcl
@@ -112,76 +210,52 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap):
             X[1, i] += d1
             s.energy[i] = s.e_full[i]
             tg = t_new + GT.off_max[i]
-            GS.t_gpu[i] = tg
-            if tg > tmax:
-                tmax = tg
-            continue
-        hot_any = True
-        u_base = u_cap[i] if capped_any else u
-        u_run = u_base * (1.0 - down_w)
-        k_die = S.r_die[i] * S.p_dyn[i] * u_run
-        # this server's rows, taken once: each view, and each array of a tuple handed to a helper per
-        # server, costs an atomic reference count (perf: 40 % of the hot day's kernel time was that)
-        kn, A, B, thr_tab = GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i]
-        off, w = GT.off[i], GT.w[i]
-        if GS.u_key[i] != u_run:  # piece tables at this running utilisation (kept while it stays)
-            piece_table_1(off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, kn, A, B, thr_tab, GS.xk, GS.xs)
-            GS.u_key[i] = u_run
-        tp0 = X[1, i]
-        th, tph, eh, thr_t, lost = pair_step_pieces_1(
-            td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
-            S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha, GS.p_g,
-            GS.t_g)
-        g_i = S.gpus[i]
-        if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
-            lost = lost * (1.0 - down_w) + down_w * h
-            thr_t = thr_t * (1.0 - down_w) + down_w * h
-            st[3] += g_i * down_w * h
-        step_thr += g_i * thr_t
-        st[2] += g_i * u_base * lost
-        if capped_any:
-            cl = g_i * (u - u_base) * h
-            st[2] += cl
-            st[4] += cl
-        s.srv_thr_s[i] += thr_t
-        dX[0, i] = th - td0
-        dX[1, i] = tph - tp0
-        X[0, i] = th
-        X[1, i] = tph
-        s.energy[i] = eh
-        # the GPU groups at the step's ends: minute record, hottest GPU, shutdowns
-        j1 = piece_of(th, kn, False)
-        group_state_1(th, A[j1] - B[j1] * th, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g, GS.t_g)
-        j0 = piece_of(td0, kn, False)
-        group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
-        tg = -math.inf
-        for q in range(GT.w.shape[1]):
-            if GT.w[i, q] > 0.0:
-                if GS.t_g[q] > tg:
-                    tg = GS.t_g[q]
-                if GS.p_g[q] < 1.0 - 1e-12 or GS.p_g0[q] < 1.0 - 1e-12:
-                    GS.minute_thr[i, q] = True
-                if GS.t_g[q] > GT.t_shut[i] and not GS.down[i, q]:
-                    st[5] += GT.w[i, q] * g_i
-                    GS.down[i, q] = True
-                elif GS.down[i, q] and GS.t_g[q] < GT.t_restart[i]:
-                    GS.down[i, q] = False
-        st[7] = 1.0
+        else:
+            hot_any = True
+            tg, thr_gpu = _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
+                                      alpha, st)
+            step_thr += thr_gpu
         GS.t_gpu[i] = tg
         if tg > tmax:
             tmax = tg
-    if hot_any:
-        nd = 0.0
-        for i in range(GS.down.shape[0]):
-            for q in range(GS.down.shape[1]):
-                if GS.down[i, q]:
-                    nd = 1.0
-                    break
-            if nd > 0.0:
-                break
-        st[6] = nd
+        if F is not None:  # the step's end for this server (was servers_finish)
+            e = s.energy[i]
+            e_step += e
+            pm = e * inv_h
+            F.p_mean[i] = pm
+            if recirc:
+                D.rack_p[S.rack[i]] += wa * pm
+            x = e - S.c_die[i] * dX[0, i] - S.c_plate[i] * dX[1, i]
+            # per-loop sums over runs of servers on the same loops (plan order keeps a rack's
+            # servers, and racks of a row, together): adds in registers, not a store-to-load chain
+            if la != run_a:
+                if run_a >= 0:
+                    F.dq[run_a] += sum_a
+                    F.doff[run_a] += off_a
+                run_a, sum_a, off_a = la, 0.0, 0.0
+            if lb != run_b:
+                if run_b >= 0:
+                    F.dq[run_b] += sum_b
+                    F.doff[run_b] += off_b
+                run_b, sum_b, off_b = lb, 0.0, 0.0
+            sum_a += wa * x
+            sum_b += wb * x
+            if off_on:
+                y = g[i] * (wa * (tl[la] - F.tl_start[la]) + wb * (tl[lb] - F.tl_start[lb]))
+                off_a += wa * y
+                off_b += wb * y
+            if rec_iv and tg > F.iv_max_t[i]:
+                F.iv_max_t[i] = tg
+            F.iv_e[i] += e
+    if F is not None:
+        if run_a >= 0:
+            F.dq[run_a] += sum_a
+            F.doff[run_a] += off_a
+        if run_b >= 0:
+            F.dq[run_b] += sum_b
+            F.doff[run_b] += off_b
     st[1] += step_thr
-    return tmax, hot_any, step_thr
+    return tmax, hot_any, step_thr, e_step
 
 
 @njit(refcount=False)

@@ -44,13 +44,12 @@ from .jit import gc_paused, njit
 from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
 from .forecast import forecast_rise, forecast_table
-from .groupstep import close_minute, group_state, group_table, servers_step_groups
+from .groupstep import StepFinish, close_minute, group_state, group_table, servers_step_groups
 from .power_cap import cap_table, caps_into
-from .recorder import CNT_MIN, Recorder, record_step
+from .recorder import CNT_MIN, Recorder, heat_stored, record_step
 from .ripple import TRACK_MARGIN_K, servers_ripple
 from .results import SimulationResult
-from .serverstep import (rack_delta, server_state, server_table, servers_finish, servers_off_change,
-                         servers_predict_all, step_levels)
+from .serverstep import rack_delta, server_state, server_table, servers_predict_all, step_levels
 from .workload import cumulative_all, job_table, training_running
 
 #: The compiled kernel below carries issue 11's physics (GPU groups, economiser, fan/pump curves,
@@ -150,14 +149,15 @@ class Forecast(NamedTuple):
 
 
 @njit(refcount=False)
-def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps):
+def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, FIN, max_steps):
     """Take up to ``max_steps`` steps (fixed or adaptive, :class:`Stepping` ``P``) of the whole
     hall: utilisation, server prediction, implicit loop step, exact server step, correction,
     recording (module docstring, steps 1–4). State lives in the arrays; returns the steps taken.
 
     J jobs, T/L/S servers (table, step levels, state), GT/GS their GPU groups (:mod:`.groupstep`),
     D recirculation, LT/LS/R loops (table, state, actuators), A recorder, F/FT forecast
-    (:mod:`.forecast`), C power cap (:mod:`.power_cap`) with the loops' removal ``lines`` [m × 3]."""
+    (:mod:`.forecast`), C power cap (:mod:`.power_cap`) with the loops' removal ``lines`` [m × 3],
+    FIN the servers' step-end outputs (:class:`.groupstep.StepFinish`, over ``P``'s and ``A``'s arrays)."""
     dt, tol, hot_margin = P.cfg[0], P.cfg[1], P.cfg[2]
     adaptive = P.cfg[3] > 0.0
     has_off = P.cfg[4] > 0.0
@@ -254,24 +254,25 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps)
         u_cap = P.no_cap
         if capping and caps_into(C, T, k, s.u, tl, lines, P.u_cap):
             u_cap = P.u_cap
-        tmax, throttled, step_thr = servers_step_groups(T, GT, GS, L, lv, s, tl, h, u_cap)
+        # 4 (fused into the same pass over the servers): what the servers really gave beyond the
+        # prediction: their true heat ``dq`` and the sibling loops' change ``doff`` (Γ_off·ΔT) per
+        # loop, the step's mean powers, rack powers and the servers' part of the record
+        tmax, throttled, step_thr, e_step = servers_step_groups(T, GT, GS, L, lv, s, tl, h, u_cap, FIN)
         if adaptive:  # the hottest GPU as the base grid sees it near the run's maximum (training ripple)
             t_rec_max = servers_ripple(J, T, L, lv, f, s, P.rip, P.rcum, t0, dt, sf[3] - P.cfg[6], GS.t_gpu,
                                        P.peak, P.t_end)
             t_rec, t_end = P.peak, P.t_end
+            for i in range(n):  # the interval maxima of what the record sees (fixed steps: in the pass)
+                if t_rec[i] > A.iv_max_t[i]:
+                    A.iv_max_t[i] = t_rec[i]
         else:
             t_rec_max = tmax
             t_rec, t_end = GS.t_gpu, GS.t_gpu
         if t_rec_max > sf[3]:
             sf[3] = t_rec_max
-        # 4. what the servers really gave beyond the prediction: with every server at full clock only
-        # the sibling loops' change (exact, Γ_off·ΔT); else (throttling) their true heat; with the
-        # step's mean powers, rack powers and the servers' part of the record, in one pass
-        e_step = servers_finish(T, L, lv, s, D, throttled, has_off, tl, P.tl_start, h, P.dq, P.p_mean, t_rec,
-                                A.iv_max_t, A.iv_e)
+        # with every server at full clock only the sibling loops' change (exact, Γ_off·ΔT); else
+        # (throttling) their true heat
         if throttled:
-            if has_off:
-                servers_off_change(T, L, lv, tl, P.tl_start, P.doff)
             for l in range(m):
                 P.dq[l] -= P.q_hat[l] - g_self[l] * tl[l]
                 # true heat − full-clock prediction at the end temperatures, for the next step
@@ -285,7 +286,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, max_steps)
             loop_correct(LS, LT.c, P.dq)
         elif has_off or carry:
             for l in range(m):
-                x = -(P.dq[l] - g_self[l] * (tl[l] - P.tl_start[l])) if has_off else 0.0
+                x = -(P.doff[l] - g_self[l] * (tl[l] - P.tl_start[l])) if has_off else 0.0
                 if carry:  # back at full clock: the prediction was exact without it
                     x -= P.carried[l]
                 P.dq[l] = x
@@ -377,8 +378,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                    minute_len=60.0 if adaptive else None, loops=ls)
     jobs = job_table(workload)
     nj = jobs.start.size
-    energy0 = (float(np.dot(srv_t.c_die, t_srv)) + float(np.dot(srv_t.c_plate, t_plt))
-               + float(np.dot(lt.c, tl0)))  # heat stored, by the kernel's own constants [J]
+    energy0 = (heat_stored(srv_t.c_die, t_srv) + heat_stored(srv_t.c_plate, t_plt)
+               + heat_stored(lt.c, tl0))  # heat stored, by the kernel's own constants [J]
     t_hot = model.first_kink - HOT_EXTRA_K  # a die this warm may have a GPU group near its control band
     ev = (np.unique(np.concatenate([np.floor(np.asarray(events, float) / dt),
                                     np.floor(np.asarray(events, float) / dt) + 1])) if len(events) else np.zeros(0))
@@ -409,7 +410,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
             rack_rise(srv_t, rc, np.asarray(p_prev, float))
-    args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc, ft, gt, gs, cap, lines)
+    fin = StepFinish(rc, plan.tl_start, plan.p_mean, plan.dq, plan.doff, rec.arrays.iv_max_t, rec.arrays.iv_e,
+                     np.array([float(has_sibling_coupling(srv_t)), 0.0 if adaptive else 1.0]))
+    args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc, ft, gt, gs, cap, lines, fin)
     stepping_wall = time.perf_counter()
 
     cancelled = False

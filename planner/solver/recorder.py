@@ -43,6 +43,13 @@ def _downstream_csr(model):
     return t.indptr.astype(np.int64), t.indices.astype(np.int64), t.data.astype(float)
 
 
+def heat_stored(c, t) -> float:
+    """``Σ c·t`` [J] without BLAS: numpy's ``dot`` of more than 10,000 elements starts OpenBLAS's
+    threads, which then spin on the other core for a while (perf on the 10,004-server hall: ~0.2
+    CPU-s per run, counted in the run's CPU time and slowing the stepping on a 2-core machine)."""
+    return float(np.einsum("i,i->", np.asarray(c, float), np.asarray(t, float)))
+
+
 def rack_series_step(horizon_s: float, dt: float) -> float:
     """Interval of the per-rack series [s]: 60 s up to 7 days, coarser beyond (see
     :data:`RACK_SERIES_STEPS_S`), never shorter than the integrator step ``dt`` [s]."""
@@ -221,8 +228,8 @@ class Recorder:
         gt, gs = groups
         stats = gs.stats  # events, throttled, lost, shut-down, power-capped GPU-s, shutdowns (groupstep)
         e_it, e_cool = acc[ACC_E_IT], acc[ACC_E_COOL]
-        energy1 = (float(np.dot(server_table.c_die, t_srv)) + float(np.dot(server_table.c_plate, t_plt))
-                   + float(np.dot(model.loop_c, tl_np)))
+        energy1 = (heat_stored(server_table.c_die, t_srv) + heat_stored(server_table.c_plate, t_plt)
+                   + heat_stored(model.loop_c, tl_np))
         res = SimulationResult(start=start, timezone=tz)
         res.servers, res.gpus = model.n, int(gpus.sum())
         res.steps, res.step_s, res.horizon_s = steps_done, dt, t_done
@@ -572,7 +579,7 @@ def record_step(A, S, D, srv_thr_s, t0, h, db, e_step, mover_w, chiller_w, rejec
     time above slowdown [s], die temperatures [°C] at the end and hottest over the step ``t_peak``
     [°C] (:mod:`.ripple`), loop supply temperatures ``tl`` [°C] and server energies [J] at the end
     (``servers_done``: the per-server interval maxima and energies were taken by the caller,
-    :func:`.serverstep.servers_finish`)."""
+    :func:`.groupstep.servers_step_groups`)."""
     acc = A.acc
     it_w = e_step / h
     cool_w = mover_w + chiller_w

@@ -614,7 +614,7 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
 @njit(refcount=False)
 def rack_delta(D):
     """Recirculation rise of every rack ``D.delta = D @ D.rack_p`` [K] (air-side rack powers [W]
-    accumulated by :func:`servers_finish`)."""
+    accumulated by :func:`.groupstep.servers_step_groups`)."""
     for r in range(D.delta.size):
         acc = 0.0
         for q in range(D.indptr[r], D.indptr[r + 1]):
@@ -676,71 +676,3 @@ def servers_step(S, L, lv, s, tl, h):
     stats[1] += step_thr
     stats[2] += lost
     return tmax, hot_any, step_thr
-
-
-@njit(refcount=False)
-def servers_finish(S, L, lv, s, D, throttled, off_on, tl, tl_start, h, dq, p_mean, t_rec, iv_max_t, iv_e):
-    """Step 4 and the servers' part of step 5 in one pass: into ``dq`` [J] per loop the servers'
-    true heat (``throttled``) or, with sibling coupling, ``Σ g·w·(w·ΔT)`` over the loops' change
-    (the caller completes both); the step's mean power ``p_mean`` [W] and the air-side rack powers
-    ``D.rack_p`` (next step's recirculation); each server's interval maximum ``iv_max_t`` of
-    ``t_rec`` [°C] and energy ``iv_e`` [J] (:func:`.recorder.record_step`). Returns the IT energy [J]."""
-    g = L.g[lv]
-    recirc = D.has[0]
-    if recirc:
-        D.rack_p[:] = 0.0
-    if throttled or off_on:
-        dq[:] = 0.0
-    e_step = 0.0
-    inv_h = 1.0 / h
-    scatter = throttled or off_on
-    run_a = run_b = -1
-    sum_a = sum_b = 0.0
-    for i in range(S.p_idle.size):
-        e = s.energy[i]
-        e_step += e
-        pm = e * inv_h
-        p_mean[i] = pm
-        wa = S.wa[i]
-        if recirc:
-            D.rack_p[S.rack[i]] += wa * pm
-        if scatter:
-            la, lb = S.air[i], S.liq[i]
-            wb = S.wb[i]
-            if throttled:
-                x = e - S.c_die[i] * s.dX[0, i] - S.c_plate[i] * s.dX[1, i]
-            else:
-                x = g[i] * (wa * (tl[la] - tl_start[la]) + wb * (tl[lb] - tl_start[lb]))
-            if la != run_a:  # per-loop sums over runs of servers on the same loops (as in the predict)
-                if run_a >= 0:
-                    dq[run_a] += sum_a
-                run_a, sum_a = la, 0.0
-            if lb != run_b:
-                if run_b >= 0:
-                    dq[run_b] += sum_b
-                run_b, sum_b = lb, 0.0
-            sum_a += wa * x
-            sum_b += wb * x
-        if t_rec[i] > iv_max_t[i]:
-            iv_max_t[i] = t_rec[i]
-        iv_e[i] += e
-    if run_a >= 0:
-        dq[run_a] += sum_a
-    if run_b >= 0:
-        dq[run_b] += sum_b
-    return e_step
-
-
-@njit(refcount=False)
-def servers_off_change(S, L, lv, tl, tl_start, out):
-    """``Σ g·w·(w·ΔT)`` per loop over the servers [J] (``ΔT`` the loops' change over the step): the
-    sibling coupling's change before Γ's diagonal is taken off, for a throttled step's carried
-    shortfall (:func:`servers_finish` gives it only for a step at full clock)."""
-    g = L.g[lv]
-    out[:] = 0.0
-    for i in range(S.p_idle.size):
-        la, lb = S.air[i], S.liq[i]
-        wa, wb = S.wa[i], S.wb[i]
-        x = g[i] * (wa * (tl[la] - tl_start[la]) + wb * (tl[lb] - tl_start[lb]))
-        out[la] += wa * x
-        out[lb] += wb * x
