@@ -174,20 +174,21 @@ def group_lost_1(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw):
 @njit(refcount=False)
 def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
     """:func:`group_lost_and_hottest` without the lost work (its ``p_out``, ``t_out`` only: the
-    step's end states need no ``p^(1/α)``)."""
+    step's end states need no ``p^(1/α)``); one divide per call, not per group (the same values to
+    an ulp)."""
     g = (1.0 - p_hw) / (t_slow - t_op)
-    den = 1.0 + g * k
+    inv_den = 1.0 / (1.0 + g * k)
     x = td - k * pbar
     for q in range(off.size):
-        pg = (1.0 - g * (x + off[q] - t_op)) / den
+        pg = (1.0 - g * (x + off[q] - t_op)) * inv_den
         pg = p_hw if pg < p_hw else (1.0 if pg > 1.0 else pg)
         p_out[q] = pg
         t_out[q] = x + off[q] + k * pg
 
 
 #: A server's cached piece propagator (:func:`pair_step_pieces_1`): key ``[u, piece, h]``, then
-#: ``a11, a12, a21, a22, λ1, λ2, e^{λ1 h}, e^{λ2 h}, expm1(λ1 h), expm1(λ2 h)``
-PC_LEN = 13
+#: ``a11, a12, a21, a22, λ1, λ2, e^{λ1 h}, e^{λ2 h}, expm1(λ1 h), expm1(λ2 h), 1 / (λ1 − λ2)``
+PC_LEN = 14
 
 
 @njit(refcount=False)
@@ -235,13 +236,13 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         if pc is not None:
             cached = it == 0 and pc[0] == u and pc[1] == j and pc[2] == rem
         if cached:
-            a11, a12, a21, a22, l1, l2 = pc[3], pc[4], pc[5], pc[6], pc[7], pc[8]
+            a11, a12, a21, a22, l1, l2, inv = pc[3], pc[4], pc[5], pc[6], pc[7], pc[8], pc[13]
         else:
             a11, a12, a21, a22, l1, l2 = _modes(k, r_d, r_p, c_d, c_p)
+            inv = 1.0 / (l1 - l2)
         e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
         e_p = t_cool + r_p * (p0 - k * e_d)
         yd, yp = td - e_d, tp - e_p
-        inv = 1.0 / (l1 - l2)
         ad = (a11 * yd + a12 * yp - l2 * yd) * inv
         bd = yd - ad
         ap = (a21 * yd + a22 * yp - l2 * yp) * inv
@@ -284,7 +285,7 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
             if pc is not None and it == 0:
                 pc[0], pc[1], pc[2] = u, j, rem
                 pc[3], pc[4], pc[5], pc[6], pc[7], pc[8] = a11, a12, a21, a22, l1, l2
-                pc[9], pc[10], pc[11], pc[12] = e1, e2, x1, x2
+                pc[9], pc[10], pc[11], pc[12], pc[13] = e1, e2, x1, x2, inv
         td_new = bound if hit else e_d + ad * e1 + bd * e2
         tp_new = e_p + ap * e1 + bp * e2
         int_t = e_d * h + ad * x1 / l1 + bd * x2 / l2

@@ -551,7 +551,7 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
     couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
     (clipped to [0, 1]), full-clock energy ``s.e_full`` [J], recirculation ``s.r`` [K] from
     ``D.delta`` (the last step's rack powers, :func:`rack_delta`), the heat at a 0 °C loop part
-    ``s.q0`` [J] (response in ``s.dX``) summed into ``q_loops``; with sibling coupling (``off_on``)
+    [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
     ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
     before its diagonal is taken off)."""
     F1, F2 = L.F1[lv], L.F2[lv]
@@ -580,7 +580,6 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
         s.dX[0, i] = d0
         s.dX[1, i] = d1
         q0 = e - (S.c_die[i] * d0 + S.c_plate[i] * d1)
-        s.q0[i] = q0
         la, lb = S.air[i], S.liq[i]
         wa, wb = S.wa[i], S.wb[i]
         # sums per loop over runs of servers on the same loops (plan order keeps a rack's servers,
