@@ -15,12 +15,13 @@ import numpy as np
 
 from . import defaults as d
 from .jit import njit
-from .pieces import PC_LEN, group_state_1, pair_step_pieces_1, piece_of, piece_table_1
+from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
 
 
 class GroupTable(NamedTuple):
     """Per server: ``first_kink``, ``off_max`` [°C / K], ``t_op``, ``t_slow``, ``t_shut``, ``t_restart``
-    [°C], GPU groups ``off``, ``w`` [n × G]; ``opt`` = ``[p_hw, alpha]``."""
+    [°C], GPU groups ``off``, ``w`` [n × G]; ``opt`` = ``[p_hw, alpha, p_hw^(1/alpha)]``; ``g`` [n] the
+    software band's slope ``(1 − p_hw) / (t_slow − t_op)`` [1/K]."""
 
     first_kink: np.ndarray
     off_max: np.ndarray
@@ -31,6 +32,7 @@ class GroupTable(NamedTuple):
     off: np.ndarray
     w: np.ndarray
     opt: np.ndarray
+    g: np.ndarray
 
 
 class GroupState(NamedTuple):
@@ -38,7 +40,10 @@ class GroupState(NamedTuple):
     ``quiet`` [n × G] quiet minutes; ``stats`` = ``[events, thr_gpu_s, lost_gpu_s, shutdown_gpu_s,
     cap_lost_gpu_s, shutdowns, groups down, minute_hot]``; piece tables per server ``kinks`` [n × M],
     ``A``, ``B``, ``thr`` [n × (M + 1)] for running utilisation ``u_key`` [n]; scratch; ``pc`` [n ×
-    :data:`.pieces.PC_LEN`] each server's last piece propagator (:func:`.pieces.pair_step_pieces_1`)."""
+    :data:`.pieces.PC_LEN`] each server's last piece propagator (:func:`.pieces.pair_step_pieces_1`);
+    ``inv_den`` [n] ``1 / (1 + g·k_die)`` with the piece tables; ``mask`` [n] the groups below full clock
+    at the die ``mask_td`` [n] (bit q: group q), the last hot step's end, reused as the next step's start
+    state when the die and tables are the same."""
 
     t_gpu: np.ndarray
     down: np.ndarray
@@ -58,13 +63,18 @@ class GroupState(NamedTuple):
     t_g: np.ndarray
     p_g0: np.ndarray
     pc: np.ndarray
+    inv_den: np.ndarray
+    mask: np.ndarray
+    mask_td: np.ndarray
 
 
 def group_table(model) -> GroupTable:
     f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
+    p_hw, alpha = float(model.p_hw), float(model.alpha)
     return GroupTable(f(model.first_kink), f(model.off_max), f(model.t_op), f(model.t_slow), f(model.t_shut),
                       f(model.t_slow - d.GPU_RESTART_BELOW_SLOWDOWN_K), f(model.gpu_off), f(model.gpu_w),
-                      np.array([float(model.p_hw), float(model.alpha)]))
+                      np.array([p_hw, alpha, hw_root(p_hw, alpha)]),
+                      f((1.0 - p_hw) / (f(model.t_slow) - f(model.t_op))))
 
 
 def group_state(model, t_die) -> GroupState:
@@ -74,7 +84,8 @@ def group_state(model, t_die) -> GroupState:
     return GroupState(np.asarray(t_die, float) + model.off_max, b(), b(), b(), b(), np.zeros((n, G), np.int64),
                       np.zeros(8), np.full((n, M), np.inf), np.zeros((n, M + 1)), np.zeros((n, M + 1)),
                       np.zeros((n, M + 1)), np.full(n, np.nan), np.zeros(M), np.zeros(G), np.zeros(G), np.zeros(G),
-                      np.zeros(G), np.full((n, PC_LEN), np.nan))
+                      np.zeros(G), np.full((n, PC_LEN), np.nan), np.zeros(n), np.zeros(n, np.int64),
+                      np.full(n, np.nan))
 
 
 class StepFinish(NamedTuple):
@@ -108,14 +119,17 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
     # server, costs an atomic reference count (perf: 40 % of the hot day's kernel time was that)
     kn, A, B, thr_tab = GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i]
     off, w = GT.off[i], GT.w[i]
+    g_law = GT.g[i]
     if GS.u_key[i] != u_run:  # piece tables at this running utilisation (kept while it stays)
         piece_table_1(off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, kn, A, B, thr_tab, GS.xk, GS.xs)
         GS.u_key[i] = u_run
+        GS.inv_den[i] = 1.0 / (1.0 + g_law * k_die)
+        GS.mask_td[i] = math.nan  # the kept start state was for the old tables
     tp0 = X[1, i]
     th, tph, eh, thr_t, lost = pair_step_pieces_1(
         td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
         S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha, GS.p_g,
-        GS.t_g, 48, GS.pc[i])
+        GS.t_g, 48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
     g_i = S.gpus[i]
     if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
         lost = lost * (1.0 - down_w) + down_w * h
@@ -133,18 +147,32 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
     X[0, i] = th
     X[1, i] = tph
     s.energy[i] = eh
-    # the GPU groups at the step's ends: minute record, hottest GPU, shutdowns
+    # the GPU groups at the step's ends: minute record, hottest GPU, shutdowns. The start state is
+    # the last hot step's end state when the die and the tables are the same (then the same numbers)
+    G = GT.w.shape[1]
+    use_mask = G <= 62
+    if use_mask and GS.mask_td[i] == td0:
+        m0 = GS.mask[i]
+        for q in range(G):
+            if (m0 >> q) & 1:
+                GS.minute_thr[i, q] = True
+    else:
+        j0 = piece_of(td0, kn, False)
+        group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
+        for q in range(G):
+            if GT.w[i, q] > 0.0 and GS.p_g0[q] < 1.0 - 1e-12:
+                GS.minute_thr[i, q] = True
     j1 = piece_of(th, kn, False)
     group_state_1(th, A[j1] - B[j1] * th, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g, GS.t_g)
-    j0 = piece_of(td0, kn, False)
-    group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
     tg = -math.inf
-    for q in range(GT.w.shape[1]):
+    m1 = 0
+    for q in range(G):
         if GT.w[i, q] > 0.0:
             if GS.t_g[q] > tg:
                 tg = GS.t_g[q]
-            if GS.p_g[q] < 1.0 - 1e-12 or GS.p_g0[q] < 1.0 - 1e-12:
+            if GS.p_g[q] < 1.0 - 1e-12:
                 GS.minute_thr[i, q] = True
+                m1 |= 1 << q
             if GS.t_g[q] > GT.t_shut[i] and not GS.down[i, q]:
                 st[5] += GT.w[i, q] * g_i
                 GS.down[i, q] = True
@@ -152,6 +180,9 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
             elif GS.down[i, q] and GS.t_g[q] < GT.t_restart[i]:
                 GS.down[i, q] = False
                 st[6] -= 1.0
+    if use_mask:
+        GS.mask[i] = m1
+        GS.mask_td[i] = th
     st[7] = 1.0
     return tg, thr_gpu
 

@@ -123,6 +123,12 @@ def clock_of_power(p, alpha):
 
 
 @njit(refcount=False)
+def hw_root(p_hw, alpha):
+    """``p_hw^(1/α)``: the clock of a group at the hardware-slowdown floor [-] (0 without a floor)."""
+    return clock_of_power(p_hw, alpha) if p_hw > 0.0 else 0.0
+
+
+@njit(refcount=False)
 def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out, t_out):
     """:func:`.gpu_control.group_state` and :func:`.gpu_control.lost_work_fraction` of one server at
     mean die ``td`` [°C] with mean power fraction ``pbar``: each group's power fraction ``p_out``
@@ -206,7 +212,8 @@ def piece_of_both(td, kinks):
 
 @njit(refcount=False)
 def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
-                       off, w, t_op, t_slow, p_hw, k_die, alpha, p_scr, t_scr, max_pieces=48, pc=None):
+                       off, w, t_op, t_slow, p_hw, k_die, alpha, p_scr, t_scr, max_pieces=48, pc=None,
+                       g_law=math.nan, inv_den=math.nan, root_hw=math.nan):
     """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the
     server's GPU groups (:func:`group_lost_and_hottest` at each piece's mean die):
     ``(td1, tp1, energy_j, throttled_s, lost_s)``.
@@ -215,15 +222,20 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
     that starts in the piece of the last one at the same utilisation and step length reuses its
     modes and exponentials (the same numbers, not recomputed: no sqrt, exp or expm1); a step that
     stays in its first piece stores them. The extremum test takes its log only when the extremum
-    lies ahead (``ratio > 1``; at or below 1 its time is ≤ 0, as before)."""
+    lies ahead (``ratio > 1``; at or below 1 its time is ≤ 0, as before). ``g_law``, ``inv_den``
+    (``1 / (1 + g·k_die)``) and ``root_hw`` (``p_hw^(1/α)``) may be handed in (the same values,
+    computed once per server and utilisation by the caller), else they are computed here."""
     m = kinks.size
     r_th = r_d + r_p
     pu = p_dyn * u
     rem = dt
     energy = thr_t = lost = 0.0
-    g_law = (1.0 - p_hw) / (t_slow - t_op)
-    inv_den = 1.0 / (1.0 + g_law * k_die)
-    root_hw = clock_of_power(p_hw, alpha) if p_hw > 0.0 else 0.0
+    if g_law != g_law:
+        g_law = (1.0 - p_hw) / (t_slow - t_op)
+    if inv_den != inv_den:
+        inv_den = 1.0 / (1.0 + g_law * k_die)
+    if root_hw != root_hw:
+        root_hw = hw_root(p_hw, alpha)
     for it in range(max_pieces):
         j, j_up = piece_of_both(td, kinks)
         p_now = p_idle + pu * (A[j] - B[j] * td)
@@ -293,7 +305,8 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         thr_t += thr[j] * h
         if h > 0.0:
             tm = int_t / h
-            jm = piece_of(tm, kinks, False)
+            # the mean die lies in the step's piece unless the piece was left (then a scan)
+            jm = j if ((j == 0 or kinks[j - 1] < tm) and (j == m or tm <= kinks[j])) else piece_of(tm, kinks, False)
             lost += h * group_lost_1(tm, A[jm] - B[jm] * tm, off, w, t_op, g_law, inv_den, p_hw, k_die, alpha,
                                      root_hw)
         td, tp = td_new, tp_new
