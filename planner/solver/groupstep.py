@@ -107,7 +107,7 @@ class StepFinish(NamedTuple):
     flags: np.ndarray
 
 
-@njit(refcount=False)
+@njit(refcount=False, inline="always")  # inlined at numba's level: a call hands ~40 arrays by value
 def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw, alpha, st):
     """One server off the full-clock path (in or near its GPU groups' control band, shut-down
     groups, or power-capped): the exact piecewise step, its statistics and its groups at the step's

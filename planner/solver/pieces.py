@@ -157,7 +157,7 @@ def group_lost_and_hottest(td, pbar, off, w, t_op, t_slow, p_hw, k, alpha, p_out
     return lost
 
 
-@njit(refcount=False)
+@njit(refcount=False, inline="always")
 def group_lost_1(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw):
     """The lost work of :func:`group_lost_and_hottest` alone (no group states stored), with the
     server's ``g`` and ``1 / (1 + g·k)`` and ``root_hw = p_hw^(1/α)`` taken once per step by the
@@ -177,7 +177,7 @@ def group_lost_1(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw):
     return lost
 
 
-@njit(refcount=False)
+@njit(refcount=False, inline="always")
 def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
     """:func:`group_lost_and_hottest` without the lost work (its ``p_out``, ``t_out`` only: the
     step's end states need no ``p^(1/α)``); one divide per call, not per group (the same values to
@@ -197,7 +197,7 @@ def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
 PC_LEN = 14
 
 
-@njit(refcount=False)
+@njit(refcount=False, inline="always")
 def piece_of_both(td, kinks):
     """:func:`piece_of` both ways in one pass: ``(kinks below td, kinks at or below td)``."""
     lo = 0
