@@ -158,6 +158,11 @@ def test_the_bill_breakdown_adds_up(study):
         assert b["on_peak_demand_usd"] == pytest.approx(b["demand_charge_usd"], rel=1e-12)
         assert b["on_peak_15min_facility_kw"] == pytest.approx(s["peak_15min_facility_kw"], rel=1e-6)
         assert b["energy_cost_usd"] + b["demand_charge_usd"] == pytest.approx(s["cost_usd"], rel=1e-9)  # summary: 6 decimals
+    # like for like: every method's bill covers the same work — all 40 jobs' 131,207.9 GPU-h run inside the
+    # week (fcfs's 6 late jobs end late but before the week's end: measured), none after it
+    work = {m: (out[m]["gpu_hours"], out[m]["gpu_hours_past_horizon"]) for m in ("fcfs", "backfill", "greedy", "optimal")}
+    assert all(after == 0.0 for _, after in work.values()), work
+    assert all(inside == pytest.approx(131207.9, abs=0.05) for inside, _ in work.values()), work
 
 
 def test_night_shift_under_aps_e32_tou_l(aps_study):
