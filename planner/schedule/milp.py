@@ -700,17 +700,19 @@ def window_search(pr: Problem, assign: list, deadline: float) -> tuple[list, boo
                             bound=False, max_nodes=WINDOW_NODES, thin=thin)
                 if "time limit" in sol.status.lower():
                     return assign, False  # stopped by the clock, not by its work limit: keep the last schedule
+                # g maps the neighbourhood's pool numbers to pr's; with one group P is pr and g is
+                # [0, 1, …, n_pools − 1] (pool_groups lists a group's pools in order), so g[p] == p and
+                # g.index(p) == p: one mapping serves both cases
                 trial = list(assign)
                 for i, kk in enumerate(mine):
                     if sol.assign[i] is not None:
                         s, p = sol.assign[i]
-                        trial[kk] = (s, g[p] if len(groups) > 1 else p)
+                        trial[kk] = (s, g[p])
                 c = pr.evaluate(trial).cost
                 o = sum(x is None for x in trial)
                 if (o < out or (o == out and c < cost - 1e-9 * max(1.0, abs(cost)))) and pr.feasible(trial):
                     assign, cost, out, improved = trial, c, o, True
-                    warm = [trial[kk] if (len(groups) == 1 or trial[kk] is None) else
-                            (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
+                    warm = [None if trial[kk] is None else (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
                     seen[key] = tuple(warm)
         if not improved:
             if insert or not any(x is None and not j.reason and j.pools for j, x in zip(pr.jobs, assign)):
