@@ -95,9 +95,42 @@ def test_every_method_bills_the_work_it_schedules(demo_6h):
         s = schedule(plan, sc, method=method, jobs=[due_later], weather=OUTDOOR, time_limit_s=30.0).summary()
         assert s["scheduled"] == 1 and s["gpu_hours_past_horizon"] == 0.0, method
         assert s["gpu_hours"] == pytest.approx(512.0, abs=1e-9), method  # 256 GPUs × 2 h, all billed
+        assert s["same_work_as_baseline"] is True, method  # fcfs runs it at 0 h, 512 GPU-h, all billed
     too_long = replace(due_later, name="too-long", duration_s=8 * 3600.0)
     res = schedule(plan, sc, method="greedy", jobs=[too_long], weather=OUTDOOR, time_limit_s=30.0)
     assert res.unscheduled["too-long"].startswith("cannot end inside the horizon (6 h")
     base = res.baseline  # fcfs runs it from 0 h: 6 of its 8 h inside the bill
     assert base["gpu_hours"] == pytest.approx(256 * 6.0, abs=1e-9)
     assert base["gpu_hours_past_horizon"] == pytest.approx(256 * 2.0, abs=1e-9)
+
+
+def test_a_fixed_start_or_a_job_without_deadline_that_overruns_the_horizon_is_named(demo_6h):
+    """The horizon rule holds for every kind of job (review of the rule above): a fixed start whose run
+    ends after the horizon was kept by greedy (512 GPU-h unbilled on this 6-h day); a job without a
+    deadline that cannot end inside the horizon was told its 'deadline 6 h' (which the user never set)
+    is before release + duration. Both are now named with the horizon's reason; fcfs, the blind
+    baseline, keeps the fixed start and reports the work past the end."""
+    from planner.schedule import schedule
+    plan, sc = demo_6h
+    pinned = Job("pinned-late", 256, utilization=0.9, duration_s=3 * 3600.0, kind="training", release_s=0.0,
+                 start_s=5 * 3600.0)
+    for method in ("greedy", "optimal"):
+        res = schedule(plan, sc, method=method, jobs=[pinned], weather=OUTDOOR, time_limit_s=30.0)
+        s = res.summary()
+        assert s["scheduled"] == 0 and s["gpu_hours_past_horizon"] == 0.0, method
+        assert res.unscheduled["pinned-late"] == (
+            "cannot end inside the horizon (6 h; fixed start 5 h + duration 3 h): the verified bill would not "
+            "cover its work — lengthen the horizon (--days)"), method
+    assert s["same_work_as_baseline"] is False  # the cost comparison is flagged (text: a note)
+    base = res.baseline  # fcfs keeps the user's start: 1 of its 3 h inside the bill
+    assert base["scheduled"] == 1
+    assert base["gpu_hours"] == pytest.approx(256 * 1.0, abs=1e-9)
+    assert base["gpu_hours_past_horizon"] == pytest.approx(256 * 2.0, abs=1e-9)
+    open_ended = Job("open-ended", 256, utilization=0.9, duration_s=8 * 3600.0, kind="training", release_s=0.0)
+    res = schedule(plan, sc, method="greedy", jobs=[open_ended], weather=OUTDOOR, time_limit_s=30.0)
+    assert res.unscheduled["open-ended"] == (
+        "cannot end inside the horizon (6 h; release 0 h + duration 8 h): the verified bill would not cover its "
+        "work — lengthen the horizon (--days)")
+    late = replace(open_ended, name="late-deadline", deadline_s=4 * 3600.0)  # a deadline the user set
+    res = schedule(plan, sc, method="greedy", jobs=[late], weather=OUTDOOR, time_limit_s=30.0)
+    assert res.unscheduled["late-deadline"] == "deadline 4 h is before release 0 h + duration 8 h"

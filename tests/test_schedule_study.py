@@ -169,6 +169,7 @@ def test_the_bill_breakdown_adds_up(study):
     work = {m: (out[m]["gpu_hours"], out[m]["gpu_hours_past_horizon"]) for m in ("fcfs", "backfill", "greedy", "optimal")}
     assert all(after == 0.0 for _, after in work.values()), work
     assert all(inside == pytest.approx(131207.9, abs=0.05) for inside, _ in work.values()), work
+    assert all(out[m]["same_work_as_baseline"] for m in ("backfill", "greedy", "optimal"))
 
 
 def test_night_shift_under_aps_e32_tou_l(aps_study):

@@ -107,6 +107,10 @@ def _print_text(s: dict) -> None:
           "row is the solver's verified figure)"
           + (f"; bound ${_fmt(s['lower_bound_usd'], ',.0f')}, gap {_fmt(s['gap'], '.2%')} (no schedule can cost less "
              "than the bound)" if s["gap"] is not None else ""))
+    if b and not s.get("same_work_as_baseline", True):
+        print(f"note: the two bills cover different work ({_fmt(s['gpu_hours'], ',.0f')} GPU-h against fcfs' "
+              f"{_fmt(b['gpu_hours'], ',.0f')} inside the horizon, {_fmt(b['gpu_hours_past_horizon'], ',.0f')} of "
+              "fcfs' after it): compare costs per GPU-hour, or lengthen the horizon (--days)")
     for name, why in s.get("unscheduled_reasons", {}).items():
         print(f"unscheduled {name}: {why}")
 

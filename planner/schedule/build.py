@@ -39,6 +39,13 @@ def _mean_utilization(job: Job) -> float:
     return job.utilization
 
 
+def _past_horizon(horizon_s: float, start: str, duration_s: float) -> str:
+    """Why a job whose run cannot end inside the horizon is not scheduled (greedy and optimal): the
+    verified bill covers the horizon only, so its work after the end would be free."""
+    return (f"cannot end inside the horizon ({horizon_s / 3600:g} h; {start} + duration {duration_s / 3600:g} h): "
+            "the verified bill would not cover its work — lengthen the horizon (--days)")
+
+
 def _slot_job(k: int, job: Job, pools: list[Pool], slot_s: float, n: int, horizon_s: float) -> SlotJob:
     pinned = job.start_s is not None and not job.placement  # a saved schedule (with placement) is re-planned
     deadline = job.deadline_s if job.deadline_s is not None else horizon_s
@@ -50,6 +57,8 @@ def _slot_job(k: int, job: Job, pools: list[Pool], slot_s: float, n: int, horizo
         earliest = latest = first
         if not 0 <= first < n:
             reason = "its fixed start lies outside the horizon"
+        elif job.start_s + job.duration_s > horizon_s + 1e-6:
+            reason = _past_horizon(horizon_s, f"fixed start {job.start_s / 3600:g} h", job.duration_s)
     else:
         offset = 0.0
         earliest = max(0, math.ceil(job.release_s / slot_s - 1e-9))
@@ -58,15 +67,14 @@ def _slot_job(k: int, job: Job, pools: list[Pool], slot_s: float, n: int, horizo
         # the horizon was pushed to its last slot: 1,472 of 1,536 GPU-h unbilled, "cheaper" than fcfs)
         end = min(deadline, horizon_s)
         latest = min(math.floor((end - job.duration_s) / slot_s + 1e-9), n - 1)
-        if deadline < job.release_s + job.duration_s:
+        past = job.release_s + job.duration_s > horizon_s + 1e-6
+        if deadline < job.release_s + job.duration_s and not (job.deadline_s is None and past):
             reason = (f"deadline {deadline / 3600:g} h is before release {job.release_s / 3600:g} h + "
                       f"duration {job.duration_s / 3600:g} h")
         elif earliest >= n:
             reason = "released after the end of the horizon"
-        elif earliest > latest and deadline > horizon_s and job.release_s + job.duration_s > horizon_s + 1e-6:
-            reason = (f"cannot end inside the horizon ({horizon_s / 3600:g} h; release {job.release_s / 3600:g} h + "
-                      f"duration {job.duration_s / 3600:g} h): the verified bill would not cover its work — "
-                      "lengthen the horizon (--days)")
+        elif earliest > latest and deadline >= horizon_s and past:  # no deadline of its own: the horizon's
+            reason = _past_horizon(horizon_s, f"release {job.release_s / 3600:g} h", job.duration_s)
         elif earliest > latest:
             reason = "no start on the slot grid fits between release and deadline inside the horizon"
     if not fits and not reason:

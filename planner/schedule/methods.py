@@ -90,7 +90,10 @@ def _first_fit(u: Usage, j: SlotJob, s0: int) -> tuple[int, int] | None:
 
 def _place_pinned(pr: Problem, u: Usage, out: Outcome, *, heat: bool) -> None:
     for j in pr.jobs:
-        if j.pinned is None or j.reason:
+        # fcfs and backfill are blind baselines: they keep a fixed start whose run ends after the
+        # horizon (its work past the end is reported as gpu_hours_past_horizon); greedy and optimal
+        # leave it out by name (SlotJob.reason)
+        if j.pinned is None or (j.reason and (heat or not j.pools or not 0 <= j.pinned < pr.n)):
             continue
         choice = None
         for p in j.pools:

@@ -117,6 +117,13 @@ class ScheduleResult:
         out["slot_min"] = self.slot_s / 60.0
         out.update(self.notes)
         out["baseline"] = self.baseline
+        if self.baseline is not None:
+            # a cost cut against fcfs is like for like only when both bills cover the same work: fcfs
+            # may run work past the horizon (unbilled) or run a job this method left out, or vice versa
+            b = self.baseline
+            out["same_work_as_baseline"] = bool(
+                abs(out["gpu_hours"] - b["gpu_hours"]) <= 1e-6 * max(1.0, b["gpu_hours"])
+                and b["gpu_hours_past_horizon"] == 0.0 and out["gpu_hours_past_horizon"] == 0.0)
         return out
 
 

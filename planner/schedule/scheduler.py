@@ -185,7 +185,7 @@ def _result(method, pr, ctx, outcome, sjobs, sim, baseline, solve_time, rounds, 
         if model_cost < lb <= model_cost * (1 + 1e-9):  # solver tolerance, not a real excess
             lb = model_cost
         gap = (model_cost - lb) / model_cost if model_cost > 0 else 0.0
-    reasons = {pr.jobs[k].name: outcome.reasons.get(pr.jobs[k].name, "not scheduled")
+    reasons = {pr.jobs[k].name: outcome.reasons.get(pr.jobs[k].name) or pr.jobs[k].reason or "not scheduled"
                for k, a in enumerate(outcome.assign) if a is None}
     return ScheduleResult(
         method=method, jobs=sjobs, unscheduled=reasons,
