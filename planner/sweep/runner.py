@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -42,6 +44,15 @@ EMBEDDED_CONFIG = {
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.worker.memory.monitor-interval": "500ms",
 }
+#: Modules the embedded cluster's forkserver imports once, before it forks the worker processes:
+#: what a worker needs before its first task (Dask itself, and the sweep's worker path with the
+#: solver). Each spawned worker imported these itself, ~1.2 CPU-s, and its interpreter's orderly
+#: exit at shutdown took ~0.5-0.9 s more; a forked worker starts with them and leaves with
+#: ``os._exit`` (benchmarks/bench_sweep.py ``--part e2e``, planner/sweep/STATUS.md). The solver's
+#: compiled kernels are not loaded here but in each worker by :class:`.kernels.SolverKernels`, in a
+#: thread: a fresh install whose numba cache is cold compiles there for a minute, with the worker
+#: answering the scheduler and Ctrl+C working, instead of inside the cluster's start.
+FORKSERVER_PRELOAD = ("distributed", "planner.sweep.worker", "planner.sweep.kernels")
 #: How often the collection loop checks ``cancel`` while no result arrives [s]. A result that
 #: arrives wakes the loop at once (it waits on a queue the futures' done-callbacks fill), so this
 #: sets only how soon a cancel is seen, not the latency of a row or of the sweep's end.
@@ -83,6 +94,64 @@ def _sigint_ignored():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def worker_start_method() -> str:
+    """How the embedded cluster starts its worker processes: ``forkserver`` where the platform has
+    it (Linux, macOS), else ``spawn`` (Windows).
+
+    Not ``fork``: the process forking would be this one, with Dask's event-loop thread (and a
+    notebook's or a GUI's threads) running, so a lock held by another thread at that instant stays
+    held in the worker for ever (the reason Dask's default is ``spawn`` and Python 3.12 warns about
+    ``fork`` in a threaded process). The forkserver is a separate, single-threaded process that
+    imported :data:`FORKSERVER_PRELOAD` once; a worker is a fork of it, so it starts with them
+    imported (measured start-up and shutdown: planner/sweep/STATUS.md)."""
+    import multiprocessing
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+_forkserver_lock = threading.Lock()
+
+
+def _start_forkserver() -> None:
+    """Start this process's forkserver with :data:`FORKSERVER_PRELOAD` (once: it serves every later
+    embedded cluster of this process, e.g. the next sweep in a notebook, and exits with it).
+
+    Call with SIGINT ignored (:func:`_sigint_ignored`): the server and the workers it forks keep an
+    ignored SIGINT, so Ctrl+C reaches only the sweep's process. The server gets what a spawned
+    worker would: Dask's ``distributed.nanny.pre-spawn-environ`` (one BLAS/OpenMP thread per worker
+    process and the like, which must be set before numpy is imported: the Nanny sets them in this
+    process before each start too) and this process's leading ``sys.path`` entries (a checkout run
+    in place; Python's forkserver ignores the parent's ``sys.path`` when it imports the preload)."""
+    import multiprocessing
+    import sysconfig
+    from multiprocessing import forkserver
+
+    import dask
+    from distributed.utils import get_mp_context
+
+    with _forkserver_lock:
+        with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+            get_mp_context()  # Dask sets its own preload list on first use; ours replaces it
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+        os.environ.update({k: str(v) for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()})
+        stdlib = {os.path.normcase(os.path.abspath(sysconfig.get_paths()[k])) for k in ("stdlib", "platstdlib")}
+        leading = []
+        for entry in sys.path:
+            full = os.path.normcase(os.path.abspath(entry or os.curdir))
+            if full in stdlib or full.endswith(".zip"):
+                break
+            leading.append(full)
+        before = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(leading)
+        try:
+            forkserver.ensure_running()  # the server imports the preload while this process goes on
+        finally:
+            if before is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = before
 
 
 def check_address(address: str) -> None:
@@ -134,8 +203,12 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     # CRITICAL: a worker's own log of the shutdown would be noise, failures reach the caller through
     # the futures. Everything listens on the loopback only; the scheduler's status page (health and
     # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
-    # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at spawn.
-    with _sigint_ignored(), dask.config.set(EMBEDDED_CONFIG):
+    # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at their start
+    # and fork from this process's forkserver (see worker_start_method).
+    method = worker_start_method()
+    with _sigint_ignored(), dask.config.set({**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method}):
+        if method == "forkserver":
+            _start_forkserver()
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     cl = Client(cluster, set_as_default=False)
