@@ -114,28 +114,44 @@ def worker_start_method() -> str:
 _forkserver_lock = threading.Lock()
 
 
-def _start_forkserver() -> None:
-    """Start this process's forkserver with :data:`FORKSERVER_PRELOAD` (once: it serves every later
-    embedded cluster of this process, e.g. the next sweep in a notebook, and exits with it).
+def _pre_spawn_environ() -> dict[str, str]:
+    """Dask's ``distributed.nanny.pre-spawn-environ`` (the user's Dask configuration over
+    distributed's defaults), read without importing ``distributed``, which takes ~0.5 s that the
+    forkserver's own imports can overlap."""
+    import importlib.util
 
-    Call with SIGINT ignored (:func:`_sigint_ignored`): the server and the workers it forks keep an
-    ignored SIGINT, so Ctrl+C reaches only the sweep's process. The server gets what a spawned
-    worker would: Dask's ``distributed.nanny.pre-spawn-environ`` (one BLAS/OpenMP thread per worker
-    process and the like, which must be set before numpy is imported: the Nanny sets them in this
-    process before each start too) and this process's leading ``sys.path`` entries (a checkout run
-    in place; Python's forkserver ignores the parent's ``sys.path`` when it imports the preload)."""
+    import dask
+    import yaml
+
+    env = {}
+    spec = importlib.util.find_spec("distributed")
+    if spec is not None and spec.submodule_search_locations:
+        with open(os.path.join(list(spec.submodule_search_locations)[0], "distributed.yaml"), encoding="utf-8") as fh:
+            env = dict(yaml.safe_load(fh)["distributed"]["nanny"].get("pre-spawn-environ") or {})
+    env.update(dask.config.get("distributed.nanny.pre-spawn-environ", default=None) or {})
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def start_forkserver() -> None:
+    """Start this process's forkserver, which imports :data:`FORKSERVER_PRELOAD` and then forks the
+    embedded cluster's workers; returns at once (the server imports beside this process). Once per
+    process: the server serves every later embedded cluster (the next sweep in a notebook) and
+    exits with this process. :func:`connect` calls it first thing; the CLI calls it before it reads
+    the plan file, so the server's imports overlap that too.
+
+    The server gets what a spawned worker would: SIGINT ignored (so are the workers it forks:
+    Ctrl+C reaches only the sweep's process, which cancels and closes the cluster), Dask's
+    ``distributed.nanny.pre-spawn-environ`` (one BLAS/OpenMP thread per worker process and the like,
+    which must be set before numpy is imported; the Nanny sets them in this process before each
+    start too) and this process's leading ``sys.path`` entries (a checkout run in place: Python's
+    forkserver ignores the parent's ``sys.path`` when it imports the preload)."""
     import multiprocessing
     import sysconfig
     from multiprocessing import forkserver
 
-    import dask
-    from distributed.utils import get_mp_context
-
-    with _forkserver_lock:
-        with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-            get_mp_context()  # Dask sets its own preload list on first use; ours replaces it
+    with _forkserver_lock, _sigint_ignored():
         multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
-        os.environ.update({k: str(v) for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()})
+        os.environ.update(_pre_spawn_environ())
         stdlib = {os.path.normcase(os.path.abspath(sysconfig.get_paths()[k])) for k in ("stdlib", "platstdlib")}
         leading = []
         for entry in sys.path:
@@ -146,7 +162,7 @@ def _start_forkserver() -> None:
         before = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = os.pathsep.join(leading)
         try:
-            forkserver.ensure_running()  # the server imports the preload while this process goes on
+            forkserver.ensure_running()  # at once if it runs already (restarted if it died)
         finally:
             if before is None:
                 os.environ.pop("PYTHONPATH", None)
@@ -176,6 +192,9 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     if client is not None:
         yield client
         return
+    method = worker_start_method() if scheduler is None else None
+    if method == "forkserver":
+        start_forkserver()  # before this process imports distributed: the two import side by side
     import dask
     from distributed import Client, LocalCluster
 
@@ -205,10 +224,10 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
     # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at their start
     # and fork from this process's forkserver (see worker_start_method).
-    method = worker_start_method()
     with _sigint_ignored(), dask.config.set({**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method}):
-        if method == "forkserver":
-            _start_forkserver()
+        if method == "forkserver":  # Dask sets its own preload list on its first use: ours, should the server restart
+            from distributed.utils import get_mp_context
+            get_mp_context().set_forkserver_preload(list(FORKSERVER_PRELOAD))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     cl = Client(cluster, set_as_default=False)
@@ -318,14 +337,16 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
         variant; a variant that fails inside a batch is named, its batch-mates' rows are kept.
     A ``KeyboardInterrupt`` cancels the remaining tasks too, then propagates.
     """
-    from .kernels import SolverKernels
-
     sizer = _BatchSizer(batch_size)
     skip = set(skip)
     todo = [v for v in sweep.variants if v.hash not in skip]
     rows: dict[int, dict] = {}
     if not todo:
         return []
+    if client is None and scheduler is None and worker_start_method() == "forkserver":
+        start_forkserver()  # first: its imports overlap this process's import of distributed (below)
+    from .kernels import SolverKernels
+
     if progress is not None:
         progress(0.0)
     with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo)) as cl:
@@ -452,6 +473,8 @@ def run(plan: Plan, params: Mapping[str, Iterable], client=None, *, scenario: st
 
     >>> rows = run(plan, {"control": ["reactive", "predictive"], "setpoint.TCS": [40, 43]}, days=1)
     """
+    if client is None and worker_start_method() == "forkserver":
+        start_forkserver()  # the embedded cluster's forkserver imports beside define() (weather files are read there)
     sweep = define(plan, params, scenario=scenario, days=days, year=year,
                    schedule_time_limit_s=schedule_time_limit_s)
     return execute(sweep, client, workers=workers, progress=progress, cancel=cancel, batch_size=batch_size)
