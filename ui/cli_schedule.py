@@ -98,6 +98,7 @@ def _print_text(s: dict) -> None:
             ("peak 15-min facility kW", "peak_15min_facility_kw", ",.0f"),
             ("throttled GPU-hours", "throttled_gpu_hours", ".1f"), ("lost GPU-hours", "lost_gpu_hours", ".1f"),
             ("max GPU °C", "max_gpu_temp_c", ".1f"), ("GPU-hours 22:00-06:00", "night_gpu_hours_share", ".1%"),
+            ("GPU-hours run (billed)", "gpu_hours", ",.0f"), ("GPU-hours past the horizon", "gpu_hours_past_horizon", ",.0f"),
             ("missed deadlines", "missed_deadlines", "d")]
     print(f"{'':26s} {s['method']:>12s} {'fcfs':>12s}   (fcfs: first come, first served, the baseline)" if b else "")
     for label, key, spec in rows:
@@ -135,7 +136,8 @@ def cmd_night_shift(args) -> int:
             ("peak 15-min facility kW", "peak_15min_facility_kw", ",.0f"),
             ("throttled GPU-hours", "throttled_gpu_hours", ".1f"), ("lost GPU-hours", "lost_gpu_hours", ".1f"),
             ("max GPU °C", "max_gpu_temp_c", ".1f"), ("missed deadlines", "missed_deadlines", "d"),
-            ("unscheduled", "unscheduled", None), ("all GPU-h 22:00-06:00", "night_gpu_hours_share", ".1%"),
+            ("unscheduled", "unscheduled", None), ("GPU-hours run (billed)", "gpu_hours", ",.0f"),
+            ("GPU-hours past the horizon", "gpu_hours_past_horizon", ",.0f"), ("all GPU-h 22:00-06:00", "night_gpu_hours_share", ".1%"),
             ("model cost $", "model_cost_usd", ",.0f"), ("gap", "gap", ".2%"), ("solve s", "solve_time_s", ".1f"),
             ("verification rounds", "verify_rounds", "d")]
     for label, key, spec in rows:

@@ -21,7 +21,8 @@ that bound less the incumbent's penalties and the largest possible tie-break tot
 that leaves no more (priority-weighted) jobs unscheduled costs less. It is raised to the best of two
 bounds valid on the full grid: :func:`relaxation_bound` and :func:`lagrangian_bound` (the peak rows
 dualised; on the night-shift week $28,808 vs the LP relaxation's $29,108 and the full MILP's root
-$29,371 after 600 s).
+$29,371 after 600 s; its dual bound after 900 s, $29,916.53, is what excludes a 10 % cut there:
+``benchmarks/night_shift_bound.py``).
 
 When the full model has more than ``MAX_COLUMNS`` columns, :func:`window_search` improves the greedy
 schedule by neighbourhoods instead — per pod and per 4-day window, the jobs inside re-solved exactly

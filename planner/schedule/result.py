@@ -15,6 +15,20 @@ SOLVER_FIGURES = ("cost_usd", "facility_energy_kwh", "peak_15min_facility_kw", "
 NIGHT_HOURS = (22, 6)  #: local clock hours of the night shift [h0, h1) wrapping midnight
 
 
+def gpu_hours_in_horizon(jobs, horizon_s: float) -> tuple[float, float]:
+    """``(inside, after)``: the scheduled jobs' GPU-hours that run inside the simulated horizon [0,
+    horizon_s) — the work the solver's bill covers — and those that run after its end (scheduled work
+    the bill does not cover) [GPU-h]. Methods compare like for like only when ``after`` is 0 for each."""
+    inside = after = 0.0
+    for j in jobs:
+        if j.start_s is None:
+            continue
+        a, b = max(j.start_s, 0.0), j.start_s + j.duration_s
+        inside += j.gpus * max(min(b, horizon_s) - a, 0.0) / 3600.0
+        after += j.gpus * max(b - max(a, horizon_s), 0.0) / 3600.0
+    return inside, after
+
+
 def gpu_hours_share(jobs, start: datetime, timezone: str, horizon_s: float, h0: int, h1: int) -> float | None:
     """Share of the jobs' GPU-hours inside the horizon that run between local hours ``h0`` and ``h1``
     (wrapping midnight when h0 > h1), at one-minute resolution; None when nothing runs."""
@@ -92,6 +106,9 @@ class ScheduleResult:
         for k in SOLVER_FIGURES:
             out[k] = sim.get(k)
         out["night_gpu_hours_share"] = self.share(*NIGHT_HOURS)
+        inside, after = gpu_hours_in_horizon(self.jobs, self.horizon_s)
+        out["gpu_hours"] = round(inside, 4)  # the work the verified figures cover
+        out["gpu_hours_past_horizon"] = round(after, 4)  # scheduled work after the horizon: in no bill
         out["solve_time_s"] = round(self.solve_time_s, 3)
         out["model_cost_usd"] = round(self.model_cost_usd, 4)
         out["lower_bound_usd"] = None if self.lower_bound_usd is None else round(self.lower_bound_usd, 4)
