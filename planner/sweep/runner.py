@@ -126,8 +126,12 @@ def _pre_spawn_environ() -> dict[str, str]:
     env = {}
     spec = importlib.util.find_spec("distributed")
     if spec is not None and spec.submodule_search_locations:
-        with open(os.path.join(list(spec.submodule_search_locations)[0], "distributed.yaml"), encoding="utf-8") as fh:
-            env = dict(yaml.safe_load(fh)["distributed"]["nanny"].get("pre-spawn-environ") or {})
+        try:
+            with open(os.path.join(list(spec.submodule_search_locations)[0], "distributed.yaml"), encoding="utf-8") as fh:
+                defaults = yaml.safe_load(fh) or {}
+            env = dict(((defaults.get("distributed") or {}).get("nanny") or {}).get("pre-spawn-environ") or {})
+        except (OSError, yaml.YAMLError, AttributeError):  # another layout: the user's settings alone, below
+            env = {}
     env.update(dask.config.get("distributed.nanny.pre-spawn-environ", default=None) or {})
     return {str(k): str(v) for k, v in env.items()}
 
