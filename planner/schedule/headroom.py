@@ -229,18 +229,31 @@ class HeadroomModel:
         ok = np.ones(supply.shape[0], dtype=bool)
         for p in self.pools:
             i = p.worst
-            lf = md.liquid_frac[i]
-            p_mean = md.p_idle[i] + md.p_dyn[i] * self.u_mean
-            p_peak = md.p_idle[i] + md.p_dyn[i] * self.u_peak
-            rise = md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean)
+            rise = self._die_rise_k(i, self.u_mean, self.u_peak)
             for sup, limit in ((supply, md.first_kink[i]), (eff, md.t_slow[i] - md.off_max[i])):
-                t_cool = np.zeros(supply.shape[0])
-                if md.air_loop[i] >= 0:
-                    t_cool = t_cool + (1 - lf) * (sup[:, md.air_loop[i]] + md.height_factor[i] * self.recirc[md.rack[i]])
-                if md.liq_loop[i] >= 0:
-                    t_cool = t_cool + lf * sup[:, md.liq_loop[i]]
-                ok &= t_cool + rise <= limit
+                ok &= self._coolant_c(i, sup) + rise <= limit
         return ok
+
+    def _coolant_c(self, i: int, supply: np.ndarray):
+        """Coolant temperature server ``i``'s plate sees [°C]: ``(1 − f)·(T_air + h·δ_rack) + f·T_liq``
+        (the module docstring) at the loop supplies ``supply`` [°C; loops on the last axis: [loops] gives
+        a scalar, [batch × loops] a [batch]]; δ_rack the reference recirculation rise."""
+        md = self.model
+        lf = md.liquid_frac[i]
+        t_cool = 0.0
+        if md.air_loop[i] >= 0:
+            t_cool = t_cool + (1 - lf) * (supply[..., md.air_loop[i]] + md.height_factor[i] * self.recirc[md.rack[i]])
+        if md.liq_loop[i] >= 0:
+            t_cool = t_cool + lf * supply[..., md.liq_loop[i]]
+        return t_cool
+
+    def _die_rise_k(self, i: int, u_mean: float, u_peak: float) -> float:
+        """Server ``i``'s die above its coolant at the burst peak [K]: ``R·P̄ + R_d·(P_peak − P̄)`` at the
+        job's mean and peak utilisation (the module docstring)."""
+        md = self.model
+        p_mean = md.p_idle[i] + md.p_dyn[i] * u_mean
+        p_peak = md.p_idle[i] + md.p_dyn[i] * u_peak
+        return md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean)
 
     def start_room_k(self, pool: Pool, u_mean: float, u_peak: float) -> float:
         """Room [K] between the worst server's mean die running a job at ``u_mean`` / ``u_peak`` with every
@@ -249,15 +262,8 @@ class HeadroomModel:
         throttled). A job's start overshoot on the die must stay inside it (:func:`refuse_hot_starts`)."""
         md = self.model
         i = pool.worst
-        lf = md.liquid_frac[i]
-        p_mean = md.p_idle[i] + md.p_dyn[i] * u_mean
-        p_peak = md.p_idle[i] + md.p_dyn[i] * max(u_peak, u_mean)
-        t_cool = 0.0
-        if md.air_loop[i] >= 0:
-            t_cool += (1 - lf) * (md.loop_setpoint[md.air_loop[i]] + md.height_factor[i] * self.recirc[md.rack[i]])
-        if md.liq_loop[i] >= 0:
-            t_cool += lf * md.loop_setpoint[md.liq_loop[i]]
-        return float(md.first_kink[i] - (t_cool + md.r_th[i] * p_mean + md.r_die[i] * (p_peak - p_mean)))
+        t_cool = self._coolant_c(i, md.loop_setpoint)
+        return float(md.first_kink[i] - (t_cool + self._die_rise_k(i, u_mean, max(u_peak, u_mean))))
 
     def _ok(self, q_jobs: np.ndarray, db, wb) -> np.ndarray:
         q = self.idle[None, :] + q_jobs

@@ -538,7 +538,11 @@ def repair(pr: Problem, assign: list, deadline: float) -> list:
     lowers the model cost — or keeps it (to 1e-9 relative) and moves heat to cooler hours, the issue's
     tie-break (first improvement in job order; stops at ``deadline``, a ``time.perf_counter`` value)."""
     assign = list(assign)
-    cost, tie = pr.evaluate(assign).cost, tie_total(pr, assign)
+    # each job's tie weight, kept as the schedule changes: a trial differs from it in one job, so it
+    # costs one ``tie_costs`` row instead of one per job. Summed in job order from 0 (None adds 0.0,
+    # which changes no sum), it is :func:`tie_total` to the last bit.
+    ties = [0.0 if a is None else float(pr.tie_costs(j, a[1])[a[0]]) for j, a in zip(pr.jobs, assign)]
+    cost, tie = pr.evaluate(assign).cost, float(sum(ties))
     improved = True
     while improved and time.perf_counter() < deadline:
         improved = False
@@ -560,12 +564,12 @@ def repair(pr: Problem, assign: list, deadline: float) -> list:
             trial[j.index] = hit
             c = pr.evaluate(trial).cost
             eps = 1e-9 * max(1.0, abs(cost))
-            if c < cost - eps:
-                assign, cost, tie, improved = trial, c, tie_total(pr, trial), True
-            elif c <= cost + eps:
-                t = tie_total(pr, trial)
-                if t < tie - 1e-12 * max(1.0, abs(tie)):
-                    assign, cost, tie, improved = trial, c, t, True
+            if c <= cost + eps:
+                trial_ties = list(ties)
+                trial_ties[j.index] = float(pr.tie_costs(j, hit[1])[hit[0]])
+                t = float(sum(trial_ties))
+                if c < cost - eps or t < tie - 1e-12 * max(1.0, abs(tie)):
+                    assign, cost, tie, ties, improved = trial, c, t, trial_ties, True
     return assign
 
 
@@ -696,17 +700,19 @@ def window_search(pr: Problem, assign: list, deadline: float) -> tuple[list, boo
                             bound=False, max_nodes=WINDOW_NODES, thin=thin)
                 if "time limit" in sol.status.lower():
                     return assign, False  # stopped by the clock, not by its work limit: keep the last schedule
+                # g maps the neighbourhood's pool numbers to pr's; with one group P is pr and g is
+                # [0, 1, …, n_pools − 1] (pool_groups lists a group's pools in order), so g[p] == p and
+                # g.index(p) == p: one mapping serves both cases
                 trial = list(assign)
                 for i, kk in enumerate(mine):
                     if sol.assign[i] is not None:
                         s, p = sol.assign[i]
-                        trial[kk] = (s, g[p] if len(groups) > 1 else p)
+                        trial[kk] = (s, g[p])
                 c = pr.evaluate(trial).cost
                 o = sum(x is None for x in trial)
                 if (o < out or (o == out and c < cost - 1e-9 * max(1.0, abs(cost)))) and pr.feasible(trial):
                     assign, cost, out, improved = trial, c, o, True
-                    warm = [trial[kk] if (len(groups) == 1 or trial[kk] is None) else
-                            (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
+                    warm = [None if trial[kk] is None else (trial[kk][0], g.index(trial[kk][1])) for kk in mine]
                     seen[key] = tuple(warm)
         if not improved:
             if insert or not any(x is None and not j.reason and j.pools for j, x in zip(pr.jobs, assign)):

@@ -35,16 +35,31 @@ def probe_jobs(pools, model: Model, jobs: list[Job]) -> list[Job]:
         if not fits:
             continue
         job = max(fits, key=lambda j: (j.gpus * j.utilization, j.gpus))
-        need, placement = job.gpus, []
-        for i in pool.servers:
-            g = min(need, pool.gpus_per_server)
-            placement.append((model.server_names[i], int(g)))
-            need -= g
-            if need == 0:
-                break
-        out.append(Job(name=f"probe-{k}", gpus=job.gpus, utilization=job.utilization, duration_s=PROBE_AFTER_S * 2,
-                       kind=job.kind, start_s=PROBE_START_S, placement=tuple(placement)))
+        out.append(_probe_job(f"probe-{k}", job, model, pool.servers, pool.gpus_per_server))
     return out
+
+
+def _probe_job(name: str, job: Job, model: Model, servers, gpus_per_server: int) -> Job:
+    """``job`` as a probe: fixed on ``servers`` in that order (each filled before the next), started at
+    ``PROBE_START_S`` and running past the end of the probe."""
+    need, placement = job.gpus, []
+    for i in servers:
+        g = min(need, gpus_per_server)
+        placement.append((model.server_names[i], int(g)))
+        need -= g
+        if need == 0:
+            break
+    return Job(name=name, gpus=job.gpus, utilization=job.utilization, duration_s=PROBE_AFTER_S * 2,
+               kind=job.kind, start_s=PROBE_START_S, placement=tuple(placement))
+
+
+def _run_probe(plan: Plan, scenario: Scenario, probe: list[Job], cancel=None):
+    """The solver on ``probe`` alone, at the probe ambient, to ``PROBE_AFTER_S`` after the step (rounded up to
+    whole solver steps). Returns (result, horizon [s])."""
+    step = scenario.step_s
+    horizon = math.ceil((PROBE_START_S + PROBE_AFTER_S) / step) * step
+    sc = replace(scenario, horizon_s=horizon, load="jobs")
+    return simulate(replace(plan, jobs=probe), sc, weather=PROBE_AMBIENT_C, cancel=cancel), horizon
 
 
 def transient_margin(plan: Plan, scenario: Scenario, pools, model: Model, jobs: list[Job], cancel=None) -> np.ndarray:
@@ -58,10 +73,7 @@ def transient_margin(plan: Plan, scenario: Scenario, pools, model: Model, jobs: 
     probe = probe_jobs(pools, model, jobs)
     if not probe:
         return np.zeros(model.m)
-    step = scenario.step_s
-    horizon = math.ceil((PROBE_START_S + PROBE_AFTER_S) / step) * step
-    sc = replace(scenario, horizon_s=horizon, load="jobs")
-    res = simulate(replace(plan, jobs=probe), sc, weather=PROBE_AMBIENT_C, cancel=cancel)
+    res, _ = _run_probe(plan, scenario, probe, cancel)
     rise = res.loop_supply_c - model.loop_setpoint[None, :]
     return np.maximum(rise.max(axis=0), 0.0)
 
@@ -83,19 +95,8 @@ def start_probe(plan: Plan, scenario: Scenario, model: Model, pool, job: Job, ca
     (demo GB200 pool, batch at utilisation 1: 1.2 K for 2 servers, 1.5 K for 4, 1.6 K for 8), so it is
     measured per job size, not scaled from the largest job.
     """
-    need, placement = job.gpus, []
-    for i in pool.servers[::-1]:
-        g = min(need, pool.gpus_per_server)
-        placement.append((model.server_names[i], int(g)))
-        need -= g
-        if need == 0:
-            break
-    probe = Job(name="start-probe", gpus=job.gpus, utilization=job.utilization, duration_s=PROBE_AFTER_S * 2,
-                kind=job.kind, start_s=PROBE_START_S, placement=tuple(placement))
-    step = scenario.step_s
-    horizon = math.ceil((PROBE_START_S + PROBE_AFTER_S) / step) * step
-    sc = replace(scenario, horizon_s=horizon, load="jobs")
-    res = simulate(replace(plan, jobs=[probe]), sc, weather=PROBE_AMBIENT_C, cancel=cancel)
+    probe = _probe_job("start-probe", job, model, pool.servers[::-1], pool.gpus_per_server)
+    res, horizon = _run_probe(plan, scenario, [probe], cancel)
     series = np.asarray(res.max_gpu_temp_c_series, float)
     t = np.asarray(res.time_s, float)
     late = series[t >= horizon - SETTLED_WINDOW_S]
