@@ -25,6 +25,14 @@ Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual
 * threads: worker processes (what ``dcplan sweep`` starts) against one worker process with
   ``--workers`` threads and against worker threads inside this process, each after its own serial
   run of the same variants (the solver's numba kernel releases the GIL; the Python around it does not).
+* e2e: the sweep as a user runs it, each run in a fresh Python process (imports and the demo plan
+  built before the clock): the clock runs from the call (``define`` of the variants included) to
+  all rows back, so the cluster's start-up, its workers' imports and kernel load and its shutdown
+  are inside it, and the serial loop pays its own kernel load in its first variant. Serial
+  (``define`` + ``run_serial``) and cluster (``define`` + ``execute``: an embedded LocalCluster of
+  ``--workers``) alternate over ``--rounds``. ``--e2e-root DIR`` runs the same measure against
+  another checkout of dcplan (e.g. main's, for a before/after in one run); ``--e2e-method``
+  overrides the embedded cluster's worker start method (spawn / forkserver / fork).
 * annual: 3 cities × 3 TCS setpoints × 2 containments × N/N+1 dry coolers = 36 variants of
   ``--annual-days`` from 1 January (365: the whole weather year) on the LocalCluster. The solver
   measured is the one in this checkout (its git commit is printed).
@@ -310,6 +318,85 @@ def _empty(x):
     return x
 
 
+def _e2e_child(mode: str, n_variants: int, days: float, workers: int | None, method: str | None) -> dict:
+    """One end-to-end run in this (fresh) process; see the module docstring (part e2e)."""
+    import os
+
+    from planner.demo import build_demo_plan
+    from planner.sweep import define, execute, run_serial
+    from planner.sweep import runner
+
+    if method:  # the start method measured instead of dcplan's (a checkout before the choice had none: spawn)
+        runner.worker_start_method = lambda: method
+    start_method = runner.worker_start_method() if hasattr(runner, "worker_start_method") else "spawn"
+    plan = build_demo_plan()
+    params = _scaling_params(n_variants)
+    marks: dict[str, float] = {}
+
+    def on_row(_row):
+        t = time.perf_counter()
+        marks.setdefault("first_row", t)
+        marks["last_row"] = t
+
+    c0, t0 = _own_cpu_s(), time.perf_counter()
+    sweep = define(plan, params, days=days)
+    marks["defined"] = time.perf_counter()
+    if mode == "serial":
+        rows = run_serial(sweep, on_row=on_row)
+    else:
+        rows = execute(sweep, workers=workers, on_row=on_row)
+    t1 = time.perf_counter()
+    assert len(rows) == len(sweep)
+    return {"mode": mode, "wall_s": t1 - t0, "define_s": marks["defined"] - t0,
+            "to_first_row_s": marks["first_row"] - t0, "after_last_row_s": t1 - marks["last_row"],
+            "cpu_here_s": _own_cpu_s() - c0, "load": os.getloadavg()[0],
+            "start_method": start_method,
+            "variants": len(rows)}
+
+
+def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: str | None, method: str | None) -> dict:
+    """Serial and cluster sweeps end to end, each in a fresh process, alternating over ``rounds``."""
+    import os
+
+    from planner.sweep import default_workers
+
+    w = workers or default_workers()
+    src = Path(root).resolve() if root else ROOT
+    runs: dict[str, list[dict]] = {"serial": [], "cluster": []}
+    load = [os.getloadavg()[0]]
+    for _ in range(rounds):
+        for mode in ("serial", "cluster"):
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--e2e-child", mode, "--variants", str(n_variants),
+                   "--days", str(days), "--workers", str(w), "--e2e-root", str(src)]
+            if method:
+                cmd += ["--e2e-method", method]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=src)
+            runs[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        load.append(os.getloadavg()[0])
+    ser = [r["wall_s"] for r in runs["serial"]]
+    clu = [r["wall_s"] for r in runs["cluster"]]
+
+    def med(key, mode):
+        return round(statistics.median(r[key] for r in runs[mode]), 3)
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=src, capture_output=True, text=True,
+                                check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {"part": "e2e", "commit": commit, "root": str(src), "variants": runs["serial"][0]["variants"],
+            "days_each": days, "workers": w, "rounds": rounds,
+            "start_method": runs["cluster"][0]["start_method"], "load_average_1min": [round(x, 1) for x in load],
+            "serial_wall_s": [round(x, 2) for x in ser], "cluster_wall_s": [round(x, 2) for x in clu],
+            "speedup_end_to_end": round(sum(ser) / sum(clu), 3),
+            "speedup_per_round": [round(a / b, 3) for a, b in zip(ser, clu)],
+            "define_s": {"serial": med("define_s", "serial"), "cluster": med("define_s", "cluster")},
+            "cluster_to_first_row_s": med("to_first_row_s", "cluster"),
+            "serial_to_first_row_s": med("to_first_row_s", "serial"),
+            "cluster_after_last_row_s": med("after_last_row_s", "cluster"),
+            "cluster_client_cpu_s": med("cpu_here_s", "cluster"), "target_speedup": 1.7}
+
+
 def annual(days: float, workers: int | None, limit: int | None = None) -> dict:
     from planner.demo import build_demo_plan
     from planner.sweep import default_workers, define, execute
@@ -338,7 +425,7 @@ def annual(days: float, workers: int | None, limit: int | None = None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("kernels", "scaling", "threads", "annual", "all"), default="all")
+    ap.add_argument("--part", choices=("kernels", "scaling", "threads", "e2e", "annual", "all"), default="all")
     ap.add_argument("--kinds", default="processes,threads,in-process",
                     help="clusters of the threads part: processes, threads (one process), in-process")
     ap.add_argument("--kernel-tasks", type=int, default=6, help="one-day variants per worker in the kernels part")
@@ -350,14 +437,25 @@ def main() -> None:
                     "against the same serial slices: numbers or 'auto' (execute's default), comma-separated")
     ap.add_argument("--annual-days", type=float, default=365.0,
                     help="days of each annual-sweep variant from 1 January (365: the weather year)")
+    ap.add_argument("--e2e-root", default=None, help="checkout of dcplan the e2e part measures (default this one)")
+    ap.add_argument("--e2e-method", default=None, choices=("spawn", "forkserver", "fork"),
+                    help="worker start method of the embedded cluster in the e2e part (default: dcplan's)")
+    ap.add_argument("--e2e-child", default=None, choices=("serial", "cluster"), help=argparse.SUPPRESS)
     ap.add_argument("--annual-limit", type=int, default=None, help="run only the first N of the 36 variants")
     a = ap.parse_args()
+    if a.e2e_child:  # one run of the e2e part, in the checkout given (the parent started this process for it)
+        if a.e2e_root:
+            sys.path.insert(0, str(Path(a.e2e_root).resolve()))
+        print(json.dumps(_e2e_child(a.e2e_child, a.variants, a.days, a.workers, a.e2e_method)), flush=True)
+        return
     if a.part in ("kernels", "all"):
         print(json.dumps(kernels(a.kernel_tasks, a.workers)), flush=True)
     if a.part in ("scaling", "all"):
         print(json.dumps(scaling(a.variants, a.days, a.workers, a.rounds, a.batches.split(","))), flush=True)
     if a.part in ("threads", "all"):
         print(json.dumps(threads(a.variants, a.days, a.workers, a.kinds.split(","))), flush=True)
+    if a.part in ("e2e", "all"):
+        print(json.dumps(e2e(a.variants, a.days, a.workers, a.rounds, a.e2e_root, a.e2e_method)), flush=True)
     if a.part in ("annual", "all"):
         print(json.dumps(annual(a.annual_days, a.workers, a.annual_limit)), flush=True)
 

@@ -145,6 +145,41 @@ def test_variants_are_the_full_factorial_with_stable_distinct_hashes(plan):
     assert define(plan, params, days=1).variants[0].hash == define(plan, params, days=1.0).variants[0].hash
 
 
+def _reference_canonical(obj):
+    """The canonical form the variant hashes were defined with (before define() rendered the plan
+    once): a results file written by an earlier dcplan must still be found by ``--resume``."""
+    import dataclasses
+    import math
+    from collections.abc import Mapping
+    from datetime import date
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _reference_canonical(dataclasses.asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _reference_canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_reference_canonical(v) for v in obj]
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return repr(obj)
+    return obj
+
+
+def test_variant_hashes_are_content_hashes_of_plan_settings_and_changes(plan):
+    import hashlib
+    import json
+    sw = define(plan, {"weather": ["phoenix", "minneapolis"], "tariff": [0.1, 0.2], "start": ["2025-08-01"],
+                       "setpoint.TCS": [40, 43.5], "units.FWS": ["N", "N+1"]}, days=1)
+    base = sw.scenario
+    settings = {"scenario": base.name, "start": base.start, "horizon_s": base.horizon_s, "days": 1.0, "year": False}
+    for v in sw.variants:
+        parts = [{"kind": c.kind, "target": c.target, "value": c.value} for c in v.changes]
+        text = json.dumps(_reference_canonical([plan, settings, parts, {"weather": v.weather_key}]), sort_keys=True,
+                          separators=(",", ":"), allow_nan=False)
+        assert v.hash == hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], v.labels
+    assert len({v.hash for v in sw.variants}) == len(sw) == 16
+
+
 def test_every_parameter_kind_has_a_transform_order():
     assert set(KINDS) == set(_ORDER)
 

@@ -198,6 +198,49 @@ def test_the_embedded_cluster_runs_its_background_loops_at_the_sweep_settings():
     assert {k: dask.config.get(k) for k in EMBEDDED_CONFIG} == before
 
 
+def _worker_origin():
+    """On a worker: its parent's command line, whether SIGINT is ignored, the BLAS/OpenMP thread
+    setting, where dcplan's package comes from, and whether the parent has numba's compiler library
+    loaded (it imported the solver: the preload worked; a failed preload import is silent)."""
+    import signal as sig
+
+    import planner
+    parent = psutil.Process().parent()
+    return {"parent": " ".join(parent.cmdline()), "sigint_ignored": sig.getsignal(sig.SIGINT) == sig.SIG_IGN,
+            "omp_threads": os.environ.get("OMP_NUM_THREADS"), "planner": planner.__file__,
+            "parent_has_numba": any("llvmlite" in m.path for m in parent.memory_maps())}
+
+
+@pytest.mark.timeout(120)
+def test_the_embedded_workers_fork_from_a_preloaded_forkserver_that_ignores_ctrl_c():
+    """The embedded cluster starts its workers from this process's forkserver (not by spawning a fresh
+    interpreter each: ~1.2 CPU-s of imports per worker, and ~1 s of interpreter exit at shutdown; not
+    by forking this threaded process): each worker is a child of the forkserver, ignores SIGINT (Ctrl+C
+    reaches only the sweep's process, which cancels and closes the cluster), has Dask's one-thread
+    BLAS/OpenMP setting, and runs this checkout's dcplan. The cluster's processes are gone when the
+    sweep is over; the forkserver stays for the next sweep of this process."""
+    import planner
+    from planner.sweep.runner import FORKSERVER_PRELOAD, connect, worker_start_method
+
+    if worker_start_method() != "forkserver":  # pragma: no cover (Windows: spawn)
+        pytest.skip("no forkserver on this platform")
+    with connect(workers=2) as client:
+        origins = list(client.run(_worker_origin).values())
+        pids = list(client.run(os.getpid).values())
+    assert len(origins) == 2
+    for o in origins:
+        assert "multiprocessing.forkserver" in o["parent"] and repr(list(FORKSERVER_PRELOAD)) in o["parent"], o
+        assert o["sigint_ignored"] and o["omp_threads"] == "1" and o["parent_has_numba"], o
+        assert o["planner"] == planner.__file__
+    assert {"distributed", "planner.sweep.worker"} <= set(FORKSERVER_PRELOAD)
+    t0 = time.monotonic()
+    while any(psutil.pid_exists(p) for p in pids) and time.monotonic() - t0 < 10:
+        time.sleep(0.1)
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+    # the SIGINT disposition of this process is as it was
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
 @pytest.fixture
 def dask_processes(tmp_path):
     """A `dask scheduler` and two single-thread `dask worker` processes on 127.0.0.1, each in its own

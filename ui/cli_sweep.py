@@ -56,9 +56,9 @@ def _definition(args):
 
 def cmd_sweep(args) -> int:
     """``dcplan sweep PLAN …``: run the variants, write the results file, print the ranking."""
-    from models.store import PlanFileError, load_plan
     from planner.sweep import (ResultsFile, SweepError, best, check_address, define, default_workers, execute,
                                objectives_for, parse_constraint, pareto)
+    from planner.sweep.runner import start_forkserver, worker_start_method
 
     if args.workers is not None and args.workers < 1:
         raise _cli_error(f"--workers must be at least 1, got {args.workers}")
@@ -71,6 +71,11 @@ def cmd_sweep(args) -> int:
         raise _cli_error("--resume needs --out RESULTS.csv (the file to resume)")
     if args.days is not None and (not math.isfinite(args.days) or args.days <= 0):
         raise _cli_error(f"--days must be > 0, got {args.days:g}")
+    if args.scheduler is None and worker_start_method() == "forkserver":
+        # the embedded cluster's workers fork from this server: it imports their modules while this
+        # process reads the plan and checks the sweep (nothing is submitted before that is done)
+        start_forkserver()
+    from models.store import PlanFileError, load_plan
     try:
         plan = load_plan(args.plan)
     except PlanFileError as exc:

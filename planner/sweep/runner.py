@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -42,6 +44,15 @@ EMBEDDED_CONFIG = {
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.worker.memory.monitor-interval": "500ms",
 }
+#: Modules the embedded cluster's forkserver imports once, before it forks the worker processes:
+#: what a worker needs before its first task (Dask itself, and the sweep's worker path with the
+#: solver). Each spawned worker imported these itself, ~1.2 CPU-s, and its interpreter's orderly
+#: exit at shutdown took ~0.5-0.9 s more; a forked worker starts with them and leaves with
+#: ``os._exit`` (benchmarks/bench_sweep.py ``--part e2e``, planner/sweep/STATUS.md). The solver's
+#: compiled kernels are not loaded here but in each worker by :class:`.kernels.SolverKernels`, in a
+#: thread: a fresh install whose numba cache is cold compiles there for a minute, with the worker
+#: answering the scheduler and Ctrl+C working, instead of inside the cluster's start.
+FORKSERVER_PRELOAD = ("distributed", "planner.sweep.worker", "planner.sweep.kernels")
 #: How often the collection loop checks ``cancel`` while no result arrives [s]. A result that
 #: arrives wakes the loop at once (it waits on a queue the futures' done-callbacks fill), so this
 #: sets only how soon a cancel is seen, not the latency of a row or of the sweep's end.
@@ -85,6 +96,84 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+def worker_start_method() -> str:
+    """How the embedded cluster starts its worker processes: ``forkserver`` where the platform has
+    it (Linux, macOS), else ``spawn`` (Windows).
+
+    Not ``fork``: the process forking would be this one, with Dask's event-loop thread (and a
+    notebook's or a GUI's threads) running, so a lock held by another thread at that instant stays
+    held in the worker for ever (the reason Dask's default is ``spawn`` and Python 3.12 warns about
+    ``fork`` in a threaded process). The forkserver is a separate, single-threaded process that
+    imported :data:`FORKSERVER_PRELOAD` once; a worker is a fork of it, so it starts with them
+    imported (measured start-up and shutdown: planner/sweep/STATUS.md)."""
+    import multiprocessing
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+_forkserver_lock = threading.Lock()
+
+
+def _pre_spawn_environ() -> dict[str, str]:
+    """Dask's ``distributed.nanny.pre-spawn-environ`` (the user's Dask configuration over
+    distributed's defaults), read without importing ``distributed``, which takes ~0.5 s that the
+    forkserver's own imports can overlap."""
+    import importlib.util
+
+    import dask
+    import yaml
+
+    env = {}
+    spec = importlib.util.find_spec("distributed")
+    if spec is not None and spec.submodule_search_locations:
+        try:
+            with open(os.path.join(list(spec.submodule_search_locations)[0], "distributed.yaml"), encoding="utf-8") as fh:
+                defaults = yaml.safe_load(fh) or {}
+            env = dict(((defaults.get("distributed") or {}).get("nanny") or {}).get("pre-spawn-environ") or {})
+        except (OSError, yaml.YAMLError, AttributeError):  # another layout: the user's settings alone, below
+            env = {}
+    env.update(dask.config.get("distributed.nanny.pre-spawn-environ", default=None) or {})
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def start_forkserver() -> None:
+    """Start this process's forkserver, which imports :data:`FORKSERVER_PRELOAD` and then forks the
+    embedded cluster's workers; returns at once (the server imports beside this process). Once per
+    process: the server serves every later embedded cluster (the next sweep in a notebook) and
+    exits with this process. :func:`connect` calls it first thing; the CLI calls it before it reads
+    the plan file, so the server's imports overlap that too.
+
+    The server gets what a spawned worker would: SIGINT ignored (so are the workers it forks:
+    Ctrl+C reaches only the sweep's process, which cancels and closes the cluster), Dask's
+    ``distributed.nanny.pre-spawn-environ`` (one BLAS/OpenMP thread per worker process and the like,
+    which must be set before numpy is imported; the Nanny sets them in this process before each
+    start too) and this process's leading ``sys.path`` entries (a checkout run in place: Python's
+    forkserver ignores the parent's ``sys.path`` when it imports the preload)."""
+    import multiprocessing
+    import sysconfig
+    from multiprocessing import forkserver
+
+    with _forkserver_lock, _sigint_ignored():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+        os.environ.update(_pre_spawn_environ())
+        stdlib = {os.path.normcase(os.path.abspath(sysconfig.get_paths()[k])) for k in ("stdlib", "platstdlib")}
+        leading = []
+        for entry in sys.path:
+            full = os.path.normcase(os.path.abspath(entry or os.curdir))
+            if full in stdlib or full.endswith(".zip"):
+                break
+            leading.append(full)
+        before = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(leading)
+        try:
+            forkserver.ensure_running()  # at once if it runs already (restarted if it died)
+        finally:
+            if before is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = before
+
+
 def check_address(address: str) -> None:
     """Refuse a malformed scheduler address before a ``Client`` exists (a half-built client would
     block for its close timeout when collected)."""
@@ -107,6 +196,9 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     if client is not None:
         yield client
         return
+    method = worker_start_method() if scheduler is None else None
+    if method == "forkserver":
+        start_forkserver()  # before this process imports distributed: the two import side by side
     import dask
     from distributed import Client, LocalCluster
 
@@ -134,8 +226,12 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     # CRITICAL: a worker's own log of the shutdown would be noise, failures reach the caller through
     # the futures. Everything listens on the loopback only; the scheduler's status page (health and
     # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
-    # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at spawn.
-    with _sigint_ignored(), dask.config.set(EMBEDDED_CONFIG):
+    # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at their start
+    # and fork from this process's forkserver (see worker_start_method).
+    with _sigint_ignored(), dask.config.set({**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method}):
+        if method == "forkserver":  # Dask sets its own preload list on its first use: ours, should the server restart
+            from distributed.utils import get_mp_context
+            get_mp_context().set_forkserver_preload(list(FORKSERVER_PRELOAD))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     cl = Client(cluster, set_as_default=False)
@@ -245,14 +341,16 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
         variant; a variant that fails inside a batch is named, its batch-mates' rows are kept.
     A ``KeyboardInterrupt`` cancels the remaining tasks too, then propagates.
     """
-    from .kernels import SolverKernels
-
     sizer = _BatchSizer(batch_size)
     skip = set(skip)
     todo = [v for v in sweep.variants if v.hash not in skip]
     rows: dict[int, dict] = {}
     if not todo:
         return []
+    if client is None and scheduler is None and worker_start_method() == "forkserver":
+        start_forkserver()  # first: its imports overlap this process's import of distributed (below)
+    from .kernels import SolverKernels
+
     if progress is not None:
         progress(0.0)
     with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo)) as cl:
@@ -379,6 +477,8 @@ def run(plan: Plan, params: Mapping[str, Iterable], client=None, *, scenario: st
 
     >>> rows = run(plan, {"control": ["reactive", "predictive"], "setpoint.TCS": [40, 43]}, days=1)
     """
+    if client is None and worker_start_method() == "forkserver":
+        start_forkserver()  # the embedded cluster's forkserver imports beside define() (weather files are read there)
     sweep = define(plan, params, scenario=scenario, days=days, year=year,
                    schedule_time_limit_s=schedule_time_limit_s)
     return execute(sweep, client, workers=workers, progress=progress, cancel=cancel, batch_size=batch_size)
