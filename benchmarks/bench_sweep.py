@@ -41,13 +41,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+# the checkout measured: this one, or the one an e2e parent names for its child (the variable, not an
+# argument, so the child's workers — which re-run this module's top level — import that checkout too)
+ROOT = Path(os.environ.get("DCPLAN_BENCH_ROOT") or Path(__file__).resolve().parents[1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 
@@ -370,7 +373,8 @@ def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: st
                    "--days", str(days), "--workers", str(w), "--e2e-root", str(src)]
             if method:
                 cmd += ["--e2e-method", method]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=src)
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=src,
+                                 env={**os.environ, "DCPLAN_BENCH_ROOT": str(src)})
             runs[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
         load.append(os.getloadavg()[0])
     ser = [r["wall_s"] for r in runs["serial"]]

@@ -241,6 +241,37 @@ def test_the_embedded_workers_fork_from_a_preloaded_forkserver_that_ignores_ctrl
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
 
 
+def test_starting_the_forkserver_leaves_this_process_environment_as_it_was(monkeypatch):
+    """The forkserver gets Dask's pre-spawn settings (one BLAS/OpenMP thread) and this checkout's path;
+    the sweep's own process keeps its environment — it may start no cluster at all (a bad plan, a
+    refused definition, --resume with every row done) and its numpy would otherwise run one thread."""
+    from planner.sweep.runner import start_forkserver, worker_start_method
+
+    if worker_start_method() != "forkserver":  # pragma: no cover (macOS, Windows: spawn)
+        pytest.skip("no forkserver on this platform")
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path[:1]))
+    before = dict(os.environ)
+    start_forkserver()
+    assert dict(os.environ) == before
+
+
+@pytest.mark.timeout(120)
+def test_where_there_is_no_forkserver_the_embedded_workers_are_spawned(monkeypatch):
+    """The spawn path (Windows, macOS) on this machine: the workers are fresh interpreters, not children
+    of a forkserver, ignore Ctrl+C and run this checkout's dcplan."""
+    import planner
+    from planner.sweep import runner
+
+    monkeypatch.setattr(runner, "worker_start_method", lambda: "spawn")
+    with runner.connect(workers=1) as client:
+        origins = list(client.run(_worker_origin).values())
+    assert len(origins) == 1
+    assert "multiprocessing.forkserver" not in origins[0]["parent"], origins
+    assert origins[0]["sigint_ignored"] and origins[0]["planner"] == planner.__file__, origins
+
+
 @pytest.fixture
 def dask_processes(tmp_path):
     """A `dask scheduler` and two single-thread `dask worker` processes on 127.0.0.1, each in its own

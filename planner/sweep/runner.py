@@ -97,8 +97,9 @@ def _sigint_ignored():
 
 
 def worker_start_method() -> str:
-    """How the embedded cluster starts its worker processes: ``forkserver`` where the platform has
-    it (Linux, macOS), else ``spawn`` (Windows).
+    """How the embedded cluster starts its worker processes: ``forkserver`` on Linux, else ``spawn``
+    (Windows has no forkserver; on macOS CPython keeps ``spawn`` as its default because the system
+    frameworks are not fork-safe, and the server would fork after importing numpy and llvmlite).
 
     Not ``fork``: the process forking would be this one, with Dask's event-loop thread (and a
     notebook's or a GUI's threads) running, so a lock held by another thread at that instant stays
@@ -108,7 +109,8 @@ def worker_start_method() -> str:
     imported (measured start-up and shutdown: planner/sweep/STATUS.md)."""
     import multiprocessing
 
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    linux = sys.platform.startswith("linux")
+    return "forkserver" if linux and "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 _forkserver_lock = threading.Lock()
@@ -155,6 +157,9 @@ def start_forkserver() -> None:
 
     with _forkserver_lock, _sigint_ignored():
         multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+        # the server (and so every worker) gets Dask's pre-spawn settings and this checkout's path; this
+        # process gets its own environment back (nothing may start a cluster: a bad plan, --resume done)
+        saved = dict(os.environ)
         os.environ.update(_pre_spawn_environ())
         stdlib = {os.path.normcase(os.path.abspath(sysconfig.get_paths()[k])) for k in ("stdlib", "platstdlib")}
         leading = []
@@ -163,15 +168,13 @@ def start_forkserver() -> None:
             if full in stdlib or full.endswith(".zip"):
                 break
             leading.append(full)
-        before = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = os.pathsep.join(leading)
         try:
             forkserver.ensure_running()  # at once if it runs already (restarted if it died)
         finally:
-            if before is None:
-                os.environ.pop("PYTHONPATH", None)
-            else:
-                os.environ["PYTHONPATH"] = before
+            for key in set(os.environ) - set(saved):
+                del os.environ[key]
+            os.environ.update(saved)
 
 
 def check_address(address: str) -> None:
