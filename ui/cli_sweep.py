@@ -58,7 +58,7 @@ def cmd_sweep(args) -> int:
     """``dcplan sweep PLAN …``: run the variants, write the results file, print the ranking."""
     from planner.sweep import (ResultsFile, SweepError, best, check_address, define, default_workers, execute,
                                objectives_for, parse_constraint, pareto)
-    from planner.sweep.runner import start_forkserver, worker_start_method
+    from planner.sweep.runner import start_forkserver
 
     if args.workers is not None and args.workers < 1:
         raise _cli_error(f"--workers must be at least 1, got {args.workers}")
@@ -71,7 +71,7 @@ def cmd_sweep(args) -> int:
         raise _cli_error("--resume needs --out RESULTS.csv (the file to resume)")
     if args.days is not None and (not math.isfinite(args.days) or args.days <= 0):
         raise _cli_error(f"--days must be > 0, got {args.days:g}")
-    if args.scheduler is None and worker_start_method() == "forkserver":
+    if args.scheduler is None:
         # the embedded cluster's workers fork from this server: it imports their modules while this
         # process reads the plan and checks the sweep (nothing is submitted before that is done)
         start_forkserver()

@@ -150,7 +150,10 @@ def start_forkserver() -> None:
     ``distributed.nanny.pre-spawn-environ`` (one BLAS/OpenMP thread per worker process and the like,
     which must be set before numpy is imported; the Nanny sets them in this process before each
     start too) and this process's leading ``sys.path`` entries (a checkout run in place: Python's
-    forkserver ignores the parent's ``sys.path`` when it imports the preload)."""
+    forkserver ignores the parent's ``sys.path`` when it imports the preload). Nothing where the
+    workers are spawned (:func:`worker_start_method`)."""
+    if worker_start_method() != "forkserver":
+        return
     import multiprocessing
     import sysconfig
     from multiprocessing import forkserver
@@ -199,8 +202,7 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     if client is not None:
         yield client
         return
-    method = worker_start_method() if scheduler is None else None
-    if method == "forkserver":
+    if scheduler is None:
         start_forkserver()  # before this process imports distributed: the two import side by side
     import dask
     from distributed import Client, LocalCluster
@@ -231,6 +233,7 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     # metrics; the dashboard needs bokeh) on a free port, not on 8787, which another cluster may hold.
     # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at their start
     # and fork from this process's forkserver (see worker_start_method).
+    method = worker_start_method()
     with _sigint_ignored(), dask.config.set({**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method}):
         if method == "forkserver":  # Dask sets its own preload list on its first use: ours, should the server restart
             from distributed.utils import get_mp_context
@@ -350,7 +353,7 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
     rows: dict[int, dict] = {}
     if not todo:
         return []
-    if client is None and scheduler is None and worker_start_method() == "forkserver":
+    if client is None and scheduler is None:
         start_forkserver()  # first: its imports overlap this process's import of distributed (below)
     from .kernels import SolverKernels
 
@@ -480,7 +483,7 @@ def run(plan: Plan, params: Mapping[str, Iterable], client=None, *, scenario: st
 
     >>> rows = run(plan, {"control": ["reactive", "predictive"], "setpoint.TCS": [40, 43]}, days=1)
     """
-    if client is None and worker_start_method() == "forkserver":
+    if client is None:
         start_forkserver()  # the embedded cluster's forkserver imports beside define() (weather files are read there)
     sweep = define(plan, params, scenario=scenario, days=days, year=year,
                    schedule_time_limit_s=schedule_time_limit_s)
