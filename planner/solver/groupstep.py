@@ -128,8 +128,8 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
     tp0 = X[1, i]
     th, tph, eh, thr_t, lost = pair_step_pieces_1(
         td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
-        S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha, GS.p_g,
-        GS.t_g, 48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
+        S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha,
+        48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
     g_i = S.gpus[i]
     if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
         lost = lost * (1.0 - down_w) + down_w * h

@@ -212,10 +212,10 @@ def piece_of_both(td, kinks):
 
 @njit(refcount=False)
 def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
-                       off, w, t_op, t_slow, p_hw, k_die, alpha, p_scr, t_scr, max_pieces=48, pc=None,
+                       off, w, t_op, t_slow, p_hw, k_die, alpha, max_pieces=48, pc=None,
                        g_law=math.nan, inv_den=math.nan, root_hw=math.nan):
     """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the
-    server's GPU groups (:func:`group_lost_and_hottest` at each piece's mean die):
+    server's GPU groups (:func:`group_lost_1` at each piece's mean die):
     ``(td1, tp1, energy_j, throttled_s, lost_s)``.
 
     ``pc`` [:data:`PC_LEN`] (optional): the server's piece propagator kept between steps. A step

@@ -374,7 +374,6 @@ class ServerState(NamedTuple):
     r: np.ndarray
     tcl: np.ndarray
     energy: np.ndarray
-    q0: np.ndarray
     in_event: np.ndarray
     ever: np.ndarray
     srv_thr_s: np.ndarray
@@ -423,7 +422,7 @@ def server_state(model, t_die, t_plate) -> ServerState:
     n = model.n
     z = lambda: np.zeros(n)  # noqa: E731
     return ServerState(np.vstack((t_die, t_plate)).astype(float), np.zeros((2, n)), np.zeros((2, n)), z(), z(), z(),
-                       z(), z(), z(), np.zeros(n, np.bool_), np.zeros(n, np.bool_), z(), np.zeros(4))
+                       z(), z(), np.zeros(n, np.bool_), np.zeros(n, np.bool_), z(), np.zeros(4))
 
 
 @njit(refcount=False)
