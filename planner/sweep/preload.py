@@ -1,0 +1,23 @@
+"""Imported once by the embedded cluster's forkserver (:data:`.runner.FORKSERVER_PRELOAD`), after
+Dask and the solver, before the server forks the first worker: loads the solver kernels from
+numba's on-disk cache into the server, so the workers it forks start with them (see
+:func:`.kernels.preload_from_cache`: nothing is compiled there and no thread started). Not meant
+to be imported anywhere else (it would load the kernels in that process).
+"""
+from __future__ import annotations
+
+import os
+
+from . import kernels
+
+#: What the load did: ``"loaded"``, ``"cold …"``, ``"parallel"`` or ``"failed: …"``
+STATUS = kernels.preload_from_cache()
+#: Seconds it took (None unless loaded)
+SECONDS = kernels.loaded_s()
+#: OS threads of the server after it (1: single-threaded, safe to fork)
+THREADS = kernels.os_threads()
+#: (loads from numba's cache, compiles) of the solver's kernels in the server when it was done: a
+#: worker forked from it that loaded nothing itself has the same counts after its tasks
+CACHE_COUNTS = kernels.cache_counts()
+#: The server's process id (a worker compares its parent's with it)
+SERVER_PID = os.getpid()
