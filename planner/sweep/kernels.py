@@ -100,9 +100,19 @@ def os_threads() -> int:
         return threading.active_count()
 
 
+def _warm_short_runs() -> None:
+    """Load the kernel specialisation of runs shorter than a few weeks: the first of
+    :func:`planner.solver.warmup.warm`'s runs. Not the float32 loop series of long runs (another
+    specialisation, ~0.1 s more in the server before it can fork): a worker loads that on its first
+    long variant, 2-3 % of an annual variant's time."""
+    from planner.solver.examples import liquid_burst_plan
+    from planner.solver.run import simulate
+    simulate(liquid_burst_plan(lag_s=60.0, horizon_s=1200.0), weather=30.0, step_s=10.0)
+
+
 def preload_from_cache() -> str:
-    """Load the kernels :func:`load_kernels` loads, but only from numba's on-disk cache and only
-    where that starts no thread: in the embedded cluster's forkserver, before it forks the workers
+    """Load the kernels of short runs (:func:`_warm_short_runs`), but only from numba's on-disk cache
+    and only where that starts no thread: in the embedded cluster's forkserver, before it forks the workers
     (see the module docstring). Returns what happened:
 
     ``"loaded"``  every kernel came from the cache (:func:`loaded_s` is set: the workers forked from
@@ -127,10 +137,9 @@ def preload_from_cache() -> str:
         cpu_target.target_context.refresh()
         if any(d.targetoptions.get("parallel") for d in solver_dispatchers()):
             return "parallel"
-        from planner.solver.warmup import warm
         try:
             with event.install_listener("numba:compile", _no_compile_listener()):
-                warm()
+                _warm_short_runs()
         except _WouldCompile as exc:
             return f"cold ({exc})" if str(exc) else "cold"
     except Exception as exc:  # noqa: BLE001 (the forkserver must come up: the workers load them then)
