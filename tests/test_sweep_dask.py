@@ -455,6 +455,7 @@ from planner.sweep import run
 from planner.sweep.runner import connect
 
 def state():
+    import gc
     import numba
     from planner.solver import integrate
     from planner.sweep import kernels, preload
@@ -462,7 +463,8 @@ def state():
             "parent_is_server": psutil.Process().ppid() == preload.SERVER_PID, "server_s": preload.SECONDS,
             "loaded_s": kernels.loaded_s(), "counts": kernels.cache_counts(),
             "kernel_loaded": bool(integrate._advance.signatures),
-            "numba_threads": numba.config.NUMBA_NUM_THREADS, "dcplan_threads": os.environ.get("DCPLAN_THREADS")}
+            "numba_threads": numba.config.NUMBA_NUM_THREADS, "dcplan_threads": os.environ.get("DCPLAN_THREADS"),
+            "gc": [gc.isenabled(), gc.get_freeze_count()]}
 
 if __name__ == "__main__":
     with connect(workers=2) as client:
@@ -481,7 +483,8 @@ def test_the_forkserver_loads_the_cached_kernels_once_and_the_workers_load_none(
     before any task each worker has the stepping kernel and the server's load time, after a sweep
     (the worker plugin registered, four variants run) it has loaded and compiled nothing itself
     (numba's cache counters are still the server's). The server was single-threaded when it forked,
-    and the workers run one numba thread each. In a fresh process: this process's forkserver may
+    and the workers run one numba thread each and collect garbage as usual, without rescanning the
+    server's frozen modules. In a fresh process: this process's forkserver may
     have started before the cache was warm."""
     from planner.sweep.kernels import load_kernels
     from planner.sweep.runner import worker_start_method
@@ -504,6 +507,8 @@ def test_the_forkserver_loads_the_cached_kernels_once_and_the_workers_load_none(
         assert b["counts"] == b["server_counts"], b
         assert a["counts"] == b["server_counts"] and a["loaded_s"] == b["server_s"], a  # the worker loaded nothing
         assert a["numba_threads"] == 1 and a["dcplan_threads"] == "1", a
+        # the collector, paused for the server's imports, is on; the server's objects are frozen (not rescanned)
+        assert b["gc"][0] and a["gc"][0] and b["gc"][1] > 100_000, b
 
 
 def test_with_a_cold_numba_cache_the_forkserver_compiles_nothing(tmp_path):

@@ -6,6 +6,7 @@ to be imported anywhere else (it would load the kernels in that process).
 """
 from __future__ import annotations
 
+import gc
 import os
 
 from . import kernels
@@ -21,3 +22,9 @@ THREADS = kernels.os_threads()
 CACHE_COUNTS = kernels.cache_counts()
 #: The server's process id (a worker compares its parent's with it)
 SERVER_PID = os.getpid()
+
+# The collector was paused for the server's imports (planner.forkserver_gc, the first preload): what
+# they created moves to the permanent generation (a worker's collections never rescan it, and do
+# not write to those pages, which the workers share with the server until written), then it is on.
+gc.freeze()
+gc.enable()

@@ -46,14 +46,15 @@ EMBEDDED_CONFIG = {
 }
 #: Modules the embedded cluster's forkserver imports once, before it forks the worker processes:
 #: what a worker needs before its first task (Dask itself, and the sweep's worker path with the
-#: solver), then :mod:`.preload`, which loads the solver's compiled kernels from numba's on-disk
+#: solver; with the garbage collector paused meanwhile, :mod:`planner.forkserver_gc`), then :mod:`.preload`, which loads the solver's compiled kernels from numba's on-disk
 #: cache into the server. Each spawned worker imported these itself, ~1.2 CPU-s, and its
 #: interpreter's orderly exit at shutdown took ~0.5-0.9 s more; a forked worker starts with them
 #: (kernels included: ~0.5 CPU-s each worker no longer spends) and leaves with ``os._exit``
 #: (benchmarks/bench_sweep.py ``--part e2e``, planner/sweep/STATUS.md). Where the cache lacks a
 #: kernel (a fresh install) the server compiles nothing: :class:`.kernels.SolverKernels` loads them
 #: in each worker, in a thread, with the worker answering the scheduler and Ctrl+C working.
-FORKSERVER_PRELOAD = ("distributed", "planner.sweep.worker", "planner.sweep.kernels", "planner.sweep.preload")
+FORKSERVER_PRELOAD = ("planner.forkserver_gc", "distributed", "planner.sweep.worker", "planner.sweep.kernels",
+                      "planner.sweep.preload")
 #: Environment of the embedded cluster's worker processes on top of Dask's ``pre-spawn-environ``
 #: (one BLAS/OpenMP thread each): numba's threads too — two workers on two cores are the
 #: parallelism, a solver kernel running on numba's threads in each would oversubscribe them.
