@@ -464,7 +464,8 @@ def state():
             "loaded_s": kernels.loaded_s(), "counts": kernels.cache_counts(),
             "kernel_loaded": bool(integrate._advance.signatures),
             "numba_threads": numba.config.NUMBA_NUM_THREADS, "dcplan_threads": os.environ.get("DCPLAN_THREADS"),
-            "gc": [gc.isenabled(), gc.get_freeze_count()]}
+            "gc": [gc.isenabled(), gc.get_freeze_count()],
+            "server_threads_after_forks": psutil.Process().parent().num_threads()}
 
 if __name__ == "__main__":
     with connect(workers=2) as client:
@@ -501,7 +502,8 @@ def test_the_forkserver_loads_the_cached_kernels_once_and_the_workers_load_none(
     assert res["errors"] == ["", "", "", ""]
     assert len(res["before"]) == len(res["after"]) == 2
     for b, a in zip(res["before"], res["after"]):
-        assert b["status"] == "loaded" and b["server_threads"] == 1 and b["parent_is_server"], b
+        assert b["status"] == "loaded" and b["parent_is_server"], b
+        assert b["server_threads_after_forks"] == 1 and b["server_threads"] <= 2, b  # 2: numba's TBB pool, joined at fork
         assert b["kernel_loaded"] and b["loaded_s"] == b["server_s"] > 0, b
         assert b["server_counts"][0] > 0 and b["server_counts"][1] == 0, b  # loaded from the cache, nothing compiled
         assert b["counts"] == b["server_counts"], b
@@ -537,18 +539,27 @@ def test_with_a_cold_numba_cache_the_forkserver_compiles_nothing(tmp_path):
     assert res["wall"] < 30, res  # imports and the target set-up; compiling the kernels takes minutes
 
 
-def test_kernels_on_numba_threads_are_left_to_the_workers():
+@pytest.mark.parametrize("layer, status", [("workqueue", "parallel"), ("omp", "parallel"), ("tbb", "loaded")])
+def test_kernels_on_numba_threads_are_preloaded_only_where_numba_joins_its_pool_at_fork(layer, status):
     """A solver kernel compiled for numba's threads (prange) launches numba's thread pool when it is
-    loaded from the cache, and a process with threads must not fork: the forkserver then loads no
-    kernel (the workers' plugin does) and stays single-threaded."""
-    code = ("import json\n"
+    loaded from the cache, and a process with threads must not fork: with the workqueue or OpenMP
+    layer (their threads live on across a fork) the forkserver loads no kernel (the workers' plugin
+    does) and stays single-threaded; with TBB (numba joins its pool before each fork) it loads them."""
+    from planner.sweep.kernels import load_kernels
+
+    load_kernels()  # the cache warm, so that "loaded" is possible
+    code = ("import json, numba\n"
             "from planner.solver import integrate\n"
             "integrate._advance.targetoptions['parallel'] = True  # as a prange kernel would have\n"
+            f"numba.config.THREADING_LAYER = {layer!r}\n"
             "from planner.sweep import kernels\n"
-            "print(json.dumps({'status': kernels.preload_from_cache(), 'loaded_s': kernels.loaded_s(),\n"
+            "print(json.dumps({'status': kernels.preload_from_cache(), 'loaded': kernels.loaded_s() is not None,\n"
             "  'compiled': sum(len(d.signatures) for d in kernels.solver_dispatchers())}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr[-3000:]
     res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
-    assert res == {"status": "parallel", "loaded_s": None, "compiled": 0}, res
+    if status == "parallel":
+        assert res == {"status": "parallel", "loaded": False, "compiled": 0}, res
+    else:
+        assert res["status"] == "loaded" and res["loaded"] and res["compiled"] > 0, res

@@ -110,6 +110,12 @@ def _warm_short_runs() -> None:
     simulate(liquid_burst_plan(lag_s=60.0, horizon_s=1200.0), weather=30.0, step_s=10.0)
 
 
+def _pool_joined_at_fork() -> bool:
+    """Whether numba's threading layer is TBB, whose thread pool numba joins before a fork."""
+    import numba
+    return str(numba.config.THREADING_LAYER).lower() == "tbb"
+
+
 def preload_from_cache() -> str:
     """Load the kernels of short runs (:func:`_warm_short_runs`), but only from numba's on-disk cache
     and only where that starts no thread: in the embedded cluster's forkserver, before it forks the workers
@@ -120,8 +126,12 @@ def preload_from_cache() -> str:
     ``"cold"``  a kernel is not in the cache (a fresh install, a changed kernel source): the load
         stopped at numba's first compile, before anything was compiled; the workers' plugin loads
         (and compiles) them
-    ``"parallel"``  a kernel runs on numba's threads (``prange``): loading one from the cache
-        launches numba's thread pool, and a process with threads must not fork; left to the workers
+    ``"parallel"``  a kernel runs on numba's threads (``prange``) and numba's threading layer is not
+        TBB: loading such a kernel from the cache launches numba's thread pool, and a process with
+        threads must not fork (workqueue and GNU OpenMP keep theirs across a fork); left to the
+        workers. With TBB the kernels are loaded: numba's TBB layer joins its pool before every
+        fork (a ``pthread_atfork`` handler) and starts it again when next needed, so the server is
+        single-threaded when it forks
     ``"failed: …"``  anything else; left to the workers
 
     numba's own target set-up (its lowering registries; it imports ``scipy.linalg``) is done in any
@@ -135,7 +145,7 @@ def preload_from_cache() -> str:
     t = time.perf_counter()
     try:
         cpu_target.target_context.refresh()
-        if any(d.targetoptions.get("parallel") for d in solver_dispatchers()):
+        if any(d.targetoptions.get("parallel") for d in solver_dispatchers()) and not _pool_joined_at_fork():
             return "parallel"
         try:
             with event.install_listener("numba:compile", _no_compile_listener()):

@@ -15,7 +15,8 @@ from . import kernels
 STATUS = kernels.preload_from_cache()
 #: Seconds it took (None unless loaded)
 SECONDS = kernels.loaded_s()
-#: OS threads of the server after it (1: single-threaded, safe to fork)
+#: OS threads of the server after it: 1, or 2 where the kernels run on numba's TBB threads (its pool,
+#: launched by the load, is joined before each fork: the server is single-threaded when it forks)
 THREADS = kernels.os_threads()
 #: (loads from numba's cache, compiles) of the solver's kernels in the server when it was done: a
 #: worker forked from it that loaded nothing itself has the same counts after its tasks
