@@ -319,6 +319,8 @@ class ServerBank:
 import math  # noqa: E402
 from typing import NamedTuple  # noqa: E402
 
+import numba  # noqa: E402
+
 from .jit import njit  # noqa: E402
 
 
@@ -544,24 +546,104 @@ def pair_step_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, ga
     return td, tp, energy, thr, lost
 
 
+#: The server passes of a step run over fixed chunks of consecutive servers (:class:`Chunks`):
+#: a chunk ends only where a rack ends and both its servers' air and liquid loops change (a pod's
+#: end in the halls built from pods), and holds at least this many servers [-]
+CHUNK_MIN_SERVERS = 64
+#: A chunk longer than this is split at the next rack end even inside a run of one loop [-]
+CHUNK_MAX_SERVERS = 4096
+#: Per-chunk partial results of :func:`.groupstep.servers_step_groups`: hottest GPU, any server
+#: off the full-clock path, GPU time below full clock, IT energy
+PART_LEN = 4
+
+
+class Chunks(NamedTuple):
+    """The fixed partition of the servers for the per-step server passes (:func:`chunk_plan`).
+
+    ``bounds`` [nc + 1] first server of each chunk (and n). Per-loop sums are taken over *runs* of
+    consecutive servers on the same loop (air runs, then liquid runs), each run inside one chunk:
+    ``slot_a`` / ``slot_b`` [nc] the first run slot of each chunk; ``ev_loop`` / ``ev_slot`` [runs]
+    every run's loop and slot in the order a single pass over the servers adds them into the loop
+    sums. Scratch: ``rs`` / ``ro`` [runs] run sums, ``part`` [nc × :data:`PART_LEN`] and ``pst``
+    [nc × 8] per-chunk partials (GPU-group statistics). ``par`` [1]: 1 = chunks on numba's threads.
+
+    The partition depends on the plan only, never on the thread count, and the partial results are
+    combined serially in chunk order, so every result is the same bit for bit whether the chunks
+    run on one thread or several; the run sums are added in a single pass's order, so a one-chunk
+    plan (e.g. the demo pod) gives exactly what one pass over the servers gives."""
+
+    bounds: np.ndarray
+    slot_a: np.ndarray
+    slot_b: np.ndarray
+    ev_loop: np.ndarray
+    ev_slot: np.ndarray
+    rs: np.ndarray
+    ro: np.ndarray
+    part: np.ndarray
+    pst: np.ndarray
+    par: np.ndarray
+
+
+def chunk_plan(air, liq, rack, min_servers: int | None = None, max_servers: int | None = None) -> Chunks:
+    """:class:`Chunks` for servers on ``air`` / ``liq`` loops [n] (indices ≥ 0) in ``rack`` [n]."""
+    air, liq, rack = (np.asarray(x, np.int64) for x in (air, liq, rack))
+    n = air.size
+    lo = CHUNK_MIN_SERVERS if min_servers is None else int(min_servers)
+    hi = CHUNK_MAX_SERVERS if max_servers is None else int(max_servers)
+    # a chunk may end before server b only if no rack has servers on both sides
+    last = {}
+    for i, r in enumerate(rack.tolist()):
+        last[r] = i
+    reach = np.maximum.accumulate(np.array([last[r] for r in rack.tolist()], np.int64)) if n else np.zeros(0, np.int64)
+    bounds = [0]
+    for b in range(1, n):
+        if reach[b - 1] >= b:
+            continue
+        size = b - bounds[-1]
+        clean = air[b] != air[b - 1] and liq[b] != liq[b - 1]
+        if (clean and size >= lo) or size >= hi:
+            bounds.append(b)
+    if n and n - bounds[-1] < lo and len(bounds) > 1 and n - bounds[-2] <= hi:
+        bounds.pop()  # a short tail joins the chunk before it
+    bounds.append(n)
+    nc = len(bounds) - 1
+    starts = set(bounds[:-1])
+    # runs: a new run where the loop changes or a chunk starts; slots numbered air runs first
+    ka = [i for i in range(n) if i in starts or air[i] != air[i - 1]]
+    kb = [i for i in range(n) if i in starts or liq[i] != liq[i - 1]]
+    na = len(ka)
+    slot_a = np.searchsorted(np.array(ka, np.int64), np.array(bounds[:-1], np.int64)).astype(np.int64)
+    slot_b = (na + np.searchsorted(np.array(kb, np.int64), np.array(bounds[:-1], np.int64))).astype(np.int64)
+    # a single pass adds a run when the next one starts (air before liquid at the same server), and
+    # the last ones at the end
+    ev = []
+    for j, st in enumerate(ka):
+        end = ka[j + 1] if j + 1 < na else n
+        ev.append((end, 0, int(air[st]), j))
+    for j, st in enumerate(kb):
+        end = kb[j + 1] if j + 1 < len(kb) else n
+        ev.append((end, 1, int(liq[st]), na + j))
+    ev.sort()
+    ns = na + len(kb)
+    return Chunks(np.array(bounds, np.int64), slot_a, slot_b, np.array([e[2] for e in ev], np.int64),
+                  np.array([e[3] for e in ev], np.int64), np.zeros(ns), np.zeros(ns), np.zeros((nc, PART_LEN)),
+                  np.zeros((nc, 8)), np.zeros(1, np.int64))
+
+
+def server_chunks(table: ServerTable, **kw) -> Chunks:
+    """:func:`chunk_plan` of a :class:`ServerTable`'s servers."""
+    return chunk_plan(table.air, table.liq, table.rack, **kw)
+
+
 @njit(refcount=False)
-def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
-    """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
-    couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
-    (clipped to [0, 1]), full-clock energy ``s.e_full`` [J], recirculation ``s.r`` [K] from
-    ``D.delta`` (the last step's rack powers, :func:`rack_delta`), the heat at a 0 °C loop part
-    [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
-    ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
-    before its diagonal is taken off)."""
-    F1, F2 = L.F1[lv], L.F2[lv]
-    g = L.g[lv]
-    X = s.X
-    recirc = D.has[0]
-    q_loops[:] = 0.0
-    q_off[:] = 0.0
+def _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
+    """:func:`servers_predict_all` for the servers of chunk ``c``: their run sums into ``K.rs`` /
+    ``K.ro``."""
+    ka = K.slot_a[c] - 1
+    kb = K.slot_b[c] - 1
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
-    for i in range(S.p_idle.size):
+    for i in range(K.bounds[c], K.bounds[c + 1]):
         acc = 0.0
         for q in range(J.indptr[i], J.indptr[i + 1]):
             acc += J.data[q] * uj[J.indices[q]]
@@ -585,13 +667,15 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
         # and racks of a row, together): adds in registers instead of a store-to-load chain
         if la != run_a:
             if run_a >= 0:
-                q_loops[run_a] += sum_a
-                q_off[run_a] += off_a
+                K.rs[ka] = sum_a
+                K.ro[ka] = off_a
+            ka += 1
             run_a, sum_a, off_a = la, 0.0, 0.0
         if lb != run_b:
             if run_b >= 0:
-                q_loops[run_b] += sum_b
-                q_off[run_b] += off_b
+                K.rs[kb] = sum_b
+                K.ro[kb] = off_b
+            kb += 1
             run_b, sum_b, off_b = lb, 0.0, 0.0
         sum_a += wa * q0
         sum_b += wb * q0
@@ -600,13 +684,56 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
             off_a += wa * x
             off_b += wb * x
     if run_a >= 0:
-        q_loops[run_a] += sum_a
-        q_off[run_a] += off_a
+        K.rs[ka] = sum_a
+        K.ro[ka] = off_a
     if run_b >= 0:
-        q_loops[run_b] += sum_b
-        q_off[run_b] += off_b
+        K.rs[kb] = sum_b
+        K.ro[kb] = off_b
+
+
+@njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+                                "setitem": False, "numpy": False, "stencil": False, "fusion": False})
+def _predict_par(S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
+    for c in numba.prange(K.bounds.size - 1):
+        _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K)
+
+
+@njit(refcount=False)
+def add_runs(K, a, b):
+    """The run sums ``K.rs`` / ``K.ro`` into the per-loop sums ``a`` / ``b`` [m], in a single
+    pass's order (:class:`Chunks`)."""
+    for e in range(K.ev_loop.size):
+        a[K.ev_loop[e]] += K.rs[K.ev_slot[e]]
+        b[K.ev_loop[e]] += K.ro[K.ev_slot[e]]
+
+
+@njit(refcount=False)
+def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K):
+    """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
+    couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
+    (clipped to [0, 1]), full-clock energy ``s.e_full`` [J], recirculation ``s.r`` [K] from
+    ``D.delta`` (the last step's rack powers, :func:`rack_delta`), the heat at a 0 °C loop part
+    [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
+    ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
+    before its diagonal is taken off). Over the chunks ``K`` (:class:`Chunks`), on numba's threads
+    when ``K.par``."""
+    F1, F2 = L.F1[lv], L.F2[lv]
+    g = L.g[lv]
+    X = s.X
+    recirc = D.has[0]
+    nc = K.bounds.size - 1
+    if K.par[0] != 0 and nc > 1:
+        _predict_par(S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K)
+    else:
+        for c in range(nc):
+            _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K)
+    for l in range(q_loops.size):
+        q_loops[l] = 0.0
+        q_off[l] = 0.0
+    add_runs(K, q_loops, q_off)
     if not off_on:
-        q_off[:] = 0.0
+        for l in range(q_off.size):
+            q_off[l] = 0.0
 
 
 @njit(refcount=False)
