@@ -49,7 +49,7 @@ from .power_cap import cap_table, caps_into
 from .recorder import CNT_MIN, Recorder, heat_stored, record_step
 from .ripple import TRACK_MARGIN_K, servers_ripple
 from .results import SimulationResult
-from .serverstep import rack_delta, server_chunks, server_state, server_table, servers_predict_all, step_levels
+from .serverstep import server_chunks, server_state, server_table, servers_predict_all, step_levels
 from .workload import cumulative_all, job_table, training_running
 
 #: The compiled kernel below carries issue 11's physics (GPU groups, economiser, fan/pump curves,
@@ -234,9 +234,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, FIN, K, ma
         if predictive:
             forecast_rise(FT, F.w, F.lookahead, t0, (k + f) * dt, F.now, P.fc)
         # 1. servers' heat as a function of their loops' end temperatures (exact at full clock), with
-        # their step-mean load and recirculation (from the last step's rack powers), in one pass
-        if D.has[0]:
-            rack_delta(D)
+        # their step-mean load and recirculation (from the last step's rack powers, rack by rack in the same pass)
         g_self = L.g_self[lv]
         servers_predict_all(T, J, L, lv, s, D, P.uj, h, tl, has_off, P.q_loops, P.q_hat, K)
         if has_off:  # coupling between sibling loops: start values
@@ -342,13 +340,14 @@ POLL_S = 0.05
 
 def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
              prices, demand_charge, progress=None, cancel=None, rtol: float | None = None, workload=None,
-             events=(), ripple_margin: float | None = None) -> SimulationResult:
+             events=(), ripple_margin: float | None = None, threads: int | None = None) -> SimulationResult:
     """Integrate ``n_steps`` of ``dt`` [s] (fixed), or the same horizon in adaptive steps of
     ``dt × LEVEL_FACTORS`` when ``rtol`` is given (local error ≤ ``rtol × 100 K`` per step; step
     boundaries at the known ``events`` [s]: job starts and ends). Ambient ``amb_db``/``amb_wb`` [°C]
     at the ``n_steps + 1`` base-grid points. ``ripple_margin`` [K]: servers this close to the hottest
     die so far carry the base grid's training ripple (:mod:`.ripple`; default :data:`TRACK_MARGIN_K`,
-    −inf: none). Returns a
+    −inf: none). ``threads``: the server passes' threads for halls of at least
+    :data:`PARALLEL_MIN_SERVERS` servers (default :func:`.jit.threads_setting`). Returns a
     :class:`SimulationResult`."""
     if not KERNEL_CARRIES_PHYSICS_11:
         from .integrate_numpy import run_fast as run_numpy
@@ -426,7 +425,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     polls = 0
     chunk = CANCEL_FIRST_STEPS
     next_progress = 0.0
-    with parallel_threads(n >= PARALLEL_MIN_SERVERS and chunks.bounds.size > 2) as threads:
+    with parallel_threads(n >= PARALLEL_MIN_SERVERS and chunks.bounds.size > 2, threads) as threads:
         chunks.par[0] = 1 if threads > 1 else 0
         while plan.st[0] < n_steps:
             if cancel is not None and cancel():

@@ -121,11 +121,12 @@ def threads_setting() -> int:
 
 
 @contextlib.contextmanager
-def parallel_threads(want: bool):
+def parallel_threads(want: bool, threads: int | None = None):
     """Yield the number of threads the kernel's chunked server passes may use in this block (1 =
-    run them serially): ``want`` is False for small runs; the thread count is numba's per-thread
-    setting, so it is set in the calling thread (the GUI's worker thread does not inherit it)."""
-    k = threads_setting() if want else 1
+    run them serially): ``want`` is False for small runs; ``threads`` the caller's count (default
+    :func:`threads_setting`), at most :func:`max_threads`. The count is numba's per-thread setting,
+    so it is set in the calling thread (the GUI's worker thread does not inherit it)."""
+    k = (min(int(threads), max_threads()) if threads is not None else threads_setting()) if want else 1
     locked = False
     if k > 1 and THREADING_LAYER not in ("tbb", "omp"):
         locked = _PARALLEL_LOCK.acquire(blocking=False)

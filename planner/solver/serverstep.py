@@ -643,7 +643,15 @@ def _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
     kb = K.slot_b[c] - 1
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
+    rack = -1
+    delta = 0.0
     for i in range(K.bounds[c], K.bounds[c + 1]):
+        if recirc and S.rack[i] != rack:  # this rack's recirculation rise (its servers are in this chunk)
+            rack = S.rack[i]
+            delta = 0.0
+            for q in range(D.indptr[rack], D.indptr[rack + 1]):
+                delta += D.data[q] * D.rack_p[D.indices[q]]
+            D.delta[rack] = delta
         acc = 0.0
         for q in range(J.indptr[i], J.indptr[i + 1]):
             acc += J.data[q] * uj[J.indices[q]]
@@ -652,7 +660,7 @@ def _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
         p_a = S.p_idle[i] + S.p_dyn[i] * u
         e = p_a * h
         s.e_full[i] = e
-        r = S.wa[i] * S.hf[i] * D.delta[S.rack[i]] if recirc else 0.0
+        r = S.wa[i] * S.hf[i] * delta if recirc else 0.0
         s.r[i] = r
         yd = X[0, i] - r - p_a * S.r_th[i]
         yp = X[1, i] - r - p_a * S.r_plate[i]
@@ -712,7 +720,7 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K)
     """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
     couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
     (clipped to [0, 1]), full-clock energy ``s.e_full`` [J], recirculation ``s.r`` [K] from
-    ``D.delta`` (the last step's rack powers, :func:`rack_delta`), the heat at a 0 °C loop part
+    ``D.delta`` (:func:`rack_delta` of the last step's rack powers, taken here for the servers' racks), the heat at a 0 °C loop part
     [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
     ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
     before its diagonal is taken off). Over the chunks ``K`` (:class:`Chunks`), on numba's threads
