@@ -18,7 +18,8 @@ import numba
 
 from .jit import njit
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
-from .serverstep import add_runs
+from .serverstep import (ROW_AIR, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_LIQ,
+                         ROW_OFF_MAX, ROW_RACK, ROW_WA, ROW_WB, add_runs)
 
 
 class GroupTable(NamedTuple):
@@ -200,7 +201,7 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
 def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
     """:func:`servers_step_groups` for the servers of chunk ``c`` (statistics into ``st``, run sums
     into ``K.rs`` / ``K.ro``). Returns ``(hottest GPU, any hot, GPU time below full clock, IT energy)``."""
-    G1 = L.G1[lv]
+    R = L.rows[lv]
     X, dX = s.X, s.dX
     p_hw, alpha = GT.opt[0], GT.opt[1]
     capped_any = u_cap.size > 0
@@ -215,17 +216,16 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
     if F is not None:
-        g = L.g[lv]
         recirc = D.has[0]
         off_on = F.flags[0] != 0.0
         rec_iv = F.flags[1] != 0.0
-    for i in range(K.bounds[c], K.bounds[c + 1]):
-        la, lb = S.air[i], S.liq[i]
-        wa, wb = S.wa[i], S.wb[i]
+    for i in range(K.bounds[c], K.bounds[c + 1]):  # (constants from the level's packed rows R)
+        la, lb = int(R[i, ROW_AIR]), int(R[i, ROW_LIQ])
+        wa, wb = R[i, ROW_WA], R[i, ROW_WB]
         tcl = wa * tl[la] + wb * tl[lb]
         s.tcl[i] = tcl
-        d0 = dX[0, i] - G1[0, i] * tcl
-        d1 = dX[1, i] - G1[1, i] * tcl
+        d0 = dX[0, i] - R[i, ROW_G1_D] * tcl
+        d1 = dX[1, i] - R[i, ROW_G1_P] * tcl
         td0 = X[0, i]
         t_new = td0 + d0
         u = s.u[i]
@@ -235,14 +235,15 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             for q in range(GT.w.shape[1]):
                 if GS.down[i, q]:
                     down_w += GT.w[i, q]
-        hot = t_new > GT.first_kink[i] or td0 > GT.first_kink[i] or down_w > 0.0 or capped
+        kink = R[i, ROW_FIRST_KINK]
+        hot = t_new > kink or td0 > kink or down_w > 0.0 or capped
         if not hot:
             dX[0, i] = d0
             dX[1, i] = d1
             X[0, i] = t_new
             X[1, i] += d1
             s.energy[i] = s.e_full[i]
-            tg = t_new + GT.off_max[i]
+            tg = t_new + R[i, ROW_OFF_MAX]
         else:
             hot_any = True
             tg, thr_gpu = _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
@@ -257,8 +258,8 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             pm = e * inv_h
             F.p_mean[i] = pm
             if recirc:  # (a rack's servers are all in one chunk)
-                D.rack_p[S.rack[i]] += wa * pm
-            x = e - S.c_die[i] * dX[0, i] - S.c_plate[i] * dX[1, i]
+                D.rack_p[int(R[i, ROW_RACK])] += wa * pm
+            x = e - R[i, ROW_C_DIE] * dX[0, i] - R[i, ROW_C_PLATE] * dX[1, i]
             # per-loop sums over runs of servers on the same loops (plan order keeps a rack's
             # servers, and racks of a row, together): adds in registers, not a store-to-load chain
             if la != run_a:
@@ -276,7 +277,7 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             sum_a += wa * x
             sum_b += wb * x
             if off_on:
-                y = g[i] * (wa * (tl[la] - F.tl_start[la]) + wb * (tl[lb] - F.tl_start[lb]))
+                y = R[i, ROW_G] * (wa * (tl[la] - F.tl_start[la]) + wb * (tl[lb] - F.tl_start[lb]))
                 off_a += wa * y
                 off_b += wb * y
             if rec_iv and tg > F.iv_max_t[i]:

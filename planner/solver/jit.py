@@ -95,6 +95,10 @@ def _choose_threading_layer() -> str:
     return "workqueue"
 
 
+#: Chunks of servers a thread takes at a time (numba's dynamic scheduling; 0 would split the
+#: chunks into one equal share per thread up front, which waits for a thread that another process
+#: has delayed on a shared machine)
+PARALLEL_CHUNKSIZE = 1
 #: The threading layer chosen (``tbb``, ``omp`` or ``workqueue``)
 THREADING_LAYER = _choose_threading_layer()
 #: Held by a run whose chunks use the threads when the layer is not thread-safe (workqueue)
@@ -132,11 +136,15 @@ def parallel_threads(want: bool, threads: int | None = None):
         locked = _PARALLEL_LOCK.acquire(blocking=False)
         if not locked:
             k = 1
+    old_chunk = None
     try:
         if k > 1:
             numba.set_num_threads(k)
+            old_chunk = numba.set_parallel_chunksize(PARALLEL_CHUNKSIZE)
         yield k
     finally:
+        if old_chunk is not None:
+            numba.set_parallel_chunksize(old_chunk)
         if locked:
             _PARALLEL_LOCK.release()
 

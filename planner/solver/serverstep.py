@@ -348,11 +348,20 @@ class ServerTable(NamedTuple):
     opt: np.ndarray
 
 
+#: Columns of :attr:`StepLevels.rows` (loop and rack indices as floats: exact below 2^53)
+(ROW_P_IDLE, ROW_P_DYN, ROW_R_TH, ROW_R_PLATE, ROW_C_DIE, ROW_C_PLATE, ROW_WA, ROW_WB, ROW_HF, ROW_F1_D, ROW_F1_P,
+ ROW_F2_D, ROW_F2_P, ROW_G1_D, ROW_G1_P, ROW_FIRST_KINK, ROW_OFF_MAX, ROW_G, ROW_AIR, ROW_LIQ, ROW_RACK) = range(21)
+ROW_LEN = 21
+
+
 class StepLevels(NamedTuple):
     """Full-clock propagators per step length (level ``i`` = ``factors[i]`` base steps): ``F1``
     diagonal of ``e^{A h} − I`` (rows die / plate), ``F2`` its off-diagonal, ``G1 = F1 + F2``
     [levels × 2 × n]; ``g`` the servers' heat sensitivity to their coolant [J/K] [levels × n];
-    ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor`` level index of a factor."""
+    ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor`` level index of a factor;
+    ``rows`` [levels × n × :data:`ROW_LEN`] every server's constants of the full-clock passes packed in
+    one row (``ROW_*`` columns: the same numbers as the tables'): the passes read one stream instead of
+    twenty (hardware prefetchers track a limited number of streams)."""
 
     factors: np.ndarray
     F1: np.ndarray
@@ -361,6 +370,7 @@ class StepLevels(NamedTuple):
     g: np.ndarray
     g_self: np.ndarray
     of_factor: np.ndarray
+    rows: np.ndarray
 
 
 class ServerState(NamedTuple):
@@ -417,7 +427,14 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
         np.add.at(g_self[i], table.air[same], 2.0 * g[i][same] * table.wa[same] * table.wb[same])
     of_factor = np.full(int(factors.max()) + 1, -1, np.int64)
     of_factor[factors] = np.arange(nl)
-    return StepLevels(factors, F1, F2, G1, g, g_self, of_factor)
+    rows = np.empty((nl, n, ROW_LEN))
+    for i in range(nl):
+        cols = (table.p_idle, table.p_dyn, table.r_th, table.r_plate, table.c_die, table.c_plate, table.wa, table.wb,
+                table.hf, F1[i, 0], F1[i, 1], F2[i, 0], F2[i, 1], G1[i, 0], G1[i, 1], model.first_kink,
+                model.off_max, g[i], table.air, table.liq, table.rack)
+        for j, col in enumerate(cols):
+            rows[i, :, j] = np.asarray(col, float)
+    return StepLevels(factors, F1, F2, G1, g, g_self, of_factor, rows)
 
 
 def server_state(model, t_die, t_plate) -> ServerState:
@@ -636,9 +653,9 @@ def server_chunks(table: ServerTable, **kw) -> Chunks:
 
 
 @njit(refcount=False)
-def _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
-    """:func:`servers_predict_all` for the servers of chunk ``c``: their run sums into ``K.rs`` /
-    ``K.ro``."""
+def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
+    """:func:`servers_predict_all` for the servers of chunk ``c`` (constants from the level's packed
+    rows ``R``): their run sums into ``K.rs`` / ``K.ro``."""
     ka = K.slot_a[c] - 1
     kb = K.slot_b[c] - 1
     run_a = run_b = -1
@@ -646,31 +663,33 @@ def _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
     rack = -1
     delta = 0.0
     for i in range(K.bounds[c], K.bounds[c + 1]):
-        if recirc and S.rack[i] != rack:  # this rack's recirculation rise (its servers are in this chunk)
-            rack = S.rack[i]
-            delta = 0.0
-            for q in range(D.indptr[rack], D.indptr[rack + 1]):
-                delta += D.data[q] * D.rack_p[D.indices[q]]
-            D.delta[rack] = delta
+        if recirc:  # this rack's recirculation rise (its servers are in this chunk)
+            rk = int(R[i, ROW_RACK])
+            if rk != rack:
+                rack = rk
+                delta = 0.0
+                for q in range(D.indptr[rack], D.indptr[rack + 1]):
+                    delta += D.data[q] * D.rack_p[D.indices[q]]
+                D.delta[rack] = delta
         acc = 0.0
         for q in range(J.indptr[i], J.indptr[i + 1]):
             acc += J.data[q] * uj[J.indices[q]]
         u = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
         s.u[i] = u
-        p_a = S.p_idle[i] + S.p_dyn[i] * u
+        p_a = R[i, ROW_P_IDLE] + R[i, ROW_P_DYN] * u
         e = p_a * h
         s.e_full[i] = e
-        r = S.wa[i] * S.hf[i] * delta if recirc else 0.0
+        wa, wb = R[i, ROW_WA], R[i, ROW_WB]
+        r = wa * R[i, ROW_HF] * delta if recirc else 0.0
         s.r[i] = r
-        yd = X[0, i] - r - p_a * S.r_th[i]
-        yp = X[1, i] - r - p_a * S.r_plate[i]
-        d0 = F1[0, i] * yd + F2[0, i] * yp
-        d1 = F1[1, i] * yp + F2[1, i] * yd
+        yd = X[0, i] - r - p_a * R[i, ROW_R_TH]
+        yp = X[1, i] - r - p_a * R[i, ROW_R_PLATE]
+        d0 = R[i, ROW_F1_D] * yd + R[i, ROW_F2_D] * yp
+        d1 = R[i, ROW_F1_P] * yp + R[i, ROW_F2_P] * yd
         s.dX[0, i] = d0
         s.dX[1, i] = d1
-        q0 = e - (S.c_die[i] * d0 + S.c_plate[i] * d1)
-        la, lb = S.air[i], S.liq[i]
-        wa, wb = S.wa[i], S.wb[i]
+        q0 = e - (R[i, ROW_C_DIE] * d0 + R[i, ROW_C_PLATE] * d1)
+        la, lb = int(R[i, ROW_AIR]), int(R[i, ROW_LIQ])
         # sums per loop over runs of servers on the same loops (plan order keeps a rack's servers,
         # and racks of a row, together): adds in registers instead of a store-to-load chain
         if la != run_a:
@@ -688,7 +707,7 @@ def _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
         sum_a += wa * q0
         sum_b += wb * q0
         if off_on:
-            x = g[i] * (wa * tl[la] + wb * tl[lb])
+            x = R[i, ROW_G] * (wa * tl[la] + wb * tl[lb])
             off_a += wa * x
             off_b += wb * x
     if run_a >= 0:
@@ -701,9 +720,9 @@ def _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
 
 @njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
                                 "setitem": False, "numpy": False, "stencil": False, "fusion": False})
-def _predict_par(S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K):
+def _predict_par(J, R, X, recirc, s, D, uj, h, tl, off_on, K):
     for c in numba.prange(K.bounds.size - 1):
-        _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K)
+        _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
 
 
 @njit(refcount=False)
@@ -725,16 +744,15 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K)
     ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
     before its diagonal is taken off). Over the chunks ``K`` (:class:`Chunks`), on numba's threads
     when ``K.par``."""
-    F1, F2 = L.F1[lv], L.F2[lv]
-    g = L.g[lv]
+    R = L.rows[lv]
     X = s.X
     recirc = D.has[0]
     nc = K.bounds.size - 1
     if K.par[0] != 0 and nc > 1:
-        _predict_par(S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K)
+        _predict_par(J, R, X, recirc, s, D, uj, h, tl, off_on, K)
     else:
         for c in range(nc):
-            _predict_chunk(c, S, J, F1, F2, g, X, recirc, s, D, uj, h, tl, off_on, K)
+            _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
     for l in range(q_loops.size):
         q_loops[l] = 0.0
         q_off[l] = 0.0
