@@ -19,7 +19,7 @@ import numba
 from .jit import njit
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
 from .serverstep import (ROW_AIR, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_LIQ,
-                         ROW_OFF_MAX, ROW_RACK, ROW_WA, ROW_WB, add_runs)
+                         ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_RACK, ROW_WA, ROW_WB, add_runs)
 
 
 class GroupTable(NamedTuple):
@@ -100,14 +100,12 @@ class StepFinish(NamedTuple):
     """What :func:`servers_step_groups` does after each server's step when handed one (the old
     ``servers_finish`` pass fused in: one pass over the servers instead of two or three), with the
     recirculation table ``D`` handed beside it (a tuple inside a tuple cannot cross numba's parallel
-    loop): ``tl_start`` [m] the loops at the step's start [°C]; out: ``p_mean`` [n] step-mean power [W],
-    the air-side rack powers ``D.rack_p`` (next step's recirculation), ``dq`` [m] the servers' true
-    heat per loop [J] and ``doff`` [m] the sibling coupling's change ``Σ g·w·(w·ΔT)`` [J] (both as
+    loop): ``tl_start`` [m] the loops at the step's start [°C]; out: the air-side rack powers
+    ``D.rack_p`` (next step's recirculation), ``dq`` [m] the servers' true heat per loop [J] and ``doff`` [m] the sibling coupling's change ``Σ g·w·(w·ΔT)`` [J] (both as
     per-loop sums over runs of servers on the same loops), ``iv_e`` [n] += energy, and (``flags[1]``)
     ``iv_max_t`` [n] the interval maximum of the hottest GPU; ``flags[0]``: sibling coupling."""
 
     tl_start: np.ndarray
-    p_mean: np.ndarray
     dq: np.ndarray
     doff: np.ndarray
     iv_max_t: np.ndarray
@@ -242,7 +240,7 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             dX[1, i] = d1
             X[0, i] = t_new
             X[1, i] += d1
-            s.energy[i] = s.e_full[i]
+            s.energy[i] = (R[i, ROW_P_IDLE] + R[i, ROW_P_DYN] * u) * h  # full clock: as predicted
             tg = t_new + R[i, ROW_OFF_MAX]
         else:
             hot_any = True
@@ -256,7 +254,6 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             e = s.energy[i]
             e_step += e
             pm = e * inv_h
-            F.p_mean[i] = pm
             if recirc:  # (a rack's servers are all in one chunk)
                 D.rack_p[int(R[i, ROW_RACK])] += wa * pm
             x = e - R[i, ROW_C_DIE] * dX[0, i] - R[i, ROW_C_PLATE] * dX[1, i]

@@ -99,9 +99,8 @@ class Stepping(NamedTuple):
     have_prev, shortfall carried, power cap on]``; sf (float): ``[h_prev, tmax, t of cum0, hottest GPU
     recorded so far]``; rip [2 × n]: the base-grid ripple of the hottest servers (:mod:`.ripple`), rcum
     its scratch [server-job pairs], peak / t_end [n] each server's recorded GPU of the step: hottest and
-    at its end [°C]; dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; p_mean
-    [n]: the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps
-    forced near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid; near_until [n]: a
+    at its end [°C]; dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; f_hist:
+    steps taken per factor (and [0]: base steps forced near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid; near_until [n]: a
     server counts as near slowdown until then [s]; dev [m]: throttled servers' heat below their
     full-clock prediction, last step [W]; doff, carried [m], u_cap [n], no_cap [0]: scratch."""
 
@@ -124,7 +123,6 @@ class Stepping(NamedTuple):
     cum1: np.ndarray
     uj: np.ndarray
     fc: np.ndarray
-    p_mean: np.ndarray
     f_hist: np.ndarray
     cum_db: np.ndarray
     cum_wb: np.ndarray
@@ -404,7 +402,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     np.array([0, 0, 0, 1, -10**12, 0, 0, int(capping)], np.int64),
                     np.array([dt, float(t_srv.max()), np.nan, float(gs.t_gpu.max())]),
                     zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), zm(),
-                    np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb,
+                    np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb,
                     np.zeros((2, n)), np.zeros(jobs.data.size), gs.t_gpu.copy(), gs.t_gpu.copy(),
                     np.full(n, -np.inf), zm(), zm(), zm(), np.zeros(n), np.zeros(0))
     fc = Forecast(np.array([predictive]), np.ascontiguousarray(forecast_w, float), lookahead, zj())
@@ -416,7 +414,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
             rack_rise(srv_t, rc, np.asarray(p_prev, float))
-    fin = StepFinish(plan.tl_start, plan.p_mean, plan.dq, plan.doff, rec.arrays.iv_max_t, rec.arrays.iv_e,
+    fin = StepFinish(plan.tl_start, plan.dq, plan.doff, rec.arrays.iv_max_t, rec.arrays.iv_e,
                      np.array([float(has_sibling_coupling(srv_t)), 0.0 if adaptive else 1.0]))
     args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc, ft, gt, gs, cap, lines, fin, chunks)
     stepping_wall = time.perf_counter()

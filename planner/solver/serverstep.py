@@ -381,7 +381,6 @@ class ServerState(NamedTuple):
     X: np.ndarray
     dX: np.ndarray
     rp: np.ndarray
-    e_full: np.ndarray
     u: np.ndarray
     r: np.ndarray
     tcl: np.ndarray
@@ -440,7 +439,7 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
 def server_state(model, t_die, t_plate) -> ServerState:
     n = model.n
     z = lambda: np.zeros(n)  # noqa: E731
-    return ServerState(np.vstack((t_die, t_plate)).astype(float), np.zeros((2, n)), np.zeros((2, n)), z(), z(), z(),
+    return ServerState(np.vstack((t_die, t_plate)).astype(float), np.zeros((2, n)), np.zeros((2, n)), z(), z(),
                        z(), z(), np.zeros(n, np.bool_), np.zeros(n, np.bool_), z(), np.zeros(4))
 
 
@@ -677,8 +676,7 @@ def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
         u = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
         s.u[i] = u
         p_a = R[i, ROW_P_IDLE] + R[i, ROW_P_DYN] * u
-        e = p_a * h
-        s.e_full[i] = e
+        e = p_a * h  # (the step recomputes it: one stream less than storing it)
         wa, wb = R[i, ROW_WA], R[i, ROW_WB]
         r = wa * R[i, ROW_HF] * delta if recirc else 0.0
         s.r[i] = r
@@ -738,7 +736,7 @@ def add_runs(K, a, b):
 def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K):
     """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
     couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
-    (clipped to [0, 1]), full-clock energy ``s.e_full`` [J], recirculation ``s.r`` [K] from
+    (clipped to [0, 1]), recirculation ``s.r`` [K] from
     ``D.delta`` (:func:`rack_delta` of the last step's rack powers, taken here for the servers' racks), the heat at a 0 °C loop part
     [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
     ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
@@ -773,57 +771,3 @@ def rack_delta(D):
         D.delta[r] = acc
 
 
-@njit(refcount=False)
-def servers_step(S, L, lv, s, tl, h):
-    """:meth:`ServerBank.step` at the loops' end temperatures ``tl`` [°C], one pass: ``s.X``
-    advanced, ``s.dX`` its change, ``s.energy`` [J] per server; servers at or past slowdown take the
-    exact piecewise path. Returns ``(tmax, throttled_step, step_thr_gpu_s)``."""
-    G1 = L.G1[lv]
-    X, dX = s.X, s.dX
-    gain, smin = S.opt[0], S.opt[1]
-    stats = s.stats
-    tmax = -math.inf
-    hot_any = False
-    step_thr = 0.0
-    lost = 0.0
-    for i in range(S.p_idle.size):
-        tcl = S.wa[i] * tl[S.air[i]] + S.wb[i] * tl[S.liq[i]]
-        s.tcl[i] = tcl
-        d0 = dX[0, i] - G1[0, i] * tcl
-        d1 = dX[1, i] - G1[1, i] * tcl
-        td0 = X[0, i]
-        t_new = td0 + d0
-        if t_new > S.t_slow[i] or td0 > S.t_slow[i]:  # hot: the exact piecewise path
-            hot_any = True
-            tp0 = X[1, i]
-            td1, tp1, e, thr_h, lost_h = pair_step_1(td0, tp0, tcl + s.r[i], s.u[i], S.p_idle[i], S.p_dyn[i],
-                                                     S.r_die[i], S.r_plate[i], S.c_die[i], S.c_plate[i],
-                                                     S.t_slow[i], gain, smin, h)
-            dX[0, i] = td1 - td0
-            dX[1, i] = tp1 - tp0
-            X[0, i] = td1
-            X[1, i] = tp1
-            s.energy[i] = e
-            step_thr += S.gpus[i] * thr_h
-            lost += S.gpus[i] * s.u[i] * lost_h
-            s.srv_thr_s[i] += thr_h
-            if (td1 > S.t_slow[i] or thr_h > 0.0) and not s.in_event[i]:
-                stats[0] += S.gpus[i]
-                s.in_event[i] = True
-                s.ever[i] = True
-                stats[3] += 1.0
-            t_new = td1
-        else:
-            dX[0, i] = d0
-            dX[1, i] = d1
-            X[0, i] = t_new
-            X[1, i] += d1
-            s.energy[i] = s.e_full[i]
-        if s.in_event[i] and t_new < S.t_event_end[i]:  # cool enough to end its event
-            s.in_event[i] = False
-            stats[3] -= 1.0
-        if t_new > tmax:
-            tmax = t_new
-    stats[1] += step_thr
-    stats[2] += lost
-    return tmax, hot_any, step_thr
