@@ -134,7 +134,7 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
         GS.inv_den[i] = 1.0 / (1.0 + g_law * k_die)
         GS.mask_td[i] = math.nan  # the kept start state was for the old tables
     tp0 = X[1, i]
-    th, tph, eh, thr_t, lost = pair_step_pieces_1(
+    th, tph, eh, thr_t, lost, j1 = pair_step_pieces_1(
         td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
         S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha,
         48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
@@ -166,12 +166,14 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
                 GS.minute_thr[i, q] = True
     else:
         j0 = piece_of(td0, kn, False)
-        group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, p_g0, xs)
+        group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], g_law, GS.inv_den[i], p_hw, k_die, p_g0, xs)
         for q in range(G):
             if GT.w[i, q] > 0.0 and p_g0[q] < 1.0 - 1e-12:
                 GS.minute_thr[i, q] = True
-    j1 = piece_of(th, kn, False)
-    group_state_1(th, A[j1] - B[j1] * th, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, p_g, t_g)
+    # the end die's piece: the step's last piece unless the die sits on that piece's lower kink
+    if not ((j1 == 0 or kn[j1 - 1] < th) and (j1 == kn.size or th <= kn[j1])):
+        j1 = piece_of(th, kn, False)
+    group_state_1(th, A[j1] - B[j1] * th, off, GT.t_op[i], g_law, GS.inv_den[i], p_hw, k_die, p_g, t_g)
     tg = -math.inf
     m1 = 0
     for q in range(G):
