@@ -316,8 +316,8 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
     """:meth:`.serverstep.ServerBank.step` at the loops' end temperatures ``tl`` [°C] (after
     :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.dX`` its change,
     ``s.energy`` [J]; ``u_cap`` [n] (predictive throttling) or an empty array; with ``F``
-    (:class:`StepFinish`, recirculation ``D``) each server's part of the step's end in the same pass. Over the chunks
-    ``K`` (:class:`.serverstep.Chunks`), on numba's threads when ``K.par``; the chunks' partial
+    (:class:`StepFinish`, recirculation ``D``) each server's part of the step's end in the same pass.
+    Over the chunks ``K`` (:class:`.serverstep.Chunks`), on numba's threads when ``K.par``; the chunks' partial
     results are combined in chunk order (the same bits on any number of threads). Returns ``(hottest
     GPU [°C], any server off the full-clock path, GPU time below full clock [s], IT energy [J])``."""
     st = GS.stats
@@ -327,31 +327,32 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
         if D.has[0]:
             for r in range(D.rack_p.size):
                 D.rack_p[r] = 0.0
-    if nc == 1:  # the statistics straight into the state (one pass, as ever)
-        tmax, hot_any, step_thr, e_step = _step_chunk(0, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st)
-    else:
+    # one call site of the chunk body (the compiler copies a body into each caller that inlines it)
+    ran = False
+    if F is not None and nc > 1:  # (the parallel loop takes no None)
         for c in range(nc):
             for j in range(8):
                 K.pst[c, j] = 0.0
-        ran = False
-        if F is not None:  # (the parallel loop takes no None)
-            if K.par[0] != 0:
-                _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
-                ran = True
-        if not ran:
-            for c in range(nc):
-                _chunk_into(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, K.pst[c], K.part[c])
-        tmax = -math.inf
-        hot_any = False
-        step_thr = 0.0
-        e_step = 0.0
-        for c in range(nc):  # chunk order, whatever ran them
-            if K.part[c, 0] > tmax:
-                tmax = K.part[c, 0]
-            if K.part[c, 1] != 0.0:
-                hot_any = True
-            step_thr += K.part[c, 2]
-            e_step += K.part[c, 3]
+        if K.par[0] != 0:
+            _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
+            ran = True
+    if not ran:
+        for c in range(nc):
+            # one chunk: the statistics straight into the state (one pass, as ever)
+            _chunk_into(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st if nc == 1 else K.pst[c],
+                        K.part[c])
+    tmax = -math.inf
+    hot_any = False
+    step_thr = 0.0
+    e_step = 0.0
+    for c in range(nc):  # chunk order, whatever ran them
+        if K.part[c, 0] > tmax:
+            tmax = K.part[c, 0]
+        if K.part[c, 1] != 0.0:
+            hot_any = True
+        step_thr += K.part[c, 2]
+        e_step += K.part[c, 3]
+        if nc > 1:
             for j in range(2, 7):
                 st[j] += K.pst[c, j]
             if K.pst[c, 7] != 0.0:
