@@ -357,25 +357,64 @@ def _e2e_child(mode: str, n_variants: int, days: float, workers: int | None, met
             "variants": len(rows)}
 
 
-def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: str | None, method: str | None) -> dict:
-    """Serial and cluster sweeps end to end, each in a fresh process, alternating over ``rounds``."""
-    import os
+def _machine_cpu_s() -> tuple[float, float] | None:
+    """(CPU seconds the whole machine has been busy, seconds stolen by the hypervisor) since boot
+    (Linux ``/proc/stat``), or None elsewhere."""
+    try:
+        with open("/proc/stat") as fh:
+            v = [int(x) for x in fh.readline().split()[1:]]
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    return (v[0] + v[1] + v[2] + v[5] + v[6]) / tick, v[7] / tick
 
+
+def _reap_orphans() -> None:
+    """Wait for every child left (the forkserver of a finished e2e child, reparented to this process
+    as a subreaper), so that its CPU time counts in ``os.times().children_*``."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.02)
+
+
+def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: str | None, method: str | None) -> dict:
+    """Serial and cluster sweeps end to end, each in a fresh process, alternating over ``rounds``.
+
+    Each run also reports the CPU seconds of its process tree (imports before the clock included)
+    and what the rest of the machine used meanwhile (``others_cpu_s``: busy CPU seconds of the
+    machine less the tree's; other sessions' work shares the two cores, so a ratio is a quiet-machine
+    figure only where that is near 0) and the hypervisor's steal."""
     from planner.sweep import default_workers
 
     w = workers or default_workers()
     src = Path(root).resolve() if root else ROOT
     runs: dict[str, list[dict]] = {"serial": [], "cluster": []}
     load = [os.getloadavg()[0]]
+    if sys.platform.startswith("linux"):  # orphans (a child's forkserver) are reparented here, reaped, counted
+        import ctypes
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     for _ in range(rounds):
         for mode in ("serial", "cluster"):
             cmd = [sys.executable, str(Path(__file__).resolve()), "--e2e-child", mode, "--variants", str(n_variants),
                    "--days", str(days), "--workers", str(w), "--e2e-root", str(src)]
             if method:
                 cmd += ["--e2e-method", method]
+            t0, m0 = os.times(), _machine_cpu_s()
             out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=src,
                                  env={**os.environ, "DCPLAN_BENCH_ROOT": str(src)})
-            runs[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            _reap_orphans()
+            t1, m1 = os.times(), _machine_cpu_s()
+            run = json.loads(out.stdout.strip().splitlines()[-1])
+            tree = (t1.children_user + t1.children_system) - (t0.children_user + t0.children_system)
+            run["tree_cpu_s"] = round(tree, 2)
+            if m0 is not None and m1 is not None:
+                run["others_cpu_s"] = round(m1[0] - m0[0] - tree, 2)
+                run["steal_s"] = round(m1[1] - m0[1], 2)
+            runs[mode].append(run)
         load.append(os.getloadavg()[0])
     ser = [r["wall_s"] for r in runs["serial"]]
     clu = [r["wall_s"] for r in runs["cluster"]]
@@ -398,7 +437,12 @@ def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: st
             "cluster_to_first_row_s": med("to_first_row_s", "cluster"),
             "serial_to_first_row_s": med("to_first_row_s", "serial"),
             "cluster_after_last_row_s": med("after_last_row_s", "cluster"),
-            "cluster_client_cpu_s": med("cpu_here_s", "cluster"), "target_speedup": 1.7}
+            "cluster_client_cpu_s": med("cpu_here_s", "cluster"),
+            "tree_cpu_s": {m: [r["tree_cpu_s"] for r in runs[m]] for m in runs},
+            "others_cpu_s": {m: [r.get("others_cpu_s") for r in runs[m]] for m in runs},
+            "steal_s": {m: [r.get("steal_s") for r in runs[m]] for m in runs},
+            "to_first_row_s": {m: [round(r["to_first_row_s"], 2) for r in runs[m]] for m in runs},
+            "target_speedup": 1.7}
 
 
 def annual(days: float, workers: int | None, limit: int | None = None) -> dict:

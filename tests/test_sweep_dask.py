@@ -206,8 +206,10 @@ def _worker_origin():
 
     import planner
     parent = psutil.Process().parent()
+    import numba
     return {"parent": " ".join(parent.cmdline()), "sigint_ignored": sig.getsignal(sig.SIGINT) == sig.SIG_IGN,
             "omp_threads": os.environ.get("OMP_NUM_THREADS"), "planner": planner.__file__,
+            "numba_threads": (numba.config.NUMBA_NUM_THREADS, os.environ.get("DCPLAN_THREADS")),
             "parent_has_numba": any("llvmlite" in m.path for m in parent.memory_maps())}
 
 
@@ -217,7 +219,7 @@ def test_the_embedded_workers_fork_from_a_preloaded_forkserver_that_ignores_ctrl
     interpreter each: ~1.2 CPU-s of imports per worker, and ~1 s of interpreter exit at shutdown; not
     by forking this threaded process): each worker is a child of the forkserver, ignores SIGINT (Ctrl+C
     reaches only the sweep's process, which cancels and closes the cluster), has Dask's one-thread
-    BLAS/OpenMP setting, and runs this checkout's dcplan. The cluster's processes are gone when the
+    BLAS/OpenMP setting and one numba thread, and runs this checkout's dcplan. The cluster's processes are gone when the
     sweep is over; the forkserver stays for the next sweep of this process."""
     import planner
     from planner.sweep.runner import FORKSERVER_PRELOAD, connect, worker_start_method
@@ -234,6 +236,7 @@ def test_the_embedded_workers_fork_from_a_preloaded_forkserver_that_ignores_ctrl
     for o in origins:
         assert "multiprocessing.forkserver" in o["parent"] and repr(list(FORKSERVER_PRELOAD)) in o["parent"], o
         assert o["sigint_ignored"] and o["omp_threads"] == "1" and o["parent_has_numba"], o
+        assert o["numba_threads"] == (1, "1"), o  # two workers on two cores, not 2 x numba's threads
         assert o["planner"] == planner.__file__
     assert {"distributed", "planner.sweep.worker"} <= set(FORKSERVER_PRELOAD)
     t0 = time.monotonic()
@@ -263,7 +266,7 @@ def test_starting_the_forkserver_leaves_this_process_environment_as_it_was(monke
 @pytest.mark.timeout(120)
 def test_where_there_is_no_forkserver_the_embedded_workers_are_spawned(monkeypatch):
     """The spawn path (Windows, macOS) on this machine: the workers are fresh interpreters, not children
-    of a forkserver, ignore Ctrl+C and run this checkout's dcplan."""
+    of a forkserver, ignore Ctrl+C, run one numba thread and this checkout's dcplan."""
     import planner
     from planner.sweep import runner
 
@@ -273,6 +276,7 @@ def test_where_there_is_no_forkserver_the_embedded_workers_are_spawned(monkeypat
     assert len(origins) == 1
     assert "multiprocessing.forkserver" not in origins[0]["parent"], origins
     assert origins[0]["sigint_ignored"] and origins[0]["planner"] == planner.__file__, origins
+    assert origins[0]["numba_threads"] == (1, "1"), origins
 
 
 @pytest.fixture
@@ -441,3 +445,121 @@ def test_cli_text_summary_from_a_file_and_the_command_line(tmp_path, plan_file):
     again = subprocess.run([*DCPLAN, "sweep", str(plan_file), "--file", str(spec), "--vary", "units.FWS=N"],
                            cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert again.returncode == 2 and "units.FWS: given in" in again.stderr
+
+
+_PRELOADED_SWEEP = r"""
+import json, os, sys
+import psutil
+from planner.demo import build_demo_plan
+from planner.sweep import run
+from planner.sweep.runner import connect
+
+def state():
+    import gc
+    import numba
+    from planner.solver import integrate
+    from planner.sweep import kernels, preload
+    return {"status": preload.STATUS, "server_threads": preload.THREADS, "server_counts": preload.CACHE_COUNTS,
+            "parent_is_server": psutil.Process().ppid() == preload.SERVER_PID, "server_s": preload.SECONDS,
+            "loaded_s": kernels.loaded_s(), "counts": kernels.cache_counts(),
+            "kernel_loaded": bool(integrate._advance.signatures),
+            "numba_threads": numba.config.NUMBA_NUM_THREADS, "dcplan_threads": os.environ.get("DCPLAN_THREADS"),
+            "gc": [gc.isenabled(), gc.get_freeze_count()],
+            "server_threads_after_forks": psutil.Process().parent().num_threads()}
+
+if __name__ == "__main__":
+    with connect(workers=2) as client:
+        before = list(client.run(state).values())
+        rows = run(build_demo_plan(), {"setpoint.TCS": [43, 45], "control": ["reactive", "predictive"]},
+                   client=client, days=1 / 24)
+        after = list(client.run(state).values())
+    print(json.dumps({"before": before, "after": after, "errors": [r["error"] for r in rows]}))
+"""
+
+
+@pytest.mark.timeout(240)
+def test_the_forkserver_loads_the_cached_kernels_once_and_the_workers_load_none(tmp_path):
+    """With numba's cache warm, the embedded cluster's forkserver loads the solver kernels once and
+    the workers it forks start with them (the ~0.5 CPU-s load is paid once, not once per worker):
+    before any task each worker has the stepping kernel and the server's load time, after a sweep
+    (the worker plugin registered, four variants run) it has loaded and compiled nothing itself
+    (numba's cache counters are still the server's). The server was single-threaded when it forked,
+    and the workers run one numba thread each and collect garbage as usual, without rescanning the
+    server's frozen modules. In a fresh process: this process's forkserver may
+    have started before the cache was warm."""
+    from planner.sweep.kernels import load_kernels
+    from planner.sweep.runner import worker_start_method
+
+    if worker_start_method() != "forkserver":  # pragma: no cover (macOS, Windows: spawn)
+        pytest.skip("no forkserver on this platform")
+    load_kernels()  # fills the on-disk cache if this checkout's kernels are not compiled yet
+    script = tmp_path / "preloaded_sweep.py"
+    script.write_text(_PRELOADED_SWEEP)
+    out = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=200,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert res["errors"] == ["", "", "", ""]
+    assert len(res["before"]) == len(res["after"]) == 2
+    for b, a in zip(res["before"], res["after"]):
+        assert b["status"] == "loaded" and b["parent_is_server"], b
+        assert b["server_threads_after_forks"] == 1 and b["server_threads"] <= 2, b  # 2: numba's TBB pool, joined at fork
+        assert b["kernel_loaded"] and b["loaded_s"] == b["server_s"] > 0, b
+        assert b["server_counts"][0] > 0 and b["server_counts"][1] == 0, b  # loaded from the cache, nothing compiled
+        assert b["counts"] == b["server_counts"], b
+        assert a["counts"] == b["server_counts"] and a["loaded_s"] == b["server_s"], a  # the worker loaded nothing
+        assert a["numba_threads"] == 1 and a["dcplan_threads"] == "1", a
+        # the collector, paused for the server's imports, is on; the server's objects are frozen (not rescanned)
+        assert b["gc"][0] and a["gc"][0] and b["gc"][1] > 100_000, b
+
+
+def test_with_a_cold_numba_cache_the_forkserver_compiles_nothing(tmp_path):
+    """A fresh install (numba's cache empty): the forkserver's preload stops at numba's first compile,
+    before anything is compiled (nothing written to the cache, seconds not the minute a compile
+    takes, no compile listener left behind), and leaves the load to the worker plugin (loaded_s unset),
+    which loads or compiles in each worker (tests above). numba's target set-up is done anyway."""
+    code = ("import json, sys, time; t = time.perf_counter()\n"
+            "import planner.sweep.preload as p\n"
+            "from numba.core import event\n"
+            "from planner.sweep import kernels\n"
+            "print(json.dumps({'status': p.STATUS, 'seconds': p.SECONDS, 'loaded_s': kernels.loaded_s(),\n"
+            "  'counts': kernels.cache_counts(), 'listeners': len(event._registered['numba:compile']),\n"
+            "  'compiled': sum(len(d.signatures) for d in kernels.solver_dispatchers()),\n"
+            "  'target_set_up': 'numba.np.arraymath' in sys.modules,\n"
+            "  'wall': time.perf_counter() - t}))")
+    cache = tmp_path / "numba-cache"
+    cache.mkdir()
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(cache)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert res["status"].startswith("cold") and res["seconds"] is None and res["loaded_s"] is None, res
+    assert res["compiled"] == 0 and res["counts"][0] == 0 and res["listeners"] == 0 and res["target_set_up"], res
+    assert [p for p in cache.rglob("*") if p.is_file()] == []  # numba saves what it compiles: nothing
+    assert res["wall"] < 30, res  # imports and the target set-up; compiling the kernels takes minutes
+
+
+@pytest.mark.parametrize("layer, status", [("workqueue", "parallel"), ("omp", "parallel"), ("tbb", "loaded")])
+def test_kernels_on_numba_threads_are_preloaded_only_where_numba_joins_its_pool_at_fork(layer, status):
+    """A solver kernel compiled for numba's threads (prange) launches numba's thread pool when it is
+    loaded from the cache, and a process with threads must not fork: with the workqueue or OpenMP
+    layer (their threads live on across a fork) the forkserver loads no kernel (the workers' plugin
+    does) and stays single-threaded; with TBB (numba joins its pool before each fork) it loads them."""
+    from planner.sweep.kernels import load_kernels
+
+    load_kernels()  # the cache warm, so that "loaded" is possible
+    code = ("import json, numba\n"
+            "from planner.solver import integrate\n"
+            "integrate._advance.targetoptions['parallel'] = True  # as a prange kernel would have\n"
+            f"numba.config.THREADING_LAYER = {layer!r}\n"
+            "from planner.sweep import kernels\n"
+            "print(json.dumps({'status': kernels.preload_from_cache(), 'loaded': kernels.loaded_s() is not None,\n"
+            "  'compiled': sum(len(d.signatures) for d in kernels.solver_dispatchers())}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    if status == "parallel":
+        assert res == {"status": "parallel", "loaded": False, "compiled": 0}, res
+    else:
+        assert res["status"] == "loaded" and res["loaded"] and res["compiled"] > 0, res

@@ -1,21 +1,31 @@
-"""A Dask worker plugin that loads the solver's compiled kernels when a worker joins.
+"""Loading the solver's compiled kernels: once in the embedded cluster's forkserver, or on each worker.
 
 The solver's stepping kernels are compiled by numba and kept in its on-disk cache
 (:mod:`planner.solver.jit`, ``make venv`` fills it), so a worker process never compiles them
-again, but each new process still *loads* them on its first simulation: ~0.8 CPU-s for the one
-specialisation a short run uses (1.3 CPU-s for all that :func:`planner.solver.warmup.warm` touches),
-about five times what a one-day demo variant itself costs, and several seconds of wall time on a loaded
-machine (measured: benchmarks/bench_sweep.py ``worker_first_task``; planner/sweep/STATUS.md). Without
-this plugin that load lands in whichever variant a worker runs first, so that row's ``wall_time_s``
-and the sweep's tail carry it. With it the load happens once per worker, when the worker joins
-(also a replacement worker after a crash: the scheduler hands registered plugins to every worker
-that joins later), before or beside its first task; a worker whose cache is missing or stale (a
-fresh install on a cluster node) compiles there once instead of inside a variant.
+again, but each new process still *loads* them on its first simulation: ~0.5 CPU-s for a
+one-day variant's kernels on this machine (numba's own target set-up, which imports ``scipy.linalg``,
+is half of it), about five times what a one-day demo variant itself costs, and several seconds of
+wall time on a loaded machine (measured: benchmarks/bench_sweep.py ``worker_first_task``;
+planner/sweep/STATUS.md). Two ways keep that load out of the variants:
+
+* the embedded cluster's forkserver loads them once, before it forks the workers
+  (:func:`preload_from_cache`, run by :mod:`.preload`): every worker starts with them loaded
+  (copy-on-write), so the load is paid once instead of once per worker — but only what numba's
+  cache already holds: the server compiles nothing (a fresh install would otherwise compile for a
+  minute inside the cluster's start, with Ctrl+C ignored there) and starts no thread (it must be
+  single-threaded when it forks);
+* the worker plugin :class:`SolverKernels` loads (or compiles) them when a worker joins, in a
+  thread, for everything else: a cold cache, a user's own cluster, a replacement worker after a
+  crash (the scheduler hands registered plugins to every worker that joins later). In a worker
+  forked from a server that loaded them it returns at once.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import time
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -38,6 +48,114 @@ def load_kernels() -> float:
 def loaded_s() -> float | None:
     """Seconds the kernel load took in this process, or None if :func:`load_kernels` has not run."""
     return _loaded_s
+
+
+class _WouldCompile(BaseException):
+    """Raised by :class:`_NoCompile` where numba would start compiling (a BaseException, so that no
+    ``except Exception`` on the way swallows it and carries on into another compile)."""
+
+
+def _no_compile_listener():
+    from numba.core import event
+
+    class _NoCompile(event.Listener):
+        """Stops a kernel load at the first compile: numba broadcasts ``numba:compile`` after a
+        dispatcher missed its on-disk cache, just before it compiles."""
+
+        def on_start(self, ev):
+            raise _WouldCompile(getattr(ev.data.get("dispatcher"), "__qualname__", "?") if isinstance(ev.data, dict)
+                                else "?")
+
+        def on_end(self, ev):
+            pass
+
+    return _NoCompile()
+
+
+def solver_dispatchers() -> list:
+    """numba's dispatchers of the solver's kernels (the ``planner.solver`` modules imported so far)."""
+    from numba.core.registry import CPUDispatcher
+
+    out = []
+    for name, mod in list(sys.modules.items()):
+        if (name == "planner.solver" or name.startswith("planner.solver.")) and mod is not None:
+            out.extend(v for v in vars(mod).values()
+                       if isinstance(v, CPUDispatcher) and getattr(v.py_func, "__module__", None) == name)
+    return out
+
+
+def cache_counts() -> tuple[int, int]:
+    """(loads from numba's on-disk cache, compiles) of the solver's kernels in this process so far."""
+    ds = solver_dispatchers()
+    return (sum(sum(d.stats.cache_hits.values()) for d in ds), sum(sum(d.stats.cache_misses.values()) for d in ds))
+
+
+def os_threads() -> int:
+    """Threads of this process as the OS counts them (numba's or a BLAS library's included, which
+    ``threading`` does not see)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # not Linux
+        import threading
+        return threading.active_count()
+
+
+def _warm_short_runs() -> None:
+    """Load the kernel specialisation of runs shorter than a few weeks: the first of
+    :func:`planner.solver.warmup.warm`'s runs. Not the float32 loop series of long runs (another
+    specialisation, ~0.1 s more in the server before it can fork): a worker loads that on its first
+    long variant, 2-3 % of an annual variant's time."""
+    from planner.solver.examples import liquid_burst_plan
+    from planner.solver.run import simulate
+    simulate(liquid_burst_plan(lag_s=60.0, horizon_s=1200.0), weather=30.0, step_s=10.0)
+
+
+def _pool_joined_at_fork() -> bool:
+    """Whether numba's threading layer is TBB, whose thread pool numba joins before a fork."""
+    import numba
+    return str(numba.config.THREADING_LAYER).lower() == "tbb"
+
+
+def preload_from_cache() -> str:
+    """Load the kernels of short runs (:func:`_warm_short_runs`), but only from numba's on-disk cache
+    and only where that starts no thread: in the embedded cluster's forkserver, before it forks the workers
+    (see the module docstring). Returns what happened:
+
+    ``"loaded"``  every kernel came from the cache (:func:`loaded_s` is set: the workers forked from
+        this process skip their own load)
+    ``"cold"``  a kernel is not in the cache (a fresh install, a changed kernel source): the load
+        stopped at numba's first compile, before anything was compiled; the workers' plugin loads
+        (and compiles) them
+    ``"parallel"``  a kernel runs on numba's threads (``prange``) and numba's threading layer is not
+        TBB: loading such a kernel from the cache launches numba's thread pool, and a process with
+        threads must not fork (workqueue and GNU OpenMP keep theirs across a fork); left to the
+        workers. With TBB the kernels are loaded: numba's TBB layer joins its pool before every
+        fork (a ``pthread_atfork`` handler) and starts it again when next needed, so the server is
+        single-threaded when it forks
+    ``"failed: …"``  anything else; left to the workers
+
+    numba's own target set-up (its lowering registries; it imports ``scipy.linalg``) is done in any
+    case: it compiles nothing and starts no thread."""
+    global _loaded_s
+    if _loaded_s is not None:
+        return "loaded"
+    from numba.core import event
+    from numba.core.registry import cpu_target
+
+    t = time.perf_counter()
+    try:
+        cpu_target.target_context.refresh()
+        if any(d.targetoptions.get("parallel") for d in solver_dispatchers()) and not _pool_joined_at_fork():
+            return "parallel"
+        try:
+            with event.install_listener("numba:compile", _no_compile_listener()):
+                _warm_short_runs()
+        except _WouldCompile as exc:
+            return f"cold ({exc})" if str(exc) else "cold"
+    except Exception as exc:  # noqa: BLE001 (the forkserver must come up: the workers load them then)
+        return f"failed: {exc.__class__.__name__}: {exc}"
+    _loaded_s = time.perf_counter() - t
+    return "loaded"
 
 
 class SolverKernels(WorkerPlugin):

@@ -46,13 +46,20 @@ EMBEDDED_CONFIG = {
 }
 #: Modules the embedded cluster's forkserver imports once, before it forks the worker processes:
 #: what a worker needs before its first task (Dask itself, and the sweep's worker path with the
-#: solver). Each spawned worker imported these itself, ~1.2 CPU-s, and its interpreter's orderly
-#: exit at shutdown took ~0.5-0.9 s more; a forked worker starts with them and leaves with
-#: ``os._exit`` (benchmarks/bench_sweep.py ``--part e2e``, planner/sweep/STATUS.md). The solver's
-#: compiled kernels are not loaded here but in each worker by :class:`.kernels.SolverKernels`, in a
-#: thread: a fresh install whose numba cache is cold compiles there for a minute, with the worker
-#: answering the scheduler and Ctrl+C working, instead of inside the cluster's start.
-FORKSERVER_PRELOAD = ("distributed", "planner.sweep.worker", "planner.sweep.kernels")
+#: solver; with the garbage collector paused meanwhile, :mod:`planner.forkserver_gc`), then :mod:`.preload`, which loads the solver's compiled kernels from numba's on-disk
+#: cache into the server. Each spawned worker imported these itself, ~1.2 CPU-s, and its
+#: interpreter's orderly exit at shutdown took ~0.5-0.9 s more; a forked worker starts with them
+#: (kernels included: ~0.5 CPU-s each worker no longer spends) and leaves with ``os._exit``
+#: (benchmarks/bench_sweep.py ``--part e2e``, planner/sweep/STATUS.md). Where the cache lacks a
+#: kernel (a fresh install) the server compiles nothing: :class:`.kernels.SolverKernels` loads them
+#: in each worker, in a thread, with the worker answering the scheduler and Ctrl+C working.
+FORKSERVER_PRELOAD = ("planner.forkserver_gc", "distributed", "planner.sweep.worker", "planner.sweep.kernels",
+                      "planner.sweep.preload")
+#: Environment of the embedded cluster's worker processes on top of Dask's ``pre-spawn-environ``
+#: (one BLAS/OpenMP thread each): numba's threads too — two workers on two cores are the
+#: parallelism, a solver kernel running on numba's threads in each would oversubscribe them.
+#: ``DCPLAN_THREADS`` is the solver's own setting of the threads a simulation may use.
+WORKER_ENVIRON = {"NUMBA_NUM_THREADS": "1", "DCPLAN_THREADS": "1"}
 #: How often the collection loop checks ``cancel`` while no result arrives [s]. A result that
 #: arrives wakes the loop at once (it waits on a queue the futures' done-callbacks fill), so this
 #: sets only how soon a cancel is seen, not the latency of a row or of the sweep's end.
@@ -117,9 +124,10 @@ _forkserver_lock = threading.Lock()
 
 
 def _pre_spawn_environ() -> dict[str, str]:
-    """Dask's ``distributed.nanny.pre-spawn-environ`` (the user's Dask configuration over
-    distributed's defaults), read without importing ``distributed``, which takes ~0.5 s that the
-    forkserver's own imports can overlap."""
+    """The forkserver's environment on top of this process's: Dask's
+    ``distributed.nanny.pre-spawn-environ`` (the user's Dask configuration over distributed's
+    defaults; read without importing ``distributed``, which takes ~0.5 s that the forkserver's own
+    imports can overlap) and :data:`WORKER_ENVIRON`."""
     import importlib.util
 
     import dask
@@ -135,6 +143,7 @@ def _pre_spawn_environ() -> dict[str, str]:
         except (OSError, yaml.YAMLError, AttributeError):  # another layout: the user's settings alone, below
             env = {}
     env.update(dask.config.get("distributed.nanny.pre-spawn-environ", default=None) or {})
+    env.update(WORKER_ENVIRON)
     return {str(k): str(v) for k, v in env.items()}
 
 
@@ -149,7 +158,8 @@ def start_forkserver() -> None:
     Ctrl+C reaches only the sweep's process, which cancels and closes the cluster), Dask's
     ``distributed.nanny.pre-spawn-environ`` (one BLAS/OpenMP thread per worker process and the like,
     which must be set before numpy is imported; the Nanny sets them in this process before each
-    start too) and this process's leading ``sys.path`` entries (a checkout run in place: Python's
+    start too) and one numba thread (:data:`WORKER_ENVIRON`, read when numba is imported), and this
+    process's leading ``sys.path`` entries (a checkout run in place: Python's
     forkserver ignores the parent's ``sys.path`` when it imports the preload). Nothing where the
     workers are spawned (:func:`worker_start_method`)."""
     if worker_start_method() != "forkserver":
@@ -234,7 +244,9 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at their start
     # and fork from this process's forkserver (see worker_start_method).
     method = worker_start_method()
-    with _sigint_ignored(), dask.config.set({**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method}):
+    environ = {**(dask.config.get("distributed.nanny.environ", default=None) or {}), **WORKER_ENVIRON}  # spawned workers
+    with _sigint_ignored(), dask.config.set({**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method,
+                                             "distributed.nanny.environ": environ}):
         if method == "forkserver":  # Dask sets its own preload list on its first use: ours, should the server restart
             from distributed.utils import get_mp_context
             get_mp_context().set_forkserver_preload(list(FORKSERVER_PRELOAD))
