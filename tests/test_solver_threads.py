@@ -54,7 +54,8 @@ def test_chunks_end_at_pods_and_keep_racks_and_loop_runs_whole(three_pods):
     assert server_chunks(server_table(model)).bounds.tolist() == [0, model.n]  # one pod: one chunk
     model = compile_model(three_pods, three_pods.scenarios[1], 3600.0)
     T = server_table(model)
-    K = server_chunks(T)
+    assert server_chunks(T).bounds.tolist() == [0, 312]  # (at least CHUNK_MIN_SERVERS a chunk)
+    K = server_chunks(T, min_servers=64)
     assert K.bounds.tolist() == [0, 104, 208, 312]
     for c in range(3):  # no rack on two chunks
         a, b = K.bounds[c], K.bounds[c + 1]
@@ -71,6 +72,7 @@ def test_chunks_end_at_pods_and_keep_racks_and_loop_runs_whole(three_pods):
 @pytest.mark.parametrize("chunking", ["pods", "split-runs"])
 @pytest.mark.parametrize("stepping", ["fixed", "adaptive"])
 def test_one_and_two_threads_give_identical_results(three_pods, unlumped_parallel, monkeypatch, chunking, stepping):
+    monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)  # a chunk a pod
     if chunking == "split-runs":  # chunks that cut loops' runs of servers (forced at rack ends)
         monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 8)
         monkeypatch.setattr(serverstep, "CHUNK_MAX_SERVERS", 40)
@@ -91,6 +93,7 @@ def test_chunked_passes_agree_with_one_pass_to_rounding(three_pods, unlumped_par
     """Per-loop sums are added in one pass's order (exact); the chunks' partial sums of IT energy
     and lost work differ from one running sum by rounding only (measured ≤ 4.3e-13 relative)."""
     sc = _hot_afternoon(three_pods)
+    monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)  # a chunk a pod
     chunked = simulate(three_pods, sc, step_s=1.0, threads=2)
     monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 10**9)  # one chunk: the single pass
     single = simulate(three_pods, sc, step_s=1.0, threads=2)
@@ -103,9 +106,10 @@ def test_chunked_passes_agree_with_one_pass_to_rounding(three_pods, unlumped_par
 
 
 @TWO
-def test_runs_from_two_python_threads_at_once(three_pods, unlumped_parallel):
+def test_runs_from_two_python_threads_at_once(three_pods, unlumped_parallel, monkeypatch):
     """numba's workqueue layer aborts the process on concurrent parallel launches; the kernel's
     layer (TBB / OpenMP, else a lock) must not, and each run gives its own result."""
+    monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)  # a chunk a pod: the threads run
     sc = _hot_afternoon(three_pods, hours=0.25)
     ref = simulate(three_pods, sc, step_s=1.0, threads=2)
     out, errors = [None, None], []

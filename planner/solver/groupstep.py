@@ -19,13 +19,15 @@ import numba
 from .jit import njit
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
 from .serverstep import (ROW_AIR, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_LIQ,
-                         ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_RACK, ROW_WA, ROW_WB, add_runs)
+                         ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_R_PLATE, ROW_RACK, ROW_WA, ROW_WB, add_runs)
 
 
 class GroupTable(NamedTuple):
     """Per server: ``first_kink``, ``off_max`` [°C / K], ``t_op``, ``t_slow``, ``t_shut``, ``t_restart``
     [°C], GPU groups ``off``, ``w`` [n × G]; ``opt`` = ``[p_hw, alpha, p_hw^(1/alpha)]``; ``g`` [n] the
-    software band's slope ``(1 − p_hw) / (t_slow − t_op)`` [1/K]."""
+    software band's slope ``(1 − p_hw) / (t_slow − t_op)`` [1/K]; ``row`` [n × :data:`HOT_LEN`] what a
+    server off the full-clock path reads, packed (``HOT_*`` columns, the same numbers): a server
+    that turns hot among cool ones misses the cache once, not once per array."""
 
     first_kink: np.ndarray
     off_max: np.ndarray
@@ -37,6 +39,12 @@ class GroupTable(NamedTuple):
     w: np.ndarray
     opt: np.ndarray
     g: np.ndarray
+    row: np.ndarray
+
+
+#: Columns of :attr:`GroupTable.row`
+HOT_R_DIE, HOT_GPUS, HOT_T_OP, HOT_T_SLOW, HOT_T_SHUT, HOT_T_RESTART, HOT_G = range(7)
+HOT_LEN = 8  # (one 64-byte line)
 
 
 class GroupState(NamedTuple):
@@ -76,10 +84,14 @@ class GroupState(NamedTuple):
 def group_table(model) -> GroupTable:
     f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
     p_hw, alpha = float(model.p_hw), float(model.alpha)
+    t_restart = f(model.t_slow - d.GPU_RESTART_BELOW_SLOWDOWN_K)
+    g = f((1.0 - p_hw) / (f(model.t_slow) - f(model.t_op)))
+    row = np.zeros((model.n, HOT_LEN))
+    for j, col in ((HOT_R_DIE, model.r_die), (HOT_GPUS, model.gpus), (HOT_T_OP, model.t_op),
+                   (HOT_T_SLOW, model.t_slow), (HOT_T_SHUT, model.t_shut), (HOT_T_RESTART, t_restart), (HOT_G, g)):
+        row[:, j] = f(col)
     return GroupTable(f(model.first_kink), f(model.off_max), f(model.t_op), f(model.t_slow), f(model.t_shut),
-                      f(model.t_slow - d.GPU_RESTART_BELOW_SLOWDOWN_K), f(model.gpu_off), f(model.gpu_w),
-                      np.array([p_hw, alpha, hw_root(p_hw, alpha)]),
-                      f((1.0 - p_hw) / (f(model.t_slow) - f(model.t_op))))
+                      t_restart, f(model.gpu_off), f(model.gpu_w), np.array([p_hw, alpha, hw_root(p_hw, alpha)]), g, row)
 
 
 def group_state(model, t_die, chunks: int = 1) -> GroupState:
@@ -114,31 +126,33 @@ class StepFinish(NamedTuple):
 
 
 @njit(refcount=False, inline="always")  # inlined at numba's level: a call hands ~40 arrays by value
-def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw, alpha, st, xk, xs, p_g0,
+def _server_hot(i, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw, alpha, st, xk, xs, p_g0,
                 p_g, t_g):
     """One server off the full-clock path (in or near its GPU groups' control band, shut-down
     groups, or power-capped): the exact piecewise step, its statistics and its groups at the step's
-    ends (statistics into ``st``, scratch ``xk``, ``xs``, ``p_g0``, ``p_g``, ``t_g``: the chunk's rows).
-    Returns ``(hottest GPU [°C], GPU time below full clock [GPU-s])``."""
+    ends (statistics into ``st``, scratch ``xk``, ``xs``, ``p_g0``, ``p_g``, ``t_g``: the chunk's rows;
+    constants from the server's packed rows: ``R`` the level's full-clock row, ``GT.row``). Returns ``(hottest GPU [°C], GPU time below full clock [GPU-s])``."""
     u_base = u_cap[i] if capped_any else u
     u_run = u_base * (1.0 - down_w)
-    k_die = S.r_die[i] * S.p_dyn[i] * u_run
+    hr = GT.row[i]
+    t_op, t_slow = hr[HOT_T_OP], hr[HOT_T_SLOW]
+    k_die = hr[HOT_R_DIE] * R[i, ROW_P_DYN] * u_run
     # this server's rows, taken once: each view, and each array of a tuple handed to a helper per
     # server, costs an atomic reference count (perf: 40 % of the hot day's kernel time was that)
     kn, A, B, thr_tab = GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i]
     off, w = GT.off[i], GT.w[i]
-    g_law = GT.g[i]
+    g_law = hr[HOT_G]
     if GS.u_key[i] != u_run:  # piece tables at this running utilisation (kept while it stays)
-        piece_table_1(off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, kn, A, B, thr_tab, xk, xs)
+        piece_table_1(off, w, t_op, t_slow, p_hw, k_die, kn, A, B, thr_tab, xk, xs)
         GS.u_key[i] = u_run
         GS.inv_den[i] = 1.0 / (1.0 + g_law * k_die)
         GS.mask_td[i] = math.nan  # the kept start state was for the old tables
     tp0 = X[1, i]
     th, tph, eh, thr_t, lost, j1 = pair_step_pieces_1(
-        td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
-        S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha,
+        td0, tp0, tcl + s.r[i], u_run, R[i, ROW_P_IDLE], R[i, ROW_P_DYN], hr[HOT_R_DIE], R[i, ROW_R_PLATE],
+        R[i, ROW_C_DIE], R[i, ROW_C_PLATE], kn, A, B, thr_tab, h, off, w, t_op, t_slow, p_hw, k_die, alpha,
         48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
-    g_i = S.gpus[i]
+    g_i = hr[HOT_GPUS]
     if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
         lost = lost * (1.0 - down_w) + down_w * h
         thr_t = thr_t * (1.0 - down_w) + down_w * h
@@ -166,14 +180,14 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
                 GS.minute_thr[i, q] = True
     else:
         j0 = piece_of(td0, kn, False)
-        group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], g_law, GS.inv_den[i], p_hw, k_die, p_g0, xs)
+        group_state_1(td0, A[j0] - B[j0] * td0, off, t_op, g_law, GS.inv_den[i], p_hw, k_die, p_g0, xs)
         for q in range(G):
             if GT.w[i, q] > 0.0 and p_g0[q] < 1.0 - 1e-12:
                 GS.minute_thr[i, q] = True
     # the end die's piece: the step's last piece unless the die sits on that piece's lower kink
     if not ((j1 == 0 or kn[j1 - 1] < th) and (j1 == kn.size or th <= kn[j1])):
         j1 = piece_of(th, kn, False)
-    group_state_1(th, A[j1] - B[j1] * th, off, GT.t_op[i], g_law, GS.inv_den[i], p_hw, k_die, p_g, t_g)
+    group_state_1(th, A[j1] - B[j1] * th, off, t_op, g_law, GS.inv_den[i], p_hw, k_die, p_g, t_g)
     tg = -math.inf
     m1 = 0
     for q in range(G):
@@ -183,11 +197,11 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
             if p_g[q] < 1.0 - 1e-12:
                 GS.minute_thr[i, q] = True
                 m1 |= 1 << q
-            if t_g[q] > GT.t_shut[i] and not GS.down[i, q]:
+            if t_g[q] > hr[HOT_T_SHUT] and not GS.down[i, q]:
                 st[5] += GT.w[i, q] * g_i
                 GS.down[i, q] = True
                 st[6] += 1.0
-            elif GS.down[i, q] and t_g[q] < GT.t_restart[i]:
+            elif GS.down[i, q] and t_g[q] < hr[HOT_T_RESTART]:
                 GS.down[i, q] = False
                 st[6] -= 1.0
     if use_mask:
@@ -197,7 +211,7 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
     return tg, thr_gpu
 
 
-@njit(refcount=False)
+@njit(refcount=False, inline="always")  # (one copy, in _chunks_into: a call hands ~90 arrays by value)
 def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
     """:func:`servers_step_groups` for the servers of chunk ``c`` (statistics into ``st``, run sums
     into ``K.rs`` / ``K.ro``). Returns ``(hottest GPU, any hot, GPU time below full clock, IT energy)``."""
@@ -246,7 +260,7 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             tg = t_new + R[i, ROW_OFF_MAX]
         else:
             hot_any = True
-            tg, thr_gpu = _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
+            tg, thr_gpu = _server_hot(i, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
                                       alpha, st, xk, xs, p_g0, p_g, t_g)
             step_thr += thr_gpu
         GS.t_gpu[i] = tg
@@ -293,13 +307,17 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
 
 
 @njit(refcount=False)
-def _chunk_into(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st, part):
-    """:func:`_step_chunk` with its results stored in ``part`` [:data:`.serverstep.PART_LEN`]."""
-    r = _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st)
-    part[0] = r[0]
-    part[1] = 1.0 if r[1] else 0.0
-    part[2] = r[2]
-    part[3] = r[3]
+def _chunks_into(c0, c1, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down):
+    """:func:`_step_chunk` for chunks ``c0 … c1 − 1``, each one's results into ``K.part[c]`` and its
+    statistics into ``K.pst[c]`` (a one-chunk plan: straight into ``GS.stats``, as one pass did). One
+    call for all chunks when they run serially."""
+    nc = K.bounds.size - 1
+    for c in range(c0, c1):
+        r = _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, GS.stats if nc == 1 else K.pst[c])
+        K.part[c, 0] = r[0]
+        K.part[c, 1] = 1.0 if r[1] else 0.0
+        K.part[c, 2] = r[2]
+        K.part[c, 3] = r[3]
 
 
 @njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
@@ -308,7 +326,7 @@ def _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down):
     for c in numba.prange(K.bounds.size - 1):
         # (the chunk's results are stored by a call: stores into a tuple's array made in the
         # parallel loop's own body were lost)
-        _chunk_into(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, K.pst[c], K.part[c])
+        _chunks_into(c, c + 1, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
 
 
 @njit(refcount=False)
@@ -327,20 +345,17 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
         if D.has[0]:
             for r in range(D.rack_p.size):
                 D.rack_p[r] = 0.0
-    # one call site of the chunk body (the compiler copies a body into each caller that inlines it)
-    ran = False
-    if F is not None and nc > 1:  # (the parallel loop takes no None)
+    if nc > 1:
         for c in range(nc):
             for j in range(8):
                 K.pst[c, j] = 0.0
+    ran = False
+    if F is not None and nc > 1:  # (the parallel loop takes no None)
         if K.par[0] != 0:
             _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
             ran = True
-    if not ran:
-        for c in range(nc):
-            # one chunk: the statistics straight into the state (one pass, as ever)
-            _chunk_into(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st if nc == 1 else K.pst[c],
-                        K.part[c])
+    if not ran:  # every chunk in one call (one chunk: the statistics straight into the state)
+        _chunks_into(0, nc, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
     tmax = -math.inf
     hot_any = False
     step_thr = 0.0

@@ -564,8 +564,9 @@ def pair_step_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, ga
 
 #: The server passes of a step run over fixed chunks of consecutive servers (:class:`Chunks`):
 #: a chunk ends only where a rack ends and both its servers' air and liquid loops change (a pod's
-#: end in the halls built from pods), and holds at least this many servers [-]
-CHUNK_MIN_SERVERS = 64
+#: end in the halls built from pods), and holds at least this many servers [-] (each chunk costs a
+#: loop's set-up per pass; ten chunks of the 10,004-server hall still balance two threads)
+CHUNK_MIN_SERVERS = 1024
 #: A chunk longer than this is split at the next rack end even inside a run of one loop [-]
 CHUNK_MAX_SERVERS = 4096
 #: Per-chunk partial results of :func:`.groupstep.servers_step_groups`: hottest GPU, any server
@@ -651,7 +652,7 @@ def server_chunks(table: ServerTable, **kw) -> Chunks:
     return chunk_plan(table.air, table.liq, table.rack, **kw)
 
 
-@njit(refcount=False)
+@njit(refcount=False, inline="always")  # (one copy, in _predict_chunks)
 def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
     """:func:`servers_predict_all` for the servers of chunk ``c`` (constants from the level's packed
     rows ``R``): their run sums into ``K.rs`` / ``K.ro``."""
@@ -716,11 +717,18 @@ def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
         K.ro[kb] = off_b
 
 
+@njit(refcount=False)
+def _predict_chunks(c0, c1, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
+    """:func:`_predict_chunk` for chunks ``c0 … c1 − 1`` (one call for all when they run serially)."""
+    for c in range(c0, c1):
+        _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+
+
 @njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
                                 "setitem": False, "numpy": False, "stencil": False, "fusion": False})
 def _predict_par(J, R, X, recirc, s, D, uj, h, tl, off_on, K):
     for c in numba.prange(K.bounds.size - 1):
-        _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+        _predict_chunks(c, c + 1, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
 
 
 @njit(refcount=False)
@@ -749,8 +757,7 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K)
     if K.par[0] != 0 and nc > 1:
         _predict_par(J, R, X, recirc, s, D, uj, h, tl, off_on, K)
     else:
-        for c in range(nc):
-            _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+        _predict_chunks(0, nc, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
     for l in range(q_loops.size):
         q_loops[l] = 0.0
         q_off[l] = 0.0
