@@ -100,6 +100,15 @@ def _lumping_on() -> bool:
     return bool(lumping.LUMP)
 
 
+def _threads() -> int:
+    """Threads this tree's kernel may use (``DCPLAN_THREADS``, else every core; the baseline has one)."""
+    try:
+        from planner.solver.jit import threads_setting
+    except ImportError:
+        return 1
+    return threads_setting()
+
+
 def _load() -> list:
     return list(os.getloadavg())
 
@@ -246,7 +255,8 @@ def _scale_run(mode: str, hours: float, baseline_dir: str | None = None, scenari
             "probe": pr, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "throttled_gpu_hours": res.throttled_gpu_hours, "max_gpu_temp_c": res.max_gpu_temp_c,
             "facility_energy_kwh": res.facility_energy_kwh,
-            "servers_stepped": getattr(res, "servers_stepped", res.servers), "lumping": _lumping_on()}
+            "servers_stepped": getattr(res, "servers_stepped", res.servers), "lumping": _lumping_on(),
+            "threads": getattr(res, "threads", 1)}
 
 
 def baseline_tree() -> str:
@@ -327,7 +337,7 @@ def scale_ab(hours: float = 24.0, slice_h: float = 2.0) -> dict:
         shutil.rmtree(tree, ignore_errors=True)
     probe_s = sorted(probes)[len(probes) // 2]
     out = {"servers": len(plans["new"].servers), "hours": hours, "slice_h": slice_h, "load_average": _load(),
-           "lumping": _lumping_on(),
+           "lumping": _lumping_on(), "threads_setting": _threads(),
            "probe_ufunc_call_s_median": probe_s, "probe_ufunc_call_s_range": [min(probes), max(probes)]}
     for k, v in tot.items():
         out[k] = {**v, "node_steps_per_cpu_s": v["node_steps"] / v["cpu_s"],

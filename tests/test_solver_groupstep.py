@@ -11,7 +11,7 @@ import pytest
 from planner.demo import build_demo_plan
 from planner.solver.groupstep import close_minute, group_state, group_table, servers_step_groups
 from planner.solver.model import compile_model
-from planner.solver.serverstep import ServerBank, server_state, server_table, servers_predict_all, step_levels
+from planner.solver.serverstep import ServerBank, server_chunks, server_state, server_table, servers_predict_all, step_levels
 
 
 @pytest.mark.parametrize("dt, spike", [(10.0, 25.0), (60.0, 25.0), (10.0, 60.0)])
@@ -28,6 +28,7 @@ def test_group_step_equals_the_numpy_server_bank(dt, spike):
     L = step_levels(model, T, dt, [1])
     S = server_state(model, td, tp)
     GT, GS = group_table(model), group_state(model, td)
+    K = server_chunks(T)  # the demo pod: one chunk
     from typing import NamedTuple
 
     class Jobs(NamedTuple):  # one job per server, share 1: the step means are ``u`` itself
@@ -52,8 +53,8 @@ def test_group_step_equals_the_numpy_server_bank(dt, spike):
         cpl = Coupling(model)
         e_np, dX_np, tmax_np, hot_np, thr_np = bank.step(cpl.loop_part(tl), np.zeros(n), chunk, 0)
         # kernel
-        servers_predict_all(T, J, L, 0, S, D, u, dt, tl, False, np.zeros(m), np.zeros(m))
-        tmax_k, hot_k, thr_k, _ = servers_step_groups(T, GT, GS, L, 0, S, tl, dt, np.zeros(0))
+        servers_predict_all(T, J, L, 0, S, D, u, dt, tl, False, np.zeros(m), np.zeros(m), K)
+        tmax_k, hot_k, thr_k, _ = servers_step_groups(T, GT, GS, L, 0, S, tl, dt, np.zeros(0), None, K, D)
         if k % 6 == 5:
             bank.close_minute(1)
             close_minute(GT, GS, T, 1)

@@ -8,7 +8,6 @@ nothing is left behind.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import signal
 import socket
@@ -530,13 +529,30 @@ def test_with_a_cold_numba_cache_the_forkserver_compiles_nothing(tmp_path):
     cache = tmp_path / "numba-cache"
     cache.mkdir()
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(cache)})
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(cache), "DCPLAN_FORKSERVER": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
     res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert res["status"].startswith("cold") and res["seconds"] is None and res["loaded_s"] is None, res
     assert res["compiled"] == 0 and res["counts"][0] == 0 and res["listeners"] == 0 and res["target_set_up"], res
     assert [p for p in cache.rglob("*") if p.is_file()] == []  # numba saves what it compiles: nothing
     assert res["wall"] < 30, res  # imports and the target set-up; compiling the kernels takes minutes
+
+
+def test_the_forkserver_modules_do_nothing_outside_the_forkserver():
+    """Imported anywhere but in the forkserver (an import of every planner module, a documentation
+    tool), the server's first and last preload leave the collector on, set no thread setting and
+    load no kernel: only the environment the server starts with carries their marker."""
+    code = ("import gc, json, os\n"
+            "import planner.sweep.forkserver_start, planner.sweep.preload as p\n"
+            "from planner.sweep import kernels\n"
+            "print(json.dumps({'gc': gc.isenabled(), 'frozen': gc.get_freeze_count(), 'status': p.STATUS,\n"
+            "  'loaded': kernels.loaded_s(), 'env': [os.environ.get(k) for k in ('NUMBA_NUM_THREADS', 'DCPLAN_THREADS')]}))")
+    env = {k: v for k, v in os.environ.items() if k not in ("DCPLAN_FORKSERVER", "NUMBA_NUM_THREADS", "DCPLAN_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**env, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert res == {"gc": True, "frozen": 0, "status": "not the forkserver", "loaded": None, "env": [None, None]}, res
 
 
 @pytest.mark.parametrize("layer, status", [("workqueue", "parallel"), ("omp", "parallel"), ("tbb", "loaded")])

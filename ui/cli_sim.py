@@ -159,6 +159,8 @@ def cmd_simulate(args) -> int:
         changes["horizon_s"] = 365 * 86400.0
     if args.rtol is not None and (not math.isfinite(args.rtol) or args.rtol <= 0):
         raise _cli_error(f"--rtol must be > 0, got {args.rtol}")
+    if args.threads is not None and args.threads < 1:
+        raise _cli_error(f"--threads must be at least 1, got {args.threads}")
     if args.load is not None:
         changes["load"] = args.load
     label = sc.name
@@ -177,7 +179,7 @@ def cmd_simulate(args) -> int:
     bar = TerminalProgress("simulating", total=sc.horizon_s / 3600.0, unit="h")
     try:
         res = simulate(plan, sc, control=args.control, step_s=args.step, rtol=args.rtol, progress=bar,
-                       repeat_jobs=not args.no_repeat)
+                       repeat_jobs=not args.no_repeat, threads=args.threads)
     except SolverInputError as exc:
         raise _cli_error(str(exc)) from None
     finally:
@@ -378,6 +380,9 @@ def add_subcommands(subparsers) -> None:
     s.add_argument("--load", choices=LOAD_CHOICES, default=None,
                    help="jobs: the plan's job list; full: every GPU busy all the time (default: the scenario's, "
                         f"{FALLBACK_LOAD} when the plan has no scenario)")
+    s.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="threads for the server steps of large halls (default: $DCPLAN_THREADS, else every core; "
+                        "the results do not depend on it)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--timeseries", default=None, metavar="OUT.csv", help="write one row per minute")
     s.set_defaults(func=_guarded(cmd_simulate))

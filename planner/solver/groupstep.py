@@ -14,14 +14,21 @@ from typing import NamedTuple
 import numpy as np
 
 from . import defaults as d
+import numba
+
 from .jit import njit
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
+from .serverstep import (ROW_AIR, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_LIQ,
+                         ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_R_PLATE, ROW_RACK, ROW_WA, ROW_WB, add_runs,
+                         end_run)
 
 
 class GroupTable(NamedTuple):
     """Per server: ``first_kink``, ``off_max`` [°C / K], ``t_op``, ``t_slow``, ``t_shut``, ``t_restart``
     [°C], GPU groups ``off``, ``w`` [n × G]; ``opt`` = ``[p_hw, alpha, p_hw^(1/alpha)]``; ``g`` [n] the
-    software band's slope ``(1 − p_hw) / (t_slow − t_op)`` [1/K]."""
+    software band's slope ``(1 − p_hw) / (t_slow − t_op)`` [1/K]; ``row`` [n × :data:`HOT_LEN`] what a
+    server off the full-clock path reads, packed (``HOT_*`` columns, the same numbers): a server
+    that turns hot among cool ones misses the cache once, not once per array."""
 
     first_kink: np.ndarray
     off_max: np.ndarray
@@ -33,13 +40,20 @@ class GroupTable(NamedTuple):
     w: np.ndarray
     opt: np.ndarray
     g: np.ndarray
+    row: np.ndarray
+
+
+#: Columns of :attr:`GroupTable.row`
+HOT_R_DIE, HOT_GPUS, HOT_T_OP, HOT_T_SLOW, HOT_T_SHUT, HOT_T_RESTART, HOT_G = range(7)
+HOT_LEN = 8  # (one 64-byte line)
 
 
 class GroupState(NamedTuple):
     """``t_gpu`` [n] hottest GPU [°C]; ``down``, ``minute_thr``, ``in_episode``, ``ever`` [n × G] flags;
     ``quiet`` [n × G] quiet minutes; ``stats`` = ``[events, thr_gpu_s, lost_gpu_s, shutdown_gpu_s,
     cap_lost_gpu_s, shutdowns, groups down, minute_hot]``; piece tables per server ``kinks`` [n × M],
-    ``A``, ``B``, ``thr`` [n × (M + 1)] for running utilisation ``u_key`` [n]; scratch; ``pc`` [n ×
+    ``A``, ``B``, ``thr`` [n × (M + 1)] for running utilisation ``u_key`` [n]; scratch ``xk`` [chunks × M],
+    ``xs``, ``p_g``, ``t_g``, ``p_g0`` [chunks × G] (a row per chunk of servers stepped at once); ``pc`` [n ×
     :data:`.pieces.PC_LEN`] each server's last piece propagator (:func:`.pieces.pair_step_pieces_1`);
     ``inv_den`` [n] ``1 / (1 + g·k_die)`` with the piece tables; ``mask`` [n] the groups below full clock
     at the die ``mask_td`` [n] (bit q: group q), the last hot step's end, reused as the next step's start
@@ -71,35 +85,40 @@ class GroupState(NamedTuple):
 def group_table(model) -> GroupTable:
     f = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
     p_hw, alpha = float(model.p_hw), float(model.alpha)
+    t_restart = f(model.t_slow - d.GPU_RESTART_BELOW_SLOWDOWN_K)
+    g = f((1.0 - p_hw) / (f(model.t_slow) - f(model.t_op)))
+    row = np.zeros((model.n, HOT_LEN))
+    for j, col in ((HOT_R_DIE, model.r_die), (HOT_GPUS, model.gpus), (HOT_T_OP, model.t_op),
+                   (HOT_T_SLOW, model.t_slow), (HOT_T_SHUT, model.t_shut), (HOT_T_RESTART, t_restart), (HOT_G, g)):
+        row[:, j] = f(col)
     return GroupTable(f(model.first_kink), f(model.off_max), f(model.t_op), f(model.t_slow), f(model.t_shut),
-                      f(model.t_slow - d.GPU_RESTART_BELOW_SLOWDOWN_K), f(model.gpu_off), f(model.gpu_w),
-                      np.array([p_hw, alpha, hw_root(p_hw, alpha)]),
-                      f((1.0 - p_hw) / (f(model.t_slow) - f(model.t_op))))
+                      t_restart, f(model.gpu_off), f(model.gpu_w), np.array([p_hw, alpha, hw_root(p_hw, alpha)]), g, row)
 
 
-def group_state(model, t_die) -> GroupState:
+def group_state(model, t_die, chunks: int = 1) -> GroupState:
+    """:class:`GroupState` at dies ``t_die`` [°C], with scratch rows for ``chunks`` chunks of servers
+    stepped at once (:class:`.serverstep.Chunks`)."""
     n, G = model.gpu_w.shape
     M = 2 * G
+    nc = max(int(chunks), 1)
     b = lambda: np.zeros((n, G), np.bool_)  # noqa: E731
     return GroupState(np.asarray(t_die, float) + model.off_max, b(), b(), b(), b(), np.zeros((n, G), np.int64),
                       np.zeros(8), np.full((n, M), np.inf), np.zeros((n, M + 1)), np.zeros((n, M + 1)),
-                      np.zeros((n, M + 1)), np.full(n, np.nan), np.zeros(M), np.zeros(G), np.zeros(G), np.zeros(G),
-                      np.zeros(G), np.full((n, PC_LEN), np.nan), np.zeros(n), np.zeros(n, np.int64),
+                      np.zeros((n, M + 1)), np.full(n, np.nan), np.zeros((nc, M)), np.zeros((nc, G)), np.zeros((nc, G)),
+                      np.zeros((nc, G)), np.zeros((nc, G)), np.full((n, PC_LEN), np.nan), np.zeros(n), np.zeros(n, np.int64),
                       np.full(n, np.nan))
 
 
 class StepFinish(NamedTuple):
     """What :func:`servers_step_groups` does after each server's step when handed one (the old
-    ``servers_finish`` pass fused in: one pass over the servers instead of two or three):
-    ``tl_start`` [m] the loops at the step's start [°C]; out: ``p_mean`` [n] step-mean power [W],
-    the air-side rack powers ``D.rack_p`` (next step's recirculation), ``dq`` [m] the servers' true
-    heat per loop [J] and ``doff`` [m] the sibling coupling's change ``Σ g·w·(w·ΔT)`` [J] (both as
+    ``servers_finish`` pass fused in: one pass over the servers instead of two or three), with the
+    recirculation table ``D`` handed beside it (a tuple inside a tuple cannot cross numba's parallel
+    loop): ``tl_start`` [m] the loops at the step's start [°C]; out: the air-side rack powers
+    ``D.rack_p`` (next step's recirculation), ``dq`` [m] the servers' true heat per loop [J] and ``doff`` [m] the sibling coupling's change ``Σ g·w·(w·ΔT)`` [J] (both as
     per-loop sums over runs of servers on the same loops), ``iv_e`` [n] += energy, and (``flags[1]``)
     ``iv_max_t`` [n] the interval maximum of the hottest GPU; ``flags[0]``: sibling coupling."""
 
-    D: tuple
     tl_start: np.ndarray
-    p_mean: np.ndarray
     dq: np.ndarray
     doff: np.ndarray
     iv_max_t: np.ndarray
@@ -108,29 +127,33 @@ class StepFinish(NamedTuple):
 
 
 @njit(refcount=False, inline="always")  # inlined at numba's level: a call hands ~40 arrays by value
-def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw, alpha, st):
+def _server_hot(i, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw, alpha, st, xk, xs, p_g0,
+                p_g, t_g):
     """One server off the full-clock path (in or near its GPU groups' control band, shut-down
     groups, or power-capped): the exact piecewise step, its statistics and its groups at the step's
-    ends. Returns ``(hottest GPU [°C], GPU time below full clock [GPU-s])``."""
+    ends (statistics into ``st``, scratch ``xk``, ``xs``, ``p_g0``, ``p_g``, ``t_g``: the chunk's rows;
+    constants from the server's packed rows: ``R`` the level's full-clock row, ``GT.row``). Returns ``(hottest GPU [°C], GPU time below full clock [GPU-s])``."""
     u_base = u_cap[i] if capped_any else u
     u_run = u_base * (1.0 - down_w)
-    k_die = S.r_die[i] * S.p_dyn[i] * u_run
+    hr = GT.row[i]
+    t_op, t_slow = hr[HOT_T_OP], hr[HOT_T_SLOW]
+    k_die = hr[HOT_R_DIE] * R[i, ROW_P_DYN] * u_run
     # this server's rows, taken once: each view, and each array of a tuple handed to a helper per
     # server, costs an atomic reference count (perf: 40 % of the hot day's kernel time was that)
     kn, A, B, thr_tab = GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i]
     off, w = GT.off[i], GT.w[i]
-    g_law = GT.g[i]
+    g_law = hr[HOT_G]
     if GS.u_key[i] != u_run:  # piece tables at this running utilisation (kept while it stays)
-        piece_table_1(off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, kn, A, B, thr_tab, GS.xk, GS.xs)
+        piece_table_1(off, w, t_op, t_slow, p_hw, k_die, kn, A, B, thr_tab, xk, xs)
         GS.u_key[i] = u_run
         GS.inv_den[i] = 1.0 / (1.0 + g_law * k_die)
         GS.mask_td[i] = math.nan  # the kept start state was for the old tables
     tp0 = X[1, i]
-    th, tph, eh, thr_t, lost = pair_step_pieces_1(
-        td0, tp0, tcl + s.r[i], u_run, S.p_idle[i], S.p_dyn[i], S.r_die[i], S.r_plate[i], S.c_die[i],
-        S.c_plate[i], kn, A, B, thr_tab, h, off, w, GT.t_op[i], GT.t_slow[i], p_hw, k_die, alpha,
+    th, tph, eh, thr_t, lost, j1 = pair_step_pieces_1(
+        td0, tp0, tcl + s.r[i], u_run, R[i, ROW_P_IDLE], R[i, ROW_P_DYN], hr[HOT_R_DIE], R[i, ROW_R_PLATE],
+        R[i, ROW_C_DIE], R[i, ROW_C_PLATE], kn, A, B, thr_tab, h, off, w, t_op, t_slow, p_hw, k_die, alpha,
         48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
-    g_i = S.gpus[i]
+    g_i = hr[HOT_GPUS]
     if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
         lost = lost * (1.0 - down_w) + down_w * h
         thr_t = thr_t * (1.0 - down_w) + down_w * h
@@ -158,26 +181,28 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
                 GS.minute_thr[i, q] = True
     else:
         j0 = piece_of(td0, kn, False)
-        group_state_1(td0, A[j0] - B[j0] * td0, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g0, GS.xs)
+        group_state_1(td0, A[j0] - B[j0] * td0, off, t_op, g_law, GS.inv_den[i], p_hw, k_die, p_g0, xs)
         for q in range(G):
-            if GT.w[i, q] > 0.0 and GS.p_g0[q] < 1.0 - 1e-12:
+            if GT.w[i, q] > 0.0 and p_g0[q] < 1.0 - 1e-12:
                 GS.minute_thr[i, q] = True
-    j1 = piece_of(th, kn, False)
-    group_state_1(th, A[j1] - B[j1] * th, off, GT.t_op[i], GT.t_slow[i], p_hw, k_die, GS.p_g, GS.t_g)
+    # the end die's piece: the step's last piece unless the die sits on that piece's lower kink
+    if not ((j1 == 0 or kn[j1 - 1] < th) and (j1 == kn.size or th <= kn[j1])):
+        j1 = piece_of(th, kn, False)
+    group_state_1(th, A[j1] - B[j1] * th, off, t_op, g_law, GS.inv_den[i], p_hw, k_die, p_g, t_g)
     tg = -math.inf
     m1 = 0
     for q in range(G):
         if GT.w[i, q] > 0.0:
-            if GS.t_g[q] > tg:
-                tg = GS.t_g[q]
-            if GS.p_g[q] < 1.0 - 1e-12:
+            if t_g[q] > tg:
+                tg = t_g[q]
+            if p_g[q] < 1.0 - 1e-12:
                 GS.minute_thr[i, q] = True
                 m1 |= 1 << q
-            if GS.t_g[q] > GT.t_shut[i] and not GS.down[i, q]:
+            if t_g[q] > hr[HOT_T_SHUT] and not GS.down[i, q]:
                 st[5] += GT.w[i, q] * g_i
                 GS.down[i, q] = True
                 st[6] += 1.0
-            elif GS.down[i, q] and GS.t_g[q] < GT.t_restart[i]:
+            elif GS.down[i, q] and t_g[q] < hr[HOT_T_RESTART]:
                 GS.down[i, q] = False
                 st[6] -= 1.0
     if use_mask:
@@ -187,43 +212,35 @@ def _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
     return tg, thr_gpu
 
 
-@njit(refcount=False)
-def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F=None):
-    """:meth:`.serverstep.ServerBank.step` at the loops' end temperatures ``tl`` [°C] (after
-    :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.dX`` its change,
-    ``s.energy`` [J]; ``u_cap`` [n] (predictive throttling) or an empty array; with ``F``
-    (:class:`StepFinish`) each server's part of the step's end in the same pass. Returns ``(hottest
-    GPU [°C], any server off the full-clock path, GPU time below full clock [s], IT energy [J])``."""
-    G1 = L.G1[lv]
+@njit(refcount=False, inline="always")  # (one copy, in _chunks_into: a call hands ~90 arrays by value)
+def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
+    """:func:`servers_step_groups` for the servers of chunk ``c`` (statistics into ``st``, run sums
+    into ``K.rs`` / ``K.ro``). Returns ``(hottest GPU, any hot, GPU time below full clock, IT energy)``."""
+    R = L.rows[lv]
     X, dX = s.X, s.dX
-    st = GS.stats
     p_hw, alpha = GT.opt[0], GT.opt[1]
     capped_any = u_cap.size > 0
-    any_down = st[6] > 0.0
+    xk, xs, p_g0, p_g, t_g = GS.xk[c], GS.xs[c], GS.p_g0[c], GS.p_g[c], GS.t_g[c]
     tmax = -math.inf
     hot_any = False
     step_thr = 0.0
     e_step = 0.0
     inv_h = 1.0 / h
+    ka = K.slot_a[c] - 1
+    kb = K.slot_b[c] - 1
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
     if F is not None:
-        g = L.g[lv]
-        D = F.D
         recirc = D.has[0]
         off_on = F.flags[0] != 0.0
         rec_iv = F.flags[1] != 0.0
-        if recirc:
-            D.rack_p[:] = 0.0
-        F.dq[:] = 0.0
-        F.doff[:] = 0.0
-    for i in range(S.p_idle.size):
-        la, lb = S.air[i], S.liq[i]
-        wa, wb = S.wa[i], S.wb[i]
+    for i in range(K.bounds[c], K.bounds[c + 1]):  # (constants from the level's packed rows R)
+        la, lb = int(R[i, ROW_AIR]), int(R[i, ROW_LIQ])
+        wa, wb = R[i, ROW_WA], R[i, ROW_WB]
         tcl = wa * tl[la] + wb * tl[lb]
         s.tcl[i] = tcl
-        d0 = dX[0, i] - G1[0, i] * tcl
-        d1 = dX[1, i] - G1[1, i] * tcl
+        d0 = dX[0, i] - R[i, ROW_G1_D] * tcl
+        d1 = dX[1, i] - R[i, ROW_G1_P] * tcl
         td0 = X[0, i]
         t_new = td0 + d0
         u = s.u[i]
@@ -233,18 +250,19 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F=None):
             for q in range(GT.w.shape[1]):
                 if GS.down[i, q]:
                     down_w += GT.w[i, q]
-        hot = t_new > GT.first_kink[i] or td0 > GT.first_kink[i] or down_w > 0.0 or capped
+        kink = R[i, ROW_FIRST_KINK]
+        hot = t_new > kink or td0 > kink or down_w > 0.0 or capped
         if not hot:
             dX[0, i] = d0
             dX[1, i] = d1
             X[0, i] = t_new
             X[1, i] += d1
-            s.energy[i] = s.e_full[i]
-            tg = t_new + GT.off_max[i]
+            s.energy[i] = (R[i, ROW_P_IDLE] + R[i, ROW_P_DYN] * u) * h  # full clock: as predicted
+            tg = t_new + R[i, ROW_OFF_MAX]
         else:
             hot_any = True
-            tg, thr_gpu = _server_hot(i, S, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
-                                      alpha, st)
+            tg, thr_gpu = _server_hot(i, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
+                                      alpha, st, xk, xs, p_g0, p_g, t_g)
             step_thr += thr_gpu
         GS.t_gpu[i] = tg
         if tg > tmax:
@@ -253,38 +271,103 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F=None):
             e = s.energy[i]
             e_step += e
             pm = e * inv_h
-            F.p_mean[i] = pm
-            if recirc:
-                D.rack_p[S.rack[i]] += wa * pm
-            x = e - S.c_die[i] * dX[0, i] - S.c_plate[i] * dX[1, i]
+            if recirc:  # (a rack's servers are all in one chunk)
+                D.rack_p[int(R[i, ROW_RACK])] += wa * pm
+            x = e - R[i, ROW_C_DIE] * dX[0, i] - R[i, ROW_C_PLATE] * dX[1, i]
             # per-loop sums over runs of servers on the same loops (plan order keeps a rack's
             # servers, and racks of a row, together): adds in registers, not a store-to-load chain
             if la != run_a:
-                if run_a >= 0:
-                    F.dq[run_a] += sum_a
-                    F.doff[run_a] += off_a
+                ka = end_run(K, ka, run_a, sum_a, off_a)
                 run_a, sum_a, off_a = la, 0.0, 0.0
             if lb != run_b:
-                if run_b >= 0:
-                    F.dq[run_b] += sum_b
-                    F.doff[run_b] += off_b
+                kb = end_run(K, kb, run_b, sum_b, off_b)
                 run_b, sum_b, off_b = lb, 0.0, 0.0
             sum_a += wa * x
             sum_b += wb * x
             if off_on:
-                y = g[i] * (wa * (tl[la] - F.tl_start[la]) + wb * (tl[lb] - F.tl_start[lb]))
+                y = R[i, ROW_G] * (wa * (tl[la] - F.tl_start[la]) + wb * (tl[lb] - F.tl_start[lb]))
                 off_a += wa * y
                 off_b += wb * y
             if rec_iv and tg > F.iv_max_t[i]:
                 F.iv_max_t[i] = tg
             F.iv_e[i] += e
     if F is not None:
-        if run_a >= 0:
-            F.dq[run_a] += sum_a
-            F.doff[run_a] += off_a
-        if run_b >= 0:
-            F.dq[run_b] += sum_b
-            F.doff[run_b] += off_b
+        end_run(K, ka, run_a, sum_a, off_a)
+        end_run(K, kb, run_b, sum_b, off_b)
+    return tmax, hot_any, step_thr, e_step
+
+
+@njit(refcount=False)
+def _chunks_into(c0, c1, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down):
+    """:func:`_step_chunk` for chunks ``c0 … c1 − 1``, each one's results into ``K.part[c]`` and its
+    statistics into ``K.pst[c]`` (a one-chunk plan: straight into ``GS.stats``, as one pass did). One
+    call for all chunks when they run serially."""
+    nc = K.bounds.size - 1
+    for c in range(c0, c1):
+        r = _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, GS.stats if nc == 1 else K.pst[c])
+        K.part[c, 0] = r[0]
+        K.part[c, 1] = 1.0 if r[1] else 0.0
+        K.part[c, 2] = r[2]
+        K.part[c, 3] = r[3]
+
+
+@njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+                                "setitem": False, "numpy": False, "stencil": False, "fusion": False})
+def _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down):
+    for c in numba.prange(K.bounds.size - 1):
+        # (the chunk's results are stored by a call: stores into a tuple's array made in the
+        # parallel loop's own body were lost)
+        _chunks_into(c, c + 1, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
+
+
+@njit(refcount=False)
+def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
+    """:meth:`.serverstep.ServerBank.step` at the loops' end temperatures ``tl`` [°C] (after
+    :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.dX`` its change,
+    ``s.energy`` [J]; ``u_cap`` [n] (predictive throttling) or an empty array; with ``F``
+    (:class:`StepFinish`, recirculation ``D``) each server's part of the step's end in the same pass.
+    Over the chunks ``K`` (:class:`.serverstep.Chunks`), on numba's threads when ``K.par``; the chunks' partial
+    results are combined in chunk order (the same bits on any number of threads). Returns ``(hottest
+    GPU [°C], any server off the full-clock path, GPU time below full clock [s], IT energy [J])``."""
+    st = GS.stats
+    any_down = st[6] > 0.0
+    nc = K.bounds.size - 1
+    if F is not None:
+        if D.has[0]:
+            for r in range(D.rack_p.size):
+                D.rack_p[r] = 0.0
+    if nc > 1:
+        for c in range(nc):
+            for j in range(8):
+                K.pst[c, j] = 0.0
+    ran = False
+    if F is not None and nc > 1:  # (the parallel loop takes no None)
+        if K.par[0] != 0:
+            _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
+            ran = True
+    if not ran:  # every chunk in one call (one chunk: the statistics straight into the state)
+        _chunks_into(0, nc, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
+    tmax = -math.inf
+    hot_any = False
+    step_thr = 0.0
+    e_step = 0.0
+    for c in range(nc):  # chunk order, whatever ran them
+        if K.part[c, 0] > tmax:
+            tmax = K.part[c, 0]
+        if K.part[c, 1] != 0.0:
+            hot_any = True
+        step_thr += K.part[c, 2]
+        e_step += K.part[c, 3]
+        if nc > 1:
+            for j in range(2, 7):
+                st[j] += K.pst[c, j]
+            if K.pst[c, 7] != 0.0:
+                st[7] = 1.0
+    if F is not None:
+        for l in range(F.dq.size):
+            F.dq[l] = 0.0
+            F.doff[l] = 0.0
+        add_runs(K, F.dq, F.doff)
     st[1] += step_thr
     return tmax, hot_any, step_thr, e_step
 

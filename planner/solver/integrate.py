@@ -40,7 +40,7 @@ from . import defaults as d
 from .control import fopdt_ring
 from .coupling import Coupling, has_sibling_coupling, rack_rise, recirc_table
 from .heat_rejection import chiller_capacity_linear
-from .jit import gc_paused, njit
+from .jit import gc_paused, njit, parallel_threads
 from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
 from .forecast import forecast_rise, forecast_table
@@ -49,7 +49,7 @@ from .power_cap import cap_table, caps_into
 from .recorder import CNT_MIN, Recorder, heat_stored, record_step
 from .ripple import TRACK_MARGIN_K, servers_ripple
 from .results import SimulationResult
-from .serverstep import rack_delta, server_state, server_table, servers_predict_all, step_levels
+from .serverstep import server_chunks, server_state, server_table, servers_predict_all, step_levels
 from .workload import cumulative_all, job_table, training_running
 
 #: The compiled kernel below carries issue 11's physics (GPU groups, economiser, fan/pump curves,
@@ -59,6 +59,10 @@ from .workload import cumulative_all, job_table, training_running
 KERNEL_CARRIES_PHYSICS_11 = True
 CHUNK_CELLS = 2_000_000  # server-steps of utilisation precomputed at once (~16 MB per array)
 CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,000 servers)
+#: Runs of at least this many servers step their chunks of servers on numba's threads
+#: (:func:`.jit.parallel_threads`); smaller ones serially (a parallel launch costs microseconds a
+#: step, more than a small hall's server passes gain)
+PARALLEL_MIN_SERVERS = 2000
 
 
 # The model's helpers shared with the reference path (initial state, loop capacity, coolant,
@@ -95,9 +99,8 @@ class Stepping(NamedTuple):
     have_prev, shortfall carried, power cap on]``; sf (float): ``[h_prev, tmax, t of cum0, hottest GPU
     recorded so far]``; rip [2 × n]: the base-grid ripple of the hottest servers (:mod:`.ripple`), rcum
     its scratch [server-job pairs], peak / t_end [n] each server's recorded GPU of the step: hottest and
-    at its end [°C]; dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; p_mean
-    [n]: the last step's mean server power [W]; f_hist: steps taken per factor (and [0]: base steps
-    forced near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid; near_until [n]: a
+    at its end [°C]; dtl_prev, tl_start, dtl, q_loops, q_hat, dq, fc [m]; cum0, cum1, uj [jobs]; f_hist:
+    steps taken per factor (and [0]: base steps forced near slowdown); cum_db, cum_wb: ambient trapezoid sums on the base grid; near_until [n]: a
     server counts as near slowdown until then [s]; dev [m]: throttled servers' heat below their
     full-clock prediction, last step [W]; doff, carried [m], u_cap [n], no_cap [0]: scratch."""
 
@@ -120,7 +123,6 @@ class Stepping(NamedTuple):
     cum1: np.ndarray
     uj: np.ndarray
     fc: np.ndarray
-    p_mean: np.ndarray
     f_hist: np.ndarray
     cum_db: np.ndarray
     cum_wb: np.ndarray
@@ -149,7 +151,7 @@ class Forecast(NamedTuple):
 
 
 @njit(refcount=False)
-def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, FIN, max_steps):
+def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, FIN, K, max_steps):
     """Take up to ``max_steps`` steps (fixed or adaptive, :class:`Stepping` ``P``) of the whole
     hall: utilisation, server prediction, implicit loop step, exact server step, correction,
     recording (module docstring, steps 1–4). State lives in the arrays; returns the steps taken.
@@ -157,7 +159,9 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, FIN, max_s
     J jobs, T/L/S servers (table, step levels, state), GT/GS their GPU groups (:mod:`.groupstep`),
     D recirculation, LT/LS/R loops (table, state, actuators), A recorder, F/FT forecast
     (:mod:`.forecast`), C power cap (:mod:`.power_cap`) with the loops' removal ``lines`` [m × 3],
-    FIN the servers' step-end outputs (:class:`.groupstep.StepFinish`, over ``P``'s and ``A``'s arrays)."""
+    FIN the servers' step-end outputs (:class:`.groupstep.StepFinish`, over ``P``'s and ``A``'s arrays),
+    K the chunks of servers the server passes run over (:class:`.serverstep.Chunks`: on numba's
+    threads when ``K.par``)."""
     dt, tol, hot_margin = P.cfg[0], P.cfg[1], P.cfg[2]
     adaptive = P.cfg[3] > 0.0
     has_off = P.cfg[4] > 0.0
@@ -228,11 +232,9 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, FIN, max_s
         if predictive:
             forecast_rise(FT, F.w, F.lookahead, t0, (k + f) * dt, F.now, P.fc)
         # 1. servers' heat as a function of their loops' end temperatures (exact at full clock), with
-        # their step-mean load and recirculation (from the last step's rack powers), in one pass
-        if D.has[0]:
-            rack_delta(D)
+        # their step-mean load and recirculation (from the last step's rack powers, rack by rack in the same pass)
         g_self = L.g_self[lv]
-        servers_predict_all(T, J, L, lv, s, D, P.uj, h, tl, has_off, P.q_loops, P.q_hat)
+        servers_predict_all(T, J, L, lv, s, D, P.uj, h, tl, has_off, P.q_loops, P.q_hat, K)
         if has_off:  # coupling between sibling loops: start values
             for l in range(m):
                 P.q_hat[l] = P.q_loops[l] - (P.q_hat[l] - g_self[l] * tl[l])
@@ -257,7 +259,7 @@ def _advance(P, J, T, L, D, LT, LS, R, S, A, F, FT, GT, GS, C, lines, FIN, max_s
         # 4 (fused into the same pass over the servers): what the servers really gave beyond the
         # prediction: their true heat ``dq`` and the sibling loops' change ``doff`` (Γ_off·ΔT) per
         # loop, the step's mean powers, rack powers and the servers' part of the record
-        tmax, throttled, step_thr, e_step = servers_step_groups(T, GT, GS, L, lv, s, tl, h, u_cap, FIN)
+        tmax, throttled, step_thr, e_step = servers_step_groups(T, GT, GS, L, lv, s, tl, h, u_cap, FIN, K, D)
         if adaptive:  # the hottest GPU as the base grid sees it near the run's maximum (training ripple)
             t_rec_max = servers_ripple(J, T, L, lv, f, s, P.rip, P.rcum, t0, dt, sf[3] - P.cfg[6], GS.t_gpu,
                                        P.peak, P.t_end)
@@ -336,13 +338,14 @@ POLL_S = 0.05
 
 def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
              prices, demand_charge, progress=None, cancel=None, rtol: float | None = None, workload=None,
-             events=(), ripple_margin: float | None = None) -> SimulationResult:
+             events=(), ripple_margin: float | None = None, threads: int | None = None) -> SimulationResult:
     """Integrate ``n_steps`` of ``dt`` [s] (fixed), or the same horizon in adaptive steps of
     ``dt × LEVEL_FACTORS`` when ``rtol`` is given (local error ≤ ``rtol × 100 K`` per step; step
     boundaries at the known ``events`` [s]: job starts and ends). Ambient ``amb_db``/``amb_wb`` [°C]
     at the ``n_steps + 1`` base-grid points. ``ripple_margin`` [K]: servers this close to the hottest
     die so far carry the base grid's training ripple (:mod:`.ripple`; default :data:`TRACK_MARGIN_K`,
-    −inf: none). Returns a
+    −inf: none). ``threads``: the server passes' threads for halls of at least
+    :data:`PARALLEL_MIN_SERVERS` servers (default :func:`.jit.threads_setting`). Returns a
     :class:`SimulationResult`."""
     if not KERNEL_CARRIES_PHYSICS_11:
         from .integrate_numpy import run_fast as run_numpy
@@ -370,7 +373,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     srv_t = server_table(model)
     lvls = step_levels(model, srv_t, dt, levels)
     srv = server_state(model, t_srv, t_plt)
-    gt, gs = group_table(model), group_state(model, t_srv)
+    chunks = server_chunks(srv_t)
+    gt, gs = group_table(model), group_state(model, t_srv, chunks.bounds.size - 1)
     lt = loop_table(model)
     ls = loop_state(model, tl0, cpl.to_loops(p_prev))
     ring = fopdt_ring(model.loop_dead, model.loop_tau, y0, dt)
@@ -398,7 +402,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     np.array([0, 0, 0, 1, -10**12, 0, 0, int(capping)], np.int64),
                     np.array([dt, float(t_srv.max()), np.nan, float(gs.t_gpu.max())]),
                     zm(), zm(), zm(), zm(), zm(), zm(), zj(), zj(), zj(), zm(),
-                    np.asarray(p_prev, float).copy(), np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb,
+                    np.zeros(max(levels) + 1, np.int64), cum_db, cum_wb,
                     np.zeros((2, n)), np.zeros(jobs.data.size), gs.t_gpu.copy(), gs.t_gpu.copy(),
                     np.full(n, -np.inf), zm(), zm(), zm(), np.zeros(n), np.zeros(0))
     fc = Forecast(np.array([predictive]), np.ascontiguousarray(forecast_w, float), lookahead, zj())
@@ -410,32 +414,34 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
             rack_rise(srv_t, rc, np.asarray(p_prev, float))
-    fin = StepFinish(rc, plan.tl_start, plan.p_mean, plan.dq, plan.doff, rec.arrays.iv_max_t, rec.arrays.iv_e,
+    fin = StepFinish(plan.tl_start, plan.dq, plan.doff, rec.arrays.iv_max_t, rec.arrays.iv_e,
                      np.array([float(has_sibling_coupling(srv_t)), 0.0 if adaptive else 1.0]))
-    args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc, ft, gt, gs, cap, lines, fin)
+    args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc, ft, gt, gs, cap, lines, fin, chunks)
     stepping_wall = time.perf_counter()
 
     cancelled = False
     polls = 0
     chunk = CANCEL_FIRST_STEPS
     next_progress = 0.0
-    while plan.st[0] < n_steps:
-        if cancel is not None and cancel():
-            cancelled = True
-            break
-        polls += 1
-        t = time.perf_counter()
-        with gc_paused(loading):
-            taken = _advance(*args, chunk)
-        loading = False
-        spent = time.perf_counter() - t
-        if polls >= 4:  # after the first polls, about every POLL_S of stepping
-            chunk = int(min(max(chunk * min(POLL_S / max(spent, 1e-6), 4.0), CANCEL_FIRST_STEPS), 1 << 22))
-        k = int(plan.st[0])
-        if progress is not None and k >= next_progress:
-            progress(k / n_steps)
-            next_progress = k + max(n_steps // 100, 1)
-        del taken
+    with parallel_threads(n >= PARALLEL_MIN_SERVERS and chunks.bounds.size > 2, threads) as threads:
+        chunks.par[0] = 1 if threads > 1 else 0
+        while plan.st[0] < n_steps:
+            if cancel is not None and cancel():
+                cancelled = True
+                break
+            polls += 1
+            t = time.perf_counter()
+            with gc_paused(loading):
+                taken = _advance(*args, chunk)
+            loading = False
+            spent = time.perf_counter() - t
+            if polls >= 4:  # after the first polls, about every POLL_S of stepping
+                chunk = int(min(max(chunk * min(POLL_S / max(spent, 1e-6), 4.0), CANCEL_FIRST_STEPS), 1 << 22))
+            k = int(plan.st[0])
+            if progress is not None and k >= next_progress:
+                progress(k / n_steps)
+                next_progress = k + max(n_steps // 100, 1)
+            del taken
     k = int(plan.st[0])
     res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge, server_table=srv_t, groups=(gt, gs))
@@ -443,6 +449,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res.step_factor_counts = {int(f): int(plan.f_hist[f]) for f in levels if plan.f_hist[f]}
     res.base_steps_near_slowdown = int(plan.f_hist[0])
     res.stepping_wall_s = time.perf_counter() - stepping_wall
+    res.threads = threads
     if progress is not None and not cancelled:  # a cut run never reports 100 %
         progress(1.0)
     res.wall_time_s = time.perf_counter() - wall0

@@ -15,8 +15,11 @@ gives inf/nan like numpy rather than raising; the kernels guard the cases that m
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
+import sys
+import threading
 
 import numba
 
@@ -39,6 +42,115 @@ def njit(fn=None, refcount: bool = True, **overrides):
     if fn is None:
         return lambda f: numba.njit(**opts)(f)
     return numba.njit(**opts)(fn)
+
+
+# ----------------------------------------------------------------------------- threads
+#
+# The per-step server passes run over fixed chunks of servers on numba's threads (``prange``) for
+# large halls (:class:`.serverstep.Chunks`: the same bits on any number of threads). numba's own
+# ``workqueue`` threading layer aborts the process when two Python threads launch parallel work at
+# once (the GUI simulates in a worker thread; tests and sweeps may simulate from several), so the
+# kernel asks for a thread-safe layer: TBB (a pip dependency on the platforms with wheels: also
+# fork-safe, which the sweep's forked workers need), else OpenMP (thread-safe; GNU's is not
+# fork-safe), else workqueue with a process-wide lock (a run that cannot take it runs serially).
+
+#: Environment variable with the number of threads a simulation may use (default: every core numba
+#: sees, ``NUMBA_NUM_THREADS``); the CLI's ``--threads`` sets it. Sweep workers run with 1.
+THREADS_ENV = "DCPLAN_THREADS"
+
+
+def _preload_tbb() -> None:
+    """Load pip's ``tbb`` wheel's ``libtbb.so.12`` by path: the wheel puts it in ``<prefix>/lib``,
+    which the dynamic loader does not search, so numba's TBB layer would not find it."""
+    if not sys.platform.startswith("linux"):
+        return
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+        path = os.path.join(prefix, "lib", "libtbb.so.12")
+        if os.path.exists(path):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                return
+            except OSError:
+                continue
+
+
+def _choose_threading_layer() -> str:
+    """The threading layer numba will use (set before any parallel kernel is compiled or loaded); a
+    user's ``NUMBA_THREADING_LAYER`` is kept (pip's TBB loaded first all the same: numba's ``tbb``,
+    ``safe`` and ``forksafe`` layers would not find it otherwise, and no run could start)."""
+    _preload_tbb()
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        return os.environ["NUMBA_THREADING_LAYER"]
+    import importlib
+    for name in ("tbb", "omp"):
+        try:
+            if name == "tbb":
+                from numba.np.ufunc.parallel import _check_tbb_version_compatible
+                _check_tbb_version_compatible()
+            importlib.import_module(f"numba.np.ufunc.{name}pool")
+        except Exception:  # noqa: BLE001  (not installed / not loadable: try the next)
+            continue
+        numba.config.THREADING_LAYER = name
+        return name
+    numba.config.THREADING_LAYER = "workqueue"
+    return "workqueue"
+
+
+#: Chunks of servers a thread takes at a time (numba's dynamic scheduling; 0 would split the
+#: chunks into one equal share per thread up front, which waits for a thread that another process
+#: has delayed on a shared machine)
+PARALLEL_CHUNKSIZE = 1
+#: The threading layer chosen (``tbb``, ``omp`` or ``workqueue``)
+THREADING_LAYER = _choose_threading_layer()
+#: Held by a run whose chunks use the threads when the layer is not thread-safe (workqueue)
+_PARALLEL_LOCK = threading.Lock()
+
+
+def max_threads() -> int:
+    """Threads numba can use in this process (``NUMBA_NUM_THREADS``, fixed at its start)."""
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def threads_setting() -> int:
+    """Threads a simulation may use: ``DCPLAN_THREADS`` (≥ 1) or every thread numba has."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if raw:
+        try:
+            k = int(raw)
+        except ValueError:
+            raise ValueError(f"{THREADS_ENV} must be a whole number of threads, not {raw!r}") from None
+        if k < 1:
+            raise ValueError(f"{THREADS_ENV} must be at least 1, not {k}")
+        return min(k, max_threads())
+    return max_threads()
+
+
+@contextlib.contextmanager
+def parallel_threads(want: bool, threads: int | None = None):
+    """Yield the number of threads the kernel's chunked server passes may use in this block (1 =
+    run them serially): ``want`` is False for small runs; ``threads`` the caller's count (default
+    :func:`threads_setting`), at most :func:`max_threads`. The count is numba's per-thread setting,
+    so it is set in the calling thread (the GUI's worker thread does not inherit it)."""
+    k = (min(int(threads), max_threads()) if threads is not None else threads_setting()) if want else 1
+    locked = False
+    if k > 1 and THREADING_LAYER not in ("tbb", "omp"):
+        locked = _PARALLEL_LOCK.acquire(blocking=False)
+        if not locked:
+            k = 1
+    old_chunk = old_threads = None
+    try:
+        if k > 1:
+            old_threads = numba.get_num_threads()  # the caller's own numba code (a notebook) keeps its setting
+            numba.set_num_threads(k)
+            old_chunk = numba.set_parallel_chunksize(PARALLEL_CHUNKSIZE)
+        yield k
+    finally:
+        if old_chunk is not None:
+            numba.set_parallel_chunksize(old_chunk)
+        if old_threads is not None:
+            numba.set_num_threads(old_threads)
+        if locked:
+            _PARALLEL_LOCK.release()
 
 
 @contextlib.contextmanager

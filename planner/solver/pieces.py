@@ -178,12 +178,11 @@ def group_lost_1(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw):
 
 
 @njit(refcount=False, inline="always")
-def group_state_1(td, pbar, off, t_op, t_slow, p_hw, k, p_out, t_out):
+def group_state_1(td, pbar, off, t_op, g, inv_den, p_hw, k, p_out, t_out):
     """:func:`group_lost_and_hottest` without the lost work (its ``p_out``, ``t_out`` only: the
-    step's end states need no ``p^(1/α)``); one divide per call, not per group (the same values to
-    an ulp)."""
-    g = (1.0 - p_hw) / (t_slow - t_op)
-    inv_den = 1.0 / (1.0 + g * k)
+    step's end states need no ``p^(1/α)``), with the server's band slope ``g = (1 − p_hw) / (t_slow −
+    t_op)`` and ``inv_den = 1 / (1 + g·k)`` from the caller (kept with its piece tables): no divide
+    per call (a multiply for each group's divide: the same values to an ulp)."""
     x = td - k * pbar
     for q in range(off.size):
         pg = (1.0 - g * (x + off[q] - t_op)) * inv_den
@@ -216,7 +215,7 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
                        g_law=math.nan, inv_den=math.nan, root_hw=math.nan):
     """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the
     server's GPU groups (:func:`group_lost_1` at each piece's mean die):
-    ``(td1, tp1, energy_j, throttled_s, lost_s)``.
+    ``(td1, tp1, energy_j, throttled_s, lost_s, last piece)``.
 
     ``pc`` [:data:`PC_LEN`] (optional): the server's piece propagator kept between steps. A step
     that starts in the piece of the last one at the same utilisation and step length reuses its
@@ -224,7 +223,8 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
     stays in its first piece stores them. The extremum test takes its log only when the extremum
     lies ahead (``ratio > 1``; at or below 1 its time is ≤ 0, as before). ``g_law``, ``inv_den``
     (``1 / (1 + g·k_die)``) and ``root_hw`` (``p_hw^(1/α)``) may be handed in (the same values,
-    computed once per server and utilisation by the caller), else they are computed here."""
+    computed once per server and utilisation by the caller), else they are computed here. The sixth
+    value is the piece the step ended in (the end die lies in it unless it sits on its lower kink)."""
     m = kinks.size
     r_th = r_d + r_p
     pu = p_dyn * u
@@ -313,4 +313,4 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         rem = rem - h
         if not hit:
             break
-    return td, tp, energy, thr_t, lost
+    return td, tp, energy, thr_t, lost, j

@@ -46,7 +46,7 @@ ADAPTIVE_FROM_S = 86400.0
 def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, control=None, step_s=None,
              horizon_s=None, record=("summary", "minute"), progress=None, cancel=None,
              options: SolverOptions | None = None, integrator: str | None = None, rtol: float | None = None,
-             repeat_jobs: bool = True, **ivp_options) -> SimulationResult:
+             repeat_jobs: bool = True, threads: int | None = None, **ivp_options) -> SimulationResult:
     """Run the transient power/thermal simulation of ``plan`` under ``scenario``.
 
     plan : Plan  The plan (plain dataclasses)
@@ -71,6 +71,9 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     repeat_jobs : bool  When the horizon is longer than the job list, repeat the list with its own
         period (first release to last deadline, rounded up to whole weeks); the result says so in
         ``jobs_repeated``
+    threads : int | None  Fast integrator: threads the server passes of a large hall may use
+        (default ``DCPLAN_THREADS``, else every core; halls below ``integrate.PARALLEL_MIN_SERVERS``
+        servers step on one); the results are the same bit for bit whatever the count
     """
     wall0 = time.perf_counter()  # wall_time_s covers the whole call: compile, weather, loads, stepping, results
     if not isinstance(plan, Plan):
@@ -87,6 +90,14 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
         ivp_options["rtol"] = rtol
         rtol = None
     rtol = _positive("rtol", rtol)
+    if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
+        raise SolverInputError(f"threads must be a whole number of at least 1, got {threads!r}")
+    if threads is None:  # the environment's setting, checked here for every run, not only for large halls
+        from .jit import threads_setting
+        try:
+            threads = threads_setting()
+        except ValueError as exc:
+            raise SolverInputError(str(exc)) from None
     if integrator == "fast" and rtol is None and step_s is None and horizon > ADAPTIVE_FROM_S:
         rtol = DEFAULT_RTOL
     step = _positive("step_s", step_s)
@@ -123,7 +134,8 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
             raise SolverInputError(f"solve_ivp options {sorted(ivp_options)} need integrator='reference'")
         res = run_fast(run_model, db, wb, step, n_steps, control=mode, record=record, start=sc.start,
                        prices=prices, demand_charge=demand_charges(sc.tariff),
-                       progress=progress, cancel=cancel, rtol=rtol, workload=workload, events=events)
+                       progress=progress, cancel=cancel, rtol=rtol, workload=workload, events=events,
+                       threads=threads)
         if lumped is not None:
             lumping.expand(res, model, lumped)
         res.servers_stepped = int(run_model.n)  # servers the kernel stepped (lumped classes)

@@ -319,6 +319,8 @@ class ServerBank:
 import math  # noqa: E402
 from typing import NamedTuple  # noqa: E402
 
+import numba  # noqa: E402
+
 from .jit import njit  # noqa: E402
 
 
@@ -346,11 +348,20 @@ class ServerTable(NamedTuple):
     opt: np.ndarray
 
 
+#: Columns of :attr:`StepLevels.rows` (loop and rack indices as floats: exact below 2^53)
+(ROW_P_IDLE, ROW_P_DYN, ROW_R_TH, ROW_R_PLATE, ROW_C_DIE, ROW_C_PLATE, ROW_WA, ROW_WB, ROW_HF, ROW_F1_D, ROW_F1_P,
+ ROW_F2_D, ROW_F2_P, ROW_G1_D, ROW_G1_P, ROW_FIRST_KINK, ROW_OFF_MAX, ROW_G, ROW_AIR, ROW_LIQ, ROW_RACK) = range(21)
+ROW_LEN = 21
+
+
 class StepLevels(NamedTuple):
     """Full-clock propagators per step length (level ``i`` = ``factors[i]`` base steps): ``F1``
     diagonal of ``e^{A h} − I`` (rows die / plate), ``F2`` its off-diagonal, ``G1 = F1 + F2``
     [levels × 2 × n]; ``g`` the servers' heat sensitivity to their coolant [J/K] [levels × n];
-    ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor`` level index of a factor."""
+    ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor`` level index of a factor;
+    ``rows`` [levels × n × :data:`ROW_LEN`] every server's constants of the full-clock passes packed in
+    one row (``ROW_*`` columns: the same numbers as the tables'): the passes read one stream instead of
+    twenty (hardware prefetchers track a limited number of streams)."""
 
     factors: np.ndarray
     F1: np.ndarray
@@ -359,6 +370,7 @@ class StepLevels(NamedTuple):
     g: np.ndarray
     g_self: np.ndarray
     of_factor: np.ndarray
+    rows: np.ndarray
 
 
 class ServerState(NamedTuple):
@@ -369,7 +381,6 @@ class ServerState(NamedTuple):
     X: np.ndarray
     dX: np.ndarray
     rp: np.ndarray
-    e_full: np.ndarray
     u: np.ndarray
     r: np.ndarray
     tcl: np.ndarray
@@ -415,13 +426,20 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
         np.add.at(g_self[i], table.air[same], 2.0 * g[i][same] * table.wa[same] * table.wb[same])
     of_factor = np.full(int(factors.max()) + 1, -1, np.int64)
     of_factor[factors] = np.arange(nl)
-    return StepLevels(factors, F1, F2, G1, g, g_self, of_factor)
+    rows = np.empty((nl, n, ROW_LEN))
+    for i in range(nl):
+        cols = (table.p_idle, table.p_dyn, table.r_th, table.r_plate, table.c_die, table.c_plate, table.wa, table.wb,
+                table.hf, F1[i, 0], F1[i, 1], F2[i, 0], F2[i, 1], G1[i, 0], G1[i, 1], model.first_kink,
+                model.off_max, g[i], table.air, table.liq, table.rack)
+        for j, col in enumerate(cols):
+            rows[i, :, j] = np.asarray(col, float)
+    return StepLevels(factors, F1, F2, G1, g, g_self, of_factor, rows)
 
 
 def server_state(model, t_die, t_plate) -> ServerState:
     n = model.n
     z = lambda: np.zeros(n)  # noqa: E731
-    return ServerState(np.vstack((t_die, t_plate)).astype(float), np.zeros((2, n)), np.zeros((2, n)), z(), z(), z(),
+    return ServerState(np.vstack((t_die, t_plate)).astype(float), np.zeros((2, n)), np.zeros((2, n)), z(), z(),
                        z(), z(), np.zeros(n, np.bool_), np.zeros(n, np.bool_), z(), np.zeros(4))
 
 
@@ -544,69 +562,209 @@ def pair_step_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, t_slow, ga
     return td, tp, energy, thr, lost
 
 
-@njit(refcount=False)
-def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off):
-    """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
-    couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
-    (clipped to [0, 1]), full-clock energy ``s.e_full`` [J], recirculation ``s.r`` [K] from
-    ``D.delta`` (the last step's rack powers, :func:`rack_delta`), the heat at a 0 °C loop part
-    [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
-    ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
-    before its diagonal is taken off)."""
-    F1, F2 = L.F1[lv], L.F2[lv]
-    g = L.g[lv]
-    X = s.X
-    recirc = D.has[0]
-    q_loops[:] = 0.0
-    q_off[:] = 0.0
+#: The server passes of a step run over fixed chunks of consecutive servers (:class:`Chunks`):
+#: a chunk ends only where a rack ends and both its servers' air and liquid loops change (a pod's
+#: end in the halls built from pods), and holds at least this many servers [-] (each chunk costs a
+#: loop's set-up per pass; ten chunks of the 10,004-server hall still balance two threads)
+CHUNK_MIN_SERVERS = 1024
+#: A chunk longer than this is split at the next rack end even inside a run of one loop [-]
+CHUNK_MAX_SERVERS = 4096
+#: Per-chunk partial results of :func:`.groupstep.servers_step_groups`: hottest GPU, any server
+#: off the full-clock path, GPU time below full clock, IT energy
+PART_LEN = 4
+
+
+class Chunks(NamedTuple):
+    """The fixed partition of the servers for the per-step server passes (:func:`chunk_plan`).
+
+    ``bounds`` [nc + 1] first server of each chunk (and n). Per-loop sums are taken over *runs* of
+    consecutive servers on the same loop (air runs, then liquid runs), each run inside one chunk:
+    ``slot_a`` / ``slot_b`` [nc] the first run slot of each chunk; ``ev_loop`` / ``ev_slot`` [runs]
+    every run's loop and slot in the order a single pass over the servers adds them into the loop
+    sums. Scratch: ``rs`` / ``ro`` [runs] run sums, ``part`` [nc × :data:`PART_LEN`] and ``pst``
+    [nc × 8] per-chunk partials (GPU-group statistics). ``par`` [1]: 1 = chunks on numba's threads.
+
+    The partition depends on the plan only, never on the thread count, and the partial results are
+    combined serially in chunk order, so every result is the same bit for bit whether the chunks
+    run on one thread or several; the run sums are added in a single pass's order, so a one-chunk
+    plan (e.g. the demo pod) gives exactly what one pass over the servers gives."""
+
+    bounds: np.ndarray
+    slot_a: np.ndarray
+    slot_b: np.ndarray
+    ev_loop: np.ndarray
+    ev_slot: np.ndarray
+    rs: np.ndarray
+    ro: np.ndarray
+    part: np.ndarray
+    pst: np.ndarray
+    par: np.ndarray
+
+
+def chunk_plan(air, liq, rack, min_servers: int | None = None, max_servers: int | None = None) -> Chunks:
+    """:class:`Chunks` for servers on ``air`` / ``liq`` loops [n] (indices ≥ 0) in ``rack`` [n]."""
+    air, liq, rack = (np.asarray(x, np.int64) for x in (air, liq, rack))
+    n = air.size
+    lo = CHUNK_MIN_SERVERS if min_servers is None else int(min_servers)
+    hi = CHUNK_MAX_SERVERS if max_servers is None else int(max_servers)
+    # a chunk may end before server b only if no rack has servers on both sides
+    last = {}
+    for i, r in enumerate(rack.tolist()):
+        last[r] = i
+    reach = np.maximum.accumulate(np.array([last[r] for r in rack.tolist()], np.int64)) if n else np.zeros(0, np.int64)
+    bounds = [0]
+    for b in range(1, n):
+        if reach[b - 1] >= b:
+            continue
+        size = b - bounds[-1]
+        clean = air[b] != air[b - 1] and liq[b] != liq[b - 1]
+        if (clean and size >= lo) or size >= hi:
+            bounds.append(b)
+    if n and n - bounds[-1] < lo and len(bounds) > 1 and n - bounds[-2] <= hi:
+        bounds.pop()  # a short tail joins the chunk before it
+    bounds.append(n)
+    nc = len(bounds) - 1
+    starts = set(bounds[:-1])
+    # runs: a new run where the loop changes or a chunk starts; slots numbered air runs first
+    ka = [i for i in range(n) if i in starts or air[i] != air[i - 1]]
+    kb = [i for i in range(n) if i in starts or liq[i] != liq[i - 1]]
+    na = len(ka)
+    slot_a = np.searchsorted(np.array(ka, np.int64), np.array(bounds[:-1], np.int64)).astype(np.int64)
+    slot_b = (na + np.searchsorted(np.array(kb, np.int64), np.array(bounds[:-1], np.int64))).astype(np.int64)
+    # a single pass adds a run when the next one starts (air before liquid at the same server), and
+    # the last ones at the end
+    ev = []
+    for j, st in enumerate(ka):
+        end = ka[j + 1] if j + 1 < na else n
+        ev.append((end, 0, int(air[st]), j))
+    for j, st in enumerate(kb):
+        end = kb[j + 1] if j + 1 < len(kb) else n
+        ev.append((end, 1, int(liq[st]), na + j))
+    ev.sort()
+    ns = na + len(kb)
+    return Chunks(np.array(bounds, np.int64), slot_a, slot_b, np.array([e[2] for e in ev], np.int64),
+                  np.array([e[3] for e in ev], np.int64), np.zeros(ns), np.zeros(ns), np.zeros((nc, PART_LEN)),
+                  np.zeros((nc, 8)), np.zeros(1, np.int64))
+
+
+def server_chunks(table: ServerTable, **kw) -> Chunks:
+    """:func:`chunk_plan` of a :class:`ServerTable`'s servers."""
+    return chunk_plan(table.air, table.liq, table.rack, **kw)
+
+
+@njit(refcount=False, inline="always")
+def end_run(K, k, run, total, off):
+    """Store the sums of a finished run of servers on one loop (``total``, ``off``) in slot ``k`` of
+    ``K.rs`` / ``K.ro`` (nothing before the chunk's first run, ``run`` < 0); the next run's slot."""
+    if run >= 0:
+        K.rs[k] = total
+        K.ro[k] = off
+    return k + 1
+
+
+@njit(refcount=False, inline="always")  # (one copy, in _predict_chunks)
+def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
+    """:func:`servers_predict_all` for the servers of chunk ``c`` (constants from the level's packed
+    rows ``R``): their run sums into ``K.rs`` / ``K.ro``."""
+    ka = K.slot_a[c] - 1
+    kb = K.slot_b[c] - 1
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
-    for i in range(S.p_idle.size):
+    rack = -1
+    delta = 0.0
+    for i in range(K.bounds[c], K.bounds[c + 1]):
+        if recirc:  # this rack's recirculation rise (its servers are in this chunk)
+            rk = int(R[i, ROW_RACK])
+            if rk != rack:
+                rack = rk
+                delta = 0.0
+                for q in range(D.indptr[rack], D.indptr[rack + 1]):
+                    delta += D.data[q] * D.rack_p[D.indices[q]]
+                D.delta[rack] = delta
         acc = 0.0
         for q in range(J.indptr[i], J.indptr[i + 1]):
             acc += J.data[q] * uj[J.indices[q]]
         u = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
         s.u[i] = u
-        p_a = S.p_idle[i] + S.p_dyn[i] * u
-        e = p_a * h
-        s.e_full[i] = e
-        r = S.wa[i] * S.hf[i] * D.delta[S.rack[i]] if recirc else 0.0
+        p_a = R[i, ROW_P_IDLE] + R[i, ROW_P_DYN] * u
+        e = p_a * h  # (the step recomputes it: one stream less than storing it)
+        wa, wb = R[i, ROW_WA], R[i, ROW_WB]
+        r = wa * R[i, ROW_HF] * delta if recirc else 0.0
         s.r[i] = r
-        yd = X[0, i] - r - p_a * S.r_th[i]
-        yp = X[1, i] - r - p_a * S.r_plate[i]
-        d0 = F1[0, i] * yd + F2[0, i] * yp
-        d1 = F1[1, i] * yp + F2[1, i] * yd
+        yd = X[0, i] - r - p_a * R[i, ROW_R_TH]
+        yp = X[1, i] - r - p_a * R[i, ROW_R_PLATE]
+        d0 = R[i, ROW_F1_D] * yd + R[i, ROW_F2_D] * yp
+        d1 = R[i, ROW_F1_P] * yp + R[i, ROW_F2_P] * yd
         s.dX[0, i] = d0
         s.dX[1, i] = d1
-        q0 = e - (S.c_die[i] * d0 + S.c_plate[i] * d1)
-        la, lb = S.air[i], S.liq[i]
-        wa, wb = S.wa[i], S.wb[i]
+        q0 = e - (R[i, ROW_C_DIE] * d0 + R[i, ROW_C_PLATE] * d1)
+        la, lb = int(R[i, ROW_AIR]), int(R[i, ROW_LIQ])
         # sums per loop over runs of servers on the same loops (plan order keeps a rack's servers,
         # and racks of a row, together): adds in registers instead of a store-to-load chain
         if la != run_a:
-            if run_a >= 0:
-                q_loops[run_a] += sum_a
-                q_off[run_a] += off_a
+            ka = end_run(K, ka, run_a, sum_a, off_a)
             run_a, sum_a, off_a = la, 0.0, 0.0
         if lb != run_b:
-            if run_b >= 0:
-                q_loops[run_b] += sum_b
-                q_off[run_b] += off_b
+            kb = end_run(K, kb, run_b, sum_b, off_b)
             run_b, sum_b, off_b = lb, 0.0, 0.0
         sum_a += wa * q0
         sum_b += wb * q0
         if off_on:
-            x = g[i] * (wa * tl[la] + wb * tl[lb])
+            x = R[i, ROW_G] * (wa * tl[la] + wb * tl[lb])
             off_a += wa * x
             off_b += wb * x
-    if run_a >= 0:
-        q_loops[run_a] += sum_a
-        q_off[run_a] += off_a
-    if run_b >= 0:
-        q_loops[run_b] += sum_b
-        q_off[run_b] += off_b
+    end_run(K, ka, run_a, sum_a, off_a)
+    end_run(K, kb, run_b, sum_b, off_b)
+
+
+@njit(refcount=False)
+def _predict_chunks(c0, c1, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
+    """:func:`_predict_chunk` for chunks ``c0 … c1 − 1`` (one call for all when they run serially)."""
+    for c in range(c0, c1):
+        _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+
+
+@njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+                                "setitem": False, "numpy": False, "stencil": False, "fusion": False})
+def _predict_par(J, R, X, recirc, s, D, uj, h, tl, off_on, K):
+    for c in numba.prange(K.bounds.size - 1):
+        _predict_chunks(c, c + 1, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+
+
+@njit(refcount=False)
+def add_runs(K, a, b):
+    """The run sums ``K.rs`` / ``K.ro`` into the per-loop sums ``a`` / ``b`` [m], in a single
+    pass's order (:class:`Chunks`)."""
+    for e in range(K.ev_loop.size):
+        a[K.ev_loop[e]] += K.rs[K.ev_slot[e]]
+        b[K.ev_loop[e]] += K.ro[K.ev_slot[e]]
+
+
+@njit(refcount=False)
+def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K):
+    """Step 1 in one pass over the servers (:meth:`ServerBank.predict` with the workload's and the
+    couplings' per-server work fused in): step-mean utilisation ``s.u`` from the jobs' means ``uj``
+    (clipped to [0, 1]), recirculation ``s.r`` [K] from
+    ``D.delta`` (:func:`rack_delta` of the last step's rack powers, taken here for the servers' racks), the heat at a 0 °C loop part
+    [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
+    ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
+    before its diagonal is taken off). Over the chunks ``K`` (:class:`Chunks`), on numba's threads
+    when ``K.par``."""
+    R = L.rows[lv]
+    X = s.X
+    recirc = D.has[0]
+    nc = K.bounds.size - 1
+    if K.par[0] != 0 and nc > 1:
+        _predict_par(J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+    else:
+        _predict_chunks(0, nc, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+    for l in range(q_loops.size):
+        q_loops[l] = 0.0
+        q_off[l] = 0.0
+    add_runs(K, q_loops, q_off)
     if not off_on:
-        q_off[:] = 0.0
+        for l in range(q_off.size):
+            q_off[l] = 0.0
 
 
 @njit(refcount=False)
@@ -620,57 +778,3 @@ def rack_delta(D):
         D.delta[r] = acc
 
 
-@njit(refcount=False)
-def servers_step(S, L, lv, s, tl, h):
-    """:meth:`ServerBank.step` at the loops' end temperatures ``tl`` [°C], one pass: ``s.X``
-    advanced, ``s.dX`` its change, ``s.energy`` [J] per server; servers at or past slowdown take the
-    exact piecewise path. Returns ``(tmax, throttled_step, step_thr_gpu_s)``."""
-    G1 = L.G1[lv]
-    X, dX = s.X, s.dX
-    gain, smin = S.opt[0], S.opt[1]
-    stats = s.stats
-    tmax = -math.inf
-    hot_any = False
-    step_thr = 0.0
-    lost = 0.0
-    for i in range(S.p_idle.size):
-        tcl = S.wa[i] * tl[S.air[i]] + S.wb[i] * tl[S.liq[i]]
-        s.tcl[i] = tcl
-        d0 = dX[0, i] - G1[0, i] * tcl
-        d1 = dX[1, i] - G1[1, i] * tcl
-        td0 = X[0, i]
-        t_new = td0 + d0
-        if t_new > S.t_slow[i] or td0 > S.t_slow[i]:  # hot: the exact piecewise path
-            hot_any = True
-            tp0 = X[1, i]
-            td1, tp1, e, thr_h, lost_h = pair_step_1(td0, tp0, tcl + s.r[i], s.u[i], S.p_idle[i], S.p_dyn[i],
-                                                     S.r_die[i], S.r_plate[i], S.c_die[i], S.c_plate[i],
-                                                     S.t_slow[i], gain, smin, h)
-            dX[0, i] = td1 - td0
-            dX[1, i] = tp1 - tp0
-            X[0, i] = td1
-            X[1, i] = tp1
-            s.energy[i] = e
-            step_thr += S.gpus[i] * thr_h
-            lost += S.gpus[i] * s.u[i] * lost_h
-            s.srv_thr_s[i] += thr_h
-            if (td1 > S.t_slow[i] or thr_h > 0.0) and not s.in_event[i]:
-                stats[0] += S.gpus[i]
-                s.in_event[i] = True
-                s.ever[i] = True
-                stats[3] += 1.0
-            t_new = td1
-        else:
-            dX[0, i] = d0
-            dX[1, i] = d1
-            X[0, i] = t_new
-            X[1, i] += d1
-            s.energy[i] = s.e_full[i]
-        if s.in_event[i] and t_new < S.t_event_end[i]:  # cool enough to end its event
-            s.in_event[i] = False
-            stats[3] -= 1.0
-        if t_new > tmax:
-            tmax = t_new
-    stats[1] += step_thr
-    stats[2] += lost
-    return tmax, hot_any, step_thr

@@ -10,13 +10,32 @@ gives the Pareto set and the best variant under constraints.
 >>> from planner.sweep import run
 >>> rows = run(plan, {"control": ["reactive", "predictive"], "containment": ["none", "hot"]}, days=1)
 """
-from .definition import KINDS, MAX_VARIANTS, Sweep, SweepError, Variant, define, load_sweep_file, parse_vary
-from .runner import check_address, connect, default_workers, execute, run, run_serial
-from .ranking import Constraint, best, objectives_for, parse_constraint, pareto
-from .results import ResultsFile, columns
-from .worker import NUMERIC_FIELDS, RESULT_FIELDS, TIMING_FIELDS, run_variant
+import importlib
 
-__all__ = ["run", "run_serial", "execute", "define", "connect", "check_address", "default_workers", "Sweep", "Variant",
-           "SweepError", "KINDS", "MAX_VARIANTS", "parse_vary", "load_sweep_file", "ResultsFile", "columns",
-           "Constraint", "parse_constraint", "pareto", "best", "objectives_for", "RESULT_FIELDS",
-           "NUMERIC_FIELDS", "TIMING_FIELDS", "run_variant"]
+#: Where each public name lives. The package imports nothing until a name is asked for (PEP 562): the
+#: embedded cluster's forkserver imports :mod:`.forkserver_start` before Dask, numpy and the solver
+#: (it pauses the garbage collector and sets the workers' thread settings for those imports), and a
+#: module of this package can only be imported after the package's ``__init__``.
+_EXPORTS = {
+    ".definition": ("KINDS", "MAX_VARIANTS", "Sweep", "SweepError", "Variant", "define", "load_sweep_file", "parse_vary"),
+    ".runner": ("check_address", "connect", "default_workers", "execute", "run", "run_serial"),
+    ".ranking": ("Constraint", "best", "objectives_for", "parse_constraint", "pareto"),
+    ".results": ("ResultsFile", "columns"),
+    ".worker": ("NUMERIC_FIELDS", "RESULT_FIELDS", "TIMING_FIELDS", "run_variant"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # asked once
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

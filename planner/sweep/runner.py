@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterable, Mapping
 
 from ..plan import Plan
+from . import forkserver_start
 from .definition import Sweep, SweepError, content_hash, define
 from .worker import run_batch, run_variant
 
@@ -46,20 +47,16 @@ EMBEDDED_CONFIG = {
 }
 #: Modules the embedded cluster's forkserver imports once, before it forks the worker processes:
 #: what a worker needs before its first task (Dask itself, and the sweep's worker path with the
-#: solver; with the garbage collector paused meanwhile, :mod:`planner.forkserver_gc`), then :mod:`.preload`, which loads the solver's compiled kernels from numba's on-disk
+#: solver; first :mod:`.forkserver_start`: the workers' thread settings, the garbage collector paused
+#: meanwhile), then :mod:`.preload`, which loads the solver's compiled kernels from numba's on-disk
 #: cache into the server. Each spawned worker imported these itself, ~1.2 CPU-s, and its
 #: interpreter's orderly exit at shutdown took ~0.5-0.9 s more; a forked worker starts with them
 #: (kernels included: ~0.5 CPU-s each worker no longer spends) and leaves with ``os._exit``
 #: (benchmarks/bench_sweep.py ``--part e2e``, planner/sweep/STATUS.md). Where the cache lacks a
 #: kernel (a fresh install) the server compiles nothing: :class:`.kernels.SolverKernels` loads them
 #: in each worker, in a thread, with the worker answering the scheduler and Ctrl+C working.
-FORKSERVER_PRELOAD = ("planner.forkserver_gc", "distributed", "planner.sweep.worker", "planner.sweep.kernels",
+FORKSERVER_PRELOAD = ("planner.sweep.forkserver_start", "distributed", "planner.sweep.worker", "planner.sweep.kernels",
                       "planner.sweep.preload")
-#: Environment of the embedded cluster's worker processes on top of Dask's ``pre-spawn-environ``
-#: (one BLAS/OpenMP thread each): numba's threads too — two workers on two cores are the
-#: parallelism, a solver kernel running on numba's threads in each would oversubscribe them.
-#: ``DCPLAN_THREADS`` is the solver's own setting of the threads a simulation may use.
-WORKER_ENVIRON = {"NUMBA_NUM_THREADS": "1", "DCPLAN_THREADS": "1"}
 #: How often the collection loop checks ``cancel`` while no result arrives [s]. A result that
 #: arrives wakes the loop at once (it waits on a queue the futures' done-callbacks fill), so this
 #: sets only how soon a cancel is seen, not the latency of a row or of the sweep's end.
@@ -127,7 +124,8 @@ def _pre_spawn_environ() -> dict[str, str]:
     """The forkserver's environment on top of this process's: Dask's
     ``distributed.nanny.pre-spawn-environ`` (the user's Dask configuration over distributed's
     defaults; read without importing ``distributed``, which takes ~0.5 s that the forkserver's own
-    imports can overlap) and :data:`WORKER_ENVIRON`."""
+    imports can overlap) and the marker that makes its first preload, :mod:`.forkserver_start`, set
+    the workers' thread settings inside the server."""
     import importlib.util
 
     import dask
@@ -143,7 +141,7 @@ def _pre_spawn_environ() -> dict[str, str]:
         except (OSError, yaml.YAMLError, AttributeError):  # another layout: the user's settings alone, below
             env = {}
     env.update(dask.config.get("distributed.nanny.pre-spawn-environ", default=None) or {})
-    env.update(WORKER_ENVIRON)
+    env[forkserver_start.MARKER] = "1"
     return {str(k): str(v) for k, v in env.items()}
 
 
@@ -158,7 +156,8 @@ def start_forkserver() -> None:
     Ctrl+C reaches only the sweep's process, which cancels and closes the cluster), Dask's
     ``distributed.nanny.pre-spawn-environ`` (one BLAS/OpenMP thread per worker process and the like,
     which must be set before numpy is imported; the Nanny sets them in this process before each
-    start too) and one numba thread (:data:`WORKER_ENVIRON`, read when numba is imported), and this
+    start too), one numba thread (:data:`.forkserver_start.WORKER_ENVIRON`, set inside the server
+    before numba is imported there, never in this process), and this
     process's leading ``sys.path`` entries (a checkout run in place: Python's
     forkserver ignores the parent's ``sys.path`` when it imports the preload). Nothing where the
     workers are spawned (:func:`worker_start_method`)."""
@@ -244,7 +243,8 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     # The workers inherit EMBEDDED_CONFIG (quieter background loops) from this process at their start
     # and fork from this process's forkserver (see worker_start_method).
     method = worker_start_method()
-    environ = {**(dask.config.get("distributed.nanny.environ", default=None) or {}), **WORKER_ENVIRON}  # spawned workers
+    environ = {**(dask.config.get("distributed.nanny.environ", default=None) or {}),
+               **forkserver_start.WORKER_ENVIRON}  # for spawned workers (forked ones have it from the server)
     with _sigint_ignored(), dask.config.set({**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method,
                                              "distributed.nanny.environ": environ}):
         if method == "forkserver":  # Dask sets its own preload list on its first use: ours, should the server restart
