@@ -2,6 +2,7 @@
 on any number of threads, safe from several Python threads at once, the thread-count setting."""
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import replace
 from datetime import timedelta
@@ -155,6 +156,56 @@ def test_thread_count_setting(monkeypatch):
     for bad in (0, 1.5, True):
         with pytest.raises(SolverInputError, match="threads"):
             simulate(demo, replace(demo.scenarios[1], horizon_s=600.0), step_s=10.0, threads=bad)
+    # a bad setting in the environment is refused by every run, also one too small for threads
+    monkeypatch.setenv(jit.THREADS_ENV, "two")
+    with pytest.raises(SolverInputError, match=f"{jit.THREADS_ENV} must be a whole number of threads, not 'two'"):
+        simulate(demo, replace(demo.scenarios[1], horizon_s=600.0), step_s=10.0)
+
+
+def test_without_a_thread_safe_layer_one_run_at_a_time_takes_the_threads(monkeypatch):
+    """numba's workqueue layer aborts the process when two Python threads launch parallel work at
+    once: where it is the only layer (no TBB, no OpenMP), a run takes the threads under a lock and a
+    run that cannot take it steps serially; the caller's own numba thread count is restored after."""
+    import numba
+    if jit.max_threads() < 2:  # pragma: no cover (a one-core machine)
+        pytest.skip("needs two numba threads")
+    monkeypatch.setattr(jit, "THREADING_LAYER", "workqueue")
+    before = numba.get_num_threads()
+    seen = []
+    with jit.parallel_threads(True, 2) as k:
+        assert k == 2 and numba.get_num_threads() == 2
+        other = threading.Thread(target=lambda: seen.append(jit.parallel_threads(True, 2).__enter__()))
+        other.start()
+        other.join()
+    assert seen == [1]
+    assert numba.get_num_threads() == before
+    with jit.parallel_threads(True, 2) as k:  # the lock was released
+        assert k == 2
+    monkeypatch.setattr(jit, "THREADING_LAYER", "tbb")
+    with jit.parallel_threads(True, 2) as k:  # thread-safe layers take no lock
+        assert k == 2
+
+
+def test_a_threading_layer_the_user_names_still_finds_pips_tbb():
+    """``NUMBA_THREADING_LAYER=tbb`` (numba's documented setting): pip's libtbb is loaded all the
+    same, so a run starts (it raised "No threading layer could be loaded" when the user's choice
+    skipped the load)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    code = ("from dataclasses import replace\n"
+            "from planner.demo import build_demo_plan\n"
+            "from planner.solver import simulate, jit\n"
+            "demo = build_demo_plan()\n"
+            "res = simulate(demo, replace(demo.scenarios[1], horizon_s=600.0), step_s=10.0)\n"
+            "print(jit.THREADING_LAYER, res.facility_energy_kwh > 0)")
+    if jit.THREADING_LAYER != "tbb":  # pragma: no cover (no TBB wheel on this platform)
+        pytest.skip("TBB is not this platform's layer")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=root, env={**os.environ, "PYTHONPATH": str(root), "NUMBA_THREADING_LAYER": "tbb"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["tbb", "True"]
 
 
 def test_cli_threads_option(tmp_path, capsys):

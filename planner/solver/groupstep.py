@@ -19,7 +19,8 @@ import numba
 from .jit import njit
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
 from .serverstep import (ROW_AIR, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_LIQ,
-                         ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_R_PLATE, ROW_RACK, ROW_WA, ROW_WB, add_runs)
+                         ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_R_PLATE, ROW_RACK, ROW_WA, ROW_WB, add_runs,
+                         end_run)
 
 
 class GroupTable(NamedTuple):
@@ -276,16 +277,10 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             # per-loop sums over runs of servers on the same loops (plan order keeps a rack's
             # servers, and racks of a row, together): adds in registers, not a store-to-load chain
             if la != run_a:
-                if run_a >= 0:
-                    K.rs[ka] = sum_a
-                    K.ro[ka] = off_a
-                ka += 1
+                ka = end_run(K, ka, run_a, sum_a, off_a)
                 run_a, sum_a, off_a = la, 0.0, 0.0
             if lb != run_b:
-                if run_b >= 0:
-                    K.rs[kb] = sum_b
-                    K.ro[kb] = off_b
-                kb += 1
+                kb = end_run(K, kb, run_b, sum_b, off_b)
                 run_b, sum_b, off_b = lb, 0.0, 0.0
             sum_a += wa * x
             sum_b += wb * x
@@ -297,12 +292,8 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
                 F.iv_max_t[i] = tg
             F.iv_e[i] += e
     if F is not None:
-        if run_a >= 0:
-            K.rs[ka] = sum_a
-            K.ro[ka] = off_a
-        if run_b >= 0:
-            K.rs[kb] = sum_b
-            K.ro[kb] = off_b
+        end_run(K, ka, run_a, sum_a, off_a)
+        end_run(K, kb, run_b, sum_b, off_b)
     return tmax, hot_any, step_thr, e_step
 
 

@@ -76,11 +76,12 @@ def _preload_tbb() -> None:
 
 def _choose_threading_layer() -> str:
     """The threading layer numba will use (set before any parallel kernel is compiled or loaded); a
-    user's ``NUMBA_THREADING_LAYER`` is kept."""
+    user's ``NUMBA_THREADING_LAYER`` is kept (pip's TBB loaded first all the same: numba's ``tbb``,
+    ``safe`` and ``forksafe`` layers would not find it otherwise, and no run could start)."""
+    _preload_tbb()
     if os.environ.get("NUMBA_THREADING_LAYER"):
         return os.environ["NUMBA_THREADING_LAYER"]
     import importlib
-    _preload_tbb()
     for name in ("tbb", "omp"):
         try:
             if name == "tbb":
@@ -136,15 +137,18 @@ def parallel_threads(want: bool, threads: int | None = None):
         locked = _PARALLEL_LOCK.acquire(blocking=False)
         if not locked:
             k = 1
-    old_chunk = None
+    old_chunk = old_threads = None
     try:
         if k > 1:
+            old_threads = numba.get_num_threads()  # the caller's own numba code (a notebook) keeps its setting
             numba.set_num_threads(k)
             old_chunk = numba.set_parallel_chunksize(PARALLEL_CHUNKSIZE)
         yield k
     finally:
         if old_chunk is not None:
             numba.set_parallel_chunksize(old_chunk)
+        if old_threads is not None:
+            numba.set_num_threads(old_threads)
         if locked:
             _PARALLEL_LOCK.release()
 

@@ -92,6 +92,12 @@ def simulate(plan: Plan, scenario: Scenario | None = None, *, weather=None, cont
     rtol = _positive("rtol", rtol)
     if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
         raise SolverInputError(f"threads must be a whole number of at least 1, got {threads!r}")
+    if threads is None:  # the environment's setting, checked here for every run, not only for large halls
+        from .jit import threads_setting
+        try:
+            threads = threads_setting()
+        except ValueError as exc:
+            raise SolverInputError(str(exc)) from None
     if integrator == "fast" and rtol is None and step_s is None and horizon > ADAPTIVE_FROM_S:
         rtol = DEFAULT_RTOL
     step = _positive("step_s", step_s)

@@ -652,6 +652,16 @@ def server_chunks(table: ServerTable, **kw) -> Chunks:
     return chunk_plan(table.air, table.liq, table.rack, **kw)
 
 
+@njit(refcount=False, inline="always")
+def end_run(K, k, run, total, off):
+    """Store the sums of a finished run of servers on one loop (``total``, ``off``) in slot ``k`` of
+    ``K.rs`` / ``K.ro`` (nothing before the chunk's first run, ``run`` < 0); the next run's slot."""
+    if run >= 0:
+        K.rs[k] = total
+        K.ro[k] = off
+    return k + 1
+
+
 @njit(refcount=False, inline="always")  # (one copy, in _predict_chunks)
 def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
     """:func:`servers_predict_all` for the servers of chunk ``c`` (constants from the level's packed
@@ -692,16 +702,10 @@ def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
         # sums per loop over runs of servers on the same loops (plan order keeps a rack's servers,
         # and racks of a row, together): adds in registers instead of a store-to-load chain
         if la != run_a:
-            if run_a >= 0:
-                K.rs[ka] = sum_a
-                K.ro[ka] = off_a
-            ka += 1
+            ka = end_run(K, ka, run_a, sum_a, off_a)
             run_a, sum_a, off_a = la, 0.0, 0.0
         if lb != run_b:
-            if run_b >= 0:
-                K.rs[kb] = sum_b
-                K.ro[kb] = off_b
-            kb += 1
+            kb = end_run(K, kb, run_b, sum_b, off_b)
             run_b, sum_b, off_b = lb, 0.0, 0.0
         sum_a += wa * q0
         sum_b += wb * q0
@@ -709,12 +713,8 @@ def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
             x = R[i, ROW_G] * (wa * tl[la] + wb * tl[lb])
             off_a += wa * x
             off_b += wb * x
-    if run_a >= 0:
-        K.rs[ka] = sum_a
-        K.ro[ka] = off_a
-    if run_b >= 0:
-        K.rs[kb] = sum_b
-        K.ro[kb] = off_b
+    end_run(K, ka, run_a, sum_a, off_a)
+    end_run(K, kb, run_b, sum_b, off_b)
 
 
 @njit(refcount=False)

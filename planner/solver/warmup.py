@@ -11,16 +11,24 @@ from __future__ import annotations
 import time
 
 
+def warm_short():
+    """Load (or compile) the kernel specialisation of fixed-step runs shorter than a few weeks: a
+    twenty-minute run of a small plan; returns that plan."""
+    from .examples import liquid_burst_plan
+    from .run import simulate
+    plan = liquid_burst_plan(lag_s=60.0, horizon_s=1200.0)
+    simulate(plan, weather=30.0, step_s=10.0)
+    return plan
+
+
 def warm() -> float:
     """Run a twenty-minute simulation of a small plan, fixed and adaptive, and once with the float32
     loop series of long runs (:data:`.recorder.LOOP_SERIES_F64_MAX_CELLS`: another specialisation of
     the kernel); returns the wall time [s]."""
     from . import recorder
-    from .examples import liquid_burst_plan
     from .run import simulate
     t = time.perf_counter()
-    plan = liquid_burst_plan(lag_s=60.0, horizon_s=1200.0)
-    simulate(plan, weather=30.0, step_s=10.0)
+    plan = warm_short()
     simulate(plan, weather=30.0, step_s=10.0, rtol=1e-3, control="predictive")
     cells = recorder.LOOP_SERIES_F64_MAX_CELLS
     recorder.LOOP_SERIES_F64_MAX_CELLS = 0

@@ -105,9 +105,8 @@ def _warm_short_runs() -> None:
     :func:`planner.solver.warmup.warm`'s runs. Not the float32 loop series of long runs (another
     specialisation, ~0.1 s more in the server before it can fork): a worker loads that on its first
     long variant, 2-3 % of an annual variant's time."""
-    from planner.solver.examples import liquid_burst_plan
-    from planner.solver.run import simulate
-    simulate(liquid_burst_plan(lag_s=60.0, horizon_s=1200.0), weather=30.0, step_s=10.0)
+    from planner.solver.warmup import warm_short
+    warm_short()
 
 
 def _pool_joined_at_fork() -> bool:
