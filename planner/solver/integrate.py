@@ -410,6 +410,8 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     cap = cap_table(model, dt, n_steps if capping else 0)
     lines = ls.lines  # each loop's removal line (y, a, b) of the last step, for the power cap
     rc = recirc_table(model)
+    # what the predict pass compares to take back its stored utilisation and recirculation
+    chunks = chunks._replace(uj_prev=np.full(nj, np.nan), rack_prev=np.full(rc.rack_p.size, np.nan))
     loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (jit.gc_paused says why)
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
