@@ -229,16 +229,19 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
     kb = K.slot_b[c] - 1
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
+    keep = True  # s.tcl and the final s.dX: read by adaptive steps' ripple only
     if F is not None:
         recirc = D.has[0]
         off_on = F.flags[0] != 0.0
         rec_iv = F.flags[1] != 0.0
-    for i in range(K.bounds[c], K.bounds[c + 1]):  # (constants from the level's rows R, by kind)
+        keep = not rec_iv
+    for i in range(np.uint64(K.bounds[c]), np.uint64(K.bounds[c + 1])):  # (unsigned indices: no code for negative ones)
         k = IX[i, IX_KIND]
         la, lb = IX[i, IX_AIR], IX[i, IX_LIQ]
         wa, wb = R[k, ROW_WA], R[k, ROW_WB]
         tcl = wa * tl[la] + wb * tl[lb]
-        s.tcl[i] = tcl
+        if keep:
+            s.tcl[i] = tcl
         d0 = dX[0, i] - R[k, ROW_G1_D] * tcl
         d1 = dX[1, i] - R[k, ROW_G1_P] * tcl
         td0 = X[0, i]
@@ -253,27 +256,29 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
         kink = R[k, ROW_FIRST_KINK]
         hot = t_new > kink or td0 > kink or down_w > 0.0 or capped
         if not hot:
-            dX[0, i] = d0
-            dX[1, i] = d1
+            if keep:
+                dX[0, i] = d0
+                dX[1, i] = d1
             X[0, i] = t_new
             X[1, i] += d1
-            s.energy[i] = (R[k, ROW_P_IDLE] + R[k, ROW_P_DYN] * u) * h  # full clock: as predicted
+            e = (R[k, ROW_P_IDLE] + R[k, ROW_P_DYN] * u) * h  # full clock: as predicted
+            s.energy[i] = e
             tg = t_new + R[k, ROW_OFF_MAX]
         else:
             hot_any = True
             tg, thr_gpu = _server_hot(i, k, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
                                       alpha, st, xk, xs, p_g0, p_g, t_g)
             step_thr += thr_gpu
+            d0, d1, e = dX[0, i], dX[1, i], s.energy[i]
         GS.t_gpu[i] = tg
         if tg > tmax:
             tmax = tg
         if F is not None:  # the step's end for this server (was servers_finish)
-            e = s.energy[i]
             e_step += e
             pm = e * inv_h
             if recirc:  # (a rack's servers are all in one chunk)
                 D.rack_p[IX[i, IX_RACK]] += wa * pm
-            x = e - R[k, ROW_C_DIE] * dX[0, i] - R[k, ROW_C_PLATE] * dX[1, i]
+            x = e - R[k, ROW_C_DIE] * d0 - R[k, ROW_C_PLATE] * d1
             # per-loop sums over runs of servers on the same loops (plan order keeps a rack's
             # servers, and racks of a row, together): adds in registers, not a store-to-load chain
             if la != run_a:

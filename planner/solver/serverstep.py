@@ -364,7 +364,7 @@ class StepLevels(NamedTuple):
     ``rows`` [levels × kinds × :data:`ROW_LEN`] the constants of the full-clock passes (``ROW_*``
     columns: the same numbers as the tables'), one row per *kind* of server (servers whose constants
     are the same bits at every level share a row: a hall has a few server models and rack heights);
-    ``ix`` [n × 4] int32 each server's kind, air and liquid loop and rack (``IX_*``). The passes read
+    ``ix`` [n × 4] uint32 each server's kind, air and liquid loop and rack (``IX_*``). The passes read
     16 bytes a server instead of its constants (168 bytes: with the state, more than the cores'
     caches hold at 10,000 servers), and the kinds' rows stay in L1. Each server keeps its own
     state and is stepped on its own (this is no lumping: the same arithmetic on the same numbers)."""
@@ -448,7 +448,7 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
     else:
         first, kind = np.zeros(0, np.int64), np.zeros(0, np.int64)
     rows = np.ascontiguousarray(full[first].transpose(1, 0, 2))
-    ix = np.ascontiguousarray(np.stack((kind, table.air, table.liq, table.rack), axis=1).astype(np.int32))
+    ix = np.ascontiguousarray(np.stack((kind, table.air, table.liq, table.rack), axis=1).astype(np.uint32))
     return StepLevels(factors, F1, F2, G1, g, g_self, of_factor, rows, ix)
 
 
@@ -700,7 +700,7 @@ def _predict_chunk(c, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo):
     same_u = (memo & 1) != 0
     same_r = (memo & 2) != 0
     rise = recirc and not same_r
-    for i in range(K.bounds[c], K.bounds[c + 1]):
+    for i in range(np.uint64(K.bounds[c]), np.uint64(K.bounds[c + 1])):  # (unsigned indices: no code for negative ones)
         k = IX[i, IX_KIND]
         if rise:  # this rack's recirculation rise (its servers are in this chunk)
             rk = IX[i, IX_RACK]
@@ -714,7 +714,7 @@ def _predict_chunk(c, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo):
             u = s.u[i]
         else:
             acc = 0.0
-            for q in range(J.indptr[i], J.indptr[i + 1]):
+            for q in range(J.indptr[i], J.indptr[i + np.uint64(1)]):
                 acc += J.data[q] * uj[J.indices[q]]
             u = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
             s.u[i] = u
