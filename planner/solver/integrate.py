@@ -40,7 +40,8 @@ from . import defaults as d
 from .control import fopdt_ring
 from .coupling import Coupling, has_sibling_coupling, rack_rise, recirc_table
 from .heat_rejection import chiller_capacity_linear
-from .jit import gc_paused, njit, parallel_threads
+from ..gc_pause import gc_paused
+from .jit import njit, parallel_threads
 from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
 from .forecast import forecast_rise, forecast_table
@@ -416,7 +417,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     rc = recirc_table(model)
     if PREDICT_MEMO:  # what the predict pass compares to take back its stored utilisation and recirculation
         chunks = chunks._replace(uj_prev=np.full(nj, np.nan), rack_prev=np.full(rc.rack_p.size, np.nan))
-    loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (jit.gc_paused says why)
+    loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (planner.gc_pause says why)
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
             rack_rise(srv_t, rc, np.asarray(p_prev, float))
