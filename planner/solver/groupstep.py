@@ -229,6 +229,7 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
     kb = K.slot_b[c] - 1
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
+    dla = dlb = 0.0  # the run's loops' change over the step (sibling coupling)
     keep = True  # s.tcl and the final s.dX: read by adaptive steps' ripple only
     if F is not None:
         recirc = D.has[0]
@@ -284,13 +285,17 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             if la != run_a:
                 ka = end_run(K, ka, run_a, sum_a, off_a)
                 run_a, sum_a, off_a = la, 0.0, 0.0
+                if off_on:
+                    dla = tl[la] - F.tl_start[la]
             if lb != run_b:
                 kb = end_run(K, kb, run_b, sum_b, off_b)
                 run_b, sum_b, off_b = lb, 0.0, 0.0
+                if off_on:
+                    dlb = tl[lb] - F.tl_start[lb]
             sum_a += wa * x
             sum_b += wb * x
-            if off_on:
-                y = R[k, ROW_G] * (wa * (tl[la] - F.tl_start[la]) + wb * (tl[lb] - F.tl_start[lb]))
+            if off_on:  # (the run's loops' change, taken once a run: the same numbers)
+                y = R[k, ROW_G] * (wa * dla + wb * dlb)
                 off_a += wa * y
                 off_b += wb * y
             if rec_iv and tg > F.iv_max_t[i]:
