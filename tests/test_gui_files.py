@@ -374,3 +374,68 @@ def test_gui_stays_responsive_while_a_5000_rack_plan_opens(win, msgs, tmp_path, 
     # (the old GUI-thread read let no timer fire until it finished; stall lengths are measured by
     # benchmarks/bench_gui_open.py, not asserted here, since they depend on machine load)
     assert len(during) >= 3, (len(during), end - start)
+
+
+def _collections_by_thread():
+    """Start a record of the threads automatic (or any) garbage collections start in."""
+    import gc
+
+    seen: list[str] = []
+
+    def note(phase, info):
+        if phase == "start":
+            seen.append(threading.current_thread().name)
+
+    gc.callbacks.append(note)
+    return seen, lambda: gc.callbacks.remove(note)
+
+
+def _cyclic_garbage(n: int = 60_000) -> None:
+    """Allocate ``n`` small reference cycles: with the collector on, generation 0's threshold (700
+    allocations) is passed many times, so collections run in the calling thread."""
+    for _ in range(n):
+        a: list = []
+        a.append(a)
+
+
+def test_no_garbage_collection_runs_in_the_gui_worker_threads(win, msgs, tmp_path, monkeypatch, qtbot):
+    # Session 7's CI hung here: a collection in the plan-loading thread finalised the GUI's Qt
+    # objects while the GUI thread deleted related ones; both waited on Qt's locks (planner.gc_pause).
+    import gc
+
+    from models import store
+    from planner.gc_pause import holders
+    from ui.jobs import WorkerThread
+
+    path = tmp_path / "gc.dcplan"
+    save_plan(small_plan(), path)
+    real_load = store.load_plan
+
+    def load_making_garbage(p):
+        _cyclic_garbage()
+        return real_load(p)
+
+    monkeypatch.setattr(store, "load_plan", load_making_garbage)
+    assert gc.isenabled()
+    seen, stop = _collections_by_thread()
+    try:
+        assert win.open_path(path)  # ui.jobs.run_job's worker
+        autosave = WorkerThread(_cyclic_garbage, "dcplan-autosave")  # the class every GUI worker is
+        autosave.start()
+        autosave.join(30)
+        assert not gc.isenabled()  # until the GUI thread sees the workers end
+        qtbot.waitUntil(lambda: holders() == 0, timeout=5_000)
+        main_before = len([t for t in seen if t == threading.main_thread().name])
+        _cyclic_garbage()  # the GUI thread collects again afterwards
+    finally:
+        stop()
+    workers = [t for t in seen if t != threading.main_thread().name]
+    assert workers == [], workers
+    assert len(seen) > main_before and gc.isenabled() and holders() == 0
+    # the simulation runner and autosave start their threads through the same class
+    from ui import autosave as autosave_mod, sim_runner
+    import inspect
+
+    for mod in (sim_runner, autosave_mod):
+        src = inspect.getsource(mod)
+        assert "WorkerThread(" in src and "threading.Thread(" not in src, mod.__name__

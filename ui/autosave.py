@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 from models.store import save_plan
 from ui.document import PlanDocument
+from ui.jobs import WorkerThread
 
 SUFFIX = ".autosave"
 
@@ -86,7 +87,7 @@ class Autosaver(QObject):
                 if gen != self._generation.get(target, 0):  # discarded while writing: the file is stale
                     target.unlink(missing_ok=True)
 
-        self._thread = threading.Thread(target=work, name="dcplan-autosave", daemon=True)
+        self._thread = WorkerThread(work, "dcplan-autosave")
         self._thread.start()
         return True
 

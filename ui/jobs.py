@@ -24,10 +24,62 @@ from typing import Callable
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from planner.gc_pause import gc_paused
 from ui import messages
 
 #: The progress dialog appears only for work that takes longer than this [ms].
 SHOW_AFTER_MS = 400
+
+
+class WorkerThread(threading.Thread):
+    """A daemon thread for work off the GUI thread, with Python's automatic garbage collection
+    paused from :meth:`start` until the GUI thread has seen the work end, so no collection runs in
+    the worker (:mod:`planner.gc_pause` says why: a collection there deadlocks with the GUI thread
+    on Qt's locks). Every worker thread the GUI starts is one of these.
+
+    The pause ends in the GUI thread, not in the worker: turned back on in the worker, the
+    collector would run its overdue collection at the worker's next allocation — in the worker."""
+
+    def __init__(self, target: Callable[[], object], name: str) -> None:
+        super().__init__(target=target, name=name, daemon=True)
+        self._pause = gc_paused()
+
+    def start(self) -> None:
+        ender = _PauseEnder.in_gui_thread()
+        self._pause.__enter__()  # in the starting (GUI) thread: paused before the worker runs a line
+        self._ender = ender
+        try:
+            super().start()
+        except BaseException:
+            self._pause.__exit__(None, None, None)
+            raise
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self._ender.sigEnd.emit(self._pause)  # queued: ends in the GUI thread's event loop
+
+
+class _PauseEnder(QObject):
+    """Lives in the GUI thread; ends a :class:`WorkerThread`'s pause there (queued from the worker)."""
+
+    sigEnd = Signal(object)
+    _instance: "_PauseEnder | None" = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sigEnd.connect(self._end, Qt.ConnectionType.QueuedConnection)
+
+    @classmethod
+    def in_gui_thread(cls) -> "_PauseEnder":
+        if cls._instance is None:
+            cls._instance = cls()  # created on the first start, in the GUI thread
+        return cls._instance
+
+    @staticmethod
+    def _end(pause) -> None:
+        pause.__exit__(None, None, None)
 
 
 class Cancelled(Exception):
@@ -104,7 +156,7 @@ def run_job(parent, title: str, label: str, work: Callable[[CancelToken], object
             done.set()
             bridge.sigDone.emit()
 
-    thread = threading.Thread(target=target, name=f"dcplan-{title.lower()}", daemon=True)
+    thread = WorkerThread(target, f"dcplan-{title.lower()}")
     delay = SHOW_AFTER_MS if show_after_ms is None else show_after_ms
     timer = QTimer()
     timer.setSingleShot(True)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from ui.jobs import WorkerThread
+
 #: Per-server minute histories are recorded (the hottest server's name, per-server curves) up to
 #: this many server-minutes [cells]; beyond, they are left out (two float64 arrays: 30 M cells ≈
 #: 480 MB would be too much). The GPU 95th percentile and loop heat vs capacity come from the
@@ -165,7 +167,7 @@ class SimulationRunner(QObject):
                 return
             self._sigDone.emit(req, out, None)
 
-        self._thread = threading.Thread(target=target, name="dcplan-simulate", daemon=True)
+        self._thread = WorkerThread(target, "dcplan-simulate")
         self.sigStarted.emit(req)
         self.sigRunningChanged.emit(True)
         self.sigProgress.emit(0.0, 0.0, -1.0)

@@ -388,9 +388,16 @@ def ring_window(R, l, t0, h):
     cap = R.ts.shape[1]
     f0 = R.first[l]
     last = R.count[l] - 1
-    i = last
-    while i > 0 and R.ts[l, (f0 + i) % cap] > a:  # the oldest piece always starts by a
-        i -= 1
+    # the last piece starting by a (the oldest always does): a bisection over the pieces' starts
+    # (ascending), the piece the backward scan from the newest stopped at
+    lo, hi = 0, last
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if R.ts[l, (f0 + mid) % cap] > a:
+            hi = mid - 1
+        else:
+            lo = mid
+    i = lo
     y = R.y[l]
     integ = 0.0
     pos = a

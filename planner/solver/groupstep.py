@@ -18,9 +18,8 @@ import numba
 
 from .jit import njit
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
-from .serverstep import (ROW_AIR, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_LIQ,
-                         ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_R_PLATE, ROW_RACK, ROW_WA, ROW_WB, add_runs,
-                         end_run)
+from .serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D,
+                         ROW_G1_P, ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_R_PLATE, ROW_WA, ROW_WB, add_runs, end_run)
 
 
 class GroupTable(NamedTuple):
@@ -127,17 +126,17 @@ class StepFinish(NamedTuple):
 
 
 @njit(refcount=False, inline="always")  # inlined at numba's level: a call hands ~40 arrays by value
-def _server_hot(i, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw, alpha, st, xk, xs, p_g0,
+def _server_hot(i, k, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw, alpha, st, xk, xs, p_g0,
                 p_g, t_g):
     """One server off the full-clock path (in or near its GPU groups' control band, shut-down
     groups, or power-capped): the exact piecewise step, its statistics and its groups at the step's
     ends (statistics into ``st``, scratch ``xk``, ``xs``, ``p_g0``, ``p_g``, ``t_g``: the chunk's rows;
-    constants from the server's packed rows: ``R`` the level's full-clock row, ``GT.row``). Returns ``(hottest GPU [°C], GPU time below full clock [GPU-s])``."""
+    constants from the server's packed rows: ``R[k]`` its kind's full-clock row, ``GT.row[i]``). Returns ``(hottest GPU [°C], GPU time below full clock [GPU-s])``."""
     u_base = u_cap[i] if capped_any else u
     u_run = u_base * (1.0 - down_w)
     hr = GT.row[i]
     t_op, t_slow = hr[HOT_T_OP], hr[HOT_T_SLOW]
-    k_die = hr[HOT_R_DIE] * R[i, ROW_P_DYN] * u_run
+    k_die = hr[HOT_R_DIE] * R[k, ROW_P_DYN] * u_run
     # this server's rows, taken once: each view, and each array of a tuple handed to a helper per
     # server, costs an atomic reference count (perf: 40 % of the hot day's kernel time was that)
     kn, A, B, thr_tab = GS.kinks[i], GS.A[i], GS.B[i], GS.thr[i]
@@ -150,8 +149,8 @@ def _server_hot(i, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
         GS.mask_td[i] = math.nan  # the kept start state was for the old tables
     tp0 = X[1, i]
     th, tph, eh, thr_t, lost, j1 = pair_step_pieces_1(
-        td0, tp0, tcl + s.r[i], u_run, R[i, ROW_P_IDLE], R[i, ROW_P_DYN], hr[HOT_R_DIE], R[i, ROW_R_PLATE],
-        R[i, ROW_C_DIE], R[i, ROW_C_PLATE], kn, A, B, thr_tab, h, off, w, t_op, t_slow, p_hw, k_die, alpha,
+        td0, tp0, tcl + s.r[i], u_run, R[k, ROW_P_IDLE], R[k, ROW_P_DYN], hr[HOT_R_DIE], R[k, ROW_R_PLATE],
+        R[k, ROW_C_DIE], R[k, ROW_C_PLATE], kn, A, B, thr_tab, h, off, w, t_op, t_slow, p_hw, k_die, alpha,
         48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
     g_i = hr[HOT_GPUS]
     if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
@@ -216,7 +215,7 @@ def _server_hot(i, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, 
 def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
     """:func:`servers_step_groups` for the servers of chunk ``c`` (statistics into ``st``, run sums
     into ``K.rs`` / ``K.ro``). Returns ``(hottest GPU, any hot, GPU time below full clock, IT energy)``."""
-    R = L.rows[lv]
+    R, IX = L.rows[lv], L.ix
     X, dX = s.X, s.dX
     p_hw, alpha = GT.opt[0], GT.opt[1]
     capped_any = u_cap.size > 0
@@ -230,17 +229,22 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
     kb = K.slot_b[c] - 1
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
+    dla = dlb = 0.0  # the run's loops' change over the step (sibling coupling)
+    keep = True  # s.tcl and the final s.dX: read by adaptive steps' ripple only
     if F is not None:
         recirc = D.has[0]
         off_on = F.flags[0] != 0.0
         rec_iv = F.flags[1] != 0.0
-    for i in range(K.bounds[c], K.bounds[c + 1]):  # (constants from the level's packed rows R)
-        la, lb = int(R[i, ROW_AIR]), int(R[i, ROW_LIQ])
-        wa, wb = R[i, ROW_WA], R[i, ROW_WB]
+        keep = not rec_iv
+    for i in range(np.uint64(K.bounds[c]), np.uint64(K.bounds[c + 1])):  # (unsigned indices: no code for negative ones)
+        k = IX[i, IX_KIND]
+        la, lb = IX[i, IX_AIR], IX[i, IX_LIQ]
+        wa, wb = R[k, ROW_WA], R[k, ROW_WB]
         tcl = wa * tl[la] + wb * tl[lb]
-        s.tcl[i] = tcl
-        d0 = dX[0, i] - R[i, ROW_G1_D] * tcl
-        d1 = dX[1, i] - R[i, ROW_G1_P] * tcl
+        if keep:
+            s.tcl[i] = tcl
+        d0 = dX[0, i] - R[k, ROW_G1_D] * tcl
+        d1 = dX[1, i] - R[k, ROW_G1_P] * tcl
         td0 = X[0, i]
         t_new = td0 + d0
         u = s.u[i]
@@ -250,42 +254,48 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
             for q in range(GT.w.shape[1]):
                 if GS.down[i, q]:
                     down_w += GT.w[i, q]
-        kink = R[i, ROW_FIRST_KINK]
+        kink = R[k, ROW_FIRST_KINK]
         hot = t_new > kink or td0 > kink or down_w > 0.0 or capped
         if not hot:
-            dX[0, i] = d0
-            dX[1, i] = d1
+            if keep:
+                dX[0, i] = d0
+                dX[1, i] = d1
             X[0, i] = t_new
             X[1, i] += d1
-            s.energy[i] = (R[i, ROW_P_IDLE] + R[i, ROW_P_DYN] * u) * h  # full clock: as predicted
-            tg = t_new + R[i, ROW_OFF_MAX]
+            e = (R[k, ROW_P_IDLE] + R[k, ROW_P_DYN] * u) * h  # full clock: as predicted
+            s.energy[i] = e
+            tg = t_new + R[k, ROW_OFF_MAX]
         else:
             hot_any = True
-            tg, thr_gpu = _server_hot(i, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
+            tg, thr_gpu = _server_hot(i, k, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_w, h, p_hw,
                                       alpha, st, xk, xs, p_g0, p_g, t_g)
             step_thr += thr_gpu
+            d0, d1, e = dX[0, i], dX[1, i], s.energy[i]
         GS.t_gpu[i] = tg
         if tg > tmax:
             tmax = tg
         if F is not None:  # the step's end for this server (was servers_finish)
-            e = s.energy[i]
             e_step += e
             pm = e * inv_h
             if recirc:  # (a rack's servers are all in one chunk)
-                D.rack_p[int(R[i, ROW_RACK])] += wa * pm
-            x = e - R[i, ROW_C_DIE] * dX[0, i] - R[i, ROW_C_PLATE] * dX[1, i]
+                D.rack_p[IX[i, IX_RACK]] += wa * pm
+            x = e - R[k, ROW_C_DIE] * d0 - R[k, ROW_C_PLATE] * d1
             # per-loop sums over runs of servers on the same loops (plan order keeps a rack's
             # servers, and racks of a row, together): adds in registers, not a store-to-load chain
             if la != run_a:
                 ka = end_run(K, ka, run_a, sum_a, off_a)
                 run_a, sum_a, off_a = la, 0.0, 0.0
+                if off_on:
+                    dla = tl[la] - F.tl_start[la]
             if lb != run_b:
                 kb = end_run(K, kb, run_b, sum_b, off_b)
                 run_b, sum_b, off_b = lb, 0.0, 0.0
+                if off_on:
+                    dlb = tl[lb] - F.tl_start[lb]
             sum_a += wa * x
             sum_b += wb * x
-            if off_on:
-                y = R[i, ROW_G] * (wa * (tl[la] - F.tl_start[la]) + wb * (tl[lb] - F.tl_start[lb]))
+            if off_on:  # (the run's loops' change, taken once a run: the same numbers)
+                y = R[k, ROW_G] * (wa * dla + wb * dlb)
                 off_a += wa * y
                 off_b += wb * y
             if rec_iv and tg > F.iv_max_t[i]:

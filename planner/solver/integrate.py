@@ -40,7 +40,8 @@ from . import defaults as d
 from .control import fopdt_ring
 from .coupling import Coupling, has_sibling_coupling, rack_rise, recirc_table
 from .heat_rejection import chiller_capacity_linear
-from .jit import gc_paused, njit, parallel_threads
+from ..gc_pause import gc_paused
+from .jit import njit, parallel_threads
 from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
 from .model import Model
 from .forecast import forecast_rise, forecast_table
@@ -63,6 +64,10 @@ CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,00
 #: (:func:`.jit.parallel_threads`); smaller ones serially (a parallel launch costs microseconds a
 #: step, more than a small hall's server passes gain)
 PARALLEL_MIN_SERVERS = 2000
+#: The predict pass takes back each server's stored utilisation and recirculation when the jobs' means
+#: and the rack powers are the same bits as at its last pass (:func:`.serverstep.servers_predict_all`;
+#: False: recomputed every step, the same numbers — for tests)
+PREDICT_MEMO = True
 
 
 # The model's helpers shared with the reference path (initial state, loop capacity, coolant,
@@ -410,7 +415,9 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     cap = cap_table(model, dt, n_steps if capping else 0)
     lines = ls.lines  # each loop's removal line (y, a, b) of the last step, for the power cap
     rc = recirc_table(model)
-    loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (jit.gc_paused says why)
+    if PREDICT_MEMO:  # what the predict pass compares to take back its stored utilisation and recirculation
+        chunks = chunks._replace(uj_prev=np.full(nj, np.nan), rack_prev=np.full(rc.rack_p.size, np.nan))
+    loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (planner.gc_pause says why)
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
             rack_rise(srv_t, rc, np.asarray(p_prev, float))

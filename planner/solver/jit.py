@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import os
 import sys
 import threading
@@ -151,26 +150,6 @@ def parallel_threads(want: bool, threads: int | None = None):
             numba.set_num_threads(old_threads)
         if locked:
             _PARALLEL_LOCK.release()
-
-
-@contextlib.contextmanager
-def gc_paused(pause: bool = True):
-    """Automatic garbage collection off for the block (``pause``), back on after.
-
-    Why: loading the compiled kernels from numba's cache (or compiling them) creates a great many
-    Python objects, so the collector runs during it — in whatever thread loads them. A GUI runs the
-    solver in a worker thread; a collection there can finalise Qt objects left by the GUI thread
-    while that thread destroys related objects, and the two deadlock on Qt's locks (seen in the GUI
-    tests: PySide6 ``QObject::~QObject`` in both threads). The load is short (≲ 2 s); the GUI thread
-    collects again afterwards."""
-    if not pause or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 #: The solver modules whose compiled functions the stepping kernel calls (and so inlines)

@@ -348,10 +348,12 @@ class ServerTable(NamedTuple):
     opt: np.ndarray
 
 
-#: Columns of :attr:`StepLevels.rows` (loop and rack indices as floats: exact below 2^53)
+#: Columns of :attr:`StepLevels.rows`
 (ROW_P_IDLE, ROW_P_DYN, ROW_R_TH, ROW_R_PLATE, ROW_C_DIE, ROW_C_PLATE, ROW_WA, ROW_WB, ROW_HF, ROW_F1_D, ROW_F1_P,
- ROW_F2_D, ROW_F2_P, ROW_G1_D, ROW_G1_P, ROW_FIRST_KINK, ROW_OFF_MAX, ROW_G, ROW_AIR, ROW_LIQ, ROW_RACK) = range(21)
-ROW_LEN = 21
+ ROW_F2_D, ROW_F2_P, ROW_G1_D, ROW_G1_P, ROW_FIRST_KINK, ROW_OFF_MAX, ROW_G) = range(18)
+ROW_LEN = 18
+#: Columns of :attr:`StepLevels.ix`: the server's row of constants (its kind), air and liquid loop, rack
+IX_KIND, IX_AIR, IX_LIQ, IX_RACK = range(4)
 
 
 class StepLevels(NamedTuple):
@@ -359,9 +361,13 @@ class StepLevels(NamedTuple):
     diagonal of ``e^{A h} − I`` (rows die / plate), ``F2`` its off-diagonal, ``G1 = F1 + F2``
     [levels × 2 × n]; ``g`` the servers' heat sensitivity to their coolant [J/K] [levels × n];
     ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor`` level index of a factor;
-    ``rows`` [levels × n × :data:`ROW_LEN`] every server's constants of the full-clock passes packed in
-    one row (``ROW_*`` columns: the same numbers as the tables'): the passes read one stream instead of
-    twenty (hardware prefetchers track a limited number of streams)."""
+    ``rows`` [levels × kinds × :data:`ROW_LEN`] the constants of the full-clock passes (``ROW_*``
+    columns: the same numbers as the tables'), one row per *kind* of server (servers whose constants
+    are the same bits at every level share a row: a hall has a few server models and rack heights);
+    ``ix`` [n × 4] uint32 each server's kind, air and liquid loop and rack (``IX_*``). The passes read
+    16 bytes a server instead of its constants (168 bytes: with the state, more than the cores'
+    caches hold at 10,000 servers), and the kinds' rows stay in L1. Each server keeps its own
+    state and is stepped on its own (this is no lumping: the same arithmetic on the same numbers)."""
 
     factors: np.ndarray
     F1: np.ndarray
@@ -371,6 +377,7 @@ class StepLevels(NamedTuple):
     g_self: np.ndarray
     of_factor: np.ndarray
     rows: np.ndarray
+    ix: np.ndarray
 
 
 class ServerState(NamedTuple):
@@ -426,14 +433,23 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
         np.add.at(g_self[i], table.air[same], 2.0 * g[i][same] * table.wa[same] * table.wb[same])
     of_factor = np.full(int(factors.max()) + 1, -1, np.int64)
     of_factor[factors] = np.arange(nl)
-    rows = np.empty((nl, n, ROW_LEN))
+    full = np.empty((n, nl, ROW_LEN))
     for i in range(nl):
         cols = (table.p_idle, table.p_dyn, table.r_th, table.r_plate, table.c_die, table.c_plate, table.wa, table.wb,
                 table.hf, F1[i, 0], F1[i, 1], F2[i, 0], F2[i, 1], G1[i, 0], G1[i, 1], model.first_kink,
-                model.off_max, g[i], table.air, table.liq, table.rack)
+                model.off_max, g[i])
         for j, col in enumerate(cols):
-            rows[i, :, j] = np.asarray(col, float)
-    return StepLevels(factors, F1, F2, G1, g, g_self, of_factor, rows)
+            full[:, i, j] = np.asarray(col, float)
+    # kinds: servers whose constants are the same bits (compared as integers: -0.0 and 0.0 stay apart)
+    bits = full.reshape(n, nl * ROW_LEN).view(np.int64)
+    if n:
+        _, first, kind = np.unique(bits, axis=0, return_index=True, return_inverse=True)
+        kind = np.asarray(kind, np.int64).reshape(n)
+    else:
+        first, kind = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows = np.ascontiguousarray(full[first].transpose(1, 0, 2))
+    ix = np.ascontiguousarray(np.stack((kind, table.air, table.liq, table.rack), axis=1).astype(np.uint32))
+    return StepLevels(factors, F1, F2, G1, g, g_self, of_factor, rows, ix)
 
 
 def server_state(model, t_die, t_plate) -> ServerState:
@@ -583,6 +599,9 @@ class Chunks(NamedTuple):
     every run's loop and slot in the order a single pass over the servers adds them into the loop
     sums. Scratch: ``rs`` / ``ro`` [runs] run sums, ``part`` [nc × :data:`PART_LEN`] and ``pst``
     [nc × 8] per-chunk partials (GPU-group statistics). ``par`` [1]: 1 = chunks on numba's threads.
+    ``memo`` [1]: 1 once a predict pass has stored every server's ``u`` and ``r``; ``uj_prev`` [jobs]
+    and ``rack_prev`` [racks] the jobs' means and air-side rack powers it took them from: a pass whose
+    inputs are the same bits takes them back instead of recomputing them (the same numbers).
 
     The partition depends on the plan only, never on the thread count, and the partial results are
     combined serially in chunk order, so every result is the same bit for bit whether the chunks
@@ -599,6 +618,9 @@ class Chunks(NamedTuple):
     part: np.ndarray
     pst: np.ndarray
     par: np.ndarray
+    memo: np.ndarray
+    uj_prev: np.ndarray
+    rack_prev: np.ndarray
 
 
 def chunk_plan(air, liq, rack, min_servers: int | None = None, max_servers: int | None = None) -> Chunks:
@@ -644,12 +666,14 @@ def chunk_plan(air, liq, rack, min_servers: int | None = None, max_servers: int 
     ns = na + len(kb)
     return Chunks(np.array(bounds, np.int64), slot_a, slot_b, np.array([e[2] for e in ev], np.int64),
                   np.array([e[3] for e in ev], np.int64), np.zeros(ns), np.zeros(ns), np.zeros((nc, PART_LEN)),
-                  np.zeros((nc, 8)), np.zeros(1, np.int64))
+                  np.zeros((nc, 8)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0), np.zeros(0))
 
 
-def server_chunks(table: ServerTable, **kw) -> Chunks:
-    """:func:`chunk_plan` of a :class:`ServerTable`'s servers."""
-    return chunk_plan(table.air, table.liq, table.rack, **kw)
+def server_chunks(table: ServerTable, jobs: int = 0, racks: int = 0, **kw) -> Chunks:
+    """:func:`chunk_plan` of a :class:`ServerTable`'s servers (with the :attr:`Chunks.uj_prev` /
+    :attr:`Chunks.rack_prev` of ``jobs`` jobs and ``racks`` racks)."""
+    K = chunk_plan(table.air, table.liq, table.rack, **kw)
+    return K._replace(uj_prev=np.full(int(jobs), np.nan), rack_prev=np.full(int(racks), np.nan))
 
 
 @njit(refcount=False, inline="always")
@@ -663,42 +687,53 @@ def end_run(K, k, run, total, off):
 
 
 @njit(refcount=False, inline="always")  # (one copy, in _predict_chunks)
-def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
-    """:func:`servers_predict_all` for the servers of chunk ``c`` (constants from the level's packed
-    rows ``R``): their run sums into ``K.rs`` / ``K.ro``."""
+def _predict_chunk(c, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo):
+    """:func:`servers_predict_all` for the servers of chunk ``c`` (constants from the level's rows ``R``
+    of the servers' kinds ``IX``): their run sums into ``K.rs`` / ``K.ro``. ``memo`` bit 0: each
+    server's ``s.u`` is still this step's, bit 1: its ``s.r`` (the inputs are the same bits)."""
     ka = K.slot_a[c] - 1
     kb = K.slot_b[c] - 1
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
     rack = -1
     delta = 0.0
-    for i in range(K.bounds[c], K.bounds[c + 1]):
-        if recirc:  # this rack's recirculation rise (its servers are in this chunk)
-            rk = int(R[i, ROW_RACK])
+    same_u = (memo & 1) != 0
+    same_r = (memo & 2) != 0
+    rise = recirc and not same_r
+    for i in range(np.uint64(K.bounds[c]), np.uint64(K.bounds[c + 1])):  # (unsigned indices: no code for negative ones)
+        k = IX[i, IX_KIND]
+        if rise:  # this rack's recirculation rise (its servers are in this chunk)
+            rk = IX[i, IX_RACK]
             if rk != rack:
                 rack = rk
                 delta = 0.0
                 for q in range(D.indptr[rack], D.indptr[rack + 1]):
                     delta += D.data[q] * D.rack_p[D.indices[q]]
                 D.delta[rack] = delta
-        acc = 0.0
-        for q in range(J.indptr[i], J.indptr[i + 1]):
-            acc += J.data[q] * uj[J.indices[q]]
-        u = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
-        s.u[i] = u
-        p_a = R[i, ROW_P_IDLE] + R[i, ROW_P_DYN] * u
+        if same_u:
+            u = s.u[i]
+        else:
+            acc = 0.0
+            for q in range(J.indptr[i], J.indptr[i + np.uint64(1)]):
+                acc += J.data[q] * uj[J.indices[q]]
+            u = 0.0 if acc < 0.0 else (1.0 if acc > 1.0 else acc)
+            s.u[i] = u
+        p_a = R[k, ROW_P_IDLE] + R[k, ROW_P_DYN] * u
         e = p_a * h  # (the step recomputes it: one stream less than storing it)
-        wa, wb = R[i, ROW_WA], R[i, ROW_WB]
-        r = wa * R[i, ROW_HF] * delta if recirc else 0.0
-        s.r[i] = r
-        yd = X[0, i] - r - p_a * R[i, ROW_R_TH]
-        yp = X[1, i] - r - p_a * R[i, ROW_R_PLATE]
-        d0 = R[i, ROW_F1_D] * yd + R[i, ROW_F2_D] * yp
-        d1 = R[i, ROW_F1_P] * yp + R[i, ROW_F2_P] * yd
+        wa, wb = R[k, ROW_WA], R[k, ROW_WB]
+        if same_r:
+            r = s.r[i]
+        else:
+            r = wa * R[k, ROW_HF] * delta if recirc else 0.0
+            s.r[i] = r
+        yd = X[0, i] - r - p_a * R[k, ROW_R_TH]
+        yp = X[1, i] - r - p_a * R[k, ROW_R_PLATE]
+        d0 = R[k, ROW_F1_D] * yd + R[k, ROW_F2_D] * yp
+        d1 = R[k, ROW_F1_P] * yp + R[k, ROW_F2_P] * yd
         s.dX[0, i] = d0
         s.dX[1, i] = d1
-        q0 = e - (R[i, ROW_C_DIE] * d0 + R[i, ROW_C_PLATE] * d1)
-        la, lb = int(R[i, ROW_AIR]), int(R[i, ROW_LIQ])
+        q0 = e - (R[k, ROW_C_DIE] * d0 + R[k, ROW_C_PLATE] * d1)
+        la, lb = IX[i, IX_AIR], IX[i, IX_LIQ]
         # sums per loop over runs of servers on the same loops (plan order keeps a rack's servers,
         # and racks of a row, together): adds in registers instead of a store-to-load chain
         if la != run_a:
@@ -710,7 +745,7 @@ def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
         sum_a += wa * q0
         sum_b += wb * q0
         if off_on:
-            x = R[i, ROW_G] * (wa * tl[la] + wb * tl[lb])
+            x = R[k, ROW_G] * (wa * tl[la] + wb * tl[lb])
             off_a += wa * x
             off_b += wb * x
     end_run(K, ka, run_a, sum_a, off_a)
@@ -718,17 +753,17 @@ def _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
 
 
 @njit(refcount=False)
-def _predict_chunks(c0, c1, J, R, X, recirc, s, D, uj, h, tl, off_on, K):
+def _predict_chunks(c0, c1, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo):
     """:func:`_predict_chunk` for chunks ``c0 … c1 − 1`` (one call for all when they run serially)."""
     for c in range(c0, c1):
-        _predict_chunk(c, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+        _predict_chunk(c, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo)
 
 
 @njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
                                 "setitem": False, "numpy": False, "stencil": False, "fusion": False})
-def _predict_par(J, R, X, recirc, s, D, uj, h, tl, off_on, K):
+def _predict_par(J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo):
     for c in numba.prange(K.bounds.size - 1):
-        _predict_chunks(c, c + 1, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+        _predict_chunks(c, c + 1, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo)
 
 
 @njit(refcount=False)
@@ -738,6 +773,25 @@ def add_runs(K, a, b):
     for e in range(K.ev_loop.size):
         a[K.ev_loop[e]] += K.rs[K.ev_slot[e]]
         b[K.ev_loop[e]] += K.ro[K.ev_slot[e]]
+
+
+@njit(refcount=False)
+def _memo(K, uj, rack_p):
+    """What the last predict pass stored that this one may take back: bit 0 the servers'
+    utilisation (the jobs' means ``uj`` are the same bits as then), bit 1 their recirculation (the
+    rack powers ``rack_p`` are)."""
+    if K.uj_prev.size != uj.size or K.rack_prev.size != rack_p.size:
+        return 0
+    memo = 3
+    for j in range(uj.size):
+        if uj[j] != K.uj_prev[j]:
+            memo &= ~1
+            break
+    for j in range(rack_p.size):
+        if rack_p[j] != K.rack_prev[j]:
+            memo &= ~2
+            break
+    return memo
 
 
 @njit(refcount=False)
@@ -754,10 +808,17 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K)
     X = s.X
     recirc = D.has[0]
     nc = K.bounds.size - 1
+    memo = _memo(K, uj, D.rack_p) if K.memo[0] != 0 else 0
     if K.par[0] != 0 and nc > 1:
-        _predict_par(J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+        _predict_par(J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, memo)
     else:
-        _predict_chunks(0, nc, J, R, X, recirc, s, D, uj, h, tl, off_on, K)
+        _predict_chunks(0, nc, J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, memo)
+    if K.uj_prev.size == uj.size and K.rack_prev.size == D.rack_p.size:
+        for j in range(uj.size):
+            K.uj_prev[j] = uj[j]
+        for j in range(D.rack_p.size):
+            K.rack_prev[j] = D.rack_p[j]
+        K.memo[0] = 1
     for l in range(q_loops.size):
         q_loops[l] = 0.0
         q_off[l] = 0.0
