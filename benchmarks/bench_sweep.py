@@ -353,7 +353,7 @@ def _e2e_child(mode: str, n_variants: int, days: float, workers: int | None, met
     return {"mode": mode, "wall_s": t1 - t0, "define_s": marks["defined"] - t0,
             "to_first_row_s": marks["first_row"] - t0, "after_last_row_s": t1 - marks["last_row"],
             "cpu_here_s": _own_cpu_s() - c0, "load": os.getloadavg()[0],
-            "start_method": start_method,
+            "start_method": start_method, "runner_file": runner.__file__,
             "variants": len(rows)}
 
 

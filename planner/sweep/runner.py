@@ -2,10 +2,10 @@
 
 Dask does the distribution, retries and cancellation; this module only submits tasks of one or
 more variants (a batch: one-day variants are too short for a task each, see :func:`execute`) and
-collects the rows as they complete. The base plan and each distinct weather file are
-submitted once as tasks of their own (``dcplan-plan-…``, ``dcplan-weather-…``) that the variant
-tasks depend on, so they travel to each worker once and, unlike scattered data, are recomputed
-by the scheduler if the worker holding them dies. Variant tasks are keyed by their variants'
+collects the rows as they complete. The base plan and the weather files a task uses travel with
+it, pickled once by the client (a worker unpickles each once), so that a variant task depends on
+no other task: the scheduler hands tasks to any worker as it registers or frees up, and a worker
+that replaces a dead one has all it needs with its first task. Variant tasks are keyed by their variants'
 content hashes (``dcplan-variants-…``). A worker process that dies mid-task is replaced by the scheduler, which
 reruns its tasks elsewhere (``distributed.scheduler.allowed-failures``); each key completes once,
 so no row is duplicated. Each worker loads the solver's compiled kernels once, when it joins
@@ -21,13 +21,14 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from typing import Callable, Iterable, Mapping
 
 from ..plan import Plan
 from . import forkserver_start
 from .definition import Sweep, SweepError, content_hash, define
-from .worker import run_batch, run_variant
+from .worker import pack, run_packed_batch, run_variant
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 CONNECT_TIMEOUT_S = 15.0
@@ -75,10 +76,6 @@ TAIL_TASKS_PER_THREAD = 2
 THREADS_POLL_S = 1.0
 
 
-def _identity(x):
-    return x
-
-
 def default_workers() -> int:
     """Worker processes of the embedded cluster: one per core this process may use."""
     from dask.system import CPU_COUNT
@@ -121,28 +118,18 @@ _forkserver_lock = threading.Lock()
 
 
 def _pre_spawn_environ() -> dict[str, str]:
-    """The forkserver's environment on top of this process's: Dask's
-    ``distributed.nanny.pre-spawn-environ`` (the user's Dask configuration over distributed's
-    defaults; read without importing ``distributed``, which takes ~0.5 s that the forkserver's own
-    imports can overlap) and the marker that makes its first preload, :mod:`.forkserver_start`, set
-    the workers' thread settings inside the server."""
-    import importlib.util
-
-    import dask
-    import yaml
-
-    env = {}
-    spec = importlib.util.find_spec("distributed")
-    if spec is not None and spec.submodule_search_locations:
-        try:
-            with open(os.path.join(list(spec.submodule_search_locations)[0], "distributed.yaml"), encoding="utf-8") as fh:
-                defaults = yaml.safe_load(fh) or {}
-            env = dict(((defaults.get("distributed") or {}).get("nanny") or {}).get("pre-spawn-environ") or {})
-        except (OSError, yaml.YAMLError, AttributeError):  # another layout: the user's settings alone, below
-            env = {}
-    env.update(dask.config.get("distributed.nanny.pre-spawn-environ", default=None) or {})
-    env[forkserver_start.MARKER] = "1"
-    return {str(k): str(v) for k, v in env.items()}
+    """The forkserver's environment on top of this process's: the marker that makes its first
+    preload, :mod:`.forkserver_start`, set the workers' thread settings inside the server, and Dask's
+    ``distributed.nanny.pre-spawn-environ`` — read here if this process has imported Dask (a
+    ``dask.config.set`` here may change it), else by the server itself before it imports numpy
+    (the same files and environment variables; ``import dask`` here would delay the server's start
+    by ~0.1 s, which every sweep waits for)."""
+    env = {forkserver_start.MARKER: "1"}
+    if "dask" in sys.modules:
+        env.update(forkserver_start.dask_pre_spawn_environ())
+    else:
+        env[forkserver_start.DASK_ENV_MARKER] = "1"
+    return env
 
 
 def start_forkserver() -> None:
@@ -203,11 +190,16 @@ def check_address(address: str) -> None:
 
 
 @contextmanager
-def connect(client=None, *, scheduler: str | None = None, workers: int | None = None, tasks: int | None = None):
+def connect(client=None, *, scheduler: str | None = None, workers: int | None = None, tasks: int | None = None,
+            wait: bool = True):
     """A ``distributed.Client``: ``client`` as given (left open), one connected to ``scheduler``
     (an address such as ``tcp://host:8786``), or an embedded ``LocalCluster`` of ``workers``
     single-threaded worker processes (default one per core, at most one per task). The last two
-    are closed on exit."""
+    are closed on exit.
+
+    wait : False hands out an embedded cluster's client as soon as its scheduler is up, while its
+        forked workers still start (tasks submitted meanwhile run as they register; :func:`execute`
+        does this and raises what a worker's start raised); True (default) returns once they are up."""
     if client is not None:
         yield client
         return
@@ -245,19 +237,101 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     method = worker_start_method()
     environ = {**(dask.config.get("distributed.nanny.environ", default=None) or {}),
                **forkserver_start.WORKER_ENVIRON}  # for spawned workers (forked ones have it from the server)
-    with _sigint_ignored(), dask.config.set({**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method,
-                                             "distributed.nanny.environ": environ}):
-        if method == "forkserver":  # Dask sets its own preload list on its first use: ours, should the server restart
-            from distributed.utils import get_mp_context
-            get_mp_context().set_forkserver_preload(list(FORKSERVER_PRELOAD))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
-    cl = Client(cluster, set_as_default=False)
-    try:
-        yield cl
-    finally:
-        cl.close()
-        cluster.close()
+    settings = {**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method,
+                "distributed.nanny.environ": environ}
+    if method != "forkserver":
+        with _sigint_ignored(), dask.config.set(settings):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+        cl = Client(cluster, set_as_default=False)
+        try:
+            yield cl
+        finally:
+            cl.close()
+            cluster.close()
+        return
+    # Forked workers: the scheduler comes up first and the client is handed out at once; the workers
+    # start in the background (:func:`_start_workers`) and take the tasks submitted meanwhile as they
+    # register, instead of the sweep waiting for the last one before it submits anything (~0.1-0.2 s of
+    # a one-day sweep's start, benchmarks/bench_sweep.py, planner/sweep/STATUS.md session 8). The Dask
+    # settings stay set while the cluster lives: the nannies read them when they start a worker process
+    # (now in the background, and again if one has to be restarted). No SIGINT juggling: the forkserver
+    # ignores it, and so does every worker it forks.
+    import asyncio
+
+    from distributed.worker_memory import parse_memory_limit
+
+    with dask.config.set(settings):
+        from distributed.utils import get_mp_context
+        get_mp_context().set_forkserver_preload(list(FORKSERVER_PRELOAD))  # Dask sets its own list on its first use
+        cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL,
+                               memory_limit=parse_memory_limit("auto", 1, n, logger=logging.getLogger(__name__)))
+        try:
+            for _ in range(n):
+                cluster.worker_spec.update(cluster.new_worker_spec())
+            starting = _Starting(n)
+            starting.future = asyncio.run_coroutine_threadsafe(_start_workers(cluster, starting),
+                                                               cluster.loop.asyncio_loop)
+            if wait:
+                starting.future.result()  # raises what a worker's start raised
+            # by address: a client of the cluster object would first wait for its workers
+            cl = Client(cluster.scheduler_address, loop=cluster.loop, security=cluster.security, set_as_default=False)
+            if not wait:
+                _STARTING[cl] = starting
+            try:
+                yield cl
+            finally:
+                cl.close()
+        finally:
+            cluster.close()
+
+
+async def _start_workers(cluster, starting: _Starting) -> None:
+    """Start the worker processes of ``cluster``'s worker spec (what ``LocalCluster`` does before its
+    constructor returns), counting them into ``starting`` as they register; raises what a worker's
+    start raised."""
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class Registrations(SchedulerPlugin):
+        def add_worker(self, scheduler, worker):  # in the scheduler's event loop (this process)
+            starting.registered(scheduler.workers[worker].nthreads)
+
+    cluster.scheduler.add_plugin(Registrations(), name="dcplan-registrations")
+    await cluster._correct_state()
+
+
+class _Starting:
+    """The workers of an embedded cluster that :func:`connect` handed out before they were up.
+
+    :func:`execute` submits tasks only for the worker threads registered so far (one task before the
+    first): tasks submitted while no worker is registered all go to the first that registers, and a
+    second one registering a moment later would wait for new tasks (or for Dask's work stealing)."""
+
+    def __init__(self, workers: int):
+        self.future = None  # concurrent.futures.Future of _start_workers
+        self.workers = workers
+        self.threads = 0  # worker threads registered so far
+        self.wake = None  # called (from the scheduler's thread) when a worker registers
+
+    def registered(self, threads: int) -> None:
+        self.threads += threads
+        wake = self.wake
+        if wake is not None:
+            wake()
+
+    def check(self) -> bool:
+        """True while the workers are starting; raises what their start raised."""
+        if not self.future.done():
+            return True
+        exc = self.future.exception()
+        if exc is not None:
+            raise exc
+        return False
+
+
+#: client -> its workers' start, for clients of :func:`connect` whose workers start in the background
+_STARTING: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _exception_of(future) -> BaseException:
@@ -371,26 +445,36 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
 
     if progress is not None:
         progress(0.0)
-    with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo)) as cl:
+    with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo), wait=False) as cl:
         # Waits until every worker present has loaded the kernels; later workers load them as they join.
         cl.register_plugin(SolverKernels())
-        plan_f = cl.submit(_identity, sweep.plan, key=f"dcplan-plan-{content_hash(sweep.plan)}")
-        weather_f = {k: cl.submit(_identity, sweep.weather[k], key=f"dcplan-weather-{k[:16]}")
-                     for k in {v.weather_key for v in todo} if k is not None}
+        # The base plan and the weather files travel inside every variant task that uses them, pickled
+        # once here (plan ~30 kB, a parsed weather file ~0.6 MB; a worker unpickles each once,
+        # worker.unpack): so a task depends on no other task, and the scheduler hands the tasks to the
+        # workers as they register and as they are free. As tasks of their own (dependencies) they
+        # would pull every variant task to the worker that ran them first (Dask runs a task only where
+        # its dependencies are; planner/sweep/STATUS.md session 8), and a worker that replaces a dead
+        # one gets them with its first task.
+        plan_p = pack(sweep.plan)
+        weather_p = {k: pack(sweep.weather[k], k) for k in {v.weather_key for v in todo} if k is not None}
         futures: dict = {}  # in flight: future -> the variants of its batch
         lost: set = set()  # finished, then lost with their worker: computed again by the cluster
         arrived: queue.SimpleQueue = queue.SimpleQueue()
         queued = list(reversed(todo))  # popped from the end: factorial order
-        threads = _Threads(cl)
+        starting = _STARTING.get(cl)  # an embedded cluster whose workers are still starting, or None
+        threads = _Threads(cl, starting)
+        if starting is not None:
+            starting.wake = lambda: arrived.put(None)  # a worker registered: submit its tasks
 
         def submit() -> None:
-            """Top up the tasks in flight to IN_FLIGHT_PER_THREAD per worker thread."""
-            while queued and len(futures) < IN_FLIGHT_PER_THREAD * threads.count():
-                n = sizer.next(len(queued), threads.count())
+            """Top up the tasks in flight to IN_FLIGHT_PER_THREAD per worker thread (one task before
+            any worker has registered)."""
+            while queued and len(futures) < max(IN_FLIGHT_PER_THREAD * threads.count(), 1):
+                n = sizer.next(len(queued), max(threads.count(), 1))
                 batch = [queued.pop() for _ in range(n)]
                 keys = {v.weather_key for v in batch if v.weather_key is not None}
-                f = cl.submit(run_batch, plan_f, sweep.scenario, sweep.settings, {k: weather_f[k] for k in keys},
-                              batch,
+                f = cl.submit(run_packed_batch, plan_p, sweep.scenario, sweep.settings,
+                              {k: weather_p[k] for k in keys}, batch,
                               key=f"dcplan-variants-{content_hash([v.hash for v in batch])}", retries=0)
                 futures[f] = batch
                 f.add_done_callback(arrived.put)  # called from Dask's callback thread
@@ -402,6 +486,8 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                     finished = [arrived.get(timeout=POLL_S)]
                 except queue.Empty:
                     finished = []
+                if starting is not None and not starting.check():  # raises if a worker could not start
+                    starting = None
                 while not arrived.empty():
                     finished.append(arrived.get_nowait())
                 # rows lost with a worker are polled until the cluster has computed them again (a done
@@ -439,20 +525,25 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
         finally:
             if futures:
                 cl.cancel(list(futures))
-            cl.cancel([plan_f, *weather_f.values()])
     return [rows[k] for k in sorted(rows)]
 
 
 class _Threads:
     """Worker threads of the cluster, asked of the scheduler at most every :data:`THREADS_POLL_S`
-    (a cluster may grow, shrink or lose a worker during a sweep)."""
+    (a cluster may grow, shrink or lose a worker during a sweep); while an embedded cluster's workers
+    are still starting (``starting``), the threads registered so far."""
 
-    def __init__(self, client):
+    def __init__(self, client, starting: _Starting | None = None):
         self.client = client
+        self.starting = starting
         self.at = -math.inf
         self.value = 1
 
     def count(self) -> int:
+        if self.starting is not None:
+            if not self.starting.future.done():
+                return self.starting.threads
+            self.starting = None
         now = time.monotonic()
         if now - self.at >= THREADS_POLL_S:
             self.at = now

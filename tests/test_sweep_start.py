@@ -1,0 +1,196 @@
+"""The embedded cluster's start (session 8 of issue 15): the forkserver starts before this process
+imports Dask, the client is handed out while the forked workers start, tasks go to the workers as
+they register, and a variant task carries the base plan and weather it needs instead of depending
+on tasks that pinned every variant task to the first worker."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from planner.sweep import TIMING_FIELDS, define, execute, run_serial
+from planner.sweep import runner, worker
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def _comparable(rows):
+    return {r["variant_hash"]: {k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows}
+
+
+def _forkserver_or_skip():
+    if runner.worker_start_method() != "forkserver":  # pragma: no cover (macOS, Windows: spawn)
+        pytest.skip("no forkserver on this platform")
+
+
+_FRESH_START = r"""
+import json, os, sys
+
+
+def environ():
+    return dict(os.environ)
+
+
+if __name__ == "__main__":
+    from planner.sweep import runner
+    before = dict(os.environ)
+    runner.start_forkserver()
+    out = {"dask_imported_by_the_start": "dask" in sys.modules, "env_unchanged": dict(os.environ) == before}
+    with runner.connect(workers=1) as client:
+        out["worker_env"] = list(client.run(environ).values())[0]
+    print(json.dumps(out))
+"""
+
+
+@pytest.mark.timeout(180)
+def test_a_fresh_process_starts_the_forkserver_before_importing_dask_and_its_workers_get_the_pre_spawn_settings(tmp_path):
+    """A process that has not imported Dask starts its forkserver at once (``import dask`` here took
+    ~0.1 s before the server could start) and the server reads Dask's pre-spawn environment itself:
+    the worker has distributed's defaults (one BLAS/OpenMP thread, the malloc trim threshold) and a
+    setting the user made through Dask's own environment variables, exactly what this process, which
+    has Dask, reads; the sweep's process keeps its environment."""
+    _forkserver_or_skip()
+    user = {"DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON__DCPLAN_TEST_SETTING": "yes"}
+    script = tmp_path / "fresh_start.py"
+    script.write_text(_FRESH_START)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    out = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=150,
+                         env={**env, **user, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not res["dask_imported_by_the_start"] and res["env_unchanged"], res
+    expected = subprocess.run([sys.executable, "-c", "import json; from planner.sweep import forkserver_start as f; "
+                               "print(json.dumps(f.dask_pre_spawn_environ()))"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60, env={**env, **user, "PYTHONPATH": str(ROOT)})
+    expected = json.loads(expected.stdout.strip().splitlines()[-1])
+    assert expected.get("OMP_NUM_THREADS") == "1" and "MALLOC_TRIM_THRESHOLD_" in expected, expected
+    assert "yes" in expected.values(), expected  # the user's setting (Dask lower-cases the variable's name)
+    got = res["worker_env"]
+    assert {k: got.get(k) for k in expected} == expected
+    assert got["NUMBA_NUM_THREADS"] == "1" and got["DCPLAN_THREADS"] == "1"
+
+
+def _futures_in(obj) -> list:
+    from distributed import Future
+    if isinstance(obj, Future):
+        return [obj]
+    if isinstance(obj, dict):
+        return [f for v in obj.values() for f in _futures_in(v)]
+    if isinstance(obj, (list, tuple, set)):
+        return [f for v in obj for f in _futures_in(v)]
+    return []
+
+
+def _unpacked():
+    from planner.sweep import worker as w
+    return sorted(w._UNPACKED)
+
+
+@pytest.mark.timeout(240)
+def test_variant_tasks_carry_their_plan_and_weather_and_depend_on_no_task(demo):
+    """Every variant task gets the base plan and the weather files of its variants as pickles (a task
+    that depends on another runs only where that one's result is: the first worker to register took
+    every task); each worker unpickles each of them once; the rows are the serial rows."""
+    sweep = define(demo, {"weather": ["phoenix", "minneapolis"], "setpoint.TCS": [43, 45]}, days=1 / 24)
+    with runner.connect(workers=2) as client:
+        submitted = []
+        real_submit = client.submit
+
+        def spy(func, *args, **kwargs):
+            submitted.append((func, args, kwargs))
+            return real_submit(func, *args, **kwargs)
+
+        client.submit = spy
+        rows = execute(sweep, client, batch_size=1)
+        held = list(client.run(_unpacked).values())
+    assert _comparable(rows) == _comparable(run_serial(sweep))
+    assert len(submitted) == 4 and all(f is worker.run_packed_batch for f, _, _ in submitted)
+    assert [_futures_in((a, k)) for _, a, k in submitted] == [[]] * 4  # no task depends on another
+    plans = {a[0][0] for _, a, _ in submitted}
+    weathers = {k for _, a, _ in submitted for k in a[3]}
+    assert len(plans) == 1 and len(weathers) == 2
+    for h in held:  # each worker unpickled the plan and the weather files its tasks used, once each
+        assert 2 <= len(h) <= 3 and set(h) <= plans | weathers, held
+
+
+class _Nthreads:
+    def __init__(self, n):
+        self.n = n
+
+    def nthreads(self):
+        return {f"w{k}": 1 for k in range(self.n)}
+
+
+def test_while_the_workers_start_tasks_are_submitted_for_the_registered_threads_only():
+    """While an embedded cluster's workers start, the sweep counts the worker threads registered so
+    far (tasks submitted while no worker is registered all go to the first one that registers); a
+    registration wakes the sweep; once all are up it asks the scheduler as before."""
+    import concurrent.futures
+
+    woken = []
+    starting = runner._Starting(2)
+    starting.future = concurrent.futures.Future()
+    starting.wake = lambda: woken.append(starting.threads)
+    threads = runner._Threads(_Nthreads(5), starting)
+    assert threads.count() == 0 and starting.check()
+    starting.registered(1)
+    assert threads.count() == 1 and woken == [1]
+    starting.registered(1)
+    assert threads.count() == 2 and woken == [1, 2]
+    starting.future.set_result(None)
+    assert not starting.check()
+    assert threads.count() == 5  # the scheduler's count from now on
+    failed = runner._Starting(1)
+    failed.future = concurrent.futures.Future()
+    failed.future.set_exception(RuntimeError("Nanny failed to start."))
+    with pytest.raises(RuntimeError, match="Nanny failed"):
+        failed.check()
+    assert math.isinf(runner._Threads(_Nthreads(1)).at)
+
+
+@pytest.mark.timeout(240)
+def test_the_embedded_cluster_submits_while_its_workers_start_and_rows_equal_serial(demo, monkeypatch):
+    """An embedded cluster (forked workers): the sweep submits before its workers are up, never more
+    tasks than two per registered worker thread (one before the first registers), and gives the
+    serial rows."""
+    _forkserver_or_skip()
+    sweep = define(demo, {"setpoint.TCS": [42, 43, 44, 45], "control": ["reactive", "predictive"]}, days=1 / 24)
+    seen = []
+    from distributed import Client
+
+    real_submit = Client.submit
+
+    def spy(self, func, *args, **kwargs):
+        st = runner._STARTING.get(self)
+        in_flight = sum(1 for f in self.futures.values() if getattr(f, "status", "") == "pending")
+        seen.append((None if st is None or st.future.done() else st.threads, in_flight))
+        return real_submit(self, func, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "submit", spy)
+    rows = execute(sweep, workers=2, batch_size=1)
+    assert _comparable(rows) == _comparable(run_serial(sweep))
+    assert seen and seen[0][0] is not None, seen  # the first task went out before the workers were all up
+    for threads, in_flight in seen:
+        if threads is not None:
+            assert in_flight < max(runner.IN_FLIGHT_PER_THREAD * threads, 1), seen
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_that_cannot_start_fails_the_sweep_instead_of_hanging(demo, monkeypatch):
+    """Were a worker's start to fail (the nanny raises), the sweep, which no longer waits for its
+    workers before submitting, raises that error instead of waiting for ever for rows."""
+    _forkserver_or_skip()
+
+    async def broken(cluster, starting):
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(runner, "_start_workers", broken)
+    sweep = define(demo, {"setpoint.TCS": [43, 45]}, days=1 / 24)
+    with pytest.raises(RuntimeError, match="Nanny failed to start"):
+        execute(sweep, workers=1)
