@@ -40,7 +40,7 @@ run: $(STAMP) sysdeps-run $(DEMO)
 
 test: $(STAMP) sysdeps-test
 	$(BIN)/python -m planner.solver.warmup
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 -q --durations=25
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -13,8 +13,10 @@ from planner.demo import build_demo_plan
 from planner.solver import integrate, lumping, simulate
 from planner.solver.control import FopdtHistory, fopdt_ring, ring_commit, ring_window
 from planner.solver.model import compile_model
-from planner.solver.serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_LEN, _memo, server_chunks, server_table,
-                                       step_levels)
+from planner.solver.coupling import recirc_table
+from planner.solver.workload import JobTable
+from planner.solver.serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_LEN, _memo, server_chunks, server_state,
+                                       server_table, servers_predict_all, step_levels)
 
 
 def _model(racks: int):
@@ -44,32 +46,135 @@ def test_constants_by_kind_are_each_servers_constants():
 
 
 def test_memo_flags_follow_the_inputs_bits():
-    """Bit 0: the jobs' means are the same bits as at the last pass; bit 1: the rack powers are."""
+    """Bit 0: the jobs' means are the same bits as at the last pass; bit 1: the rack powers are —
+    compared as bits (−0.0 is not 0.0); −1: the memo is off; 0: nothing stored yet."""
     _, model = _model(8)
-    K = server_chunks(server_table(model), jobs=3, racks=4)
+    T = server_table(model)
+    assert _memo(server_chunks(T), np.zeros(3), np.zeros(4)) == -1  # off: nothing compared, nothing stored
+    K = server_chunks(T, memo=(3, 4))
     uj, rack_p = np.array([0.5, 1.0, 0.25]), np.array([1e3, 2e3, 0.0, 5.0])
-    assert _memo(K, uj, rack_p) == 0  # nothing stored yet (NaN)
+    assert _memo(K, uj, rack_p) == 0  # on, nothing stored yet
     K.uj_prev[:] = uj
     K.rack_prev[:] = rack_p
+    K.memo[0] = 1
     assert _memo(K, uj, rack_p) == 3
-    assert _memo(K, uj + np.array([0.0, 0.0, 1e-16]), rack_p) == 2
-    assert _memo(K, uj, rack_p * (1.0 + 1e-16) + np.array([0.0, 0.0, 0.0, 1e-15])) == 1
-    assert _memo(K, uj[:2], rack_p) == 0  # sizes that do not match never take anything back
+    uj1 = uj.copy()
+    uj1[2] = np.nextafter(uj[2], np.inf)  # job 2's mean one ulp up
+    assert _memo(K, uj1, rack_p) == 2
+    rp1 = rack_p.copy()
+    rp1[1] = np.nextafter(rack_p[1], 0.0)  # rack 1's power one ulp down
+    assert _memo(K, uj, rp1) == 1
+    rp0 = rack_p.copy()
+    rp0[2] = -0.0  # equal to 0.0 as a float, not as bits
+    assert _memo(K, uj, rp0) == 1
+    with pytest.raises(ValueError, match="other numbers of jobs or racks"):
+        _memo(K, uj[:2], rack_p)
 
 
-@pytest.mark.parametrize("kw", [dict(step_s=1.0), dict(step_s=1.0, rtol=1e-3)], ids=["fixed", "adaptive"])
-def test_predict_memo_gives_the_same_bits(monkeypatch, kw):
-    """A 312-server hall with recirculation through its hottest hour, the predict pass taking back
-    its stored utilisation and recirculation or recomputing them every step: every result array is
-    the same bit for bit (and servers throttle, so the hot path and the rack powers' changes are in)."""
+def test_predict_pass_takes_back_only_what_is_unchanged():
+    """The kernel itself: a second pass with the same inputs leaves poisoned ``s.u`` / ``s.r`` /
+    ``D.delta`` as they are (they are taken back, not recomputed); one job's mean one ulp up
+    recomputes ``s.u`` only, one rack's power one ulp up ``s.r`` and ``D.delta`` — each equal to a
+    pass without the memo from the same inputs (bits)."""
+    _, model = _model(96)
+    n, m, nr = model.n, model.m, model.recirc.shape[0]
+    T = server_table(model)
+    L = step_levels(model, T, 1.0, [1])
+    rng = np.random.default_rng(3)
+    td = 50.0 + 20.0 * rng.random(n)
+    nj = 7
+    z = np.zeros(nj)  # server i: 0.9 of job i mod 7 (the kernel's own job table: no other type cached)
+    J = JobTable(z, z, z, np.zeros(nj, np.bool_), z, z, np.zeros(1), np.arange(n + 1, dtype=np.int64),
+                 np.arange(n, dtype=np.int64) % nj, np.full(n, 0.9))
+    uj = 0.3 + 0.6 * rng.random(nj)
+    rack_p = 2e4 * rng.random(nr)
+    tl = model.loop_setpoint + rng.normal(0.0, 2.0, m)
+
+    def setup(memo):
+        S = server_state(model, td, td - 10.0)
+        D = recirc_table(model)
+        assert D.has[0]
+        return S, D, server_chunks(T, memo=memo)
+
+    def run(S, D, K, uj, rack_p):
+        D.rack_p[:] = rack_p
+        q = np.zeros((2, m))
+        servers_predict_all(T, J, L, 0, S, D, uj, 1.0, tl, True, q[0], q[1], K)
+        return q
+
+    S, D, K = setup((nj, nr))
+    run(S, D, K, uj, rack_p)
+    assert K.memo.tolist() == [1, 0, 0]
+    S.u[:] = 0.123
+    S.r[:] = 42.0
+    D.delta[:] = -1.0
+    run(S, D, K, uj, rack_p)  # the same bits: all taken back
+    assert K.memo.tolist() == [1, 1, 1]
+    assert np.all(S.u == 0.123) and np.all(S.r == 42.0) and np.all(D.delta == -1.0)
+
+    uj1 = uj.copy()
+    uj1[4] = np.nextafter(uj[4], np.inf)
+    S0, D0, K0 = setup(None)
+    q0 = run(S0, D0, K0, uj1, rack_p)
+    assert K0.memo.tolist() == [-1, 0, 0]  # (off: nothing stored or counted)
+    run(S, D, K, uj1, rack_p)  # one job's mean changed: u recomputed, r taken back
+    assert K.memo.tolist() == [1, 1, 2]
+    assert np.array_equal(S.u.view(np.int64), S0.u.view(np.int64))
+    assert np.all(S.r == 42.0) and np.all(D.delta == -1.0)
+
+    rp1 = rack_p.copy()
+    r = int(np.flatnonzero(model.recirc.getnnz(axis=0))[0])  # a rack whose air reaches others
+    rp1[r] = np.nextafter(rack_p[r], np.inf)
+    S0, D0, K0 = setup(None)
+    q0 = run(S0, D0, K0, uj1, rp1)
+    q = run(S, D, K, uj1, rp1)  # one rack's power changed: r and the racks' rise recomputed, u taken back
+    assert K.memo.tolist() == [1, 2, 2]
+    for a, b in ((S.u, S0.u), (S.r, S0.r), (D.delta, D0.delta), (S.dX, S0.dX), (q, q0)):
+        assert np.array_equal(a.view(np.int64), b.view(np.int64))
+    assert np.any(S.r != 0.0)
+
+
+def test_step_levels_refuse_an_index_outside_its_range():
+    """A negative (or too large) loop or rack index is an error, not a wrapped unsigned index."""
+    _, model = _model(8)
+    T = server_table(model)
+    step_levels(model, T, 1.0, [1])
+    for field, bad, what in (("rack", -1, "rack"), ("air", -2, "air loop"), ("liq", model.m, "liquid loop"),
+                             ("rack", model.recirc.shape[0], "rack")):
+        col = getattr(T, field).copy()
+        col[3] = bad
+        with pytest.raises(ValueError, match=f"server 3: {what} index {bad} outside"):
+            step_levels(model, T._replace(**{field: col}), 1.0, [1])
+
+
+@pytest.mark.parametrize("hour, kw", [(15, dict(step_s=1.0)), (15, dict(step_s=1.0, rtol=1e-3)), (3, dict(step_s=1.0))],
+                         ids=["hot-fixed", "hot-adaptive", "cool-fixed"])
+def test_predict_memo_gives_the_same_bits(monkeypatch, hour, kw):
+    """A 312-server hall with recirculation, the predict pass taking back its stored utilisation and
+    recirculation or recomputing them every step: every result array is the same bit for bit. In the
+    hottest hour servers throttle (the hot path and the rack powers' changes are in: the rack powers
+    move every step, so only ``u`` is taken back); at 03:00 nothing throttles and both are taken back
+    at every step after the first (fixed 1 s steps: the minute ends' rack powers ``e/h`` are the step
+    pass's ``e·(1/h)``)."""
     monkeypatch.setattr(lumping, "LUMP", False)
     plan = build_demo_plan(96)
     sc0 = plan.scenarios[1]
-    sc = replace(sc0, start=sc0.start + timedelta(hours=15), horizon_s=1200.0, step_s=1.0)
+    sc = replace(sc0, start=sc0.start + timedelta(hours=hour), horizon_s=1200.0, step_s=1.0)
+    made = []
+    chunks = integrate.server_chunks
+    monkeypatch.setattr(integrate, "server_chunks", lambda *a, **k: made.append(chunks(*a, **k)) or made[-1])
     on = simulate(plan, sc, **kw)
     monkeypatch.setattr(integrate, "PREDICT_MEMO", False)
     off = simulate(plan, sc, **kw)
-    assert on.throttled_gpu_hours > 0.0
+    assert len(made) == 2 and made[1].memo.tolist() == [-1, 0, 0]  # off: nothing compared, stored or counted
+    stored, u_hits, r_hits = made[0].memo.tolist()
+    assert stored == 1
+    if hour == 15:
+        assert on.throttled_gpu_hours > 0.0 and u_hits > 0
+        if "rtol" not in kw:
+            assert u_hits == 1199 and r_hits == 0
+    else:
+        assert on.throttled_gpu_hours == 0.0 and u_hits == r_hits == 1199
     arrays = [k for k, v in vars(on).items() if isinstance(v, np.ndarray) and v.dtype.kind in "fiub"]
     assert len(arrays) > 10
     for k in arrays:

@@ -115,7 +115,10 @@ class StepFinish(NamedTuple):
     loop): ``tl_start`` [m] the loops at the step's start [°C]; out: the air-side rack powers
     ``D.rack_p`` (next step's recirculation), ``dq`` [m] the servers' true heat per loop [J] and ``doff`` [m] the sibling coupling's change ``Σ g·w·(w·ΔT)`` [J] (both as
     per-loop sums over runs of servers on the same loops), ``iv_e`` [n] += energy, and (``flags[1]``)
-    ``iv_max_t`` [n] the interval maximum of the hottest GPU; ``flags[0]``: sibling coupling."""
+    ``iv_max_t`` [n] the interval maximum of the hottest GPU. ``flags[0]``: sibling coupling;
+    ``flags[1]``: record the interval maximum here (fixed steps; adaptive ones record the ripple's);
+    ``flags[2]``: something reads ``s.tcl`` and every server's final ``s.dX`` after the pass (the
+    adaptive steps' ripple, :func:`.ripple.servers_ripple`); 0: servers at full clock skip those stores."""
 
     tl_start: np.ndarray
     dq: np.ndarray
@@ -230,12 +233,12 @@ def _step_chunk(c, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down, st):
     run_a = run_b = -1
     sum_a = sum_b = off_a = off_b = 0.0
     dla = dlb = 0.0  # the run's loops' change over the step (sibling coupling)
-    keep = True  # s.tcl and the final s.dX: read by adaptive steps' ripple only
+    keep = True  # s.tcl and the final s.dX of servers at full clock (F.flags[2]: the ripple reads them)
     if F is not None:
         recirc = D.has[0]
         off_on = F.flags[0] != 0.0
         rec_iv = F.flags[1] != 0.0
-        keep = not rec_iv
+        keep = F.flags[2] != 0.0
     for i in range(np.uint64(K.bounds[c]), np.uint64(K.bounds[c + 1])):  # (unsigned indices: no code for negative ones)
         k = IX[i, IX_KIND]
         la, lb = IX[i, IX_AIR], IX[i, IX_LIQ]
@@ -333,9 +336,12 @@ def _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down):
 @njit(refcount=False)
 def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
     """:meth:`.serverstep.ServerBank.step` at the loops' end temperatures ``tl`` [°C] (after
-    :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.dX`` its change,
-    ``s.energy`` [J]; ``u_cap`` [n] (predictive throttling) or an empty array; with ``F``
-    (:class:`StepFinish`, recirculation ``D``) each server's part of the step's end in the same pass.
+    :func:`.serverstep.servers_predict_all` of the same step): ``s.X`` advanced, ``s.energy`` [J],
+    ``s.dX`` its change and ``s.tcl`` the coolant the server held (for every server without ``F`` or
+    with ``F.flags[2]``; else only for those off the full-clock path: at full clock ``s.dX`` keeps the
+    prediction's response and ``s.tcl`` an earlier step's value); ``u_cap`` [n] (predictive throttling)
+    or an empty array; with ``F`` (:class:`StepFinish`, recirculation ``D``) each server's part of the
+    step's end in the same pass.
     Over the chunks ``K`` (:class:`.serverstep.Chunks`), on numba's threads when ``K.par``; the chunks' partial
     results are combined in chunk order (the same bits on any number of threads). Returns ``(hottest
     GPU [°C], any server off the full-clock path, GPU time below full clock [s], IT energy [J])``."""

@@ -378,15 +378,16 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     srv_t = server_table(model)
     lvls = step_levels(model, srv_t, dt, levels)
     srv = server_state(model, t_srv, t_plt)
-    chunks = server_chunks(srv_t)
+    jobs = job_table(workload)
+    nj = jobs.start.size
+    rc = recirc_table(model)
+    chunks = server_chunks(srv_t, memo=(nj, rc.rack_p.size) if PREDICT_MEMO else None)
     gt, gs = group_table(model), group_state(model, t_srv, chunks.bounds.size - 1)
     lt = loop_table(model)
     ls = loop_state(model, tl0, cpl.to_loops(p_prev))
     ring = fopdt_ring(model.loop_dead, model.loop_tau, y0, dt)
     rec = Recorder(model, dt, n_steps, start, record, cpl, tl0, p_prev, gs.t_gpu,
                    minute_len=60.0 if adaptive else None, loops=ls)
-    jobs = job_table(workload)
-    nj = jobs.start.size
     energy0 = (heat_stored(srv_t.c_die, t_srv) + heat_stored(srv_t.c_plate, t_plt)
                + heat_stored(lt.c, tl0))  # heat stored, by the kernel's own constants [J]
     t_hot = model.first_kink - HOT_EXTRA_K  # a die this warm may have a GPU group near its control band
@@ -414,15 +415,13 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     ft = forecast_table(model.placement, model.options.forecast_error)
     cap = cap_table(model, dt, n_steps if capping else 0)
     lines = ls.lines  # each loop's removal line (y, a, b) of the last step, for the power cap
-    rc = recirc_table(model)
-    if PREDICT_MEMO:  # what the predict pass compares to take back its stored utilisation and recirculation
-        chunks = chunks._replace(uj_prev=np.full(nj, np.nan), rack_prev=np.full(rc.rack_p.size, np.nan))
     loading = not getattr(_advance, "signatures", True)  # this call loads the kernels (planner.gc_pause says why)
     if rc.has[0]:  # the rack powers the first step's recirculation starts from
         with gc_paused(loading):
             rack_rise(srv_t, rc, np.asarray(p_prev, float))
     fin = StepFinish(plan.tl_start, plan.dq, plan.doff, rec.arrays.iv_max_t, rec.arrays.iv_e,
-                     np.array([float(has_sibling_coupling(srv_t)), 0.0 if adaptive else 1.0]))
+                     np.array([float(has_sibling_coupling(srv_t)), 0.0 if adaptive else 1.0,
+                               1.0 if adaptive else 0.0]))
     args = (plan, jobs, srv_t, lvls, rc, lt, ls, ring, srv, rec.arrays, fc, ft, gt, gs, cap, lines, fin, chunks)
     stepping_wall = time.perf_counter()
 

@@ -415,6 +415,14 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
     """:class:`StepLevels` for steps of ``factors`` × ``dt`` [s]."""
     factors = np.asarray(factors, np.int64)
     nl, n, m = factors.size, model.n, model.m
+    # the passes index loops and racks unsigned (StepLevels.ix: a negative index would wrap to a huge
+    # one) and np.add.at below would take a negative one from the end: every index in range first
+    for what, col, count in (("air loop", table.air, m), ("liquid loop", table.liq, m),
+                             ("rack", table.rack, model.recirc.shape[0])):
+        col = np.asarray(col, np.int64)
+        bad = np.flatnonzero((col < 0) | (col >= count))
+        if bad.size:
+            raise ValueError(f"server {int(bad[0])}: {what} index {int(col[bad[0]])} outside 0 … {count - 1}")
     F1, F2, G1 = (np.empty((nl, 2, n)) for _ in range(3))
     g = np.empty((nl, n))
     g_self = np.zeros((nl, m))
@@ -448,7 +456,9 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
     else:
         first, kind = np.zeros(0, np.int64), np.zeros(0, np.int64)
     rows = np.ascontiguousarray(full[first].transpose(1, 0, 2))
-    ix = np.ascontiguousarray(np.stack((kind, table.air, table.liq, table.rack), axis=1).astype(np.uint32))
+    ix = np.stack([np.asarray(x, np.int64) for x in (kind, table.air, table.liq, table.rack)], axis=1)
+    assert ix.size == 0 or 0 <= ix[:, 0].min() and ix[:, 0].max() < first.size  # (np.unique's own)
+    ix = np.ascontiguousarray(ix.astype(np.uint32))  # (indices checked above: none wraps)
     return StepLevels(factors, F1, F2, G1, g, g_self, of_factor, rows, ix)
 
 
@@ -599,9 +609,12 @@ class Chunks(NamedTuple):
     every run's loop and slot in the order a single pass over the servers adds them into the loop
     sums. Scratch: ``rs`` / ``ro`` [runs] run sums, ``part`` [nc × :data:`PART_LEN`] and ``pst``
     [nc × 8] per-chunk partials (GPU-group statistics). ``par`` [1]: 1 = chunks on numba's threads.
-    ``memo`` [1]: 1 once a predict pass has stored every server's ``u`` and ``r``; ``uj_prev`` [jobs]
-    and ``rack_prev`` [racks] the jobs' means and air-side rack powers it took them from: a pass whose
-    inputs are the same bits takes them back instead of recomputing them (the same numbers).
+    ``memo`` [3] the predict pass's memo (:func:`server_chunks` sets it up): ``memo[0]`` −1 off
+    (nothing compared or stored), 0 on with nothing stored yet, 1 once a predict pass has stored
+    every server's ``u`` and ``r``; ``memo[1]`` / ``memo[2]`` the passes that took back ``u`` / ``r``
+    (counts, for tests); ``uj_prev`` [jobs] and ``rack_prev`` [racks] the jobs' means and air-side
+    rack powers the stored ones were taken from: a pass whose inputs are the same bits takes them
+    back instead of recomputing them (the same numbers).
 
     The partition depends on the plan only, never on the thread count, and the partial results are
     combined serially in chunk order, so every result is the same bit for bit whether the chunks
@@ -666,14 +679,18 @@ def chunk_plan(air, liq, rack, min_servers: int | None = None, max_servers: int 
     ns = na + len(kb)
     return Chunks(np.array(bounds, np.int64), slot_a, slot_b, np.array([e[2] for e in ev], np.int64),
                   np.array([e[3] for e in ev], np.int64), np.zeros(ns), np.zeros(ns), np.zeros((nc, PART_LEN)),
-                  np.zeros((nc, 8)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0), np.zeros(0))
+                  np.zeros((nc, 8)), np.zeros(1, np.int64), np.array([-1, 0, 0], np.int64), np.zeros(0),
+                  np.zeros(0))
 
 
-def server_chunks(table: ServerTable, jobs: int = 0, racks: int = 0, **kw) -> Chunks:
-    """:func:`chunk_plan` of a :class:`ServerTable`'s servers (with the :attr:`Chunks.uj_prev` /
-    :attr:`Chunks.rack_prev` of ``jobs`` jobs and ``racks`` racks)."""
+def server_chunks(table: ServerTable, memo: tuple[int, int] | None = None, **kw) -> Chunks:
+    """:func:`chunk_plan` of a :class:`ServerTable`'s servers; ``memo = (jobs, racks)``: the predict
+    pass's memo on (:attr:`Chunks.memo`, compared over that many jobs' means and rack powers), None: off."""
     K = chunk_plan(table.air, table.liq, table.rack, **kw)
-    return K._replace(uj_prev=np.full(int(jobs), np.nan), rack_prev=np.full(int(racks), np.nan))
+    if memo is None:
+        return K
+    jobs, racks = (int(x) for x in memo)
+    return K._replace(memo=np.zeros(3, np.int64), uj_prev=np.zeros(jobs), rack_prev=np.zeros(racks))
 
 
 @njit(refcount=False, inline="always")
@@ -776,21 +793,34 @@ def add_runs(K, a, b):
 
 
 @njit(refcount=False)
+def _same_bits(a, b):
+    """Whether float arrays ``a`` and ``b`` hold the same bits (as integers: −0.0 and 0.0 differ, a NaN
+    equals the same NaN), so anything computed from them is the same bits too."""
+    x, y = a.view(np.int64), b.view(np.int64)
+    for j in range(x.size):
+        if x[j] != y[j]:
+            return False
+    return True
+
+
+@njit(refcount=False)
 def _memo(K, uj, rack_p):
-    """What the last predict pass stored that this one may take back: bit 0 the servers'
-    utilisation (the jobs' means ``uj`` are the same bits as then), bit 1 their recirculation (the
-    rack powers ``rack_p`` are)."""
+    """What the last predict pass stored that this one may take back (:attr:`Chunks.memo`): −1 the
+    memo is off (nothing to compare or store); else bit 0 the servers' utilisation (the jobs' means
+    ``uj`` are the same bits as then), bit 1 their recirculation (the rack powers ``rack_p`` are);
+    0 before the first pass has stored anything."""
+    state = K.memo[0]
+    if state < 0:
+        return -1
     if K.uj_prev.size != uj.size or K.rack_prev.size != rack_p.size:
+        raise ValueError("predict memo set up for other numbers of jobs or racks (server_chunks memo=)")
+    if state == 0:
         return 0
-    memo = 3
-    for j in range(uj.size):
-        if uj[j] != K.uj_prev[j]:
-            memo &= ~1
-            break
-    for j in range(rack_p.size):
-        if rack_p[j] != K.rack_prev[j]:
-            memo &= ~2
-            break
+    memo = 0
+    if _same_bits(uj, K.uj_prev):
+        memo |= 1
+    if _same_bits(rack_p, K.rack_prev):
+        memo |= 2
     return memo
 
 
@@ -803,22 +833,27 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K)
     [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
     ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
     before its diagonal is taken off). Over the chunks ``K`` (:class:`Chunks`), on numba's threads
-    when ``K.par``."""
+    when ``K.par``. With ``K``'s memo on (:func:`server_chunks` ``memo=``) ``s.u`` is not recomputed
+    when ``uj`` is the same bits as at the last pass, nor ``s.r`` and ``D.delta`` when ``D.rack_p`` is
+    (they hold what that pass stored: the same numbers); off, both are recomputed every pass."""
     R = L.rows[lv]
     X = s.X
     recirc = D.has[0]
     nc = K.bounds.size - 1
-    memo = _memo(K, uj, D.rack_p) if K.memo[0] != 0 else 0
+    memo = _memo(K, uj, D.rack_p)
+    take = memo if memo > 0 else 0
     if K.par[0] != 0 and nc > 1:
-        _predict_par(J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, memo)
+        _predict_par(J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, take)
     else:
-        _predict_chunks(0, nc, J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, memo)
-    if K.uj_prev.size == uj.size and K.rack_prev.size == D.rack_p.size:
+        _predict_chunks(0, nc, J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, take)
+    if memo >= 0:  # the memo is on: keep this pass's inputs, count what it took back
         for j in range(uj.size):
             K.uj_prev[j] = uj[j]
         for j in range(D.rack_p.size):
             K.rack_prev[j] = D.rack_p[j]
         K.memo[0] = 1
+        K.memo[1] += take & 1
+        K.memo[2] += (take >> 1) & 1
     for l in range(q_loops.size):
         q_loops[l] = 0.0
         q_off[l] = 0.0
