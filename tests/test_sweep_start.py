@@ -87,36 +87,62 @@ def _futures_in(obj) -> list:
     return []
 
 
-def _unpacked():
-    from planner.sweep import worker as w
-    return sorted(w._UNPACKED)
+def _spy_submits(monkeypatch) -> list:
+    """(function, args, kwargs) of every task any Client submits from now on."""
+    from distributed import Client
+
+    submitted = []
+    real_submit = Client.submit
+
+    def spy(self, func, *args, **kwargs):
+        submitted.append((func, args, kwargs))
+        return real_submit(self, func, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "submit", spy)
+    return submitted
 
 
 @pytest.mark.timeout(240)
-def test_variant_tasks_carry_their_plan_and_weather_and_depend_on_no_task(demo):
-    """Every variant task gets the base plan and the weather files of its variants as pickles (a task
-    that depends on another runs only where that one's result is: the first worker to register took
-    every task); each worker unpickles each of them once; the rows are the serial rows."""
+def test_on_the_embedded_cluster_variant_tasks_carry_their_plan_and_weather_and_depend_on_no_task(demo, monkeypatch):
+    """Every variant task of the embedded cluster gets the base plan and the weather files of its
+    variants as pickles (a task that depends on another runs only where that one's result is: the
+    first worker to register took every task); the rows are the serial rows."""
     sweep = define(demo, {"weather": ["phoenix", "minneapolis"], "setpoint.TCS": [43, 45]}, days=1 / 24)
-    with runner.connect(workers=2) as client:
-        submitted = []
-        real_submit = client.submit
-
-        def spy(func, *args, **kwargs):
-            submitted.append((func, args, kwargs))
-            return real_submit(func, *args, **kwargs)
-
-        client.submit = spy
-        rows = execute(sweep, client, batch_size=1)
-        held = list(client.run(_unpacked).values())
+    submitted = _spy_submits(monkeypatch)
+    rows = execute(sweep, workers=2, batch_size=1)
     assert _comparable(rows) == _comparable(run_serial(sweep))
     assert len(submitted) == 4 and all(f is worker.run_packed_batch for f, _, _ in submitted)
     assert [_futures_in((a, k)) for _, a, k in submitted] == [[]] * 4  # no task depends on another
-    plans = {a[0][0] for _, a, _ in submitted}
-    weathers = {k for _, a, _ in submitted for k in a[3]}
-    assert len(plans) == 1 and len(weathers) == 2
-    for h in held:  # each worker unpickled the plan and the weather files its tasks used, once each
-        assert 2 <= len(h) <= 3 and set(h) <= plans | weathers, held
+    assert len({a[0] for _, a, _ in submitted}) == 1 and len({k for _, a, _ in submitted for k in a[3]}) == 2
+
+
+@pytest.mark.timeout(240)
+def test_on_a_users_cluster_the_plan_and_each_weather_file_are_sent_once_as_tasks_the_variants_depend_on(demo, monkeypatch):
+    """A client of the user's (here a LocalCluster the test builds; --scheduler alike): the base plan
+    and each weather file are one task each, which every variant task depends on, so a variant task
+    carries neither (a weather file is ~0.6 MB: inside each of 1000 annual tasks, ~630 MB sent from
+    the user's machine); the rows are the serial rows."""
+    import pickle
+
+    from distributed import Client, LocalCluster
+
+    sweep = define(demo, {"weather": ["phoenix", "minneapolis"], "setpoint.TCS": [43, 45]}, days=1 / 24)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        submitted = _spy_submits(monkeypatch)
+        rows = execute(sweep, client, batch_size=1)
+    assert _comparable(rows) == _comparable(run_serial(sweep))
+    variant_tasks = [(a, k) for f, a, k in submitted if f is worker.run_batch]
+    others = [k["key"] for f, _, k in submitted if f is not worker.run_batch]
+    assert len(variant_tasks) == 4 and len(others) == 3, others
+    assert sum(k.startswith("dcplan-plan-") for k in others) == 1
+    assert sum(k.startswith("dcplan-weather-") for k in others) == 2
+    for args, kwargs in variant_tasks:
+        deps = _futures_in((args, kwargs))
+        assert len(deps) == 2 and {d.key for d in deps} <= set(others)  # the plan and the variant's weather
+        plain = pickle.dumps((args[1], args[2], args[4]))  # scenario, settings, the variant: what travels inline
+        assert len(plain) < 20_000, len(plain)  # a parsed weather file alone is ~600 kB
+    assert len(pickle.dumps(sweep.weather[next(iter(sweep.weather))])) > 300_000  # what no variant task carries
 
 
 class _Nthreads:

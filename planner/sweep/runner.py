@@ -2,10 +2,12 @@
 
 Dask does the distribution, retries and cancellation; this module only submits tasks of one or
 more variants (a batch: one-day variants are too short for a task each, see :func:`execute`) and
-collects the rows as they complete. The base plan and the weather files a task uses travel with
-it, pickled once by the client (a worker unpickles each once), so that a variant task depends on
-no other task: the scheduler hands tasks to any worker as it registers or frees up, and a worker
-that replaces a dead one has all it needs with its first task. Variant tasks are keyed by their variants'
+collects the rows as they complete. On the embedded cluster the base plan and the weather files a
+task uses travel with it, pickled once by the client, so that a variant task depends on no other
+task: the scheduler hands tasks to any worker as it registers or frees up, and a worker that
+replaces a dead one has all it needs with its first task. On a cluster of the user's (a client
+given, or a scheduler address) they are sent once, as tasks of their own (``dcplan-plan-…``,
+``dcplan-weather-…``) the variant tasks depend on. Variant tasks are keyed by their variants'
 content hashes (``dcplan-variants-…``). A worker process that dies mid-task is replaced by the scheduler, which
 reruns its tasks elsewhere (``distributed.scheduler.allowed-failures``); each key completes once,
 so no row is duplicated. Each worker loads the solver's compiled kernels once, when it joins
@@ -28,7 +30,7 @@ from typing import Callable, Iterable, Mapping
 from ..plan import Plan
 from . import forkserver_start
 from .definition import Sweep, SweepError, content_hash, define
-from .worker import pack, run_packed_batch, run_variant
+from .worker import pack, run_batch, run_packed_batch, run_variant
 
 #: Seconds to wait for a Dask scheduler given by address before giving up.
 CONNECT_TIMEOUT_S = 15.0
@@ -74,6 +76,10 @@ IN_FLIGHT_PER_THREAD = 2
 TAIL_TASKS_PER_THREAD = 2
 #: How often the sweep asks the scheduler how many worker threads there are [s].
 THREADS_POLL_S = 1.0
+
+
+def _identity(x):
+    return x
 
 
 def default_workers() -> int:
@@ -448,15 +454,26 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
     with connect(client, scheduler=scheduler, workers=workers, tasks=len(todo), wait=False) as cl:
         # Waits until every worker present has loaded the kernels; later workers load them as they join.
         cl.register_plugin(SolverKernels())
-        # The base plan and the weather files travel inside every variant task that uses them, pickled
-        # once here (plan ~30 kB, a parsed weather file ~0.6 MB; a worker unpickles each once,
-        # worker.unpack): so a task depends on no other task, and the scheduler hands the tasks to the
-        # workers as they register and as they are free. As tasks of their own (dependencies) they
-        # would pull every variant task to the worker that ran them first (Dask runs a task only where
-        # its dependencies are; planner/sweep/STATUS.md session 8), and a worker that replaces a dead
-        # one gets them with its first task.
-        plan_p = pack(sweep.plan)
-        weather_p = {k: pack(sweep.weather[k], k) for k in {v.weather_key for v in todo} if k is not None}
+        if client is None and scheduler is None:
+            # The embedded cluster: the base plan and the weather files travel inside every variant task
+            # that uses them, pickled once here (plan ~30 kB, a parsed weather file ~0.6 MB; over the
+            # loopback): so a task depends on no other task, and the scheduler hands the tasks to the
+            # workers as they register and as they are free. As tasks of their own (dependencies) they
+            # would pull every variant task to the worker that ran them first (Dask runs a task only where
+            # its dependencies are; planner/sweep/STATUS.md session 8), and a worker that replaces a dead
+            # one gets them with its first task.
+            task = run_packed_batch
+            plan_arg = pack(sweep.plan)
+            weather_arg = {k: pack(sweep.weather[k]) for k in {v.weather_key for v in todo} if k is not None}
+        else:
+            # A cluster of the user's (a client given, or --scheduler): one copy of each per cluster, as tasks
+            # of their own the variant tasks depend on (a weather file inside each of 1000 annual variant
+            # tasks would be ~630 MB sent from the user's machine); the scheduler recomputes them if the
+            # worker holding them dies. Its workers are up already, so the pull to one worker matters less.
+            task = run_batch
+            plan_arg = cl.submit(_identity, sweep.plan, key=f"dcplan-plan-{content_hash(sweep.plan)}")
+            weather_arg = {k: cl.submit(_identity, sweep.weather[k], key=f"dcplan-weather-{k[:16]}")
+                           for k in {v.weather_key for v in todo} if k is not None}
         futures: dict = {}  # in flight: future -> the variants of its batch
         lost: set = set()  # finished, then lost with their worker: computed again by the cluster
         arrived: queue.SimpleQueue = queue.SimpleQueue()
@@ -473,8 +490,8 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                 n = sizer.next(len(queued), max(threads.count(), 1))
                 batch = [queued.pop() for _ in range(n)]
                 keys = {v.weather_key for v in batch if v.weather_key is not None}
-                f = cl.submit(run_packed_batch, plan_p, sweep.scenario, sweep.settings,
-                              {k: weather_p[k] for k in keys}, batch,
+                f = cl.submit(task, plan_arg, sweep.scenario, sweep.settings,
+                              {k: weather_arg[k] for k in keys}, batch,
                               key=f"dcplan-variants-{content_hash([v.hash for v in batch])}", retries=0)
                 futures[f] = batch
                 f.add_done_callback(arrived.put)  # called from Dask's callback thread
