@@ -175,7 +175,7 @@ def test_while_the_workers_start_tasks_are_submitted_for_the_registered_threads_
     failed = runner._Starting(1)
     failed.future = concurrent.futures.Future()
     failed.future.set_exception(RuntimeError("Nanny failed to start."))
-    with pytest.raises(RuntimeError, match="Nanny failed"):
+    with pytest.raises(runner.SweepError, match=r"could not start \(RuntimeError: Nanny failed to start.\); the rows done"):
         failed.check()
     assert math.isinf(runner._Threads(_Nthreads(1)).at)
 
@@ -207,16 +207,41 @@ def test_the_embedded_cluster_submits_while_its_workers_start_and_rows_equal_ser
             assert in_flight < max(runner.IN_FLIGHT_PER_THREAD * threads, 1), seen
 
 
+def _forked_workers() -> list:
+    """Live processes forked by this process's forkserver (the embedded cluster's workers)."""
+    import psutil
+
+    me = psutil.Process()
+    return [p for child in me.children() for p in child.children(recursive=True) if p.is_running()
+            and p.status() != psutil.STATUS_ZOMBIE]
+
+
 @pytest.mark.timeout(120)
-def test_a_worker_that_cannot_start_fails_the_sweep_instead_of_hanging(demo, monkeypatch):
-    """Were a worker's start to fail (the nanny raises), the sweep, which no longer waits for its
-    workers before submitting, raises that error instead of waiting for ever for rows."""
+def test_a_worker_that_cannot_start_fails_the_sweep_with_one_line_instead_of_hanging(demo, monkeypatch):
+    """A worker whose start fails (a real nanny: its worker preloads a module that does not exist)
+    fails the sweep, which no longer waits for its workers before submitting, with a SweepError (the
+    CLI prints it as one line, not a traceback) instead of waiting for ever for rows; no forked
+    worker process is left behind."""
     _forkserver_or_skip()
+    import time
 
-    async def broken(cluster, starting):
-        raise RuntimeError("Nanny failed to start.")
+    from distributed import LocalCluster
 
-    monkeypatch.setattr(runner, "_start_workers", broken)
+    real_spec = LocalCluster.new_worker_spec
+
+    def broken_spec(self):
+        spec = real_spec(self)
+        for s in spec.values():
+            s.setdefault("options", {})["preload"] = ["no_such_module_xyz"]
+        return spec
+
+    monkeypatch.setattr(LocalCluster, "new_worker_spec", broken_spec)
     sweep = define(demo, {"setpoint.TCS": [43, 45]}, days=1 / 24)
-    with pytest.raises(RuntimeError, match="Nanny failed to start"):
+    with pytest.raises(runner.SweepError, match=r"^a worker of the embedded cluster could not start \(\w+: .+\); "
+                                                r"the rows done so far are kept$") as err:
         execute(sweep, workers=1)
+    assert err.value.__cause__ is not None, str(err.value)
+    deadline = time.monotonic() + 10
+    while _forked_workers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _forked_workers() == []

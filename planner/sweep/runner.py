@@ -205,7 +205,7 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
 
     wait : False hands out an embedded cluster's client as soon as its scheduler is up, while its
         forked workers still start (tasks submitted meanwhile run as they register; :func:`execute`
-        does this and raises what a worker's start raised); True (default) returns once they are up."""
+        does this and raises a SweepError when a worker cannot start); True (default) returns once they are up."""
     if client is not None:
         yield client
         return
@@ -327,12 +327,13 @@ class _Starting:
             wake()
 
     def check(self) -> bool:
-        """True while the workers are starting; raises what their start raised."""
+        """True while the workers are starting; a :class:`SweepError` naming what their start raised."""
         if not self.future.done():
             return True
         exc = self.future.exception()
         if exc is not None:
-            raise exc
+            raise SweepError(f"a worker of the embedded cluster could not start ({exc.__class__.__name__}: {exc}); "
+                             f"the rows done so far are kept") from exc
         return False
 
 
