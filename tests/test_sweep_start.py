@@ -160,7 +160,7 @@ def test_while_the_workers_start_tasks_are_submitted_for_the_registered_threads_
     import concurrent.futures
 
     woken = []
-    starting = runner._Starting(2)
+    starting = runner._Starting()
     starting.future = concurrent.futures.Future()
     starting.wake = lambda: woken.append(starting.threads)
     threads = runner._Threads(_Nthreads(5), starting)
@@ -172,11 +172,13 @@ def test_while_the_workers_start_tasks_are_submitted_for_the_registered_threads_
     starting.future.set_result(None)
     assert not starting.check()
     assert threads.count() == 5  # the scheduler's count from now on
-    failed = runner._Starting(1)
+    failed = runner._Starting()
     failed.future = concurrent.futures.Future()
     failed.future.set_exception(RuntimeError("Nanny failed to start."))
     with pytest.raises(runner.SweepError, match=r"could not start \(RuntimeError: Nanny failed to start.\); the rows done"):
         failed.check()
+    with pytest.raises(runner.SweepError, match="could not start"):  # what execute's loop asks every POLL_S
+        runner._Threads(_Nthreads(1), failed).count()
     assert math.isinf(runner._Threads(_Nthreads(1)).at)
 
 
@@ -236,7 +238,7 @@ def test_a_worker_that_cannot_start_fails_the_sweep_with_one_line_instead_of_han
         return spec
 
     monkeypatch.setattr(LocalCluster, "new_worker_spec", broken_spec)
-    sweep = define(demo, {"setpoint.TCS": [43, 45]}, days=1 / 24)
+    sweep = define(demo, {"setpoint.TCS": [43]}, days=1 / 24)  # one variant: none left to submit while it waits
     with pytest.raises(runner.SweepError, match=r"^a worker of the embedded cluster could not start \(\w+: .+\); "
                                                 r"the rows done so far are kept$") as err:
         execute(sweep, workers=1)

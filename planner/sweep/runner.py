@@ -276,7 +276,7 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
         try:
             for _ in range(n):
                 cluster.worker_spec.update(cluster.new_worker_spec())
-            starting = _Starting(n)
+            starting = _Starting()
             starting.future = asyncio.run_coroutine_threadsafe(_start_workers(cluster, starting),
                                                                cluster.loop.asyncio_loop)
             if wait:
@@ -314,9 +314,8 @@ class _Starting:
     first): tasks submitted while no worker is registered all go to the first that registers, and a
     second one registering a moment later would wait for new tasks (or for Dask's work stealing)."""
 
-    def __init__(self, workers: int):
+    def __init__(self):
         self.future = None  # concurrent.futures.Future of _start_workers
-        self.workers = workers
         self.threads = 0  # worker threads registered so far
         self.wake = None  # called (from the scheduler's thread) when a worker registers
 
@@ -487,8 +486,11 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
         def submit() -> None:
             """Top up the tasks in flight to IN_FLIGHT_PER_THREAD per worker thread (one task before
             any worker has registered)."""
-            while queued and len(futures) < max(IN_FLIGHT_PER_THREAD * threads.count(), 1):
-                n = sizer.next(len(queued), max(threads.count(), 1))
+            while True:
+                have = threads.count()  # every call, queue empty or not: a SweepError if a worker could not start
+                if not queued or len(futures) >= max(IN_FLIGHT_PER_THREAD * have, 1):
+                    return
+                n = sizer.next(len(queued), max(have, 1))
                 batch = [queued.pop() for _ in range(n)]
                 keys = {v.weather_key for v in batch if v.weather_key is not None}
                 f = cl.submit(task, plan_arg, sweep.scenario, sweep.settings,
@@ -504,8 +506,6 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
                     finished = [arrived.get(timeout=POLL_S)]
                 except queue.Empty:
                     finished = []
-                if starting is not None and not starting.check():  # raises if a worker could not start
-                    starting = None
                 while not arrived.empty():
                     finished.append(arrived.get_nowait())
                 # rows lost with a worker are polled until the cluster has computed them again (a done
@@ -549,7 +549,9 @@ def execute(sweep: Sweep, client=None, *, scheduler: str | None = None, workers:
 class _Threads:
     """Worker threads of the cluster, asked of the scheduler at most every :data:`THREADS_POLL_S`
     (a cluster may grow, shrink or lose a worker during a sweep); while an embedded cluster's workers
-    are still starting (``starting``), the threads registered so far."""
+    are still starting (``starting``), the threads registered so far. The one place that follows the
+    start: :func:`execute` asks for the count at least every :data:`POLL_S`, so a worker that cannot
+    start raises here (:meth:`_Starting.check`) instead of the sweep waiting for ever for rows."""
 
     def __init__(self, client, starting: _Starting | None = None):
         self.client = client
@@ -559,7 +561,7 @@ class _Threads:
 
     def count(self) -> int:
         if self.starting is not None:
-            if not self.starting.future.done():
+            if self.starting.check():  # a SweepError if a worker could not start
                 return self.starting.threads
             self.starting = None
         now = time.monotonic()
