@@ -188,9 +188,34 @@ def test_the_embedded_cluster_submits_while_its_workers_start_and_rows_equal_ser
     tasks than two per registered worker thread (one before the first registers), and gives the
     serial rows."""
     _forkserver_or_skip()
+    import asyncio
+    import threading
+
     sweep = define(demo, {"setpoint.TCS": [42, 43, 44, 45], "control": ["reactive", "predictive"]}, days=1 / 24)
     seen = []
     from distributed import Client
+
+    # The workers' start waits on an asyncio.Event (in the cluster's event loop) that the first submit
+    # sets: the first task goes out while no worker is up, whatever the machine's load (without it a
+    # worker registered before register_plugin made the sweep wait for its kernel load meanwhile).
+    gate = {"released": False, "loop": None, "event": None}
+    lock = threading.Lock()
+    real_start = runner._start_workers
+
+    async def held_start(cluster, starting):
+        with lock:
+            gate["loop"], gate["event"] = asyncio.get_running_loop(), asyncio.Event()
+            if gate["released"]:
+                gate["event"].set()
+        await gate["event"].wait()
+        await real_start(cluster, starting)
+
+    def release():
+        with lock:
+            if not gate["released"]:
+                gate["released"] = True
+                if gate["loop"] is not None:
+                    gate["loop"].call_soon_threadsafe(gate["event"].set)
 
     real_submit = Client.submit
 
@@ -198,12 +223,16 @@ def test_the_embedded_cluster_submits_while_its_workers_start_and_rows_equal_ser
         st = runner._STARTING.get(self)
         in_flight = sum(1 for f in self.futures.values() if getattr(f, "status", "") == "pending")
         seen.append((None if st is None or st.future.done() else st.threads, in_flight))
-        return real_submit(self, func, *args, **kwargs)
+        try:
+            return real_submit(self, func, *args, **kwargs)
+        finally:
+            release()
 
+    monkeypatch.setattr(runner, "_start_workers", held_start)
     monkeypatch.setattr(Client, "submit", spy)
     rows = execute(sweep, workers=2, batch_size=1)
     assert _comparable(rows) == _comparable(run_serial(sweep))
-    assert seen and seen[0][0] is not None, seen  # the first task went out before the workers were all up
+    assert seen and seen[0] == (0, 0), seen  # the first task went out before any worker was up
     for threads, in_flight in seen:
         if threads is not None:
             assert in_flight < max(runner.IN_FLIGHT_PER_THREAD * threads, 1), seen
