@@ -16,7 +16,7 @@ import numpy as np
 from . import defaults as d
 import numba
 
-from .jit import njit
+from .jit import PRANGE_ONLY, njit
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
 from .serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D,
                          ROW_G1_P, ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_R_PLATE, ROW_WA, ROW_WB, add_runs, end_run)
@@ -324,8 +324,7 @@ def _chunks_into(c0, c1, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down):
         K.part[c, 3] = r[3]
 
 
-@njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
-                                "setitem": False, "numpy": False, "stencil": False, "fusion": False})
+@njit(refcount=False, parallel=PRANGE_ONLY)
 def _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down):
     for c in numba.prange(K.bounds.size - 1):
         # (the chunk's results are stored by a call: stores into a tuple's array made in the

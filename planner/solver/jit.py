@@ -95,6 +95,11 @@ def _choose_threading_layer() -> str:
     return "workqueue"
 
 
+#: numba's ``parallel`` option of the kernels that run the chunks of servers on the threads: the
+#: ``prange`` over chunks only, every other parallel transformation off (the chunk bodies are scalar
+#: loops whose order of sums must stay a single pass's, :class:`.serverstep.Chunks`)
+PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+               "setitem": False, "numpy": False, "stencil": False, "fusion": False}
 #: Chunks of servers a thread takes at a time (numba's dynamic scheduling; 0 would split the
 #: chunks into one equal share per thread up front, which waits for a thread that another process
 #: has delayed on a shared machine)

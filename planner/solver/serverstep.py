@@ -321,7 +321,7 @@ from typing import NamedTuple  # noqa: E402
 
 import numba  # noqa: E402
 
-from .jit import njit  # noqa: E402
+from .jit import PRANGE_ONLY, njit  # noqa: E402
 
 
 class ServerTable(NamedTuple):
@@ -776,8 +776,7 @@ def _predict_chunks(c0, c1, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, mem
         _predict_chunk(c, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo)
 
 
-@njit(refcount=False, parallel={"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
-                                "setitem": False, "numpy": False, "stencil": False, "fusion": False})
+@njit(refcount=False, parallel=PRANGE_ONLY)
 def _predict_par(J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo):
     for c in numba.prange(K.bounds.size - 1):
         _predict_chunks(c, c + 1, J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo)
