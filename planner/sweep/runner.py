@@ -243,12 +243,14 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     method = worker_start_method()
     environ = {**(dask.config.get("distributed.nanny.environ", default=None) or {}),
                **forkserver_start.WORKER_ENVIRON}  # for spawned workers (forked ones have it from the server)
+    # the embedded cluster's own settings, whichever way its workers start
+    local = dict(threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                 silence_logs=logging.CRITICAL)
     settings = {**EMBEDDED_CONFIG, "distributed.worker.multiprocessing-method": method,
                 "distributed.nanny.environ": environ}
     if method != "forkserver":
         with _sigint_ignored(), dask.config.set(settings):
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+            cluster = LocalCluster(n_workers=n, **local)
         cl = Client(cluster, set_as_default=False)
         try:
             yield cl
@@ -270,10 +272,13 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
     with dask.config.set(settings):
         from distributed.utils import get_mp_context
         get_mp_context().set_forkserver_preload(list(FORKSERVER_PRELOAD))  # Dask sets its own list on its first use
-        cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL,
+        cluster = LocalCluster(n_workers=0, **local,
                                memory_limit=parse_memory_limit("auto", 1, n, logger=logging.getLogger(__name__)))
         try:
+            # SpecCluster's own start (its scale() without the wait) through two private methods,
+            # new_worker_spec and _correct_state (checked against distributed 2026.8.0 by
+            # tests/test_sweep_start.py): scale() drops a worker's start error, and
+            # Client.wait_for_workers would wait for ever on it
             for _ in range(n):
                 cluster.worker_spec.update(cluster.new_worker_spec())
             starting = _Starting()
