@@ -154,7 +154,7 @@ def _server_hot(i, k, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_
     th, tph, eh, thr_t, lost, j1 = pair_step_pieces_1(
         td0, tp0, tcl + s.r[i], u_run, R[k, ROW_P_IDLE], R[k, ROW_P_DYN], hr[HOT_R_DIE], R[k, ROW_R_PLATE],
         R[k, ROW_C_DIE], R[k, ROW_C_PLATE], kn, A, B, thr_tab, h, off, w, t_op, t_slow, p_hw, k_die, alpha,
-        48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
+        48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2], xs)
     g_i = hr[HOT_GPUS]
     if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
         lost = lost * (1.0 - down_w) + down_w * h
