@@ -15,7 +15,7 @@ import math
 
 from .jit import njit
 from .serverstep import _illinois_1 as _illinois
-from .serverstep import _pair_modes_1 as _modes
+from .serverstep import pair_modes_pre
 from .serverstep import _tdie
 
 
@@ -242,7 +242,8 @@ def piece_of_both(td, kinks):
 @njit(refcount=False)
 def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
                        off, w, t_op, t_slow, p_hw, k_die, alpha, max_pieces=48, pc=None,
-                       g_law=math.nan, inv_den=math.nan, root_hw=math.nan, sc=None):
+                       g_law=math.nan, inv_den=math.nan, root_hw=math.nan, sc=None, inv_rd=math.nan,
+                       a12=math.nan, a21=math.nan, a22=math.nan):
     """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the
     server's GPU groups (:func:`group_lost_1` at each piece's mean die):
     ``(td1, tp1, energy_j, throttled_s, lost_s, last piece)``.
@@ -254,7 +255,10 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
     lies ahead (``ratio > 1``; at or below 1 its time is ≤ 0, as before). ``g_law``, ``inv_den``
     (``1 / (1 + g·k_die)``) and ``root_hw`` (``p_hw^(1/α)``) may be handed in (the same values,
     computed once per server and utilisation by the caller), else they are computed here. ``sc``
-    [G] (optional): scratch for :func:`group_lost_vec` (without it, :func:`group_lost_1`). The sixth value is the piece the step ended in
+    [G] (optional): scratch for :func:`group_lost_vec` (without it, :func:`group_lost_1`).
+    ``inv_rd``, ``a12``, ``a21``, ``a22``: :func:`.serverstep.pair_matrix_constants` of the server
+    (the caller's, by kind; else computed here, once a call: taken in the piece loop, the compiler
+    hoisted their six divides ahead of the cache test, paid at every step). The sixth value is the piece the step ended in
     (the end die lies in it unless it sits on its lower kink)."""
     m = kinks.size
     r_th = r_d + r_p
@@ -267,6 +271,9 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         inv_den = 1.0 / (1.0 + g_law * k_die)
     if root_hw != root_hw:
         root_hw = hw_root(p_hw, alpha)
+    if inv_rd != inv_rd:
+        # (serverstep.pair_matrix_constants' expressions)
+        inv_rd, a12, a21, a22 = 1.0 / r_d, 1.0 / (r_d * c_d), 1.0 / (r_d * c_p), -(1.0 / r_d + 1.0 / r_p) / c_p
     for it in range(max_pieces):
         j, j_up = piece_of_both(td, kinks)
         p_now = p_idle + pu * (A[j] - B[j] * td)
@@ -279,16 +286,16 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         if pc is not None:
             cached = it == 0 and pc[0] == u and pc[1] == j and pc[2] == rem
         if cached:
-            a11, a12, a21, a22, l1, l2, inv = pc[3], pc[4], pc[5], pc[6], pc[7], pc[8], pc[13]
+            a11, m12, m21, m22, l1, l2, inv = pc[3], pc[4], pc[5], pc[6], pc[7], pc[8], pc[13]
         else:
-            a11, a12, a21, a22, l1, l2 = _modes(k, r_d, r_p, c_d, c_p)
+            a11, m12, m21, m22, l1, l2 = pair_modes_pre(k, c_d, inv_rd, a12, a21, a22)
             inv = 1.0 / (l1 - l2)
         e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
         e_p = t_cool + r_p * (p0 - k * e_d)
         yd, yp = td - e_d, tp - e_p
-        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
+        ad = (a11 * yd + m12 * yp - l2 * yd) * inv
         bd = yd - ad
-        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
+        ap = (m21 * yd + m22 * yp - l2 * yp) * inv
         bp = yp - ap
         lo = kinks[j - 1] if j > 0 else -math.inf
         hi = kinks[j] if j < m else math.inf
@@ -335,7 +342,7 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
             x1, x2 = math.expm1(l1 * h), math.expm1(l2 * h)
             if pc is not None and it == 0:
                 pc[0], pc[1], pc[2] = u, j, rem
-                pc[3], pc[4], pc[5], pc[6], pc[7], pc[8] = a11, a12, a21, a22, l1, l2
+                pc[3], pc[4], pc[5], pc[6], pc[7], pc[8] = a11, m12, m21, m22, l1, l2
                 pc[9], pc[10], pc[11], pc[12], pc[13] = e1, e2, x1, x2, inv
         td_new = bound if hit else e_d + ad * e1 + bd * e2
         tp_new = e_p + ap * e1 + bp * e2
