@@ -15,8 +15,8 @@ from planner.solver.control import FopdtHistory, fopdt_ring, ring_commit, ring_w
 from planner.solver.model import compile_model
 from planner.solver.coupling import recirc_table
 from planner.solver.workload import JobTable
-from planner.solver.serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_LEN, _memo, server_chunks, server_state,
-                                       server_table, servers_predict_all, step_levels)
+from planner.solver.serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_LEN, _memo, pair_matrix_constants,
+                                       server_chunks, server_state, server_table, servers_predict_all, step_levels)
 
 
 def _model(racks: int):
@@ -40,8 +40,7 @@ def test_constants_by_kind_are_each_servers_constants():
     for lv in range(L.factors.size):
         cols = (T.p_idle, T.p_dyn, T.r_th, T.r_plate, T.c_die, T.c_plate, T.wa, T.wb, T.hf, L.F1[lv, 0], L.F1[lv, 1],
                 L.F2[lv, 0], L.F2[lv, 1], L.G1[lv, 0], L.G1[lv, 1], model.first_kink, model.off_max, L.g[lv],
-                1.0 / T.r_die, 1.0 / (T.r_die * T.c_die), 1.0 / (T.r_die * T.c_plate),
-                -(1.0 / T.r_die + 1.0 / T.r_plate) / T.c_plate)
+                *pair_matrix_constants(T.r_die, T.r_plate, T.c_die, T.c_plate))  # (their bits: test_solver_pieces)
         assert len(cols) == ROW_LEN
         full = np.stack([np.asarray(c, float) for c in cols], axis=1)
         assert np.array_equal(L.rows[lv][kind].view(np.int64), full.view(np.int64))  # bits, -0.0 included

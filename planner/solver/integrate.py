@@ -34,15 +34,12 @@ import time
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
 
-from . import defaults as d
 from .control import fopdt_ring
 from .coupling import Coupling, has_sibling_coupling, rack_rise, recirc_table
-from .heat_rejection import chiller_capacity_linear
 from ..gc_pause import gc_paused
 from .jit import njit, parallel_threads
-from .loopbank import loop_correct, loop_state, loop_step, loop_table, mover_split
+from .loopbank import loop_correct, loop_state, loop_step, loop_table
 from .model import Model
 from .forecast import forecast_rise, forecast_table
 from .groupstep import StepFinish, close_minute, group_state, group_table, servers_step_groups
@@ -70,9 +67,10 @@ PARALLEL_MIN_SERVERS = 2000
 PREDICT_MEMO = True
 
 
-# The model's helpers shared with the reference path (initial state, loop capacity, coolant,
-# predictive forecast weights, utilisation chunks) are issue 11's (integrate_numpy.py).
-from .integrate_numpy import _Chunk, _coolant, _initial_state, forecast_weights, loop_capacity  # noqa: E402,F401
+# The model's helpers shared with the reference path (initial state, loop capacity, predictive
+# forecast weights) are issue 11's (integrate_numpy.py); ``loop_capacity`` is re-exported
+# (:mod:`.series`, :mod:`.reference`, tests import it from here).
+from .integrate_numpy import _initial_state, forecast_weights, loop_capacity  # noqa: E402,F401
 
 
 #: Adaptive steps are these multiples of the base step, aligned to their own length (so a step never
@@ -438,7 +436,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             polls += 1
             t = time.perf_counter()
             with gc_paused(loading):
-                taken = _advance(*args, chunk)
+                _advance(*args, chunk)
             loading = False
             spent = time.perf_counter() - t
             if polls >= 4:  # after the first polls, about every POLL_S of stepping
@@ -447,7 +445,6 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
             if progress is not None and k >= next_progress:
                 progress(k / n_steps)
                 next_progress = k + max(n_steps // 100, 1)
-            del taken
     k = int(plan.st[0])
     res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge, server_table=srv_t, groups=(gt, gs))

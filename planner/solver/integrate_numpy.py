@@ -215,7 +215,6 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     cum_wb = np.concatenate(([0.0], np.cumsum(0.5 * (amb_wb[:-1] + amb_wb[1:])))).tolist()
     forecast_w, forecast_base = forecast_weights(model)
     lookahead = (model.loop_dead + model.loop_tau)
-    horizon = n_steps * dt
 
     # ---- initial state
     chunk_steps = int(min(512, max(16, CHUNK_CELLS // max(model.n, 1))))
@@ -238,7 +237,6 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     p_mean = p_prev
     prev_rack_p = None
     vsum = np.add.reduce
-    vmax = np.maximum.reduce
     gammas: dict = {}
     next_progress = 0.0
     cancelled = False

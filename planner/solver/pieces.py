@@ -15,7 +15,7 @@ import math
 
 from .jit import njit
 from .serverstep import _illinois_1 as _illinois
-from .serverstep import pair_modes_pre
+from .serverstep import pair_matrix_constants_1, pair_modes_pre
 from .serverstep import _tdie
 
 
@@ -104,6 +104,18 @@ _CBRT_C = (0.34280505, 1.43581937, -1.34049303, 0.56928319)
 _CBRT_LO = 0.1
 
 
+@njit(refcount=False, inline="always")
+def _cbrt_band(p):
+    """``p^(1/3)`` for ``p`` in [:data:`_CBRT_LO`, 1]: the cubic start and two Halley steps
+    (:func:`clock_of_power`; one source for :func:`clock_of_power` and :func:`group_lost_vec`, whose
+    bits must agree). Plain arithmetic, no branch: NaN gives NaN."""
+    y = _CBRT_C[0] + p * (_CBRT_C[1] + p * (_CBRT_C[2] + p * _CBRT_C[3]))
+    y3 = y * y * y
+    y = y * (y3 + 2.0 * p) / (2.0 * y3 + p)
+    y3 = y * y * y
+    return y * (y3 + 2.0 * p) / (2.0 * y3 + p)
+
+
 @njit(refcount=False)
 def clock_of_power(p, alpha):
     """``p^(1/α)`` [-] (clock fraction of a GPU group at dynamic-power fraction ``p`` ∈ (0, 1]).
@@ -114,11 +126,7 @@ def clock_of_power(p, alpha):
     0.125): plain arithmetic the compiler keeps in registers, ~2.5× faster than libm's pow, which
     was 11 % of the 10,000-server hot step. Otherwise libm's pow."""
     if alpha == 3.0 and p >= _CBRT_LO:
-        y = _CBRT_C[0] + p * (_CBRT_C[1] + p * (_CBRT_C[2] + p * _CBRT_C[3]))
-        y3 = y * y * y
-        y = y * (y3 + 2.0 * p) / (2.0 * y3 + p)
-        y3 = y * y * y
-        return y * (y3 + 2.0 * p) / (2.0 * y3 + p)
+        return _cbrt_band(p)
     return p ** (1.0 / alpha)
 
 
@@ -179,28 +187,25 @@ def group_lost_1(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw):
 
 @njit(refcount=False, inline="always")
 def group_lost_vec(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw, sc):
-    """:func:`group_lost_1` with scratch ``sc`` [G], the same bits. For α = 3 with the floor at or
-    above :data:`_CBRT_LO` (every group's root in the band is :func:`clock_of_power`'s cubic start
-    and two Halley steps) each group's term ``w·(1 − clock)`` is taken without a branch — full clock
+    """:func:`group_lost_1` with scratch ``sc`` [G], the same bits: the share of the server's demanded
+    work not delivered [-] (a fraction: Σ w·(1 − clock) over its GPU groups). For α = 3 with the
+    floor at or above :data:`_CBRT_LO` (every group's root in the band is :func:`clock_of_power`'s
+    :func:`_cbrt_band`) each group's term ``w·(1 − clock)`` is taken without a branch — full clock
     gives the clock 1, the floor ``root_hw``, both selected after the root is taken — in a loop the
     compiler vectorises (the groups' divides side by side), then summed in group order: a group at
-    full clock or of weight 0 adds +0.0 to a sum that is +0.0 or more, as the skip did. Else
+    full clock or of weight 0 adds +0.0 to a sum that is +0.0 or more, as the skip did. A NaN power
+    fraction (a mean die or mean power of ±inf / NaN) stays NaN through the clamp and the selects, as
+    the loop's root of it does (a weight-0 group adds +0.0, NaN or not, as the loop skips it). Else
     :func:`group_lost_1`."""
     if not (alpha == 3.0 and p_hw >= _CBRT_LO):
         return group_lost_1(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw)
     x = td - k * pbar
-    c0, c1, c2, c3 = _CBRT_C
     for q in range(off.size):
         pg = (1.0 - g * (x + off[q] - t_op)) * inv_den
-        p = pg if pg > p_hw else p_hw
-        p = p if p < 1.0 else 1.0
-        y = c0 + p * (c1 + p * (c2 + p * c3))
-        y3 = y * y * y
-        y = y * (y3 + 2.0 * p) / (2.0 * y3 + p)
-        y3 = y * y * y
-        y = y * (y3 + 2.0 * p) / (2.0 * y3 + p)
+        p = p_hw if pg <= p_hw else (1.0 if pg >= 1.0 else pg)  # (NaN stays NaN)
+        y = _cbrt_band(p)
         c = 1.0 if pg >= 1.0 else (root_hw if pg <= p_hw else y)
-        sc[q] = w[q] * (1.0 - c)
+        sc[q] = 0.0 if w[q] == 0.0 else w[q] * (1.0 - c)
     lost = 0.0
     for q in range(off.size):
         lost += sc[q]
@@ -222,8 +227,9 @@ def group_state_1(td, pbar, off, t_op, g, inv_den, p_hw, k, p_out, t_out):
 
 
 #: A server's cached piece propagator (:func:`pair_step_pieces_1`): key ``[u, piece, h]``, then
-#: ``a11, a12, a21, a22, λ1, λ2, e^{λ1 h}, e^{λ2 h}, expm1(λ1 h), expm1(λ2 h), 1 / (λ1 − λ2)``
-PC_LEN = 14
+#: ``a11, λ1, λ2, e^{λ1 h}, e^{λ2 h}, expm1(λ1 h), expm1(λ2 h), 1 / (λ1 − λ2)`` (the matrix's other terms
+#: are the server's ``a12``, ``a21``, ``a22``, whatever the piece)
+PC_LEN = 11
 
 
 @njit(refcount=False, inline="always")
@@ -237,6 +243,22 @@ def piece_of_both(td, kinks):
         lo += 1 if x < td else 0
         le += 1 if x <= td else 0
     return lo, le
+
+
+@njit(refcount=False, inline="always")
+def extremum_time(num, den, l1, l2):
+    """The time [s] of the die's extremum, ``ln(num/den) / (λ1 − λ2)`` with ``num = −b_d·λ2``, ``den =
+    a_d·λ1``, when the ratio ``num/den`` exceeds 1, else −1 (none ahead: at a ratio ≤ 1 the time is ≤ 0).
+    The divide is taken only when the ratio can exceed 1, ``num > den > 0`` or ``num < den < 0`` (the
+    hot step's ratio is ≤ 1 almost always: no divide). The same as ``ratio = num/den; ln(ratio)/(λ1 − λ2)
+    if ratio > 1 else −1``: a rounded quotient of finite ``num``, ``den ≠ 0`` exceeds 1 exactly when
+    the exact one does; a ``den`` of ±0 (the divide's ±inf or NaN) gives −1 here, a time of ±inf or NaN
+    there, neither in (0, rem)."""
+    if (den > 0.0 and num > den) or (den < 0.0 and num < den):
+        ratio = num / den
+        if ratio > 1.0:
+            return math.log(ratio) / (l1 - l2)
+    return -1.0
 
 
 @njit(refcount=False)
@@ -256,10 +278,11 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
     (``1 / (1 + g·k_die)``) and ``root_hw`` (``p_hw^(1/α)``) may be handed in (the same values,
     computed once per server and utilisation by the caller), else they are computed here. ``sc``
     [G] (optional): scratch for :func:`group_lost_vec` (without it, :func:`group_lost_1`).
-    ``inv_rd``, ``a12``, ``a21``, ``a22``: :func:`.serverstep.pair_matrix_constants` of the server
-    (the caller's, by kind; else computed here, once a call: taken in the piece loop, the compiler
-    hoisted their six divides ahead of the cache test, paid at every step). The sixth value is the piece the step ended in
-    (the end die lies in it unless it sits on its lower kink)."""
+    ``inv_rd`` [W/K], ``a12``, ``a21``, ``a22`` [1/s]: :func:`.serverstep.pair_matrix_constants` of
+    the server (the caller's, by kind: ``StepLevels.rows``), all four or none: if any is NaN, all four
+    are computed here from ``r_d``, ``r_p``, ``c_d``, ``c_p``, once a call (taken in the piece loop,
+    the compiler hoisted their six divides ahead of the cache test, paid at every step). The sixth
+    value is the piece the step ended in (the end die lies in it unless it sits on its lower kink)."""
     m = kinks.size
     r_th = r_d + r_p
     pu = p_dyn * u
@@ -271,9 +294,8 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         inv_den = 1.0 / (1.0 + g_law * k_die)
     if root_hw != root_hw:
         root_hw = hw_root(p_hw, alpha)
-    if inv_rd != inv_rd:
-        # (serverstep.pair_matrix_constants' expressions)
-        inv_rd, a12, a21, a22 = 1.0 / r_d, 1.0 / (r_d * c_d), 1.0 / (r_d * c_p), -(1.0 / r_d + 1.0 / r_p) / c_p
+    if inv_rd != inv_rd or a12 != a12 or a21 != a21 or a22 != a22:
+        inv_rd, a12, a21, a22 = pair_matrix_constants_1(r_d, r_p, c_d, c_p)
     for it in range(max_pieces):
         j, j_up = piece_of_both(td, kinks)
         p_now = p_idle + pu * (A[j] - B[j] * td)
@@ -286,16 +308,16 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         if pc is not None:
             cached = it == 0 and pc[0] == u and pc[1] == j and pc[2] == rem
         if cached:
-            a11, m12, m21, m22, l1, l2, inv = pc[3], pc[4], pc[5], pc[6], pc[7], pc[8], pc[13]
+            a11, l1, l2, inv = pc[3], pc[4], pc[5], pc[10]
         else:
-            a11, m12, m21, m22, l1, l2 = pair_modes_pre(k, c_d, inv_rd, a12, a21, a22)
+            a11, l1, l2 = pair_modes_pre(k, c_d, inv_rd, a12, a21, a22)
             inv = 1.0 / (l1 - l2)
         e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
         e_p = t_cool + r_p * (p0 - k * e_d)
         yd, yp = td - e_d, tp - e_p
-        ad = (a11 * yd + m12 * yp - l2 * yd) * inv
+        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
         bd = yd - ad
-        ap = (m21 * yd + m22 * yp - l2 * yp) * inv
+        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
         bp = yp - ap
         lo = kinks[j - 1] if j > 0 else -math.inf
         hi = kinks[j] if j < m else math.inf
@@ -303,20 +325,12 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         hit = False
         bound = 0.0
         if cached:
-            e1r, e2r = pc[9], pc[10]
+            e1r, e2r = pc[6], pc[7]
         else:
             e1r, e2r = math.exp(l1 * rem), math.exp(l2 * rem)
         if it < max_pieces - 1:
-            # the extremum's ratio exceeds 1 only when num > den > 0 or num < den < 0 (else its exact
-            # value, hence its rounding, is ≤ 1, or it is ±inf / NaN, whose time was never in (0, rem)):
-            # the divide only then (the ratio is ≤ 1 at almost every hot step: no divide)
-            num = -bd * l2
-            den = ad * l1
-            t_ext = -1.0
-            if (den > 0.0 and num > den) or (den < 0.0 and num < den):
-                ratio = num / den
-                if ratio > 1.0:
-                    t_ext = math.log(ratio) / (l1 - l2)
+            # (extremum_time: the divide only when the ratio can exceed 1 — at almost no hot step)
+            t_ext = extremum_time(-bd * l2, ad * l1, l1, l2)
             has_ext = (t_ext > 0) and (t_ext < rem)
             v2 = e_d + ad * e1r + bd * e2r
             v1 = _tdie(t_ext, ad, bd, e_d, l1, l2) if has_ext else v2
@@ -336,14 +350,14 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
             e1, e2 = math.exp(l1 * h), math.exp(l2 * h)
             x1, x2 = math.expm1(l1 * h), math.expm1(l2 * h)
         elif cached:
-            e1, e2, x1, x2 = e1r, e2r, pc[11], pc[12]
+            e1, e2, x1, x2 = e1r, e2r, pc[8], pc[9]
         else:
             e1, e2 = e1r, e2r
             x1, x2 = math.expm1(l1 * h), math.expm1(l2 * h)
             if pc is not None and it == 0:
                 pc[0], pc[1], pc[2] = u, j, rem
-                pc[3], pc[4], pc[5], pc[6], pc[7], pc[8] = a11, m12, m21, m22, l1, l2
-                pc[9], pc[10], pc[11], pc[12], pc[13] = e1, e2, x1, x2, inv
+                pc[3], pc[4], pc[5] = a11, l1, l2
+                pc[6], pc[7], pc[8], pc[9], pc[10] = e1, e2, x1, x2, inv
         td_new = bound if hit else e_d + ad * e1 + bd * e2
         tp_new = e_p + ap * e1 + bp * e2
         int_t = e_d * h + ad * x1 / l1 + bd * x2 / l2

@@ -243,7 +243,6 @@ class Recorder:
         model, dt, start, tz = self.model, self.dt, self.start, self.tz
         A = self.arrays
         acc, cnt = A.acc, A.cnt
-        m = model.m
         if cnt[CNT_IV_STEPS]:  # a cancelled run: close the partial interval
             flush_racks(A, server_table, servers.srv_thr_s, t_done)
         gpus = model.gpus

@@ -23,14 +23,14 @@ from scipy.integrate import solve_ivp
 from .control import command_fraction
 from .errors import SolverInputError
 from .energy import pue
-from .integrate import _Chunk, _coolant, _initial_state, loop_capacity
+from .integrate import _initial_state, loop_capacity
+from .integrate_numpy import _Chunk, _coolant
 from .defaults import GPU_RESTART_BELOW_SLOWDOWN_K
 from .gpu_control import lost_work_fraction
 from .heat_rejection import chiller_scalar_kernels
 from .thermal import piece_index
 from .loopbank import economiser_free_w, loop_movers, mover_args
 from .forecast import forecast_job_utilization_step_means
-from .loads import job_utilization_step_means
 from .model import Model
 from .results import SimulationResult
 
@@ -49,7 +49,6 @@ def run_reference(model: Model, amb_db, amb_wb, dt, n_steps, *, control, start, 
     predictive = control == "predictive"
     share = model.loop_server_share.tocsr()
     down_share = sparse.csr_matrix(model.loop_downstream) @ share
-    forecast_base = np.asarray(down_share @ model.p_idle).ravel()
     forecast_w = np.asarray((down_share @ sparse.diags(model.p_dyn) @ model.placement.matrix).todense())
     look = model.loop_dead + model.loop_tau
     from .workload import Workload

@@ -15,7 +15,6 @@ from . import integrate, lumping
 from .integrate import run_fast
 from .limits import check_run_size
 from .model import CONTROL_MODES, DEFAULT_RTOL, SolverOptions, compile_model  # noqa: F401  (DEFAULT_RTOL re-exported)
-from .stability import max_stable_step
 from .results import SimulationResult
 
 #: Step used when neither the call nor the scenario asks for one [s]. Accuracy at this step is

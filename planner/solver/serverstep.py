@@ -348,7 +348,8 @@ class ServerTable(NamedTuple):
     opt: np.ndarray
 
 
-#: Columns of :attr:`StepLevels.rows`
+#: Columns of :attr:`StepLevels.rows` (``ROW_INV_RD`` … ``ROW_A22``: :func:`pair_matrix_constants`, for the
+#: hot servers' step)
 (ROW_P_IDLE, ROW_P_DYN, ROW_R_TH, ROW_R_PLATE, ROW_C_DIE, ROW_C_PLATE, ROW_WA, ROW_WB, ROW_HF, ROW_F1_D, ROW_F1_P,
  ROW_F2_D, ROW_F2_P, ROW_G1_D, ROW_G1_P, ROW_FIRST_KINK, ROW_OFF_MAX, ROW_G, ROW_INV_RD, ROW_A12, ROW_A21,
  ROW_A22) = range(22)
@@ -363,7 +364,10 @@ class StepLevels(NamedTuple):
     [levels × 2 × n]; ``g`` the servers' heat sensitivity to their coolant [J/K] [levels × n];
     ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor`` level index of a factor;
     ``rows`` [levels × kinds × :data:`ROW_LEN`] the constants of the full-clock passes (``ROW_*``
-    columns: the same numbers as the tables'), one row per *kind* of server (servers whose constants
+    columns: the same numbers as the tables') and of the hot servers' exact step
+    (:func:`.pieces.pair_step_pieces_1`): ``ROW_INV_RD`` ``1/r_die`` [W/K], ``ROW_A12``,
+    ``ROW_A21``, ``ROW_A22`` the die/plate matrix's k-free terms [1/s] (:func:`pair_matrix_constants`;
+    the same at every level), one row per *kind* of server (servers whose constants
     are the same bits at every level share a row: a hall has a few server models and rack heights);
     ``ix`` [n × 4] uint32 each server's kind, air and liquid loop and rack (``IX_*``). The passes read
     16 bytes a server instead of its constants (168 bytes: with the state, more than the cores'
@@ -471,35 +475,42 @@ def server_state(model, t_die, t_plate) -> ServerState:
 
 
 def pair_matrix_constants(r_d, r_p, c_d, c_p):
-    """The die/plate pair's matrix terms that do not depend on the die share ``k``: ``(1/r_d, a12,
-    a21, a22)`` as :func:`_pair_modes_1` computes them (the same expressions: the same bits, scalars
-    or arrays)."""
+    """The die/plate pair's matrix terms that do not depend on the die share ``k``: ``(1/r_d [W/K],
+    a12, a21, a22 [1/s])`` from the die-to-plate and plate-to-coolant resistances ``r_d``, ``r_p``
+    [K/W] and the die and plate heat capacities ``c_d``, ``c_p`` [J/K] — scalars or arrays (plain
+    Python: :func:`step_levels` takes them by kind with numpy; the kernels use its compiled form
+    :func:`pair_matrix_constants_1`, the same expressions, hence the same bits). The pair's matrix
+    is ``[[a11, a12], [a21, a22]]`` with ``a11 = −(1/r_d + k)/c_d`` (:func:`pair_modes_pre`)."""
     return 1.0 / r_d, 1.0 / (r_d * c_d), 1.0 / (r_d * c_p), -(1.0 / r_d + 1.0 / r_p) / c_p
+
+
+#: :func:`pair_matrix_constants` compiled (inlined where it is called)
+pair_matrix_constants_1 = njit(refcount=False, inline="always")(pair_matrix_constants)
 
 
 @njit(refcount=False, inline="always")
 def pair_modes_pre(k, c_d, inv_rd, a12, a21, a22):
-    """:func:`_pair_modes_1` from :func:`pair_matrix_constants` (the same bits): no divide but
-    ``a11``'s and the slow mode's."""
+    """The k-dependent part of :func:`_pair_modes_1` from :func:`pair_matrix_constants`'s ``inv_rd``
+    [W/K], ``a12``, ``a21``, ``a22`` [1/s] and the die share ``k`` [W/K] (``dP/dT_d`` of the piece,
+    ``p_dyn·u·B``), ``c_d`` [J/K]: ``(a11, λ1, λ2)`` [1/s] (``a11 = −(1/r_d + k)/c_d``; λ1 ≥ λ2 the
+    modes: ``λ2 = tr/2 − √(tr²/4 − det)``, ``λ1 = det/λ2``). No divide but ``a11``'s and ``λ1``'s.
+    ``a12``, ``a21``, ``a22`` are the matrix's other terms as handed in."""
     a11 = -(inv_rd + k) / c_d
     tr = a11 + a22
     det = a11 * a22 - a12 * a21
     disc = 0.25 * tr * tr - det
     l2 = 0.5 * tr - math.sqrt(disc if disc > 0.0 else 0.0)
-    return a11, a12, a21, a22, det / l2, l2
+    return a11, det / l2, l2
 
 
 @njit(refcount=False)
 def _pair_modes_1(k, r_d, r_p, c_d, c_p):
-    a11 = -(1.0 / r_d + k) / c_d
-    a12 = 1.0 / (r_d * c_d)
-    a21 = 1.0 / (r_d * c_p)
-    a22 = -(1.0 / r_d + 1.0 / r_p) / c_p
-    tr = a11 + a22
-    det = a11 * a22 - a12 * a21
-    disc = 0.25 * tr * tr - det
-    l2 = 0.5 * tr - math.sqrt(disc if disc > 0.0 else 0.0)
-    return a11, a12, a21, a22, det / l2, l2
+    """The die/plate pair's matrix at die share ``k`` [W/K] and its modes: ``(a11, a12, a21, a22, λ1,
+    λ2)`` [1/s] (:func:`pair_matrix_constants` then :func:`pair_modes_pre`: one source for the
+    expressions)."""
+    inv_rd, a12, a21, a22 = pair_matrix_constants_1(r_d, r_p, c_d, c_p)
+    a11, l1, l2 = pair_modes_pre(k, c_d, inv_rd, a12, a21, a22)
+    return a11, a12, a21, a22, l1, l2
 
 
 @njit(refcount=False)
