@@ -93,11 +93,7 @@ from planner.floor import (
     place_new_racks,
     placement_conflicts,
 )
-from planner.csv_cells import (  # noqa: F401  (limits and neutralising re-exported for callers)
-    MAX_CSV_BYTES,
-    MAX_CSV_ROWS,
-    MAX_LINE_BYTES,
-    MAX_PROBLEMS_KEPT,
+from planner.csv_cells import (  # noqa: F401  (the errors and neutralising re-exported for callers)
     CsvImportError,
     CsvProblem,
     neutralise,

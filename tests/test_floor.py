@@ -2,12 +2,11 @@
 applied alike by `dcplan import`, the GUI's import and the GUI's edits."""
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
-from models.store import load_plan, save_plan
+from models.store import save_plan
 from planner.csv_exchange import RACK_PLAN_CSV, RACKS_CSV, CsvImportError, import_csv
 from planner.plan import CoolingLoop, CoolingUnit, Hall, Plan, Rack, Site
 from ui.cli import main

@@ -7,8 +7,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from gui_helpers import click_tool, drag, focus_floor, keys, pick, select, type_into, undo_redo, view_point
-from sample_plans import H100
+from gui_helpers import drag, keys, pick, select, type_into, undo_redo, view_point
 
 pytestmark = pytest.mark.gui
 

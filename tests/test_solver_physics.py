@@ -6,7 +6,7 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from scipy.integrate import quad, solve_ivp
+from scipy.integrate import solve_ivp
 
 from planner.solver import defaults as d
 from planner.solver.control import fopdt_response, fopdt_ring, loop_temperature_step, ring_commit, ring_window

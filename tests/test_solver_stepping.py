@@ -158,3 +158,33 @@ def test_long_runs_keep_loop_series_in_float32(demo, monkeypatch):
     assert full.loop_supply_c.dtype == np.float64 and small.loop_supply_c.dtype == np.float32
     assert np.allclose(small.loop_supply_c, full.loop_supply_c, rtol=1e-6, atol=0.0)
     assert small.facility_energy_kwh == full.facility_energy_kwh and small.max_gpu_temp_c == full.max_gpu_temp_c
+
+
+def test_float32_loop_series_asked_for_in_one_thread_leave_other_threads_runs_float64(demo):
+    """:func:`recorder.loop_series_in_float32` (the kernel warm-up's long-run specialisation) holds for
+    its own thread only: a run in another thread meanwhile, and every run after the block, records
+    float64. (It was a save / write / restore of the module value: two in-process Dask workers warming
+    up at once restored each other's 0, and every later run in that process recorded float32.)"""
+    import threading
+
+    from planner.solver import recorder
+    sc = replace(demo.scenarios[1], horizon_s=1800.0)
+    inside, release, dtypes = threading.Event(), threading.Event(), {}
+
+    def hold_float32():
+        with recorder.loop_series_in_float32():
+            inside.set()
+            release.wait(60)
+            dtypes["inside"] = simulate(demo, sc).loop_supply_c.dtype
+
+    t = threading.Thread(target=hold_float32)
+    t.start()
+    try:
+        assert inside.wait(60)
+        dtypes["other thread"] = simulate(demo, sc).loop_supply_c.dtype
+    finally:
+        release.set()
+        t.join(120)
+    dtypes["after"] = simulate(demo, sc).loop_supply_c.dtype
+    assert dtypes == {"inside": np.float32, "other thread": np.float64, "after": np.float64}
+    assert recorder.loop_series_f64_max_cells() == recorder.LOOP_SERIES_F64_MAX_CELLS

@@ -311,3 +311,30 @@ def test_a_worker_that_cannot_start_fails_the_sweep_with_one_line_instead_of_han
     while _forked_workers() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _forked_workers() == []
+
+
+def test_two_in_process_workers_load_the_kernels_once(monkeypatch):
+    """The in-process workers of a ``processes=False`` cluster run the plugin's setup in two threads of
+    one process at once: the kernels load once, and both get its time."""
+    import threading
+    import time
+
+    import planner.solver.warmup
+    from planner.sweep import kernels
+
+    calls = []
+
+    def slow_warm():
+        calls.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for the second thread to arrive while the first loads
+        return 0.2
+
+    monkeypatch.setattr(kernels, "_loaded_s", None)
+    monkeypatch.setattr(planner.solver.warmup, "warm", slow_warm)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(kernels.load_kernels())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(calls) == 1 and got == [0.2, 0.2]

@@ -14,10 +14,10 @@ from __future__ import annotations
 from PySide6.QtGui import QUndoCommand
 
 from planner.edits import plant, racks, scenarios, servers
-from planner.edits.core import FIELD_LABELS, Edit, EditRefused, NoChange, field_text, short  # noqa: F401
-from planner.edits.plant import FEED_FIELDS, UNIT_FIELDS, racks_on_feeds, racks_on_loop  # noqa: F401
-from planner.edits.racks import RACK_FIELDS, check_placement, snap  # noqa: F401
-from planner.edits.servers import fits, occupied_u, top_u  # noqa: F401
+from planner.edits.core import Edit, EditRefused, NoChange, short  # noqa: F401  (NoChange, short: the editor's names)
+from planner.edits.plant import racks_on_feeds, racks_on_loop  # noqa: F401  (the editor's names for the rules)
+from planner.edits.racks import check_placement, snap  # noqa: F401  (the editor's names for the rules)
+from planner.edits.servers import fits  # noqa: F401  (the editor's name for the rule)
 from planner.plan import Plan
 from ui.document import PlanDocument
 

@@ -24,21 +24,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from planner.checks import check_plan, plan_totals, rack_problem_severity
-from planner.edits.core import (  # noqa: F401  (the editor's names for planner.edits' rules and data)
-    KINDS,
-    MAX_NAME_CHARS,
-    PLANT_MEDIUM,
-    UNIT_MEDIUM,
-    Change,
-    PlanState,
-    loop_medium,
-    new_plan,
-)
+from planner.edits.core import Change, PlanState, new_plan  # noqa: F401  (new_plan: the editor's name for it)
 from planner.floor import (  # noqa: F401  (the editor's names for planner.floor's rules)
     FLOOR_UNIT_KINDS,
-    OVERLAP_EPS_M,
-    UNIT_FOOTPRINT_M,
-    FootprintIndex,
     on_floor,
     unit_footprint,
     unit_size,

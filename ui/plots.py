@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal  # noqa: F401  (PySide6 before pyqtgraph)
+from PySide6.QtCore import Qt  # (PySide6 before pyqtgraph)
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 import pyqtgraph as pg

@@ -9,7 +9,6 @@ and ASHRAE design conditions are shown, read by ``planner.weather``'s one EPW re
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, Qt

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.solver import defaults as d
 from planner.solver.heat_rejection import chiller_capacity_ratio, chiller_electric_power
 from planner.solver.loopbank import loop_movers_vec
 from planner.solver.model import Model

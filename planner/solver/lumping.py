@@ -32,7 +32,7 @@ from scipy import sparse
 
 from .loads import Placement
 from .model import Model, children_first, downstream_matrix
-from .recorder import LOOP_SERIES_F64_MAX_CELLS
+from .recorder import loop_series_f64_max_cells
 
 #: Per-server Model arrays: scaled by the class size k, by 1/k, taken as they are, or indices
 SERVER_EXTENSIVE = ("p_idle", "p_dyn", "c_th", "c_die", "c_plate", "gpus")
@@ -282,7 +282,7 @@ def expand(res, model: Model, lm: LumpMap):
     # the plan's loop count sets the series' precision, as an unlumped run's recorder does (a year of
     # the 196-loop hall in float64 would be 824 MB)
     rows = res.loop_supply_c.shape[0]
-    f32 = rows * len(L) > LOOP_SERIES_F64_MAX_CELLS
+    f32 = rows * len(L) > loop_series_f64_max_cells()
     res.loop_supply_c = np.asarray(res.loop_supply_c, np.float32 if f32 else res.loop_supply_c.dtype)[:, L]
     if res.loop_heat_kw is not None:
         res.loop_heat_kw = res.loop_heat_kw[:, L]

@@ -7,6 +7,8 @@ histories when asked for).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
 import numpy as np
@@ -28,6 +30,29 @@ RACK_SERIES_MAX_SAMPLES = 7 * 24 * 60
 #: loop-minutes (a year of the 196-loop, 10,000-server hall has 103 M: 824 MB each in float64);
 #: shorter runs keep float64 (tests compare loop temperatures to 1e-9 K)
 LOOP_SERIES_F64_MAX_CELLS = 20_000_000
+#: :data:`LOOP_SERIES_F64_MAX_CELLS` for the runs of one context only (a thread, an asyncio task):
+#: set by :func:`loop_series_in_float32`, never by writing the module value, which simulations in
+#: other threads read at the same time (two in-process Dask workers loading the kernels at once each
+#: saved and restored the module value, and one restored the other's 0: every later run in the
+#: process then recorded float32 loop series)
+_F64_MAX_CELLS_HERE: ContextVar[int | None] = ContextVar("loop_series_f64_max_cells", default=None)
+
+
+def loop_series_f64_max_cells() -> int:
+    """The loop-minutes beyond which this context's runs record float32 loop series [cells]."""
+    here = _F64_MAX_CELLS_HERE.get()
+    return LOOP_SERIES_F64_MAX_CELLS if here is None else here
+
+
+@contextmanager
+def loop_series_in_float32():
+    """Runs inside the block (in this thread or asyncio task only) record float32 loop series
+    whatever their length: the kernel specialisation of long runs, for :mod:`.warmup`."""
+    token = _F64_MAX_CELLS_HERE.set(0)
+    try:
+        yield
+    finally:
+        _F64_MAX_CELLS_HERE.reset(token)
 
 MINUTE_KEYS = ("time_s", "ambient_c", "it_kw", "cooling_kw", "facility_kw", "supply_temp_c", "max_gpu_temp_c",
                "throttled_fraction", "electrical_loss_kw")
@@ -194,7 +219,7 @@ class Recorder:
                       and model.loop_coil_ec[l] > 0]
         acc[ACC_TOTAL_GPUS] = float(model.gpus.sum()) or 1.0
         acc[ACC_ANY_AIR], acc[ACC_RECORD_SERVERS] = float(any_air), float(self.record_servers)
-        loop_dtype = np.float64 if rows * m <= LOOP_SERIES_F64_MAX_CELLS else np.float32
+        loop_dtype = np.float64 if rows * m <= loop_series_f64_max_cells() else np.float32
         f32 = lambda: np.zeros((rack_rows, nr), np.float32)  # noqa: E731
         self.arrays = RecordArrays(
             acc, np.zeros(4, np.int64), hours.astype(np.int64), bins.astype(np.int64), np.zeros((2, 24)),

@@ -23,19 +23,15 @@ def warm_short():
 
 def warm() -> float:
     """Run a twenty-minute simulation of a small plan, fixed and adaptive, and once with the float32
-    loop series of long runs (:data:`.recorder.LOOP_SERIES_F64_MAX_CELLS`: another specialisation of
+    loop series of long runs (:func:`.recorder.loop_series_in_float32`: another specialisation of
     the kernel); returns the wall time [s]."""
     from . import recorder
     from .run import simulate
     t = time.perf_counter()
     plan = warm_short()
     simulate(plan, weather=30.0, step_s=10.0, rtol=1e-3, control="predictive")
-    cells = recorder.LOOP_SERIES_F64_MAX_CELLS
-    recorder.LOOP_SERIES_F64_MAX_CELLS = 0
-    try:
+    with recorder.loop_series_in_float32():
         simulate(plan, weather=30.0, step_s=10.0, rtol=1e-3)
-    finally:
-        recorder.LOOP_SERIES_F64_MAX_CELLS = cells
     return time.perf_counter() - t
 
 

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 import time
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -33,15 +34,19 @@ logger = logging.getLogger(__name__)
 
 #: Seconds this process spent loading the kernels (None until loaded here)
 _loaded_s: float | None = None
+#: Held while :func:`load_kernels` loads: the in-process workers of a ``processes=False`` cluster
+#: run the plugin's setup in threads of one process at once, and the load is once per process
+_loading = threading.Lock()
 
 
 def load_kernels() -> float:
     """Load (or compile, if the cache lacks them) every specialisation of the solver kernels in this
     process, once; the seconds it took the first time [s] (later calls return at once)."""
     global _loaded_s
-    if _loaded_s is None:  # (planner.sweep's __init__ has already imported the worker's modules)
-        from planner.solver.warmup import warm
-        _loaded_s = warm()
+    with _loading:
+        if _loaded_s is None:  # (planner.sweep's __init__ has already imported the worker's modules)
+            from planner.solver.warmup import warm
+            _loaded_s = warm()
     return _loaded_s
 
 
