@@ -42,6 +42,12 @@ CONNECT_TIMEOUT_S = 15.0
 #: benchmarks/bench_sweep.py ``idle_cluster_cores``; planner/sweep/STATUS.md). A blocked event loop
 #: is still reported (after 3 s, ``tick.limit``); a worker is still paused or restarted on memory
 #: within half a second. Nobody watches a dashboard, so no statistical profiler either (every 10 ms).
+#: Measured and left at Dask's defaults (distributed 2026.8.0, session 9): ``distributed.scheduler.work-stealing``,
+#: ``…active-memory-manager.start``, ``distributed.admin.system-monitor.disk`` and ``…system-monitor.gil.enabled``
+#: (gilknocker is not installed here) off together changed nothing: the cluster's CPU outside the variants
+#: during 200 one-day variants stayed 0.055 of a core (3 alternating pairs). What is left of that is per
+#: task (~11 ms of CPU: ~7 in this process's scheduler and client, ~4 in the worker) and the workers'
+#: heartbeats, whose interval the scheduler sets (planner/sweep/STATUS.md, session 9).
 EMBEDDED_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
