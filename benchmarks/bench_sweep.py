@@ -37,11 +37,7 @@ Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual
   same measure against another checkout of dcplan; ``--e2e-compare DIR`` interleaves a second
   checkout's runs with the first's in the same batch (serial, cluster, serial', cluster' per round:
   an A/B on the same machine load; one JSON line per checkout); ``--e2e-method`` overrides the
-  embedded cluster's worker start method (spawn / forkserver / fork). Where this Python writes no
-  bytecode (``PYTHONDONTWRITEBYTECODE``, this sandbox) the children read dcplan's compiled modules
-  from a prefix directory, as an installed dcplan has them (:func:`bytecode_prefix`; the cluster's
-  forkserver would otherwise compile them inside the clock and the serial child before it);
-  ``--e2e-source-only`` measures without.
+  embedded cluster's worker start method (spawn / forkserver / fork).
 * annual: 3 cities × 3 TCS setpoints × 2 containments × N/N+1 dry coolers = 36 variants of
   ``--annual-days`` from 1 January (365: the whole weather year) on the LocalCluster. The solver
   measured is the one in this checkout (its git commit is printed).
@@ -54,7 +50,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -399,32 +394,7 @@ def _uptime() -> str:
         return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def bytecode_prefix(srcs: list[Path]) -> str | None:
-    """Where the e2e children read compiled bytecode (``PYTHONPYCACHEPREFIX``), or None when this
-    Python writes bytecode as usual (``__pycache__`` beside the sources).
-
-    With ``PYTHONDONTWRITEBYTECODE`` set (as in this sandbox) and an editable install, no ``.pyc`` of
-    dcplan's own modules exists, so every process compiles them from source on import: ~0.17 CPU-s
-    for the 46 modules a sweep worker imports. The serial child does that before its clock, the
-    cluster child's forkserver inside it, on the path to the first worker. An installed dcplan
-    (pip compiles the wheel's modules) or a checkout run without that setting has the bytecode, so
-    the children read it from a prefix directory compiled here once (the interpreter's library, its
-    site-packages and the measured checkouts; nothing is written into a checkout)."""
-    import sysconfig
-
-    if not sys.dont_write_bytecode:
-        return None
-    prefix = Path(tempfile.gettempdir()) / f"dcplan-bench-pycache-{os.getuid()}"
-    paths = sysconfig.get_paths()
-    roots = dict.fromkeys([paths["stdlib"], paths["purelib"], paths["platlib"], str(Path(__file__).resolve().parent)]
-                          + [str(src / d) for src in srcs for d in ("planner", "models", "ui", "benchmarks")])
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", *[r for r in roots if Path(r).is_dir()]],
-                   env={**os.environ, "PYTHONPYCACHEPREFIX": str(prefix)}, capture_output=True, check=False)
-    return str(prefix)
-
-
-def _e2e_run(mode: str, src: Path, n_variants: int, days: float, w: int, method: str | None,
-             pycache: str | None = None) -> dict:
+def _e2e_run(mode: str, src: Path, n_variants: int, days: float, w: int, method: str | None) -> dict:
     """One e2e child (serial or cluster) of checkout ``src``, with its process tree's CPU and the rest
     of the machine's meanwhile."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--e2e-child", mode, "--variants", str(n_variants),
@@ -432,10 +402,8 @@ def _e2e_run(mode: str, src: Path, n_variants: int, days: float, w: int, method:
     if method:
         cmd += ["--e2e-method", method]
     t0, m0 = os.times(), _machine_cpu_s()
-    env = {**os.environ, "DCPLAN_BENCH_ROOT": str(src)}
-    if pycache:
-        env["PYTHONPYCACHEPREFIX"] = pycache
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=src, env=env)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=src,
+                         env={**os.environ, "DCPLAN_BENCH_ROOT": str(src)})
     _reap_orphans()
     t1, m1 = os.times(), _machine_cpu_s()
     run = json.loads(out.stdout.strip().splitlines()[-1])
@@ -452,7 +420,7 @@ CLEAN_OTHERS_CPU_S = 1.0
 
 
 def _e2e_summary(runs: dict[str, list[dict]], src: Path, days: float, w: int, rounds: int, load: list[float],
-                 uptime: list[str], pycache: str | None) -> dict:
+                 uptime: list[str]) -> dict:
     ser = [r["wall_s"] for r in runs["serial"]]
     clu = [r["wall_s"] for r in runs["cluster"]]
 
@@ -468,7 +436,7 @@ def _e2e_summary(runs: dict[str, list[dict]], src: Path, days: float, w: int, ro
     return {"part": "e2e", "commit": commit, "root": str(src), "variants": runs["serial"][0]["variants"],
             "days_each": days, "workers": w, "rounds": rounds,
             "start_method": runs["cluster"][0]["start_method"], "load_average_1min": [round(x, 1) for x in load],
-            "uptime": uptime, "bytecode_prefix": pycache,
+            "uptime": uptime,
             "serial_wall_s": [round(x, 2) for x in ser], "cluster_wall_s": [round(x, 2) for x in clu],
             "speedup_end_to_end": round(sum(ser) / sum(clu), 3),
             "speedup_per_round": [round(a / b, 3) for a, b in zip(ser, clu)],
@@ -492,7 +460,7 @@ def _e2e_summary(runs: dict[str, list[dict]], src: Path, days: float, w: int, ro
 
 
 def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: str | None, method: str | None,
-        compare: str | None = None, bytecode: bool = True) -> list[dict]:
+        compare: str | None = None) -> list[dict]:
     """Serial and cluster sweeps end to end, each in a fresh process, interleaved over ``rounds``
     (serial, cluster, serial, cluster …); with ``compare`` (another checkout) its serial and cluster
     runs are interleaved too (serial, cluster, serial', cluster' per round, so both trees see the same
@@ -509,7 +477,6 @@ def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: st
     if compare:
         srcs.append(Path(compare).resolve())
     runs = [{"serial": [], "cluster": []} for _ in srcs]
-    pycache = bytecode_prefix(srcs) if bytecode else None
     load = [os.getloadavg()[0]]
     uptime = [_uptime()]
     if sys.platform.startswith("linux"):  # orphans (a child's forkserver) are reparented here, reaped, counted
@@ -518,10 +485,10 @@ def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: st
     for _ in range(rounds):
         for k, src in enumerate(srcs):
             for mode in ("serial", "cluster"):
-                runs[k][mode].append(_e2e_run(mode, src, n_variants, days, w, method, pycache))
+                runs[k][mode].append(_e2e_run(mode, src, n_variants, days, w, method))
         load.append(os.getloadavg()[0])
     uptime.append(_uptime())
-    return [_e2e_summary(r, src, days, w, rounds, load, uptime, pycache) for r, src in zip(runs, srcs)]
+    return [_e2e_summary(r, src, days, w, rounds, load, uptime) for r, src in zip(runs, srcs)]
 
 
 def annual(days: float, workers: int | None, limit: int | None = None) -> dict:
@@ -567,9 +534,6 @@ def main() -> None:
     ap.add_argument("--e2e-root", default=None, help="checkout of dcplan the e2e part measures (default this one)")
     ap.add_argument("--e2e-compare", default=None, help="another checkout whose e2e runs are interleaved with "
                     "those of --e2e-root (or this one) in the same batch; one JSON line each")
-    ap.add_argument("--e2e-source-only", action="store_true", help="e2e children compile dcplan from source on "
-                    "import where this Python writes no bytecode (default: they read it from a compiled prefix, as an "
-                    "installed dcplan does; see bytecode_prefix)")
     ap.add_argument("--e2e-method", default=None, choices=("spawn", "forkserver", "fork"),
                     help="worker start method of the embedded cluster in the e2e part (default: dcplan's)")
     ap.add_argument("--e2e-child", default=None, choices=("serial", "cluster"), help=argparse.SUPPRESS)
@@ -587,8 +551,7 @@ def main() -> None:
     if a.part in ("threads", "all"):
         print(json.dumps(threads(a.variants, a.days, a.workers, a.kinds.split(","))), flush=True)
     if a.part in ("e2e", "all"):
-        for out in e2e(a.variants, a.days, a.workers, a.rounds, a.e2e_root, a.e2e_method, a.e2e_compare,
-                       not a.e2e_source_only):
+        for out in e2e(a.variants, a.days, a.workers, a.rounds, a.e2e_root, a.e2e_method, a.e2e_compare):
             print(json.dumps(out), flush=True)
     if a.part in ("annual", "all"):
         print(json.dumps(annual(a.annual_days, a.workers, a.annual_limit)), flush=True)
