@@ -39,7 +39,9 @@ def test_constants_by_kind_are_each_servers_constants():
     assert np.array_equal(L.ix[:, IX_RACK], T.rack)
     for lv in range(L.factors.size):
         cols = (T.p_idle, T.p_dyn, T.r_th, T.r_plate, T.c_die, T.c_plate, T.wa, T.wb, T.hf, L.F1[lv, 0], L.F1[lv, 1],
-                L.F2[lv, 0], L.F2[lv, 1], L.G1[lv, 0], L.G1[lv, 1], model.first_kink, model.off_max, L.g[lv])
+                L.F2[lv, 0], L.F2[lv, 1], L.G1[lv, 0], L.G1[lv, 1], model.first_kink, model.off_max, L.g[lv],
+                1.0 / T.r_die, 1.0 / (T.r_die * T.c_die), 1.0 / (T.r_die * T.c_plate),
+                -(1.0 / T.r_die + 1.0 / T.r_plate) / T.c_plate)
         assert len(cols) == ROW_LEN
         full = np.stack([np.asarray(c, float) for c in cols], axis=1)
         assert np.array_equal(L.rows[lv][kind].view(np.int64), full.view(np.int64))  # bits, -0.0 included

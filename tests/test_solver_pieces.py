@@ -110,3 +110,53 @@ def test_groups_state_and_lost_work():
     assert np.allclose(p, _group_law(x, k)) and np.allclose(t, x + OFF + k * p)
     assert lost == pytest.approx(float(W @ (1.0 - p ** (1.0 / 3.0))), rel=1e-12)
     assert math.isclose(float(W @ p), pb, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("p_hw, alpha", [(P_HW, 3.0), (0.05, 3.0), (P_HW, 2.5)])
+def test_lost_work_side_by_side_is_the_branching_loops_bits(p_hw, alpha):
+    """group_lost_vec (the groups' roots side by side, no branch per group; the kernel's hot step)
+    gives group_lost_1's bits (a branch per group) at every mean die of a dense grid through full
+    clock, the software band and the hardware floor, at three die shares, on the kinks themselves
+    and a nextafter either side; a floor below the cubic start's range or α ≠ 3 takes the branching
+    loop itself. And the whole server step: pair_step_pieces_1 with scratch equals it without, bit
+    for bit."""
+    from planner.solver.pieces import group_lost_1, group_lost_vec, hw_root
+
+    g = (1.0 - p_hw) / (T_SLOW - T_OP)
+    root_hw = hw_root(p_hw, alpha)
+    sc = np.full(OFF.size, np.nan)
+    for k in (0.0, 3.0, 13.6):
+        inv_den = 1.0 / (1.0 + g * k)
+        M = 2 * OFF.size
+        kinks, A, B, thr = np.zeros(M), np.zeros(M + 1), np.zeros(M + 1), np.zeros(M + 1)
+        n = piece_table_1(OFF, W, T_OP, T_SLOW, p_hw, k, kinks, A, B, thr, np.zeros(M), np.zeros(OFF.size))
+        tds = np.concatenate([np.linspace(T_OP - 8.0, T_SLOW + k + 8.0, 20001), kinks[:n],
+                              np.nextafter(kinks[:n], -np.inf), np.nextafter(kinks[:n], np.inf)])
+        for td in tds:
+            j = piece_of(td, kinks, False)
+            pbar = A[j] - B[j] * td
+            want = group_lost_1(td, pbar, OFF, W, T_OP, g, inv_den, p_hw, k, alpha, root_hw)
+            got = group_lost_vec(td, pbar, OFF, W, T_OP, g, inv_den, p_hw, k, alpha, root_hw, sc)
+            assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64), (k, td, got, want)
+    s = SERVER
+    k = s["r_d"] * s["p_dyn"] * 0.95
+    M = 2 * OFF.size
+    kinks, A, B, thr = np.zeros(M), np.zeros(M + 1), np.zeros(M + 1), np.zeros(M + 1)
+    piece_table_1(OFF, W, T_OP, T_SLOW, p_hw, k, kinks, A, B, thr, np.zeros(M), np.zeros(OFF.size))
+    for t_cool, td0, dt in ((45.0, 80.0, 300.0), (48.0, 90.0, 60.0), (52.0, 86.0, 120.0), (40.0, 95.0, 30.0),
+                            (47.0, 87.2, 1.0)):
+        args = (td0, td0 - 12.0, t_cool, 0.95, s["p_idle"], s["p_dyn"], s["r_d"], s["r_p"], s["c_d"], s["c_p"],
+                kinks, A, B, thr, dt, OFF, W, T_OP, T_SLOW, p_hw, k, alpha, 48, None, math.nan, math.nan, math.nan)
+        a = np.array(pair_step_pieces_1(*args), float)
+        b = np.array(pair_step_pieces_1(*args, sc), float)
+        assert np.array_equal(a.view(np.int64), b.view(np.int64)), (a, b)
+
+
+def test_piece_search_without_branches_counts_as_piece_of():
+    """piece_of_both (compare counts, no branch) = piece_of both ways, on and either side of every kink."""
+    from planner.solver.pieces import piece_of_both
+
+    n, (kinks, _, _, _) = _table(3.0)
+    for td in np.concatenate([np.linspace(kinks[0] - 2.0, kinks[n - 1] + 2.0, 2001), kinks[:n],
+                              np.nextafter(kinks[:n], -np.inf), np.nextafter(kinks[:n], np.inf), [np.inf]]):
+        assert piece_of_both(td, kinks) == (piece_of(td, kinks, False), piece_of(td, kinks, True))

@@ -18,8 +18,9 @@ import numba
 
 from .jit import PRANGE_ONLY, njit
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
-from .serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_C_DIE, ROW_C_PLATE, ROW_FIRST_KINK, ROW_G, ROW_G1_D,
-                         ROW_G1_P, ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE, ROW_R_PLATE, ROW_WA, ROW_WB, add_runs, end_run)
+from .serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_A12, ROW_A21, ROW_A22, ROW_C_DIE, ROW_C_PLATE,
+                         ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_INV_RD, ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE,
+                         ROW_R_PLATE, ROW_WA, ROW_WB, add_runs, end_run)
 
 
 class GroupTable(NamedTuple):
@@ -154,7 +155,7 @@ def _server_hot(i, k, R, GT, GS, s, X, dX, tcl, td0, u, u_cap, capped_any, down_
     th, tph, eh, thr_t, lost, j1 = pair_step_pieces_1(
         td0, tp0, tcl + s.r[i], u_run, R[k, ROW_P_IDLE], R[k, ROW_P_DYN], hr[HOT_R_DIE], R[k, ROW_R_PLATE],
         R[k, ROW_C_DIE], R[k, ROW_C_PLATE], kn, A, B, thr_tab, h, off, w, t_op, t_slow, p_hw, k_die, alpha,
-        48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2])
+        48, GS.pc[i], g_law, GS.inv_den[i], GT.opt[2], xs, R[k, ROW_INV_RD], R[k, ROW_A12], R[k, ROW_A21], R[k, ROW_A22])
     g_i = hr[HOT_GPUS]
     if down_w > 0.0:  # a shut-down group delivers nothing and counts as below full clock
         lost = lost * (1.0 - down_w) + down_w * h

@@ -15,7 +15,7 @@ import math
 
 from .jit import njit
 from .serverstep import _illinois_1 as _illinois
-from .serverstep import _pair_modes_1 as _modes
+from .serverstep import pair_modes_pre
 from .serverstep import _tdie
 
 
@@ -178,6 +178,36 @@ def group_lost_1(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw):
 
 
 @njit(refcount=False, inline="always")
+def group_lost_vec(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw, sc):
+    """:func:`group_lost_1` with scratch ``sc`` [G], the same bits. For α = 3 with the floor at or
+    above :data:`_CBRT_LO` (every group's root in the band is :func:`clock_of_power`'s cubic start
+    and two Halley steps) each group's term ``w·(1 − clock)`` is taken without a branch — full clock
+    gives the clock 1, the floor ``root_hw``, both selected after the root is taken — in a loop the
+    compiler vectorises (the groups' divides side by side), then summed in group order: a group at
+    full clock or of weight 0 adds +0.0 to a sum that is +0.0 or more, as the skip did. Else
+    :func:`group_lost_1`."""
+    if not (alpha == 3.0 and p_hw >= _CBRT_LO):
+        return group_lost_1(td, pbar, off, w, t_op, g, inv_den, p_hw, k, alpha, root_hw)
+    x = td - k * pbar
+    c0, c1, c2, c3 = _CBRT_C
+    for q in range(off.size):
+        pg = (1.0 - g * (x + off[q] - t_op)) * inv_den
+        p = pg if pg > p_hw else p_hw
+        p = p if p < 1.0 else 1.0
+        y = c0 + p * (c1 + p * (c2 + p * c3))
+        y3 = y * y * y
+        y = y * (y3 + 2.0 * p) / (2.0 * y3 + p)
+        y3 = y * y * y
+        y = y * (y3 + 2.0 * p) / (2.0 * y3 + p)
+        c = 1.0 if pg >= 1.0 else (root_hw if pg <= p_hw else y)
+        sc[q] = w[q] * (1.0 - c)
+    lost = 0.0
+    for q in range(off.size):
+        lost += sc[q]
+    return lost
+
+
+@njit(refcount=False, inline="always")
 def group_state_1(td, pbar, off, t_op, g, inv_den, p_hw, k, p_out, t_out):
     """:func:`group_lost_and_hottest` without the lost work (its ``p_out``, ``t_out`` only: the
     step's end states need no ``p^(1/α)``), with the server's band slope ``g = (1 − p_hw) / (t_slow −
@@ -198,21 +228,22 @@ PC_LEN = 14
 
 @njit(refcount=False, inline="always")
 def piece_of_both(td, kinks):
-    """:func:`piece_of` both ways in one pass: ``(kinks below td, kinks at or below td)``."""
+    """:func:`piece_of` both ways in one pass: ``(kinks below td, kinks at or below td)`` (counts
+    without a branch: the compiler vectorises the compares)."""
     lo = 0
-    eq = 0
-    for x in kinks:
-        if x < td:
-            lo += 1
-        elif x == td:
-            eq += 1
-    return lo, lo + eq
+    le = 0
+    for q in range(kinks.size):
+        x = kinks[q]
+        lo += 1 if x < td else 0
+        le += 1 if x <= td else 0
+    return lo, le
 
 
 @njit(refcount=False)
 def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kinks, A, B, thr, dt,
                        off, w, t_op, t_slow, p_hw, k_die, alpha, max_pieces=48, pc=None,
-                       g_law=math.nan, inv_den=math.nan, root_hw=math.nan):
+                       g_law=math.nan, inv_den=math.nan, root_hw=math.nan, sc=None, inv_rd=math.nan,
+                       a12=math.nan, a21=math.nan, a22=math.nan):
     """:func:`.thermal.server_pair_step_pieces` for one server, with the lost work from the
     server's GPU groups (:func:`group_lost_1` at each piece's mean die):
     ``(td1, tp1, energy_j, throttled_s, lost_s, last piece)``.
@@ -223,8 +254,12 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
     stays in its first piece stores them. The extremum test takes its log only when the extremum
     lies ahead (``ratio > 1``; at or below 1 its time is ≤ 0, as before). ``g_law``, ``inv_den``
     (``1 / (1 + g·k_die)``) and ``root_hw`` (``p_hw^(1/α)``) may be handed in (the same values,
-    computed once per server and utilisation by the caller), else they are computed here. The sixth
-    value is the piece the step ended in (the end die lies in it unless it sits on its lower kink)."""
+    computed once per server and utilisation by the caller), else they are computed here. ``sc``
+    [G] (optional): scratch for :func:`group_lost_vec` (without it, :func:`group_lost_1`).
+    ``inv_rd``, ``a12``, ``a21``, ``a22``: :func:`.serverstep.pair_matrix_constants` of the server
+    (the caller's, by kind; else computed here, once a call: taken in the piece loop, the compiler
+    hoisted their six divides ahead of the cache test, paid at every step). The sixth value is the piece the step ended in
+    (the end die lies in it unless it sits on its lower kink)."""
     m = kinks.size
     r_th = r_d + r_p
     pu = p_dyn * u
@@ -236,6 +271,9 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         inv_den = 1.0 / (1.0 + g_law * k_die)
     if root_hw != root_hw:
         root_hw = hw_root(p_hw, alpha)
+    if inv_rd != inv_rd:
+        # (serverstep.pair_matrix_constants' expressions)
+        inv_rd, a12, a21, a22 = 1.0 / r_d, 1.0 / (r_d * c_d), 1.0 / (r_d * c_p), -(1.0 / r_d + 1.0 / r_p) / c_p
     for it in range(max_pieces):
         j, j_up = piece_of_both(td, kinks)
         p_now = p_idle + pu * (A[j] - B[j] * td)
@@ -248,16 +286,16 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         if pc is not None:
             cached = it == 0 and pc[0] == u and pc[1] == j and pc[2] == rem
         if cached:
-            a11, a12, a21, a22, l1, l2, inv = pc[3], pc[4], pc[5], pc[6], pc[7], pc[8], pc[13]
+            a11, m12, m21, m22, l1, l2, inv = pc[3], pc[4], pc[5], pc[6], pc[7], pc[8], pc[13]
         else:
-            a11, a12, a21, a22, l1, l2 = _modes(k, r_d, r_p, c_d, c_p)
+            a11, m12, m21, m22, l1, l2 = pair_modes_pre(k, c_d, inv_rd, a12, a21, a22)
             inv = 1.0 / (l1 - l2)
         e_d = (t_cool + r_th * p0) / (1.0 + r_th * k)
         e_p = t_cool + r_p * (p0 - k * e_d)
         yd, yp = td - e_d, tp - e_p
-        ad = (a11 * yd + a12 * yp - l2 * yd) * inv
+        ad = (a11 * yd + m12 * yp - l2 * yd) * inv
         bd = yd - ad
-        ap = (a21 * yd + a22 * yp - l2 * yp) * inv
+        ap = (m21 * yd + m22 * yp - l2 * yp) * inv
         bp = yp - ap
         lo = kinks[j - 1] if j > 0 else -math.inf
         hi = kinks[j] if j < m else math.inf
@@ -269,8 +307,16 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
         else:
             e1r, e2r = math.exp(l1 * rem), math.exp(l2 * rem)
         if it < max_pieces - 1:
-            ratio = -bd * l2 / (ad * l1)
-            t_ext = math.log(ratio) / (l1 - l2) if ratio > 1.0 else -1.0
+            # the extremum's ratio exceeds 1 only when num > den > 0 or num < den < 0 (else its exact
+            # value, hence its rounding, is ≤ 1, or it is ±inf / NaN, whose time was never in (0, rem)):
+            # the divide only then (the ratio is ≤ 1 at almost every hot step: no divide)
+            num = -bd * l2
+            den = ad * l1
+            t_ext = -1.0
+            if (den > 0.0 and num > den) or (den < 0.0 and num < den):
+                ratio = num / den
+                if ratio > 1.0:
+                    t_ext = math.log(ratio) / (l1 - l2)
             has_ext = (t_ext > 0) and (t_ext < rem)
             v2 = e_d + ad * e1r + bd * e2r
             v1 = _tdie(t_ext, ad, bd, e_d, l1, l2) if has_ext else v2
@@ -296,7 +342,7 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
             x1, x2 = math.expm1(l1 * h), math.expm1(l2 * h)
             if pc is not None and it == 0:
                 pc[0], pc[1], pc[2] = u, j, rem
-                pc[3], pc[4], pc[5], pc[6], pc[7], pc[8] = a11, a12, a21, a22, l1, l2
+                pc[3], pc[4], pc[5], pc[6], pc[7], pc[8] = a11, m12, m21, m22, l1, l2
                 pc[9], pc[10], pc[11], pc[12], pc[13] = e1, e2, x1, x2, inv
         td_new = bound if hit else e_d + ad * e1 + bd * e2
         tp_new = e_p + ap * e1 + bp * e2
@@ -307,8 +353,12 @@ def pair_step_pieces_1(td, tp, t_cool, u, p_idle, p_dyn, r_d, r_p, c_d, c_p, kin
             tm = int_t / h
             # the mean die lies in the step's piece unless the piece was left (then a scan)
             jm = j if ((j == 0 or kinks[j - 1] < tm) and (j == m or tm <= kinks[j])) else piece_of(tm, kinks, False)
-            lost += h * group_lost_1(tm, A[jm] - B[jm] * tm, off, w, t_op, g_law, inv_den, p_hw, k_die, alpha,
-                                     root_hw)
+            if sc is not None:
+                lost += h * group_lost_vec(tm, A[jm] - B[jm] * tm, off, w, t_op, g_law, inv_den, p_hw, k_die,
+                                           alpha, root_hw, sc)
+            else:
+                lost += h * group_lost_1(tm, A[jm] - B[jm] * tm, off, w, t_op, g_law, inv_den, p_hw, k_die,
+                                         alpha, root_hw)
         td, tp = td_new, tp_new
         rem = rem - h
         if not hit:

@@ -350,8 +350,9 @@ class ServerTable(NamedTuple):
 
 #: Columns of :attr:`StepLevels.rows`
 (ROW_P_IDLE, ROW_P_DYN, ROW_R_TH, ROW_R_PLATE, ROW_C_DIE, ROW_C_PLATE, ROW_WA, ROW_WB, ROW_HF, ROW_F1_D, ROW_F1_P,
- ROW_F2_D, ROW_F2_P, ROW_G1_D, ROW_G1_P, ROW_FIRST_KINK, ROW_OFF_MAX, ROW_G) = range(18)
-ROW_LEN = 18
+ ROW_F2_D, ROW_F2_P, ROW_G1_D, ROW_G1_P, ROW_FIRST_KINK, ROW_OFF_MAX, ROW_G, ROW_INV_RD, ROW_A12, ROW_A21,
+ ROW_A22) = range(22)
+ROW_LEN = 22
 #: Columns of :attr:`StepLevels.ix`: the server's row of constants (its kind), air and liquid loop, rack
 IX_KIND, IX_AIR, IX_LIQ, IX_RACK = range(4)
 
@@ -445,7 +446,7 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
     for i in range(nl):
         cols = (table.p_idle, table.p_dyn, table.r_th, table.r_plate, table.c_die, table.c_plate, table.wa, table.wb,
                 table.hf, F1[i, 0], F1[i, 1], F2[i, 0], F2[i, 1], G1[i, 0], G1[i, 1], model.first_kink,
-                model.off_max, g[i])
+                model.off_max, g[i], *pair_matrix_constants(table.r_die, table.r_plate, table.c_die, table.c_plate))
         for j, col in enumerate(cols):
             full[:, i, j] = np.asarray(col, float)
     # kinds: servers whose constants are the same bits (compared as integers: -0.0 and 0.0 stay apart)
@@ -467,6 +468,25 @@ def server_state(model, t_die, t_plate) -> ServerState:
     z = lambda: np.zeros(n)  # noqa: E731
     return ServerState(np.vstack((t_die, t_plate)).astype(float), np.zeros((2, n)), np.zeros((2, n)), z(), z(),
                        z(), z(), np.zeros(n, np.bool_), np.zeros(n, np.bool_), z(), np.zeros(4))
+
+
+def pair_matrix_constants(r_d, r_p, c_d, c_p):
+    """The die/plate pair's matrix terms that do not depend on the die share ``k``: ``(1/r_d, a12,
+    a21, a22)`` as :func:`_pair_modes_1` computes them (the same expressions: the same bits, scalars
+    or arrays)."""
+    return 1.0 / r_d, 1.0 / (r_d * c_d), 1.0 / (r_d * c_p), -(1.0 / r_d + 1.0 / r_p) / c_p
+
+
+@njit(refcount=False, inline="always")
+def pair_modes_pre(k, c_d, inv_rd, a12, a21, a22):
+    """:func:`_pair_modes_1` from :func:`pair_matrix_constants` (the same bits): no divide but
+    ``a11``'s and the slow mode's."""
+    a11 = -(inv_rd + k) / c_d
+    tr = a11 + a22
+    det = a11 * a22 - a12 * a21
+    disc = 0.25 * tr * tr - det
+    l2 = 0.5 * tr - math.sqrt(disc if disc > 0.0 else 0.0)
+    return a11, a12, a21, a22, det / l2, l2
 
 
 @njit(refcount=False)
