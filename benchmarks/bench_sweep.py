@@ -30,9 +30,14 @@ Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual
   all rows back, so the cluster's start-up, its workers' imports and kernel load and its shutdown
   are inside it, and the serial loop pays its own kernel load in its first variant. Serial
   (``define`` + ``run_serial``) and cluster (``define`` + ``execute``: an embedded LocalCluster of
-  ``--workers``) alternate over ``--rounds``. ``--e2e-root DIR`` runs the same measure against
-  another checkout of dcplan (e.g. main's, for a before/after in one run); ``--e2e-method``
-  overrides the embedded cluster's worker start method (spawn / forkserver / fork).
+  ``--workers``) alternate over ``--rounds`` (serial, cluster, serial, cluster …). Reported: the walls
+  of each run, the ratio of the sums, the median and the minimum of each mode and the ratio of the
+  medians (one disturbed run moves it less), ``uptime`` before and after, and whether the batch is
+  ``clean`` (the rest of the machine used < 1 CPU-s during every run). ``--e2e-root DIR`` runs the
+  same measure against another checkout of dcplan; ``--e2e-compare DIR`` interleaves a second
+  checkout's runs with the first's in the same batch (serial, cluster, serial', cluster' per round:
+  an A/B on the same machine load; one JSON line per checkout); ``--e2e-method`` overrides the
+  embedded cluster's worker start method (spawn / forkserver / fork).
 * annual: 3 cities × 3 TCS setpoints × 2 containments × N/N+1 dry coolers = 36 variants of
   ``--annual-days`` from 1 January (365: the whole weather year) on the LocalCluster. The solver
   measured is the one in this checkout (its git commit is printed).
@@ -381,41 +386,41 @@ def _reap_orphans() -> None:
             time.sleep(0.02)
 
 
-def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: str | None, method: str | None) -> dict:
-    """Serial and cluster sweeps end to end, each in a fresh process, alternating over ``rounds``.
+def _uptime() -> str:
+    """The ``uptime`` line (load averages over 1, 5, 15 minutes), or the load averages where there is no ``uptime``."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
-    Each run also reports the CPU seconds of its process tree (imports before the clock included)
-    and what the rest of the machine used meanwhile (``others_cpu_s``: busy CPU seconds of the
-    machine less the tree's; other sessions' work shares the two cores, so a ratio is a quiet-machine
-    figure only where that is near 0) and the hypervisor's steal."""
-    from planner.sweep import default_workers
 
-    w = workers or default_workers()
-    src = Path(root).resolve() if root else ROOT
-    runs: dict[str, list[dict]] = {"serial": [], "cluster": []}
-    load = [os.getloadavg()[0]]
-    if sys.platform.startswith("linux"):  # orphans (a child's forkserver) are reparented here, reaped, counted
-        import ctypes
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    for _ in range(rounds):
-        for mode in ("serial", "cluster"):
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--e2e-child", mode, "--variants", str(n_variants),
-                   "--days", str(days), "--workers", str(w), "--e2e-root", str(src)]
-            if method:
-                cmd += ["--e2e-method", method]
-            t0, m0 = os.times(), _machine_cpu_s()
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=src,
-                                 env={**os.environ, "DCPLAN_BENCH_ROOT": str(src)})
-            _reap_orphans()
-            t1, m1 = os.times(), _machine_cpu_s()
-            run = json.loads(out.stdout.strip().splitlines()[-1])
-            tree = (t1.children_user + t1.children_system) - (t0.children_user + t0.children_system)
-            run["tree_cpu_s"] = round(tree, 2)
-            if m0 is not None and m1 is not None:
-                run["others_cpu_s"] = round(m1[0] - m0[0] - tree, 2)
-                run["steal_s"] = round(m1[1] - m0[1], 2)
-            runs[mode].append(run)
-        load.append(os.getloadavg()[0])
+def _e2e_run(mode: str, src: Path, n_variants: int, days: float, w: int, method: str | None) -> dict:
+    """One e2e child (serial or cluster) of checkout ``src``, with its process tree's CPU and the rest
+    of the machine's meanwhile."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--e2e-child", mode, "--variants", str(n_variants),
+           "--days", str(days), "--workers", str(w), "--e2e-root", str(src)]
+    if method:
+        cmd += ["--e2e-method", method]
+    t0, m0 = os.times(), _machine_cpu_s()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=src,
+                         env={**os.environ, "DCPLAN_BENCH_ROOT": str(src)})
+    _reap_orphans()
+    t1, m1 = os.times(), _machine_cpu_s()
+    run = json.loads(out.stdout.strip().splitlines()[-1])
+    tree = (t1.children_user + t1.children_system) - (t0.children_user + t0.children_system)
+    run["tree_cpu_s"] = round(tree, 2)
+    if m0 is not None and m1 is not None:
+        run["others_cpu_s"] = round(m1[0] - m0[0] - tree, 2)
+        run["steal_s"] = round(m1[1] - m0[1], 2)
+    return run
+
+
+#: A run is clean when the rest of the machine used less than this many CPU seconds meanwhile
+CLEAN_OTHERS_CPU_S = 1.0
+
+
+def _e2e_summary(runs: dict[str, list[dict]], src: Path, days: float, w: int, rounds: int, load: list[float],
+                 uptime: list[str]) -> dict:
     ser = [r["wall_s"] for r in runs["serial"]]
     clu = [r["wall_s"] for r in runs["cluster"]]
 
@@ -427,12 +432,21 @@ def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: st
                                 check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    others = [r.get("others_cpu_s") for m in runs for r in runs[m]]
     return {"part": "e2e", "commit": commit, "root": str(src), "variants": runs["serial"][0]["variants"],
             "days_each": days, "workers": w, "rounds": rounds,
             "start_method": runs["cluster"][0]["start_method"], "load_average_1min": [round(x, 1) for x in load],
+            "uptime": uptime,
             "serial_wall_s": [round(x, 2) for x in ser], "cluster_wall_s": [round(x, 2) for x in clu],
             "speedup_end_to_end": round(sum(ser) / sum(clu), 3),
             "speedup_per_round": [round(a / b, 3) for a, b in zip(ser, clu)],
+            # robust to one disturbed run: medians and minima of each mode over the interleaved rounds
+            "serial_wall_median_s": round(statistics.median(ser), 3), "serial_wall_min_s": round(min(ser), 3),
+            "cluster_wall_median_s": round(statistics.median(clu), 3), "cluster_wall_min_s": round(min(clu), 3),
+            "speedup_of_medians": round(statistics.median(ser) / statistics.median(clu), 3),
+            "speedup_of_minima": round(min(ser) / min(clu), 3),
+            # clean: every run of the batch had the rest of the machine below CLEAN_OTHERS_CPU_S
+            "clean": all(o is not None and o < CLEAN_OTHERS_CPU_S for o in others),
             "define_s": {"serial": med("define_s", "serial"), "cluster": med("define_s", "cluster")},
             "cluster_to_first_row_s": med("to_first_row_s", "cluster"),
             "serial_to_first_row_s": med("to_first_row_s", "serial"),
@@ -443,6 +457,38 @@ def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: st
             "steal_s": {m: [r.get("steal_s") for r in runs[m]] for m in runs},
             "to_first_row_s": {m: [round(r["to_first_row_s"], 2) for r in runs[m]] for m in runs},
             "target_speedup": 1.7}
+
+
+def e2e(n_variants: int, days: float, workers: int | None, rounds: int, root: str | None, method: str | None,
+        compare: str | None = None) -> list[dict]:
+    """Serial and cluster sweeps end to end, each in a fresh process, interleaved over ``rounds``
+    (serial, cluster, serial, cluster …); with ``compare`` (another checkout) its serial and cluster
+    runs are interleaved too (serial, cluster, serial', cluster' per round, so both trees see the same
+    machine). One summary per checkout.
+
+    Each run also reports the CPU seconds of its process tree (imports before the clock included)
+    and what the rest of the machine used meanwhile (``others_cpu_s``: busy CPU seconds of the
+    machine less the tree's; other sessions' work shares the two cores, so a ratio is a quiet-machine
+    figure only where that is near 0: ``clean``) and the hypervisor's steal."""
+    from planner.sweep import default_workers
+
+    w = workers or default_workers()
+    srcs = [Path(root).resolve() if root else ROOT]
+    if compare:
+        srcs.append(Path(compare).resolve())
+    runs = [{"serial": [], "cluster": []} for _ in srcs]
+    load = [os.getloadavg()[0]]
+    uptime = [_uptime()]
+    if sys.platform.startswith("linux"):  # orphans (a child's forkserver) are reparented here, reaped, counted
+        import ctypes
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    for _ in range(rounds):
+        for k, src in enumerate(srcs):
+            for mode in ("serial", "cluster"):
+                runs[k][mode].append(_e2e_run(mode, src, n_variants, days, w, method))
+        load.append(os.getloadavg()[0])
+    uptime.append(_uptime())
+    return [_e2e_summary(r, src, days, w, rounds, load, uptime) for r, src in zip(runs, srcs)]
 
 
 def annual(days: float, workers: int | None, limit: int | None = None) -> dict:
@@ -486,6 +532,8 @@ def main() -> None:
     ap.add_argument("--annual-days", type=float, default=365.0,
                     help="days of each annual-sweep variant from 1 January (365: the weather year)")
     ap.add_argument("--e2e-root", default=None, help="checkout of dcplan the e2e part measures (default this one)")
+    ap.add_argument("--e2e-compare", default=None, help="another checkout whose e2e runs are interleaved with "
+                    "those of --e2e-root (or this one) in the same batch; one JSON line each")
     ap.add_argument("--e2e-method", default=None, choices=("spawn", "forkserver", "fork"),
                     help="worker start method of the embedded cluster in the e2e part (default: dcplan's)")
     ap.add_argument("--e2e-child", default=None, choices=("serial", "cluster"), help=argparse.SUPPRESS)
@@ -503,7 +551,8 @@ def main() -> None:
     if a.part in ("threads", "all"):
         print(json.dumps(threads(a.variants, a.days, a.workers, a.kinds.split(","))), flush=True)
     if a.part in ("e2e", "all"):
-        print(json.dumps(e2e(a.variants, a.days, a.workers, a.rounds, a.e2e_root, a.e2e_method)), flush=True)
+        for out in e2e(a.variants, a.days, a.workers, a.rounds, a.e2e_root, a.e2e_method, a.e2e_compare):
+            print(json.dumps(out), flush=True)
     if a.part in ("annual", "all"):
         print(json.dumps(annual(a.annual_days, a.workers, a.annual_limit)), flush=True)
 

@@ -182,6 +182,41 @@ def test_while_the_workers_start_tasks_are_submitted_for_the_registered_threads_
     assert math.isinf(runner._Threads(_Nthreads(1)).at)
 
 
+@pytest.mark.timeout(60)
+def test_a_worker_that_dies_while_the_others_start_leaves_the_count_and_its_replacement_is_counted_once():
+    """The scheduler plugin that follows the embedded cluster's start, on a real Dask scheduler with
+    real workers (in this process): one that joins and then dies (its nanny would start a replacement
+    under a new address) no longer counts; the replacement counts once; the wake fires per join."""
+    import asyncio
+
+    from distributed import Scheduler, Worker
+
+    starting = runner._Starting()
+    woken = []
+    starting.wake = lambda: woken.append(starting.threads)
+    counts = []
+
+    async def main():
+        async with Scheduler(host="127.0.0.1", dashboard_address=":0", validate=True) as s:
+            s.add_plugin(runner._registrations(starting))
+            async with Worker(s.address, nthreads=1, host="127.0.0.1"):
+                counts.append(starting.threads)  # 1
+                async with Worker(s.address, nthreads=2, host="127.0.0.1") as dies:
+                    counts.append(starting.threads)  # 3
+                    gone = dies.address
+                    await dies.close()  # dies mid-start (as a killed process is removed by the scheduler)
+                    while gone in s.workers:
+                        await asyncio.sleep(0.01)
+                    counts.append(starting.threads)  # 1
+                async with Worker(s.address, nthreads=2, host="127.0.0.1"):  # the nanny's replacement
+                    counts.append(starting.threads)  # 3
+            counts.append(starting.threads)  # all gone: 0
+
+    asyncio.run(main())
+    assert counts == [1, 3, 1, 3, 0]
+    assert woken == [1, 3, 3]  # a wake per registration (a removal submits nothing new)
+
+
 @pytest.mark.timeout(240)
 def test_the_embedded_cluster_submits_while_its_workers_start_and_rows_equal_serial(demo, monkeypatch):
     """An embedded cluster (forked workers): the sweep submits before its workers are up, never more

@@ -42,6 +42,12 @@ CONNECT_TIMEOUT_S = 15.0
 #: benchmarks/bench_sweep.py ``idle_cluster_cores``; planner/sweep/STATUS.md). A blocked event loop
 #: is still reported (after 3 s, ``tick.limit``); a worker is still paused or restarted on memory
 #: within half a second. Nobody watches a dashboard, so no statistical profiler either (every 10 ms).
+#: Measured and left at Dask's defaults (distributed 2026.8.0, session 9): ``distributed.scheduler.work-stealing``,
+#: ``…active-memory-manager.start``, ``distributed.admin.system-monitor.disk`` and ``…system-monitor.gil.enabled``
+#: (gilknocker is not installed here) off together changed nothing: the cluster's CPU outside the variants
+#: during 200 one-day variants stayed 0.055 of a core (3 alternating pairs). What is left of that is per
+#: task (~11 ms of CPU: ~7 in this process's scheduler and client, ~4 in the worker) and the workers'
+#: heartbeats, whose interval the scheduler sets (planner/sweep/STATUS.md, session 9).
 EMBEDDED_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
@@ -298,17 +304,30 @@ def connect(client=None, *, scheduler: str | None = None, workers: int | None = 
             cluster.close()
 
 
-async def _start_workers(cluster, starting: _Starting) -> None:
-    """Start the worker processes of ``cluster``'s worker spec (what ``LocalCluster`` does before its
-    constructor returns), counting them into ``starting`` as they register; raises what a worker's
-    start raised."""
+def _registrations(starting: "_Starting"):
+    """A scheduler plugin that follows the workers joining and leaving into ``starting`` (its hooks
+    run in the scheduler's event loop, in this process). A worker that dies while the others start
+    leaves (``remove_worker``) before the nanny's replacement joins under a new address: the count is
+    of the workers there, not of the registrations."""
     from distributed.diagnostics.plugin import SchedulerPlugin
 
     class Registrations(SchedulerPlugin):
-        def add_worker(self, scheduler, worker):  # in the scheduler's event loop (this process)
-            starting.registered(scheduler.workers[worker].nthreads)
+        name = "dcplan-registrations"
 
-    cluster.scheduler.add_plugin(Registrations(), name="dcplan-registrations")
+        def add_worker(self, scheduler, worker):
+            starting.registered(scheduler.workers[worker].nthreads, worker)
+
+        def remove_worker(self, scheduler, worker, **kwargs):
+            starting.removed(worker)
+
+    return Registrations()
+
+
+async def _start_workers(cluster, starting: _Starting) -> None:
+    """Start the worker processes of ``cluster``'s worker spec (what ``LocalCluster`` does before its
+    constructor returns), counting them into ``starting`` as they register and leave; raises what a
+    worker's start raised."""
+    cluster.scheduler.add_plugin(_registrations(starting), name="dcplan-registrations")
     await cluster._correct_state()
 
 
@@ -321,14 +340,23 @@ class _Starting:
 
     def __init__(self):
         self.future = None  # concurrent.futures.Future of _start_workers
-        self.threads = 0  # worker threads registered so far
+        self.threads = 0  # threads of the workers registered and not gone since
         self.wake = None  # called (from the scheduler's thread) when a worker registers
+        self._by_worker: dict[str, int] = {}  # address -> threads, of the workers there
 
-    def registered(self, threads: int) -> None:
-        self.threads += threads
+    def registered(self, threads: int, worker: str | None = None) -> None:
+        """A worker (``worker``: its address) registered with ``threads`` threads."""
+        self._by_worker[worker if worker is not None else f"#{len(self._by_worker)}"] = threads
+        self.threads = sum(self._by_worker.values())
         wake = self.wake
         if wake is not None:
             wake()
+
+    def removed(self, worker: str) -> None:
+        """The worker at address ``worker`` left (it died, or the cluster closes): its threads no
+        longer count. The nanny's replacement registers under a new address."""
+        self._by_worker.pop(worker, None)
+        self.threads = sum(self._by_worker.values())
 
     def check(self) -> bool:
         """True while the workers are starting; a :class:`SweepError` naming what their start raised."""
