@@ -165,9 +165,9 @@ def test_while_the_workers_start_tasks_are_submitted_for_the_registered_threads_
     starting.wake = lambda: woken.append(starting.threads)
     threads = runner._Threads(_Nthreads(5), starting)
     assert threads.count() == 0 and starting.check()
-    starting.registered(1)
+    starting.registered(1, "tcp://127.0.0.1:1")
     assert threads.count() == 1 and woken == [1]
-    starting.registered(1)
+    starting.registered(1, "tcp://127.0.0.1:2")
     assert threads.count() == 2 and woken == [1, 2]
     starting.future.set_result(None)
     assert not starting.check()

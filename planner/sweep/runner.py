@@ -344,9 +344,9 @@ class _Starting:
         self.wake = None  # called (from the scheduler's thread) when a worker registers
         self._by_worker: dict[str, int] = {}  # address -> threads, of the workers there
 
-    def registered(self, threads: int, worker: str | None = None) -> None:
-        """A worker (``worker``: its address) registered with ``threads`` threads."""
-        self._by_worker[worker if worker is not None else f"#{len(self._by_worker)}"] = threads
+    def registered(self, threads: int, worker: str) -> None:
+        """The worker at address ``worker`` registered with ``threads`` threads."""
+        self._by_worker[worker] = threads
         self.threads = sum(self._by_worker.values())
         wake = self.wake
         if wake is not None:
