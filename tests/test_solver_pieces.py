@@ -172,21 +172,6 @@ def test_piece_search_without_branches_counts_as_piece_of():
         assert piece_of_both(td, kinks) == (piece_of(td, kinks, False), piece_of(td, kinks, True))
 
 
-def _pair_modes_direct(k, r_d, r_p, c_d, c_p):
-    """The pair's matrix and modes as the kernel computed them before the k-free terms were taken by
-    kind (aca900c's ``_pair_modes_1``, in Python floats: IEEE double, a correctly rounded sqrt) — the
-    reference the refactored kernel must equal bit for bit."""
-    a11 = -(1.0 / r_d + k) / c_d
-    a12 = 1.0 / (r_d * c_d)
-    a21 = 1.0 / (r_d * c_p)
-    a22 = -(1.0 / r_d + 1.0 / r_p) / c_p
-    tr = a11 + a22
-    det = a11 * a22 - a12 * a21
-    disc = 0.25 * tr * tr - det
-    l2 = 0.5 * tr - math.sqrt(disc if disc > 0.0 else 0.0)
-    return a11, a12, a21, a22, det / l2, l2
-
-
 def _bits(xs):
     return np.asarray(xs, np.float64).view(np.int64).tolist()
 
@@ -194,9 +179,11 @@ def _bits(xs):
 def test_pair_modes_from_the_kinds_constants_are_the_direct_bits():
     """The kernel's own functions: pair_modes_pre from pair_matrix_constants (as numpy arrays, the way
     step_levels takes them by kind, and compiled, pair_matrix_constants_1) gives _pair_modes_1's
-    bits, and both the pre-refactor expressions', for the demo's server models and random pairs, at
-    die shares from 0 through the software band's."""
+    bits, and both the pre-refactor expressions' (thermal.pair_modes, the numpy model the kernel was
+    written from), for the demo's server models and random pairs, at die shares from 0 through the
+    software band's."""
     from planner.solver.serverstep import _pair_modes_1, pair_matrix_constants, pair_matrix_constants_1, pair_modes_pre
+    from planner.solver.thermal import pair_modes
 
     rng = np.random.default_rng(12)
     n = 400
@@ -211,7 +198,7 @@ def test_pair_modes_from_the_kinds_constants_are_the_direct_bits():
         for k in (0.0, 1.0, 13.6, float(rng.uniform(0.0, 20.0)), 1e-300):
             a11, l1, l2 = pair_modes_pre(k, args[2], *by_kind[i])
             got = (a11, *by_kind[i, 1:], l1, l2)
-            assert _bits(got) == _bits(_pair_modes_1(k, *args)) == _bits(_pair_modes_direct(k, *args)), (i, k)
+            assert _bits(got) == _bits(_pair_modes_1(k, *args)) == _bits(pair_modes(k, *args)), (i, k)
 
 
 def test_server_step_with_the_kinds_matrix_constants_is_the_same_bits():
