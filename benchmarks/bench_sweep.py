@@ -130,7 +130,6 @@ def scaling(n_variants: int, days: float, workers: int | None, rounds: int, batc
 
     runner._BatchSizer.next = counted_next
     load = [os.getloadavg()[0]]
-    t0 = time.perf_counter()
     load_here = load_kernels()  # the serial baseline runs with loaded kernels, like the workers
     t_cluster = time.perf_counter()
     with connect(workers=w, tasks=n) as client:
