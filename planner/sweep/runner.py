@@ -327,7 +327,7 @@ async def _start_workers(cluster, starting: _Starting) -> None:
     """Start the worker processes of ``cluster``'s worker spec (what ``LocalCluster`` does before its
     constructor returns), counting them into ``starting`` as they register and leave; raises what a
     worker's start raised."""
-    cluster.scheduler.add_plugin(_registrations(starting), name="dcplan-registrations")
+    cluster.scheduler.add_plugin(_registrations(starting))  # (named by its class's ``name``)
     await cluster._correct_state()
 
 
@@ -340,14 +340,17 @@ class _Starting:
 
     def __init__(self):
         self.future = None  # concurrent.futures.Future of _start_workers
-        self.threads = 0  # threads of the workers registered and not gone since
         self.wake = None  # called (from the scheduler's thread) when a worker registers
         self._by_worker: dict[str, int] = {}  # address -> threads, of the workers there
+
+    @property
+    def threads(self) -> int:
+        """Threads of the workers registered and not gone since."""
+        return sum(self._by_worker.values())
 
     def registered(self, threads: int, worker: str) -> None:
         """The worker at address ``worker`` registered with ``threads`` threads."""
         self._by_worker[worker] = threads
-        self.threads = sum(self._by_worker.values())
         wake = self.wake
         if wake is not None:
             wake()
@@ -356,7 +359,6 @@ class _Starting:
         """The worker at address ``worker`` left (it died, or the cluster closes): its threads no
         longer count. The nanny's replacement registers under a new address."""
         self._by_worker.pop(worker, None)
-        self.threads = sum(self._by_worker.values())
 
     def check(self) -> bool:
         """True while the workers are starting; a :class:`SweepError` naming what their start raised."""
