@@ -315,6 +315,11 @@ def test_sweep_through_a_scheduler_survives_a_killed_worker(tmp_path, demo, plan
 
     address, procs = dask_processes
     out = tmp_path / "results.csv"
+
+    def running(dask_worker) -> list[str]:  # (local: sent by value; the workers cannot import this module)
+        """Keys of the tasks the worker is running now (``Client.run`` on a worker)."""
+        return [str(ts.key) for ts in dask_worker.state.executing]
+
     # 20 one-day variants (~2.6 CPU-s) in tasks of 2: a killed worker's batch is run again, whole
     tcs = [str(41 + k) for k in range(10)]
     vary = ["--vary", "control=reactive,predictive", "--vary", f"setpoint.TCS={','.join(tcs)}"]
@@ -322,14 +327,25 @@ def test_sweep_through_a_scheduler_survives_a_killed_worker(tmp_path, demo, plan
                             "--out", str(out), "--json", "--batch", "2"], cwd=ROOT, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 120:  # kill worker 1 once results have started to arrive
-            if out.exists() and out.read_bytes().count(b"\n") >= 3:
-                break
-            time.sleep(0.05)
-        rows_at_kill = out.read_bytes().count(b"\n") - 1
-        assert cli.poll() is None and 2 <= rows_at_kill < 20, "the kill must land mid-sweep"
-        os.killpg(procs["worker1"].pid, signal.SIGKILL)  # worker and its nanny: a lost machine
+        # Kill worker 1 while it runs a variant task of the sweep, once some rows are written: asked of
+        # the worker itself at each poll (not a row count at one instant, which depends on the timing),
+        # so the kill lands mid-sweep by construction (that task's rows cannot have been written yet),
+        # with rows done before it and rows to do after it.
+        def rows_written() -> int:
+            return out.read_bytes().count(b"\n") - 1 if out.exists() else 0
+
+        with Client(address, timeout="30s") as c:
+            victim = next(a for a, w in c.scheduler_info()["workers"].items() if w["name"] == "w1")
+            t0 = time.monotonic()
+            while not (rows_written() >= 2 and any(k.startswith("dcplan-variants-")
+                                                   for k in c.run(running, workers=[victim])[victim])):
+                assert cli.poll() is None, ("the sweep ended before worker 1 ran a task after the first rows",
+                                            cli.communicate())
+                assert time.monotonic() - t0 < 120, "no rows, or worker 1 got no variant task, in 2 minutes"
+                time.sleep(0.02)
+            os.killpg(procs["worker1"].pid, signal.SIGKILL)  # worker and its nanny: a lost machine
+        rows_at_kill = rows_written()
+        assert 2 <= rows_at_kill <= 18, rows_at_kill  # (the victim's batch of 2 was running)
         stdout, stderr = cli.communicate(timeout=180)
     finally:
         _stop_session(cli)
