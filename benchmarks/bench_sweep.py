@@ -33,7 +33,8 @@ Run: ``.venv/bin/python benchmarks/bench_sweep.py [--part kernels|scaling|annual
   ``--workers``) alternate over ``--rounds`` (serial, cluster, serial, cluster …). Reported: the walls
   of each run, the ratio of the sums, the median and the minimum of each mode and the ratio of the
   medians (one disturbed run moves it less), ``uptime`` before and after, and whether the batch is
-  ``clean`` (the rest of the machine used < 1 CPU-s during every run). ``--e2e-root DIR`` runs the
+  ``clean`` (the rest of the machine used < 1 CPU-s during every run), ``quiet`` (clean, and < 1 s of
+  hypervisor steal during every run). ``--e2e-root DIR`` runs the
   same measure against another checkout of dcplan; ``--e2e-compare DIR`` interleaves a second
   checkout's runs with the first's in the same batch (serial, cluster, serial', cluster' per round:
   an A/B on the same machine load; one JSON line per checkout); ``--e2e-method`` overrides the
@@ -416,6 +417,8 @@ def _e2e_run(mode: str, src: Path, n_variants: int, days: float, w: int, method:
 
 #: A run is clean when the rest of the machine used less than this many CPU seconds meanwhile
 CLEAN_OTHERS_CPU_S = 1.0
+#: A clean run is quiet when the hypervisor also stole less than this many seconds from the machine meanwhile
+QUIET_STEAL_S = 1.0
 
 
 def _e2e_summary(runs: dict[str, list[dict]], src: Path, days: float, w: int, rounds: int, load: list[float],
@@ -446,6 +449,10 @@ def _e2e_summary(runs: dict[str, list[dict]], src: Path, days: float, w: int, ro
             "speedup_of_minima": round(min(ser) / min(clu), 3),
             # clean: every run of the batch had the rest of the machine below CLEAN_OTHERS_CPU_S
             "clean": all(o is not None and o < CLEAN_OTHERS_CPU_S for o in others),
+            # quiet: clean, and the hypervisor took less than QUIET_STEAL_S from every run (steal is not other
+            # processes' CPU: a clean run can still lose seconds to it, planner/sweep/STATUS.md session 10)
+            "quiet": all(o is not None and o < CLEAN_OTHERS_CPU_S for o in others)
+            and all(r.get("steal_s") is not None and r["steal_s"] < QUIET_STEAL_S for m in runs for r in runs[m]),
             "define_s": {"serial": med("define_s", "serial"), "cluster": med("define_s", "cluster")},
             "cluster_to_first_row_s": med("to_first_row_s", "cluster"),
             "serial_to_first_row_s": med("to_first_row_s", "serial"),
