@@ -609,6 +609,35 @@ def test_after_a_preload_without_numba_target_set_up_a_later_load_or_compile_doe
         assert a == b, key  # the same machine code: the same figures, bit for bit
 
 
+def test_a_preload_that_fails_without_numba_target_set_up_is_done_again_the_usual_way():
+    """Should a kernel need numba's registries to load after all, the forkserver's load without the
+    set-up fails and the server loads again with it (numba's own way) instead of leaving every
+    worker to load the kernels itself; numba's ``refresh`` is its own again either way."""
+    from planner.sweep.kernels import load_kernels
+
+    load_kernels()  # the cache warm
+    code = ("import json\n"
+            "from numba.core.registry import cpu_target\n"
+            "from planner.sweep import kernels\n"
+            "calls, real = [], kernels._warm_short_runs\n"
+            "def needs_the_set_up():\n"
+            "    deferred = 'refresh' in vars(cpu_target.target_context)\n"
+            "    calls.append(deferred)\n"
+            "    if deferred:\n"
+            "        raise LookupError('no lowering for this kernel without the registries')\n"
+            "    real()\n"
+            "kernels._warm_short_runs = needs_the_set_up\n"
+            "print(json.dumps({'status': kernels.preload_from_cache(), 'calls': calls,\n"
+            "  'loaded': kernels.loaded_s() is not None, 'counts': kernels.cache_counts(),\n"
+            "  'own_refresh': 'refresh' not in vars(cpu_target.target_context)}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert res["status"] == "loaded" and res["calls"] == [True, False] and res["loaded"] and res["own_refresh"], res
+    assert res["counts"][0] > 0 and res["counts"][1] == 0, res  # from the cache, nothing compiled
+
+
 def test_the_forkserver_modules_do_nothing_outside_the_forkserver():
     """Imported anywhere but in the forkserver (an import of every planner module, a documentation
     tool), the server's first and last preload leave the collector on, set no thread setting and

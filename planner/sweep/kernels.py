@@ -11,7 +11,7 @@ planner/sweep/STATUS.md). Two ways keep that load out of the variants:
 * the embedded cluster's forkserver loads them once, before it forks the workers
   (:func:`preload_from_cache`, run by :mod:`.preload`): every worker starts with them loaded
   (copy-on-write), so the load is paid once instead of once per worker, and there without numba's
-  target set-up (:func:`_target_set_up_deferred`: ~0.2 CPU-s less on every sweep's start) — but only what numba's
+  target set-up (:func:`_target_set_up_deferred`: 0.2–0.4 CPU-s less on every sweep's start) — but only what numba's
   cache already holds: the server compiles nothing (a fresh install would otherwise compile for a
   minute inside the cluster's start, with Ctrl+C ignored there) and starts no thread (it must be
   single-threaded when it forks);
@@ -179,7 +179,7 @@ def _target_set_up_deferred():
     and datetime implementations …), what *compiling* needs. A cached kernel needs none of it: its
     machine code is linked against numba's runtime and helper symbols, which the context has from its
     creation, and its environment imports the modules it names itself. In the forkserver that set-up
-    was ~0.2 of its ~1.0–1.2 CPU-s start, on the path of every sweep's first row (planner/sweep/STATUS.md,
+    was 0.2–0.4 of its 1.0–1.4 CPU-s start, on the path of every sweep's first row (planner/sweep/STATUS.md,
     session 10). So here the context's ``refresh`` is a no-op (an attribute of the instance over the
     class's method), and afterwards numba's own again: the first compile or load outside the block (a
     worker's first long variant, another specialisation) does the whole set-up then, as numba always
