@@ -8,7 +8,8 @@ JSON object: ``marks`` (seconds from the call: variants defined, forkserver star
 importing ``distributed``, scheduler up, kernel plugin registered, first row, last row, returned),
 ``forkserver`` (its preload imports: start, end, CPU seconds; its CPU in all), ``workers`` (each: fork,
 registered with the scheduler, first task start and end, last task end, tasks, variants, seconds
-busy in tasks, CPU seconds of the process and of the task thread), ``main_threads_cpu`` (this
+busy in tasks, CPU seconds of the process and of the task thread, its last four tasks, its idle time
+before the last row, the variants of each of its tasks), ``main_threads_cpu`` (this
 process's threads during the run: the sweep's own thread, Dask's event loop with scheduler, nannies
 and client), ``load`` (1-min load average). ``--root`` measures another checkout (e.g. main's).
 
@@ -182,7 +183,12 @@ def main() -> None:
         out["workers"].append({**ev, "first_task": round(tasks[0][1] - t0, 3), "first_task_end": round(tasks[0][2] - t0, 3),
                                "last_task_end": round(tasks[-1][2] - t0, 3), "tasks": len(tasks),
                                "variants": sum(e[3] for e in tasks), "busy_s": round(sum(e[2] - e[1] for e in tasks), 3),
-                               "cpu": round(w["cpu"], 3), "task_thread_cpu": round(sum(e[4] for e in tasks), 3)})
+                               "cpu": round(w["cpu"], 3), "task_thread_cpu": round(sum(e[4] for e in tasks), 3),
+                               # the sweep's end: this worker's last tasks (start, end, variants) and how long it
+                               # sat idle before the last row arrived (the other worker's last task still running)
+                               "last_tasks": [[round(e[1] - t0, 3), round(e[2] - t0, 3), e[3]] for e in tasks[-4:]],
+                               "idle_at_end_s": round(marks["last_row"] - tasks[-1][2], 3),
+                               "task_sizes": [e[3] for e in tasks]})
     out["load"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))
 

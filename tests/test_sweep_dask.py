@@ -315,6 +315,11 @@ def test_sweep_through_a_scheduler_survives_a_killed_worker(tmp_path, demo, plan
 
     address, procs = dask_processes
     out = tmp_path / "results.csv"
+
+    def running(dask_worker) -> list[str]:  # (local: sent by value; the workers cannot import this module)
+        """Keys of the tasks the worker is running now (``Client.run`` on a worker)."""
+        return [str(ts.key) for ts in dask_worker.state.executing]
+
     # 20 one-day variants (~2.6 CPU-s) in tasks of 2: a killed worker's batch is run again, whole
     tcs = [str(41 + k) for k in range(10)]
     vary = ["--vary", "control=reactive,predictive", "--vary", f"setpoint.TCS={','.join(tcs)}"]
@@ -322,14 +327,25 @@ def test_sweep_through_a_scheduler_survives_a_killed_worker(tmp_path, demo, plan
                             "--out", str(out), "--json", "--batch", "2"], cwd=ROOT, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 120:  # kill worker 1 once results have started to arrive
-            if out.exists() and out.read_bytes().count(b"\n") >= 3:
-                break
-            time.sleep(0.05)
-        rows_at_kill = out.read_bytes().count(b"\n") - 1
-        assert cli.poll() is None and 2 <= rows_at_kill < 20, "the kill must land mid-sweep"
-        os.killpg(procs["worker1"].pid, signal.SIGKILL)  # worker and its nanny: a lost machine
+        # Kill worker 1 while it runs a variant task of the sweep, once some rows are written: asked of
+        # the worker itself at each poll (not a row count at one instant, which depends on the timing),
+        # so the kill lands mid-sweep by construction (that task's rows cannot have been written yet),
+        # with rows done before it and rows to do after it.
+        def rows_written() -> int:
+            return out.read_bytes().count(b"\n") - 1 if out.exists() else 0
+
+        with Client(address, timeout="30s") as c:
+            victim = next(a for a, w in c.scheduler_info()["workers"].items() if w["name"] == "w1")
+            t0 = time.monotonic()
+            while not (rows_written() >= 2 and any(k.startswith("dcplan-variants-")
+                                                   for k in c.run(running, workers=[victim])[victim])):
+                assert cli.poll() is None, ("the sweep ended before worker 1 ran a task after the first rows",
+                                            cli.communicate())
+                assert time.monotonic() - t0 < 120, "no rows, or worker 1 got no variant task, in 2 minutes"
+                time.sleep(0.02)
+            os.killpg(procs["worker1"].pid, signal.SIGKILL)  # worker and its nanny: a lost machine
+        rows_at_kill = rows_written()
+        assert 2 <= rows_at_kill <= 18, rows_at_kill  # (the victim's batch of 2 was running)
         stdout, stderr = cli.communicate(timeout=180)
     finally:
         _stop_session(cli)
@@ -464,6 +480,7 @@ def state():
             "kernel_loaded": bool(integrate._advance.signatures),
             "numba_threads": numba.config.NUMBA_NUM_THREADS, "dcplan_threads": os.environ.get("DCPLAN_THREADS"),
             "gc": [gc.isenabled(), gc.get_freeze_count()],
+            "target_set_up": "numba.np.arraymath" in sys.modules,
             "server_threads_after_forks": psutil.Process().parent().num_threads()}
 
 if __name__ == "__main__":
@@ -508,6 +525,8 @@ def test_the_forkserver_loads_the_cached_kernels_once_and_the_workers_load_none(
         assert b["counts"] == b["server_counts"], b
         assert a["counts"] == b["server_counts"] and a["loaded_s"] == b["server_s"], a  # the worker loaded nothing
         assert a["numba_threads"] == 1 and a["dcplan_threads"] == "1", a
+        # numba's target set-up (its registries, scipy.linalg) was skipped in the server and was not needed
+        assert not b["target_set_up"] and not a["target_set_up"], (b, a)
         # the collector, paused for the server's imports, is on; the server's objects are frozen (not rescanned)
         assert b["gc"][0] and a["gc"][0] and b["gc"][1] > 100_000, b
 
@@ -516,7 +535,8 @@ def test_with_a_cold_numba_cache_the_forkserver_compiles_nothing(tmp_path):
     """A fresh install (numba's cache empty): the forkserver's preload stops at numba's first compile,
     before anything is compiled (nothing written to the cache, seconds not the minute a compile
     takes, no compile listener left behind), and leaves the load to the worker plugin (loaded_s unset),
-    which loads or compiles in each worker (tests above). numba's target set-up is done anyway."""
+    which loads or compiles in each worker (tests above). numba's target set-up is not done there
+    either (the worker's compile does it; next test)."""
     code = ("import json, sys, time; t = time.perf_counter()\n"
             "import planner.sweep.preload as p\n"
             "from numba.core import event\n"
@@ -533,9 +553,60 @@ def test_with_a_cold_numba_cache_the_forkserver_compiles_nothing(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert res["status"].startswith("cold") and res["seconds"] is None and res["loaded_s"] is None, res
-    assert res["compiled"] == 0 and res["counts"][0] == 0 and res["listeners"] == 0 and res["target_set_up"], res
+    assert res["compiled"] == 0 and res["counts"][0] == 0 and res["listeners"] == 0 and not res["target_set_up"], res
     assert [p for p in cache.rglob("*") if p.is_file()] == []  # numba saves what it compiles: nothing
     assert res["wall"] < 30, res  # imports and the target set-up; compiling the kernels takes minutes
+
+
+def test_after_a_preload_without_numba_target_set_up_a_later_load_or_compile_does_the_set_up():
+    """The forkserver loads the short runs' kernels from the cache without numba's target set-up
+    (``kernels._target_set_up_deferred``): in a process that did so, the set-up is not done and the
+    kernels give the same figures as in a process that did it; the next load of another
+    specialisation (the float32 loop series of long runs, what a worker's first long variant loads)
+    and a compile of a new function then do numba's whole set-up as usual, and the context has
+    numba's own ``refresh`` again."""
+    from planner.sweep.kernels import load_kernels
+
+    load_kernels()  # the cache warm (both specialisations)
+    code = ("import json, sys\n"
+            "import planner.sweep.preload as p\n"
+            "from planner.sweep import kernels\n"
+            "from numba.core.registry import cpu_target\n"
+            "from planner.solver.examples import liquid_burst_plan\n"
+            "from planner.solver.run import simulate\n"
+            "from planner.solver import recorder\n"
+            "plan = liquid_burst_plan(lag_s=60.0, horizon_s=1200.0)\n"
+            "out = {'status': p.STATUS, 'after_preload': 'numba.np.arraymath' in sys.modules,\n"
+            "       'own_refresh': 'refresh' not in vars(cpu_target.target_context), 'counts': [kernels.cache_counts()],\n"
+            "       'summary': simulate(plan, weather=30.0, step_s=10.0).summary()}\n"
+            "out['short_again'] = 'numba.np.arraymath' in sys.modules\n"
+            "with recorder.loop_series_in_float32():\n"
+            "    out['float32'] = simulate(plan, weather=30.0, step_s=10.0, rtol=1e-3).summary()\n"
+            "out['counts'].append(kernels.cache_counts())\n"
+            "out['after_long'] = 'numba.np.arraymath' in sys.modules\n"
+            "import numba\n"
+            "out['new_function'] = numba.njit(lambda x: x * 2.0 + 1.0)(3.0)\n"
+            "print(json.dumps(out, default=str))")
+    env = {k: v for k, v in os.environ.items() if k != "DCPLAN_FORKSERVER_DASK_ENV"}
+
+    def run_(extra):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                             env={**env, "PYTHONPATH": str(ROOT), **extra})
+        assert out.returncode == 0, out.stderr[-3000:]
+        return __import__("json").loads(out.stdout.strip().splitlines()[-1])
+
+    pre = run_({"DCPLAN_FORKSERVER": "1"})  # as the forkserver: the preload loads the short runs' kernels
+    plain = run_({})  # any other process: numba's own way (the preload does nothing)
+    assert pre["status"] == "loaded" and plain["status"] == "not the forkserver", (pre, plain)
+    assert not pre["after_preload"] and not pre["short_again"] and pre["own_refresh"], pre
+    (hits0, misses0), (hits1, misses1) = pre["counts"]
+    assert hits0 > 0 and hits1 > hits0 and misses0 == misses1 == 0, pre  # the float32 kernel: from the cache
+    assert pre["after_long"] and plain["after_long"], (pre, plain)  # numba's set-up done at that load
+    assert pre["new_function"] == plain["new_function"] == 7.0
+    for key in ("summary", "float32"):
+        a, b = dict(pre[key]), dict(plain[key])
+        a.pop("wall_time_s", None), b.pop("wall_time_s", None)
+        assert a == b, key  # the same machine code: the same figures, bit for bit
 
 
 def test_the_forkserver_modules_do_nothing_outside_the_forkserver():

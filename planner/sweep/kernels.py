@@ -10,7 +10,8 @@ planner/sweep/STATUS.md). Two ways keep that load out of the variants:
 
 * the embedded cluster's forkserver loads them once, before it forks the workers
   (:func:`preload_from_cache`, run by :mod:`.preload`): every worker starts with them loaded
-  (copy-on-write), so the load is paid once instead of once per worker — but only what numba's
+  (copy-on-write), so the load is paid once instead of once per worker, and there without numba's
+  target set-up (:func:`_target_set_up_deferred`: ~0.2 CPU-s less on every sweep's start) — but only what numba's
   cache already holds: the server compiles nothing (a fresh install would otherwise compile for a
   minute inside the cluster's start, with Ctrl+C ignored there) and starts no thread (it must be
   single-threaded when it forks);
@@ -27,6 +28,7 @@ import os
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -138,28 +140,64 @@ def preload_from_cache() -> str:
         single-threaded when it forks
     ``"failed: …"``  anything else; left to the workers
 
-    numba's own target set-up (its lowering registries; it imports ``scipy.linalg``) is done in any
-    case: it compiles nothing and starts no thread."""
+    The kernels are loaded without numba's target set-up (:func:`_target_set_up_deferred`): what a
+    cached kernel needs is there without it, and a worker that compiles or loads another
+    specialisation later (its first long variant) does the set-up then, in the worker."""
     global _loaded_s
     if _loaded_s is not None:
         return "loaded"
     from numba.core import event
-    from numba.core.registry import cpu_target
 
     t = time.perf_counter()
     try:
-        cpu_target.target_context.refresh()
         if any(d.targetoptions.get("parallel") for d in solver_dispatchers()) and not _pool_joined_at_fork():
             return "parallel"
         try:
             with event.install_listener("numba:compile", _no_compile_listener()):
-                _warm_short_runs()
+                try:
+                    with _target_set_up_deferred():
+                        _warm_short_runs()
+                except (_WouldCompile, KeyboardInterrupt):
+                    raise
+                except Exception:  # noqa: BLE001 (a kernel that needs the set-up after all: numba's own way)
+                    _warm_short_runs()
         except _WouldCompile as exc:
             return f"cold ({exc})" if str(exc) else "cold"
     except Exception as exc:  # noqa: BLE001 (the forkserver must come up: the workers load them then)
         return f"failed: {exc.__class__.__name__}: {exc}"
     _loaded_s = time.perf_counter() - t
     return "loaded"
+
+
+@contextmanager
+def _target_set_up_deferred():
+    """Within this block numba loads kernels from its on-disk cache without its target set-up.
+
+    numba refreshes its CPU target context before every load from the cache
+    (``caching.Cache.load_overload``): it imports and installs every lowering and typing registry
+    numba has (``numba.np.linalg`` and with it ``scipy.linalg``, cffi's parser, the unicode, random
+    and datetime implementations …), what *compiling* needs. A cached kernel needs none of it: its
+    machine code is linked against numba's runtime and helper symbols, which the context has from its
+    creation, and its environment imports the modules it names itself. In the forkserver that set-up
+    was ~0.2 of its ~1.0–1.2 CPU-s start, on the path of every sweep's first row (planner/sweep/STATUS.md,
+    session 10). So here the context's ``refresh`` is a no-op (an attribute of the instance over the
+    class's method), and afterwards numba's own again: the first compile or load outside the block (a
+    worker's first long variant, another specialisation) does the whole set-up then, as numba always
+    does. Only for a single-threaded process (the forkserver): another thread compiling meanwhile would
+    find the registries missing. Compiling inside the block is stopped by :func:`preload_from_cache`'s
+    listener before it starts."""
+    from numba.core.registry import cpu_target
+
+    ctx = cpu_target.target_context
+    ctx.refresh = _no_refresh
+    try:
+        yield
+    finally:
+        del ctx.refresh
+
+
+def _no_refresh() -> None:
+    """numba's target context refresh, skipped (:func:`_target_set_up_deferred`)."""
 
 
 class SolverKernels(WorkerPlugin):
