@@ -149,8 +149,8 @@ def test_a_pass_never_waits_for_a_helper_that_is_not_running(three_pods, unlumpe
 def test_pool_hands_out_each_chunk_of_each_pass_once():
     """The claim protocol (:func:`.serverstep.pool_publish` / ``pool_claim`` / ``pool_wait``): the
     stepping thread and two helpers claiming over 3,000 passes of 7 chunks each: every chunk of
-    every pass is taken exactly once, biggest first, and a claim read in one pass cannot succeed
-    in the next (the claim word carries the pass's number)."""
+    every pass is taken exactly once, and a claim read in one pass cannot succeed in the next (the
+    claim word carries the pass's number); one thread alone takes them biggest first."""
     from numba import njit
     from planner.solver.jit import atomic_add, atomic_cas, atomic_load
     from planner.solver.serverstep import (POOL_CLAIM, POOL_DONE, POOL_QUIT, POOL_SHIFT, pool_claim, pool_publish,
@@ -159,11 +159,10 @@ def test_pool_hands_out_each_chunk_of_each_pass_once():
     K = chunk_plan(air, air + 7, np.arange(air.size), min_servers=1)
     assert K.bounds.size == 8 and K.order.tolist()[:2] == [1, 4]
     passes = 3000
-    seen = np.zeros((passes + 1, 7), np.int64)
-    first = np.full(passes + 1, -1, np.int64)
+    seen = np.zeros((passes + 2, 7), np.int64)  # by the pass's number (1: the lone thread's)
 
     @njit(nogil=True)
-    def claim_all(K, seen, first):
+    def claim_all(K, seen):
         ran = 0
         while atomic_load(K.pool, POOL_QUIT) == 0:
             c = pool_claim(K)
@@ -171,15 +170,14 @@ def test_pool_hands_out_each_chunk_of_each_pass_once():
                 continue
             p = K.pool[POOL_CLAIM] >> POOL_SHIFT  # (this pass: it cannot end before this chunk is done)
             atomic_add(seen[p], c, 1)
-            atomic_cas(first, p, -1, c)
             atomic_add(K.pool, POOL_DONE, 1)
             ran += 1
         return ran
 
     @njit(nogil=True)
-    def drive(K, seen, first, passes):
+    def drive(K, seen, passes):
         stale_ok = 0
-        for p in range(1, passes + 1):
+        for _ in range(passes):
             old = atomic_load(K.pool, POOL_CLAIM)  # the last pass's word: every chunk handed out
             pool_publish(K, 1, 0, 0, 1.0)
             if atomic_cas(K.pool, POOL_CLAIM, old - 1, old):  # a stale claim of the last pass
@@ -188,24 +186,35 @@ def test_pool_hands_out_each_chunk_of_each_pass_once():
                 c = pool_claim(K)
                 if c < 0:
                     break
-                atomic_add(seen[p], c, 1)
-                atomic_cas(first, p, -1, c)
+                atomic_add(seen[K.pool[POOL_CLAIM] >> POOL_SHIFT], c, 1)
                 atomic_add(K.pool, POOL_DONE, 1)
             pool_wait(K)
         return stale_ok
 
-    helpers = [threading.Thread(target=claim_all, args=(K, seen, first)) for _ in range(2)]
+    @njit(nogil=True)
+    def alone(K, out):
+        pool_publish(K, 1, 0, 0, 1.0)
+        for q in range(out.size):
+            out[q] = pool_claim(K)
+            if out[q] >= 0:
+                atomic_add(K.pool, POOL_DONE, 1)
+        pool_wait(K)
+
+    out = np.zeros(8, np.int64)
+    alone(K, out)
+    assert out.tolist() == [1, 4, 0, 2, 3, 5, 6, -1]  # biggest first, then none left
+
+    helpers = [threading.Thread(target=claim_all, args=(K, seen)) for _ in range(2)]
     for h in helpers:
         h.start()
     try:
-        stale = drive(K, seen, first, passes)
+        stale = drive(K, seen, passes)
     finally:
         K.pool[POOL_QUIT] = 1
         for h in helpers:
             h.join()
     assert stale == 0
-    assert np.array_equal(seen[1:], np.ones((passes, 7), np.int64))  # each chunk once a pass
-    assert np.all(first[1:] == 1)  # the biggest chunk goes first
+    assert np.array_equal(seen[2:], np.ones((passes, 7), np.int64)) and not seen[:2].any()  # each chunk once a pass
 
 
 @TWO
