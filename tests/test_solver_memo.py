@@ -38,8 +38,10 @@ def test_constants_by_kind_are_each_servers_constants():
     assert np.array_equal(L.ix[:, IX_AIR], T.air) and np.array_equal(L.ix[:, IX_LIQ], T.liq)
     assert np.array_equal(L.ix[:, IX_RACK], T.rack)
     for lv in range(L.factors.size):
+        G1 = L.F1[lv] + L.F2[lv]  # −∂ΔX/∂T_coolant, and the heat sensitivity to the coolant [J/K]
+        g = -(np.vstack((model.c_die, model.c_plate)) * G1).sum(axis=0)
         cols = (T.p_idle, T.p_dyn, T.r_th, T.r_plate, T.c_die, T.c_plate, T.wa, T.wb, T.hf, L.F1[lv, 0], L.F1[lv, 1],
-                L.F2[lv, 0], L.F2[lv, 1], L.G1[lv, 0], L.G1[lv, 1], model.first_kink, model.off_max, L.g[lv],
+                L.F2[lv, 0], L.F2[lv, 1], G1[0], G1[1], model.first_kink, model.off_max, g,
                 *pair_matrix_constants(T.r_die, T.r_plate, T.c_die, T.c_plate))  # (their bits: test_solver_pieces)
         assert len(cols) == ROW_LEN
         full = np.stack([np.asarray(c, float) for c in cols], axis=1)
@@ -48,7 +50,8 @@ def test_constants_by_kind_are_each_servers_constants():
 
 def test_memo_flags_follow_the_inputs_bits():
     """Bit 0: the jobs' means are the same bits as at the last pass; bit 1: the rack powers are —
-    compared as bits (−0.0 is not 0.0); −1: the memo is off; 0: nothing stored yet."""
+    compared as bits (−0.0 is not 0.0); −1: the memo is off; 0: nothing stored yet (then the arrays'
+    sizes are checked against the counts the memo was set up for)."""
     _, model = _model(8)
     T = server_table(model)
     assert _memo(server_chunks(T), np.zeros(3), np.zeros(4)) == -1  # off: nothing compared, nothing stored
@@ -68,8 +71,12 @@ def test_memo_flags_follow_the_inputs_bits():
     rp0 = rack_p.copy()
     rp0[2] = -0.0  # equal to 0.0 as a float, not as bits
     assert _memo(K, uj, rp0) == 1
+    # the sizes are checked once, at the first pass (server_chunks has the counts, not the arrays)
+    K.memo[0] = 0
     with pytest.raises(ValueError, match="other numbers of jobs or racks"):
         _memo(K, uj[:2], rack_p)
+    with pytest.raises(ValueError, match="other numbers of jobs or racks"):
+        _memo(K, uj, rack_p[:3])
 
 
 def test_predict_pass_takes_back_only_what_is_unchanged():

@@ -90,6 +90,134 @@ def test_one_and_two_threads_give_identical_results(three_pods, unlumped_paralle
 
 
 @TWO
+def test_numba_threads_path_gives_the_same_bits_as_the_pool(three_pods, unlumped_parallel, monkeypatch):
+    """The chunks on numba's threads (``prange``, ``integrate.THREAD_POOL`` off) and on the run's
+    helper pool: every result array the same bits as one thread."""
+    monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)  # a chunk a pod
+    sc = _hot_afternoon(three_pods)
+    one = simulate(three_pods, sc, step_s=1.0, threads=1)
+    pooled = simulate(three_pods, sc, step_s=1.0, threads=2)
+    monkeypatch.setattr(integrate, "THREAD_POOL", False)
+    numba_threads = simulate(three_pods, sc, step_s=1.0, threads=2)
+    assert pooled.threads == numba_threads.threads == 2 and one.throttled_gpu_hours > 5.0
+    a = _arrays(one)
+    for r in (pooled, numba_threads):
+        b = _arrays(r)
+        assert [k for k in a if not np.array_equal(a[k], b[k], equal_nan=True)] == []
+
+
+def _pool_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("dcplan-pool")]
+
+
+@TWO
+def test_pool_helpers_end_with_the_run(three_pods, unlumped_parallel, monkeypatch):
+    """The pool's helper threads run while the run steps and end with it: after a finished run, a
+    cancelled one and one whose progress callback raised."""
+    monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)
+    sc = _hot_afternoon(three_pods, hours=0.1)
+    seen = []
+    simulate(three_pods, sc, step_s=1.0, threads=2, progress=lambda f: seen.append(len(_pool_threads())))
+    assert max(seen) == 1 and _pool_threads() == []
+    polls = []
+    res = simulate(three_pods, sc, step_s=1.0, threads=2, cancel=lambda: polls.append(1) or len(polls) > 3)
+    assert res.cancelled and _pool_threads() == []
+
+    def boom(f):
+        if f > 0.2:
+            raise RuntimeError("progress callback failed")
+    with pytest.raises(RuntimeError, match="progress callback failed"):
+        simulate(three_pods, sc, step_s=1.0, threads=2, progress=boom)
+    assert _pool_threads() == []
+
+
+@TWO
+def test_a_pass_never_waits_for_a_helper_that_is_not_running(three_pods, unlumped_parallel, monkeypatch):
+    """The stepping thread claims chunks itself and waits only for chunks a helper took: with the
+    pool on and no helper running at all (one that never got a core), the run finishes with the
+    same bits as one thread."""
+    monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)
+    sc = _hot_afternoon(three_pods, hours=0.1)
+    one = simulate(three_pods, sc, step_s=1.0, threads=1)
+    monkeypatch.setattr(integrate, "_start_helpers", lambda count, args, loading: [])
+    alone = simulate(three_pods, sc, step_s=1.0, threads=2)
+    assert alone.threads == 2
+    a, b = _arrays(one), _arrays(alone)
+    assert [k for k in a if not np.array_equal(a[k], b[k], equal_nan=True)] == []
+
+
+def test_pool_hands_out_each_chunk_of_each_pass_once():
+    """The claim protocol (:func:`.serverstep.pool_publish` / ``pool_claim`` / ``pool_wait``): the
+    stepping thread and two helpers claiming over 3,000 passes of 7 chunks each: every chunk of
+    every pass is taken exactly once, and a claim read in one pass cannot succeed in the next (the
+    claim word carries the pass's number); one thread alone takes them biggest first."""
+    from numba import njit
+    from planner.solver.jit import atomic_add, atomic_cas, atomic_load
+    from planner.solver.serverstep import (POOL_CLAIM, POOL_DONE, POOL_QUIT, POOL_SHIFT, pool_claim, pool_publish,
+                                           pool_wait)
+    air = np.repeat(np.arange(7), [3, 9, 3, 3, 5, 3, 3])  # chunk sizes 3, 9, 3, 3, 5, 3, 3
+    K = chunk_plan(air, air + 7, np.arange(air.size), min_servers=1)
+    assert K.bounds.size == 8 and K.order.tolist()[:2] == [1, 4]
+    passes = 3000
+    seen = np.zeros((passes + 2, 7), np.int64)  # by the pass's number (1: the lone thread's)
+
+    @njit(nogil=True)
+    def claim_all(K, seen):
+        ran = 0
+        while atomic_load(K.pool, POOL_QUIT) == 0:
+            c = pool_claim(K)
+            if c < 0:
+                continue
+            p = K.pool[POOL_CLAIM] >> POOL_SHIFT  # (this pass: it cannot end before this chunk is done)
+            atomic_add(seen[p], c, 1)
+            atomic_add(K.pool, POOL_DONE, 1)
+            ran += 1
+        return ran
+
+    @njit(nogil=True)
+    def drive(K, seen, passes):
+        stale_ok = 0
+        for _ in range(passes):
+            old = atomic_load(K.pool, POOL_CLAIM)  # the last pass's word: every chunk handed out
+            pool_publish(K, 1, 0, 0, 1.0)
+            if atomic_cas(K.pool, POOL_CLAIM, old - 1, old):  # a stale claim of the last pass
+                stale_ok += 1
+            while True:
+                c = pool_claim(K)
+                if c < 0:
+                    break
+                atomic_add(seen[K.pool[POOL_CLAIM] >> POOL_SHIFT], c, 1)
+                atomic_add(K.pool, POOL_DONE, 1)
+            pool_wait(K)
+        return stale_ok
+
+    @njit(nogil=True)
+    def alone(K, out):
+        pool_publish(K, 1, 0, 0, 1.0)
+        for q in range(out.size):
+            out[q] = pool_claim(K)
+            if out[q] >= 0:
+                atomic_add(K.pool, POOL_DONE, 1)
+        pool_wait(K)
+
+    out = np.zeros(8, np.int64)
+    alone(K, out)
+    assert out.tolist() == [1, 4, 0, 2, 3, 5, 6, -1]  # biggest first, then none left
+
+    helpers = [threading.Thread(target=claim_all, args=(K, seen)) for _ in range(2)]
+    for h in helpers:
+        h.start()
+    try:
+        stale = drive(K, seen, passes)
+    finally:
+        K.pool[POOL_QUIT] = 1
+        for h in helpers:
+            h.join()
+    assert stale == 0
+    assert np.array_equal(seen[2:], np.ones((passes, 7), np.int64)) and not seen[:2].any()  # each chunk once a pass
+
+
+@TWO
 def test_chunked_passes_agree_with_one_pass_to_rounding(three_pods, unlumped_parallel, monkeypatch):
     """Per-loop sums are added in one pass's order (exact); the chunks' partial sums of IT energy
     and lost work differ from one running sum by rounding only (measured ≤ 4.3e-13 relative)."""

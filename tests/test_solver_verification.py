@@ -129,6 +129,7 @@ def test_energy_check_catches_a_20_percent_server_energy_error(monkeypatch):
     temperature rise, time constant and GPU-group share stays the same and only the energy is wrong).
     Its own balance still closes (it is bookkeeping), but the comparison with solve_ivp fails by ~20 %."""
     from planner.solver import integrate
+    from planner.solver.serverstep import ROW_G
     plan = small_air_plan()
     # air at 20 °C (chilled water at 12 °C for the coil's 8 K approach): the GPUs stay well below max
     # operating, nothing throttles
@@ -145,7 +146,9 @@ def test_energy_check_catches_a_20_percent_server_energy_error(monkeypatch):
 
     def inflated_levels(model, table, dt, factors):  # the servers' heat sensitivity of the same C
         lv = original_levels(model, table, dt, factors)
-        return lv._replace(g=lv.g * 1.2, g_self=lv.g_self * 1.2)
+        rows = lv.rows.copy()  # (the passes read each kind's g from its row, Γ's diagonal from g_self)
+        rows[:, :, ROW_G] *= 1.2
+        return lv._replace(rows=rows, g_self=lv.g_self * 1.2)
     monkeypatch.setattr(integrate, "server_table", inflated)
     monkeypatch.setattr(integrate, "step_levels", inflated_levels)
     bad = simulate(plan, weather=25.0, horizon_s=3600.0)

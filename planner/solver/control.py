@@ -379,6 +379,13 @@ def fopdt_ring(delays, taus, initial, min_step: float) -> FopdtRing:
                      np.zeros(m, np.int64), np.ones(m, np.int64))
 
 
+@njit(refcount=False, inline="always")
+def _wrap(j, cap):
+    """``j % cap`` for ``0 ≤ j < 2·cap`` (a ring slot: the first piece's slot plus an offset below the
+    ring's length), without a divide."""
+    return j - cap if j >= cap else j
+
+
 @njit(refcount=False)
 def ring_window(R, l, t0, h):
     """:meth:`FopdtHistory.window` of loop ``l``: ``(ȳ_hist, ω, y1_hist, ω1)``."""
@@ -393,7 +400,7 @@ def ring_window(R, l, t0, h):
     lo, hi = 0, last
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if R.ts[l, (f0 + mid) % cap] > a:
+        if R.ts[l, _wrap(f0 + mid, cap)] > a:
             hi = mid - 1
         else:
             lo = mid
@@ -403,13 +410,13 @@ def ring_window(R, l, t0, h):
     pos = a
     end_hist = b if b < t0 else t0
     while pos < end_hist:
-        seg_end = R.ts[l, (f0 + i + 1) % cap] if i < last else math.inf
+        seg_end = R.ts[l, _wrap(f0 + i + 1, cap)] if i < last else math.inf
         if seg_end > end_hist:
             seg_end = end_hist
         d = seg_end - pos
         if d > 0.0:
             e = math.exp(-d / tau)
-            u = R.cs[l, (f0 + i) % cap]
+            u = R.cs[l, _wrap(f0 + i, cap)]
             integ += u * d + (y - u) * tau * (1.0 - e)
             y = u + (y - u) * e
         pos = seg_end
@@ -428,13 +435,13 @@ def ring_commit(R, l, t0, h, command, y1):
     cap = R.ts.shape[1]
     f0 = R.first[l]
     n = R.count[l]
-    R.ts[l, (f0 + n) % cap] = t0
-    R.cs[l, (f0 + n) % cap] = command
+    R.ts[l, _wrap(f0 + n, cap)] = t0
+    R.cs[l, _wrap(f0 + n, cap)] = command
     n += 1
     R.y[l] = y1
     keep_from = t0 + h - R.delay[l]
     j = 0
-    while j + 1 < n and R.ts[l, (f0 + j + 1) % cap] <= keep_from:
+    while j + 1 < n and R.ts[l, _wrap(f0 + j + 1, cap)] <= keep_from:
         j += 1
-    R.first[l] = (f0 + j) % cap
+    R.first[l] = _wrap(f0 + j, cap)
     R.count[l] = n - j

@@ -16,11 +16,12 @@ import numpy as np
 from . import defaults as d
 import numba
 
-from .jit import PRANGE_ONLY, njit
+from .jit import PRANGE_ONLY, atomic_add, atomic_load, njit, os_sleep_us, os_yield, spin_pause
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
 from .serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_A12, ROW_A21, ROW_A22, ROW_C_DIE, ROW_C_PLATE,
                          ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_INV_RD, ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE,
-                         ROW_R_PLATE, ROW_WA, ROW_WB, add_runs, end_run)
+                         ROW_R_PLATE, ROW_WA, ROW_WB, POOL_ARG, POOL_DONE, POOL_KIND, POOL_LV, POOL_PREDICT, POOL_QUIT,
+                         POOL_SPINS, POOL_STEP, _predict_chunks, add_runs, end_run, pool_claim, pool_publish, pool_wait)
 
 
 class GroupTable(NamedTuple):
@@ -358,7 +359,17 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
                 K.pst[c, j] = 0.0
     ran = False
     if F is not None and nc > 1:  # (the parallel loop takes no None)
-        if K.par[0] != 0:
+        if K.par[0] == 2:
+            pool_publish(K, POOL_STEP, lv, (1 if any_down else 0) | (2 if u_cap.size > 0 else 0), h)
+            while True:
+                c = pool_claim(K)
+                if c < 0:
+                    break
+                _chunks_into(c, c + 1, S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
+                atomic_add(K.pool, POOL_DONE, 1)
+            pool_wait(K)
+            ran = True
+        elif K.par[0] == 1:
             _step_par(S, GT, GS, L, lv, s, tl, h, u_cap, F, D, K, any_down)
             ran = True
     if not ran:  # every chunk in one call (one chunk: the statistics straight into the state)
@@ -386,6 +397,51 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
         add_runs(K, F.dq, F.doff)
     st[1] += step_thr
     return tmax, hot_any, step_thr, e_step
+
+
+#: A helper with nothing to claim for this many rounds sleeps between looks (the run is between
+#: its stepping calls, or its serial work is long) [-]; the sleep [µs]
+POOL_IDLE_ROUNDS = 200_000
+POOL_SLEEP_US = 50
+
+
+@njit(refcount=False)
+def pool_helper(J, S, L, s, D, uj, tl, GT, GS, F, K, u_cap, no_cap):
+    """A helper thread of the run's pool (:attr:`.serverstep.Chunks.pool`, ``K.par`` = 2): until the
+    pool's quit word is set, claim chunks of whatever pass the stepping thread publishes
+    (:func:`.serverstep.servers_predict_all`, :func:`servers_step_groups`) and run them, on the
+    run's own arrays (the very ones the stepping kernel hands those passes: jobs ``J``, servers
+    ``S``, ``L``, ``s``, recirculation ``D``, the jobs' means ``uj``, loops ``tl``, GPU groups ``GT``,
+    ``GS``, step ends ``F``, power cap ``u_cap`` (used when the pass says so) or ``no_cap``). Spins,
+    then yields, then sleeps while there is nothing to claim. Returns the chunks it ran."""
+    P = K.pool
+    idle = 0
+    ran = 0
+    while atomic_load(P, POOL_QUIT) == 0:
+        c = pool_claim(K)
+        if c < 0:
+            idle += 1
+            if idle < POOL_SPINS:
+                spin_pause()
+            elif idle < POOL_IDLE_ROUNDS:
+                os_yield()
+            else:
+                os_sleep_us(POOL_SLEEP_US)
+            continue
+        idle = 0
+        # the pass's words were written before its claim word (read after a claim: this pass's)
+        lv = P[POOL_LV]
+        arg = P[POOL_ARG]
+        h = K.fpool[0]
+        if P[POOL_KIND] == POOL_PREDICT:
+            _predict_chunks(c, c + 1, J, L.rows[lv], L.ix, s.X, D.has[0], s, D, uj, h, tl, (arg & 4) != 0, K,
+                            arg & 3)
+        else:
+            _chunks_into(c, c + 1, S, GT, GS, L, lv, s, tl, h, u_cap if (arg & 2) != 0 else no_cap, F, D, K,
+                         (arg & 1) != 0)
+        atomic_add(P, POOL_DONE, 1)
+        ran += 1
+    return ran
 
 
 @njit(refcount=False)

@@ -30,6 +30,7 @@ loops' slope, against ``rtol × 100 K``).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import NamedTuple
 
@@ -42,12 +43,12 @@ from .jit import njit, parallel_threads
 from .loopbank import loop_correct, loop_state, loop_step, loop_table
 from .model import Model
 from .forecast import forecast_rise, forecast_table
-from .groupstep import StepFinish, close_minute, group_state, group_table, servers_step_groups
+from .groupstep import StepFinish, close_minute, group_state, group_table, pool_helper, servers_step_groups
 from .power_cap import cap_table, caps_into
 from .recorder import CNT_MIN, Recorder, heat_stored, record_step
 from .ripple import TRACK_MARGIN_K, servers_ripple
 from .results import SimulationResult
-from .serverstep import server_chunks, server_state, server_table, servers_predict_all, step_levels
+from .serverstep import POOL_QUIT, server_chunks, server_state, server_table, servers_predict_all, step_levels
 from .workload import cumulative_all, job_table, training_running
 
 #: The compiled kernel below carries issue 11's physics (GPU groups, economiser, fan/pump curves,
@@ -61,6 +62,11 @@ CANCEL_EVERY_MASK = 15  # poll ``cancel`` every 16 steps (a few ms even on 10,00
 #: (:func:`.jit.parallel_threads`); smaller ones serially (a parallel launch costs microseconds a
 #: step, more than a small hall's server passes gain)
 PARALLEL_MIN_SERVERS = 2000
+#: The chunked server passes run on a pool of helper threads that stay awake through the run and
+#: claim chunks as each pass is published (:func:`.groupstep.pool_helper`): no thread is woken per
+#: pass and the stepping thread never waits for a helper that has no core. False: numba's
+#: threads (``prange``, one parallel region a pass)
+THREAD_POOL = True
 #: The predict pass takes back each server's stored utilisation and recirculation when the jobs' means
 #: and the rack powers are the same bits as at its last pass (:func:`.serverstep.servers_predict_all`;
 #: False: recomputed every step, the same numbers — for tests)
@@ -339,6 +345,23 @@ CANCEL_FIRST_STEPS = CANCEL_EVERY_MASK + 1
 POLL_S = 0.05
 
 
+def _start_helpers(count: int, args: tuple, loading: bool) -> list:
+    """Start ``count`` helper threads of the run's pool (:func:`.groupstep.pool_helper` on the
+    stepping kernel's own arrays ``args``, :func:`_advance`'s); they run until the pool's quit
+    word is set."""
+    (plan, jobs, srv_t, lvls, rc, _lt, ls, _ring, srv, _rec, _fc, _ft, gt, gs, _cap, _lines, fin, chunks) = args
+    chunks.pool[POOL_QUIT] = 0
+
+    def work():
+        with gc_paused(loading):  # (this thread may load the helper's kernel)
+            pool_helper(jobs, srv_t, lvls, srv, rc, plan.uj, ls.tl, gt, gs, fin, chunks, plan.u_cap, plan.no_cap)
+
+    helpers = [threading.Thread(target=work, name=f"dcplan-pool-{i}", daemon=True) for i in range(count)]
+    for h in helpers:
+        h.start()
+    return helpers
+
+
 def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
              prices, demand_charge, progress=None, cancel=None, rtol: float | None = None, workload=None,
              events=(), ripple_margin: float | None = None, threads: int | None = None) -> SimulationResult:
@@ -428,23 +451,31 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     chunk = CANCEL_FIRST_STEPS
     next_progress = 0.0
     with parallel_threads(n >= PARALLEL_MIN_SERVERS and chunks.bounds.size > 2, threads) as threads:
-        chunks.par[0] = 1 if threads > 1 else 0
-        while plan.st[0] < n_steps:
-            if cancel is not None and cancel():
-                cancelled = True
-                break
-            polls += 1
-            t = time.perf_counter()
-            with gc_paused(loading):
-                _advance(*args, chunk)
-            loading = False
-            spent = time.perf_counter() - t
-            if polls >= 4:  # after the first polls, about every POLL_S of stepping
-                chunk = int(min(max(chunk * min(POLL_S / max(spent, 1e-6), 4.0), CANCEL_FIRST_STEPS), 1 << 22))
-            k = int(plan.st[0])
-            if progress is not None and k >= next_progress:
-                progress(k / n_steps)
-                next_progress = k + max(n_steps // 100, 1)
+        pooled = threads > 1 and THREAD_POOL
+        chunks.par[0] = (2 if pooled else 1) if threads > 1 else 0
+        helpers = _start_helpers(threads - 1 if pooled else 0, args, loading)
+        try:
+            while plan.st[0] < n_steps:
+                if cancel is not None and cancel():
+                    cancelled = True
+                    break
+                polls += 1
+                t = time.perf_counter()
+                with gc_paused(loading):
+                    _advance(*args, chunk)
+                loading = False
+                spent = time.perf_counter() - t
+                if polls >= 4:  # after the first polls, about every POLL_S of stepping
+                    chunk = int(min(max(chunk * min(POLL_S / max(spent, 1e-6), 4.0), CANCEL_FIRST_STEPS), 1 << 22))
+                k = int(plan.st[0])
+                if progress is not None and k >= next_progress:
+                    progress(k / n_steps)
+                    next_progress = k + max(n_steps // 100, 1)
+        finally:
+            chunks.pool[POOL_QUIT] = 1
+            for h in helpers:
+                h.join()
+            chunks.par[0] = 0
     k = int(plan.st[0])
     res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge, server_table=srv_t, groups=(gt, gs))

@@ -157,6 +157,101 @@ def parallel_threads(want: bool, threads: int | None = None):
             _PARALLEL_LOCK.release()
 
 
+# ----------------------------------------------------------------------------- the helper pool's atomics
+#
+# The large hall's server passes can run on a pool of helper threads that stay awake for a whole
+# run (:mod:`.integrate`, :class:`.serverstep.Chunks` ``pool``): a pass publishes its chunks by an
+# atomic word, every thread present claims chunks from it, and the caller waits only for chunks a
+# helper has claimed, never for a helper that is not running. These are the few atomic operations
+# (LLVM's, on one ``int64`` element of an array) and the spin hints the claim loop needs.
+
+from llvmlite import ir as _ir  # noqa: E402
+from numba.core import cgutils as _cgutils, types as _types  # noqa: E402
+from numba.extending import intrinsic as _intrinsic  # noqa: E402
+
+import platform as _platform  # noqa: E402
+
+_X86 = _platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+_POSIX = sys.platform != "win32"  # sched_yield / usleep from the C library (elsewhere: spin only)
+
+
+def _element(context, builder, aryty, ary, idx):
+    a = context.make_array(aryty)(context, builder, ary)
+    return _cgutils.get_item_pointer(context, builder, aryty, a, [idx])
+
+
+@_intrinsic
+def atomic_add(typingctx, arr, idx, val):
+    """``arr[idx] += val`` as one atomic operation (sequentially consistent); returns the old value."""
+    def codegen(context, builder, sig, args):
+        return builder.atomic_rmw("add", _element(context, builder, sig.args[0], args[0], args[1]), args[2], "seq_cst")
+    return _types.int64(arr, idx, _types.int64), codegen
+
+
+@_intrinsic
+def atomic_load(typingctx, arr, idx):
+    """``arr[idx]`` read atomically (acquire: what was written before the matching release is seen)."""
+    def codegen(context, builder, sig, args):
+        return builder.load_atomic(_element(context, builder, sig.args[0], args[0], args[1]), "acquire", 8)
+    return _types.int64(arr, idx), codegen
+
+
+@_intrinsic
+def atomic_store(typingctx, arr, idx, val):
+    """``arr[idx] = val`` written atomically (release: everything written before it is seen with it)."""
+    def codegen(context, builder, sig, args):
+        builder.store_atomic(args[2], _element(context, builder, sig.args[0], args[0], args[1]), "release", 8)
+        return context.get_dummy_value()
+    return _types.none(arr, idx, _types.int64), codegen
+
+
+@_intrinsic
+def atomic_cas(typingctx, arr, idx, old, new):
+    """``arr[idx] = new`` if it holds ``old`` (one atomic compare-and-swap); whether it did."""
+    def codegen(context, builder, sig, args):
+        r = builder.cmpxchg(_element(context, builder, sig.args[0], args[0], args[1]), args[2], args[3],
+                            "seq_cst", "seq_cst")
+        return builder.extract_value(r, 1)
+    return _types.boolean(arr, idx, _types.int64, _types.int64), codegen
+
+
+@_intrinsic
+def spin_pause(typingctx):
+    """The CPU's spin-wait hint (x86 ``pause``; nothing elsewhere)."""
+    def codegen(context, builder, sig, args):
+        if _X86:
+            fn = _cgutils.get_or_insert_function(builder.module, _ir.FunctionType(_ir.VoidType(), []),
+                                                 "llvm.x86.sse2.pause")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+    return _types.none(), codegen
+
+
+@_intrinsic
+def os_yield(typingctx):
+    """``sched_yield()``: let another runnable thread have this core."""
+    def codegen(context, builder, sig, args):
+        if not _POSIX:
+            return context.get_dummy_value()
+        fn = _cgutils.get_or_insert_function(builder.module, _ir.FunctionType(_ir.IntType(32), []), "sched_yield")
+        builder.call(fn, [])
+        return context.get_dummy_value()
+    return _types.none(), codegen
+
+
+@_intrinsic
+def os_sleep_us(typingctx, us):
+    """``usleep(us)``: sleep about ``us`` microseconds."""
+    def codegen(context, builder, sig, args):
+        if not _POSIX:
+            return context.get_dummy_value()
+        fn = _cgutils.get_or_insert_function(builder.module, _ir.FunctionType(_ir.IntType(32), [_ir.IntType(32)]),
+                                             "usleep")
+        builder.call(fn, [builder.trunc(args[0], _ir.IntType(32))])
+        return context.get_dummy_value()
+    return _types.none(_types.int64), codegen
+
+
 #: The solver modules whose compiled functions the stepping kernel calls (and so inlines)
 KERNEL_MODULES = ("control", "coupling", "heat_rejection", "integrate", "jit", "loopbank", "recorder", "ripple", "serverstep", "pieces", "groupstep",
                   "workload", "loads", "defaults")

@@ -321,7 +321,7 @@ from typing import NamedTuple  # noqa: E402
 
 import numba  # noqa: E402
 
-from .jit import PRANGE_ONLY, njit  # noqa: E402
+from .jit import PRANGE_ONLY, atomic_add, atomic_cas, atomic_load, atomic_store, njit, os_yield, spin_pause  # noqa: E402
 
 
 class ServerTable(NamedTuple):
@@ -360,11 +360,12 @@ IX_KIND, IX_AIR, IX_LIQ, IX_RACK = range(4)
 
 class StepLevels(NamedTuple):
     """Full-clock propagators per step length (level ``i`` = ``factors[i]`` base steps): ``F1``
-    diagonal of ``e^{A h} − I`` (rows die / plate), ``F2`` its off-diagonal, ``G1 = F1 + F2``
-    [levels × 2 × n]; ``g`` the servers' heat sensitivity to their coolant [J/K] [levels × n];
-    ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor`` level index of a factor;
-    ``rows`` [levels × kinds × :data:`ROW_LEN`] the constants of the full-clock passes (``ROW_*``
-    columns: the same numbers as the tables') and of the hot servers' exact step
+    diagonal of ``e^{A h} − I`` (rows die / plate), ``F2`` its off-diagonal [levels × 2 × n] (the
+    ripple's per-server form); ``g_self`` Γ's diagonal per loop [J/K] [levels × m]; ``of_factor``
+    level index of a factor; ``rows`` [levels × kinds × :data:`ROW_LEN`] the constants of the
+    full-clock passes (``ROW_*`` columns: the same numbers as the tables', among them ``G1 = F1 + F2``
+    (``ROW_G1_D``, ``ROW_G1_P``) and the servers' heat sensitivity to their coolant ``g`` [J/K]
+    (``ROW_G``): the kernels read these there) and of the hot servers' exact step
     (:func:`.pieces.pair_step_pieces_1`): ``ROW_INV_RD`` ``1/r_die`` [W/K], ``ROW_A12``,
     ``ROW_A21``, ``ROW_A22`` the die/plate matrix's k-free terms [1/s] (:func:`pair_matrix_constants`;
     the same at every level), one row per *kind* of server (servers whose constants
@@ -377,8 +378,6 @@ class StepLevels(NamedTuple):
     factors: np.ndarray
     F1: np.ndarray
     F2: np.ndarray
-    G1: np.ndarray
-    g: np.ndarray
     g_self: np.ndarray
     of_factor: np.ndarray
     rows: np.ndarray
@@ -453,18 +452,17 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
                 model.off_max, g[i], *pair_matrix_constants(table.r_die, table.r_plate, table.c_die, table.c_plate))
         for j, col in enumerate(cols):
             full[:, i, j] = np.asarray(col, float)
-    # kinds: servers whose constants are the same bits (compared as integers: -0.0 and 0.0 stay apart)
-    bits = full.reshape(n, nl * ROW_LEN).view(np.int64)
-    if n:
-        _, first, kind = np.unique(bits, axis=0, return_index=True, return_inverse=True)
-        kind = np.asarray(kind, np.int64).reshape(n)
-    else:
-        first, kind = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # kinds: servers whose constants are the same bits (compared as integers: -0.0 and 0.0 stay
+    # apart), numbered by first occurrence (the lumping's classes are found the same way)
+    from .lumping import _first_ids
+    kind = _first_ids(full.reshape(n, nl * ROW_LEN).view(np.int64)) if n else np.zeros(0, np.int64)
+    first = np.zeros(int(kind.max()) + 1 if n else 0, np.int64)
+    first[kind[::-1]] = np.arange(n - 1, -1, -1)  # each kind's first server (the last write wins)
     rows = np.ascontiguousarray(full[first].transpose(1, 0, 2))
     ix = np.stack([np.asarray(x, np.int64) for x in (kind, table.air, table.liq, table.rack)], axis=1)
-    assert ix.size == 0 or 0 <= ix[:, 0].min() and ix[:, 0].max() < first.size  # (np.unique's own)
+    assert ix.size == 0 or 0 <= ix[:, 0].min() and ix[:, 0].max() < first.size
     ix = np.ascontiguousarray(ix.astype(np.uint32))  # (indices checked above: none wraps)
-    return StepLevels(factors, F1, F2, G1, g, g_self, of_factor, rows, ix)
+    return StepLevels(factors, F1, F2, g_self, of_factor, rows, ix)
 
 
 def server_state(model, t_die, t_plate) -> ServerState:
@@ -629,6 +627,16 @@ CHUNK_MAX_SERVERS = 4096
 #: Per-chunk partial results of :func:`.groupstep.servers_step_groups`: hottest GPU, any server
 #: off the full-clock path, GPU time below full clock, IT energy
 PART_LEN = 4
+#: :attr:`Chunks.pool` words: the claim word (the pass's sequence number above
+#: :data:`POOL_SHIFT` bits, the next chunk to hand out below), chunks done, quit, the pass
+#: (:data:`POOL_PREDICT` / :data:`POOL_STEP`), its step level, its flags, the last sequence number
+POOL_CLAIM, POOL_DONE, POOL_QUIT, POOL_KIND, POOL_LV, POOL_ARG, POOL_SEQ = range(7)
+POOL_LEN = 8
+POOL_SHIFT = 24
+POOL_MASK = (1 << POOL_SHIFT) - 1
+POOL_PREDICT, POOL_STEP = 1, 2
+#: Spin-wait rounds (``pause``, ~0.05 µs each) before a waiting thread yields its core [-]
+POOL_SPINS = 2000
 
 
 class Chunks(NamedTuple):
@@ -639,8 +647,11 @@ class Chunks(NamedTuple):
     ``slot_a`` / ``slot_b`` [nc] the first run slot of each chunk; ``ev_loop`` / ``ev_slot`` [runs]
     every run's loop and slot in the order a single pass over the servers adds them into the loop
     sums. Scratch: ``rs`` / ``ro`` [runs] run sums, ``part`` [nc × :data:`PART_LEN`] and ``pst``
-    [nc × 8] per-chunk partials (GPU-group statistics). ``par`` [1]: 1 = chunks on numba's threads.
-    ``memo`` [3] the predict pass's memo (:func:`server_chunks` sets it up): ``memo[0]`` −1 off
+    [nc × 8] per-chunk partials (GPU-group statistics). ``par`` [1]: 0 the chunks run in one call, 1 on
+    numba's threads (``prange``), 2 on the run's helper pool (:func:`.groupstep.pool_helper`: threads
+    that stay awake through the run and claim chunks, biggest first (``order`` [nc]), from the pass
+    the caller publishes in ``pool`` [:data:`POOL_LEN`] and ``fpool`` [1] (its step length [s]); the
+    caller claims too and waits only for chunks a helper has claimed). ``memo`` [3] the predict pass's memo (:func:`server_chunks` sets it up): ``memo[0]`` −1 off
     (nothing compared or stored), 0 on with nothing stored yet, 1 once a predict pass has stored
     every server's ``u`` and ``r``; ``memo[1]`` / ``memo[2]`` the passes that took back ``u`` / ``r``
     (counts, for tests); ``uj_prev`` [jobs] and ``rack_prev`` [racks] the jobs' means and air-side
@@ -653,6 +664,9 @@ class Chunks(NamedTuple):
     plan (e.g. the demo pod) gives exactly what one pass over the servers gives."""
 
     bounds: np.ndarray
+    order: np.ndarray
+    pool: np.ndarray
+    fpool: np.ndarray
     slot_a: np.ndarray
     slot_b: np.ndarray
     ev_loop: np.ndarray
@@ -708,7 +722,11 @@ def chunk_plan(air, liq, rack, min_servers: int | None = None, max_servers: int 
         ev.append((end, 1, int(liq[st]), na + j))
     ev.sort()
     ns = na + len(kb)
-    return Chunks(np.array(bounds, np.int64), slot_a, slot_b, np.array([e[2] for e in ev], np.int64),
+    sizes = np.diff(np.array(bounds, np.int64))
+    pool = np.zeros(POOL_LEN, np.int64)
+    pool[POOL_CLAIM] = nc  # nothing to hand out
+    return Chunks(np.array(bounds, np.int64), np.argsort(-sizes, kind="stable").astype(np.int64), pool, np.zeros(1),
+                  slot_a, slot_b, np.array([e[2] for e in ev], np.int64),
                   np.array([e[3] for e in ev], np.int64), np.zeros(ns), np.zeros(ns), np.zeros((nc, PART_LEN)),
                   np.zeros((nc, 8)), np.zeros(1, np.int64), np.array([-1, 0, 0], np.int64), np.zeros(0),
                   np.zeros(0))
@@ -814,6 +832,53 @@ def _predict_par(J, R, IX, X, recirc, s, D, uj, h, tl, off_on, K, memo):
 
 
 @njit(refcount=False)
+def pool_publish(K, kind, lv, arg, h):
+    """Hand a pass to the helper pool (:attr:`Chunks.pool`): the pass ``kind`` (:data:`POOL_PREDICT` /
+    :data:`POOL_STEP`), its step level ``lv``, flags ``arg`` and step length ``h`` [s] first, then the
+    claim word with the pass's new sequence number and chunk 0 (a release: a helper that claims a
+    chunk sees all of it)."""
+    P = K.pool
+    seq = P[POOL_SEQ] + 1
+    P[POOL_SEQ] = seq
+    P[POOL_KIND] = kind
+    P[POOL_LV] = lv
+    P[POOL_ARG] = arg
+    K.fpool[0] = h
+    atomic_store(P, POOL_DONE, 0)
+    atomic_store(P, POOL_CLAIM, seq << POOL_SHIFT)
+
+
+@njit(refcount=False, inline="always")
+def pool_claim(K):
+    """The next chunk of the published pass this thread takes (biggest first, :attr:`Chunks.order`),
+    or −1 when every chunk has been handed out. The claim word carries the pass's sequence number,
+    so a claim can only succeed on the pass it was read from."""
+    P = K.pool
+    nc = K.bounds.size - 1
+    while True:
+        w = atomic_load(P, POOL_CLAIM)
+        c = w & POOL_MASK
+        if c >= nc:
+            return -1
+        if atomic_cas(P, POOL_CLAIM, w, w + 1):
+            return K.order[c]
+
+
+@njit(refcount=False)
+def pool_wait(K):
+    """Wait until every chunk of the pass is done (the caller has run its own claims: only chunks a
+    helper took are waited for)."""
+    nc = K.bounds.size - 1
+    spins = 0
+    while atomic_load(K.pool, POOL_DONE) < nc:
+        spins += 1
+        if spins < POOL_SPINS:
+            spin_pause()
+        else:  # the helper holding the last chunk lost its core: let it have this one
+            os_yield()
+
+
+@njit(refcount=False)
 def add_runs(K, a, b):
     """The run sums ``K.rs`` / ``K.ro`` into the per-loop sums ``a`` / ``b`` [m], in a single
     pass's order (:class:`Chunks`)."""
@@ -838,13 +903,14 @@ def _memo(K, uj, rack_p):
     """What the last predict pass stored that this one may take back (:attr:`Chunks.memo`): −1 the
     memo is off (nothing to compare or store); else bit 0 the servers' utilisation (the jobs' means
     ``uj`` are the same bits as then), bit 1 their recirculation (the rack powers ``rack_p`` are);
-    0 before the first pass has stored anything."""
+    0 before the first pass has stored anything. The sizes are checked once, at that first pass
+    (:func:`server_chunks` is handed the counts, the arrays come with the passes)."""
     state = K.memo[0]
     if state < 0:
         return -1
-    if K.uj_prev.size != uj.size or K.rack_prev.size != rack_p.size:
-        raise ValueError("predict memo set up for other numbers of jobs or racks (server_chunks memo=)")
     if state == 0:
+        if K.uj_prev.size != uj.size or K.rack_prev.size != rack_p.size:
+            raise ValueError("predict memo set up for other numbers of jobs or racks (server_chunks memo=)")
         return 0
     memo = 0
     if _same_bits(uj, K.uj_prev):
@@ -872,15 +938,27 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K)
     nc = K.bounds.size - 1
     memo = _memo(K, uj, D.rack_p)
     take = memo if memo > 0 else 0
-    if K.par[0] != 0 and nc > 1:
+    par = K.par[0] if nc > 1 else 0
+    if par == 2:
+        pool_publish(K, POOL_PREDICT, lv, take | (4 if off_on else 0), h)
+        while True:
+            c = pool_claim(K)
+            if c < 0:
+                break
+            _predict_chunks(c, c + 1, J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, take)
+            atomic_add(K.pool, POOL_DONE, 1)
+        pool_wait(K)
+    elif par == 1:
         _predict_par(J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, take)
     else:
         _predict_chunks(0, nc, J, R, L.ix, X, recirc, s, D, uj, h, tl, off_on, K, take)
-    if memo >= 0:  # the memo is on: keep this pass's inputs, count what it took back
-        for j in range(uj.size):
-            K.uj_prev[j] = uj[j]
-        for j in range(D.rack_p.size):
-            K.rack_prev[j] = D.rack_p[j]
+    if memo >= 0:  # the memo is on: keep this pass's inputs (where they changed), count what it took back
+        if not take & 1:
+            for j in range(uj.size):
+                K.uj_prev[j] = uj[j]
+        if not take & 2:
+            for j in range(D.rack_p.size):
+                K.rack_prev[j] = D.rack_p[j]
         K.memo[0] = 1
         K.memo[1] += take & 1
         K.memo[2] += (take >> 1) & 1

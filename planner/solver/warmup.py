@@ -32,7 +32,21 @@ def warm() -> float:
     simulate(plan, weather=30.0, step_s=10.0, rtol=1e-3, control="predictive")
     with recorder.loop_series_in_float32():
         simulate(plan, weather=30.0, step_s=10.0, rtol=1e-3)
+    warm_pool()
     return time.perf_counter() - t
+
+
+def warm_pool():
+    """Load (or compile) the helper pool's kernel of large halls' runs
+    (:func:`.groupstep.pool_helper`) for the stepping kernel's argument types (a small plan never
+    starts the pool)."""
+    from numba import types
+    from .groupstep import pool_helper
+    from .integrate import _advance
+    a = _advance.signatures[0]
+    vec = types.Array(types.float64, 1, "C")
+    # (jobs, servers' table, levels, state, recirculation, uj, tl, GPU groups, step ends, chunks, caps)
+    pool_helper.compile((a[1], a[2], a[3], a[8], a[4], vec, vec, a[12], a[13], a[16], a[17], vec, vec))
 
 
 if __name__ == "__main__":
