@@ -28,6 +28,16 @@ DCPLAN = [sys.executable, "-m", "ui.cli"]
 pytestmark = pytest.mark.slow
 
 
+def _python_json(args: list, env: dict | None = None, timeout: float = 120) -> dict:
+    """Run ``python *args`` from the checkout (``env``: the whole environment, this process's unless
+    given; ``PYTHONPATH`` set to the checkout) and return the JSON of its last output line; a
+    failed run fails the test with its stderr."""
+    out = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                         env={**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    return __import__("json").loads(out.stdout.strip().splitlines()[-1])
+
+
 def _comparable(rows):
     """Rows keyed by content hash, timing fields dropped (they differ from run to run)."""
     return {r["variant_hash"]: {k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows}
@@ -511,10 +521,7 @@ def test_the_forkserver_loads_the_cached_kernels_once_and_the_workers_load_none(
     load_kernels()  # fills the on-disk cache if this checkout's kernels are not compiled yet
     script = tmp_path / "preloaded_sweep.py"
     script.write_text(_PRELOADED_SWEEP)
-    out = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=200,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert out.returncode == 0, out.stderr[-3000:]
-    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    res = _python_json([str(script)], timeout=200)
     assert res["errors"] == ["", "", "", ""]
     assert len(res["before"]) == len(res["after"]) == 2
     for b, a in zip(res["before"], res["after"]):
@@ -548,10 +555,7 @@ def test_with_a_cold_numba_cache_the_forkserver_compiles_nothing(tmp_path):
             "  'wall': time.perf_counter() - t}))")
     cache = tmp_path / "numba-cache"
     cache.mkdir()
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(cache), "DCPLAN_FORKSERVER": "1"})
-    assert out.returncode == 0, out.stderr[-3000:]
-    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    res = _python_json(["-c", code], {**os.environ, "NUMBA_CACHE_DIR": str(cache), "DCPLAN_FORKSERVER": "1"})
     assert res["status"].startswith("cold") and res["seconds"] is None and res["loaded_s"] is None, res
     assert res["compiled"] == 0 and res["counts"][0] == 0 and res["listeners"] == 0 and not res["target_set_up"], res
     assert [p for p in cache.rglob("*") if p.is_file()] == []  # numba saves what it compiles: nothing
@@ -590,10 +594,7 @@ def test_after_a_preload_without_numba_target_set_up_a_later_load_or_compile_doe
     env = {k: v for k, v in os.environ.items() if k != "DCPLAN_FORKSERVER_DASK_ENV"}
 
     def run_(extra):
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                             env={**env, "PYTHONPATH": str(ROOT), **extra})
-        assert out.returncode == 0, out.stderr[-3000:]
-        return __import__("json").loads(out.stdout.strip().splitlines()[-1])
+        return _python_json(["-c", code], {**env, **extra})
 
     pre = run_({"DCPLAN_FORKSERVER": "1"})  # as the forkserver: the preload loads the short runs' kernels
     plain = run_({})  # any other process: numba's own way (the preload does nothing)
@@ -630,10 +631,7 @@ def test_a_preload_that_fails_without_numba_target_set_up_is_done_again_the_usua
             "print(json.dumps({'status': kernels.preload_from_cache(), 'calls': calls,\n"
             "  'loaded': kernels.loaded_s() is not None, 'counts': kernels.cache_counts(),\n"
             "  'own_refresh': 'refresh' not in vars(cpu_target.target_context)}))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert out.returncode == 0, out.stderr[-3000:]
-    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    res = _python_json(["-c", code])
     assert res["status"] == "loaded" and res["calls"] == [True, False] and res["loaded"] and res["own_refresh"], res
     assert res["counts"][0] > 0 and res["counts"][1] == 0, res  # from the cache, nothing compiled
 
@@ -648,10 +646,7 @@ def test_the_forkserver_modules_do_nothing_outside_the_forkserver():
             "print(json.dumps({'gc': gc.isenabled(), 'frozen': gc.get_freeze_count(), 'status': p.STATUS,\n"
             "  'loaded': kernels.loaded_s(), 'env': [os.environ.get(k) for k in ('NUMBA_NUM_THREADS', 'DCPLAN_THREADS')]}))")
     env = {k: v for k, v in os.environ.items() if k not in ("DCPLAN_FORKSERVER", "NUMBA_NUM_THREADS", "DCPLAN_THREADS")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**env, "PYTHONPATH": str(ROOT)})
-    assert out.returncode == 0, out.stderr[-3000:]
-    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    res = _python_json(["-c", code], env)
     assert res == {"gc": True, "frozen": 0, "status": "not the forkserver", "loaded": None, "env": [None, None]}, res
 
 
@@ -671,10 +666,7 @@ def test_kernels_on_numba_threads_are_preloaded_only_where_numba_joins_its_pool_
             "from planner.sweep import kernels\n"
             "print(json.dumps({'status': kernels.preload_from_cache(), 'loaded': kernels.loaded_s() is not None,\n"
             "  'compiled': sum(len(d.signatures) for d in kernels.solver_dispatchers())}))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert out.returncode == 0, out.stderr[-3000:]
-    res = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    res = _python_json(["-c", code])
     if status == "parallel":
         assert res == {"status": "parallel", "loaded": False, "compiled": 0}, res
     else:
