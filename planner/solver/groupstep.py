@@ -16,7 +16,7 @@ import numpy as np
 from . import defaults as d
 import numba
 
-from .jit import PRANGE_ONLY, atomic_add, atomic_load, mono_ns, njit, os_sleep_us, spin_pause
+from .jit import PRANGE_ONLY, atomic_add, atomic_load, mono_ns, njit, os_sleep_us, os_yield, spin_pause
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
 from .serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_A12, ROW_A21, ROW_A22, ROW_C_DIE, ROW_C_PLATE,
                          ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_INV_RD, ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE,
@@ -402,10 +402,12 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
     return tmax, hot_any, step_thr, e_step
 
 
-#: A helper with nothing to claim spins (``pause``) this long, then sleeps :data:`POOL_SLEEP_US`
-#: between looks until a pass comes (the run is between its stepping calls, or its serial work is
-#: long): a helper holds its core at most this long after a pass [ns]
+#: A helper with nothing to claim spins (``pause``) this long after its last chunk [ns] (a step's
+#: serial work between two passes is ~60–80 µs on 10,000 servers), then yields its core to any
+#: other runnable thread until :data:`POOL_YIELD_NS`, then sleeps :data:`POOL_SLEEP_US` [µs] between
+#: looks until a pass comes (the run is between its stepping calls)
 POOL_SPIN_NS = 75_000
+POOL_YIELD_NS = 1_000_000
 POOL_SLEEP_US = 50
 
 
@@ -417,8 +419,8 @@ def pool_helper(J, S, L, s, D, uj, tl, GT, GS, F, K, u_cap, no_cap, ran):
     run's own arrays, the ones handed here at the start (the very ones the stepping kernel hands
     those passes: jobs ``J``, servers ``S``, ``L``, ``s``, recirculation ``D``, the jobs' means ``uj``,
     loops ``tl``, GPU groups ``GT``, ``GS``, step ends ``F``, power cap ``u_cap`` (used when the pass's
-    flags say so) or ``no_cap``). Spins up to :data:`POOL_SPIN_NS` after its last chunk, then sleeps
-    between looks. Counts the chunks it ran in ``ran`` [2] (predict passes, step passes)."""
+    flags say so) or ``no_cap``). Spins up to :data:`POOL_SPIN_NS` after its last chunk, yields up to
+    :data:`POOL_YIELD_NS`, then sleeps between looks. Counts the chunks it ran in ``ran`` [2] (predict passes, step passes)."""
     P = K.pool
     idle = 0
     t_idle = 0
@@ -428,10 +430,16 @@ def pool_helper(J, S, L, s, D, uj, tl, GT, GS, F, K, u_cap, no_cap, ran):
             if idle == 0:
                 t_idle = mono_ns()
             idle += 1
-            if (idle & 15) != 0 or mono_ns() - t_idle < POOL_SPIN_NS:
+            if (idle & 15) != 0:
                 spin_pause()
             else:
-                os_sleep_us(POOL_SLEEP_US)
+                waited = mono_ns() - t_idle
+                if waited < POOL_SPIN_NS:
+                    spin_pause()
+                elif waited < POOL_YIELD_NS:
+                    os_yield()
+                else:
+                    os_sleep_us(POOL_SLEEP_US)
             continue
         idle = 0
         # the pass's words were written before its claim word (read after a claim: this pass's)
