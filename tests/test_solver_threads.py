@@ -100,6 +100,8 @@ def test_numba_threads_path_gives_the_same_bits_as_the_pool(three_pods, unlumped
     monkeypatch.setattr(integrate, "THREAD_POOL", False)
     numba_threads = simulate(three_pods, sc, step_s=1.0, threads=2)
     assert pooled.threads == numba_threads.threads == 2 and one.throttled_gpu_hours > 5.0
+    # the helper really ran chunks of both passes (predict, step) — not the stepping thread alone
+    assert len(pooled.pool_chunks) == 1 and min(pooled.pool_chunks[0]) > 0, pooled.pool_chunks
     a = _arrays(one)
     for r in (pooled, numba_threads):
         b = _arrays(r)
@@ -139,10 +141,45 @@ def test_a_pass_never_waits_for_a_helper_that_is_not_running(three_pods, unlumpe
     monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)
     sc = _hot_afternoon(three_pods, hours=0.1)
     one = simulate(three_pods, sc, step_s=1.0, threads=1)
-    monkeypatch.setattr(integrate, "_start_helpers", lambda count, args, loading: [])
+    monkeypatch.setattr(integrate, "_start_helpers", lambda count, args, helpers, failed: None)
     alone = simulate(three_pods, sc, step_s=1.0, threads=2)
-    assert alone.threads == 2
+    assert alone.threads == 1 and alone.pool_chunks == ()  # the threads that really ran
     a, b = _arrays(one), _arrays(alone)
+    assert [k for k in a if not np.array_equal(a[k], b[k], equal_nan=True)] == []
+
+
+@TWO
+def test_a_helper_that_fails_is_reported_and_the_run_keeps_its_bits(three_pods, unlumped_parallel, monkeypatch):
+    """A pool helper that raises: a RuntimeWarning names it after the run, the result reports the
+    threads that really ran (1) and is the same bits as one thread (the stepping thread claimed
+    every chunk)."""
+    from planner.solver.serverstep import POOL_QUIT
+    monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)
+    sc = _hot_afternoon(three_pods, hours=0.1)
+    one = simulate(three_pods, sc, step_s=1.0, threads=1)
+
+    def broken(*a):
+        if a[10].pool[POOL_QUIT] == 0:  # (the stepping thread's load call has the quit word set)
+            raise RuntimeError("helper broke")
+    monkeypatch.setattr(integrate, "pool_helper", broken)
+    with pytest.warns(RuntimeWarning, match="helper broke"):
+        res = simulate(three_pods, sc, step_s=1.0, threads=2)
+    assert res.threads == 1 and _pool_threads() == []
+    a, b = _arrays(one), _arrays(res)
+    assert [k for k in a if not np.array_equal(a[k], b[k], equal_nan=True)] == []
+
+
+@TWO
+def test_pooled_power_cap_gives_the_same_bits_as_one_thread(three_pods, unlumped_parallel, monkeypatch):
+    """Predictive throttling on the pool: the step pass's cap flag hands the helpers the run's
+    per-server caps (``u_cap``), and every result array is the same bits as one thread."""
+    monkeypatch.setattr(serverstep, "CHUNK_MIN_SERVERS", 64)
+    sc = _hot_afternoon(three_pods)
+    one = simulate(three_pods, sc, step_s=1.0, threads=1, control="predictive-throttle")
+    two = simulate(three_pods, sc, step_s=1.0, threads=2, control="predictive-throttle")
+    assert two.threads == 2 and min(two.pool_chunks[0]) > 0
+    assert one.power_cap_lost_gpu_hours > 0.0  # the cap bit: capped servers ran on the helper
+    a, b = _arrays(one), _arrays(two)
     assert [k for k in a if not np.array_equal(a[k], b[k], equal_nan=True)] == []
 
 
@@ -152,7 +189,7 @@ def test_pool_hands_out_each_chunk_of_each_pass_once():
     every pass is taken exactly once, and a claim read in one pass cannot succeed in the next (the
     claim word carries the pass's number); one thread alone takes them biggest first."""
     from numba import njit
-    from planner.solver.jit import atomic_add, atomic_cas, atomic_load
+    from planner.solver.jit import atomic_add, atomic_cas, atomic_load, os_yield, spin_pause
     from planner.solver.serverstep import (POOL_CLAIM, POOL_DONE, POOL_QUIT, POOL_SHIFT, pool_claim, pool_publish,
                                            pool_wait)
     air = np.repeat(np.arange(7), [3, 9, 3, 3, 5, 3, 3])  # chunk sizes 3, 9, 3, 3, 5, 3, 3
@@ -167,6 +204,8 @@ def test_pool_hands_out_each_chunk_of_each_pass_once():
         while atomic_load(K.pool, POOL_QUIT) == 0:
             c = pool_claim(K)
             if c < 0:
+                spin_pause()
+                os_yield()  # (two helpers and the driver on 2 cores: let the driver publish)
                 continue
             p = K.pool[POOL_CLAIM] >> POOL_SHIFT  # (this pass: it cannot end before this chunk is done)
             atomic_add(seen[p], c, 1)
@@ -180,7 +219,10 @@ def test_pool_hands_out_each_chunk_of_each_pass_once():
         for _ in range(passes):
             old = atomic_load(K.pool, POOL_CLAIM)  # the last pass's word: every chunk handed out
             pool_publish(K, 1, 0, 0, 1.0)
-            if atomic_cas(K.pool, POOL_CLAIM, old - 1, old):  # a stale claim of the last pass
+            # a stale claim of the last pass's first chunk, right after the new pass put its claim
+            # word at chunk 0: without the pass's number in the word this swap would succeed
+            stale = (old >> POOL_SHIFT) << POOL_SHIFT
+            if atomic_cas(K.pool, POOL_CLAIM, stale, stale + 1):
                 stale_ok += 1
             while True:
                 c = pool_claim(K)

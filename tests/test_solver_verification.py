@@ -146,7 +146,10 @@ def test_energy_check_catches_a_20_percent_server_energy_error(monkeypatch):
 
     def inflated_levels(model, table, dt, factors):  # the servers' heat sensitivity of the same C
         lv = original_levels(model, table, dt, factors)
-        rows = lv.rows.copy()  # (the passes read each kind's g from its row, Γ's diagonal from g_self)
+        # Γ's diagonal from g_self is what this plan's steps read; each kind's g from its row (ROW_G)
+        # is read only with sibling coupling (a server on both an air and a liquid loop), which
+        # small_air_plan has none of — scaled too so the mutation is the whole of "the same C"
+        rows = lv.rows.copy()
         rows[:, :, ROW_G] *= 1.2
         return lv._replace(rows=rows, g_self=lv.g_self * 1.2)
     monkeypatch.setattr(integrate, "server_table", inflated)

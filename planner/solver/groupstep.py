@@ -16,12 +16,12 @@ import numpy as np
 from . import defaults as d
 import numba
 
-from .jit import PRANGE_ONLY, atomic_add, atomic_load, njit, os_sleep_us, os_yield, spin_pause
+from .jit import PRANGE_ONLY, atomic_add, atomic_load, mono_ns, njit, os_sleep_us, os_yield, spin_pause
 from .pieces import PC_LEN, group_state_1, hw_root, pair_step_pieces_1, piece_of, piece_table_1
 from .serverstep import (IX_AIR, IX_KIND, IX_LIQ, IX_RACK, ROW_A12, ROW_A21, ROW_A22, ROW_C_DIE, ROW_C_PLATE,
                          ROW_FIRST_KINK, ROW_G, ROW_G1_D, ROW_G1_P, ROW_INV_RD, ROW_OFF_MAX, ROW_P_DYN, ROW_P_IDLE,
                          ROW_R_PLATE, ROW_WA, ROW_WB, POOL_ARG, POOL_DONE, POOL_KIND, POOL_LV, POOL_PREDICT, POOL_QUIT,
-                         POOL_SPINS, POOL_STEP, _predict_chunks, add_runs, end_run, pool_claim, pool_publish, pool_wait)
+                         POOL_STEP, _predict_chunks, add_runs, end_run, pool_claim, pool_publish, pool_wait)
 
 
 class GroupTable(NamedTuple):
@@ -343,7 +343,10 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
     prediction's response and ``s.tcl`` an earlier step's value); ``u_cap`` [n] (predictive throttling)
     or an empty array; with ``F`` (:class:`StepFinish`, recirculation ``D``) each server's part of the
     step's end in the same pass.
-    Over the chunks ``K`` (:class:`.serverstep.Chunks`), on numba's threads when ``K.par``; the chunks' partial
+    Over the chunks ``K`` (:class:`.serverstep.Chunks`): ``K.par`` 1 on numba's threads, 2 on the run's
+    helper pool (:func:`pool_helper`: a helper runs its chunks on the arrays it was handed when it
+    started, not on the ones passed here — the caller passes the same ones; ``u_cap`` is handed to the
+    helpers as used when it is not empty, the same test :func:`_step_chunk` makes); the chunks' partial
     results are combined in chunk order (the same bits on any number of threads). Returns ``(hottest
     GPU [°C], any server off the full-clock path, GPU time below full clock [s], IT energy [J])``."""
     st = GS.stats
@@ -399,34 +402,44 @@ def servers_step_groups(S, GT, GS, L, lv, s, tl, h, u_cap, F, K, D):
     return tmax, hot_any, step_thr, e_step
 
 
-#: A helper with nothing to claim for this many rounds sleeps between looks (the run is between
-#: its stepping calls, or its serial work is long) [-]; the sleep [µs]
-POOL_IDLE_ROUNDS = 200_000
+#: A helper with nothing to claim spins (``pause``) this long after its last chunk [ns] (a step's
+#: serial work between two passes is ~60–80 µs on 10,000 servers), then yields its core to any
+#: other runnable thread until :data:`POOL_YIELD_NS`, then sleeps :data:`POOL_SLEEP_US` [µs] between
+#: looks until a pass comes (the run is between its stepping calls)
+POOL_SPIN_NS = 75_000
+POOL_YIELD_NS = 1_000_000
 POOL_SLEEP_US = 50
 
 
 @njit(refcount=False)
-def pool_helper(J, S, L, s, D, uj, tl, GT, GS, F, K, u_cap, no_cap):
+def pool_helper(J, S, L, s, D, uj, tl, GT, GS, F, K, u_cap, no_cap, ran):
     """A helper thread of the run's pool (:attr:`.serverstep.Chunks.pool`, ``K.par`` = 2): until the
     pool's quit word is set, claim chunks of whatever pass the stepping thread publishes
     (:func:`.serverstep.servers_predict_all`, :func:`servers_step_groups`) and run them, on the
-    run's own arrays (the very ones the stepping kernel hands those passes: jobs ``J``, servers
-    ``S``, ``L``, ``s``, recirculation ``D``, the jobs' means ``uj``, loops ``tl``, GPU groups ``GT``,
-    ``GS``, step ends ``F``, power cap ``u_cap`` (used when the pass says so) or ``no_cap``). Spins,
-    then yields, then sleeps while there is nothing to claim. Returns the chunks it ran."""
+    run's own arrays, the ones handed here at the start (the very ones the stepping kernel hands
+    those passes: jobs ``J``, servers ``S``, ``L``, ``s``, recirculation ``D``, the jobs' means ``uj``,
+    loops ``tl``, GPU groups ``GT``, ``GS``, step ends ``F``, power cap ``u_cap`` (used when the pass's
+    flags say so) or ``no_cap``). Spins up to :data:`POOL_SPIN_NS` after its last chunk, yields up to
+    :data:`POOL_YIELD_NS`, then sleeps between looks. Counts the chunks it ran in ``ran`` [2] (predict passes, step passes)."""
     P = K.pool
     idle = 0
-    ran = 0
+    t_idle = 0
     while atomic_load(P, POOL_QUIT) == 0:
         c = pool_claim(K)
         if c < 0:
+            if idle == 0:
+                t_idle = mono_ns()
             idle += 1
-            if idle < POOL_SPINS:
+            if (idle & 15) != 0:
                 spin_pause()
-            elif idle < POOL_IDLE_ROUNDS:
-                os_yield()
             else:
-                os_sleep_us(POOL_SLEEP_US)
+                waited = mono_ns() - t_idle
+                if waited < POOL_SPIN_NS:
+                    spin_pause()
+                elif waited < POOL_YIELD_NS:
+                    os_yield()
+                else:
+                    os_sleep_us(POOL_SLEEP_US)
             continue
         idle = 0
         # the pass's words were written before its claim word (read after a claim: this pass's)
@@ -436,12 +449,12 @@ def pool_helper(J, S, L, s, D, uj, tl, GT, GS, F, K, u_cap, no_cap):
         if P[POOL_KIND] == POOL_PREDICT:
             _predict_chunks(c, c + 1, J, L.rows[lv], L.ix, s.X, D.has[0], s, D, uj, h, tl, (arg & 4) != 0, K,
                             arg & 3)
+            ran[0] += 1
         else:
             _chunks_into(c, c + 1, S, GT, GS, L, lv, s, tl, h, u_cap if (arg & 2) != 0 else no_cap, F, D, K,
                          (arg & 1) != 0)
+            ran[1] += 1
         atomic_add(P, POOL_DONE, 1)
-        ran += 1
-    return ran
 
 
 @njit(refcount=False)

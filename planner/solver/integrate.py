@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -39,7 +40,7 @@ import numpy as np
 from .control import fopdt_ring
 from .coupling import Coupling, has_sibling_coupling, rack_rise, recirc_table
 from ..gc_pause import gc_paused
-from .jit import njit, parallel_threads
+from .jit import _POSIX, njit, parallel_threads
 from .loopbank import loop_correct, loop_state, loop_step, loop_table
 from .model import Model
 from .forecast import forecast_rise, forecast_table
@@ -65,8 +66,10 @@ PARALLEL_MIN_SERVERS = 2000
 #: The chunked server passes run on a pool of helper threads that stay awake through the run and
 #: claim chunks as each pass is published (:func:`.groupstep.pool_helper`): no thread is woken per
 #: pass and the stepping thread never waits for a helper that has no core. False: numba's
-#: threads (``prange``, one parallel region a pass)
-THREAD_POOL = True
+#: threads (``prange``, one parallel region a pass). On by default where the C library's
+#: ``sched_yield`` / ``usleep`` / ``clock_gettime`` are there (:data:`.jit._POSIX`): elsewhere an idle
+#: helper could only spin
+THREAD_POOL = _POSIX
 #: The predict pass takes back each server's stored utilisation and recirculation when the jobs' means
 #: and the rack powers are the same bits as at its last pass (:func:`.serverstep.servers_predict_all`;
 #: False: recomputed every step, the same numbers — for tests)
@@ -345,21 +348,39 @@ CANCEL_FIRST_STEPS = CANCEL_EVERY_MASK + 1
 POLL_S = 0.05
 
 
-def _start_helpers(count: int, args: tuple, loading: bool) -> list:
-    """Start ``count`` helper threads of the run's pool (:func:`.groupstep.pool_helper` on the
-    stepping kernel's own arrays ``args``, :func:`_advance`'s); they run until the pool's quit
-    word is set."""
+def _load_pool_helper(args: tuple, loading: bool) -> None:
+    """Load (or compile) :func:`.groupstep.pool_helper` in the stepping thread, before any helper
+    starts: a call with the pool's quit word set returns at once (a helper thread never compiles,
+    and the collector's pause of a load stays with the thread that loads)."""
     (plan, jobs, srv_t, lvls, rc, _lt, ls, _ring, srv, _rec, _fc, _ft, gt, gs, _cap, _lines, fin, chunks) = args
+    chunks.pool[POOL_QUIT] = 1
+    with gc_paused(loading or not getattr(pool_helper, "signatures", True)):
+        pool_helper(jobs, srv_t, lvls, srv, rc, plan.uj, ls.tl, gt, gs, fin, chunks, plan.u_cap, plan.no_cap,
+                    np.zeros(2, np.int64))
     chunks.pool[POOL_QUIT] = 0
 
-    def work():
-        with gc_paused(loading):  # (this thread may load the helper's kernel)
-            pool_helper(jobs, srv_t, lvls, srv, rc, plan.uj, ls.tl, gt, gs, fin, chunks, plan.u_cap, plan.no_cap)
 
-    helpers = [threading.Thread(target=work, name=f"dcplan-pool-{i}", daemon=True) for i in range(count)]
-    for h in helpers:
+def _start_helpers(count: int, args: tuple, helpers: list, failed: list) -> None:
+    """Start ``count`` helper threads of the run's pool (:func:`.groupstep.pool_helper`, loaded
+    already: :func:`_load_pool_helper`) on the stepping kernel's own arrays ``args``
+    (:func:`_advance`'s), each appended to ``helpers`` as ``(thread, chunk counts [2])`` once it has
+    started (so the caller's ``finally`` ends every one that did); they run until the pool's quit
+    word is set. A helper that raises puts its exception in ``failed`` (the run goes on: the stepping
+    thread claims whatever the helpers do not)."""
+    (plan, jobs, srv_t, lvls, rc, _lt, ls, _ring, srv, _rec, _fc, _ft, gt, gs, _cap, _lines, fin, chunks) = args
+
+    def work(ran):
+        try:
+            pool_helper(jobs, srv_t, lvls, srv, rc, plan.uj, ls.tl, gt, gs, fin, chunks, plan.u_cap, plan.no_cap,
+                        ran)
+        except BaseException as exc:  # noqa: BLE001 (reported by the stepping thread after the join)
+            failed.append(exc)
+
+    for i in range(count):
+        ran = np.zeros(2, np.int64)
+        h = threading.Thread(target=work, args=(ran,), name=f"dcplan-pool-{i}", daemon=True)
         h.start()
-    return helpers
+        helpers.append((h, ran))
 
 
 def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: str, record, start,
@@ -453,8 +474,11 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     with parallel_threads(n >= PARALLEL_MIN_SERVERS and chunks.bounds.size > 2, threads) as threads:
         pooled = threads > 1 and THREAD_POOL
         chunks.par[0] = (2 if pooled else 1) if threads > 1 else 0
-        helpers = _start_helpers(threads - 1 if pooled else 0, args, loading)
+        helpers, failed = [], []
         try:
+            if pooled:  # no more helpers than chunks beyond the stepping thread's own
+                _load_pool_helper(args, loading)
+                _start_helpers(min(threads - 1, chunks.bounds.size - 2), args, helpers, failed)
             while plan.st[0] < n_steps:
                 if cancel is not None and cancel():
                     cancelled = True
@@ -473,9 +497,14 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
                     next_progress = k + max(n_steps // 100, 1)
         finally:
             chunks.pool[POOL_QUIT] = 1
-            for h in helpers:
+            for h, _ in helpers:
                 h.join()
             chunks.par[0] = 0
+    if failed:  # the stepping thread ran every chunk the failed helper did not: the results stand
+        warnings.warn(f"dcplan: {len(failed)} of {len(helpers)} pool helper thread(s) failed "
+                      f"({failed[0]!r}); the run went on with fewer threads", RuntimeWarning, stacklevel=2)
+    if pooled:  # the threads that really ran the passes
+        threads = 1 + len(helpers) - len(failed)
     k = int(plan.st[0])
     res = rec.finish(srv, ls.tl, int(plan.st[1]), k * dt, control=control, cancelled=cancelled, energy0=energy0,
                      prices=prices, demand_charge=demand_charge, server_table=srv_t, groups=(gt, gs))
@@ -484,6 +513,7 @@ def run_fast(model: Model, amb_db, amb_wb, dt: float, n_steps: int, *, control: 
     res.base_steps_near_slowdown = int(plan.f_hist[0])
     res.stepping_wall_s = time.perf_counter() - stepping_wall
     res.threads = threads
+    res.pool_chunks = tuple((int(r[0]), int(r[1])) for _, r in helpers)  # each helper's (predict, step) chunks
     if progress is not None and not cancelled:  # a cut run never reports 100 %
         progress(1.0)
     res.wall_time_s = time.perf_counter() - wall0

@@ -167,6 +167,7 @@ def parallel_threads(want: bool, threads: int | None = None):
 
 from llvmlite import ir as _ir  # noqa: E402
 from numba.core import cgutils as _cgutils, types as _types  # noqa: E402
+from numba.core import errors as _errors  # noqa: E402
 from numba.extending import intrinsic as _intrinsic  # noqa: E402
 
 import platform as _platform  # noqa: E402
@@ -175,32 +176,52 @@ _X86 = _platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 _POSIX = sys.platform != "win32"  # sched_yield / usleep from the C library (elsewhere: spin only)
 
 
-def _element(context, builder, aryty, ary, idx):
+def _element(context, builder, aryty, ary, idx, idxty):
+    """A pointer to ``ary[idx]`` (the index cast to ``intp`` first, whatever integer type it came as)."""
     a = context.make_array(aryty)(context, builder, ary)
-    return _cgutils.get_item_pointer(context, builder, aryty, a, [idx])
+    i = context.cast(builder, idx, idxty, _types.intp)
+    return _cgutils.get_item_pointer(context, builder, aryty, a, [i])
+
+
+def _int64_word(arr, idx, what: str) -> None:
+    """Typing check of the atomics: a 1-D int64 array and an integer index (the generated code
+    reads and writes 8-byte words; anything else would be a silent wrong-width access)."""
+    if not (isinstance(arr, _types.Array) and arr.ndim == 1 and arr.dtype == _types.int64):
+        raise _errors.TypingError(f"{what}: needs a 1-D int64 array, got {arr}")
+    if not isinstance(idx, _types.Integer):
+        raise _errors.TypingError(f"{what}: needs an integer index, got {idx}")
 
 
 @_intrinsic
 def atomic_add(typingctx, arr, idx, val):
     """``arr[idx] += val`` as one atomic operation (sequentially consistent); returns the old value."""
+    _int64_word(arr, idx, "atomic_add")
+
     def codegen(context, builder, sig, args):
-        return builder.atomic_rmw("add", _element(context, builder, sig.args[0], args[0], args[1]), args[2], "seq_cst")
+        val = context.cast(builder, args[2], sig.args[2], _types.int64)
+        return builder.atomic_rmw("add", _element(context, builder, sig.args[0], args[0], args[1], sig.args[1]), val,
+                                  "seq_cst")
     return _types.int64(arr, idx, _types.int64), codegen
 
 
 @_intrinsic
 def atomic_load(typingctx, arr, idx):
     """``arr[idx]`` read atomically (acquire: what was written before the matching release is seen)."""
+    _int64_word(arr, idx, "atomic_load")
+
     def codegen(context, builder, sig, args):
-        return builder.load_atomic(_element(context, builder, sig.args[0], args[0], args[1]), "acquire", 8)
+        return builder.load_atomic(_element(context, builder, sig.args[0], args[0], args[1], sig.args[1]), "acquire", 8)
     return _types.int64(arr, idx), codegen
 
 
 @_intrinsic
 def atomic_store(typingctx, arr, idx, val):
     """``arr[idx] = val`` written atomically (release: everything written before it is seen with it)."""
+    _int64_word(arr, idx, "atomic_store")
+
     def codegen(context, builder, sig, args):
-        builder.store_atomic(args[2], _element(context, builder, sig.args[0], args[0], args[1]), "release", 8)
+        val = context.cast(builder, args[2], sig.args[2], _types.int64)
+        builder.store_atomic(val, _element(context, builder, sig.args[0], args[0], args[1], sig.args[1]), "release", 8)
         return context.get_dummy_value()
     return _types.none(arr, idx, _types.int64), codegen
 
@@ -208,8 +229,12 @@ def atomic_store(typingctx, arr, idx, val):
 @_intrinsic
 def atomic_cas(typingctx, arr, idx, old, new):
     """``arr[idx] = new`` if it holds ``old`` (one atomic compare-and-swap); whether it did."""
+    _int64_word(arr, idx, "atomic_cas")
+
     def codegen(context, builder, sig, args):
-        r = builder.cmpxchg(_element(context, builder, sig.args[0], args[0], args[1]), args[2], args[3],
+        old_v = context.cast(builder, args[2], sig.args[2], _types.int64)
+        new_v = context.cast(builder, args[3], sig.args[3], _types.int64)
+        r = builder.cmpxchg(_element(context, builder, sig.args[0], args[0], args[1], sig.args[1]), old_v, new_v,
                             "seq_cst", "seq_cst")
         return builder.extract_value(r, 1)
     return _types.boolean(arr, idx, _types.int64, _types.int64), codegen
@@ -250,6 +275,30 @@ def os_sleep_us(typingctx, us):
         builder.call(fn, [builder.trunc(args[0], _ir.IntType(32))])
         return context.get_dummy_value()
     return _types.none(_types.int64), codegen
+
+
+#: ``clock_gettime``'s monotonic clock id on this platform (Linux 1, macOS 6, ...)
+_CLOCK_MONOTONIC = int(getattr(__import__("time"), "CLOCK_MONOTONIC", 1))
+
+
+@_intrinsic
+def mono_ns(typingctx):
+    """A monotonic clock [ns] (``clock_gettime(CLOCK_MONOTONIC)``, a vDSO call of ~20 ns on Linux);
+    0 where there is no such call (not POSIX: :data:`integrate.THREAD_POOL` is off there)."""
+    def codegen(context, builder, sig, args):
+        i64 = _ir.IntType(64)
+        if not _POSIX:
+            return _ir.Constant(i64, 0)
+        ts_t = _ir.LiteralStructType([i64, i64])  # struct timespec {time_t tv_sec; long tv_nsec} (64-bit)
+        ts = _cgutils.alloca_once(builder, ts_t)
+        fn = _cgutils.get_or_insert_function(builder.module, _ir.FunctionType(_ir.IntType(32), [_ir.IntType(32),
+                                                                                                  ts_t.as_pointer()]),
+                                             "clock_gettime")
+        builder.call(fn, [_ir.Constant(_ir.IntType(32), _CLOCK_MONOTONIC), ts])
+        sec = builder.load(builder.gep(ts, [_ir.Constant(_ir.IntType(32), 0), _ir.Constant(_ir.IntType(32), 0)]))
+        nsec = builder.load(builder.gep(ts, [_ir.Constant(_ir.IntType(32), 0), _ir.Constant(_ir.IntType(32), 1)]))
+        return builder.add(builder.mul(sec, _ir.Constant(i64, 1_000_000_000)), nsec)
+    return _types.int64(), codegen
 
 
 #: The solver modules whose compiled functions the stepping kernel calls (and so inlines)

@@ -456,8 +456,7 @@ def step_levels(model, table: ServerTable, dt: float, factors) -> StepLevels:
     # apart), numbered by first occurrence (the lumping's classes are found the same way)
     from .lumping import _first_ids
     kind = _first_ids(full.reshape(n, nl * ROW_LEN).view(np.int64)) if n else np.zeros(0, np.int64)
-    first = np.zeros(int(kind.max()) + 1 if n else 0, np.int64)
-    first[kind[::-1]] = np.arange(n - 1, -1, -1)  # each kind's first server (the last write wins)
+    first = np.unique(kind, return_index=True)[1].astype(np.int64)  # each kind's first server (kinds 0..k-1)
     rows = np.ascontiguousarray(full[first].transpose(1, 0, 2))
     ix = np.stack([np.asarray(x, np.int64) for x in (kind, table.air, table.liq, table.rack)], axis=1)
     assert ix.size == 0 or 0 <= ix[:, 0].min() and ix[:, 0].max() < first.size
@@ -890,8 +889,11 @@ def add_runs(K, a, b):
 @njit(refcount=False)
 def _same_bits(a, b):
     """Whether float arrays ``a`` and ``b`` hold the same bits (as integers: −0.0 and 0.0 differ, a NaN
-    equals the same NaN), so anything computed from them is the same bits too."""
+    equals the same NaN), so anything computed from them is the same bits too; arrays of different
+    sizes never are."""
     x, y = a.view(np.int64), b.view(np.int64)
+    if x.size != y.size:
+        return False
     for j in range(x.size):
         if x[j] != y[j]:
             return False
@@ -928,8 +930,10 @@ def servers_predict_all(S, J, L, lv, s, D, uj, h, tl, off_on, q_loops, q_off, K)
     ``D.delta`` (:func:`rack_delta` of the last step's rack powers, taken here for the servers' racks), the heat at a 0 °C loop part
     [J] (response in ``s.dX``) summed into ``q_loops`` (not kept per server); with sibling coupling (``off_on``)
     ``Σ g·w·(w·T)`` over the servers at the loops' start ``tl`` into ``q_off`` (Γ_off's start term
-    before its diagonal is taken off). Over the chunks ``K`` (:class:`Chunks`), on numba's threads
-    when ``K.par``. With ``K``'s memo on (:func:`server_chunks` ``memo=``) ``s.u`` is not recomputed
+    before its diagonal is taken off). Over the chunks ``K`` (:class:`Chunks`): ``K.par`` 1 on numba's
+    threads, 2 on the run's helper pool (:func:`.groupstep.pool_helper`: a helper runs its chunks on the
+    arrays it was handed when it started, not on the ones passed here — the caller passes the same ones;
+    only ``lv``, ``h``, ``off_on`` and the memo's flags go with each pass). With ``K``'s memo on (:func:`server_chunks` ``memo=``) ``s.u`` is not recomputed
     when ``uj`` is the same bits as at the last pass, nor ``s.r`` and ``D.delta`` when ``D.rack_p`` is
     (they hold what that pass stored: the same numbers); off, both are recomputed every pass."""
     R = L.rows[lv]

@@ -45,8 +45,10 @@ def warm_pool():
     from .integrate import _advance
     a = _advance.signatures[0]
     vec = types.Array(types.float64, 1, "C")
-    # (jobs, servers' table, levels, state, recirculation, uj, tl, GPU groups, step ends, chunks, caps)
-    pool_helper.compile((a[1], a[2], a[3], a[8], a[4], vec, vec, a[12], a[13], a[16], a[17], vec, vec))
+    # (jobs, servers' table, levels, state, recirculation, uj, tl, GPU groups, step ends, chunks, caps,
+    # the helper's chunk counts)
+    pool_helper.compile((a[1], a[2], a[3], a[8], a[4], vec, vec, a[12], a[13], a[16], a[17], vec, vec,
+                         types.Array(types.int64, 1, "C")))
 
 
 if __name__ == "__main__":
