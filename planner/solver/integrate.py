@@ -348,15 +348,21 @@ CANCEL_FIRST_STEPS = CANCEL_EVERY_MASK + 1
 POLL_S = 0.05
 
 
+def _run_pool_helper(args: tuple, ran: np.ndarray) -> None:
+    """:func:`.groupstep.pool_helper` on the stepping kernel's own arrays ``args`` (:func:`_advance`'s),
+    its (predict, step) chunk counts into ``ran``; returns when the pool's quit word is set."""
+    (plan, jobs, srv_t, lvls, rc, _lt, ls, _ring, srv, _rec, _fc, _ft, gt, gs, _cap, _lines, fin, chunks) = args
+    pool_helper(jobs, srv_t, lvls, srv, rc, plan.uj, ls.tl, gt, gs, fin, chunks, plan.u_cap, plan.no_cap, ran)
+
+
 def _load_pool_helper(args: tuple, loading: bool) -> None:
     """Load (or compile) :func:`.groupstep.pool_helper` in the stepping thread, before any helper
     starts: a call with the pool's quit word set returns at once (a helper thread never compiles,
     and the collector's pause of a load stays with the thread that loads)."""
-    (plan, jobs, srv_t, lvls, rc, _lt, ls, _ring, srv, _rec, _fc, _ft, gt, gs, _cap, _lines, fin, chunks) = args
+    chunks = args[-1]
     chunks.pool[POOL_QUIT] = 1
     with gc_paused(loading or not getattr(pool_helper, "signatures", True)):
-        pool_helper(jobs, srv_t, lvls, srv, rc, plan.uj, ls.tl, gt, gs, fin, chunks, plan.u_cap, plan.no_cap,
-                    np.zeros(2, np.int64))
+        _run_pool_helper(args, np.zeros(2, np.int64))
     chunks.pool[POOL_QUIT] = 0
 
 
@@ -367,12 +373,9 @@ def _start_helpers(count: int, args: tuple, helpers: list, failed: list) -> None
     started (so the caller's ``finally`` ends every one that did); they run until the pool's quit
     word is set. A helper that raises puts its exception in ``failed`` (the run goes on: the stepping
     thread claims whatever the helpers do not)."""
-    (plan, jobs, srv_t, lvls, rc, _lt, ls, _ring, srv, _rec, _fc, _ft, gt, gs, _cap, _lines, fin, chunks) = args
-
     def work(ran):
         try:
-            pool_helper(jobs, srv_t, lvls, srv, rc, plan.uj, ls.tl, gt, gs, fin, chunks, plan.u_cap, plan.no_cap,
-                        ran)
+            _run_pool_helper(args, ran)
         except BaseException as exc:  # noqa: BLE001 (reported by the stepping thread after the join)
             failed.append(exc)
 
