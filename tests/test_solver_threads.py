@@ -100,8 +100,10 @@ def test_numba_threads_path_gives_the_same_bits_as_the_pool(three_pods, unlumped
     monkeypatch.setattr(integrate, "THREAD_POOL", False)
     numba_threads = simulate(three_pods, sc, step_s=1.0, threads=2)
     assert pooled.threads == numba_threads.threads == 2 and one.throttled_gpu_hours > 5.0
-    # the helper really ran chunks of both passes (predict, step) — not the stepping thread alone
-    assert len(pooled.pool_chunks) == 1 and min(pooled.pool_chunks[0]) > 0, pooled.pool_chunks
+    # the helper really ran chunks — not the stepping thread alone. Which passes it reaches is the
+    # scheduler's: the stepping thread never waits for it, and on a loaded machine (CI, -n 2) it
+    # was seen to run 9 step chunks and no predict chunk of 1,800 steps; so any chunk, not both kinds
+    assert len(pooled.pool_chunks) == 1 and sum(pooled.pool_chunks[0]) > 0, pooled.pool_chunks
     a = _arrays(one)
     for r in (pooled, numba_threads):
         b = _arrays(r)
@@ -177,7 +179,9 @@ def test_pooled_power_cap_gives_the_same_bits_as_one_thread(three_pods, unlumped
     sc = _hot_afternoon(three_pods)
     one = simulate(three_pods, sc, step_s=1.0, threads=1, control="predictive-throttle")
     two = simulate(three_pods, sc, step_s=1.0, threads=2, control="predictive-throttle")
-    assert two.threads == 2 and min(two.pool_chunks[0]) > 0
+    # the helper ran step-pass chunks, the pass the cap flag is for (its predict chunks are the
+    # scheduler's: see test_numba_threads_path_gives_the_same_bits_as_the_pool)
+    assert two.threads == 2 and two.pool_chunks[0][1] > 0, two.pool_chunks
     assert one.power_cap_lost_gpu_hours > 0.0  # the cap bit: capped servers ran on the helper
     a, b = _arrays(one), _arrays(two)
     assert [k for k in a if not np.array_equal(a[k], b[k], equal_nan=True)] == []
